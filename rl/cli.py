@@ -1,0 +1,54 @@
+"""The ``rlvr`` command line: a root that mounts subcommands defined next to the code they drive.
+
+Each mounted module exposes ``add_commands(subparsers)``; its subcommands set ``func`` on the
+parsed namespace, which returns an exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import sys
+
+#: Modules that contribute subcommands, in the order ``rlvr --help`` lists them.
+MOUNTS = (
+    "verifiers.cli",   # grade, verifiers
+    "sandbox.cli",     # sandbox build-image ...
+    "envs.cli",        # envs
+    "rl.train_cli",    # train
+    "rl.prm.cli",      # prm import|export|stats|annotate|show
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rlvr", description="Verifiable rewards: grade, train, label.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module_name in MOUNTS:
+        if _exists(module_name):
+            importlib.import_module(module_name).add_commands(sub)
+    return parser
+
+
+def _exists(module_name: str) -> bool:
+    try:
+        return importlib.util.find_spec(module_name) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "func", None) is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

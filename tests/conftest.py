@@ -1,0 +1,47 @@
+"""Shared test helpers: tiny verifiers registered for the duration of a test."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from verifiers import BaseVerifier, Outcome, register, unregister
+
+
+class EchoVerifier(BaseVerifier):
+    """Test verifier: passes when the response equals reference["answer"]; can hang or crash on demand.
+
+    Versions: 1 - first version.
+    """
+
+    name = "test_echo"
+    version = 1
+    description = "test-only exact match that can hang or crash"
+
+    def check(self, response, reference):
+        if response == "HANG":
+            time.sleep(3600)
+        if response == "CRASH":
+            os._exit(7)
+        if response == "RAISE":
+            raise RuntimeError("boom")
+        if "answer" not in reference:
+            from verifiers import BadReferenceError
+
+            raise BadReferenceError("reference needs 'answer'")
+        if response == reference["answer"]:
+            return Outcome.passed(answer=response)
+        return Outcome.failed("wrong_answer", f"expected {reference['answer']!r}")
+
+
+@pytest.fixture
+def echo_verifier():
+    register(EchoVerifier, replace=True)
+    yield EchoVerifier
+    unregister("test_echo@1")
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")

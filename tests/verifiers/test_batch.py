@@ -1,0 +1,105 @@
+import os
+
+import pytest
+
+from verifiers import (
+    GradeItem,
+    InlineExecutor,
+    MemoryCache,
+    ProcessPoolExecutor,
+    Status,
+    Verdict,
+    grade_batch,
+)
+
+
+def _items(responses, spec="test_echo@1"):
+    return [GradeItem(r, {"answer": "ok"}, spec, i) for i, r in enumerate(responses)]
+
+
+def test_hanging_item_times_out_and_batch_goes_on(echo_verifier):
+    verdicts = grade_batch(_items(["ok", "HANG", "no", "ok"]), workers=2, timeout_s=1.5)
+    assert [v.status for v in verdicts] == [Status.PASS, Status.TIMEOUT, Status.FAIL, Status.PASS]
+    assert verdicts[1].failure_reason.code == "timeout"
+    assert verdicts[1].verifier == "test_echo" and verdicts[1].verifier_version == 1
+
+
+def test_crashing_worker_is_an_error_not_a_fail(echo_verifier):
+    verdicts = grade_batch(_items(["CRASH", "ok", "RAISE"]), workers=1, timeout_s=10)
+    assert verdicts[0].status is Status.ERROR and verdicts[0].failure_reason.code == "worker_crashed"
+    assert verdicts[1].status is Status.PASS
+    assert verdicts[2].status is Status.ERROR and verdicts[2].failure_reason.code == "verifier_crashed"
+
+
+def test_bad_reference_is_error(echo_verifier):
+    [v] = grade_batch([GradeItem("ok", {}, "test_echo@1")], workers=1)
+    assert v.status is Status.ERROR and v.failure_reason.code == "bad_reference"
+    [v] = grade_batch([GradeItem("ok", ["not", "a", "dict"], "test_echo@1")], workers=1)
+    assert v.status is Status.ERROR and v.failure_reason.code == "bad_reference"
+
+
+def test_unknown_verifier_in_batch_is_error_verdict(echo_verifier):
+    verdicts = grade_batch(_items(["ok"]) + _items(["ok"], spec="nope@1"), workers=1)
+    assert verdicts[0].passed
+    assert verdicts[1].status is Status.ERROR and verdicts[1].failure_reason.code == "unknown_verifier"
+
+
+def test_order_kept_for_many_items(echo_verifier):
+    responses = ["ok" if i % 3 else f"x{i}" for i in range(200)]
+    verdicts = grade_batch(_items(responses), workers=2)
+    assert [v.passed for v in verdicts] == [r == "ok" for r in responses]
+
+
+def test_inline_executor_matches_pool(echo_verifier):
+    items = _items(["ok", "no"])
+    inline = [v.identity() for v in grade_batch(items, executor=InlineExecutor())]
+    pooled = [v.identity() for v in grade_batch(items, workers=2)]
+    assert inline == pooled
+
+
+def test_cache_answers_repeat_items_without_regrading(echo_verifier):
+    cache = MemoryCache()
+    first = grade_batch(_items(["ok", "no"]), workers=1, cache=cache)
+    assert len(cache) == 2
+    with ProcessPoolExecutor(1) as ex:
+        ex.close()
+        second = grade_batch(_items(["ok", "no"]), executor=_Refuse(), cache=cache)
+    assert [v.identity() for v in first] == [v.identity() for v in second]
+
+
+def test_timeouts_are_never_cached(echo_verifier):
+    cache = MemoryCache()
+    grade_batch(_items(["HANG"]), workers=1, timeout_s=0.5, cache=cache)
+    assert len(cache) == 0
+
+
+class _Refuse:
+    def map(self, jobs):
+        for job in jobs:
+            raise AssertionError(f"job {job.index} should have come from the cache")
+        return iter(())
+
+    def close(self):
+        pass
+
+
+def test_no_stray_processes_after_batch(echo_verifier):
+    import multiprocessing
+
+    grade_batch(_items(["HANG", "ok"]), workers=2, timeout_s=0.5)
+    assert multiprocessing.active_children() == []
+
+
+def test_determinism_across_processes(echo_verifier):
+    a = grade_batch(_items(["ok", "no"]), workers=1)
+    b = grade_batch(_items(["ok", "no"]), workers=2)
+    assert [v.identity() for v in a] == [v.identity() for v in b]
+    assert all(isinstance(v, Verdict) for v in a)
+    assert a[0].input_hash == b[0].input_hash and a[0].test_case_hash == b[0].test_case_hash
+
+
+def test_pool_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="workers must be >= 1"):
+        ProcessPoolExecutor(0)
+    with pytest.raises(ValueError, match="timeout_s must be > 0"):
+        ProcessPoolExecutor(1, timeout_s=0)

@@ -1,0 +1,174 @@
+"""``rlvr grade`` and ``rlvr verifiers``: standalone grading of model outputs from JSONL.
+
+Input lines: ``{"id": ..., "verifier": "NAME[@VERSION]", "response": "...", "reference": {...}}``
+(``verifier`` may be left out when ``--verifier`` is given). Output lines: ``{"id": ...,
+"verdict": {...}}``, one per input line, in input order. A malformed line becomes an ``error``
+verdict with its reason; it is never dropped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import Counter, defaultdict
+from contextlib import contextmanager
+from typing import IO, Any, Iterator
+
+from . import registry
+from .base import error_verdict
+from .batch import DEFAULT_TIMEOUT_S, GradeItem, grade_iter
+from .verdict import Verdict
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    grade_p = sub.add_parser("grade", help="grade a JSONL file of model outputs",
+                             description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    grade_p.add_argument("input", help="input JSONL file, or - for stdin")
+    grade_p.add_argument("-o", "--output", required=True, help="output JSONL file, or - for stdout")
+    grade_p.add_argument("--verifier", help="NAME[@VERSION] for lines that name none (a line's own wins)")
+    grade_p.add_argument("--workers", type=int, default=None, help="worker processes (default: CPU count; 0 = in-process)")
+    grade_p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, help="seconds allowed per item")
+    grade_p.add_argument("--sandbox", choices=("auto", "docker", "local"), default=None,
+                         help="sandbox backend for code verifiers (default: auto)")
+    grade_p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    grade_p.add_argument("--summary-json", help="also write the summary as JSON to this file")
+    grade_p.set_defaults(func=run_grade)
+    list_p = sub.add_parser("verifiers", help="list registered verifiers and their versions")
+    list_p.set_defaults(func=run_list)
+
+
+def run_list(args: argparse.Namespace) -> int:
+    for info in registry.available():
+        versions = ", ".join(f"@{v}" for v in info.versions)
+        print(f"{info.name:<16} {versions:<12} {info.description}")
+    return 0
+
+
+def parse_line(line: str, lineno: int, default_verifier: str | None) -> tuple[Any, GradeItem | Verdict]:
+    """One input line -> (id, item to grade) or (id, error verdict explaining the bad line)."""
+    try:
+        record = json.loads(line)
+    except (ValueError, RecursionError) as exc:
+        return None, error_verdict("bad_json", f"line {lineno}: not valid JSON ({str(exc)[:200]})")
+    if not isinstance(record, dict):
+        return None, error_verdict("bad_record", f"line {lineno}: expected a JSON object, got {type(record).__name__}")
+    record_id = record.get("id")
+    spec = record.get("verifier") or default_verifier
+    missing = [f for f, ok in (("verifier", spec), ("response", "response" in record), ("reference", "reference" in record)) if not ok]
+    if missing:
+        return record_id, error_verdict("missing_field", f"line {lineno}: missing {', '.join(missing)}",
+                                        verifier=str(spec or ""), response=record.get("response"),
+                                        reference=record.get("reference"))
+    if not isinstance(spec, str):
+        return record_id, error_verdict("bad_record", f"line {lineno}: 'verifier' must be a string like 'math@1'")
+    return record_id, GradeItem(record["response"], record["reference"], spec, record_id)
+
+
+def run_grade(args: argparse.Namespace) -> int:
+    if args.sandbox:
+        import os
+
+        os.environ["RLVR_SANDBOX"] = args.sandbox
+    if args.verifier:
+        registry.resolve(args.verifier)  # misuse raises now, with the list of verifiers
+    with _open_in(args.input) as fin:
+        parsed = [parse_line(line, n, args.verifier) for n, line in enumerate(fin, 1) if line.strip()]
+    start = time.perf_counter()
+    summary = Summary()
+    with _open_out(args.output) as fout, _progress(len(parsed), disabled=args.no_progress) as advance:
+        for (record_id, _), verdict in zip(parsed, _verdicts(parsed, args, advance)):
+            fout.write(json.dumps({"id": record_id, "verdict": verdict.to_dict()}, ensure_ascii=False) + "\n")
+            summary.add(verdict)
+    summary.print(time.perf_counter() - start, sys.stderr if args.output == "-" else sys.stdout)
+    if args.summary_json:
+        with open(args.summary_json, "w") as fh:
+            json.dump(summary.to_dict(time.perf_counter() - start), fh, indent=2)
+    return 0
+
+
+def _verdicts(parsed: list, args: argparse.Namespace, advance) -> Iterator[Verdict]:
+    """Verdicts in input order: bad lines answered in place, good ones graded in workers."""
+    items = [entry for _, entry in parsed if isinstance(entry, GradeItem)]
+    graded = grade_iter(items, workers=args.workers, timeout_s=args.timeout, progress=advance)
+    for _, entry in parsed:
+        if isinstance(entry, GradeItem):
+            yield next(graded)
+        else:
+            advance(1)
+            yield entry
+    for _ in graded:  # drain, closing the pool
+        pass
+
+
+class Summary:
+    """Counts per verifier@version: items, statuses, pass rate; and throughput."""
+
+    def __init__(self) -> None:
+        self.status: dict[str, Counter] = defaultdict(Counter)
+
+    def add(self, verdict: Verdict) -> None:
+        spec = verdict.spec if verdict.verifier else "(invalid)"
+        self.status[spec][verdict.status.value] += 1
+
+    def to_dict(self, elapsed_s: float) -> dict[str, Any]:
+        total = sum(sum(c.values()) for c in self.status.values())
+        per = {
+            spec: {"items": sum(c.values()), "pass_rate": c["pass"] / max(1, sum(c.values())), "status": dict(c)}
+            for spec, c in sorted(self.status.items())
+        }
+        return {"items": total, "elapsed_s": round(elapsed_s, 3),
+                "items_per_s": round(total / elapsed_s, 1) if elapsed_s > 0 else None, "verifiers": per}
+
+    def print(self, elapsed_s: float, stream: IO[str]) -> None:
+        from rich.console import Console
+        from rich.table import Table
+
+        data = self.to_dict(elapsed_s)
+        table = Table(title=f"{data['items']} items in {elapsed_s:.2f} s ({data['items_per_s']} items/s)")
+        for col in ("verifier", "items", "pass rate", "pass", "fail", "unparseable", "timeout", "error"):
+            table.add_column(col, justify="left" if col == "verifier" else "right")
+        for spec, row in data["verifiers"].items():
+            st = row["status"]
+            table.add_row(spec, str(row["items"]), f"{row['pass_rate']:.1%}",
+                          *(str(st.get(k, 0)) for k in ("pass", "fail", "unparseable", "timeout", "error")))
+        Console(file=stream, width=120).print(table)
+
+
+@contextmanager
+def _open_in(path: str) -> Iterator[IO[str]]:
+    if path == "-":
+        yield sys.stdin
+    else:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            yield fh
+
+
+@contextmanager
+def _open_out(path: str) -> Iterator[IO[str]]:
+    if path == "-":
+        yield sys.stdout
+        sys.stdout.flush()
+    else:
+        with open(path, "w", encoding="utf-8") as fh:
+            yield fh
+
+
+@contextmanager
+def _progress(total: int, *, disabled: bool):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    if disabled:
+        yield lambda n=1: None
+        return
+    columns = (TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=_stderr_console(), transient=False) as bar:
+        task = bar.add_task("grading", total=total)
+        yield lambda n=1: bar.advance(task, n)
+
+
+def _stderr_console():
+    from rich.console import Console
+
+    return Console(stderr=True)

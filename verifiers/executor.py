@@ -1,0 +1,266 @@
+"""Executors: where batch grading runs. The seam for scaling out.
+
+An :class:`Executor` takes :class:`Job` s and yields ``(index, Verdict)`` pairs as they finish,
+in any order. It owns the per-item time bound: a job that hangs is killed and becomes a
+``timeout`` verdict; a job that crashes its worker becomes an ``error`` verdict; the batch goes
+on. Two executors ship:
+
+* :class:`ProcessPoolExecutor` - persistent local worker processes (the default);
+* :class:`InlineExecutor` - grades in the calling process, with no time bound (debugging).
+
+A backend for many machines (e.g. Ray) implements the same ``map``/``close`` pair.
+
+>>> from verifiers.executor import ProcessPoolExecutor
+>>> with ProcessPoolExecutor(workers=1, timeout_s=5) as ex:  # doctest: +SKIP
+...     results = dict(ex.map([Job(0, "json_schema@1", '{}', {"schema": {}})]))
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import resource
+import signal
+import time
+from collections import deque
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from typing import Any, Iterable, Iterator, Protocol
+
+from . import registry
+from .base import Outcome, error_verdict, stamp
+from .verdict import Verdict
+
+
+@dataclass(frozen=True)
+class Job:
+    """One item to grade: its position in the batch, the verifier (spec or instance) and the input."""
+
+    index: int
+    verifier: Any
+    response: Any
+    reference: Any
+
+
+class Executor(Protocol):
+    """Runs jobs and yields ``(index, verdict)`` pairs, one per job, in completion order."""
+
+    def map(self, jobs: Iterable[Job]) -> Iterator[tuple[int, Verdict]]: ...
+
+    def close(self) -> None: ...
+
+
+def run_job(job: Job) -> Verdict:
+    """Grade one job in this process (what every executor's worker ends up calling)."""
+    start = time.perf_counter()
+    try:
+        verifier = registry.get(job.verifier) if isinstance(job.verifier, str) else job.verifier
+    except Exception as exc:
+        return error_verdict("unknown_verifier", str(exc), verifier=str(job.verifier),
+                             response=job.response, reference=job.reference)
+    try:
+        return verifier.verify(job.response, job.reference)
+    except Exception as exc:  # a third-party verifier that does not follow the protocol
+        outcome = Outcome.error("verifier_crashed", f"{type(exc).__name__}: {str(exc)[:500]}")
+        return stamp(verifier, outcome, job.response, job.reference, time.perf_counter() - start)
+
+
+class InlineExecutor:
+    """Grades jobs one by one in the calling process. No time bound: for debugging only."""
+
+    def map(self, jobs: Iterable[Job]) -> Iterator[tuple[int, Verdict]]:
+        for job in jobs:
+            yield job.index, run_job(job)
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> "InlineExecutor":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+class _Worker:
+    def __init__(self, ctx: Any, memory_limit_mb: int | None) -> None:
+        self.conn, child_conn = ctx.Pipe(duplex=True)
+        self.process = ctx.Process(target=_worker_main, args=(child_conn, memory_limit_mb), daemon=True)
+        self.process.start()
+        child_conn.close()
+        self.job: Job | None = None
+        self.deadline = 0.0
+        self.started = 0.0
+
+    def kill(self) -> None:
+        pid = self.process.pid
+        for kill in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
+            try:
+                kill()
+            except (ProcessLookupError, PermissionError, TypeError):
+                pass
+        self.process.join(timeout=5)
+        self.conn.close()
+
+
+class ProcessPoolExecutor:
+    """Persistent pool of worker processes with a per-item wall-clock bound.
+
+    Workers run in their own process group, so a timeout kills the item's whole process tree.
+    A killed or crashed worker is replaced at once. Use as a context manager or call
+    :meth:`close`; workers are daemonic and die with the parent in any case.
+
+    Args:
+        workers: number of worker processes (default: CPU count).
+        timeout_s: wall-clock bound per item, after which the item is a ``timeout`` verdict.
+        memory_limit_mb: extra address space each worker may take beyond its start size
+            (``None`` for no limit); an item that exceeds it becomes an ``error`` verdict.
+        start_method: multiprocessing start method; ``fork`` (default) lets workers see
+            verifiers registered at run time in the parent.
+    """
+
+    def __init__(self, workers: int | None = None, *, timeout_s: float = 30.0,
+                 memory_limit_mb: int | None = 4096, start_method: str = "fork") -> None:
+        if workers is not None and workers < 1:
+            raise ValueError(f"workers must be >= 1, got {workers}; use InlineExecutor for in-process grading")
+        if timeout_s <= 0:
+            raise ValueError(f"timeout_s must be > 0, got {timeout_s}")
+        self.workers = workers or os.cpu_count() or 1
+        self.timeout_s = timeout_s
+        self.memory_limit_mb = memory_limit_mb
+        self._ctx = multiprocessing.get_context(start_method)
+        self._pool: list[_Worker] = []
+
+    def __enter__(self) -> "ProcessPoolExecutor":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop every worker (and anything it started in its process group)."""
+        for worker in self._pool:
+            worker.kill()
+        self._pool = []
+
+    def map(self, jobs: Iterable[Job]) -> Iterator[tuple[int, Verdict]]:
+        try:
+            yield from self._map(jobs)
+        finally:  # the caller stopped early: workers still holding a job are replaced
+            for worker in list(self._pool):
+                if worker.job is not None:
+                    worker.job = None
+                    self._replace(worker)
+
+    def _map(self, jobs: Iterable[Job]) -> Iterator[tuple[int, Verdict]]:
+        pending: deque[Job] = deque()
+        source = iter(jobs)
+        self._fill_pool()
+        busy: dict[Connection, _Worker] = {}
+        exhausted = False
+        while True:
+            while not exhausted and len(pending) < self.workers:
+                job = next(source, None)
+                if job is None:
+                    exhausted = True
+                else:
+                    pending.append(job)
+            for worker in self._pool:
+                if worker.job is None and pending:
+                    result = self._dispatch(worker, pending.popleft())
+                    if result is not None:
+                        yield result
+                    else:
+                        busy[worker.conn] = worker
+            if not busy:
+                if exhausted and not pending:
+                    return
+                continue
+            yield from self._collect(busy)
+
+    def _fill_pool(self) -> None:
+        self._pool = [w for w in self._pool if w.process.is_alive()]
+        while len(self._pool) < self.workers:
+            self._pool.append(_Worker(self._ctx, self.memory_limit_mb))
+
+    def _dispatch(self, worker: _Worker, job: Job) -> tuple[int, Verdict] | None:
+        try:
+            worker.conn.send(job)
+        except Exception as exc:  # unpicklable or too-deep reference
+            return job.index, _stamp_failure(job, Outcome.error("unsendable_item", f"could not send item to a worker: {exc!r}"[:500]), 0.0)
+        worker.job = job
+        worker.started = time.monotonic()
+        worker.deadline = worker.started + self.timeout_s
+        return None
+
+    def _collect(self, busy: dict[Connection, _Worker]) -> Iterator[tuple[int, Verdict]]:
+        now = time.monotonic()
+        next_deadline = min(w.deadline for w in busy.values())
+        ready = wait(list(busy), timeout=max(0.0, next_deadline - now))
+        for conn in ready:
+            worker = busy.pop(conn)
+            job, worker.job = worker.job, None
+            try:
+                verdict = conn.recv()
+            except (EOFError, OSError):
+                verdict = self._crashed(worker, job)
+            except Exception as exc:
+                verdict = _stamp_failure(job, Outcome.error("bad_worker_result", repr(exc)[:500]), 0.0)
+            yield job.index, verdict
+        now = time.monotonic()
+        for conn, worker in list(busy.items()):
+            if worker.deadline <= now:
+                busy.pop(conn)
+                job, worker.job = worker.job, None
+                self._replace(worker)
+                message = f"grading did not finish within {self.timeout_s:g} s; the worker was killed"
+                yield job.index, _stamp_failure(job, Outcome.timeout(message), now - worker.started)
+
+    def _crashed(self, worker: _Worker, job: Job) -> Verdict:
+        worker.process.join(timeout=1)
+        code = worker.process.exitcode
+        elapsed = time.monotonic() - worker.started
+        self._replace(worker)
+        how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+        return _stamp_failure(job, Outcome.error("worker_crashed", f"the grading worker died ({how})"), elapsed)
+
+    def _replace(self, worker: _Worker) -> None:
+        worker.kill()
+        index = self._pool.index(worker)
+        self._pool[index] = _Worker(self._ctx, self.memory_limit_mb)
+
+
+def _stamp_failure(job: Job, outcome: Outcome, elapsed_s: float) -> Verdict:
+    try:
+        verifier = registry.get(job.verifier) if isinstance(job.verifier, str) else job.verifier
+    except Exception as exc:
+        return error_verdict("unknown_verifier", str(exc), verifier=str(job.verifier),
+                             response=job.response, reference=job.reference)
+    return stamp(verifier, outcome, job.response, job.reference, elapsed_s)
+
+
+def _worker_main(conn: Connection, memory_limit_mb: int | None) -> None:
+    os.setsid()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if memory_limit_mb:
+        _limit_address_space(memory_limit_mb)
+    while True:
+        try:
+            job = conn.recv()
+        except (EOFError, OSError, KeyboardInterrupt):
+            return
+        try:
+            verdict = run_job(job)
+        except MemoryError:
+            verdict = _stamp_failure(job, Outcome.error("out_of_memory", "the grading worker ran out of memory"), 0.0)
+        conn.send(verdict)
+
+
+def _limit_address_space(extra_mb: int) -> None:
+    try:
+        with open("/proc/self/status") as fh:
+            vm_kb = next(int(line.split()[1]) for line in fh if line.startswith("VmSize:"))
+        limit = vm_kb * 1024 + extra_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    except (OSError, ValueError, StopIteration):
+        pass

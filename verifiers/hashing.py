@@ -1,0 +1,41 @@
+"""Stable content hashes for test material and responses.
+
+Hashes are sha256 over a canonical JSON encoding (sorted keys, no whitespace, UTF-8), so the
+same reference gives the same hash in any process, on any machine, in any Python version.
+
+>>> stable_hash({"b": 1, "a": [1, 2]}) == stable_hash({"a": [1, 2], "b": 1})
+True
+>>> stable_hash("42")[:7]
+'sha256:'
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from typing import Any
+
+
+def canonical_json(value: Any) -> str:
+    """Canonical JSON text of ``value``; non-finite floats and unknown objects become strings."""
+    return json.dumps(_sanitize(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def stable_hash(value: Any) -> str:
+    """``"sha256:<hex>"`` of ``value`` (a ``str`` is hashed as its UTF-8 bytes, anything else as canonical JSON)."""
+    text = value if isinstance(value, str) else canonical_json(value)
+    digest = hashlib.sha256(text.encode("utf-8", errors="surrogatepass")).hexdigest()
+    return f"sha256:{digest}"
+
+
+def _sanitize(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
+    if isinstance(value, dict):
+        return {str(k): _sanitize(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_sanitize(v) for v in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return repr(value)
