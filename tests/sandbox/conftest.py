@@ -1,0 +1,92 @@
+"""Fixtures for sandbox tests.
+
+Tests marked ``docker`` need a reachable engine and the runner image. In CI (``CI=true``) their
+absence is a failure with the reason; elsewhere they skip with the reason printed (``-ra``).
+One warm :class:`DockerSandbox` is shared by the whole session to keep the suite fast.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def docker_problem() -> str | None:
+    """Why the Docker sandbox cannot be tested here, or None when it can."""
+    from sandbox.docker_backend import connect, default_image
+    from sandbox.errors import SandboxError
+    from sandbox.image import image_info
+
+    try:
+        image_info(connect(timeout_s=5, attempts=2), default_image())
+    except SandboxError as exc:
+        return str(exc)
+    return None
+
+
+def require_docker() -> None:
+    """Fail (CI) or skip (elsewhere) with the reason when Docker cannot be tested."""
+    problem = docker_problem()
+    if problem is None:
+        return
+    message = f"Docker sandbox unavailable: {problem} (run `bash .ci/docker` as root to set it up)"
+    if in_ci():
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def docker_client():
+    """A client of the engine the Docker tests run against."""
+    require_docker()
+    from sandbox.docker_backend import connect
+
+    return connect()
+
+
+@pytest.fixture(scope="session")
+def docker_box(docker_client):
+    """The session's shared warm Docker sandbox (two containers)."""
+    from sandbox.docker_backend import DockerSandbox
+
+    box = DockerSandbox(pool_size=2, client=docker_client)
+    yield box
+    box.close()
+
+
+def owned_containers(client, owner: str | None = None) -> list[str]:
+    """Ids of sandbox containers (any state) created by ``owner`` (default: this process)."""
+    from sandbox.pool import OWNER_LABEL, owner_id
+
+    owner = owner or owner_id()
+    found = client.containers.list(all=True, filters={"label": f"{OWNER_LABEL}={owner}"})
+    return sorted(c.id for c in found)
+
+
+def wait_until(predicate, timeout_s: float = 20.0, interval_s: float = 0.2):
+    """Poll ``predicate`` until it returns a truthy value or ``timeout_s`` passes; return its last value."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(interval_s)
+
+
+@pytest.fixture(name="owned_containers")
+def _owned_containers_fixture():
+    """The :func:`owned_containers` helper."""
+    return owned_containers
+
+
+@pytest.fixture(name="wait_until")
+def _wait_until_fixture():
+    """The :func:`wait_until` helper."""
+    return wait_until
