@@ -1,1 +1,81 @@
-"""rlvr envs package."""
+"""Gymnasium environments over rlvr verifiers.
+
+Importing ``envs`` registers the built-in environments under the ``rlvr`` namespace:
+
+==========================  ============================  ===========================
+id                          verifier (pinned)             tasks
+==========================  ============================  ===========================
+``rlvr/Math-v0``            ``math@1``                    ``bundled:math``
+``rlvr/Code-v0``            ``code@1``                    ``bundled:code``
+``rlvr/JsonSchema-v0``      ``json_schema@1``             ``bundled:json``
+``rlvr/XmlSchema-v0``       ``xml_schema@1``              ``bundled:xml``
+``rlvr/ToolCall-v0``        ``tool_call@1`` (multi-turn)  ``bundled:tools``
+``rlvr/ToolCallSingle-v0``  ``tool_call@1``               ``bundled:tools``
+==========================  ============================  ===========================
+
+>>> import gymnasium, envs
+>>> env = gymnasium.make("rlvr/JsonSchema-v0")
+>>> obs, info = env.reset(seed=0)
+>>> sorted(obs)
+['messages', 'text']
+>>> env.close()
+"""
+
+from .bundled import BUNDLED, bundled_path, datasets_dir
+from .core import EnvConfig, TaskEnv, VerifierEnv, render_text
+from .errors import EnvConfigError, EnvError, EnvStateError, TaskSourceError
+from .grading import Grader, pin_verifier
+from .group import GroupResult, grade_group, make_group, reset_group
+from .registration import register_env, registered_ids
+from .spaces import ChatMessages, UnicodeText
+from .tasks import Columns, Task, TaskList, TaskSource, load_tasks
+from .tool_env import ToolCallEnv
+from .wrappers import CombinedReward, FormatReward, OverlongPenalty, overlong_penalty
+
+#: Built-in environments: id -> (verifier pin, task source, kind, settings).
+BUILTIN_ENVS = {
+    "rlvr/Math-v0": ("math@1", "bundled:math", "single_turn", {}),
+    "rlvr/Code-v0": ("code@1", "bundled:code", "single_turn", {"timeout_s": 60.0}),
+    "rlvr/JsonSchema-v0": ("json_schema@1", "bundled:json", "single_turn", {}),
+    "rlvr/XmlSchema-v0": ("xml_schema@1", "bundled:xml", "single_turn", {}),
+    "rlvr/ToolCall-v0": ("tool_call@1", "bundled:tools", "multi_turn_tools", {}),
+    "rlvr/ToolCallSingle-v0": ("tool_call@1", "bundled:tools", "single_turn", {}),
+}
+
+for _env_id, (_verifier, _tasks, _kind, _settings) in BUILTIN_ENVS.items():
+    register_env(_env_id, verifier=_verifier, tasks=_tasks, kind=_kind, replace=True, **_settings)
+
+__all__ = [
+    "BUILTIN_ENVS",
+    "BUNDLED",
+    "ChatMessages",
+    "Columns",
+    "CombinedReward",
+    "EnvConfig",
+    "EnvConfigError",
+    "EnvError",
+    "EnvStateError",
+    "FormatReward",
+    "Grader",
+    "GroupResult",
+    "OverlongPenalty",
+    "Task",
+    "TaskEnv",
+    "TaskList",
+    "TaskSource",
+    "TaskSourceError",
+    "ToolCallEnv",
+    "UnicodeText",
+    "VerifierEnv",
+    "bundled_path",
+    "datasets_dir",
+    "grade_group",
+    "load_tasks",
+    "make_group",
+    "overlong_penalty",
+    "pin_verifier",
+    "register_env",
+    "registered_ids",
+    "render_text",
+    "reset_group",
+]
