@@ -2,8 +2,9 @@
 
 Input lines: ``{"id": ..., "verifier": "NAME[@VERSION]", "response": "...", "reference": {...}}``
 (``verifier`` may be left out when ``--verifier`` is given). Output lines: ``{"id": ...,
-"verdict": {...}}``, one per input line, in input order. A malformed line becomes an ``error``
-verdict with its reason; it is never dropped.
+"verdict": {...}}``, one per input line, in input order. A malformed line (bad JSON, unknown
+verifier, missing field, even an empty line) becomes an ``error`` verdict with its reason; it
+is never dropped.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import IO, Any, Iterator
 from . import registry
 from .base import error_verdict
 from .batch import DEFAULT_TIMEOUT_S, GradeItem, grade_iter
+from .errors import VerifierError
 from .verdict import Verdict
 
 
@@ -48,6 +50,8 @@ def run_list(args: argparse.Namespace) -> int:
 
 def parse_line(line: str, lineno: int, default_verifier: str | None) -> tuple[Any, GradeItem | Verdict]:
     """One input line -> (id, item to grade) or (id, error verdict explaining the bad line)."""
+    if not line.strip():
+        return None, error_verdict("empty_line", f"line {lineno}: empty line (each input line gets an output line)")
     try:
         record = json.loads(line)
     except (ValueError, RecursionError) as exc:
@@ -71,21 +75,47 @@ def run_grade(args: argparse.Namespace) -> int:
         import os
 
         os.environ["RLVR_SANDBOX"] = args.sandbox
+    if (args.workers is not None and args.workers < 0) or not args.timeout > 0:
+        print(f"rlvr grade: error: need --workers >= 0 and --timeout > 0, got {args.workers} and {args.timeout}",
+              file=sys.stderr)
+        return 2
     if args.verifier:
-        registry.resolve(args.verifier)  # misuse raises now, with the list of verifiers
-    with _open_in(args.input) as fin:
-        parsed = [parse_line(line, n, args.verifier) for n, line in enumerate(fin, 1) if line.strip()]
+        try:
+            registry.resolve(args.verifier)  # misuse fails now, with the list of verifiers
+        except VerifierError as exc:
+            print(f"rlvr grade: error: --verifier {args.verifier}: {exc}", file=sys.stderr)
+            return 2
+    try:
+        with _open_in(args.input) as fin:
+            parsed = [parse_line(line, n, args.verifier) for n, line in enumerate(fin, 1)]
+    except OSError as exc:
+        print(f"rlvr grade: error: cannot read {args.input}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     start = time.perf_counter()
     summary = Summary()
     with _open_out(args.output) as fout, _progress(len(parsed), disabled=args.no_progress) as advance:
         for (record_id, _), verdict in zip(parsed, _verdicts(parsed, args, advance)):
-            fout.write(json.dumps({"id": record_id, "verdict": verdict.to_dict()}, ensure_ascii=False) + "\n")
+            fout.write(_json_line({"id": record_id, "verdict": verdict.to_dict()}))
             summary.add(verdict)
     summary.print(time.perf_counter() - start, sys.stderr if args.output == "-" else sys.stdout)
     if args.summary_json:
         with open(args.summary_json, "w") as fh:
             json.dump(summary.to_dict(time.perf_counter() - start), fh, indent=2)
     return 0
+
+
+def _json_line(record: dict[str, Any]) -> str:
+    """One output line; text that UTF-8 cannot encode (lone surrogates) falls back to \\u escapes."""
+    try:
+        line = json.dumps(record, ensure_ascii=False, allow_nan=False) + "\n"
+    except ValueError:  # NaN or Infinity somewhere (e.g. an id): not JSON, so write them as strings
+        record = {**record, "id": repr(record.get("id"))}
+        line = json.dumps(record, ensure_ascii=False, default=repr) + "\n"
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError:
+        line = json.dumps(record) + "\n"
+    return line
 
 
 def _verdicts(parsed: list, args: argparse.Namespace, advance) -> Iterator[Verdict]:
@@ -109,7 +139,7 @@ class Summary:
         self.status: dict[str, Counter] = defaultdict(Counter)
 
     def add(self, verdict: Verdict) -> None:
-        spec = verdict.spec if verdict.verifier else "(invalid)"
+        spec = verdict.spec if verdict.verifier_version else f"(invalid) {verdict.verifier}".rstrip()
         self.status[spec][verdict.status.value] += 1
 
     def to_dict(self, elapsed_s: float) -> dict[str, Any]:

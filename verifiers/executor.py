@@ -25,6 +25,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
+from multiprocessing.reduction import ForkingPickler
 from typing import Any, Iterable, Iterator, Protocol
 
 from . import registry
@@ -82,15 +83,33 @@ class InlineExecutor:
         self.close()
 
 
+#: Jobs at most this large (pickled) may queue behind a running one; larger ones wait for an
+#: idle worker, so a send never blocks on a full pipe while the worker is busy.
+PIPELINE_MAX_BYTES = 16 * 1024
+#: Workers in a row that may die before taking a job before the pool gives up.
+MAX_SEND_FAILURES = 8
+
+
 class _Worker:
     def __init__(self, ctx: Any, memory_limit_mb: int | None) -> None:
         self.conn, child_conn = ctx.Pipe(duplex=True)
         self.process = ctx.Process(target=_worker_main, args=(child_conn, memory_limit_mb), daemon=True)
         self.process.start()
         child_conn.close()
-        self.job: Job | None = None
+        self.jobs: deque[tuple[Job, bytes]] = deque()  # in flight; the head is the one running
         self.deadline = 0.0
         self.started = 0.0
+
+    def send(self, job: Job, data: bytes, timeout_s: float) -> None:
+        self.conn.send_bytes(data)
+        if not self.jobs:
+            self.start_clock(timeout_s)
+        self.jobs.append((job, data))
+
+    def start_clock(self, timeout_s: float) -> None:
+        """The head job starts now: its bound runs from here."""
+        self.started = time.monotonic()
+        self.deadline = self.started + timeout_s
 
     def kill(self) -> None:
         pid = self.process.pid
@@ -107,27 +126,36 @@ class ProcessPoolExecutor:
     """Persistent pool of worker processes with a per-item wall-clock bound.
 
     Workers run in their own process group, so a timeout kills the item's whole process tree.
-    A killed or crashed worker is replaced at once. Use as a context manager or call
-    :meth:`close`; workers are daemonic and die with the parent in any case.
+    A killed or crashed worker is replaced at once, and the jobs queued behind the one it was
+    running go to other workers. Use as a context manager or call :meth:`close`; workers are
+    daemonic and die with the parent in any case.
 
     Args:
         workers: number of worker processes (default: CPU count).
         timeout_s: wall-clock bound per item, after which the item is a ``timeout`` verdict.
+            An item's bound starts when its worker starts it, not while it waits in a queue.
         memory_limit_mb: extra address space each worker may take beyond its start size
             (``None`` for no limit); an item that exceeds it becomes an ``error`` verdict.
         start_method: multiprocessing start method; ``fork`` (default) lets workers see
             verifiers registered at run time in the parent.
+        prefetch: jobs in flight per worker (``1`` = send the next job only when the worker
+            is idle). With ``2`` (default) a small next job waits in the worker's pipe, so the
+            worker never sits idle while the parent collects a verdict.
     """
 
     def __init__(self, workers: int | None = None, *, timeout_s: float = 30.0,
-                 memory_limit_mb: int | None = 4096, start_method: str = "fork") -> None:
+                 memory_limit_mb: int | None = 4096, start_method: str = "fork", prefetch: int = 2) -> None:
         if workers is not None and workers < 1:
             raise ValueError(f"workers must be >= 1, got {workers}; use InlineExecutor for in-process grading")
         if timeout_s <= 0:
             raise ValueError(f"timeout_s must be > 0, got {timeout_s}")
+        if prefetch < 1:
+            raise ValueError(f"prefetch must be >= 1 (jobs in flight per worker), got {prefetch}")
         self.workers = workers or os.cpu_count() or 1
         self.timeout_s = timeout_s
         self.memory_limit_mb = memory_limit_mb
+        self.prefetch = prefetch
+        self._send_failures = 0
         self._ctx = multiprocessing.get_context(start_method)
         self._pool: list[_Worker] = []
 
@@ -146,88 +174,115 @@ class ProcessPoolExecutor:
     def map(self, jobs: Iterable[Job]) -> Iterator[tuple[int, Verdict]]:
         try:
             yield from self._map(jobs)
-        finally:  # the caller stopped early: workers still holding a job are replaced
+        finally:  # the caller stopped early: workers still holding jobs are replaced
             for worker in list(self._pool):
-                if worker.job is not None:
-                    worker.job = None
+                if worker.jobs:
+                    worker.jobs.clear()
                     self._replace(worker)
 
     def _map(self, jobs: Iterable[Job]) -> Iterator[tuple[int, Verdict]]:
-        pending: deque[Job] = deque()
+        pending: deque[tuple[Job, bytes]] = deque()
         source = iter(jobs)
         self._fill_pool()
-        busy: dict[Connection, _Worker] = {}
         exhausted = False
         while True:
-            while not exhausted and len(pending) < self.workers:
+            while not exhausted and len(pending) < self.workers * self.prefetch:
                 job = next(source, None)
                 if job is None:
                     exhausted = True
+                    continue
+                data, failure = _pickle_job(job)
+                if failure is not None:
+                    yield job.index, failure
                 else:
-                    pending.append(job)
-            for worker in self._pool:
-                if worker.job is None and pending:
-                    result = self._dispatch(worker, pending.popleft())
-                    if result is not None:
-                        yield result
-                    else:
-                        busy[worker.conn] = worker
+                    pending.append((job, data))
+            self._dispatch(pending)
+            busy = {w.conn: w for w in self._pool if w.jobs}
             if not busy:
                 if exhausted and not pending:
                     return
                 continue
-            yield from self._collect(busy)
+            yield from self._collect(busy, pending)
 
     def _fill_pool(self) -> None:
         self._pool = [w for w in self._pool if w.process.is_alive()]
         while len(self._pool) < self.workers:
             self._pool.append(_Worker(self._ctx, self.memory_limit_mb))
 
-    def _dispatch(self, worker: _Worker, job: Job) -> tuple[int, Verdict] | None:
-        try:
-            worker.conn.send(job)
-        except Exception as exc:  # unpicklable or too-deep reference
-            return job.index, _stamp_failure(job, Outcome.error("unsendable_item", f"could not send item to a worker: {exc!r}"[:500]), 0.0)
-        worker.job = job
-        worker.started = time.monotonic()
-        worker.deadline = worker.started + self.timeout_s
-        return None
+    def _dispatch(self, pending: deque[tuple[Job, bytes]]) -> None:
+        """Give idle workers a job first, then queue small jobs behind running ones."""
+        for depth in range(self.prefetch):
+            for worker in self._pool:
+                if not pending:
+                    return
+                if len(worker.jobs) != depth or (depth > 0 and len(pending[0][1]) > PIPELINE_MAX_BYTES):
+                    continue
+                job, data = pending.popleft()
+                try:
+                    worker.send(job, data, self.timeout_s)
+                except OSError:  # the worker died between jobs: replace it, retry the job elsewhere
+                    pending.appendleft((job, data))
+                    self._retire(worker, pending)
+                    self._send_failures += 1
+                    if self._send_failures > MAX_SEND_FAILURES:
+                        raise RuntimeError(f"{self._send_failures} grading workers in a row died before taking "
+                                           "a job; check memory_limit_mb and the system's process limits") from None
+                    return
+                self._send_failures = 0
 
-    def _collect(self, busy: dict[Connection, _Worker]) -> Iterator[tuple[int, Verdict]]:
+    def _collect(self, busy: dict[Connection, _Worker],
+                 pending: deque[tuple[Job, bytes]]) -> Iterator[tuple[int, Verdict]]:
         now = time.monotonic()
         next_deadline = min(w.deadline for w in busy.values())
         ready = wait(list(busy), timeout=max(0.0, next_deadline - now))
         for conn in ready:
             worker = busy.pop(conn)
-            job, worker.job = worker.job, None
+            job, _ = worker.jobs.popleft()
             try:
                 verdict = conn.recv()
             except (EOFError, OSError):
-                verdict = self._crashed(worker, job)
+                verdict = self._crashed(worker, job, pending)
             except Exception as exc:
                 verdict = _stamp_failure(job, Outcome.error("bad_worker_result", repr(exc)[:500]), 0.0)
+            if worker.jobs:
+                worker.start_clock(self.timeout_s)
             yield job.index, verdict
         now = time.monotonic()
         for conn, worker in list(busy.items()):
             if worker.deadline <= now:
                 busy.pop(conn)
-                job, worker.job = worker.job, None
-                self._replace(worker)
+                job, _ = worker.jobs.popleft()
+                self._retire(worker, pending)
                 message = f"grading did not finish within {self.timeout_s:g} s; the worker was killed"
                 yield job.index, _stamp_failure(job, Outcome.timeout(message), now - worker.started)
 
-    def _crashed(self, worker: _Worker, job: Job) -> Verdict:
+    def _crashed(self, worker: _Worker, job: Job, pending: deque[tuple[Job, bytes]]) -> Verdict:
         worker.process.join(timeout=1)
         code = worker.process.exitcode
         elapsed = time.monotonic() - worker.started
-        self._replace(worker)
+        self._retire(worker, pending)
         how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
         return _stamp_failure(job, Outcome.error("worker_crashed", f"the grading worker died ({how})"), elapsed)
+
+    def _retire(self, worker: _Worker, pending: deque[tuple[Job, bytes]]) -> None:
+        """Replace ``worker``; the jobs still queued behind its running one go back to the front."""
+        pending.extendleft(reversed(worker.jobs))
+        worker.jobs.clear()
+        self._replace(worker)
 
     def _replace(self, worker: _Worker) -> None:
         worker.kill()
         index = self._pool.index(worker)
         self._pool[index] = _Worker(self._ctx, self.memory_limit_mb)
+
+
+def _pickle_job(job: Job) -> tuple[bytes, Verdict | None]:
+    """The job as the bytes a worker receives, or an ``error`` verdict if it cannot be sent."""
+    try:
+        return ForkingPickler.dumps(job), None
+    except Exception as exc:  # unpicklable or too-deep reference
+        message = f"could not send item to a worker: {exc!r}"[:500]
+        return b"", _stamp_failure(job, Outcome.error("unsendable_item", message), 0.0)
 
 
 def _stamp_failure(job: Job, outcome: Outcome, elapsed_s: float) -> Verdict:

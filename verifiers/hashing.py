@@ -19,6 +19,11 @@ from typing import Any
 
 def canonical_json(value: Any) -> str:
     """Canonical JSON text of ``value``; non-finite floats and unknown objects become strings."""
+    if _plain_json(value):
+        try:  # fast path for plain JSON data; same text as the sanitising walk below
+            return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        except (TypeError, ValueError):
+            pass
     return json.dumps(_sanitize(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -27,6 +32,13 @@ def stable_hash(value: Any) -> str:
     text = value if isinstance(value, str) else canonical_json(value)
     digest = hashlib.sha256(text.encode("utf-8", errors="surrogatepass")).hexdigest()
     return f"sha256:{digest}"
+
+
+def _plain_json(value: Any) -> bool:
+    """Cheap check that the top level is JSON-shaped (keys are checked by ``json.dumps`` itself)."""
+    if isinstance(value, dict):
+        return all(type(k) is str for k in value)
+    return isinstance(value, (list, str, int, float, bool)) or value is None
 
 
 def _sanitize(value: Any) -> Any:

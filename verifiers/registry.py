@@ -34,6 +34,7 @@ from .errors import (
     InvalidSpecError,
     UnknownVerifierError,
     UnknownVersionError,
+    VerifierError,
 )
 
 ENTRY_POINT_GROUP = "rlvr.verifiers"
@@ -203,8 +204,13 @@ def _ensure_loaded() -> None:
             return
         _loaded = True
         for module in BUILTIN_MODULES:
-            if importlib.util.find_spec(module) is not None:
+            if importlib.util.find_spec(module) is None:
+                continue
+            try:
                 importlib.import_module(module)
+            except Exception as exc:  # name the broken module instead of a bare traceback
+                _loaded = False
+                raise VerifierError(f"built-in verifier module {module!r} failed to import: {exc!r}") from exc
         load_entry_points()
 
 

@@ -1,0 +1,306 @@
+"""The ``json_schema`` verifier and its config; see :class:`JsonSchemaVerifier`."""
+
+from __future__ import annotations
+
+import heapq
+import json
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from jsonschema.exceptions import SchemaError, ValidationError
+from jsonschema.validators import SPECIFICATIONS, Draft202012Validator, extend, validator_for
+from referencing.exceptions import Unresolvable
+
+from .._extract import fenced_blocks, pick_block
+from ..base import BaseVerifier, Outcome
+from ..errors import BadReferenceError
+from ..hashing import stable_hash
+from ..registry import register
+from . import _keywords
+from ._keywords import BadPattern, RegexBudgetExceeded, regex_budget
+from ._load import Rejected, load_json
+
+REFERENCE_KEYS = frozenset({"schema", "partial_credit"})
+
+
+@dataclass(frozen=True)
+class JsonSchemaConfig:
+    """Bounds that keep ``json_schema`` fast and safe on hostile responses.
+
+    >>> JsonSchemaConfig(max_depth=32).max_depth
+    32
+    """
+
+    max_response_chars: int = 1_000_000
+    """Longest text (whole response or fenced block) that is parsed; longer is ``unparseable``.
+    Responses longer than four times this are not searched for fenced blocks either."""
+    max_depth: int = 128
+    """Deepest array/object nesting accepted; deeper is ``unparseable`` (code ``too_deep``)."""
+    max_number_chars: int = 1000
+    """Longest number literal accepted; longer is ``unparseable`` (code ``number_too_large``)."""
+    regex_budget_s: float = 1.0
+    """Seconds all ``pattern`` matching in one check may take before the verdict is ``timeout``."""
+    max_violations: int = 100
+    """Most violations listed in ``details`` (all are counted in ``violation_count``)."""
+    max_message_chars: int = 300
+    """Longest violation message kept in ``details`` (longer ones keep their start and end)."""
+    cache_size: int = 256
+    """Compiled validators kept, keyed by the schema's hash."""
+
+    def __post_init__(self) -> None:
+        for name in ("max_response_chars", "max_depth", "max_number_chars", "max_violations",
+                     "max_message_chars", "cache_size"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"JsonSchemaConfig.{name} must be a positive int, got {value!r}")
+        if not self.regex_budget_s > 0:
+            raise ValueError(f"JsonSchemaConfig.regex_budget_s must be > 0 seconds, got {self.regex_budget_s!r}")
+
+
+class _SchemaProblem(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+@register
+class JsonSchemaVerifier(BaseVerifier):
+    """Validate the JSON in a response against ``reference["schema"]`` with ``jsonschema``.
+
+    Extraction: the whole response (stripped) is parsed as JSON first; if that fails, the
+    first fenced block tagged ``json`` (else the first untagged fenced block) is parsed instead
+    (see :mod:`verifiers._extract`); responses over four times ``max_response_chars`` are not
+    searched. Nothing found or nothing parseable is ``unparseable``; so
+    are ``NaN``/``Infinity`` (not JSON), number literals longer than ``max_number_chars``,
+    floats that overflow, nesting deeper than ``max_depth`` and texts longer than
+    ``max_response_chars`` (:mod:`verifiers.json_schema._load` lists the codes). Duplicate
+    object keys keep the last value, as :func:`json.loads` does.
+
+    Validation: the dialect comes from ``$schema`` (draft 3 to 2020-12; default 2020-12; an
+    unknown ``$schema`` is an ``error``). The schema is checked against its metaschema first: a
+    bad schema is an ``error`` (``bad_schema``), never a ``fail``. Formats are checked with the
+    dialect's format checker (which formats depends on the installed extras of ``jsonschema``).
+    ``$ref`` resolves only inside the schema and the bundled metaschemas: nothing is ever
+    fetched, and an unresolvable ref is an ``error`` (``unresolvable_ref``). ``pattern`` and
+    ``patternProperties`` use the :mod:`regex` module under a shared time budget
+    (``regex_budget_s``); running out is a ``timeout`` verdict. ``uniqueItems`` is checked in
+    linear time.
+
+    Verdict: ``pass`` (score 1) when valid; else ``fail`` with code ``schema_violation``, every
+    violation in ``details["violations"]`` (instance JSON pointer, schema pointer, message;
+    sorted, at most ``max_violations``) and their number in ``details["violation_count"]``.
+    Score 0, unless ``"partial_credit": true``: then score and pass rate are the fraction of
+    the schema's top-level ``required`` properties that are present and valid against their
+    ``properties`` subschema (the schema must have a non-empty ``required`` list).
+
+    Versions: 1 - first version.
+    """
+
+    name = "json_schema"
+    version = 1
+    description = "JSON (raw or in a fenced block) validated against a JSON Schema"
+
+    def __init__(self, config: JsonSchemaConfig | None = None) -> None:
+        self.config = config or JsonSchemaConfig()
+        self._compiled: OrderedDict[str, Any] = OrderedDict()
+
+    def test_case_hash(self, reference: Mapping[str, Any]) -> str:
+        """``stable_hash(reference)``, computed with the C JSON encoder when the reference is plain JSON."""
+        text = _canonical_text(reference)
+        return stable_hash(reference) if text is None else stable_hash(text)
+
+    def check(self, response: str, reference: Mapping[str, Any]) -> Outcome:
+        schema, partial = _read_reference(reference)
+        try:
+            validator = self._validator(schema)
+        except _SchemaProblem as problem:
+            return Outcome.error(problem.code, problem.message)
+        try:
+            instance, source = self._extract(response)
+        except Rejected as rejected:
+            return Outcome.unparseable(rejected.code, rejected.message)
+        try:
+            with regex_budget(self.config.regex_budget_s):
+                return self._judge(validator, instance, source, partial)
+        except RegexBudgetExceeded as exc:
+            return Outcome.timeout(str(exc), code="regex_timeout")
+        except BadPattern as exc:
+            return Outcome.error("bad_schema", str(exc))
+        except Unresolvable as exc:
+            return Outcome.error("unresolvable_ref", f"$ref could not be resolved inside the schema "
+                                 f"(remote references are never fetched): {str(exc)[:200]}")
+
+    # -- extraction ------------------------------------------------------------------
+
+    def _extract(self, response: str) -> tuple[Any, str]:
+        """``(instance, "raw" | "fenced")`` or :class:`Rejected`."""
+        text = response.strip()
+        if not text:
+            raise Rejected("empty_response", "the response is empty")
+        try:
+            return self._load(text), "raw"
+        except Rejected as whole_failed:
+            if len(text) > self.config.max_response_chars * 4:
+                raise
+            block = pick_block(fenced_blocks(text), ("json", "jsonc", "json5"))
+            if block is None:
+                if whole_failed.code == "invalid_json":
+                    raise Rejected("invalid_json", f"the response is not JSON and has no fenced "
+                                   f"```json block ({whole_failed.message})") from None
+                raise
+            return self._load(block.text.strip()), "fenced"
+
+    def _load(self, text: str) -> Any:
+        cfg = self.config
+        return load_json(text, max_response_chars=cfg.max_response_chars, max_depth=cfg.max_depth,
+                         max_number_chars=cfg.max_number_chars)
+
+    # -- validation ------------------------------------------------------------------
+
+    def _judge(self, validator: Any, instance: Any, source: str, partial: bool) -> Outcome:
+        count, worst = self._violations(validator, instance)
+        if count == 0:
+            return Outcome.passed(extracted=source)
+        details = {"extracted": source, "violation_count": count, "violations": worst}
+        message = f"{count} schema violation{'s' if count != 1 else ''}; first: {worst[0]['message']}"
+        if not partial:
+            return Outcome.failed("schema_violation", message, **details)
+        credit = _required_credit(validator, instance)
+        return Outcome.failed("schema_violation", message, score=credit, pass_rate=credit, **details)
+
+    def _violations(self, validator: Any, instance: Any) -> tuple[int, list[dict[str, str]]]:
+        count = 0
+
+        def rows():
+            nonlocal count
+            for error in validator.iter_errors(instance):
+                count += 1
+                yield self._row(error)
+
+        worst = heapq.nsmallest(self.config.max_violations, rows(), key=lambda r: (r["path"], r["schema_path"], r["message"]))
+        return count, worst
+
+    def _row(self, error: ValidationError) -> dict[str, str]:
+        return {"path": _pointer(error.absolute_path), "schema_path": _pointer(error.absolute_schema_path),
+                "message": _cut_middle(error.message, self.config.max_message_chars)}
+
+    # -- schema compilation (cached) -------------------------------------------------------
+
+    def _validator(self, schema: Any) -> Any:
+        key = _canonical_text(schema) or stable_hash(schema)
+        cached = self._compiled.get(key)
+        if cached is None:
+            try:
+                cached = _compile(schema)
+            except _SchemaProblem as problem:
+                cached = problem.with_traceback(None)
+            self._compiled[key] = cached
+            if len(self._compiled) > self.config.cache_size:
+                self._compiled.popitem(last=False)
+        else:
+            self._compiled.move_to_end(key)
+        if isinstance(cached, _SchemaProblem):
+            raise type(cached)(cached.code, cached.message)  # a fresh one: re-raising grows its traceback
+        return cached
+
+
+def _cut_middle(message: str, limit: int) -> str:
+    """Shorten ``message`` to about ``limit`` characters, keeping its start and its end.
+
+    Messages quote the instance first and say what is wrong last ("'xxxx...' is not a 'regex'").
+    """
+    if len(message) <= limit:
+        return message
+    tail = limit // 3
+    return message[: limit - tail] + " ... " + message[-tail:]
+
+
+def _canonical_text(value: Any) -> str | None:
+    """Canonical JSON text of ``value`` from the C encoder, or ``None`` if it is not plain JSON.
+
+    For JSON data (string keys, finite numbers) this is exactly :func:`verifiers.hashing.canonical_json`,
+    several times faster; NaN or objects JSON cannot hold give ``None`` (callers fall back to
+    :func:`~verifiers.hashing.stable_hash`). Non-string keys are spelled as ``json.dumps`` spells them.
+    """
+    try:
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError):
+        return None
+
+
+def _read_reference(reference: Mapping[str, Any]) -> tuple[Any, bool]:
+    unknown = sorted(set(reference) - REFERENCE_KEYS)
+    if unknown:
+        raise BadReferenceError(f"unknown reference key(s) {unknown}; json_schema@1 takes {sorted(REFERENCE_KEYS)}")
+    if "schema" not in reference:
+        raise BadReferenceError('reference needs "schema": a JSON Schema object, e.g. {"schema": {"type": "object"}}')
+    schema, partial = reference["schema"], reference.get("partial_credit", False)
+    if not isinstance(schema, (dict, bool)):
+        raise BadReferenceError(f'"schema" must be a JSON object or boolean, got {type(schema).__name__}')
+    if not isinstance(partial, bool):
+        raise BadReferenceError(f'"partial_credit" must be true or false, got {partial!r}')
+    if partial and not _required_names(schema):
+        raise BadReferenceError('"partial_credit" needs the schema to have a non-empty top-level "required" list')
+    return schema, partial
+
+
+def _required_names(schema: Any) -> list[str]:
+    required = schema.get("required") if isinstance(schema, dict) else None
+    if not isinstance(required, list):
+        return []
+    return [name for name in required if isinstance(name, str)]
+
+
+def _required_credit(validator: Any, instance: Any) -> float:
+    """Fraction of top-level required properties present in ``instance`` and valid."""
+    names = _required_names(validator.schema)
+    if not isinstance(instance, dict):
+        return 0.0
+    properties = validator.schema.get("properties", {})
+    good = 0
+    for name in names:
+        if name not in instance:
+            continue
+        sub = properties.get(name, True) if isinstance(properties, dict) else True
+        if next(validator.descend(instance[name], sub, path=name), None) is None:
+            good += 1
+    return good / len(names)
+
+
+_BOUNDED_CLASSES: dict[type, tuple[type, Any]] = {}
+
+
+def _compile(schema: Any) -> Any:
+    """A validator for ``schema`` with bounded keywords, no remote refs, formats checked."""
+    cls = _dialect(schema)
+    try:
+        cls.check_schema(schema)
+    except SchemaError as exc:
+        where = _pointer(exc.absolute_path) or "/"
+        raise _SchemaProblem("bad_schema", f"the schema is not a valid {cls.__name__[:-9]} schema at {where}: "
+                             f"{exc.message[:300]}") from None
+    except RecursionError:
+        raise _SchemaProblem("bad_schema", "the schema nests too deeply to be checked") from None
+    bounded = _BOUNDED_CLASSES.get(cls)
+    if bounded is None:
+        bounded = _BOUNDED_CLASSES[cls] = (extend(cls, _keywords.BOUNDED_KEYWORDS),
+                                           _keywords.format_checker(cls.FORMAT_CHECKER))
+    validator_class, checker = bounded
+    return validator_class(schema, registry=SPECIFICATIONS, format_checker=checker)
+
+
+def _dialect(schema: Any) -> type:
+    if not isinstance(schema, dict) or "$schema" not in schema:
+        return Draft202012Validator
+    uri = schema["$schema"]
+    cls = validator_for(schema, default=None) if isinstance(uri, str) else None
+    if cls is None:
+        raise _SchemaProblem("unknown_schema_dialect", f"$schema {str(uri)[:200]!r} is not a known JSON Schema dialect; "
+                             "use draft-04, -06, -07, 2019-09 or 2020-12 (or leave $schema out for 2020-12)")
+    return cls
+
+
+def _pointer(parts: Any) -> str:
+    """RFC 6901 JSON pointer for a path of keys and indices ("" is the whole document)."""
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
