@@ -1,1 +1,16 @@
-"""rlvr rl package."""
+"""GRPO-family training with verifiable rewards: config, losses, rollout engines, the trainer loop.
+
+Heavy dependencies (torch, transformers, vllm) are imported only where used.
+
+>>> from rl import GRPOConfig, GRPOTrainer
+>>> cfg = GRPOConfig(env="rlvr/Math-v0", model="/models/my-policy", loss="dapo", clip_eps_high=0.28)
+>>> # GRPOTrainer(cfg).train()
+"""
+
+from .config import GRPOConfig, load_config
+from .errors import CheckpointError, ConfigError, RLError, RolloutError
+from .losses import LOSSES
+from .trainer import GRPOTrainer
+
+__all__ = ["CheckpointError", "ConfigError", "GRPOConfig", "GRPOTrainer", "LOSSES", "RLError", "RolloutError",
+           "load_config"]

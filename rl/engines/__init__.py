@@ -1,5 +1,7 @@
 """Rollout engines: HF transformers (CPU/GPU) and vLLM (GPU). The trainer sees only the protocol."""
 
 from .base import Completion, FakeEngine, RolloutEngine, SamplingParams
+from .hf import HFEngine
+from .vllm_engine import VLLMEngine
 
-__all__ = ["Completion", "FakeEngine", "RolloutEngine", "SamplingParams"]
+__all__ = ["Completion", "FakeEngine", "HFEngine", "RolloutEngine", "SamplingParams", "VLLMEngine"]

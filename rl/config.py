@@ -1,0 +1,283 @@
+"""The one frozen :class:`GRPOConfig` for a training run: load it from TOML/YAML, override from the CLI.
+
+>>> cfg = GRPOConfig(model="/models/tiny", loss="dapo", clip_eps_high=0.28)
+>>> cfg.scale_rewards_resolved, cfg.clip_eps_high
+(True, 0.28)
+>>> GRPOConfig(loss="dr_grpo").scale_rewards_resolved
+False
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Mapping
+
+from .errors import ConfigError
+
+LOSS_NAMES = ("grpo", "dr_grpo", "dapo", "gspo", "p3o")
+KL_ESTIMATORS = ("k1", "k2", "k3")
+ENGINES = ("hf", "vllm")
+RECORD_FORMATS = ("jsonl", "parquet", "none")
+
+
+@dataclass(frozen=True)
+class GRPOConfig:
+    """Every setting of a GRPO-family training run. Checkpoints carry it; ``rlvr train`` builds it."""
+
+    # --- what to train on ---------------------------------------------------------------------------
+    env: str = "rlvr/Math-v0"
+    """Gymnasium id of the environment (``import envs`` registers the ``rlvr/...`` ids)."""
+    env_kwargs: Mapping[str, Any] = field(default_factory=dict)
+    """Keyword arguments for ``gymnasium.make(env, **env_kwargs)``."""
+    env_modules: tuple[str, ...] = ("envs",)
+    """Modules imported before ``gymnasium.make`` so that they register their ids."""
+    grading_workers: int = 2
+    """Processes of the grading pool shared by all environment copies (envs taking ``executor=``). 0 grades
+    in the trainer's process (``InlineExecutor``): faster for cheap verifiers, but nothing bounds a hostile
+    completion except the verifier itself (``math@1`` runs its CAS in a killable helper); keep >= 1 for code."""
+    model: str = ""
+    """Local path of the policy (a transformers checkpoint directory). Nothing is downloaded."""
+    engine: str = "hf"
+    """Rollout engine: ``hf`` (transformers ``generate``, CPU or GPU) or ``vllm`` (GPU, extra ``vllm``)."""
+    device: str = "auto"
+    """``cpu``, ``cuda`` or ``auto`` (CUDA when available)."""
+
+    # --- the algorithm ------------------------------------------------------------------------------
+    loss: str = "grpo"
+    """Loss variant, a key of :data:`rl.losses.LOSSES`: grpo, dr_grpo, dapo, gspo, p3o."""
+    group_size: int = 8
+    """G: completions sampled per prompt."""
+    prompts_per_step: int = 4
+    """Prompts (groups) per optimisation batch; the batch holds ``prompts_per_step * group_size`` episodes."""
+    mu: int = 1
+    """Optimisation passes over each batch; old log-probs are kept from generation time."""
+    clip_eps_low: float = 0.2
+    """Lower clip range: the ratio is clipped at ``1 - clip_eps_low``."""
+    clip_eps_high: float | None = None
+    """Upper clip range (``1 + clip_eps_high``); None means equal to ``clip_eps_low``. DAPO's clip-higher uses 0.28."""
+    beta: float = 0.0
+    """Weight of the KL penalty to the frozen reference (initial) policy; 0 disables it and the reference model."""
+    kl_estimator: str = "k3"
+    """Per-token KL estimator: k1, k2 or k3 (Schulman's approximations)."""
+    scale_rewards: bool | None = None
+    """Divide advantages by the group std. None means the loss's default (False for dr_grpo, True otherwise)."""
+    flip_advantage_sign: bool = False
+    """Diagnostic control: negate every advantage (a run that should not learn). Never use for real training."""
+    dynamic_sampling: bool = False
+    """DAPO: drop groups whose rewards are all equal and sample more prompts to refill the batch."""
+    max_refill_rounds: int = 4
+    """With dynamic sampling, at most this many extra sampling rounds per step before training on fewer groups."""
+    overlong_buffer: int = 0
+    """DAPO soft overlong penalty: the last ``overlong_buffer`` tokens before ``max_new_tokens`` are penalised linearly; 0 disables."""
+    overlong_penalty: float = 1.0
+    """Penalty reached at exactly ``max_new_tokens`` tokens (subtracted from the reward)."""
+    tis_cap: float | None = 2.0
+    """Truncated importance sampling: weight ``min(pi_trainer_old / pi_sampler, tis_cap)`` per token; None disables."""
+    sft_gate: float | None = None
+    """Hybrid SFT/RL (HPT): a group whose accuracy is <= this gate and whose task carries a demonstration is trained with SFT."""
+    sft_coef: float = 1.0
+    """Weight of the SFT loss relative to the RL loss in hybrid mode."""
+    demonstration_key: str = "demonstration"
+    """``info`` key (from ``env.reset``) holding the reference demonstration text for hybrid SFT."""
+
+    # --- optimisation -------------------------------------------------------------------------------
+    lr: float = 1e-6
+    """AdamW learning rate (0 trains nothing: a control run)."""
+    weight_decay: float = 0.0
+    """AdamW weight decay."""
+    max_grad_norm: float | None = 1.0
+    """Clip the global gradient norm to this value; None disables."""
+    micro_batch_size: int = 8
+    """Sequences per forward/backward; gradients accumulate to the same gradient as the full batch."""
+    steps: int = 100
+    """Optimiser batches (trainer steps) to run."""
+    seed: int = 0
+    """Seeds torch, the sampler and the prompt order (``env.reset(seed=...)``)."""
+
+    # --- sampling -----------------------------------------------------------------------------------
+    max_new_tokens: int = 256
+    """Maximum tokens the policy generates per turn."""
+    temperature: float = 1.0
+    """Sampling temperature; the trainer scores tokens at the same temperature. Must be > 0."""
+    top_p: float = 1.0
+    """Nucleus sampling mass."""
+    max_turns: int = 8
+    """Multi-turn environments: end an episode after this many policy turns (truncated)."""
+    chat_template: bool = False
+    """Render chat-message observations with the tokenizer's chat template (instruct models); else the plain text."""
+
+    # --- vLLM ---------------------------------------------------------------------------------------
+    vllm_gpu_memory_utilization: float = 0.3
+    """Fraction of GPU memory vLLM may take when colocated with the trainer."""
+    vllm_sleep: bool = True
+    """Put vLLM to sleep (free its KV cache) during the update, where the installed vLLM supports it."""
+
+    # --- outputs ------------------------------------------------------------------------------------
+    output_dir: str = "runs/grpo"
+    """Directory for metrics.jsonl, TensorBoard events, rollout records and checkpoints."""
+    record_format: str = "jsonl"
+    """Rollout group records: jsonl, parquet or none."""
+    tensorboard: bool = True
+    """Also write metrics as TensorBoard events (needs the ``tensorboard`` package)."""
+    checkpoint_every: int = 0
+    """Save a checkpoint every N steps (and at the end); 0 saves only at the end."""
+    keep_checkpoints: int = 2
+    """How many recent checkpoints to keep on disk."""
+    progress: bool = True
+    """Show a rich progress display on the terminal."""
+
+    def __post_init__(self) -> None:
+        _check_choice("loss", self.loss, LOSS_NAMES)
+        _check_choice("kl_estimator", self.kl_estimator, KL_ESTIMATORS)
+        _check_choice("engine", self.engine, ENGINES)
+        _check_choice("record_format", self.record_format, RECORD_FORMATS)
+        _check_choice("device", self.device, ("auto", "cpu", "cuda"))
+        if self.grading_workers < 0:
+            raise ConfigError(f"grading_workers={self.grading_workers} must be >= 0 (0 grades in-process)")
+        for name in ("group_size", "prompts_per_step", "mu", "micro_batch_size", "max_new_tokens", "max_turns"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.steps < 0 or self.lr < 0 or self.beta < 0:
+            raise ConfigError(f"steps, lr and beta must be >= 0, got steps={self.steps}, lr={self.lr}, beta={self.beta}")
+        self._check_algorithm()
+        self._check_sampling()
+
+    def _check_algorithm(self) -> None:
+        if self.group_size < 2:
+            raise ConfigError(
+                f"group_size={self.group_size}: group-relative advantages need at least 2 completions per prompt; "
+                "set group_size >= 2"
+            )
+        if self.clip_eps_low < 0 or self.clip_eps_low >= 1 or self.clip_eps_high_resolved < 0:
+            raise ConfigError(
+                f"clip_eps_low={self.clip_eps_low}, clip_eps_high={self.clip_eps_high}: need 0 <= clip_eps_low < 1 and clip_eps_high >= 0"
+            )
+        if self.loss == "dr_grpo" and self.scale_rewards:
+            raise ConfigError(
+                "loss='dr_grpo' with scale_rewards=True: Dr. GRPO removes the std scaling; "
+                "leave scale_rewards unset (None) or use loss='grpo'"
+            )
+        if self.loss == "p3o" and self.micro_batch_size % self.group_size:
+            raise ConfigError(
+                f"loss='p3o' compares completions of the same prompt, so micro-batches must hold whole groups: "
+                f"micro_batch_size={self.micro_batch_size} is not a multiple of group_size={self.group_size}; "
+                f"set micro_batch_size to {self.group_size * max(1, self.micro_batch_size // self.group_size)}"
+            )
+        if self.sft_gate is not None and not 0 <= self.sft_gate <= 1:
+            raise ConfigError(f"sft_gate={self.sft_gate} is a group accuracy; set it in [0, 1] or None")
+        if self.tis_cap is not None and self.tis_cap <= 0:
+            raise ConfigError(f"tis_cap={self.tis_cap} must be > 0 (or None to disable TIS)")
+        if self.dynamic_sampling and self.max_refill_rounds < 1:
+            raise ConfigError("dynamic_sampling=True needs max_refill_rounds >= 1")
+
+    def _check_sampling(self) -> None:
+        if self.temperature <= 0:
+            raise ConfigError(
+                f"temperature={self.temperature}: the policy is trained on sampled completions, so sampling "
+                "cannot be greedy; set temperature > 0 (e.g. 1.0)"
+            )
+        if not 0 < self.top_p <= 1:
+            raise ConfigError(f"top_p={self.top_p} must lie in (0, 1]")
+        if self.overlong_buffer < 0 or self.overlong_buffer >= self.max_new_tokens and self.overlong_buffer:
+            raise ConfigError(
+                f"overlong_buffer={self.overlong_buffer} must be in [0, max_new_tokens={self.max_new_tokens}); "
+                "DAPO uses a buffer of about a quarter of max_new_tokens"
+            )
+        if self.engine == "vllm" and self.device == "cpu":
+            raise ConfigError("engine='vllm' needs a CUDA GPU but device='cpu'; use engine='hf' on CPU")
+
+    # --- derived values -----------------------------------------------------------------------------
+    @property
+    def clip_eps_high_resolved(self) -> float:
+        """The upper clip range actually used."""
+        return self.clip_eps_low if self.clip_eps_high is None else self.clip_eps_high
+
+    @property
+    def scale_rewards_resolved(self) -> bool:
+        """Whether advantages are divided by the group std."""
+        return self.loss != "dr_grpo" if self.scale_rewards is None else self.scale_rewards
+
+    @property
+    def batch_episodes(self) -> int:
+        """Episodes per optimisation batch: ``prompts_per_step * group_size``."""
+        return self.prompts_per_step * self.group_size
+
+    def replace(self, **changes: Any) -> "GRPOConfig":
+        """A copy with ``changes`` applied (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable dict (what checkpoints carry)."""
+        out = dataclasses.asdict(self)
+        out["env_kwargs"] = dict(self.env_kwargs)
+        out["env_modules"] = list(self.env_modules)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "GRPOConfig":
+        """Build from a mapping; unknown keys raise with the list of known ones."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"unknown config keys {unknown}; known keys: {sorted(known)}")
+        values = dict(data)
+        if "env_modules" in values:
+            values["env_modules"] = tuple(values["env_modules"])
+        return cls(**values)
+
+
+def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ConfigError(f"{name}={value!r} is not one of {list(choices)}")
+
+
+def load_config(path: str | Path, overrides: Mapping[str, Any] | None = None) -> GRPOConfig:
+    """Read a TOML (``.toml``) or YAML (``.yaml``/``.yml``) file, apply ``overrides``, validate.
+
+    The file may hold the fields at the top level or under a ``[grpo]`` table.
+
+    >>> load_config("run.toml", {"lr": 1e-5})  # doctest: +SKIP
+    """
+    path = Path(path)
+    text = path.read_text()
+    if path.suffix == ".toml":
+        import tomllib
+
+        data = tomllib.loads(text)
+    elif path.suffix in (".yaml", ".yml"):
+        import yaml
+
+        data = yaml.safe_load(text) or {}
+    elif path.suffix == ".json":
+        data = json.loads(text)
+    else:
+        raise ConfigError(f"config file {path} must end in .toml, .yaml, .yml or .json")
+    if "grpo" in data and isinstance(data["grpo"], Mapping):
+        data = data["grpo"]
+    return GRPOConfig.from_dict({**data, **(overrides or {})})
+
+
+def parse_override(field_name: str, text: str) -> Any:
+    """Turn a command-line string into the type of ``GRPOConfig.<field_name>`` (``none`` -> None)."""
+    kinds = {f.name: str(f.type) for f in fields(GRPOConfig)}
+    if field_name not in kinds:
+        raise ConfigError(f"unknown config key {field_name!r}; known keys: {sorted(kinds)}")
+    kind = kinds[field_name]
+    if text.lower() in ("none", "null") and "None" in kind:
+        return None
+    if kind.startswith("bool"):
+        if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
+            raise ConfigError(f"{field_name} takes true/false, got {text!r}")
+        return text.lower() in ("true", "1", "yes")
+    if kind.startswith("int"):
+        return int(text)
+    if kind.startswith("float"):
+        return float(text)
+    if kind.startswith("Mapping"):
+        return json.loads(text)
+    if kind.startswith("tuple"):
+        return tuple(part for part in text.split(",") if part)
+    return text

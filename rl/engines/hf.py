@@ -1,0 +1,183 @@
+"""``HFEngine``: a rollout engine on transformers ``generate`` (CPU or GPU).
+
+When it wraps the very model the trainer optimises, ``load_weights`` has nothing to copy and the
+sampler's log-probs equal the trainer's up to numerics (the gap the trainer logs is ~0).
+
+>>> engine = HFEngine.from_pretrained("/path/to/tiny")            # doctest: +SKIP
+>>> groups = engine.generate(["1+1="], SamplingParams(n=4, max_tokens=2))  # doctest: +SKIP
+>>> len(groups[0]), groups[0][0].logprobs                          # doctest: +SKIP
+(4, (-3.1, -2.9))
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+from ..errors import require
+from .base import Completion, SamplingParams
+
+Prompt = str | Sequence[int]
+
+
+class HFEngine:
+    """Generate with ``model.generate``; per-token sampler log-probs come from the processed scores.
+
+    ``prompts`` may be strings (tokenised without special tokens) or lists of token ids (multi-turn
+    episodes pass ids so that no re-tokenisation can shift token boundaries).
+    """
+
+    name = "hf"
+
+    def __init__(self, model: Any, tokenizer: Any, max_batch: int = 64, use_generate: bool = False) -> None:
+        if tokenizer.pad_token_id is None:
+            raise ValueError("the tokenizer has no pad token; set tokenizer.pad_token = tokenizer.eos_token")
+        self.model = model
+        self.tokenizer = tokenizer
+        self.max_batch = max_batch
+        self.use_generate = use_generate
+        """False (default): a lean KV-cached sampling loop; True: ``model.generate`` (needed for stop strings)."""
+
+    @classmethod
+    def from_pretrained(cls, path: str, device: str = "cpu", dtype: str = "float32") -> "HFEngine":
+        """Load a model and tokenizer from a local directory (nothing is downloaded)."""
+        torch = require("torch", "torch")
+        transformers = require("transformers", "torch")
+        tok = transformers.AutoTokenizer.from_pretrained(path, local_files_only=True)
+        model = transformers.AutoModelForCausalLM.from_pretrained(
+            path, local_files_only=True, dtype=getattr(torch, dtype)
+        ).to(device)
+        return cls(model, tok)
+
+    def generate(self, prompts: Sequence[Prompt], params: SamplingParams) -> list[list[Completion]]:
+        """``params.n`` completions per prompt, in prompt order, with the sampler's token log-probs."""
+        torch = require("torch", "torch")
+        if params.seed is not None and (self.use_generate or params.stop):
+            torch.manual_seed(params.seed)
+        ids = [self._encode(p) for p in prompts]
+        out: list[list[Completion]] = []
+        chunk = max(1, self.max_batch // params.n)
+        for start in range(0, len(ids), chunk):
+            out.extend(self._generate_chunk(ids[start : start + chunk], params))
+        return out
+
+    def load_weights(self, state_dict: Mapping[str, Any]) -> None:
+        """Copy the policy's weights in (skipped when they already are this model's tensors)."""
+        own = self.model.state_dict()
+        if all(k in own and own[k].data_ptr() == v.data_ptr() for k, v in state_dict.items()):
+            return
+        self.model.load_state_dict(state_dict, strict=True)
+
+    def sync(self, policy: Any) -> None:
+        """Take the trained policy's weights (free when the engine wraps the policy itself)."""
+        if policy is not self.model:
+            self.load_weights(policy.state_dict())
+
+    # --- internals ----------------------------------------------------------------------------------
+    def _encode(self, prompt: Prompt) -> list[int]:
+        if isinstance(prompt, str):
+            return list(self.tokenizer(prompt, add_special_tokens=False).input_ids)
+        return list(prompt)
+
+    def _generate_chunk(self, ids: list[list[int]], params: SamplingParams) -> list[list[Completion]]:
+        torch = require("torch", "torch")
+        device = next(self.model.parameters()).device
+        width = max(len(x) for x in ids)
+        pad = self.tokenizer.pad_token_id
+        input_ids = torch.tensor([[pad] * (width - len(x)) + x for x in ids], device=device)
+        attention = torch.tensor([[0] * (width - len(x)) + [1] * len(x) for x in ids], device=device)
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            if self.use_generate or params.stop:
+                out = self.model.generate(
+                    input_ids=input_ids, attention_mask=attention, max_new_tokens=params.max_tokens,
+                    num_return_sequences=params.n, output_scores=True, return_dict_in_generate=True,
+                    pad_token_id=pad, eos_token_id=self.tokenizer.eos_token_id, **self._sampling_kwargs(params),
+                )
+                new = out.sequences[:, width:]
+                logprobs = _token_logprobs(out.scores, new)
+            else:
+                new, logprobs = self._sample(input_ids.repeat_interleave(params.n, 0),
+                                             attention.repeat_interleave(params.n, 0), params)
+        finally:
+            self.model.train(was_training)
+        flat = [self._completion(new[i], logprobs[i], ids[i // params.n]) for i in range(new.shape[0])]
+        return [flat[i * params.n : (i + 1) * params.n] for i in range(len(ids))]
+
+    def _sample(self, input_ids, attention, params: SamplingParams):
+        """Ancestral sampling with a KV cache; returns new tokens ``[B, S]`` and their log-probs under the
+        processed (temperature / top-p) distribution. Finished rows are padded."""
+        torch = require("torch", "torch")
+        gen = torch.Generator(device=input_ids.device)
+        gen.manual_seed(params.seed if params.seed is not None else int(torch.randint(0, 2**31 - 1, ()).item()))
+        eos, pad = self.tokenizer.eos_token_id, self.tokenizer.pad_token_id
+        positions = (attention.cumsum(-1) - 1).clamp(min=0)
+        done = torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
+        tokens, logps, cache, step_ids = [], [], None, input_ids
+        with torch.no_grad():
+            for _ in range(params.max_tokens):
+                out = self.model(input_ids=step_ids, attention_mask=attention, position_ids=positions,
+                                 past_key_values=cache, use_cache=True, logits_to_keep=1)
+                cache = out.past_key_values
+                logp = _processed_logprobs(out.logits[:, -1].float(), params.temperature, params.top_p)
+                nxt = _pick(logp, params.temperature, gen)
+                tokens.append(torch.where(done, torch.full_like(nxt, pad), nxt))
+                logps.append(logp.gather(-1, nxt.unsqueeze(-1)).squeeze(-1))
+                done = done | (nxt == eos)
+                if bool(done.all()):
+                    break
+                step_ids = tokens[-1].unsqueeze(-1)
+                attention = torch.cat([attention, torch.ones_like(attention[:, :1])], dim=-1)
+                positions = positions[:, -1:] + 1
+        return torch.stack(tokens, -1), torch.stack(logps, -1)
+
+    def _sampling_kwargs(self, params: SamplingParams) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"do_sample": params.temperature > 0, "top_k": 0}
+        if params.temperature > 0:
+            kwargs.update(temperature=params.temperature, top_p=params.top_p)
+        if params.stop:
+            kwargs.update(stop_strings=list(params.stop), tokenizer=self.tokenizer)
+        return kwargs
+
+    def _completion(self, tokens, logprobs, prompt_ids: list[int]) -> Completion:
+        toks = tokens.tolist()
+        eos = self.tokenizer.eos_token_id
+        end = toks.index(eos) + 1 if eos in toks else len(toks)
+        finish = "stop" if eos in toks[:end] else "length"
+        kept = toks[:end]
+        text = self.tokenizer.decode(kept, skip_special_tokens=True)
+        return Completion(
+            text=text, token_ids=tuple(kept), logprobs=tuple(float(x) for x in logprobs[:end].tolist()),
+            finish_reason=finish, prompt_token_ids=tuple(prompt_ids),
+        )
+
+
+def _processed_logprobs(logits, temperature: float, top_p: float):
+    """Log-probs of the distribution actually sampled: logits / temperature, restricted to the top-p nucleus."""
+    torch = require("torch", "torch")
+    if temperature > 0:
+        logits = logits / temperature
+    logp = torch.log_softmax(logits, dim=-1)
+    if top_p >= 1.0 or temperature == 0:
+        return logp
+    sorted_logp, order = logp.sort(dim=-1, descending=True)
+    before = sorted_logp.exp().cumsum(-1) - sorted_logp.exp()  # mass of strictly more likely tokens
+    drop = torch.zeros_like(logp, dtype=torch.bool).scatter(-1, order, before >= top_p)
+    return torch.log_softmax(logits.masked_fill(drop, float("-inf")), dim=-1)
+
+
+def _pick(logp, temperature: float, generator):
+    torch = require("torch", "torch")
+    if temperature == 0:
+        return logp.argmax(-1)
+    return torch.multinomial(logp.exp(), 1, generator=generator).squeeze(-1)
+
+
+def _token_logprobs(scores, tokens):
+    """Log-prob of each generated token under the processed (temperature/top-p) sampling distribution."""
+    torch = require("torch", "torch")
+    cols = []
+    for step, step_scores in enumerate(scores):
+        logp = torch.log_softmax(step_scores.float(), dim=-1)
+        cols.append(logp.gather(-1, tokens[:, step : step + 1]).squeeze(-1))
+    return torch.stack(cols, dim=-1) if cols else torch.zeros(tokens.shape[0], 0)

@@ -1,0 +1,85 @@
+"""Rollout group records: every group a run trained on, for audit and reuse (e.g. rejection-sampling SFT).
+
+One record per group: ``step`` (the policy step that sampled it), ``group``, ``seed``, ``prompt``,
+``completions`` (text, token ids, sampler log-probs, loss mask, finish reason, reward, advantage,
+verdicts with ``verifier`` and ``verifier_version``), ``rewards``, ``sampling`` parameters and
+``verifiers`` (the ``name@version`` specs that graded it). JSONL writes one line per group;
+Parquet writes one file per step with the completions as a JSON column.
+
+>>> rows = read_records("runs/grpo/rollouts.jsonl")          # doctest: +SKIP
+>>> passing = [c["text"] for r in rows for c in r["completions"] if c["reward"] > 0]   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from .errors import RLError, require
+
+
+class RecordWriter:
+    """Writes group records as ``jsonl`` (``<dir>/rollouts.jsonl``) or ``parquet`` (``<dir>/rollouts/step-N.parquet``)."""
+
+    def __init__(self, output_dir: str | Path, fmt: str = "jsonl") -> None:
+        if fmt not in ("jsonl", "parquet"):
+            raise RLError(f"record format {fmt!r}: choose 'jsonl' or 'parquet'")
+        self.format = fmt
+        self.dir = Path(output_dir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        if fmt == "parquet":
+            require("pyarrow", "parquet")
+        self.path = self.dir / "rollouts.jsonl" if fmt == "jsonl" else self.dir / "rollouts"
+
+    def write(self, step: int, records: Sequence[Mapping[str, Any]]) -> None:
+        """Append the records of one step."""
+        if self.format == "jsonl":
+            with self.path.open("a") as f:
+                for r in records:
+                    f.write(json.dumps(r, sort_keys=True) + "\n")
+            return
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        self.path.mkdir(exist_ok=True)
+        cols = {k: [r[k] for r in records] for k in ("step", "group", "seed", "prompt")}
+        cols["rewards"] = [list(r["rewards"]) for r in records]
+        for key in ("completions", "sampling", "verifiers"):
+            cols[key] = [json.dumps(r[key], sort_keys=True) for r in records]
+        pq.write_table(pa.table(cols), self.path / f"step-{step:08d}.parquet")
+
+
+def read_records(path: str | Path) -> list[dict[str, Any]]:
+    """Read records back from a ``rollouts.jsonl`` file or a ``rollouts/`` Parquet directory."""
+    path = Path(path)
+    if path.is_file():
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    import pyarrow.parquet as pq
+
+    rows: list[dict[str, Any]] = []
+    for part in sorted(path.glob("step-*.parquet")):
+        for row in pq.read_table(part).to_pylist():
+            for key in ("completions", "sampling", "verifiers"):
+                row[key] = json.loads(row[key])
+            rows.append(row)
+    return rows
+
+
+def passing_completions(records: Sequence[Mapping[str, Any]], min_reward: float = 1.0) -> list[dict[str, Any]]:
+    """Rejection-sampling SFT data from recorded groups: ``{"prompt", "completion", "reward", "step"}``
+    for every completion whose reward is at least ``min_reward``, deduplicated per prompt.
+
+    >>> passing_completions([{"prompt": "1=", "step": 0, "completions": [{"text": "2", "reward": 1.0}]}])
+    [{'prompt': '1=', 'completion': '2', 'reward': 1.0, 'step': 0}]
+    """
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for record in records:
+        for comp in record["completions"]:
+            key = (record["prompt"], comp["text"])
+            if comp["reward"] >= min_reward and key not in seen:
+                seen.add(key)
+                out.append({"prompt": record["prompt"], "completion": comp["text"], "reward": comp["reward"],
+                            "step": record["step"]})
+    return out

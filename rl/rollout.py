@@ -1,0 +1,252 @@
+"""The episode loop: run G episodes per prompt through gymnasium environments with a rollout engine.
+
+Single-turn and multi-turn environments go through the same loop. An episode's token sequence is
+``prompt | completion_1 | env_1 | completion_2 | ...``; the loss mask is 1 on the policy's
+completion tokens and 0 on environment/tool tokens, so the trainer never trains on text the policy
+did not write. The rl package sees environments only through the gymnasium API:
+
+- ``reset(seed=s)`` returns ``(observation, info)``; the observation is the prompt text (or a list of
+  chat messages), and the same seed must give the same prompt (that is how G copies form a group);
+- ``step(completion_text)`` returns ``(observation, reward, terminated, truncated, info)`` with
+  ``info["verdict"]`` (a :class:`verifiers.Verdict` or its dict) where the step was graded; in
+  multi-turn episodes the next observation is the conversation so far (or just the new environment
+  text).
+
+>>> runner = EpisodeRunner(make_envs("rlvr/Math-v0", 8), engine, tokenizer)   # doctest: +SKIP
+>>> groups = runner.run([11, 12], SamplingParams(n=4, max_tokens=64))          # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+from .engines.base import Completion, RolloutEngine, SamplingParams
+from .errors import RolloutError
+
+
+@dataclass
+class Episode:
+    """One trajectory of a group: tokens after the prompt, loss mask, sampler log-probs, reward, verdicts."""
+
+    group: int
+    seed: int
+    prompt_text: str
+    prompt_ids: list[int]
+    tokens: list[int] = field(default_factory=list)
+    loss_mask: list[int] = field(default_factory=list)
+    sampler_logprobs: list[float] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)
+    reward: float = 0.0
+    verdicts: list[dict[str, Any]] = field(default_factory=list)
+    finish_reason: str = "stop"
+    done: bool = False
+    truncated: bool = False
+    reset_info: dict[str, Any] = field(default_factory=dict)
+    context_text: str = ""
+    env_index: int = 0
+    messages_seen: int = 0
+
+    @property
+    def completion_text(self) -> str:
+        """The policy's text over all turns (environment text excluded)."""
+        return "".join(self.texts)
+
+    @property
+    def policy_tokens(self) -> int:
+        """Number of tokens the policy generated (the loss-masked ones)."""
+        return sum(self.loss_mask)
+
+    @property
+    def passed(self) -> bool:
+        """Whether the last graded verdict passed (falls back to reward > 0 without verdicts)."""
+        if self.verdicts:
+            return self.verdicts[-1].get("status") == "pass"
+        return self.reward > 0
+
+
+def make_envs(env_id: str, count: int, env_kwargs: Mapping[str, Any] | None = None, modules: Sequence[str] = ("envs",),
+              executor: Any = None) -> list[Any]:
+    """``count`` independent instances of ``env_id`` (after importing ``modules`` so they register).
+
+    ``executor`` (e.g. a :class:`verifiers.ProcessPoolExecutor`) is shared by all copies when the
+    environment's constructor takes an ``executor`` argument, so B*G copies do not start B*G
+    grading processes.
+    """
+    import gymnasium
+
+    for name in modules:
+        importlib.import_module(name)
+    kwargs = dict(env_kwargs or {})
+    if executor is not None and "executor" not in kwargs and _accepts(env_id, "executor"):
+        kwargs["executor"] = executor
+    return [gymnasium.make(env_id, disable_env_checker=True, **kwargs) for _ in range(count)]
+
+
+def _accepts(env_id: str, argument: str) -> bool:
+    import inspect
+
+    import gymnasium
+
+    entry = gymnasium.spec(env_id).entry_point
+    if isinstance(entry, str):
+        module, _, attr = entry.partition(":")
+        entry = getattr(importlib.import_module(module), attr)
+    try:
+        return argument in inspect.signature(entry).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def render_observation(obs: Any, tokenizer: Any, chat_template: bool = False) -> str:
+    """Prompt text for an observation.
+
+    A string is used as is; a mapping with ``messages``/``text`` (the ``rlvr`` envs) gives its
+    ``text``, or its messages through the tokenizer's chat template when ``chat_template`` is set;
+    a bare list of chat messages goes through the chat template (or a plain role-labelled join).
+    """
+    if isinstance(obs, str):
+        return obs
+    if isinstance(obs, Mapping):
+        if chat_template and obs.get("messages") is not None:
+            return render_observation(list(obs["messages"]), tokenizer, True)
+        if isinstance(obs.get("text"), str):
+            return obs["text"]
+    if isinstance(obs, Sequence) and all(isinstance(m, Mapping) and "content" in m for m in obs):
+        if getattr(tokenizer, "chat_template", None):
+            return tokenizer.apply_chat_template([dict(m) for m in obs], tokenize=False, add_generation_prompt=True)
+        return "".join(_label(m) for m in obs) + "assistant: "
+    raise RolloutError(
+        f"observation of type {type(obs).__name__} cannot be rendered as a prompt; the environment must "
+        "return text, a mapping with 'text'/'messages', or a list of chat messages ({'role': ..., 'content': ...})"
+    )
+
+
+def _label(message: Mapping[str, Any]) -> str:
+    return f"{message.get('role', 'user')}: {message.get('content') or ''}\n"
+
+
+def _messages(obs: Any) -> list[Mapping[str, Any]] | None:
+    if isinstance(obs, Mapping) and isinstance(obs.get("messages"), Sequence):
+        return list(obs["messages"])
+    return None
+
+
+class EpisodeRunner:
+    """Runs groups of episodes; ``envs`` must hold ``groups * G`` environments for the largest call."""
+
+    def __init__(self, envs: Sequence[Any], engine: RolloutEngine, tokenizer: Any, max_turns: int = 8,
+                 chat_template: bool = False) -> None:
+        self.envs = list(envs)
+        self.chat_template = chat_template
+        self.engine = engine
+        self.tokenizer = tokenizer
+        self.max_turns = max_turns
+        self.timing = {"generate": 0.0, "grade": 0.0}
+
+    def reset_timing(self) -> None:
+        """Zero the seconds spent in the engine (``generate``) and in ``env.step`` (``grade``)."""
+        self.timing = {"generate": 0.0, "grade": 0.0}
+
+    def _generate(self, prompts: list[list[int]], params: SamplingParams) -> list[list[Completion]]:
+        t0 = time.perf_counter()
+        out = self.engine.generate(prompts, params)
+        self.timing["generate"] += time.perf_counter() - t0
+        if len(out) != len(prompts) or any(len(c) != params.n for c in out):
+            raise RolloutError(f"engine {self.engine.name!r} returned the wrong number of completions")
+        return out
+
+    def run(self, group_seeds: Sequence[int], params: SamplingParams) -> list[list[Episode]]:
+        """One group of ``params.n`` episodes per seed; returns them grouped, in seed order."""
+        size = len(group_seeds) * params.n
+        if size > len(self.envs):
+            raise RolloutError(f"{size} episodes need {size} environments but the runner holds {len(self.envs)}")
+        episodes = self._reset(group_seeds, params.n)
+        firsts = self._generate([g[0].prompt_ids for g in _chunks(episodes, params.n)], params)
+        self._apply([c for group in firsts for c in group], episodes)
+        turn_params = SamplingParams(n=1, temperature=params.temperature, top_p=params.top_p,
+                                     max_tokens=params.max_tokens, seed=params.seed, stop=params.stop)
+        for _ in range(self.max_turns - 1):
+            active = [e for e in episodes if not e.done]
+            if not active:
+                break
+            outs = self._generate([e.prompt_ids + e.tokens for e in active], turn_params)
+            self._apply([o[0] for o in outs], active)
+        for e in episodes:
+            if not e.done:
+                e.done, e.truncated = True, True
+        return _chunks(episodes, params.n)
+
+    def _reset(self, group_seeds: Sequence[int], n: int) -> list[Episode]:
+        episodes = []
+        for g, seed in enumerate(group_seeds):
+            texts = []
+            for k in range(n):
+                obs, info = self.envs[g * n + k].reset(seed=int(seed))
+                texts.append(render_observation(obs, self.tokenizer, self.chat_template))
+                episodes.append(Episode(group=g, seed=int(seed), prompt_text=texts[-1], prompt_ids=[],
+                                        reset_info=dict(info), context_text=texts[-1],
+                                        env_index=g * n + k, messages_seen=len(_messages(obs) or ())))
+            if len(set(texts)) != 1:
+                raise RolloutError(
+                    f"{self.envs[g * n]}: reset(seed={seed}) gave different prompts to copies of the environment; "
+                    "a group needs the same prompt G times, so reset must be deterministic given its seed"
+                )
+            # plain-text prompts get the tokenizer's own special tokens (e.g. BOS); chat templates carry theirs
+            ids = list(self.tokenizer(texts[0], add_special_tokens=not self.chat_template).input_ids)
+            if not ids:
+                raise RolloutError(f"reset(seed={seed}) gave an empty prompt; the policy needs at least one prompt token")
+            for e in episodes[-n:]:
+                e.prompt_ids = ids
+        return episodes
+
+    def _apply(self, completions: list[Completion], episodes: list[Episode]) -> None:
+        for e, c in zip(episodes, completions):
+            env = self.envs[e.env_index]
+            e.tokens.extend(c.token_ids)
+            e.loss_mask.extend([1] * len(c.token_ids))
+            e.sampler_logprobs.extend(c.logprobs)
+            e.texts.append(c.text)
+            e.finish_reason = c.finish_reason
+            t0 = time.perf_counter()
+            obs, reward, terminated, truncated, info = env.step(c.text)
+            self.timing["grade"] += time.perf_counter() - t0
+            e.reward += float(reward)
+            if info.get("verdict") is not None:
+                v = info["verdict"]
+                e.verdicts.append(v.to_dict() if hasattr(v, "to_dict") else dict(v))
+            e.context_text += c.text
+            if terminated or truncated:
+                e.done, e.truncated = True, bool(truncated and not terminated)
+            else:
+                self._append_env_text(e, obs)
+
+    def _append_env_text(self, e: Episode, obs: Any) -> None:
+        """Environment text goes in with mask 0.
+
+        The delta is what the rendered observation adds to the context so far; when the rendering
+        is not an extension (e.g. a plain-text rendering that re-labels turns), the chat messages
+        added after the policy's own turn are appended role-labelled; otherwise the observation is
+        taken as the new text itself.
+        """
+        context = render_observation(obs, self.tokenizer, self.chat_template)
+        messages = _messages(obs)
+        if context.startswith(e.context_text):
+            delta = context[len(e.context_text):]
+        elif messages is not None:
+            new = [m for m in messages[e.messages_seen:] if m.get("role") != "assistant"]
+            delta = "\n" + "".join(_label(m) for m in new) + "assistant: "
+        else:
+            delta = context
+        e.messages_seen = len(messages or ())
+        ids = list(self.tokenizer(delta, add_special_tokens=False).input_ids)
+        e.tokens.extend(ids)
+        e.loss_mask.extend([0] * len(ids))
+        e.sampler_logprobs.extend([0.0] * len(ids))
+        e.context_text += delta
+
+
+def _chunks(items: list[Episode], n: int) -> list[list[Episode]]:
+    return [items[i : i + n] for i in range(0, len(items), n)]

@@ -1,0 +1,390 @@
+"""The GRPO training loop (DeepSeekMath's GRPO and its variants), one step read top to bottom.
+
+Each step: **rollout** G episodes for each of B prompts (DAPO's dynamic sampling refills groups
+whose rewards are all equal) -> **score** (env rewards, DAPO overlong shaping) -> **advantages**
+(group-relative; P3O pairs them inside its loss) -> **update** (mu passes of clipped-ratio loss
+over micro-batches with global normalisers; hybrid SFT for hard groups with demonstrations) ->
+**sync** the rollout engine -> **log / record / checkpoint**.
+
+>>> cfg = GRPOConfig(env="rlvr/Math-v0", model="/models/tiny", steps=10, lr=1e-5)  # doctest: +SKIP
+>>> history = GRPOTrainer(cfg).train()                                             # doctest: +SKIP
+>>> history[-1]["reward_mean"]                                                     # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import random
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any, Sequence
+
+from . import checkpoint as ckpt
+from .advantages import group_advantages, overlong_penalty, zero_std_fraction
+from .batch import micro_batches, pack, token_logprobs
+from .config import GRPOConfig
+from .engines.base import SamplingParams
+from .errors import require
+from .losses import LossParams, Normaliser, PolicyBatch, get_loss, sft_loss
+from .metrics import MetricsLogger
+from .record import RecordWriter
+from .rollout import Episode, EpisodeRunner, make_envs
+
+
+class GRPOTrainer:
+    """Trains ``config.model`` on ``config.env``; pass ``policy``/``tokenizer``/``engine``/``envs`` to inject them."""
+
+    def __init__(self, config: GRPOConfig, *, policy: Any = None, tokenizer: Any = None, engine: Any = None,
+                 envs: Sequence[Any] | None = None, resume: bool = False) -> None:
+        torch = require("torch", "torch")
+        self.cfg = config
+        _seed_everything(config.seed)
+        self.device = _device(config.device)
+        if policy is None or tokenizer is None:
+            policy, tokenizer = _load_policy(config.model, self.device)
+        self.policy, self.tokenizer = policy.to(self.device), tokenizer
+        self.ref = _frozen_copy(self.policy) if config.beta > 0 else None
+        self.engine = engine if engine is not None else _make_engine(config, self.policy, tokenizer)
+        self._executor = None
+        if envs is None:
+            self._executor = _grading_pool(config.grading_workers)
+            envs = make_envs(config.env, config.batch_episodes, config.env_kwargs, config.env_modules, self._executor)
+        self.runner = EpisodeRunner(envs, self.engine, tokenizer, config.max_turns, config.chat_template)
+        self.optimizer = torch.optim.AdamW(self.policy.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        self.loss_fn = get_loss(config.loss)
+        self.loss_params = LossParams(config.clip_eps_low, config.clip_eps_high_resolved, config.beta, config.kl_estimator)
+        self.step, self.verifier_specs = 0, set()
+        if resume and (last := ckpt.latest_checkpoint(config.output_dir)) is not None:
+            state = ckpt.restore(last, self.policy, self.optimizer)
+            self.step, self.verifier_specs = state["step"], set(state["verifiers"])
+            _warn_changed(last, state["config"], config.to_dict())
+            _sync(self.engine, self.policy)
+        self.metrics = MetricsLogger(config.output_dir, config.tensorboard)
+        self.records = RecordWriter(config.output_dir, config.record_format) if config.record_format != "none" else None
+
+    def train(self) -> list[dict[str, Any]]:
+        """Run until ``config.steps``; returns the metrics of each step run here."""
+        history = []
+        with _progress(self.cfg) as bar:
+            task = bar.add_task("train", total=self.cfg.steps, completed=self.step, info="")
+            while self.step < self.cfg.steps:
+                history.append(self.train_step())
+                m = history[-1]
+                bar.update(task, completed=self.step,
+                           info=f"reward {m['reward_mean']:.3f}  kl {m['kl']:.4f}  gap {m['logprob_gap']:.2e}")
+        if not self.cfg.checkpoint_every or self.step % self.cfg.checkpoint_every:
+            self.save()
+        self.close()
+        return history
+
+    def train_step(self) -> dict[str, Any]:
+        """One optimisation batch: rollout, score, advantages, update, sync, log."""
+        torch = require("torch", "torch")
+        cfg, timing = self.cfg, {}
+        # --- rollout: G episodes per prompt --------------------------------------------------------
+        t0 = time.perf_counter()
+        groups, dropped = self._collect()
+        timing["t_rollout"] = time.perf_counter() - t0
+        # --- score: environment rewards plus DAPO's soft overlong penalty --------------------------
+        rewards = torch.tensor([[e.reward for e in g] for g in groups], dtype=torch.float)
+        lengths = torch.tensor([[e.policy_tokens for e in g] for g in groups])
+        rewards = rewards + overlong_penalty(lengths, cfg.max_new_tokens, cfg.overlong_buffer, cfg.overlong_penalty)
+        # --- advantages: group-relative (zero-std groups give exactly 0) --------------------------
+        advantages = group_advantages(rewards, scale=cfg.scale_rewards_resolved)
+        sign = -1.0 if cfg.flip_advantage_sign else 1.0
+        sft = self._sft_groups(groups)
+        # --- update: mu passes over micro-batches, one optimiser step per pass --------------------
+        t0 = time.perf_counter()
+        self._sleep_engine()
+        stats = self._update(groups, sign * rewards, sign * advantages, sft)
+        timing["t_update"] = time.perf_counter() - t0
+        # --- sync the rollout engine with the new weights -----------------------------------------
+        t0 = time.perf_counter()
+        _sync(self.engine, self.policy)
+        timing["t_sync"] = time.perf_counter() - t0
+        # --- log, record, checkpoint ----------------------------------------------------------------
+        metrics = self._metrics(groups, rewards, stats, timing, dropped, len(sft))
+        self._record(groups, rewards, advantages)
+        self.metrics.log(self.step, metrics)
+        self.step += 1
+        if cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0:
+            self.save()
+        return metrics
+
+    # --- rollout ------------------------------------------------------------------------------------
+    def _collect(self) -> tuple[list[list[Episode]], int]:
+        """B groups; with dynamic sampling, groups whose rewards are all equal are dropped and refilled."""
+        cfg, kept, dropped, last = self.cfg, [], 0, []
+        self.runner.reset_timing()
+        rounds = 1 + (cfg.max_refill_rounds if cfg.dynamic_sampling else 0)
+        for r in range(rounds):
+            seeds = [_derive(cfg.seed, self.step, r, b) for b in range(cfg.prompts_per_step - len(kept))]
+            params = SamplingParams(n=cfg.group_size, temperature=cfg.temperature, top_p=cfg.top_p,
+                                    max_tokens=cfg.max_new_tokens, seed=_derive(cfg.seed, self.step, r, -1))
+            last = self.runner.run(seeds, params)
+            for g in last:
+                informative = len({e.reward for e in g}) > 1
+                kept.append(g) if informative or not cfg.dynamic_sampling else None
+                dropped += 0 if informative or not cfg.dynamic_sampling else 1
+            if len(kept) >= cfg.prompts_per_step:
+                break
+        return (kept or last)[: cfg.prompts_per_step], dropped
+
+    def _sft_groups(self, groups: list[list[Episode]]) -> dict[int, str]:
+        """Hybrid SFT/RL: groups at or below the accuracy gate that carry a demonstration -> demo text."""
+        if self.cfg.sft_gate is None:
+            return {}
+        out = {}
+        for i, g in enumerate(groups):
+            demo = g[0].reset_info.get(self.cfg.demonstration_key)
+            if isinstance(demo, str) and demo and sum(e.passed for e in g) / len(g) <= self.cfg.sft_gate:
+                out[i] = demo
+        return out
+
+    # --- update -------------------------------------------------------------------------------------
+    def _update(self, groups, rewards, advantages, sft: dict[int, str]) -> dict[str, float]:
+        """``mu`` passes over the micro-batches, one optimiser step per pass (gradients accumulate)."""
+        cfg = self.cfg
+        mbs, norm = self._rl_batches(groups, rewards, advantages, sft)
+        demos = [self._demo_episode(groups[i][0], text) for i, text in sft.items()]
+        sft_mbs = [pack([demos[j] for j in r], [0.0] * len(r), [0.0] * len(r), list(r), self.tokenizer.pad_token_id,
+                        self.device) for r in micro_batches(len(demos), cfg.micro_batch_size)]
+        olds, refs, sums = [None] * len(mbs), [None] * len(mbs), defaultdict(float)
+        self.policy.train()
+        for p in range(cfg.mu):
+            for i, mb in enumerate(mbs):
+                logp, ent = token_logprobs(self.policy, mb, cfg.temperature, entropy=p == 0)
+                if p == 0:  # the behaviour policy is the policy before this batch's first step
+                    olds[i], refs[i] = logp.detach(), self._ref_logp(mb)
+                    _first_pass_stats(sums, mb, olds[i], ent)
+                weights = _tis_weights(olds[i], mb.sampler_logp, cfg.tis_cap)
+                out = self.loss_fn(PolicyBatch(logp, olds[i], mb.mask, mb.advantages, mb.rewards, mb.group_ids,
+                                               norm, weights, refs[i]), self.loss_params)
+                out.loss.backward()
+                for key, value in (("loss", out.loss.item()), ("clipped", out.stats["clipped"]), ("kl_sum", out.stats["kl"])):
+                    sums[key] += value / cfg.mu
+            for mb in sft_mbs:  # hybrid SFT: demonstrations for the groups the policy cannot solve yet
+                loss = cfg.sft_coef * sft_loss(token_logprobs(self.policy, mb, 1.0)[0], mb.mask, len(demos))
+                loss.backward()
+                sums["sft_loss"] += loss.item() / cfg.mu
+            sums["grad_norm"] = self._optimizer_step()
+        return dict(sums)
+
+    def _rl_batches(self, groups, rewards, advantages, sft: dict[int, str]):
+        """Micro-batches of the RL episodes and the global normaliser over all of them."""
+        rl = [(e, float(advantages[i, k]), float(rewards[i, k]), i)
+              for i, g in enumerate(groups) if i not in sft for k, e in enumerate(g)]
+        norm = Normaliser(sequences=max(1, len(rl)), tokens=max(1, sum(e.policy_tokens for e, *_ in rl)),
+                          pairs=max(1, sum(len(g) * (len(g) - 1) for i, g in enumerate(groups) if i not in sft)),
+                          max_new_tokens=self.cfg.max_new_tokens)
+        mbs = [pack(*zip(*[rl[j] for j in r]), pad_id=self.tokenizer.pad_token_id, device=self.device)
+               for r in micro_batches(len(rl), self.cfg.micro_batch_size)]
+        return mbs, norm
+
+    def _optimizer_step(self) -> float:
+        import torch
+
+        limit = self.cfg.max_grad_norm or float("inf")
+        norm = float(torch.nn.utils.clip_grad_norm_(self.policy.parameters(), limit))
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        return norm
+
+    def _ref_logp(self, mb):
+        if self.ref is None:
+            return None
+        import torch
+
+        with torch.no_grad():
+            return token_logprobs(self.ref, mb, self.cfg.temperature)[0]
+
+    def _demo_episode(self, like: Episode, text: str) -> Episode:
+        ids = list(self.tokenizer(text, add_special_tokens=False).input_ids) + [self.tokenizer.eos_token_id]
+        return Episode(group=like.group, seed=like.seed, prompt_text=like.prompt_text, prompt_ids=like.prompt_ids,
+                       tokens=ids, loss_mask=[1] * len(ids), sampler_logprobs=[0.0] * len(ids), texts=[text])
+
+    def _sleep_engine(self) -> None:
+        if self.cfg.vllm_sleep and hasattr(self.engine, "sleep"):
+            self.engine.sleep()
+
+    # --- log / record / checkpoint ------------------------------------------------------------------
+    def _metrics(self, groups, rewards, stats, timing, dropped, n_sft) -> dict[str, Any]:
+        episodes = [e for g in groups for e in g]
+        tokens = max(1.0, stats.get("tokens", 0.0))
+        lengths = [e.policy_tokens for e in episodes]
+        t = self.runner.timing
+        out = {
+            "reward_mean": float(rewards.mean()), "reward_std": float(rewards.std()) if rewards.numel() > 1 else 0.0,
+            "pass_rate": sum(e.passed for e in episodes) / len(episodes),
+            "zero_std_fraction": zero_std_fraction(rewards), "dropped_groups": dropped, "sft_groups": n_sft,
+            "kl": stats.get("kl_sum", 0.0) / tokens, "clip_fraction": stats.get("clipped", 0.0) / tokens,
+            "entropy": stats.get("entropy", 0.0) / tokens, "loss": stats.get("loss", 0.0),
+            "sft_loss": stats.get("sft_loss", 0.0), "grad_norm": stats.get("grad_norm", 0.0),
+            "logprob_gap": stats.get("gap_abs", 0.0) / tokens, "logprob_gap_max": stats.get("gap_max", 0.0),
+            "completion_len_mean": sum(lengths) / len(lengths), "completion_len_max": max(lengths),
+            "t_generate": t["generate"], "t_grade": t["grade"], **timing,
+            "tokens_per_s": sum(lengths) / t["generate"] if t["generate"] > 0 else 0.0,
+        }
+        out.update(_per_verifier(episodes, self.verifier_specs))
+        return out
+
+    def _record(self, groups, rewards, advantages) -> None:
+        if self.records is None:
+            return
+        cfg = self.cfg
+        sampling = {"n": cfg.group_size, "temperature": cfg.temperature, "top_p": cfg.top_p, "max_tokens": cfg.max_new_tokens}
+        rows = []
+        for i, g in enumerate(groups):
+            comps = [{"text": e.completion_text, "token_ids": e.tokens, "logprobs": e.sampler_logprobs,
+                      "loss_mask": e.loss_mask, "finish_reason": e.finish_reason, "reward": float(rewards[i, k]),
+                      "advantage": float(advantages[i, k]), "verdicts": e.verdicts, "truncated": e.truncated}
+                     for k, e in enumerate(g)]
+            specs = sorted({f"{v['verifier']}@{v['verifier_version']}" for e in g for v in e.verdicts})
+            rows.append({"step": self.step, "group": i, "seed": g[0].seed, "prompt": g[0].prompt_text,
+                         "completions": comps, "rewards": [c["reward"] for c in comps], "sampling": sampling,
+                         "verifiers": specs})
+        self.records.write(self.step, rows)
+
+    def save(self) -> Path:
+        """Checkpoint the current state (weights, optimiser, RNG, config, verifier versions)."""
+        return ckpt.save_checkpoint(self.cfg.output_dir, self.step, self.policy, self.tokenizer, self.optimizer,
+                                    self.cfg.to_dict(), sorted(self.verifier_specs), self.cfg.keep_checkpoints)
+
+    def close(self) -> None:
+        self.metrics.close()
+        for env in self.runner.envs:
+            env.close()
+        if self._executor is not None:
+            self._executor.close()
+
+
+# --- helpers ----------------------------------------------------------------------------------------
+def _first_pass_stats(sums, mb, old, ent) -> None:
+    m = mb.mask
+    sums["tokens"] += float(m.sum())
+    gap = (old - mb.sampler_logp).abs() * m
+    sums["gap_abs"] += float(gap.sum())
+    sums["gap_max"] = max(sums["gap_max"], float(gap.max()) if gap.numel() else 0.0)
+    sums["entropy"] += float((ent * m).sum()) if ent is not None else 0.0
+
+
+def _tis_weights(old, sampler, cap):
+    """Truncated importance weights ``min(pi_old / pi_sampler, cap)`` (no grad), or None."""
+    if cap is None:
+        return None
+    return (old - sampler).exp().clamp(max=cap).detach()
+
+
+def _per_verifier(episodes: list[Episode], seen: set[str]) -> dict[str, Any]:
+    by_spec, statuses = defaultdict(list), Counter()
+    for e in episodes:
+        for v in e.verdicts[-1:]:
+            spec = f"{v['verifier']}@{v['verifier_version']}"
+            seen.add(spec)
+            by_spec[spec].append(e.reward)
+            statuses[v["status"]] += 1
+    out: dict[str, Any] = {}
+    for spec, rewards in by_spec.items():
+        mean = sum(rewards) / len(rewards)
+        out[f"reward_mean/{spec}"] = mean
+        out[f"reward_std/{spec}"] = (sum((r - mean) ** 2 for r in rewards) / max(1, len(rewards) - 1)) ** 0.5
+    out.update({f"status/{s}": n for s, n in statuses.items()})
+    return out
+
+
+def _warn_changed(path: Any, saved: dict[str, Any], current: dict[str, Any]) -> None:
+    ignore = {"steps", "progress", "tensorboard", "checkpoint_every", "keep_checkpoints"}
+    changed = sorted(k for k in current if k not in ignore and saved.get(k) != current[k])
+    if changed:
+        import warnings
+
+        warnings.warn(f"resuming from {path} with changed settings {changed}; the run will not match an "
+                      "uninterrupted one", UserWarning, stacklevel=3)
+
+
+def _sync(engine: Any, policy: Any) -> None:
+    if hasattr(engine, "sync"):
+        engine.sync(policy)
+    else:
+        engine.load_weights(policy.state_dict())
+
+
+def _derive(*parts: int) -> int:
+    import numpy as np
+
+    return int(np.random.SeedSequence([p % (2**32) for p in parts]).generate_state(1)[0] % (2**31))
+
+
+def _seed_everything(seed: int) -> None:
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _grading_pool(workers: int) -> Any:
+    from verifiers import InlineExecutor, ProcessPoolExecutor
+
+    return InlineExecutor() if workers == 0 else ProcessPoolExecutor(workers, timeout_s=60.0)
+
+
+def _device(name: str) -> str:
+    import torch
+
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return name
+
+
+def _load_policy(path: str, device: str):
+    transformers = require("transformers", "torch")
+    if not path or not Path(path).exists():
+        raise FileNotFoundError(f"model path {path!r} does not exist; pass a local transformers checkpoint directory "
+                                "(build a tiny one with rl.tiny.make_tiny_model)")
+    tok = transformers.AutoTokenizer.from_pretrained(path, local_files_only=True)
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    model = transformers.AutoModelForCausalLM.from_pretrained(path, local_files_only=True).to(device)
+    return model, tok
+
+
+def _frozen_copy(model: Any) -> Any:
+    ref = copy.deepcopy(model).eval()
+    for p in ref.parameters():
+        p.requires_grad_(False)
+    return ref
+
+
+def _make_engine(cfg: GRPOConfig, policy: Any, tokenizer: Any) -> Any:
+    if cfg.engine == "vllm":
+        from .engines.vllm_engine import VLLMEngine
+
+        return VLLMEngine(cfg.model, gpu_memory_utilization=cfg.vllm_gpu_memory_utilization, seed=cfg.seed,
+                          enable_sleep_mode=cfg.vllm_sleep)
+    from .engines.hf import HFEngine
+
+    return HFEngine(policy, tokenizer)
+
+
+def _progress(cfg: GRPOConfig):
+    if not cfg.progress:
+        return _NullProgress()
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(TextColumn("[bold]GRPO"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    TextColumn("{task.fields[info]}"))
+
+
+class _NullProgress(contextlib.AbstractContextManager):
+    def __exit__(self, *exc: Any) -> None:
+        return None
+
+    def add_task(self, *args: Any, **kwargs: Any) -> int:
+        return 0
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        return None

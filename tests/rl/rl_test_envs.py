@@ -1,0 +1,48 @@
+"""Small verifiable gymnasium environments for the rl unit tests (the acceptance test uses a real rlvr env)."""
+
+from __future__ import annotations
+
+import gymnasium
+
+DIGITS_ALPHABET = "0123456789+=?"
+
+
+class DigitEnv(gymnasium.Env):
+    """Single-turn test env: the prompt is ``"<k>="``; reward 1 when the completion is one of ``gold[k]``.
+
+    Used for fast unit tests of the loop; the acceptance learning test uses a real ``rlvr`` env.
+    """
+
+    def __init__(self, gold=("7",), prompts=("1=",), shift: float = 0.0):
+        self.gold, self.prompts, self.shift = gold, prompts, shift
+        self.prompt = None
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.index = int(self.np_random.integers(len(self.prompts)))
+        return self.prompts[self.index], {"task_index": self.index, "demonstration": self.gold[self.index % len(self.gold)]}
+
+    def step(self, action):
+        ok = action.strip() in self.gold
+        verdict = {"status": "pass" if ok else "fail", "score": float(ok), "verifier": "digit", "verifier_version": 1}
+        return "", float(ok) + self.shift, True, False, {"verdict": verdict}
+
+
+class EchoToolEnv(gymnasium.Env):
+    """Two-turn test env: after the first completion the env answers ``"<tool>"``; the second turn is graded."""
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.turn = 0
+        self.context = "Q="
+        return self.context, {}
+
+    def step(self, action):
+        self.turn += 1
+        self.context += action
+        if self.turn == 1:
+            self.context += "+?+"
+            return self.context, 0.0, False, False, {}
+        ok = action.startswith("7")
+        return self.context, float(ok), True, False, {"verdict": {"status": "pass" if ok else "fail", "score": float(ok),
+                                                                 "verifier": "echo", "verifier_version": 1}}

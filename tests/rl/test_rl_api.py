@@ -1,0 +1,34 @@
+"""The rl package's public surface, and that importing it stays light."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import rl
+import rl.engines
+
+
+def test_all_names_exist_and_are_documented():
+    for module in (rl, rl.engines):
+        for name in module.__all__:
+            assert getattr(getattr(module, name), "__doc__", None), f"{module.__name__}.{name}"
+
+
+def test_import_does_not_load_heavy_dependencies():
+    code = "import sys, rl, rl.engines, rl.train_cli; print(sorted(m for m in ('torch', 'transformers', 'vllm') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "[]"
+
+
+def test_vllm_engine_names_the_extra_when_vllm_is_missing():
+    import importlib.util
+
+    import pytest
+
+    if importlib.util.find_spec("vllm") is not None:
+        pytest.skip("vllm is installed here; the GPU check is tests/gpu/check_vllm_engine.py")
+    from verifiers.errors import MissingDependencyError
+
+    with pytest.raises(MissingDependencyError, match=r"pip install 'rlvr\[vllm\]'"):
+        rl.engines.VLLMEngine("/nonexistent")
