@@ -1,0 +1,189 @@
+"""Bulk writes for importers: one batch of trajectories, steps and label events per transaction.
+
+A batch is written together with its ``imports`` row (source sha256, batch number, line range),
+so a batch is either entirely in the store or not at all, and an import knows where to resume.
+Ids are assigned inside the write transaction (``max(id) + 1``) so no row needs a round trip.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+from .errors import PrmError
+from .segment import Span
+from .store import _CHUNK, _INSERT_EVENT, PrmStore, now, problem_hash, trajectory_hash
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """One trajectory of an import batch, with its problem, step spans and label rows."""
+
+    problem_text: str
+    """Problem statement."""
+    gold_answer: str | None
+    """Gold final answer."""
+    source: str | None
+    """Source dataset."""
+    licence: str | None
+    """Source licence."""
+    raw_text: str
+    """The trajectory text."""
+    generator: str
+    """Who generated it."""
+    method: str
+    """Segmentation method name (e.g. ``prm800k``)."""
+    method_version: int
+    """Segmentation method version."""
+    spans: Sequence[Span]
+    """Step spans into ``raw_text``."""
+    labels: Sequence[tuple]
+    """``(step_idx, value, value_kind, annotator_kind, annotator_id, rationale, error_type, rollouts,
+    solved, created_at, meta_json, dedupe_key)`` rows."""
+    session: tuple | None = None
+    """``(annotator_kind, annotator_id, source, started_at, meta_json)`` of the labelling session the
+    labels come from (e.g. one PRM800K line); equal tuples in a batch are one session."""
+    sampling_json: str = "{}"
+    """Sampling parameters as JSON text."""
+    final_answer: str | None = None
+    """Final answer, when the source gives it."""
+    meta_json: str = "{}"
+    """Source metadata as JSON text."""
+    parent: int | None = None
+    """Index (in the same batch) of the trajectory this one branches from."""
+    branch_step: int | None = None
+    """Step index where it branches."""
+
+
+@dataclass(frozen=True)
+class BatchMark:
+    """Where an import batch came from; stored in ``imports`` in the same transaction as its rows."""
+
+    source_hash: str
+    """sha256 of the whole source file."""
+    source_name: str
+    """File name, for humans."""
+    format: str
+    """Importer name."""
+    batch_no: int
+    """0-based batch number."""
+    first_line: int
+    """First source line (1-based) of the batch."""
+    last_line: int
+    """Last source line of the batch."""
+
+
+def write_batch(store: PrmStore, items: Sequence[BatchItem], mark: BatchMark) -> bool:
+    """Write one import batch atomically with its ``imports`` row; ``False`` if already committed."""
+    def run(conn: sqlite3.Connection) -> bool:
+        if conn.execute("SELECT 1 FROM imports WHERE source_hash = ? AND batch_no = ?",
+                        (mark.source_hash, mark.batch_no)).fetchone():
+            return False
+        problem_ids, problem_keys = _upsert_problems(conn, items)
+        trajectory_ids, existing = _upsert_trajectories(conn, items, problem_ids, problem_keys)
+        step_ids = _upsert_segmentations(conn, items, trajectory_ids, existing)
+        sessions = _insert_sessions(conn, items)
+        event_id = PrmStore.next_id(conn, "label_events")
+        rows = []
+        for item, ids in zip(items, step_ids):
+            session = sessions.get(item.session)
+            rows += [(event_id + k, ids[label[0]], *label[1:], session) for k, label in enumerate(item.labels)]
+            event_id += len(item.labels)
+        conn.executemany(_INSERT_EVENT, rows)
+        conn.execute("INSERT INTO imports (source_hash, batch_no, source_name, format, first_line, last_line, "
+                     "steps, committed_at) VALUES (?,?,?,?,?,?,?,?)",
+                     (mark.source_hash, mark.batch_no, mark.source_name, mark.format, mark.first_line,
+                      mark.last_line, sum(len(i.spans) for i in items), now()))
+        return True
+    with store.foreign_keys_unchecked():  # the batch builds every reference itself
+        return store.write(run)
+
+
+def _insert_sessions(conn: sqlite3.Connection, items: Sequence[BatchItem]) -> dict[tuple, int]:
+    next_id, ids = PrmStore.next_id(conn, "label_sessions"), {}
+    for item in items:
+        if item.session is not None and item.session not in ids:
+            ids[item.session] = next_id
+            next_id += 1
+    conn.executemany("INSERT INTO label_sessions (id, annotator_kind, annotator_id, source, started_at, meta_json) "
+                     "VALUES (?,?,?,?,?,?)", [(i, *session) for session, i in ids.items()])
+    return ids
+
+
+def _lookup(conn: sqlite3.Connection, table: str, keys: Iterable[str]) -> dict[str, int]:
+    keys = list(keys)
+    found: dict[str, int] = {}
+    for i in range(0, len(keys), _CHUNK):
+        chunk = keys[i:i + _CHUNK]
+        found.update(conn.execute(f"SELECT hash, id FROM {table} WHERE hash IN ({','.join('?' * len(chunk))})",
+                                  chunk).fetchall())
+    return found
+
+
+def _upsert_problems(conn: sqlite3.Connection, items: Sequence[BatchItem]) -> tuple[list[int], list[str]]:
+    keys = [problem_hash(i.problem_text, i.gold_answer) for i in items]
+    ids = _lookup(conn, "problems", set(keys))
+    next_id, stamp, rows = PrmStore.next_id(conn, "problems"), now(), []
+    for key, item in zip(keys, items):
+        if key not in ids:
+            ids[key] = next_id
+            rows.append((next_id, key, item.problem_text, item.gold_answer, item.source, item.licence, stamp))
+            next_id += 1
+    conn.executemany("INSERT INTO problems (id, hash, text, gold_answer, source, licence, created_at) "
+                     "VALUES (?,?,?,?,?,?,?)", rows)
+    return [ids[k] for k in keys], keys
+
+
+def _upsert_trajectories(conn: sqlite3.Connection, items: Sequence[BatchItem], problem_ids: list[int],
+                         problem_keys: list[str]) -> tuple[list[int], set[int]]:
+    keys = [trajectory_hash(p, i.raw_text, i.generator) for p, i in zip(problem_keys, items)]
+    ids = _lookup(conn, "trajectories", set(keys))
+    existing = set(ids.values())
+    next_id, stamp, rows, out = PrmStore.next_id(conn, "trajectories"), now(), [], []
+    for key, item, problem_id in zip(keys, items, problem_ids):
+        if key not in ids:
+            ids[key] = next_id
+            parent = out[item.parent] if item.parent is not None else None
+            rows.append((next_id, key, problem_id, item.raw_text, item.generator, item.sampling_json,
+                         item.final_answer, parent, item.branch_step, item.meta_json, stamp))
+            next_id += 1
+        out.append(ids[key])
+    conn.executemany("INSERT INTO trajectories (id, hash, problem_id, raw_text, generator, sampling_json, "
+                     "final_answer, parent_id, branch_step, meta_json, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                     rows)
+    return out, existing
+
+
+def _upsert_segmentations(conn: sqlite3.Connection, items: Sequence[BatchItem], trajectory_ids: list[int],
+                          existing: set[int]) -> list[Sequence[int]]:
+    seg_id, step_id, stamp = PrmStore.next_id(conn, "segmentations"), PrmStore.next_id(conn, "steps"), now()
+    known: dict[tuple, Sequence[int]] = {}
+    seg_rows, step_rows, out = [], [], []
+    for item, tid in zip(items, trajectory_ids):
+        key = (tid, item.method, item.method_version)
+        if key not in known and tid in existing:
+            known.update(_stored_steps(conn, key))
+        if key not in known:
+            seg_rows.append((seg_id, tid, item.method, item.method_version, stamp))
+            step_rows += [(step_id + i, seg_id, i, a, b) for i, (a, b) in enumerate(item.spans)]
+            known[key] = range(step_id, step_id + len(item.spans))
+            seg_id, step_id = seg_id + 1, step_id + len(item.spans)
+        elif len(known[key]) != len(item.spans):
+            raise PrmError(f"trajectory {tid} already has {len(known[key])} steps under {item.method}@"
+                           f"{item.method_version}, the import gives {len(item.spans)}")
+        out.append(known[key])
+    conn.executemany("INSERT INTO segmentations (id, trajectory_id, method, version, created_at) VALUES (?,?,?,?,?)",
+                     seg_rows)
+    conn.executemany("INSERT INTO steps (id, segmentation_id, idx, start_char, end_char) VALUES (?,?,?,?,?)",
+                     step_rows)
+    return out
+
+
+def _stored_steps(conn: sqlite3.Connection, key: tuple) -> dict[tuple, Sequence[int]]:
+    row = conn.execute("SELECT id FROM segmentations WHERE trajectory_id = ? AND method = ? AND version = ?",
+                       key).fetchone()
+    if row is None:
+        return {}
+    return {key: [r[0] for r in conn.execute("SELECT id FROM steps WHERE segmentation_id = ? ORDER BY idx",
+                                             (row[0],))]}

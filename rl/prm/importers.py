@@ -1,0 +1,395 @@
+"""Importers: PRM800K-style JSONL and Math-Shepherd-style tagged text, batched, resumable, idempotent.
+
+An import reads the file twice: first it parses every line and stops at the first malformed
+one with an :class:`~rl.prm.errors.ImportFormatError` naming the file and line, before anything
+is written (no partial import is left behind); then it writes batches of lines, each batch in
+one transaction together with its row in ``imports`` (source sha256, batch number, last line).
+A process killed mid-import keeps every committed batch; running the same import again resumes
+after the last committed line, and re-importing a finished file adds nothing.
+
+>>> import tempfile, os, json
+>>> from rl.prm.store import PrmStore
+>>> d = tempfile.mkdtemp(); path = os.path.join(d, "ms.jsonl")
+>>> row = {"input": "What is 1+1? Step 1: 1+1=2. ки\\nStep 2: The answer is: 2 ки",
+...        "label": "What is 1+1? Step 1: 1+1=2. +\\nStep 2: The answer is: 2 +"}
+>>> _ = open(path, "w").write(json.dumps(row) + "\\n")
+>>> report = import_file(PrmStore(os.path.join(d, "p.db")), path, "math_shepherd")
+>>> report.steps, report.events
+(2, 2)
+
+Mapping of PRM800K (one line = one labelled solution):
+
+* ``question.problem`` / ``ground_truth_answer`` -> problem; ``ground_truth_solution`` kept in the
+  trajectory's ``meta``.
+* The main path is, per step, the chosen completion, else the human completion, else (phase 2)
+  the completion equal to the pre-generated step. When ``pre_generated_steps`` extend the path,
+  the raw text is all pre-generated steps (steps after the labelled ones stay unlabelled).
+  Steps are joined with ``"\\n"`` and recorded under segmentation ``prm800k@1``.
+* Each rating (-1/0/+1) becomes a ``human`` ternary label event by ``labeler`` at ``timestamp``;
+  ``flagged`` goes into the event's ``meta``; the line's ``finish_reason``, ``total_time``,
+  ``generation``, screening/quality-control flags and line number are stored once, as the
+  labelling session (``label_sessions``) its events belong to, and read back merged into each
+  event's ``meta``. A human-written completion is labelled +1 (the labelling
+  interface only allowed it as a correct step), with ``meta.human_completion = true``.
+* Every alternative completion becomes its own trajectory (``parent_id`` = the main path,
+  ``branch_step`` = its step): the main path's steps before it plus the alternative, with the
+  same ratings on the shared prefix and the alternative's own rating at the end.
+
+Math-Shepherd (``{"input", "label"}``, steps ending in a tag such as ``ки`` and the same text
+with ``+``/``-`` in place of the tags): the problem is the text before ``Step 1:``, the raw
+text is the solution with the tags removed, and each ``+``/``-`` is a boolean label event by
+annotator kind ``monte_carlo`` (Math-Shepherd's labels are hard Monte-Carlo estimates) with id
+``math-shepherd``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping, Sequence
+
+from .errors import ImportFormatError, PrmError
+from .batch import BatchItem, BatchMark, write_batch
+from .store import PrmStore, dedupe_base, now, to_json
+
+Parser = Callable[[Mapping[str, Any], "LineContext"], list[BatchItem]]
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    """Provenance and knobs shared by the importers."""
+
+    source: str | None = None
+    """Source dataset name recorded on problems (default: per format)."""
+    licence: str | None = None
+    """Licence of the source dataset, recorded on problems."""
+    generator: str | None = None
+    """Generator recorded on trajectories (default: per format)."""
+    step_tag: str = "ки"
+    """Math-Shepherd: the tag that ends each step in ``input``."""
+    solution_start: str = r"Step 1\s*:"
+    """Math-Shepherd: regex where the solution begins (the problem is the text before it)."""
+
+    def __post_init__(self) -> None:
+        if not self.step_tag:
+            raise PrmError("ImportOptions.step_tag is empty; Math-Shepherd files use 'ки'")
+
+
+@dataclass(frozen=True)
+class LineContext:
+    """Where a parsed line came from (for dedupe keys)."""
+
+    source_hash: str
+    """sha256 of the file."""
+    line: int
+    """1-based line number."""
+    options: ImportOptions
+    """Importer options."""
+    build: bool = True
+    """False in the validation pass: check everything, build nothing."""
+
+
+@dataclass
+class ImportReport:
+    """What an import did."""
+
+    source_hash: str = ""
+    """sha256 of the file."""
+    lines: int = 0
+    """Non-blank lines in the file."""
+    resumed_after_line: int = 0
+    """Lines already committed by an earlier run (skipped)."""
+    batches_committed: int = 0
+    """Batches written by this run."""
+    trajectories: int = 0
+    """Trajectories (incl. alternatives) in the batches written by this run."""
+    steps: int = 0
+    """Steps in the batches written by this run."""
+    events: int = 0
+    """Label events in the batches written by this run (before dedupe)."""
+    extra: dict = field(default_factory=dict)
+    """Free-form notes."""
+
+
+def import_file(store: PrmStore, path: str | Path, format: str = "prm800k", *,
+                options: ImportOptions | None = None, batch_lines: int = 2000, validate_first: bool = True,
+                progress: Callable[[int], None] | None = None,
+                on_batch: Callable[[BatchMark], None] | None = None) -> ImportReport:
+    """Import ``path`` in ``format`` (``prm800k`` or ``math_shepherd``); see the module docstring.
+
+    ``validate_first=False`` skips the validation pass (about a fifth of the import time): a
+    malformed line then still names its line and leaves no partial *batch*, but the batches
+    before it stay committed (fix the line and run the import again to resume).
+    ``progress`` is called with the number of lines finished (validation and writing each count
+    once); ``on_batch`` after each committed batch.
+    """
+    if format not in PARSERS:
+        raise PrmError(f"unknown import format {format!r}; choose one of {sorted(PARSERS)}")
+    if batch_lines < 1:
+        raise PrmError(f"batch_lines must be >= 1, got {batch_lines}")
+    options = options or ImportOptions()
+    path = Path(path)
+    source_hash = file_hash(path)
+    report = ImportReport(source_hash=source_hash)
+    if validate_first:
+        for _ in _parsed_lines(path, format, source_hash, options, progress, build=False):
+            report.lines += 1
+    done = store.read("SELECT coalesce(max(last_line), 0), coalesce(max(batch_no), -1) FROM imports "
+                      "WHERE source_hash = ?", (source_hash,))[0]
+    report.resumed_after_line, batch_no = done[0], done[1] + 1
+    batch: list[BatchItem] = []
+    first = last = None
+    for line_no, items in _parsed_lines(path, format, source_hash, options, progress, skip_to=done[0]):
+        first, last = first or line_no, line_no
+        report.lines += 0 if validate_first else 1
+        offset = len(batch)
+        batch.extend(i if i.parent is None else replace(i, parent=i.parent + offset) for i in items)
+        if line_no - first + 1 >= batch_lines:
+            _commit(store, batch, BatchMark(source_hash, path.name, format, batch_no, first, line_no), report, on_batch)
+            batch, first, batch_no = [], None, batch_no + 1
+    if first is not None:
+        _commit(store, batch, BatchMark(source_hash, path.name, format, batch_no, first, last), report, on_batch)
+    return report
+
+
+def _commit(store: PrmStore, batch: list[BatchItem], mark: BatchMark, report: ImportReport,
+            on_batch: Callable[[BatchMark], None] | None) -> None:
+    if write_batch(store, batch, mark):
+        report.batches_committed += 1
+        report.trajectories += len(batch)
+        report.steps += sum(len(i.spans) for i in batch)
+        report.events += sum(len(i.labels) for i in batch)
+        if on_batch is not None:
+            on_batch(mark)
+
+
+def file_hash(path: Path) -> str:
+    """``sha256:<hex>`` of the file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return "sha256:" + digest.hexdigest()
+
+
+def _parsed_lines(path: Path, format: str, source_hash: str, options: ImportOptions,
+                  progress: Callable[[int], None] | None, skip_to: int = 0,
+                  build: bool = True) -> Iterator[tuple[int, list[BatchItem]]]:
+    parser = PARSERS[format]
+    with open(path, "rb") as fh:
+        for line_no, raw in enumerate(fh, 1):
+            if line_no <= skip_to or not raw.strip():
+                continue
+            try:
+                obj = json.loads(raw.decode("utf-8"))
+                if not isinstance(obj, dict):
+                    raise ValueError(f"expected a JSON object, got {type(obj).__name__}")
+                items = parser(obj, LineContext(source_hash, line_no, options, build))
+            except ImportFormatError:
+                raise
+            except (ValueError, KeyError, TypeError, IndexError, PrmError) as exc:
+                raise ImportFormatError(str(path), line_no, _describe(exc)) from exc
+            if progress is not None:
+                progress(1)
+            yield line_no, items
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, UnicodeDecodeError):
+        return f"not UTF-8 text (byte {exc.start} of the line)"
+    if isinstance(exc, KeyError):
+        return f"missing field {exc.args[0]!r}"
+    if isinstance(exc, json.JSONDecodeError):
+        return f"not valid JSON ({exc.msg} at column {exc.colno})"
+    return str(exc)
+
+
+# -- PRM800K ------------------------------------------------------------------------------------
+def parse_prm800k(obj: Mapping[str, Any], ctx: LineContext) -> list[BatchItem]:
+    """One PRM800K line -> the main trajectory plus one trajectory per alternative completion."""
+    question, label = _require(obj, "question", dict), _require(obj, "label", dict)
+    problem, gold = _require(question, "problem", str), question.get("ground_truth_answer")
+    gold = None if gold is None else str(gold)
+    steps = _require(label, "steps", list)
+    labeler = str(obj.get("labeler") or "unknown")
+    stamp = str(obj.get("timestamp") or now())
+    line_meta = {k: v for k, v in (("finish_reason", label.get("finish_reason")),
+                                   ("total_time", label.get("total_time")), ("generation", obj.get("generation")),
+                                   ("is_quality_control_question", obj.get("is_quality_control_question")),
+                                   ("is_initial_screening_question", obj.get("is_initial_screening_question")),
+                                   ("line", ctx.line)) if v is not None}
+    pre = question.get("pre_generated_steps")
+    if pre is not None and (type(pre) is not list or not all(type(x) is str and x for x in pre)):
+        raise ValueError("question.pre_generated_steps must be a list of non-empty strings")
+    path, alternatives = _main_path(steps, pre or [])
+    if not ctx.build:
+        return []
+    use_pre = isinstance(pre, list) and bool(path) and [p[0] for p in path] == pre[:len(path)]
+    texts = list(pre) if use_pre else [p[0] for p in path]
+    common = dict(problem_text=problem, gold_answer=gold, source=ctx.options.source or "PRM800K",
+                  licence=ctx.options.licence, generator=ctx.options.generator or "prm800k",
+                  method="prm800k", method_version=1)
+    meta = {k: question[k] for k in ("ground_truth_solution", "pre_generated_verifier_score") if k in question}
+    rows = _LabelRows(ctx, labeler, stamp, line_meta)
+    main_labels = rows.build(path, 0)
+    items = []
+    if texts:
+        raw, spans = _join(texts)
+        items.append(BatchItem(**common, raw_text=raw, spans=spans, labels=main_labels, meta_json=to_json(meta),
+                               session=rows.session,
+                               final_answer=question.get("pre_generated_answer") if use_pre else None))
+    for branch, (i, completion) in enumerate(alternatives, 1):
+        raw, spans = _join([p[0] for p in path[:i]] + [completion["text"]])
+        labels = rows.build(path[:i] + [(completion["text"], completion)], branch)
+        items.append(BatchItem(**common, raw_text=raw, spans=spans, labels=labels, session=rows.session,
+                               parent=0 if texts else None, branch_step=i))
+    return items
+
+
+def _main_path(steps: list, pre: list) -> tuple[list[tuple[str, dict]], list[tuple[int, dict]]]:
+    """(text, completion) along the main path, and (step index, completion) of each alternative."""
+    path, alternatives = [], []
+    for i, step in enumerate(steps):
+        completions = step.get("completions") if type(step) is dict else None
+        if type(completions) is not list:
+            raise ValueError(f"step {i} needs a list of completions")
+        for c in completions:
+            if type(c) is not dict or type(c.get("text")) is not str or not c["text"]:
+                raise ValueError(f"step {i}: a completion must be an object with a non-empty text, got {str(c)[:60]!r}")
+            if c.get("rating") not in _RATINGS:
+                raise ValueError(f"step {i}: rating must be -1, 0, 1 or null, got {c.get('rating')!r}")
+        chosen, human = step.get("chosen_completion"), step.get("human_completion")
+        if chosen is not None:
+            if type(chosen) is not int or not 0 <= chosen < len(completions):
+                raise ValueError(f"step {i}: chosen_completion {chosen!r} is not an index into its "
+                                 f"{len(completions)} completions")
+            main = completions[chosen]
+        elif human is not None:
+            text = human if isinstance(human, str) else _require(human, "text", str)
+            if not text:
+                raise ValueError(f"step {i}: human_completion text is empty")
+            main = {"text": text, "rating": 1, "human_completion": True}
+        elif i < len(pre) and any(c["text"] == pre[i] for c in completions):
+            main = next(c for c in completions if c["text"] == pre[i])
+        else:
+            if i != len(steps) - 1:
+                raise ValueError(f"step {i} has no chosen or human completion but is not the last step")
+            alternatives.extend((i, c) for c in completions)
+            break
+        path.append((main["text"], main))
+        if len(completions) > 1 or completions[:1] != [main]:
+            alternatives.extend((i, c) for c in completions if c is not main)
+    return path, alternatives
+
+
+_RATINGS = (1, 0, -1, None)
+_HUMAN_RATIONALE = "written by the labeler (PRM800K human_completion)"
+
+
+class _LabelRows:
+    """Builds the label rows of one PRM800K line (one labeler, one time, shared line metadata)."""
+
+    def __init__(self, ctx: LineContext, labeler: str, stamp: str, line_meta: dict) -> None:
+        self.ctx, self.labeler, self.stamp = ctx, labeler, stamp
+        self.session = ("human", labeler, f"{ctx.source_hash[:19]}:{ctx.line}", stamp, to_json(line_meta))
+
+    def build(self, path: Sequence[tuple[str, dict]], branch: int) -> list[tuple]:
+        base = dedupe_base(self.ctx.source_hash, self.ctx.line, branch, self.labeler)
+        out = []
+        for index, (_, c) in enumerate(path):
+            rating = c.get("rating")
+            if rating is None:
+                continue
+            meta_json = rationale = None
+            if c.get("flagged") or c.get("human_completion"):
+                extra = {k: True for k in ("flagged", "human_completion") if c.get(k)}
+                meta_json = to_json(extra)
+                rationale = _HUMAN_RATIONALE if "human_completion" in extra else None
+            out.append((index, rating, "ternary", "human", self.labeler, rationale, None, None, None,
+                        self.stamp, meta_json, base + index))
+        return out
+
+
+def _join(texts: Sequence[str]) -> tuple[str, list[tuple[int, int]]]:
+    spans, position = [], 0
+    for text in texts:
+        if not text:
+            raise ValueError("a step's text is empty")
+        spans.append((position, position + len(text)))
+        position += len(text) + 1
+    return "\n".join(texts), spans
+
+
+def _require(obj: Any, key: str, kind: type) -> Any:
+    if not isinstance(obj, dict) or key not in obj:
+        raise KeyError(key)
+    value = obj[key]
+    if not isinstance(value, kind):
+        raise ValueError(f"field {key!r} should be a {kind.__name__}, got {type(value).__name__}")
+    return value
+
+
+# -- Math-Shepherd ------------------------------------------------------------------------------
+_ANSWER = re.compile(r"The answer is:?\s*(.+?)\s*$", re.S)
+
+
+def parse_math_shepherd(obj: Mapping[str, Any], ctx: LineContext) -> list[BatchItem]:
+    """One Math-Shepherd line -> one trajectory with one boolean label per tagged step."""
+    text, labelled = _require(obj, "input", str), _require(obj, "label", str)
+    tag = ctx.options.step_tag
+    parts = text.split(tag)
+    if len(parts) < 2:
+        raise ValueError(f"no step tag {tag!r} in input")
+    marks = _marks(parts, labelled)
+    match = re.search(ctx.options.solution_start, parts[0])
+    if match is None:
+        raise ValueError(f"cannot find where the solution starts (pattern {ctx.options.solution_start!r}); "
+                         "pass ImportOptions(solution_start=...)")
+    if not ctx.build:
+        return []
+    problem = parts[0][:match.start()].strip()
+    parts[0] = parts[0][match.start():]
+    raw = "".join(parts)
+    spans, position = [], 0
+    for part in parts[:-1]:
+        start, end = position + len(part) - len(part.lstrip()), position + len(part.rstrip())
+        if start >= end:
+            raise ValueError(f"step {len(spans)} is empty")
+        spans.append((start, end))
+        position += len(part)
+    annotator, stamp = "math-shepherd", now()
+    base = dedupe_base(ctx.source_hash, ctx.line, 0, annotator)
+    labels = [(i, 1 if mark == "+" else 0, "boolean", "monte_carlo", annotator, None, None, None, None, stamp,
+               None, base + i) for i, mark in enumerate(marks)]
+    answer = _ANSWER.search(raw[spans[-1][0]:spans[-1][1]])
+    task = obj.get("task")
+    return [BatchItem(problem_text=problem, gold_answer=None,
+                      source=ctx.options.source or (f"Math-Shepherd/{task}" if task else "Math-Shepherd"),
+                      licence=ctx.options.licence, raw_text=raw,
+                      generator=ctx.options.generator or "math-shepherd", method="math_shepherd",
+                      method_version=1, spans=spans, labels=labels,
+                      final_answer=answer.group(1) if answer else None)]
+
+
+def _marks(parts: list[str], labelled: str) -> list[str]:
+    """The ``+``/``-`` in ``labelled`` where ``input`` had tags; raise if the texts differ elsewhere."""
+    marks, position = [], 0
+    for index, part in enumerate(parts[:-1]):
+        if labelled[position:position + len(part)] != part:
+            raise ValueError(f"label text differs from input before step {index}")
+        position += len(part)
+        mark = labelled[position:position + 1]
+        if mark not in ("+", "-"):
+            raise ValueError(f"step {index}: expected '+' or '-' in label where input has the tag, got {mark!r}")
+        marks.append(mark)
+        position += 1
+    if labelled[position:] != parts[-1]:
+        raise ValueError("label text differs from input after the last step")
+    return marks
+
+
+#: Importer name -> line parser.
+PARSERS: dict[str, Parser] = {"prm800k": parse_prm800k, "math_shepherd": parse_math_shepherd}

@@ -1,0 +1,156 @@
+"""Importers: PRM800K-style and Math-Shepherd-style files, malformed input, idempotence, resume."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from rl.prm.errors import ImportFormatError, PrmError
+from rl.prm.importers import ImportOptions, import_file
+from rl.prm.store import PrmStore
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "prm"
+PRM800K = FIXTURES / "prm800k_sample.jsonl"
+SHEPHERD = FIXTURES / "math_shepherd_sample.jsonl"
+
+
+@pytest.fixture
+def store(tmp_path):
+    with PrmStore(tmp_path / "prm.db") as s:
+        yield s
+
+
+def labels_of(store, trajectory_id):
+    return [[(e.annotator_id, e.value) for e in store.events(s.id)] for s in store.steps(trajectory_id)]
+
+
+def test_prm800k_main_paths_alternatives_and_ratings(store):
+    report = import_file(store, PRM800K, options=ImportOptions(licence="MIT"))
+    assert (report.lines, report.batches_committed) == (3, 1)
+    stats = store.stats()
+    # line 1: main path + 1 alternative; line 2: the same two trajectories again; line 3: main + 2 alternatives
+    assert (stats["problems"], stats["trajectories"], stats["steps"]) == (2, 5, 4 + 3 + 3 + 2 + 3)
+    main = store.trajectory(1)
+    assert main.final_answer == "12" and main.parent_id is None
+    assert main.meta["ground_truth_solution"].startswith("Both are divisible")
+    assert len(store.steps(1)) == 4  # all pre-generated steps, even those not labelled
+    assert labels_of(store, 1) == [[("labeler-a", 0), ("labeler-b", -1)], [("labeler-a", 1), ("labeler-b", 1)],
+                                   [("labeler-a", -1), ("labeler-b", -1)], []]
+    alt = store.trajectory(2)
+    assert (alt.parent_id, alt.branch_step) == (1, 2)
+    assert store.steps(2)[2].text == "The common part is $2 \\cdot 3 = 6$."
+    assert labels_of(store, 2)[2] == [("labeler-a", 1), ("labeler-b", 1)]
+    assert store.problem(main.problem_id).licence == "MIT"
+    assert store.read("PRAGMA foreign_key_check") == []  # bulk writes skip the per-row checks
+
+
+def test_prm800k_event_metadata_and_human_completion(store):
+    import_file(store, PRM800K)
+    first = store.events(store.steps(1)[0].id)
+    assert first[0].created_at == "2023-01-22T04:34:27.052924"
+    assert first[0].meta["finish_reason"] == "found_error" and first[0].meta["total_time"] == 278270
+    assert first[0].meta["is_quality_control_question"] is True
+    assert first[1].meta["flagged"] is True
+    phase1 = store.trajectory_ids()[2]
+    last = store.events(store.steps(phase1)[2].id)[0]
+    assert (last.value, last.meta["human_completion"]) == (1, True)
+    assert "human_completion" in last.rationale
+    assert store.first_wrong_step(phase1) == -1
+    assert [t for t, *_ in store.disagreements()] == [1, 2]
+
+
+def test_reimport_adds_nothing(store):
+    import_file(store, PRM800K)
+    before = store.stats()
+    again = import_file(store, PRM800K)
+    assert again.batches_committed == 0 and again.resumed_after_line == 3
+    assert store.stats() == before
+
+
+def test_math_shepherd_rows(store):
+    report = import_file(store, SHEPHERD, "math_shepherd")
+    assert (report.trajectories, report.steps, report.events) == (3, 9, 9)
+    t = store.trajectory(1)
+    problem = store.problem(t.problem_id)
+    assert problem.text == "Janet has 3 boxes with 4 pens each. She gives away 5 pens. How many pens are left?"
+    assert problem.source == "Math-Shepherd/GSM8K"
+    assert "ки" not in t.raw_text and t.final_answer == "7"
+    assert [s.text for s in store.steps(1)] == ["Step 1: She has 3 * 4 = 12 pens.",
+                                              "Step 2: After giving away 5 she has 12 - 5 = 7 pens.",
+                                              "Step 3: The answer is: 7"]
+    events = [store.events(s.id)[0] for s in store.steps(3)]
+    assert [(e.value, e.value_kind, e.annotator_kind) for e in events] == [
+        (1, "boolean", "monte_carlo"), (0, "boolean", "monte_carlo"), (0, "boolean", "monte_carlo")]
+    assert store.first_wrong_step(3) == 1
+
+
+def _good_prm800k_line() -> dict:
+    return json.loads(PRM800K.read_text().splitlines()[2])
+
+
+def _bad(mutate):
+    row = _good_prm800k_line()
+    mutate(row)
+    return json.dumps(row)
+
+
+MALFORMED = [
+    ("prm800k", "{not json", "not valid JSON"),
+    ("prm800k", "[1, 2]", "expected a JSON object"),
+    ("prm800k", _bad(lambda r: r.pop("question")), "missing field 'question'"),
+    ("prm800k", _bad(lambda r: r["label"]["steps"][1].update(chosen_completion=5)), "chosen_completion 5"),
+    ("prm800k", _bad(lambda r: r["label"]["steps"][0]["completions"][0].update(rating=2)), "rating must be"),
+    ("prm800k", _bad(lambda r: r["label"]["steps"][0].update(chosen_completion=None)),
+     "no chosen or human completion but is not the last step"),
+    ("prm800k", _bad(lambda r: r["label"]["steps"][0]["completions"][0].update(text="")), "non-empty text"),
+    ("math_shepherd", json.dumps({"input": "Q Step 1: a ки", "label": "Q Step 1: a *"}), "expected '\\+' or '-'"),
+    ("math_shepherd", json.dumps({"input": "Q Step 1: a ки", "label": "Q Step 1: b +"}), "differs from input"),
+    ("math_shepherd", json.dumps({"input": "Q Step 1: a", "label": "Q Step 1: a"}), "no step tag"),
+    ("math_shepherd", json.dumps({"input": "no marker a ки", "label": "no marker a +"}), "solution starts"),
+]
+
+
+@pytest.mark.parametrize("fmt, bad_line, message", MALFORMED, ids=[m[2] for m in MALFORMED])
+def test_malformed_line_names_the_line_and_imports_nothing(tmp_path, store, fmt, bad_line, message):
+    good = (PRM800K if fmt == "prm800k" else SHEPHERD).read_text().splitlines()
+    path = tmp_path / "input.jsonl"
+    path.write_text("\n".join(good[:2] + [bad_line] + good[2:]) + "\n")
+    with pytest.raises(ImportFormatError, match=message) as info:
+        import_file(store, path, fmt, batch_lines=1)  # would commit lines 1-2 first if it did not validate
+    assert info.value.line == 3 and f"{path}:3:" in str(info.value)
+    stats = store.stats()
+    assert stats["trajectories"] == stats["label_events"] == 0 and stats["imports"] == []
+
+
+def test_invalid_utf8_names_the_line(tmp_path, store):
+    path = tmp_path / "latin1.jsonl"
+    path.write_bytes(PRM800K.read_bytes().splitlines()[0] + b"\n" + '{"input": "caf\xe9"}'.encode("latin-1") + b"\n")
+    with pytest.raises(ImportFormatError, match=":2: not UTF-8 text"):
+        import_file(store, path)
+
+
+def test_unknown_format_and_bad_batch_size(store):
+    with pytest.raises(PrmError, match="unknown import format 'csv'"):
+        import_file(store, PRM800K, "csv")
+    with pytest.raises(PrmError, match="batch_lines must be >= 1"):
+        import_file(store, PRM800K, batch_lines=0)
+
+
+def test_interrupted_import_resumes_without_duplicates(tmp_path, store):
+    class Stop(Exception):
+        pass
+
+    def stop_after_first(mark):
+        raise Stop
+
+    with pytest.raises(Stop):
+        import_file(store, PRM800K, batch_lines=1, on_batch=stop_after_first)
+    assert store.stats()["imports"][0]["last_line"] == 1
+    resumed = import_file(store, PRM800K, batch_lines=1)
+    assert resumed.resumed_after_line == 1 and resumed.batches_committed == 2
+    clean = PrmStore(tmp_path / "clean.db")
+    import_file(clean, PRM800K)
+    keys = ("problems", "trajectories", "steps", "label_events")
+    assert {k: store.stats()[k] for k in keys} == {k: clean.stats()[k] for k in keys}
