@@ -1,0 +1,345 @@
+"""Symbolic equivalence of two answers, with sympy. Runs only inside the CAS helper process.
+
+LaTeX parsing is math-verify's (called with its ``signal.alarm`` timeout disabled: the helper
+process is the bound). What this module adds on top of ``math_verify.verify``:
+
+* exact comparison of exact numbers (``1/2004!`` vs ``1/2006!`` and ``2^{-99}`` vs ``2^{-98}``
+  differ), a *relative* tolerance only when a decimal is involved, and no rounded decimal
+  ever equal to an irrational gold (``\\pi/2`` vs ``1.5708``);
+* equations compared as equations: ``x=3`` vs ``3`` by the right-hand side, two general
+  equations by proportional ``lhs - rhs`` (two identities ``0 = 0`` never match different ones);
+* parenthesised pairs kept as ordered pairs, compared as intervals only against a set;
+* a hedge (a set of several values against a single gold) is never a pass.
+
+>>> judge(["\\\\frac{1}{2}"], ["0.5"], 1e-9)["equal"]
+True
+>>> judge(["2^{-99}"], ["2^{-98}"], 1e-9)["equal"]
+False
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any
+
+import sympy
+from sympy import (
+    Eq, FiniteSet, Float, I, Interval, MatrixBase, Rational, Set, Symbol,
+)
+
+from sympy.core.relational import Relational
+
+from .normalize import nesting_split
+from .simple_latex import parse_simple
+
+_SCI_E = re.compile(r"(\d)[eE]([+-]?\d+)(?![\d.])")
+_SAMPLES = (Rational(7, 10), Rational(13, 10), Rational(-11, 7), Rational(23, 9), Rational(-5, 13))
+
+
+_LOGIC = (Relational, sympy.And, sympy.Or)
+
+
+class Bracketed:
+    """A parenthesised / bracketed list, e.g. a point ``(1, 2)`` or an interval ``[1, 2)``."""
+
+    def __init__(self, left: str, right: str, items: tuple[Any, ...]) -> None:
+        self.left, self.right, self.items = left, right, items
+
+    def as_interval(self) -> Set | None:
+        if len(self.items) != 2 or not all(isinstance(i, sympy.Expr) for i in self.items):
+            return None
+        try:
+            return Interval(self.items[0], self.items[1], self.left == "(", self.right == ")")
+        except (TypeError, ValueError):
+            return None
+
+    def __str__(self) -> str:
+        return self.left + ", ".join(form(i) for i in self.items) + self.right
+
+
+def parse_math(text: str) -> Any:
+    """A sympy object (or :class:`Bracketed`) for ``text``; ``None`` when it does not parse."""
+    outer = re.match(r"^(\\?[(\[{])(.*)(\\?[)\]}])$", text.strip(), re.S)
+    if outer and outer.group(1)[-1] in "([" and outer.group(3)[-1] in ")]" and _encloses(text.strip()):
+        items = nesting_split(outer.group(2))
+        if len(items) >= 2:
+            parsed = tuple(parse_math(item) for item in items)
+            return None if any(p is None for p in parsed) else Bracketed(outer.group(1), outer.group(3), parsed)
+    if outer and outer.group(1) == "\\{" and outer.group(3) == "\\}" and _encloses(text.strip()):
+        items = [parse_math(item) for item in nesting_split(outer.group(2))]
+        if items and all(isinstance(item, sympy.Expr) for item in items):
+            return FiniteSet(*items)
+    simple = parse_simple(text)
+    if simple is not None:
+        return simple
+    return _parse_latex(_SCI_E.sub(r"\1\\times10^{\2}", text))
+
+
+def _encloses(text: str) -> bool:
+    """True when the first bracket of ``text`` closes only at its last character."""
+    depth = 0
+    for pos, char in enumerate(text):
+        depth += 1 if char in "([{" else -1 if char in ")]}" else 0
+        if depth == 0 and pos < len(text) - 1:
+            return False
+    return True
+
+
+def _parse_latex(text: str) -> Any:
+    from math_verify import ExprExtractionConfig, LatexExtractionConfig, parse
+
+    for config in (LatexExtractionConfig(boxed_match_priority=0), ExprExtractionConfig()):
+        wrapped = "\\boxed{" + text + "}" if isinstance(config, LatexExtractionConfig) else text
+        for obj in parse(wrapped, extraction_config=[config], parsing_timeout=None):
+            if isinstance(obj, (sympy.Basic, MatrixBase)):
+                return _imaginary(obj)
+    return None
+
+
+def _imaginary(obj: Any) -> Any:
+    if isinstance(obj, sympy.Basic):
+        units = {s: I for s in obj.free_symbols if getattr(s, "name", "") == "i"}
+        return obj.subs(units) if units else obj
+    return obj
+
+
+@lru_cache(maxsize=4096)
+def parse_gold(text: str) -> Any:
+    """Cached :func:`parse_math` for gold answers (the helper process lives across items)."""
+    return parse_math(text)
+
+
+@lru_cache(maxsize=4096)
+def parse_pred(text: str) -> Any:
+    """Cached :func:`parse_math` for answers (a group of samples often repeats an answer)."""
+    return parse_math(text)
+
+
+def form(obj: Any) -> str:
+    """A short, deterministic printed form for the verdict details."""
+    try:
+        text = str(obj)
+    except (ValueError, RecursionError):
+        text = f"<{type(obj).__name__}>"
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def judge(gold_parts: list[str], pred_parts: list[str], rel_tol: float) -> dict[str, Any]:
+    """Compare two answers (each a list of alternatives) and say how it was decided."""
+    golds = [parse_gold(p) for p in gold_parts]
+    if any(g is None for g in golds):
+        return {"outcome": "gold_unparseable"}
+    preds = [parse_pred(p) for p in pred_parts]
+    if any(p is None for p in preds):
+        return {"outcome": "pred_unparseable", "gold_form": ", ".join(form(g) for g in golds)}
+    golds, preds = _flatten_sets(golds, preds), _flatten_sets(preds, golds)
+    if len(golds) == 1 and len(preds) == 1:
+        equal, how = equal_objects(golds[0], preds[0], rel_tol)
+    else:
+        equal, how = _match_all(golds, preds, rel_tol)
+    return {"outcome": "compared", "equal": equal, "how": how,
+            "gold_form": ", ".join(form(g) for g in golds), "pred_form": ", ".join(form(p) for p in preds)}
+
+
+def _flatten_sets(objs: list[Any], other: list[Any]) -> list[Any]:
+    """``{2, -2}`` against the list ``2, -2``: compare element by element."""
+    if len(objs) == 1 and len(other) > 1 and isinstance(objs[0], FiniteSet):
+        return list(objs[0].args)
+    return objs
+
+
+def _match_all(golds: list[Any], preds: list[Any], rel_tol: float) -> tuple[bool, str]:
+    if len(golds) == 1 and len(preds) > 1:
+        return False, "hedged"
+    if len(golds) != len(preds):
+        return False, "different_count"
+    unused = list(preds)  # equivalence is transitive, so a greedy matching is a perfect one
+    for g in golds:
+        match = next((i for i, p in enumerate(unused) if equal_objects(g, p, rel_tol)[0]), None)
+        if match is None:
+            return False, "unordered_list"
+        unused.pop(match)
+    return True, "unordered_list"
+
+
+def equal_objects(g: Any, p: Any, rel_tol: float) -> tuple[bool, str]:
+    """Whether gold ``g`` and prediction ``p`` denote the same mathematical object."""
+    for handler in (_bracketed, _matrices, _relations, _sets, _hedge):
+        result = handler(g, p, rel_tol)
+        if result is not None:
+            return result
+    if isinstance(g, sympy.Expr) and isinstance(p, sympy.Expr):
+        return expressions_equal(g, p, rel_tol)
+    return (g == p), "structural"
+
+
+def _bracketed(g: Any, p: Any, rel_tol: float) -> tuple[bool, str] | None:
+    if isinstance(g, Bracketed) and isinstance(p, Bracketed):
+        if len(g.items) != len(p.items):
+            return False, "tuple_length"
+        same = all(equal_objects(a, b, rel_tol)[0] for a, b in zip(g.items, p.items))
+        brackets = (g.left, g.right) == (p.left, p.right)
+        return same and brackets, "ordered_tuple"
+    if isinstance(g, Bracketed) or isinstance(p, Bracketed):
+        as_set = [x.as_interval() if isinstance(x, Bracketed) else x for x in (g, p)]
+        if all(isinstance(x, Set) for x in as_set) or any(isinstance(x, _LOGIC) for x in (g, p)):
+            if None not in as_set:
+                return equal_objects(as_set[0], as_set[1], rel_tol)
+        return False, "tuple_vs_other"
+    return None
+
+
+def _matrices(g: Any, p: Any, rel_tol: float) -> tuple[bool, str] | None:
+    if not (isinstance(g, MatrixBase) or isinstance(p, MatrixBase)):
+        return None
+    if not (isinstance(g, MatrixBase) and isinstance(p, MatrixBase)) or g.shape != p.shape:
+        return False, "matrix_shape"
+    same = all(expressions_equal(a, b, rel_tol)[0] for a, b in zip(g, p))
+    return same, "matrix_entries"
+
+
+def _assignment(obj: Any) -> tuple[Any, Any] | None:
+    if isinstance(obj, Eq) and isinstance(obj.lhs, Symbol):
+        return obj.lhs, obj.rhs
+    return None
+
+
+def _relations(g: Any, p: Any, rel_tol: float) -> tuple[bool, str] | None:
+    g_assign, p_assign = _assignment(g), _assignment(p)
+    if g_assign and p_assign and g_assign[0] == p_assign[0]:
+        return equal_objects(g_assign[1], p_assign[1], rel_tol)
+    if g_assign and not isinstance(p, (Relational, sympy.logic.boolalg.Boolean)):
+        return equal_objects(g_assign[1], p, rel_tol)
+    if p_assign and not isinstance(g, (Relational, sympy.logic.boolalg.Boolean)):
+        return equal_objects(g, p_assign[1], rel_tol)
+    if isinstance(g, Eq) and isinstance(p, Eq):
+        return _equations(g, p)
+    if isinstance(g, _LOGIC) or isinstance(p, _LOGIC):
+        sets = [_as_set(x) for x in (g, p)]
+        if None in sets:
+            return False, "relation_mismatch"
+        return _sets(sets[0], sets[1], rel_tol) or (sets[0] == sets[1], "relation_as_set")
+    return None
+
+
+def _equations(g: Eq, p: Eq) -> tuple[bool, str]:
+    """Two equations are the same when ``lhs - rhs`` agree up to a non-zero constant factor."""
+    dg, dp = sympy.simplify(g.lhs - g.rhs), sympy.simplify(p.lhs - p.rhs)
+    if dg == 0 or dp == 0:  # identities: never equal to a different equation
+        return (sympy.srepr(g) == sympy.srepr(p)), "degenerate_equation"
+    ratio = sympy.simplify(dg / dp)
+    return bool(ratio.is_number and ratio != 0 and ratio.is_finite), "equation_ratio"
+
+
+def _as_set(obj: Any) -> Any:
+    if isinstance(obj, Set):
+        return obj
+    if isinstance(obj, Eq) and isinstance(obj.rhs, Set):
+        return obj.rhs
+    symbols = getattr(obj, "free_symbols", set())
+    if len(symbols) != 1:
+        return None
+    try:
+        return obj.as_set()
+    except (NotImplementedError, TypeError, ValueError):
+        return None
+
+
+def _sets(g: Any, p: Any, rel_tol: float) -> tuple[bool, str] | None:
+    if not (isinstance(g, Set) and isinstance(p, Set)):
+        if isinstance(g, FiniteSet) and len(g) == 1 and isinstance(p, sympy.Expr):
+            return equal_objects(g.args[0], p, rel_tol)
+        if isinstance(p, FiniteSet) and len(p) == 1 and isinstance(g, sympy.Expr):
+            return equal_objects(g, p.args[0], rel_tol)
+        return None
+    if isinstance(g, FiniteSet) and isinstance(p, FiniteSet):
+        return _match_all(list(g.args), list(p.args), rel_tol)[0], "set_elements"
+    try:
+        difference = sympy.simplify(g.symmetric_difference(p))
+    except (TypeError, ValueError, NotImplementedError):
+        return False, "set_undecided"
+    return difference == sympy.S.EmptySet, "set_difference"
+
+
+def _hedge(g: Any, p: Any, rel_tol: float) -> tuple[bool, str] | None:
+    if isinstance(p, FiniteSet) and len(p) > 1 and not isinstance(g, Set):
+        return False, "hedged"
+    if isinstance(g, Set) != isinstance(p, Set):
+        return False, "set_vs_value"
+    return None
+
+
+def expressions_equal(g: Any, p: Any, rel_tol: float) -> tuple[bool, str]:
+    """Scalars: exact values exactly, decimals relatively, symbols by simplification."""
+    if g == p:
+        return True, "structural"
+    if g.free_symbols or p.free_symbols:
+        return _symbolic(g, p, rel_tol)
+    g, p = g.doit(), p.doit()
+    if g.is_Rational and p.is_Rational:
+        return (g == p), "exact"
+    if p.has(Float) and not g.has(Float):
+        # a decimal against an exact gold: only an exact rewriting passes (0.5\pi == \pi/2, 1.5708 != \pi/2)
+        exact_p = p.xreplace({f: Rational(str(f)) for f in p.atoms(Float)})
+        return _numeric_close(g, exact_p, 1e-30), "decimal_vs_exact"
+    if g.has(Float) or p.has(Float):
+        return _numeric_close(g, p, rel_tol), "numeric_relative"
+    return _numeric_close(g, p, 1e-30), "exact_constant_60_digits"
+
+
+def _numeric_close(g: Any, p: Any, tol: float) -> bool:
+    gv, pv = sympy.N(g, 60), sympy.N(p, 60)
+    if not (gv.is_number and pv.is_number) or gv.has(sympy.zoo, sympy.nan) or pv.has(sympy.zoo, sympy.nan):
+        return False
+    if not (gv.is_finite and pv.is_finite):
+        return bool(gv == pv)
+    scale = max(abs(gv), abs(pv))
+    if scale == 0:
+        return True
+    return bool(abs(gv - pv) <= tol * scale)
+
+
+def _symbolic(g: Any, p: Any, rel_tol: float) -> tuple[bool, str]:
+    """Refute fast at sample points; prove by expand / simplify / trigsimp; else trust the samples."""
+    decimals = g.has(Float) or p.has(Float)
+    samples = _sampled(g, p, rel_tol if decimals else 1e-45)
+    if samples == "differs":
+        return False, "numeric_refuted"
+    diff = g - p
+    if sympy.expand(diff) == 0:
+        return True, "expand"
+    if sympy.simplify(diff) == 0:
+        return True, "simplify"
+    if sympy.trigsimp(diff) == 0:
+        return True, "trigsimp"
+    return samples == "agrees", "numeric_sampling"
+
+
+def _sampled(g: Any, p: Any, tol: float) -> str:
+    """``differs`` when some fixed rational point gives clearly different finite values,
+    ``agrees`` when all points agree (rationals exactly, others to ``tol`` at 60 digits),
+    else ``unknown`` (undefined at some point)."""
+    symbols = sorted(g.free_symbols | p.free_symbols, key=str)
+    verdict = "agrees"
+    for value in _SAMPLES:
+        point = {s: value + Rational(k, 3) for k, s in enumerate(symbols)}
+        try:
+            gv, pv = g.subs(point), p.subs(point)
+            if gv.is_Rational and pv.is_Rational:
+                if gv != pv:
+                    return "differs"
+                continue
+            gn, pn = sympy.N(gv, 60), sympy.N(pv, 60)
+        except (TypeError, ValueError, ZeroDivisionError, AttributeError):
+            verdict = "unknown"
+            continue
+        if not (gn.is_number and pn.is_number and gn.is_finite and pn.is_finite):
+            verdict = "unknown"
+            continue
+        scale = max(abs(gn), abs(pn))
+        if abs(gn - pn) > max(tol, 1e-20) * scale:
+            return "differs"
+        if abs(gn - pn) > tol * scale:
+            verdict = "unknown"
+    return verdict

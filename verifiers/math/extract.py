@@ -1,0 +1,132 @@
+"""Find the final answer in a model's output.
+
+Rules, in order (the first that finds something wins; its name goes into the verdict details):
+
+1. ``boxed``: the last ``\\boxed{...}`` / ``\\fbox{...}`` (nested braces handled). Several boxed
+   answers at the very end, joined only by "or", "and", commas or spacing, are kept together
+   (``boxed_multi``) so a hedge between different values can be caught.
+2. ``answer_phrase`` / ``gsm8k``: the last "the (final) answer is ...", "Answer: ...",
+   "Final Answer: ..." or GSM8K's ``#### ...``, whichever comes last in the text.
+3. The fallback of :class:`~verifiers.math.config.MathConfig`: ``last_number`` or ``off``.
+
+>>> extract_answer("so we get $\\\\boxed{\\\\frac{1}{2}}$.", "off")
+Extraction(rule='boxed', text='\\\\frac{1}{2}')
+>>> extract_answer("... #### 1,000", "off")
+Extraction(rule='gsm8k', text='1,000')
+>>> extract_answer("I think 3 then 7", "last_number")
+Extraction(rule='last_number', text='7')
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_BOX_RE = re.compile(r"\\(?:boxed|fbox)\s*\{")
+_BOX_SPACE_RE = re.compile(r"\\boxed ([^\s$]+)")
+_CONNECTOR_RE = re.compile(
+    r"^(?:\s|\$|\\[,;:! ]|\\quad|\\qquad|,|;|\\text\{\s*(?:or|and|,)\s*\}|\bor\b|\band\b|\\(?:text|mbox)\{\s*\})*$")
+_PHRASE_RE = re.compile(
+    r"(?:final\s+answer\s*(?:is|:)|the\s+answer\s+is|\banswer\s*:|answer\s+is\s*:?)[ \t]*", re.IGNORECASE)
+_GSM_RE = re.compile(r"####[ \t]*")
+_MAX_RUN = 20  # boxed answers joined by "or"/","/spaces kept together (enough to see a hedge)
+_NUMBER_RE = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:/\d+)?|-?\.\d+")
+_MATH_DELIMS = re.compile(r"^\s*(?:\$\$?|\\\(|\\\[)(.*?)(?:(?<!\\)\$\$?|\\\)|\\\])")
+
+
+@dataclass(frozen=True)
+class Extraction:
+    """The extracted answer text and the rule that found it."""
+
+    rule: str
+    text: str
+
+
+def extract_answer(response: str, fallback: str) -> Extraction | None:
+    """Return the final answer of ``response``, or ``None`` when no rule finds one."""
+    boxed = _boxed_answer(response)
+    if boxed is not None:
+        return boxed
+    tail = _phrase_or_gsm8k(response)
+    if tail is not None:
+        return tail
+    if fallback == "last_number":
+        numbers = _NUMBER_RE.findall(response)
+        if numbers:
+            return Extraction("last_number", numbers[-1].rstrip(","))
+    return None
+
+
+def _matching_braces(text: str) -> dict[int, int]:
+    """Position of each ``{`` -> position of its ``}``, in one linear pass (``\\{`` is skipped)."""
+    closing: dict[int, int] = {}
+    stack: list[int] = []
+    pos = 0
+    while pos < len(text):
+        char = text[pos]
+        if char == "\\":
+            pos += 2
+            continue
+        if char == "{":
+            stack.append(pos)
+        elif char == "}" and stack:
+            closing[stack.pop()] = pos
+        pos += 1
+    return closing
+
+
+def _boxed_spans(text: str) -> list[tuple[int, int, str]]:
+    """Every ``\\boxed{...}`` as (start, end, content), nested braces matched in linear time."""
+    spans = []
+    closing = _matching_braces(text) if "\\boxed" in text or "\\fbox" in text else {}
+    for match in _BOX_RE.finditer(text):
+        end = closing.get(match.end() - 1)
+        if end is not None:
+            spans.append((match.start(), end + 1, text[match.end():end]))
+    for match in _BOX_SPACE_RE.finditer(text):
+        spans.append((match.start(), match.end(), match.group(1)))
+    spans.sort()
+    return [s for i, s in enumerate(spans) if i == 0 or s[0] >= spans[i - 1][1]]
+
+
+def _boxed_answer(text: str) -> Extraction | None:
+    spans = _boxed_spans(text)
+    if not spans:
+        return None
+    run = [spans[-1]]
+    for span in reversed(spans[:-1]):
+        gap = text[span[1]:run[-1][0]]
+        if len(run) >= _MAX_RUN or len(gap) > 200 or not _CONNECTOR_RE.match(gap):
+            break
+        run.append(span)
+    contents: list[str] = []
+    for _, _, content in reversed(run):
+        if content.strip() not in contents:
+            contents.append(content.strip())
+    if len(contents) == 1:
+        return Extraction("boxed", contents[0])
+    return Extraction("boxed_multi", ", ".join(contents))
+
+
+def _phrase_or_gsm8k(text: str) -> Extraction | None:
+    """The text after the last answer phrase or ``####`` (so "Final Answer: The final answer
+    is $x$" yields ``x``), cut to its line; linear in the length of ``text``."""
+    best: tuple[int, str, int] | None = None
+    for rule, pattern in (("answer_phrase", _PHRASE_RE), ("gsm8k", _GSM_RE)):
+        for match in pattern.finditer(text):
+            if best is None or match.start() >= best[0]:
+                best = (match.start(), rule, match.end())
+    if best is None:
+        return None
+    return Extraction(best[1], _trim_tail(text[best[2]:best[2] + 4000]))
+
+
+def _trim_tail(tail: str) -> str:
+    """Cut a phrase's tail to the answer: the first math span, else up to the sentence end."""
+    tail = tail.lstrip()
+    math = _MATH_DELIMS.match(tail)
+    if math:
+        return math.group(1).strip()
+    tail = tail.split("\n", 1)[0]
+    tail = re.split(r"(?<![\d\\])\.(?:\s|$)|\.\s+[A-Z]", tail, maxsplit=1)[0]
+    return tail.strip().strip("$").strip().rstrip(".").strip()

@@ -1,0 +1,213 @@
+"""Plain-string normalisation of answers, and the fast path that reads plain numbers without a CAS.
+
+An :class:`Answer` is what the verifier knows about one answer string before any CAS runs:
+its cleaned LaTeX, its kind (``number``, ``choice``, ``text`` or ``math``), its exact value when it
+is a plain number, and its top-level alternatives (``2, -2``; ``x=\\pm 2``; ``3 or 4``).
+
+>>> a = analyse("\\\\$1{,}000.50")
+>>> a.kind, a.value, a.inexact
+('number', Fraction(2001, 2), True)
+>>> [p.text for p in analyse("x = \\\\pm 2").parts]
+['x = +2', 'x = -2']
+>>> analyse("\\\\text{(B)}").kind, analyse("\\\\text{Monday}").kind
+('choice', 'text')
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+_WRAPPERS = re.compile(r"^\\(?:text|textbf|textit|mathrm|mathbf|mbox|operatorname)\s*\{(.*)\}$", re.S)
+_INNER_TEXT = re.compile(r"\\(?:text|textbf|textit|mathrm|mbox)\s*\{([^{}]*)\}")
+_SPACING = re.compile(r"(?<!\\)\\[!;: ]|\\(?:q?quad|displaystyle|left|right|big|Big|bigg|Bigg)(?![a-zA-Z])|~")
+_DEGREES = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|°|\\degree|\\circ|\s*\bdegrees?\b")
+_CURRENCY = re.compile(r"\\\$|\$|\bUSD\b|€|£|\\euro|\\pounds|\bdollars?\b|\bcents?\b|\bRs\.?")
+_PERCENT = re.compile(r"\\%|%|\s*\bpercent\b")
+_UNIT_WORDS = (
+    "cm|mm|km|m|kg|g|mg|lb|lbs|pounds|oz|ounces|s|sec|secs|seconds?|min|mins|minutes?|h|hr|hrs|hours?|days?|"
+    "weeks?|months?|years?|inch|inches|in|ft|feet|foot|yards?|yd|miles?|mi|mph|kph|meters?|metres?|"
+    "centimeters?|millimeters?|kilometers?|grams?|kilograms?|liters?|litres?|ml|mL|L|units?|square|sq|cubic|"
+    "people|students|apples|items|points|times|ways|cookies|pages|marbles|books|cars|dogs|cats|boxes|eggs")
+_UNIT_TAIL = re.compile(
+    r"^(?P<num>.*?[\d}])\s*(?:(?:\\(?:text|mathrm|mbox)\s*\{[^{}]*\}|\b(?:" + _UNIT_WORDS +
+    r")\b)(?:\^\{?\d\}?)?\s*)+$")
+_ASSIGN = re.compile(r"^(?P<lhs>[a-zA-Z](?:_\{?\w+\}?)?)\s*=\s*(?P<rhs>[^=<>]+)$")
+_CHOICE = re.compile(r"^\(?(?P<letter>[A-Ja-j])\)?[.:]?$")
+_CHOICE_PREFIX = re.compile(r"^\((?P<letter>[A-Ja-j])\)|^(?P<letter2>[A-J])[.:)]\s")
+_TEXT = re.compile(r"^[A-Za-z][A-Za-z' \-]*$")
+_MATH_WORDS = frozenset("sin cos tan cot sec csc log ln exp pi infty sqrt frac lim max min arcsin arccos "
+                        "arctan sinh cosh tanh det gcd lcm mod".split())
+_TEXT_WORDS = frozenset("yes no true false none neither both odd even".split())
+_DECIMAL = re.compile(r"^(?P<sign>[+-]?)(?P<mant>\d+\.?\d*|\.\d+)(?:[eE](?P<exp>[+-]?\d+))?$")
+_SCI = re.compile(r"^(?P<sign>[+-]?)(?P<mant>\d+\.?\d*|\.\d+)\s*(?:\\times|\\cdot|\*|×)\s*10\s*\^\s*\{?(?P<exp>[+-]?\d+)\}?$")
+_POW10 = re.compile(r"^(?P<sign>[+-]?)10\s*\^\s*\{?(?P<exp>[+-]?\d+)\}?$")
+_FRAC = re.compile(r"^(?P<sign>[+-]?)\\frac\s*\{(?P<num>[+-]?\d+)\}\s*\{(?P<den>[+-]?\d+)\}$")
+_SLASH = re.compile(r"^(?P<sign>[+-]?)\(?(?P<num>[+-]?\d+)\)?\s*/\s*\(?(?P<den>[+-]?\d+)\)?$")
+_THOUSANDS = re.compile(r"(?<![\d.,])\d{1,3}(?:,\d{3})+(?![\d,])")
+_SPLIT_WORDS = re.compile(r"\\text\{\s*(?:or|and)\s*\}|\s+or\s+|\s+and\s+|\\quad|\\qquad")
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One answer string, cleaned and classified (no CAS involved)."""
+
+    raw: str
+    text: str
+    kind: str
+    value: Fraction | None = None
+    inexact: bool = False
+    percent: bool = False
+    lhs: str | None = None
+    parts: tuple["Answer", ...] = field(default=())
+
+    @property
+    def alternatives(self) -> tuple["Answer", ...]:
+        """The top-level alternatives (the answer itself when there is only one)."""
+        return self.parts or (self,)
+
+
+def analyse(raw: str, max_digits: int = 20_000) -> Answer:
+    """Clean ``raw`` and classify it; split top-level alternatives into ``parts``."""
+    text = clean(raw)
+    pieces = split_alternatives(text)
+    if len(pieces) > 1:
+        parts = tuple(_single(piece, piece, max_digits) for piece in pieces)
+        return Answer(raw, ", ".join(p.text for p in parts), "multi", parts=parts)
+    return _single(raw, text, max_digits)
+
+
+def clean(raw: str) -> str:
+    """Strip delimiters, spacing, wrappers and thousands separators; canonical ``\\frac``."""
+    text = raw.strip().replace("\n", " ")
+    text = re.sub(r"^\$+|\$+$|^\\\(|\\\)$|^\\\[|\\\]$", "", text).strip()
+    text = text.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac").replace("{,}", ",")
+    text = re.sub(r"\\frac\s*(\d)\s*(\d)", r"\\frac{\1}{\2}", text)
+    text = re.sub(r"(\d)\\,(?=\d{3}(?!\d))", r"\1", text)
+    text = _SPACING.sub(" ", text).replace("\\,", " ")
+    while (inner := _WRAPPERS.match(text.strip())) is not None:
+        text = inner.group(1)
+    text = _THOUSANDS.sub(lambda m: m.group(0).replace(",", ""), text)
+    text = re.sub(r"\s+", " ", text).strip().rstrip(".").strip()
+    return text
+
+
+def split_alternatives(text: str) -> list[str]:
+    """Split at top-level commas, semicolons, "or"/"and"; expand one top-level ``\\pm``."""
+    pieces, depth, start = [], 0, 0
+    marked = _SPLIT_WORDS.sub("\x00", text)
+    for pos, char in enumerate(marked):
+        if char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+        elif depth == 0 and char in ",;\x00":
+            pieces.append(marked[start:pos])
+            start = pos + 1
+    pieces.append(marked[start:])
+    pieces = [p.strip() for p in pieces if p.strip()]
+    expanded = []
+    for piece in pieces:
+        expanded.extend(_expand_pm(piece))
+    return expanded
+
+
+def _expand_pm(piece: str) -> list[str]:
+    if piece.count("\\pm") != 1 or _depth_at(piece, piece.index("\\pm")) != 0:
+        return [piece]
+    before, after = piece.split("\\pm")
+    return [f"{before}+{after.strip()}".replace("=+", "=+"), f"{before}-{after.strip()}"]
+
+
+def _depth_at(text: str, index: int) -> int:
+    prefix = text[:index]
+    return sum(prefix.count(c) for c in "([{") - sum(prefix.count(c) for c in ")]}")
+
+
+def _single(raw: str, text: str, max_digits: int) -> Answer:
+    text = text.replace(" ", "") if re.fullmatch(r"[+-]?\d{1,3}(?: \d{3})+(?:\.\d+)?", text) else text
+    choice = _CHOICE.match(text)
+    if choice and (choice.group("letter").isupper() or text.startswith("(")):
+        return Answer(raw, choice.group("letter").upper(), "choice")
+    plain = _INNER_TEXT.sub(lambda m: m.group(1), text).strip()
+    if _is_text(plain, wrapped=plain != text or raw.strip().startswith("\\text")):
+        return Answer(raw, " ".join(plain.lower().split()), "text")
+    number = _number_answer(raw, text, max_digits)
+    return number if number is not None else Answer(raw, text, "math")
+
+
+def _is_text(plain: str, wrapped: bool) -> bool:
+    if not _TEXT.match(plain):
+        return False
+    words = [w for w in re.split(r"[\s\-']+", plain.lower()) if w]
+    if any(w in _MATH_WORDS for w in words):
+        return False
+    if len(words) == 1 and words[0] in _TEXT_WORDS:
+        return True
+    return any(len(w) >= 3 for w in words) and (wrapped or len(words) > 1 or len(words[0]) >= 3)
+
+
+def _number_answer(raw: str, text: str, max_digits: int) -> Answer | None:
+    lhs, full = None, text
+    assign = _ASSIGN.match(text)
+    if assign:
+        lhs, text = assign.group("lhs"), assign.group("rhs").strip()
+    percent = bool(_PERCENT.search(text))
+    body = _PERCENT.sub("", text)
+    body = _CURRENCY.sub("", body)
+    body = _DEGREES.sub("", body).strip()
+    unit = _UNIT_TAIL.match(body)
+    if unit:
+        body = unit.group("num").strip()
+    body = re.sub(r"(?<!\d)\s+|\s+(?!\d)", "", body)  # "- 7" -> "-7", but "3 4" stays apart
+    body = re.sub(r"^\{(.*)\}$", r"\1", body)
+    parsed = parse_number(body, max_digits)
+    if parsed is None:
+        return None
+    value, inexact = parsed
+    return Answer(raw, full, "number", value, inexact, percent, lhs)
+
+
+def parse_number(text: str, max_digits: int = 20_000) -> tuple[Fraction, bool] | None:
+    """Exact value of a plain number, and whether it was written as a decimal; else ``None``.
+
+    >>> parse_number("-2.5\\\\times10^{3}")
+    (Fraction(-2500, 1), True)
+    >>> parse_number("\\\\frac{3}{-6}")
+    (Fraction(-1, 2), False)
+    """
+    if len(text) > max_digits:
+        return None
+    for pattern in (_DECIMAL, _SCI, _POW10):
+        match = pattern.match(text)
+        if match:
+            groups = match.groupdict()
+            exp = int(groups.get("exp") or 0)
+            if abs(exp) > max_digits:
+                return None
+            mant = Fraction(groups.get("mant") or "1")
+            value = mant * Fraction(10) ** exp
+            inexact = "." in (groups.get("mant") or "") or pattern is _SCI or bool(groups.get("exp") and pattern is _DECIMAL)
+            return (-value if groups["sign"] == "-" else value), inexact
+    for pattern in (_FRAC, _SLASH):
+        match = pattern.match(text)
+        if match and int(match.group("den")) != 0:
+            value = Fraction(int(match.group("num")), int(match.group("den")))
+            return (-value if match.group("sign") == "-" else value), False
+    return None
+
+
+def nesting_split(text: str) -> list[str]:
+    """Split ``text`` at commas outside any brackets (``\\{`` and ``\\}`` count as brackets)."""
+    pieces, depth, start = [], 0, 0
+    for pos, char in enumerate(text):
+        if char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+        elif depth == 0 and char == ",":
+            pieces.append(text[start:pos].strip())
+            start = pos + 1
+    pieces.append(text[start:].strip())
+    return [p for p in pieces if p]
