@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import gymnasium as gym
@@ -33,7 +34,8 @@ def register_env(env_id: str, *, verifier: str, tasks: Any, columns: Columns | N
         env_id: gymnasium id; a new verifier version or task set deserves a new ``-vN``.
         verifier: exact ``name@version`` (a bare name is refused: the pin is part of the id).
         tasks: any task source :func:`envs.tasks.load_tasks` accepts (``"bundled:math"``, a path,
-            a ``datasets.Dataset``, a list of dicts); it is loaded when the environment is made.
+            a ``datasets.Dataset``, a list of dicts, or an iterator of dicts, which is read into a
+            list now); it is loaded when the environment is made.
         columns: column mapping for ``tasks``.
         kind: ``"single_turn"`` or ``"multi_turn_tools"``.
         replace: re-register an existing id (for notebooks and tests).
@@ -46,6 +48,8 @@ def register_env(env_id: str, *, verifier: str, tasks: Any, columns: Columns | N
         raise EnvConfigError(f"{env_id} is already registered; bump its version (-vN) or pass replace=True")
     if env_id in gym.registry:
         del gym.registry[env_id]
+    if isinstance(tasks, Iterator):  # a generator can be read once and not copied: gymnasium.make deep-copies kwargs
+        tasks = list(tasks)
     kwargs = {"tasks": tasks, "verifier": spec, "columns": columns, **settings}
     gym.register(id=env_id, entry_point=ENTRY_POINTS[kind], kwargs=kwargs, disable_env_checker=False)
 

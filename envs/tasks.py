@@ -121,7 +121,8 @@ def load_tasks(source: Any, *, columns: Columns | None = None) -> TaskList:
     """Build a :class:`TaskList` from ``source``.
 
     ``source`` may be a :class:`TaskList`, ``"bundled:NAME"``, a path to a ``.jsonl``/``.json``
-    or ``.parquet`` file, a Hugging Face ``datasets.Dataset``, or a sequence of dicts or Tasks.
+    (JSON Lines, or for ``.json`` also one JSON array of rows; UTF-8, a byte-order mark is skipped)
+    or ``.parquet`` file, a Hugging Face ``datasets.Dataset``, or a sequence (or iterator) of dicts or Tasks.
     """
     columns = columns or Columns()
     if isinstance(source, TaskList):
@@ -132,6 +133,8 @@ def load_tasks(source: Any, *, columns: Columns | None = None) -> TaskList:
         return _load_file(Path(source), columns)
     if hasattr(source, "column_names") and hasattr(source, "__getitem__"):
         return from_rows(_hf_rows(source), columns, f"Dataset({len(source)} rows)")
+    if isinstance(source, Iterator):  # a generator of rows
+        source = list(source)
     if isinstance(source, (list, tuple)):
         if all(isinstance(item, Task) for item in source):
             return TaskList(source)
@@ -202,6 +205,10 @@ def _meta(row: Mapping[str, Any], columns: Columns, where: str) -> Mapping[str, 
 def _load_file(path: Path, columns: Columns) -> TaskList:
     if not path.is_file():
         raise TaskSourceError(f"task file {str(path)!r} does not exist")
+    if path.suffix == ".json":
+        array = _read_json_array(path)
+        if array is not None:
+            return from_rows(array, columns, str(path))
     if path.suffix in (".jsonl", ".json"):
         return from_rows(_read_jsonl(path), columns, str(path))
     if path.suffix == ".parquet":
@@ -209,8 +216,22 @@ def _load_file(path: Path, columns: Columns) -> TaskList:
     raise TaskSourceError(f"task file {str(path)!r}: unknown format {path.suffix!r}; use .jsonl or .parquet")
 
 
+def _read_json_array(path: Path) -> list[Any] | None:
+    """The rows of a ``.json`` file holding one JSON array, or ``None`` (then it is read as JSON Lines)."""
+    with open(path, encoding="utf-8-sig") as fh:
+        head = fh.read(4096).lstrip()
+        if not head.startswith("["):
+            return None
+        fh.seek(0)
+        try:
+            rows = json.load(fh)
+        except json.JSONDecodeError as exc:
+            raise TaskSourceError(f"{path}: not a valid JSON array of rows: {exc}") from None
+    return rows if isinstance(rows, list) else None
+
+
 def _read_jsonl(path: Path) -> Iterator[Any]:
-    with open(path, encoding="utf-8") as fh:
+    with open(path, encoding="utf-8-sig") as fh:  # -sig: a leading byte-order mark is skipped
         for number, line in enumerate(fh):
             if not line.strip():
                 continue

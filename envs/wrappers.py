@@ -62,8 +62,18 @@ class FormatReward(gym.Wrapper):
         if pattern is None and not tags:
             raise EnvConfigError("FormatReward needs tags or a pattern")
         self.regex = re.compile(pattern, re.DOTALL) if pattern is not None else self.build_pattern(tags)
+        self.tags = None if pattern is not None else tuple(tags)
         self.weight = float(weight)
         self.mode = mode
+
+    def follows_format(self, completion: Any) -> bool:
+        """Whether ``completion`` matches: linear time for ``tags`` (``regex.fullmatch`` of the
+        lazy pattern is quadratic on long, repetitive completions); ``pattern`` uses the regex."""
+        if not isinstance(completion, str):
+            return False
+        if self.tags is None:
+            return self.regex.fullmatch(completion) is not None
+        return _tags_fill(completion, self.tags)
 
     @staticmethod
     def build_pattern(tags: Sequence[str]) -> re.Pattern[str]:
@@ -74,10 +84,31 @@ class FormatReward(gym.Wrapper):
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
         obs, reward, terminated, truncated, info = self.env.step(action)
         if terminated or truncated:
-            ok = isinstance(action, str) and self.regex.fullmatch(action) is not None
+            ok = self.follows_format(action)
             _components(info)["format"] = float(ok)
             reward = self.MODES[self.mode](float(reward), ok, self.weight)
         return obs, reward, terminated, truncated, info
+
+
+def _tags_fill(text: str, tags: Sequence[str]) -> bool:
+    """Linear equivalent of ``build_pattern(tags).fullmatch(text)``.
+
+    Block contents may be anything, so taking the earliest possible end for each block is always
+    best: every later split that works also works from an earlier start.
+    """
+    position = len(text) - len(text.lstrip())
+    opening = f"<{tags[0]}>"
+    if not text.startswith(opening, position):
+        return False
+    position += len(opening)
+    for current, following in zip(tags, tags[1:]):
+        found = re.compile(rf"</{re.escape(current)}>\s*<{re.escape(following)}>").search(text, position)
+        if found is None:
+            return False
+        position = found.end()
+    end = len(text.rstrip())
+    closing = f"</{tags[-1]}>"
+    return end - len(closing) >= position and text.startswith(closing, end - len(closing))
 
 
 def overlong_penalty(length: int, *, max_length: int, buffer: int) -> float:

@@ -114,6 +114,10 @@ def _precheck(item: Any, cache: VerdictCache | None) -> tuple[Verdict | None, Ca
         return error_verdict("bad_item", f"expected GradeItem, got {type(item).__name__}"), None
     if not isinstance(item.verifier, str):
         verifier = item.verifier
+        problem = _not_a_verifier(verifier)
+        if problem:
+            return error_verdict("bad_verifier", problem, verifier=str(getattr(verifier, "name", "") or ""),
+                                 response=item.response, reference=item.reference), None
     else:
         try:
             verifier = registry.get(item.verifier)
@@ -122,6 +126,39 @@ def _precheck(item: Any, cache: VerdictCache | None) -> tuple[Verdict | None, Ca
                                  response=item.response, reference=item.reference), None
     if cache is None:
         return None, None
-    key = (f"{verifier.name}@{verifier.version}", safe_hash(verifier.test_case_hash, item.reference),
+    key = (_cache_spec(verifier), safe_hash(verifier.test_case_hash, item.reference),
            safe_hash(stable_hash, item.response))
     return cache.get(key), key
+
+
+def _not_a_verifier(obj: Any) -> str:
+    """Why ``obj`` cannot grade an item ("" when it can): a spec string or a verifier *instance* is needed."""
+    if isinstance(obj, type):
+        return (f"got the class {obj.__name__}, not an instance: pass {obj.__name__}() "
+                f"or a spec string such as 'name@1'")
+    missing = [attr for attr in ("name", "version", "verify", "test_case_hash") if not hasattr(obj, attr)]
+    if missing:
+        return (f"{type(obj).__name__} is not a verifier (no {', '.join(missing)}); "
+                "pass a spec string such as 'json_schema@1' or a verifier instance")
+    return ""
+
+
+def _cache_spec(verifier: Any) -> str:
+    """``name@version`` for the cache key, plus a hash of the instance's settings when they differ
+    from the registered default's (``JsonSchemaVerifier(JsonSchemaConfig(max_depth=2))`` must not
+    share cached verdicts with ``"json_schema@1"``)."""
+    spec = f"{verifier.name}@{verifier.version}"
+    state = _settings(verifier)
+    if not state:
+        return spec
+    try:
+        if _settings(registry.get(spec)) == state:
+            return spec
+    except Exception:  # not registered, or settings that cannot be compared
+        pass
+    return f"{spec}#{stable_hash(state)}"
+
+
+def _settings(verifier: Any) -> dict[str, Any]:
+    """The public attributes of a verifier instance (its configuration; caches are private)."""
+    return {k: v for k, v in getattr(verifier, "__dict__", {}).items() if not k.startswith("_")}

@@ -4,24 +4,34 @@ Input lines: ``{"id": ..., "verifier": "NAME[@VERSION]", "response": "...", "ref
 (``verifier`` may be left out when ``--verifier`` is given). Output lines: ``{"id": ...,
 "verdict": {...}}``, one per input line, in input order. A malformed line (bad JSON, unknown
 verifier, missing field, even an empty line) becomes an ``error`` verdict with its reason; it
-is never dropped.
+is never dropped. Input (a file or stdin) is read as UTF-8: a leading byte-order mark is skipped,
+CRLF line ends are fine, and undecodable bytes become U+FFFD. An output path in a missing
+directory is refused before anything is graded (exit code 2). SIGTERM stops grading like Ctrl-C.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
+import signal
 import sys
+import threading
 import time
 from collections import Counter, defaultdict
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
 from typing import IO, Any, Iterator
 
 from . import registry
 from .base import error_verdict
 from .batch import DEFAULT_TIMEOUT_S, GradeItem, grade_iter
 from .errors import VerifierError
+from .hashing import sanitize_json
 from .verdict import Verdict
+
+#: How input files and stdin are decoded: "utf-8-sig" is UTF-8 that skips a leading byte-order mark.
+INPUT_ENCODING = "utf-8-sig"
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -30,7 +40,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     grade_p.add_argument("input", help="input JSONL file, or - for stdin")
     grade_p.add_argument("-o", "--output", required=True, help="output JSONL file, or - for stdout")
     grade_p.add_argument("--verifier", help="NAME[@VERSION] for lines that name none (a line's own wins)")
-    grade_p.add_argument("--workers", type=int, default=None, help="worker processes (default: CPU count; 0 = in-process)")
+    grade_p.add_argument("--workers", type=int, default=None, help="worker processes (default: the usable CPUs; 0 = in-process)")
     grade_p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, help="seconds allowed per item")
     grade_p.add_argument("--sandbox", choices=("auto", "docker", "local"), default=None,
                          help="sandbox backend for code verifiers (default: auto)")
@@ -75,42 +85,103 @@ def run_grade(args: argparse.Namespace) -> int:
         import os
 
         os.environ["RLVR_SANDBOX"] = args.sandbox
-    if (args.workers is not None and args.workers < 0) or not args.timeout > 0:
-        print(f"rlvr grade: error: need --workers >= 0 and --timeout > 0, got {args.workers} and {args.timeout}",
-              file=sys.stderr)
-        return 2
-    if args.verifier:
-        try:
-            registry.resolve(args.verifier)  # misuse fails now, with the list of verifiers
-        except VerifierError as exc:
-            print(f"rlvr grade: error: --verifier {args.verifier}: {exc}", file=sys.stderr)
-            return 2
+    problem = _usage_problem(args)
+    if problem:
+        return _fail(problem)
     try:
         with _open_in(args.input) as fin:
             parsed = [parse_line(line, n, args.verifier) for n, line in enumerate(fin, 1)]
     except OSError as exc:
-        print(f"rlvr grade: error: cannot read {args.input}: {exc.strerror or exc}", file=sys.stderr)
-        return 2
+        return _fail(f"cannot read {args.input}: {exc.strerror or exc}")
+    with ExitStack() as stack:
+        try:
+            fout = stack.enter_context(_open_out(args.output))
+        except OSError as exc:
+            return _fail(f"cannot write {args.output}: {exc.strerror or exc}")
+        summary = _grade_into(fout, parsed, args, stack)
+    if args.summary_json:
+        try:
+            with open(args.summary_json, "w") as fh:
+                json.dump(summary.to_dict(summary.elapsed_s), fh, indent=2)
+        except OSError as exc:
+            return _fail(f"cannot write {args.summary_json}: {exc.strerror or exc}")
+    return 0
+
+
+def _fail(message: str) -> int:
+    print(f"rlvr grade: error: {message}", file=sys.stderr)
+    return 2
+
+
+def _usage_problem(args: argparse.Namespace) -> str:
+    """What is wrong with the command line, checked before any input is read ("" when nothing)."""
+    if (args.workers is not None and args.workers < 0) or not args.timeout > 0:
+        return f"need --workers >= 0 and --timeout > 0, got {args.workers} and {args.timeout}"
+    if args.verifier:
+        try:
+            registry.resolve(args.verifier)  # misuse fails now, with the list of verifiers
+        except VerifierError as exc:
+            return f"--verifier {args.verifier}: {exc}"
+    for flag, path in (("-o", args.output), ("--summary-json", args.summary_json)):
+        problem = _unwritable(path)
+        if problem:
+            return f"{flag} {path}: {problem}"
+    return ""
+
+
+def _grade_into(fout: IO[str], parsed: list, args: argparse.Namespace, stack: ExitStack) -> "Summary":
+    """Grade ``parsed`` lines, write one output line each, print the summary and return it."""
     start = time.perf_counter()
     summary = Summary()
-    with _open_out(args.output) as fout, _progress(len(parsed), disabled=args.no_progress) as advance:
+    stack.enter_context(_sigterm_exits())
+    with _progress(len(parsed), disabled=args.no_progress) as advance:
         for (record_id, _), verdict in zip(parsed, _verdicts(parsed, args, advance)):
             fout.write(_json_line({"id": record_id, "verdict": verdict.to_dict()}))
             summary.add(verdict)
-    summary.print(time.perf_counter() - start, sys.stderr if args.output == "-" else sys.stdout)
-    if args.summary_json:
-        with open(args.summary_json, "w") as fh:
-            json.dump(summary.to_dict(time.perf_counter() - start), fh, indent=2)
-    return 0
+    summary.elapsed_s = time.perf_counter() - start
+    summary.print(summary.elapsed_s, sys.stderr if args.output == "-" else sys.stdout)
+    return summary
+
+
+def _unwritable(path: str | None) -> str:
+    """Why an output file cannot be created at ``path`` ("" when it can, or for stdout / no path)."""
+    if not path or path == "-":
+        return ""
+    target = Path(path)
+    if target.is_dir():
+        return "is a directory; give a file name"
+    parent = target.parent
+    if not parent.is_dir():
+        return f"the directory {str(parent)!r} does not exist; create it first (mkdir -p {parent})"
+    return ""
+
+
+@contextmanager
+def _sigterm_exits() -> Iterator[None]:
+    """While grading, SIGTERM exits like Ctrl-C: workers are stopped and finished lines are flushed."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_term(signum: int, frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, on_term)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _json_line(record: dict[str, Any]) -> str:
     """One output line; text that UTF-8 cannot encode (lone surrogates) falls back to \\u escapes."""
     try:
         line = json.dumps(record, ensure_ascii=False, allow_nan=False) + "\n"
-    except ValueError:  # NaN or Infinity somewhere (e.g. an id): not JSON, so write them as strings
-        record = {**record, "id": repr(record.get("id"))}
-        line = json.dumps(record, ensure_ascii=False, default=repr) + "\n"
+    except (ValueError, TypeError, RecursionError):
+        # NaN or Infinity (e.g. an id) is not JSON, and a plugin verifier may put a set or an
+        # object in its details: write such values as their repr() strings instead of crashing
+        record = sanitize_json(record)
+        line = json.dumps(record, ensure_ascii=False) + "\n"
     try:
         line.encode("utf-8")
     except UnicodeEncodeError:
@@ -137,6 +208,7 @@ class Summary:
 
     def __init__(self) -> None:
         self.status: dict[str, Counter] = defaultdict(Counter)
+        self.elapsed_s = 0.0
 
     def add(self, verdict: Verdict) -> None:
         spec = verdict.spec if verdict.verifier_version else f"(invalid) {verdict.verifier}".rstrip()
@@ -168,11 +240,23 @@ class Summary:
 
 @contextmanager
 def _open_in(path: str) -> Iterator[IO[str]]:
-    if path == "-":
+    """The input as text: UTF-8, a leading byte-order mark skipped, undecodable bytes as U+FFFD.
+
+    stdin is decoded the same way as a file, so the same bytes give the same hashes either way.
+    Lines end at ``\n`` only, as JSON Lines says: a lone ``\r`` is whitespace inside a line, and
+    the ``\r`` of ``\r\n`` is whitespace at its end.
+    """
+    if path != "-":
+        with open(path, encoding=INPUT_ENCODING, errors="replace", newline="\n") as fh:
+            yield fh
+    elif getattr(sys.stdin, "buffer", None) is None:  # replaced by a text-only stream (tests, notebooks)
         yield sys.stdin
     else:
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            yield fh
+        stream = io.TextIOWrapper(sys.stdin.buffer, encoding=INPUT_ENCODING, errors="replace", newline="\n")
+        try:
+            yield stream
+        finally:
+            stream.detach()  # leave sys.stdin's buffer open
 
 
 @contextmanager

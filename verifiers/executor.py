@@ -21,6 +21,7 @@ import multiprocessing
 import os
 import resource
 import signal
+import threading
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -93,7 +94,7 @@ MAX_SEND_FAILURES = 8
 class _Worker:
     def __init__(self, ctx: Any, memory_limit_mb: int | None) -> None:
         self.conn, child_conn = ctx.Pipe(duplex=True)
-        self.process = ctx.Process(target=_worker_main, args=(child_conn, memory_limit_mb), daemon=True)
+        self.process = ctx.Process(target=_worker_main, args=(child_conn, memory_limit_mb, os.getpid()), daemon=True)
         self.process.start()
         child_conn.close()
         self.jobs: deque[tuple[Job, bytes]] = deque()  # in flight; the head is the one running
@@ -127,11 +128,12 @@ class ProcessPoolExecutor:
 
     Workers run in their own process group, so a timeout kills the item's whole process tree.
     A killed or crashed worker is replaced at once, and the jobs queued behind the one it was
-    running go to other workers. Use as a context manager or call :meth:`close`; workers are
-    daemonic and die with the parent in any case.
+    running go to other workers. Use as a context manager or call :meth:`close`. A worker whose
+    grader dies without closing the pool (SIGKILL, SIGTERM) kills itself and its process group
+    within :data:`ORPHAN_CHECK_S`, so nothing is left behind even then.
 
     Args:
-        workers: number of worker processes (default: CPU count).
+        workers: number of worker processes (default: the CPUs this process may use).
         timeout_s: wall-clock bound per item, after which the item is a ``timeout`` verdict.
             An item's bound starts when its worker starts it, not while it waits in a queue.
         memory_limit_mb: extra address space each worker may take beyond its start size
@@ -151,7 +153,7 @@ class ProcessPoolExecutor:
             raise ValueError(f"timeout_s must be > 0, got {timeout_s}")
         if prefetch < 1:
             raise ValueError(f"prefetch must be >= 1 (jobs in flight per worker), got {prefetch}")
-        self.workers = workers or os.cpu_count() or 1
+        self.workers = workers or available_cpus()
         self.timeout_s = timeout_s
         self.memory_limit_mb = memory_limit_mb
         self.prefetch = prefetch
@@ -276,6 +278,14 @@ class ProcessPoolExecutor:
         self._pool[index] = _Worker(self._ctx, self.memory_limit_mb)
 
 
+def available_cpus() -> int:
+    """CPUs this process may run on (its affinity mask, as set by taskset or a container), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not on Linux
+        return os.cpu_count() or 1
+
+
 def _pickle_job(job: Job) -> tuple[bytes, Verdict | None]:
     """The job as the bytes a worker receives, or an ``error`` verdict if it cannot be sent."""
     try:
@@ -294,9 +304,14 @@ def _stamp_failure(job: Job, outcome: Outcome, elapsed_s: float) -> Verdict:
     return stamp(verifier, outcome, job.response, job.reference, elapsed_s)
 
 
-def _worker_main(conn: Connection, memory_limit_mb: int | None) -> None:
+#: Seconds between a worker's checks that the process that started it is still alive.
+ORPHAN_CHECK_S = 0.5
+
+
+def _worker_main(conn: Connection, memory_limit_mb: int | None, parent: int) -> None:
     os.setsid()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _watch_parent(parent)
     if memory_limit_mb:
         _limit_address_space(memory_limit_mb)
     while True:
@@ -309,6 +324,21 @@ def _worker_main(conn: Connection, memory_limit_mb: int | None) -> None:
         except MemoryError:
             verdict = _stamp_failure(job, Outcome.error("out_of_memory", "the grading worker ran out of memory"), 0.0)
         conn.send(verdict)
+
+
+def _watch_parent(parent: int) -> None:
+    """Kill this worker's process group once ``parent`` is gone (it was SIGKILLed or SIGTERMed).
+
+    Workers run in their own session, so nothing else would stop a worker stuck in a hanging
+    item, or the processes that item started, after the grader dies without closing its pool.
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(ORPHAN_CHECK_S)
+        os.killpg(os.getpgrp(), signal.SIGKILL)
+
+    threading.Thread(target=watch, name="rlvr-orphan-watch", daemon=True).start()
 
 
 def _limit_address_space(extra_mb: int) -> None:

@@ -24,7 +24,7 @@ def canonical_json(value: Any) -> str:
             return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
         except (TypeError, ValueError):
             pass
-    return json.dumps(_sanitize(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return json.dumps(sanitize_json(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def stable_hash(value: Any) -> str:
@@ -41,13 +41,18 @@ def _plain_json(value: Any) -> bool:
     return isinstance(value, (list, str, int, float, bool)) or value is None
 
 
-def _sanitize(value: Any) -> Any:
+def sanitize_json(value: Any) -> Any:
+    """``value`` as plain JSON data: non-finite floats and unknown objects become their ``repr``.
+
+    >>> sanitize_json({"x": float("nan"), 1: (2, 3)})
+    {'x': 'nan', '1': [2, 3]}
+    """
     if isinstance(value, float) and not math.isfinite(value):
         return repr(value)
     if isinstance(value, dict):
-        return {str(k): _sanitize(v) for k, v in value.items()}
+        return {str(k): sanitize_json(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_sanitize(v) for v in value]
+        return [sanitize_json(v) for v in value]
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     return repr(value)

@@ -174,7 +174,8 @@ def _resolve(spec: str) -> tuple[str, int]:
 
 def _unknown_name_message(name: str) -> str:
     known = sorted(_classes)
-    close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+    by_folded = {k.casefold(): k for k in known}  # "JSON_SCHEMA" still finds json_schema
+    close = [by_folded[c] for c in difflib.get_close_matches(name.casefold(), list(by_folded), n=3, cutoff=0.5)]
     hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
     listing = ", ".join(known) if known else "(none)"
     return f"no verifier named {name!r}.{hint} Registered: {listing}"

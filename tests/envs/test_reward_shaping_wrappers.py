@@ -95,3 +95,21 @@ def test_wrappers_stack_on_a_registered_env():
     assert set(info["reward_components"]) == {"verifier", "format", "overlong"}
     assert reward == pytest.approx(1.0)  # right answer, no think/answer tags, short
     env.close()
+
+
+def test_format_check_with_tags_agrees_with_its_regex_and_is_linear():
+    import random
+
+    from envs.wrappers import FormatReward, _tags_fill
+
+    tags = ("think", "answer")
+    regex = FormatReward.build_pattern(tags)
+    pieces = ["<think>", "</think>", "<answer>", "</answer>", " ", "\n", "x", "<"]
+    rng = random.Random(7)
+    samples = [""] + ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 9))) for _ in range(20000)]
+    samples += ["<think>a</think>\n<answer>4</answer>\n", "<think></think><answer></answer>",
+                "<think>a</think><think>b</think><answer>c</answer>", "<answer>4</answer>"]
+    assert [_tags_fill(s, tags) for s in samples] == [regex.fullmatch(s) is not None for s in samples]
+    assert sum(_tags_fill(s, tags) for s in samples) > 10  # the sample has matches, not only misses
+    # a degenerate, repetitive completion: quadratic for the lazy regex (~25 s), instant here
+    assert not _tags_fill("<think>" + "</think><answer></answer>x" * 16000, tags)

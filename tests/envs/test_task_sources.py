@@ -102,3 +102,22 @@ def test_datasets_dir_can_be_overridden(tmp_path, monkeypatch):
     monkeypatch.setenv("RLVR_DATASETS", str(tmp_path))
     assert len(load_tasks("bundled:math")) == 2
     assert envs.datasets_dir() == tmp_path
+
+
+def test_a_generator_of_rows_is_a_task_source():
+    rows = ({"id": f"g{i}", "prompt": f"JSON with n={i}", "reference": {"schema": {}}} for i in range(3))
+    tasks = load_tasks(rows)
+    assert [task.id for task in tasks] == ["g0", "g1", "g2"]
+
+
+def test_a_json_file_may_hold_one_array_of_rows_and_files_may_start_with_a_bom(tmp_path):
+    rows = [{"id": f"a{i}", "prompt": f"JSON with n={i}", "reference": {"schema": {}}} for i in range(3)]
+    array = tmp_path / "tasks.json"
+    array.write_text(json.dumps(rows, indent=2), encoding="utf-8-sig")
+    lines = tmp_path / "tasks.jsonl"
+    lines.write_bytes(b"\xef\xbb\xbf" + "\r\n".join(json.dumps(r) for r in rows).encode())
+    assert [t.id for t in load_tasks(str(array))] == [t.id for t in load_tasks(lines)] == ["a0", "a1", "a2"]
+    broken = tmp_path / "broken.json"
+    broken.write_text("[{\"id\": 1,")
+    with pytest.raises(TaskSourceError, match="broken.json: not a valid JSON array of rows"):
+        load_tasks(broken)

@@ -91,3 +91,15 @@ def test_envs_imports_nothing_from_rl():
     code = "import envs, sys; print(sorted(m for m in sys.modules if m == 'rl' or m.startswith('rl.')))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_register_with_a_generator_of_tasks_can_be_made_twice(cleanup):
+    rows = ({"id": f"g{i}", "prompt": f"JSON with n={i}", "reference": {"schema": {"required": ["n"]}}}
+            for i in range(3))
+    register_env("mylab/FromGenerator-v0", verifier="json_schema@1", tasks=rows)
+    cleanup.append("mylab/FromGenerator-v0")
+    first, second = gymnasium.make("mylab/FromGenerator-v0"), gymnasium.make("mylab/FromGenerator-v0")
+    assert first.reset(seed=5)[0] == second.reset(seed=5)[0]
+    assert first.step('{"n": 1}')[1] == 1.0
+    first.close()
+    second.close()

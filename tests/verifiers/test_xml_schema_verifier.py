@@ -138,9 +138,11 @@ def test_xpath_results_are_reported(v):
     assert verdict.pass_rate == 0.5 and verdict.score == 0.0
 
 
-def test_xpath_evaluation_error_fails_the_assertion(v):
-    verdict = v.verify("<a/>", {"xpath": [{"expr": "$undefined", "equals": 1}]})
-    assert verdict.status is Status.FAIL and "XPath failed" in verdict.details["xpath"][0]["message"]
+@pytest.mark.parametrize("expr", ["$undefined", "document('file:///etc/passwd')", "no-such-function(1)"])
+def test_an_xpath_that_cannot_be_evaluated_is_a_bad_reference_not_a_fail(v, expr):
+    verdict = v.verify("<a/>", {"xpath": [{"expr": expr, "equals": 1}]})
+    assert verdict.status is Status.ERROR and _code(verdict) == "bad_reference"
+    assert "cannot be evaluated" in verdict.failure_reason.message
 
 
 @pytest.mark.parametrize("reference,match", [
@@ -294,3 +296,31 @@ def test_fenced_block_after_a_long_preamble_is_found():
     text = "thinking " * 200 + "\n```xml\n<a><b>1</b></a>\n```"
     assert v.verify(text, {"dtd": DTD}).passed
     assert _code(v.verify("x" * 5000 + "\n```xml\n<a><b>1</b></a>\n```", {"dtd": DTD})) == "response_too_large"
+
+
+def test_relaxng_compact_syntax_is_an_error_that_names_the_xml_syntax(v):
+    verdict = v.verify("<a>x</a>", {"relaxng": "element a { text }"})
+    assert verdict.status is Status.ERROR and _code(verdict) == "bad_schema"
+    assert "compact syntax is not supported" in verdict.failure_reason.message
+
+
+def test_a_verifier_instance_pickles_after_grading(v):
+    import pickle
+
+    from verifiers.xml_schema import XmlSchemaVerifier
+
+    own = XmlSchemaVerifier()
+    own.verify("<a/>", {"xsd": XSD})
+    clone = pickle.loads(pickle.dumps(own))
+    assert clone.verify("<a/>", {"xsd": XSD}).identity() == own.verify("<a/>", {"xsd": XSD}).identity()
+
+
+@pytest.mark.parametrize("reference, match", [
+    ({"xpath": [{"expr": "//y", "equals": "1"}], "namespaces": {"": "urn:b"}}, "XPath 1.0 has no default namespace"),
+    ({"xpath": [{"expr": "//y", "equals": {"a": 1}}]}, "a value is a string, number, boolean or a list"),
+    ({"xpath": [{"expr": "//y", "equals": None}]}, "a value is a string, number, boolean or a list"),
+])
+def test_reference_mistakes_in_xpath_assertions_are_bad_references(v, reference, match):
+    verdict = v.verify('<x xmlns="urn:b"><y>1</y></x>', reference)
+    assert verdict.status is Status.ERROR and _code(verdict) == "bad_reference"
+    assert match in verdict.failure_reason.message

@@ -105,6 +105,13 @@ class JsonSchemaVerifier(BaseVerifier):
         self.config = config or JsonSchemaConfig()
         self._compiled: OrderedDict[str, Any] = OrderedDict()
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle without the compiled-schema cache (it holds unpicklable objects), so an instance
+        that has already graded can still be sent to worker processes."""
+        state = self.__dict__.copy()
+        state["_compiled"] = OrderedDict()
+        return state
+
     def test_case_hash(self, reference: Mapping[str, Any]) -> str:
         """``stable_hash(reference)``, computed with the C JSON encoder when the reference is plain JSON."""
         text = _canonical_text(reference)

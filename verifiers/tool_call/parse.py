@@ -2,6 +2,8 @@
 
 Accepted, tried in this order:
 
+0. Closed ``<think>...</think>`` / ``<thinking>...</thinking>`` reasoning blocks are removed
+   first (calls drafted while thinking are not calls).
 1. ``<tool_call>{"name": ..., "arguments": {...}}</tool_call>`` blocks (Hermes / Qwen style);
    the text outside the blocks is the message content.
 2. The whole completion (optionally in a fenced code block) as JSON:
@@ -32,7 +34,8 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 _OPEN_TAG, _CLOSE_TAG = "<tool_call>", "</tool_call>"
-_FENCE_RE = re.compile(r"^```[a-zA-Z0-9_-]*\s*\n(.*?)\n?```$", re.DOTALL)
+_FENCE_RE = re.compile(r"^```[a-zA-Z0-9_-]*\s*\n(.*?)\n?```$", re.DOTALL)  # the rule; see _unfence
+_FENCE_HEADER = re.compile(r"[a-zA-Z0-9_-]*\s*")
 
 
 class ToolCallParseError(ValueError):
@@ -71,13 +74,44 @@ class ParsedMessage:
 
 
 def parse_tool_calls(text: str) -> ParsedMessage:
-    """Find the tool calls in ``text``; raises :class:`ToolCallParseError` for malformed ones."""
+    """Find the tool calls in ``text``; raises :class:`ToolCallParseError` for malformed ones.
+
+    Closed reasoning blocks (``<think>...</think>``, ``<thinking>...</thinking>``) are removed
+    first: calls drafted while thinking do not count, and neither does their text as content.
+    """
+    text = strip_reasoning(text)
     if _OPEN_TAG in text:
         return _parse_hermes(text)
     body = _unfence(text.strip())
     if not body.startswith(("{", "[")):
         return ParsedMessage((), "text", text.strip())
     return parse_json_message(_loads(body, "the completion looks like JSON but does not parse"))
+
+
+_REASONING_TAGS = (("<think>", "</think>"), ("<thinking>", "</thinking>"))
+
+
+def strip_reasoning(text: str) -> str:
+    """``text`` without its closed ``<think>``/``<thinking>`` blocks (one linear pass per tag).
+
+    An unclosed block is left as it is.
+
+    >>> strip_reasoning('<think>maybe f?</think>{"name": "f"}')
+    '{"name": "f"}'
+    """
+    for open_tag, close_tag in _REASONING_TAGS:
+        if open_tag not in text:
+            continue
+        kept, position = [], 0
+        while (start := text.find(open_tag, position)) != -1:
+            end = text.find(close_tag, start + len(open_tag))
+            if end == -1:
+                break
+            kept.append(text[position:start])
+            position = end + len(close_tag)
+        kept.append(text[position:])
+        text = "".join(kept)
+    return text
 
 
 def parse_json_message(data: Any) -> ParsedMessage:
@@ -143,5 +177,14 @@ def _call(item: Any, index: int) -> ToolCall:
 
 
 def _unfence(text: str) -> str:
-    match = _FENCE_RE.match(text)
-    return match.group(1).strip() if match else text
+    """The body of ``text`` when all of it is one fenced block (```` ```lang ... ``` ````), else ``text``.
+
+    Same result as ``_FENCE_RE.match`` on stripped text, in linear time (the regex backtracks
+    quadratically on a fence followed by many blank lines).
+    """
+    newline = text.find("\n")
+    if not text.startswith("```") or newline == -1 or not text.endswith("```") or len(text) - 3 <= newline:
+        return text
+    if _FENCE_HEADER.fullmatch(text, 3, newline) is None:
+        return text
+    return text[newline + 1:len(text) - 3].strip()

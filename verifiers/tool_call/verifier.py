@@ -14,6 +14,8 @@ Reference (a JSON object)::
       "answer_contains": ["18"]                            # optional: text the final answer holds
     }
 
+Closed ``<think>...</think>`` reasoning blocks are removed before the calls are parsed (see
+:func:`verifiers.tool_call.parse.parse_tool_calls`), so a call drafted while thinking does not count.
 At least one of ``expected_calls`` and ``environment`` is required. With an environment, every
 *required* call (each matched expected call; every call when there are no expected calls) must
 return a 2xx status. Failure codes: ``malformed_json``, ``bad_call_shape``, ``no_tool_call``

@@ -117,7 +117,10 @@ def parse_schema_document(text: str, kind: str) -> Any:
     try:
         root = etree.fromstring(text.encode("utf-8", errors="surrogatepass"), safe_parser())
     except etree.XMLSyntaxError as exc:
-        raise Rejected("bad_schema", f"the {kind} is not well-formed XML: {str(exc)[:200]}") from None
+        hint = ""
+        if kind == "relaxng" and not text.lstrip().startswith("<"):
+            hint = " (RELAX NG compact syntax is not supported: give the XML syntax, e.g. converted with trang)"
+        raise Rejected("bad_schema", f"the {kind} is not well-formed XML{hint}: {str(exc)[:200]}") from None
     if _declared_entities(root.getroottree()):
         raise Rejected("schema_import_blocked", f"the {kind} declares entities; they are refused so nothing is fetched")
     for element in root.iter(*IMPORTING):

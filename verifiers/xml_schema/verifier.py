@@ -74,7 +74,8 @@ class XmlSchemaVerifier(BaseVerifier):
     (``schema_import_blocked``) and nothing is fetched; a schema that does not compile is an
     ``error`` (``bad_schema``). The document's own DOCTYPE is ignored for validation.
 
-    XPath: each ``expr`` is evaluated on the document. Node-set results become lists of their
+    XPath: each ``expr`` is evaluated on the document; one that compiles but cannot be evaluated
+    (an undefined variable or function) is an ``error`` (``bad_reference``). Node-set results become lists of their
     XPath string-values; numbers that are whole become ints. An ``equals`` that is a list is
     compared with the whole list; otherwise a one-node result is compared by its string-value.
     Numbers compare numerically, strings and booleans exactly; no other coercion.
@@ -94,6 +95,13 @@ class XmlSchemaVerifier(BaseVerifier):
     def __init__(self, config: XmlSchemaConfig | None = None) -> None:
         self.config = config or XmlSchemaConfig()
         self._compiled: OrderedDict[str, Any] = OrderedDict()
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle without the compiled-schema cache (it holds unpicklable objects), so an instance
+        that has already graded can still be sent to worker processes."""
+        state = self.__dict__.copy()
+        state["_compiled"] = OrderedDict()
+        return state
 
     def check(self, response: str, reference: Mapping[str, Any]) -> Outcome:
         kind, assertions, namespaces, partial = _read_reference(reference)
@@ -153,8 +161,8 @@ class XmlSchemaVerifier(BaseVerifier):
     def _assert(self, xpath: Any, assertion: Mapping[str, Any], tree: Any) -> dict[str, Any]:
         try:
             got = _normalise(xpath(tree))
-        except etree.XPathError as exc:
-            return {"expr": assertion["expr"], "ok": False, "got": None, "message": self._cut(f"XPath failed: {exc}")}
+        except etree.XPathError as exc:  # undefined variable or function, wrong argument types: the reference's fault
+            raise BadReferenceError(f"XPath {assertion['expr'][:200]!r} cannot be evaluated: {exc}") from None
         ok = _matches(got, assertion["equals"])
         return {"expr": assertion["expr"], "ok": ok, "got": self._shown(got)}
 
@@ -225,12 +233,16 @@ def _read_reference(reference: Mapping[str, Any]) -> tuple[str | None, list, dic
         raise BadReferenceError(f"'{kind}' must be the schema text (a string), got {type(reference[kind]).__name__}")
     assertions = reference.get("xpath", [])
     if not isinstance(assertions, list) or not all(_good_assertion(a) for a in assertions):
-        raise BadReferenceError('"xpath" must be a list of {"expr": "<XPath>", "equals": <value>} objects')
+        raise BadReferenceError('"xpath" must be a list of {"expr": "<XPath>", "equals": <value>} objects, '
+                                'where a value is a string, number, boolean or a list of those')
     if kind is None and not assertions:
         raise BadReferenceError("reference needs a schema ('xsd', 'relaxng' or 'dtd') or 'xpath' assertions")
     namespaces = reference.get("namespaces", {})
     if not isinstance(namespaces, dict) or not all(isinstance(v, str) for v in namespaces.values()):
         raise BadReferenceError('"namespaces" must map prefixes to namespace URIs, e.g. {"x": "urn:x"}')
+    if "" in namespaces:
+        raise BadReferenceError('"namespaces" has an empty prefix, but XPath 1.0 has no default namespace: '
+                                'bind a prefix, e.g. {"x": "urn:x"}, and write //x:item')
     partial = reference.get("partial_credit", False)
     if not isinstance(partial, bool):
         raise BadReferenceError(f'"partial_credit" must be true or false, got {partial!r}')
@@ -239,7 +251,15 @@ def _read_reference(reference: Mapping[str, Any]) -> tuple[str | None, list, dic
 
 def _good_assertion(assertion: Any) -> bool:
     return (isinstance(assertion, dict) and isinstance(assertion.get("expr"), str)
-            and "equals" in assertion and set(assertion) <= {"expr", "equals"})
+            and "equals" in assertion and set(assertion) <= {"expr", "equals"} and _comparable(assertion["equals"]))
+
+
+def _comparable(expected: Any) -> bool:
+    """What an XPath result can equal: a string, number or boolean, or a list of those (null or an
+    object never could, so they are reference errors rather than assertions that always fail)."""
+    if isinstance(expected, list):
+        return all(isinstance(e, (str, int, float)) for e in expected)
+    return isinstance(expected, (str, int, float))
 
 
 def _compile_xpaths(assertions: list, namespaces: dict) -> list[Any]:

@@ -95,3 +95,41 @@ def test_many_unclosed_blocks_parse_in_linear_time():
 def test_nested_open_tag_is_malformed():
     with pytest.raises(ToolCallParseError, match="not closed before the next one opens"):
         parse_tool_calls('<tool_call>{"name": "f"}<tool_call>{"name": "g"}</tool_call>')
+
+
+F_CALL = '{"name": "f", "arguments": {"x": 1}}'
+
+
+@pytest.mark.parametrize("text", [
+    f"<think>I will call f</think>\n{F_CALL}",
+    f"<think>hmm</think>\n```json\n{F_CALL}\n```",
+    f"<thinking>plan</thinking>\n<tool_call>{F_CALL}</tool_call>",
+    f'<think>maybe <tool_call>{{"name": "g", "arguments": {{}}}}</tool_call></think>\n<tool_call>{F_CALL}</tool_call>',
+])
+def test_closed_reasoning_blocks_are_not_calls_and_do_not_hide_calls(text):
+    parsed = parse_tool_calls(text)
+    assert [(c.name, c.arguments) for c in parsed.calls] == [("f", {"x": 1})]
+    assert "think" not in parsed.content
+
+
+def test_reasoning_is_not_part_of_the_final_answer_and_unclosed_think_is_kept():
+    assert parse_tool_calls("<think>Paris?</think>It is sunny.").content == "It is sunny."
+    assert parse_tool_calls("<think>still thinking").content == "<think>still thinking"
+
+
+def test_fence_stripping_agrees_with_the_documented_regex_and_is_linear():
+    import random
+
+    from verifiers.tool_call.parse import _FENCE_RE, _unfence
+
+    def by_regex(text):
+        match = _FENCE_RE.match(text)
+        return match.group(1).strip() if match else text
+
+    pieces = ["```", "`", "\n", " ", "json", "x", "{}", "-"]
+    rng = random.Random(3)
+    samples = ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 9))).strip() for _ in range(20000)]
+    assert [_unfence(s) for s in samples] == [by_regex(s) for s in samples]
+    assert sum(_unfence(s) != s for s in samples) > 10
+    # blank lines after a fence made the regex backtrack quadratically (~1 min here); now instant
+    assert parse_tool_calls("```json\n" + " \n" * 80000 + "x").calls == ()
