@@ -41,20 +41,21 @@ def pack(episodes: Sequence[Episode], advantages: Sequence[float], rewards: Sequ
     length = max(len(x) for x in full)
     start = min(len(e.prompt_ids) for e in episodes) - 1
     width = length - 1 - start
-    ids = torch.full((len(full), length), pad_id, dtype=torch.long)
-    attn = torch.zeros((len(full), length), dtype=torch.long)
-    mask = torch.zeros((len(full), width))
-    sampler = torch.zeros((len(full), width))
-    for i, (e, seq) in enumerate(zip(episodes, full)):
-        ids[i, : len(seq)] = torch.tensor(seq)
-        attn[i, : len(seq)] = 1
+    # one Python pass builds padded rows; each tensor is then made in a single call
+    ids, attn, mask, sampler = [], [], [], []
+    for e, seq in zip(episodes, full):
         first = len(e.prompt_ids) - 1 - start  # column predicting the first episode token
-        n = len(e.tokens)
-        mask[i, first : first + n] = torch.tensor(e.loss_mask, dtype=torch.float)
-        sampler[i, first : first + n] = torch.tensor(e.sampler_logprobs, dtype=torch.float)
+        tail = width - first - len(e.tokens)
+        ids.append(seq + [pad_id] * (length - len(seq)))
+        attn.append([1] * len(seq) + [0] * (length - len(seq)))
+        mask.append([0.0] * first + [float(m) for m in e.loss_mask] + [0.0] * tail)
+        sampler.append([0.0] * first + [float(x) for x in e.sampler_logprobs] + [0.0] * tail)
     return Packed(
-        input_ids=ids.to(device), attention_mask=attn.to(device), start=start, mask=mask.to(device),
-        sampler_logp=sampler.to(device), advantages=torch.tensor(list(advantages), dtype=torch.float, device=device),
+        input_ids=torch.tensor(ids, dtype=torch.long, device=device),
+        attention_mask=torch.tensor(attn, dtype=torch.long, device=device), start=start,
+        mask=torch.tensor(mask, dtype=torch.float, device=device),
+        sampler_logp=torch.tensor(sampler, dtype=torch.float, device=device),
+        advantages=torch.tensor(list(advantages), dtype=torch.float, device=device),
         rewards=torch.tensor(list(rewards), dtype=torch.float, device=device),
         group_ids=torch.tensor(list(group_ids), dtype=torch.long, device=device),
     )
@@ -68,9 +69,10 @@ def token_logprobs(model: Any, batch: Packed, temperature: float = 1.0, entropy:
     import torch
 
     length = batch.input_ids.shape[1]
-    logits = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask,
-                   logits_to_keep=length - batch.start).logits[:, :-1]
-    logits = logits.float() / temperature
+    # rows are right-padded, so every real token already sees exactly its own prefix under the causal
+    # mask alone; padding only follows it, and its outputs are masked out of every loss and metric
+    logits = model(input_ids=batch.input_ids, logits_to_keep=length - batch.start).logits[:, :-1]
+    logits = logits.float() if temperature == 1.0 else logits.float() / temperature
     targets = batch.input_ids[:, batch.start + 1 :]
     logp_all = torch.log_softmax(logits, dim=-1)
     logp = logp_all.gather(-1, targets.unsqueeze(-1)).squeeze(-1)

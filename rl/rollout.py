@@ -18,6 +18,7 @@ did not write. The rl package sees environments only through the gymnasium API:
 
 from __future__ import annotations
 
+import functools
 import importlib
 import time
 from dataclasses import dataclass, field
@@ -138,8 +139,10 @@ class EpisodeRunner:
     """Runs groups of episodes; ``envs`` must hold ``groups * G`` environments for the largest call."""
 
     def __init__(self, envs: Sequence[Any], engine: RolloutEngine, tokenizer: Any, max_turns: int = 8,
-                 chat_template: bool = False) -> None:
+                 chat_template: bool = False, gather: Any = None) -> None:
         self.envs = list(envs)
+        self.gather = gather
+        """The envs' shared :class:`~rl.gather.GatheringExecutor`, if any: steps run as waves, one batch each."""
         self.chat_template = chat_template
         self.engine = engine
         self.tokenizer = tokenizer
@@ -166,12 +169,13 @@ class EpisodeRunner:
         episodes = self._reset(group_seeds, params.n)
         firsts = self._generate([g[0].prompt_ids for g in _chunks(episodes, params.n)], params)
         self._apply([c for group in firsts for c in group], episodes)
-        turn_params = SamplingParams(n=1, temperature=params.temperature, top_p=params.top_p,
-                                     max_tokens=params.max_tokens, seed=params.seed, stop=params.stop)
-        for _ in range(self.max_turns - 1):
+        for turn in range(1, self.max_turns):
             active = [e for e in episodes if not e.done]
             if not active:
                 break
+            seed = None if params.seed is None else params.seed + turn  # a fresh random stream each turn
+            turn_params = SamplingParams(n=1, temperature=params.temperature, top_p=params.top_p,
+                                         max_tokens=params.max_tokens, seed=seed, stop=params.stop)
             outs = self._generate([e.prompt_ids + e.tokens for e in active], turn_params)
             self._apply([o[0] for o in outs], active)
         for e in episodes:
@@ -204,15 +208,15 @@ class EpisodeRunner:
 
     def _apply(self, completions: list[Completion], episodes: list[Episode]) -> None:
         for e, c in zip(episodes, completions):
-            env = self.envs[e.env_index]
             e.tokens.extend(c.token_ids)
             e.loss_mask.extend([1] * len(c.token_ids))
             e.sampler_logprobs.extend(c.logprobs)
             e.texts.append(c.text)
             e.finish_reason = c.finish_reason
-            t0 = time.perf_counter()
-            obs, reward, terminated, truncated, info = env.step(c.text)
-            self.timing["grade"] += time.perf_counter() - t0
+        t0 = time.perf_counter()
+        results = self._step([self.envs[e.env_index] for e in episodes], [c.text for c in completions])
+        self.timing["grade"] += time.perf_counter() - t0
+        for e, c, (obs, reward, terminated, truncated, info) in zip(episodes, completions, results):
             e.reward += float(reward)
             if info.get("verdict") is not None:
                 v = info["verdict"]
@@ -222,6 +226,20 @@ class EpisodeRunner:
                 e.done, e.truncated = True, bool(truncated and not terminated)
             else:
                 self._append_env_text(e, obs)
+
+    def _step(self, envs: list[Any], actions: list[str]) -> list[tuple]:
+        """``env.step(action)`` for each pair, in order; with a gathering executor, in waves graded as one batch."""
+        if self.gather is None or len(envs) < 2:
+            return [env.step(a) for env, a in zip(envs, actions)]
+        from .gather import MAX_WAVE
+
+        out: list[tuple] = []
+        for i in range(0, len(envs), MAX_WAVE):
+            pairs = zip(envs[i : i + MAX_WAVE], actions[i : i + MAX_WAVE])
+            calls = [functools.partial(env.step, a) for env, a in pairs]
+            with self.gather.gather(len(calls)) as wave:
+                out.extend(wave.run(calls))
+        return out
 
     def _append_env_text(self, e: Episode, obs: Any) -> None:
         """Environment text goes in with mask 0.

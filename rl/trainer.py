@@ -27,6 +27,7 @@ from .batch import micro_batches, pack, token_logprobs
 from .config import GRPOConfig
 from .engines.base import SamplingParams
 from .errors import require
+from .gather import GatheringExecutor
 from .losses import LossParams, Normaliser, PolicyBatch, get_loss, sft_loss
 from .metrics import MetricsLogger
 from .record import RecordWriter
@@ -51,8 +52,9 @@ class GRPOTrainer:
         if envs is None:
             self._executor = _grading_pool(config.grading_workers)
             envs = make_envs(config.env, config.batch_episodes, config.env_kwargs, config.env_modules, self._executor)
-        self.runner = EpisodeRunner(envs, self.engine, tokenizer, config.max_turns, config.chat_template)
-        self.optimizer = torch.optim.AdamW(self.policy.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        gather = self._executor if isinstance(self._executor, GatheringExecutor) else None
+        self.runner = EpisodeRunner(envs, self.engine, tokenizer, config.max_turns, config.chat_template, gather)
+        self.optimizer = _adamw(self.policy, config.lr, config.weight_decay)
         self.loss_fn = get_loss(config.loss)
         self.loss_params = LossParams(config.clip_eps_low, config.clip_eps_high_resolved, config.beta, config.kl_estimator)
         self.step, self.verifier_specs = 0, set()
@@ -152,7 +154,8 @@ class GRPOTrainer:
         sft_mbs = [pack([demos[j] for j in r], [0.0] * len(r), [0.0] * len(r), list(r), self.tokenizer.pad_token_id,
                         self.device) for r in micro_batches(len(demos), cfg.micro_batch_size)]
         olds, refs, sums = [None] * len(mbs), [None] * len(mbs), defaultdict(float)
-        self.policy.train()
+        if not self.policy.training:
+            self.policy.train()
         for p in range(cfg.mu):
             for i, mb in enumerate(mbs):
                 logp, ent = token_logprobs(self.policy, mb, cfg.temperature, entropy=p == 0)
@@ -174,8 +177,8 @@ class GRPOTrainer:
 
     def _rl_batches(self, groups, rewards, advantages, sft: dict[int, str]):
         """Micro-batches of the RL episodes and the global normaliser over all of them."""
-        rl = [(e, float(advantages[i, k]), float(rewards[i, k]), i)
-              for i, g in enumerate(groups) if i not in sft for k, e in enumerate(g)]
+        adv, rew = advantages.tolist(), rewards.tolist()  # one conversion, not one tensor index per episode
+        rl = [(e, adv[i][k], rew[i][k], i) for i, g in enumerate(groups) if i not in sft for k, e in enumerate(g)]
         norm = Normaliser(sequences=max(1, len(rl)), tokens=max(1, sum(e.policy_tokens for e, *_ in rl)),
                           pairs=max(1, sum(len(g) * (len(g) - 1) for i, g in enumerate(groups) if i not in sft)),
                           max_new_tokens=self.cfg.max_new_tokens)
@@ -235,11 +238,11 @@ class GRPOTrainer:
             return
         cfg = self.cfg
         sampling = {"n": cfg.group_size, "temperature": cfg.temperature, "top_p": cfg.top_p, "max_tokens": cfg.max_new_tokens}
-        rows = []
+        rows, rew, adv = [], rewards.tolist(), advantages.tolist()
         for i, g in enumerate(groups):
             comps = [{"text": e.completion_text, "token_ids": e.tokens, "logprobs": e.sampler_logprobs,
-                      "loss_mask": e.loss_mask, "finish_reason": e.finish_reason, "reward": float(rewards[i, k]),
-                      "advantage": float(advantages[i, k]), "verdicts": e.verdicts, "truncated": e.truncated}
+                      "loss_mask": e.loss_mask, "finish_reason": e.finish_reason, "reward": rew[i][k],
+                      "advantage": adv[i][k], "verdicts": e.verdicts, "truncated": e.truncated}
                      for k, e in enumerate(g)]
             specs = sorted({f"{v['verifier']}@{v['verifier_version']}" for e in g for v in e.verdicts})
             rows.append({"step": self.step, "group": i, "seed": g[0].seed, "prompt": g[0].prompt_text,
@@ -329,7 +332,22 @@ def _seed_everything(seed: int) -> None:
 def _grading_pool(workers: int) -> Any:
     from verifiers import InlineExecutor, ProcessPoolExecutor
 
-    return InlineExecutor() if workers == 0 else ProcessPoolExecutor(workers, timeout_s=60.0)
+    if workers == 0:
+        return InlineExecutor()
+    if workers == 1:  # nothing to run in parallel: stepping in turn is cheaper than a wave's threads
+        return ProcessPoolExecutor(1, timeout_s=60.0)
+    pool = GatheringExecutor(ProcessPoolExecutor(workers, timeout_s=60.0))  # waves graded by all workers at once
+    pool.warm()  # fork the workers now, before any stepping thread exists
+    return pool
+
+
+def _adamw(policy: Any, lr: float, weight_decay: float) -> Any:
+    """AdamW, fused into one kernel per step where torch has it for these parameters (what HF's Trainer uses)."""
+    import torch
+
+    params = list(policy.parameters())
+    fused = all(p.device.type in ("cpu", "cuda") and p.is_floating_point() for p in params)
+    return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, fused=fused or None)
 
 
 def _device(name: str) -> str:

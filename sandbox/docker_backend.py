@@ -201,7 +201,8 @@ def build_request(command: Sequence[str], files: Mapping[str, str | bytes], stdi
 
 def _check_path(path: str) -> str:
     normal = posixpath.normpath(path) if isinstance(path, str) else ""
-    if not normal or normal.startswith(("/", "..")) or normal == "." or "\0" in normal:
+    escapes = normal == ".." or normal.startswith("../")
+    if not normal or normal.startswith("/") or escapes or normal == "." or "\0" in normal:
         raise SandboxConfigError(
             f"file path {path!r} must be relative and stay inside the workspace, e.g. 'main.py'")
     return normal

@@ -11,12 +11,14 @@ sampler's log-probs equal the trainer's up to numerics (the gap the trainer logs
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Mapping, Sequence
 
 from ..errors import require
 from .base import Completion, SamplingParams
 
 Prompt = str | Sequence[int]
+_CHUNK_SEED_STRIDE = 1_000_003  # chunk k samples with seed + k * stride (chunk 0 keeps the seed itself)
 
 
 class HFEngine:
@@ -56,8 +58,9 @@ class HFEngine:
         ids = [self._encode(p) for p in prompts]
         out: list[list[Completion]] = []
         chunk = max(1, self.max_batch // params.n)
-        for start in range(0, len(ids), chunk):
-            out.extend(self._generate_chunk(ids[start : start + chunk], params))
+        for index, start in enumerate(range(0, len(ids), chunk)):  # each chunk gets its own random stream
+            seed = None if params.seed is None else params.seed + _CHUNK_SEED_STRIDE * index
+            out.extend(self._generate_chunk(ids[start : start + chunk], dataclasses.replace(params, seed=seed)))
         return out
 
     def load_weights(self, state_dict: Mapping[str, Any]) -> None:
@@ -86,7 +89,8 @@ class HFEngine:
         input_ids = torch.tensor([[pad] * (width - len(x)) + x for x in ids], device=device)
         attention = torch.tensor([[0] * (width - len(x)) + [1] * len(x) for x in ids], device=device)
         was_training = self.model.training
-        self.model.eval()
+        if was_training:
+            self.model.eval()
         try:
             if self.use_generate or params.stop:
                 out = self.model.generate(
@@ -100,8 +104,10 @@ class HFEngine:
                 new, logprobs = self._sample(input_ids.repeat_interleave(params.n, 0),
                                              attention.repeat_interleave(params.n, 0), params)
         finally:
-            self.model.train(was_training)
-        flat = [self._completion(new[i], logprobs[i], ids[i // params.n]) for i in range(new.shape[0])]
+            if was_training:
+                self.model.train()
+        toks, lps = new.tolist(), logprobs.tolist()  # one conversion each, not one per row
+        flat = [self._completion(toks[i], lps[i], ids[i // params.n]) for i in range(len(toks))]
         return [flat[i * params.n : (i + 1) * params.n] for i in range(len(ids))]
 
     def _sample(self, input_ids, attention, params: SamplingParams):
@@ -111,24 +117,26 @@ class HFEngine:
         gen = torch.Generator(device=input_ids.device)
         gen.manual_seed(params.seed if params.seed is not None else int(torch.randint(0, 2**31 - 1, ()).item()))
         eos, pad = self.tokenizer.eos_token_id, self.tokenizer.pad_token_id
-        positions = (attention.cumsum(-1) - 1).clamp(min=0)
+        padded = not bool(attention.all())  # without left padding the model's own causal mask is exact
+        positions = (attention.cumsum(-1) - 1).clamp(min=0) if padded else None
         done = torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
         tokens, logps, cache, step_ids = [], [], None, input_ids
         with torch.no_grad():
             for _ in range(params.max_tokens):
-                out = self.model(input_ids=step_ids, attention_mask=attention, position_ids=positions,
-                                 past_key_values=cache, use_cache=True, logits_to_keep=1)
+                out = self.model(input_ids=step_ids, attention_mask=attention if padded else None,
+                                 position_ids=positions, past_key_values=cache, use_cache=True, logits_to_keep=1)
                 cache = out.past_key_values
                 logp = _processed_logprobs(out.logits[:, -1].float(), params.temperature, params.top_p)
                 nxt = _pick(logp, params.temperature, gen)
-                tokens.append(torch.where(done, torch.full_like(nxt, pad), nxt))
+                tokens.append(nxt.masked_fill(done, pad))
                 logps.append(logp.gather(-1, nxt.unsqueeze(-1)).squeeze(-1))
                 done = done | (nxt == eos)
                 if bool(done.all()):
                     break
                 step_ids = tokens[-1].unsqueeze(-1)
-                attention = torch.cat([attention, torch.ones_like(attention[:, :1])], dim=-1)
-                positions = positions[:, -1:] + 1
+                if padded:
+                    attention = torch.cat([attention, attention.new_ones(attention.shape[0], 1)], dim=-1)
+                    positions = positions[:, -1:] + 1
         return torch.stack(tokens, -1), torch.stack(logps, -1)
 
     def _sampling_kwargs(self, params: SamplingParams) -> dict[str, Any]:
@@ -139,15 +147,14 @@ class HFEngine:
             kwargs.update(stop_strings=list(params.stop), tokenizer=self.tokenizer)
         return kwargs
 
-    def _completion(self, tokens, logprobs, prompt_ids: list[int]) -> Completion:
-        toks = tokens.tolist()
+    def _completion(self, toks: list[int], logprobs: list[float], prompt_ids: list[int]) -> Completion:
         eos = self.tokenizer.eos_token_id
         end = toks.index(eos) + 1 if eos in toks else len(toks)
         finish = "stop" if eos in toks[:end] else "length"
         kept = toks[:end]
         text = self.tokenizer.decode(kept, skip_special_tokens=True)
         return Completion(
-            text=text, token_ids=tuple(kept), logprobs=tuple(float(x) for x in logprobs[:end].tolist()),
+            text=text, token_ids=tuple(kept), logprobs=tuple(logprobs[:end]),
             finish_reason=finish, prompt_token_ids=tuple(prompt_ids),
         )
 
@@ -155,7 +162,7 @@ class HFEngine:
 def _processed_logprobs(logits, temperature: float, top_p: float):
     """Log-probs of the distribution actually sampled: logits / temperature, restricted to the top-p nucleus."""
     torch = require("torch", "torch")
-    if temperature > 0:
+    if temperature > 0 and temperature != 1.0:  # dividing by 1 is exact: skip the op
         logits = logits / temperature
     logp = torch.log_softmax(logits, dim=-1)
     if top_p >= 1.0 or temperature == 0:
