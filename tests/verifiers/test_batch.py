@@ -86,8 +86,9 @@ class _Refuse:
 def test_no_stray_processes_after_batch(echo_verifier):
     import multiprocessing
 
+    before = set(multiprocessing.active_children())  # other tests' long-lived pools may exist
     grade_batch(_items(["HANG", "ok"]), workers=2, timeout_s=0.5)
-    assert multiprocessing.active_children() == []
+    assert set(multiprocessing.active_children()) - before == set()
 
 
 def test_determinism_across_processes(echo_verifier):
