@@ -20,9 +20,11 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from .config import MathConfig
-from .normalize import Answer
+from .normalize import Answer, analyse, clean, nesting_split
 
 _CHOICE_IN_TEXT = re.compile(r"^\(?([A-Ja-j])\)?(?:[.:)]|\s|$)")
+_DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d{1,2}$")  # never 3 digits: "1,000" is a thousand
+_OTHER_CHOICE = re.compile(r"\(([A-Ja-j])\)|\b([A-J])\b")
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,9 @@ class Decision:
 
 def fast_decision(gold: Answer, pred: Answer, config: MathConfig) -> Decision | None:
     """Decide without a CAS when the kinds allow it; ``None`` means "ask the CAS"."""
-    if gold.kind != "multi" and pred.kind == "multi":
+    if gold.kind == "number" and gold.inexact and _DECIMAL_COMMA.match(clean(pred.raw)):
+        pred = analyse(clean(pred.raw).replace(",", "."))  # "1000,99" against the decimal gold 1000.99
+    if gold.kind != "multi" and pred.kind == "multi" and not is_set_literal(gold.text):
         distinct = _distinct(pred.parts, config)
         if len(distinct) > 1:
             return Decision(False, "hedge", "hedged")
@@ -55,11 +59,21 @@ def fast_decision(gold: Answer, pred: Answer, config: MathConfig) -> Decision | 
     return None
 
 
+def is_set_literal(text: str) -> bool:
+    """``\\{1, 2\\}``: a gold set of several elements, which a bare list ``2, 1`` may match (in the CAS)."""
+    return (text.startswith("\\{") and text.endswith("\\}")
+            and len(nesting_split(text[2:-2])) > 1)
+
+
 def _choice(gold: Answer, pred: Answer) -> Decision:
     letter = pred.text if pred.kind == "choice" else None
     if letter is None:
-        found = _CHOICE_IN_TEXT.match(pred.raw.strip().strip("$").replace("\\text{", "").lstrip("{"))
+        text = pred.raw.strip().strip("$").replace("\\text{", "").lstrip("{")
+        found = _CHOICE_IN_TEXT.match(text)
         letter = found.group(1).upper() if found else None
+        others = {(a or b).upper() for a, b in _OTHER_CHOICE.findall(text[found.end():])} if found else set()
+        if others - {letter}:  # "(A)(B)" names two choices: a hedge, not A
+            return Decision(False, "choice_letter", "hedged")
     same = letter == gold.text
     return Decision(same, "choice_letter", "" if same else "wrong_answer")
 

@@ -26,7 +26,9 @@ class MathConfig:
 
     fallback: str = "last_number"
     """What to extract when there is no ``\\boxed{}``, "answer is", "Answer:" or ``####``:
-    ``"last_number"`` takes the last number in the response; ``"off"`` makes it ``unparseable``."""
+    ``"last_number"`` takes the last number in the response (or the last ``$...$`` math span when
+    that number sits inside it, so ``$\\frac{1}{3}$`` is never read as 3); ``"off"`` makes it
+    ``unparseable``. A last ``\\boxed{`` that never closes (cut-off output) is ``unparseable``."""
 
     rel_tol: float = 1e-9
     """Relative tolerance, used only when the gold is written as a decimal: ``|a-b| <= rel_tol *

@@ -30,10 +30,13 @@ from sympy import (
 
 from sympy.core.relational import Relational
 
-from .normalize import nesting_split
+from .normalize import QUALIFIER_RE, nesting_split
 from .simple_latex import parse_simple
 
-_SCI_E = re.compile(r"(\d)[eE]([+-]?\d+)(?![\d.])")
+_DIGIT_OVERLINE = re.compile(r"\\overline\s*\{\s*\d")
+_JUXTAPOSED_DIGITS = re.compile(r"(?<![_^\d])\d+\s+\d")  # "5 7", but not "\\log_2 8"
+_TEXT_GROUP = re.compile(r"\\(?:text|mbox|mathrm|textbf)\s*\{([^{}]*)\}")
+_SCI_E = re.compile(r"(\d)[eE](-?\d+)(?![\d.])|(\d\.\d*)[eE]\+?(\d+)(?![\d.])")
 _SAMPLES = (Rational(7, 10), Rational(13, 10), Rational(-11, 7), Rational(23, 9), Rational(-5, 13))
 
 
@@ -70,10 +73,22 @@ def parse_math(text: str) -> Any:
         items = [parse_math(item) for item in nesting_split(outer.group(2))]
         if items and all(isinstance(item, sympy.Expr) for item in items):
             return FiniteSet(*items)
+    if _DIGIT_OVERLINE.search(text):  # math-verify drops the bar: 0.\overline{3} would read as 0
+        return None
+    if _JUXTAPOSED_DIGITS.search(text) or "\\pm" in text or "\\mp" in text:
+        return None  # math-verify reads "5 7" as 12 and "\\pm 1 \\pm 1" as 1
+    if any(QUALIFIER_RE.search(words) for words in _TEXT_GROUP.findall(text)):
+        return None  # math-verify drops \text{}: "5 \text{ or more}" would read as 5
     simple = parse_simple(text)
     if simple is not None:
         return simple
-    return _parse_latex(_SCI_E.sub(r"\1\\times10^{\2}", text))
+    return _parse_latex(_SCI_E.sub(_sci_times, text))
+
+
+def _sci_times(match: re.Match) -> str:
+    """``6.02e23`` -> ``6.02\\times10^{23}``; ``2e+1`` is left alone (it may be 2e + 1)."""
+    mantissa, exponent = (match.group(1), match.group(2)) if match.group(1) else (match.group(3), match.group(4))
+    return f"{mantissa}\\times10^{{{exponent}}}"
 
 
 def _encloses(text: str) -> bool:
@@ -91,10 +106,17 @@ def _parse_latex(text: str) -> Any:
 
     for config in (LatexExtractionConfig(boxed_match_priority=0), ExprExtractionConfig()):
         wrapped = "\\boxed{" + text + "}" if isinstance(config, LatexExtractionConfig) else text
-        for obj in parse(wrapped, extraction_config=[config], parsing_timeout=None):
+        found = parse(wrapped, extraction_config=[config], parsing_timeout=None)
+        if isinstance(config, ExprExtractionConfig) and (len(found) < 2 or _squash(found[1]) != _squash(text)):
+            return None  # the plain-expression reader picks a number out of any text ("3 @ 4" -> 4)
+        for obj in found:
             if isinstance(obj, (sympy.Basic, MatrixBase)):
                 return _imaginary(obj)
     return None
+
+
+def _squash(text: Any) -> str:
+    return re.sub(r"\s+", "", str(text))
 
 
 def _imaginary(obj: Any) -> Any:
@@ -242,7 +264,7 @@ def _as_set(obj: Any) -> Any:
         return None
     try:
         return obj.as_set()
-    except (NotImplementedError, TypeError, ValueError):
+    except (NotImplementedError, TypeError, ValueError, AttributeError):
         return None
 
 
@@ -282,14 +304,19 @@ def expressions_equal(g: Any, p: Any, rel_tol: float) -> tuple[bool, str]:
     if p.has(Float) and not g.has(Float):
         # a decimal against an exact gold: only an exact rewriting passes (0.5\pi == \pi/2, 1.5708 != \pi/2)
         exact_p = p.xreplace({f: Rational(str(f)) for f in p.atoms(Float)})
-        return _numeric_close(g, exact_p, 1e-30), "decimal_vs_exact"
+        return _exactly_close(g, exact_p), "decimal_vs_exact"
     if g.has(Float) or p.has(Float):
         return _numeric_close(g, p, rel_tol), "numeric_relative"
-    return _numeric_close(g, p, 1e-30), "exact_constant_60_digits"
+    return _exactly_close(g, p), "exact_constant_60_digits"
 
 
-def _numeric_close(g: Any, p: Any, tol: float) -> bool:
-    gv, pv = sympy.N(g, 60), sympy.N(p, 60)
+def _exactly_close(g: Any, p: Any) -> bool:
+    """Two exact constants: equal at 60 digits, confirmed at 160 (so \\pi + 10^{-40} is not \\pi)."""
+    return _numeric_close(g, p, 1e-30) and _numeric_close(g, p, Rational(1, 10**120), digits=160)
+
+
+def _numeric_close(g: Any, p: Any, tol: Any, digits: int = 60) -> bool:
+    gv, pv = sympy.N(g, digits), sympy.N(p, digits)
     if not (gv.is_number and pv.is_number) or gv.has(sympy.zoo, sympy.nan) or pv.has(sympy.zoo, sympy.nan):
         return False
     if not (gv.is_finite and pv.is_finite):
@@ -309,6 +336,8 @@ def _symbolic(g: Any, p: Any, rel_tol: float) -> tuple[bool, str]:
     diff = g - p
     if sympy.expand(diff) == 0:
         return True, "expand"
+    if not decimals and diff.is_rational_function():  # decided exactly: never trust samples a polynomial can vanish at
+        return bool(sympy.cancel(sympy.together(diff)) == 0), "rational_function"
     if sympy.simplify(diff) == 0:
         return True, "simplify"
     if sympy.trigsimp(diff) == 0:

@@ -7,7 +7,9 @@ Rules, in order (the first that finds something wins; its name goes into the ver
    (``boxed_multi``) so a hedge between different values can be caught.
 2. ``answer_phrase`` / ``gsm8k``: the last "the (final) answer is ...", "Answer: ...",
    "Final Answer: ..." or GSM8K's ``#### ...``, whichever comes last in the text.
-3. The fallback of :class:`~verifiers.math.config.MathConfig`: ``last_number`` or ``off``.
+3. The fallback of :class:`~verifiers.math.config.MathConfig`: ``last_number`` (the last number,
+   or ``last_math``: the last math span when the last number sits inside it, so ``$\\frac{1}{3}$``
+   is read as 1/3 and never as 3) or ``off``.
 
 >>> extract_answer("so we get $\\\\boxed{\\\\frac{1}{2}}$.", "off")
 Extraction(rule='boxed', text='\\\\frac{1}{2}')
@@ -25,12 +27,16 @@ from dataclasses import dataclass
 _BOX_RE = re.compile(r"\\(?:boxed|fbox)\s*\{")
 _BOX_SPACE_RE = re.compile(r"\\boxed ([^\s$]+)")
 _CONNECTOR_RE = re.compile(
-    r"^(?:\s|\$|\\[,;:! ]|\\quad|\\qquad|,|;|\\text\{\s*(?:or|and|,)\s*\}|\bor\b|\band\b|\\(?:text|mbox)\{\s*\})*$")
+    r"^(?:\s|\$|\\[,;:! ]|\\quad|\\qquad|,|;|\.|\\text\{\s*(?:or|and|,)\s*\}|\bor\b|\band\b|\\(?:text|mbox)\{\s*\}"
+    r"|\b(?:maybe|perhaps|possibly|alternatively|either|also|it|could|might|be|is)\b)*$")
 _PHRASE_RE = re.compile(
     r"(?:final\s+answer\s*(?:is|:)|the\s+answer\s+is|\banswer\s*:|answer\s+is\s*:?)[ \t]*", re.IGNORECASE)
 _GSM_RE = re.compile(r"####[ \t]*")
 _MAX_RUN = 20  # boxed answers joined by "or"/","/spaces kept together (enough to see a hedge)
-_NUMBER_RE = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:/\d+)?|-?\.\d+")
+_NUMBER_RE = re.compile(r"(?<![A-Za-z\d])(?:-?\d{1,3}(?: \d{3})+(?![\d,.])|-?\d[\d,]*(?:\.\d+)?(?:/\d+)?|-?\.\d+)")
+_DELIM_RE = re.compile(r"(?<!\\)\$\$|(?<!\\)\$|\\\(|\\\)|\\\[|\\\]")
+_CLOSER = {"$": "$", "$$": "$$", "\\(": "\\)", "\\[": "\\]"}
+_NEXT_SPAN = re.compile(r"^\s*(?:,|;|\bor\b|\band\b|\bmaybe\b|\bperhaps\b|\bpossibly\b|\s)*\s*\$\$?([^$]+?)\$\$?")
 _MATH_DELIMS = re.compile(r"^\s*(?:\$\$?|\\\(|\\\[)(.*?)(?:(?<!\\)\$\$?|\\\)|\\\])")
 
 
@@ -43,7 +49,13 @@ class Extraction:
 
 
 def extract_answer(response: str, fallback: str) -> Extraction | None:
-    """Return the final answer of ``response``, or ``None`` when no rule finds one."""
+    """Return the final answer of ``response``, or ``None`` when no rule finds one.
+
+    A last ``\\boxed{`` that never closes (output cut off at the length limit) gives ``None``:
+    ``\\boxed{12\\sqrt{`` must not fall back to the number 12.
+    """
+    if _last_box_unclosed(response):
+        return None
     boxed = _boxed_answer(response)
     if boxed is not None:
         return boxed
@@ -51,10 +63,55 @@ def extract_answer(response: str, fallback: str) -> Extraction | None:
     if tail is not None:
         return tail
     if fallback == "last_number":
-        numbers = _NUMBER_RE.findall(response)
-        if numbers:
-            return Extraction("last_number", numbers[-1].rstrip(","))
+        return _last_number_or_math(response)
     return None
+
+
+def _last_number_or_math(response: str) -> Extraction | None:
+    """The last number; but when it sits inside the last math span (``$\\frac{1}{3}$``), that span."""
+    number = None
+    for number in _NUMBER_RE.finditer(response):
+        pass
+    spans = _math_spans(response)
+    inside = number is not None and spans and spans[-1][0] <= number.start() < spans[-1][1]
+    if spans and (number is None or inside) and spans[-1][1] > spans[-1][0]:
+        content = response[spans[-1][0]:spans[-1][1]].strip()
+        if content:
+            return Extraction("last_math", content)
+    if number is None:
+        return None
+    if _inside_braces(response, number.start(), number.end()):  # "\\frac{10}{9}": 9 is not the answer
+        line = response.strip().rsplit("\n", 1)[-1].strip()
+        return Extraction("last_line", line) if 0 < len(line) <= 200 else None
+    return Extraction("last_number", number.group(0).rstrip(","))
+
+
+def _inside_braces(text: str, start: int, end: int) -> bool:
+    before, after = text[max(0, start - 2):start].rstrip(), text[end:end + 2].lstrip()
+    return before.endswith(("{", "^", "_")) or after.startswith("}")
+
+
+def _math_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each closed ``$..$``, ``$$..$$``, ``\\(..\\)``, ``\\[..\\]`` span, in one linear pass."""
+    spans, opened, start = [], None, 0
+    for match in _DELIM_RE.finditer(text):
+        token = match.group(0)
+        if opened is None:
+            if token in _CLOSER:
+                opened, start = token, match.end()
+        elif token == _CLOSER[opened]:
+            spans.append((start, match.start()))
+            opened = None
+    return spans
+
+
+def _last_box_unclosed(text: str) -> bool:
+    if "\\boxed" not in text and "\\fbox" not in text:
+        return False
+    last = None
+    for last in _BOX_RE.finditer(text):
+        pass
+    return last is not None and _matching_braces(text[last.end() - 1:]).get(0) is None
 
 
 def _matching_braces(text: str) -> dict[int, int]:
@@ -123,10 +180,16 @@ def _phrase_or_gsm8k(text: str) -> Extraction | None:
 
 def _trim_tail(tail: str) -> str:
     """Cut a phrase's tail to the answer: the first math span, else up to the sentence end."""
-    tail = tail.lstrip()
+    tail = tail.lstrip(" \t*_:")  # "**Answer:** 12", "The answer is: 5"
     math = _MATH_DELIMS.match(tail)
     if math:
-        return math.group(1).strip()
+        spans = [math.group(1).strip()]
+        rest = tail[math.end():]
+        while (more := _NEXT_SPAN.match(rest)) is not None and len(spans) < _MAX_RUN:
+            spans.append(more.group(1).strip())  # "$5$ or $6$": keep both so the hedge is seen
+            rest = rest[more.end():]
+        return ", ".join(spans)
     tail = tail.split("\n", 1)[0]
     tail = re.split(r"(?<![\d\\])\.(?:\s|$)|\.\s+[A-Z]", tail, maxsplit=1)[0]
-    return tail.strip().strip("$").strip().rstrip(".").strip()
+    tail = re.split(r",\s+(?:since|because|as|which|so|given|where)\b", tail, maxsplit=1)[0]
+    return tail.strip().rstrip("*").strip().strip("$").strip().rstrip(".").strip()

@@ -47,6 +47,22 @@ _FRAC = re.compile(r"^(?P<sign>[+-]?)\\frac\s*\{(?P<num>[+-]?\d+)\}\s*\{(?P<den>
 _SLASH = re.compile(r"^(?P<sign>[+-]?)\(?(?P<num>[+-]?\d+)\)?\s*/\s*\(?(?P<den>[+-]?\d+)\)?$")
 _THOUSANDS = re.compile(r"(?<![\d.,])\d{1,3}(?:,\d{3})+(?![\d,])")
 _SPLIT_WORDS = re.compile(r"\\text\{\s*(?:or|and)\s*\}|\s+or\s+|\s+and\s+|\\quad|\\qquad")
+_SCALE_WORDS = {"hundred": 10**2, "thousand": 10**3, "million": 10**6, "billion": 10**9, "trillion": 10**12}
+_SCALE = re.compile(r"^(?P<num>[+-]?[\d.]+)\s*(?:\\(?:text|mathrm|mbox)\s*\{\s*(?P<word>" + "|".join(_SCALE_WORDS) +
+                    r")\s*(?P<trail>[^{}]*)\}|(?P<word2>" + "|".join(_SCALE_WORDS) + r")\b)(?P<rest>.*)$", re.I)
+QUALIFIER_WORDS = r"squared|cubed|more|less|fewer|than|least|most|plus|minus|not|over|under|below|above|hundredths?|thousandths?|tenths?"
+QUALIFIER_RE = re.compile(r"\b(?:" + QUALIFIER_WORDS + r")\b", re.I)
+_FUNCTION_LHS = re.compile(r"^[a-zA-Z]\s*\(\s*[a-z](?:\s*,\s*[a-z])*\s*\)\s*=(?=[^=]*$)")
+_TRIG_DEGREES = re.compile(
+    r"\\(sin|cos|tan|cot|sec|csc)\s*\(?\s*(\d+(?:\.\d+)?)\s*(?:\^\s*\{?\s*\\circ\s*\}?|°)\s*\)?")
+_MIXED = re.compile(r"^(?P<sign>[+-]?)(?P<whole>\d+)\s*\\frac\s*\{(?P<num>\d+)\}\s*\{(?P<den>\d+)\}$")
+_REPEATING = re.compile(r"^(?P<sign>[+-]?)(?P<int>\d*)\.(?P<fixed>\d*)\\overline\s*\{(?P<rep>\d+)\}$")
+_UNICODE = str.maketrans({"\u2212": "-", "\u00d7": "\\times ", "\u22c5": "\\cdot ", "\u00b7": "\\cdot ",
+                          "\u00f7": "/", "\u03c0": "\\pi ", "\u221e": "\\infty ", "\u2264": "\\le ",
+                          "\u2265": "\\ge ", "\u222a": "\\cup ", "\u2229": "\\cap ", "\u2205": "\\emptyset ",
+                          "\u00b2": "^{2}", "\u00b3": "^{3}", "\u00a0": " ", "\u2009": " ", "\u202f": " ",
+                          **{chr(0xFF10 + d): str(d) for d in range(10)}})
+_UNICODE_ROOT = re.compile(r"\u221a\s*(\d+(?:\.\d+)?|[A-Za-z]|\\pi\b|\{[^{}]*\}|\([^()]*\))")
 
 
 @dataclass(frozen=True)
@@ -81,6 +97,8 @@ def analyse(raw: str, max_digits: int = 20_000) -> Answer:
 def clean(raw: str) -> str:
     """Strip delimiters, spacing, wrappers and thousands separators; canonical ``\\frac``."""
     text = raw.strip().replace("\n", " ")
+    text = _UNICODE_ROOT.sub(lambda m: "\\sqrt{" + m.group(1).strip("{}()") + "}", text.translate(_UNICODE))
+    text = re.sub(r"(\d),\\!\s*(?=\d{3}(?!\d))", r"\1", text).replace("\\varnothing", "\\emptyset")
     text = re.sub(r"^\$+|\$+$|^\\\(|\\\)$|^\\\[|\\\]$", "", text).strip()
     text = text.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac").replace("{,}", ",")
     text = re.sub(r"\\frac\s*(\d)\s*(\d)", r"\\frac{\1}{\2}", text)
@@ -89,6 +107,9 @@ def clean(raw: str) -> str:
     while (inner := _WRAPPERS.match(text.strip())) is not None:
         text = inner.group(1)
     text = _THOUSANDS.sub(lambda m: m.group(0).replace(",", ""), text)
+    text = _TRIG_DEGREES.sub(r"\\\1(\\frac{\2\\pi}{180})", text)  # \cos 60^\circ is 1/2, not cos(60)
+    text = re.sub(r"^(?:\\approx|\\sim|\u2248)\s*", "", text.strip())  # "\approx 3.14" is read as 3.14
+    text = _FUNCTION_LHS.sub("", text.strip())  # "f(x) = 2x+3" is answered like "y = 2x+3": by its value
     text = re.sub(r"\s+", " ", text).strip().rstrip(".").strip()
     return text
 
@@ -114,10 +135,13 @@ def split_alternatives(text: str) -> list[str]:
 
 
 def _expand_pm(piece: str) -> list[str]:
-    if piece.count("\\pm") != 1 or _depth_at(piece, piece.index("\\pm")) != 0:
+    """One ``\\pm`` (or ``\\mp``) anywhere gives two answers: ``\\frac{1\\pm\\sqrt5}{2}`` is two roots."""
+    signs = [(m, s) for m, s in (("\\pm", "+-"), ("\\mp", "-+")) if m in piece]
+    if len(signs) != 1 or piece.count(signs[0][0]) != 1:
         return [piece]
-    before, after = piece.split("\\pm")
-    return [f"{before}+{after.strip()}".replace("=+", "=+"), f"{before}-{after.strip()}"]
+    mark, (first, second) = signs[0]
+    before, after = piece.split(mark)
+    return [f"{before}{first}{after.strip()}", f"{before}{second}{after.strip()}"]
 
 
 def _depth_at(text: str, index: int) -> int:
@@ -157,6 +181,9 @@ def _number_answer(raw: str, text: str, max_digits: int) -> Answer | None:
     body = _PERCENT.sub("", text)
     body = _CURRENCY.sub("", body)
     body = _DEGREES.sub("", body).strip()
+    if QUALIFIER_RE.search(body):
+        return None  # "5 or more", "5 squared": not the plain number 5
+    body, scale = _scaled(body)
     unit = _UNIT_TAIL.match(body)
     if unit:
         body = unit.group("num").strip()
@@ -166,7 +193,18 @@ def _number_answer(raw: str, text: str, max_digits: int) -> Answer | None:
     if parsed is None:
         return None
     value, inexact = parsed
-    return Answer(raw, full, "number", value, inexact, percent, lhs)
+    return Answer(raw, full, "number", value * scale, inexact, percent, lhs)
+
+
+def _scaled(body: str) -> tuple[str, int]:
+    """``5 \\text{ million}`` -> ("5", 10**6); other text is returned unchanged with scale 1."""
+    match = _SCALE.match(body)
+    if match is None:
+        return body, 1
+    trail = match.group("trail") or ""
+    rest = ("\\text{" + trail + "}" if trail.strip() else "") + match.group("rest")
+    word = match.group("word") or match.group("word2")
+    return match.group("num") + rest, _SCALE_WORDS[word.lower()]
 
 
 def parse_number(text: str, max_digits: int = 20_000) -> tuple[Fraction, bool] | None:
@@ -186,16 +224,37 @@ def parse_number(text: str, max_digits: int = 20_000) -> tuple[Fraction, bool] |
             exp = int(groups.get("exp") or 0)
             if abs(exp) > max_digits:
                 return None
+            if pattern is _DECIMAL and (groups.get("exp") or "").startswith("+") and "." not in groups["mant"]:
+                return None  # "2e+1" may be 2e + 1: not a plain number
             mant = Fraction(groups.get("mant") or "1")
             value = mant * Fraction(10) ** exp
             inexact = "." in (groups.get("mant") or "") or pattern is _SCI or bool(groups.get("exp") and pattern is _DECIMAL)
             return (-value if groups["sign"] == "-" else value), inexact
+    special = _mixed_or_repeating(text)
+    if special is not None:
+        return special, False
     for pattern in (_FRAC, _SLASH):
         match = pattern.match(text)
         if match and int(match.group("den")) != 0:
             value = Fraction(int(match.group("num")), int(match.group("den")))
             return (-value if match.group("sign") == "-" else value), False
     return None
+
+
+def _mixed_or_repeating(text: str) -> Fraction | None:
+    """Mixed numbers (``2\\frac{1}{2}`` is 5/2, as in MATH golds) and repeating decimals
+    (``0.\\overline{3}`` is 1/3), exactly; ``None`` for anything else."""
+    mixed = _MIXED.match(text)
+    if mixed and 0 < int(mixed.group("num")) < int(mixed.group("den")):
+        value = int(mixed.group("whole")) + Fraction(int(mixed.group("num")), int(mixed.group("den")))
+        return -value if mixed.group("sign") == "-" else value
+    rep = _REPEATING.match(text)
+    if rep is None:
+        return None
+    head, fixed, cycle = rep.group("int") or "0", rep.group("fixed"), rep.group("rep")
+    value = Fraction(int(head + fixed), 10 ** len(fixed))
+    value += Fraction(int(cycle), (10 ** len(cycle) - 1) * 10 ** len(fixed))
+    return -value if rep.group("sign") == "-" else value
 
 
 def nesting_split(text: str) -> list[str]:

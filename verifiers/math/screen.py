@@ -16,9 +16,10 @@ import math
 import re
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_FACTORIAL = re.compile(r"(\d+)\s*!|\\(?:factorial|Gamma)\s*\{?\(?\s*(\d+)")
-_POWER = re.compile(r"(\d+(?:\.\d+)?|\\pi|e|\))\s*\^\s*")
+_FACTORIAL = re.compile(r"(?<!\d)(\d+)\s*!|\\(?:factorial|Gamma)\s*\{?\(?\s*(\d+)")
+_POWER = re.compile(r"((?<![\d.])\d+(?:\.\d+)?|\\pi|e|\))\s*\^\s*")  # lookbehind: linear on digit runs
 _DIGITS = re.compile(r"\d+")
+_COMBINATORIAL = re.compile(r"\\(?:Gamma|factorial|d?binom|tbinom)\s*(?=[{(])")
 
 
 def screen_answer(text: str, *, max_chars: int, max_nesting: int, max_digits: int) -> tuple[str, str] | None:
@@ -35,8 +36,57 @@ def screen_answer(text: str, *, max_chars: int, max_nesting: int, max_digits: in
             return "too_large", f"{n}! has more than {max_digits} digits"
     if _power_digits(text) > max_digits:
         return "too_large", f"a power tower or huge power would have more than {max_digits} digits"
+    if _huge_combinatorial(text, max_digits):
+        return "too_large", f"a factorial, Gamma or binomial of a huge argument would have more than {max_digits} digits"
     if len(text) > max_chars:
         return "answer_too_long", f"the answer has {len(text)} characters (limit {max_chars})"
+    return None
+
+
+def _huge_combinatorial(text: str, max_digits: int) -> bool:
+    """``\\Gamma(10^{8})``, ``\\binom{10^9}{10^8}``, ``(10^{6})!``: arguments given as powers."""
+    for match in _COMBINATORIAL.finditer(text):
+        args = [_argument_at(text, match.end())]
+        if match.group(0).lstrip("\\").startswith(("binom", "dbinom", "tbinom")) and args[0] is not None:
+            args.append(_argument_at(text, match.end() + len(args[0]) + 2))
+        sizes = [_argument_size(a) for a in args if a is not None]
+        smallest = min(sizes) if sizes else 0.0  # binom(n, 1) is small; n and k both large is not
+        if smallest > 1000 and smallest * math.log10(smallest) > max_digits:
+            return True
+    for match in re.finditer(r"\)\s*!", text):
+        start = _opening(text, match.start())
+        if start is not None and _argument_size(text[start + 1:match.start()]) > 5000:
+            return True
+    return False
+
+
+def _argument_at(text: str, start: int) -> str | None:
+    """The ``{...}`` or ``(...)`` group that starts at ``start`` (its content)."""
+    if text[start:start + 1] != "(":
+        return _group_at(text, start)
+    depth = 0
+    for pos in range(start, min(len(text), start + 400)):
+        depth += {"(": 1, ")": -1}.get(text[pos], 0)
+        if depth == 0:
+            return text[start + 1:pos]
+    return None
+
+
+def _argument_size(arg: str) -> float:
+    """Rough value of an argument: a literal, or ``a^{b}`` estimated in log space; 0 if unknown."""
+    arg = arg.strip("{}() ")
+    if arg.isdigit():
+        return float(arg) if len(arg) < 300 else math.inf
+    digits = _power_digits(arg)
+    return 0.0 if digits == 0 else (math.inf if digits > 300 else 10.0 ** digits)
+
+
+def _opening(text: str, close: int) -> int | None:
+    depth = 0
+    for pos in range(close, max(close - 400, -1), -1):
+        depth += {")": 1, "(": -1}.get(text[pos], 0)
+        if depth == 0:
+            return pos
     return None
 
 

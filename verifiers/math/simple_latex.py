@@ -144,5 +144,8 @@ class _Parser:
                 self.take("[")
                 index = self.expr()
                 self.take("]")
-            return sympy.root(self.group(), index)
+            radicand = self.group()
+            if isinstance(index, sympy.Integer) and index % 2 == 1:
+                return sympy.real_root(radicand, index)  # \sqrt[3]{-8} is -2, as in school math
+            return sympy.root(radicand, index)
         raise _Refuse(token)

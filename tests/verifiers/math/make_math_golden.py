@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 OUT = Path(__file__).resolve().parents[1] / "golden" / "math@1.jsonl"
+INDEPENDENT = Path(__file__).resolve().with_name("independent_cases.jsonl")
 
 WRAPS = (
     lambda a: f"We compute step by step and get $\\boxed{{{a}}}$.",
@@ -165,7 +166,13 @@ def rows() -> list[dict]:
         out.append(_row(gold, response, status, note))
     out.append({"reference": {}, "response": "\\boxed{3}", "status": "error", "code": "bad_reference",
                 "note": "bad_gold_missing_key"})
-    return out
+    return out + independent_rows()
+
+
+def independent_rows() -> list[dict]:
+    """QA's independent cases (``independent_cases.jsonl``) marked ``golden``: the confident ones."""
+    rows = [json.loads(line) for line in INDEPENDENT.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [{key: row[key] for key in ("reference", "response", "status", "note")} for row in rows if row["golden"]]
 
 
 def _row(gold: str, response: str, status: str, note: str) -> dict:
