@@ -56,6 +56,8 @@ def _import_parser(verbs: Any) -> None:
     p.add_argument("--generator", help="generator recorded on trajectories")
     p.add_argument("--step-tag", default="ки", help="Math-Shepherd step tag (default: ки)")
     p.add_argument("--batch-lines", type=int, default=2000, help="lines per committed batch")
+    p.add_argument("--workers", type=int, default=1,
+                   help="processes validating parts of a big file side by side (wall time, when cores are free)")
     p.set_defaults(func=cmd_import)
 
 
@@ -151,7 +153,7 @@ def cmd_import(args: argparse.Namespace) -> int:
                 lines = sum(1 for _ in fh)
             with _progress(f"import {os.path.basename(path)}", 2 * lines) as advance:
                 report = import_file(store, path, args.format, options=options, batch_lines=args.batch_lines,
-                                     progress=advance)
+                                     workers=args.workers, progress=advance)
             resumed = f", resumed after line {report.resumed_after_line}" if report.resumed_after_line else ""
             print(f"{path}: {report.batches_committed} batches, {report.trajectories} trajectories, "
                   f"{report.steps} steps, {report.events} label events{resumed}")

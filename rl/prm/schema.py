@@ -12,7 +12,7 @@ no ``GLOB``, no ``AUTOINCREMENT``. Ids are assigned by the writer inside its wri
 The one type to translate is ``INTEGER PRIMARY KEY`` (SQLite's rowid alias, 64-bit) ->
 ``BIGINT PRIMARY KEY``; foreign keys to it become ``BIGINT``.
 
->>> SCHEMA_VERSION >= 2
+>>> SCHEMA_VERSION >= 3
 True
 """
 
@@ -117,8 +117,44 @@ _V2 = [
         PRIMARY KEY (trajectory_id, verifier))""",
 ]
 
+# v3 (import speed): label events are deduplicated per step, ``UNIQUE (step_id, dedupe_key)``,
+# instead of by a global ``dedupe_key UNIQUE``. An imported event's key already names its source
+# line, branch and step, and re-importing a line resolves to the same (content-keyed) step, so the
+# guarantee is the same; but this one index also serves every "events of step X" lookup (it
+# replaces ``label_events_step``), and new events land at its right-hand end (step ids grow)
+# instead of at random positions of a 62-bit hash index: one index instead of two, appended to.
+# SQLite cannot drop a column constraint, so the table is rebuilt (create, copy, drop, rename:
+# plain SQL that PostgreSQL runs as well); its triggers go with the old table and are re-created.
+_V3 = [
+    """CREATE TABLE label_events_v3 (
+        id INTEGER PRIMARY KEY,
+        step_id BIGINT NOT NULL REFERENCES steps(id),
+        value DOUBLE PRECISION NOT NULL,
+        value_kind TEXT NOT NULL,
+        annotator_kind TEXT NOT NULL,
+        annotator_id TEXT NOT NULL,
+        rationale TEXT,
+        error_type TEXT,
+        rollouts INTEGER,
+        solved INTEGER,
+        created_at TEXT NOT NULL,
+        meta_json TEXT,
+        dedupe_key BIGINT,
+        session_id INTEGER REFERENCES label_sessions(id),
+        UNIQUE (step_id, dedupe_key))""",
+    """INSERT INTO label_events_v3 (id, step_id, value, value_kind, annotator_kind, annotator_id, rationale,
+        error_type, rollouts, solved, created_at, meta_json, dedupe_key, session_id)
+        SELECT id, step_id, value, value_kind, annotator_kind, annotator_id, rationale, error_type, rollouts,
+        solved, created_at, meta_json, dedupe_key, session_id FROM label_events ORDER BY id""",
+    "DROP TABLE label_events",
+    "ALTER TABLE label_events_v3 RENAME TO label_events",
+    _V1[9],   # label_events_append_only
+    _V1[10],  # label_events_no_delete
+]
+assert all("label_events" in s and "TRIGGER" in s for s in _V3[-2:])
+
 #: Migration ``i`` (1-based) brings the schema from version ``i - 1`` to ``i``.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (tuple(_V1), tuple(_V2))
+MIGRATIONS: tuple[tuple[str, ...], ...] = (tuple(_V1), tuple(_V2), tuple(_V3))
 
 #: The version this code writes.
 SCHEMA_VERSION = len(MIGRATIONS)

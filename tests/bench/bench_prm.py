@@ -75,6 +75,32 @@ def naive_import(store: PrmStore, path: Path, max_lines: int) -> tuple[int, floa
     return steps, time.perf_counter() - start
 
 
+def timed_import(db: Path, data: Path, total: int, **options) -> tuple[float, float]:
+    """(wall s, CPU s of this process and of the worker processes it waited for) of one import."""
+    store = PrmStore(db)
+    before, start = os.times(), time.perf_counter()
+    report = import_file(store, data, "prm800k", batch_lines=5000, **options)
+    wall, after = time.perf_counter() - start, os.times()
+    assert report.steps == total, report
+    store.close()
+    cpu = sum(after[i] - before[i] for i in range(4))  # user, system, children user, children system
+    return wall, cpu
+
+
+def _previous(out: Path) -> dict | None:
+    """The headline figures of the result file this run replaces (for the "vs previous" columns)."""
+    try:
+        old = json.loads(out.read_text())
+    except (OSError, ValueError):
+        return None
+    keep = {"import": ("steps_per_s", "steps_per_cpu_s", "validate_first_false"), "query": ("median_ms", "p99_ms"),
+            "export_trl": ("seconds", "cpu_seconds", "steps_per_s")}
+    summary = {part: {k: old.get(part, {}).get(k) for k in keys} for part, keys in keep.items()}
+    summary["loadavg_before"] = old.get("machine", {}).get("loadavg_before")
+    summary["note"] = old.get("previous_run_note", "the result file before this run, other code version")
+    return summary
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--steps", type=int, default=1_000_000)
@@ -88,14 +114,13 @@ def main() -> None:
     total = generate(data, lines, args.steps_per_trajectory)
     print(f"generated {total} steps in {lines} lines ({data.stat().st_size / 1e6:.0f} MB) under {work}")
 
+    previous = _previous(Path(args.out))
     load_before = os.getloadavg()
-    fast_store = PrmStore(work / "bench_novalidate.db")
-    start, cpu = time.perf_counter(), time.process_time()
-    report = import_file(fast_store, data, "prm800k", batch_lines=5000, validate_first=False)
-    fast_s, fast_cpu = time.perf_counter() - start, time.process_time() - cpu
-    assert report.steps == total, report
-    fast_store.close()
+    fast_s, fast_cpu = timed_import(work / "bench_novalidate.db", data, total, validate_first=False)
     print(f"import (validate_first=False): {total / fast_s:,.0f} steps/s wall, {total / fast_cpu:,.0f} steps/s CPU")
+    par_s, par_cpu = timed_import(work / "bench_workers2.db", data, total, workers=2)
+    print(f"import (validates first, workers=2): {total / par_s:,.0f} steps/s wall, "
+          f"{total / par_cpu:,.0f} steps/s CPU (incl. worker processes)")
 
     store = PrmStore(work / "bench.db")
     start, cpu = time.perf_counter(), time.process_time()
@@ -146,6 +171,8 @@ def main() -> None:
                    "cpu_seconds": import_cpu, "steps_per_cpu_s": total / import_cpu,
                    "validate_first_false": {"seconds": fast_s, "steps_per_s": total / fast_s,
                                             "steps_per_cpu_s": total / fast_cpu},
+                   "workers_2": {"seconds": par_s, "steps_per_s": total / par_s, "steps_per_cpu_s": total / par_cpu,
+                                 "note": "validation pass in 2 forked processes; CPU includes them"},
                    "baseline_naive_api_steps_per_s": naive_steps / naive_s,
                    "speedup_vs_baseline": (total / import_s) / (naive_steps / naive_s)},
         "query": {**query, "target_ms": 5.0},
@@ -155,6 +182,7 @@ def main() -> None:
                        "baseline_naive_api_steps_per_s": naive_export_steps / naive_export_s,
                        "speedup_vs_baseline": (exported.steps / export_s) / (naive_export_steps / naive_export_s)},
         "db_mb": os.path.getsize(work / "bench.db") / 1e6,
+        "previous_run": previous,
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
