@@ -227,7 +227,24 @@ def _assignment(obj: Any) -> tuple[Any, Any] | None:
     return None
 
 
+def _numeric_chain(obj: Any) -> list[Any] | None:
+    """Sides of a computation such as ``2 \\cdot 3 = 6`` or ``6 = 2 \\cdot 3 = 6`` (no variables), else ``None``."""
+    eqs = list(obj.args) if isinstance(obj, sympy.And) else [obj]
+    if not eqs or not all(isinstance(e, Eq) for e in eqs):
+        return None
+    sides = [side for e in eqs for side in (e.lhs, e.rhs)]
+    if any(getattr(side, "free_symbols", None) for side in sides):
+        return None
+    # a bare identity of literals ("1 = 1") is not a computation and keeps the general rule
+    return sides if any(not getattr(side, "is_Atom", True) for side in sides) else None
+
+
 def _relations(g: Any, p: Any, rel_tol: float) -> tuple[bool, str] | None:
+    chain = _numeric_chain(p)
+    if chain is not None and not isinstance(g, (Relational, sympy.logic.boolalg.Boolean)):
+        # "the answer is 2 \cdot 3 = 6": a pass only when every side equals the gold, so a
+        # false statement ending in the right number ("2 \cdot 3 = 7" for gold 7) still fails
+        return all(equal_objects(g, side, rel_tol)[0] for side in chain), "numeric_equation_chain"
     g_assign, p_assign = _assignment(g), _assignment(p)
     if g_assign and p_assign and g_assign[0] == p_assign[0]:
         return equal_objects(g_assign[1], p_assign[1], rel_tol)
