@@ -9,14 +9,12 @@ response passes only with the right structure *and* the right values. ``solution
 
 from __future__ import annotations
 
-import argparse
 import copy
 import json
 import random
-from pathlib import Path
 from typing import Any, Callable
 
-from envs.bundled import write_task_set
+from envs.bundled import generator_main
 
 VERSION = 1
 FIRST = ["Ada", "Bruno", "Chiara", "Dmitri", "Esra", "Felix", "Grace", "Hiro", "Ines", "Jonas", "Kemi", "Luca"]
@@ -116,15 +114,8 @@ def generate(seed: int, count: int) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--count", type=int, default=200)
-    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "json")
-    args = parser.parse_args(argv)
-    manifest = write_task_set(generate(args.seed, args.count), args.out, "json_tasks.jsonl",
-                              generator="datasets/generate_json.py", version=VERSION, seed=args.seed)
-    print(f"wrote {manifest['count']} tasks to {args.out} (sha256 {manifest['sha256'][:12]})")
-    return 0
+    return generator_main(generate, name="json", filename="json_tasks.jsonl", count=200, version=VERSION,
+                          doc=__doc__, argv=argv)
 
 
 if __name__ == "__main__":

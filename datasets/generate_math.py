@@ -9,13 +9,11 @@ Each row: ``id``, ``prompt``, ``reference = {"answer": <exact answer>}`` (an int
 
 from __future__ import annotations
 
-import argparse
 import random
 from fractions import Fraction
-from pathlib import Path
 from typing import Callable
 
-from envs.bundled import write_task_set
+from envs.bundled import generator_main
 
 VERSION = 1
 NAMES = ["Ana", "Ben", "Chen", "Dara", "Eli", "Fatima", "Gus", "Hana", "Ivan", "Jules", "Kofi", "Lena"]
@@ -145,15 +143,8 @@ def generate(seed: int, count: int) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--count", type=int, default=300)
-    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "math")
-    args = parser.parse_args(argv)
-    manifest = write_task_set(generate(args.seed, args.count), args.out, "math_tasks.jsonl",
-                              generator="datasets/generate_math.py", version=VERSION, seed=args.seed)
-    print(f"wrote {manifest['count']} tasks to {args.out} (sha256 {manifest['sha256'][:12]})")
-    return 0
+    return generator_main(generate, name="math", filename="math_tasks.jsonl", count=300, version=VERSION,
+                          doc=__doc__, argv=argv)
 
 
 if __name__ == "__main__":

@@ -12,13 +12,11 @@ message and bare JSON; the expected outcome is computed by running it on the moc
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
-from pathlib import Path
 from typing import Any, Callable
 
-from envs.bundled import write_task_set
+from envs.bundled import generator_main
 from verifiers.tool_call import ToolCall, make_api
 
 VERSION = 1
@@ -206,15 +204,8 @@ def generate(seed: int, count: int) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--count", type=int, default=200)
-    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "tools")
-    args = parser.parse_args(argv)
-    manifest = write_task_set(generate(args.seed, args.count), args.out, "tool_tasks.jsonl",
-                              generator="datasets/generate_tools.py", version=VERSION, seed=args.seed)
-    print(f"wrote {manifest['count']} tasks to {args.out} (sha256 {manifest['sha256'][:12]})")
-    return 0
+    return generator_main(generate, name="tools", filename="tool_tasks.jsonl", count=200, version=VERSION,
+                          doc=__doc__, argv=argv)
 
 
 if __name__ == "__main__":

@@ -9,13 +9,11 @@ the document.
 
 from __future__ import annotations
 
-import argparse
 import random
-from pathlib import Path
 from typing import Callable
 from xml.sax.saxutils import escape, quoteattr
 
-from envs.bundled import write_task_set
+from envs.bundled import generator_main
 
 VERSION = 1
 AUTHORS = ["Ada Okafor", "Bruno Lindqvist", "Chiara Moreau", "Hiro Tanaka", "Ines Silva", "Kemi Novak"]
@@ -138,15 +136,8 @@ def generate(seed: int, count: int) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--count", type=int, default=200)
-    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "xml")
-    args = parser.parse_args(argv)
-    manifest = write_task_set(generate(args.seed, args.count), args.out, "xml_tasks.jsonl",
-                              generator="datasets/generate_xml.py", version=VERSION, seed=args.seed)
-    print(f"wrote {manifest['count']} tasks to {args.out} (sha256 {manifest['sha256'][:12]})")
-    return 0
+    return generator_main(generate, name="xml", filename="xml_tasks.jsonl", count=200, version=VERSION,
+                          doc=__doc__, argv=argv)
 
 
 if __name__ == "__main__":

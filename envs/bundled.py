@@ -75,3 +75,23 @@ def manifest_path(name: str) -> Path:
 def read_manifest(name: str) -> dict[str, Any]:
     """The manifest of bundled set ``name``."""
     return json.loads(manifest_path(name).read_text(encoding="utf-8"))
+
+
+def generator_main(generate: Any, *, name: str, filename: str, count: int, version: int,
+                   doc: str, argv: list[str] | None = None) -> int:
+    """The command line shared by the ``datasets/generate_NAME.py`` scripts.
+
+    ``generate(seed, count)`` returns the rows; they are written to ``datasets/NAME/filename``
+    (or ``--out``) with a manifest naming ``datasets/generate_NAME.py``, ``version`` and the seed.
+    """
+    import argparse
+
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--count", type=int, default=count)
+    parser.add_argument("--out", type=Path, default=datasets_dir() / name)
+    args = parser.parse_args(argv)
+    manifest = write_task_set(generate(args.seed, args.count), args.out, filename,
+                              generator=f"datasets/generate_{name}.py", version=version, seed=args.seed)
+    print(f"wrote {manifest['count']} tasks to {args.out} (sha256 {manifest['sha256'][:12]})")
+    return 0
