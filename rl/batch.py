@@ -68,10 +68,15 @@ def token_logprobs(model: Any, batch: Packed, temperature: float = 1.0, entropy:
     """
     import torch
 
-    length = batch.input_ids.shape[1]
+    from .engines import lean
+
+    keep = batch.input_ids.shape[1] - batch.start
     # rows are right-padded, so every real token already sees exactly its own prefix under the causal
     # mask alone; padding only follows it, and its outputs are masked out of every loss and metric
-    logits = model(input_ids=batch.input_ids, logits_to_keep=length - batch.start).logits[:, :-1]
+    if lean.trainable(model):  # the same maths without HF's per-call overhead (rl.engines.lean)
+        logits = lean.causal_logits(model, batch.input_ids, keep)[:, :-1]
+    else:
+        logits = model(input_ids=batch.input_ids, logits_to_keep=keep).logits[:, :-1]
     logits = logits.float() if temperature == 1.0 else logits.float() / temperature
     targets = batch.input_ids[:, batch.start + 1 :]
     logp_all = torch.log_softmax(logits, dim=-1)

@@ -1,7 +1,10 @@
 """``HFEngine``: a rollout engine on transformers ``generate`` (CPU or GPU).
 
 When it wraps the very model the trainer optimises, ``load_weights`` has nothing to copy and the
-sampler's log-probs equal the trainer's up to numerics (the gap the trainer logs is ~0).
+sampler's log-probs equal the trainer's up to numerics (the gap the trainer logs is ~0). For
+Llama-architecture models the sampling loop runs :class:`~rl.engines.lean.LeanDecoder` (a static KV
+cache and no HF per-call overhead; the same tokens and log-probs as HF's forward, tested);
+``lean=False`` keeps HF's forward with its DynamicCache.
 
 >>> engine = HFEngine.from_pretrained("/path/to/tiny")            # doctest: +SKIP
 >>> groups = engine.generate(["1+1="], SamplingParams(n=4, max_tokens=2))  # doctest: +SKIP
@@ -30,7 +33,8 @@ class HFEngine:
 
     name = "hf"
 
-    def __init__(self, model: Any, tokenizer: Any, max_batch: int = 64, use_generate: bool = False) -> None:
+    def __init__(self, model: Any, tokenizer: Any, max_batch: int = 64, use_generate: bool = False,
+                 lean: bool = True) -> None:
         if tokenizer.pad_token_id is None:
             raise ValueError("the tokenizer has no pad token; set tokenizer.pad_token = tokenizer.eos_token")
         self.model = model
@@ -38,6 +42,9 @@ class HFEngine:
         self.max_batch = max_batch
         self.use_generate = use_generate
         """False (default): a lean KV-cached sampling loop; True: ``model.generate`` (needed for stop strings)."""
+        self.lean = lean
+        """True (default): the loop runs :class:`~rl.engines.lean.LeanDecoder` (static cache, no HF per-call
+        overhead) where it supports the architecture; False: the HF model's forward with a DynamicCache."""
 
     @classmethod
     def from_pretrained(cls, path: str, device: str = "cpu", dtype: str = "float32") -> "HFEngine":
@@ -88,7 +95,7 @@ class HFEngine:
         pad = self.tokenizer.pad_token_id
         input_ids = torch.tensor([[pad] * (width - len(x)) + x for x in ids], device=device)
         attention = torch.tensor([[0] * (width - len(x)) + [1] * len(x) for x in ids], device=device)
-        was_training = self.model.training
+        was_training = self.model.training and not self._lean_ok(params)  # the lean path has no dropout
         if was_training:
             self.model.eval()
         try:
@@ -114,19 +121,24 @@ class HFEngine:
         """Ancestral sampling with a KV cache; returns new tokens ``[B, S]`` and their log-probs under the
         processed (temperature / top-p) distribution. Finished rows are padded."""
         torch = require("torch", "torch")
+        from . import lean
+
         gen = torch.Generator(device=input_ids.device)
         gen.manual_seed(params.seed if params.seed is not None else int(torch.randint(0, 2**31 - 1, ()).item()))
         eos, pad = self.tokenizer.eos_token_id, self.tokenizer.pad_token_id
         padded = not bool(attention.all())  # without left padding the model's own causal mask is exact
         positions = (attention.cumsum(-1) - 1).clamp(min=0) if padded else None
+        decoder = None
+        if self._lean_ok(params):
+            decoder = lean.LeanDecoder(self.model, input_ids.shape[0], input_ids.shape[1] + params.max_tokens)
+            if not padded:
+                positions = torch.arange(input_ids.shape[1], device=input_ids.device).expand_as(input_ids)
         done = torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
         tokens, logps, cache, step_ids = [], [], None, input_ids
         with torch.no_grad():
             for _ in range(params.max_tokens):
-                out = self.model(input_ids=step_ids, attention_mask=attention if padded else None,
-                                 position_ids=positions, past_key_values=cache, use_cache=True, logits_to_keep=1)
-                cache = out.past_key_values
-                logp = _processed_logprobs(out.logits[:, -1].float(), params.temperature, params.top_p)
+                logits, cache = self._next_logits(decoder, step_ids, attention if padded else None, positions, cache)
+                logp = _processed_logprobs(logits.float(), params.temperature, params.top_p)
                 nxt = _pick(logp, params.temperature, gen)
                 tokens.append(nxt.masked_fill(done, pad))
                 logps.append(logp.gather(-1, nxt.unsqueeze(-1)).squeeze(-1))
@@ -136,8 +148,22 @@ class HFEngine:
                 step_ids = tokens[-1].unsqueeze(-1)
                 if padded:
                     attention = torch.cat([attention, attention.new_ones(attention.shape[0], 1)], dim=-1)
+                if padded or decoder is not None:
                     positions = positions[:, -1:] + 1
         return torch.stack(tokens, -1), torch.stack(logps, -1)
+
+    def _next_logits(self, decoder, step_ids, attention, positions, cache):
+        """Last-position logits ``[B, vocab]`` of one forward (lean decoder, else HF with its cache), and the cache."""
+        if decoder is not None:
+            return decoder.step(step_ids, positions, None if attention is None else attention.bool()), None
+        out = self.model(input_ids=step_ids, attention_mask=attention, position_ids=positions,
+                         past_key_values=cache, use_cache=True, logits_to_keep=1)
+        return out.logits[:, -1], out.past_key_values
+
+    def _lean_ok(self, params: SamplingParams) -> bool:
+        from . import lean
+
+        return self.lean and not (self.use_generate or params.stop) and lean.supports(self.model)
 
     def _sampling_kwargs(self, params: SamplingParams) -> dict[str, Any]:
         kwargs: dict[str, Any] = {"do_sample": params.temperature > 0, "top_k": 0}

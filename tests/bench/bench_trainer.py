@@ -8,6 +8,11 @@ count. rlvr grades through its gymnasium env (a one-process grading pool, each r
 one batch; and, as a second row, in-process); TRL grades with a reward function calling the same
 verifier in-process (a slight advantage to TRL).
 
+rlvr samples and recomputes log-probs with ``rl.engines.lean`` (the same Llama maths on the same
+weights without HF's per-call overhead; same tokens, log-probs and gradients as HF's forward, pinned
+by ``tests/rl/test_rl_lean_forward.py``); TRL runs HF's forward. Neither side uses ``torch.compile``,
+so there is no compile time to report.
+
 CPU seconds per step count this process *and its live child processes* (the grading workers, read
 from ``/proc``; 0 where there is no ``/proc``), so a process pool cannot hide work; the children are
 read outside the timed window. Wall time on the shared machine is noisy: compare CPU first.
@@ -187,6 +192,8 @@ def main() -> int:
         s_["all_repeat_cpu_medians_s"] = [round(statistics.median(r["cpu_s"][1:]), 4) for r in runs[s_["trainer"]]]
     result = {"benchmark": "grpo_step_time_cpu", "config": vars(a), "results": summaries,
               "target": "rlvr median step time <= 0.5 x TRL's, last-5 reward >= TRL's",
+              "forward": {"rlvr": "rl.engines.lean (static-cache sampler + lean training forward; HF-exact)",
+                          "trl": "transformers LlamaForCausalLM forward", "torch_compile": "none on either side"},
               "method": "repeats run interleaved with seeds 0..R-1; speed = best per-step median over repeats "
                         "(first step excluded as warm-up); learning = reward curve averaged over the seeds",
               "machine": {"python": sys.version.split()[0], "torch": torch.__version__, "platform": platform.platform(),
