@@ -18,6 +18,26 @@ delivered to an init without a handler, and ``PR_SET_DUMPABLE=0`` forbids ptrace
 ``/proc/1/mem`` to the same-uid program. Every run gets ``oom_score_adj=1000``, so when the
 container's memory cgroup overflows the OOM killer takes the run, never the supervisor, and the
 run is reported ``out_of_memory``. Must run on Python >= 3.9 with only the standard library.
+
+Zygote fast path. A run that is plainly ``python3 [-u|-B] FILE.py [ARGS...]`` (no user site in the
+workspace, nothing that looks like a zip application) skips the interpreter's ~10 ms start-up: a
+*zygote*, a fresh ``python3 -c ZYGOTE_SOURCE`` exec'd by us (never a fork of the supervisor, whose
+memory holds earlier requests) with the run's environment, non-dumpable, idle on a private socket,
+forks the run. The child does what the exec path does (new session, rlimits, scrubbed env,
+``cwd=/workspace``, fds 0/1/2 = the run's pipes, ``oom_score_adj=1000``, dumpable again), resets
+``sys.argv``/``sys.orig_argv``/``sys.path[0]``/``os.environ``/``sys.std*`` and drops the modules a
+fresh interpreter would not have, then executes FILE as ``__main__`` (SystemExit, uncaught
+exceptions and interpreter shutdown as in ``python3``). The zygote reports the run's pid and later
+its wait status; the supervisor times, caps and kills it like any run. The cleanup kills every
+process but PID 1 and a healthy zygote (same pid and start time, idle, not stopped), and replaces
+a zygote the run killed, stopped or upset. Anything else takes the exec path, as does every run when
+no zygote can start. What a program can still tell (documented, none of it from another run):
+``/proc/self/cmdline`` is the zygote's, ``os.getppid()`` is the zygote (one more process in the
+container; the pids limit has one more slot for it), the main module's frame has callers
+(``sys._getframe().f_back``; tracebacks are trimmed), the zygote's objects are ``gc.freeze()``-n,
+extension modules the zygote loaded (``_ctypes``, ``_socket``, ``resource``) stay mapped, and an
+uncaught ``KeyboardInterrupt`` exits 1 instead of by SIGINT. ``sys.flags`` match a fresh
+``python3`` with the run environment (``-u``/``-B`` are already implied by it).
 """
 
 import base64
@@ -140,8 +160,38 @@ def oom_kills():
     return -1
 
 
-def kill_everything():
-    """SIGKILL every process of the namespace except PID 1, then reap them all."""
+def kill_everything(zygote=None):
+    """SIGKILL every process of the namespace except PID 1 (and a healthy ``zygote``), reap them all."""
+    if zygote is None:
+        return kill_all()
+    deadline = time.monotonic() + 5.0
+    while True:
+        reap_finished()
+        spare = zygote.pid if zygote.healthy() else None  # a stopped one would keep zombies: kill it
+        others = [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, spare)]
+        if not others:
+            return True
+        if time.monotonic() > deadline:
+            return False
+        for pid in others:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.0002)
+
+
+def reap_finished():
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def kill_all():
     try:
         os.kill(-1, signal.SIGKILL)
     except ProcessLookupError:
@@ -243,8 +293,10 @@ def run_request(req):
     r_out, w_out = os.pipe()
     r_err, w_err = os.pipe()
     start = time.monotonic()
+    fast = python_fast_path(req) if ZYGOTE else None
+    pid = ZYGOTE[0].fork(req, fast, (r_in, w_out, w_err)) if fast else None
     try:
-        proc = spawn(req, r_in, w_out, w_err)
+        proc = ForkedRun(pid, ZYGOTE[0]) if pid else spawn(req, r_in, w_out, w_err)
     except OSError as exc:
         for fd in (r_in, w_in, r_out, w_out, r_err, w_err):
             os.close(fd)
@@ -254,7 +306,9 @@ def run_request(req):
     pump = Pump(w_in, r_out, r_err, base64.b64decode(req["stdin"]), req["output_bytes"])
     stop, status = supervise(proc, pump, start + req["wall_s"])
     duration = time.monotonic() - start
-    reaped = kill_everything()
+    reaped = kill_everything(ZYGOTE[0] if ZYGOTE else None)
+    if isinstance(proc, ForkedRun):
+        proc.settle()
     if reaped:
         pump.drain()
     for fd in list(pump.out):
@@ -273,6 +327,7 @@ def run_request(req):
     )
     problems = [] if reaped else ["processes survived SIGKILL"]
     problems += scrub()
+    renew_zygote()
     answer["clean"] = not problems
     answer["dirty_reason"] = "; ".join(problems)
     return answer
@@ -294,7 +349,8 @@ def exec_failure(program, exc):
 
 def supervise(proc, pump, deadline):
     """Pump I/O until the main process exits, time runs out, or output overflows."""
-    pidfd = wait_pidfd(proc.pid)
+    own = getattr(proc, "wait_fd", None)
+    pidfd = own if own is not None else wait_pidfd(proc.pid)
     try:
         while True:
             if proc.poll() is not None:
@@ -303,6 +359,8 @@ def supervise(proc, pump, deadline):
             if remaining <= 0:
                 return "timeout", None
             readers, writers = pump.fds()
+            if own is not None:  # a forked run's fd changes when the zygote dies (see ForkedRun)
+                pidfd = own = proc.wait_fd
             waiting = readers + ([pidfd] if pidfd is not None else []) + [0]
             timeout = remaining if pidfd is not None else min(remaining, 0.002)
             readable, writable, _ = select.select(waiting, writers, [], timeout)
@@ -315,7 +373,7 @@ def supervise(proc, pump, deadline):
             if writable:
                 pump.on_writable()
     finally:
-        if pidfd is not None:
+        if pidfd is not None and own is None:
             os.close(pidfd)
 
 
@@ -344,6 +402,317 @@ def describe(stop, status, oom):
             kind = "killed"
         return {"stop": kind, "exit_code": None, "signal": sig}
     return {"stop": "out_of_memory" if oom else "exited", "exit_code": status, "signal": None}
+
+
+# ---------------------------------------------------------------- zygote (fork server) for Python runs
+ZYGOTE_SOURCE = r'''
+import sys
+BASELINE = frozenset(sys.modules)  # what a fresh python3 has imported by now
+import os
+import _socket
+import ctypes
+import resource
+
+LIBC = ctypes.CDLL(None, use_errno=True)
+LIBC.prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 0: runs cannot ptrace us or read /proc/<pid>/mem
+
+
+def serve(fd):
+    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_SEQPACKET, 0, fd)
+    sock.send(b"R")
+    while True:
+        data, ancillary, _, _ = sock.recvmsg(1 << 20, _socket.CMSG_SPACE(12))
+        if not data:
+            return None
+        fds = []
+        for level, kind, raw in ancillary:
+            if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
+                fds += [int.from_bytes(raw[i:i + 4], sys.byteorder) for i in range(0, len(raw) - 3, 4)]
+        job = fork_run(sock, data, fds)
+        if job is not None:
+            return job
+
+
+def fork_run(sock, data, fds):
+    """Fork the run, tell the supervisor its pid, reap it and tell the supervisor its wait status."""
+    if len(fds) != 3:
+        for fd in fds:
+            os.close(fd)
+        sock.send(b"E")
+        return None
+    try:
+        child = os.fork()
+    except OSError:
+        child = -1
+    if child == 0:
+        sock.close()
+        return data, fds
+    for fd in fds:
+        os.close(fd)
+    if child < 0:
+        sock.send(b"E")
+        return None
+    sock.send(str(child).encode())
+    _, status = os.waitpid(child, 0)
+    sock.send(b"S%d" % status)
+    return None
+
+
+def new_stdio(fd, old, write, name):
+    buffered = not (write and old.write_through)  # -u / PYTHONUNBUFFERED: no buffer layer
+    buf = open(fd, "wb" if write else "rb", -1 if buffered else 0, closefd=False)
+    (buf.raw if buffered else buf).name = name
+    text = type(old)(buf, encoding=old.encoding, errors=old.errors, newline="\n",
+                     line_buffering=old.line_buffering, write_through=old.write_through)
+    text.mode = "w" if write else "r"
+    return text
+
+
+def prepare(data, fds):
+    """Everything the exec path does for a run, then reset what the interpreter shows the program."""
+    fields = data.decode("utf-8", "surrogateescape").split("\0")
+    cpu, fsize, nofile, script, count = (int(x) for x in fields[:5])
+    orig_argv = fields[5:5 + count]
+    argv = orig_argv[script:]
+    env = dict(item.split("=", 1) for item in fields[5 + count:] if item)
+    os.setsid()
+    for target, fd in enumerate(fds):
+        os.dup2(fd, target)
+    os.closerange(3, 1 << 20)
+    LIBC.prctl(4, 1, 0, 0, 0)  # dumpable again, like an exec'd program (and /proc/self is ours)
+    try:
+        with open("/proc/self/oom_score_adj", "w") as handle:
+            handle.write("1000")
+    except OSError:
+        pass
+    for which, value in ((resource.RLIMIT_CPU, (cpu, cpu + 1)), (resource.RLIMIT_FSIZE, (fsize, fsize)),
+                         (resource.RLIMIT_NOFILE, (nofile, nofile))):
+        try:
+            resource.setrlimit(which, value)
+        except (ValueError, OSError):
+            pass  # above the container's hard limit: that one applies
+    os.chdir("/workspace")
+    os.environ.clear()
+    os.environ.update(env)
+    sys.stdin = sys.__stdin__ = new_stdio(0, sys.__stdin__, False, "<stdin>")
+    sys.stdout = sys.__stdout__ = new_stdio(1, sys.__stdout__, True, "<stdout>")
+    sys.stderr = sys.__stderr__ = new_stdio(2, sys.__stderr__, True, "<stderr>")
+    path = os.path.abspath(argv[0])
+    sys.argv = argv
+    sys.orig_argv = orig_argv
+    sys.path[0] = os.path.dirname(os.path.realpath(argv[0]))
+    sys.path_importer_cache.clear()
+    for name in set(sys.modules) - BASELINE:
+        del sys.modules[name]
+    return path
+
+
+def run_main(path):
+    main = type(sys)("__main__")
+    main.__file__ = path
+    main.__cached__ = None
+    main.__annotations__ = {}
+    main.__builtins__ = sys.modules["builtins"]
+    main.__loader__ = sys.modules["_frozen_importlib_external"].SourceFileLoader("__main__", path)
+    sys.modules["__main__"] = main
+    failure = None
+    try:
+        with open(path, "rb") as handle:
+            source = handle.read()
+        exec(compile(source, path, "exec", dont_inherit=True), main.__dict__)
+    except SystemExit:
+        raise
+    except BaseException as exc:
+        failure = exc
+    if failure is not None:
+        tb = failure.__traceback__.tb_next  # skip this frame; None for a SyntaxError
+        sys.excepthook(type(failure), failure.with_traceback(tb), tb)
+        del failure, tb
+        raise SystemExit(1)
+
+
+import gc
+gc.freeze()  # forked runs neither traverse nor copy-on-write the zygote's own objects
+JOB = serve(int(sys.argv[1]))
+if JOB is None:
+    sys.exit(0)
+run_main(prepare(*JOB))
+'''
+
+FAST_FLAGS = ("-u", "-B")
+"""Flags a fresh ``python3`` of the run already has through ``RUN_ENV``: the zygote path accepts them."""
+STARTUP_ENV = ("PYTHON", "LC_", "LANG", "HOME", "PATH")
+"""Env names that change how an interpreter starts: a run setting one takes the exec path."""
+
+
+def python_fast_path(req):
+    """``(orig_argv, script index, path)`` when the run is plainly ``python3 [-u|-B] FILE.py ...``."""
+    argv = req["argv"]
+    index = 1
+    while index < len(argv) and argv[index] in FAST_FLAGS:
+        index += 1
+    if not argv or argv[0] != "python3" or index >= len(argv):
+        return None
+    script = argv[index]
+    env = req.get("env", {})
+    if script.startswith("-") or not script.endswith(".py") or any(k.startswith(STARTUP_ENV) for k in env):
+        return None
+    if any("\0" in item for item in list(argv) + list(env) + list(env.values())):
+        return None
+    path = os.path.join(WORKSPACE, script)
+    if not os.path.isfile(path) or os.path.lexists(os.path.join(WORKSPACE, ".local")):
+        return None  # a user site-packages would be read by a fresh interpreter's start-up
+    with open(path, "rb") as handle:
+        if b"PK\x05\x06" in handle.read():
+            return None  # maybe a zip application
+    return argv, index, path
+
+
+class Zygote:
+    """A pristine ``python3`` (exec'd, never forked from us) that forks Python runs on request."""
+
+    def __init__(self):
+        import socket
+
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.sock = ours
+        try:
+            self.proc = subprocess.Popen(
+                ["python3", "-c", ZYGOTE_SOURCE, str(theirs.fileno())], cwd="/", env=dict(RUN_ENV),
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                start_new_session=True, pass_fds=(theirs.fileno(),))
+        finally:
+            theirs.close()
+        self.pid = self.proc.pid
+        self.broken = False
+        try:
+            self.started = self.stat()[2]
+            if self.reply(10.0) != b"R":
+                raise OSError("the zygote did not start")
+        except BaseException:
+            self.stop()
+            raise
+
+    def stat(self):
+        with open("/proc/%d/stat" % self.pid) as handle:
+            fields = handle.read().rpartition(")")[2].split()
+        return fields[0], int(fields[1]), fields[19]  # state, ppid, start time
+
+    def reply(self, timeout):
+        readable, _, _ = select.select([self.sock], [], [], timeout)
+        return self.sock.recv(64) if readable else b""
+
+    def healthy(self):
+        """Same process as started, alive, ours, idle (not stopped, traced or a zombie)."""
+        try:
+            state, ppid, started = self.stat()
+        except (OSError, ValueError, IndexError):
+            return False
+        if self.broken:
+            return False
+        return state in ("S", "R") and ppid == 1 and started == self.started
+
+    def fork(self, req, fast, fds):
+        """The run's pid (a child of the zygote, which reports its exit), or None (take the exec path)."""
+        import socket
+
+        argv, index, _ = fast
+        cpu = max(1, int(req["cpu_s"] + 0.999))
+        env = dict(RUN_ENV, **req.get("env", {}))
+        fields = [str(cpu), str(req["file_size_bytes"]), str(req["open_files"]), str(index), str(len(argv))]
+        fields += list(argv) + ["%s=%s" % item for item in env.items()]
+        try:
+            socket.send_fds(self.sock, ["\0".join(fields).encode("utf-8", "surrogateescape")], fds)
+            answer = self.reply(5.0)
+        except OSError:
+            return None
+        if not answer.isdigit():
+            self.broken = answer != b"E"
+            return None
+        return int(answer)
+
+    def stop(self):
+        try:
+            self.proc.kill()
+            self.proc.wait(5)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+        self.sock.close()
+
+
+class ForkedRun:
+    """The ``Popen`` surface ``supervise`` needs, for a run the zygote forked (and reaps for us).
+
+    Should the run kill the zygote, the run is re-parented to PID 1 and we reap it ourselves."""
+
+    def __init__(self, pid, zygote):
+        self.pid = pid
+        self.returncode = None
+        self.zygote = zygote
+        self.orphan = False
+        self.wait_fd = zygote.sock.fileno()  # readable once the zygote reports the exit (or died)
+
+    def poll(self):
+        if self.returncode is None and self.orphan:
+            try:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:  # not re-parented to us yet
+                return None
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        elif self.returncode is None and select.select([self.zygote.sock], [], [], 0)[0]:
+            self.collect()
+        return self.returncode
+
+    def collect(self):
+        """The zygote's ``S<wait status>``; anything else means it died (the run killed it)."""
+        try:
+            answer = self.zygote.sock.recv(64)
+        except OSError:
+            answer = b""
+        if answer[:1] == b"S" and answer[1:].isdigit():
+            self.returncode = os.waitstatus_to_exitcode(int(answer[1:]))
+            return
+        self.zygote.broken = True
+        self.orphan = True
+        try:
+            self.wait_fd = os.pidfd_open(self.pid)
+        except OSError:  # gone before the zygote could report it
+            self.returncode = -signal.SIGKILL
+
+    def settle(self):
+        """After the kill: take the exit report so the zygote is ready for the next run."""
+        if not self.orphan and self.returncode is None:
+            if select.select([self.zygote.sock], [], [], 2.0)[0]:
+                self.collect()
+            else:
+                self.zygote.broken = True
+        self.close()
+
+    def close(self):
+        if self.orphan and self.wait_fd != self.zygote.sock.fileno():
+            os.close(self.wait_fd)
+            self.wait_fd = self.zygote.sock.fileno()
+
+
+ZYGOTE = []
+"""The live zygote, if any (none where it cannot start: every run then takes the exec path)."""
+
+
+def zygote_pid():
+    return ZYGOTE[0].pid if ZYGOTE else None
+
+
+def renew_zygote():
+    """After a run (no run process alive): keep the zygote if pristine, else replace it."""
+    if ZYGOTE and ZYGOTE[0].healthy():
+        return
+    if ZYGOTE:
+        ZYGOTE.pop().stop()
+    try:
+        ZYGOTE.append(Zygote())
+    except Exception:
+        pass
 
 
 # ---------------------------------------------------------------- back to pristine
@@ -435,7 +804,7 @@ def scrub():
         left_ipc = [str(exc)]
     if left_ipc:
         problems.append("SysV IPC left: %s" % left_ipc)
-    others = [p for p in os.listdir("/proc") if p.isdigit() and p != "1"]
+    others = [p for p in os.listdir("/proc") if p.isdigit() and p not in ("1", str(zygote_pid()))]
     if others:
         problems.append("processes left: %s" % others[:5])
     return problems
@@ -446,6 +815,7 @@ def main():
     harden_self()
     os.chdir("/")
     os.umask(0o022)
+    renew_zygote()
     while True:
         try:
             req = read_message(0)
@@ -459,6 +829,7 @@ def main():
                 answer = run_request(req)
             except Exception as exc:  # a supervisor bug: report it, the host replaces us
                 kill_everything()
+                renew_zygote()
                 answer = {"error": "supervisor_failed", "message": "%s: %s" % (type(exc).__name__, exc),
                           "clean": False}
         else:

@@ -46,7 +46,7 @@ LABEL = "rlvr.sandbox"
 OWNER_LABEL = "rlvr.sandbox.owner"
 """``<hostname>:<pid>:<process start time>`` of the process that created the container."""
 SUPERVISOR_HEADROOM_MB = 48
-"""Memory added to the run's limit for the supervisor itself (Python, ~10 MB resident)."""
+"""Memory added to the run's limit for the supervisor and its zygote (Python, ~10 MB resident each)."""
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ class ContainerSpec:
     cpus: float
     """CPU quota in cores."""
     pids: int
-    """Processes of the run (cgroup pids limit = this + 1 for the supervisor)."""
+    """Processes of the run (cgroup pids limit = this + 2 for the supervisor and its zygote)."""
     tmpfs_mb: int
     """Size of each of the ``/workspace`` (exec: compiled programs run there) and ``/tmp`` tmpfs mounts."""
     file_size_mb: int
@@ -83,7 +83,7 @@ class ContainerSpec:
             user="65534:65534", network_mode="none", read_only=True,
             tmpfs={"/workspace": tmpfs + ",exec", "/tmp": tmpfs}, ipc_mode="private", shm_size=min(self.tmpfs_mb, 64) * 1024 * 1024,
             mem_limit=memory, memswap_limit=memory, nano_cpus=int(self.cpus * 1e9),
-            pids_limit=self.pids + 1, cap_drop=["ALL"], security_opt=["no-new-privileges:true"],
+            pids_limit=self.pids + 2, cap_drop=["ALL"], security_opt=["no-new-privileges:true"],
             ulimits=[Ulimit(name="fsize", soft=fsize, hard=fsize),
                      Ulimit(name="nofile", soft=nofile, hard=nofile),
                      Ulimit(name="core", soft=0, hard=0)],

@@ -110,7 +110,7 @@ def test_rlimits_and_cgroup_limits_apply(docker_box):
               "    try:\n        print(open(p).read().strip()); break\n"
               "    except OSError: pass\n")
     lines = run_py(docker_box, source, limits=limits).stdout.decode().split()
-    assert lines == ["3", "100", "21"]  # the run's pids + the supervisor
+    assert lines == ["3", "100", "22"]  # the run's pids + the supervisor + its zygote
 
 
 def test_no_network_interface_but_loopback(docker_box):
@@ -124,7 +124,7 @@ def test_container_configuration_is_hardened(docker_box, docker_client):
     from sandbox.pool import SUPERVISOR_HEADROOM_MB
 
     configs = [docker_client.api.inspect_container(cid) for cid in docker_box.pool.container_ids()]
-    config = next(c for c in configs if c["HostConfig"]["PidsLimit"] == 31)
+    config = next(c for c in configs if c["HostConfig"]["PidsLimit"] == 32)  # + supervisor + zygote
     host = config["HostConfig"]
     assert host["NetworkMode"] == "none" and host["ReadonlyRootfs"] is True
     assert host["CapDrop"] == ["ALL"] and host["SecurityOpt"] == ["no-new-privileges:true"]

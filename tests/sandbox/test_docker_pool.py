@@ -12,6 +12,7 @@ pytestmark = pytest.mark.docker
 
 LEAVE_TRACES = r'''
 import ctypes, os, subprocess, sys
+before = sorted(int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, os.getpid()))
 os.environ["TRACE_VAR"] = "1"
 for path in ("/workspace/trace.txt", "/tmp/trace.txt", "/dev/shm/trace", "/workspace/.hidden/trace"):
     os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -27,7 +28,7 @@ rt.mq_open.restype = ctypes.c_int
 assert rt.mq_open(b"/trace", os.O_CREAT | os.O_RDWR, 0o600, None) >= 0   # POSIX message queue
 daemon = "import os, time\nif os.fork() == 0:\n    os.setsid()\n    time.sleep(1000)\n"
 subprocess.Popen([sys.executable, "-c", daemon], start_new_session=True)
-print("left traces")
+print("left traces", before)
 '''
 
 LOOK_FOR_TRACES = r'''
@@ -37,6 +38,7 @@ for directory in ("/workspace", "/tmp", "/dev/shm", "/dev/mqueue"):
     found[directory] = sorted(os.listdir(directory)) if os.path.isdir(directory) else []
 found["processes"] = sorted(int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, os.getpid()))
 found["sysv"] = {k: open("/proc/sysvipc/" + k).read().splitlines()[1:] for k in ("shm", "msg", "sem")}
+found["zygote"] = [b"JOB = serve(" in open("/proc/%d/cmdline" % p, "rb").read() for p in found["processes"]]
 found["env"] = "TRACE_VAR" in os.environ
 try:
     import evil_module
@@ -69,11 +71,13 @@ def test_nothing_of_one_run_is_visible_to_the_next(single_box):
     single_box.warm()
     ids = single_box.pool.container_ids()
     first = single_box.run(["python3", "leave.py"], files={"leave.py": LEAVE_TRACES}, limits=Limits(wall_s=10))
-    assert (first.stop, first.stdout) == (StopReason.EXITED, b"left traces\n"), first.stderr
+    assert first.stop is StopReason.EXITED and first.stdout.startswith(b"left traces "), first.stderr
+    zygote = json.loads(first.stdout[len(b"left traces "):])  # the supervisor's pristine fork server
+    assert len(zygote) == 1
     second = single_box.run(["python3", "look.py"], files={"look.py": LOOK_FOR_TRACES})
     found = json.loads(second.stdout)
     assert found == {"/workspace": ["look.py"], "/tmp": [], "/dev/shm": [], "/dev/mqueue": [],
-                     "processes": [], "sysv": {"shm": [], "msg": [], "sem": []},
+                     "processes": zygote, "zygote": [True], "sysv": {"shm": [], "msg": [], "sem": []},
                      "env": False, "module": False}
     assert single_box.pool.container_ids() == ids  # cleaned in place, not replaced
 
