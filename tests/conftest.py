@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import time
 
 import pytest
@@ -45,3 +46,19 @@ def echo_verifier():
 
 def in_ci() -> bool:
     return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+@pytest.fixture
+def listener():
+    """A listening socket on 127.0.0.1; yields its port and asserts that nobody connected."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    server.settimeout(0.3)
+    yield server.getsockname()[1]
+    try:
+        conn, _ = server.accept()
+    except socket.timeout:
+        conn = None
+    server.close()
+    assert conn is None, "the grader connected to the local listening socket"
