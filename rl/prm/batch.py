@@ -54,6 +54,21 @@ class BatchItem:
     """Index (in the same batch) of the trajectory this one branches from."""
     branch_step: int | None = None
     """Step index where it branches."""
+    plain_labels: tuple | None = None
+    """Label rows with no rationale, error type, rollouts, solved or meta, in a compact form that
+    is cheaper to build, spool and write: ``(value_kind, annotator_kind, annotator_id, created_at,
+    key_base, step_idxs, values)`` stands for the rows ``(step_idx, value, value_kind,
+    annotator_kind, annotator_id, None, None, None, None, created_at, None, key_base + step_idx)``,
+    one per ``step_idxs`` / ``values`` pair. Written after ``labels``."""
+
+    def event_count(self) -> int:
+        """Number of label rows (``labels`` and ``plain_labels``).
+
+        >>> BatchItem("p", None, None, None, "a", "g", "m", 1, [(0, 1)], [],
+        ...           plain_labels=("ternary", "human", "x", "t", 8, [0], [1])).event_count()
+        1
+        """
+        return len(self.labels) + (len(self.plain_labels[5]) if self.plain_labels is not None else 0)
 
     def as_row(self) -> tuple:
         """The fields as a plain tuple (marshal-able), in declaration order; see :meth:`from_row`."""
@@ -74,6 +89,27 @@ class BatchItem:
 
 
 _FIELD_NAMES = tuple(f.name for f in fields(BatchItem))
+_DEFAULTS = {f.name: f.default for f in fields(BatchItem)}  # required fields: MISSING, always given
+
+
+def new_item(common: dict, **values: object) -> BatchItem:
+    """``BatchItem(**common, **values)`` for importers, without the frozen dataclass's
+    per-field ``object.__setattr__`` (a quarter of the cost of building an item per line).
+    Fields are kept in declaration order, as :meth:`BatchItem.as_row` needs.
+
+    >>> new_item({"problem_text": "p", "gold_answer": None, "source": None, "licence": None,
+    ...           "generator": "g", "method": "m", "method_version": 1}, raw_text="a", spans=[(0, 1)],
+    ...          labels=[]) == BatchItem("p", None, None, None, "a", "g", "m", 1, [(0, 1)], [])
+    True
+    """
+    state = _DEFAULTS.copy()
+    state.update(common)
+    state.update(values)
+    if len(state) != len(_DEFAULTS):
+        raise TypeError(f"unknown BatchItem fields: {sorted(set(state) - set(_DEFAULTS))}")
+    item = object.__new__(BatchItem)
+    vars(item).update(state)
+    return item
 
 
 @dataclass(frozen=True)
@@ -123,16 +159,23 @@ _INSERT_PLAIN_EVENT = ("INSERT INTO label_events (id, step_id, value, value_kind
 def _insert_events(conn: sqlite3.Connection, items: Sequence[BatchItem], step_ids: list[Sequence[int]],
                    sessions: dict[tuple, int]) -> None:
     event_id = PrmStore.next_id(conn, "label_events")
-    plain, full = [], []
+    plain: list[tuple] = []
+    full: list[tuple] = []
+    add_plain, add_full = plain.append, full.append
     for item, ids in zip(items, step_ids):
         session = sessions.get(item.session)
-        for label in item.labels:
-            step, value, value_kind, kind, who, rationale, error, rollouts, solved, stamp, meta, key = label
-            if rationale is None and error is None and rollouts is None and solved is None and meta is None:
-                plain.append((event_id, ids[step], value, value_kind, kind, who, stamp, key, session))
+        for step, value, value_kind, kind, who, rationale, error, rollouts, solved, stamp, meta, key in item.labels:
+            if meta is None and rationale is None and error is None and rollouts is None and solved is None:
+                add_plain((event_id, ids[step], value, value_kind, kind, who, stamp, key, session))
             else:
-                full.append((event_id, ids[step], *label[1:], session))
+                add_full((event_id, ids[step], value, value_kind, kind, who, rationale, error, rollouts, solved,
+                          stamp, meta, key, session))
             event_id += 1
+        if item.plain_labels is not None:
+            value_kind, kind, who, stamp, base, steps, values = item.plain_labels
+            plain += [(event_id + k, ids[step], value, value_kind, kind, who, stamp, base + step, session)
+                      for k, (step, value) in enumerate(zip(steps, values))]
+            event_id += len(steps)
     conn.executemany(_INSERT_PLAIN_EVENT, plain)
     conn.executemany(_INSERT_EVENT, full)
 

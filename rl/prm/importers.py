@@ -51,13 +51,14 @@ import gc
 import hashlib
 import itertools
 import json
+import operator
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from .errors import ImportFormatError, PrmError
-from .batch import BatchItem, BatchMark, write_batch
+from .batch import BatchItem, BatchMark, new_item, write_batch
 from .spool import Spool, run_forked, split_lines
 from .store import PrmStore, dedupe_base, now, to_json
 
@@ -242,7 +243,10 @@ def _write(store: PrmStore, lines: Iterable[tuple[int, list[BatchItem]]], done: 
         report.lines += count_lines
         first, last = first or line_no, line_no
         offset = len(batch)
-        batch.extend(i if i.parent is None else replace(i, parent=i.parent + offset) for i in items)
+        if len(items) == 1 and items[0].parent is None:  # most lines: one trajectory, no branches
+            batch.append(items[0])
+        else:
+            batch.extend(i if i.parent is None else replace(i, parent=i.parent + offset) for i in items)
         if line_no - first + 1 >= how.batch_lines:
             mark = BatchMark(how.source_hash, how.source_name, how.format, batch_no, first, line_no)
             _commit(store, batch, mark, report, on_batch)
@@ -264,7 +268,7 @@ def _commit(store: PrmStore, batch: list[BatchItem], mark: BatchMark, report: Im
         report.batches_committed += 1
         report.trajectories += len(batch)
         report.steps += sum(len(i.spans) for i in batch)
-        report.events += sum(len(i.labels) for i in batch)
+        report.events += sum(i.event_count() for i in batch)
         if on_batch is not None:
             on_batch(mark)
 
@@ -297,7 +301,7 @@ def _parsed_lines(path: Path, format: str, source_hash: str, options: ImportOpti
                 obj = json.loads(raw.decode("utf-8"))
                 if not isinstance(obj, dict):
                     raise ValueError(f"expected a JSON object, got {type(obj).__name__}")
-                items = parser(obj, LineContext(source_hash, line_no, options, line_no > build_after))
+                items = parser(obj, _context(source_hash, line_no, options, line_no > build_after))
             except ImportFormatError:
                 raise
             except (ValueError, KeyError, TypeError, IndexError, PrmError) as exc:
@@ -305,6 +309,13 @@ def _parsed_lines(path: Path, format: str, source_hash: str, options: ImportOpti
             if progress is not None:
                 progress(1)
             yield line_no, items
+
+
+def _context(source_hash: str, line: int, options: ImportOptions, build: bool) -> LineContext:
+    """``LineContext(...)`` without the frozen dataclass's per-field ``object.__setattr__`` (one per line)."""
+    ctx = object.__new__(LineContext)
+    vars(ctx).update(source_hash=source_hash, line=line, options=options, build=build)
+    return ctx
 
 
 def _describe(exc: Exception) -> str:
@@ -332,52 +343,59 @@ def parse_prm800k(obj: Mapping[str, Any], ctx: LineContext) -> list[BatchItem]:
                                    ("is_initial_screening_question", obj.get("is_initial_screening_question")),
                                    ("line", ctx.line)) if v is not None}
     pre = question.get("pre_generated_steps")
-    if pre is not None and (type(pre) is not list or not all(type(x) is str and x for x in pre)):
+    if pre is not None and (type(pre) is not list or (pre and set(map(type, pre)) != _STR) or "" in pre):
         raise ValueError("question.pre_generated_steps must be a list of non-empty strings")
-    path, alternatives = _main_path(steps, pre or [])
+    texts, path, alternatives, ratings, special = _main_path(steps, pre or [])
     if not ctx.build:
         return []
-    use_pre = isinstance(pre, list) and bool(path) and [p[0] for p in path] == pre[:len(path)]
-    texts = list(pre) if use_pre else [p[0] for p in path]
-    common = dict(problem_text=problem, gold_answer=gold, source=ctx.options.source or "PRM800K",
-                  licence=ctx.options.licence, generator=ctx.options.generator or "prm800k",
-                  method="prm800k", method_version=1)
+    use_pre = type(pre) is list and bool(path) and texts == pre[:len(path)]
+    options = ctx.options
+    common = {"problem_text": problem, "gold_answer": gold, "source": options.source or "PRM800K",
+              "licence": options.licence, "generator": options.generator or "prm800k",
+              "method": "prm800k", "method_version": 1}
     meta = {k: question[k] for k in ("ground_truth_solution", "pre_generated_verifier_score") if k in question}
     rows = _LabelRows(ctx, labeler, stamp, line_meta)
-    main_labels = rows.build(path, 0)
     items = []
-    if texts:
-        raw, spans = _join(texts)
-        items.append(BatchItem(**common, raw_text=raw, spans=spans, labels=main_labels, meta_json=to_json(meta),
-                               session=rows.session,
-                               final_answer=question.get("pre_generated_answer") if use_pre else None))
+    if path or use_pre:
+        raw, spans = _join(pre if use_pre else texts)
+        labels, plain = (rows.build(path, 0), None) if special else ([], rows.plain(ratings))
+        items.append(new_item(common, raw_text=raw, spans=spans, labels=labels, plain_labels=plain,
+                              meta_json=to_json(meta), session=rows.session,
+                              final_answer=question.get("pre_generated_answer") if use_pre else None))
     for branch, (i, completion) in enumerate(alternatives, 1):
-        raw, spans = _join([p[0] for p in path[:i]] + [completion["text"]])
-        labels = rows.build(path[:i] + [(completion["text"], completion)], branch)
-        items.append(BatchItem(**common, raw_text=raw, spans=spans, labels=labels, session=rows.session,
-                               parent=0 if texts else None, branch_step=i))
+        raw, spans = _join(texts[:i] + [completion["text"]])
+        labels = rows.build(path[:i] + [completion], branch)
+        items.append(new_item(common, raw_text=raw, spans=spans, labels=labels, session=rows.session,
+                              parent=0 if path else None, branch_step=i))
     return items
 
 
-def _main_path(steps: list, pre: list) -> tuple[list[tuple[str, dict]], list[tuple[int, dict]]]:
-    """(text, completion) along the main path, and (step index, completion) of each alternative."""
-    path, alternatives = [], []
+def _main_path(steps: list, pre: list) -> tuple[list[str], list[dict], list[tuple[int, dict]], list, bool]:
+    """Texts and completions along the main path, (step index, completion) of each alternative,
+    the main path's ratings, and whether one of its completions is flagged or human-written."""
+    texts: list[str] = []
+    path: list[dict] = []
+    alternatives: list[tuple[int, dict]] = []
+    main_ratings: list = []
+    special = False
+    ratings = _RATINGS
+    c = text = rating = None  # the last completion checked, its text and its rating
     for i, step in enumerate(steps):
         completions = step.get("completions") if type(step) is dict else None
         if type(completions) is not list:
             raise ValueError(f"step {i} needs a list of completions")
         for c in completions:
-            if type(c) is not dict or type(c.get("text")) is not str or not c["text"]:
+            if type(c) is not dict or type(text := c.get("text")) is not str or not text:
                 raise ValueError(f"step {i}: a completion must be an object with a non-empty text, got {str(c)[:60]!r}")
-            if c.get("rating") not in _RATINGS:
-                raise ValueError(f"step {i}: rating must be -1, 0, 1 or null, got {c.get('rating')!r}")
-        chosen, human = step.get("chosen_completion"), step.get("human_completion")
+            if (rating := c.get("rating")) not in ratings:
+                raise ValueError(f"step {i}: rating must be -1, 0, 1 or null, got {rating!r}")
+        chosen, count = step.get("chosen_completion"), len(completions)
         if chosen is not None:
-            if type(chosen) is not int or not 0 <= chosen < len(completions):
+            if type(chosen) is not int or not 0 <= chosen < count:
                 raise ValueError(f"step {i}: chosen_completion {chosen!r} is not an index into its "
                                  f"{len(completions)} completions")
             main = completions[chosen]
-        elif human is not None:
+        elif (human := step.get("human_completion")) is not None:
             text = human if isinstance(human, str) else _require(human, "text", str)
             if not text:
                 raise ValueError(f"step {i}: human_completion text is empty")
@@ -389,13 +407,22 @@ def _main_path(steps: list, pre: list) -> tuple[list[tuple[str, dict]], list[tup
                 raise ValueError(f"step {i} has no chosen or human completion but is not the last step")
             alternatives.extend((i, c) for c in completions)
             break
-        path.append((main["text"], main))
-        if len(completions) != 1 or (completions[0] is not main and completions[0] != main):
+        if main is c:  # the last completion checked (the only one, mostly): its text and rating are at hand
+            texts.append(text)
+            main_ratings.append(rating)
+        else:
+            texts.append(main["text"])
+            main_ratings.append(main.get("rating"))
+        path.append(main)
+        if main.get("flagged") or main.get("human_completion"):
+            special = True
+        if count != 1 or (completions[0] is not main and completions[0] != main):
             alternatives.extend((i, c) for c in completions if c is not main)
-    return path, alternatives
+    return texts, path, alternatives, main_ratings, special
 
 
 _RATINGS = (1, 0, -1, None)
+_STR = {str}
 _HUMAN_RATIONALE = "written by the labeler (PRM800K human_completion)"
 
 
@@ -406,31 +433,46 @@ class _LabelRows:
         self.ctx, self.labeler, self.stamp = ctx, labeler, stamp
         self.session = ("human", labeler, f"{ctx.source_hash[:19]}:{ctx.line}", stamp, to_json(line_meta))
 
-    def build(self, path: Sequence[tuple[str, dict]], branch: int) -> list[tuple]:
+    def build(self, path: Sequence[dict], branch: int) -> list[tuple]:
+        """One label row per rated completion of ``path`` (dicts carrying ``rating`` and maybe
+        ``flagged`` / ``human_completion``)."""
         base = dedupe_base(self.ctx.source_hash, self.ctx.line, branch, self.labeler)
+        labeler, stamp = self.labeler, self.stamp
         out = []
-        for index, (_, c) in enumerate(path):
+        for index, c in enumerate(path):
             rating = c.get("rating")
             if rating is None:
                 continue
-            meta_json = rationale = None
             if c.get("flagged") or c.get("human_completion"):
                 extra = {k: True for k in ("flagged", "human_completion") if c.get(k)}
-                meta_json = to_json(extra)
-                rationale = _HUMAN_RATIONALE if "human_completion" in extra else None
-            out.append((index, rating, "ternary", "human", self.labeler, rationale, None, None, None,
-                        self.stamp, meta_json, base + index))
+                out.append((index, rating, "ternary", "human", labeler,
+                            _HUMAN_RATIONALE if "human_completion" in extra else None, None, None, None,
+                            stamp, to_json(extra), base + index))
+            else:
+                out.append((index, rating, "ternary", "human", labeler, None, None, None, None, stamp, None,
+                            base + index))
         return out
 
 
+    def plain(self, ratings: list) -> tuple:
+        """The compact form (see ``BatchItem.plain_labels``) of the main path's labels when none is
+        flagged or human-written: the rows :meth:`build` gives for it, in the same order."""
+        base = dedupe_base(self.ctx.source_hash, self.ctx.line, 0, self.labeler)
+        if None in ratings:
+            steps = [i for i, r in enumerate(ratings) if r is not None]
+            ratings = [r for r in ratings if r is not None]
+        else:
+            steps = list(range(len(ratings)))
+        return ("ternary", "human", self.labeler, self.stamp, base, steps, ratings)
+
+
 def _join(texts: Sequence[str]) -> tuple[str, list[tuple[int, int]]]:
-    spans, position = [], 0
-    for text in texts:
-        if not text:
-            raise ValueError("a step's text is empty")
-        spans.append((position, position + len(text)))
-        position += len(text) + 1
-    return "\n".join(texts), spans
+    """The texts joined by newlines, and each one's (start, end) in the result."""
+    lengths = list(map(len, texts))
+    if 0 in lengths:
+        raise ValueError("a step's text is empty")
+    starts = list(itertools.accumulate([n + 1 for n in lengths[:-1]], initial=0))
+    return "\n".join(texts), list(zip(starts, map(operator.add, starts, lengths)))
 
 
 def _require(obj: Any, key: str, kind: type) -> Any:
