@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import heapq
 import json
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -12,6 +11,7 @@ from jsonschema.exceptions import SchemaError, ValidationError
 from jsonschema.validators import SPECIFICATIONS, Draft202012Validator, extend, validator_for
 from referencing.exceptions import Unresolvable
 
+from .._compiled import CompiledCache
 from .._extract import fenced_blocks, pick_block
 from ..base import BaseVerifier, Outcome
 from ..errors import BadReferenceError
@@ -103,14 +103,7 @@ class JsonSchemaVerifier(BaseVerifier):
 
     def __init__(self, config: JsonSchemaConfig | None = None) -> None:
         self.config = config or JsonSchemaConfig()
-        self._compiled: OrderedDict[str, Any] = OrderedDict()
-
-    def __getstate__(self) -> dict[str, Any]:
-        """Pickle without the compiled-schema cache (it holds unpicklable objects), so an instance
-        that has already graded can still be sent to worker processes."""
-        state = self.__dict__.copy()
-        state["_compiled"] = OrderedDict()
-        return state
+        self._compiled = CompiledCache(self.config.cache_size)
 
     def test_case_hash(self, reference: Mapping[str, Any]) -> str:
         """``stable_hash(reference)``, computed with the C JSON encoder when the reference is plain JSON."""
@@ -196,20 +189,7 @@ class JsonSchemaVerifier(BaseVerifier):
 
     def _validator(self, schema: Any) -> Any:
         key = _canonical_text(schema) or stable_hash(schema)
-        cached = self._compiled.get(key)
-        if cached is None:
-            try:
-                cached = _compile(schema)
-            except _SchemaProblem as problem:
-                cached = problem.with_traceback(None)
-            self._compiled[key] = cached
-            if len(self._compiled) > self.config.cache_size:
-                self._compiled.popitem(last=False)
-        else:
-            self._compiled.move_to_end(key)
-        if isinstance(cached, _SchemaProblem):
-            raise type(cached)(cached.code, cached.message)  # a fresh one: re-raising grows its traceback
-        return cached
+        return self._compiled.get_or_compile(key, lambda: _compile(schema), _SchemaProblem)
 
 
 def _cut_middle(message: str, limit: int) -> str:

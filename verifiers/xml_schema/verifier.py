@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import math
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Mapping
 
 from lxml import etree
 
+from .._compiled import CompiledCache
 from .._extract import fenced_blocks, pick_block
 from ..base import BaseVerifier, Outcome
 from ..errors import BadReferenceError
@@ -94,14 +94,7 @@ class XmlSchemaVerifier(BaseVerifier):
 
     def __init__(self, config: XmlSchemaConfig | None = None) -> None:
         self.config = config or XmlSchemaConfig()
-        self._compiled: OrderedDict[str, Any] = OrderedDict()
-
-    def __getstate__(self) -> dict[str, Any]:
-        """Pickle without the compiled-schema cache (it holds unpicklable objects), so an instance
-        that has already graded can still be sent to worker processes."""
-        state = self.__dict__.copy()
-        state["_compiled"] = OrderedDict()
-        return state
+        self._compiled = CompiledCache(self.config.cache_size)
 
     def check(self, response: str, reference: Mapping[str, Any]) -> Outcome:
         kind, assertions, namespaces, partial = _read_reference(reference)
@@ -179,20 +172,7 @@ class XmlSchemaVerifier(BaseVerifier):
 
     def _schema(self, kind: str, text: str) -> Any:
         key = stable_hash([kind, text])
-        cached = self._compiled.get(key)
-        if cached is None:
-            try:
-                cached = _compile_schema(kind, text)
-            except Rejected as problem:
-                cached = problem.with_traceback(None)
-            self._compiled[key] = cached
-            if len(self._compiled) > self.config.cache_size:
-                self._compiled.popitem(last=False)
-        else:
-            self._compiled.move_to_end(key)
-        if isinstance(cached, Rejected):
-            raise type(cached)(cached.code, cached.message)  # a fresh one: re-raising grows its traceback
-        return cached
+        return self._compiled.get_or_compile(key, lambda: _compile_schema(kind, text), Rejected)
 
 
 def _compile_schema(kind: str, text: str) -> Any:
