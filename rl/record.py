@@ -18,6 +18,9 @@ from typing import Any, Mapping, Sequence
 
 from .errors import RLError, require
 
+# keys in the order the trainer builds them (fixed by the code, so lines are stable without sorting)
+_ENCODE = json.JSONEncoder().encode
+
 
 class RecordWriter:
     """Writes group records as ``jsonl`` (``<dir>/rollouts.jsonl``) or ``parquet`` (``<dir>/rollouts/step-N.parquet``)."""
@@ -31,13 +34,13 @@ class RecordWriter:
         if fmt == "parquet":
             require("pyarrow", "parquet")
         self.path = self.dir / "rollouts.jsonl" if fmt == "jsonl" else self.dir / "rollouts"
+        self._file = self.path.open("a", encoding="utf-8") if fmt == "jsonl" else None
 
     def write(self, step: int, records: Sequence[Mapping[str, Any]]) -> None:
-        """Append the records of one step."""
-        if self.format == "jsonl":
-            with self.path.open("a") as f:
-                for r in records:
-                    f.write(json.dumps(r, sort_keys=True) + "\n")
+        """Append the records of one step (flushed before returning, so a crash loses no finished step)."""
+        if self._file is not None:
+            self._file.write("".join(_ENCODE(r) + "\n" for r in records))
+            self._file.flush()
             return
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -48,6 +51,12 @@ class RecordWriter:
         for key in ("completions", "sampling", "verifiers"):
             cols[key] = [json.dumps(r[key], sort_keys=True) for r in records]
         pq.write_table(pa.table(cols), self.path / f"step-{step:08d}.parquet")
+
+    def close(self) -> None:
+        """Close the JSONL file (safe to call twice)."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
 
 
 def read_records(path: str | Path) -> list[dict[str, Any]]:

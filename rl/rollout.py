@@ -27,6 +27,8 @@ from typing import Any, Mapping, Sequence
 from .engines.base import Completion, RolloutEngine, SamplingParams
 from .errors import RolloutError
 
+_PROMPT_CACHE_SIZE = 4096  # prompts whose token ids a runner remembers
+
 
 @dataclass
 class Episode:
@@ -148,6 +150,7 @@ class EpisodeRunner:
         self.tokenizer = tokenizer
         self.max_turns = max_turns
         self.timing = {"generate": 0.0, "grade": 0.0}
+        self._prompt_cache: dict[str, tuple[int, ...]] = {}
 
     def reset_timing(self) -> None:
         """Zero the seconds spent in the engine (``generate``) and in ``env.step`` (``grade``)."""
@@ -198,13 +201,25 @@ class EpisodeRunner:
                     f"{self.envs[g * n]}: reset(seed={seed}) gave different prompts to copies of the environment; "
                     "a group needs the same prompt G times, so reset must be deterministic given its seed"
                 )
-            # plain-text prompts get the tokenizer's own special tokens (e.g. BOS); chat templates carry theirs
-            ids = list(self.tokenizer(texts[0], add_special_tokens=not self.chat_template).input_ids)
+            ids = self._prompt_ids(texts[0])
             if not ids:
                 raise RolloutError(f"reset(seed={seed}) gave an empty prompt; the policy needs at least one prompt token")
             for e in episodes[-n:]:
                 e.prompt_ids = ids
         return episodes
+
+    def _prompt_ids(self, text: str) -> list[int]:
+        """Token ids of a prompt (remembered: a run draws the same prompts again and again).
+
+        Plain-text prompts get the tokenizer's own special tokens (e.g. BOS); chat templates carry theirs.
+        """
+        ids = self._prompt_cache.get(text)
+        if ids is None:
+            ids = tuple(self.tokenizer(text, add_special_tokens=not self.chat_template).input_ids)
+            if len(self._prompt_cache) >= _PROMPT_CACHE_SIZE:
+                self._prompt_cache.pop(next(iter(self._prompt_cache)))  # oldest first
+            self._prompt_cache[text] = ids
+        return list(ids)
 
     def _apply(self, completions: list[Completion], episodes: list[Episode]) -> None:
         for e, c in zip(episodes, completions):

@@ -54,6 +54,7 @@ class GRPOTrainer:
             envs = make_envs(config.env, config.batch_episodes, config.env_kwargs, config.env_modules, self._executor)
         gather = self._executor if isinstance(self._executor, GatheringExecutor) else None
         self.runner = EpisodeRunner(envs, self.engine, tokenizer, config.max_turns, config.chat_template, gather)
+        self._params = list(self.policy.parameters())
         self.optimizer = _adamw(self.policy, config.lr, config.weight_decay)
         self.loss_fn = get_loss(config.loss)
         self.loss_params = LossParams(config.clip_eps_low, config.clip_eps_high_resolved, config.beta, config.kl_estimator)
@@ -190,7 +191,7 @@ class GRPOTrainer:
         import torch
 
         limit = self.cfg.max_grad_norm or float("inf")
-        norm = float(torch.nn.utils.clip_grad_norm_(self.policy.parameters(), limit))
+        norm = float(torch.nn.utils.clip_grad_norm_(self._params, limit))
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
         return norm
@@ -257,6 +258,8 @@ class GRPOTrainer:
 
     def close(self) -> None:
         self.metrics.close()
+        if self.records is not None:
+            self.records.close()
         for env in self.runner.envs:
             env.close()
         if self._executor is not None:
@@ -315,9 +318,13 @@ def _sync(engine: Any, policy: Any) -> None:
 
 
 def _derive(*parts: int) -> int:
-    import numpy as np
-
-    return int(np.random.SeedSequence([p % (2**32) for p in parts]).generate_state(1)[0] % (2**31))
+    """A 31-bit seed mixed from integers (SplitMix64 steps): the same on every platform and version."""
+    x = 0x9E3779B97F4A7C15
+    for part in parts:
+        x = (x ^ (part % 2**64)) * 0xBF58476D1CE4E5B9 % 2**64
+        x = (x ^ (x >> 31)) * 0x94D049BB133111EB % 2**64
+        x ^= x >> 29
+    return x % 2**31
 
 
 def _seed_everything(seed: int) -> None:

@@ -152,4 +152,14 @@ class Verdict:
         return data
 
     def replace(self, **changes: Any) -> "Verdict":
-        return dataclasses.replace(self, **changes)
+        """A copy with ``changes`` applied (checked like a new verdict)."""
+        unknown = changes.keys() - _FIELDS
+        if unknown:
+            raise TypeError(f"Verdict has no field(s) {sorted(unknown)}; fields: {sorted(_FIELDS)}")
+        new = object.__new__(Verdict)  # cheaper than dataclasses.replace: environments call it per step
+        new.__dict__.update(self.__dict__, **changes)
+        new.__post_init__()
+        return new
+
+
+_FIELDS = frozenset(f.name for f in dataclasses.fields(Verdict))

@@ -108,24 +108,29 @@ class HFEngine:
                 new = out.sequences[:, width:]
                 logprobs = _token_logprobs(out.scores, new)
             else:
-                new, logprobs = self._sample(input_ids.repeat_interleave(params.n, 0),
-                                             attention.repeat_interleave(params.n, 0), params)
+                with torch.inference_mode():  # cheaper per op than no_grad; nothing sampled here needs autograd
+                    new, logprobs = self._sample(input_ids, attention, params)
         finally:
             if was_training:
                 self.model.train()
         toks, lps = new.tolist(), logprobs.tolist()  # one conversion each, not one per row
-        flat = [self._completion(toks[i], lps[i], ids[i // params.n]) for i in range(len(toks))]
+        flat = self._completions(toks, lps, [ids[i // params.n] for i in range(len(toks))])
         return [flat[i * params.n : (i + 1) * params.n] for i in range(len(ids))]
 
     def _sample(self, input_ids, attention, params: SamplingParams):
-        """Ancestral sampling with a KV cache; returns new tokens ``[B, S]`` and their log-probs under the
-        processed (temperature / top-p) distribution. Finished rows are padded."""
+        """Ancestral sampling with a KV cache for ``params.n`` completions of each row of ``input_ids``;
+        returns new tokens ``[B * n, S]`` (rows of one prompt adjacent) and their log-probs under the
+        processed (temperature / top-p) distribution. Finished rows are padded.
+
+        The lean decoder reads each prompt once and copies its keys/values to the ``n`` rows that
+        continue it (shared-prefix prefill); HF's path prefills every row.
+        """
         torch = require("torch", "torch")
         from . import lean
 
         gen = torch.Generator(device=input_ids.device)
         gen.manual_seed(params.seed if params.seed is not None else int(torch.randint(0, 2**31 - 1, ()).item()))
-        eos, pad = self.tokenizer.eos_token_id, self.tokenizer.pad_token_id
+        eos, pad, n = self.tokenizer.eos_token_id, self.tokenizer.pad_token_id, params.n
         padded = not bool(attention.all())  # without left padding the model's own causal mask is exact
         positions = (attention.cumsum(-1) - 1).clamp(min=0) if padded else None
         decoder = None
@@ -133,11 +138,19 @@ class HFEngine:
             decoder = lean.LeanDecoder(self.model, input_ids.shape[0], input_ids.shape[1] + params.max_tokens)
             if not padded:
                 positions = torch.arange(input_ids.shape[1], device=input_ids.device).expand_as(input_ids)
-        done = torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
+        else:
+            input_ids, attention = input_ids.repeat_interleave(n, 0), attention.repeat_interleave(n, 0)
+            positions = None if positions is None else positions.repeat_interleave(n, 0)
+        done = torch.zeros(input_ids.shape[0] * (n if decoder is not None else 1), dtype=torch.bool,
+                           device=input_ids.device)
         tokens, logps, cache, step_ids = [], [], None, input_ids
-        with torch.no_grad():
-            for _ in range(params.max_tokens):
+        with torch.no_grad():  # (inference mode when called from generate)
+            for step in range(params.max_tokens):
                 logits, cache = self._next_logits(decoder, step_ids, attention if padded else None, positions, cache)
+                if step == 0 and decoder is not None:  # the prompts were read once: fan out to n rows each
+                    decoder.repeat_rows(n)
+                    logits, attention = logits.repeat_interleave(n, 0), attention.repeat_interleave(n, 0)
+                    positions = positions.repeat_interleave(n, 0)
                 logp = _processed_logprobs(logits.float(), params.temperature, params.top_p)
                 nxt = _pick(logp, params.temperature, gen)
                 tokens.append(nxt.masked_fill(done, pad))
@@ -173,16 +186,15 @@ class HFEngine:
             kwargs.update(stop_strings=list(params.stop), tokenizer=self.tokenizer)
         return kwargs
 
-    def _completion(self, toks: list[int], logprobs: list[float], prompt_ids: list[int]) -> Completion:
-        eos = self.tokenizer.eos_token_id
-        end = toks.index(eos) + 1 if eos in toks else len(toks)
-        finish = "stop" if eos in toks[:end] else "length"
-        kept = toks[:end]
-        text = self.tokenizer.decode(kept, skip_special_tokens=True)
-        return Completion(
-            text=text, token_ids=tuple(kept), logprobs=tuple(logprobs[:end]),
-            finish_reason=finish, prompt_token_ids=tuple(prompt_ids),
-        )
+    def _completions(self, rows: list[list[int]], logprobs: list[list[float]],
+                     prompts: list[list[int]]) -> list[Completion]:
+        """Completions cut after their first EOS (``finish_reason`` "stop"), else at the length limit."""
+        eos = self.tokenizer.eos_token_id  # a property lookup on HF tokenizers: read it once
+        kept = [toks[: toks.index(eos) + 1] if eos in toks else toks for toks in rows]
+        texts = self.tokenizer.batch_decode(kept, skip_special_tokens=True)  # one call for the batch
+        return [Completion(text=text, token_ids=tuple(k), logprobs=tuple(lp[: len(k)]),
+                           finish_reason="stop" if k and k[-1] == eos else "length", prompt_token_ids=tuple(p))
+                for text, k, lp, p in zip(texts, kept, logprobs, prompts)]
 
 
 def _processed_logprobs(logits, temperature: float, top_p: float):
@@ -200,10 +212,16 @@ def _processed_logprobs(logits, temperature: float, top_p: float):
 
 
 def _pick(logp, temperature: float, generator):
-    torch = require("torch", "torch")
+    """One token per row: argmax at temperature 0, else a draw from ``exp(logp)``.
+
+    The draw is ``argmax(p / E)`` with ``E ~ Exp(1)`` per entry, which is exactly how
+    ``torch.multinomial`` draws one sample (same generator stream, same tokens) without its
+    input checks, which cost more than the draw on small batches.
+    """
     if temperature == 0:
         return logp.argmax(-1)
-    return torch.multinomial(logp.exp(), 1, generator=generator).squeeze(-1)
+    p = logp.exp()
+    return (p / p.new_empty(p.shape).exponential_(generator=generator)).argmax(-1)
 
 
 def _token_logprobs(scores, tokens):

@@ -7,7 +7,7 @@ once per ``generate`` call; q/k/v and gate/up are concatenated once per decoder 
 matmul, and q and k are rotated in one go), and the LM head runs on the last position only.
 Tested to give HF's tokens and log-probs (bit-identical in our float32 measurements).
 
-It is used for sampling only (under ``torch.no_grad``); the trainer's log-probs still come from
+It is used for sampling only (under ``torch.inference_mode``); the trainer's log-probs still come from
 the HF model, so the sampler/trainer gap the trainer logs checks this module on every step.
 Models it does not cover (other architectures, sliding windows, non-default RoPE) keep HF's path.
 
@@ -56,10 +56,20 @@ class LeanDecoder:
         positions = torch.arange(max_len, device=weight.device).unsqueeze(0)
         cos, sin = inner.rotary_emb(weight[:1].unsqueeze(0), positions)  # HF's own tables, same numerics
         self.cos, self.sin = cos[0], sin[0]
-        with torch.no_grad():  # q/k/v and gate/up as one matmul each (weights as they are now)
-            self.plan = [_layer_plan(layer) for layer in self.layers]
+        with torch.no_grad():  # q/k/v (and rotated q/k) and gate/up as one matmul each (weights as they are now)
+            self.plan = [_layer_plan(layer, self.head_dim) for layer in self.layers]
         self.embed, self.norm, self.head = weight, inner.norm.weight, model.lm_head
-        self.split = (self.heads * self.head_dim, self.kv_heads * self.head_dim, self.kv_heads * self.head_dim)
+        qk = (self.heads + self.kv_heads) * self.head_dim
+        self.split = (qk, qk, self.kv_heads * self.head_dim)  # q|k, rotate_half(q|k), v
+
+    def repeat_rows(self, n: int) -> None:
+        """Give every cached row ``n`` adjacent copies (row ``i`` becomes rows ``i*n .. i*n+n-1``).
+
+        Used after prefilling each distinct prompt once, before sampling ``n`` continuations of each.
+        """
+        if n != 1:
+            self.keys = [k.repeat_interleave(n, 0) for k in self.keys]
+            self.values = [v.repeat_interleave(n, 0) for v in self.values]
 
     def step(self, ids: Any, positions: Any, key_mask: Any = None) -> Any:
         """Logits ``[B, vocab]`` at the last of ``ids`` ``[B, T]`` (appended to the cache).
@@ -85,7 +95,8 @@ class LeanDecoder:
         import torch.nn.functional as F
 
         B, T, _ = qkv.shape
-        q, k, v = _rotary_qkv(qkv, self.split, self.head_dim, cos, sin)
+        qk, turned, v = (x.view(B, T, -1, self.head_dim).transpose(1, 2) for x in qkv.split(self.split, dim=-1))
+        q, k = (qk * cos + turned * sin).split((self.heads, self.kv_heads), dim=1)
         self.keys[layer][:, :, start : self.length] = k
         self.values[layer][:, :, start : self.length] = v
         keys, values = self.keys[layer][:, :, : self.length], self.values[layer][:, :, : self.length]
@@ -95,8 +106,13 @@ class LeanDecoder:
         return out.transpose(1, 2).reshape(B, T, -1)
 
 
-def _layer_plan(layer: Any) -> tuple:
-    """One decoder layer's tensors: fused q/k/v and gate/up weights (and biases, or None)."""
+def _layer_plan(layer: Any, rotated_head_dim: int = 0) -> tuple:
+    """One decoder layer's tensors: fused q/k/v and gate/up weights (and biases, or None).
+
+    With ``rotated_head_dim`` the fused projection is ``q | k | rotate_half(q) | rotate_half(k) | v``:
+    rotating a projection's output rows (a signed permutation) rotates its output exactly, so RoPE
+    needs two multiplies and an add instead of slicing and concatenating activations every step.
+    """
     import torch
 
     attn, mlp = layer.self_attn, layer.mlp
@@ -105,10 +121,26 @@ def _layer_plan(layer: Any) -> tuple:
         bias = None if mods[0].bias is None else torch.cat([m.bias for m in mods])
         return torch.cat([m.weight for m in mods]), bias
 
-    qkv_w, qkv_b = fused(attn.q_proj, attn.k_proj, attn.v_proj)
+    if rotated_head_dim:
+        qk_w, qk_b = fused(attn.q_proj, attn.k_proj)
+        v = attn.v_proj
+        qkv_w = torch.cat([qk_w, _turn_rows(qk_w, rotated_head_dim), v.weight])
+        qkv_b = None if qk_b is None else torch.cat([qk_b, _turn_rows(qk_b, rotated_head_dim), v.bias])
+    else:
+        qkv_w, qkv_b = fused(attn.q_proj, attn.k_proj, attn.v_proj)
     up_w, up_b = fused(mlp.gate_proj, mlp.up_proj)
     return (layer.input_layernorm.weight, qkv_w, qkv_b, attn.o_proj.weight, attn.o_proj.bias,
             layer.post_attention_layernorm.weight, up_w, up_b, mlp.down_proj.weight, mlp.down_proj.bias, attn.scaling)
+
+
+def _turn_rows(t: Any, head_dim: int) -> Any:
+    """``rotate_half`` applied to the output rows of a projection (weight ``[n * head_dim, in]`` or bias)
+    per head: row ``j`` becomes ``-row[j + half]`` in the first half of a head, ``row[j - half]`` in the second."""
+    import torch
+
+    x = t.reshape(-1, head_dim, *t.shape[1:])
+    half = head_dim // 2
+    return torch.cat((-x[:, half:], x[:, :half]), dim=1).reshape(t.shape)
 
 
 def causal_logits(model: Any, input_ids: Any, keep: int) -> Any:

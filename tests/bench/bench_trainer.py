@@ -13,9 +13,12 @@ weights without HF's per-call overhead; same tokens, log-probs and gradients as 
 by ``tests/rl/test_rl_lean_forward.py``); TRL runs HF's forward. Neither side uses ``torch.compile``,
 so there is no compile time to report.
 
-CPU seconds per step count this process *and its live child processes* (the grading workers, read
+A step's seconds run from its start to the start of the next step (:class:`StepClock`), so each
+trainer pays for all of its per-step work wherever its loop does it (TRL's logging and optimiser
+step happen after its ``on_step_end``; rlvr's recording and metrics inside ``train_step``).
+CPU seconds per step count this process *and its child processes* (the grading workers, read
 from ``/proc``; 0 where there is no ``/proc``), so a process pool cannot hide work; the children are
-read outside the timed window. Wall time on the shared machine is noisy: compare CPU first.
+read at the two ends of the run only. Wall time on a shared machine is noisy: compare CPU too.
 
 Run: ``.venv/bin/python tests/bench/bench_trainer.py [--steps 12]``; writes
 ``tests/bench/results/bench_trainer.json`` and prints a table. The first step of each trainer is
@@ -63,6 +66,37 @@ def children_cpu() -> float:
     return total + sum(cpu for pid, (_, cpu) in parents.items() if pid in family and pid != os.getpid())
 
 
+class StepClock:
+    """Per-step wall and CPU seconds as intervals between consecutive step *starts*.
+
+    Step ``i`` costs everything from its start to the start of step ``i + 1`` (the last one ends at
+    :meth:`end`), so each trainer pays for all of its own per-step work: logging, callbacks, data
+    loading, the optimiser step, recording, wherever its loop happens to do it. CPU adds the
+    grading workers' seconds (``children_cpu``, read only at the two ends of the run so the reading
+    itself costs no step anything), spread evenly over the steps.
+    """
+
+    def __init__(self) -> None:
+        self.walls: list[float] = []
+        self.cpus: list[float] = []
+        self.children = children_cpu()
+
+    def begin(self) -> None:
+        self.walls.append(time.perf_counter())
+        self.cpus.append(time.process_time())
+
+    def end(self) -> None:
+        self.begin()
+        self.children = children_cpu() - self.children
+
+    def result(self) -> dict:
+        steps = max(1, len(self.walls) - 1)
+        share = self.children / steps
+        wall = [b - a for a, b in zip(self.walls, self.walls[1:])]
+        cpu = [b - a + share for a, b in zip(self.cpus, self.cpus[1:])]
+        return {"step_s": wall, "cpu_s": cpu}
+
+
 def setup(tmp: Path) -> str:
     from rl.tiny import make_tiny_model
 
@@ -80,19 +114,17 @@ def run_rlvr(model_path: str, out: Path, a, grading_workers: int = 1, seed: int 
                      seed=seed, output_dir=str(out), progress=False, tensorboard=False, record_format="jsonl",
                      grading_workers=grading_workers, max_grad_norm=1.0, tis_cap=None)
     trainer = GRPOTrainer(cfg)
-    times, cpu, rewards, phases = [], [], [], {"t_generate": [], "t_grade": [], "t_update": []}
+    rewards, phases = [], {"t_generate": [], "t_grade": [], "t_update": []}
+    clock = StepClock()
     for _ in range(a.steps):
-        k0 = children_cpu()
-        t0, c0 = time.perf_counter(), time.process_time()
+        clock.begin()
         m = trainer.train_step()
-        times.append(time.perf_counter() - t0)
-        cpu.append(time.process_time() - c0)
-        cpu[-1] += children_cpu() - k0
         rewards.append(m["reward_mean"])
         for key in phases:
             phases[key].append(m[key])
+    clock.end()
     trainer.close()
-    return {"step_s": times, "cpu_s": cpu, "reward": rewards,
+    return {**clock.result(), "reward": rewards,
             "phases_median_s": {k: round(statistics.median(v[1:] or v), 4) for k, v in phases.items()}}
 
 
@@ -108,17 +140,14 @@ def run_trl(model_path: str, out: Path, a, seed: int = 0) -> dict:
     def reward(completions, answer, **kwargs):
         return [math.verify(c, {"answer": g}).score for c, g in zip(completions, answer)]
 
-    times, cpu, rewards = [], [], []
+    rewards, clock = [], StepClock()
 
     class Timer(TrainerCallback):
         def on_step_begin(self, args, state, control, **kw):
-            self.k0 = children_cpu()  # measured the same way as rlvr's (TRL starts no workers here)
-            self.t0, self.c0 = time.perf_counter(), time.process_time()
+            clock.begin()
 
-        def on_step_end(self, args, state, control, **kw):
-            times.append(time.perf_counter() - self.t0)
-            cpu.append(time.process_time() - self.c0)
-            cpu[-1] += children_cpu() - self.k0
+        def on_train_end(self, args, state, control, **kw):
+            clock.end()
 
         def on_log(self, args, state, control, logs=None, **kw):
             if logs and "reward" in logs:
@@ -137,7 +166,7 @@ def run_trl(model_path: str, out: Path, a, seed: int = 0) -> dict:
     trainer = GRPOTrainer(model=model, reward_funcs=reward, args=args, train_dataset=data, processing_class=tok,
                           callbacks=[Timer()])
     trainer.train()
-    return {"step_s": times, "cpu_s": cpu, "reward": rewards}
+    return {**clock.result(), "reward": rewards}
 
 
 def summarise(name: str, reps: list[dict]) -> dict:
@@ -155,6 +184,25 @@ def summarise(name: str, reps: list[dict]) -> dict:
     if "phases_median_s" in best:
         out["phases_median_s"] = best["phases_median_s"]
     return out
+
+
+def compare_learning(ours: dict, theirs: dict) -> dict:
+    """Last-5-step mean reward per seed, both trainers: means, standard errors, and the difference with a
+    normal 95% interval (seeds are independent runs, so the two samples are unpaired)."""
+
+    def mean_se(xs: list[float]) -> tuple[float, float]:
+        m = sum(xs) / len(xs)
+        var = sum((x - m) ** 2 for x in xs) / max(1, len(xs) - 1)
+        return m, (var / len(xs)) ** 0.5
+
+    (m1, se1), (m2, se2) = mean_se(ours["reward_last5_per_seed"]), mean_se(theirs["reward_last5_per_seed"])
+    half = 1.96 * (se1**2 + se2**2) ** 0.5
+    diff = m1 - m2
+    return {"seeds": len(ours["reward_last5_per_seed"]), "rlvr_mean": round(m1, 4), "rlvr_se": round(se1, 4),
+            "trl_mean": round(m2, 4), "trl_se": round(se2, 4), "difference": round(diff, 4),
+            "difference_ci95": [round(diff - half, 4), round(diff + half, 4)],
+            "reading": ("rlvr learns better" if diff - half > 0 else "rlvr learns worse" if diff + half < 0
+                        else "no difference detectable at this number of seeds")}
 
 
 def main() -> int:
@@ -190,12 +238,15 @@ def main() -> int:
         s_["cpu_ratio_vs_trl_over_repeats"] = round(s_["median_cpu_s_over_repeats"] / trl_cpu, 4)
         s_["all_repeat_medians_s"] = [round(statistics.median(r["step_s"][1:]), 4) for r in runs[s_["trainer"]]]
         s_["all_repeat_cpu_medians_s"] = [round(statistics.median(r["cpu_s"][1:]), 4) for r in runs[s_["trainer"]]]
-    result = {"benchmark": "grpo_step_time_cpu", "config": vars(a), "results": summaries,
+    learning = compare_learning(summaries[1], summaries[-1])
+    result = {"benchmark": "grpo_step_time_cpu", "config": vars(a), "results": summaries, "learning": learning,
               "target": "rlvr median step time <= 0.5 x TRL's, last-5 reward >= TRL's",
               "forward": {"rlvr": "rl.engines.lean (static-cache sampler + lean training forward; HF-exact)",
                           "trl": "transformers LlamaForCausalLM forward", "torch_compile": "none on either side"},
-              "method": "repeats run interleaved with seeds 0..R-1; speed = best per-step median over repeats "
-                        "(first step excluded as warm-up); learning = reward curve averaged over the seeds",
+              "method": "repeats run interleaved with seeds 0..R-1; a step = start of one step to start of the next "
+                        "(everything each trainer does per step); speed = best per-step median over repeats "
+                        "(first step excluded as warm-up), and the median over repeats; learning = reward "
+                        "curve averaged over the seeds",
               "machine": {"python": sys.version.split()[0], "torch": torch.__version__, "platform": platform.platform(),
                           "cpus": os.cpu_count(), "torch_threads": a.threads,
                           "load_average_start_end": [round(load_start, 2), round(os.getloadavg()[0], 2)],
@@ -217,6 +268,9 @@ def main() -> int:
               f"| {r['reward_first']:>13.3f} | {r['reward_last5_mean']:>13.3f} |")
     for r in summaries[:2]:
         print(f"{r['trainer']} phases (median s): {r.get('phases_median_s')}")
+    print(f"learning, last-5 reward over {learning['seeds']} seeds: rlvr {learning['rlvr_mean']:.3f} "
+          f"± {learning['rlvr_se']:.3f}, TRL {learning['trl_mean']:.3f} ± {learning['trl_se']:.3f}; "
+          f"difference {learning['difference']:+.3f}, 95% CI {learning['difference_ci95']}: {learning['reading']}")
     (HERE / "results").mkdir(exist_ok=True)
     (HERE / "results" / "bench_trainer.json").write_text(json.dumps(result, indent=2) + "\n")
     return 0

@@ -28,6 +28,27 @@ class DigitEnv(gymnasium.Env):
         return "", float(ok) + self.shift, True, False, {"verdict": verdict}
 
 
+class FlatOrMixedEnv(gymnasium.Env):
+    """Single-turn test env with known group outcomes: prompt ``"1="`` always earns 1 (a flat group);
+    ``"2="`` earns 1 and 0 in turn across steps (a group of even size is always mixed)."""
+
+    turn = 0
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.index = int(self.np_random.integers(2))
+        return ("1=", "2=")[self.index], {"task_index": self.index}
+
+    def step(self, action):
+        if self.index == 0:
+            ok = True
+        else:
+            FlatOrMixedEnv.turn += 1
+            ok = FlatOrMixedEnv.turn % 2 == 1
+        verdict = {"status": "pass" if ok else "fail", "score": float(ok), "verifier": "flat", "verifier_version": 1}
+        return "", float(ok), True, False, {"verdict": verdict}
+
+
 class EchoToolEnv(gymnasium.Env):
     """Two-turn test env: after the first completion the env answers ``"<tool>"``; the second turn is graded."""
 

@@ -62,6 +62,12 @@ _UNICODE = str.maketrans({"\u2212": "-", "\u00d7": "\\times ", "\u22c5": "\\cdot
                           "\u2265": "\\ge ", "\u222a": "\\cup ", "\u2229": "\\cap ", "\u2205": "\\emptyset ",
                           "\u00b2": "^{2}", "\u00b3": "^{3}", "\u00a0": " ", "\u2009": " ", "\u202f": " ",
                           **{chr(0xFF10 + d): str(d) for d in range(10)}})
+_THIN_THOUSANDS = re.compile(r"(\d),\\!\s*(?=\d{3}(?!\d))")
+_DELIMITERS = re.compile(r"^\$+|\$+$|^\\\(|\\\)$|^\\\[|\\\]$")
+_BARE_FRAC = re.compile(r"\\frac\s*(\d)\s*(\d)")
+_COMMA_SPACE_THOUSANDS = re.compile(r"(\d)\\,(?=\d{3}(?!\d))")
+_APPROX = re.compile(r"^(?:\\approx|\\sim|\u2248)\s*")
+_WHITESPACE = re.compile(r"\s+")
 _UNICODE_ROOT = re.compile(r"\u221a\s*(\d+(?:\.\d+)?|[A-Za-z]|\\pi\b|\{[^{}]*\}|\([^()]*\))")
 
 
@@ -98,19 +104,19 @@ def clean(raw: str) -> str:
     """Strip delimiters, spacing, wrappers and thousands separators; canonical ``\\frac``."""
     text = raw.strip().replace("\n", " ")
     text = _UNICODE_ROOT.sub(lambda m: "\\sqrt{" + m.group(1).strip("{}()") + "}", text.translate(_UNICODE))
-    text = re.sub(r"(\d),\\!\s*(?=\d{3}(?!\d))", r"\1", text).replace("\\varnothing", "\\emptyset")
-    text = re.sub(r"^\$+|\$+$|^\\\(|\\\)$|^\\\[|\\\]$", "", text).strip()
+    text = _THIN_THOUSANDS.sub(r"\1", text).replace("\\varnothing", "\\emptyset")
+    text = _DELIMITERS.sub("", text).strip()
     text = text.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac").replace("{,}", ",")
-    text = re.sub(r"\\frac\s*(\d)\s*(\d)", r"\\frac{\1}{\2}", text)
-    text = re.sub(r"(\d)\\,(?=\d{3}(?!\d))", r"\1", text)
+    text = _BARE_FRAC.sub(r"\\frac{\1}{\2}", text)
+    text = _COMMA_SPACE_THOUSANDS.sub(r"\1", text)
     text = _SPACING.sub(" ", text).replace("\\,", " ")
     while (inner := _WRAPPERS.match(text.strip())) is not None:
         text = inner.group(1)
     text = _THOUSANDS.sub(lambda m: m.group(0).replace(",", ""), text)
     text = _TRIG_DEGREES.sub(r"\\\1(\\frac{\2\\pi}{180})", text)  # \cos 60^\circ is 1/2, not cos(60)
-    text = re.sub(r"^(?:\\approx|\\sim|\u2248)\s*", "", text.strip())  # "\approx 3.14" is read as 3.14
+    text = _APPROX.sub("", text.strip())  # "\approx 3.14" is read as 3.14
     text = _FUNCTION_LHS.sub("", text.strip())  # "f(x) = 2x+3" is answered like "y = 2x+3": by its value
-    text = re.sub(r"\s+", " ", text).strip().rstrip(".").strip()
+    text = _WHITESPACE.sub(" ", text).strip().rstrip(".").strip()
     return text
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from types import MappingProxyType
 from typing import Any, Mapping
 
+from .._lru import LRU
 from ..base import BaseVerifier, Outcome
 from ..errors import BadReferenceError
 from ..hashing import stable_hash
 from ..registry import register
+from ..verdict import Status
 from .compare import Decision, fast_decision
 from .config import MathConfig
 from .extract import extract_answer
@@ -17,6 +19,7 @@ from .normalize import Answer, analyse, clean
 from .screen import screen_answer
 
 _HELPERS: dict[int, CasHelper] = {}
+_DECIDED = (Status.PASS, Status.FAIL, Status.UNPARSEABLE)
 
 
 @register
@@ -64,14 +67,26 @@ class MathVerifier(BaseVerifier):
 
     def __init__(self, config: MathConfig | None = None) -> None:
         self.config = config or MathConfig()
-        self._gold_cache: OrderedDict[str, Answer] = OrderedDict()
-        self._cas_cache: OrderedDict[tuple, dict[str, Any]] = OrderedDict()
+        size = self.config.gold_cache_size
+        self._gold_cache = LRU(size)  # gold text -> Answer
+        self._cas_cache = LRU(size)  # (gold alternatives, answer alternatives) -> the helper's decision
+        self._judged = LRU(size)  # (gold, extracted answer, extraction rule) -> decided Outcome
+        self._hashes = LRU(size)  # (type, gold value) -> test_case_hash
 
     def test_case_hash(self, reference: Mapping[str, Any]) -> str:
-        return stable_hash({"answer": reference.get("answer")})
+        gold = reference.get("answer")
+        if not isinstance(gold, (str, int, float)):
+            return stable_hash({"answer": gold})
+        key = (type(gold), gold)
+        digest = self._hashes.get(key)
+        if digest is None:
+            digest = stable_hash({"answer": gold})
+            self._hashes.put(key, digest)
+        return digest
 
     def check(self, response: str, reference: Mapping[str, Any]) -> Outcome:
-        gold_raw = gold_text(reference)
+        gold = reference.get("answer") if isinstance(reference, Mapping) else None
+        gold_raw = gold if type(gold) is str and self._gold_cache.get(gold) is not None else gold_text(reference)
         cfg = self.config
         if len(response) > cfg.max_response_chars:
             return Outcome.unparseable("response_too_long", f"response has {len(response)} characters "
@@ -80,10 +95,20 @@ class MathVerifier(BaseVerifier):
         if found is None:
             return Outcome.unparseable("no_answer", "no boxed answer, answer phrase or fallback match found",
                                        extraction_rule="none", fallback=cfg.fallback)
+        key = (gold_raw, found.text, found.rule)  # everything the outcome depends on (config is fixed)
+        outcome = self._judged.get(key)
+        if outcome is not None:  # GRPO groups repeat final answers: decide each one once
+            return outcome
         details: dict[str, Any] = {"extraction_rule": found.rule, "extracted": _short(found.text)}
         if not clean(found.text):
-            return Outcome.unparseable("empty_answer", "the extracted answer is empty", **details)
-        return self._judge(gold_raw, found.text, details)
+            outcome = Outcome.unparseable("empty_answer", "the extracted answer is empty", **details)
+        else:
+            outcome = self._judge(gold_raw, found.text, details)
+        if outcome.status in _DECIDED:  # timeouts and crashes are tried again next time
+            outcome = Outcome(outcome.status, outcome.score, outcome.pass_rate, outcome.reason,
+                              MappingProxyType(dict(outcome.details)))  # shared by later verdicts: read-only
+            self._judged.put(key, outcome)
+        return outcome
 
     def _judge(self, gold_raw: str, pred_raw: str, details: dict[str, Any]) -> Outcome:
         cfg = self.config
@@ -105,11 +130,8 @@ class MathVerifier(BaseVerifier):
     def _gold(self, gold_raw: str) -> Answer:
         cached = self._gold_cache.get(gold_raw)
         if cached is None:
-            cached = self._gold_cache[gold_raw] = analyse(gold_raw, self.config.max_digits)
-            if len(self._gold_cache) > self.config.gold_cache_size:
-                self._gold_cache.popitem(last=False)
-        else:
-            self._gold_cache.move_to_end(gold_raw)
+            cached = analyse(gold_raw, self.config.max_digits)
+            self._gold_cache.put(gold_raw, cached)
         return cached
 
     def _cas(self, gold: Answer, pred: Answer, details: dict[str, Any]) -> Outcome:
@@ -139,13 +161,10 @@ class MathVerifier(BaseVerifier):
         key = (tuple(request[1]), tuple(request[2]))
         answer = self._cas_cache.get(key)
         if answer is not None:
-            self._cas_cache.move_to_end(key)
             return answer
         answer = helper_for(self.config.memory_limit_mb).call(request, self.config.timeout_s)
         if answer is not None and answer["outcome"] in ("compared", "pred_unparseable", "gold_unparseable"):
-            self._cas_cache[key] = answer
-            if len(self._cas_cache) > self.config.gold_cache_size:
-                self._cas_cache.popitem(last=False)
+            self._cas_cache.put(key, answer)
         return answer
 
 

@@ -58,9 +58,37 @@ def test_gold_cache_is_bounded_lru():
     from verifiers.math import MathConfig
 
     verifier = MathVerifier(MathConfig(gold_cache_size=2))
-    for gold in ("1", "2", "3", "2"):
-        verifier.verify("\\boxed{2}", {"answer": gold})
+    for k, gold in enumerate(("1", "2", "3", "2")):  # a new answer each time: no decided pair is reused
+        verifier.verify(f"\\boxed{{{k + 10}}}", {"answer": gold})
     assert list(verifier._gold_cache) == ["3", "2"]
+
+
+def test_decided_answers_are_reused_and_stay_read_only():
+    verifier = MathVerifier()
+    first = verifier.verify("so \\boxed{7}", {"answer": "7"})
+    first.details["extracted"] = "changed by a caller"
+    again = verifier.verify("we get \\boxed{7}", {"answer": "7"})
+    assert again.passed and again.details["extracted"] == "7" and again.identity() != first.identity()
+    assert again.details == MathVerifier().verify("we get \\boxed{7}", {"answer": "7"}).details
+    fallback = verifier.verify("maybe 7", {"answer": "7"})  # same answer, another extraction rule
+    assert fallback.details["extraction_rule"] == "last_number"
+
+
+def test_cas_timeouts_are_not_remembered(monkeypatch):
+    from verifiers.math import verifier as module
+
+    verifier, calls = MathVerifier(), []
+
+    class Stuck:
+        def call(self, request, timeout_s):
+            calls.append(request)
+            return None  # what the helper gives when it had to be killed
+
+    monkeypatch.setattr(module, "helper_for", lambda limit: Stuck())
+    for _ in range(2):
+        verdict = verifier.verify("\\boxed{x^2+1}", {"answer": "(x+1)^2-2x"})
+        assert verdict.status.value == "timeout" and verdict.failure_reason.code == "cas_timeout"
+    assert len(calls) == 2
 
 
 def test_non_string_response_is_an_error_verdict():
