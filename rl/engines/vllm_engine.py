@@ -43,6 +43,8 @@ class VLLMEngine:
         for key, value in (("RANK", "0"), ("LOCAL_RANK", "0"), ("WORLD_SIZE", "1"),
                            ("MASTER_ADDR", "127.0.0.1"), ("MASTER_PORT", "29517")):
             os.environ.setdefault(key, value)  # external_launcher reads the torch.distributed variables
+        # a bounded batch-token budget keeps vLLM's start-up memory profile honest when colocated
+        llm_kwargs.setdefault("max_num_batched_tokens", 4096)
         kwargs = dict(model=model_path, gpu_memory_utilization=gpu_memory_utilization, seed=seed, dtype=dtype,
                       enable_sleep_mode=enable_sleep_mode, distributed_executor_backend="external_launcher",
                       max_model_len=max_model_len, logprobs_mode="processed_logprobs", **llm_kwargs)
@@ -121,6 +123,9 @@ class VLLMEngine:
         tags = [t for t in tags if t in self._sleeping]
         if not tags:
             return
+        import torch
+
+        torch.cuda.empty_cache()  # the trainer's freed blocks go back first, or mapping vLLM's memory can OOM
         try:
             self.llm.wake_up(tags=tags)
             self._sleeping -= set(tags)

@@ -13,6 +13,11 @@ accept it) and the local character tokenizer - nothing is downloaded:
 3. writes ``tests/gpu/results/vllm_engine.json`` (tokens/s, s/step, gaps, versions).
 
 Exit code 0 only when every check passes.
+
+``--cpu-standin`` runs the same script on the CPU with an ``HFEngine`` over a *separate copy* of the
+model standing in for vLLM (float32, tiny sizes). It checks the script itself, not vLLM: its output
+says ``"engine": "hf (CPU stand-in)"`` and it writes no file under ``results/``
+(``tests/rl/test_gpu_check_script.py`` runs it so the script cannot rot between GPU sessions).
 """
 
 from __future__ import annotations
@@ -64,43 +69,74 @@ def compare(engine, model, tok, prompts, n_tokens):
     return agree, gap
 
 
-def main() -> int:
+def make_engine(path: Path, standin: bool):
+    """``(engine, policy, device, engine label)``: vLLM on the GPU, or the CPU stand-in (HFEngine on a copy)."""
+    import torch
+    import transformers
+
+    if standin:
+        from rl.engines.hf import HFEngine
+
+        tok = transformers.AutoTokenizer.from_pretrained(path, local_files_only=True)
+        sampler = transformers.AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
+        policy = transformers.AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
+        return HFEngine(sampler, tok), policy, "cpu", "hf (CPU stand-in)"
+    from rl.engines.vllm_engine import VLLMEngine
+
+    policy = transformers.AutoModelForCausalLM.from_pretrained(path, dtype=torch.bfloat16).cuda()
+    engine = VLLMEngine(str(path), gpu_memory_utilization=0.3, enable_sleep_mode=True, dtype="bfloat16",
+                        max_model_len=256)
+    return engine, policy, "cuda", "vllm"
+
+
+def versions(standin: bool) -> dict:
+    import torch
+    import transformers
+
+    out = {"torch": torch.__version__, "transformers": transformers.__version__}
+    if standin:
+        return {**out, "device": "cpu"}
+    import vllm
+
+    return {**out, "device": torch.cuda.get_device_name(0), "vllm": vllm.__version__}
+
+
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--tol", type=float, default=0.05, help="max |logprob gap| after sync (bf16 numerics)")
-    a = parser.parse_args()
+    parser.add_argument("--cpu-standin", action="store_true",
+                        help="check this script on the CPU with HFEngine standing in for vLLM (writes no result file)")
+    a = parser.parse_args(argv)
     import torch
-    import transformers
-    import vllm
 
     import envs
     from rl.config import GRPOConfig
     from rl.engines.base import SamplingParams
-    from rl.engines.vllm_engine import VLLMEngine
     from rl.tiny import build_char_tokenizer, build_tiny_model
     from rl.trainer import GRPOTrainer
 
-    result: dict = {"device": torch.cuda.get_device_name(0), "vllm": vllm.__version__, "torch": torch.__version__,
-                    "transformers": transformers.__version__}
+    hidden, new_tokens = (32, 8) if a.cpu_standin else (256, 64)
+    result: dict = versions(a.cpu_standin)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "model"
         tok = build_char_tokenizer("0123456789+=? ")
-        model = build_tiny_model(tok, hidden_size=256, num_layers=2, num_heads=4, arch="qwen2")
+        model = build_tiny_model(tok, hidden_size=hidden, num_layers=2, num_heads=4 if a.cpu_standin else hidden // 64,
+                                 arch="qwen2")
         path.mkdir()
         tok.save_pretrained(path)
-        model.to(torch.bfloat16).save_pretrained(path)
-        policy = transformers.AutoModelForCausalLM.from_pretrained(path, dtype=torch.bfloat16).cuda()
-        engine = VLLMEngine(str(path), gpu_memory_utilization=0.3, enable_sleep_mode=True, dtype="bfloat16",
-                            max_model_len=256)
+        (model if a.cpu_standin else model.to(torch.bfloat16)).save_pretrained(path)
+        engine, policy, device, result["engine"] = make_engine(path, a.cpu_standin)
         prompts = [f"{i}=" for i in range(1, 10)] * 4
         t0 = time.perf_counter()
-        outs = engine.generate(prompts, SamplingParams(n=8, max_tokens=64, temperature=1.0, seed=0))
+        outs = engine.generate(prompts, SamplingParams(n=8, max_tokens=new_tokens, temperature=1.0, seed=0))
         dt = time.perf_counter() - t0
         result["generation_tokens_per_s"] = sum(len(c.token_ids) for g in outs for c in g) / dt
         result["initial"] = dict(zip(("greedy_agreement", "max_logprob_gap"), compare(engine, policy, tok, prompts[:9], 16)))
 
         envs.register_env("rlvrgpu/Digit-v0", verifier="math@1", tasks=TASKS, replace=True)
-        cfg = GRPOConfig(env="rlvrgpu/Digit-v0", model=str(path), engine="vllm", device="cuda", group_size=8,
+        cfg = GRPOConfig(env="rlvrgpu/Digit-v0", model=str(path), engine="hf" if a.cpu_standin else "vllm",
+                         device=device, grading_workers=0, group_size=8,
                          prompts_per_step=4, micro_batch_size=32, max_new_tokens=8, steps=a.steps, lr=5e-3,
                          output_dir=str(Path(tmp) / "run"), progress=False, tensorboard=False)
         trainer = GRPOTrainer(cfg, policy=policy, tokenizer=tok, engine=engine)
@@ -122,8 +158,9 @@ def main() -> int:
     ok = result["after_sync"]["greedy_agreement"] >= 0.9 and result["after_sync"]["max_logprob_gap"] <= a.tol
     ok = ok and result["before_sync"]["max_logprob_gap"] > result["after_sync"]["max_logprob_gap"]
     result["passed"] = ok
-    (HERE / "results").mkdir(exist_ok=True)
-    (HERE / "results" / "vllm_engine.json").write_text(json.dumps(result, indent=2) + "\n")
+    if not a.cpu_standin:
+        (HERE / "results").mkdir(exist_ok=True)
+        (HERE / "results" / "vllm_engine.json").write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
     return 0 if ok else 1
 
