@@ -21,8 +21,9 @@ from __future__ import annotations
 import functools
 import importlib
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from .engines.base import Completion, RolloutEngine, SamplingParams
 from .errors import RolloutError

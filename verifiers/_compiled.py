@@ -12,8 +12,9 @@ the cache pickles empty, so a verifier instance that has graded can still go to 
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from typing import Any, Callable
+
+from ._lru import LRU
 
 
 class CompiledCache:
@@ -21,7 +22,7 @@ class CompiledCache:
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self._data: OrderedDict[str, Any] = OrderedDict()
+        self._data = LRU(size)  # pickles empty: compiled objects do not pickle
 
     def get_or_compile(self, key: str, compile: Callable[[], Any], failure: type[Exception]) -> Any:
         cached = self._data.get(key)
@@ -30,17 +31,10 @@ class CompiledCache:
                 cached = compile()
             except failure as problem:
                 cached = problem.with_traceback(None)
-            self._data[key] = cached
-            if len(self._data) > self.size:
-                self._data.popitem(last=False)
-        else:
-            self._data.move_to_end(key)
+            self._data.put(key, cached)
         if isinstance(cached, failure):
             raise type(cached)(cached.code, cached.message)  # a fresh one: re-raising grows its traceback
         return cached
 
     def __len__(self) -> int:
         return len(self._data)
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {"size": self.size, "_data": OrderedDict()}  # compiled objects do not pickle
