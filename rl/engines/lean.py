@@ -12,7 +12,7 @@ the HF model, so the sampler/trainer gap the trainer logs checks this module on 
 Models it does not cover (other architectures, sliding windows, non-default RoPE) keep HF's path.
 
 >>> dec = LeanDecoder(model, batch=8, max_len=16)           # doctest: +SKIP
->>> logits = dec.step(ids, positions, key_mask=None)        # doctest: +SKIP  ([8, vocab], last position)
+>>> logits = dec.step(ids, positions, key_mask=None)        # doctest: +SKIP
 """
 
 from __future__ import annotations
