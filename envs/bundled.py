@@ -1,8 +1,9 @@
 """The bundled task sets in the repository's ``datasets/`` folder, and how they are written.
 
 Each set is one JSONL file plus a ``manifest.json`` next to it (generator, version, seed, count,
-sha256 of the JSONL bytes). Set ``RLVR_DATASETS`` to use a copy of ``datasets/`` elsewhere
-(the folder is not part of the installed wheel).
+sha256 of the JSONL bytes). They are found, in this order, in ``$RLVR_DATASETS``, in the
+checkout's ``datasets/`` (an editable install), or where the wheel installed them as shared data
+(``<prefix>/share/rlvr/datasets``, the user scheme's prefix too).
 
 >>> sorted(BUNDLED)
 ['code', 'json', 'math', 'tools', 'xml']
@@ -13,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -29,9 +31,26 @@ BUNDLED: dict[str, str] = {
 
 
 def datasets_dir() -> Path:
-    """The folder holding the bundled sets (``$RLVR_DATASETS`` or the checkout's ``datasets/``)."""
+    """The folder holding the bundled sets: ``$RLVR_DATASETS``, else the first of :func:`candidate_dirs`
+    that holds any bundled set (the checkout's ``datasets/`` when there is no such folder anywhere)."""
     override = os.environ.get("RLVR_DATASETS")
-    return Path(override) if override else Path(__file__).resolve().parent.parent / "datasets"
+    if override:
+        return Path(override)
+    candidates = candidate_dirs()
+    for folder in candidates:
+        if any((folder / rel).is_file() for rel in BUNDLED.values()):
+            return folder
+    return candidates[0]
+
+
+def candidate_dirs() -> list[Path]:
+    """Where bundled sets may live: the checkout's ``datasets/``, then the installed shared-data folders."""
+    import site
+    import sysconfig
+
+    prefixes = [sysconfig.get_path("data"), sys.prefix, site.getuserbase()]
+    shared = [Path(p) / "share" / "rlvr" / "datasets" for p in dict.fromkeys(prefixes) if p]
+    return [Path(__file__).resolve().parent.parent / "datasets", *shared]
 
 
 def bundled_path(name: str) -> Path:
@@ -40,8 +59,8 @@ def bundled_path(name: str) -> Path:
         raise TaskSourceError(f"no bundled task set {name!r}; available: {', '.join(sorted(BUNDLED))}")
     path = datasets_dir() / BUNDLED[name]
     if not path.is_file():
-        raise TaskSourceError(f"bundled task set {name!r} is missing at {path}; run the generator in "
-                              "datasets/ or point RLVR_DATASETS at a checkout's datasets folder")
+        raise TaskSourceError(f"bundled task set {name!r} is missing at {path}; reinstall rlvr, run the "
+                              "generator in a checkout's datasets/, or point RLVR_DATASETS at a datasets folder")
     return path
 
 

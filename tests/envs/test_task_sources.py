@@ -104,6 +104,38 @@ def test_datasets_dir_can_be_overridden(tmp_path, monkeypatch):
     assert envs.datasets_dir() == tmp_path
 
 
+def test_an_installed_wheel_finds_its_shared_data_without_a_checkout(tmp_path, monkeypatch):
+    from envs import bundled
+
+    prefix = tmp_path / "prefix"
+    installed = prefix / "share" / "rlvr" / "datasets"
+    (installed / "math").mkdir(parents=True)
+    write_jsonl(installed / "math" / "math_tasks.jsonl", ROWS)
+    monkeypatch.delenv("RLVR_DATASETS", raising=False)
+    monkeypatch.setattr(bundled.sys, "prefix", str(prefix))
+    monkeypatch.setattr("sysconfig.get_path", lambda name, *a, **k: str(prefix) if name == "data" else None)
+    monkeypatch.setattr("site.getuserbase", lambda: str(tmp_path / "user"))
+    monkeypatch.setattr(bundled, "__file__", str(tmp_path / "site-packages" / "envs" / "bundled.py"))  # no checkout
+    assert installed in bundled.candidate_dirs()
+    assert envs.datasets_dir() == installed and len(load_tasks("bundled:math")) == 2
+
+
+def test_the_wheel_ships_every_bundled_set_and_its_manifest():
+    import tomllib
+    from pathlib import Path
+
+    from envs import bundled
+
+    root = Path(__file__).resolve().parents[2]
+    shipped = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["data-files"]
+    files = {f for group in shipped.values() for f in group}
+    for name in bundled.BUNDLED:
+        assert f"datasets/{bundled.BUNDLED[name]}" in files, name
+        assert str(bundled.manifest_path(name).relative_to(root)) in files, name
+    for target, group in shipped.items():
+        assert all(target == "share/rlvr/" + str(Path(f).parent) for f in group), target
+
+
 def test_a_generator_of_rows_is_a_task_source():
     rows = ({"id": f"g{i}", "prompt": f"JSON with n={i}", "reference": {"schema": {}}} for i in range(3))
     tasks = load_tasks(rows)
