@@ -9,7 +9,10 @@ For each environment, three numbers over the same tasks:
   one round trip per step): what ``gymnasium.make(id)`` gives you.
 
 Every measurement runs after an untimed pass over the same tasks, so verifier caches are warm in
-all three (the default executor's worker is forked from the warm process).
+all three (the default executor's worker is forked from the warm process). For ``math@1`` that
+includes its table of decided (gold, extracted answer) pairs, so the Math rows time the path a
+repeated final answer takes (common within a GRPO group), not a first decision; ``bench_math.py``
+times first decisions.
 
 ``rlvr/ToolCall-v0`` is multi-turn; it is timed per episode (solution calls, then the final answer).
 Run: ``.venv/bin/python tests/bench/bench_envs.py [--limit 200] [--out tests/bench/results/envs.json]``.
