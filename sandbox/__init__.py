@@ -10,6 +10,8 @@ containers; the default whenever an engine answers and the runner image exists) 
     result.stdout == b"42\\n"
 
 The sandbox package knows nothing about verifiers; ``verifiers.code`` builds on it.
+:class:`FakeSandbox` answers runs from a handler without running anything, for testing your own
+code that takes a sandbox.
 """
 
 from __future__ import annotations
@@ -21,9 +23,12 @@ from typing import Any
 
 from sandbox.base import Limits, RunResult, Sandbox, StopReason
 from sandbox.errors import ImageMissingError, SandboxConfigError, SandboxError, SandboxUnavailableError
+from sandbox.fake import FakeCall, FakeSandbox
 
 __all__ = [
     "BACKENDS",
+    "FakeCall",
+    "FakeSandbox",
     "ImageMissingError",
     "Limits",
     "RunResult",
