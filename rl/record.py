@@ -13,13 +13,32 @@ Parquet writes one file per step with the completions as a JSON column.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from .errors import RLError, require
 
 # keys in the order the trainer builds them (fixed by the code, so lines are stable without sorting)
-_ENCODE = json.JSONEncoder().encode
+_ENCODE = json.JSONEncoder(allow_nan=False).encode
+
+
+def _encode(record: Mapping[str, Any]) -> str:
+    """One strict-JSON line; a non-finite float (an engine's NaN log-prob) is written as null."""
+    try:
+        return _ENCODE(record)
+    except ValueError:
+        return _ENCODE(_finite(record))
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
 
 class RecordWriter:
@@ -39,7 +58,7 @@ class RecordWriter:
     def write(self, step: int, records: Sequence[Mapping[str, Any]]) -> None:
         """Append the records of one step (flushed before returning, so a crash loses no finished step)."""
         if self._file is not None:
-            self._file.write("".join(_ENCODE(r) + "\n" for r in records))
+            self._file.write("".join(_encode(r) + "\n" for r in records))
             self._file.flush()
             return
         import pyarrow as pa

@@ -227,6 +227,7 @@ class GRPOTrainer:
             "entropy": stats.get("entropy", 0.0) / tokens, "loss": stats.get("loss", 0.0),
             "sft_loss": stats.get("sft_loss", 0.0), "grad_norm": stats.get("grad_norm", 0.0),
             "logprob_gap": stats.get("gap_abs", 0.0) / tokens, "logprob_gap_max": stats.get("gap_max", 0.0),
+            "sampler_logprob_nonfinite": int(stats.get("sampler_nonfinite", 0.0)),
             "completion_len_mean": sum(lengths) / len(lengths), "completion_len_max": max(lengths),
             "t_generate": t["generate"], "t_grade": t["grade"], **timing,
             "tokens_per_s": sum(lengths) / t["generate"] if t["generate"] > 0 else 0.0,
@@ -268,19 +269,29 @@ class GRPOTrainer:
 
 # --- helpers ----------------------------------------------------------------------------------------
 def _first_pass_stats(sums, mb, old, ent) -> None:
+    import torch
+
     m = mb.mask
     sums["tokens"] += float(m.sum())
-    gap = (old - mb.sampler_logp).abs() * m
+    finite = torch.isfinite(mb.sampler_logp)  # an engine may report NaN for a token: it enters no gap
+    gap = torch.where(finite, (old - mb.sampler_logp).abs(), 0.0) * m
     sums["gap_abs"] += float(gap.sum())
     sums["gap_max"] = max(sums["gap_max"], float(gap.max()) if gap.numel() else 0.0)
+    sums["sampler_nonfinite"] += float((~finite * m).sum())
     sums["entropy"] += float((ent * m).sum()) if ent is not None else 0.0
 
 
 def _tis_weights(old, sampler, cap):
-    """Truncated importance weights ``min(pi_old / pi_sampler, cap)`` (no grad), or None."""
+    """Truncated importance weights ``min(pi_old / pi_sampler, cap)`` (no grad), or None.
+
+    A token whose sampler log-prob is not finite (an engine's NaN) gets weight 1: no correction.
+    """
     if cap is None:
         return None
-    return (old - sampler).exp().clamp(max=cap).detach()
+    import torch
+
+    weights = (old - sampler).exp().clamp(max=cap).detach()
+    return torch.where(torch.isfinite(sampler), weights, 1.0)
 
 
 def _per_verifier(episodes: list[Episode], seen: set[str]) -> dict[str, Any]:

@@ -151,6 +151,33 @@ def test_every_loss_runs_a_step_with_kl_and_tis(tiny_model_path, tmp_path, loss)
     assert rows[0]["grad_norm"] >= 0 and rows[0]["kl"] >= 0
 
 
+class NaNLogprobEngine(HFEngine):
+    """The real HF engine, except that it reports NaN for the first token's log-prob (as vLLM can)."""
+
+    def generate(self, prompts, params):
+        import dataclasses
+
+        groups = super().generate(prompts, params)
+        return [[dataclasses.replace(c, logprobs=(float("nan"),) + tuple(c.logprobs[1:])) for c in g] for g in groups]
+
+
+def test_nan_sampler_logprobs_are_neither_trained_on_nor_recorded_as_nan(tiny_policy, tmp_path):
+    model, tok = tiny_policy
+    cfg = _cfg(model.name_or_path, tmp_path, steps=2, tis_cap=2.0)
+    envs = [DigitEnv() for _ in range(cfg.batch_episodes)]
+    rows = GRPOTrainer(cfg, policy=model, tokenizer=tok, engine=NaNLogprobEngine(model, tok), envs=envs).train()
+    assert all(r["sampler_logprob_nonfinite"] == cfg.batch_episodes for r in rows)
+    assert all(torch.isfinite(torch.tensor([r["loss"], r["grad_norm"], r["logprob_gap"]])).all() for r in rows)
+    assert all(r["logprob_gap"] < 1e-4 for r in rows)  # the other tokens still match the policy
+
+    def strict(token):
+        raise ValueError(f"non-JSON constant {token}")
+
+    for line in (tmp_path / "rollouts.jsonl").read_text().splitlines():
+        record = json.loads(line, parse_constant=strict)
+        assert all(c["logprobs"][0] is None for c in record["completions"])
+
+
 class ScriptedTokenEngine:
     """Test engine: replies with scripted texts, tokenised with the real tokenizer (log-probs -1)."""
 
