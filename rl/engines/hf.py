@@ -134,10 +134,8 @@ class HFEngine:
         padded = not bool(attention.all())  # without left padding the model's own causal mask is exact
         positions = (attention.cumsum(-1) - 1).clamp(min=0) if padded else None
         decoder = None
-        if self._lean_ok(params):
+        if self._lean_ok(params):  # unpadded rows all continue at the cache length: positions stay None
             decoder = lean.LeanDecoder(self.model, input_ids.shape[0], input_ids.shape[1] + params.max_tokens)
-            if not padded:
-                positions = torch.arange(input_ids.shape[1], device=input_ids.device).expand_as(input_ids)
         else:
             input_ids, attention = input_ids.repeat_interleave(n, 0), attention.repeat_interleave(n, 0)
             positions = None if positions is None else positions.repeat_interleave(n, 0)
@@ -150,7 +148,7 @@ class HFEngine:
                 if step == 0 and decoder is not None:  # the prompts were read once: fan out to n rows each
                     decoder.repeat_rows(n)
                     logits, attention = logits.repeat_interleave(n, 0), attention.repeat_interleave(n, 0)
-                    positions = positions.repeat_interleave(n, 0)
+                    positions = None if positions is None else positions.repeat_interleave(n, 0)
                 logp = _processed_logprobs(logits.float(), params.temperature, params.top_p)
                 nxt = _pick(logp, params.temperature, gen)
                 tokens.append(nxt.masked_fill(done, pad))
@@ -161,7 +159,6 @@ class HFEngine:
                 step_ids = tokens[-1].unsqueeze(-1)
                 if padded:
                     attention = torch.cat([attention, attention.new_ones(attention.shape[0], 1)], dim=-1)
-                if padded or decoder is not None:
                     positions = positions[:, -1:] + 1
         return torch.stack(tokens, -1), torch.stack(logps, -1)
 

@@ -74,14 +74,18 @@ class LeanDecoder:
     def step(self, ids: Any, positions: Any, key_mask: Any = None) -> Any:
         """Logits ``[B, vocab]`` at the last of ``ids`` ``[B, T]`` (appended to the cache).
 
-        ``positions`` ``[B, T]`` are the rotary positions; ``key_mask`` ``[B, length + T]`` (bool, True =
+        ``positions`` ``[B, T]`` are the rotary positions (None: every row continues at the cache
+        length, so the tables are sliced instead of gathered); ``key_mask`` ``[B, length + T]`` (bool, True =
         a real token) hides left padding, or is None when there is none.
         """
         import torch.nn.functional as F
 
         T = ids.shape[1]
         start, self.length = self.length, self.length + T
-        cos, sin = self.cos[positions].unsqueeze(1), self.sin[positions].unsqueeze(1)
+        if positions is None:
+            cos, sin = self.cos[None, None, start : self.length], self.sin[None, None, start : self.length]
+        else:
+            cos, sin = self.cos[positions].unsqueeze(1), self.sin[positions].unsqueeze(1)
         mask = _attention_mask(key_mask, start, T, ids.device)
         h = F.embedding(ids, self.embed)
         for i, (ln1, qkv_w, qkv_b, o_w, o_b, ln2, up_w, up_b, down_w, down_b, scale) in enumerate(self.plan):
