@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import math
+import statistics
+from collections import deque
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -49,6 +51,30 @@ class MetricsLogger:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+class GapWatch:
+    """Flags a sampler/trainer log-prob gap that jumps far above its own recent level.
+
+    After a weight sync the engine samples from the policy being trained, so the mean per-token
+    gap stays at its usual level (about 0 for an engine on the policy itself, bf16 noise for vLLM).
+    A jump to ``factor`` times the median of the last ``window`` steps (and above ``floor``) means
+    the engine is generating with stale weights.
+
+    >>> watch = GapWatch(warmup=2)
+    >>> [watch.update(g) for g in (0.01, 0.012, 0.011, 0.5)]
+    [False, False, False, True]
+    """
+
+    def __init__(self, factor: float = 10.0, floor: float = 1e-3, warmup: int = 3, window: int = 50) -> None:
+        self.factor, self.floor, self.warmup = factor, floor, warmup
+        self.history: deque[float] = deque(maxlen=window)
+
+    def update(self, gap: float) -> bool:
+        """Record this step's gap; True when it is a jump."""
+        level = statistics.median(self.history) if len(self.history) >= self.warmup else None
+        self.history.append(gap)
+        return level is not None and gap > self.floor and gap > self.factor * level
 
 
 def read_metrics(path: str | Path) -> list[dict[str, Any]]:

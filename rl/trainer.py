@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import random
+import statistics
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -29,7 +30,7 @@ from .engines.base import SamplingParams
 from .errors import require
 from .gather import GatheringExecutor
 from .losses import LossParams, Normaliser, PolicyBatch, get_loss, sft_loss
-from .metrics import MetricsLogger
+from .metrics import GapWatch, MetricsLogger
 from .record import RecordWriter
 from .rollout import Episode, EpisodeRunner, make_envs
 
@@ -64,6 +65,7 @@ class GRPOTrainer:
             self.step, self.verifier_specs = state["step"], set(state["verifiers"])
             _warn_changed(last, state["config"], config.to_dict())
             _sync(self.engine, self.policy)
+        self.gap_watch, self._gap_warned = GapWatch(), False
         self.metrics = MetricsLogger(config.output_dir, config.tensorboard)
         self.records = RecordWriter(config.output_dir, config.record_format) if config.record_format != "none" else None
 
@@ -109,6 +111,7 @@ class GRPOTrainer:
         timing["t_sync"] = time.perf_counter() - t0
         # --- log, record, checkpoint ----------------------------------------------------------------
         metrics = self._metrics(groups, rewards, stats, timing, dropped, len(sft))
+        self._watch_gap(metrics)
         self._record(groups, rewards, advantages)
         self.metrics.log(self.step, metrics)
         self.step += 1
@@ -234,6 +237,21 @@ class GRPOTrainer:
         }
         out.update(_per_verifier(episodes, self.verifier_specs))
         return out
+
+    def _watch_gap(self, metrics: dict[str, Any]) -> None:
+        """Flag (metric every step, warning once per run) a sampler/trainer gap that jumps: stale weights."""
+        jump = self.gap_watch.update(metrics["logprob_gap"])
+        metrics["logprob_gap_jump"] = jump
+        if jump and not self._gap_warned:
+            import warnings
+
+            self._gap_warned = True
+            level = statistics.median(list(self.gap_watch.history)[:-1])
+            warnings.warn(f"step {self.step}: the sampler/trainer log-prob gap jumped to {metrics['logprob_gap']:.3g} "
+                          f"per token ({metrics['logprob_gap'] / max(level, 1e-12):.0f}x its recent median "
+                          f"{level:.3g}); the rollout engine ({self.engine.name}) may be sampling with stale "
+                          "weights: check that its sync/load_weights takes the new policy weights "
+                          "(metric logprob_gap_jump marks every such step)", RuntimeWarning, stacklevel=3)
 
     def _record(self, groups, rewards, advantages) -> None:
         if self.records is None:

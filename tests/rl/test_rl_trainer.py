@@ -178,6 +178,40 @@ def test_nan_sampler_logprobs_are_neither_trained_on_nor_recorded_as_nan(tiny_po
         assert all(c["logprobs"][0] is None for c in record["completions"])
 
 
+class StaleEngine(HFEngine):
+    """The real HF engine on its own copy of the model whose weight sync silently does nothing."""
+
+    def load_weights(self, state_dict):
+        pass
+
+    def sync(self, policy):
+        pass
+
+
+def test_a_gap_jump_after_syncs_that_do_nothing_is_flagged_once(tiny_policy, tmp_path):
+    import copy
+
+    model, tok = tiny_policy
+    cfg = _cfg(model.name_or_path, tmp_path, steps=8, lr=0.3, max_new_tokens=3)
+    envs = [DigitEnv() for _ in range(cfg.batch_episodes)]
+    trainer = GRPOTrainer(cfg, policy=model, tokenizer=tok, engine=StaleEngine(copy.deepcopy(model), tok), envs=envs)
+    trainer.gap_watch.warmup = 1  # the first step's gap (before any update: ~0) is the baseline
+    with pytest.warns(RuntimeWarning, match=r"may be sampling with stale weights") as caught:
+        rows = trainer.train()
+    assert rows[0]["logprob_gap"] < 1e-4 and any(r["logprob_gap_jump"] for r in rows)
+    assert sum("stale weights" in str(w.message) for w in caught) == 1
+
+
+def test_a_synced_engine_raises_no_gap_flag(tiny_model_path, tmp_path):
+    import warnings
+
+    cfg = _cfg(tiny_model_path, tmp_path, steps=6, lr=0.3, max_new_tokens=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        rows = _train(cfg).train()
+    assert not any(r["logprob_gap_jump"] for r in rows)
+
+
 class ScriptedTokenEngine:
     """Test engine: replies with scripted texts, tokenised with the real tokenizer (log-probs -1)."""
 
