@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Sequence
 
+from .engines.prefix import PromptGroup, shared_prefix_logits, worth_sharing
 from .rollout import Episode
 
 
@@ -26,6 +27,8 @@ class Packed:
     advantages: Any
     rewards: Any
     group_ids: Any
+    prompts: tuple[PromptGroup, ...] = ()
+    """Runs of consecutive rows that share their prompt (``rl.engines.prefix`` reads each run's prompt once)."""
 
     @property
     def width(self) -> int:
@@ -58,7 +61,21 @@ def pack(episodes: Sequence[Episode], advantages: Sequence[float], rewards: Sequ
         advantages=torch.tensor(list(advantages), dtype=torch.float, device=device),
         rewards=torch.tensor(list(rewards), dtype=torch.float, device=device),
         group_ids=torch.tensor(list(group_ids), dtype=torch.long, device=device),
+        prompts=prompt_runs(episodes),
     )
+
+
+def prompt_runs(episodes: Sequence[Episode]) -> tuple[PromptGroup, ...]:
+    """Consecutive episodes with the same prompt ids, as :class:`~rl.engines.prefix.PromptGroup` runs."""
+    runs: list[PromptGroup] = []
+    for row, e in enumerate(episodes):
+        last = runs[-1] if runs else None
+        before = episodes[row - 1].prompt_ids if row else None
+        if last is not None and (e.prompt_ids is before or e.prompt_ids == before):
+            runs[-1] = PromptGroup(last.start, last.rows + 1, last.prompt_len)
+        else:
+            runs.append(PromptGroup(row, 1, len(e.prompt_ids)))
+    return tuple(runs)
 
 
 def token_logprobs(model: Any, batch: Packed, temperature: float = 1.0, entropy: bool = False):
@@ -73,7 +90,9 @@ def token_logprobs(model: Any, batch: Packed, temperature: float = 1.0, entropy:
     keep = batch.input_ids.shape[1] - batch.start
     # rows are right-padded, so every real token already sees exactly its own prefix under the causal
     # mask alone; padding only follows it, and its outputs are masked out of every loss and metric
-    if lean.trainable(model):  # the same maths without HF's per-call overhead (rl.engines.lean)
+    if lean.trainable(model) and worth_sharing(batch.prompts, batch.input_ids.shape[1]):
+        logits = shared_prefix_logits(model, batch.input_ids, keep, batch.prompts)[:, :-1]  # each prompt read once
+    elif lean.trainable(model):  # the same maths without HF's per-call overhead (rl.engines.lean)
         logits = lean.causal_logits(model, batch.input_ids, keep)[:, :-1]
     else:
         logits = model(input_ids=batch.input_ids, logits_to_keep=keep).logits[:, :-1]

@@ -158,24 +158,43 @@ def causal_logits(model: Any, input_ids: Any, keep: int) -> Any:
     import torch
     import torch.nn.functional as F
 
-    cfg, inner = model.config, model.model
-    heads = cfg.num_attention_heads
-    kv_heads = getattr(cfg, "num_key_value_heads", None) or heads
-    head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // heads
-    split = (heads * head_dim, kv_heads * head_dim, kv_heads * head_dim)
-    B, L = input_ids.shape
+    dims, inner = Dims(model), model.model
     h = F.embedding(input_ids, inner.embed_tokens.weight, inner.embed_tokens.padding_idx)  # no grad to padding
-    cos, sin = inner.rotary_emb(h, torch.arange(L, device=input_ids.device).unsqueeze(0))
+    cos, sin = inner.rotary_emb(h, torch.arange(input_ids.shape[1], device=input_ids.device).unsqueeze(0))
     cos, sin = cos.unsqueeze(1), sin.unsqueeze(1)
+
+    def attend(q, k, v, scale):
+        return F.scaled_dot_product_attention(q, k, v, is_causal=True, scale=scale, enable_gqa=dims.gqa)
+
     for layer in inner.layers:
-        ln1, qkv_w, qkv_b, o_w, o_b, ln2, up_w, up_b, down_w, down_b, scale = _layer_plan(layer)
-        qkv = F.linear(_rms(h, ln1, cfg.rms_norm_eps), qkv_w, qkv_b)
-        q, k, v = _rotary_qkv(qkv, split, head_dim, cos, sin)
-        out = F.scaled_dot_product_attention(q, k, v, is_causal=True, scale=scale, enable_gqa=kv_heads != heads)
-        h = h + F.linear(out.transpose(1, 2).reshape(B, L, -1), o_w, o_b)
-        gate, up = F.linear(_rms(h, ln2, cfg.rms_norm_eps), up_w, up_b).chunk(2, dim=-1)
-        h = h + F.linear(F.silu(gate) * up, down_w, down_b)
-    return F.linear(_rms(h[:, -keep:], inner.norm.weight, cfg.rms_norm_eps), model.lm_head.weight, model.lm_head.bias)
+        h = block(_layer_plan(layer), h, cos, sin, dims, attend)
+    return F.linear(_rms(h[:, -keep:], inner.norm.weight, dims.eps), model.lm_head.weight, model.lm_head.bias)
+
+
+class Dims:
+    """A model's attention shape: heads, key/value heads, head size, fused q/k/v split, norm epsilon."""
+
+    def __init__(self, model: Any) -> None:
+        cfg = model.config
+        self.heads = cfg.num_attention_heads
+        self.kv_heads = getattr(cfg, "num_key_value_heads", None) or self.heads
+        self.head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // self.heads
+        self.split = (self.heads * self.head_dim, self.kv_heads * self.head_dim, self.kv_heads * self.head_dim)
+        self.eps = cfg.rms_norm_eps
+        self.gqa = self.kv_heads != self.heads
+
+
+def block(plan: tuple, h: Any, cos: Any, sin: Any, dims: Dims, attend: Any) -> Any:
+    """One decoder layer (pre-norm attention, SwiGLU MLP) on ``h`` ``[B, T, hidden]`` with autograd;
+    ``attend(q, k, v, scale)`` supplies the attention (plain causal, or against cached prompt keys)."""
+    import torch.nn.functional as F
+
+    ln1, qkv_w, qkv_b, o_w, o_b, ln2, up_w, up_b, down_w, down_b, scale = plan
+    B, T, _ = h.shape
+    q, k, v = _rotary_qkv(F.linear(_rms(h, ln1, dims.eps), qkv_w, qkv_b), dims.split, dims.head_dim, cos, sin)
+    h = h + F.linear(attend(q, k, v, scale).transpose(1, 2).reshape(B, T, -1), o_w, o_b)
+    gate, up = F.linear(_rms(h, ln2, dims.eps), up_w, up_b).chunk(2, dim=-1)
+    return h + F.linear(F.silu(gate) * up, down_w, down_b)
 
 
 def trainable(model: Any) -> bool:

@@ -151,6 +151,21 @@ def test_every_loss_runs_a_step_with_kl_and_tis(tiny_model_path, tmp_path, loss)
     assert rows[0]["grad_norm"] >= 0 and rows[0]["kl"] >= 0
 
 
+def test_long_prompts_are_read_once_per_group_and_match_the_sampler(tiny_model_path, tmp_path, monkeypatch):
+    import rl.batch
+
+    calls = []
+    real = rl.batch.shared_prefix_logits
+    monkeypatch.setattr(rl.batch, "shared_prefix_logits", lambda *a: calls.append(a[3]) or real(*a))
+    prompts = ("1234567890" * 4 + "=", "98765=" * 5)  # 41 and 30 tokens
+    cfg = _cfg(tiny_model_path, tmp_path, steps=2, group_size=4, prompts_per_step=2, micro_batch_size=8,
+               max_new_tokens=3)
+    rows = _train(cfg, prompts=prompts).train()
+    # one run per distinct prompt in the micro-batch (two groups that drew the same prompt share one run)
+    assert len(calls) == 2 and all(sum(g.rows for g in groups) == 8 and len(groups) <= 2 for groups in calls)
+    assert all(r["logprob_gap"] < 1e-4 for r in rows)  # the shared-prompt forward gives the sampler's log-probs
+
+
 class NaNLogprobEngine(HFEngine):
     """The real HF engine, except that it reports NaN for the first token's log-prob (as vLLM can)."""
 
