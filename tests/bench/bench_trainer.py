@@ -21,8 +21,10 @@ from ``/proc``; 0 where there is no ``/proc``), so a process pool cannot hide wo
 read at the two ends of the run only. Wall time on a shared machine is noisy: compare CPU too.
 
 Run: ``.venv/bin/python tests/bench/bench_trainer.py [--steps 12]``; writes
-``tests/bench/results/bench_trainer.json`` and prints a table. The first step of each trainer is
-reported separately (warm-up) and excluded from the per-step median.
+``tests/bench/results/bench_trainer.json`` (``--out`` names another file) and prints a table. The
+first step of each trainer is reported separately (warm-up) and excluded from the per-step median.
+``--prompt-pad N`` leads every prompt with N filler characters: the same task with long prompts
+(``--prompt-pad 64 --max-new 16 --out bench_trainer_long_prompts.json`` is the second recorded run).
 """
 
 from __future__ import annotations
@@ -41,6 +43,11 @@ import torch
 
 HERE = Path(__file__).resolve().parent
 TASKS = [{"id": f"t{i}", "prompt": f"{i}=", "reference": {"answer": gold}} for i, gold in zip("1234", "7358")]
+
+
+def tasks(prompt_pad: int) -> list[dict]:
+    """The four tasks, each prompt led by ``prompt_pad`` filler characters (longer prompts, same answers)."""
+    return [{**t, "prompt": "?" * prompt_pad + t["prompt"]} for t in TASKS]
 ENV_ID = "rlvrbench/DigitAnswer-v0"
 
 
@@ -108,7 +115,7 @@ def run_rlvr(model_path: str, out: Path, a, grading_workers: int = 1, seed: int 
     from rl.config import GRPOConfig
     from rl.trainer import GRPOTrainer
 
-    envs.register_env(ENV_ID, verifier="math@1", tasks=TASKS, replace=True)
+    envs.register_env(ENV_ID, verifier="math@1", tasks=tasks(a.prompt_pad), replace=True)
     cfg = GRPOConfig(env=ENV_ID, model=model_path, loss="grpo", group_size=a.group, prompts_per_step=a.prompts,
                      micro_batch_size=a.group * a.prompts, max_new_tokens=a.max_new, steps=a.steps, lr=a.lr,
                      seed=seed, output_dir=str(out), progress=False, tensorboard=False, record_format="jsonl",
@@ -153,7 +160,7 @@ def run_trl(model_path: str, out: Path, a, seed: int = 0) -> dict:
             if logs and "reward" in logs:
                 rewards.append(logs["reward"])
 
-    rows = [TASKS[i % 4] for i in range(a.prompts * a.steps * 2)]
+    rows = [tasks(a.prompt_pad)[i % 4] for i in range(a.prompts * a.steps * 2)]
     data = Dataset.from_dict({"prompt": [t["prompt"] for t in rows], "answer": [t["reference"]["answer"] for t in rows]})
     args = GRPOConfig(output_dir=str(out), use_cpu=True, bf16=False, report_to="none", logging_steps=1,
                       save_strategy="no", max_steps=a.steps, learning_rate=a.lr, lr_scheduler_type="constant",
@@ -217,6 +224,8 @@ def main() -> int:
     parser.add_argument("--lr", type=float, default=1e-2)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=4)
+    parser.add_argument("--prompt-pad", type=int, default=0, help="filler characters before each prompt")
+    parser.add_argument("--out", default="bench_trainer.json", help="file name under tests/bench/results/")
     a = parser.parse_args()
     torch.set_num_threads(a.threads)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -274,7 +283,7 @@ def main() -> int:
           f"± {learning['rlvr_se']:.3f}, TRL {learning['trl_mean']:.3f} ± {learning['trl_se']:.3f}; "
           f"difference {learning['difference']:+.3f}, 95% CI {learning['difference_ci95']}: {learning['reading']}")
     (HERE / "results").mkdir(exist_ok=True)
-    (HERE / "results" / "bench_trainer.json").write_text(json.dumps(result, indent=2) + "\n")
+    (HERE / "results" / a.out).write_text(json.dumps(result, indent=2) + "\n")
     return 0
 
 
