@@ -43,3 +43,14 @@ def test_each_turn_of_a_multi_turn_rollout_samples_with_its_own_seed(tiny_policy
     groups = runner.run([5], SamplingParams(n=2, max_tokens=2, seed=11))
     assert [e.done for e in groups[0]] == [True, True]
     assert engine.seeds == [11, 12]  # turn 1 uses the call's seed; turn 2 a different, derived one
+
+
+def test_the_sampler_draws_exactly_what_torch_multinomial_draws():
+    import torch
+
+    from rl.engines.hf import _pick
+
+    logp = torch.log_softmax(torch.randn(64, 17, generator=torch.Generator().manual_seed(3)), -1)
+    ours, theirs = torch.Generator().manual_seed(7), torch.Generator().manual_seed(7)
+    for _ in range(50):
+        assert torch.equal(_pick(logp, 1.0, ours), torch.multinomial(logp.exp(), 1, generator=theirs).squeeze(-1))
