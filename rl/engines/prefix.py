@@ -43,6 +43,8 @@ def worth_sharing(groups: Sequence[PromptGroup], total_len: int) -> bool:
     if not groups or rows == len(groups):
         return False
     shortest, longest = min(g.prompt_len for g in groups), max(g.prompt_len for g in groups)
+    if total_len <= shortest:  # no completion token anywhere: nothing to run against the prompts
+        return False
     shared = len(groups) * longest + rows * (total_len - shortest)
     return shared <= MAX_SHARED_FRACTION * rows * total_len
 

@@ -71,3 +71,15 @@ def test_sharing_is_chosen_only_where_it_saves_enough():
     assert not worth_sharing([PromptGroup(0, 8, 2), PromptGroup(8, 8, 2)], total_len=10)  # the tiny benchmark
     assert not worth_sharing([PromptGroup(i, 1, 64) for i in range(4)], total_len=96)  # nothing is shared
     assert not worth_sharing([], total_len=10)
+    assert not worth_sharing([PromptGroup(0, 8, 64)], total_len=64)  # empty completions: nothing to share
+
+
+def test_a_group_with_empty_completions_next_to_others():
+    model, tok = _model("llama", 4, False)
+    groups = [PromptGroup(0, 2, 9), PromptGroup(2, 2, 4)]
+    completion = [0, 0, 3, 5]  # the long prompt's rows have no completion tokens at all
+    ids, mask = _rows(groups, completion, 9, tok.pad_token_id, len(tok))
+    keep = 9 - 4 + 1
+    shared, plain = shared_prefix_logits(model, ids, keep, groups), lean.causal_logits(model, ids, keep)
+    real = mask[:, 3:].bool()
+    assert torch.isfinite(shared).all() and torch.allclose(shared[real], plain[real], atol=1e-5)
