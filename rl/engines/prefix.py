@@ -63,7 +63,8 @@ def shared_prefix_logits(model: Any, input_ids: Any, keep: int, groups: Sequence
     dims = Dims(model)
     device, (N, L) = input_ids.device, input_ids.shape
     lens = torch.tensor([g.prompt_len for g in groups], device=device)
-    owner = torch.repeat_interleave(torch.arange(len(groups), device=device), torch.tensor([g.rows for g in groups], device=device))
+    rows = torch.tensor([g.rows for g in groups], device=device)
+    owner = torch.repeat_interleave(torch.arange(len(groups), device=device), rows)  # row -> its group
     longest, shortest = int(lens.max()), int(lens.min())
     prompts = input_ids[[g.start for g in groups], :longest]  # tokens past a prompt's end are never attended
     cached, last = _prompt_pass(model, dims, prompts, lens)

@@ -190,7 +190,8 @@ def summarise(name: str, reps: list[dict]) -> dict:
            "reward_first": round(curve[0], 4), "reward_last5_mean": round(sum(curve[-5:]) / 5, 4),
            "reward_last5_per_seed": [round(sum(r["reward"][steps - 5 : steps]) / 5, 4) for r in reps],
            "reward_curve_mean_over_seeds": [round(x, 4) for x in curve],
-           "all_repeat_medians_s": [round(x, 4) for x in walls], "all_repeat_cpu_medians_s": [round(x, 4) for x in cpus]}
+           "all_repeat_medians_s": [round(x, 4) for x in walls],
+           "all_repeat_cpu_medians_s": [round(x, 4) for x in cpus]}
     if "phases_median_s" in best:
         out["phases_median_s_best_seed"] = best["phases_median_s"]
     return out
@@ -274,7 +275,8 @@ def main() -> int:
           "|------------------|--------|---------------|---------------|")
     for r in summaries:
         print(f"| {r['trainer']:<28} | {r['median_step_s']:>30.4f} | {r['ratio_vs_trl']:>6.2f} "
-              f"| {r['median_cpu_s']:>10.4f} | {r['cpu_ratio_vs_trl']:>6.2f} | {r['median_per_seed_ratio_vs_trl']:>22.2f} "
+              f"| {r['median_cpu_s']:>10.4f} | {r['cpu_ratio_vs_trl']:>6.2f} "
+              f"| {r['median_per_seed_ratio_vs_trl']:>22.2f} "
               f"| {r['best_seed_step_s']:>16.4f} | {r['best_seed_ratio_vs_trl']:>6.2f} "
               f"| {r['reward_first']:>13.3f} | {r['reward_last5_mean']:>13.3f} |")
     for r in summaries[:2]:

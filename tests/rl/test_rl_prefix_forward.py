@@ -50,7 +50,8 @@ def test_shared_prefix_matches_the_plain_forward(arch, kv_heads, tied, lens):
     start = min(lens) - 1
     keep, used = width - start, mask[:, start:]
     results = []
-    for forward in (lambda: shared_prefix_logits(model, ids, keep, groups), lambda: lean.causal_logits(model, ids, keep)):
+    shared_forward = lambda: shared_prefix_logits(model, ids, keep, groups)  # noqa: E731
+    for forward in (shared_forward, lambda: lean.causal_logits(model, ids, keep)):
         model.zero_grad(set_to_none=True)
         logits = forward()
         targets = torch.cat([ids[:, start + 1 :], torch.zeros(len(ids), 1, dtype=torch.long)], dim=1)
