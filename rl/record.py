@@ -23,7 +23,7 @@ from .errors import RLError, require
 _ENCODE = json.JSONEncoder(allow_nan=False).encode
 
 
-def _encode(record: Mapping[str, Any]) -> str:
+def _encode(record: Any) -> str:
     """One strict-JSON line; a non-finite float (an engine's NaN log-prob) is written as null."""
     try:
         return _ENCODE(record)
@@ -68,7 +68,7 @@ class RecordWriter:
         cols = {k: [r[k] for r in records] for k in ("step", "group", "seed", "prompt")}
         cols["rewards"] = [list(r["rewards"]) for r in records]
         for key in ("completions", "sampling", "verifiers"):
-            cols[key] = [json.dumps(r[key], sort_keys=True) for r in records]
+            cols[key] = [_encode(r[key]) for r in records]  # strict JSON, as in the JSONL records
         pq.write_table(pa.table(cols), self.path / f"step-{step:08d}.parquet")
 
     def close(self) -> None:

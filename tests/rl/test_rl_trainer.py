@@ -193,6 +193,19 @@ def test_nan_sampler_logprobs_are_neither_trained_on_nor_recorded_as_nan(tiny_po
         assert all(c["logprobs"][0] is None for c in record["completions"])
 
 
+
+def test_nan_sampler_logprobs_are_null_in_parquet_records_too(tiny_policy, tmp_path):
+    import pyarrow.parquet as pq
+
+    model, tok = tiny_policy
+    cfg = _cfg(model.name_or_path, tmp_path, steps=1, record_format="parquet")
+    envs = [DigitEnv() for _ in range(cfg.batch_episodes)]
+    GRPOTrainer(cfg, policy=model, tokenizer=tok, engine=NaNLogprobEngine(model, tok), envs=envs).train()
+    (part,) = (tmp_path / "rollouts").glob("step-*.parquet")
+    for text in pq.read_table(part).column("completions").to_pylist():
+        assert "NaN" not in text and all(c["logprobs"][0] is None for c in json.loads(text))
+
+
 class StaleEngine(HFEngine):
     """The real HF engine on its own copy of the model whose weight sync silently does nothing."""
 
