@@ -33,7 +33,7 @@ class MetricsLogger:
 
     def log(self, step: int, metrics: Mapping[str, Any]) -> None:
         """Write ``metrics`` for ``step`` (non-finite floats become null in JSON)."""
-        row = {"step": step, **{k: _jsonable(v) for k, v in metrics.items()}}
+        row = finite_json({"step": step, **metrics})
         self._file.write(json.dumps(row, sort_keys=True) + "\n")
         self._file.flush()
         if self._tb is not None:
@@ -69,12 +69,14 @@ class GapWatch:
     def __init__(self, factor: float = 10.0, floor: float = 1e-3, warmup: int = 3, window: int = 50) -> None:
         self.factor, self.floor, self.warmup = factor, floor, warmup
         self.history: deque[float] = deque(maxlen=window)
+        self.level: float | None = None
+        """The recent median the last :meth:`update` compared against (None during warm-up)."""
 
     def update(self, gap: float) -> bool:
         """Record this step's gap; True when it is a jump."""
-        level = statistics.median(self.history) if len(self.history) >= self.warmup else None
+        self.level = statistics.median(self.history) if len(self.history) >= self.warmup else None
         self.history.append(gap)
-        return level is not None and gap > self.floor and gap > self.factor * level
+        return self.level is not None and gap > self.floor and gap > self.factor * self.level
 
 
 def read_metrics(path: str | Path) -> list[dict[str, Any]]:
@@ -82,7 +84,16 @@ def read_metrics(path: str | Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
+def finite_json(value: Any) -> Any:
+    """``value`` with every non-finite float (at any depth) replaced by None, so it encodes as strict JSON.
+
+    >>> finite_json({"a": float("nan"), "b": [1.5, float("inf")]})
+    {'a': None, 'b': [1.5, None]}
+    """
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {k: finite_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite_json(v) for v in value]
     return value

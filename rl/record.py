@@ -13,11 +13,11 @@ Parquet writes one file per step with the completions as a JSON column.
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from .errors import RLError, require
+from .metrics import finite_json
 
 # keys in the order the trainer builds them (fixed by the code, so lines are stable without sorting)
 _ENCODE = json.JSONEncoder(allow_nan=False).encode
@@ -28,17 +28,7 @@ def _encode(record: Any) -> str:
     try:
         return _ENCODE(record)
     except ValueError:
-        return _ENCODE(_finite(record))
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, Mapping):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    return value
+        return _ENCODE(finite_json(record))
 
 
 class RecordWriter:

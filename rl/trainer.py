@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import random
-import statistics
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -246,7 +245,7 @@ class GRPOTrainer:
             import warnings
 
             self._gap_warned = True
-            level = statistics.median(list(self.gap_watch.history)[:-1])
+            level = self.gap_watch.level
             warnings.warn(f"step {self.step}: the sampler/trainer log-prob gap jumped to {metrics['logprob_gap']:.3g} "
                           f"per token ({metrics['logprob_gap'] / max(level, 1e-12):.0f}x its recent median "
                           f"{level:.3g}); the rollout engine ({self.engine.name}) may be sampling with stale "
