@@ -13,7 +13,8 @@ if TYPE_CHECKING:  # pragma: no cover
     import torch
 
 
-def group_advantages(rewards: "torch.Tensor", scale: bool = True, eps: float = 1e-6) -> "torch.Tensor":
+def group_advantages(rewards: "torch.Tensor", scale: bool = True, eps: float = 1e-6,
+                     graded: "torch.Tensor | None" = None) -> "torch.Tensor":
     """GRPO group-relative advantages.
 
     ``A_i = (r_i - mean(r)) / std(r)`` within each row (one prompt's G rewards), or
@@ -21,18 +22,43 @@ def group_advantages(rewards: "torch.Tensor", scale: bool = True, eps: float = 1
     as in DeepSeekMath and TRL. A group whose rewards are all equal (std below ``eps``) gets
     advantage exactly 0 everywhere, never NaN.
 
+    ``graded`` (bool, same shape) marks the episodes whose reward was judged; the others (a verdict
+    of ``timeout`` or ``error``: "could not run") get advantage 0 and enter neither the mean nor the
+    std, so they are never scored as wrong. A group with fewer than 2 graded episodes gets 0.
+
     >>> import torch
     >>> [round(a, 4) for a in group_advantages(torch.tensor([[1.0, 0.0, 0.0, 1.0]]))[0].tolist()]  # std 0.5774
     [0.866, -0.866, -0.866, 0.866]
+    >>> group_advantages(torch.tensor([[1.0, 0.0, 0.0]]), scale=False,
+    ...                  graded=torch.tensor([[True, True, False]])).tolist()
+    [[0.5, -0.5, 0.0]]
     """
     import torch
 
+    if graded is not None and not bool(graded.all()):
+        return _masked_group_advantages(rewards, graded, scale, eps)
     centered = rewards - rewards.mean(dim=-1, keepdim=True)
     if not scale:
         return centered
     std = rewards.std(dim=-1, keepdim=True)
     flat = std < eps
     return torch.where(flat, torch.zeros_like(centered), centered / torch.where(flat, torch.ones_like(std), std))
+
+
+def _masked_group_advantages(rewards: "torch.Tensor", graded: "torch.Tensor", scale: bool, eps: float) -> "torch.Tensor":
+    """:func:`group_advantages` over the graded entries of each row only (the rest get 0)."""
+    import torch
+
+    mask = graded.to(rewards.dtype)
+    count = mask.sum(dim=-1, keepdim=True)
+    mean = (rewards * mask).sum(dim=-1, keepdim=True) / count.clamp(min=1.0)
+    centered = torch.where(graded, rewards - mean, torch.zeros_like(rewards))
+    usable = count >= 2
+    if scale:
+        std = ((centered**2).sum(dim=-1, keepdim=True) / (count - 1).clamp(min=1.0)).sqrt()
+        usable = usable & (std >= eps)
+        centered = centered / torch.where(usable, std, torch.ones_like(std))
+    return torch.where(usable, centered, torch.zeros_like(centered))
 
 
 def pairwise_advantages(rewards: "torch.Tensor") -> "torch.Tensor":
@@ -47,10 +73,20 @@ def pairwise_advantages(rewards: "torch.Tensor") -> "torch.Tensor":
     return rewards.unsqueeze(-1) - rewards.unsqueeze(-2)
 
 
-def zero_std_fraction(rewards: "torch.Tensor", eps: float = 1e-6) -> float:
-    """Fraction of groups (rows) whose rewards are all equal: they carry no learning signal."""
+def zero_std_fraction(rewards: "torch.Tensor", eps: float = 1e-6, graded: "torch.Tensor | None" = None) -> float:
+    """Fraction of groups (rows) whose rewards are all equal: they carry no learning signal.
+
+    With ``graded``, only graded entries count, and a row with fewer than 2 of them carries no signal either.
+
+    >>> import torch
+    >>> zero_std_fraction(torch.tensor([[1.0, 0.0], [1.0, 1.0]]))
+    0.5
+    """
     if rewards.numel() == 0:
         return 0.0
+    if graded is not None and not bool(graded.all()):
+        flat = [len({r for r, ok in zip(row, keep) if ok}) < 2 for row, keep in zip(rewards.tolist(), graded.tolist())]
+        return sum(flat) / len(flat)
     return float((rewards.std(dim=-1) < eps).float().mean()) if rewards.shape[-1] > 1 else 1.0
 
 

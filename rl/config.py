@@ -38,6 +38,10 @@ class GRPOConfig:
     """Processes of the grading pool shared by all environment copies (envs taking ``executor=``). 0 grades
     in the trainer's process (``InlineExecutor``): faster for cheap verifiers, but nothing bounds a hostile
     completion except the verifier itself (``math@1`` runs its CAS in a killable helper); keep >= 1 for code."""
+    max_ungraded_steps: int = 3
+    """Stop with an error after this many steps in a row in which no episode could be graded (every verdict
+    ``timeout``/``error``: the grader cannot run, e.g. no sandbox for code); 0 never stops. Ungraded episodes
+    are always left out of the loss and the reward statistics, never scored as wrong."""
     model: str = ""
     """Local path of the policy (a transformers checkpoint directory). Nothing is downloaded."""
     engine: str = "hf"
@@ -137,6 +141,8 @@ class GRPOConfig:
         _check_choice("device", self.device, ("auto", "cpu", "cuda"))
         if self.grading_workers < 0:
             raise ConfigError(f"grading_workers={self.grading_workers} must be >= 0 (0 grades in-process)")
+        if self.max_ungraded_steps < 0:
+            raise ConfigError(f"max_ungraded_steps={self.max_ungraded_steps} must be >= 0 (0 never stops the run)")
         for name in ("group_size", "prompts_per_step", "mu", "micro_batch_size", "max_new_tokens", "max_turns"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")

@@ -1,8 +1,9 @@
 """Rollout group records: every group a run trained on, for audit and reuse (e.g. rejection-sampling SFT).
 
 One record per group: ``step`` (the policy step that sampled it), ``group``, ``seed``, ``prompt``,
-``completions`` (text, token ids, sampler log-probs, loss mask, finish reason, reward, advantage,
-verdicts with ``verifier`` and ``verifier_version``), ``rewards``, ``sampling`` parameters and
+``completions`` (text, token ids, sampler log-probs, loss mask, finish reason, reward, ``graded``,
+advantage, verdicts with ``verifier`` and ``verifier_version``; a completion whose grading could not
+run has ``graded: false`` and reward ``null``, never a silent 0), ``rewards``, ``sampling`` parameters and
 ``verifiers`` (the ``name@version`` specs that graded it). JSONL writes one line per group;
 Parquet writes one file per step with the completions as a JSON column.
 
@@ -86,7 +87,8 @@ def read_records(path: str | Path) -> list[dict[str, Any]]:
 
 def passing_completions(records: Sequence[Mapping[str, Any]], min_reward: float = 1.0) -> list[dict[str, Any]]:
     """Rejection-sampling SFT data from recorded groups: ``{"prompt", "completion", "reward", "step"}``
-    for every completion whose reward is at least ``min_reward``, deduplicated per prompt.
+    for every completion whose reward is at least ``min_reward``, deduplicated per prompt (ungraded ones,
+    reward ``None``, are never taken).
 
     >>> passing_completions([{"prompt": "1=", "step": 0, "completions": [{"text": "2", "reward": 1.0}]}])
     [{'prompt': '1=', 'completion': '2', 'reward': 1.0, 'step': 0}]
@@ -96,7 +98,8 @@ def passing_completions(records: Sequence[Mapping[str, Any]], min_reward: float 
     for record in records:
         for comp in record["completions"]:
             key = (record["prompt"], comp["text"])
-            if comp["reward"] >= min_reward and key not in seen:
+            reward = comp.get("reward")  # None: the completion could not be graded
+            if reward is not None and reward >= min_reward and key not in seen:
                 seen.add(key)
                 out.append({"prompt": record["prompt"], "completion": comp["text"], "reward": comp["reward"],
                             "step": record["step"]})

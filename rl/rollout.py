@@ -29,6 +29,8 @@ from .engines.base import Completion, RolloutEngine, SamplingParams
 from .errors import RolloutError
 
 _PROMPT_CACHE_SIZE = 4096  # prompts whose token ids a runner remembers
+UNJUDGED = frozenset({"timeout", "error"})
+"""Verdict statuses that mean "could not judge" (see :class:`verifiers.Status`), never "wrong"."""
 
 
 @dataclass
@@ -62,6 +64,15 @@ class Episode:
     def policy_tokens(self) -> int:
         """Number of tokens the policy generated (the loss-masked ones)."""
         return sum(self.loss_mask)
+
+    @property
+    def graded(self) -> bool:
+        """False when any of its verdicts could not judge (``timeout`` / ``error``): its reward is no score.
+
+        The trainer leaves such an episode out of the loss and the reward statistics instead of
+        scoring it as wrong. Episodes without verdicts (a plain gymnasium env) count as graded.
+        """
+        return not any(str(v.get("status")) in UNJUDGED for v in self.verdicts)
 
     @property
     def passed(self) -> bool:

@@ -26,12 +26,12 @@ from .advantages import group_advantages, overlong_penalty, zero_std_fraction
 from .batch import micro_batches, pack, token_logprobs
 from .config import GRPOConfig
 from .engines.base import SamplingParams
-from .errors import require
+from .errors import RolloutError, require
 from .gather import GatheringExecutor
 from .losses import LossParams, Normaliser, PolicyBatch, get_loss, sft_loss
 from .metrics import GapWatch, MetricsLogger
 from .record import RecordWriter
-from .rollout import Episode, EpisodeRunner, make_envs
+from .rollout import UNJUDGED, Episode, EpisodeRunner, make_envs
 
 
 class GRPOTrainer:
@@ -65,6 +65,7 @@ class GRPOTrainer:
             _warn_changed(last, state["config"], config.to_dict())
             _sync(self.engine, self.policy)
         self.gap_watch, self._gap_warned = GapWatch(), False
+        self._ungraded_streak, self._ungraded_warned = 0, False
         self.metrics = MetricsLogger(config.output_dir, config.tensorboard)
         self.records = RecordWriter(config.output_dir, config.record_format) if config.record_format != "none" else None
 
@@ -95,8 +96,9 @@ class GRPOTrainer:
         rewards = torch.tensor([[e.reward for e in g] for g in groups], dtype=torch.float)
         lengths = torch.tensor([[e.policy_tokens for e in g] for g in groups])
         rewards = rewards + overlong_penalty(lengths, cfg.max_new_tokens, cfg.overlong_buffer, cfg.overlong_penalty)
+        graded = self._watch_ungraded(groups)  # "could not run" is left out, never scored as wrong
         # --- advantages: group-relative (zero-std groups give exactly 0) --------------------------
-        advantages = group_advantages(rewards, scale=cfg.scale_rewards_resolved)
+        advantages = group_advantages(rewards, scale=cfg.scale_rewards_resolved, graded=graded)
         sign = -1.0 if cfg.flip_advantage_sign else 1.0
         sft = self._sft_groups(groups)
         # --- update: mu passes over micro-batches, one optimiser step per pass --------------------
@@ -109,7 +111,7 @@ class GRPOTrainer:
         _sync(self.engine, self.policy)
         timing["t_sync"] = time.perf_counter() - t0
         # --- log, record, checkpoint ----------------------------------------------------------------
-        metrics = self._metrics(groups, rewards, stats, timing, dropped, len(sft))
+        metrics = self._metrics(groups, rewards, graded, stats, timing, dropped, len(sft))
         self._watch_gap(metrics)
         self._record(groups, rewards, advantages)
         self.metrics.log(self.step, metrics)
@@ -130,7 +132,7 @@ class GRPOTrainer:
                                     max_tokens=cfg.max_new_tokens, seed=_derive(cfg.seed, self.step, r, -1))
             last = self.runner.run(seeds, params)
             for g in last:
-                informative = len({e.reward for e in g}) > 1
+                informative = len({e.reward for e in g if e.graded}) > 1
                 kept.append(g) if informative or not cfg.dynamic_sampling else None
                 dropped += 0 if informative or not cfg.dynamic_sampling else 1
             if len(kept) >= cfg.prompts_per_step:
@@ -143,10 +145,36 @@ class GRPOTrainer:
             return {}
         out = {}
         for i, g in enumerate(groups):
-            demo = g[0].reset_info.get(self.cfg.demonstration_key)
-            if isinstance(demo, str) and demo and sum(e.passed for e in g) / len(g) <= self.cfg.sft_gate:
+            demo, judged = g[0].reset_info.get(self.cfg.demonstration_key), [e for e in g if e.graded]
+            if isinstance(demo, str) and demo and judged and sum(e.passed for e in judged) / len(judged) <= self.cfg.sft_gate:
                 out[i] = demo
         return out
+
+    def _watch_ungraded(self, groups: list[list[Episode]]):
+        """The ``[groups, G]`` graded mask; warns once per run about episodes that could not be graded and
+        stops the run after ``max_ungraded_steps`` steps in a row in which none could."""
+        import torch
+
+        graded = torch.tensor([[e.graded for e in g] for g in groups], dtype=torch.bool)
+        if bool(graded.all()):
+            self._ungraded_streak = 0
+            return graded
+        reasons = Counter(_unjudged_reason(e) for g in groups for e in g if not e.graded)
+        summary = ", ".join(f"{reason} x{n}" for reason, n in reasons.most_common(5))
+        self._ungraded_streak = self._ungraded_streak + 1 if not bool(graded.any()) else 0
+        limit = self.cfg.max_ungraded_steps
+        if limit and self._ungraded_streak >= limit:
+            raise RolloutError(f"no episode could be graded in {self._ungraded_streak} steps in a row ({summary}): the "
+                               "grader cannot run here; fix what the reasons name (e.g. start Docker for code "
+                               "environments) or raise max_ungraded_steps (0 never stops)")
+        if not self._ungraded_warned:
+            import warnings
+
+            self._ungraded_warned = True
+            warnings.warn(f"step {self.step}: {int((~graded).sum())} of {graded.numel()} episodes could not be graded "
+                          f"({summary}); they are left out of the loss and the reward statistics, not scored as "
+                          "wrong (metric 'ungraded' counts them every step)", RuntimeWarning, stacklevel=3)
+        return graded
 
     # --- update -------------------------------------------------------------------------------------
     def _update(self, groups, rewards, advantages, sft: dict[int, str]) -> dict[str, float]:
@@ -157,6 +185,8 @@ class GRPOTrainer:
         sft_mbs = [pack([demos[j] for j in r], [0.0] * len(r), [0.0] * len(r), list(r), self.tokenizer.pad_token_id,
                         self.device) for r in micro_batches(len(demos), cfg.micro_batch_size)]
         olds, refs, sums = [None] * len(mbs), [None] * len(mbs), defaultdict(float)
+        if not mbs and not sft_mbs:  # nothing graded this step: no update
+            return {}
         if not self.policy.training:
             self.policy.train()
         for p in range(cfg.mu):
@@ -181,10 +211,11 @@ class GRPOTrainer:
     def _rl_batches(self, groups, rewards, advantages, sft: dict[int, str]):
         """Micro-batches of the RL episodes and the global normaliser over all of them."""
         adv, rew = advantages.tolist(), rewards.tolist()  # one conversion, not one tensor index per episode
-        rl = [(e, adv[i][k], rew[i][k], i) for i, g in enumerate(groups) if i not in sft for k, e in enumerate(g)]
+        rl = [(e, adv[i][k], rew[i][k], i) for i, g in enumerate(groups) if i not in sft
+              for k, e in enumerate(g) if e.graded]  # an ungraded episode has no reward to learn from
+        sizes = Counter(i for *_, i in rl)
         norm = Normaliser(sequences=max(1, len(rl)), tokens=max(1, sum(e.policy_tokens for e, *_ in rl)),
-                          pairs=max(1, sum(len(g) * (len(g) - 1) for i, g in enumerate(groups) if i not in sft)),
-                          max_new_tokens=self.cfg.max_new_tokens)
+                          pairs=max(1, sum(n * (n - 1) for n in sizes.values())), max_new_tokens=self.cfg.max_new_tokens)
         mbs = [pack(*zip(*[rl[j] for j in r]), pad_id=self.tokenizer.pad_token_id, device=self.device)
                for r in micro_batches(len(rl), self.cfg.micro_batch_size)]
         return mbs, norm
@@ -216,15 +247,18 @@ class GRPOTrainer:
             self.engine.sleep()
 
     # --- log / record / checkpoint ------------------------------------------------------------------
-    def _metrics(self, groups, rewards, stats, timing, dropped, n_sft) -> dict[str, Any]:
+    def _metrics(self, groups, rewards, graded, stats, timing, dropped, n_sft) -> dict[str, Any]:
         episodes = [e for g in groups for e in g]
+        judged, scores = [e for e in episodes if e.graded], rewards[graded]  # statistics of graded episodes only
         tokens = max(1.0, stats.get("tokens", 0.0))
         lengths = [e.policy_tokens for e in episodes]
         t = self.runner.timing
         out = {
-            "reward_mean": float(rewards.mean()), "reward_std": float(rewards.std()) if rewards.numel() > 1 else 0.0,
-            "pass_rate": sum(e.passed for e in episodes) / len(episodes),
-            "zero_std_fraction": zero_std_fraction(rewards), "dropped_groups": dropped, "sft_groups": n_sft,
+            "reward_mean": float(scores.mean()) if scores.numel() else float("nan"),
+            "reward_std": float(scores.std()) if scores.numel() > 1 else 0.0,
+            "pass_rate": sum(e.passed for e in judged) / len(judged) if judged else float("nan"),
+            "ungraded": len(episodes) - len(judged),
+            "zero_std_fraction": zero_std_fraction(rewards, graded=graded), "dropped_groups": dropped, "sft_groups": n_sft,
             "kl": stats.get("kl_sum", 0.0) / tokens, "clip_fraction": stats.get("clipped", 0.0) / tokens,
             "entropy": stats.get("entropy", 0.0) / tokens, "loss": stats.get("loss", 0.0),
             "sft_loss": stats.get("sft_loss", 0.0), "grad_norm": stats.get("grad_norm", 0.0),
@@ -260,7 +294,8 @@ class GRPOTrainer:
         rows, rew, adv = [], rewards.tolist(), advantages.tolist()
         for i, g in enumerate(groups):
             comps = [{"text": e.completion_text, "token_ids": e.tokens, "logprobs": e.sampler_logprobs,
-                      "loss_mask": e.loss_mask, "finish_reason": e.finish_reason, "reward": rew[i][k],
+                      "loss_mask": e.loss_mask, "finish_reason": e.finish_reason,
+                      "reward": rew[i][k] if e.graded else None, "graded": e.graded,
                       "advantage": adv[i][k], "verdicts": e.verdicts, "truncated": e.truncated}
                      for k, e in enumerate(g)]
             specs = sorted({f"{v['verifier']}@{v['verifier_version']}" for e in g for v in e.verdicts})
@@ -298,6 +333,15 @@ def _first_pass_stats(sums, mb, old, ent) -> None:
     sums["entropy"] += float((ent * m).sum()) if ent is not None else 0.0
 
 
+def _unjudged_reason(episode: Episode) -> str:
+    """``status: reason code`` of the first verdict of ``episode`` that could not judge."""
+    for v in episode.verdicts:
+        if str(v.get("status")) in UNJUDGED:
+            code = (v.get("failure_reason") or {}).get("code", "no reason given")
+            return f"{v.get('status')}: {code}"
+    return "unknown"
+
+
 def _tis_weights(old, sampler, cap):
     """Truncated importance weights ``min(pi_old / pi_sampler, cap)`` (no grad), or None.
 
@@ -317,8 +361,9 @@ def _per_verifier(episodes: list[Episode], seen: set[str]) -> dict[str, Any]:
         for v in e.verdicts[-1:]:
             spec = f"{v['verifier']}@{v['verifier_version']}"
             seen.add(spec)
-            by_spec[spec].append(e.reward)
             statuses[v["status"]] += 1
+            if e.graded:
+                by_spec[spec].append(e.reward)
     out: dict[str, Any] = {}
     for spec, rewards in by_spec.items():
         mean = sum(rewards) / len(rewards)

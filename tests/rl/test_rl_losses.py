@@ -31,6 +31,22 @@ def test_zero_std_group_gives_zero_never_nan():
     assert zero_std_fraction(r) == pytest.approx(2 / 3)
 
 
+def test_ungraded_entries_get_zero_advantage_and_stay_out_of_mean_and_std():
+    # row 0: pass, pass, fail, error -> graded [1, 1, 0]: mean 2/3, unbiased std sqrt(1/3)
+    r = torch.tensor([[1.0, 1.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0], [1.0, 0.0, 1.0, 0.0]])
+    graded = torch.tensor([[True, True, True, False], [True, False, False, False], [True, True, True, True]])
+    adv = group_advantages(r, graded=graded)
+    third = 1 / 3
+    assert torch.allclose(adv[0], torch.tensor([third, third, -2 * third, 0.0]) / math.sqrt(third))
+    assert adv[1].eq(0).all()  # one graded episode: no group to compare it with
+    assert torch.allclose(adv[2], group_advantages(r[2:])[0])  # a fully graded row is unchanged
+    assert torch.allclose(group_advantages(r, scale=False, graded=graded)[0], torch.tensor([third, third, -2 * third, 0.0]))
+    # scoring the error as 0 ("wrong") would have given it a negative advantage: it gets exactly 0
+    assert group_advantages(r)[0, 3] < 0 and adv[0, 3] == 0
+    assert zero_std_fraction(r, graded=graded) == pytest.approx(1 / 3)
+    assert torch.equal(group_advantages(r, graded=torch.ones_like(graded)), group_advantages(r))
+
+
 def test_pairwise_advantages_are_shift_invariant():
     r = torch.tensor([[0.0, 1.0, 0.5]])
     assert torch.equal(pairwise_advantages(r), pairwise_advantages(r + 3.0))

@@ -1,0 +1,93 @@
+"""Episodes whose grading could not run (``timeout`` / ``error`` verdicts) are never trained on as wrong.
+
+The environments here are real ``rlvr`` environments over the real ``math@1`` verifier; a task whose
+gold answer is empty makes the verifier answer ``error: bad_reference`` for every completion of it,
+which is how a broken dataset row, a missing sandbox or a crashed grader reaches the trainer.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+import torch
+
+import envs
+from rl.config import GRPOConfig
+from rl.errors import RolloutError
+from rl.metrics import read_metrics
+from rl.record import passing_completions, read_records
+from rl.rollout import Episode
+from rl.trainer import GRPOTrainer
+from verifiers import Status
+
+GOOD = {"id": "good", "prompt": "1=", "reference": {"answer": "7"}}
+BROKEN = {"id": "broken", "prompt": "2=", "reference": {"answer": ""}}
+
+
+def _cfg(model, out, env_id, **kw):
+    base = dict(env=env_id, model=model, group_size=4, prompts_per_step=2, micro_batch_size=8, max_new_tokens=2,
+                steps=4, lr=1e-2, output_dir=str(out), progress=False, tensorboard=False, grading_workers=0)
+    return GRPOConfig(**{**base, **kw})
+
+
+def _register(env_id, tasks):
+    envs.register_env(env_id, verifier="math@1", tasks=tasks, replace=True)
+    return env_id
+
+
+def test_episode_graded_reads_the_status_of_every_verdict():
+    e = Episode(group=0, seed=0, prompt_text="", prompt_ids=[])
+    assert e.graded  # no verdicts (a plain gymnasium env): its reward is the score
+    e.verdicts = [{"status": "pass"}, {"status": Status.ERROR}]
+    assert not e.graded
+    e.verdicts = [{"status": "fail"}, {"status": "unparseable"}]
+    assert e.graded
+    e.verdicts = [{"status": "timeout"}]
+    assert not e.graded
+
+
+def test_ungraded_episodes_are_left_out_and_recorded_as_such(tiny_model_path, tmp_path):
+    env_id = _register("rlvrtest/HalfBroken-v0", [GOOD, BROKEN])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        GRPOTrainer(_cfg(tiny_model_path, tmp_path, env_id, steps=6, max_ungraded_steps=0)).train()
+    ungraded_warnings = [w for w in caught if "could not be graded" in str(w.message)]
+    assert len(ungraded_warnings) == 1  # once per run, naming the reason
+    assert "error: bad_reference" in str(ungraded_warnings[0].message)
+
+    rows, records = read_metrics(tmp_path / "metrics.jsonl"), read_records(tmp_path / "rollouts.jsonl")
+    for row in rows:
+        step = [r for r in records if r["step"] == row["step"]]
+        comps = [c for r in step for c in r["completions"]]
+        broken = [c for r in step if r["prompt"] == "2=" for c in r["completions"]]
+        assert row["ungraded"] == len(broken) == row.get("status/error", 0)
+        scores = [c["reward"] for c in comps if c["graded"]]
+        assert row["reward_mean"] == (pytest.approx(sum(scores) / len(scores)) if scores else None)
+        for c in broken:  # recorded as ungraded, with no reward and no advantage: never a silent 0
+            assert c["graded"] is False and c["reward"] is None and c["advantage"] == 0.0
+            assert c["verdicts"][-1]["status"] == "error"
+            assert c["verdicts"][-1]["failure_reason"]["code"] == "bad_reference"
+    assert sum(r["ungraded"] for r in rows) > 0 and sum(r["ungraded"] for r in rows) < 6 * 8  # both kinds seen
+    assert all(c["prompt"] == "1=" for c in passing_completions(records, min_reward=0.0))
+
+
+def test_ungraded_episodes_give_no_gradient(tiny_model_path, tmp_path):
+    # one step on a batch where every group is broken: no update, the weights stay as they were
+    env_id = _register("rlvrtest/AllBroken-v0", [BROKEN])
+    trainer = GRPOTrainer(_cfg(tiny_model_path, tmp_path, env_id, steps=2, max_ungraded_steps=0))
+    before = {k: v.clone() for k, v in trainer.policy.state_dict().items()}
+    with pytest.warns(RuntimeWarning, match="could not be graded"):
+        rows = trainer.train()
+    assert all(torch.equal(before[k], v) for k, v in trainer.policy.state_dict().items())
+    assert [r["ungraded"] for r in rows] == [8, 8] and all(r["reward_mean"] != r["reward_mean"] for r in rows)  # NaN
+    assert [r["reward_mean"] for r in read_metrics(tmp_path / "metrics.jsonl")] == [None, None]
+
+
+def test_a_grader_that_never_runs_stops_the_run_with_the_reason(tiny_model_path, tmp_path):
+    env_id = _register("rlvrtest/AllBroken-v0", [BROKEN])
+    trainer = GRPOTrainer(_cfg(tiny_model_path, tmp_path, env_id, steps=5, max_ungraded_steps=2))
+    with pytest.warns(RuntimeWarning, match="could not be graded"):
+        with pytest.raises(RolloutError, match=r"no episode could be graded in 2 steps in a row \(error: bad_reference"):
+            trainer.train()
+    assert trainer.step == 1  # the first fully ungraded step ran (without an update); the second stopped the run
