@@ -134,6 +134,10 @@ class GRPOConfig:
     """Show a rich progress display on the terminal."""
 
     def __post_init__(self) -> None:
+        if isinstance(self.env_modules, list):
+            object.__setattr__(self, "env_modules", tuple(self.env_modules))
+        for f in fields(self):
+            _check_type(f.name, str(f.type), getattr(self, f.name))
         _check_choice("loss", self.loss, LOSS_NAMES)
         _check_choice("kl_estimator", self.kl_estimator, KL_ESTIMATORS)
         _check_choice("engine", self.engine, ENGINES)
@@ -235,6 +239,34 @@ class GRPOConfig:
         return cls(**values)
 
 
+_TYPE_WORDS = {"int": "an integer", "float": "a number", "bool": "true or false", "str": "a string",
+               "Mapping": "a mapping (a table / JSON object)", "tuple": "a list of strings"}
+
+
+def _type_ok(base: str, value: Any) -> bool:
+    if base == "bool":
+        return isinstance(value, bool)
+    if base in ("int", "float"):
+        allowed = int if base == "int" else (int, float)
+        return isinstance(value, allowed) and not isinstance(value, bool)
+    if base == "str":
+        return isinstance(value, str)
+    if base == "Mapping":
+        return isinstance(value, Mapping)
+    return isinstance(value, tuple) and all(isinstance(x, str) for x in value)
+
+
+def _check_type(name: str, annotation: str, value: Any) -> None:
+    """Raise a :class:`ConfigError` naming the field when ``value`` does not fit its annotation."""
+    optional = "None" in annotation
+    if value is None and optional:
+        return
+    base = annotation.split("|")[0].split("[")[0].strip()
+    if base in _TYPE_WORDS and not _type_ok(base, value):
+        expected = _TYPE_WORDS[base] + (" or None" if optional else "")
+        raise ConfigError(f"{name} must be {expected}, got {value!r} ({type(value).__name__})")
+
+
 def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
     if value not in choices:
         raise ConfigError(f"{name}={value!r} is not one of {list(choices)}")
@@ -248,22 +280,35 @@ def load_config(path: str | Path, overrides: Mapping[str, Any] | None = None) ->
     >>> load_config("run.toml", {"lr": 1e-5})  # doctest: +SKIP
     """
     path = Path(path)
-    text = path.read_text()
-    if path.suffix == ".toml":
+    if path.suffix not in (".toml", ".yaml", ".yml", ".json"):
+        raise ConfigError(f"config file {path} must end in .toml, .yaml, .yml or .json")
+    try:
+        data = _parse(path.suffix, path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"config file {path} cannot be read: {exc.strerror or exc}") from exc
+    except ValueError as exc:  # TOML / JSON / YAML syntax (YAML's errors are wrapped as ValueError below)
+        raise ConfigError(f"config file {path} is not valid {path.suffix[1:].upper()}: {exc}") from exc
+    if isinstance(data, Mapping) and isinstance(data.get("grpo"), Mapping):
+        data = data["grpo"]
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"config file {path} must hold a table of GRPOConfig fields (e.g. 'lr = 1e-6'), "
+                          f"got {type(data).__name__}")
+    return GRPOConfig.from_dict({**data, **(overrides or {})})
+
+
+def _parse(suffix: str, text: str) -> Any:
+    if suffix == ".toml":
         import tomllib
 
-        data = tomllib.loads(text)
-    elif path.suffix in (".yaml", ".yml"):
-        import yaml
+        return tomllib.loads(text)
+    if suffix == ".json":
+        return json.loads(text)
+    import yaml
 
-        data = yaml.safe_load(text) or {}
-    elif path.suffix == ".json":
-        data = json.loads(text)
-    else:
-        raise ConfigError(f"config file {path} must end in .toml, .yaml, .yml or .json")
-    if "grpo" in data and isinstance(data["grpo"], Mapping):
-        data = data["grpo"]
-    return GRPOConfig.from_dict({**data, **(overrides or {})})
+    try:
+        return yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise ValueError(str(exc)) from exc
 
 
 def parse_override(field_name: str, text: str) -> Any:
@@ -278,12 +323,16 @@ def parse_override(field_name: str, text: str) -> Any:
         if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
             raise ConfigError(f"{field_name} takes true/false, got {text!r}")
         return text.lower() in ("true", "1", "yes")
-    if kind.startswith("int"):
-        return int(text)
-    if kind.startswith("float"):
-        return float(text)
-    if kind.startswith("Mapping"):
-        return json.loads(text)
+    try:
+        if kind.startswith("int"):
+            return int(text)
+        if kind.startswith("float"):
+            return float(text)
+        if kind.startswith("Mapping"):
+            return json.loads(text)
+    except ValueError as exc:
+        expected = _TYPE_WORDS[kind.split("|")[0].split("[")[0].strip()]
+        raise ConfigError(f"{field_name} takes {expected}, got {text!r} ({exc})") from exc
     if kind.startswith("tuple"):
         return tuple(part for part in text.split(",") if part)
     return text

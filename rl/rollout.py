@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .engines.base import Completion, RolloutEngine, SamplingParams
-from .errors import RolloutError
+from .errors import ConfigError, RolloutError
 
 _PROMPT_CACHE_SIZE = 4096  # prompts whose token ids a runner remembers
 UNJUDGED = frozenset({"timeout", "error"})
@@ -93,11 +93,27 @@ def make_envs(env_id: str, count: int, env_kwargs: Mapping[str, Any] | None = No
     import gymnasium
 
     for name in modules:
-        importlib.import_module(name)
+        try:
+            importlib.import_module(name)
+        except ImportError as exc:
+            raise ConfigError(f"env_modules names {name!r}, which cannot be imported ({exc}); list the modules "
+                              "that register your environment ids") from exc
+    try:
+        gymnasium.spec(env_id)
+    except gymnasium.error.Error as exc:  # unknown namespace, name or version; a deprecated version
+        ours = sorted(k for k in gymnasium.registry if k.startswith("rlvr/"))
+        raise ConfigError(f"environment {env_id!r} is not registered ({exc}); rlvr's ids are {ours}; for your own "
+                          "id, add the module that registers it to env_modules") from exc
     kwargs = dict(env_kwargs or {})
     if executor is not None and "executor" not in kwargs and _accepts(env_id, "executor"):
         kwargs["executor"] = executor
-    return [gymnasium.make(env_id, disable_env_checker=True, **kwargs) for _ in range(count)]
+    try:
+        first = gymnasium.make(env_id, disable_env_checker=True, **kwargs)
+    except TypeError as exc:  # the environment's constructor refused env_kwargs
+        shown = sorted(k for k in kwargs if k != "executor")
+        raise ConfigError(f"environment {env_id!r} cannot be made with env_kwargs {shown}: {exc}; "
+                          "fix env_kwargs to match its constructor") from exc
+    return [first] + [gymnasium.make(env_id, disable_env_checker=True, **kwargs) for _ in range(count - 1)]
 
 
 def _accepts(env_id: str, argument: str) -> bool:

@@ -51,7 +51,12 @@ class GRPOTrainer:
         self._executor = None
         if envs is None:
             self._executor = _grading_pool(config.grading_workers)
-            envs = make_envs(config.env, config.batch_episodes, config.env_kwargs, config.env_modules, self._executor)
+            try:
+                envs = make_envs(config.env, config.batch_episodes, config.env_kwargs, config.env_modules,
+                                 self._executor)
+            except BaseException:
+                self._executor.close()  # no grading worker outlives a run that could not start
+                raise
         gather = self._executor if isinstance(self._executor, GatheringExecutor) else None
         self.runner = EpisodeRunner(envs, self.engine, tokenizer, config.max_turns, config.chat_template, gather)
         self._params = list(self.policy.parameters())

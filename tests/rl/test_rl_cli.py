@@ -47,6 +47,24 @@ def test_bad_flag_value_exits_2_with_the_fix(tiny_model_path, tmp_path, capsys):
     assert "set group_size >= 2" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    "flags, message",
+    [(["--env", "nope/Nope-v0"], r"environment 'nope/Nope-v0' is not registered .* rlvr's ids are \['rlvr/Code-v0'"),
+     (["--env", "rlvr/Math-v9"], r"environment 'rlvr/Math-v9' is not registered"),
+     (["--env-modules", "no_such_module"], r"env_modules names 'no_such_module', which cannot be imported"),
+     (["--env-kwargs", '{"bogus": 1}'], r"cannot be made with env_kwargs \['bogus'\].*fix env_kwargs"),
+     (["--group-size", "abc"], r"group_size takes an integer, got 'abc'")],
+)
+def test_bad_environment_settings_exit_2_with_the_fix(tiny_model_path, tmp_path, capsys, flags, message):
+    import re
+
+    code = main(["train", "--model", tiny_model_path, "--steps", "1", "--output-dir", str(tmp_path), "--progress",
+                 "false", "--tensorboard", "false", "--grading-workers", "1", *flags])
+    err = capsys.readouterr().err
+    assert code == 2 and re.search(message, err), err
+    assert "Traceback" not in err
+
+
 def test_rlvr_train_on_the_builtin_math_env(tmp_path, capsys):
     """The command of the issue, on the real rlvr/Math-v0 (a random tiny model: rewards ~0, pipeline checked)."""
     from rl.tiny import make_tiny_model

@@ -33,6 +33,14 @@ def test_frozen_and_derived_values():
         ({"sft_gate": 1.5}, r"sft_gate=1.5 is a group accuracy"),
         ({"kl_estimator": "k4"}, r"kl_estimator='k4' is not one of"),
         ({"tis_cap": 0.0}, r"tis_cap=0.0 must be > 0"),
+        ({"group_size": "eight"}, r"group_size must be an integer, got 'eight' \(str\)"),
+        ({"lr": "fast"}, r"lr must be a number, got 'fast'"),
+        ({"dynamic_sampling": "yes"}, r"dynamic_sampling must be true or false, got 'yes'"),
+        ({"group_size": True}, r"group_size must be an integer, got True \(bool\)"),
+        ({"tis_cap": "2"}, r"tis_cap must be a number or None, got '2'"),
+        ({"env_kwargs": [1]}, r"env_kwargs must be a mapping"),
+        ({"env_modules": ("envs", 3)}, r"env_modules must be a list of strings"),
+        ({"max_ungraded_steps": -1}, r"max_ungraded_steps=-1 must be >= 0"),
     ],
 )
 def test_validation_names_values_and_fix(changes, message):
@@ -68,8 +76,40 @@ def test_parse_override(key, text, value):
     assert parse_override(key, text) == value
 
 
-def test_parse_override_rejects_unknown_key_and_bad_bool():
+def test_parse_override_rejects_unknown_key_and_bad_values():
     with pytest.raises(ConfigError, match="unknown config key 'learning_rate'"):
         parse_override("learning_rate", "1")
     with pytest.raises(ConfigError, match="takes true/false"):
         parse_override("dynamic_sampling", "maybe")
+    with pytest.raises(ConfigError, match="group_size takes an integer, got 'abc'"):
+        parse_override("group_size", "abc")
+    with pytest.raises(ConfigError, match="lr takes a number, got '1e-3x'"):
+        parse_override("lr", "1e-3x")
+    with pytest.raises(ConfigError, match=r"env_kwargs takes a mapping .* got '\{bad'"):
+        parse_override("env_kwargs", "{bad")
+
+
+def test_numbers_of_either_kind_and_lists_are_accepted():
+    cfg = GRPOConfig(lr=0, tis_cap=3, env_modules=["envs"])  # an int where a float goes; a list of modules
+    assert cfg.lr == 0 and cfg.tis_cap == 3 and cfg.env_modules == ("envs",)
+
+
+@pytest.mark.parametrize(
+    "name, text, message",
+    [("run.toml", "group_size = [\n", r"run.toml is not valid TOML"),
+     ("run.yaml", "lr: [1\n", r"run.yaml is not valid YAML"),
+     ("run.json", "{lr: 1}", r"run.json is not valid JSON"),
+     ("run.yaml", "lr = 1e-3\n", r"must hold a table of GRPOConfig fields .* got str"),
+     ("run.yaml", "- 1\n- 2\n", r"must hold a table of GRPOConfig fields .* got list"),
+     ("run.ini", "lr = 1\n", r"must end in .toml, .yaml, .yml or .json")],
+)
+def test_bad_config_files_name_the_file_and_the_problem(tmp_path, name, text, message):
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        load_config(path)
+
+
+def test_a_missing_config_file_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match=r"nope.toml cannot be read: No such file"):
+        load_config(tmp_path / "nope.toml")
