@@ -41,6 +41,7 @@ def config_from_args(args: argparse.Namespace) -> GRPOConfig:
 
 def run_train(args: argparse.Namespace) -> int:
     """Entry point of ``rlvr train``; returns the exit code."""
+    config = None
     try:
         config = config_from_args(args)
         from .trainer import GRPOTrainer
@@ -49,6 +50,11 @@ def run_train(args: argparse.Namespace) -> int:
     except (RLError, FileNotFoundError, ImportError) as exc:
         print(f"rlvr train: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        where = f" are in {config.output_dir}" if config is not None else ""
+        print(f"rlvr train: interrupted; the metrics and records of finished steps{where}; continue from the last "
+              "checkpoint with --resume", file=sys.stderr)
+        return 130
     if history:
         last = history[-1]
         print(f"done: {len(history)} steps, last reward_mean {last['reward_mean']:.4f}, metrics in {config.output_dir}")

@@ -70,23 +70,25 @@ class GRPOTrainer:
             _warn_changed(last, state["config"], config.to_dict())
             _sync(self.engine, self.policy)
         self.gap_watch, self._gap_warned = GapWatch(), False
-        self._ungraded_streak, self._ungraded_warned = 0, False
+        self._ungraded_streak, self._ungraded_warned, self._closed = 0, False, False
         self.metrics = MetricsLogger(config.output_dir, config.tensorboard)
         self.records = RecordWriter(config.output_dir, config.record_format) if config.record_format != "none" else None
 
     def train(self) -> list[dict[str, Any]]:
         """Run until ``config.steps``; returns the metrics of each step run here."""
         history = []
-        with _progress(self.cfg) as bar:
-            task = bar.add_task("train", total=self.cfg.steps, completed=self.step, info="")
-            while self.step < self.cfg.steps:
-                history.append(self.train_step())
-                m = history[-1]
-                bar.update(task, completed=self.step,
-                           info=f"reward {m['reward_mean']:.3f}  kl {m['kl']:.4f}  gap {m['logprob_gap']:.2e}")
-        if not self.cfg.checkpoint_every or self.step % self.cfg.checkpoint_every:
-            self.save()
-        self.close()
+        try:
+            with _progress(self.cfg) as bar:
+                task = bar.add_task("train", total=self.cfg.steps, completed=self.step, info="")
+                while self.step < self.cfg.steps:
+                    history.append(self.train_step())
+                    m = history[-1]
+                    bar.update(task, completed=self.step,
+                               info=f"reward {m['reward_mean']:.3f}  kl {m['kl']:.4f}  gap {m['logprob_gap']:.2e}")
+            if not self.cfg.checkpoint_every or self.step % self.cfg.checkpoint_every:
+                self.save()
+        finally:  # an error or Ctrl-C still flushes the logs and stops the grading workers
+            self.close()
         return history
 
     def train_step(self) -> dict[str, Any]:
@@ -315,6 +317,10 @@ class GRPOTrainer:
                                     self.cfg.to_dict(), sorted(self.verifier_specs), self.cfg.keep_checkpoints)
 
     def close(self) -> None:
+        """Close the logs, the records, the environments and the grading pool (safe to call twice)."""
+        if self._closed:
+            return
+        self._closed = True
         self.metrics.close()
         if self.records is not None:
             self.records.close()

@@ -77,3 +77,50 @@ def test_rlvr_train_on_the_builtin_math_env(tmp_path, capsys):
     row = read_metrics(tmp_path / "run" / "metrics.jsonl")[0]
     assert sum(v for k, v in row.items() if k.startswith("status/")) == 4
     assert "reward_mean/math@1" in row
+
+
+def _children(pid: int) -> set[int]:
+    import os
+
+    kids = set()
+    for d in os.listdir("/proc"):
+        try:
+            if d.isdigit() and int(open(f"/proc/{d}/stat").read().rsplit(")", 1)[1].split()[1]) == pid:
+                kids.add(int(d))
+        except OSError:
+            continue
+    return kids
+
+
+def test_ctrl_c_exits_130_keeps_finished_steps_and_stops_the_grading_workers(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from rl.tiny import make_tiny_model
+
+    model = make_tiny_model(tmp_path / "model", hidden_size=32, num_layers=2)
+    out = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "rl.cli", "train", "--env", "rlvr/Math-v0", "--model", model,
+                             "--steps", "100000", "--group-size", "2", "--prompts-per-step", "1", "--max-new-tokens",
+                             "2", "--grading-workers", "1", "--output-dir", str(out), "--progress", "false",
+                             "--tensorboard", "false"], stderr=subprocess.PIPE, text=True)
+    try:
+        deadline, metrics = time.monotonic() + 120, out / "metrics.jsonl"
+        while not (metrics.exists() and metrics.read_text()):  # wait for a finished step
+            assert proc.poll() is None, proc.stderr.read()
+            assert time.monotonic() < deadline, "no step finished in 120 s"
+            time.sleep(0.1)
+        workers = _children(proc.pid)
+        assert workers, "the run should have a grading worker"
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "--resume" in err and "Traceback" not in err
+    assert read_metrics(out / "metrics.jsonl")  # finished steps are kept
+    time.sleep(0.5)
+    assert not [w for w in workers if os.path.exists(f"/proc/{w}") and open(f"/proc/{w}/stat").read().split()[2] != "Z"]
