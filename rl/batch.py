@@ -110,3 +110,25 @@ def token_logprobs(model: Any, batch: Packed, temperature: float = 1.0, entropy:
 def micro_batches(n: int, size: int) -> list[range]:
     """Index ranges of consecutive micro-batches of at most ``size``."""
     return [range(i, min(i + size, n)) for i in range(0, n, size)]
+
+
+def group_micro_batches(group_ids: Sequence[int], size: int) -> list[range]:
+    """Index ranges of consecutive micro-batches of at most ``size`` that never split a run of equal
+    ``group_ids`` (losses that compare completions of one prompt, P3O, need whole groups; a group
+    larger than ``size`` gets a micro-batch of its own).
+
+    >>> [list(r) for r in group_micro_batches([0, 0, 0, 1, 1, 1, 1, 2], 4)]
+    [[0, 1, 2], [3, 4, 5, 6], [7]]
+    """
+    out: list[range] = []
+    start = 0
+    for i in range(1, len(group_ids) + 1):
+        boundary = i == len(group_ids) or group_ids[i] != group_ids[i - 1]
+        if not boundary:
+            continue
+        if out and i - out[-1].start <= size:
+            out[-1] = range(out[-1].start, i)  # this group still fits in the open micro-batch
+        else:
+            out.append(range(start, i))
+        start = i
+    return out

@@ -23,7 +23,7 @@ from typing import Any, Sequence
 
 from . import checkpoint as ckpt
 from .advantages import group_advantages, overlong_penalty, zero_std_fraction
-from .batch import micro_batches, pack, token_logprobs
+from .batch import group_micro_batches, micro_batches, pack, token_logprobs
 from .config import GRPOConfig
 from .engines.base import SamplingParams
 from .errors import RolloutError, require
@@ -223,8 +223,9 @@ class GRPOTrainer:
         sizes = Counter(i for *_, i in rl)
         norm = Normaliser(sequences=max(1, len(rl)), tokens=max(1, sum(e.policy_tokens for e, *_ in rl)),
                           pairs=max(1, sum(n * (n - 1) for n in sizes.values())), max_new_tokens=self.cfg.max_new_tokens)
-        mbs = [pack(*zip(*[rl[j] for j in r]), pad_id=self.tokenizer.pad_token_id, device=self.device)
-               for r in micro_batches(len(rl), self.cfg.micro_batch_size)]
+        ranges = (group_micro_batches([i for *_, i in rl], self.cfg.micro_batch_size) if self.cfg.loss == "p3o"
+                  else micro_batches(len(rl), self.cfg.micro_batch_size))  # P3O pairs need whole groups
+        mbs = [pack(*zip(*[rl[j] for j in r]), pad_id=self.tokenizer.pad_token_id, device=self.device) for r in ranges]
         return mbs, norm
 
     def _optimizer_step(self) -> float:

@@ -67,3 +67,22 @@ class EchoToolEnv(gymnasium.Env):
         ok = action.startswith("7")
         return self.context, float(ok), True, False, {"verdict": {"status": "pass" if ok else "fail", "score": float(ok),
                                                                  "verifier": "echo", "verifier_version": 1}}
+
+
+class PartlyUngradedEnv(gymnasium.Env):
+    """Single-turn test env whose grader cannot run on every third step (an ``error`` verdict, as a missing
+    sandbox gives); the others pass and fail in turn, whatever the completion. ``turn`` counts steps
+    across all copies (reset it between runs)."""
+
+    turn = 0
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        return "1=", {}
+
+    def step(self, action):
+        PartlyUngradedEnv.turn += 1
+        kind = ("error", "pass", "fail")[PartlyUngradedEnv.turn % 3]
+        verdict = {"status": kind, "score": float(kind == "pass"), "verifier": "flaky", "verifier_version": 1,
+                   "failure_reason": {"code": "sandbox_unavailable", "message": "no engine"} if kind == "error" else None}
+        return "", float(kind == "pass"), True, False, {"verdict": verdict}

@@ -13,6 +13,7 @@ import pytest
 import torch
 
 import envs
+from rl.batch import group_micro_batches
 from rl.config import GRPOConfig
 from rl.errors import RolloutError
 from rl.metrics import read_metrics
@@ -20,6 +21,8 @@ from rl.record import passing_completions, read_records
 from rl.rollout import Episode
 from rl.trainer import GRPOTrainer
 from verifiers import Status
+
+from rl_test_envs import PartlyUngradedEnv
 
 GOOD = {"id": "good", "prompt": "1=", "reference": {"answer": "7"}}
 BROKEN = {"id": "broken", "prompt": "2=", "reference": {"answer": ""}}
@@ -91,3 +94,35 @@ def test_a_grader_that_never_runs_stops_the_run_with_the_reason(tiny_model_path,
         with pytest.raises(RolloutError, match=r"no episode could be graded in 2 steps in a row \(error: bad_reference"):
             trainer.train()
     assert trainer.step == 1  # the first fully ungraded step ran (without an update); the second stopped the run
+
+
+@pytest.mark.parametrize("loss", ["p3o", "grpo"])
+def test_micro_batching_gives_the_same_update_when_some_episodes_are_ungraded(tiny_model_path, tmp_path, loss):
+    # groups of 4 with one ungraded episode each (3 graded): after they are left out, P3O's micro-batches must still
+    # hold whole groups, so a micro-batch of 4 and one of 8 give the same update
+    grads = []
+    for mbs in (4, 8):
+        PartlyUngradedEnv.turn = 0
+        cfg = _cfg(tiny_model_path, tmp_path / f"{loss}{mbs}", "unused", loss=loss, steps=1, micro_batch_size=mbs)
+        trainer = GRPOTrainer(cfg, envs=[PartlyUngradedEnv() for _ in range(cfg.batch_episodes)])
+        step, seen = trainer._optimizer_step, []
+
+        def keep_grads():  # the accumulated gradient, read just before the optimiser uses it
+            seen.append([p.grad.clone() for p in trainer.policy.parameters()])
+            return step()
+
+        trainer._optimizer_step = keep_grads
+        with pytest.warns(RuntimeWarning, match=r"could not be graded \(error: sandbox_unavailable x2\)"):
+            row = trainer.train()[0]
+        assert row["ungraded"] == 2 and row["grad_norm"] > 0
+        grads.append(seen[0])
+    for a, b in zip(*grads):
+        assert torch.allclose(a, b, rtol=1e-4, atol=1e-7)
+
+
+def test_group_micro_batches_never_split_a_group():
+    ids = [0, 0, 1, 1, 1, 2, 3, 3, 3, 3, 3]
+    ranges = group_micro_batches(ids, 4)
+    assert [list(r) for r in ranges] == [[0, 1], [2, 3, 4, 5], [6, 7, 8, 9, 10]]  # a group of 5 > 4 stands alone
+    assert [i for r in ranges for i in r] == list(range(len(ids)))
+    assert group_micro_batches([], 4) == []
