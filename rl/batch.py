@@ -95,7 +95,9 @@ def token_logprobs(model: Any, batch: Packed, temperature: float = 1.0, entropy:
     elif lean.trainable(model):  # the same maths without HF's per-call overhead (rl.engines.lean)
         logits = lean.causal_logits(model, batch.input_ids, keep)[:, :-1]
     else:
-        logits = model(input_ids=batch.input_ids, logits_to_keep=keep).logits[:, :-1]
+        # the mask changes no real token's output (padding only follows them); it tells HF models the
+        # trailing pad ids are padding, so none warns about them
+        logits = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask, logits_to_keep=keep).logits[:, :-1]
     logits = logits.float() if temperature == 1.0 else logits.float() / temperature
     targets = batch.input_ids[:, batch.start + 1 :]
     logp_all = torch.log_softmax(logits, dim=-1)

@@ -94,6 +94,9 @@ class GRPOConfig:
     """AdamW weight decay."""
     max_grad_norm: float | None = 1.0
     """Clip the global gradient norm to this value; None disables."""
+    disable_dropout: bool = True
+    """Set the policy's dropout to 0, so the trainer scores tokens with the same network the sampler and the
+    reference use (the ratio, TIS weights, KL and log-prob gap stay exact); False keeps the model's dropout."""
     micro_batch_size: int = 8
     """Sequences per forward/backward; gradients accumulate to the same gradient as the full batch."""
     steps: int = 100

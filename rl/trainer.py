@@ -46,6 +46,8 @@ class GRPOTrainer:
         if policy is None or tokenizer is None:
             policy, tokenizer = _load_policy(config.model, self.device)
         self.policy, self.tokenizer = policy.to(self.device), tokenizer
+        if config.disable_dropout:
+            _disable_dropout(self.policy)
         self.ref = _frozen_copy(self.policy) if config.beta > 0 else None
         self.engine = engine if engine is not None else _make_engine(config, self.policy, tokenizer)
         self._executor = None
@@ -387,7 +389,8 @@ def _per_verifier(episodes: list[Episode], seen: set[str]) -> dict[str, Any]:
 
 def _warn_changed(path: Any, saved: dict[str, Any], current: dict[str, Any]) -> None:
     ignore = {"steps", "progress", "tensorboard", "checkpoint_every", "keep_checkpoints"}
-    changed = sorted(k for k in current if k not in ignore and saved.get(k) != current[k])
+    defaults = GRPOConfig().to_dict()  # a setting newer than the checkpoint counts as its default there
+    changed = sorted(k for k in current if k not in ignore and saved.get(k, defaults.get(k)) != current[k])
     if changed:
         import warnings
 
@@ -460,6 +463,20 @@ def _load_policy(path: str, device: str):
         tok.pad_token = tok.eos_token
     model = transformers.AutoModelForCausalLM.from_pretrained(path, local_files_only=True).to(device)
     return model, tok
+
+
+def _disable_dropout(model: Any) -> None:
+    """Zero every dropout probability of ``model``: ``nn.Dropout`` modules and the float rates attention
+    modules keep for their fused kernels (``attention_dropout``). Train mode stays (gradient checkpointing
+    and other train-only paths keep working)."""
+    import torch
+
+    for module in model.modules():
+        if isinstance(module, torch.nn.modules.dropout._DropoutNd):
+            module.p = 0.0
+        for name in ("attention_dropout", "dropout_p"):
+            if isinstance(getattr(module, name, None), float):
+                setattr(module, name, 0.0)
 
 
 def _frozen_copy(model: Any) -> Any:

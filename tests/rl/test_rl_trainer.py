@@ -102,6 +102,23 @@ def test_resume_reaches_the_same_state(tiny_model_path, tmp_path):
     assert state["step"] == 4 and state["config"]["mu"] == 2 and state["verifiers"] == ["digit@1"]
 
 
+def test_resuming_a_checkpoint_from_before_a_new_setting_warns_only_about_real_changes(tiny_model_path, tmp_path):
+    import warnings
+
+    _train(_cfg(tiny_model_path, tmp_path, steps=1)).train()
+    state_file = latest_checkpoint(tmp_path) / "state.json"
+    state = json.loads(state_file.read_text())
+    del state["config"]["disable_dropout"]  # a checkpoint written before the setting existed
+    state_file.write_text(json.dumps(state))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the setting at its default is no change
+        resumed = _train(_cfg(tiny_model_path, tmp_path, steps=2), resume=True)
+    resumed.close()
+    assert resumed.step == 1
+    with pytest.warns(UserWarning, match=r"changed settings \['disable_dropout'\]"):
+        _train(_cfg(tiny_model_path, tmp_path, steps=2, disable_dropout=False), resume=True).close()
+
+
 def test_dynamic_sampling_drops_flat_groups_and_refills(tiny_model_path, tmp_path):
     # half the prompts always give a flat group, the other half always a mixed one: with 4 steps of 2 draws
     # or more, a run that drops nothing has probability below 2**-8 whatever the seeds
@@ -281,3 +298,25 @@ def test_real_tool_call_env_masks_the_tool_message(tmp_path):
         env_text = tok.decode([t for t, m in zip(e.tokens, e.loss_mask) if not m], skip_special_tokens=True)
         assert policy == call + "It will be -3 C."
         assert env_text and "-3" in env_text and call not in env_text  # the tool result, masked
+
+
+@pytest.mark.parametrize("disable_dropout", [True, False])
+def test_a_model_with_dropout_is_scored_like_the_sampler_scores_it(tiny_model_path, tmp_path, disable_dropout):
+    """GPT-2 (absolute positions, dropout 0.1, not a lean architecture: HF's forward on both sides)."""
+    import transformers
+
+    tok = transformers.AutoTokenizer.from_pretrained(tiny_model_path, local_files_only=True)
+    config = transformers.GPT2Config(n_embd=32, n_layer=2, n_head=4, n_positions=64, vocab_size=len(tok),
+                                     pad_token_id=tok.pad_token_id, bos_token_id=tok.bos_token_id,
+                                     eos_token_id=tok.eos_token_id)
+    torch.manual_seed(0)
+    model = transformers.GPT2LMHeadModel(config)
+    cfg = _cfg(tiny_model_path, tmp_path, steps=2, max_new_tokens=4, disable_dropout=disable_dropout)
+    trainer = GRPOTrainer(cfg, policy=model, tokenizer=tok,
+                          envs=[DigitEnv(prompts=("1=", "12=")) for _ in range(cfg.batch_episodes)])
+    rows = trainer.train()
+    if disable_dropout:
+        assert all(m.p == 0.0 for m in model.modules() if isinstance(m, torch.nn.Dropout))
+        assert max(r["logprob_gap"] for r in rows) < 1e-5  # the trainer's log-probs are the sampler's
+    else:
+        assert min(r["logprob_gap"] for r in rows) > 1e-3  # dropout in training: a different network
