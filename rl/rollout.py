@@ -47,6 +47,9 @@ class Episode:
     texts: list[str] = field(default_factory=list)
     reward: float = 0.0
     verdicts: list[dict[str, Any]] = field(default_factory=list)
+    component_verdicts: list[dict[str, dict[str, Any]]] = field(default_factory=list)
+    """Per graded step, ``info["verdicts"]`` (``{"name@version": verdict}``) where a wrapper combined several
+    verifiers into the reward (:class:`envs.wrappers.CombinedReward`)."""
     finish_reason: str = "stop"
     done: bool = False
     truncated: bool = False
@@ -72,7 +75,15 @@ class Episode:
         The trainer leaves such an episode out of the loss and the reward statistics instead of
         scoring it as wrong. Episodes without verdicts (a plain gymnasium env) count as graded.
         """
-        return not any(str(v.get("status")) in UNJUDGED for v in self.verdicts)
+        return next(self.unjudged(), None) is None
+
+    def unjudged(self):
+        """The verdicts (own and combined-reward components) that could not judge, in order."""
+        for v in self.verdicts:
+            if str(v.get("status")) in UNJUDGED:
+                yield v
+        for step in self.component_verdicts:
+            yield from (v for v in step.values() if str(v.get("status")) in UNJUDGED)
 
     @property
     def passed(self) -> bool:
@@ -153,6 +164,11 @@ def render_observation(obs: Any, tokenizer: Any, chat_template: bool = False) ->
         f"observation of type {type(obs).__name__} cannot be rendered as a prompt; the environment must "
         "return text, a mapping with 'text'/'messages', or a list of chat messages ({'role': ..., 'content': ...})"
     )
+
+
+def _verdict_dict(verdict: Any) -> dict[str, Any]:
+    """A verdict as its plain dict (a :class:`verifiers.Verdict` or a mapping an environment returned)."""
+    return verdict.to_dict() if hasattr(verdict, "to_dict") else dict(verdict)
 
 
 def _label(message: Mapping[str, Any]) -> str:
@@ -262,8 +278,9 @@ class EpisodeRunner:
         for e, c, (obs, reward, terminated, truncated, info) in zip(episodes, completions, results):
             e.reward += float(reward)
             if info.get("verdict") is not None:
-                v = info["verdict"]
-                e.verdicts.append(v.to_dict() if hasattr(v, "to_dict") else dict(v))
+                e.verdicts.append(_verdict_dict(info["verdict"]))
+            if isinstance(info.get("verdicts"), Mapping):
+                e.component_verdicts.append({str(k): _verdict_dict(v) for k, v in info["verdicts"].items()})
             e.context_text += c.text
             if terminated or truncated:
                 e.done, e.truncated = True, bool(truncated and not terminated)

@@ -31,7 +31,7 @@ from .gather import GatheringExecutor
 from .losses import LossParams, Normaliser, PolicyBatch, get_loss, sft_loss
 from .metrics import GapWatch, MetricsLogger
 from .record import RecordWriter
-from .rollout import UNJUDGED, Episode, EpisodeRunner, make_envs
+from .rollout import Episode, EpisodeRunner, make_envs
 
 
 class GRPOTrainer:
@@ -159,7 +159,7 @@ class GRPOTrainer:
                 out[i] = demo
         return out
 
-    def _watch_ungraded(self, groups: list[list[Episode]]):
+    def _watch_ungraded(self, groups: list[list[Episode]]) -> Any:
         """The ``[groups, G]`` graded mask; warns once per run about episodes that could not be graded and
         stops the run after ``max_ungraded_steps`` steps in a row in which none could."""
         import torch
@@ -306,9 +306,10 @@ class GRPOTrainer:
             comps = [{"text": e.completion_text, "token_ids": e.tokens, "logprobs": e.sampler_logprobs,
                       "loss_mask": e.loss_mask, "finish_reason": e.finish_reason,
                       "reward": rew[i][k] if e.graded else None, "graded": e.graded,
-                      "advantage": adv[i][k], "verdicts": e.verdicts, "truncated": e.truncated}
+                      "advantage": adv[i][k], "verdicts": e.verdicts, "truncated": e.truncated,
+                      **({"component_verdicts": e.component_verdicts} if e.component_verdicts else {})}
                      for k, e in enumerate(g)]
-            specs = sorted({f"{v['verifier']}@{v['verifier_version']}" for e in g for v in e.verdicts})
+            specs = sorted({spec for e in g for spec in _specs(e)})
             rows.append({"step": self.step, "group": i, "seed": g[0].seed, "prompt": g[0].prompt_text,
                          "completions": comps, "rewards": [c["reward"] for c in comps], "sampling": sampling,
                          "verifiers": specs})
@@ -349,10 +350,9 @@ def _first_pass_stats(sums, mb, old, ent) -> None:
 
 def _unjudged_reason(episode: Episode) -> str:
     """``status: reason code`` of the first verdict of ``episode`` that could not judge."""
-    for v in episode.verdicts:
-        if str(v.get("status")) in UNJUDGED:
-            code = (v.get("failure_reason") or {}).get("code", "no reason given")
-            return f"{v.get('status')}: {code}"
+    for v in episode.unjudged():
+        code = (v.get("failure_reason") or {}).get("code", "no reason given")
+        return f"{v.get('status')}: {code}"
     return "unknown"
 
 
@@ -369,12 +369,18 @@ def _tis_weights(old, sampler, cap):
     return torch.where(torch.isfinite(sampler), weights, 1.0)
 
 
+def _specs(episode: Episode) -> set[str]:
+    """``name@version`` of every verifier that graded ``episode`` (combined-reward components included)."""
+    found = [*episode.verdicts, *(v for step in episode.component_verdicts for v in step.values())]
+    return {f"{v['verifier']}@{v.get('verifier_version')}" for v in found if v.get("verifier")}
+
+
 def _per_verifier(episodes: list[Episode], seen: set[str]) -> dict[str, Any]:
     by_spec, statuses = defaultdict(list), Counter()
     for e in episodes:
+        seen.update(_specs(e))
         for v in e.verdicts[-1:]:
             spec = f"{v['verifier']}@{v['verifier_version']}"
-            seen.add(spec)
             statuses[v["status"]] += 1
             if e.graded:
                 by_spec[spec].append(e.reward)

@@ -126,3 +126,22 @@ def test_group_micro_batches_never_split_a_group():
     assert [list(r) for r in ranges] == [[0, 1], [2, 3, 4, 5], [6, 7, 8, 9, 10]]  # a group of 5 > 4 stands alone
     assert [i for r in ranges for i in r] == list(range(len(ids)))
     assert group_micro_batches([], 4) == []
+
+
+def test_a_combined_reward_with_a_component_that_could_not_run_is_ungraded(tiny_model_path, tmp_path):
+    import gymnasium
+
+    from envs.wrappers import CombinedReward
+
+    env_id = _register("rlvrtest/Combined-v0", [GOOD])
+    weights = {"math@1": 1.0, "json_schema@1": 0.5}
+    broken_schema = {"json_schema@1": lambda task: {"schema": {"type": "nonsense"}}}  # the component errors
+    cfg = _cfg(tiny_model_path, tmp_path, env_id, steps=1)
+    made = [CombinedReward(gymnasium.make(env_id), weights, broken_schema) for _ in range(cfg.batch_episodes)]
+    with pytest.warns(RuntimeWarning, match=r"8 of 8 episodes could not be graded \(error: bad_schema x8\)"):
+        row = GRPOTrainer(cfg, envs=made).train()[0]
+    assert row["ungraded"] == 8
+    comp = read_records(tmp_path / "rollouts.jsonl")[0]["completions"][0]
+    assert comp["graded"] is False and comp["reward"] is None
+    assert comp["component_verdicts"][0]["json_schema@1"]["status"] == "error"
+    assert read_records(tmp_path / "rollouts.jsonl")[0]["verifiers"] == ["json_schema@1", "math@1"]
