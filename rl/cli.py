@@ -23,11 +23,22 @@ MOUNTS = (
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rlvr", description="Verifiable rewards: grade, train, label.")
+    parser.add_argument("--version", action="version", version=f"rlvr {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module_name in MOUNTS:
         if _exists(module_name):
             importlib.import_module(module_name).add_commands(sub)
     return parser
+
+
+def _version() -> str:
+    """The installed distribution's version (``unknown`` when run from a checkout that was never installed)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("rlvr")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 def _exists(module_name: str) -> bool:

@@ -124,3 +124,12 @@ def test_ctrl_c_exits_130_keeps_finished_steps_and_stops_the_grading_workers(tmp
     assert read_metrics(out / "metrics.jsonl")  # finished steps are kept
     time.sleep(0.5)
     assert not [w for w in workers if os.path.exists(f"/proc/{w}") and open(f"/proc/{w}/stat").read().split()[2] != "Z"]
+
+
+def test_rlvr_version_names_the_installed_distribution(capsys):
+    from importlib import metadata
+
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out.strip() == f"rlvr {metadata.version('rlvr')}"
