@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Mapping
@@ -21,6 +22,7 @@ LOSS_NAMES = ("grpo", "dr_grpo", "dapo", "gspo", "p3o")
 KL_ESTIMATORS = ("k1", "k2", "k3")
 ENGINES = ("hf", "vllm")
 RECORD_FORMATS = ("jsonl", "parquet", "none")
+LR_SCHEDULES = ("constant", "linear", "cosine")
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,10 @@ class GRPOConfig:
     # --- optimisation -------------------------------------------------------------------------------
     lr: float = 1e-6
     """AdamW learning rate (0 trains nothing: a control run)."""
+    lr_schedule: str = "constant"
+    """After warm-up: ``constant``, ``linear`` (decays to 0 at ``steps``) or ``cosine`` (half a cosine to 0 at ``steps``)."""
+    warmup_steps: int = 0
+    """Steps of linear warm-up from ``lr / warmup_steps`` to ``lr``; 0 starts at ``lr``."""
     weight_decay: float = 0.0
     """AdamW weight decay."""
     max_grad_norm: float | None = 1.0
@@ -145,9 +151,12 @@ class GRPOConfig:
         _check_choice("kl_estimator", self.kl_estimator, KL_ESTIMATORS)
         _check_choice("engine", self.engine, ENGINES)
         _check_choice("record_format", self.record_format, RECORD_FORMATS)
+        _check_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
         _check_choice("device", self.device, ("auto", "cpu", "cuda"))
         if self.grading_workers < 0:
             raise ConfigError(f"grading_workers={self.grading_workers} must be >= 0 (0 grades in-process)")
+        if self.warmup_steps < 0:
+            raise ConfigError(f"warmup_steps={self.warmup_steps} must be >= 0 (0: no warm-up)")
         if self.max_ungraded_steps < 0:
             raise ConfigError(f"max_ungraded_steps={self.max_ungraded_steps} must be >= 0 (0 never stops the run)")
         for name in ("group_size", "prompts_per_step", "mu", "micro_batch_size", "max_new_tokens", "max_turns"):
@@ -212,6 +221,24 @@ class GRPOConfig:
     def scale_rewards_resolved(self) -> bool:
         """Whether advantages are divided by the group std."""
         return self.loss != "dr_grpo" if self.scale_rewards is None else self.scale_rewards
+
+    def lr_at(self, step: int) -> float:
+        """The learning rate of trainer step ``step`` (0-based): warm-up, then ``lr_schedule``.
+
+        It depends on the step alone, so a resumed run continues the same schedule.
+
+        >>> cfg = GRPOConfig(lr=1.0, steps=10, warmup_steps=2, lr_schedule="linear")
+        >>> [round(cfg.lr_at(s), 3) for s in (0, 1, 2, 6, 9)]
+        [0.5, 1.0, 1.0, 0.5, 0.125]
+        """
+        if step < self.warmup_steps:
+            return self.lr * (step + 1) / self.warmup_steps
+        if self.lr_schedule == "constant":
+            return self.lr
+        progress = (step - self.warmup_steps) / max(1, self.steps - self.warmup_steps)
+        if self.lr_schedule == "linear":
+            return self.lr * max(0.0, 1.0 - progress)
+        return self.lr * 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
 
     @property
     def batch_episodes(self) -> int:

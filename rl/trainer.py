@@ -235,6 +235,8 @@ class GRPOTrainer:
 
         limit = self.cfg.max_grad_norm or float("inf")
         norm = float(torch.nn.utils.clip_grad_norm_(self._params, limit))
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.cfg.lr_at(self.step)
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
         return norm
@@ -271,7 +273,7 @@ class GRPOTrainer:
             "zero_std_fraction": zero_std_fraction(rewards, graded=graded), "dropped_groups": dropped, "sft_groups": n_sft,
             "kl": stats.get("kl_sum", 0.0) / tokens, "clip_fraction": stats.get("clipped", 0.0) / tokens,
             "entropy": stats.get("entropy", 0.0) / tokens, "loss": stats.get("loss", 0.0),
-            "sft_loss": stats.get("sft_loss", 0.0), "grad_norm": stats.get("grad_norm", 0.0),
+            "sft_loss": stats.get("sft_loss", 0.0), "grad_norm": stats.get("grad_norm", 0.0), "lr": self.cfg.lr_at(self.step),
             "logprob_gap": stats.get("gap_abs", 0.0) / tokens, "logprob_gap_max": stats.get("gap_max", 0.0),
             "sampler_logprob_nonfinite": int(stats.get("sampler_nonfinite", 0.0)),
             "completion_len_mean": sum(lengths) / len(lengths), "completion_len_max": max(lengths),

@@ -86,3 +86,20 @@ class PartlyUngradedEnv(gymnasium.Env):
         verdict = {"status": kind, "score": float(kind == "pass"), "verifier": "flaky", "verifier_version": 1,
                    "failure_reason": {"code": "sandbox_unavailable", "message": "no engine"} if kind == "error" else None}
         return "", float(kind == "pass"), True, False, {"verdict": verdict}
+
+
+class AlternatingEnv(gymnasium.Env):
+    """Single-turn test env whose steps pass and fail in turn (across all copies), whatever the completion:
+    every group of even size is mixed, so every step has a gradient."""
+
+    turn = 0
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        return "1=", {}
+
+    def step(self, action):
+        AlternatingEnv.turn += 1
+        ok = AlternatingEnv.turn % 2 == 1
+        verdict = {"status": "pass" if ok else "fail", "score": float(ok), "verifier": "alternating", "verifier_version": 1}
+        return "", float(ok), True, False, {"verdict": verdict}

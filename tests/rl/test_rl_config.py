@@ -113,3 +113,16 @@ def test_bad_config_files_name_the_file_and_the_problem(tmp_path, name, text, me
 def test_a_missing_config_file_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match=r"nope.toml cannot be read: No such file"):
         load_config(tmp_path / "nope.toml")
+
+
+def test_learning_rate_schedules():
+    constant = GRPOConfig(lr=2.0, steps=4)
+    assert [constant.lr_at(s) for s in range(4)] == [2.0] * 4
+    cosine = GRPOConfig(lr=1.0, steps=6, warmup_steps=2, lr_schedule="cosine")
+    assert [round(cosine.lr_at(s), 4) for s in range(6)] == [0.5, 1.0, 1.0, 0.8536, 0.5, 0.1464]
+    linear = GRPOConfig(lr=1.0, steps=4, lr_schedule="linear")
+    assert [linear.lr_at(s) for s in range(5)] == [1.0, 0.75, 0.5, 0.25, 0.0]  # a resumed, longer run stays >= 0
+    with pytest.raises(ConfigError, match=r"lr_schedule='step' is not one of \['constant', 'linear', 'cosine'\]"):
+        GRPOConfig(lr_schedule="step")
+    with pytest.raises(ConfigError, match="warmup_steps=-1 must be >= 0"):
+        GRPOConfig(warmup_steps=-1)

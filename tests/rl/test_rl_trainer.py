@@ -6,7 +6,7 @@ import json
 
 import pytest
 import torch
-from rl_test_envs import DigitEnv, EchoToolEnv, FlatOrMixedEnv
+from rl_test_envs import AlternatingEnv, DigitEnv, EchoToolEnv, FlatOrMixedEnv
 
 from rl.checkpoint import latest_checkpoint, read_state
 from rl.config import GRPOConfig
@@ -320,3 +320,17 @@ def test_a_model_with_dropout_is_scored_like_the_sampler_scores_it(tiny_model_pa
         assert max(r["logprob_gap"] for r in rows) < 1e-5  # the trainer's log-probs are the sampler's
     else:
         assert min(r["logprob_gap"] for r in rows) > 1e-3  # dropout in training: a different network
+
+
+def test_the_optimiser_steps_with_the_scheduled_learning_rate(tiny_model_path, tmp_path):
+    cfg = _cfg(tiny_model_path, tmp_path, steps=3, lr=1e-2, warmup_steps=4, max_grad_norm=None, max_new_tokens=3)
+    trainer = _train(cfg, AlternatingEnv)
+    before = [p.detach().clone() for p in trainer.policy.parameters()]
+    first = trainer.train_step()
+    assert first["lr"] == pytest.approx(2.5e-3) and first["grad_norm"] > 0
+    # AdamW's first step moves no weight by more than the learning rate, and the ones with a clear
+    # gradient by almost exactly that much: the step used the warm-up rate, not cfg.lr
+    moved = max(float((p.detach() - b).abs().max()) for p, b in zip(trainer.policy.parameters(), before))
+    assert 0.9 * 2.5e-3 < moved <= 2.5e-3 * 1.0001
+    assert [trainer.train_step()["lr"] for _ in range(2)] == pytest.approx([5e-3, 7.5e-3])
+    trainer.close()
