@@ -58,6 +58,9 @@ def run_train(args: argparse.Namespace) -> int:
     if history:
         last = history[-1]
         print(f"done: {len(history)} steps, last reward_mean {last['reward_mean']:.4f}, metrics in {config.output_dir}")
+    else:
+        print(f"nothing to do: the run in {config.output_dir} is already at steps={config.steps}; "
+              "raise --steps to train further")
     return 0
 
 

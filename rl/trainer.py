@@ -87,8 +87,8 @@ class GRPOTrainer:
                     m = history[-1]
                     bar.update(task, completed=self.step,
                                info=f"reward {m['reward_mean']:.3f}  kl {m['kl']:.4f}  gap {m['logprob_gap']:.2e}")
-            if not self.cfg.checkpoint_every or self.step % self.cfg.checkpoint_every:
-                self.save()
+            if history and (not self.cfg.checkpoint_every or self.step % self.cfg.checkpoint_every):
+                self.save()  # the final state, unless a periodic checkpoint just saved it (or nothing ran)
         finally:  # an error or Ctrl-C still flushes the logs and stops the grading workers
             self.close()
         return history

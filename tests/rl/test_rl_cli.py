@@ -39,6 +39,9 @@ def test_train_from_config_file_with_override_and_resume(tiny_model_path, tmp_pa
         assert main(["train", "--config", str(cfg), "--steps", "2", "--resume"]) == 0
     rows = read_metrics(tmp_path / "out" / "metrics.jsonl")
     assert [r["step"] for r in rows] == [0, 1]
+    with pytest.warns(UserWarning, match=r"changed settings \['loss'\]"):
+        assert main(["train", "--config", str(cfg), "--steps", "2", "--resume", "--loss", "gspo"]) == 0
+    assert len(read_metrics(tmp_path / "out" / "metrics.jsonl")) == 2  # already at step 2: nothing trained
     assert read_state(latest_checkpoint(tmp_path / "out"))["config"]["loss"] == "grpo"
 
 
