@@ -69,11 +69,14 @@ class EchoToolEnv(gymnasium.Env):
                                                                  "verifier": "echo", "verifier_version": 1}}
 
 
-class PartlyUngradedEnv(gymnasium.Env):
-    """Single-turn test env whose grader cannot run on every third step (an ``error`` verdict, as a missing
-    sandbox gives); the others pass and fail in turn, whatever the completion. ``turn`` counts steps
-    across all copies (reset it between runs)."""
 
+class CyclingVerdictEnv(gymnasium.Env):
+    """Single-turn test env whose verdicts follow ``cycle`` step after step (across all copies), whatever
+    the completion; ``turn`` counts the steps (reset it between runs). ``error`` stands for a grader that
+    could not run (a missing sandbox)."""
+
+    cycle: tuple[str, ...] = ("fail", "pass")
+    verifier = "cycling"
     turn = 0
 
     def reset(self, *, seed=None, options=None):
@@ -81,25 +84,23 @@ class PartlyUngradedEnv(gymnasium.Env):
         return "1=", {}
 
     def step(self, action):
-        PartlyUngradedEnv.turn += 1
-        kind = ("error", "pass", "fail")[PartlyUngradedEnv.turn % 3]
-        verdict = {"status": kind, "score": float(kind == "pass"), "verifier": "flaky", "verifier_version": 1,
-                   "failure_reason": {"code": "sandbox_unavailable", "message": "no engine"} if kind == "error" else None}
+        cls = type(self)
+        cls.turn += 1
+        kind = cls.cycle[cls.turn % len(cls.cycle)]
+        reason = {"code": "sandbox_unavailable", "message": "no engine"} if kind == "error" else None
+        verdict = {"status": kind, "score": float(kind == "pass"), "verifier": cls.verifier, "verifier_version": 1,
+                   "failure_reason": reason}
         return "", float(kind == "pass"), True, False, {"verdict": verdict}
 
 
-class AlternatingEnv(gymnasium.Env):
-    """Single-turn test env whose steps pass and fail in turn (across all copies), whatever the completion:
-    every group of even size is mixed, so every step has a gradient."""
+class AlternatingEnv(CyclingVerdictEnv):
+    """Steps pass and fail in turn: every group of even size is mixed, so every step has a gradient."""
 
-    turn = 0
+    verifier = "alternating"
 
-    def reset(self, *, seed=None, options=None):
-        super().reset(seed=seed)
-        return "1=", {}
 
-    def step(self, action):
-        AlternatingEnv.turn += 1
-        ok = AlternatingEnv.turn % 2 == 1
-        verdict = {"status": "pass" if ok else "fail", "score": float(ok), "verifier": "alternating", "verifier_version": 1}
-        return "", float(ok), True, False, {"verdict": verdict}
+class PartlyUngradedEnv(CyclingVerdictEnv):
+    """Every third step the grader cannot run (``error``); the others pass and fail in turn."""
+
+    cycle = ("error", "pass", "fail")
+    verifier = "flaky"
