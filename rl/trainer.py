@@ -1,7 +1,8 @@
 """The GRPO training loop (DeepSeekMath's GRPO and its variants), one step read top to bottom.
 
 Each step: **rollout** G episodes for each of B prompts (DAPO's dynamic sampling refills groups
-whose rewards are all equal) -> **score** (env rewards, DAPO overlong shaping) -> **advantages**
+whose rewards are all equal) -> **score** (env rewards, DAPO overlong shaping; an episode whose
+grading could not run is left out, never scored as wrong) -> **advantages**
 (group-relative; P3O pairs them inside its loss) -> **update** (mu passes of clipped-ratio loss
 over micro-batches with global normalisers; hybrid SFT for hard groups with demonstrations) ->
 **sync** the rollout engine -> **log / record / checkpoint**.
