@@ -86,8 +86,9 @@ class GRPOTrainer:
                 while self.step < self.cfg.steps:
                     history.append(self.train_step())
                     m = history[-1]
-                    bar.update(task, completed=self.step,
-                               info=f"reward {m['reward_mean']:.3f}  kl {m['kl']:.4f}  gap {m['logprob_gap']:.2e}")
+                    ungraded = f"  ungraded {m['ungraded']}" if m["ungraded"] else ""
+                    bar.update(task, completed=self.step, info=f"reward {m['reward_mean']:.3f}  kl {m['kl']:.4f}  "
+                                                                 f"gap {m['logprob_gap']:.2e}{ungraded}")
             if history and (not self.cfg.checkpoint_every or self.step % self.cfg.checkpoint_every):
                 self.save()  # the final state, unless a periodic checkpoint just saved it (or nothing ran)
         finally:  # an error or Ctrl-C still flushes the logs and stops the grading workers
