@@ -17,10 +17,11 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Mapping, Sequence
 
-from ..errors import require
+from ..errors import RolloutError, require
 from .base import Completion, SamplingParams
 
 Prompt = str | Sequence[int]
+_UNSET = object()
 _CHUNK_SEED_STRIDE = 1_000_003  # chunk k samples with seed + k * stride (chunk 0 keeps the seed itself)
 
 
@@ -45,6 +46,7 @@ class HFEngine:
         self.lean = lean
         """True (default): the loop runs :class:`~rl.engines.lean.LeanDecoder` (static cache, no HF per-call
         overhead) where it supports the architecture; False: the HF model's forward with a DynamicCache."""
+        self._position_limit: Any = _UNSET
 
     @classmethod
     def from_pretrained(cls, path: str, device: str = "cpu", dtype: str = "float32") -> "HFEngine":
@@ -63,6 +65,7 @@ class HFEngine:
         if params.seed is not None and (self.use_generate or params.stop):
             torch.manual_seed(params.seed)
         ids = [self._encode(p) for p in prompts]
+        self._check_positions(ids, params.max_tokens)
         out: list[list[Completion]] = []
         chunk = max(1, self.max_batch // params.n)
         for index, start in enumerate(range(0, len(ids), chunk)):  # each chunk gets its own random stream
@@ -83,6 +86,20 @@ class HFEngine:
             self.load_weights(policy.state_dict())
 
     # --- internals ----------------------------------------------------------------------------------
+    def _check_positions(self, ids: list[list[int]], max_tokens: int) -> None:
+        """A model with learned position embeddings has no position past its table: say so, not IndexError."""
+        if not ids:
+            return
+        if self._position_limit is _UNSET:
+            self._position_limit = learned_position_limit(self.model)
+        longest = max(len(x) for x in ids)
+        if self._position_limit is not None and longest + max_tokens > self._position_limit[1]:
+            name, limit = self._position_limit
+            raise RolloutError(f"a prompt of {longest} tokens plus max_new_tokens={max_tokens} needs "
+                               f"{longest + max_tokens} positions, but the model learned {limit} ({name}); lower "
+                               "max_new_tokens, shorten the prompts (the env's max_prompt_chars, fewer turns), or "
+                               "use a model with a longer context")
+
     def _encode(self, prompt: Prompt) -> list[int]:
         if isinstance(prompt, str):
             return list(self.tokenizer(prompt, add_special_tokens=False).input_ids)
@@ -229,3 +246,19 @@ def _token_logprobs(scores, tokens):
         logp = torch.log_softmax(step_scores.float(), dim=-1)
         cols.append(logp.gather(-1, tokens[:, step : step + 1]).squeeze(-1))
     return torch.stack(cols, dim=-1) if cols else torch.zeros(tokens.shape[0], 0)
+
+
+def learned_position_limit(model: Any) -> tuple[str, int] | None:
+    """``(module name, positions)`` of a model's learned absolute position table (GPT-2's ``wpe``, OPT's
+    ``embed_positions``), or None for models without one (RoPE, ALiBi: no hard limit to check).
+
+    >>> learned_position_limit(object()) is None
+    True
+    """
+    torch = require("torch", "torch")
+    modules = model.named_modules() if hasattr(model, "named_modules") else ()
+    for name, module in modules:
+        leaf = name.rsplit(".", 1)[-1]
+        if isinstance(module, torch.nn.Embedding) and (leaf == "wpe" or "position" in leaf):
+            return name, module.num_embeddings - int(getattr(module, "offset", 0) or 0)
+    return None

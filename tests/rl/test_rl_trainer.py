@@ -334,3 +334,26 @@ def test_the_optimiser_steps_with_the_scheduled_learning_rate(tiny_model_path, t
     assert 0.9 * 2.5e-3 < moved <= 2.5e-3 * 1.0001
     assert [trainer.train_step()["lr"] for _ in range(2)] == pytest.approx([5e-3, 7.5e-3])
     trainer.close()
+
+
+def test_a_context_past_learned_positions_is_a_clear_error(tiny_model_path, tiny_policy):
+    import transformers
+
+    from rl.engines.hf import learned_position_limit
+    from rl.errors import RolloutError
+
+    llama, tok = tiny_policy
+    assert learned_position_limit(llama) is None  # RoPE: no table to run past
+    common = dict(vocab_size=len(tok), pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id)
+    gpt2 = transformers.GPT2LMHeadModel(transformers.GPT2Config(n_embd=32, n_layer=1, n_head=4, n_positions=16, **common))
+    opt = transformers.OPTForCausalLM(transformers.OPTConfig(hidden_size=32, num_hidden_layers=1, ffn_dim=64,
+                                                             num_attention_heads=4, max_position_embeddings=16,
+                                                             word_embed_proj_dim=32, **common))
+    assert learned_position_limit(gpt2) == ("transformer.wpe", 16)
+    assert learned_position_limit(opt) == ("model.decoder.embed_positions", 16)  # OPT's table has 2 extra rows
+    for model in (gpt2, opt):
+        engine = HFEngine(model, tok)
+        assert len(engine.generate(["1" * 12], SamplingParams(n=2, max_tokens=4))[0]) == 2  # 16 positions: fits
+        with pytest.raises(RolloutError, match=r"a prompt of 13 tokens plus max_new_tokens=4 needs 17 positions, "
+                                               r"but the model learned 16 .*lower max_new_tokens"):
+            engine.generate(["1" * 13], SamplingParams(n=2, max_tokens=4))
