@@ -145,3 +145,13 @@ def test_a_combined_reward_with_a_component_that_could_not_run_is_ungraded(tiny_
     assert comp["graded"] is False and comp["reward"] is None
     assert comp["component_verdicts"][0]["json_schema@1"]["status"] == "error"
     assert read_records(tmp_path / "rollouts.jsonl")[0]["verifiers"] == ["json_schema@1", "math@1"]
+
+
+def test_ungraded_rewards_are_null_in_parquet_records_too(tiny_model_path, tmp_path):
+    env_id = _register("rlvrtest/AllBroken-v0", [BROKEN])
+    cfg = _cfg(tiny_model_path, tmp_path, env_id, steps=1, record_format="parquet", max_ungraded_steps=0)
+    with pytest.warns(RuntimeWarning, match="could not be graded"):
+        GRPOTrainer(cfg).train()
+    records = read_records(tmp_path / "rollouts")
+    assert [r["rewards"] for r in records] == [[None] * 4, [None] * 4]
+    assert all(c["graded"] is False for r in records for c in r["completions"])
