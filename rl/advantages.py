@@ -85,8 +85,8 @@ def zero_std_fraction(rewards: "torch.Tensor", eps: float = 1e-6, graded: "torch
     if rewards.numel() == 0:
         return 0.0
     if graded is not None and not bool(graded.all()):
-        flat = [len({r for r, ok in zip(row, keep) if ok}) < 2 for row, keep in zip(rewards.tolist(), graded.tolist())]
-        return sum(flat) / len(flat)
+        rows = [row[keep] for row, keep in zip(rewards, graded)]
+        return sum(len(r) < 2 or float(r.std()) < eps for r in rows) / len(rows)
     return float((rewards.std(dim=-1) < eps).float().mean()) if rewards.shape[-1] > 1 else 1.0
 
 

@@ -25,12 +25,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from verifiers.verdict import Status
+
 from .engines.base import Completion, RolloutEngine, SamplingParams
 from .errors import ConfigError, RolloutError
 
 _PROMPT_CACHE_SIZE = 4096  # prompts whose token ids a runner remembers
-UNJUDGED = frozenset({"timeout", "error"})
-"""Verdict statuses that mean "could not judge" (see :class:`verifiers.Status`), never "wrong"."""
+UNJUDGED = frozenset(status.value for status in Status if not status.judged)
+"""Verdict statuses that mean "could not judge" (``timeout``, ``error``), never "wrong"."""
 
 
 @dataclass

@@ -354,10 +354,8 @@ def _first_pass_stats(sums, mb, old, ent) -> None:
 
 def _unjudged_reason(episode: Episode) -> str:
     """``status: reason code`` of the first verdict of ``episode`` that could not judge."""
-    for v in episode.unjudged():
-        code = (v.get("failure_reason") or {}).get("code", "no reason given")
-        return f"{v.get('status')}: {code}"
-    return "unknown"
+    v = next(episode.unjudged(), {})
+    return f"{v.get('status', 'unknown')}: {(v.get('failure_reason') or {}).get('code', 'no reason given')}"
 
 
 def _tis_weights(old, sampler, cap):
