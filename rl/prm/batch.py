@@ -60,6 +60,10 @@ class BatchItem:
     key_base, step_idxs, values)`` stands for the rows ``(step_idx, value, value_kind,
     annotator_kind, annotator_id, None, None, None, None, created_at, None, key_base + step_idx)``,
     one per ``step_idxs`` / ``values`` pair. Written after ``labels``."""
+    verdict: tuple | None = None
+    """``(verifier, status, score, final_answer)`` of a final verdict the source gives (e.g.
+    ProcessBench's ``final_answer_correct`` as ``processbench:final_answer_correct``), recorded in
+    ``final_verdicts`` unless that trajectory already has one by the same verifier."""
 
     def event_count(self) -> int:
         """Number of label rows (``labels`` and ``plain_labels``).
@@ -141,6 +145,7 @@ def write_batch(store: PrmStore, items: Sequence[BatchItem], mark: BatchMark) ->
         step_ids = _upsert_segmentations(conn, items, trajectory_ids, existing)
         sessions = _insert_sessions(conn, items)
         _insert_events(conn, items, step_ids, sessions)
+        _insert_verdicts(conn, items, trajectory_ids)
         conn.execute("INSERT INTO imports (source_hash, batch_no, source_name, format, first_line, last_line, "
                      "steps, committed_at) VALUES (?,?,?,?,?,?,?,?)",
                      (mark.source_hash, mark.batch_no, mark.source_name, mark.format, mark.first_line,
@@ -178,6 +183,14 @@ def _insert_events(conn: sqlite3.Connection, items: Sequence[BatchItem], step_id
             event_id += len(steps)
     conn.executemany(_INSERT_PLAIN_EVENT, plain)
     conn.executemany(_INSERT_EVENT, full)
+
+
+def _insert_verdicts(conn: sqlite3.Connection, items: Sequence[BatchItem], trajectory_ids: list[int]) -> None:
+    stamp = now()
+    conn.executemany("INSERT INTO final_verdicts (trajectory_id, verifier, status, score, final_answer, created_at) "
+                     "VALUES (?,?,?,?,?,?) ON CONFLICT (trajectory_id, verifier) DO NOTHING",
+                     [(tid, *item.verdict, stamp) for item, tid in zip(items, trajectory_ids)
+                      if item.verdict is not None])
 
 
 def _insert_sessions(conn: sqlite3.Connection, items: Sequence[BatchItem]) -> dict[tuple, int]:

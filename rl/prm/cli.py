@@ -6,6 +6,7 @@ Every subcommand takes ``--db PATH`` (default: ``$RLVR_PRM_DB`` or ``prm.db``). 
 Examples::
 
     rlvr prm import prm800k_phase2.jsonl --format prm800k --licence MIT
+    rlvr prm import gsm8k.json math.json --format processbench --licence Apache-2.0
     rlvr prm export trl.jsonl --format trl --neutral true
     rlvr prm annotate --trajectory 3f2a9c --step 2 --value -1 --annotator alice --error-type arithmetic_slip
     rlvr prm annotate --monte-carlo --model ./tiny-policy --k 8 --limit 100
@@ -46,16 +47,35 @@ def _db(parser: argparse.ArgumentParser) -> None:
                         help="SQLite store (default: $RLVR_PRM_DB or prm.db)")
 
 
+_IMPORT_FORMATS = """\
+formats (the mapping in full: rl/prm/README.md, "Import mappings"):
+  prm800k        one labelled solution a line; main path = chosen (else human-written, else
+                 pre-generated) completions, each alternative completion a branch trajectory;
+                 ratings -1/0/+1 become human labels; a step with null completions (as where a
+                 labeler gave up) adds no step; label.finish_reason (solution, found_error,
+                 give_up, bad_problem) is kept with the line's labelling session
+  math_shepherd  {"input", "label"}: steps end in the step tag; +/- become Monte-Carlo labels
+  processbench   {id, generator, problem, steps, label, final_answer_correct}: the steps joined
+                 by blank lines, one step each; +1 before step `label`, -1 on it, nothing after
+                 (label -1: all +1); final_answer_correct becomes the final verdict
+                 "processbench:final_answer_correct"; the record's generator is kept
+files are JSON lines, or one JSON array of records (ProcessBench's release files)"""
+
+
 def _import_parser(verbs: Any) -> None:
-    p = verbs.add_parser("import", help="import PRM800K-style JSONL or Math-Shepherd-style rows")
+    p = verbs.add_parser("import", help="import PRM800K, Math-Shepherd or ProcessBench files",
+                         description="Import labelled step data; resumable, and re-importing a file adds nothing.",
+                         epilog=_IMPORT_FORMATS, formatter_class=argparse.RawDescriptionHelpFormatter)
     _db(p)
-    p.add_argument("files", nargs="+", help="input files (JSONL)")
-    p.add_argument("--format", default="prm800k", choices=("prm800k", "math_shepherd"))
-    p.add_argument("--source", help="source dataset name recorded on problems")
+    p.add_argument("files", nargs="+", help="input files (JSONL, or a JSON array of records)")
+    p.add_argument("--format", default="prm800k", choices=("prm800k", "math_shepherd", "processbench"),
+                   help="input format (default: prm800k; see below)")
+    p.add_argument("--source", help="source dataset name recorded on problems (default: per format)")
     p.add_argument("--licence", help="licence of the source dataset")
-    p.add_argument("--generator", help="generator recorded on trajectories")
+    p.add_argument("--generator", help="generator recorded on trajectories (ProcessBench: only for records "
+                                       "without one)")
     p.add_argument("--step-tag", default="ки", help="Math-Shepherd step tag (default: ки)")
-    p.add_argument("--batch-lines", type=int, default=2000, help="lines per committed batch")
+    p.add_argument("--batch-lines", type=int, default=2000, help="lines (records of a JSON array) per committed batch")
     p.add_argument("--workers", type=int, default=1,
                    help="processes validating parts of a big file side by side (wall time, when cores are free)")
     p.set_defaults(func=cmd_import)
@@ -143,7 +163,7 @@ def _guard(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namesp
 @_guard
 def cmd_import(args: argparse.Namespace) -> int:
     """Import files; resumable, idempotent."""
-    from .importers import ImportOptions, import_file
+    from .importers import ImportOptions, import_file, is_json_array
 
     options = ImportOptions(source=args.source, licence=args.licence, generator=args.generator,
                             step_tag=args.step_tag)
@@ -151,12 +171,13 @@ def cmd_import(args: argparse.Namespace) -> int:
         for path in args.files:
             with open(path, "rb") as fh:
                 lines = sum(1 for _ in fh)
-            with _progress(f"import {os.path.basename(path)}", 2 * lines) as advance:
+            total = None if is_json_array(path) else 2 * lines  # (an array's records are not its lines)
+            with _progress(f"import {os.path.basename(path)}", total) as advance:
                 report = import_file(store, path, args.format, options=options, batch_lines=args.batch_lines,
                                      workers=args.workers, progress=advance)
             resumed = f", resumed after line {report.resumed_after_line}" if report.resumed_after_line else ""
-            print(f"{path}: {report.batches_committed} batches, {report.trajectories} trajectories, "
-                  f"{report.steps} steps, {report.events} label events{resumed}")
+            print(f"{path}: {report.lines} records, {report.batches_committed} batches, "
+                  f"{report.trajectories} trajectories, {report.steps} steps, {report.events} label events{resumed}")
     return 0
 
 

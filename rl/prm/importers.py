@@ -1,4 +1,4 @@
-"""Importers: PRM800K-style JSONL and Math-Shepherd-style tagged text, batched, resumable, idempotent.
+"""Importers: PRM800K, Math-Shepherd and ProcessBench records, batched, resumable, idempotent.
 
 An import parses every line once, and stops at the first malformed one with an
 :class:`~rl.prm.errors.ImportFormatError` naming the file and line before anything is written
@@ -7,7 +7,8 @@ unlinked temporary file), and once the whole file has passed, the write pass rep
 batches of lines, each batch in one transaction together with its row in ``imports`` (source
 sha256, batch number, last line).
 A process killed mid-import keeps every committed batch; running the same import again resumes
-after the last committed line, and re-importing a finished file adds nothing.
+after the last committed line, and re-importing a finished file adds nothing. A file is JSON lines,
+or one JSON array of the same records (as ProcessBench ships), whose records then count as lines.
 
 >>> import tempfile, os, json
 >>> from rl.prm.store import PrmStore
@@ -36,12 +37,26 @@ Mapping of PRM800K (one line = one labelled solution):
 * Every alternative completion becomes its own trajectory (``parent_id`` = the main path,
   ``branch_step`` = its step): the main path's steps before it plus the alternative, with the
   same ratings on the shared prefix and the alternative's own rating at the end.
+* A step whose ``completions`` is null (or empty) with nothing chosen or written has no text and
+  no rating (PRM800K records one where a labeler stopped, e.g. ``give_up``): it adds no step and
+  no label, and ends the path; only such steps may follow it. Nothing is labelled in its place.
 
 Math-Shepherd (``{"input", "label"}``, steps ending in a tag such as ``ки`` and the same text
 with ``+``/``-`` in place of the tags): the problem is the text before ``Step 1:``, the raw
 text is the solution with the tags removed, and each ``+``/``-`` is a boolean label event by
 annotator kind ``monte_carlo`` (Math-Shepherd's labels are hard Monte-Carlo estimates) with id
 ``math-shepherd``.
+
+ProcessBench (``{id, generator, problem, steps, final_answer_correct, label}``, ``label`` = index of
+the first wrong step or -1): the raw text is the steps joined by ``"\\n\\n"``, one step each
+(segmentation ``processbench@1``); the steps before ``label`` get ``human`` ternary +1 events by
+``processbench``, step ``label`` gets -1, the steps after it get nothing (``label`` -1: every step
++1), so :meth:`~rl.prm.store.PrmStore.first_wrong_step` gives ``label`` back. The record's
+``generator`` is the trajectory's, ``id`` goes into its ``meta`` (``processbench_id``),
+``final_answer_correct`` becomes a final verdict by ``processbench:final_answer_correct`` (pass /
+fail), and the source is ``ProcessBench/<subset>`` from the id (``gsm8k-0`` -> ``gsm8k``).
+Event keys name the record id and label, not the file, so the JSON and the JSONL form of the same
+records import once.
 """
 
 from __future__ import annotations
@@ -74,7 +89,8 @@ class ImportOptions:
     licence: str | None = None
     """Licence of the source dataset, recorded on problems."""
     generator: str | None = None
-    """Generator recorded on trajectories (default: per format)."""
+    """Generator recorded on trajectories (default: per format). ProcessBench records name their own
+    generator, which is kept; this applies only to a record without one."""
     step_tag: str = "ки"
     """Math-Shepherd: the tag that ends each step in ``input``."""
     solution_start: str = r"Step 1\s*:"
@@ -106,9 +122,9 @@ class ImportReport:
     source_hash: str = ""
     """sha256 of the file."""
     lines: int = 0
-    """Non-blank lines in the file."""
+    """Non-blank lines in the file (records, for a JSON array)."""
     resumed_after_line: int = 0
-    """Lines already committed by an earlier run (skipped)."""
+    """Lines (records, for a JSON array) already committed by an earlier run (skipped)."""
     batches_committed: int = 0
     """Batches written by this run."""
     trajectories: int = 0
@@ -125,7 +141,13 @@ def import_file(store: PrmStore, path: str | Path, format: str = "prm800k", *,
                 options: ImportOptions | None = None, batch_lines: int = 2000, validate_first: bool = True,
                 workers: int = 1, progress: Callable[[int], None] | None = None,
                 on_batch: Callable[[BatchMark], None] | None = None) -> ImportReport:
-    """Import ``path`` in ``format`` (``prm800k`` or ``math_shepherd``); see the module docstring.
+    """Import ``path`` in ``format`` (``prm800k``, ``math_shepherd`` or ``processbench``); see the
+    module docstring.
+
+    The file holds JSON lines, or one JSON array of the same records (ProcessBench's release shape;
+    read whole, so meant for files of some MB): record N of an array is "line" N of the import's
+    bookkeeping (resume, ``imports``), an error names the file line where the record starts and
+    its position, and the array is parsed in this process (``workers`` does not apply).
 
     The validation pass parses each line once and spools the rows it built, so the write pass
     does not parse again; ``validate_first=False`` writes while parsing instead (about a tenth
@@ -169,14 +191,15 @@ def _import(store: PrmStore, path: Path, format: str, options: ImportOptions, ba
             on_batch: Callable[[BatchMark], None] | None) -> ImportReport:
     source_hash = file_hash(path)
     report = ImportReport(source_hash=source_hash)
+    array = is_json_array(path)
     lines: Iterable[tuple[int, list[BatchItem]]]
     if validate_first:
         # One parse: the validation pass builds the rows of the lines still to import and spools
         # them (marshal, to an unlinked temporary file), and the write pass replays the spool
         # once the whole file has validated; nothing is written before that.
         built_after = _committed(store, source_hash)[0]
-        calls = [(path, format, source_hash, options, built_after, part, Spool())
-                 for part in split_lines(path, workers)]
+        parts = [(0, None, 1)] if array else split_lines(path, workers)
+        calls = [(path, format, source_hash, options, built_after, part, array, Spool()) for part in parts]
         if len(calls) == 1:
             report.lines = _spool_part(*calls[0], progress=progress)
         else:
@@ -190,7 +213,7 @@ def _import(store: PrmStore, path: Path, format: str, options: ImportOptions, ba
         lines = itertools.chain.from_iterable(call[-1].replay(progress) for call in calls)
     else:
         done = _committed(store, source_hash)
-        lines = _parsed_lines(path, format, source_hash, options, progress, skip_to=done[0])
+        lines = _parsed_lines(path, format, source_hash, options, progress, skip_to=done[0], array=array)
     report.resumed_after_line = done[0]
     with store.bulk_load():
         _write(store, lines, done, _Batching(path.name, format, source_hash, batch_lines), report, on_batch,
@@ -199,12 +222,13 @@ def _import(store: PrmStore, path: Path, format: str, options: ImportOptions, ba
 
 
 def _spool_part(path: Path, format: str, source_hash: str, options: ImportOptions, built_after: int,
-                part: tuple[int, int | None, int], spool: Spool, progress: Callable[[int], None] | None = None) -> int:
+                part: tuple[int, int | None, int], array: bool, spool: Spool,
+                progress: Callable[[int], None] | None = None) -> int:
     """Parse and check the lines of ``part`` (raising on the first malformed one) and spool the
     items of the lines after ``built_after``; returns the number of lines."""
     count = 0
     for line_no, items in _parsed_lines(path, format, source_hash, options, progress, build_after=built_after,
-                                        part=part):
+                                        part=part, array=array):
         count += 1
         if line_no > built_after:
             spool.add(line_no, items)
@@ -284,10 +308,15 @@ def file_hash(path: Path) -> str:
 
 def _parsed_lines(path: Path, format: str, source_hash: str, options: ImportOptions,
                   progress: Callable[[int], None] | None, skip_to: int = 0, build_after: int = 0,
-                  part: tuple[int, int | None, int] = (0, None, 1)) -> Iterator[tuple[int, list[BatchItem]]]:
+                  part: tuple[int, int | None, int] = (0, None, 1),
+                  array: bool = False) -> Iterator[tuple[int, list[BatchItem]]]:
     """Non-blank lines after ``skip_to``, parsed: up to ``build_after`` only checked (no items).
-    ``part`` = (start byte, end byte or None, line number at start) limits it to part of the file."""
+    ``part`` = (start byte, end byte or None, line number at start) limits it to part of the file.
+    ``array``: the file is one JSON array, whose records count as its lines (``part`` does not apply)."""
     parser = PARSERS[format]
+    if array:
+        yield from _parsed_records(path, parser, source_hash, options, progress, skip_to, build_after)
+        return
     position, end, first_line = part
     with open(path, "rb") as fh:
         fh.seek(position)
@@ -309,6 +338,80 @@ def _parsed_lines(path: Path, format: str, source_hash: str, options: ImportOpti
             if progress is not None:
                 progress(1)
             yield line_no, items
+
+
+def _parsed_records(path: Path, parser: Parser, source_hash: str, options: ImportOptions,
+                    progress: Callable[[int], None] | None, skip_to: int,
+                    build_after: int) -> Iterator[tuple[int, list[BatchItem]]]:
+    """:func:`_parsed_lines` for a file that is one JSON array: its records, numbered from 1."""
+    for number, line_no, obj in _array_records(path):
+        if number <= skip_to:
+            continue
+        try:
+            if not isinstance(obj, dict):
+                raise ValueError(f"expected a JSON object, got {type(obj).__name__}")
+            items = parser(obj, _context(source_hash, number, options, number > build_after))
+        except (ValueError, KeyError, TypeError, IndexError, PrmError) as exc:
+            raise ImportFormatError(str(path), line_no, f"record {number}: {_describe(exc)}") from exc
+        if progress is not None:
+            progress(1)
+        yield number, items
+
+
+def is_json_array(path: str | Path) -> bool:
+    """Whether the file is one JSON array (its first non-blank character is ``[``), not JSON lines.
+
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "a.json")
+    >>> _ = open(path, "w").write(' [{"id": "gsm8k-0"}]')
+    >>> is_json_array(path)
+    True
+    """
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 12):
+            if head := chunk.lstrip():
+                return head.startswith(b"[")
+    return False
+
+
+_BLANK = re.compile(r"[ \t\n\r]*")  # JSON's whitespace
+
+
+def _array_records(path: Path) -> Iterator[tuple[int, int, Any]]:
+    """``(position from 1, file line where it starts, value)`` of each element of the JSON array
+    that ``path`` holds; bad syntax raises :class:`ImportFormatError` naming its line."""
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ImportFormatError(str(path), data.count(b"\n", 0, exc.start) + 1,
+                                f"not UTF-8 text (byte {exc.start} of the file)") from exc
+    decode = json.JSONDecoder().raw_decode
+    position = _BLANK.match(text, text.index("[") + 1).end()
+    number, line, counted = 0, 1, 0
+    more = not text.startswith("]", position)  # (an empty array has no records)
+    while more:
+        number += 1
+        line, counted = line + text.count("\n", counted, position), position
+        try:
+            value, position = decode(text, position)
+        except json.JSONDecodeError as exc:
+            raise ImportFormatError(str(path), exc.lineno,
+                                    f"record {number}: not valid JSON ({exc.msg} at column {exc.colno})") from exc
+        yield number, line, value
+        position = _BLANK.match(text, position).end()
+        if text.startswith("]", position):
+            break
+        if not text.startswith(",", position):
+            raise _syntax_error(path, text, position, f"expected ',' or ']' after record {number}")
+        position = _BLANK.match(text, position + 1).end()
+    end = _BLANK.match(text, position + 1).end()
+    if end < len(text):
+        raise _syntax_error(path, text, end, "extra data after the array")
+
+
+def _syntax_error(path: Path, text: str, position: int, message: str) -> ImportFormatError:
+    return ImportFormatError(str(path), text.count("\n", 0, position) + 1, f"not a JSON array ({message})")
 
 
 def _context(source_hash: str, line: int, options: ImportOptions, build: bool) -> LineContext:
@@ -381,9 +484,9 @@ def _main_path(steps: list, pre: list) -> tuple[list[str], list[dict], list[tupl
     ratings = _RATINGS
     c = text = rating = None  # the last completion checked, its text and its rating
     for i, step in enumerate(steps):
-        completions = step.get("completions") if type(step) is dict else None
+        completions = step.get("completions", _MISSING) if type(step) is dict else _MISSING
         if type(completions) is not list:
-            raise ValueError(f"step {i} needs a list of completions")
+            completions = _no_completions(i, completions)
         for c in completions:
             if type(c) is not dict or type(text := c.get("text")) is not str or not text:
                 raise ValueError(f"step {i}: a completion must be an object with a non-empty text, got {str(c)[:60]!r}")
@@ -403,8 +506,9 @@ def _main_path(steps: list, pre: list) -> tuple[list[str], list[dict], list[tupl
         elif i < len(pre) and any(c["text"] == pre[i] for c in completions):
             main = next(c for c in completions if c["text"] == pre[i])
         else:
-            if i != len(steps) - 1:
-                raise ValueError(f"step {i} has no chosen or human completion but is not the last step")
+            if not all(map(_is_empty_step, steps[i + 1:])):
+                raise ValueError(f"step {i} has no chosen or human completion but is not the last step "
+                                 "(only steps without completions may follow it)")
             alternatives.extend((i, c) for c in completions)
             break
         if main is c:  # the last completion checked (the only one, mostly): its text and rating are at hand
@@ -419,6 +523,26 @@ def _main_path(steps: list, pre: list) -> tuple[list[str], list[dict], list[tupl
         if count != 1 or (completions[0] is not main and completions[0] != main):
             alternatives.extend((i, c) for c in completions if c is not main)
     return texts, path, alternatives, main_ratings, special
+
+
+_MISSING = object()
+
+
+def _no_completions(index: int, completions: Any) -> list:
+    """``[]`` for a step whose completions are null (PRM800K's step with no completion, e.g. where the
+    labeler gave up: nothing to rate); raise for a missing field or anything else that is not a list."""
+    if completions is None:
+        return []
+    if completions is _MISSING:
+        raise ValueError(f"step {index} needs a 'completions' field (a list, or null for a step with none)")
+    raise ValueError(f"step {index}: completions must be a list or null, got {type(completions).__name__}")
+
+
+def _is_empty_step(step: Any) -> bool:
+    """A step with no completion at all (``completions`` null or empty, nothing chosen or written),
+    as PRM800K records one where the labeler stopped, e.g. ``finish_reason`` ``give_up``."""
+    return (type(step) is dict and step.get("completions") in (None, []) and step.get("chosen_completion") is None
+            and step.get("human_completion") is None)
 
 
 _RATINGS = (1, 0, -1, None)
@@ -466,13 +590,14 @@ class _LabelRows:
         return ("ternary", "human", self.labeler, self.stamp, base, steps, ratings)
 
 
-def _join(texts: Sequence[str]) -> tuple[str, list[tuple[int, int]]]:
-    """The texts joined by newlines, and each one's (start, end) in the result."""
+def _join(texts: Sequence[str], separator: str = "\n") -> tuple[str, list[tuple[int, int]]]:
+    """The texts joined by ``separator``, and each one's (start, end) in the result."""
     lengths = list(map(len, texts))
     if 0 in lengths:
         raise ValueError("a step's text is empty")
-    starts = list(itertools.accumulate([n + 1 for n in lengths[:-1]], initial=0))
-    return "\n".join(texts), list(zip(starts, map(operator.add, starts, lengths)))
+    gap = len(separator)
+    starts = list(itertools.accumulate([n + gap for n in lengths[:-1]], initial=0))
+    return separator.join(texts), list(zip(starts, map(operator.add, starts, lengths)))
 
 
 def _require(obj: Any, key: str, kind: type) -> Any:
@@ -543,5 +668,69 @@ def _marks(parts: list[str], labelled: str) -> list[str]:
     return marks
 
 
-#: Importer name -> line parser.
-PARSERS: dict[str, Parser] = {"prm800k": parse_prm800k, "math_shepherd": parse_math_shepherd}
+# -- ProcessBench -------------------------------------------------------------------------------
+#: The verifier name under which ProcessBench's ``final_answer_correct`` is recorded as a final verdict.
+PROCESSBENCH_VERIFIER = "processbench:final_answer_correct"
+_PROCESSBENCH_ANNOTATOR = "processbench"
+_PROCESSBENCH_SUBSET = re.compile(r"(.+)-\d+")
+
+
+def parse_processbench(obj: Mapping[str, Any], ctx: LineContext) -> list[BatchItem]:
+    """One ProcessBench record -> one trajectory whose steps are the record's steps: +1 on every step
+    before the first wrong one (``label``), -1 on it, nothing after it (``label`` -1: all +1).
+
+    >>> import tempfile, os, json
+    >>> from rl.prm.store import PrmStore
+    >>> d = tempfile.mkdtemp(); path = os.path.join(d, "demo.json")
+    >>> record = {"id": "demo-0", "generator": "m", "problem": "1+1?", "steps": ["1+1=3.", "So 3.", "Done."],
+    ...           "final_answer_correct": False, "label": 0}
+    >>> _ = open(path, "w").write(json.dumps([record], indent=2))    # a JSON array, as ProcessBench ships
+    >>> store = PrmStore(os.path.join(d, "p.db"))
+    >>> report = import_file(store, path, "processbench")
+    >>> report.steps, report.events, store.first_wrong_step(1), store.final_verdict(1).status
+    (3, 1, 0, 'fail')
+    """
+    record_id, problem, steps, label, correct, generator = _processbench_fields(obj)
+    if not ctx.build:
+        return []
+    options = ctx.options
+    labelled = len(steps) if label < 0 else label + 1
+    values = [1] * labelled
+    if label >= 0:
+        values[label] = -1
+    # Keyed by the record, not the file: the JSON and the JSONL form of the same records import once.
+    base = dedupe_base(_PROCESSBENCH_ANNOTATOR, record_id, label)
+    subset = _PROCESSBENCH_SUBSET.fullmatch(record_id)
+    raw, spans = _join(steps, "\n\n")
+    return [new_item({"problem_text": problem, "gold_answer": None,
+                      "source": options.source or ("ProcessBench/" + subset.group(1) if subset else "ProcessBench"),
+                      "licence": options.licence, "generator": generator or options.generator or "unknown",
+                      "method": "processbench", "method_version": 1},
+                     raw_text=raw, spans=spans, labels=[], meta_json=to_json({"processbench_id": record_id}),
+                     plain_labels=("ternary", "human", _PROCESSBENCH_ANNOTATOR, now(), base, list(range(labelled)),
+                                   values),
+                     verdict=None if correct is None else
+                     (PROCESSBENCH_VERIFIER, "pass" if correct else "fail", float(correct), None))]
+
+
+def _processbench_fields(obj: Mapping[str, Any]) -> tuple[str, str, list[str], int, bool | None, str | None]:
+    """``(id, problem, steps, label, final_answer_correct, generator)`` of a record, checked."""
+    record_id, problem = obj["id"], _require(obj, "problem", str)
+    steps, label = _require(obj, "steps", list), _require(obj, "label", int)
+    if type(record_id) not in (str, int):
+        raise ValueError(f"field 'id' should be a string, got {type(record_id).__name__}")
+    if not steps or any(type(step) is not str or not step for step in steps):
+        raise ValueError("field 'steps' should be a non-empty list of non-empty strings")
+    if type(label) is not int or not -1 <= label < len(steps):
+        raise ValueError(f"label {label!r} is neither -1 (no wrong step) nor a step index (0..{len(steps) - 1})")
+    correct, generator = obj.get("final_answer_correct"), obj.get("generator")
+    if correct is not None and type(correct) is not bool:
+        raise ValueError(f"field 'final_answer_correct' should be true, false or null, got {correct!r}")
+    if generator is not None and (type(generator) is not str or not generator):
+        raise ValueError(f"field 'generator' should be a non-empty string, got {generator!r}")
+    return str(record_id), problem, steps, label, correct, generator
+
+
+#: Importer name -> record parser.
+PARSERS: dict[str, Parser] = {"prm800k": parse_prm800k, "math_shepherd": parse_math_shepherd,
+                              "processbench": parse_processbench}

@@ -14,6 +14,7 @@ from rl.prm.store import PrmStore
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "prm"
 PRM800K = FIXTURES / "prm800k_sample.jsonl"
 SHEPHERD = FIXTURES / "math_shepherd_sample.jsonl"
+GIVE_UP = FIXTURES / "prm800k_give_up.jsonl"
 
 
 @pytest.fixture
@@ -61,6 +62,34 @@ def test_prm800k_event_metadata_and_human_completion(store):
     assert [t for t, *_ in store.disagreements()] == [1, 2]
 
 
+def test_prm800k_null_completions_keep_the_steps_that_exist(store):
+    report = import_file(store, GIVE_UP)
+    assert report.lines == 3
+    # line 1: main path (3 steps, the last human-written) + 2 alternatives at step 2; line 2: the 3
+    # pre-generated steps, 2 labelled; line 3 (bad_problem, one null step): nothing
+    assert (store.stats()["problems"], store.stats()["trajectories"], store.stats()["steps"]) == (2, 4, 3 + 3 + 3 + 3)
+    main, alt1, alt2, phase2 = store.trajectory_ids()
+    assert [s.text for s in store.steps(main)][-1] == "$3^2 = 3 \\cdot 3 = 9$."
+    assert labels_of(store, main) == [[("labeler-d", 1)], [("labeler-d", 1)], [("labeler-d", 1)]]
+    assert labels_of(store, alt1)[2] == labels_of(store, alt2)[2] == [("labeler-d", -1)]
+    assert labels_of(store, phase2) == [[("labeler-e", 1)], [("labeler-e", 0)], []]  # nothing invented
+    assert store.current_labels(phase2)[2] is None
+    for trajectory in (main, alt1, phase2):
+        for step in store.steps(trajectory):
+            for event in store.events(step.id):
+                assert event.meta["finish_reason"] == "give_up"
+    sessions = [json.loads(m) for (m,) in store.read("SELECT meta_json FROM label_sessions ORDER BY id")]
+    assert [(m["finish_reason"], m["line"]) for m in sessions] == [("give_up", 1), ("give_up", 2)]
+
+
+def test_prm800k_null_completions_everywhere_in_a_step_list(store, tmp_path):
+    row = json.loads(GIVE_UP.read_text().splitlines()[0])
+    row["label"]["steps"].append({"completions": [], "human_completion": None, "chosen_completion": None})
+    path = tmp_path / "trailing.jsonl"
+    path.write_text(json.dumps(row) + "\n")
+    assert import_file(store, path).steps == 3 + 3 + 3  # two trailing empty steps add nothing
+
+
 def test_reimport_adds_nothing(store):
     import_file(store, PRM800K)
     before = store.stats()
@@ -105,6 +134,12 @@ MALFORMED = [
     ("prm800k", _bad(lambda r: r["label"]["steps"][0].update(chosen_completion=None)),
      "no chosen or human completion but is not the last step"),
     ("prm800k", _bad(lambda r: r["label"]["steps"][0]["completions"][0].update(text="")), "non-empty text"),
+    ("prm800k", _bad(lambda r: r["label"]["steps"][0].pop("completions")), "step 0 needs a 'completions' field"),
+    ("prm800k", _bad(lambda r: r["label"]["steps"][0].update(completions="x")), "completions must be a list or null"),
+    ("prm800k", _bad(lambda r: r["label"]["steps"][0].update(completions=None)),
+     "chosen_completion 0 is not an index into its 0 completions"),
+    ("prm800k", _bad(lambda r: r["label"]["steps"][0].update(completions=None, chosen_completion=None)),
+     "step 0 has no chosen or human completion but is not the last step"),
     ("math_shepherd", json.dumps({"input": "Q Step 1: a ки", "label": "Q Step 1: a *"}), "expected '\\+' or '-'"),
     ("math_shepherd", json.dumps({"input": "Q Step 1: a ки", "label": "Q Step 1: b +"}), "differs from input"),
     ("math_shepherd", json.dumps({"input": "Q Step 1: a", "label": "Q Step 1: a"}), "no step tag"),
