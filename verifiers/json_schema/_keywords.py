@@ -148,16 +148,25 @@ def canonical(value: Any) -> Any:
     return ("z", repr(value))  # None and anything else
 
 
-def format_checker(dialect_checker: FormatChecker) -> FormatChecker:
+def format_checker(dialect_checker: FormatChecker, *, same_engine_as_pattern: bool = False) -> FormatChecker:
     """``dialect_checker`` with a ``regex`` format that cannot crash on hostile strings.
 
     ``jsonschema`` checks ``format: regex`` with ``re.compile``, which raises ``RecursionError``
-    on a string of 50,000 ``(``; here that string is simply not a regex.
+    on a string of 50,000 ``(``; here that string is simply not a regex. With
+    ``same_engine_as_pattern`` a string is a regex when the :mod:`regex` module (the engine
+    that matches ``pattern``) compiles it, so ``\\p{Letter}`` is one.
+
+    >>> checker = format_checker(FormatChecker(), same_engine_as_pattern=True)
+    >>> checker.conforms(r"^\\p{Letter}+$", "regex"), checker.conforms("(" * 50_000, "regex")
+    (True, False)
     """
     checker = FormatChecker(formats=())
     checker.checkers = dict(dialect_checker.checkers)
     if "regex" in checker.checkers:
-        checker.checkers["regex"] = (_is_regex, (re.error, RecursionError, OverflowError, MemoryError))
+        if same_engine_as_pattern:
+            checker.checkers["regex"] = (_is_pattern, (regex.error, RecursionError, OverflowError, MemoryError))
+        else:
+            checker.checkers["regex"] = (_is_regex, (re.error, RecursionError, OverflowError, MemoryError))
     return checker
 
 
@@ -168,6 +177,17 @@ def _is_regex(instance: Any) -> bool:
         warnings.simplefilter("ignore")  # "possible nested set" FutureWarnings from re
         re.compile(instance)
     return True
+
+
+def _is_pattern(instance: Any) -> bool:
+    if isinstance(instance, str):
+        regex.compile(instance, cache_pattern=False)  # strings from model output: keep them out of regex's cache
+    return True
+
+
+def ignored(validator: Any, value: Any, instance: Any, schema: Any) -> None:
+    """A keyword switched off (its vocabulary is not in the schema's metaschema): never an error."""
+    return None
 
 
 BOUNDED_KEYWORDS = {

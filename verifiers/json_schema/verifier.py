@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import heapq
 import json
-from dataclasses import dataclass
-from typing import Any, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Mapping
 
 from jsonschema.exceptions import SchemaError, ValidationError
 from jsonschema.validators import SPECIFICATIONS, Draft202012Validator, extend, validator_for
@@ -22,6 +22,9 @@ from ._keywords import BadPattern, RegexBudgetExceeded, regex_budget
 from ._load import Rejected, load_json
 
 REFERENCE_KEYS = frozenset({"schema", "partial_credit"})
+
+#: Failures while resolving or matching, turned into a verdict by :meth:`JsonSchemaVerifier._ungradable`.
+_UNGRADABLE = (RegexBudgetExceeded, BadPattern, Unresolvable)
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,16 @@ class _SchemaProblem(Exception):
         self.code, self.message = code, message
 
 
+@dataclass(frozen=True)
+class _Reference:
+    """A checked reference: what one test case asks for (fields after ``partial_credit`` are @2's)."""
+
+    schema: Any
+    partial_credit: bool = False
+    resources: Mapping[str, Any] = field(default_factory=dict)
+    formats: str = "assert"
+
+
 @register
 class JsonSchemaVerifier(BaseVerifier):
     """Validate the JSON in a response against ``reference["schema"]`` with ``jsonschema``.
@@ -100,6 +113,7 @@ class JsonSchemaVerifier(BaseVerifier):
     name = "json_schema"
     version = 1
     description = "JSON (raw or in a fenced block) validated against a JSON Schema"
+    reference_keys: ClassVar[frozenset[str]] = REFERENCE_KEYS
 
     def __init__(self, config: JsonSchemaConfig | None = None) -> None:
         self.config = config or JsonSchemaConfig()
@@ -111,25 +125,44 @@ class JsonSchemaVerifier(BaseVerifier):
         return stable_hash(reference) if text is None else stable_hash(text)
 
     def check(self, response: str, reference: Mapping[str, Any]) -> Outcome:
-        schema, partial = _read_reference(reference)
+        ref = self._read_reference(reference)
         try:
-            validator = self._validator(schema)
+            validator = self._validator(ref)
         except _SchemaProblem as problem:
             return Outcome.error(problem.code, problem.message)
+        except _UNGRADABLE as exc:  # only versions whose schema check matches patterns or resolves refs
+            return self._ungradable(exc)
         try:
             instance, source = self._extract(response)
         except Rejected as rejected:
             return Outcome.unparseable(rejected.code, rejected.message)
         try:
             with regex_budget(self.config.regex_budget_s):
-                return self._judge(validator, instance, source, partial)
-        except RegexBudgetExceeded as exc:
+                return self._judge(validator, instance, source, ref.partial_credit)
+        except _UNGRADABLE as exc:
+            return self._ungradable(exc)
+
+    def _ungradable(self, exc: Exception) -> Outcome:
+        """The verdict when a schema cannot be applied: matching ran out of time, a bad pattern, a dangling ref."""
+        if isinstance(exc, RegexBudgetExceeded):
             return Outcome.timeout(str(exc), code="regex_timeout")
-        except BadPattern as exc:
+        if isinstance(exc, BadPattern):
             return Outcome.error("bad_schema", str(exc))
-        except Unresolvable as exc:
-            return Outcome.error("unresolvable_ref", f"$ref could not be resolved inside the schema "
-                                 f"(remote references are never fetched): {str(exc)[:200]}")
+        return Outcome.error("unresolvable_ref", self._unresolvable_message(exc))
+
+    def _unresolvable_message(self, exc: Exception) -> str:
+        return (f"$ref could not be resolved inside the schema "
+                f"(remote references are never fetched): {str(exc)[:200]}")
+
+    # -- the reference ------------------------------------------------------------------
+
+    def _read_reference(self, reference: Mapping[str, Any]) -> _Reference:
+        """The checked reference, or :class:`BadReferenceError` naming the fix."""
+        unknown = sorted(set(reference) - self.reference_keys)
+        if unknown:
+            raise BadReferenceError(f"unknown reference key(s) {unknown}; {self.name}@{self.version} "
+                                    f"takes {sorted(self.reference_keys)}")
+        return _Reference(*_read_schema(reference))
 
     # -- extraction ------------------------------------------------------------------
 
@@ -187,9 +220,16 @@ class JsonSchemaVerifier(BaseVerifier):
 
     # -- schema compilation (cached) -------------------------------------------------------
 
-    def _validator(self, schema: Any) -> Any:
-        key = _canonical_text(schema) or stable_hash(schema)
-        return self._compiled.get_or_compile(key, lambda: _compile(schema), _SchemaProblem)
+    def _validator(self, ref: _Reference) -> Any:
+        key = self._cache_key(ref)
+        return self._compiled.get_or_compile(key, lambda: self._compile(ref), _SchemaProblem)
+
+    def _cache_key(self, ref: _Reference) -> str:
+        return _canonical_text(ref.schema) or stable_hash(ref.schema)
+
+    def _compile(self, ref: _Reference) -> Any:
+        """A validator for the reference's schema, or :class:`_SchemaProblem`."""
+        return _compile(ref.schema)
 
 
 def _cut_middle(message: str, limit: int) -> str:
@@ -216,10 +256,8 @@ def _canonical_text(value: Any) -> str | None:
         return None
 
 
-def _read_reference(reference: Mapping[str, Any]) -> tuple[Any, bool]:
-    unknown = sorted(set(reference) - REFERENCE_KEYS)
-    if unknown:
-        raise BadReferenceError(f"unknown reference key(s) {unknown}; json_schema@1 takes {sorted(REFERENCE_KEYS)}")
+def _read_schema(reference: Mapping[str, Any]) -> tuple[Any, bool]:
+    """``(schema, partial_credit)`` from a reference whose keys are known to be allowed."""
     if "schema" not in reference:
         raise BadReferenceError('reference needs "schema": a JSON Schema object, e.g. {"schema": {"type": "object"}}')
     schema, partial = reference["schema"], reference.get("partial_credit", False)
