@@ -11,13 +11,20 @@ When the grader runs as **root** (the usual case in CI containers) the child add
   read the grader's files or ``/proc/<grader>/environ``, and ``RLIMIT_NPROC`` counts only its own
   processes; every process of that uid is killed when the run ends, even ones that left the session;
 * a new **network namespace** (only a down loopback: nothing on the host's ``127.0.0.1`` is
-  reachable) and a new **mount namespace** whose root (``chroot``) is a fresh tmpfs of
+  reachable), a new **IPC namespace** (System V shared memory, semaphores and message queues
+  and POSIX message queues of a run vanish with it and are invisible to other runs) and a new
+  **mount namespace** whose root (``chroot``) is a fresh tmpfs of
   ``Limits.tmpfs_mb`` holding ``/workspace`` (the working directory), ``/tmp`` and ``/dev/shm``,
   with the host's ``/usr``, ``/etc``, ``/bin``, ``/lib*``, a few ``/dev`` nodes and ``/proc``
   bind-mounted in (readable, not writable by the run's uid). Files written anywhere vanish with
   the run; the rest of the host filesystem (home directories, datasets, the grader's code) is not
   visible, and filling the tmpfs cannot fill the host disk;
 * ``PR_SET_NO_NEW_PRIVS`` (setuid binaries cannot raise privileges).
+
+Where the IPC namespace is refused but a per-run uid exists, every System V IPC object and POSIX
+shared-memory/message-queue file that uid owns is removed after the run instead. Without root
+neither is possible (the run's objects cannot be told from the grader user's own): IPC objects a
+run creates may outlive it, and ``details["isolation"]`` says so.
 
 **Weaker than Docker** (recorded in every ``RunResult.details["isolation"]``): the program shares
 the host kernel, sees the host's ``/usr``, ``/etc`` and process list (no PID namespace), and
@@ -62,6 +69,7 @@ ROOT_WORKSPACE_BASE = "/var/lib/rlvr-sandbox"
 
 _CLONE_NEWNS = 0x00020000
 _CLONE_NEWNET = 0x40000000
+_CLONE_NEWIPC = 0x08000000
 _MS_PRIVATE = 1 << 18
 _MS_REC = 16384
 _MS_NOSUID = 2
@@ -76,6 +84,12 @@ class _Plan:
 
     privileged: bool
     namespaces: bool
+    ipc_namespace: bool = False
+    """Each run gets its own IPC namespace (only with ``namespaces``)."""
+
+    @property
+    def unshare_flags(self) -> int:
+        return _CLONE_NEWNS | _CLONE_NEWNET | (_CLONE_NEWIPC if self.ipc_namespace else 0)
 
 
 class LocalSandbox:
@@ -100,7 +114,8 @@ class LocalSandbox:
             raise SandboxConfigError(f"uid_range {uid_range!r} must lie within [1000000, 4294967294) and be non-empty")
         self.uid_range = (int(uid_range[0]), int(uid_range[1]))
         privileged = isolate == "auto" and os.geteuid() == 0
-        self._plan = _Plan(privileged=privileged, namespaces=privileged and _namespaces_work())
+        flags = _working_unshare_flags() if privileged else 0
+        self._plan = _Plan(privileged=privileged, namespaces=bool(flags), ipc_namespace=bool(flags & _CLONE_NEWIPC))
         self._base = workspace_base or (ROOT_WORKSPACE_BASE if privileged else tempfile.gettempdir())
         os.makedirs(self._base, mode=0o711, exist_ok=True)
         self._closed = False
@@ -119,13 +134,15 @@ class LocalSandbox:
     def isolation(self) -> str:
         """One line saying what this backend isolates (recorded in every result's details)."""
         if self._plan.namespaces:
+            ipc = "IPC namespace" if self._plan.ipc_namespace else "IPC objects of the run's uid removed after it"
             return ("local (weaker than docker: shared kernel, host /usr and /etc visible read-only, host process "
-                    "list visible; per-run uid, network + mount namespaces, chroot on a private tmpfs, rlimits)")
+                    f"list visible; per-run uid, network + mount namespaces, {ipc}, chroot on a private tmpfs, rlimits)")
         if self._plan.privileged:
-            return ("local (weaker than docker: per-run uid and rlimits only; NETWORK NOT ISOLATED, "
-                    "/tmp shared with the host)")
+            return ("local (weaker than docker: per-run uid and rlimits only, IPC objects of the run's uid removed "
+                    "after it; NETWORK NOT ISOLATED, /tmp shared with the host)")
         return ("local (weakest: runs as the grader's user with rlimits and a scrubbed environment only; "
-                "NETWORK NOT ISOLATED, host files readable and /tmp writable)")
+                "NETWORK NOT ISOLATED, host files readable and /tmp writable, SYSTEM V / POSIX IPC NOT ISOLATED: "
+                "shared memory and message queues a run creates may outlive it)")
 
     def run(self, command: Sequence[str], *, files: Mapping[str, str | bytes] | None = None,
             stdin: str | bytes = b"", limits: Limits | None = None) -> RunResult:
@@ -196,6 +213,8 @@ class LocalSandbox:
         out, err, stop = _pump(proc, data, limits, start + limits.wall_s)
         _kill_all(proc, uid)
         code = proc.wait()
+        if uid is not None and not self._plan.ipc_namespace:
+            remove_ipc_objects(uid)
         stop = _classify(stop, code, err.data)
         return RunResult(
             exit_code=None if stop is StopReason.TIMEOUT else code, stdout=bytes(out.data),
@@ -354,7 +373,7 @@ def _child_setup(limits: Limits, uid: int | None, plan: _Plan, root: str):
 
     def setup() -> None:
         if plan.namespaces:
-            _check(libc.unshare(_CLONE_NEWNS | _CLONE_NEWNET), "unshare")
+            _check(libc.unshare(plan.unshare_flags), "unshare")
             _check(libc.mount(b"none", b"/", None, _MS_REC | _MS_PRIVATE, None), "mount --make-rprivate /")
             for source, target, flags in binds:
                 _check(libc.mount(source, target, None, flags, None), f"bind {source!r}")
@@ -434,26 +453,99 @@ def _umount(path: str) -> None:
     _libc().umount2(path.encode(), 2)  # MNT_DETACH
 
 
-_NAMESPACES_OK: bool | None = None
+_UNSHARE_FLAGS: int | None = None
 
 
-def _namespaces_work() -> bool:
-    """True when this host lets us create network + mount namespaces and tmpfs mounts (root)."""
-    global _NAMESPACES_OK
-    if _NAMESPACES_OK is None:
-        try:
-            probe = subprocess.run(["/bin/true"], preexec_fn=_probe_namespaces, timeout=10)
-            _NAMESPACES_OK = probe.returncode == 0
-        except (OSError, subprocess.SubprocessError):
-            _NAMESPACES_OK = False
-    return _NAMESPACES_OK
+def _working_unshare_flags() -> int:
+    """The namespaces this host lets us create for a run (0: none): mount + network, and IPC if allowed."""
+    global _UNSHARE_FLAGS
+    if _UNSHARE_FLAGS is None:
+        _UNSHARE_FLAGS = 0
+        for flags in (_CLONE_NEWNS | _CLONE_NEWNET | _CLONE_NEWIPC, _CLONE_NEWNS | _CLONE_NEWNET):
+            if _probe_works(flags):
+                _UNSHARE_FLAGS = flags
+                break
+    return _UNSHARE_FLAGS
 
 
-def _probe_namespaces() -> None:
+def _probe_works(flags: int) -> bool:
+    try:
+        return subprocess.run(["/bin/true"], preexec_fn=lambda: _probe_namespaces(flags), timeout=10).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
+def _probe_namespaces(flags: int) -> None:
     libc = _libc()
-    _check(libc.unshare(_CLONE_NEWNS | _CLONE_NEWNET), "unshare")
+    _check(libc.unshare(flags), "unshare")
     _check(libc.mount(b"none", b"/", None, _MS_REC | _MS_PRIVATE, None), "make-rprivate")
     _check(libc.mount(b"tmpfs", b"/tmp", b"tmpfs", 0, b"size=1m"), "mount tmpfs")
+
+
+# ---------------------------------------------------------------------- IPC left behind
+_IPC_RMID = 0
+_SYSV_TABLES = ("shm", "msg", "sem")
+POSIX_IPC_DIRS = ("/dev/shm", "/dev/mqueue")
+
+
+def remove_ipc_objects(uid: int) -> int:
+    """Remove every System V IPC object and POSIX shm/mqueue file owned or created by ``uid``.
+
+    Used after a run that had its own uid but no IPC namespace (root only); returns the number
+    of objects removed.
+    """
+    removed = 0
+    libc = _libc()
+    for table in _SYSV_TABLES:
+        for ident in sysv_ipc_ids(table, uid):
+            if table == "shm":
+                ok = libc.shmctl(ident, _IPC_RMID, None) == 0
+            elif table == "msg":
+                ok = libc.msgctl(ident, _IPC_RMID, None) == 0
+            else:
+                ok = libc.semctl(ident, 0, _IPC_RMID) == 0
+            removed += ok
+    for directory in POSIX_IPC_DIRS:
+        removed += _remove_files_of(directory, uid)
+    return removed
+
+
+def sysv_ipc_ids(table: str, uid: int) -> list[int]:
+    """Ids of the System V IPC objects in ``/proc/sysvipc/<table>`` (shm|msg|sem) owned or created by ``uid``."""
+    try:
+        with open(f"/proc/sysvipc/{table}", encoding="ascii") as fh:
+            header, *rows = [line.split() for line in fh]
+    except (OSError, ValueError):
+        return []
+    columns = {name: i for i, name in enumerate(header)}
+    ident = columns.get("shmid", columns.get("msqid", columns.get("semid")))
+    found = []
+    for row in rows:
+        try:
+            if uid in (int(row[columns["uid"]]), int(row[columns["cuid"]])):
+                found.append(int(row[ident]))
+        except (KeyError, IndexError, ValueError, TypeError):
+            continue
+    return found
+
+
+def _remove_files_of(directory: str, uid: int) -> int:
+    removed = 0
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return 0
+    for entry in entries:
+        try:
+            if entry.stat(follow_symlinks=False).st_uid == uid:
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path, ignore_errors=True)
+                else:
+                    os.unlink(entry.path)
+                removed += 1
+        except OSError:
+            continue
+    return removed
 
 
 def _write_files(workspace: str, files: Mapping[str, str | bytes], uid: int | None) -> None:

@@ -236,3 +236,77 @@ def test_workspaces_are_removed(box):
     before = set(os.listdir(box._base))
     py(box, "open('x', 'w').write('y')")
     assert set(os.listdir(box._base)) == before
+
+
+IPC_PROGRAM = """
+import ctypes, sys
+libc = ctypes.CDLL(None, use_errno=True)
+key = int(sys.argv[1])
+IPC_CREAT = 0o1000
+shm = libc.shmget(key, 64 << 20, IPC_CREAT | 0o666)
+addr = libc.shmat(shm, None, 0)
+msg = libc.msgget(key, IPC_CREAT | 0o666)
+sem = libc.semget(key, 1, IPC_CREAT | 0o666)
+print(shm >= 0, msg >= 0, sem >= 0)
+"""
+FIND_PROGRAM = """
+import ctypes, sys
+libc = ctypes.CDLL(None, use_errno=True)
+key = int(sys.argv[1])
+print(libc.shmget(key, 0, 0), libc.msgget(key, 0), libc.semget(key, 0, 0))
+"""
+
+
+def host_ipc_objects_in(first: int, end: int) -> list[tuple[str, int]]:
+    from sandbox.local import sysv_ipc_ids
+
+    return [(table, ident) for uid in _uids_with_ipc(first, end) for table in ("shm", "msg", "sem")
+            for ident in sysv_ipc_ids(table, uid)]
+
+
+def _uids_with_ipc(first: int, end: int) -> set[int]:
+    uids = set()
+    for table in ("shm", "msg", "sem"):
+        try:
+            lines = open(f"/proc/sysvipc/{table}").read().splitlines()
+        except OSError:
+            continue
+        header = lines[0].split()
+        for line in lines[1:]:
+            row = dict(zip(header, line.split()))
+            for column in ("uid", "cuid"):
+                if first <= int(row.get(column, -1)) < end:
+                    uids.add(int(row[column]))
+    return uids
+
+
+def create_and_look_up_ipc(sandbox: LocalSandbox) -> bytes:
+    key = str(0x5200000 + secrets.randbelow(1 << 20))
+    made = sandbox.run(["python3", "-c", IPC_PROGRAM, key], limits=Limits(wall_s=10, memory_mb=256))
+    assert made.stdout == b"True True True\n", made.stderr[-300:]
+    return sandbox.run(["python3", "-c", FIND_PROGRAM, key], limits=Limits(wall_s=10)).stdout
+
+
+@needs_root
+def test_system_v_ipc_objects_die_with_the_run(box):
+    found_by_next_run = create_and_look_up_ipc(box)
+    assert found_by_next_run == b"-1 -1 -1\n"  # a later run finds none of them
+    assert host_ipc_objects_in(*TEST_UIDS) == []
+    if box.namespaced:
+        assert "IPC namespace" in box.isolation
+
+
+@needs_root
+def test_without_an_ipc_namespace_the_runs_ipc_objects_are_removed(monkeypatch):
+    import sandbox.local as local
+
+    flags = local._CLONE_NEWNS | local._CLONE_NEWNET if PROBE.namespaced else 0
+    monkeypatch.setattr(local, "_UNSHARE_FLAGS", flags)
+    sandbox = LocalSandbox(uid_range=TEST_UIDS)
+    assert "IPC objects of the run's uid removed after it" in sandbox.isolation
+    assert create_and_look_up_ipc(sandbox) == b"-1 -1 -1\n"
+    assert host_ipc_objects_in(*TEST_UIDS) == []
+
+
+def test_rlimits_only_mode_says_ipc_is_not_isolated(tmp_path):
+    assert "IPC NOT ISOLATED" in LocalSandbox(isolate="rlimits", workspace_base=str(tmp_path)).isolation
