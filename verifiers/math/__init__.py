@@ -1,4 +1,4 @@
-"""The ``math@1`` verifier: final-answer extraction and equivalence for math problems.
+"""The ``math`` verifiers (``math@1``, ``math@2``): final-answer extraction and equivalence for math problems.
 
 Small modules, each with one job:
 
@@ -8,7 +8,10 @@ Small modules, each with one job:
 * :mod:`.compare` - CAS-free decisions (numbers, choice letters, text, hedges);
 * :mod:`.equivalence` - sympy comparisons, run only in the helper process;
 * :mod:`.helper` - the persistent, killable CAS helper process;
-* :mod:`.config` - :class:`MathConfig`.
+* :mod:`.prose` - answers stated in a sentence (``math@2``);
+* :mod:`.rewrite` - string rewrites of an answer before it is read (``math@2``);
+* :mod:`.config` - :class:`MathConfig`;
+* :mod:`.verifier` - ``math@1``; :mod:`.verifier_v2` - ``math@2`` (the default).
 
 >>> import verifiers
 >>> verifiers.get("math@1").verify("The answer is $\\\\frac{1}{2}$.", {"answer": "0.5"}).status.value
@@ -18,5 +21,6 @@ Small modules, each with one job:
 from .config import MathConfig
 from .extract import Extraction, extract_answer
 from .verifier import MathVerifier
+from .verifier_v2 import MathVerifierV2
 
-__all__ = ["Extraction", "MathConfig", "MathVerifier", "extract_answer"]
+__all__ = ["Extraction", "MathConfig", "MathVerifier", "MathVerifierV2", "extract_answer"]

@@ -24,6 +24,8 @@ from .normalize import Answer, analyse, clean, nesting_split
 
 _CHOICE_IN_TEXT = re.compile(r"^\(?([A-Ja-j])\)?(?:[.:)]|\s|$)")
 _DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d{1,2}$")  # never 3 digits: "1,000" is a thousand
+_CLOCK = re.compile(r"^\d{1,2}\s*:\s*\d\d$")
+_COMMA_NUMBER = re.compile(r"^[+-]?\d+,\d+$")
 _OTHER_CHOICE = re.compile(r"\(([A-Ja-j])\)|\b([A-J])\b")
 
 
@@ -36,8 +38,16 @@ class Decision:
     code: str = ""
 
 
-def fast_decision(gold: Answer, pred: Answer, config: MathConfig) -> Decision | None:
-    """Decide without a CAS when the kinds allow it; ``None`` means "ask the CAS"."""
+def fast_decision(gold: Answer, pred: Answer, config: MathConfig, version: int = 1) -> Decision | None:
+    """Decide without a CAS when the kinds allow it; ``None`` means "ask the CAS".
+
+    ``version`` 2 also reads ``1,22`` as the decimal 1.22 when the other side is one number (a
+    two-element list otherwise), compares ratios side by side and lists as sets of distinct values.
+    """
+    if version >= 2:
+        gold, pred = _decimal_comma(gold, pred), _decimal_comma(pred, gold)
+        if "ratio" in (gold.kind, pred.kind):
+            return _ratio(gold, pred)
     if gold.kind == "number" and gold.inexact and _DECIMAL_COMMA.match(clean(pred.raw)):
         pred = analyse(clean(pred.raw).replace(",", "."))  # "1000,99" against the decimal gold 1000.99
     if gold.kind != "multi" and pred.kind == "multi" and not is_set_literal(gold.text):
@@ -53,7 +63,7 @@ def fast_decision(gold: Answer, pred: Answer, config: MathConfig) -> Decision | 
     if pred.kind in ("choice", "text") and gold.kind in ("number", "multi"):
         return Decision(False, "kind_mismatch", "wrong_answer")
     if gold.kind == "multi" or pred.kind == "multi":
-        return _multi(gold, pred, config)
+        return _multi(gold, pred, config, version)
     if gold.kind == "number" and pred.kind == "number":
         return numbers_decision(gold, pred, config)
     return None
@@ -78,8 +88,10 @@ def _choice(gold: Answer, pred: Answer) -> Decision:
     return Decision(same, "choice_letter", "" if same else "wrong_answer")
 
 
-def _multi(gold: Answer, pred: Answer, config: MathConfig) -> Decision | None:
+def _multi(gold: Answer, pred: Answer, config: MathConfig, version: int = 1) -> Decision | None:
     golds, preds = gold.alternatives, pred.alternatives
+    if version >= 2:  # a list of answers is a set: "(3,17), (3,17)" names one solution
+        golds, preds = tuple(_distinct(golds, config)), tuple(_distinct(preds, config))
     if all(a.kind in ("text", "choice") for a in golds + preds):
         same = sorted(a.text for a in golds) == sorted(a.text for a in preds)
         return Decision(same, "text_multiset", "" if same else "wrong_answer")
@@ -98,16 +110,49 @@ def _multi(gold: Answer, pred: Answer, config: MathConfig) -> Decision | None:
     return Decision(True, "number_multiset")
 
 
+def _decimal_comma(answer: Answer, other: Answer) -> Answer:
+    """``1,22`` or ``0,111`` (not digit groups) read as a decimal when the other side is one number."""
+    text = clean(answer.raw, 2)
+    if answer.kind == "multi" and other.kind == "number" and _COMMA_NUMBER.match(text):
+        decimal = analyse(text.replace(",", "."), version=2)
+        if decimal.kind == "number":
+            return decimal
+    return answer
+
+
+def _ratio(gold: Answer, pred: Answer) -> Decision:
+    """``a:b`` against ``c:d``: equal side by side only, so ``12:00`` is not ``1:00``. Against a number,
+    a ratio is its quotient (``3:4`` is 3/4), unless it is written like a clock time (``3:00``)."""
+    if gold.kind == pred.kind == "ratio":
+        same = all(g.value == p.value for g, p in zip(gold.parts, pred.parts))
+        return Decision(same, "ratio_sides", "" if same else "wrong_answer")
+    ratio, number = (gold, pred) if gold.kind == "ratio" else (pred, gold)
+    quotient = _quotient(ratio)
+    same = number.kind == "number" and quotient is not None and quotient == number.value
+    return Decision(same, "ratio_quotient", "" if same else "wrong_answer")
+
+
+def _quotient(ratio: Answer) -> Fraction | None:
+    left, right = ratio.parts
+    if _CLOCK.match(ratio.text) or not right.value:
+        return None
+    return left.value / right.value
+
+
 def _distinct(parts: tuple[Answer, ...], config: MathConfig) -> list[Answer]:
     kept: list[Answer] = []
     for part in parts:
         if part.kind == "number":
             duplicate = any(k.kind == "number" and numbers_decision(k, part, config).equal for k in kept)
         else:
-            duplicate = any(k.text == part.text for k in kept)
+            duplicate = any(_squashed(k.text) == _squashed(part.text) for k in kept)
         if not duplicate:
             kept.append(part)
     return kept
+
+
+def _squashed(text: str) -> str:
+    return "".join(text.split())
 
 
 def numbers_decision(gold: Answer, pred: Answer, config: MathConfig) -> Decision:

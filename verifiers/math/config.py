@@ -1,4 +1,4 @@
-"""Configuration of the ``math@1`` verifier: one frozen dataclass, validated on creation.
+"""Configuration of the ``math`` verifiers: one frozen dataclass, validated on creation.
 
 >>> MathConfig(timeout_s=2.0).timeout_s
 2.0
@@ -39,6 +39,11 @@ class MathConfig:
     percent_rule: str = "either"
     """How ``%`` is read. ``"either"``: ``25\\%`` equals both ``25`` and ``0.25``; ``"strip"``: the sign
     is dropped (``25\\%`` == ``25`` only); ``"strict"``: ``25\\%`` == ``0.25`` only."""
+
+    relation_answers_set: bool = True
+    """Whether an answer written as a relation matches a gold written as a set: ``-2 \\le x \\le 7``
+    against ``x \\in [-2, 7]``. ``False`` refuses it, as Math-Verify's ``allow_set_relation_comp=False``
+    does; a set answer against a relation gold is compared either way."""
 
     max_response_chars: int = 1_000_000
     """Responses longer than this are ``unparseable`` (code ``response_too_long``) without extraction."""

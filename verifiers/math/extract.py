@@ -24,6 +24,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .prose import final_sentence, is_prose, sentence_answer
+
 _BOX_RE = re.compile(r"\\(?:boxed|fbox)\s*\{")
 _BOX_SPACE_RE = re.compile(r"\\boxed ([^\s$]+)")
 _CONNECTOR_RE = re.compile(
@@ -31,7 +33,11 @@ _CONNECTOR_RE = re.compile(
     r"|\b(?:maybe|perhaps|possibly|alternatively|either|also|it|could|might|be|is)\b)*$")
 _PHRASE_RE = re.compile(
     r"(?:final\s+answer\s*(?:is|:)|the\s+answer\s+is|\banswer\s*:|answer\s+is\s*:?)[ \t]*", re.IGNORECASE)
+_CONNECTOR_V2_RE = re.compile(
+    r"^(?:\s|\$|\\[,;:! ()\[\]]|\\quad|\\qquad|,|;|\.|\\text\{(?:\s|,|\band\b|\bor\b|\bfor\b|\bparts?\b|\([a-z0-9]\)|\b[a-z]\b)*\}|\\(?:text|mbox)\{\s*\}|\bor\b|\band\b"
+    r"|[A-Za-z](?:_\{?\w+\}?)?\s*=|\b[A-Za-z]+(?=\s+(?:and|or)\b)|\b(?:maybe|perhaps|possibly|alternatively|either|also|it|could|might|be|is)\b)*$")
 _GSM_RE = re.compile(r"####[ \t]*")
+_GSM_V2_RE = re.compile(r"(?<!#)####[ \t]*(?=[-+$\\\d.(])")  # "#### 72", never a "#### Step 3" heading
 _MAX_RUN = 20  # boxed answers joined by "or"/","/spaces kept together (enough to see a hedge)
 _NUMBER_RE = re.compile(r"(?<![A-Za-z\d])(?:-?\d{1,3}(?: \d{3})+(?![\d,.])|-?\d[\d,]*(?:\.\d+)?(?:/\d+)?|-?\.\d+)")
 _DELIM_RE = re.compile(r"(?<!\\)\$\$|(?<!\\)\$|\\\(|\\\)|\\\[|\\\]")
@@ -48,14 +54,17 @@ class Extraction:
     text: str
 
 
-def extract_answer(response: str, fallback: str) -> Extraction | None:
+def extract_answer(response: str, fallback: str, version: int = 1) -> Extraction | None:
     """Return the final answer of ``response``, or ``None`` when no rule finds one.
 
     A last ``\\boxed{`` that never closes (output cut off at the length limit) gives ``None``:
-    ``\\boxed{12\\sqrt{`` must not fall back to the number 12.
+    ``\\boxed{12\\sqrt{`` must not fall back to the number 12. ``version`` 2 reads answers the
+    way ``math@2`` does (:func:`extract_answer_v2`).
     """
     if _last_box_unclosed(response):
         return None
+    if version >= 2:
+        return extract_answer_v2(response, fallback)
     boxed = _boxed_answer(response)
     if boxed is not None:
         return boxed
@@ -65,6 +74,45 @@ def extract_answer(response: str, fallback: str) -> Extraction | None:
     if fallback == "last_number":
         return _last_number_or_math(response)
     return None
+
+
+def extract_answer_v2(response: str, fallback: str) -> Extraction | None:
+    """``math@2``'s reading: the same rules, with four changes (see :mod:`verifiers.math.prose`).
+
+    * The last stated answer wins: an answer phrase after the last box ("... \\boxed{255} ...
+      Final Answer: The final answer is $10,455$") gives the phrase's answer.
+    * Boxes joined by math delimiters (``\\(\\boxed{1}\\) and \\(\\boxed{-2}\\)``) or a short
+      ``\\text{ for part (a) and }`` are kept together.
+    * A phrase or box holding a sentence ("The largest $n$ is 34", ``\\boxed{She pays \\$5.50}``)
+      gives the answer the sentence states.
+    * The ``last_number`` fallback reads only the last sentence with a number in the last paragraph
+      (rule ``last_sentence``), so a number from an earlier paragraph never becomes the answer.
+    """
+    boxed = _boxed_run(response, _CONNECTOR_V2_RE)
+    phrase = _phrase_v2(response)
+    if phrase is not None and (boxed is None or phrase[0] > boxed[0]) and phrase[1].text:
+        return phrase[1]
+    if boxed is not None:
+        return _sentence_read(boxed[1])
+    if phrase is not None:
+        return phrase[1]
+    if fallback == "last_number":
+        sentence = final_sentence(response)
+        if sentence is None:
+            return None
+        if not is_prose(sentence):
+            return _last_number_or_math(sentence)
+        found = sentence_answer(sentence)
+        return Extraction("last_sentence", found) if found else None
+    return None
+
+
+def _sentence_read(found: Extraction) -> Extraction:
+    """A box holding a sentence gives the answer the sentence states; anything else is kept."""
+    if not is_prose(found.text):
+        return found
+    answer = sentence_answer(found.text)
+    return Extraction(found.rule, answer) if answer else found
 
 
 def _last_number_or_math(response: str) -> Extraction | None:
@@ -146,14 +194,20 @@ def _boxed_spans(text: str) -> list[tuple[int, int, str]]:
     return [s for i, s in enumerate(spans) if i == 0 or s[0] >= spans[i - 1][1]]
 
 
-def _boxed_answer(text: str) -> Extraction | None:
+def _boxed_answer(text: str, connector: re.Pattern = None) -> Extraction | None:
+    found = _boxed_run(text, connector or _CONNECTOR_RE)
+    return None if found is None else found[1]
+
+
+def _boxed_run(text: str, connector: re.Pattern) -> tuple[int, Extraction] | None:
+    """(start of the last box, the boxed answer): the last box and the boxes joined to it."""
     spans = _boxed_spans(text)
     if not spans:
         return None
     run = [spans[-1]]
     for span in reversed(spans[:-1]):
         gap = text[span[1]:run[-1][0]]
-        if len(run) >= _MAX_RUN or len(gap) > 200 or not _CONNECTOR_RE.match(gap):
+        if len(run) >= _MAX_RUN or len(gap) > 200 or not connector.match(gap):
             break
         run.append(span)
     contents: list[str] = []
@@ -161,8 +215,8 @@ def _boxed_answer(text: str) -> Extraction | None:
         if content.strip() not in contents:
             contents.append(content.strip())
     if len(contents) == 1:
-        return Extraction("boxed", contents[0])
-    return Extraction("boxed_multi", ", ".join(contents))
+        return spans[-1][0], Extraction("boxed", contents[0])
+    return spans[-1][0], Extraction("boxed_multi", ", ".join(contents))
 
 
 def _phrase_or_gsm8k(text: str) -> Extraction | None:
@@ -176,6 +230,23 @@ def _phrase_or_gsm8k(text: str) -> Extraction | None:
     if best is None:
         return None
     return Extraction(best[1], _trim_tail(text[best[2]:best[2] + 4000]))
+
+
+def _phrase_v2(text: str) -> tuple[int, Extraction] | None:
+    """(position, answer) of the last answer phrase or ``####``; a prose tail gives its stated answer."""
+    best: tuple[int, str, int] | None = None
+    for rule, pattern in (("answer_phrase", _PHRASE_RE), ("gsm8k", _GSM_V2_RE)):
+        for match in pattern.finditer(text):
+            if best is None or match.start() >= best[0]:
+                best = (match.start(), rule, match.end())
+    if best is None:
+        return None
+    tail = text[best[2]:best[2] + 4000].lstrip(" \t*_:\"'")
+    if not _MATH_DELIMS.match(tail):
+        sentence = re.split(r"(?<![\d\\])\.(?:\s|$)|\n", tail, maxsplit=1)[0]
+        if is_prose(sentence):
+            return best[0], Extraction(best[1], sentence_answer(sentence) or "")
+    return best[0], Extraction(best[1], _trim_tail(tail).strip("\"'").strip())
 
 
 def _trim_tail(tail: str) -> str:

@@ -137,8 +137,8 @@ def _child_main(conn: Connection, memory_limit_mb: int) -> None:  # pragma: no c
 
 def _serve(judge: Any, request: tuple) -> dict[str, Any]:  # pragma: no cover - child
     try:
-        _, gold_parts, pred_parts, rel_tol = request
-        return judge(gold_parts, pred_parts, rel_tol)
+        _, gold_parts, pred_parts, rel_tol, *options = request
+        return judge(gold_parts, pred_parts, rel_tol, **(options[0] if options else {}))
     except MemoryError:
         return {"outcome": "resource", "message": "the CAS ran out of memory on this answer"}
     except RecursionError:

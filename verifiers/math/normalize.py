@@ -25,6 +25,9 @@ _SPACING = re.compile(r"(?<!\\)\\[!;: ]|\\(?:q?quad|displaystyle|left|right|big|
 _DEGREES = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|°|\\degree|\\circ|\s*\bdegrees?\b")
 _CURRENCY = re.compile(r"\\\$|\$|\bUSD\b|€|£|\\euro|\\pounds|\bdollars?\b|\bcents?\b|\bRs\.?")
 _PERCENT = re.compile(r"\\%|%|\s*\bpercent\b")
+_PERCENT_V2 = re.compile(r"\\%|%|\s*\b(?:percent|percentage|pct)\b")
+_GROUPED_V2 = re.compile(r"(?<![\d.,])[+-]?[1-9]\d{0,2}(?:,\d{3})+(?![\d,])")
+_RATIO = re.compile(r"^([+-]?\d+(?:\.\d+)?)\s*:\s*(\d+(?:\.\d+)?)$")
 _UNIT_WORDS = (
     "cm|mm|km|m|kg|g|mg|lb|lbs|pounds|oz|ounces|s|sec|secs|seconds?|min|mins|minutes?|h|hr|hrs|hours?|days?|"
     "weeks?|months?|years?|inch|inches|in|ft|feet|foot|yards?|yd|miles?|mi|mph|kph|meters?|metres?|"
@@ -90,17 +93,22 @@ class Answer:
         return self.parts or (self,)
 
 
-def analyse(raw: str, max_digits: int = 20_000) -> Answer:
-    """Clean ``raw`` and classify it; split top-level alternatives into ``parts``."""
-    text = clean(raw)
+def analyse(raw: str, max_digits: int = 20_000, version: int = 1) -> Answer:
+    """Clean ``raw`` and classify it; split top-level alternatives into ``parts``.
+
+    ``version`` 2 (``math@2``) reads digit-group commas only outside brackets, so ``(1,100)`` is a
+    pair and never 1100, never takes ``0,111`` for a grouped number, reads ``a:b`` between two
+    numbers as a ratio (``12:00`` is not ``1:00``) and knows "pct" and "percentage".
+    """
+    text = clean(raw, version)
     pieces = split_alternatives(text)
     if len(pieces) > 1:
-        parts = tuple(_single(piece, piece, max_digits) for piece in pieces)
+        parts = tuple(_single(piece, piece, max_digits, version) for piece in pieces)
         return Answer(raw, ", ".join(p.text for p in parts), "multi", parts=parts)
-    return _single(raw, text, max_digits)
+    return _single(raw, text, max_digits, version)
 
 
-def clean(raw: str) -> str:
+def clean(raw: str, version: int = 1) -> str:
     """Strip delimiters, spacing, wrappers and thousands separators; canonical ``\\frac``."""
     text = raw.strip().replace("\n", " ")
     text = _UNICODE_ROOT.sub(lambda m: "\\sqrt{" + m.group(1).strip("{}()") + "}", text.translate(_UNICODE))
@@ -112,12 +120,25 @@ def clean(raw: str) -> str:
     text = _SPACING.sub(" ", text).replace("\\,", " ")
     while (inner := _WRAPPERS.match(text.strip())) is not None:
         text = inner.group(1)
-    text = _THOUSANDS.sub(lambda m: m.group(0).replace(",", ""), text)
+    if version >= 2:
+        text = _top_level_thousands(text)
+    else:
+        text = _THOUSANDS.sub(lambda m: m.group(0).replace(",", ""), text)
     text = _TRIG_DEGREES.sub(r"\\\1(\\frac{\2\\pi}{180})", text)  # \cos 60^\circ is 1/2, not cos(60)
     text = _APPROX.sub("", text.strip())  # "\approx 3.14" is read as 3.14
     text = _FUNCTION_LHS.sub("", text.strip())  # "f(x) = 2x+3" is answered like "y = 2x+3": by its value
     text = _WHITESPACE.sub(" ", text).strip().rstrip(".").strip()
     return text
+
+
+def _top_level_thousands(text: str) -> str:
+    """Drop digit-group commas (``1,234,567``) outside brackets only; ``(1,100)`` keeps its comma."""
+    depth_at, depth = [], 0  # only tuple, interval and set brackets count; LaTeX's {} groups do not
+    for pos, char in enumerate(text):
+        depth_at.append(depth)
+        escaped = pos > 0 and text[pos - 1] == "\\"
+        depth += 1 if char in "([" or (char == "{" and escaped) else -1 if char in ")]" or (char == "}" and escaped) else 0
+    return _GROUPED_V2.sub(lambda m: m.group(0).replace(",", "") if depth_at[m.start()] == 0 else m.group(0), text)
 
 
 def split_alternatives(text: str) -> list[str]:
@@ -155,15 +176,20 @@ def _depth_at(text: str, index: int) -> int:
     return sum(prefix.count(c) for c in "([{") - sum(prefix.count(c) for c in ")]}")
 
 
-def _single(raw: str, text: str, max_digits: int) -> Answer:
+def _single(raw: str, text: str, max_digits: int, version: int = 1) -> Answer:
     text = text.replace(" ", "") if re.fullmatch(r"[+-]?\d{1,3}(?: \d{3})+(?:\.\d+)?", text) else text
+    if version >= 2 and (ratio := _RATIO.match(text)) is not None:
+        sides = parse_number(ratio.group(1), max_digits), parse_number(ratio.group(2), max_digits)
+        if None not in sides:
+            return Answer(raw, text, "ratio", parts=tuple(Answer(s, s, "number", v[0], v[1])
+                                                           for s, v in zip(ratio.groups(), sides)))
     choice = _CHOICE.match(text)
     if choice and (choice.group("letter").isupper() or text.startswith("(")):
         return Answer(raw, choice.group("letter").upper(), "choice")
     plain = _INNER_TEXT.sub(lambda m: m.group(1), text).strip()
     if _is_text(plain, wrapped=plain != text or raw.strip().startswith("\\text")):
         return Answer(raw, " ".join(plain.lower().split()), "text")
-    number = _number_answer(raw, text, max_digits)
+    number = _number_answer(raw, text, max_digits, _PERCENT_V2 if version >= 2 else _PERCENT)
     return number if number is not None else Answer(raw, text, "math")
 
 
@@ -178,13 +204,13 @@ def _is_text(plain: str, wrapped: bool) -> bool:
     return any(len(w) >= 3 for w in words) and (wrapped or len(words) > 1 or len(words[0]) >= 3)
 
 
-def _number_answer(raw: str, text: str, max_digits: int) -> Answer | None:
+def _number_answer(raw: str, text: str, max_digits: int, percent_re: re.Pattern = _PERCENT) -> Answer | None:
     lhs, full = None, text
     assign = _ASSIGN.match(text)
     if assign:
         lhs, text = assign.group("lhs"), assign.group("rhs").strip()
-    percent = bool(_PERCENT.search(text))
-    body = _PERCENT.sub("", text)
+    percent = bool(percent_re.search(text))
+    body = percent_re.sub("", text)
     body = _CURRENCY.sub("", body)
     body = _DEGREES.sub("", body).strip()
     if QUALIFIER_RE.search(body):

@@ -14,7 +14,7 @@ from ..registry import register
 from ..verdict import Status
 from .compare import Decision, fast_decision
 from .config import MathConfig
-from .extract import extract_answer
+from .extract import Extraction, extract_answer
 from .helper import CasHelper
 from .normalize import Answer, analyse, clean
 from .screen import screen_answer
@@ -86,13 +86,12 @@ class MathVerifier(BaseVerifier):
         return digest
 
     def check(self, response: str, reference: Mapping[str, Any]) -> Outcome:
-        gold = reference.get("answer") if isinstance(reference, Mapping) else None
-        gold_raw = gold if type(gold) is str and self._gold_cache.get(gold) is not None else gold_text(reference)
+        gold_raw, gold_details = self._gold_raw(reference)
         cfg = self.config
         if len(response) > cfg.max_response_chars:
             return Outcome.unparseable("response_too_long", f"response has {len(response)} characters "
                                        f"(limit {cfg.max_response_chars})")
-        found = extract_answer(response, cfg.fallback)
+        found = self._extract(response)
         if found is None:
             return Outcome.unparseable("no_answer", "no boxed answer, answer phrase or fallback match found",
                                        extraction_rule="none", fallback=cfg.fallback)
@@ -100,16 +99,34 @@ class MathVerifier(BaseVerifier):
         outcome = self._judged.get(key)
         if outcome is not None:  # GRPO groups repeat final answers: decide each one once
             return outcome
-        details: dict[str, Any] = {"extraction_rule": found.rule, "extracted": _short(found.text)}
+        details: dict[str, Any] = {**gold_details, "extraction_rule": found.rule, "extracted": _short(found.text)}
         if not clean(found.text):
             outcome = Outcome.unparseable("empty_answer", "the extracted answer is empty", **details)
         else:
-            outcome = self._judge(gold_raw, found.text, details)
+            outcome = self._judge(*self._prepare(gold_raw, found.text), details)
         if outcome.status in _DECIDED:  # timeouts and crashes are tried again next time
             outcome = Outcome(outcome.status, outcome.score, outcome.pass_rate, outcome.reason,
                               MappingProxyType(dict(outcome.details)))  # shared by later verdicts: read-only
             self._judged.put(key, outcome)
         return outcome
+
+    def _gold_raw(self, reference: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+        """The gold answer text, and what the verdict's details should say about where it came from."""
+        gold = reference.get("answer") if isinstance(reference, Mapping) else None
+        if type(gold) is str and self._gold_cache.get(gold) is not None:
+            return gold, {}
+        return gold_text(reference), {}
+
+    def _extract(self, response: str) -> Extraction | None:
+        return extract_answer(response, self.config.fallback)
+
+    def _prepare(self, gold_raw: str, pred_raw: str) -> tuple[str, str]:
+        """Rewrite both answers before they are compared (nothing to do in version 1)."""
+        return gold_raw, pred_raw
+
+    def _cas_options(self) -> tuple[dict[str, Any], ...]:
+        """Extra options of the CAS request (none unless the config departs from version 1's rules)."""
+        return () if self.config.relation_answers_set else ({"relation_answers_set": False},)
 
     def _judge(self, gold_raw: str, pred_raw: str, details: dict[str, Any]) -> Outcome:
         cfg = self.config
@@ -121,9 +138,9 @@ class MathVerifier(BaseVerifier):
             raise BadReferenceError("the gold answer contains NUL or control characters")
         if gold_screen is not None or pred_screen is not None:
             return _screened(gold_raw, pred_raw, pred_screen, details)
-        gold, pred = self._gold(gold_raw), analyse(pred_raw, cfg.max_digits)
+        gold, pred = self._gold(gold_raw), analyse(pred_raw, cfg.max_digits, self.version)
         details.update(gold_normalized=_short(gold.text), pred_normalized=_short(pred.text))
-        decision = fast_decision(gold, pred, cfg)
+        decision = fast_decision(gold, pred, cfg, self.version)
         if decision is None:
             return self._cas(gold, pred, details)
         return _outcome(decision, details)
@@ -131,13 +148,14 @@ class MathVerifier(BaseVerifier):
     def _gold(self, gold_raw: str) -> Answer:
         cached = self._gold_cache.get(gold_raw)
         if cached is None:
-            cached = analyse(gold_raw, self.config.max_digits)
+            cached = analyse(gold_raw, self.config.max_digits, self.version)
             self._gold_cache.put(gold_raw, cached)
         return cached
 
     def _cas(self, gold: Answer, pred: Answer, details: dict[str, Any]) -> Outcome:
         cfg = self.config
-        request = ("judge", [a.text for a in gold.alternatives], [a.text for a in pred.alternatives], cfg.rel_tol)
+        request = ("judge", [a.text for a in gold.alternatives], [a.text for a in pred.alternatives], cfg.rel_tol,
+                   *self._cas_options())
         answer = self._cached_call(request)
         if answer is None:
             return Outcome.timeout(f"the CAS did not finish within {cfg.timeout_s:g} s; its process was killed",
@@ -159,7 +177,7 @@ class MathVerifier(BaseVerifier):
 
     def _cached_call(self, request: tuple) -> dict[str, Any] | None:
         """Ask the helper, remembering decided pairs (timeouts and crashes are not remembered)."""
-        key = (tuple(request[1]), tuple(request[2]))
+        key = (tuple(request[1]), tuple(request[2]), str(request[4:]))
         answer = self._cas_cache.get(key)
         if answer is not None:
             return answer
