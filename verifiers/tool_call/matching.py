@@ -35,11 +35,16 @@ def values_equal(expected: Any, actual: Any) -> bool:
     return expected is None and actual is None
 
 
-def call_matches(expected: Mapping[str, Any], call: ToolCall) -> bool:
+def call_matches(expected: Mapping[str, Any], call: ToolCall, *, sent_null_matches: bool = False) -> bool:
     """Does ``call`` satisfy one expected call (name, arguments, per-argument allowed values)?
 
     ``expected = {"name": ..., "arguments": {arg: value}, "allowed": {arg: [values]}}``; an argument
-    in ``allowed`` may take any listed value, and may be left out when ``null`` is listed.
+    in ``allowed`` may take any listed value, and may be left out when ``null`` is listed. With
+    ``sent_null_matches`` (``tool_call@2``) a listed ``null`` also matches the argument sent as ``null``.
+
+    >>> expected, sent_null = {"name": "f", "allowed": {"mod": [None, 7]}}, ToolCall("f", {"mod": None})
+    >>> call_matches(expected, sent_null), call_matches(expected, sent_null, sent_null_matches=True)
+    (False, True)
     """
     if call.name != expected["name"]:
         return False
@@ -49,8 +54,8 @@ def call_matches(expected: Mapping[str, Any], call: ToolCall) -> bool:
         return False
     for key, options in allowed.items():
         value = call.arguments.get(key, _MISSING)
-        if value is _MISSING:
-            if None not in options:
+        if value is _MISSING or (value is None and sent_null_matches):
+            if not any(option is None for option in options):
                 return False
         elif not any(values_equal(option, value) for option in options if option is not None):
             return False
@@ -58,9 +63,11 @@ def call_matches(expected: Mapping[str, Any], call: ToolCall) -> bool:
                for key, value in arguments.items() if key not in allowed)
 
 
-def match_calls(expected: Sequence[Mapping[str, Any]], calls: Sequence[ToolCall]) -> dict[int, int]:
+def match_calls(expected: Sequence[Mapping[str, Any]], calls: Sequence[ToolCall], *,
+                sent_null_matches: bool = False) -> dict[int, int]:
     """Order-free maximum matching ``{expected index: call index}`` (augmenting paths; lists are small)."""
-    candidates = [[j for j, call in enumerate(calls) if call_matches(exp, call)] for exp in expected]
+    candidates = [[j for j, call in enumerate(calls) if call_matches(exp, call, sent_null_matches=sent_null_matches)]
+                  for exp in expected]
     owner: dict[int, int] = {}
 
     def assign(i: int, seen: set[int]) -> bool:

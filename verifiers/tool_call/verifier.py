@@ -35,7 +35,8 @@ from __future__ import annotations
 
 import functools
 import json
-from typing import Any, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, Mapping, Sequence
 
 from jsonschema.exceptions import best_match
 
@@ -44,11 +45,26 @@ from verifiers.errors import BadReferenceError
 from verifiers.hashing import canonical_json
 from verifiers.registry import register
 
+from .declared import declared_arguments
 from .matching import match_calls, state_mismatch, validate_expected_calls
 from .mock_apis import APIS, MockAPI, make_api
 from .parse import ParsedMessage, ToolCall, ToolCallParseError, parse_tool_calls
 
 _CALL_LIMIT = 64
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The grading rules that differ between versions of ``tool_call`` (one instance per version)."""
+
+    no_call_reference: bool = False
+    """``"expected_calls": []`` means "no call is expected": a completion without calls can pass."""
+    declared_arguments_only: bool = False
+    """An argument the tool's schema does not declare is ``invalid_arguments``, unless the schema
+    explicitly allows more (see :mod:`verifiers.tool_call.declared`). A reference whose expected call
+    needs one, or names a tool that is not among the tools, is a bad reference (no call could match)."""
+    sent_null_matches: bool = False
+    """``null`` among an argument's allowed values matches the argument sent as ``null`` as well as left out."""
 
 
 def tool_schemas(reference: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -83,30 +99,27 @@ class ToolCallVerifier(BaseVerifier):
     name = "tool_call"
     version = 1
     description = "tool calls (OpenAI, <tool_call>, bare JSON) checked against schemas, expected calls and a mock API end state"
+    rules: ClassVar[Rules] = Rules()
 
     def check(self, response: str, reference: Mapping[str, Any]) -> Outcome:
-        expected = reference.get("expected_calls")
-        if expected is None and not reference.get("environment"):
-            raise BadReferenceError("reference needs 'expected_calls', an 'environment', or both")
-        if expected is not None:
-            validate_expected_calls(expected)
-        schemas = tool_schemas(reference)
+        expected, schemas = self._read_reference(reference)
         try:
             parsed = parse_tool_calls(response)
         except ToolCallParseError as exc:
             return Outcome.unparseable(exc.code, exc.message)
-        if not parsed.calls:
+        if not parsed.calls and not (self.rules.no_call_reference and expected == []):
             return Outcome.unparseable("no_tool_call", "the completion contains no tool call")
         if len(parsed.calls) > _CALL_LIMIT:
             return Outcome.failed("wrong_calls", f"{len(parsed.calls)} calls exceed the limit of {_CALL_LIMIT}")
         details = {"format": parsed.format, "calls": [{"name": c.name, "arguments": c.arguments} for c in parsed.calls]}
-        invalid = _schema_failure(parsed.calls, schemas)
+        invalid = _schema_failure(parsed.calls, schemas, declared_only=self.rules.declared_arguments_only)
         if invalid is not None:
             return Outcome.failed(*invalid, **details)
         matched = None
         if expected is not None:
-            matched = match_calls(expected, parsed.calls)
-            problem = _match_failure(expected, parsed.calls, matched, bool(reference.get("allow_extra_calls")))
+            matched = match_calls(expected, parsed.calls, sent_null_matches=self.rules.sent_null_matches)
+            problem = _match_failure(expected, parsed.calls, matched, bool(reference.get("allow_extra_calls")),
+                                     no_call_reference=self.rules.no_call_reference)
             if problem:
                 return Outcome.failed("wrong_calls", problem, **details)
         if reference.get("environment"):
@@ -114,6 +127,19 @@ class ToolCallVerifier(BaseVerifier):
             if outcome is not None:
                 return outcome
         return _answer_outcome(reference, parsed, details)
+
+    def _read_reference(self, reference: Mapping[str, Any]) -> tuple[list[Mapping[str, Any]] | None, dict[str, Any]]:
+        """``(expected calls or None, {tool: parameters schema})``; raises :class:`BadReferenceError`."""
+        expected = reference.get("expected_calls")
+        if expected is None and not reference.get("environment"):
+            hint = ' (for "no call is expected", give "expected_calls": [])' if self.rules.no_call_reference else ""
+            raise BadReferenceError(f"reference needs 'expected_calls', an 'environment', or both{hint}")
+        if expected is not None:
+            validate_expected_calls(expected)
+        schemas = tool_schemas(reference)
+        if expected and self.rules.declared_arguments_only:
+            _check_expected_arguments_declared(expected, schemas)
+        return expected, schemas
 
     def _execute(self, reference: Mapping[str, Any], parsed: ParsedMessage,
                  matched: dict[int, int] | None, details: dict[str, Any]) -> Outcome | None:
@@ -137,23 +163,41 @@ class ToolCallVerifier(BaseVerifier):
         return None
 
 
-def _schema_failure(calls: Sequence[ToolCall], schemas: Mapping[str, Mapping[str, Any]]) -> tuple[str, str] | None:
+def _schema_failure(calls: Sequence[ToolCall], schemas: Mapping[str, Mapping[str, Any]], *,
+                    declared_only: bool) -> tuple[str, str] | None:
     for index, call in enumerate(calls):
-        problem = call_problem(call, schemas)
+        problem = call_problem(call, schemas, declared_only=declared_only)
         if problem is not None:
             return problem[0], f"call {index}: {problem[1]}"
     return None
 
 
-def call_problem(call: ToolCall, schemas: Mapping[str, Mapping[str, Any]]) -> tuple[str, str] | None:
+def call_problem(call: ToolCall, schemas: Mapping[str, Mapping[str, Any]], *,
+                 declared_only: bool = False) -> tuple[str, str] | None:
     """``(code, message)`` when ``call`` names an unknown tool or breaks its schema, else ``None``.
 
-    >>> call_problem(ToolCall("f", {"x": "1"}), {"f": {"type": "object", "properties": {"x": {"type": "integer"}}}})
+    With ``declared_only`` (``tool_call@2``), an argument the schema does not declare is a problem
+    too, unless the schema explicitly allows more (:mod:`verifiers.tool_call.declared`).
+
+    >>> schemas = {"f": {"type": "object", "properties": {"x": {"type": "integer"}}}}
+    >>> call_problem(ToolCall("f", {"x": "1"}), schemas)
     ('invalid_arguments', "f arguments at x: '1' is not of type 'integer'")
+    >>> call_problem(ToolCall("f", {"x": 1, "y": 2}), schemas) is None
+    True
+    >>> call_problem(ToolCall("f", {"x": 1, "y": 2}), schemas, declared_only=True)
+    ('invalid_arguments', "f arguments at y: 'y' is not an argument of f (it declares: x)")
     """
     if call.name not in schemas:
         return "unknown_tool", f"unknown tool {call.name!r}; tools: {', '.join(sorted(schemas))}"
     validator = _validator(canonical_json(schemas[call.name]), call.name)
+    if declared_only:
+        declared = declared_arguments(schemas[call.name])
+        extra = declared.undeclared(call.arguments)
+        if extra:
+            names = ", ".join(repr(name) for name in extra)
+            verb = "is not an argument" if len(extra) == 1 else "are not arguments"
+            return "invalid_arguments", f"{call.name} arguments at {extra[0]}: {names} {verb} of {call.name} " \
+                                        f"(it declares: {declared.describe()})"
     error = best_match(validator.iter_errors(call.arguments))
     if error is None:
         return None
@@ -176,14 +220,36 @@ def _validator(schema_json: str, tool: str) -> Any:
 
 
 def _match_failure(expected: Sequence[Mapping[str, Any]], calls: Sequence[ToolCall],
-                   matched: dict[int, int], allow_extra: bool) -> str:
+                   matched: dict[int, int], allow_extra: bool, *, no_call_reference: bool = False) -> str:
     missing = [expected[i]["name"] for i in range(len(expected)) if i not in matched]
     if missing:
         return f"no call matches the expected call(s) {', '.join(missing)} (name and arguments)"
     extra = [calls[j].name for j in range(len(calls)) if j not in set(matched.values())]
     if extra and not allow_extra:
+        if no_call_reference and not expected:
+            return f"no call is expected (expected_calls is []), but the completion calls {', '.join(extra)}"
         return f"unexpected extra call(s): {', '.join(extra)}"
     return ""
+
+
+def _check_expected_arguments_declared(expected: Sequence[Mapping[str, Any]],
+                                       schemas: Mapping[str, Mapping[str, Any]]) -> None:
+    """Raise :class:`BadReferenceError` for an expected call that no call could match under @2's rules."""
+    for index, item in enumerate(expected):
+        name = item["name"]
+        if name not in schemas:
+            raise BadReferenceError(f"expected_calls[{index}] names {name!r}, which is not among the tools "
+                                    f"({', '.join(sorted(schemas)) or 'none'}), so no call can match it")
+        allowed = item.get("allowed") or {}
+        needed = [key for key in item.get("arguments") or {} if key not in allowed]
+        needed += [key for key, options in allowed.items() if not any(option is None for option in options)]
+        extra = declared_arguments(schemas[name]).undeclared(needed)
+        if extra:
+            raise BadReferenceError(
+                f"expected_calls[{index}] ({name}) needs the argument {extra[0]!r}, which the tool's schema does "
+                f"not declare, so no call can match it (undeclared arguments are invalid): declare it in the "
+                f"tool's parameters.properties, set additionalProperties, or list null among its allowed values "
+                f"(may be left out)")
 
 
 def _answer_outcome(reference: Mapping[str, Any], parsed: ParsedMessage, details: dict[str, Any]) -> Outcome:

@@ -1,7 +1,10 @@
-"""Writes tests/verifiers/golden/tool_call@1.jsonl (run: .venv/bin/python tests/verifiers/tool_call/make_tool_call_golden.py).
+"""Writes tests/verifiers/golden/tool_call@1.jsonl and tool_call@2.jsonl
+(run: .venv/bin/python tests/verifiers/tool_call/make_tool_call_golden.py).
 
-The table is data; this script only keeps it readable and reviewable. Regenerating must not change
-any expected status: a change that flips one needs tool_call@2.
+The tables are data; this script only keeps them readable and reviewable. Regenerating must not
+change any expected status: a change that flips one needs a new version. tool_call@2's table holds
+every @1 row (none of @2's changes touches them) and then rows for what @2 changed: "no call is
+expected" references, undeclared arguments, and null among allowed values.
 """
 import json
 W = {"environment": {"api": "weather", "state": {"forecasts": {"Oslo": {"2026-01-05": {"high_c": -3, "condition": "snow"}}}}},
@@ -69,14 +72,94 @@ rows = [
 ]
 
 
-def main() -> None:
-    with open(__import__("pathlib").Path(__file__).resolve().parents[1] / "golden" / "tool_call@1.jsonl", "w") as fh:
-        for ref, resp, status, code, note in rows:
+# -- tool_call@2 ------------------------------------------------------------------------------------
+WEATHER_ENV = W["environment"]
+N = {"tools": TOOLS, "expected_calls": []}
+ADD = tc("add", {"a": 2, "b": 3})
+def obj(props, **extra): return {"type": "object", "properties": props, **extra}
+def fn(name, params): return {"type": "function", "function": {"name": name, "parameters": params}}
+OPEN_TOOLS = [fn("tag", obj({"id": {"type": "integer"}}, required=["id"], additionalProperties=True)),
+              fn("label", obj({"id": {"type": "integer"}}, additionalProperties={"type": "string"})),
+              fn("meta", obj({"id": {}}, patternProperties={"^x-": {"type": "string"}})),
+              fn("ping", {"type": "object"}),
+              fn("nested", obj({"opts": obj({"a": {"type": "integer"}})})),
+              fn("combo", obj({"b": {}}, allOf=[{"$ref": "#/$defs/base"}], **{"$defs": {"base": obj({"a": {}})}}))]
+O = {"tools": OPEN_TOOLS, "expected_calls": [], "allow_extra_calls": True}
+U = {"tools": TOOLS, "expected_calls": [{"name": "greet", "arguments": {"name": "Ada"}, "allowed": {"formal": [True, None]}}]}
+UX = {"tools": TOOLS, "expected_calls": [{"name": "add", "arguments": {"a": 2, "b": 3}}], "allow_extra_calls": True}
+INT = {"type": "integer"}
+NULL_TOOLS = [fn("power", obj({"base": INT, "exponent": INT, "mod": {"type": ["number", "null"]}}, required=["base", "exponent"])),
+              fn("power_strict", obj({"base": INT, "exponent": INT, "mod": {"type": ["number", "null"]}},
+                                     required=["base", "exponent", "mod"], additionalProperties=False)),
+              fn("power_plain", obj({"base": INT, "exponent": INT, "mod": {"type": "number"}}, required=["base", "exponent"]))]
+def pw(tool, allowed=None, **arguments): return {"tools": NULL_TOOLS, "expected_calls": [
+    {"name": tool, "arguments": {"base": 3, "exponent": 5, **arguments}, **({"allowed": allowed} if allowed else {})}]}
+def pcall(tool, **mod): return tc(tool, {"base": 3, "exponent": 5, **mod})
+rows_v2 = rows + [
+ (N, "None of these tools can book a flight.", "pass", None, "no call expected: a plain-text answer passes"),
+ (N, '{"role": "assistant", "content": "No tool fits.", "tool_calls": []}', "pass", None, "no call expected: OpenAI message with an empty tool_calls list"),
+ (N, '{"role": "assistant", "content": null, "tool_calls": []}', "pass", None, "no call expected: empty tool_calls and no content"),
+ (N, "", "pass", None, "no call expected: an empty completion calls nothing (use answer_contains to require text)"),
+ (N, f"<think>maybe {ADD}?</think>No tool fits this request.", "pass", None, "no call expected: a call drafted inside <think> does not count"),
+ (N, ADD, "fail", "wrong_calls", "no call expected: a valid call fails"),
+ (N, oai([("greet", {"name": "Ada"})], "Hello"), "fail", "wrong_calls", "no call expected: an OpenAI call with text fails"),
+ (N, tc("add", {"a": "2", "b": 3}), "fail", "invalid_arguments", "no call expected: a call that also breaks its schema"),
+ (N, tc("book_flight", {"to": "Oslo"}), "fail", "unknown_tool", "no call expected: a call of a tool that does not exist"),
+ (N, '<tool_call>{"name": "add", "arguments": {"a": 2,}}</tool_call>', "unparseable", "malformed_json", "no call expected: a malformed call is still unparseable"),
+ (N, '{"answer": "no tool fits"}', "unparseable", "bad_call_shape", "no call expected: JSON that is not a call is still unparseable"),
+ ({**N, "answer_contains": ["cannot"]}, "I cannot do that with these tools.", "pass", None, "no call expected, answer_contains holds"),
+ ({**N, "answer_contains": ["cannot"]}, "Sure!", "fail", "wrong_answer", "no call expected, answer lacks the required text"),
+ ({**N, "allow_extra_calls": True}, "Nothing to do.", "pass", None, "[] with allow_extra_calls: calling nothing passes"),
+ ({**N, "allow_extra_calls": True}, ADD, "pass", None, "[] with allow_extra_calls: any valid call passes"),
+ ({"environment": WEATHER_ENV, "expected_calls": []}, "I only have forecasts, not flights.", "pass", None, "no call expected with an environment: nothing runs"),
+ ({"environment": WEATHER_ENV, "expected_calls": []}, FC, "fail", "wrong_calls", "no call expected with an environment: a valid call fails"),
+ ({**B, "expected_calls": [], "allow_extra_calls": True}, "Done.", "fail", "end_state_mismatch", "calls optional, but the expected end state needs a transfer"),
+ ({**B, "expected_calls": [], "allow_extra_calls": True}, tc("transfer", T(2500, None)), "pass", None, "calls optional, the transfer gives the end state"),
+ ({"environment": WEATHER_ENV}, "It will be cold.", "unparseable", "no_tool_call", "expected_calls absent is not 'no call expected': a call is still needed"),
+ ({"environment": WEATHER_ENV, "expected_calls": None}, "It will be cold.", "unparseable", "no_tool_call", "expected_calls null is not 'no call expected' either"),
+ ({"tools": TOOLS, "expected_calls": None}, "No tool fits.", "error", "bad_reference", "tools without expected_calls or environment: the message names []"),
+ (U, tc("greet", {"name": "Ada", "formal": True}), "fail", "invalid_arguments", "undeclared argument allowed by the answer still fails (@1 passed it; BFCL parallel_multiple_26)"),
+ (U, tc("greet", {"name": "Ada"}), "pass", None, "undeclared argument that may be left out, left out"),
+ (UX, ADD + tc("greet", {"name": "Ada", "nickname": "A"}), "fail", "invalid_arguments", "an allowed extra call with an invented parameter fails"),
+ (UX, ADD + tc("greet", {"name": "Ada"}), "pass", None, "an allowed extra call with declared arguments passes"),
+ (O, tc("tag", {"id": 1, "color": "red"}), "pass", None, "additionalProperties true allows other arguments"),
+ (O, tc("label", {"id": 1, "color": "red"}), "pass", None, "additionalProperties schema allows other arguments of its type"),
+ (O, tc("label", {"id": 1, "color": 3}), "fail", "invalid_arguments", "additionalProperties schema refuses another type"),
+ (O, tc("meta", {"id": 1, "x-trace": "t"}), "pass", None, "a name matching patternProperties is declared"),
+ (O, tc("meta", {"id": 1, "trace": "t"}), "fail", "invalid_arguments", "a name matching no pattern is undeclared"),
+ (O, tc("ping", {}), "pass", None, "a tool without properties takes no arguments"),
+ (O, tc("ping", {"verbose": True}), "fail", "invalid_arguments", "an argument to a tool without properties is undeclared"),
+ (O, tc("nested", {"opts": {"a": 1, "b": 2}}), "pass", None, "nested objects follow their schema as written"),
+ (O, tc("combo", {"a": 1, "b": 2}), "pass", None, "a name declared in an allOf $ref subschema"),
+ (O, tc("combo", {"a": 1, "c": 3}), "fail", "invalid_arguments", "a name declared nowhere in the combined schema"),
+ ({"tools": TOOLS, "expected_calls": [{"name": "greet", "arguments": {"name": "Ada", "formal": True}}]}, tc("greet", {"name": "Ada", "formal": True}), "error", "bad_reference", "reference requires an undeclared argument: no call could match it under @2 (@1 passed this call)"),
+ ({"tools": TOOLS, "expected_calls": [{"name": "greet", "arguments": {"name": "Ada"}, "allowed": {"formal": [True]}}]}, tc("greet", {"name": "Ada"}), "error", "bad_reference", "reference allows only values of an undeclared argument"),
+ ({"tools": TOOLS, "expected_calls": [{"name": "greet_user", "arguments": {"name": "Ada"}}]}, tc("greet", {"name": "Ada"}), "error", "bad_reference", "expected call names a tool that is not among the tools"),
+ (pw("power", {"mod": [None]}), pcall("power", mod=None), "pass", None, "null among allowed values matches null sent (@1: wrong_calls)"),
+ (pw("power", {"mod": [None]}), pcall("power"), "pass", None, "null among allowed values matches the argument left out"),
+ (pw("power", {"mod": [None]}), pcall("power", mod=7), "fail", "wrong_calls", "a value where only null is allowed"),
+ (pw("power_strict", {"mod": [None, 7]}), pcall("power_strict", mod=None), "pass", None, "OpenAI strict mode: optional argument sent as null"),
+ (pw("power_strict", {"mod": [None, 7]}), pcall("power_strict"), "fail", "invalid_arguments", "strict mode: the null argument is required by the schema"),
+ (pw("power_plain", {"mod": [None, 7]}), pcall("power_plain", mod=None), "fail", "invalid_arguments", "null sent where the schema does not accept null"),
+ (pw("power_plain", {"mod": [None, 7]}), pcall("power_plain", mod=7.0), "pass", None, "an allowed value next to null"),
+ (pw("power", mod=None), pcall("power", mod=None), "pass", None, "arguments {mod: null}: null sent"),
+ (pw("power", mod=None), pcall("power"), "fail", "wrong_calls", "arguments {mod: null} still requires null sent, not left out"),
+]
+
+
+def write(spec: str, table: list) -> None:
+    with open(__import__("pathlib").Path(__file__).resolve().parents[1] / "golden" / f"{spec}.jsonl", "w") as fh:
+        for ref, resp, status, code, note in table:
             row = {"reference": ref, "response": resp, "status": status, "note": note}
             if code: row["code"] = code
             if status == "pass": row["score"] = 1.0
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-    print(len(rows))
+    print(spec, len(table))
+
+
+def main() -> None:
+    write("tool_call@1", rows)
+    write("tool_call@2", rows_v2)
 
 
 if __name__ == "__main__":
