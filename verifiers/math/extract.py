@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .prose import final_sentence, is_prose, sentence_answer
+from .prose import final_sentence, is_prose, leading_answer, sentence_answer
 
 _BOX_RE = re.compile(r"\\(?:boxed|fbox)\s*\{")
 _BOX_SPACE_RE = re.compile(r"\\boxed ([^\s$]+)")
@@ -37,6 +37,7 @@ _CONNECTOR_V2_RE = re.compile(
     r"^(?:\s|\$|\\[,;:! ()\[\]]|\\quad|\\qquad|,|;|\.|\\text\{(?:\s|,|\band\b|\bor\b|\bfor\b|\bparts?\b|\([a-z0-9]\)|\b[a-z]\b)*\}|\\(?:text|mbox)\{\s*\}|\bor\b|\band\b"
     r"|[A-Za-z](?:_\{?\w+\}?)?\s*=|\b[A-Za-z]+(?=\s+(?:and|or)\b)|\b(?:maybe|perhaps|possibly|alternatively|either|also|it|could|might|be|is)\b)*$")
 _GSM_RE = re.compile(r"####[ \t]*")
+_SPECIAL_TOKEN = re.compile(r"<\|[A-Za-z_]+\|>|</s>")
 _GSM_V2_RE = re.compile(r"(?<!#)####[ \t]*(?=[-+$\\\d.(])")  # "#### 72", never a "#### Step 3" heading
 _MAX_RUN = 20  # boxed answers joined by "or"/","/spaces kept together (enough to see a hedge)
 _NUMBER_RE = re.compile(r"(?<![A-Za-z\d])(?:-?\d{1,3}(?: \d{3})+(?![\d,.])|-?\d[\d,]*(?:\.\d+)?(?:/\d+)?|-?\.\d+)")
@@ -85,9 +86,14 @@ def extract_answer_v2(response: str, fallback: str) -> Extraction | None:
       ``\\text{ for part (a) and }`` are kept together.
     * A phrase or box holding a sentence ("The largest $n$ is 34", ``\\boxed{She pays \\$5.50}``)
       gives the answer the sentence states.
-    * The ``last_number`` fallback reads only the last sentence with a number in the last paragraph
-      (rule ``last_sentence``), so a number from an earlier paragraph never becomes the answer.
+    * The ``last_number`` fallback reads only the concluding sentence of the last paragraph (rule
+      ``last_sentence``, see :func:`~verifiers.math.prose.final_sentence`), so a number from an
+      earlier paragraph, a cut-off sentence or a plan ("Now we need to ...") never becomes the answer.
+    * A chat-template token (``<|im_start|>``, ``<|endoftext|>``) ends the response: what follows is
+      a new turn the model invented.
     """
+    head = _SPECIAL_TOKEN.split(response, 1)[0]
+    response = head if head.strip() else response  # "... is $(7, 6)$. <|im_start|>user ...": a new turn
     boxed = _boxed_run(response, _CONNECTOR_V2_RE)
     phrase = _phrase_v2(response)
     if phrase is not None and (boxed is None or phrase[0] > boxed[0]) and phrase[1].text:
@@ -105,6 +111,11 @@ def extract_answer_v2(response: str, fallback: str) -> Extraction | None:
         found = sentence_answer(sentence)
         return Extraction("last_sentence", found) if found else None
     return None
+
+
+def boxed_contents(response: str) -> list[str]:
+    """Every closed ``\\boxed{...}`` of ``response``, in order (for a gold with several parts)."""
+    return [content.strip() for _, _, content in _boxed_spans(response)]
 
 
 def _sentence_read(found: Extraction) -> Extraction:
@@ -244,8 +255,8 @@ def _phrase_v2(text: str) -> tuple[int, Extraction] | None:
     tail = text[best[2]:best[2] + 4000].lstrip(" \t*_:\"'")
     if not _MATH_DELIMS.match(tail):
         sentence = re.split(r"(?<![\d\\])\.(?:\s|$)|\n", tail, maxsplit=1)[0]
-        if is_prose(sentence):
-            return best[0], Extraction(best[1], sentence_answer(sentence) or "")
+        if is_prose(sentence):  # "21, using all 10 cards" / "The largest $n$ is 34"
+            return best[0], Extraction(best[1], leading_answer(sentence) or sentence_answer(sentence) or "")
     return best[0], Extraction(best[1], _trim_tail(tail).strip("\"'").strip())
 
 

@@ -13,9 +13,12 @@ product of letters; read by its last number, "she reads 45 pages in total over 3
    ("over 3 days", "after 2 hours", "for 5 people" describe the question, not the answer).
 
 A sentence with no number and no math span has no answer here (``None``), so the caller keeps
-the text as it is (``\\boxed{No solution}`` stays text). :func:`final_sentence` picks the
-sentence of a response that a final answer without any marker can come from: the last sentence
-with a number or math span in the response's last paragraph, never an earlier paragraph.
+the text as it is (``\\boxed{No solution}`` stays text). :func:`leading_answer` reads the text
+after a marker that starts with its answer ("Answer: 21, using all 10 cards" -> 21).
+:func:`final_sentence` picks the sentence of a response that a final answer without any marker
+can come from: the last sentence of the last paragraph (after closing remarks such as "I hope
+this helps"), only when it concludes: never when the response is cut off mid-sentence, when the
+last sentence only announces work ("Now we need to evaluate ..."), or from an earlier paragraph.
 
 >>> sentence_answer("The largest $n$ is 34.")
 '34'
@@ -36,14 +39,26 @@ _WORD = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{2,}(?![A-Za-z])")
 _COPULA = re.compile(r"\b(?:is|are|was|were|equals?|be|becomes?|gives|yields)\b|(?<![<>!\\])=", re.I)
 _PREPOSITION = re.compile(r"\b(?:over|in|for|after|within|per|each|of|from|than|on|at|during|every|about|"
                           r"around|across|between|among|under|into|with|before|since|until)\s+$", re.I)
-_NUMBER = re.compile(r"(?:\\\$|\$|\\)?[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+|/\d+)?(?:\s*(?:\\%|%|\\text\{[^{}]*\}|"
-                     r"\^\{?\\circ\}?))?|(?:\\\$|\$)?[-+]?\.\d+")
-_JOINER = re.compile(r"^[\s,.]*(?:(?:and|or)\b)?[\s,]*$", re.I)
+_CANDIDATE = re.compile(
+    r"\(\s*[A-HJ]\s*\)(?:\s*[-+]?\d+(?:\.\d+)?(?![\d.]))?"  # a choice "(C)", with the value it names
+    r"|\d{1,2}\s*:\s*\d{1,2}(?![\d:])"  # a ratio or a clock time "3 : 2", "12:30"
+    r"|(?:\\\$|\$|\\)?[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+|/\d+)?(?:\s*(?:\\%|%|\\text\{[^{}]*\}|"
+    r"\^\{?\\circ\}?))?|(?:\\\$|\$)?[-+]?\.\d+"
+    r"|\b[A-HJ]\b(?=[.)*\s]*$)")  # a choice letter ending the sentence ("The correct choice is B.")
+_JOINER = re.compile(r"^[\s,.*]*(?:(?:and|or)\b)?[\s,*]*$", re.I)
+_FENCED = re.compile(r"```.*?(?:```|$)", re.S)  # code is not a conclusion
 _TOKEN = re.compile("\x01(\\d+)\x02")
-_SENTENCE_END = re.compile(r"(?<=[.!?])(?:\s+|$)(?=[A-Z\x01\"'(\[]|$)")
+_SENTENCE_END = re.compile(r"(?<=[.!?])(?:\s+|$)(?=[A-Z\x01\"'(\[*]|$)|(?<=\x02)\s+(?=[A-Z][a-z])")
 _SHORT_WORDS = frozenset("is of to in be we so it at on by as if an no he me my us am do go".split())
 _COMMAND_ARGUMENT = re.compile(r"\\(?:text|mbox|textbf)\s*\{[^{}]*\}|\\[A-Za-z]+\s*\{[A-Za-z*]*\}")
 _NOT_PROSE = frozenset("text mbox mathrm mathbf frac dfrac sqrt cdot times pi infty left right quad and or".split())
+_CLOSING = re.compile(r"\b(?:hope|helps?|questions?|let me know|feel free|glad|happy to|correct\W*$)", re.I)
+_PLAN = re.compile(r"^\s*#+\s|^\W*(?:(?:now|next|then|first|so)\W+)?(?:(?:we|i)\s+(?:need|have|want|will|must|should|"
+                   r"are\s+asked|can\s+now)\b|let'?s\b|let\s+us\b|to\s+(?:find|solve|compute|get)\b)", re.I)
+_CUT_OFF = re.compile(r"(?:[-=+(,\\^_{/]|\b(?:is|are|was|were|the|a|an|of|to|for|and|or|so|which|that|with|by|as|"
+                      r"than|then|we|first|our|its|their|be|gives|get|find|compute|solve|into|from|at|in|on|because|since|but|if|"
+                      r"when|while|where))\s*$",
+                      re.I)
 
 
 def is_prose(text: str) -> bool:
@@ -62,32 +77,43 @@ def _is_word(token: str) -> bool:
 
 
 def sentence_answer(sentence: str) -> str | None:
-    """The answer a sentence states (a number or a math span), else ``None``."""
+    """The answer a sentence states (a number, a choice or a math span), else ``None``."""
     masked, spans = _mask(sentence.strip())
     copula = None
     for copula in _COPULA.finditer(masked):
         pass
     if copula is not None:
-        found = _first_answer(masked[copula.end():], spans)
+        found = _joined_run(_candidates(masked[copula.end():], spans), masked[copula.end():])
         if found is not None:
             return found
     return _last_free_answer(masked, spans)
 
 
+def leading_answer(text: str) -> str | None:
+    """The answer a text starts with ("21, using all 10 cards" -> ``21``), else ``None``."""
+    masked, spans = _mask(text.strip())
+    found = _candidates(masked, spans)
+    if not found or masked[:found[0][0]].strip(" *_\"'"):
+        return None
+    return _joined_run(found, masked)
+
+
 def final_sentence(text: str) -> str | None:
-    """The last sentence with a number or math span in the last paragraph of ``text``, else ``None``."""
-    paragraphs = [p for p in re.split(r"\n\s*\n", text.strip()) if p.strip()]
+    """The concluding sentence of ``text`` (see the module docstring), else ``None``."""
+    paragraphs = [p for p in re.split(r"\n\s*\n", _FENCED.sub("\n\n", text).strip()) if p.strip()]
     if not paragraphs:
         return None
     masked, spans = _mask(paragraphs[-1])
-    for sentence in reversed(_SENTENCE_END.split(masked)):
-        if _TOKEN.search(sentence) or _NUMBER.search(sentence):
-            return _unmask(sentence, spans).strip()
-    return None
+    sentences = [s for line in masked.split("\n") for s in _SENTENCE_END.split(line) if s.strip()]
+    while sentences and _CLOSING.search(sentences[-1]) and not _candidates(sentences[-1], spans):
+        sentences.pop()  # "I hope it is correct." / "Let me know if you have questions!"
+    if not sentences or _CUT_OFF.search(sentences[-1]) or _PLAN.search(sentences[-1]):
+        return None  # cut off mid-sentence, or announcing work still to do
+    return _unmask(sentences[-1], spans).strip() if _candidates(sentences[-1], spans) else None
 
 
 def _mask(text: str) -> tuple[str, list[str]]:
-    """Replace each math span by ``\\x01N\\x02`` so words and numbers inside it are not read as prose."""
+    """Replace each math span by ``\x01N\x02`` so words and numbers inside it are not read as prose."""
     spans: list[str] = []
 
     def keep(match: re.Match) -> str:
@@ -103,41 +129,32 @@ def _unmask(text: str, spans: list[str]) -> str:
     return _TOKEN.sub(lambda m: "$" + spans[int(m.group(1))] + "$", text)
 
 
-def _candidates(masked: str, spans: list[str]) -> list[tuple[int, str]]:
-    """(position, answer) of every math span and every number outside spans, in order."""
-    found = [(m.start(), spans[int(m.group(1))].strip()) for m in _TOKEN.finditer(masked)]
+def _candidates(masked: str, spans: list[str]) -> list[tuple[int, int, str]]:
+    """(start, end, answer) of every math span and every number or choice outside spans, in order."""
+    found = [(m.start(), m.end(), spans[int(m.group(1))].strip()) for m in _TOKEN.finditer(masked)]
     outside = _TOKEN.sub(lambda m: "\x03" * len(m.group(0)), masked)
-    found += [(m.start(), m.group(0).strip()) for m in _NUMBER.finditer(outside) if "\x03" not in m.group(0)]
-    return sorted((pos, text) for pos, text in found if text)
+    found += [(m.start(), m.end(), m.group(0).strip()) for m in _CANDIDATE.finditer(outside)
+              if "\x03" not in m.group(0)]
+    return sorted(c for c in found if c[2])
 
 
-def _first_answer(masked: str, spans: list[str]) -> str | None:
-    """The first candidate, with the candidates joined to it by "and", "or" or commas ("-1, 0, and 1")."""
-    found = _candidates(masked, spans)
+def _joined_run(found: list[tuple[int, int, str]], masked: str) -> str | None:
+    """The first candidate, with those joined to it by "and", "or" or commas ("-1, 0, and 1")."""
     if not found:
         return None
     outside = _TOKEN.sub(lambda m: "\x03" * len(m.group(0)), masked)
     run = [found[0]]
-    for pos, text in found[1:]:
-        previous = run[-1][0] + _length_at(masked, run[-1][0])
-        if not _JOINER.match(outside[previous:pos]):
+    for candidate in found[1:]:
+        if not _JOINER.match(outside[run[-1][1]:candidate[0]]):
             break
-        run.append((pos, text))
-    return ", ".join(text.rstrip(", ").strip() for _, text in run)
-
-
-def _length_at(masked: str, pos: int) -> int:
-    token = _TOKEN.match(masked, pos)
-    if token is not None:
-        return len(token.group(0))
-    number = _NUMBER.match(masked, pos)
-    return len(number.group(0)) if number is not None else 1
+        run.append(candidate)
+    return ", ".join(text.rstrip(", ").strip() for _, _, text in run)
 
 
 def _last_free_answer(masked: str, spans: list[str]) -> str | None:
     """The last candidate that is not the object of a preposition (the last one if all are)."""
     found = _candidates(masked, spans)
-    free = [text for pos, text in found if not _PREPOSITION.search(masked[max(0, pos - 20):pos])]
+    free = [text for start, _, text in found if not _PREPOSITION.search(masked[max(0, start - 20):start])]
     if free:
         return free[-1]
-    return found[-1][1] if found else None
+    return found[-1][2] if found else None

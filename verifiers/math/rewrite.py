@@ -94,6 +94,26 @@ def alternatives(text: str) -> list[str]:
     return top_level_split(_SPLIT_WORDS.sub(",", text), ",")
 
 
+def assignments_as_tuple(text: str) -> str | None:
+    """``x = 2, y = 3`` -> ``(2, 3)`` (names in alphabetical order); ``None`` unless every alternative
+    assigns a value to a different single-letter name."""
+    parts = [_ASSIGNMENT.match(p) for p in alternatives(text)]
+    if len(parts) < 2 or None in parts:
+        return None
+    names = [m.group("name") for m in parts]
+    if len(set(names)) != len(names) or any(len(n) != 1 for n in names):
+        return None
+    return "(" + ", ".join(m.group("value") for m in sorted(parts, key=lambda m: m.group("name"))) + ")"
+
+
+def tuple_size(text: str) -> int:
+    """How many items a parenthesised tuple ``(a, b)`` has (0 when ``text`` is not one)."""
+    text = text.strip()
+    if not (text.startswith("(") and text.endswith(")")) or len(top_level_split(text, ",")) != 1:
+        return 0
+    return len(top_level_split(text[1:-1], ","))
+
+
 def is_relation(text: str) -> bool:
     """True when ``text`` states a relation at top level (``=``, ``<``, ``\\le``, ``\\in`` ...)."""
     return bool(top_level_sides(text)[1]) or bool(_RELATION.search(_outside_brackets(text)))

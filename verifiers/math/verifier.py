@@ -91,7 +91,7 @@ class MathVerifier(BaseVerifier):
         if len(response) > cfg.max_response_chars:
             return Outcome.unparseable("response_too_long", f"response has {len(response)} characters "
                                        f"(limit {cfg.max_response_chars})")
-        found = self._extract(response)
+        found = self._extract(response, gold_raw)
         if found is None:
             return Outcome.unparseable("no_answer", "no boxed answer, answer phrase or fallback match found",
                                        extraction_rule="none", fallback=cfg.fallback)
@@ -117,7 +117,7 @@ class MathVerifier(BaseVerifier):
             return gold, {}
         return gold_text(reference), {}
 
-    def _extract(self, response: str) -> Extraction | None:
+    def _extract(self, response: str, gold_raw: str) -> Extraction | None:
         return extract_answer(response, self.config.fallback)
 
     def _prepare(self, gold_raw: str, pred_raw: str) -> tuple[str, str]:

@@ -9,10 +9,10 @@ from ..base import Outcome
 from ..errors import BadReferenceError
 from ..hashing import stable_hash
 from ..registry import register
-from .extract import Extraction, extract_answer
+from .extract import Extraction, boxed_contents, extract_answer
 from .normalize import clean
 from .prose import is_prose
-from .rewrite import alternatives, canonical, is_relation, last_side
+from .rewrite import alternatives, assignments_as_tuple, canonical, is_relation, last_side, tuple_size
 from .verifier import MathVerifier, _short, gold_text
 
 _BOX_MARKERS = ("\\boxed", "\\fbox")
@@ -89,11 +89,18 @@ class MathVerifierV2(MathVerifier):
                 return found.text, {"gold_extraction_rule": found.rule, "gold_extracted": _short(found.text)}
         return gold, {}
 
-    def _extract(self, response: str) -> Extraction | None:
-        return extract_answer(response, self.config.fallback, version=2)
+    def _extract(self, response: str, gold_raw: str) -> Extraction | None:
+        found = extract_answer(response, self.config.fallback, version=2)
+        parts = len(alternatives(canonical(clean(gold_raw, 2))))
+        if found is not None and found.rule == "boxed" and parts > 1:
+            boxes = boxed_contents(response)[-parts:]  # "(a) ... \boxed{12}. (b) ... \boxed{18}."
+            if len(boxes) == parts:
+                return Extraction("boxed_parts", ", ".join(boxes))
+        return found
 
     def _prepare(self, gold_raw: str, pred_raw: str) -> tuple[str, str]:
         gold, pred = canonical(clean(gold_raw, 2)), canonical(clean(pred_raw, 2))
+        gold, pred = _as_tuples(gold, pred), _as_tuples(pred, gold)
         if not is_relation(gold):  # "\sin\angle ABC = \frac{3}{5}" answers the gold 3/5 by its last side
             pieces = alternatives(pred)
             sides = [last_side(p) for p in pieces]
@@ -107,6 +114,13 @@ class MathVerifierV2(MathVerifier):
 
     def _cas_options(self) -> tuple[dict[str, Any], ...]:
         return ({"version": 2, "relation_answers_set": self.config.relation_answers_set},)
+
+
+def _as_tuples(answer: str, other: str) -> str:
+    """``x = 2, y = 3`` read as the point ``(2, 3)`` when the other side is a tuple of that size."""
+    size = tuple_size(other)
+    as_tuple = assignments_as_tuple(answer) if size > 1 else None
+    return as_tuple if as_tuple is not None and tuple_size(as_tuple) == size else answer
 
 
 def _from_solution(text: Any, key: str) -> tuple[str, dict[str, Any]]:

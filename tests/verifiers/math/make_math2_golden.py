@@ -20,6 +20,7 @@ RELABELLED = {
     ("indep_numeric_equation_chain", "The answer is $2 \\cdot 3 = 7$."): ("pass", "v2: an equation's last side is the answer"),
     ("indep_numeric_equation_chain", "The answer is $2+2=4=5$."): ("pass", "v2: an equality chain's last side is the answer"),
     ("indep_numeric_equation_chain", "So the total is $\\boxed{3 \\cdot 4 = 13}$."): ("pass", "v2: an equation's last side is the answer"),
+    ("indep_fallback_latex", "The sum is $1 + 2 + 3 + 4$ which gives"): ("unparseable", "v2: a response cut off mid-sentence states no answer"),
 }
 
 ANSWER_IN_PROSE = "Multiplying gives 15 pages a day.\n\nSo she reads 45 pages in total over 3 days."
