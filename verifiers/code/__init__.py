@@ -1,4 +1,8 @@
-"""``code@1``: run the program in a response against tests, in a sandbox (Docker or local).
+"""``code@1`` and ``code@2``: run the program in a response against tests, in a sandbox (Docker or local).
+
+``code@2`` (:class:`CodeVerifierV2`, package :mod:`verifiers.code.v2`) runs assert-style tests
+as a real program in a test process of its own; ``code@1`` (:class:`CodeVerifier`, described
+below) stays registered and unchanged.
 
 >>> from verifiers.code import CodeVerifier, CodeConfig
 >>> CodeVerifier.name, CodeVerifier.version
@@ -42,6 +46,7 @@ from .compare import compare_output
 from .config import CodeConfig
 from .extract import extract_program
 from .verifier import CodeVerifier, open_default_sandbox
+from .v2 import CodeVerifierV2
 
-__all__ = ["CodeVerifier", "CodeConfig", "CaseResult", "FAILURE_CODES", "compare_output",
+__all__ = ["CodeVerifier", "CodeVerifierV2", "CodeConfig", "CaseResult", "FAILURE_CODES", "compare_output",
            "extract_program", "open_default_sandbox"]

@@ -68,18 +68,32 @@ def run_job(sandbox: Sandbox, job: dict[str, Any], n_cases: int, limits: Limits)
 def _verify(result: RunResult, secret: bytes, n_cases: int, limits: Limits) -> JobResult:
     line = _harness_line(result.stdout)
     if line is not None:
-        try:
-            envelope = json.loads(line)
-            body, mac = envelope["body"], envelope["mac"]
-            expected = hmac.new(secret, body.encode(), hashlib.sha256).hexdigest()
-            if isinstance(mac, str) and hmac.compare_digest(mac, expected):
-                results = json.loads(body)["results"]
-                if isinstance(results, list) and len(results) == n_cases:
-                    return JobResult(results, result)
-        except (ValueError, KeyError, TypeError, AttributeError):
-            pass
-        return JobResult(None, result, ("no_result", "the harness's result was missing or its signature did not verify"))
-    return JobResult(None, result, *_why_no_result(result, limits))
+        results = signed_results(line, secret)
+        if isinstance(results, list) and len(results) == n_cases:
+            return JobResult(results, result)
+        return JobResult(None, result, UNSIGNED)
+    return JobResult(None, result, *why_no_result(result, limits))
+
+
+UNSIGNED = ("no_result", "the harness's result was missing or its signature did not verify")
+
+
+def signed_results(line: str, secret: bytes) -> Any:
+    """The ``results`` of a harness line whose HMAC verifies with ``secret``, else None."""
+    try:
+        envelope = json.loads(line)
+        body, mac = envelope["body"], envelope["mac"]
+        expected = hmac.new(secret, body.encode(), hashlib.sha256).hexdigest()
+        if isinstance(mac, str) and hmac.compare_digest(mac, expected):
+            return json.loads(body)["results"]
+    except (ValueError, KeyError, TypeError, AttributeError):
+        pass
+    return None
+
+
+def harness_line(stdout: bytes) -> str | None:
+    """The last ``RLVR-HARNESS`` line of a run's stdout (without the mark), if any."""
+    return _harness_line(stdout)
 
 
 def _harness_line(stdout: bytes) -> str | None:
@@ -90,7 +104,8 @@ def _harness_line(stdout: bytes) -> str | None:
     return None
 
 
-def _why_no_result(result: RunResult, limits: Limits) -> tuple[tuple[str, str], bool]:
+def why_no_result(result: RunResult, limits: Limits) -> tuple[tuple[str, str], bool]:
+    """``((code, message), infrastructure)`` for a run that printed no harness line."""
     if result.stop is StopReason.TIMEOUT:
         return ("timeout", f"the run did not finish within {limits.wall_s:g} s"), False
     if result.stop is StopReason.OUT_OF_MEMORY:

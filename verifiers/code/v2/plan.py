@@ -1,0 +1,261 @@
+"""Assert-style tests for ``code@2``: checked and rewritten in the grader, run in the test process.
+
+The test source may be any Python program that uses the standard library: loops, helper
+functions, random inputs, assignments, ``def check(candidate)`` (called with the entry point when
+the tests define ``check``, never call it and the reference names an ``entry_point``).
+
+Every ``assert`` whose test is not a true constant is a **case**, numbered in source order. The
+grader rewrites it so that it *records* its outcome instead of stopping the program::
+
+    assert f(x) == 4     ->  __rlvr_cmp__(0, 'Eq', lambda: (f(x), 4))
+    assert ok(f(x))      ->  __rlvr_check__(1, lambda: ok(f(x)))
+    assert False         ->  __rlvr_trip__(2)            # a "tripwire": passes only if never reached
+
+(:mod:`.recorder` has the rules). A test that does not compile, imports a module outside the
+standard library, has no assert, or defines ``check`` without calling it and without an
+``entry_point`` is a bad reference.
+
+>>> program = plan_program({"tests": "for i in range(3):\\n    assert f(i) == 2 * i", "entry_point": "f"})
+>>> program.statements
+('for i in range(3):\\n    __rlvr_cmp__(0, \\'Eq\\', lambda: (f(i), 2 * i))',)
+>>> [case.source for case in program.cases]
+['assert f(i) == 2 * i']
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from ...errors import BadReferenceError
+
+MAX_SOURCE = 120
+NO_LAMBDA = (ast.NamedExpr, ast.Yield, ast.YieldFrom, ast.Await)
+SCOPE_NAMES = frozenset(("super", "locals", "vars"))
+"""Names whose meaning changes inside a lambda: asserts using them are rewritten without one."""
+
+
+@dataclass(frozen=True)
+class Case:
+    """One assert of the test program."""
+
+    source: str
+    """``assert <test>`` (clipped) for messages."""
+    line: int
+    tripwire: bool = False
+    """``assert False``-like: passes only when it never runs."""
+
+
+@dataclass(frozen=True)
+class TestProgram:
+    """What the test process needs (:meth:`job`) plus the case table the grader judges with."""
+
+    statements: tuple[str, ...]
+    """The rewritten top-level statements, run one by one."""
+    cases: tuple[Case, ...]
+    owned: tuple[tuple[int, ...], ...]
+    """Per statement: the cases inside it and inside the test functions it refers to."""
+    names: tuple[str, ...]
+    """Every name the tests (and the prompt's helpers) use: the candidate reports only these."""
+    stdlib_names: tuple[str, ...]
+    """Those of ``names`` that are standard-library modules."""
+    prelude: tuple[str, ...]
+    """The reference prompt's imports, helper functions, classes and constants (not the entry point)."""
+    entry: str | None
+    seed_random: bool
+    setup: str
+    """The reference's ``test_setup_code``, run in the candidate's process after its program."""
+
+    def job(self) -> dict[str, Any]:
+        """The contents of ``tests.json``."""
+        return {"statements": list(self.statements), "owned": [list(o) for o in self.owned],
+                "n_cases": len(self.cases), "tripwires": [i for i, c in enumerate(self.cases) if c.tripwire],
+                "names": list(self.names), "stdlib_names": list(self.stdlib_names), "prelude": list(self.prelude),
+                "entry": self.entry, "seed_random": self.seed_random}
+
+
+def plan_program(reference: Mapping[str, Any], *, max_cases: int = 1000) -> TestProgram:
+    """Check and rewrite ``reference["tests"]``; a bad reference raises :class:`BadReferenceError`."""
+    tests, entry, setup = _fields(reference)
+    module = _parse(tests, "tests")
+    _check_imports(module, "tests")
+    _parse(setup, "test_setup_code")
+    body = list(module.body) + _implied_check_call(module, entry)
+    rewriter = _Rewriter()
+    functions = {s.name: s for s in body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    names = _names(module)
+    statements, lexical = [], []
+    for stmt in body:
+        start = len(rewriter.cases)
+        rewritten = ast.fix_missing_locations(rewriter.visit(stmt))
+        statements.append(ast.unparse(rewritten))
+        lexical.append(range(start, len(rewriter.cases)))
+    if not rewriter.cases:
+        raise BadReferenceError("reference 'tests' contains no assert statement")
+    if len(rewriter.cases) > max_cases:
+        raise BadReferenceError(f"{len(rewriter.cases)} test cases exceed CodeConfig.max_cases={max_cases}")
+    owned = _ownership(body, lexical, functions)
+    prelude = _prelude(reference.get("prompt"), entry)
+    names |= set().union(*(_names(ast.parse(s)) for s in prelude)) if prelude else set()
+    if entry:
+        names.add(entry)
+    return TestProgram(tuple(statements), tuple(rewriter.cases), owned, tuple(sorted(names)),
+                       tuple(sorted(n for n in names if n in sys.stdlib_module_names)), prelude, entry,
+                       "random" in names, setup)
+
+
+def _fields(reference: Mapping[str, Any]) -> tuple[str, str | None, str]:
+    tests = reference.get("tests")
+    if not isinstance(tests, str):
+        raise BadReferenceError("a python reference needs 'tests' (assert statements as a string) or 'cases'")
+    entry = reference.get("entry_point")
+    if entry is not None and (not isinstance(entry, str) or not entry.isidentifier()):
+        raise BadReferenceError(f"'entry_point' must be a Python identifier, got {entry!r}")
+    setup = reference.get("test_setup_code") or ""
+    if not isinstance(setup, str):
+        raise BadReferenceError("'test_setup_code' must be a string of Python code")
+    return tests, entry, setup
+
+
+def _parse(source: str, what: str) -> ast.Module:
+    try:
+        compile(source, f"<{what}>", "exec", dont_inherit=True)
+        return ast.parse(source)
+    except SyntaxError as exc:
+        raise BadReferenceError(f"reference '{what}' is not valid Python: {exc.msg} (line {exc.lineno})") from exc
+    except ValueError as exc:  # null bytes
+        raise BadReferenceError(f"reference '{what}' is not valid Python: {exc}") from exc
+
+
+def _check_imports(module: ast.Module, what: str) -> None:
+    for node in ast.walk(module):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            raise BadReferenceError(f"reference '{what}' uses a relative import (line {node.lineno})")
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            for name in [node.module] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]:
+                top = (name or "").split(".")[0]
+                if top != "__future__" and top not in sys.stdlib_module_names:
+                    raise BadReferenceError(f"reference '{what}' imports {name!r}, which is not in the standard "
+                                            "library; code@2 tests may import standard-library modules only")
+
+
+def _implied_check_call(module: ast.Module, entry: str | None) -> list[ast.stmt]:
+    """HumanEval: ``check(entry_point)`` when the tests define ``check`` and never call it."""
+    defines = any(isinstance(s, ast.FunctionDef) and s.name == "check" for s in module.body)
+    calls = any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "check"
+                for n in ast.walk(module))
+    if not defines or calls:
+        return []
+    if not entry:
+        raise BadReferenceError("reference 'tests' defines check(...) but never calls it; give 'entry_point' "
+                                "(the function check is called with) or call check in the tests")
+    return [ast.Expr(ast.Call(ast.Name("check", ast.Load()), [ast.Name(entry, ast.Load())], []))]
+
+
+def _names(tree: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+
+
+def _ownership(body: list[ast.stmt], lexical: list[range],
+               functions: Mapping[str, ast.stmt]) -> tuple[tuple[int, ...], ...]:
+    """Cases a statement runs: its own and those of the test functions it (transitively) refers to."""
+    own = {stmt.name: set(cases) for stmt, cases in zip(body, lexical) if stmt in functions.values()}
+    refers = {name: _names(fn) & set(functions) for name, fn in functions.items()}
+    owned = []
+    for stmt, cases in zip(body, lexical):
+        result, todo, seen = set(cases), list(_names(stmt) & set(functions)), set()
+        while todo:
+            name = todo.pop()
+            if name not in seen:
+                seen.add(name)
+                result |= own.get(name, set())
+                todo.extend(refers[name])
+        owned.append(tuple(sorted(result)))
+    return tuple(owned)
+
+
+def _prelude(prompt: Any, entry: str | None) -> tuple[str, ...]:
+    """The prompt's imports, helpers and constants, to run in the test process (reference material)."""
+    if not isinstance(prompt, str) or not prompt.strip():
+        return ()
+    try:
+        module = ast.parse(prompt)
+    except (SyntaxError, ValueError):
+        return ()
+    kept = []
+    for stmt in module.body:
+        if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            try:
+                _check_imports(ast.Module([stmt], []), "prompt")
+            except BadReferenceError:
+                continue
+        elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            if stmt.name == entry:
+                continue
+        elif isinstance(stmt, (ast.Assign, ast.AnnAssign)):
+            if entry in _names(stmt):
+                continue
+        else:
+            continue
+        kept.append(ast.unparse(stmt))
+    return tuple(kept)
+
+
+class _Rewriter(ast.NodeTransformer):
+    """Numbers the asserts and turns each into a recorder call (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self.cases: list[Case] = []
+        self.class_body = False
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> ast.AST:
+        saved, self.class_body = self.class_body, True
+        self.generic_visit(node)
+        self.class_body = saved
+        return node
+
+    def _function(self, node: ast.AST) -> ast.AST:
+        saved, self.class_body = self.class_body, False
+        self.generic_visit(node)
+        self.class_body = saved
+        return node
+
+    visit_FunctionDef = visit_AsyncFunctionDef = visit_Lambda = _function
+
+    def visit_Assert(self, node: ast.Assert) -> ast.AST:
+        test = node.test
+        if isinstance(test, ast.Constant) and test.value:
+            return ast.copy_location(ast.Pass(), node)
+        case = len(self.cases)
+        self.cases.append(Case(_clip("assert " + ast.unparse(test)), node.lineno, isinstance(test, ast.Constant)))
+        if isinstance(test, ast.Constant):
+            call = _call("__rlvr_trip__", ast.Constant(case))
+        elif self.class_body or _needs_direct_evaluation(test):
+            call = _call("__rlvr_value__", ast.Constant(case), test)
+        elif isinstance(test, ast.Compare) and len(test.ops) == 1:
+            pair = ast.Tuple([test.left, test.comparators[0]], ast.Load())
+            call = _call("__rlvr_cmp__", ast.Constant(case), ast.Constant(type(test.ops[0]).__name__), _thunk(pair))
+        else:
+            call = _call("__rlvr_check__", ast.Constant(case), _thunk(test))
+        return ast.copy_location(ast.Expr(call), node)
+
+
+def _needs_direct_evaluation(test: ast.expr) -> bool:
+    return any(isinstance(n, NO_LAMBDA) or (isinstance(n, ast.Name) and n.id in SCOPE_NAMES) for n in ast.walk(test))
+
+
+def _call(name: str, *args: ast.expr) -> ast.Call:
+    return ast.Call(ast.Name(name, ast.Load()), list(args), [])
+
+
+def _thunk(body: ast.expr) -> ast.Lambda:
+    arguments = ast.arguments(posonlyargs=[], args=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None,
+                              defaults=[])
+    return ast.Lambda(arguments, body)
+
+
+def _clip(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_SOURCE else text[:MAX_SOURCE - 3] + "..."

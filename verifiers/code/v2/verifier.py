@@ -1,0 +1,124 @@
+"""The ``code@2`` verifier: assert-style tests run as a program, in a process of their own."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from ...base import Outcome
+from ...errors import BadReferenceError
+from ...registry import register
+from ..extract import extract_program
+from ..python import build_program
+from ..stdio import cases_for, check_stdio
+from ..verifier import SUPPORTED_LANGUAGES, CodeVerifier, _syntax_error
+from .plan import plan_program
+from .run import run_program
+
+
+@register
+class CodeVerifierV2(CodeVerifier):
+    """Runs the program in the response against the reference's tests, in a sandbox.
+
+    References, as for ``code@1``: ``{"tests": "...", "entry_point": "f" (optional), "prompt":
+    "..." (optional prefix), "test_setup_code": "..." (optional, MBPP)}`` or stdin/stdout
+    ``{"cases": [{"input", "output"}], "language": ...}`` (graded exactly as by ``code@1``).
+
+    **Tests are a program.** Any Python using the standard library: loops, helper functions,
+    random inputs (``random`` is seeded, so verdicts are deterministic), assignments, imports,
+    ``def check(candidate)`` (called with the entry point when the tests never call it).
+    ``test_setup_code`` runs after the candidate's program, in its process (it builds inputs
+    from the candidate's classes). Each assert that is not a true constant is a case
+    (:mod:`verifiers.code.v2.plan`); ``pass_rate`` is the fraction of cases that ran and passed
+    every time they ran. An ``assert False`` passes when it is never reached. An exception that
+    leaves a top-level statement fails that statement's cases not yet run. Failure codes as in
+    ``code@1``: ``syntax_error``, ``runtime_error``, ``wrong_answer``, ``timeout`` (one call
+    into the program longer than ``case_timeout_s``, or the whole run too long),
+    ``memory_limit``, ``output_limit``, ``no_result``. Broken test material (does not compile,
+    imports outside the standard library, no assert, ``check`` never called without an
+    ``entry_point``) is an ``error`` (``bad_reference``), never a ``fail``.
+
+    **Two processes.** In the sandbox a trusted harness forks a *test process* that forks the
+    *candidate process* before reading the tests; the tests run in the test process and call
+    the candidate's functions over a pipe (:mod:`verifiers.code.v2.client`). Arguments and
+    results cross as plain values (:mod:`verifiers.code.v2.wire`: builtin types and the
+    standard library's ``Counter``, ``defaultdict``, ``OrderedDict``, ``deque``, ``Decimal``,
+    ``Fraction``, ``datetime`` types, namedtuples; ``re.Match`` as a record), rebuilt as real
+    objects, so every comparison is Python's own, done by the tests. Any other object stays in
+    the candidate's process and is used through a proxy whose ``==``, ``hash`` and ordering are
+    its identity. The candidate's exceptions are re-raised as the same builtin type (others as
+    ``CandidateError``). Mutated list/dict/set arguments are copied back.
+
+    **Names.** In the tests, later wins: builtins < the candidate's top-level names (a function
+    named ``max`` *is* called) < the reference prompt's helper functions and constants (run in
+    the test process, from the reference) < the test program's own definitions. A candidate's
+    module or pure standard-library function is bound to the test process's own copy. When the
+    candidate binds a name the tests use that is a builtin or a standard-library module (other
+    than ``entry_point``), the tests run a second time with the real one under that name, and a
+    case passes only if it passes both times. Known cost: a task whose function is deliberately
+    named like a builtin (MBPP's ``sum``), with no ``entry_point``, fails its second run.
+
+    **What the candidate can reach:** its own program and process; the reference's
+    ``test_setup_code`` (inputs, in its process); the arguments the tests pass to its functions;
+    the names the tests use (not their values), sent so that it reports only those; the
+    sandbox's files (the harness's sources, public); its own output. **What it cannot reach:**
+    the test source and every expected value (they are only ever in the test process, which is
+    non-dumpable: no ``ptrace``, ``/proc/<pid>/mem`` or ``/proc/<pid>/fd``), the test process's
+    globals and frames (another process), the secret that signs results, the comparisons (they
+    run in the test process on values it rebuilt), the builtins and modules the tests use (the
+    test process's own), the harness's pipes (it is forked before they exist; restarted
+    candidates are fresh ``exec`` s with only their two pipes). Killing or stopping the test
+    process or the harness only removes results (``no_result`` / ``timeout``). Residual risks as
+    in ``code@1`` (the local backend without root runs everything as the grader's user; kernel or
+    Docker escapes are out of scope).
+
+    >>> from verifiers.code import CodeConfig
+    >>> v = CodeVerifierV2(CodeConfig(sandbox="local"))
+    >>> tests = "for x in range(5):\\n    assert f(x) == 2 * x"
+    >>> v.verify("def f(x):\\n    return 2 * x", {"tests": tests}).status.value
+    'pass'
+
+    Versions:
+
+    1 - first version (python asserts split into candidate units evaluated in the sandbox and
+        compared in the grader; stdio for python, c, cpp, javascript).
+    2 - tests run as a real program in a test process next to the candidate's process (loops,
+        helpers, random inputs, any standard-library import, ``test_setup_code``): HumanEval
+        164/164 instead of 157/164. Standard-library results (``Counter``, ``defaultdict``,
+        ``re.Match``...) compare as Python compares them (MBPP 40, 88, 653, 902 passed as fail).
+        A candidate function named like a builtin is called, never the builtin (a false pass in
+        @1), and redefining builtins the tests use cannot help (second run). Test data never
+        enters the candidate's process (in @1 module-level constants and comprehension loop
+        variables could be read from frames and globals: a false pass). Failure messages never
+        raise (a huge wrong integer was ``error: verifier_crashed``). Prompt helpers run from the
+        reference. stdin/stdout cases unchanged.
+    """
+
+    name = "code"
+    version = 2
+    description = "runs the response's program against assert tests (as a program) or stdin/stdout cases in a sandbox"
+
+    def check(self, response: str, reference: Mapping[str, Any]) -> Outcome:
+        language = reference.get("language", "python")
+        if language not in SUPPORTED_LANGUAGES:
+            raise BadReferenceError(f"language {language!r} is not supported by code@2; use one of {SUPPORTED_LANGUAGES}")
+        program = extract_program(response, language)
+        if not program.strip():
+            return Outcome.unparseable("no_code", "the response contains no program", language=language)
+        if "cases" in reference:
+            return self._stdio(program, language, reference)
+        if language != "python":
+            raise BadReferenceError(f"assert-style 'tests' are Python only; give 'cases' for {language}")
+        tests = plan_program(reference, max_cases=self.config.max_cases)
+        program = build_program(program, reference)
+        syntax = _syntax_error(program)
+        if syntax is not None:
+            return Outcome.failed("syntax_error", syntax, pass_rate=0.0, language=language)
+        return self._guard(lambda: run_program(program, tests, self.sandbox(), self.config), language)
+
+    def _stdio(self, program: str, language: str, reference: Mapping[str, Any]) -> Outcome:
+        cases = cases_for(reference, self.config)
+        if language == "python":
+            syntax = _syntax_error(program)
+            if syntax is not None:
+                return Outcome.failed("syntax_error", syntax, pass_rate=0.0, language=language)
+        return self._guard(lambda: check_stdio(program, language, cases, self.sandbox(), self.config), language)
