@@ -34,7 +34,9 @@ from __future__ import annotations
 
 import re
 
-_SPAN = re.compile(r"(?<!\\)\$\$(.+?)(?<!\\)\$\$|(?<!\\)\$([^$\n]+?)(?<!\\)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.S)
+_DELIMITER = re.compile(r"(?<!\\)\$\$|(?<!\\)\$|\\\(|\\\)|\\\[|\\\]|\n")
+_CLOSER = {"$$": "$$", "$": "$", "\\(": "\\)", "\\[": "\\]"}
+_INLINE = ("$", "\\(")  # inline math never spans a line break
 _WORD = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{2,}(?![A-Za-z])")
 _COPULA = re.compile(r"\b(?:is|are|was|were|equals?|be|becomes?|gives|yields)\b|(?<![<>!\\])=", re.I)
 _PREPOSITION = re.compile(r"\b(?:over|in|for|after|within|per|each|of|from|than|on|at|during|every|about|"
@@ -63,7 +65,7 @@ _CUT_OFF = re.compile(r"(?:[-=+(,\\^_{/]|\b(?:is|are|was|were|the|a|an|of|to|for
 
 def is_prose(text: str) -> bool:
     """True when ``text`` holds at least two plain English words outside math spans and ``\\text{}``."""
-    plain = _COMMAND_ARGUMENT.sub(" ", _SPAN.sub(" ", text))
+    plain = _COMMAND_ARGUMENT.sub(" ", _mask(text)[0].replace("\x01", " ").replace("\x02", " "))
     words = [w for w in _WORD.findall(plain) if _is_word(w)]
     return len(words) >= 2
 
@@ -113,16 +115,29 @@ def final_sentence(text: str) -> str | None:
 
 
 def _mask(text: str) -> tuple[str, list[str]]:
-    """Replace each math span by ``\x01N\x02`` so words and numbers inside it are not read as prose."""
+    """Replace each math span by ``\x01N\x02`` so words and numbers inside it are not read as prose.
+
+    One pass over the delimiters (linear time on any input): an opening ``$``, ``$$``, ``\\(`` or
+    ``\\[`` pairs with the next matching closer; inline math does not cross a line break.
+    """
     spans: list[str] = []
-
-    def keep(match: re.Match) -> str:
-        content = next(g for g in match.groups() if g is not None).strip()
-        end = "." if content.endswith(".") else ""  # "$$x = 2.$$ Therefore" ends a sentence
-        spans.append(content[:-1] if end else content)
-        return f"\x01{len(spans) - 1}\x02{end}"
-
-    return _SPAN.sub(keep, text), spans
+    out, last, opened = [], 0, None
+    for match in _DELIMITER.finditer(text):
+        token = match.group(0)
+        if opened is None:
+            if token in _CLOSER:
+                opened = (token, match.start(), match.end())
+            continue
+        if token == "\n" and opened[0] in _INLINE:
+            opened = None
+        elif token == _CLOSER[opened[0]]:
+            content = text[opened[2]:match.start()].strip()
+            end = "." if content.endswith(".") else ""  # "$$x = 2.$$ Therefore" ends a sentence
+            spans.append(content[:-1] if end else content)
+            out.append(text[last:opened[1]] + f"\x01{len(spans) - 1}\x02{end}")
+            last, opened = match.end(), None
+    out.append(text[last:])
+    return "".join(out), spans
 
 
 def _unmask(text: str, spans: list[str]) -> str:
