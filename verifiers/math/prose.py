@@ -16,9 +16,9 @@ A sentence with no number and no math span has no answer here (``None``), so the
 the text as it is (``\\boxed{No solution}`` stays text). :func:`leading_answer` reads the text
 after a marker that starts with its answer ("Answer: 21, using all 10 cards" -> 21).
 :func:`final_sentence` picks the sentence of a response that a final answer without any marker
-can come from: the last sentence of the last paragraph (after closing remarks such as "I hope
-this helps"), only when it concludes: never when the response is cut off mid-sentence, when the
-last sentence only announces work ("Now we need to evaluate ..."), or from an earlier paragraph.
+can come from: the last sentence with a number or math span in the last paragraph, and only when
+the response concludes: never when it is cut off mid-sentence ("..., which is"), when its last
+sentence only announces work ("Now we need to evaluate ..."), or from an earlier paragraph.
 
 >>> sentence_answer("The largest $n$ is 34.")
 '34'
@@ -111,7 +111,10 @@ def final_sentence(text: str) -> str | None:
         sentences.pop()  # "I hope it is correct." / "Let me know if you have questions!"
     if not sentences or _CUT_OFF.search(sentences[-1]) or _PLAN.search(sentences[-1]):
         return None  # cut off mid-sentence, or announcing work still to do
-    return _unmask(sentences[-1], spans).strip() if _candidates(sentences[-1], spans) else None
+    for sentence in reversed(sentences):  # "... is $0$. This means no inefficiency." -> the first one
+        if _candidates(sentence, spans):
+            return _unmask(sentence, spans).strip()
+    return None
 
 
 def _mask(text: str) -> tuple[str, list[str]]:
