@@ -5,16 +5,21 @@ Importing ``envs`` registers the built-in environments under the ``rlvr`` namesp
 ==========================  ============================  ===========================
 id                          verifier (pinned)             tasks
 ==========================  ============================  ===========================
-``rlvr/Math-v0``            ``math@1``                    ``bundled:math``
-``rlvr/Code-v0``            ``code@1``                    ``bundled:code``
-``rlvr/JsonSchema-v0``      ``json_schema@1``             ``bundled:json``
+``rlvr/Math-v1``            ``math@2``                    ``bundled:math``
+``rlvr/Code-v1``            ``code@2``                    ``bundled:code``
+``rlvr/JsonSchema-v1``      ``json_schema@2``             ``bundled:json``
 ``rlvr/XmlSchema-v0``       ``xml_schema@1``              ``bundled:xml``
-``rlvr/ToolCall-v0``        ``tool_call@1`` (multi-turn)  ``bundled:tools``
-``rlvr/ToolCallSingle-v0``  ``tool_call@1``               ``bundled:tools``
+``rlvr/ToolCall-v1``        ``tool_call@2`` (multi-turn)  ``bundled:tools``
+``rlvr/ToolCallSingle-v1``  ``tool_call@2``               ``bundled:tools``
 ==========================  ============================  ===========================
 
+The ``-v0`` ids stay registered with the versions they pinned (``math@1``, ``code@1``,
+``json_schema@1``, ``tool_call@1``), so a run can be repeated exactly; new runs should use the
+``-v1`` ids. ``rlvr/ToolCall-v1`` also counts every call tried on a task that expects none
+(``expected_calls: []``), failed calls included.
+
 >>> import gymnasium, envs
->>> env = gymnasium.make("rlvr/JsonSchema-v0")
+>>> env = gymnasium.make("rlvr/JsonSchema-v1")
 >>> obs, info = env.reset(seed=0)
 >>> sorted(obs)
 ['messages', 'text']
@@ -38,8 +43,13 @@ BUILTIN_ENVS = {
     "rlvr/Code-v0": ("code@1", "bundled:code", "single_turn", {"timeout_s": 60.0}),
     "rlvr/JsonSchema-v0": ("json_schema@1", "bundled:json", "single_turn", {}),
     "rlvr/XmlSchema-v0": ("xml_schema@1", "bundled:xml", "single_turn", {}),
-    "rlvr/ToolCall-v0": ("tool_call@1", "bundled:tools", "multi_turn_tools", {}),
+    "rlvr/ToolCall-v0": ("tool_call@1", "bundled:tools", "multi_turn_tools", {"strict_no_call": False}),
     "rlvr/ToolCallSingle-v0": ("tool_call@1", "bundled:tools", "single_turn", {}),
+    "rlvr/Math-v1": ("math@2", "bundled:math", "single_turn", {}),
+    "rlvr/Code-v1": ("code@2", "bundled:code", "single_turn", {"timeout_s": 60.0}),
+    "rlvr/JsonSchema-v1": ("json_schema@2", "bundled:json", "single_turn", {}),
+    "rlvr/ToolCall-v1": ("tool_call@2", "bundled:tools", "multi_turn_tools", {}),
+    "rlvr/ToolCallSingle-v1": ("tool_call@2", "bundled:tools", "single_turn", {}),
 }
 
 for _env_id, (_verifier, _tasks, _kind, _settings) in BUILTIN_ENVS.items():

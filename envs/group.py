@@ -9,7 +9,7 @@ Two ways, same grading:
   the vector API.
 
 >>> import gymnasium, envs
->>> env = gymnasium.make("rlvr/JsonSchema-v0")
+>>> env = gymnasium.make("rlvr/JsonSchema-v1")
 >>> _ = env.reset(seed=3)
 >>> result = grade_group(env, ['{}', 'not json'])
 >>> len(result.rewards), result.verdicts[1].status.value

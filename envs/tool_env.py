@@ -1,4 +1,4 @@
-"""``rlvr/ToolCall-v0``: a multi-turn environment where the assistant calls tools of a mock API.
+"""``rlvr/ToolCall-v1`` (and ``-v0``): a multi-turn environment where the assistant calls tools of a mock API.
 
 * Observation: the conversation so far (system, user, assistant, tool messages in OpenAI chat
   format) plus its plain-text form, as in :class:`~envs.core.VerifierEnv`.
@@ -66,16 +66,21 @@ class ToolCallEnv(TaskEnv):
 
     Args:
         tasks: task source; each reference needs ``environment: {api, state}``.
-        verifier: pinned verifier for the final grade (``tool_call@1``).
+        verifier: pinned verifier for the final grade (``tool_call@2``; ``rlvr/ToolCall-v0`` pins ``tool_call@1``).
         max_turns: assistant messages allowed before the episode is truncated (>= 1).
+        strict_no_call: on a task that expects no call (``expected_calls: []``), grade every call the
+            assistant tried, failed ones included (the default; ``rlvr/ToolCall-v0`` turns it off); otherwise
+            only calls that succeeded reach the final grade, so a failed call then a plain answer
+            would read as "no call".
         system_prompt: template with ``{tools}`` (the tools as JSON); default :data:`DEFAULT_SYSTEM_PROMPT`.
         Other arguments: as :class:`~envs.core.VerifierEnv`.
     """
 
-    def __init__(self, tasks: Any, verifier: str = "tool_call@1", *, columns: Columns | None = None,
+    def __init__(self, tasks: Any, verifier: str = "tool_call@2", *, columns: Columns | None = None,
                  executor: Executor | None = None, render_mode: str | None = None, max_turns: int = 8,
                  system_prompt: str | None = None, max_prompt_chars: int = 1_000_000,
-                 max_completion_chars: int = 65536, timeout_s: float = 30.0, record_elapsed: bool = False) -> None:
+                 max_completion_chars: int = 65536, timeout_s: float = 30.0, record_elapsed: bool = False,
+                 strict_no_call: bool = True) -> None:
         if isinstance(max_turns, bool) or not isinstance(max_turns, int) or max_turns < 1:
             raise EnvConfigError(f"max_turns must be an int >= 1, got {max_turns!r}")
         template = DEFAULT_SYSTEM_PROMPT if system_prompt is None else system_prompt
@@ -84,10 +89,12 @@ class ToolCallEnv(TaskEnv):
         config = EnvConfig(verifier, template, max_prompt_chars, max_completion_chars, timeout_s, record_elapsed)
         super().__init__(tasks, config, columns=columns, executor=executor, render_mode=render_mode)
         self.max_turns = max_turns
+        self.strict_no_call = strict_no_call
         self.api: MockAPI | None = None
         self.tools: list[dict[str, Any]] = []
         self._schemas: dict[str, Any] = {}
         self._successful: list[ToolCall] = []
+        self._attempted: list[ToolCall] = []
         self._turns: list[dict[str, Any]] = []
         self._done = True
 
@@ -105,7 +112,7 @@ class ToolCallEnv(TaskEnv):
         self._schemas = tool_schemas(self.task.reference)
         system = self.config.system_prompt.format(tools=json.dumps(self.tools, ensure_ascii=False))
         self.messages = self.task.messages(system)
-        self._successful, self._turns, self._done = [], [], False
+        self._successful, self._attempted, self._turns, self._done = [], [], [], False
         return self._observation(), {**self._task_info(), "tools": copy.deepcopy(self.tools)}
 
     def step(self, action: str | Mapping[str, Any]) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
@@ -149,6 +156,7 @@ class ToolCallEnv(TaskEnv):
         self.messages.append({"role": "assistant", "content": parsed.content or None,
                               "tool_calls": [c.to_openai() for c in calls]})
         statuses = []
+        self._attempted.extend(calls)
         for call in calls:
             problem = call_problem(call, self._schemas)
             status, payload = (404 if problem[0] == "unknown_tool" else 400, {"error": problem[1]}) if problem \
@@ -160,10 +168,14 @@ class ToolCallEnv(TaskEnv):
             statuses.append({"name": call.name, "status": status})
         return statuses
 
+    def _counts_every_call(self) -> bool:
+        return self.strict_no_call and self.task.reference.get("expected_calls") == []
+
     def _finish(self, answer: str, *, terminated: bool) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
         self._done = True
+        graded = self._attempted if self._counts_every_call() else self._successful
         transcript = json.dumps({"role": "assistant", "content": answer,
-                                 "tool_calls": [c.to_openai() for c in self._successful]}, ensure_ascii=False)
+                                 "tool_calls": [c.to_openai() for c in graded]}, ensure_ascii=False)
         verdict = self._grade(transcript)
         info = {**self._task_info(), "turns": copy.deepcopy(self._turns), "verdict": verdict,
                 "reward_components": {"verifier": verdict.score}}

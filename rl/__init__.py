@@ -3,7 +3,7 @@
 Heavy dependencies (torch, transformers, vllm) are imported only where used.
 
 >>> from rl import GRPOConfig, GRPOTrainer
->>> cfg = GRPOConfig(env="rlvr/Math-v0", model="/models/my-policy", loss="dapo", clip_eps_high=0.28)
+>>> cfg = GRPOConfig(env="rlvr/Math-v1", model="/models/my-policy", loss="dapo", clip_eps_high=0.28)
 >>> # GRPOTrainer(cfg).train()
 """
 

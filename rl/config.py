@@ -30,7 +30,7 @@ class GRPOConfig:
     """Every setting of a GRPO-family training run. Checkpoints carry it; ``rlvr train`` builds it."""
 
     # --- what to train on ---------------------------------------------------------------------------
-    env: str = "rlvr/Math-v0"
+    env: str = "rlvr/Math-v1"
     """Gymnasium id of the environment (``import envs`` registers the ``rlvr/...`` ids)."""
     env_kwargs: Mapping[str, Any] = field(default_factory=dict)
     """Keyword arguments for ``gymnasium.make(env, **env_kwargs)``."""
@@ -39,7 +39,7 @@ class GRPOConfig:
     grading_workers: int = 2
     """Processes of the grading pool shared by all environment copies (envs taking ``executor=``). 0 grades
     in the trainer's process (``InlineExecutor``): faster for cheap verifiers, but nothing bounds a hostile
-    completion except the verifier itself (``math@1`` runs its CAS in a killable helper); keep >= 1 for code."""
+    completion except the verifier itself (``math@2`` runs its CAS in a killable helper); keep >= 1 for code."""
     max_ungraded_steps: int = 3
     """Stop with an error after this many steps in a row in which no episode could be graded (every verdict
     ``timeout``/``error``: the grader cannot run, e.g. no sandbox for code); 0 never stops. Ungraded episodes

@@ -11,7 +11,7 @@ Verdicts, their order and the per-item time bound are exactly the inner executor
 
 >>> from verifiers import ProcessPoolExecutor
 >>> pool = GatheringExecutor(ProcessPoolExecutor(2, timeout_s=30))   # doctest: +SKIP
->>> envs = make_envs("rlvr/Math-v0", 8, executor=pool)              # doctest: +SKIP
+>>> envs = make_envs("rlvr/Math-v1", 8, executor=pool)              # doctest: +SKIP
 >>> with pool.gather(len(envs)) as wave:                           # doctest: +SKIP
 ...     results = wave.run([lambda env=env: env.step("42") for env in envs])
 """

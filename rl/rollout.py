@@ -12,7 +12,7 @@ did not write. The rl package sees environments only through the gymnasium API:
   multi-turn episodes the next observation is the conversation so far (or just the new environment
   text).
 
->>> runner = EpisodeRunner(make_envs("rlvr/Math-v0", 8), engine, tokenizer)   # doctest: +SKIP
+>>> runner = EpisodeRunner(make_envs("rlvr/Math-v1", 8), engine, tokenizer)   # doctest: +SKIP
 >>> groups = runner.run([11, 12], SamplingParams(n=4, max_tokens=64))          # doctest: +SKIP
 """
 

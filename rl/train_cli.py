@@ -2,7 +2,7 @@
 
 Every :class:`~rl.config.GRPOConfig` field is a flag (``group_size`` -> ``--group-size``)::
 
-    rlvr train --env rlvr/Math-v0 --model ./my-model --loss grpo --steps 200 --lr 1e-6
+    rlvr train --env rlvr/Math-v1 --model ./my-model --loss grpo --steps 200 --lr 1e-6
     rlvr train --config run.toml --lr 3e-6 --resume
 """
 

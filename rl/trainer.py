@@ -7,7 +7,7 @@ grading could not run is left out, never scored as wrong) -> **advantages**
 over micro-batches with global normalisers; hybrid SFT for hard groups with demonstrations) ->
 **sync** the rollout engine -> **log / record / checkpoint**.
 
->>> cfg = GRPOConfig(env="rlvr/Math-v0", model="/models/tiny", steps=10, lr=1e-5)  # doctest: +SKIP
+>>> cfg = GRPOConfig(env="rlvr/Math-v1", model="/models/tiny", steps=10, lr=1e-5)  # doctest: +SKIP
 >>> history = GRPOTrainer(cfg).train()                                             # doctest: +SKIP
 >>> history[-1]["reward_mean"]                                                     # doctest: +SKIP
 """

@@ -10,7 +10,7 @@ Examples::
     rlvr prm export trl.jsonl --format trl --neutral true
     rlvr prm annotate --trajectory 3f2a9c --step 2 --value -1 --annotator alice --error-type arithmetic_slip
     rlvr prm annotate --monte-carlo --model ./tiny-policy --k 8 --limit 100
-    rlvr prm annotate --grade math@1
+    rlvr prm annotate --grade math@2
     rlvr prm show 3f2a9c --events
     rlvr prm show --disagreements
 """
@@ -111,7 +111,7 @@ def _annotate_parser(verbs: Any) -> None:
     p.add_argument("--temperature", type=float, default=0.7)
     p.add_argument("--max-tokens", type=int, default=256)
     p.add_argument("--seed", type=int)
-    p.add_argument("--verifier", default="math@1", help="verifier for Monte-Carlo / --grade")
+    p.add_argument("--verifier", default="math@2", help="verifier for Monte-Carlo / --grade")
     p.add_argument("--grade", action="store_true", help="grade final answers and record verdicts")
     p.add_argument("--limit", type=int, help="at most this many trajectories (Monte-Carlo / grade)")
     p.add_argument("--workers", type=int, default=1, help="grading worker processes")

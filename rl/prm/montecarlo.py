@@ -2,7 +2,7 @@
 
 Monte-Carlo: for each step ``i`` of a trajectory, the prompt is the problem followed by the
 raw text up to the end of step ``i``; a rollout engine samples ``k`` continuations; each
-``prefix + continuation`` is graded against the gold answer with a verifier (``math@1``), and the
+``prefix + continuation`` is graded against the gold answer with a verifier (``math@2``), and the
 step is labelled by the fraction solved. Continuations the verifier could not judge
 (``timeout``/``error``) are not counted as tried - "could not run" is never "wrong"; a step with
 no judged continuation gets no label and is reported. Each label is a ``soft`` event of kind
@@ -48,7 +48,7 @@ class MonteCarloConfig:
     """Maximum new tokens per continuation."""
     seed: int | None = None
     """Sampling seed, where the engine supports one."""
-    verifier: str = "math@1"
+    verifier: str = "math@2"
     """Verifier spec grading ``prefix + continuation`` against ``{"answer": gold}``."""
     prompt_template: str = "{problem}\n\n{prefix}\n"
     """Engine prompt; ``{problem}`` and ``{prefix}`` (raw text up to the end of the step) are filled."""
@@ -154,7 +154,7 @@ def label_many(store: PrmStore, trajectory_ids: Iterable[int], engine: RolloutEn
     return results
 
 
-def grade_final_answers(store: PrmStore, trajectory_ids: Iterable[int], *, verifier: str = "math@1",
+def grade_final_answers(store: PrmStore, trajectory_ids: Iterable[int], *, verifier: str = "math@2",
                         label_last_step: bool = True, workers: int = 1, timeout_s: float = 30.0) -> dict[str, int]:
     """Grade each trajectory's raw text against its problem's gold answer and record the final
     verdict (under ``name@version``). With ``label_last_step``, a ``pass`` also labels the last step

@@ -42,7 +42,7 @@ class Problem:
     text: str
     """The problem as shown to the model."""
     gold_answer: str | None = None
-    """Reference final answer (graded with ``math@1`` by default)."""
+    """Reference final answer (graded with ``math@2`` by default)."""
     source: str | None = None
     """Dataset the problem came from, e.g. ``"MATH"``, ``"PRM800K"``."""
     licence: str | None = None

@@ -151,3 +151,33 @@ def test_hostile_messages_become_parse_errors(env):
     assert info["turns"][-1]["parse_error"] in ("too_deep", "malformed_json")
     obs, *_, info = env.step("x" * (env.config.max_completion_chars + 1))
     assert info["turns"][-1]["parse_error"] == "too_long"
+
+
+NO_CALL_TASK = {
+    "id": "chat", "prompt": "Tell me a joke about calendars.",
+    "reference": {"environment": {"api": "calendar", "state": {"events": [], "next_id": 1}}, "expected_calls": []},
+}
+
+
+@pytest.mark.parametrize("strict, reward", [(True, 0.0), (False, 1.0)])
+def test_a_failed_call_counts_on_a_no_call_task_only_when_strict(strict, reward):
+    """ToolCall-v1 (strict): trying a tool where none is wanted is wrong even if the call failed."""
+    env = ToolCallEnv([NO_CALL_TASK], verifier="tool_call@2", executor=InlineExecutor(), strict_no_call=strict)
+    try:
+        env.reset(seed=0)
+        _, _, terminated, _, info = env.step(call("create_event", title="x"))  # fails: arguments missing
+        assert not terminated and info["turns"][-1]["calls"][0]["status"] == 400
+        _, got, terminated, _, info = env.step("Why did the calendar look busy? Its days were numbered.")
+        assert terminated and got == reward, info["verdict"]
+    finally:
+        env.close()
+
+
+def test_no_call_task_passes_a_plain_answer_on_v1():
+    env = ToolCallEnv([NO_CALL_TASK], verifier="tool_call@2", executor=InlineExecutor(), strict_no_call=True)
+    try:
+        env.reset(seed=0)
+        _, reward, terminated, _, info = env.step("Why did the calendar look busy? Its days were numbered.")
+        assert (reward, terminated) == (1.0, True) and info["verdict"].spec == "tool_call@2"
+    finally:
+        env.close()

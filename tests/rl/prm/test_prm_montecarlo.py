@@ -1,8 +1,8 @@
-"""Monte-Carlo labels through a rollout engine, graded by math@1; final-answer grading.
+"""Monte-Carlo labels through a rollout engine, graded by math@2; final-answer grading.
 
 The labeller is tested with FakeEngine: scripted continuations whose final answers are known, so
 the fraction solved per step is exact. The engine is the fake here, never the verifier: grading is
-the real math@1. One slow test runs a real tiny transformers model end to end.
+the real math@2. One slow test runs a real tiny transformers model end to end.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def test_fraction_solved_per_step_is_recorded_exactly(store, traj):
     assert [(e.value, e.rollouts, e.solved) for e in result.events] == [(0.75, 4, 3), (0.25, 4, 1), (0.0, 4, 0)]
     stored = store.events(store.steps(traj.id)[0].id)[0]
     assert (stored.annotator_kind, stored.value_kind, stored.annotator_id) == ("monte_carlo", "soft", "fake")
-    assert stored.meta["verifier"] == "math@1" and stored.meta["engine"] == "fake"
+    assert stored.meta["verifier"] == "math@2" and stored.meta["engine"] == "fake"
     assert stored.meta["sampling"]["seed"] == 3 and stored.meta["statuses"] == {"fail": 1, "pass": 3}
     labels = store.current_labels(traj.id)
     assert [(l.value, l.soft) for l in labels] == [(1, 0.75), (1, 0.25), (-1, 0.0)]
@@ -123,7 +123,7 @@ def test_grade_final_answers_records_verdict_and_labels_last_step(store, traj):
     store.add_segmentation(wrong.id)
     counts = grade_final_answers(store, [traj.id, wrong.id], workers=0)
     assert counts == {"no_gold_answer": 0, "pass": 1, "fail": 1}
-    assert store.final_verdict(traj.id).verifier == "math@1"
+    assert store.final_verdict(traj.id).verifier == "math@2"
     assert store.final_verdict(wrong.id).status == "fail"
     last = store.events(store.steps(wrong.id)[-1].id)[0]
     assert (last.annotator_kind, last.value, last.error_type) == ("verifier", -1, "wrong_final_value")
@@ -153,5 +153,5 @@ def test_monte_carlo_with_a_real_tiny_model(tmp_path, store, traj):
     assert len(result.events) + len(result.unlabelled_steps) == 3
     for event in result.events:
         assert event.annotator_id == f"hf:{path}" and 0.0 <= event.value <= 1.0
-        assert event.meta["engine"] == "hf" and event.meta["verifier"] == "math@1"
+        assert event.meta["engine"] == "hf" and event.meta["verifier"] == "math@2"
     assert all(0.0 <= e.value <= 1.0 for s in store.steps(traj.id) for e in store.events(s.id))
