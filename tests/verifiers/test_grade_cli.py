@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -62,11 +63,12 @@ def test_n_lines_in_n_lines_out_in_order_with_bad_lines(tmp_path):
     proc = _grade([str(src), "-o", str(out), "--workers", "2", "--summary-json", str(tmp_path / "s.json")])
     assert proc.returncode == 0, proc.stderr
     _check_mixed(_read_jsonl(out.read_text()))
-    assert "items in" in proc.stdout and "json_schema@1" in proc.stdout  # the summary table
+    assert "items in" in proc.stdout and "json_schema@1" in proc.stdout and "json_schema@2" in proc.stdout
     assert "grading" in proc.stderr  # the progress bar
     summary = json.loads((tmp_path / "s.json").read_text())
     assert summary["items"] == len(MIXED)
-    assert summary["verifiers"]["json_schema@1"]["status"] == {"pass": 1, "fail": 1, "error": 1}
+    assert summary["verifiers"]["json_schema@1"]["status"] == {"pass": 1, "error": 1}
+    assert summary["verifiers"]["json_schema@2"]["status"] == {"fail": 1}  # plain "json_schema" is the latest
 
 
 def test_stdin_to_stdout_keeps_stdout_clean():
@@ -130,8 +132,9 @@ def test_unencodable_id_still_gives_a_json_line():
 def test_verifiers_lists_every_registered_verifier():
     proc = _run(["verifiers"])
     assert proc.returncode == 0, proc.stderr
-    rows = {line.split()[0]: line.split()[1] for line in proc.stdout.splitlines() if line.strip()}
-    assert rows["json_schema"] == "@1" and rows["xml_schema"] == "@1"
+    rows = {cells[0]: cells[1] for cells in (re.split(r"\s{2,}", line.strip()) for line in proc.stdout.splitlines()
+                                            if line.strip())}
+    assert rows["json_schema"] == "@1, @2" and rows["math"] == "@1, @2" and rows["xml_schema"] == "@1"
     listed = subprocess.run([sys.executable, "-c", "import verifiers; print(' '.join(i.name for i in verifiers.available()))"],
                             capture_output=True, text=True, check=True).stdout.split()
     assert sorted(rows) == sorted(listed)
