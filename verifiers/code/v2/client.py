@@ -9,7 +9,6 @@ two pipes); the call raises :class:`CallAbort`, which test code cannot swallow u
 """
 
 import builtins
-import json
 import os
 import resource
 import select
@@ -18,7 +17,7 @@ import sys
 import time
 
 try:
-    from .wire import Decoder, Encoder, WireError
+    from .wire import Decoder, Encoder, WireError, dumps, loads
 except ImportError:  # in the sandbox this file follows wire.py
     pass
 
@@ -27,8 +26,10 @@ CAND_IN, CAND_OUT = 3, 4
 """File descriptors of the request and reply pipes in the candidate process."""
 HIGH_FD = 240
 """Where a new process parks its pipes while rearranging descriptors (below the sandbox's 256 open files)."""
-MAX_REPLY = 16 * 1024 * 1024
+MAX_REPLY = 48 * 1024 * 1024
 MAX_RESTARTS = 20
+NOT_RERAISED = (StopIteration, StopAsyncIteration)
+"""Builtin exceptions that would end a test's ``map``/iteration silently: raised as CandidateError instead."""
 _PR_SET_PDEATHSIG = 1
 _PR_SET_DUMPABLE = 4
 
@@ -45,6 +46,10 @@ class CandidateError(Exception):
     """An exception the candidate raised that is not a builtin ``Exception`` (its type and message)."""
 
 
+class UnsendableArgument(WireError):
+    """The tests passed an object of their own (a function, a class, an instance) to the program: not supported."""
+
+
 class _Stopped(Exception):
     """The candidate process stopped answering (``how``: timeout, output_limit, crashed, garbled)."""
 
@@ -56,7 +61,7 @@ class _Stopped(Exception):
 class Process(object):
     """One candidate process and its three pipes (requests, replies, stdout+stderr)."""
 
-    def __init__(self, job, libc, exec_fresh):
+    def __init__(self, job, libc, runner):
         self.job, self.libc = job, libc
         req_r, self.req_w = os.pipe()
         self.rep_r, rep_w = os.pipe()
@@ -66,13 +71,17 @@ class Process(object):
         self.pending = b""
         self.pid = os.fork()
         if self.pid == 0:
-            self._child(req_r, rep_w, out_w, go_r, exec_fresh)
+            self._child(req_r, rep_w, out_w, go_r, runner)
         for fd in (req_r, rep_w, out_w, go_r):
             os.close(fd)
         os.set_blocking(self.req_w, False)
 
-    def _child(self, req_r, rep_w, out_w, go_r, exec_fresh):
-        """In the new process: only the pipes stay open; wait for ``go``; become the candidate."""
+    def _child(self, req_r, rep_w, out_w, go_r, runner):
+        """In the new process: only the pipes stay open; wait for ``go``; become the candidate.
+
+        ``runner`` is the candidate runner's code object (run in this forked process), or None
+        to exec a fresh interpreter on the runner file.
+        """
         try:
             os.setsid()
             keep = [os.dup2(fd, HIGH_FD + i) for i, fd in enumerate((req_r, rep_w, out_w, go_r))]
@@ -92,14 +101,12 @@ class Process(object):
             os.close(go)
             memory = self.job["memory_mb"] * 1024 * 1024
             resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-            if exec_fresh:
+            if runner is None:
                 for sig in (signal.SIGPIPE, signal.SIGXFSZ):
                     signal.signal(sig, signal.SIG_DFL)
                 os.execv(sys.executable, [sys.executable, "-I", "-S", RUNNER_FILE, str(CAND_IN), str(CAND_OUT)])
-            with open(RUNNER_FILE, "rb") as fh:
-                source = fh.read()
             namespace = {"__name__": "rlvr_candidate"}
-            exec(compile(source, RUNNER_FILE, "exec"), namespace)
+            exec(runner, namespace)
             namespace["main"](CAND_IN, CAND_OUT)
         except BaseException:
             pass
@@ -195,8 +202,9 @@ class Client(object):
     sends facts (candidate pids) to the harness.
     """
 
-    def __init__(self, job, libc, report, make_proxy):
+    def __init__(self, job, libc, report, make_proxy, runner=None):
         self.job, self.libc, self.report = job, libc, report
+        self.runner = runner
         self.make_proxy = make_proxy
         self.proxies = {}
         self.generation = 0
@@ -208,8 +216,9 @@ class Client(object):
 
     # ------------------------------------------------------------ lifecycle
     def start(self, exec_fresh=False):
+        """A new candidate process, waiting for :meth:`Process.release`: forked with the runner, or exec'd fresh."""
         self.generation += 1
-        self.process = Process(self.job, self.libc, exec_fresh)
+        self.process = Process(self.job, self.libc, None if exec_fresh or self.runner is None else self.runner)
         self.report({"pid": self.process.pid})
         return self.process
 
@@ -222,7 +231,7 @@ class Client(object):
     def _load(self):
         request = dict(self.load_request, gen="g%d" % self.generation)
         line = self.process.exchange(_dumps(request), time.monotonic() + self.job["timeout_s"])
-        return json.loads(line.decode())
+        return loads(line.decode())
 
     def close(self):
         if self.process is not None:
@@ -250,7 +259,7 @@ class Client(object):
             raise self._abort(CallAbort(*self.dead))
         try:
             line = self.process.exchange(_dumps(message), time.monotonic() + self.job["timeout_s"])
-            reply = json.loads(line.decode())
+            reply = loads(line.decode())
             if type(reply) is not dict:
                 raise ValueError("reply is not an object")
             return reply
@@ -301,7 +310,7 @@ class Client(object):
     def handle_id(self, value):
         ident = value._rlvr_ident if type(value) is self.make_proxy else None
         if ident is None or self.proxies.get(ident) is not value:
-            raise WireError("%s from the tests cannot be passed to the program (only plain values and the "
+            raise UnsendableArgument("%s from the tests cannot be passed to the program (only plain values and the "
                             "program's own objects can)" % type(value).__name__)
         return ident
 
@@ -334,7 +343,7 @@ def candidate_exception(error):
         name, message, builtin = "Error", "", False
     kind = getattr(builtins, name, None)
     exc = None
-    if builtin and isinstance(kind, type) and issubclass(kind, Exception):
+    if builtin and isinstance(kind, type) and issubclass(kind, Exception) and not issubclass(kind, NOT_RERAISED):
         try:
             exc = kind(message)
         except Exception:
@@ -360,4 +369,4 @@ def _copy_back(target, value):
 
 
 def _dumps(message):
-    return (json.dumps(message, separators=(",", ":")) + "\n").encode()
+    return (dumps(message) + "\n").encode()

@@ -1,8 +1,9 @@
 """The trusted in-sandbox harness of ``code@2`` (sent into the sandbox, after the test-process files).
 
-Run as ``python3 -I -S harness.py`` in a workspace holding ``candidate.json`` (the program, the
-reference's ``test_setup_code``, limits), ``tests.json`` (the rewritten test program),
-``secret`` (a per-run HMAC key), ``candidate_runner.py`` and this file. Order of events:
+Run as ``python3 -I -S harness.py`` (a loader of this code, see :mod:`.run`) in a workspace
+holding ``candidate.json`` (the program, the reference's ``test_setup_code``, limits),
+``tests.json`` (the rewritten test program), ``secret`` (a per-run HMAC key) and the candidate
+runner (``candidate_runner.py``, a loader of ``candidate.bin``/``candidate.src``). Order of events:
 
 1. read and delete ``candidate.json``; go non-dumpable (no ptrace, no ``/proc/<pid>/mem`` or
    ``/proc/<pid>/fd`` for same-uid processes; inherited by the test process);
@@ -17,7 +18,6 @@ So the candidate's process never held test material or the secret, the test proc
 the secret, and this process never held test material. Standard library only, Python >= 3.8.
 """
 
-import json
 import os
 import select
 import signal
@@ -25,7 +25,8 @@ import time
 
 try:
     from .testside import test_process
-except ImportError:  # in the sandbox this file follows testside.py
+    from .wire import dumps, loads
+except ImportError:  # in the sandbox this file follows testside.py; the loader defines load_code
     pass
 
 MARK = "RLVR-HARNESS "
@@ -37,7 +38,7 @@ MAX_RESULTS_LINE = 4 * 1024 * 1024
 def main():
     started = time.monotonic()
     with open(JOB_FILE, "rb") as fh:
-        job = json.loads(fh.read().decode())
+        job = loads(fh.read().decode())
     os.unlink(JOB_FILE)
     libc = _non_dumpable()
     results_r, results_w = os.pipe()
@@ -46,7 +47,7 @@ def main():
     if pid == 0:
         os.close(results_r)
         os.close(sync_w)
-        test_process(job, results_w, sync_r, libc)
+        test_process(job, results_w, sync_r, libc, load_code("candidate"))
         os._exit(0)
     os.close(results_w)
     os.close(sync_r)
@@ -56,9 +57,9 @@ def main():
     os.write(sync_w, b"g")
     os.close(sync_w)
     report = collect(results_r, pid, started + job["wall_s"])
-    body = json.dumps({"results": report}, sort_keys=True, separators=(",", ":"))
+    body = dumps({"results": report}, sort_keys=True)
     mac = hmac_sha256(secret, body.encode())
-    data = memoryview(("\n" + MARK + json.dumps({"body": body, "mac": mac}) + "\n").encode())
+    data = memoryview(("\n" + MARK + dumps({"body": body, "mac": mac}) + "\n").encode())
     while data:
         data = data[os.write(1, data):]
 
@@ -85,7 +86,7 @@ def collect(fd, pid, deadline):
             break
         for line in lines:
             try:
-                record = json.loads(line.decode())
+                record = loads(line.decode())
             except ValueError:
                 continue
             if type(record) is not dict:

@@ -18,15 +18,14 @@ or module under that name; a case passes only if it passes in both runs.
 """
 
 import builtins
-import json
 import os
 import sys
 
 try:
-    from .client import CallAbort, Client, _Stopped
+    from .client import CallAbort, Client, UnsendableArgument, _Stopped
     from .recorder import Recorder
     from .remote import CLIENT, Remote
-    from .wire import PURE_MODULES, WireError
+    from .wire import PURE_MODULES, WireError, dumps, loads
 except ImportError:  # in the sandbox this file follows the files above
     pass
 
@@ -40,18 +39,18 @@ class ReferenceProblem(Exception):
     """The test material itself is broken (its fault, not the candidate's): an ``error`` verdict."""
 
 
-def test_process(job, results_fd, sync_fd, libc):
-    """Body of the test process (never returns)."""
+def test_process(job, results_fd, sync_fd, libc, runner):
+    """Body of the test process (never returns); ``runner`` is the candidate runner's code object."""
     send = Sender(results_fd)
     try:
         null = os.open(os.devnull, os.O_RDWR)
         for fd in (0, 1, 2):
             os.dup2(null, fd)
-        client = Client(job, libc, send, Remote)
+        client = Client(job, libc, send, Remote, runner)
         CLIENT[0] = client
         first = client.start()
         with open(TESTS_FILE, "rb") as fh:
-            tests = json.loads(fh.read().decode())
+            tests = loads(fh.read().decode())
         os.unlink(TESTS_FILE)
         os.read(sync_fd, 1)  # the harness has read and deleted the secret
         os.close(sync_fd)
@@ -73,7 +72,7 @@ class Sender(object):
         self.fd = fd
 
     def __call__(self, record):
-        data = (json.dumps(record, separators=(",", ":")) + "\n").encode()
+        data = (dumps(record) + "\n").encode()
         while data:
             data = data[os.write(self.fd, data):]
 
@@ -195,7 +194,7 @@ def run_pass(tests, compiled, bindings, client, send, real, earlier=None):
         except BaseException as exc:
             escaped = exc
             if is_reference_problem(exc):
-                raise ReferenceProblem("the test program failed to import a module: %s" % describe(exc))
+                raise ReferenceProblem(reference_message(exc))
         recorder.statement_done(index, escaped, reason_of)
         partial = recorder.results(final=False)
         send({"cases": partial if earlier is None else combine(earlier, partial, sorted(real))})
@@ -212,7 +211,15 @@ def run_prelude(statements, namespace):
 
 
 def is_reference_problem(exc):
+    if isinstance(exc, UnsendableArgument):
+        return True
     return isinstance(exc, ImportError) and not getattr(exc, "_rlvr_from_candidate", False)
+
+
+def reference_message(exc):
+    if isinstance(exc, UnsendableArgument):
+        return "code@2 cannot run these tests: %s" % str(exc)[:300]
+    return "the test program failed to import a module: %s" % describe(exc)
 
 
 def reason_of(exc, in_assert):
