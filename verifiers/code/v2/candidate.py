@@ -118,7 +118,7 @@ def _qualname(value):
 
 
 def describe(exc):
-    """``[type name, message, is a builtin Exception]`` of an exception raised by the program."""
+    """``[type name, message, is a builtin type, is an Exception]`` of an exception raised by the program."""
     try:
         kind = type(exc)
         name = str(kind.__name__)[:100]
@@ -129,7 +129,7 @@ def describe(exc):
         message = str(exc)[:MAX_MESSAGE]
     except BaseException:
         message = "<unprintable exception>"
-    return [name, message, bool(builtin)]
+    return [name, message, bool(builtin), isinstance(exc, Exception)]
 
 
 # ---------------------------------------------------------------- operations
@@ -195,10 +195,6 @@ def op_setitem(runner, request):
     return {"r": None}
 
 
-def op_contains(runner, request):
-    return {"r": runner.decode(request["v"]) in runner.target(request)}
-
-
 def op_isinstance(runner, request):
     return {"r": isinstance(runner.decode(request["v"]), runner.target(request))}
 
@@ -219,7 +215,7 @@ def _unary(function):
 
 OPS = {
     "load": op_load, "call": op_call, "getattr": op_getattr, "setattr": op_setattr, "getitem": op_getitem,
-    "setitem": op_setitem, "contains": op_contains, "isinstance": op_isinstance, "next": op_next,
+    "setitem": op_setitem, "isinstance": op_isinstance, "next": op_next,
     "len": _unary(len), "bool": _unary(bool), "str": _unary(str), "repr": _unary(repr), "iter": _unary(iter),
     "int": _unary(int), "float": _unary(float), "index": _unary(lambda v: v.__index__()),
 }

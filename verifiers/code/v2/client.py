@@ -46,6 +46,11 @@ class CandidateError(Exception):
     """An exception the candidate raised that is not a builtin ``Exception`` (its type and message)."""
 
 
+class CandidateExit(BaseException):
+    """``SystemExit``, ``KeyboardInterrupt``, ``GeneratorExit`` or another non-``Exception`` the candidate
+    raised: like them, not caught by a test's ``except Exception``."""
+
+
 class UnsendableArgument(WireError):
     """The tests passed an object of their own (a function, a class, an instance) to the program: not supported."""
 
@@ -338,9 +343,9 @@ class Client(object):
 def candidate_exception(error):
     """The candidate's exception as one raised here: the same builtin type, else :class:`CandidateError`."""
     try:
-        name, message, builtin = str(error[0])[:100], str(error[1])[:300], error[2] is True
+        name, message, builtin, ordinary = str(error[0])[:100], str(error[1])[:300], error[2] is True, error[3] is True
     except (TypeError, IndexError, KeyError):
-        name, message, builtin = "Error", "", False
+        name, message, builtin, ordinary = "Error", "", False, True
     kind = getattr(builtins, name, None)
     exc = None
     if builtin and isinstance(kind, type) and issubclass(kind, Exception) and not issubclass(kind, NOT_RERAISED):
@@ -349,7 +354,8 @@ def candidate_exception(error):
         except Exception:
             exc = None
     if exc is None:
-        exc = CandidateError("%s: %s" % (name, message) if message else name)
+        wrapper = CandidateError if ordinary else CandidateExit
+        exc = wrapper("%s: %s" % (name, message) if message else name)
     try:
         exc._rlvr_from_candidate = True
     except AttributeError:

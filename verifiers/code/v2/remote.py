@@ -2,14 +2,16 @@
 
 A :class:`Remote` stands for one object that lives in the candidate's process (a function, a
 class, an instance, an iterator). The test can call it, read and set its attributes, index,
-iterate, ``len`` it, test membership and truth, convert it with ``str``/``int``/``float``, ask
-``isinstance(x, RemoteClass)``, and pass it back to the candidate. Each of these is one request
-answered by the candidate with a plain value (or another handle).
+iterate (items come as plain values, in growing batches), ``len`` it, test its truth, convert it
+with ``str``/``int``/``float``, ask ``isinstance(obj, RemoteClass)``, and pass it back to the
+candidate. Each of these is one request answered by the candidate with a plain value (or
+another handle).
 
 What is never delegated: ``==``, ``!=``, ``hash`` and ordering are the proxy's identity (one
-proxy per remote object, so ``f() is f()`` and ``Color.RED == Color.RED`` hold), so the candidate
-never sees an expected value through a comparison and never decides one. ``repr`` for failure
-messages is local (:func:`safe_repr`).
+proxy per remote object, so ``f() is f()`` and ``Color.RED == Color.RED`` hold); ``x in obj``
+iterates ``obj`` and compares here; ``isinstance(plain_value, RemoteClass)`` is False without
+asking. So the candidate never sees an expected value through a comparison and never decides
+one. ``repr`` for failure messages is local (:func:`safe_repr`).
 """
 
 try:
@@ -68,7 +70,8 @@ class Remote(object):
         return _exact(_client().op("bool", self), (bool,), "__bool__")
 
     def __contains__(self, item):
-        return _exact(_client().op("contains", self, v=_client().encode(item)), (bool,), "__contains__")
+        # decided here, on items fetched as plain values: the candidate never sees ``item`` (it may be expected data)
+        return any(element is item or element == item for element in self)
 
     def __iter__(self):
         iterator = _client().op("iter", self)
@@ -96,6 +99,8 @@ class Remote(object):
         return _exact(_client().op("float", self), (float,), "__float__")
 
     def __instancecheck__(self, value):
+        if type(value) is not Remote:  # a plain value is never an instance of the program's classes
+            return False
         return _exact(_client().op("isinstance", self, v=_client().encode(value)), (bool,), "isinstance")
 
     def __eq__(self, other):

@@ -9,8 +9,9 @@ candidate's process ever held test material, and this process never held the sec
 
 Names in the test program resolve, later winning: builtins < the candidate's top-level names
 (functions, classes and other objects as :class:`~.remote.Remote` proxies; modules and pure
-standard-library callables as this process's own; plain data as values) < the reference
-prompt's helpers (run here, from the reference) < the test program's own statements.
+standard-library callables as this process's own; plain data as values, copied once the program
+and ``test_setup_code`` have run) < the reference prompt's helpers (run here, from the
+reference) < the test program's own statements.
 
 When the candidate binds a name the tests use that is a builtin or a standard-library module
 (other than the entry point), the whole test program runs a second time with the real builtin
@@ -86,8 +87,10 @@ def grade(tests, client, send):
         return {"load": load_stop(client, stopped.how)}
     except ValueError:
         return {"load": ["runtime_error", "the program's process sent a malformed reply while loading"]}
+    if "load_error" in reply:
+        return {"load": load_error(reply["load_error"])}
     if "loaded" not in reply:
-        return {"load": load_error(reply.get("load_error"))}
+        return {"load": ["runtime_error", "the program's process sent a malformed reply while loading"]}
     try:
         bindings = bind(reply["loaded"])
     except (WireError, TypeError, AttributeError, KeyError) as exc:
@@ -241,7 +244,7 @@ def describe(exc):
     except BaseException:
         message = "<unprintable>"
     name = type(exc).__name__
-    if name == "CandidateError":
+    if name in ("CandidateError", "CandidateExit"):
         return message[:300]
     return ("%s: %s" % (name, message) if message else name)[:300]
 

@@ -45,8 +45,11 @@ class CodeVerifierV2(CodeVerifier):
     ``Fraction``, ``datetime`` types, namedtuples; ``re.Match`` as a record), rebuilt as real
     objects, so every comparison is Python's own, done by the tests. Any other object stays in
     the candidate's process and is used through a proxy whose ``==``, ``hash`` and ordering are
-    its identity. The candidate's exceptions are re-raised as the same builtin type (others as
-    ``CandidateError``). Mutated list/dict/set arguments are copied back.
+    its identity. The candidate's exceptions are re-raised as the same builtin ``Exception`` type
+    (its own exception classes and ``StopIteration`` as ``CandidateError``; ``SystemExit``,
+    ``KeyboardInterrupt`` and other non-``Exception`` s as ``CandidateExit``, which ``except
+    Exception`` does not catch). Mutated list/dict/set arguments are copied back. The
+    candidate's plain top-level data is copied once, after its program and ``test_setup_code``.
 
     **Names.** In the tests, later wins: builtins < the candidate's top-level names (a function
     named ``max`` *is* called) < the reference prompt's helper functions and constants (run in
