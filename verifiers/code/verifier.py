@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import time
 from typing import Any, Mapping
@@ -86,8 +87,10 @@ class CodeVerifier(BaseVerifier):
         """The sandbox in use: the one given, else one opened per process from the config / $RLVR_SANDBOX."""
         if self._given is not None:
             return self._given
+        kind = self.config.sandbox or os.environ.get("RLVR_SANDBOX") or "auto"
+        if getattr(self, "_unpickled", False):
+            return _shared_sandbox(kind)
         if self._own is None or self._pid != os.getpid():
-            kind = self.config.sandbox or os.environ.get("RLVR_SANDBOX") or "auto"
             self._own, self._pid = open_default_sandbox(kind), os.getpid()
         return self._own
 
@@ -96,12 +99,20 @@ class CodeVerifier(BaseVerifier):
         self._drop_own()
 
     def __getstate__(self) -> dict[str, Any]:
-        """Pickled into worker processes without the sandbox: each process opens its own."""
+        """Pickled into worker processes without the sandbox: each process opens its own.
+
+        The batch executor unpickles a fresh copy per item; copies share one sandbox per process
+        and kind (:func:`_shared_sandbox`), so a warm pool is not started for every item.
+        """
         state = dict(self.__dict__)
         state["_own"] = None
+        state["_unpickled"] = True
         return state
 
     def _drop_own(self) -> None:
+        if getattr(self, "_unpickled", False) and self._given is None:
+            _drop_shared(self.config.sandbox or os.environ.get("RLVR_SANDBOX") or "auto")
+            return
         own, self._own = self._own, None
         if own is not None and self._pid == os.getpid():
             try:
@@ -144,6 +155,34 @@ class CodeVerifier(BaseVerifier):
                     time.sleep(RETRY_BACKOFF_S * 2 ** attempt)
         message = f"{failure} (after {self.config.retries} retries)"
         return Outcome.error("sandbox_unavailable", message, language=language)
+
+
+_SHARED: dict[tuple[int, str], Sandbox] = {}
+"""Sandboxes of verifier copies unpickled in this process (one per kind), closed when the process exits."""
+
+
+def _shared_sandbox(kind: str) -> Sandbox:
+    key = (os.getpid(), kind)
+    box = _SHARED.get(key)
+    if box is None:
+        if not _SHARED:
+            atexit.register(_close_shared)
+        box = _SHARED[key] = open_default_sandbox(kind)
+    return box
+
+
+def _drop_shared(kind: str) -> None:
+    box = _SHARED.pop((os.getpid(), kind), None)
+    if box is not None:
+        try:
+            box.close()
+        except Exception:  # a broken backend may fail to close; it is being dropped anyway
+            pass
+
+
+def _close_shared() -> None:
+    for kind in [k for pid, k in list(_SHARED) if pid == os.getpid()]:
+        _drop_shared(kind)
 
 
 def _syntax_error(program: str) -> str | None:

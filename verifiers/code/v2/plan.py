@@ -16,8 +16,9 @@ standard library, has no assert, or defines ``check`` without calling it and wit
 ``entry_point`` is a bad reference.
 
 >>> program = plan_program({"tests": "for i in range(3):\\n    assert f(i) == 2 * i", "entry_point": "f"})
->>> program.statements
-('for i in range(3):\\n    __rlvr_cmp__(0, \\'Eq\\', lambda: (f(i), 2 * i))',)
+>>> print(program.statements[0])
+for i in range(3):
+    __rlvr_cmp__(0, 'Eq', lambda: (f(i), 2 * i))
 >>> [case.source for case in program.cases]
 ['assert f(i) == 2 * i']
 """
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import ast
 import sys
+import warnings
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -98,7 +100,7 @@ def plan_program(reference: Mapping[str, Any], *, max_cases: int = 1000) -> Test
         raise BadReferenceError(f"{len(rewriter.cases)} test cases exceed CodeConfig.max_cases={max_cases}")
     owned = _ownership(body, lexical, functions)
     prelude = _prelude(reference.get("prompt"), entry)
-    names |= set().union(*(_names(ast.parse(s)) for s in prelude)) if prelude else set()
+    names |= set().union(*(_names(_parse(s, "prompt")) for s in prelude)) if prelude else set()
     if entry:
         names.add(entry)
     return TestProgram(tuple(statements), tuple(rewriter.cases), owned, tuple(sorted(names)),
@@ -121,8 +123,10 @@ def _fields(reference: Mapping[str, Any]) -> tuple[str, str | None, str]:
 
 def _parse(source: str, what: str) -> ast.Module:
     try:
-        compile(source, f"<{what}>", "exec", dont_inherit=True)
-        return ast.parse(source)
+        with warnings.catch_warnings():  # e.g. invalid escape sequences: the reference's business
+            warnings.simplefilter("ignore")
+            compile(source, f"<{what}>", "exec", dont_inherit=True)
+            return ast.parse(source)
     except SyntaxError as exc:
         raise BadReferenceError(f"reference '{what}' is not valid Python: {exc.msg} (line {exc.lineno})") from exc
     except ValueError as exc:  # null bytes
@@ -181,7 +185,9 @@ def _prelude(prompt: Any, entry: str | None) -> tuple[str, ...]:
     if not isinstance(prompt, str) or not prompt.strip():
         return ()
     try:
-        module = ast.parse(prompt)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            module = ast.parse(prompt)
     except (SyntaxError, ValueError):
         return ()
     kept = []
