@@ -1,6 +1,7 @@
 """The hostile-program corpus: each ends as a non-pass verdict, the host untouched, nothing left.
 
-All programs are graded in ONE batch together with a correct program, which still passes.
+All programs are graded in ONE batch together with a correct program, which still passes, by
+code@1 and by code@2.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from code_backends import TEST_UIDS, backend, leftover_local_processes  # noqa: 
 
 from verifiers import GradeItem, Status, grade_batch
 from sandbox.local import LocalSandbox
-from verifiers.code import CodeConfig, CodeVerifier
+from verifiers.code import CodeConfig, CodeVerifier, CodeVerifierV2
 
 REFERENCE = {"tests": "assert f(1) == 2", "entry_point": "f"}
 MARKER = f"rlvr-hostile-{secrets.token_hex(6)}"
@@ -100,11 +101,12 @@ class Listener:
 
 
 @pytest.mark.slow
-def test_hostile_corpus_in_one_batch(backend, monkeypatch):  # noqa: F811
+@pytest.mark.parametrize("version", [CodeVerifier, CodeVerifierV2], ids=["code@1", "code@2"])
+def test_hostile_corpus_in_one_batch(backend, monkeypatch, version):  # noqa: F811
     monkeypatch.setenv(SECRET_NAME, secrets.token_hex(8))
     listener = Listener()
     programs = without_unsafe(hostile_programs(listener.port), backend)
-    verifier = CodeVerifier(CodeConfig(case_timeout_s=3, output_bytes=100_000), sandbox=backend)
+    verifier = version(CodeConfig(case_timeout_s=3, output_bytes=100_000), sandbox=backend)
     items = [GradeItem(program, REFERENCE, verifier, name) for name, (program, _) in programs.items()]
     items.insert(len(items) // 2, GradeItem("def f(x):\n    return x + 1", REFERENCE, verifier, "correct"))
     try:
