@@ -71,6 +71,11 @@ PASSING = [
      {"tests": "CASES = {1: 2, 5: 6}\nfor k, v in CASES.items():\n    assert f(k) == v"}),
     ("own_function_named_like_a_builtin_as_entry_point", "def max(xs):\n    return -1",
      {"tests": "assert max([1, 2]) == -1", "entry_point": "max"}),
+    ("tests_build_and_pass_objects", NODE + "def height(n):\n    return 0 if n is None else 1 + max(height(n.left), height(n.right))",
+     {"tests": "root = Node(1)\nroot.left = Node(2)\nroot.left.right = Node(3)\nassert height(root) == 3\n"
+               "assert root.left.right.v == 3\nassert height.__name__ == 'height'"}),
+    ("iterators_passed_to_the_program", "def total(xs):\n    return sum(xs)",
+     {"tests": "assert total(x * x for x in range(4)) == 14\nassert total(map(abs, [-1, -2])) == 3\nassert total(range(5)) == 10"}),
     ("big_values", "def f(n):\n    return list(range(n)), 10 ** 5000",
      {"tests": "assert f(300000) == (list(range(300000)), 10 ** 5000)"}),
 ]
@@ -178,3 +183,16 @@ def test_stdin_stdout_cases_are_graded_as_by_code_at_1(backend):  # noqa: F811
         one, two = v1.verify(program, reference), v2.verify(program, reference)
         assert (one.status, one.failure_reason, one.pass_rate) == (two.status, two.failure_reason, two.pass_rate)
     assert v2.verify("", reference).status is Status.UNPARSEABLE
+
+
+def test_bytecode_for_another_python_falls_back_to_the_source(backend, monkeypatch):  # noqa: F811
+    import verifiers.code.v2.run as run
+
+    files = dict(run.sandbox_files())
+    for part, filename in (("harness", "harness.py"), ("candidate", "candidate_runner.py")):
+        files[filename] = run.LOADER.format(part=part, tag="cpython-00", filename=filename)
+        files[part + ".bin"] = b"not bytecode"
+    monkeypatch.setattr(run, "sandbox_files", lambda: files)
+    verifier = CodeVerifierV2(CodeConfig(case_timeout_s=3), sandbox=backend)
+    assert verifier.verify("def f(x):\n    return x * x", SQUARE).status is Status.PASS
+    assert verifier.verify("def f(x):\n    return x", SQUARE).status is Status.FAIL

@@ -313,6 +313,9 @@ class Client(object):
         return known
 
     def handle_id(self, value):
+        """A proxy's id; a test-side iterator (generator, map, ...) as its items; anything else is refused."""
+        if type(value) is not self.make_proxy and _is_iterator(value):
+            return {"$iter": [self.encode(item) for item in value]}
         ident = value._rlvr_ident if type(value) is self.make_proxy else None
         if ident is None or self.proxies.get(ident) is not value:
             raise UnsendableArgument("%s from the tests cannot be passed to the program (only plain values and the "
@@ -361,6 +364,13 @@ def candidate_exception(error):
     except AttributeError:
         pass
     return exc
+
+
+def _is_iterator(value):
+    try:
+        return callable(getattr(type(value), "__next__", None)) and iter(value) is value
+    except Exception:
+        return False
 
 
 def _copy_back(target, value):

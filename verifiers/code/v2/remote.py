@@ -22,6 +22,8 @@ except ImportError:  # in the sandbox this file follows client.py
 CLIENT = [None]
 """The :class:`~.client.Client` all proxies talk through (one per test process)."""
 FIRST_BATCH, LAST_BATCH = 8, 1024
+REMOTE_DUNDERS = ("__name__", "__qualname__", "__dict__")
+"""The only dunder attributes read from the candidate (others are looked up by Python machinery)."""
 
 
 def _client():
@@ -47,7 +49,7 @@ class Remote(object):
         return _client().call(self, args, kwargs)
 
     def __getattr__(self, name):
-        if name.startswith("__") and name.endswith("__"):
+        if name.startswith("__") and name.endswith("__") and name not in REMOTE_DUNDERS:
             raise AttributeError(name)
         return _client().op("getattr", self, n=name)
 

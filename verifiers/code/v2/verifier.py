@@ -48,7 +48,9 @@ class CodeVerifierV2(CodeVerifier):
     its identity. The candidate's exceptions are re-raised as the same builtin ``Exception`` type
     (its own exception classes and ``StopIteration`` as ``CandidateError``; ``SystemExit``,
     ``KeyboardInterrupt`` and other non-``Exception`` s as ``CandidateExit``, which ``except
-    Exception`` does not catch). Mutated list/dict/set arguments are copied back. The
+    Exception`` does not catch). Mutated list/dict/set arguments are copied back; an iterator
+    the tests pass is sent as its items. The tests cannot pass their own functions or objects
+    (that is a ``bad_reference``: no test code ever runs in the candidate's process). The
     candidate's plain top-level data is copied once, after its program and ``test_setup_code``.
 
     **Names.** In the tests, later wins: builtins < the candidate's top-level names (a function

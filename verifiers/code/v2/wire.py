@@ -19,6 +19,7 @@ object itself in the candidate process).
 ``datetime``                        ``$date``, ``$time``, ``$datetime``, ``$timedelta`` (fields; fixed-offset tz only)
 ``re.Match``                        ``$match`` -> :class:`MatchRecord` (truthy; ``group``/``groups``/``span``...)
 pure standard-library callables     ``{"$std": [module, qualname]}`` (only from :data:`PURE_MODULES` / :data:`PURE_BUILTINS`)
+the tests' iterators                ``{"$iter": [...]}``: consumed by the test process, an iterator again for the candidate
 ==================================  ==============================================================
 
 >>> decode(encode((1, 2.5, {"a": [None, True]})))
@@ -190,11 +191,14 @@ class Encoder(object):
         return {"$int": text}
 
     def _handle(self, value):
+        ident = self.handle_of(value)
+        if type(ident) is dict:  # the hook encoded the value itself (the test process: an iterator's items)
+            return ident
         try:
             name = type(value).__qualname__
         except BaseException:
             name = "object"
-        return {"$h": [self.handle_of(value), str(name)[:100]]}
+        return {"$h": [ident, str(name)[:100]]}
 
     def items(self, values, depth):
         return [self.encode(v, depth) for v in values]
@@ -577,6 +581,7 @@ _DECODERS = {
     "$match": _decode_match,
     "$std": lambda dec, body, depth: _decode_std(body),
     "$h": _decode_handle,
+    "$iter": lambda dec, body, depth: iter(dec.items(body, depth)),
 }
 
 
