@@ -138,12 +138,21 @@ V2_CHEATS = {
     "function_named_like_a_builtin": (
         "def max(a):\n    return -1\ndef g(x):\n    return x * x",
         {"tests": "assert max([1, 2]) == 2\nassert g(3) == 9"}),
-    # redefining the builtins the tests check with: the second run uses the real ones
+    # redefining the builtins the tests check with: a run with the real ones
     "shadow_the_builtins_the_tests_use": (
         "def abs(x):\n    return 0\nlen = lambda x: 3\nsorted = lambda x, **k: [1, 2, 3]\n"
         "isinstance = lambda *a: True\ndef f(x):\n    return 'no'",
         {"tests": "assert abs(f(2) - 4) < 1e-9\nassert len(f(3)) == 3\nassert sorted(f(3)) == [1, 2, 3]\n"
                   "assert isinstance(f(3), list)"}),
+    # the program's abs / math.isclose see the expected values in their run: the real run came first
+    "replay_what_a_shadowed_builtin_saw": (
+        "seen = []\ndef abs(x):\n    seen.append(x)\n    return 0\ncalls = []\n"
+        "def f(x):\n    calls.append(x)\n    return -seen[len(calls) - 3] if len(calls) > 2 else 0",
+        {"tests": "assert abs(f(2) - 4) < 1e-9\nassert abs(f(3) - 9) < 1e-9"}),
+    "replay_what_a_fake_module_saw": (
+        "seen = []\nclass math:\n    @staticmethod\n    def isclose(a, b, **k):\n        seen.append(b)\n        return True\n"
+        "calls = []\ndef f(x):\n    calls.append(x)\n    return seen[len(calls) - 3] if len(calls) > 2 else 0",
+        {"tests": "assert math.isclose(f(2), 1.41421, rel_tol=1e-4)\nassert math.isclose(f(3), 1.73205, rel_tol=1e-4)"}),
     "shadow_a_test_helper": (
         "def near(a, b):\n    return True\ndef f(x):\n    return 0",
         {"tests": "def near(a, b):\n    return abs(a - b) < 1e-9\nassert near(f(2), 4)\nassert near(f(3), 9)"}),

@@ -146,7 +146,7 @@ def test_shadowing_a_builtin_the_tests_use_runs_the_tests_again_with_the_real_on
     assert honest.status is Status.PASS and honest.details["shadowed"] == ["sum"]
     cheat = verifier.verify("def abs(x):\n    return 0\ndef f(x):\n    return 0", {"tests": "assert abs(f(2) - 4) < 1e-9"})
     assert cheat.status is Status.FAIL
-    assert "second run, with the real abs" in cheat.failure_reason.message
+    assert "run with the real abs instead of the program's" in cheat.failure_reason.message
 
 
 def test_mbpp_function_named_like_a_builtin_without_entry_point_is_the_documented_cost(verifier):

@@ -14,8 +14,10 @@ and ``test_setup_code`` have run) < the reference prompt's helpers (run here, fr
 reference) < the test program's own statements.
 
 When the candidate binds a name the tests use that is a builtin or a standard-library module
-(other than the entry point), the whole test program runs a second time with the real builtin
-or module under that name; a case passes only if it passes in both runs.
+(other than the entry point), the whole test program runs twice: first with the real builtin or
+module under that name, then with the candidate's; a case passes only if it passes in both runs.
+The real run comes first because in the other one the candidate's versions receive the tests'
+data (``abs(f(x) - expected)``), which it could otherwise replay.
 """
 
 import builtins
@@ -97,14 +99,15 @@ def grade(tests, client, send):
         return {"load": ["runtime_error", "the program's names could not be bound (%s)" % str(exc)[:200]]}
     shadowed = shadowed_names(bindings, tests)
     try:
-        first = run_pass(tests, compiled, bindings, client, send, {})
         if not shadowed:
-            return {"cases": first}
-        real = {name: real_binding(name) for name in shadowed}
-        second = run_pass(tests, compiled, bindings, client, send, real, first)
+            return {"cases": run_pass(tests, compiled, bindings, client, send, {})}
+        # The run with the real builtins/modules comes first: in the other run the program's own
+        # versions see the tests' data (abs(f(x) - expected)), which must not help it in this one.
+        real = run_pass(tests, compiled, bindings, client, send, {name: real_binding(name) for name in shadowed})
+        own = run_pass(tests, compiled, bindings, client, send, {}, (real, shadowed))
     except ReferenceProblem as problem:
         return {"reference": str(problem)[:500]}
-    return {"cases": combine(first, second, shadowed), "shadowed": shadowed}
+    return {"cases": combine(real, own, shadowed), "shadowed": shadowed}
 
 
 def load_stop(client, how):
@@ -177,6 +180,10 @@ def real_binding(name):
 
 # ---------------------------------------------------------------- one run of the test program
 def run_pass(tests, compiled, bindings, client, send, real, earlier=None):
+    """One run of the test program; ``real`` rebinds names to the real builtins/modules.
+
+    ``earlier`` is ``(results, shadowed)`` of the run before, combined into the partial reports.
+    """
     recorder = Recorder(tests["n_cases"], tests["owned"], tests["tripwires"])
     client.on_abort = recorder.on_abort
     namespace = {"__name__": "__main__", "__builtins__": builtins}
@@ -200,7 +207,7 @@ def run_pass(tests, compiled, bindings, client, send, real, earlier=None):
                 raise ReferenceProblem(reference_message(exc))
         recorder.statement_done(index, escaped, reason_of)
         partial = recorder.results(final=False)
-        send({"cases": partial if earlier is None else combine(earlier, partial, sorted(real))})
+        send({"cases": partial if earlier is None else combine(earlier[0], partial, earlier[1])})
     return recorder.results()
 
 
@@ -249,17 +256,15 @@ def describe(exc):
     return ("%s: %s" % (name, message) if message else name)[:300]
 
 
-def combine(first, second, shadowed):
-    """A case passes only when it passed in both runs."""
-    note = " (second run, with the real %s instead of the program's)" % ", ".join(shadowed)
+def combine(real, own, shadowed):
+    """A case passes only when it passed in both runs (with the real builtins/modules, and with the program's)."""
+    note = " (run with the real %s instead of the program's)" % ", ".join(shadowed)
     out = []
-    for a, b in zip(first, second):
-        if a is None or a[0] != "pass":
-            out.append(a)
-        elif b is None:
-            out.append(None)
-        elif b[0] != "pass":
-            out.append([b[0], b[1] + note])
+    for a, b in zip(real, own):
+        if a is not None and a[0] != "pass":
+            out.append([a[0], a[1] + note])
+        elif a is None or b is None or b[0] != "pass":
+            out.append(b if a is not None else None)
         else:
             out.append(a)
     return out

@@ -58,9 +58,12 @@ class CodeVerifierV2(CodeVerifier):
     the test process, from the reference) < the test program's own definitions. A candidate's
     module or pure standard-library function is bound to the test process's own copy. When the
     candidate binds a name the tests use that is a builtin or a standard-library module (other
-    than ``entry_point``), the tests run a second time with the real one under that name, and a
-    case passes only if it passes both times. Known cost: a task whose function is deliberately
-    named like a builtin (MBPP's ``sum``), with no ``entry_point``, fails its second run.
+    than ``entry_point``), the tests run twice, first with the real builtin or module under that
+    name, then with the candidate's, and a case passes only if it passes both times (the real run
+    comes first: in the other one the candidate's ``abs`` or ``math.isclose`` receive the tests'
+    expected values, which it must not be able to replay). Known cost: a task whose function is
+    deliberately named like a builtin (MBPP's ``sum``), with no ``entry_point``, fails the run
+    with the real builtin.
 
     **What the candidate can reach:** its own program and process; the reference's
     ``test_setup_code`` (inputs, in its process); the arguments the tests pass to its functions;
@@ -91,7 +94,7 @@ class CodeVerifierV2(CodeVerifier):
         164/164 instead of 157/164. Standard-library results (``Counter``, ``defaultdict``,
         ``re.Match``...) compare as Python compares them (MBPP 40, 88, 653, 902 passed as fail).
         A candidate function named like a builtin is called, never the builtin (a false pass in
-        @1), and redefining builtins the tests use cannot help (second run). Test data never
+        @1), and redefining builtins the tests use cannot help (a run with the real ones). Test data never
         enters the candidate's process (in @1 module-level constants and comprehension loop
         variables could be read from frames and globals: a false pass). Failure messages never
         raise (a huge wrong integer was ``error: verifier_crashed``). Prompt helpers run from the
