@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import verifiers
+from verifiers import Status
 from verifiers import BadReferenceError
 from verifiers.code import CodeVerifier, CodeVerifierV2
 from verifiers.code.v2 import wire
@@ -275,3 +276,49 @@ def test_a_timeout_inside_an_assert_fails_that_assert_even_if_swallowed_inside_i
 
     run_statement(recorder, 0, lambda: recorder.check(0, swallowed))
     assert recorder.results() == [["timeout", "too slow"]]
+
+
+# ---------------------------------------------------------------- judging signed reports (no real sandbox)
+def signing_sandbox(results, *, sign=True):
+    """A fake sandbox that answers with ``{"results": results}`` signed with the run's own secret."""
+    import hashlib
+    import hmac
+
+    from sandbox import FakeSandbox
+
+    def handler(command, files, stdin, limits):
+        body = json.dumps({"results": results})
+        key = bytes.fromhex(files["secret"]) if sign else b"not the secret"
+        mac = hmac.new(key, body.encode(), hashlib.sha256).hexdigest()
+        return FakeSandbox.result(stdout=b"RLVR-HARNESS " + json.dumps({"body": body, "mac": mac}).encode() + b"\n")
+
+    return FakeSandbox(handler)
+
+
+TWO_CASES = {"tests": "assert f(1) == 1\nassert f(2) == 2"}
+
+
+@pytest.mark.parametrize("results, status, code", [
+    ({"last": {"cases": [["pass", ""], ["pass", ""]], "done": True}, "stop": None}, "pass", None),
+    ({"last": {"cases": [["pass", ""], ["wrong_answer", "left side 3, right side 2"]], "done": True}, "stop": None},
+     "fail", "wrong_answer"),
+    ({"last": {"cases": [["pass", ""], None]}, "stop": "timeout"}, "fail", "timeout"),
+    ({"last": None, "stop": "crashed"}, "fail", "no_result"),
+    ({"last": {"load": ["runtime_error", "ValueError while loading the program"], "done": True}, "stop": None},
+     "fail", "runtime_error"),
+    ({"last": {"internal": "the harness could not make itself non-dumpable (prctl)", "done": True}, "stop": None},
+     "error", "harness_crashed"),
+    ({"last": {"reference": "the test program failed to import a module", "done": True}, "stop": None},
+     "error", "bad_reference"),
+    ({"last": {"cases": [["pass", ""]], "done": True}, "stop": None}, "fail", "no_result"),  # wrong length
+])
+def test_signed_reports_are_judged_in_the_grader(results, status, code):
+    verdict = CodeVerifierV2(sandbox=signing_sandbox(results)).verify("def f(x):\n    return x", TWO_CASES)
+    assert verdict.status.value == status, verdict.failure_reason
+    assert (verdict.failure_reason.code if verdict.failure_reason else None) == code
+
+
+def test_an_unsigned_report_never_passes():
+    results = {"last": {"cases": [["pass", ""], ["pass", ""]], "done": True}, "stop": None}
+    verdict = CodeVerifierV2(sandbox=signing_sandbox(results, sign=False)).verify("def f(x):\n    return x", TWO_CASES)
+    assert verdict.status is Status.FAIL and verdict.failure_reason.code == "no_result"

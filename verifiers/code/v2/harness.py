@@ -6,7 +6,8 @@ holding ``candidate.json`` (the program, the reference's ``test_setup_code``, li
 runner (``candidate_runner.py``, a loader of ``candidate.bin``/``candidate.src``). Order of events:
 
 1. read and delete ``candidate.json``; go non-dumpable (no ptrace, no ``/proc/<pid>/mem`` or
-   ``/proc/<pid>/fd`` for same-uid processes; inherited by the test process);
+   ``/proc/<pid>/fd`` for same-uid processes; inherited by the test process). If that fails,
+   nothing runs and the report says so (an ``error`` verdict, never an unprotected run);
 2. fork the **test process** (:mod:`.testside`): it forks the first **candidate process**
    (blocked on a pipe), then reads and deletes ``tests.json``;
 3. read and delete ``secret``, then tell the test process, which releases the candidate;
@@ -37,10 +38,29 @@ MAX_RESULTS_LINE = 4 * 1024 * 1024
 
 def main():
     started = time.monotonic()
-    with open(JOB_FILE, "rb") as fh:
-        job = loads(fh.read().decode())
-    os.unlink(JOB_FILE)
+    job = loads(_read_and_delete(JOB_FILE))
     libc = _non_dumpable()
+    collect_report = run_tests(job, libc, started + job["wall_s"]) if libc is not None else None
+    secret = bytes.fromhex(_read_and_delete(SECRET_FILE))
+    if collect_report is None:  # fail closed: a dumpable test process could be read by the candidate
+        report = {"last": {"internal": "the harness could not make itself non-dumpable (prctl)"}, "stop": None}
+    else:
+        report = collect_report()
+    body = dumps({"results": report}, sort_keys=True)
+    data = memoryview(("\n" + MARK + dumps({"body": body, "mac": hmac_sha256(secret, body.encode())}) + "\n").encode())
+    while data:
+        data = data[os.write(1, data):]
+
+
+def _read_and_delete(name):
+    with open(name, "rb") as fh:
+        text = fh.read().decode()
+    os.unlink(name)
+    return text
+
+
+def run_tests(job, libc, deadline):
+    """Fork the test process; the returned function releases it (once the secret is gone) and collects."""
     results_r, results_w = os.pipe()
     sync_r, sync_w = os.pipe()
     pid = os.fork()
@@ -51,54 +71,60 @@ def main():
         os._exit(0)
     os.close(results_w)
     os.close(sync_r)
-    with open(SECRET_FILE, "rb") as fh:
-        secret = bytes.fromhex(fh.read().decode())
-    os.unlink(SECRET_FILE)
-    os.write(sync_w, b"g")
-    os.close(sync_w)
-    report = collect(results_r, pid, started + job["wall_s"])
-    body = dumps({"results": report}, sort_keys=True)
-    mac = hmac_sha256(secret, body.encode())
-    data = memoryview(("\n" + MARK + dumps({"body": body, "mac": mac}) + "\n").encode())
-    while data:
-        data = data[os.write(1, data):]
+
+    def release_and_collect():
+        os.write(sync_w, b"g")
+        os.close(sync_w)
+        return collect(results_r, pid, deadline)
+    return release_and_collect
 
 
 def collect(fd, pid, deadline):
     """The test process's last report, plus how it ended; kills what is left."""
-    last, pids, pending, stop = None, [], b"", None
-    poller = select.poll()
-    poller.register(fd, select.POLLIN)
-    while True:
+    reader = _Lines(fd)
+    stop = None
+    while stop is None:
+        stop = reader.read(deadline)
+    _kill([pid] + reader.pids)
+    if stop == "eof":
+        stop = None if (reader.last or {}).get("done") else "crashed"
+    return {"last": reader.last, "stop": stop}
+
+
+class _Lines(object):
+    """JSON lines from the test process: candidate pids, and reports (the last one counts)."""
+
+    def __init__(self, fd):
+        self.fd, self.pending, self.last, self.pids = fd, b"", None, []
+        self.poller = select.poll()
+        self.poller.register(fd, select.POLLIN)
+
+    def read(self, deadline):
+        """None to go on, else why reading stopped: eof, timeout or garbled."""
         wait = deadline - time.monotonic()
         if wait <= 0:
-            stop = "timeout"
-            break
-        if not poller.poll(int(wait * 1000) + 1):
-            continue
-        chunk = os.read(fd, 1 << 20)
+            return "timeout"
+        if not self.poller.poll(int(wait * 1000) + 1):
+            return None
+        chunk = os.read(self.fd, 1 << 20)
         if not chunk:
-            break
-        pending += chunk
-        *lines, pending = pending.split(b"\n")
-        if len(pending) > MAX_RESULTS_LINE:
-            stop = "garbled"
-            break
+            return "eof"
+        *lines, self.pending = (self.pending + chunk).split(b"\n")
+        if len(self.pending) > MAX_RESULTS_LINE:
+            return "garbled"
         for line in lines:
-            try:
-                record = loads(line.decode())
-            except ValueError:
-                continue
-            if type(record) is not dict:
-                continue
-            if "pid" in record:
-                pids.append(record["pid"])
-            else:
-                last = record
-    _kill([pid] + pids)
-    if stop is None and not (last or {}).get("done"):
-        stop = "crashed"
-    return {"last": last, "stop": stop}
+            self._take(line)
+        return None
+
+    def _take(self, line):
+        try:
+            record = loads(line.decode())
+        except ValueError:
+            return
+        if type(record) is dict and type(record.get("pid")) is int:
+            self.pids.append(record["pid"])
+        elif type(record) is dict:
+            self.last = record
 
 
 def _kill(pids):
@@ -141,7 +167,8 @@ def _non_dumpable():
         import ctypes
 
         libc = ctypes.CDLL(None)
-        libc.prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 4
+        if libc.prctl(4, 0, 0, 0, 0) != 0:  # PR_SET_DUMPABLE = 4
+            return None
         return libc
     except Exception:
         return None
