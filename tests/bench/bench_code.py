@@ -10,7 +10,9 @@ then @1, ...) over several rounds, so load from other jobs on the machine hits b
 alike. Reported per version: verdicts/s (items / summed latency), median and p99 latency, and
 statuses; plus the same over the items where ``code@1`` actually runs the tests (it answers
 ``error: bad_reference`` on 7 HumanEval problems in well under a millisecond, which flatters
-its average), and the ratio @2 / @1.
+its average), and the ratio @2 / @1. ``code@2`` caches its test plan per reference (a GRPO group
+grades several responses to one task), so later rounds reuse it; ``first_round`` is the cold
+figure (each reference seen for the first time, by both versions).
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ def measure(items, verifiers: dict, rounds: int) -> dict[str, dict[str, list]]:
             for name in order:
                 start = time.perf_counter()
                 verdict = verifiers[name].verify(program, reference)
-                seen[name]["latency"].append((task_id, time.perf_counter() - start))
+                seen[name]["latency"].append((task_id, round_index, time.perf_counter() - start))
                 seen[name]["status"].setdefault(task_id, verdict.status.value)
     return seen
 
@@ -76,10 +78,11 @@ def report(suite: str, seen: dict) -> dict:
     runs = {task for task, status in baseline["status"].items() if status != "error"}
     out = {}
     for name, data in seen.items():
-        out[name] = {"all": stats([s for _, s in data["latency"]]),
-                     "where_code@1_runs_the_tests": stats([s for t, s in data["latency"] if t in runs]),
+        out[name] = {"all": stats([s for _, _, s in data["latency"]]),
+                     "where_code@1_runs_the_tests": stats([s for t, _, s in data["latency"] if t in runs]),
+                     "first_round": stats([s for _, r, s in data["latency"] if r == 0]),
                      "statuses": dict(Counter(data["status"].values()))}
-    for scope in ("all", "where_code@1_runs_the_tests"):
+    for scope in ("all", "where_code@1_runs_the_tests", "first_round"):
         ratio = out["code@2"][scope]["verdicts_per_s"] / out["code@1"][scope]["verdicts_per_s"]
         out[f"ratio_code@2_over_code@1_{scope}"] = round(ratio, 3)
         print(f"  {suite:<10} {scope:<28} code@1 {out['code@1'][scope]['verdicts_per_s']:>7.2f}/s   "

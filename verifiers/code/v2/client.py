@@ -171,6 +171,20 @@ class Process(object):
         if len(self.pending) > MAX_REPLY:
             raise _Stopped("garbled")
 
+    def wait_exit(self, seconds):
+        """Reap the process if it exits within ``seconds`` (it closed its pipes: it is probably dying)."""
+        deadline = time.monotonic() + seconds
+        while self.status is None and time.monotonic() < deadline:
+            try:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:
+                pid, status = self.pid, 0
+            if pid:
+                self.status = status
+            else:
+                time.sleep(0.002)
+        return self.status is not None
+
     def kill(self):
         for target in (lambda: os.killpg(self.pid, signal.SIGKILL), lambda: os.kill(self.pid, signal.SIGKILL)):
             try:
@@ -281,9 +295,11 @@ class Client(object):
             abort = CallAbort("output_limit", "the program printed more than %d bytes" % self.job["output_bytes"])
         elif how == "garbled":
             abort = CallAbort("runtime_error", "the program's process sent a malformed reply")
-        else:
+        elif self.process.wait_exit(0.25):
             self.process.kill()
             abort = CallAbort(*self.process.death("during a call"))
+        else:
+            abort = CallAbort("runtime_error", "the program closed its reply pipe during a call")
         self._restart()
         return abort
 

@@ -26,9 +26,11 @@ for i in range(3):
 from __future__ import annotations
 
 import ast
+import json
 import sys
 import warnings
 from dataclasses import dataclass
+from functools import cached_property, lru_cache
 from typing import Any, Mapping
 
 from ...errors import BadReferenceError
@@ -70,8 +72,13 @@ class TestProgram:
     setup: str
     """The reference's ``test_setup_code``, run in the candidate's process after its program."""
 
+    @cached_property
+    def job_text(self) -> str:
+        """The contents of ``tests.json`` (computed once per plan)."""
+        return json.dumps(self.job())
+
     def job(self) -> dict[str, Any]:
-        """The contents of ``tests.json``."""
+        """What ``tests.json`` holds."""
         return {"statements": list(self.statements), "owned": [list(o) for o in self.owned],
                 "n_cases": len(self.cases), "tripwires": [i for i, c in enumerate(self.cases) if c.tripwire],
                 "names": list(self.names), "stdlib_names": list(self.stdlib_names), "prelude": list(self.prelude),
@@ -79,8 +86,17 @@ class TestProgram:
 
 
 def plan_program(reference: Mapping[str, Any], *, max_cases: int = 1000) -> TestProgram:
-    """Check and rewrite ``reference["tests"]``; a bad reference raises :class:`BadReferenceError`."""
+    """Check and rewrite ``reference["tests"]``; a bad reference raises :class:`BadReferenceError`.
+
+    Plans are cached per reference (a group of responses to one task shares it).
+    """
     tests, entry, setup = _fields(reference)
+    prompt = reference.get("prompt")
+    return _plan(tests, entry, setup, prompt if isinstance(prompt, str) else None, max_cases)
+
+
+@lru_cache(maxsize=512)
+def _plan(tests: str, entry: str | None, setup: str, prompt: str | None, max_cases: int) -> TestProgram:
     module = _parse(tests, "tests")
     _check_imports(module, "tests")
     _parse(setup, "test_setup_code")
@@ -99,7 +115,7 @@ def plan_program(reference: Mapping[str, Any], *, max_cases: int = 1000) -> Test
     if len(rewriter.cases) > max_cases:
         raise BadReferenceError(f"{len(rewriter.cases)} test cases exceed CodeConfig.max_cases={max_cases}")
     owned = _ownership(body, lexical, functions)
-    prelude = _prelude(reference.get("prompt"), entry)
+    prelude = _prelude(prompt, entry)
     names |= set().union(*(_names(_parse(s, "prompt")) for s in prelude)) if prelude else set()
     if entry:
         names.add(entry)

@@ -92,7 +92,7 @@ def run_program(program: str, tests: TestProgram, sandbox: Sandbox, config: Code
     candidate = {"code": program, "setup": tests.setup, "memory_mb": config.memory_mb, "timeout_s": config.case_timeout_s,
                  "output_bytes": config.output_bytes, "wall_s": wall}
     files = dict(sandbox_files())
-    files.update({"candidate.json": json.dumps(candidate), "tests.json": json.dumps(tests.job()), "secret": secret.hex()})
+    files.update({"candidate.json": json.dumps(candidate), "tests.json": tests.job_text, "secret": secret.hex()})
     limits = Limits(wall_s=wall + 10, memory_mb=config.memory_mb + HARNESS_MB, output_bytes=16_000_000, pids=64)
     result = sandbox.run(list(HARNESS_COMMAND), files=files, limits=limits)
     details = {"backend": result.backend, **{k: result.details[k] for k in DETAIL_KEYS if k in result.details}}

@@ -111,12 +111,18 @@ def grade(tests, client, send):
 
 
 def load_stop(client, how):
+    """``[code, message]`` for a candidate that stopped answering while it loaded."""
+    if how == "crashed" and client.process.wait_exit(0.25):
+        client.process.kill()
+        return list(client.process.death("while loading the program"))
     client.process.kill()
     if how == "timeout":
         return ["timeout", "loading the program did not finish within %g s" % client.job["timeout_s"]]
     if how == "output_limit":
         return ["output_limit", "the program printed more than %d bytes while loading" % client.job["output_bytes"]]
-    return list(client.process.death("while loading the program"))
+    if how == "garbled":
+        return ["runtime_error", "the program's process sent a malformed reply while loading"]
+    return ["runtime_error", "the program closed its reply pipe while loading"]
 
 
 def load_error(error):

@@ -66,18 +66,22 @@ class CodeVerifierV2(CodeVerifier):
     with the real builtin.
 
     **What the candidate can reach:** its own program and process; the reference's
-    ``test_setup_code`` (inputs, in its process); the arguments the tests pass to its functions;
-    the names the tests use (not their values), sent so that it reports only those; the
-    sandbox's files (the harness's sources, public); its own output. **What it cannot reach:**
-    the test source and every expected value (they are only ever in the test process, which is
-    non-dumpable: no ``ptrace``, ``/proc/<pid>/mem`` or ``/proc/<pid>/fd``), the test process's
-    globals and frames (another process), the secret that signs results, the comparisons (they
-    run in the test process on values it rebuilt), the builtins and modules the tests use (the
-    test process's own), the harness's pipes (it is forked before they exist; restarted
-    candidates are fresh ``exec`` s with only their two pipes). Killing or stopping the test
-    process or the harness only removes results (``no_result`` / ``timeout``). Residual risks as
-    in ``code@1`` (the local backend without root runs everything as the grader's user; kernel or
-    Docker escapes are out of scope).
+    ``test_setup_code`` (inputs, in its process); the arguments the tests pass to its functions
+    (and it may mutate them: they are copied back, as Python would share them); the names the
+    tests use (not their values), sent so that it reports only those; in the run with its own
+    versions of shadowed builtins or modules, whatever the tests pass to those; the sandbox's
+    files (the harness's sources, public); its own output. **What it cannot reach:** the test
+    source and every expected value (they are only ever in the test process, which is
+    non-dumpable: no ``ptrace``, ``/proc/<pid>/mem`` or ``/proc/<pid>/fd``; the harness refuses to
+    run tests when it cannot make it so), the test process's globals and frames (another
+    process), the secret that signs results, the comparisons (they run in the test process on
+    values it rebuilt; ``x in obj`` on its objects too), the builtins and modules the tests use
+    (the test process's own), the harness's pipes (it is forked before they exist; restarted
+    candidates are fresh ``exec`` s with only their two pipes), the workspace as a source of
+    modules for the test process. Killing or stopping the test process or the harness only
+    removes results (``no_result`` / ``timeout``). Residual risks as in ``code@1`` (the local
+    backend without root runs everything as the grader's user; kernel or Docker escapes are out
+    of scope).
 
     >>> from verifiers.code import CodeConfig
     >>> v = CodeVerifierV2(CodeConfig(sandbox="local"))
@@ -90,15 +94,18 @@ class CodeVerifierV2(CodeVerifier):
     1 - first version (python asserts split into candidate units evaluated in the sandbox and
         compared in the grader; stdio for python, c, cpp, javascript).
     2 - tests run as a real program in a test process next to the candidate's process (loops,
-        helpers, random inputs, any standard-library import, ``test_setup_code``): HumanEval
-        164/164 instead of 157/164. Standard-library results (``Counter``, ``defaultdict``,
-        ``re.Match``...) compare as Python compares them (MBPP 40, 88, 653, 902 passed as fail).
-        A candidate function named like a builtin is called, never the builtin (a false pass in
-        @1), and redefining builtins the tests use cannot help (a run with the real ones). Test data never
-        enters the candidate's process (in @1 module-level constants and comprehension loop
-        variables could be read from frames and globals: a false pass). Failure messages never
-        raise (a huge wrong integer was ``error: verifier_crashed``). Prompt helpers run from the
-        reference. stdin/stdout cases unchanged.
+        helpers, random inputs, any standard-library import, ``check`` implied by
+        ``entry_point``, ``test_setup_code``): HumanEval 164/164 instead of 157/164, MBPP
+        973/974 instead of 967/974. Why each change:
+        standard-library results (``Counter``, ``defaultdict``, ``re.Match``...) compare as
+        Python compares them (MBPP 40, 88, 653, 902 were failed); a candidate function named
+        like a builtin is called, never the builtin (``def max(a): return -1`` passed @1), and
+        redefining builtins or modules the tests use cannot help (a run with the real ones, done
+        first); test data never enters the candidate's process (@1 ran module-level test
+        constants and comprehension loops there, where the candidate could read them: a false
+        pass); prompt helpers run from the reference (a candidate could redefine them); a wrong
+        answer of any size or type is a ``fail`` (a huge integer made @1's message raise:
+        ``error: verifier_crashed``). stdin/stdout cases unchanged.
     """
 
     name = "code"
