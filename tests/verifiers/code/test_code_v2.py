@@ -76,6 +76,7 @@ PASSING = [
                "assert root.left.right.v == 3\nassert height.__name__ == 'height'"}),
     ("iterators_passed_to_the_program", "def total(xs):\n    return sum(xs)",
      {"tests": "assert total(x * x for x in range(4)) == 14\nassert total(map(abs, [-1, -2])) == 3\nassert total(range(5)) == 10"}),
+    ("main_guard_in_the_tests", "def f(x):\n    return x", {"tests": "if __name__ == '__main__':\n    assert f(1) == 1"}),
     ("big_values", "def f(n):\n    return list(range(n)), 10 ** 5000",
      {"tests": "assert f(300000) == (list(range(300000)), 10 ** 5000)"}),
 ]

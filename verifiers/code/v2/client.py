@@ -262,10 +262,10 @@ class Client(object):
             self.dead = ("runtime_error", "the program was restarted %d times; no more calls are made" % MAX_RESTARTS)
             return
         self.restarts += 1
-        self.start(exec_fresh=True).release()
         try:
+            self.start(exec_fresh=True).release()
             reply = self._load()
-        except (_Stopped, ValueError):
+        except (_Stopped, ValueError, OSError):  # OSError: no process or pipe left (the program used them up)
             reply = {}
         if "loaded" not in reply:
             self.process.kill()

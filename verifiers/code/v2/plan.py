@@ -175,7 +175,8 @@ def _implied_check_call(module: ast.Module, entry: str | None) -> list[ast.stmt]
 
 
 def _names(tree: ast.AST) -> set[str]:
-    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    """Names used in ``tree``, without dunders (``__name__`` is the test program's own, ``"__main__"``)."""
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and not (n.id.startswith("__") and n.id.endswith("__"))}
 
 
 def _ownership(body: list[ast.stmt], lexical: list[range],
