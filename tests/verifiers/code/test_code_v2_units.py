@@ -55,12 +55,19 @@ def test_humaneval_check_is_called_with_the_entry_point_and_owns_its_cases():
     assert program.statements[-1] == "check(double)"
     assert program.owned[-1] == (0, 1, 2)  # check's own cases and helper's, which check refers to
     assert program.owned[0] == ()  # METADATA = {}
-    assert "double" in program.names and "helper" in program.names
+    assert program.names == ("double", "range")  # what the tests read as globals and do not define
 
 
 def test_an_explicit_check_call_is_not_repeated():
     program = plan_program({"tests": "def check(c):\n    assert c(1) == 1\ncheck(f)", "entry_point": "f"})
     assert program.statements[-1] == "check(f)" and len(program.statements) == 2
+
+
+def test_only_names_the_tests_read_as_globals_and_never_bind_come_from_the_candidate():
+    tests = ("import math\nLIMIT = 3\ndef near(a, b):\n    return abs(a - b) < 1e-9\n"
+             "for k in range(LIMIT):\n    assert near(f(k), helper(k))\n"
+             "def helper(k):\n    return k\n")  # helper is used before it is defined: never the candidate's
+    assert plan_program({"tests": tests}).names == ("abs", "f", "range")
 
 
 def test_prompt_helpers_constants_and_imports_become_the_trusted_prelude():

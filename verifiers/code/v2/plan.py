@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import ast
 import json
+import symtable
 import sys
 import warnings
 from dataclasses import dataclass
@@ -62,7 +63,8 @@ class TestProgram:
     owned: tuple[tuple[int, ...], ...]
     """Per statement: the cases inside it and inside the test functions it refers to."""
     names: tuple[str, ...]
-    """Every name the tests (and the prompt's helpers) use: the candidate reports only these."""
+    """The names the tests (and the prompt's helpers) use but never bind as globals, plus the entry
+    point: the candidate reports only these."""
     stdlib_names: tuple[str, ...]
     """Those of ``names`` that are standard-library modules."""
     prelude: tuple[str, ...]
@@ -103,7 +105,7 @@ def _plan(tests: str, entry: str | None, setup: str, prompt: str | None, max_cas
     body = list(module.body) + _implied_check_call(module, entry)
     rewriter = _Rewriter()
     functions = {s.name: s for s in body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))}
-    names = _names(module)
+    names = _global_reads(tests)
     statements, lexical = [], []
     for stmt in body:
         start = len(rewriter.cases)
@@ -116,12 +118,14 @@ def _plan(tests: str, entry: str | None, setup: str, prompt: str | None, max_cas
         raise BadReferenceError(f"{len(rewriter.cases)} test cases exceed CodeConfig.max_cases={max_cases}")
     owned = _ownership(body, lexical, functions)
     prelude = _prelude(prompt, entry)
-    names |= set().union(*(_names(_parse(s, "prompt")) for s in prelude)) if prelude else set()
+    prelude_source = "\n".join(prelude)
+    names |= _global_reads(prelude_source)
+    names -= _module_level_bindings(body) | _module_level_bindings(_parse(prelude_source, "prompt").body)
     if entry:
         names.add(entry)
     return TestProgram(tuple(statements), tuple(rewriter.cases), owned, tuple(sorted(names)),
                        tuple(sorted(n for n in names if n in sys.stdlib_module_names)), prelude, entry,
-                       "random" in names, setup)
+                       _uses_random(module, prelude_source), setup)
 
 
 def _fields(reference: Mapping[str, Any]) -> tuple[str, str | None, str]:
@@ -177,6 +181,52 @@ def _implied_check_call(module: ast.Module, entry: str | None) -> list[ast.stmt]
 def _names(tree: ast.AST) -> set[str]:
     """Names used in ``tree``, without dunders (``__name__`` is the test program's own, ``"__main__"``)."""
     return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and not (n.id.startswith("__") and n.id.endswith("__"))}
+
+
+def _uses_random(module: ast.Module, prelude_source: str) -> bool:
+    """Whether the tests or the prompt's helpers mention ``random`` (then it is seeded)."""
+    return "random" in _names(module) or "random" in prelude_source or any(
+        isinstance(n, (ast.Import, ast.ImportFrom)) and "random" in ast.unparse(n) for n in ast.walk(module))
+
+
+def _global_reads(source: str) -> set[str]:
+    """Names ``source`` reads as globals (or builtins), in any scope; dunders excluded."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        top = symtable.symtable(source, "<tests>", "exec")
+    found, todo = set(), [top]
+    while todo:
+        table = todo.pop()
+        todo.extend(table.get_children())
+        for symbol in table.get_symbols():
+            global_read = symbol.is_referenced() and (table.get_type() == "module" or symbol.is_global())
+            name = symbol.get_name()
+            if global_read and not (name.startswith("__") and name.endswith("__")):
+                found.add(name)
+    return found
+
+
+def _module_level_bindings(body: list[ast.stmt]) -> set[str]:
+    """Names the tests (or the prompt's helpers) bind as globals: those never come from the candidate.
+
+    A test that used such a name before binding it would otherwise read the candidate's.
+    """
+    bound: set[str] = set()
+    todo: list[ast.AST] = list(body)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+            bound |= {name for n in ast.walk(node) if isinstance(n, ast.Global) for name in n.names}
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            bound |= {(a.asname or a.name).split(".")[0] for a in node.names if a.name != "*"}
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            bound.add(node.id)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            bound.add(node.name)
+        elif not isinstance(node, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+            todo.extend(ast.iter_child_nodes(node))
+    return bound
 
 
 def _ownership(body: list[ast.stmt], lexical: list[range],
