@@ -329,3 +329,13 @@ def test_an_unsigned_report_never_passes():
     results = {"last": {"cases": [["pass", ""], ["pass", ""]], "done": True}, "stop": None}
     verdict = CodeVerifierV2(sandbox=signing_sandbox(results, sign=False)).verify("def f(x):\n    return x", TWO_CASES)
     assert verdict.status is Status.FAIL and verdict.failure_reason.code == "no_result"
+
+
+def test_the_in_sandbox_files_parse_as_python_3_8():
+    import ast
+
+    from verifiers.code.v2 import run
+
+    for name, source in run.sandbox_files().items():
+        if isinstance(source, str):
+            ast.parse(source, filename=name, feature_version=(3, 8))
