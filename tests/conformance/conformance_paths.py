@@ -42,3 +42,12 @@ def read_jsonl(path: Path) -> list[dict]:
 
     with open(path, encoding="utf-8") as fh:
         return [json.loads(line) for line in fh if line.strip()]
+
+
+def documented(doc: Path, section: str) -> set[str]:
+    """The ids in the first column (`` `id` ``) of the table under ``## <section>`` of ``doc``."""
+    import re
+
+    text = doc.read_text(encoding="utf-8")
+    body = text.split(f"## {section}\n", 1)[1].split("\n## ", 1)[0]
+    return set(re.findall(r"^\| `([^`]+)` \|", body, re.M))

@@ -11,11 +11,10 @@ must equal those tables.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
-from conformance_paths import ROOT, read_jsonl, suite_path
+from conformance_paths import ROOT, documented, read_jsonl, suite_path
 
 from verifiers.math import MathConfig, MathVerifier, MathVerifierV2
 
@@ -51,13 +50,6 @@ def grade(verifier_class: type, rows: list[dict]) -> dict[str, bool]:
     return out
 
 
-def documented(section: str) -> set[str]:
-    """Row ids in the first column of the table under ``## <section>`` in CONFORMANCE.md."""
-    text = DOC.read_text(encoding="utf-8")
-    body = text.split(f"## {section}\n", 1)[1].split("\n## ", 1)[0]
-    return set(re.findall(r"^\| `([^`]+)` \|", body, re.M))
-
-
 @pytest.fixture(scope="module")
 def rows() -> list[dict]:
     return read_jsonl(suite_path("mathverify", "cases.jsonl"))
@@ -87,13 +79,13 @@ def test_default_rows_agree_95_percent_with_no_false_pass(rows, v2_results):
           f"{len(false_passes)} false passes")
     assert not false_passes, f"math@2 passes answers Math-Verify's table calls wrong: {sorted(false_passes)}"
     assert len(agree) / len(chosen) >= 0.95
-    assert disagreements == documented("Default-option rows: disagreements")
+    assert disagreements == documented(DOC, "Default-option rows: disagreements")
 
 
 def test_other_rows_disagree_only_where_documented(rows, v2_results):
     chosen, agree, _, disagreements = _split(rows, v2_results, defaults=False)
     print(f"math@2 on rows with options we do not have: {len(agree)}/{len(chosen)} agree")
-    assert disagreements == documented("Rows with options rlvr does not have: disagreements")
+    assert disagreements == documented(DOC, "Rows with options rlvr does not have: disagreements")
 
 
 def test_math_v1_numbers_are_pinned(rows):

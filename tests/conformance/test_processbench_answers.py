@@ -13,11 +13,10 @@ together. Every false pass and every disagreement is listed in ``verifiers/math/
 from __future__ import annotations
 
 import json
-import re
 from collections import defaultdict
 
 import pytest
-from conformance_paths import ROOT, suite_path
+from conformance_paths import ROOT, documented, suite_path
 
 from verifiers.math import MathVerifier, MathVerifierV2
 from verifiers.math.extract import extract_answer
@@ -42,12 +41,6 @@ def pairs() -> list[dict]:
     return out
 
 
-def documented(section: str) -> set[str]:
-    text = DOC.read_text(encoding="utf-8")
-    body = text.split(f"## {section}\n", 1)[1].split("\n## ", 1)[0]
-    return set(re.findall(r"^\| `([^`]+)` \|", body, re.M))
-
-
 @pytest.fixture(scope="module")
 def cases() -> list[dict]:
     return pairs()
@@ -64,7 +57,7 @@ def test_math_v2_never_passes_an_answer_people_marked_wrong(cases):
     false_passes = {c["id"] for c in cases if verdicts[c["id"]].passed and not c["expected"]}
     agree = sum(verdicts[c["id"]].passed == c["expected"] for c in cases)
     print(f"math@2 on ProcessBench answer pairs: {agree}/{len(cases)} agree, {len(false_passes)} false passes")
-    assert false_passes == documented("ProcessBench pairs: false passes")
+    assert false_passes == documented(DOC, "ProcessBench pairs: false passes")
     assert agree / len(cases) >= 0.96
 
 

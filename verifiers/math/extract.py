@@ -233,23 +233,25 @@ def _boxed_run(text: str, connector: re.Pattern) -> tuple[int, Extraction] | Non
 def _phrase_or_gsm8k(text: str) -> Extraction | None:
     """The text after the last answer phrase or ``####`` (so "Final Answer: The final answer
     is $x$" yields ``x``), cut to its line; linear in the length of ``text``."""
-    best: tuple[int, str, int] | None = None
-    for rule, pattern in (("answer_phrase", _PHRASE_RE), ("gsm8k", _GSM_RE)):
-        for match in pattern.finditer(text):
-            if best is None or match.start() >= best[0]:
-                best = (match.start(), rule, match.end())
+    best = _last_marker(text, _GSM_RE)
     if best is None:
         return None
     return Extraction(best[1], _trim_tail(text[best[2]:best[2] + 4000]))
 
 
-def _phrase_v2(text: str) -> tuple[int, Extraction] | None:
-    """(position, answer) of the last answer phrase or ``####``; a prose tail gives its stated answer."""
+def _last_marker(text: str, gsm8k: re.Pattern) -> tuple[int, str, int] | None:
+    """(start, rule, end) of the last answer phrase or GSM8K marker in ``text``."""
     best: tuple[int, str, int] | None = None
-    for rule, pattern in (("answer_phrase", _PHRASE_RE), ("gsm8k", _GSM_V2_RE)):
+    for rule, pattern in (("answer_phrase", _PHRASE_RE), ("gsm8k", gsm8k)):
         for match in pattern.finditer(text):
             if best is None or match.start() >= best[0]:
                 best = (match.start(), rule, match.end())
+    return best
+
+
+def _phrase_v2(text: str) -> tuple[int, Extraction] | None:
+    """(position, answer) of the last answer phrase or ``####``; a prose tail gives its stated answer."""
+    best = _last_marker(text, _GSM_V2_RE)
     if best is None:
         return None
     tail = text[best[2]:best[2] + 4000].lstrip(" \t*_:\"'")
