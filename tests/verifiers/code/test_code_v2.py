@@ -79,6 +79,12 @@ PASSING = [
     ("main_guard_in_the_tests", "def f(x):\n    return x", {"tests": "if __name__ == '__main__':\n    assert f(1) == 1"}),
     ("big_values", "def f(n):\n    return list(range(n)), 10 ** 5000",
      {"tests": "assert f(300000) == (list(range(300000)), 10 ** 5000)"}),
+    ("checker_from_test_setup_code", "def f(x):\n    return x / 3",
+     {"tests": "assert near(f(1), 1 / 3)", "test_setup_code": "def near(a, b):\n    return abs(a - b) < 1e-9"}),
+    ("function_under_test_named_like_a_library_function", "def count(xs):\n    return sum(xs)",
+     {"tests": "assert count([True, False, True]) == 2\nassert not count([])"}),
+    ("class_imported_under_its_module_s_name", "from datetime import datetime\ndef f():\n    return datetime(2020, 1, 2)",
+     {"tests": "assert f() == datetime(2020, 1, 2)\nassert f().year == 2020"}),
 ]
 
 
@@ -108,6 +114,9 @@ FAILING = [
     ("comparison_raises_on_the_returned_value", "def f(x):\n    return None", {"tests": "assert f(1) < 3"},
      "wrong_answer", 0.0),
     ("syntax", "def f(x)\n    return x", SQUARE, "syntax_error", 0.0),
+    ("syntax_error_only_the_compiler_finds", "def f(x):\n    return x * x\nreturn 1", SQUARE, "syntax_error", 0.0),
+    ("library_name_the_program_defines", "def Counter(s):\n    return 0\ndef f(s):\n    return 0",
+     {"tests": "assert f('ab') == Counter('ab')\nassert f('') == Counter()"}, "wrong_answer", 0.0),
 ]
 
 
@@ -148,6 +157,9 @@ def test_shadowing_a_builtin_the_tests_use_runs_the_tests_again_with_the_real_on
     cheat = verifier.verify("def abs(x):\n    return 0\ndef f(x):\n    return 0", {"tests": "assert abs(f(2) - 4) < 1e-9"})
     assert cheat.status is Status.FAIL
     assert "run with the real abs instead of the program's" in cheat.failure_reason.message
+    real_class = verifier.verify("from datetime import datetime\ndef f():\n    return datetime(2020, 1, 2)",
+                                 {"tests": "assert f() == datetime(2020, 1, 2)"})
+    assert real_class.status is Status.PASS and "shadowed" not in real_class.details  # the real one: one run
 
 
 def test_mbpp_function_named_like_a_builtin_without_entry_point_is_the_documented_cost(verifier):
@@ -155,6 +167,17 @@ def test_mbpp_function_named_like_a_builtin_without_entry_point_is_the_documente
     assert verdict.status is Status.FAIL and verdict.details["shadowed"] == ["sum"]
     with_entry = verifier.verify("def sum(a, b):\n    return a + b", {"tests": "assert sum(1, 2) == 3", "entry_point": "sum"})
     assert with_entry.status is Status.PASS
+
+
+def test_the_program_is_interrupted_by_sigint_as_in_plain_python(backend):  # noqa: F811
+    """The harness and the test process ignore SIGINT; the candidate (forked first, exec'd after a
+    restart) gets Python's default back: KeyboardInterrupt."""
+    verifier = CodeVerifierV2(CodeConfig(case_timeout_s=1), sandbox=backend)
+    program = ("import os, signal, time\ndef f(x):\n    if x == 3:\n        time.sleep(10)\n"
+               "    if x < 0:\n        os.kill(os.getpid(), signal.SIGINT)\n        time.sleep(1)\n    return x * x")
+    verdict = verifier.verify(program, {"tests": "assert f(-1) == 1\nassert f(3) == 9\nassert f(-2) == 4\nassert f(2) == 4"})
+    assert [c["code"] for c in verdict.details["cases"]] == ["runtime_error", "timeout", "runtime_error", "pass"]
+    assert "KeyboardInterrupt" in verdict.details["cases"][2]["message"]
 
 
 def test_random_tests_are_deterministic(verifier):

@@ -89,6 +89,29 @@ def test_random_is_seeded_only_when_the_tests_use_it_and_stdlib_names_are_listed
     assert not program.seed_random and program.stdlib_names == ("math",)
 
 
+def test_test_setup_code_helpers_and_constants_run_in_the_test_process_and_inputs_in_the_program_s():
+    setup = ("import math\nEPS = 1e-9\ndef near(a, b):\n    return abs(a - b) < EPS\nclass Box:\n    pass\n"
+             "root = Node(1)\nroot.left = Node(2)\nbox = Box()\nXS = [1, 2]\nXS.append(make(3))\n"
+             "def uses_program(x):\n    return Node(x)\n")
+    program = plan_program({"tests": "assert near(f(root), 1)\nassert f(XS) == 3 and f(box) == 0", "test_setup_code": setup})
+    assert program.prelude == ("import math", "EPS = 1e-09", "def near(a, b):\n    return abs(a - b) < EPS",
+                               "class Box:\n    pass")
+    assert program.setup == setup  # the whole of it also runs in the program's process
+    # XS is data a statement of the program's side changes: one object, on the program's side
+    assert program.names == ("XS", "abs", "box", "f", "root")
+
+
+def test_library_names_the_tests_use_get_a_run_with_the_standard_library_object():
+    program = plan_program({"tests": "assert f('ab') == Counter('ab')\nassert count([1, 0]) == 1\n"
+                                     "assert gcd(f(4), 6) == 2\nassert isclose(f(1), pi)\nassert not search('x')\n"
+                                     "assert sum([1]) == 1\nassert math.floor(f(1)) == 1"})
+    # count and search are only called as the function under test (literal arguments vs a literal)
+    assert program.library == (("Counter", "collections"), ("gcd", "math"), ("isclose", "math"), ("pi", "math"))
+    assert program.stdlib_names == ("math",)
+    with_entry = plan_program({"tests": "assert Counter(3) == Counter(f(3))", "entry_point": "Counter"})
+    assert with_entry.library == ()
+
+
 @pytest.mark.parametrize("reference, message", [
     ({"tests": "f(1)"}, "no assert statement"),
     ({"tests": "assert True\nassert 1"}, "no assert statement"),
@@ -170,6 +193,7 @@ def test_anything_else_is_refused_or_sent_as_a_handle(value):
     {"$std": ["builtins", "eval"]}, {"$std": ["os", "system"]}, {"$std": ["math", "_private"]},
     {"$h": ["x", "y"]}, {"$namedtuple": ["P", ["_x"], [1]]}, {"$defaultdict": ["eval", []]},
     {"$dict": [[[1], 2]]}, {"$match": [[], [], [], "", None, None]}, {"$fraction": [1, 0]},
+    {"$std": ["random", "randint"]},  # a bound method: the program labelled a function of its own so
 ])
 def test_malformed_or_unsafe_input_never_decodes(data):
     with pytest.raises(wire.WireError):
@@ -180,6 +204,62 @@ def test_sandbox_json_rejects_what_json_rejects():
     for text in ("[1,", "1 2", "{'a': 1}", "9" * 5000):
         with pytest.raises(ValueError):
             wire.loads(text)
+
+
+def test_the_test_process_binds_only_the_names_it_asked_for():
+    from verifiers.code.v2 import testside
+    from verifiers.code.v2.remote import CLIENT
+
+    class Decoding:
+        decode = staticmethod(wire.decode)
+
+    tests = {"names": ["f", "math", "pi"], "stdlib_names": ["math"]}
+    loaded = {"f": {"v": 3}, "__builtins__": {"v": {"$dict": []}}, "g": {"v": 1}, "__name__": {"v": "x"},
+              "math": {"module": "math", "v": 0}, "pi": {"module": "os", "v": 3.0}}
+    saved, CLIENT[0] = CLIENT[0], Decoding()
+    try:
+        assert testside.bind(loaded, tests) == {"f": 3, "math": math, "pi": 3.0}
+    finally:
+        CLIENT[0] = saved
+
+
+def test_the_reference_s_helpers_are_checked_once_without_the_program():
+    from verifiers.code.v2 import testside
+
+    ok = [compile("def near(a, b):\n    return abs(a - b) < 1e-9", "<t>", "exec")]
+    broken = [compile("X = undefined_name + 1", "<t>", "exec")]
+    testside.check_prelude(ok)
+    with pytest.raises(testside.ReferenceProblem, match="NameError"):
+        testside.check_prelude(broken)
+    assert "ValueError" in testside.run_prelude([compile("X = set('a')", "<t>", "exec")],
+                                                {"set": lambda s: int(s), "__builtins__": __builtins__})
+
+
+def test_values_of_the_program_that_cannot_go_back_are_not_the_tests_fault():
+    from verifiers.code.v2.client import Client, UnsendableArgument
+
+    client = Client({}, None, lambda record: None, Remote)
+    with pytest.raises(wire.WireError) as raised:
+        client.encode(16 ** 120000)
+    assert not isinstance(raised.value, UnsendableArgument)
+    point = client.decode({"$namedtuple": ["P", ["x", "y"], [1, 2]]})
+    with pytest.raises(wire.WireError) as raised:
+        client.encode(type(point))
+    assert not isinstance(raised.value, UnsendableArgument)
+    with pytest.raises(UnsendableArgument):
+        client.encode(lambda: 0)
+
+
+def test_the_grader_parses_but_never_compiles_the_program():
+    from verifiers.code.v2.verifier import parse_error
+
+    lines, indent = ["def g():"], "    "
+    for _ in range(30):  # 2 ** 30 copies of the innermost body if compiled
+        lines += [indent + "try:", indent + "    x = 1", indent + "finally:"]
+        indent += "    "
+    assert parse_error("\n".join(lines + [indent + "x = 2"])) is None
+    assert parse_error("return 1") is None  # only the compiler finds it: the sandbox reports it
+    assert parse_error("def f(a, a):\n    pass").startswith("SyntaxError: duplicate argument")  # symtable
 
 
 # ---------------------------------------------------------------- exceptions and messages

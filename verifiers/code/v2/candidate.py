@@ -138,7 +138,13 @@ def op_load(runner, request):
     namespace = {"__name__": "solution", "__builtins__": builtins}
     runner.namespace = namespace
     try:
-        exec(compile(request["code"], "solution.py", "exec"), namespace)
+        code = compile(request["code"], "solution.py", "exec")
+    except SyntaxError as exc:  # the grader only parsed it (compiling is the costly part: here, bounded)
+        return {"syntax_error": "%s: %s (line %s)" % (type(exc).__name__, exc.msg, exc.lineno)}
+    except BaseException as exc:
+        return {"load_error": describe(exc)}
+    try:
+        exec(code, namespace)
         if request.get("setup"):
             exec(compile(request["setup"], "test_setup_code", "exec"), namespace)
     except BaseException as exc:

@@ -17,7 +17,7 @@ import sys
 import time
 
 try:
-    from .wire import Decoder, Encoder, WireError, dumps, loads
+    from .wire import _NAMEDTUPLES, Decoder, Encoder, WireError, dumps, loads
 except ImportError:  # in the sandbox this file follows wire.py
     pass
 
@@ -32,6 +32,29 @@ NOT_RERAISED = (StopIteration, StopAsyncIteration)
 """Builtin exceptions that would end a test's ``map``/iteration silently: raised as CandidateError instead."""
 _PR_SET_PDEATHSIG = 1
 _PR_SET_DUMPABLE = 4
+_RAISING_SIGNALS = {}
+"""Signals whose Python handler raises (SIGINT's ``KeyboardInterrupt``), ignored by the harness and the
+test process (:func:`ignore_raising_signals`), with the handler the candidate gets back."""
+
+
+def ignore_raising_signals():
+    """Ignore every signal whose Python handler would raise (SIGINT): the candidate may send them to the
+    harness and the test process (same uid), and a ``KeyboardInterrupt`` there would end the run in an
+    ``error``. Forks inherit this; :meth:`Process._child` restores the handlers for the candidate."""
+    for sig in signal.valid_signals() if hasattr(signal, "valid_signals") else (signal.SIGINT,):
+        try:
+            handler = signal.getsignal(sig)
+        except (OSError, ValueError):
+            continue
+        if callable(handler) and sig not in _RAISING_SIGNALS:
+            _RAISING_SIGNALS[sig] = handler
+            signal.signal(sig, signal.SIG_IGN)
+
+
+def _restore_raising_signals(exec_fresh):
+    """In the candidate's process: the default a Python program starts with (a fresh ``exec`` installs it)."""
+    for sig, handler in _RAISING_SIGNALS.items():
+        signal.signal(sig, signal.SIG_DFL if exec_fresh else handler)
 
 
 class CallAbort(BaseException):
@@ -106,6 +129,7 @@ class Process(object):
             os.close(go)
             memory = self.job["memory_mb"] * 1024 * 1024
             resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+            _restore_raising_signals(runner is None)
             if runner is None:
                 for sig in (signal.SIGPIPE, signal.SIGXFSZ):
                     signal.signal(sig, signal.SIG_DFL)
@@ -265,9 +289,9 @@ class Client(object):
         try:
             self.start(exec_fresh=True).release()
             reply = self._load()
-        except (_Stopped, ValueError, OSError):  # OSError: no process or pipe left (the program used them up)
+        except Exception:  # _Stopped, an undecodable reply, OSError (the program used up processes or pipes)
             reply = {}
-        if "loaded" not in reply:
+        if type(reply) is not dict or "loaded" not in reply:
             self.process.kill()
             self.dead = ("runtime_error", "the program could not be loaded again after it was restarted")
 
@@ -284,7 +308,7 @@ class Client(object):
             return reply
         except _Stopped as stopped:
             abort = self._stopped(stopped.how)
-        except (ValueError, RecursionError, UnicodeDecodeError):
+        except Exception:  # undecodable: not JSON, too deep (RecursionError), too big (MemoryError)
             abort = self._stopped("garbled")
         raise self._abort(abort)
 
@@ -313,8 +337,8 @@ class Client(object):
             raise candidate_exception(reply["e"])
         try:
             return self.decode(reply["r"])
-        except (WireError, KeyError, RecursionError) as exc:
-            raise CandidateError("the program returned a malformed value (%s)" % str(exc)[:100])
+        except Exception as exc:  # WireError, KeyError, RecursionError, MemoryError...
+            raise CandidateError("the program returned a malformed value (%s: %s)" % (type(exc).__name__, str(exc)[:100]))
 
     def encode(self, value):
         return Encoder(self.handle_id).encode(value)
@@ -329,9 +353,17 @@ class Client(object):
         return known
 
     def handle_id(self, value):
-        """A proxy's id; a test-side iterator (generator, map, ...) as its items; anything else is refused."""
+        """A proxy's id; a test-side iterator (generator, map, ...) as its items; anything else is refused.
+
+        Refused as the tests' fault (:class:`UnsendableArgument`) only when it is an object of the tests;
+        an integer too large to send may be the program's (computed from its results): a plain WireError.
+        """
         if type(value) is not self.make_proxy and _is_iterator(value):
             return {"$iter": [self.encode(item) for item in value]}
+        if type(value) is int:
+            raise WireError("an integer of %d bits is too large to send to the program" % value.bit_length())
+        if any(value is kind for kind in _NAMEDTUPLES.values()):  # type() of a namedtuple the program returned
+            raise WireError("the class of a namedtuple the program returned cannot be sent back to it")
         ident = value._rlvr_ident if type(value) is self.make_proxy else None
         if ident is None or self.proxies.get(ident) is not value:
             raise UnsendableArgument("%s from the tests cannot be passed to the program (only plain values and the "
@@ -347,8 +379,11 @@ class Client(object):
         named = [[k, self.encode(v)] for k, v in kwargs.items()]
         reply = self.request({"op": "call", "t": target._rlvr_ident, "a": encoded, "k": named})
         result = self.value(reply)
-        for where, data in reply.get("m") or ():
-            _copy_back(args[where] if type(where) is int else kwargs[where], self.decode(data))
+        try:
+            for where, data in reply.get("m") or ():
+                _copy_back(args[where] if type(where) is int else kwargs[where], self.decode(data))
+        except Exception as exc:
+            raise CandidateError("the program sent back malformed arguments (%s)" % type(exc).__name__)
         return result
 
     def next_items(self, target, count):

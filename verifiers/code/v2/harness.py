@@ -5,7 +5,8 @@ holding ``candidate.json`` (the program, the reference's ``test_setup_code``, li
 ``tests.json`` (the rewritten test program), ``secret`` (a per-run HMAC key) and the candidate
 runner (``candidate_runner.py``, a loader of ``candidate.bin``/``candidate.src``). Order of events:
 
-1. read and delete ``candidate.json``; go non-dumpable (no ptrace, no ``/proc/<pid>/mem`` or
+1. ignore SIGINT (the candidate may signal every process of its uid); read and delete
+   ``candidate.json``; go non-dumpable (no ptrace, no ``/proc/<pid>/mem`` or
    ``/proc/<pid>/fd`` for same-uid processes; inherited by the test process). If that fails,
    nothing runs and the report says so (an ``error`` verdict, never an unprotected run);
 2. fork the **test process** (:mod:`.testside`): it forks the first **candidate process**
@@ -25,6 +26,7 @@ import signal
 import time
 
 try:
+    from .client import ignore_raising_signals
     from .testside import test_process
     from .wire import dumps, loads
 except ImportError:  # in the sandbox this file follows testside.py; the loader defines load_code
@@ -37,6 +39,7 @@ MAX_RESULTS_LINE = 4 * 1024 * 1024
 
 
 def main():
+    ignore_raising_signals()  # before anything forks: SIGINT from the candidate must not end the run in an error
     started = time.monotonic()
     job = loads(_read_and_delete(JOB_FILE))
     libc = _non_dumpable()

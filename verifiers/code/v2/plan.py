@@ -26,6 +26,8 @@ for i in range(3):
 from __future__ import annotations
 
 import ast
+import builtins
+import importlib
 import json
 import symtable
 import sys
@@ -40,6 +42,11 @@ MAX_SOURCE = 120
 NO_LAMBDA = (ast.NamedExpr, ast.Yield, ast.YieldFrom, ast.Await)
 SCOPE_NAMES = frozenset(("super", "locals", "vars"))
 """Names whose meaning changes inside a lambda: asserts using them are rewritten without one."""
+LIBRARY_MODULES = ("collections", "math", "itertools", "functools", "operator", "re", "heapq", "bisect", "string",
+                   "fractions", "decimal", "datetime", "statistics", "copy", "random")
+"""Where a name the tests use but never bind may come from (the program's ``from collections import
+Counter``): the first of these modules with that public name gives the object of the run with the
+real ones (:attr:`TestProgram.library`)."""
 
 
 @dataclass(frozen=True)
@@ -67,8 +74,14 @@ class TestProgram:
     point: the candidate reports only these."""
     stdlib_names: tuple[str, ...]
     """Those of ``names`` that are standard-library modules."""
+    library: tuple[tuple[str, str], ...]
+    """``(name, module)``: those of ``names`` (not builtins, modules or the entry point) that are a public
+    name of one of :data:`LIBRARY_MODULES` (the first that has it), unless the tests only ever call them as
+    the function under test (``assert count([1, 2]) == 2``: literal arguments, compared with a literal)."""
     prelude: tuple[str, ...]
-    """The reference prompt's imports, helper functions, classes and constants (not the entry point)."""
+    """Reference code run in the test process before the tests: the prompt's imports, helper functions,
+    classes and constants (not the entry point), then the trusted part of ``test_setup_code``
+    (:func:`split_setup`)."""
     entry: str | None
     seed_random: bool
     setup: str
@@ -83,7 +96,8 @@ class TestProgram:
         """What ``tests.json`` holds."""
         return {"statements": list(self.statements), "owned": [list(o) for o in self.owned],
                 "n_cases": len(self.cases), "tripwires": [i for i, c in enumerate(self.cases) if c.tripwire],
-                "names": list(self.names), "stdlib_names": list(self.stdlib_names), "prelude": list(self.prelude),
+                "names": list(self.names), "stdlib_names": list(self.stdlib_names),
+                "library": [list(pair) for pair in self.library], "prelude": list(self.prelude),
                 "entry": self.entry, "seed_random": self.seed_random}
 
 
@@ -101,7 +115,7 @@ def plan_program(reference: Mapping[str, Any], *, max_cases: int = 1000) -> Test
 def _plan(tests: str, entry: str | None, setup: str, prompt: str | None, max_cases: int) -> TestProgram:
     module = _parse(tests, "tests")
     _check_imports(module, "tests")
-    _parse(setup, "test_setup_code")
+    trusted_setup = split_setup(_parse(setup, "test_setup_code"), entry)
     body = list(module.body) + _implied_check_call(module, entry)
     rewriter = _Rewriter()
     functions = {s.name: s for s in body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))}
@@ -117,15 +131,21 @@ def _plan(tests: str, entry: str | None, setup: str, prompt: str | None, max_cas
     if len(rewriter.cases) > max_cases:
         raise BadReferenceError(f"{len(rewriter.cases)} test cases exceed CodeConfig.max_cases={max_cases}")
     owned = _ownership(body, lexical, functions)
-    prelude = _prelude(prompt, entry)
+    prelude = _prelude(prompt, entry) + trusted_setup
     prelude_source = "\n".join(prelude)
+    prelude_module = _parse(prelude_source, "prompt")
     names |= _global_reads(prelude_source)
-    names -= _module_level_bindings(body) | _module_level_bindings(_parse(prelude_source, "prompt").body)
+    names -= _module_level_bindings(body) | _module_level_bindings(prelude_module.body)
     if entry:
         names.add(entry)
-    return TestProgram(tuple(statements), tuple(rewriter.cases), owned, tuple(sorted(names)),
-                       tuple(sorted(n for n in names if n in sys.stdlib_module_names)), prelude, entry,
-                       _uses_random(module, prelude_source), setup)
+    stdlib = tuple(sorted(n for n in names if n in sys.stdlib_module_names))
+    library = tuple((n, m) for n in sorted(names - set(stdlib) - {entry})
+                    if not hasattr(builtins, n) for m in [_library_module(n)] if m)
+    if library:  # rare: worth the walk
+        under_test = _called_only_under_test(module, _names(prelude_module))
+        library = tuple((n, m) for n, m in library if n not in under_test)
+    return TestProgram(tuple(statements), tuple(rewriter.cases), owned, tuple(sorted(names)), stdlib, library,
+                       prelude, entry, _uses_random(module, prelude_source), setup)
 
 
 def _fields(reference: Mapping[str, Any]) -> tuple[str, str | None, str]:
@@ -274,6 +294,97 @@ def _prelude(prompt: Any, entry: str | None) -> tuple[str, ...]:
             continue
         kept.append(ast.unparse(stmt))
     return tuple(kept)
+
+
+def split_setup(setup: ast.Module, entry: str | None) -> tuple[str, ...]:
+    """The statements of ``test_setup_code`` that also run in the test process, which the tests then use.
+
+    Those are its function and class definitions, standard-library imports and assignments to plain
+    names that use none of the program's names: every global they read is a builtin or bound by such
+    a statement before them (a ``near(a, b)`` checker, ``EPS = 1e-9``). Everything else builds inputs
+    from the program's names (MBPP 367's ``root = Node(1)``) and runs only in the program's process,
+    which also runs the whole ``test_setup_code`` after the program, as before. An assignment that
+    calls a class the setup defines builds such an input too, and so does any assignment whose name a
+    statement of the program's side reads (one object, on one side).
+
+    >>> split_setup(ast.parse("def near(a, b):\\n    return abs(a - b) < 0.001\\nroot = Node(1)"), None)
+    ('def near(a, b):\\n    return abs(a - b) < 0.001',)
+    """
+    body = setup.body
+    reads = [_global_reads(ast.unparse(stmt)) for stmt in body]
+    binds = [_module_level_bindings([stmt]) for stmt in body]
+    classes = {stmt.name for stmt in body if isinstance(stmt, ast.ClassDef)}
+    demoted: set[int] = set()
+    while True:
+        trusted, known = [], set(dir(builtins))
+        for i, stmt in enumerate(body):
+            if i not in demoted and _trusted_setup_kind(stmt, entry, classes) and reads[i] <= known | binds[i]:
+                trusted.append(i)
+                known |= binds[i]
+        shared = {i for i in trusted if isinstance(body[i], (ast.Assign, ast.AnnAssign))
+                  and any(binds[i] & _names(body[j]) for j in range(len(body)) if j not in trusted)}
+        if not shared:
+            return tuple(ast.unparse(body[i]) for i in trusted)
+        demoted |= shared
+
+
+def _trusted_setup_kind(stmt: ast.stmt, entry: str | None, classes: set[str]) -> bool:
+    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return stmt.name != entry
+    if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+        try:
+            _check_imports(ast.Module([stmt], []), "test_setup_code")
+        except BadReferenceError:
+            return False
+        return True
+    if isinstance(stmt, (ast.Assign, ast.AnnAssign)) and stmt.value is not None:
+        targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+        plain = all(isinstance(n, (ast.Name, ast.Tuple, ast.List, ast.Starred, ast.Store)) for t in targets
+                    for n in ast.walk(t))
+        return plain and not (classes & _names(stmt.value)) and entry not in _names(stmt)
+    return False
+
+
+def _called_only_under_test(module: ast.Module, elsewhere: set[str]) -> set[str]:
+    """Names the tests only ever call as the function under test: ``assert N(<literals>) <op> <literal>``,
+    ``assert N(<literals>)`` or ``assert not N(<literals>)``, and used nowhere else.
+
+    Such a function receives nothing the tests computed (the expected value never reaches it), so it
+    is exempt from the run with the standard-library object of the same name (MBPP's ``count``, ``gcd``).
+    """
+    allowed: set[int] = set()
+    for node in ast.walk(module):
+        if not isinstance(node, ast.Assert):
+            continue
+        test = node.test.operand if isinstance(node.test, ast.UnaryOp) and isinstance(node.test.op, ast.Not) else node.test
+        if isinstance(test, ast.Compare) and len(test.ops) == 1 and _is_literal(test.comparators[0]):
+            test = test.left
+        if (isinstance(test, ast.Call) and isinstance(test.func, ast.Name)
+                and all(_is_literal(a) for a in test.args + [k.value for k in test.keywords])):
+            allowed.add(id(test.func))
+    uses: dict[str, list[bool]] = {}
+    for node in ast.walk(module):
+        if isinstance(node, ast.Name):
+            uses.setdefault(node.id, []).append(id(node) in allowed)
+    return {name for name, ok in uses.items() if all(ok) and name not in elsewhere}
+
+
+def _is_literal(node: ast.expr) -> bool:
+    """Data written out in the source: no name, call, attribute, subscript or comprehension in it."""
+    return all(isinstance(n, (ast.Constant, ast.List, ast.Tuple, ast.Set, ast.Dict, ast.UnaryOp, ast.BinOp,
+                              ast.Load, ast.unaryop, ast.operator)) for n in ast.walk(node))
+
+
+@lru_cache(maxsize=4096)
+def _library_module(name: str) -> str | None:
+    """The first of :data:`LIBRARY_MODULES` with the public name ``name`` (its ``__all__`` where it has one)."""
+    for module_name in LIBRARY_MODULES:
+        module = importlib.import_module(module_name)
+        public = getattr(module, "__all__", None)
+        if (name in public) if public is not None else (not name.startswith("_") and hasattr(module, name)):
+            if type(getattr(module, name, None)) is not type(sys):
+                return module_name
+    return None
 
 
 class _Rewriter(ast.NodeTransformer):

@@ -8,16 +8,24 @@ harness has deleted the secret, and only then lets the candidate run. So no memo
 candidate's process ever held test material, and this process never held the secret.
 
 Names in the test program resolve, later winning: builtins < the candidate's top-level names
-(functions, classes and other objects as :class:`~.remote.Remote` proxies; modules and pure
-standard-library callables as this process's own; plain data as values, copied once the program
-and ``test_setup_code`` have run) < the reference prompt's helpers (run here, from the
-reference) < the test program's own statements.
+(only those the tests asked for, never a dunder; functions, classes and other objects as
+:class:`~.remote.Remote` proxies; modules and pure standard-library callables as this process's
+own; plain data as values, copied once the program and ``test_setup_code`` have run) < the
+reference's helpers (the prompt's, the trusted part of ``test_setup_code``: run here, from the
+reference; checked once with the real builtins and none of the program's names, so a later
+failure is the program's) < the test program's own statements. ``__name__`` and ``__builtins__``
+are set last.
 
-When the candidate binds a name the tests use that is a builtin or a standard-library module
-(other than the entry point), the whole test program runs twice: first with the real builtin or
-module under that name, then with the candidate's; a case passes only if it passes in both runs.
-The real run comes first because in the other one the candidate's versions receive the tests'
-data (``abs(f(x) - expected)``), which it could otherwise replay.
+When the candidate binds a name the tests use (other than the entry point) that is a builtin, a
+standard-library module or a library name (:attr:`~.plan.TestProgram.library`) to something else
+than that standard-library object, the whole test program runs twice: first with the real object
+under that name, then with the candidate's; a case passes only if it passes in both runs. The real
+run comes first because in the other one the candidate's versions receive the tests' data
+(``abs(f(x) - expected)``), which it could otherwise replay.
+
+Nothing the candidate sends is the tests' fault: a reply this process cannot decode (too deep, too
+big) is the program's failure, and signals whose Python handler raises (SIGINT) are ignored here
+(:func:`~.client.ignore_raising_signals`, set by the harness before it forks).
 """
 
 import builtins
@@ -83,31 +91,51 @@ class Sender(object):
 def grade(tests, client, send):
     """Load the candidate, bind names, run the tests (twice when a builtin is shadowed)."""
     compiled = [compile(source, "<test statement %d>" % (i + 1), "exec") for i, source in enumerate(tests["statements"])]
+    prelude = [compile(source, "<reference helpers>", "exec") for source in tests.get("prelude") or ()]
+    try:
+        check_prelude(prelude)
+    except ReferenceProblem as problem:
+        return {"reference": str(problem)[:500]}
+    loaded = load(tests, client)
+    if "load" in loaded:
+        return loaded
+    bindings = loaded["bindings"]
+    shadowed = shadowed_names(bindings, tests)
+    try:
+        if not shadowed:
+            return {"cases": run_pass(tests, compiled, prelude, bindings, client, send, {})}
+        # The run with the real builtins/modules comes first: in the other run the program's own
+        # versions see the tests' data (abs(f(x) - expected)), which must not help it in this one.
+        real = run_pass(tests, compiled, prelude, bindings, client, send,
+                        {name: real_binding(name, tests) for name in shadowed})
+        own = run_pass(tests, compiled, prelude, bindings, client, send, {}, (real, shadowed))
+    except ReferenceProblem as problem:
+        return {"reference": str(problem)[:500]}
+    return {"cases": combine(real, own, shadowed), "shadowed": shadowed}
+
+
+def load(tests, client):
+    """``{"bindings": ...}`` or ``{"load": [code, message]}``: whatever the program's replies hold is its own failure."""
+    malformed = ["runtime_error", "the program's process sent a malformed reply while loading"]
     try:
         reply = client.load(tests["names"])
     except _Stopped as stopped:
         return {"load": load_stop(client, stopped.how)}
-    except ValueError:
-        return {"load": ["runtime_error", "the program's process sent a malformed reply while loading"]}
+    except Exception as exc:  # undecodable: too deep (RecursionError), too big (MemoryError), not JSON...
+        client.process.kill()
+        return {"load": [malformed[0], "%s (%s)" % (malformed[1], type(exc).__name__)]}
+    if type(reply) is not dict:
+        return {"load": malformed}
+    if "syntax_error" in reply:
+        return {"load": ["syntax_error", str(reply["syntax_error"])[:300]]}
     if "load_error" in reply:
         return {"load": load_error(reply["load_error"])}
     if "loaded" not in reply:
-        return {"load": ["runtime_error", "the program's process sent a malformed reply while loading"]}
+        return {"load": malformed}
     try:
-        bindings = bind(reply["loaded"])
-    except (WireError, TypeError, AttributeError, KeyError) as exc:
-        return {"load": ["runtime_error", "the program's names could not be bound (%s)" % str(exc)[:200]]}
-    shadowed = shadowed_names(bindings, tests)
-    try:
-        if not shadowed:
-            return {"cases": run_pass(tests, compiled, bindings, client, send, {})}
-        # The run with the real builtins/modules comes first: in the other run the program's own
-        # versions see the tests' data (abs(f(x) - expected)), which must not help it in this one.
-        real = run_pass(tests, compiled, bindings, client, send, {name: real_binding(name) for name in shadowed})
-        own = run_pass(tests, compiled, bindings, client, send, {}, (real, shadowed))
-    except ReferenceProblem as problem:
-        return {"reference": str(problem)[:500]}
-    return {"cases": combine(real, own, shadowed), "shadowed": shadowed}
+        return {"bindings": bind(reply["loaded"], tests)}
+    except Exception as exc:
+        return {"load": ["runtime_error", "the program's names could not be bound (%s)" % describe(exc)[:200]]}
 
 
 def load_stop(client, how):
@@ -128,30 +156,38 @@ def load_stop(client, how):
 def load_error(error):
     try:
         name, message = str(error[0])[:100], str(error[1])[:200]
-    except (TypeError, IndexError, KeyError):
+    except Exception:
         name, message = "Error", ""
     code = "memory_limit" if name == "MemoryError" else "runtime_error"
     return [code, "%s while loading the program: %s" % (name, message) if message else "%s while loading the program" % name]
 
 
 # ---------------------------------------------------------------- names
-def bind(loaded):
-    """The candidate's reported names -> objects in this process."""
+def bind(loaded, tests):
+    """The candidate's reported names -> objects in this process.
+
+    Only the names the tests asked for (never a dunder): the program may report others (it can
+    change the request it answers), and they are ignored.
+    """
     if type(loaded) is not dict:
         raise WireError("malformed names")
+    asked, stdlib = set(tests["names"]), set(tests.get("stdlib_names") or ())
     bindings = {}
     for name, description in loaded.items():
-        if type(name) is not str or not name.isidentifier() or type(description) is not dict:
-            raise WireError("malformed name %r" % str(name)[:50])
+        if type(name) is not str or name not in asked or (name.startswith("__") and name.endswith("__")):
+            continue
+        if type(description) is not dict:
+            raise WireError("malformed name %r" % name[:50])
         module = description.get("module")
-        own = own_module(name, module) if type(module) is str else None
+        own = own_module(name, module, stdlib) if type(module) is str else None
         bindings[name] = own if own is not None else CLIENT[0].decode(description["v"])
     return bindings
 
 
-def own_module(name, module):
-    """This process's import of ``module`` when the candidate bound it under its own name or it is pure."""
-    if module != name and module not in PURE_MODULES:
+def own_module(name, module, stdlib):
+    """This process's import of ``module`` when the candidate bound a standard-library module under its
+    own name (one the tests use as a module) or the module is pure."""
+    if not ((module == name and name in stdlib) or module in PURE_MODULES):
         return None
     try:
         __import__(module)
@@ -161,45 +197,78 @@ def own_module(name, module):
 
 
 def shadowed_names(bindings, tests):
-    """Names the tests use that the candidate bound to something else than the builtin / the module."""
+    """Names the tests use that the candidate bound to something else than the builtin, the module or
+    the standard-library object of that name (:attr:`~.plan.TestProgram.library`)."""
     used, entry, modules = set(tests["names"]), tests.get("entry"), set(tests.get("stdlib_names") or ())
+    library = dict((name, module) for name, module in tests.get("library") or ())
     found = []
     for name, value in sorted(bindings.items()):
         if name == entry or name not in used:
             continue
-        if hasattr(builtins, name) and value is not getattr(builtins, name):
-            found.append(name)
-        elif name in modules and not (type(value) is type(sys) and value.__name__ == name):
+        if hasattr(builtins, name):
+            shadowed = value is not getattr(builtins, name)
+        elif name in modules:  # the module itself, or its namesake (from datetime import datetime)
+            module = type(value) is type(sys) and value.__name__ == name
+            shadowed = not module and not same_object(value, library_object(name, name))
+        else:
+            shadowed = name in library and not same_object(value, library_object(name, library[name]))
+        if shadowed:
             found.append(name)
     return found
 
 
-def real_binding(name):
+def same_object(value, real):
+    """The program's binding is the standard-library object (or an equal plain constant, like ``pi``)."""
+    if real is MISSING or value is real:
+        return real is not MISSING
+    return type(value) is type(real) and type(real) in (int, float, str, bytes, bool) and value == real
+
+
+MISSING = object()
+
+
+def library_object(name, module):
+    try:
+        return getattr(__import__(module), name)
+    except BaseException:
+        return MISSING
+
+
+def real_binding(name, tests):
+    """What the run with the real ones binds ``name`` to: the builtin, the module or the library object."""
     if hasattr(builtins, name):
         return getattr(builtins, name)
+    library = dict((n, m) for n, m in tests.get("library") or ())
+    if name in library:
+        return library_object(name, library[name])
     try:
         __import__(name)
         return sys.modules[name]
     except BaseException:
-        return None
+        return MISSING
 
 
 # ---------------------------------------------------------------- one run of the test program
-def run_pass(tests, compiled, bindings, client, send, real, earlier=None):
-    """One run of the test program; ``real`` rebinds names to the real builtins/modules.
+def run_pass(tests, compiled, prelude, bindings, client, send, real, earlier=None):
+    """One run of the test program; ``real`` rebinds names to the real builtins/modules/library objects.
 
     ``earlier`` is ``(results, shadowed)`` of the run before, combined into the partial reports.
     """
     recorder = Recorder(tests["n_cases"], tests["owned"], tests["tripwires"])
     client.on_abort = recorder.on_abort
-    namespace = {"__name__": "__main__", "__builtins__": builtins}
-    namespace.update(bindings)
+    namespace = dict(bindings)
     for name, value in real.items():
         if hasattr(builtins, name) and value is getattr(builtins, name):
             namespace.pop(name, None)
-        elif value is not None:
+        elif value is not MISSING:
             namespace[name] = value
-    run_prelude(tests.get("prelude") or (), namespace)
+    namespace.update({"__name__": "__main__", "__builtins__": builtins})  # after the program's names, always
+    failed = run_prelude(prelude, namespace)
+    if failed is not None:  # it ran with the real builtins before (check_prelude): the program's names broke it
+        results = [["runtime_error", "the reference's helper code failed with the program's names: %s" % failed]]
+        results = results * tests["n_cases"]
+        send({"cases": results if earlier is None else combine(earlier[0], results, earlier[1])})
+        return results
     namespace.update(zip(RECORDER_NAMES, (recorder.check, recorder.compare, recorder.value, recorder.tripwire)))
     if tests.get("seed_random"):
         __import__("random").seed(RANDOM_SEED)
@@ -217,13 +286,25 @@ def run_pass(tests, compiled, bindings, client, send, real, earlier=None):
     return recorder.results()
 
 
-def run_prelude(statements, namespace):
-    """The reference prompt's helpers and imports, run here (the prompt is reference material)."""
-    for source in statements:
+def check_prelude(prelude):
+    """The reference's helpers (prompt, trusted ``test_setup_code``) with the real builtins and none of the
+    program's names: a failure here is the reference's."""
+    failed = run_prelude(prelude, {"__name__": "__main__", "__builtins__": builtins})
+    if failed is not None:
+        raise ReferenceProblem("the reference's helper code (prompt or test_setup_code) failed in the test "
+                               "process: %s" % failed)
+
+
+def run_prelude(prelude, namespace):
+    """The reference's helpers and imports (compiled), run here; None, or what went wrong."""
+    for code in prelude:
         try:
-            exec(compile(source, "<reference prompt>", "exec"), namespace)
+            exec(code, namespace)
+        except CallAbort as abort:
+            return abort.message
         except BaseException as exc:
-            raise ReferenceProblem("the reference prompt's helper code failed in the test process: %s" % describe(exc))
+            return describe(exc)
+    return None
 
 
 def is_reference_problem(exc):

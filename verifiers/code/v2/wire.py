@@ -533,12 +533,21 @@ def _decode_datetime(body):
 
 
 def _decode_std(body):
+    """The named pure callable, only when it is the object that name stands for (it encodes back to it).
+
+    ``random.randint`` resolves to a bound method, whose own name is ``Random.randint``: a program that
+    sends ``["random", "randint"]`` forged it (it labelled a function of its own so), and the tests
+    could not send the result back to it.
+    """
     if type(body) is not list or len(body) != 2:
         raise WireError("malformed standard-library name")
     try:
-        return resolve_std(body[0], body[1])
+        value = resolve_std(body[0], body[1])
     except (ImportError, AttributeError):
         raise WireError("unknown standard-library name")
+    if std_name(value) != body:
+        raise WireError("%s.%s is not a standard-library callable of that name" % (body[0][:100], body[1][:100]))
+    return value
 
 
 def _decode_float(body):
