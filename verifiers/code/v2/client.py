@@ -97,6 +97,7 @@ class Process(object):
         go_r, self.go_w = os.pipe()
         self.status = None
         self.pending = b""
+        self.ahead = memoryview(b"")
         self.pid = os.fork()
         if self.pid == 0:
             self._child(req_r, rep_w, out_w, go_r, runner)
@@ -146,9 +147,20 @@ class Process(object):
         os.close(self.go_w)
         self.go_w = None
 
-    def exchange(self, data, deadline):
-        """Send one request line, return the reply line; raises :class:`_Stopped`."""
+    def send_ahead(self, data):
+        """Start sending a request line without waiting; :meth:`exchange` (``data`` None) sends the rest."""
         view = memoryview(data)
+        try:
+            view = view[os.write(self.req_w, view[:1 << 16]):]
+        except BlockingIOError:
+            pass
+        except OSError:  # the candidate closed its end: its reply pipe will say how it ended
+            view = view[:0]
+        self.ahead = view
+
+    def exchange(self, data, deadline):
+        """Send one request line (None: the rest of :meth:`send_ahead`'s), return the reply line; raises :class:`_Stopped`."""
+        view = memoryview(data) if data is not None else self.ahead
         poller = select.poll()
         poller.register(self.rep_r, select.POLLIN)
         poller.register(self.out_r, select.POLLIN)
@@ -265,16 +277,24 @@ class Client(object):
         self.report({"pid": self.process.pid})
         return self.process
 
-    def load(self, names):
-        """Load the program in the (released) process; the reply (``loaded`` or ``load_error``) or raises _Stopped."""
+    def start_load(self, names):
+        """Load the program in the (released) process: send the request and return at once (the program
+        loads while this process does other work); :meth:`finish_load` waits for the reply."""
         self.load_request = {"op": "load", "code": self.job["code"], "setup": self.job.get("setup") or "",
                              "names": list(names)}
-        return self._load()
+        self.process.send_ahead(self._load_line())
+
+    def finish_load(self):
+        """The reply to :meth:`start_load` (``loaded`` or ``load_error``, within ``timeout_s`` from now), or raises _Stopped."""
+        line = self.process.exchange(None, time.monotonic() + self.job["timeout_s"])
+        return loads(line.decode())
 
     def _load(self):
-        request = dict(self.load_request, gen="g%d" % self.generation)
-        line = self.process.exchange(_dumps(request), time.monotonic() + self.job["timeout_s"])
+        line = self.process.exchange(self._load_line(), time.monotonic() + self.job["timeout_s"])
         return loads(line.decode())
+
+    def _load_line(self):
+        return _dumps(dict(self.load_request, gen="g%d" % self.generation))
 
     def close(self):
         if self.process is not None:

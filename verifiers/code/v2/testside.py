@@ -92,12 +92,8 @@ def grade(tests, client, send):
     """Load the candidate, bind names, run the tests (twice when a builtin is shadowed)."""
     compiled = [compile(source, "<test statement %d>" % (i + 1), "exec") for i, source in enumerate(tests["statements"])]
     prelude = [compile(source, "<reference helpers>", "exec") for source in tests.get("prelude") or ()]
-    try:
-        check_prelude(prelude)
-    except ReferenceProblem as problem:
-        return {"reference": str(problem)[:500]}
-    loaded = load(tests, client)
-    if "load" in loaded:
+    loaded = load(tests, client, lambda: check_prelude(prelude))  # the program loads while the helpers are checked
+    if "load" in loaded or "reference" in loaded:
         return loaded
     bindings = loaded["bindings"]
     shadowed = shadowed_names(bindings, tests)
@@ -114,11 +110,16 @@ def grade(tests, client, send):
     return {"cases": combine(real, own, shadowed), "shadowed": shadowed}
 
 
-def load(tests, client):
-    """``{"bindings": ...}`` or ``{"load": [code, message]}``: whatever the program's replies hold is its own failure."""
+def load(tests, client, meanwhile):
+    """``{"bindings": ...}``, ``{"load": [code, message]}`` (whatever the program's replies hold is its own
+    failure) or ``{"reference": ...}`` (``meanwhile()``, run while the program loads, raised ReferenceProblem)."""
     malformed = ["runtime_error", "the program's process sent a malformed reply while loading"]
     try:
-        reply = client.load(tests["names"])
+        client.start_load(tests["names"])
+        meanwhile()
+        reply = client.finish_load()
+    except ReferenceProblem as problem:
+        return {"reference": str(problem)[:500]}
     except _Stopped as stopped:
         return {"load": load_stop(client, stopped.how)}
     except Exception as exc:  # undecodable: too deep (RecursionError), too big (MemoryError), not JSON...
