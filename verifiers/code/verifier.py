@@ -121,12 +121,10 @@ class CodeVerifier(BaseVerifier):
                 pass
 
     def check(self, response: str, reference: Mapping[str, Any]) -> Outcome:
-        language = reference.get("language", "python")
-        if language not in SUPPORTED_LANGUAGES:
-            raise BadReferenceError(f"language {language!r} is not supported by code@1; use one of {SUPPORTED_LANGUAGES}")
-        program = extract_program(response, language)
-        if not program.strip():
-            return Outcome.unparseable("no_code", "the response contains no program", language=language)
+        found = self._program(response, reference)
+        if isinstance(found, Outcome):
+            return found
+        language, program = found
         if "cases" in reference:
             cases = cases_for(reference, self.config)
             if language == "python":
@@ -142,6 +140,17 @@ class CodeVerifier(BaseVerifier):
         if syntax is not None:
             return Outcome.failed("syntax_error", syntax, pass_rate=0.0, language=language)
         return self._guard(lambda: check_python(program, plan, self.sandbox(), self.config), language)
+
+    def _program(self, response: str, reference: Mapping[str, Any]) -> tuple[str, str] | Outcome:
+        """``(language, program)`` taken from the response, or the ``unparseable`` outcome when it holds none."""
+        language = reference.get("language", "python")
+        if language not in SUPPORTED_LANGUAGES:
+            raise BadReferenceError(f"language {language!r} is not supported by {self.name}@{self.version}; "
+                                    f"use one of {SUPPORTED_LANGUAGES}")
+        program = extract_program(response, language)
+        if not program.strip():
+            return Outcome.unparseable("no_code", "the response contains no program", language=language)
+        return language, program
 
     def _guard(self, run, language: str) -> Outcome:
         """Run with bounded retries on infrastructure failure (opening or running the sandbox)."""

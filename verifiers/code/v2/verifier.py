@@ -9,10 +9,9 @@ from typing import Any, Mapping
 from ...base import Outcome
 from ...errors import BadReferenceError
 from ...registry import register
-from ..extract import extract_program
 from ..python import build_program
 from ..stdio import cases_for, check_stdio
-from ..verifier import SUPPORTED_LANGUAGES, CodeVerifier
+from ..verifier import CodeVerifier
 from .plan import plan_program
 from .run import run_program
 
@@ -140,12 +139,10 @@ class CodeVerifierV2(CodeVerifier):
     description = "runs the response's program against assert tests (as a program) or stdin/stdout cases in a sandbox"
 
     def check(self, response: str, reference: Mapping[str, Any]) -> Outcome:
-        language = reference.get("language", "python")
-        if language not in SUPPORTED_LANGUAGES:
-            raise BadReferenceError(f"language {language!r} is not supported by code@2; use one of {SUPPORTED_LANGUAGES}")
-        program = extract_program(response, language)
-        if not program.strip():
-            return Outcome.unparseable("no_code", "the response contains no program", language=language)
+        found = self._program(response, reference)
+        if isinstance(found, Outcome):
+            return found
+        language, program = found
         if "cases" in reference:
             return self._stdio(program, language, reference)
         if language != "python":
