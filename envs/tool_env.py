@@ -4,7 +4,8 @@
   format) plus its plain-text form, as in :class:`~envs.core.VerifierEnv`.
 * Action: the next assistant message: text with tool calls in any format
   :func:`verifiers.tool_call.parse_tool_calls` reads, or an OpenAI message dict with ``tool_calls``.
-* The environment validates each call against its tool's schema, executes it against the task's
+* The environment validates each call against its tool's schema (with the pinned verifier's
+  rules: under ``tool_call@2`` an undeclared argument is refused), executes it against the task's
   mock API (pure Python, never model code) and appends a ``tool`` message whose content is
   ``{"status": <code>, "payload": ...}``. An unreadable call gets a user message saying why.
 * The episode ends when the assistant answers without a tool call (``terminated``) or after
@@ -35,6 +36,7 @@ import copy
 import json
 from typing import Any, Mapping
 
+import verifiers
 from verifiers import Executor
 from verifiers.tool_call import (
     MockAPI,
@@ -90,6 +92,9 @@ class ToolCallEnv(TaskEnv):
         super().__init__(tasks, config, columns=columns, executor=executor, render_mode=render_mode)
         self.max_turns = max_turns
         self.strict_no_call = strict_no_call
+        # each turn refuses what the final grade refuses: undeclared arguments under tool_call@2
+        self._declared_only = bool(getattr(getattr(verifiers.get(verifier), "rules", None),
+                                           "declared_arguments_only", False))
         self.api: MockAPI | None = None
         self.tools: list[dict[str, Any]] = []
         self._schemas: dict[str, Any] = {}
@@ -158,7 +163,7 @@ class ToolCallEnv(TaskEnv):
         statuses = []
         self._attempted.extend(calls)
         for call in calls:
-            problem = call_problem(call, self._schemas)
+            problem = call_problem(call, self._schemas, declared_only=self._declared_only)
             status, payload = (404 if problem[0] == "unknown_tool" else 400, {"error": problem[1]}) if problem \
                 else self.api.call(call.name, call.arguments)
             if 200 <= status < 300:

@@ -181,3 +181,16 @@ def test_no_call_task_passes_a_plain_answer_on_v1():
         assert (reward, terminated) == (1.0, True) and info["verdict"].spec == "tool_call@2"
     finally:
         env.close()
+
+
+@pytest.mark.parametrize("verifier, refused_by_schema", [("tool_call@2", True), ("tool_call@1", False)])
+def test_each_turn_refuses_what_the_pinned_version_refuses(verifier, refused_by_schema):
+    """Under tool_call@2 an undeclared argument is refused by the schema check, as the final grade refuses it."""
+    env = ToolCallEnv([MEETING], verifier=verifier, executor=InlineExecutor(), max_turns=4)
+    try:
+        env.reset(seed=0)
+        obs, _, _, _, _ = env.step(call("find_free_slot", date=DAY, duration_minutes=30, colour="red"))
+        error = json.loads(obs["messages"][-1]["content"])["payload"]["error"]
+        assert ("is not an argument of find_free_slot" in error) == refused_by_schema, error
+    finally:
+        env.close()
