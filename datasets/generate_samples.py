@@ -4,7 +4,8 @@
 verifier: for each bundled task set, a few reference solutions (which pass) and corrupted ones
 (which do not), plus a few hand-written edge cases (no final answer, malformed JSON, a hedged
 answer). Rows are drawn from the bundled sets with a seeded RNG, so the same seed gives the
-same bytes; a manifest records generator, version, seed, count and sha256.
+same bytes; a manifest records generator, version, seed, count and sha256. Version 2 grades with the
+latest verifier versions (``math@2``, ``code@2``, ``json_schema@2``, ``tool_call@2``).
 
     python datasets/generate_samples.py [--seed 0] [--per-set 6]
 """
@@ -18,35 +19,35 @@ from pathlib import Path
 
 from envs.bundled import write_task_set
 
-VERSION = 1
+VERSION = 2
 ROOT = Path(__file__).resolve().parent
 SETS = {  # verifier spec -> bundled task file
-    "math@1": ROOT / "math" / "math_tasks.jsonl",
-    "code@1": ROOT / "code" / "python_tasks.jsonl",
-    "json_schema@1": ROOT / "json" / "json_tasks.jsonl",
+    "math@2": ROOT / "math" / "math_tasks.jsonl",
+    "code@2": ROOT / "code" / "python_tasks.jsonl",
+    "json_schema@2": ROOT / "json" / "json_tasks.jsonl",
     "xml_schema@1": ROOT / "xml" / "xml_tasks.jsonl",
-    "tool_call@1": ROOT / "tools" / "tool_tasks.jsonl",
+    "tool_call@2": ROOT / "tools" / "tool_tasks.jsonl",
 }
 EDGE_CASES = [
-    ("math@1", "I am not sure.", {"answer": "12"}),
-    ("math@1", "It is either \\boxed{3} or \\boxed{4}.", {"answer": "3"}),
-    ("math@1", "The answer is \\boxed{\\frac{1}{2}}", {"answer": "0.5"}),
-    ("json_schema@1", '```json\n{"name": "Ada", "age": "unknown"}\n```',
+    ("math@2", "I am not sure.", {"answer": "12"}),
+    ("math@2", "It is either \\boxed{3} or \\boxed{4}.", {"answer": "3"}),
+    ("math@2", "The answer is \\boxed{\\frac{1}{2}}", {"answer": "0.5"}),
+    ("json_schema@2", '```json\n{"name": "Ada", "age": "unknown"}\n```',
      {"schema": {"type": "object", "properties": {"age": {"type": "integer"}}, "required": ["name", "age"]}}),
-    ("json_schema@1", '{"name": "Ada", ', {"schema": {"type": "object"}}),
+    ("json_schema@2", '{"name": "Ada", ', {"schema": {"type": "object"}}),
     ("xml_schema@1", "<a><b>1</b></a>", {"dtd": "<!ELEMENT a (b)> <!ELEMENT b (#PCDATA)>"}),
-    ("code@1", "```python\ndef add(a, b):\n    return a - b\n```",
+    ("code@2", "```python\ndef add(a, b):\n    return a - b\n```",
      {"language": "python", "entry_point": "add", "tests": "assert add(1, 2) == 3\nassert add(0, 0) == 0\n"}),
 ]
 
 
 def corrupt(spec: str, solution: str) -> str:
     """A plausible wrong answer for each kind of task."""
-    if spec == "math@1":
+    if spec == "math@2":
         return solution.replace("\\boxed{", "\\boxed{1+", 1)
-    if spec == "code@1":
+    if spec == "code@2":
         return solution.replace("return ", "return None and ", 1)
-    if spec == "json_schema@1":
+    if spec == "json_schema@2":
         return solution.replace("{", "[", 1)
     if spec == "xml_schema@1":
         return solution.replace("<", "<wrong", 2)

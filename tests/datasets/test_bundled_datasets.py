@@ -19,20 +19,22 @@ from verifiers import GradeItem, grade_batch
 from verifiers.tool_call import parse_tool_calls
 
 DATASETS = Path(__file__).resolve().parents[2] / "datasets"
-#: set name -> (generator script, verifier of its environment)
+#: set name -> (generator script, verifiers its environments pin: -v0 and -v1)
 SETS = {
-    "math": ("generate_math.py", "math@1"),
-    "json": ("generate_json.py", "json_schema@1"),
-    "xml": ("generate_xml.py", "xml_schema@1"),
-    "tools": ("generate_tools.py", "tool_call@1"),
-    "code": ("generate_code_tasks.py", "code@1"),
+    "math": ("generate_math.py", ("math@1", "math@2")),
+    "json": ("generate_json.py", ("json_schema@1", "json_schema@2")),
+    "xml": ("generate_xml.py", ("xml_schema@1",)),
+    "tools": ("generate_tools.py", ("tool_call@1", "tool_call@2")),
+    "code": ("generate_code_tasks.py", ("code@1", "code@2")),
 }
 #: grading code runs each solution in a sandbox (~0.3 s each): those cases are marked slow
 SLOW = {"code"}
 
 
 def params(names=sorted(SETS)):
-    return [pytest.param(n, marks=pytest.mark.slow) if n in SLOW else n for n in names]
+    """(set, verifier) for every verifier an environment over the set pins."""
+    return [pytest.param(n, spec, marks=pytest.mark.slow) if n in SLOW else pytest.param(n, spec)
+            for n in names for spec in SETS[n][1]]
 
 
 def regenerate_command(name: str, manifest: dict, out: Path) -> list[str]:
@@ -67,10 +69,10 @@ def test_generator_reproduces_the_file_from_its_seed(name, tmp_path):
     assert (tmp_path / manifest["file"]).read_bytes() == envs.bundled_path(name).read_bytes()
 
 
-@pytest.mark.parametrize("name", params())
-def test_every_reference_solution_passes(name):
+@pytest.mark.parametrize("name, spec", params())
+def test_every_reference_solution_passes(name, spec):
     rows = rows_of(name)
-    verdicts = grade_batch([GradeItem(r["solution"], r["reference"], SETS[name][1], r["id"]) for r in rows],
+    verdicts = grade_batch([GradeItem(r["solution"], r["reference"], spec, r["id"]) for r in rows],
                            workers=2, timeout_s=60)
     failed = [(r["id"], v.status.value, v.failure_reason) for r, v in zip(rows, verdicts) if not v.passed]
     assert failed == []
@@ -119,10 +121,10 @@ CORRUPT = {"math": corrupt_math, "json": corrupt_json, "xml": corrupt_xml, "tool
            "code": corrupt_code}
 
 
-@pytest.mark.parametrize("name", params())
-def test_a_corrupted_solution_fails(name):
+@pytest.mark.parametrize("name, spec", params())
+def test_a_corrupted_solution_fails(name, spec):
     rows = rows_of(name)
-    items = [GradeItem(CORRUPT[name](r), r["reference"], SETS[name][1], r["id"]) for r in rows]
+    items = [GradeItem(CORRUPT[name](r), r["reference"], spec, r["id"]) for r in rows]
     verdicts = grade_batch(items, workers=2, timeout_s=60)
     not_failed = [(r["id"], v.status.value, v.failure_reason) for r, v in zip(rows, verdicts) if v.status.value != "fail"]
     assert not_failed == []
