@@ -29,13 +29,19 @@ def build_program(program: str, reference: Mapping[str, Any]) -> str:
     return program if entry in defined else prompt + program
 
 
-def plan_for(reference: Mapping[str, Any], config: CodeConfig) -> TestPlan:
+def tests_and_entry(reference: Mapping[str, Any]) -> tuple[str, str | None]:
+    """The reference's ``tests`` and ``entry_point``, checked (a bad one is a :class:`BadReferenceError`)."""
     tests = reference.get("tests")
     if not isinstance(tests, str):
         raise BadReferenceError("a python reference needs 'tests' (assert statements as a string) or 'cases'")
     entry = reference.get("entry_point")
     if entry is not None and (not isinstance(entry, str) or not entry.isidentifier()):
         raise BadReferenceError(f"'entry_point' must be a Python identifier, got {entry!r}")
+    return tests, entry
+
+
+def plan_for(reference: Mapping[str, Any], config: CodeConfig) -> TestPlan:
+    tests, entry = tests_and_entry(reference)
     plan = plan_tests(tests, entry_point=entry)
     if len(plan.cases) > config.max_cases:
         raise BadReferenceError(f"{len(plan.cases)} test cases exceed CodeConfig.max_cases={config.max_cases}")

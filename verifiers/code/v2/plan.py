@@ -37,6 +37,7 @@ from functools import cached_property, lru_cache
 from typing import Any, Mapping
 
 from ...errors import BadReferenceError
+from ..python import tests_and_entry
 
 MAX_SOURCE = 120
 NO_LAMBDA = (ast.NamedExpr, ast.Yield, ast.YieldFrom, ast.Await)
@@ -149,12 +150,7 @@ def _plan(tests: str, entry: str | None, setup: str, prompt: str | None, max_cas
 
 
 def _fields(reference: Mapping[str, Any]) -> tuple[str, str | None, str]:
-    tests = reference.get("tests")
-    if not isinstance(tests, str):
-        raise BadReferenceError("a python reference needs 'tests' (assert statements as a string) or 'cases'")
-    entry = reference.get("entry_point")
-    if entry is not None and (not isinstance(entry, str) or not entry.isidentifier()):
-        raise BadReferenceError(f"'entry_point' must be a Python identifier, got {entry!r}")
+    tests, entry = tests_and_entry(reference)
     setup = reference.get("test_setup_code") or ""
     if not isinstance(setup, str):
         raise BadReferenceError("'test_setup_code' must be a string of Python code")
