@@ -73,7 +73,7 @@ def test_every_builtin_verifier_version_has_a_golden_table():
     assert not missing, f"built-in verifiers without a golden table in {GOLDEN_DIR}: {missing}"
 
 
-@pytest.mark.parametrize("spec,min_cases", [("json_schema@1", 40), ("xml_schema@1", 40)])
+@pytest.mark.parametrize("spec,min_cases", [("json_schema@1", 40), ("json_schema@2", 40), ("xml_schema@1", 40)])
 def test_structured_tables_are_large_and_mixed(spec, min_cases):
     rows = TABLES[spec]
     statuses = {row["status"] for row in rows}
