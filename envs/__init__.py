@@ -11,7 +11,13 @@ id                          verifier (pinned)             tasks
 ``rlvr/XmlSchema-v0``       ``xml_schema@1``              ``bundled:xml``
 ``rlvr/ToolCall-v1``        ``tool_call@2`` (multi-turn)  ``bundled:tools``
 ``rlvr/ToolCallSingle-v1``  ``tool_call@2``               ``bundled:tools``
+``rlvr/Arith-v0``           ``math@2``                    ``bundled:arith`` (train split)
+``rlvr/ArithHeldout-v0``    ``math@2``                    ``bundled:arith_heldout``
 ==========================  ============================  ===========================
+
+``rlvr/Arith-v0`` and ``rlvr/ArithHeldout-v0`` are the two splits of one generated arithmetic set
+(no problem in common) that a small instruct model can learn from: train on the first, evaluate
+on the second (``rlvr eval``).
 
 The ``-v0`` ids stay registered with the versions they pinned (``math@1``, ``code@1``,
 ``json_schema@1``, ``tool_call@1``), so a run can be repeated exactly; new runs should use the
@@ -50,6 +56,8 @@ BUILTIN_ENVS = {
     "rlvr/JsonSchema-v1": ("json_schema@2", "bundled:json", "single_turn", {}),
     "rlvr/ToolCall-v1": ("tool_call@2", "bundled:tools", "multi_turn_tools", {}),
     "rlvr/ToolCallSingle-v1": ("tool_call@2", "bundled:tools", "single_turn", {}),
+    "rlvr/Arith-v0": ("math@2", "bundled:arith", "single_turn", {}),
+    "rlvr/ArithHeldout-v0": ("math@2", "bundled:arith_heldout", "single_turn", {}),
 }
 
 for _env_id, (_verifier, _tasks, _kind, _settings) in BUILTIN_ENVS.items():

@@ -1,12 +1,13 @@
 """The bundled task sets in the repository's ``datasets/`` folder, and how they are written.
 
-Each set is one JSONL file plus a ``manifest.json`` next to it (generator, version, seed, count,
-sha256 of the JSONL bytes). They are found, in this order, in ``$RLVR_DATASETS``, in the
+Each set is one JSONL file plus a manifest next to it (``manifest.json`` or ``<stem>.manifest.json``:
+generator, version, seed, count, sha256 of the JSONL bytes); a set with splits (``arith`` and
+``arith_heldout``) is one generator writing two files. They are found, in this order, in ``$RLVR_DATASETS``, in the
 checkout's ``datasets/`` (an editable install), or where the wheel installed them as shared data
 (``<prefix>/share/rlvr/datasets``, the user scheme's prefix too).
 
 >>> sorted(BUNDLED)
-['code', 'json', 'math', 'tools', 'xml']
+['arith', 'arith_heldout', 'code', 'json', 'math', 'tools', 'xml']
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ BUNDLED: dict[str, str] = {
     "json": "json/json_tasks.jsonl",
     "xml": "xml/xml_tasks.jsonl",
     "tools": "tools/tool_tasks.jsonl",
+    "arith": "arith/arith_train.jsonl",
+    "arith_heldout": "arith/arith_heldout.jsonl",
 }
 
 
@@ -71,14 +74,14 @@ def encode_rows(rows: Iterable[Mapping[str, Any]]) -> bytes:
 
 
 def write_task_set(rows: list[Mapping[str, Any]], out_dir: Path, filename: str, *,
-                   generator: str, version: int, seed: int) -> dict[str, Any]:
-    """Write ``rows`` as ``out_dir/filename`` and ``out_dir/manifest.json``; returns the manifest."""
+                   generator: str, version: int, seed: int, manifest_name: str = "manifest.json") -> dict[str, Any]:
+    """Write ``rows`` as ``out_dir/filename`` and ``out_dir/manifest_name``; returns the manifest."""
     data = encode_rows(rows)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / filename).write_bytes(data)
     manifest = {"generator": generator, "version": version, "seed": seed, "count": len(rows),
                 "file": filename, "sha256": hashlib.sha256(data).hexdigest()}
-    (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    (out_dir / manifest_name).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return manifest
 
 

@@ -9,8 +9,10 @@ Heavy dependencies (torch, transformers, vllm) are imported only where used.
 
 from .config import GRPOConfig, load_config
 from .errors import CheckpointError, ConfigError, RLError, RolloutError
+from .evaluate import EvalConfig, EvalResult, evaluate
 from .losses import LOSSES
+from .model_files import ModelFileError, convert_gguf
 from .trainer import GRPOTrainer
 
-__all__ = ["CheckpointError", "ConfigError", "GRPOConfig", "GRPOTrainer", "LOSSES", "RLError", "RolloutError",
-           "load_config"]
+__all__ = ["CheckpointError", "ConfigError", "EvalConfig", "EvalResult", "GRPOConfig", "GRPOTrainer", "LOSSES",
+           "ModelFileError", "RLError", "RolloutError", "convert_gguf", "evaluate", "load_config"]

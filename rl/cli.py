@@ -17,6 +17,7 @@ MOUNTS = (
     "sandbox.cli",     # sandbox build-image ...
     "envs.cli",        # envs
     "rl.train_cli",    # train
+    "rl.eval_cli",     # eval, model convert
     "rl.prm.cli",      # prm import|export|stats|annotate|show
 )
 

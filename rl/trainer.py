@@ -20,7 +20,7 @@ import random
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from . import checkpoint as ckpt
 from .advantages import group_advantages, overlong_penalty, zero_std_fraction
@@ -43,17 +43,17 @@ class GRPOTrainer:
         torch = require("torch", "torch")
         self.cfg = config
         _seed_everything(config.seed)
-        self.device = _device(config.device)
+        self.device = resolve_device(config.device)
         if policy is None or tokenizer is None:
-            policy, tokenizer = _load_policy(config.model, self.device)
+            policy, tokenizer = load_policy(config.model, self.device)
         self.policy, self.tokenizer = policy.to(self.device), tokenizer
         if config.disable_dropout:
             _disable_dropout(self.policy)
         self.ref = _frozen_copy(self.policy) if config.beta > 0 else None
-        self.engine = engine if engine is not None else _make_engine(config, self.policy, tokenizer)
+        self.engine = engine if engine is not None else _make_engine(config, self.policy, tokenizer, self.device)
         self._executor = None
         if envs is None:
-            self._executor = _grading_pool(config.grading_workers)
+            self._executor = grading_pool(config.grading_workers)
             try:
                 envs = make_envs(config.env, config.batch_episodes, config.env_kwargs, config.env_modules,
                                  self._executor)
@@ -432,7 +432,8 @@ def _seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _grading_pool(workers: int) -> Any:
+def grading_pool(workers: int) -> Any:
+    """The grading executor every environment copy shares: in-process (0), one worker, or a gathering pool."""
     from verifiers import InlineExecutor, ProcessPoolExecutor
 
     if workers == 0:
@@ -453,7 +454,8 @@ def _adamw(policy: Any, lr: float, weight_decay: float) -> Any:
     return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, fused=fused or None)
 
 
-def _device(name: str) -> str:
+def resolve_device(name: str) -> str:
+    """``auto`` -> ``cuda`` where torch sees a GPU, else ``cpu``; other names as they are."""
     import torch
 
     if name == "auto":
@@ -461,7 +463,8 @@ def _device(name: str) -> str:
     return name
 
 
-def _load_policy(path: str, device: str):
+def load_policy(path: str, device: str):
+    """The policy and tokenizer of the local checkpoint ``path`` (a pad token is set where missing)."""
     transformers = require("transformers", "torch")
     if not path or not Path(path).exists():
         raise FileNotFoundError(f"model path {path!r} does not exist; pass a local transformers checkpoint directory "
@@ -494,15 +497,31 @@ def _frozen_copy(model: Any) -> Any:
     return ref
 
 
-def _make_engine(cfg: GRPOConfig, policy: Any, tokenizer: Any) -> Any:
-    if cfg.engine == "vllm":
+def _make_engine(cfg: GRPOConfig, policy: Any, tokenizer: Any, device: str) -> Any:
+    return make_engine(cfg.engine, cfg.model, policy, tokenizer, device, seed=cfg.seed, vllm_kwargs=cfg.vllm_kwargs,
+                       gpu_memory_utilization=cfg.vllm_gpu_memory_utilization, sleep=cfg.vllm_sleep)
+
+
+def make_engine(kind: str, model_path: str, policy: Any, tokenizer: Any, device: str, *, seed: int = 0,
+                vllm_kwargs: Mapping[str, Any] | None = None, gpu_memory_utilization: float | None = None,
+                sleep: bool = True) -> Any:
+    """The rollout engine ``kind`` (``hf`` wraps ``policy`` itself; ``vllm`` loads ``model_path``)."""
+    if kind == "vllm":
         from .engines.vllm_engine import VLLMEngine
 
-        return VLLMEngine(cfg.model, gpu_memory_utilization=cfg.vllm_gpu_memory_utilization, seed=cfg.seed,
-                          enable_sleep_mode=cfg.vllm_sleep)
+        return VLLMEngine(model_path, gpu_memory_utilization=gpu_memory_utilization, seed=seed,
+                          enable_sleep_mode=sleep, device=device, **{**vllm_defaults(policy), **(vllm_kwargs or {})})
     from .engines.hf import HFEngine
 
     return HFEngine(policy, tokenizer)
+
+
+def vllm_defaults(policy: Any, max_model_len: int = 4096) -> dict[str, Any]:
+    """``vllm.LLM`` arguments that fit a trainer: the policy's own dtype (vLLM's ``auto`` would turn a float32
+    checkpoint into bf16 and open a log-prob gap) and a context no longer than ``max_model_len``."""
+    dtype = str(next(policy.parameters()).dtype).removeprefix("torch.")
+    context = getattr(getattr(policy, "config", None), "max_position_embeddings", None) or max_model_len
+    return {"dtype": dtype, "max_model_len": min(max_model_len, int(context))}
 
 
 def _progress(cfg: GRPOConfig):

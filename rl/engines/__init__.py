@@ -1,4 +1,4 @@
-"""Rollout engines: HF transformers (CPU/GPU) and vLLM (GPU). The trainer sees only the protocol."""
+"""Rollout engines: HF transformers (CPU/GPU) and vLLM (CUDA, or its CPU build). The trainer sees only the protocol."""
 
 from .base import Completion, FakeEngine, RolloutEngine, SamplingParams
 from .hf import HFEngine

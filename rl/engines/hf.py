@@ -159,13 +159,19 @@ class HFEngine:
         done = torch.zeros(input_ids.shape[0] * (n if decoder is not None else 1), dtype=torch.bool,
                            device=input_ids.device)
         tokens, logps, cache, step_ids = [], [], None, input_ids
+        rows = None  # the batch rows the lean decoder still runs (None: all); finished rows are dropped from it
         with torch.no_grad():  # (inference mode when called from generate)
             for step in range(params.max_tokens):
-                logits, cache = self._next_logits(decoder, step_ids, attention if padded else None, positions, cache)
+                mask, pos = (attention if padded else None), positions
+                if rows is not None:
+                    step_ids, mask, pos = step_ids[rows], None if mask is None else mask[rows], None if pos is None else pos[rows]
+                logits, cache = self._next_logits(decoder, step_ids, mask, pos, cache)
                 if step == 0 and decoder is not None:  # the prompts were read once: fan out to n rows each
                     decoder.repeat_rows(n)
                     logits, attention = logits.repeat_interleave(n, 0), attention.repeat_interleave(n, 0)
                     positions = None if positions is None else positions.repeat_interleave(n, 0)
+                if rows is not None:  # back to the full batch, so sampling draws exactly as without dropping
+                    logits = logits.new_zeros(done.shape[0], logits.shape[-1]).index_copy_(0, rows, logits)
                 logp = _processed_logprobs(logits.float(), params.temperature, params.top_p)
                 nxt = _pick(logp, params.temperature, gen)
                 tokens.append(nxt.masked_fill(done, pad))
@@ -177,6 +183,8 @@ class HFEngine:
                 if padded:
                     attention = torch.cat([attention, attention.new_ones(attention.shape[0], 1)], dim=-1)
                     positions = positions[:, -1:] + 1
+                if decoder is not None:
+                    rows = _drop_finished(decoder, done, rows)
         return torch.stack(tokens, -1), torch.stack(logps, -1)
 
     def _next_logits(self, decoder, step_ids, attention, positions, cache):
@@ -209,6 +217,20 @@ class HFEngine:
         return [Completion(text=text, token_ids=tuple(k), logprobs=tuple(lp[: len(k)]),
                            finish_reason="stop" if k and k[-1] == eos else "length", prompt_token_ids=tuple(p))
                 for text, k, lp, p in zip(texts, kept, logprobs, prompts)]
+
+
+def _drop_finished(decoder, done, rows):
+    """Drop finished rows from the lean decoder's cache once at most half of the rows it runs are alive
+    (a copy of the cache each time, so at most log2(batch) copies); returns the rows it runs now."""
+    import torch
+
+    alive = (~done).nonzero().squeeze(-1)
+    current = done.shape[0] if rows is None else rows.shape[0]
+    if alive.numel() > current // 2 or current < 4:
+        return rows
+    keep = alive if rows is None else torch.searchsorted(rows, alive)
+    decoder.keep_rows(keep)
+    return alive
 
 
 def _processed_logprobs(logits, temperature: float, top_p: float):

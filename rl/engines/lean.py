@@ -71,6 +71,11 @@ class LeanDecoder:
             self.keys = [k.repeat_interleave(n, 0) for k in self.keys]
             self.values = [v.repeat_interleave(n, 0) for v in self.values]
 
+    def keep_rows(self, index: Any) -> None:
+        """Keep only the cached rows ``index`` (a 1-D tensor of row numbers), in that order."""
+        self.keys = [k.index_select(0, index) for k in self.keys]
+        self.values = [v.index_select(0, index) for v in self.values]
+
     def step(self, ids: Any, positions: Any, key_mask: Any = None) -> Any:
         """Logits ``[B, vocab]`` at the last of ``ids`` ``[B, T]`` (appended to the cache).
 

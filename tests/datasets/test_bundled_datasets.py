@@ -26,6 +26,8 @@ SETS = {
     "xml": ("generate_xml.py", ("xml_schema@1",)),
     "tools": ("generate_tools.py", ("tool_call@1", "tool_call@2")),
     "code": ("generate_code_tasks.py", ("code@1", "code@2")),
+    "arith": ("generate_arith.py", ("math@2",)),
+    "arith_heldout": ("generate_arith.py", ("math@2",)),
 }
 #: grading code runs each solution in a sandbox (~0.3 s each): those cases are marked slow
 SLOW = {"code"}
@@ -42,6 +44,9 @@ def regenerate_command(name: str, manifest: dict, out: Path) -> list[str]:
     script = [sys.executable, str(DATASETS / SETS[name][0]), "--seed", str(manifest["seed"])]
     if name == "code":  # helper D's generator: size per family, --out names the JSONL file
         return script + ["--per-family", str(manifest["per_family"]), "--out", str(out / manifest["file"])]
+    if name.startswith("arith"):  # one generator, two splits: both sizes from their manifests
+        sizes = {split: envs.bundled.read_manifest(split)["count"] for split in ("arith", "arith_heldout")}
+        return script + ["--train", str(sizes["arith"]), "--heldout", str(sizes["arith_heldout"]), "--out", str(out)]
     return script + ["--count", str(manifest["count"]), "--out", str(out)]
 
 
@@ -64,7 +69,7 @@ def test_manifest_describes_the_file(name):
 def test_generator_reproduces_the_file_from_its_seed(name, tmp_path):
     manifest = envs.bundled.read_manifest(name)
     subprocess.run(regenerate_command(name, manifest, tmp_path), check=True, capture_output=True)
-    regenerated = json.loads(next(tmp_path.glob("*manifest.json")).read_text())
+    regenerated = json.loads((tmp_path / envs.bundled.manifest_path(name).name).read_text())
     assert regenerated == manifest
     assert (tmp_path / manifest["file"]).read_bytes() == envs.bundled_path(name).read_bytes()
 
@@ -117,8 +122,8 @@ def corrupt_code(row: dict) -> str:
     return row["solution"] + f"\n\ndef {row['reference']['entry_point']}(*args, **kwargs):\n    return None\n"
 
 
-CORRUPT = {"math": corrupt_math, "json": corrupt_json, "xml": corrupt_xml, "tools": corrupt_tools,
-           "code": corrupt_code}
+CORRUPT = {"math": corrupt_math, "arith": corrupt_math, "arith_heldout": corrupt_math, "json": corrupt_json,
+           "xml": corrupt_xml, "tools": corrupt_tools, "code": corrupt_code}
 
 
 @pytest.mark.parametrize("name, spec", params())

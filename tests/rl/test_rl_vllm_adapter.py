@@ -97,9 +97,11 @@ class StandInLLM:
     def reset_prefix_cache(self) -> None:
         self.calls.append("reset_prefix_cache")
 
-    def collective_rpc(self, method, args=()):
+    def collective_rpc(self, method, args=(), kwargs=None):
         self.calls.append("collective_rpc")
-        return [method(self.worker, *args)]
+        if isinstance(method, str):  # an older vLLM's worker: no reload_weights
+            return [getattr(self.worker, method)(*args, **(kwargs or {}))]
+        return [method(self.worker, *args, **(kwargs or {}))]
 
 
 @pytest.fixture
@@ -129,6 +131,7 @@ def test_the_engine_is_built_colocated_with_sleep_mode_and_processed_logprobs(vl
     assert kw["distributed_executor_backend"] == "external_launcher" and kw["enable_sleep_mode"] is True
     assert kw["logprobs_mode"] == "processed_logprobs" and kw["max_num_batched_tokens"] == 4096
     assert (kw["gpu_memory_utilization"], kw["seed"]) == (0.25, 3)
+    assert os.environ["MASTER_PORT"] != "29517" and int(os.environ["MASTER_PORT"]) > 0  # a free port, not a fixed one
     assert (os.environ["RANK"], os.environ["WORLD_SIZE"]) == ("0", "1")  # what external_launcher reads
     assert _engine(tiny_model_path, max_num_batched_tokens=8192).llm.kwargs["max_num_batched_tokens"] == 8192
 
@@ -156,11 +159,30 @@ def test_sleep_discards_weights_and_only_a_sync_brings_them_back(vllm_stand_in, 
     with pytest.raises(RLError, match=r"discarded its weights; call sync\(policy\) before generate"):
         engine.generate(["1="], SamplingParams(max_tokens=2))
     engine.sync(policy)
-    # the weights are woken alone (the KV cache stays released while they load), then the cache is reset
-    assert engine.llm.calls[1:] == [("wake", ("weights",)), "reset_prefix_cache"]
+    # the weights are woken alone (the KV cache stays released while they load), then the cache is reset;
+    # this stand-in is an older vLLM: the reload_weights call fails once and the model's own loader takes over
+    assert engine.llm.calls[1:] == [("wake", ("weights",)), "collective_rpc", "reset_prefix_cache"]
+    assert engine._reload is False
     assert sorted(engine.llm.model.loaded) == sorted(name for name, _ in policy.named_parameters())
     engine.generate(["1="], SamplingParams(max_tokens=2))
-    assert engine.llm.calls[3:] == [("wake", ("kv_cache",)), "generate"]
+    assert engine.llm.calls[4:] == [("wake", ("kv_cache",)), "generate"]
+
+
+def test_a_vllm_with_reload_weights_takes_the_weights_through_it(vllm_stand_in, tiny_model_path, tiny_policy):
+    policy, _ = tiny_policy
+    engine = _engine(tiny_model_path)
+    reloads = []
+
+    def reload_weights(weights_iterator, is_checkpoint_format):  # vLLM >= 0.11's worker method
+        reloads.append(is_checkpoint_format)
+        engine.llm.model.load_weights(weights_iterator)
+
+    engine.llm.worker.reload_weights = reload_weights
+    engine.sync(policy)
+    engine.sync(policy)
+    assert reloads == [True, True] and engine._reload is True
+    for (name, theirs), ours in zip(engine.llm.model.hf.named_parameters(), policy.parameters()):
+        assert torch.equal(theirs, ours), name
 
 
 def test_weights_go_through_collective_rpc_when_the_worker_is_another_process(vllm_stand_in, tiny_model_path, tiny_policy):
@@ -185,3 +207,56 @@ def test_grpo_with_the_adapter_samples_from_the_policy_after_every_sync(vllm_sta
     # the stand-in's weights were destroyed at every sleep: a gap this small means every weight was pushed
     assert all(r["logprob_gap"] < 1e-5 and r["sampler_logprob_nonfinite"] == 0 for r in rows)
     assert any(r["grad_norm"] > 0 for r in rows)  # the policy did change between the syncs
+
+
+def test_the_trainer_passes_its_defaults_and_vllm_kwargs(vllm_stand_in, tiny_model_path, tmp_path):
+    cfg = GRPOConfig(model=tiny_model_path, engine="vllm", group_size=2, prompts_per_step=1, max_new_tokens=2,
+                     steps=1, output_dir=str(tmp_path), progress=False, tensorboard=False, device="cpu",
+                     vllm_kwargs={"max_num_seqs": 7, "max_model_len": 128})
+    trainer = GRPOTrainer(cfg, envs=[DigitEnv() for _ in range(cfg.batch_episodes)])
+    kw = trainer.engine.llm.kwargs
+    assert kw["dtype"] == "float32"  # the policy's dtype, not vLLM's "auto" (which would pick bf16)
+    assert (kw["max_num_seqs"], kw["max_model_len"]) == (7, 128)  # vllm_kwargs override the defaults
+    assert kw["gpu_memory_utilization"] == 0.3  # the stand-in reports no platform: the CUDA default
+    assert GRPOConfig.from_dict(cfg.to_dict()).vllm_kwargs == {"max_num_seqs": 7, "max_model_len": 128}
+
+
+def test_a_vllm_built_for_another_device_is_refused(vllm_stand_in, tiny_model_path, monkeypatch):
+    from rl.engines import vllm_engine
+
+    monkeypatch.setattr(vllm_engine, "platform_device", lambda: "cpu")
+    with pytest.raises(RLError, match=r"CPU build but the trainer runs on CUDA: install vLLM's CUDA build"):
+        _engine(tiny_model_path, device="cuda")
+    monkeypatch.setattr(vllm_engine, "platform_device", lambda: "cuda")
+    with pytest.raises(RLError, match=r"built for cuda but the trainer runs on cpu: set device='cuda'"):
+        _engine(tiny_model_path, device="cpu")
+
+
+def test_a_platform_without_sleep_mode_gets_an_engine_that_keeps_the_order(vllm_stand_in, tiny_model_path,
+                                                                           tiny_policy, monkeypatch):
+    from rl.engines import vllm_engine
+
+    monkeypatch.setattr(vllm_engine, "_sleep_mode_available", lambda: False)
+    policy, _ = tiny_policy
+    engine = _engine(tiny_model_path)
+    assert engine.llm.kwargs["enable_sleep_mode"] is False and engine.sleep_mode is False
+    engine.sleep()
+    assert "sleep2" not in engine.llm.calls  # nothing to release ...
+    with pytest.raises(RLError, match=r"call sync\(policy\) before generate"):  # ... but the order holds
+        engine.generate(["1="], SamplingParams(max_tokens=2))
+    engine.sync(policy)
+    engine.generate(["1="], SamplingParams(max_tokens=2))
+
+
+def test_vllm_refusing_sleep_mode_with_a_valueerror_is_retried_without_it(vllm_stand_in, tiny_model_path,
+                                                                          monkeypatch):
+    original = StandInLLM.__init__
+
+    def refuse(self, model, **kwargs):
+        if kwargs.get("enable_sleep_mode"):
+            raise ValueError("Sleep mode is not supported on current platform.")
+        original(self, model, **kwargs)
+
+    monkeypatch.setattr(StandInLLM, "__init__", refuse)
+    engine = _engine(tiny_model_path)
+    assert engine.sleep_mode is False and engine.llm.kwargs["enable_sleep_mode"] is False
