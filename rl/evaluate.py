@@ -7,11 +7,13 @@ estimator of Chen et al. (2021), ``1 - C(n-c, k) / C(n, k)`` per task with ``c``
 graded samples, averaged over tasks. Samples that could not be graded (``timeout``/``error``) are
 counted apart and never scored as wrong: a task's ``n`` is its graded samples.
 
->>> result = evaluate(EvalConfig(model="models/smollm2", env="rlvr/ArithHeldout-v0", tasks=200))  # doctest: +SKIP
->>> result.pass_at[1], result.ci95[1]                                                            # doctest: +SKIP
-(0.405, (0.338, 0.472))
+>>> cfg = EvalConfig(model="models/smollm2", env="rlvr/ArithHeldout-v0", tasks=200, chat_template=True)
+>>> result = evaluate(cfg, output="verdicts.jsonl")                # doctest: +SKIP
+>>> result.pass_at[1], result.ci95[1]                              # doctest: +SKIP
+(0.285, (0.226, 0.352))
 
-Command line: ``rlvr eval --model models/smollm2 --env rlvr/ArithHeldout-v0 --tasks 200 --out v.jsonl``.
+Command line: ``rlvr eval --model models/smollm2 --env rlvr/ArithHeldout-v0 --chat-template true --tasks 200
+--out v.jsonl``.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from typing import Any, Mapping, Sequence
 
 from .config import ENGINES
 from .engines.base import SamplingParams
-from .errors import ConfigError
+from .errors import ConfigError, RolloutError
 from .rollout import Episode, EpisodeRunner, make_envs
 
 
@@ -41,8 +43,8 @@ class EvalConfig:
     """Keyword arguments for ``gymnasium.make`` (e.g. ``{"tasks": "my_eval.jsonl"}``)."""
     env_modules: tuple[str, ...] = ("envs",)
     """Modules imported first so that they register their ids."""
-    engine: str = "hf"
-    """Rollout engine: ``hf`` or ``vllm``."""
+    engine: str = "auto"
+    """Rollout engine: ``hf``, ``vllm``, or ``auto`` (vLLM where it is installed for the device and can run the model)."""
     device: str = "auto"
     """``cpu``, ``cuda`` or ``auto``."""
     n: int = 1
@@ -57,20 +59,29 @@ class EvalConfig:
     tasks: int | None = None
     """Evaluate this many tasks, sampled with ``seed``; None evaluates every task in order."""
     seed: int = 0
-    chat_template: bool = True
-    """Render chat-message prompts with the tokenizer's chat template (instruct models)."""
+    """Picks the tasks (with ``tasks``) and seeds the sampler (task ``i`` samples with ``seed + i``)."""
+    chat_template: bool = False
+    """Render chat-message prompts with the tokenizer's chat template (instruct models); the same default
+    as ``GRPOConfig.chat_template``, so a model is evaluated on the prompts it was trained on."""
     batch_size: int = 32
     """Tasks per engine call (``batch_size * n`` sequences are generated at once)."""
     grading_workers: int = 0
     """0 grades in this process; N > 0 uses a pool of N processes (use it for code)."""
     vllm_kwargs: Mapping[str, Any] = field(default_factory=dict)
+    """Extra ``vllm.LLM`` arguments (``engine="vllm"``), over the defaults ``GRPOConfig.vllm_kwargs`` names."""
     progress: bool = True
 
     def __post_init__(self) -> None:
+        if isinstance(self.env_modules, list):
+            object.__setattr__(self, "env_modules", tuple(self.env_modules))
         if self.engine not in ENGINES:
             raise ConfigError(f"engine={self.engine!r} is not one of {list(ENGINES)}")
-        if self.n < 1 or self.batch_size < 1 or self.max_new_tokens < 1:
-            raise ConfigError("n, batch_size and max_new_tokens must be >= 1")
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise ConfigError(f"device={self.device!r} is not one of ['auto', 'cpu', 'cuda']")
+        if min(self.n, self.batch_size, self.max_new_tokens, self.max_turns) < 1 or self.grading_workers < 0:
+            raise ConfigError("n, batch_size, max_new_tokens and max_turns must be >= 1 and grading_workers >= 0")
+        if not 0 < self.top_p <= 1:
+            raise ConfigError(f"top_p={self.top_p} must lie in (0, 1]")
         if self.temperature < 0:
             raise ConfigError(f"temperature={self.temperature} must be >= 0 (0 is greedy)")
         if self.n > 1 and self.temperature == 0:
@@ -84,7 +95,8 @@ class EvalConfig:
 
     def sampling(self) -> dict[str, Any]:
         """The sampling settings every verdict line records."""
-        return {"n": self.n, "temperature": self.temperature, "top_p": self.top_p, "max_tokens": self.max_new_tokens}
+        return {"n": self.n, "temperature": self.temperature, "top_p": self.top_p, "max_tokens": self.max_new_tokens,
+                "chat_template": self.chat_template}
 
 
 @dataclass(frozen=True)
@@ -110,14 +122,19 @@ class EvalResult:
     config: Mapping[str, Any]
 
     def summary(self) -> dict[str, Any]:
-        """A JSON-serialisable summary (what ``rlvr eval --summary`` writes)."""
-        return {"tasks": len(self.scores), "samples": self.samples, "ungraded": self.ungraded,
-                "pass_at": {str(k): v for k, v in self.pass_at.items()},
-                "ci95": {str(k): list(v) for k, v in self.ci95.items()}, "config": dict(self.config)}
+        """A JSON-serialisable summary (what ``rlvr eval --summary`` writes); an undefined rate is ``None``."""
+        def num(x: float) -> float | None:
+            return None if math.isnan(x) else x
 
-    def task_values(self, k: int = 1) -> list[float]:
-        """Per-task pass@k, in task order (tasks with fewer than k graded samples are left out)."""
-        return [pass_at_k(s.graded, s.passed, k) for s in self.scores if s.graded >= k]
+        return {"tasks": len(self.scores), "samples": self.samples, "ungraded": self.ungraded,
+                "tasks_scored": {str(k): len(self.task_values(k)) for k in self.pass_at},
+                "pass_at": {str(k): num(v) for k, v in self.pass_at.items()},
+                "ci95": {str(k): [num(x) for x in v] for k, v in self.ci95.items()}, "config": dict(self.config)}
+
+    def task_values(self, k: int = 1) -> dict[str, float]:
+        """Per-task pass@k by task id, in task order (tasks with fewer than k graded samples are left out:
+        pair two runs by id, not by position)."""
+        return {s.task_id: pass_at_k(s.graded, s.passed, k) for s in self.scores if s.graded >= k}
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:
@@ -134,28 +151,41 @@ def pass_at_k(n: int, c: int, k: int) -> float:
 
 
 def mean_ci95(values: Sequence[float]) -> tuple[float, tuple[float, float]]:
-    """Mean and normal-approximation 95% interval of the mean (clipped to [0, 1] for rates).
+    """Mean of per-task rates and its 95% interval: Wilson's score interval when every value is 0 or 1
+    (pass@1 with one sample per task: honest at 0% and 100%), else the normal approximation clipped to [0, 1].
 
     >>> mean_ci95([1.0, 0.0, 1.0, 0.0])[0]
     0.5
+    >>> [round(x, 3) for x in mean_ci95([1.0] * 5)[1]]
+    [0.566, 1.0]
     """
     if not values:
         return float("nan"), (float("nan"), float("nan"))
     mean = sum(values) / len(values)
+    if all(v in (0.0, 1.0) for v in values):
+        return mean, _wilson(mean, len(values))
     var = sum((v - mean) ** 2 for v in values) / max(1, len(values) - 1)
     half = 1.96 * math.sqrt(var / len(values))
     return mean, (max(0.0, mean - half), min(1.0, mean + half))
 
 
-def paired_gain_ci95(before: Sequence[float], after: Sequence[float]) -> tuple[float, tuple[float, float]]:
-    """Mean gain ``after - before`` over the same tasks and its 95% interval (paired normal approximation).
+def _wilson(p: float, n: int, z: float = 1.96) -> tuple[float, float]:
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
 
-    >>> paired_gain_ci95([0, 0, 1, 0], [1, 0, 1, 1])[0]
+
+def paired_gain_ci95(before: Mapping[str, float], after: Mapping[str, float]) -> tuple[float, tuple[float, float]]:
+    """Mean gain ``after - before`` over the tasks scored in both runs (paired by task id) and its 95%
+    interval (paired normal approximation).
+
+    >>> paired_gain_ci95({"a": 0, "b": 0, "c": 1, "d": 0}, {"a": 1, "b": 0, "c": 1, "d": 1})[0]
     0.5
     """
-    if len(before) != len(after) or not before:
-        raise ValueError("a paired gain needs the same non-empty list of tasks before and after")
-    diffs = [a - b for a, b in zip(after, before)]
+    common = [task for task in before if task in after]
+    if not common:
+        raise ValueError("a paired gain needs tasks scored in both runs (pair the runs by task id)")
+    diffs = [after[t] - before[t] for t in common]
     mean = sum(diffs) / len(diffs)
     var = sum((d - mean) ** 2 for d in diffs) / max(1, len(diffs) - 1)
     half = 1.96 * math.sqrt(var / len(diffs))
@@ -177,19 +207,18 @@ def evaluate(cfg: EvalConfig, *, policy: Any = None, tokenizer: Any = None, engi
              output: str | Path | None = None) -> EvalResult:
     """Sample ``cfg.n`` completions for each task, grade them, write one JSONL line per sample to ``output``."""
     from .gather import GatheringExecutor
-    from .trainer import grading_pool, load_policy, make_engine, resolve_device
+    from .trainer import grading_pool
 
-    device = resolve_device(cfg.device)
-    if engine is None or tokenizer is None:
-        if policy is None or tokenizer is None:
-            policy, tokenizer = load_policy(cfg.model, device)
-        engine = engine or make_engine(cfg.engine, cfg.model, policy, tokenizer, device, seed=cfg.seed,
-                                       vllm_kwargs=cfg.vllm_kwargs)
+    if engine is None:
+        engine, tokenizer = _build_engine(cfg, policy, tokenizer)
+    elif tokenizer is None:
+        raise ConfigError("evaluate(engine=...) needs the tokenizer that goes with it (tokenizer=...)")
     executor = grading_pool(cfg.grading_workers)  # one pool (or in-process grading) shared by every env copy
     envs: list[Any] = []
     try:
-        envs = make_envs(cfg.env, cfg.batch_size * cfg.n, cfg.env_kwargs, cfg.env_modules, executor)
-        indices = task_indices(len(envs[0].unwrapped.tasks), cfg.tasks, cfg.seed)
+        copies = min(cfg.batch_size, cfg.tasks or cfg.batch_size) * cfg.n
+        envs = make_envs(cfg.env, copies, cfg.env_kwargs, cfg.env_modules, executor)
+        indices = task_indices(_task_count(envs[0], cfg.env), cfg.tasks, cfg.seed)
         gather = executor if isinstance(executor, GatheringExecutor) else None
         runner = EpisodeRunner(envs, engine, tokenizer, cfg.max_turns, cfg.chat_template, gather)
         scores, samples = _run(cfg, runner, indices, output, _model_name(cfg, policy))
@@ -200,20 +229,42 @@ def evaluate(cfg: EvalConfig, *, policy: Any = None, tokenizer: Any = None, engi
     return _result(cfg, scores, samples)
 
 
+def _build_engine(cfg: EvalConfig, policy: Any, tokenizer: Any) -> tuple[Any, Any]:
+    """The engine ``cfg`` names and its tokenizer; for vLLM only the tokenizer and config are read here."""
+    from .engines.select import resolve_engine
+    from .trainer import load_model_config, load_policy, load_tokenizer, make_engine, resolve_device
+
+    device = resolve_device(cfg.device)
+    kind = cfg.engine if cfg.engine != "auto" else resolve_engine("auto", cfg.model, device,
+                                                                   policy or load_model_config(cfg.model))
+    if kind == "vllm":
+        tokenizer, policy = tokenizer or load_tokenizer(cfg.model), policy or load_model_config(cfg.model)
+    elif policy is None:
+        policy, tokenizer = load_policy(cfg.model, device)
+    elif tokenizer is None:
+        tokenizer = load_tokenizer(cfg.model)
+    engine = make_engine(kind, cfg.model, policy, tokenizer, device, seed=cfg.seed, vllm_kwargs=cfg.vllm_kwargs,
+                         sleep=False)
+    return engine, tokenizer
+
+
 def _run(cfg: EvalConfig, runner: EpisodeRunner, indices: list[int], output: str | Path | None,
          model: str) -> tuple[list[TaskScore], int]:
     scores: list[TaskScore] = []
     sink = _open(output)
     try:
         with _progress(cfg.progress, len(indices)) as advance:
-            for start in range(0, len(indices), cfg.batch_size):
-                chunk = indices[start : start + cfg.batch_size]
+            width = len(runner.envs) // cfg.n
+            for start in range(0, len(indices), width):
+                chunk = indices[start : start + width]
                 params = SamplingParams(n=cfg.n, temperature=cfg.temperature, top_p=cfg.top_p,
                                         max_tokens=cfg.max_new_tokens, seed=cfg.seed + start)
-                groups = runner.run([cfg.seed] * len(chunk), params, options=[{"task_index": i} for i in chunk])
-                for group in groups:
-                    scores.append(_score(group))
-                    _write(sink, group, cfg, model)
+                groups = runner.run([cfg.seed + i for i in chunk], params, options=[{"task_index": i} for i in chunk])
+                for index, group in zip(chunk, groups):
+                    scores.append(_score(group, index, cfg.env))
+                    _write(sink, group, cfg, model, getattr(runner.engine, "name", cfg.engine))
+                if sink is not None:
+                    sink.flush()  # a stopped run keeps every finished batch
                 advance(len(chunk), _running_rate(scores))
     finally:
         if sink is not None:
@@ -221,14 +272,25 @@ def _run(cfg: EvalConfig, runner: EpisodeRunner, indices: list[int], output: str
     return scores, len(scores) * cfg.n
 
 
-def _score(group: list[Episode]) -> TaskScore:
+def _score(group: list[Episode], index: int, env_id: str) -> TaskScore:
     info = group[0].reset_info
+    if info.get("task_index", index) != index:
+        raise RolloutError(f"{env_id}: reset(options={{'task_index': {index}}}) gave task {info.get('task_index')}; "
+                           "rlvr eval needs an environment that honours the task_index option (rlvr's envs do)")
     graded = [e for e in group if e.graded]
-    return TaskScore(str(info.get("task_id", "")), int(info.get("task_index", -1)), sum(e.passed for e in graded),
-                     len(graded), len(group) - len(graded))
+    return TaskScore(str(info.get("task_id", index)), index, sum(e.passed for e in graded), len(graded),
+                     len(group) - len(graded))
 
 
-def _write(sink: Any, group: list[Episode], cfg: EvalConfig, model: str) -> None:
+def _task_count(env: Any, env_id: str) -> int:
+    tasks = getattr(env.unwrapped, "tasks", None)
+    if tasks is None:
+        raise ConfigError(f"{env_id} exposes no task list (env.unwrapped.tasks); rlvr eval visits the tasks of "
+                          "rlvr environments (envs.register_env), which pick a task with reset(options={'task_index': i})")
+    return len(tasks)
+
+
+def _write(sink: Any, group: list[Episode], cfg: EvalConfig, model: str, engine: str) -> None:
     if sink is None:
         return
     for k, e in enumerate(group):
@@ -236,9 +298,13 @@ def _write(sink: Any, group: list[Episode], cfg: EvalConfig, model: str) -> None
                 "completion": e.completion_text, "finish_reason": e.finish_reason,
                 "completion_tokens": e.policy_tokens, "passed": e.passed if e.graded else None,
                 "graded": e.graded, "reward": e.reward, "verdict": e.verdicts[-1] if e.verdicts else None,
-                "model": model, "engine": cfg.engine, "env": cfg.env, "sampling": cfg.sampling()}
+                "model": model, "engine": engine, "env": cfg.env,
+                "env_kwargs": dict(cfg.env_kwargs),
+                "seed": e.seed, "sampling": cfg.sampling()}
         if len(e.verdicts) > 1:
             line["verdicts"] = e.verdicts
+        if e.component_verdicts:  # a combined reward: every component's verdict, per graded step
+            line["component_verdicts"] = e.component_verdicts
         sink.write(json.dumps(line, ensure_ascii=False) + "\n")
 
 
@@ -247,8 +313,8 @@ def _result(cfg: EvalConfig, scores: list[TaskScore], samples: int) -> EvalResul
     for k in cfg.ks:
         values = [pass_at_k(s.graded, s.passed, k) for s in scores if s.graded >= k]
         pass_at[k], ci[k] = mean_ci95(values)
-    config = {"model": cfg.model, "env": cfg.env, "engine": cfg.engine, "seed": cfg.seed, "tasks": len(scores),
-              "chat_template": cfg.chat_template, **cfg.sampling()}
+    config = {"model": cfg.model, "env": cfg.env, "env_kwargs": dict(cfg.env_kwargs), "engine": cfg.engine,
+              "seed": cfg.seed, "tasks": len(scores), "ks": list(cfg.ks), **cfg.sampling()}
     return EvalResult(tuple(scores), pass_at, ci, samples, sum(s.ungraded for s in scores), config)
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import shutil
 from pathlib import Path
 
 from .errors import RLError, require
@@ -52,7 +53,7 @@ def packaged_gguf(name: str) -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise ModelFileError(f"the package that ships {name!r} is not installed; run: {install}")
     for folder in spec.submodule_search_locations:
-        found = sorted(Path(folder).rglob(filename)) or sorted(Path(folder).rglob("*.gguf"))
+        found = sorted(Path(folder).rglob(filename))
         if found:
             return found[0]
     raise ModelFileError(f"package {package} is installed but holds no {filename}; reinstall it: {install}")
@@ -80,6 +81,8 @@ def convert_gguf(source: str | Path, out_dir: str | Path, *, overwrite: bool = F
     ``out_dir`` (unless ``overwrite``).
     """
     gguf_path, out = resolve_gguf(source), Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ModelFileError(f"{out} is a file; pass a directory to write the checkpoint into")
     if (out / "config.json").exists() and not overwrite:
         raise ModelFileError(f"{out} already holds a checkpoint; pass overwrite=True (--overwrite) to replace it")
     require("gguf", "models")
@@ -92,10 +95,16 @@ def convert_gguf(source: str | Path, out_dir: str | Path, *, overwrite: bool = F
         raise ModelFileError(f"transformers cannot convert {gguf_path}: {exc} (supported architectures are those "
                              "transformers reads from GGUF: llama, mistral, qwen2, gemma, phi3, ...)") from exc
     model = _unquantised_copy(transformers, loaded)
-    out.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(out)
-    tokenizer.save_pretrained(out)
-    _write_source(out, gguf_path, model)
+    del loaded
+    tmp = out.with_name(f".{out.name}.converting")  # written aside, then moved: no half checkpoint is left
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    model.save_pretrained(tmp)
+    tokenizer.save_pretrained(tmp)
+    _write_source(tmp, gguf_path, model)
+    if out.exists():
+        shutil.rmtree(out)
+    tmp.rename(out)
     return out
 
 

@@ -220,6 +220,8 @@ class EpisodeRunner:
         size = len(group_seeds) * params.n
         if size > len(self.envs):
             raise RolloutError(f"{size} episodes need {size} environments but the runner holds {len(self.envs)}")
+        if options is not None and len(options) != len(group_seeds):
+            raise RolloutError(f"options holds {len(options)} entries for {len(group_seeds)} groups; pass one per group")
         episodes = self._reset(group_seeds, params.n, options)
         firsts = self._generate([g[0].prompt_ids for g in _chunks(episodes, params.n)], params)
         self._apply([c for group in firsts for c in group], episodes)
@@ -241,8 +243,9 @@ class EpisodeRunner:
                options: Sequence[Mapping[str, Any] | None] | None = None) -> list[Episode]:
         episodes = []
         for g, seed in enumerate(group_seeds):
-            texts, extra = [], {} if options is None or options[g] is None else {"options": dict(options[g])}
+            texts, given = [], None if options is None else options[g]
             for k in range(n):
+                extra = {} if given is None else {"options": dict(given)}  # each copy its own dict
                 obs, info = self.envs[g * n + k].reset(seed=int(seed), **extra)
                 texts.append(render_observation(obs, self.tokenizer, self.chat_template))
                 episodes.append(Episode(group=g, seed=int(seed), prompt_text=texts[-1], prompt_ids=[],

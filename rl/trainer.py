@@ -466,14 +466,36 @@ def resolve_device(name: str) -> str:
 def load_policy(path: str, device: str):
     """The policy and tokenizer of the local checkpoint ``path`` (a pad token is set where missing)."""
     transformers = require("transformers", "torch")
-    if not path or not Path(path).exists():
-        raise FileNotFoundError(f"model path {path!r} does not exist; pass a local transformers checkpoint directory "
-                                "(build a tiny one with rl.tiny.make_tiny_model)")
+    tok = load_tokenizer(path)
+    model = transformers.AutoModelForCausalLM.from_pretrained(path, local_files_only=True).to(device)
+    return model, tok
+
+
+def load_tokenizer(path: str):
+    """The tokenizer of the local checkpoint ``path``, with a pad token (its EOS where it has none)."""
+    transformers = require("transformers", "torch")
+    _check_model_path(path)
     tok = transformers.AutoTokenizer.from_pretrained(path, local_files_only=True)
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
-    model = transformers.AutoModelForCausalLM.from_pretrained(path, local_files_only=True).to(device)
-    return model, tok
+    return tok
+
+
+def load_model_config(path: str):
+    """The transformers config of the local checkpoint ``path`` (no weights are read)."""
+    transformers = require("transformers", "torch")
+    _check_model_path(path)
+    return transformers.AutoConfig.from_pretrained(path, local_files_only=True)
+
+
+def _check_model_path(path: str) -> None:
+    if not path or not Path(path).exists():
+        raise FileNotFoundError(f"model path {path!r} does not exist; pass a local transformers checkpoint directory "
+                                "(build a tiny one with rl.tiny.make_tiny_model)")
+    if Path(path).is_file():
+        hint = "convert it first: rlvr model convert FILE --out DIR" if str(path).endswith(".gguf") else \
+            "pass the checkpoint directory that holds config.json"
+        raise FileNotFoundError(f"model path {path!r} is a file, not a checkpoint directory; {hint}")
 
 
 def _disable_dropout(model: Any) -> None:
@@ -505,23 +527,37 @@ def _make_engine(cfg: GRPOConfig, policy: Any, tokenizer: Any, device: str) -> A
 def make_engine(kind: str, model_path: str, policy: Any, tokenizer: Any, device: str, *, seed: int = 0,
                 vllm_kwargs: Mapping[str, Any] | None = None, gpu_memory_utilization: float | None = None,
                 sleep: bool = True) -> Any:
-    """The rollout engine ``kind`` (``hf`` wraps ``policy`` itself; ``vllm`` loads ``model_path``)."""
-    if kind == "vllm":
+    """The rollout engine ``kind`` (``hf`` wraps ``policy`` itself; ``vllm`` loads ``model_path`` and reads only
+    the dtype and context length from ``policy``, which may be the model's config; ``auto`` picks one with
+    :func:`rl.engines.select.resolve_engine`)."""
+    from .engines.select import resolve_engine
+
+    if resolve_engine(kind, model_path, device, policy) == "vllm":
         from .engines.vllm_engine import VLLMEngine
 
-        return VLLMEngine(model_path, gpu_memory_utilization=gpu_memory_utilization, seed=seed,
-                          enable_sleep_mode=sleep, device=device, **{**vllm_defaults(policy), **(vllm_kwargs or {})})
+        extra = {**vllm_defaults(policy), **(vllm_kwargs or {})}
+        named = {"gpu_memory_utilization": extra.pop("gpu_memory_utilization", gpu_memory_utilization),
+                 "seed": extra.pop("seed", seed), "enable_sleep_mode": extra.pop("enable_sleep_mode", sleep),
+                 "device": extra.pop("device", device)}
+        return VLLMEngine(model_path, **named, **extra)
     from .engines.hf import HFEngine
 
     return HFEngine(policy, tokenizer)
 
 
-def vllm_defaults(policy: Any, max_model_len: int = 4096) -> dict[str, Any]:
+def vllm_defaults(model: Any, max_model_len: int = 4096) -> dict[str, Any]:
     """``vllm.LLM`` arguments that fit a trainer: the policy's own dtype (vLLM's ``auto`` would turn a float32
-    checkpoint into bf16 and open a log-prob gap) and a context no longer than ``max_model_len``."""
-    dtype = str(next(policy.parameters()).dtype).removeprefix("torch.")
-    context = getattr(getattr(policy, "config", None), "max_position_embeddings", None) or max_model_len
-    return {"dtype": dtype, "max_model_len": min(max_model_len, int(context))}
+    checkpoint into bf16 and open a log-prob gap) and a context no longer than ``max_model_len``.
+
+    ``model`` is the policy, or only its transformers config (then the dtype is the checkpoint's).
+    """
+    config = getattr(model, "config", model)
+    if hasattr(model, "parameters"):
+        dtype = next(model.parameters()).dtype
+    else:
+        dtype = getattr(config, "dtype", None) or getattr(config, "torch_dtype", None) or "auto"
+    context = getattr(config, "max_position_embeddings", None) or max_model_len
+    return {"dtype": str(dtype).removeprefix("torch."), "max_model_len": min(max_model_len, int(context))}
 
 
 def _progress(cfg: GRPOConfig):

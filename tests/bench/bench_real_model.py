@@ -12,12 +12,14 @@ AdamW at a constant learning rate with gradient clipping at 1.0, ``--steps`` opt
 chat template, the same thread count. TRL grades with a reward function calling the same ``math@2``
 in-process; rlvr grades through its environment in-process (``grading_workers=0``).
 
-Reported: seconds per step (median after the first step; :class:`bench_trainer.StepClock`), held-out
-pass@1 before and after for each, and the gain with a paired 95% confidence interval over tasks.
+rlvr runs twice, once with its default engine (``auto``: vLLM's CPU build where it is installed) and
+once with ``HFEngine`` (``--engines``). Reported: seconds per step (median after the first step;
+:class:`bench_trainer.StepClock`), held-out pass@1 before and after for each run, and the gain with a
+paired 95% confidence interval over the same tasks (paired by task id).
 
 Run: ``.venv/bin/python tests/bench/bench_real_model.py [--steps 30] [--heldout 200]``; writes
 ``tests/bench/results/bench_real_model.json`` (after each phase, so a stopped run keeps what it
-measured). ``--skip-trl`` runs rlvr alone.
+measured). ``--skip-trl`` runs rlvr alone. Each run starts from the same checkpoint.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 ROOT = HERE.parent.parent
 
-from bench_trainer import StepClock  # noqa: E402
+from bench_trainer import StepClock, trl_timer  # noqa: E402
 
 SETTINGS = {"group_size": 8, "prompts_per_step": 4, "max_new_tokens": 96, "temperature": 0.7, "loss": "grpo"}
 
@@ -51,13 +53,13 @@ def model_path(cache: Path) -> str:
     return str(out)
 
 
-def heldout(model, tokenizer, a) -> tuple[list[float], dict]:
+def heldout(model, tokenizer, a) -> tuple[dict[str, float], dict]:
     """Per-task greedy pass@1 on the held-out tasks (same tasks every call), and the summary."""
     from rl.engines.hf import HFEngine
     from rl.evaluate import EvalConfig, evaluate
 
     cfg = EvalConfig(model="", env="rlvr/ArithHeldout-v0", tasks=a.heldout, seed=0, max_new_tokens=96,
-                     batch_size=50, progress=False)
+                     batch_size=50, chat_template=True, progress=False)
     was_training = model.training
     model.eval()
     result = evaluate(cfg, policy=model, tokenizer=tokenizer, engine=HFEngine(model, tokenizer))
@@ -65,11 +67,11 @@ def heldout(model, tokenizer, a) -> tuple[list[float], dict]:
     return result.task_values(1), {"pass@1": result.pass_at[1], "ci95": list(result.ci95[1])}
 
 
-def run_rlvr(path: str, out: Path, a) -> dict:
+def run_rlvr(path: str, out: Path, a, engine: str) -> dict:
     from rl.config import GRPOConfig
     from rl.trainer import GRPOTrainer
 
-    cfg = GRPOConfig(env="rlvr/Arith-v0", model=path, steps=a.steps, lr=a.lr, seed=a.seed, chat_template=True,
+    cfg = GRPOConfig(env="rlvr/Arith-v0", model=path, engine=engine, steps=a.steps, lr=a.lr, seed=a.seed, chat_template=True,
                      micro_batch_size=8, grading_workers=0, output_dir=str(out), progress=False, tensorboard=False,
                      record_format="jsonl", max_grad_norm=1.0, **SETTINGS)
     trainer = GRPOTrainer(cfg)
@@ -80,17 +82,18 @@ def run_rlvr(path: str, out: Path, a) -> dict:
         rewards.append(m["reward_mean"])
         for key in phases:
             phases[key].append(m[key])
-        print(f"  rlvr step {trainer.step}: reward {m['reward_mean']:.3f} gap {m['logprob_gap']:.1e} "
+        print(f"  rlvr ({trainer.engine.name}) step {trainer.step}: reward {m['reward_mean']:.3f} gap {m['logprob_gap']:.1e} "
               f"gen {m['t_generate']:.1f}s update {m['t_update']:.1f}s", flush=True)
     clock.end()
     trainer.close()
+    trainer.engine = None  # a vLLM engine's memory goes back before the next run
     return {"trainer": trainer, **clock.result(), "reward": rewards,
             "phases_median_s": {k: round(statistics.median(v[1:] or v), 3) for k, v in phases.items()}}
 
 
 def run_trl(path: str, out: Path, a) -> dict:
     from datasets import Dataset
-    from transformers import AutoModelForCausalLM, AutoTokenizer, TrainerCallback
+    from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import GRPOConfig, GRPOTrainer
 
     import verifiers
@@ -103,19 +106,6 @@ def run_trl(path: str, out: Path, a) -> dict:
         return [math.verify(t, {"answer": g}).score for t, g in zip(texts, answer)]
 
     rewards, clock = [], StepClock()
-
-    class Timer(TrainerCallback):
-        def on_step_begin(self, args, state, control, **kw):
-            clock.begin()
-
-        def on_train_end(self, args, state, control, **kw):
-            clock.end()
-
-        def on_log(self, args, state, control, logs=None, **kw):
-            if logs and "reward" in logs:
-                rewards.append(logs["reward"])
-                print(f"  TRL step {state.global_step}: reward {logs['reward']:.3f}", flush=True)
-
     train = load_tasks("bundled:arith")
     data = Dataset.from_dict({"prompt": [[dict(m) for m in t.prompt] for t in train],
                               "answer": [t.reference["answer"] for t in train]})
@@ -130,7 +120,7 @@ def run_trl(path: str, out: Path, a) -> dict:
     model = AutoModelForCausalLM.from_pretrained(path, local_files_only=True, dtype=torch.float32)
     tok = AutoTokenizer.from_pretrained(path, local_files_only=True)
     trainer = GRPOTrainer(model=model, reward_funcs=reward, args=args, train_dataset=data, processing_class=tok,
-                          callbacks=[Timer()])
+                          callbacks=[trl_timer(clock, rewards, echo=True)])
     trainer.train()
     return {"model": trainer.model, "tokenizer": tok, **clock.result(), "reward": rewards}
 
@@ -156,6 +146,8 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--cache", type=Path, default=ROOT / "out" / "models")
     parser.add_argument("--skip-trl", action="store_true")
+    parser.add_argument("--engines", default="auto,hf",
+                        help="rlvr rows, comma-separated: auto (the default engine: vLLM's CPU build where installed), hf")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "bench_real_model.json")
     a = parser.parse_args()
     torch.set_num_threads(a.threads)
@@ -183,14 +175,16 @@ def main() -> int:
     print(f"held-out pass@1 before: {result['before']['pass@1']:.3f}", flush=True)
     save()
     with tempfile.TemporaryDirectory() as tmp:
-        ours = run_rlvr(path, Path(tmp) / "rlvr", a)
-        after, summary = heldout(ours["trainer"].policy, ours["trainer"].tokenizer, a)
-        result["rlvr"] = {"s_per_step": per_step(ours), "first_step_s": ours["step_s"][0], "reward": ours["reward"],
-                          "phases_median_s": ours["phases_median_s"], "after": summary, **gain(before, after)}
-        del ours
-        print(f"rlvr: {result['rlvr']['s_per_step']:.1f} s/step, after {summary['pass@1']:.3f}, "
-              f"gain {result['rlvr']['gain']:+.3f} {result['rlvr']['ci95']}", flush=True)
-        save()
+        for engine in a.engines.split(","):
+            ours = run_rlvr(path, Path(tmp) / f"rlvr-{engine}", a, engine)
+            after, summary = heldout(ours["trainer"].policy, ours["trainer"].tokenizer, a)
+            key = f"rlvr ({engine})"
+            result[key] = {"s_per_step": per_step(ours), "first_step_s": ours["step_s"][0], "reward": ours["reward"],
+                           "phases_median_s": ours["phases_median_s"], "after": summary, **gain(before, after)}
+            del ours
+            print(f"{key}: {result[key]['s_per_step']:.1f} s/step, after {summary['pass@1']:.3f}, "
+                  f"gain {result[key]['gain']:+.3f} {result[key]['ci95']}", flush=True)
+            save()
         if not a.skip_trl:
             import trl
 
@@ -199,7 +193,9 @@ def main() -> int:
             after_trl, summary_trl = heldout(theirs["model"], theirs["tokenizer"], a)
             result["trl"] = {"s_per_step": per_step(theirs), "first_step_s": theirs["step_s"][0],
                              "reward": theirs["reward"], "after": summary_trl, **gain(before, after_trl)}
-            result["rlvr_vs_trl_s_per_step"] = result["rlvr"]["s_per_step"] / result["trl"]["s_per_step"]
+            for engine in a.engines.split(","):
+                result[f"rlvr ({engine})"]["vs_trl_s_per_step"] = (result[f"rlvr ({engine})"]["s_per_step"]
+                                                                   / result["trl"]["s_per_step"])
             print(f"TRL: {result['trl']['s_per_step']:.1f} s/step, after {summary_trl['pass@1']:.3f}, "
                   f"gain {result['trl']['gain']:+.3f} {result['trl']['ci95']}", flush=True)
             save()

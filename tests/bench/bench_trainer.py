@@ -137,7 +137,7 @@ def run_rlvr(model_path: str, out: Path, a, grading_workers: int = 1, seed: int 
 
 def run_trl(model_path: str, out: Path, a, seed: int = 0) -> dict:
     from datasets import Dataset
-    from transformers import AutoModelForCausalLM, AutoTokenizer, TrainerCallback
+    from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import GRPOConfig, GRPOTrainer
 
     import verifiers
@@ -148,18 +148,6 @@ def run_trl(model_path: str, out: Path, a, seed: int = 0) -> dict:
         return [math.verify(c, {"answer": g}).score for c, g in zip(completions, answer)]
 
     rewards, clock = [], StepClock()
-
-    class Timer(TrainerCallback):
-        def on_step_begin(self, args, state, control, **kw):
-            clock.begin()
-
-        def on_train_end(self, args, state, control, **kw):
-            clock.end()
-
-        def on_log(self, args, state, control, logs=None, **kw):
-            if logs and "reward" in logs:
-                rewards.append(logs["reward"])
-
     rows = [tasks(a.prompt_pad)[i % 4] for i in range(a.prompts * a.steps * 2)]
     data = Dataset.from_dict({"prompt": [t["prompt"] for t in rows], "answer": [t["reference"]["answer"] for t in rows]})
     args = GRPOConfig(output_dir=str(out), use_cpu=True, bf16=False, report_to="none", logging_steps=1,
@@ -171,9 +159,29 @@ def run_trl(model_path: str, out: Path, a, seed: int = 0) -> dict:
     model = AutoModelForCausalLM.from_pretrained(model_path, local_files_only=True)
     tok = AutoTokenizer.from_pretrained(model_path, local_files_only=True)
     trainer = GRPOTrainer(model=model, reward_funcs=reward, args=args, train_dataset=data, processing_class=tok,
-                          callbacks=[Timer()])
+                          callbacks=[trl_timer(clock, rewards)])
     trainer.train()
     return {**clock.result(), "reward": rewards}
+
+
+def trl_timer(clock: StepClock, rewards: list[float], echo: bool = False):
+    """A TRL ``TrainerCallback`` that times each step on ``clock`` and appends each logged mean reward."""
+    from transformers import TrainerCallback
+
+    class Timer(TrainerCallback):
+        def on_step_begin(self, args, state, control, **kw):
+            clock.begin()
+
+        def on_train_end(self, args, state, control, **kw):
+            clock.end()
+
+        def on_log(self, args, state, control, logs=None, **kw):
+            if logs and "reward" in logs:
+                rewards.append(logs["reward"])
+                if echo:
+                    print(f"  TRL step {state.global_step}: reward {logs['reward']:.3f}", flush=True)
+
+    return Timer()
 
 
 def summarise(name: str, reps: list[dict]) -> dict:

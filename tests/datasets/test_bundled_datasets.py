@@ -133,3 +133,16 @@ def test_a_corrupted_solution_fails(name, spec):
     verdicts = grade_batch(items, workers=2, timeout_s=60)
     not_failed = [(r["id"], v.status.value, v.failure_reason) for r, v in zip(rows, verdicts) if v.status.value != "fail"]
     assert not_failed == []
+
+
+def test_the_arith_splits_share_no_problem_and_mix_the_operations_alike():
+    def problem(row):
+        a, op, b = row["solution"].split(" =")[0].split()
+        return (op, *sorted((int(a), int(b)))) if op in "+*" else (op, int(a), int(b))
+
+    train, held = rows_of("arith"), rows_of("arith_heldout")
+    assert not {problem(r) for r in train} & {problem(r) for r in held}
+    assert len({problem(r) for r in held}) == len(held)  # held-out problems are distinct
+    for op in ("add", "sub", "mul"):
+        share = [sum(r["meta"]["op"] == op for r in rows) / len(rows) for rows in (train, held)]
+        assert share[1] > 0 and abs(share[0] - share[1]) < 0.05, (op, share)

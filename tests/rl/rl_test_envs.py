@@ -28,6 +28,20 @@ class DigitEnv(gymnasium.Env):
         return "", float(ok) + self.shift, True, False, {"verdict": verdict}
 
 
+class ParityEnv(gymnasium.Env):
+    """Reward 1 when the completion's character codes sum to an even number: about half of any group
+    passes whatever the model, so every step of a test run has a gradient."""
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        return ("1=", "2=")[int(self.np_random.integers(2))], {}
+
+    def step(self, action):
+        ok = sum(map(ord, action)) % 2 == 0
+        verdict = {"status": "pass" if ok else "fail", "score": float(ok), "verifier": "parity", "verifier_version": 1}
+        return "", float(ok), True, False, {"verdict": verdict}
+
+
 class FlatOrMixedEnv(gymnasium.Env):
     """Single-turn test env with known group outcomes: prompt ``"1="`` always earns 1 (a flat group);
     ``"2="`` earns 1 and 0 in turn across steps (a group of even size is always mixed)."""

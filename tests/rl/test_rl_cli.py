@@ -52,7 +52,7 @@ def test_bad_flag_value_exits_2_with_the_fix(tiny_model_path, tmp_path, capsys):
 
 @pytest.mark.parametrize(
     "flags, message",
-    [(["--env", "nope/Nope-v0"], r"environment 'nope/Nope-v0' is not registered .* rlvr's ids are \['rlvr/Code-v0'"),
+    [(["--env", "nope/Nope-v0"], r"environment 'nope/Nope-v0' is not registered .* rlvr's ids are \['rlvr/Arith-v0'"),
      (["--env", "rlvr/Math-v9"], r"environment 'rlvr/Math-v9' is not registered"),
      (["--env-modules", "no_such_module"], r"env_modules names 'no_such_module', which cannot be imported"),
      (["--env-kwargs", '{"bogus": 1}'], r"cannot be made with env_kwargs \['bogus'\].*fix env_kwargs"),

@@ -45,12 +45,17 @@ def test_each_turn_of_a_multi_turn_rollout_samples_with_its_own_seed(tiny_policy
     assert engine.seeds == [11, 12]  # turn 1 uses the call's seed; turn 2 a different, derived one
 
 
-def test_the_sampler_draws_exactly_what_torch_multinomial_draws():
+def test_the_sampler_draws_from_the_distribution_and_never_an_excluded_token():
     import torch
 
     from rl.engines.hf import _pick
 
-    logp = torch.log_softmax(torch.randn(64, 17, generator=torch.Generator().manual_seed(3)), -1)
-    ours, theirs = torch.Generator().manual_seed(7), torch.Generator().manual_seed(7)
-    for _ in range(50):
-        assert torch.equal(_pick(logp, 1.0, ours), torch.multinomial(logp.exp(), 1, generator=theirs).squeeze(-1))
+    probs = torch.tensor([0.5, 0.0, 0.2, 0.25, 0.0, 0.05])  # zeros: tokens outside a top-p nucleus
+    logp = probs.log().expand(20_000, -1).contiguous()
+    draws = torch.cat([_pick(logp, 1.0, torch.Generator().manual_seed(s)) for s in range(10)])
+    freq = torch.bincount(draws, minlength=6).float() / draws.numel()
+    assert freq[1] == 0 and freq[4] == 0
+    assert torch.allclose(freq, probs, atol=0.005)  # 200k draws: the standard error is below 0.0012
+    again = _pick(logp, 1.0, torch.Generator().manual_seed(3))
+    assert torch.equal(again, _pick(logp, 1.0, torch.Generator().manual_seed(3)))  # same seed, same tokens
+    assert torch.equal(_pick(logp[:4], 0.0, None), torch.zeros(4, dtype=torch.long))  # temperature 0: argmax

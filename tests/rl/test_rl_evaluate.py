@@ -37,10 +37,13 @@ def test_pass_at_k_is_the_unbiased_estimator():
 def test_intervals_and_paired_gain():
     mean, (lo, hi) = mean_ci95([1.0] * 30 + [0.0] * 70)
     assert mean == pytest.approx(0.3) and lo < 0.3 < hi and hi - lo < 0.2
-    gain, (glo, ghi) = paired_gain_ci95([0.0] * 50, [1.0] * 25 + [0.0] * 25)
+    before = {f"t{i}": 0.0 for i in range(50)}
+    after = {f"t{i}": float(i < 25) for i in range(50)} | {"only-after": 1.0}
+    gain, (glo, ghi) = paired_gain_ci95(before, after)  # paired by id: the extra task is left out
     assert gain == 0.5 and 0 < glo < 0.5 < ghi
-    with pytest.raises(ValueError, match="same non-empty list"):
-        paired_gain_ci95([1.0], [])
+    assert mean_ci95([1.0] * 5)[1][0] > 0.5 and mean_ci95([0.0] * 5)[1] == (0.0, pytest.approx(0.434, abs=1e-3))
+    with pytest.raises(ValueError, match="tasks scored in both runs"):
+        paired_gain_ci95({"a": 1.0}, {"b": 1.0})
 
 
 def test_the_same_seed_picks_the_same_tasks():
@@ -86,7 +89,7 @@ def test_same_seed_same_tasks_and_completions(tiny_model_path, digit_env, tmp_pa
 def test_rlvr_eval_prints_a_summary_and_writes_files(tiny_model_path, digit_env, tmp_path, capsys):
     out, summary = tmp_path / "v.jsonl", tmp_path / "s.json"
     code = main(["eval", "--model", tiny_model_path, "--env", digit_env, "--max-new-tokens", "2", "--tasks", "5",
-                 "--no-chat-template", "--no-progress", "--out", str(out), "--summary", str(summary)])
+                 "--no-progress", "--out", str(out), "--summary", str(summary)])
     assert code == 0
     printed = capsys.readouterr().out
     assert "pass@1" in printed and digit_env in printed
@@ -97,3 +100,17 @@ def test_rlvr_eval_prints_a_summary_and_writes_files(tiny_model_path, digit_env,
 def test_rlvr_eval_refuses_a_missing_model(tmp_path, capsys):
     assert main(["eval", "--model", str(tmp_path / "nope")]) == 2
     assert "does not exist" in capsys.readouterr().err
+    (tmp_path / "m.gguf").write_bytes(b"GGUF")
+    assert main(["eval", "--model", str(tmp_path / "m.gguf")]) == 2
+    assert "convert it first: rlvr model convert" in capsys.readouterr().err
+    assert main(["eval", "--model", str(tmp_path), "--vllm-kwargs", "[1]"]) == 2
+    assert "--vllm-kwargs takes a JSON object" in capsys.readouterr().err
+
+
+def test_an_env_without_a_task_list_is_refused(tiny_model_path):
+    import gymnasium
+    from rl_test_envs import DigitEnv
+
+    gymnasium.register("rlvrtest/NoTasks-v0", entry_point=DigitEnv)
+    with pytest.raises(ConfigError, match="exposes no task list"):
+        evaluate(config(tiny_model_path, "rlvrtest/NoTasks-v0", env_modules=()))

@@ -54,8 +54,8 @@ def test_rlvr_eval_grades_the_real_model(smollm2, tmp_path):
     from rl.cli import main
 
     out = tmp_path / "v.jsonl"
-    assert main(["eval", "--model", smollm2, "--env", "rlvr/ArithHeldout-v0", "--tasks", "4", "--max-new-tokens",
-                 "24", "--no-progress", "--out", str(out)]) == 0
+    assert main(["eval", "--model", smollm2, "--env", "rlvr/ArithHeldout-v0", "--chat-template", "true", "--tasks", "4",
+                 "--max-new-tokens", "24", "--no-progress", "--out", str(out)]) == 0
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(lines) == 4 and all(line["verdict"]["verifier"] == "math" for line in lines)
     assert all(line["completion"] and line["graded"] for line in lines)
@@ -70,7 +70,7 @@ def test_one_grpo_step_on_the_real_model(smollm2, tmp_path):
                      output_dir=str(tmp_path), progress=False, tensorboard=False, seed=0)
     history = GRPOTrainer(cfg).train()
     m = history[0]
-    assert m["logprob_gap"] < 1e-4 and m["tokens"] > 0
+    assert m["logprob_gap"] < 1e-4 and m["completion_len_mean"] > 0
     assert m["grad_norm"] > 0 or m["reward_std"] == 0  # a flat batch has no gradient, a mixed one must
     record = json.loads((tmp_path / "rollouts.jsonl").read_text().splitlines()[0])
     assert record["verifiers"] == ["math@2"] and len(record["completions"]) == 4

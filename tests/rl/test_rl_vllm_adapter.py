@@ -15,7 +15,7 @@ from types import SimpleNamespace
 
 import pytest
 import torch
-from rl_test_envs import DigitEnv
+from rl_test_envs import DigitEnv, ParityEnv
 
 from rl.config import GRPOConfig
 from rl.engines.base import SamplingParams
@@ -72,10 +72,14 @@ class StandInLLM:
     def generate(self, inputs, sampling_params, use_tqdm=True):
         assert self.awake == {"weights", "kv_cache"}, f"generate() while {self.awake} are awake"
         self.calls.append("generate")
-        p = sampling_params
-        params = SamplingParams(n=p.n, temperature=p.temperature, top_p=p.top_p, max_tokens=p.max_tokens, seed=p.seed)
+        per_prompt = sampling_params if isinstance(sampling_params, list) else [sampling_params] * len(inputs)
+        assert len(per_prompt) == len(inputs)
+        self.seeds = [p.seed for p in per_prompt]
         prompts = [x if isinstance(x, str) else x["prompt_token_ids"] for x in inputs]
-        groups = HFEngine(self.model.hf, self.tokenizer).generate(prompts, params)
+        groups = []
+        for prompt, p in zip(prompts, per_prompt):
+            params = SamplingParams(n=p.n, temperature=p.temperature, top_p=p.top_p, max_tokens=p.max_tokens, seed=p.seed)
+            groups += HFEngine(self.model.hf, self.tokenizer).generate([prompt], params)
         other = self.tokenizer.pad_token_id  # vLLM's logprob dicts may hold other tokens than the sampled one
         return [SimpleNamespace(prompt_token_ids=list(g[0].prompt_token_ids), outputs=[
             SimpleNamespace(text=c.text, token_ids=list(c.token_ids), finish_reason=c.finish_reason,
@@ -114,6 +118,10 @@ def vllm_stand_in(monkeypatch):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setattr(StandInLLM, "refuse_logprobs_mode", False)
     monkeypatch.setattr(StandInLLM, "in_process", True)
+    from rl.engines import vllm_engine  # the stand-in is a GPU build with sleep mode, whatever vLLM is installed
+
+    monkeypatch.setattr(vllm_engine, "platform_device", lambda: None)
+    monkeypatch.setattr(vllm_engine, "_sleep_mode_available", lambda: True)
     return module
 
 
@@ -149,6 +157,7 @@ def test_completions_carry_the_sampled_tokens_logprobs(vllm_stand_in, tiny_model
         assert len(c.logprobs) == len(c.token_ids) and all(lp > -50.0 for lp in c.logprobs)
         assert c.finish_reason in ("stop", "length") and c.prompt_token_ids
     assert groups[1][0].prompt_token_ids == (5, 13)
+    assert engine.llm.seeds == [1, 1 + 1_000_003]  # each request its own seed: equal prompts, different samples
 
 
 def test_sleep_discards_weights_and_only_a_sync_brings_them_back(vllm_stand_in, tiny_model_path, tiny_policy):
@@ -199,7 +208,7 @@ def test_grpo_with_the_adapter_samples_from_the_policy_after_every_sync(vllm_sta
     cfg = GRPOConfig(model=tiny_model_path, group_size=4, prompts_per_step=2, micro_batch_size=8, max_new_tokens=3,
                      steps=3, lr=5e-2, output_dir=str(tmp_path), progress=False, tensorboard=False, vllm_sleep=True)
     engine = _engine(tiny_model_path)
-    trainer = GRPOTrainer(cfg, engine=engine, envs=[DigitEnv(prompts=("1=", "2=")) for _ in range(cfg.batch_episodes)])
+    trainer = GRPOTrainer(cfg, engine=engine, envs=[ParityEnv() for _ in range(cfg.batch_episodes)])
     rows = trainer.train()
     # each step: generate (awake), sleep at level 2 for the update, push every weight, reset the prefix cache
     assert engine.syncs == 3 and engine.llm.calls.count("sleep2") == 3
@@ -260,3 +269,26 @@ def test_vllm_refusing_sleep_mode_with_a_valueerror_is_retried_without_it(vllm_s
     monkeypatch.setattr(StandInLLM, "__init__", refuse)
     engine = _engine(tiny_model_path)
     assert engine.sleep_mode is False and engine.llm.kwargs["enable_sleep_mode"] is False
+
+
+def test_auto_is_hf_without_a_vllm_that_serves_this_device(tiny_model_path, monkeypatch):
+    import importlib.util
+
+    from rl.engines.select import resolve_engine
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "vllm" else real_find_spec(name, *a))
+    assert resolve_engine("auto", tiny_model_path, "cpu", None) == "hf"
+
+
+def test_under_torchrun_the_launchers_port_is_kept_and_otherwise_each_engine_gets_a_free_one(
+        vllm_stand_in, tiny_model_path, monkeypatch):
+    import os
+
+    monkeypatch.setenv("MASTER_PORT", "29517")  # inherited, not a launcher's: a second engine would collide
+    _engine(tiny_model_path)
+    assert os.environ["MASTER_PORT"] != "29517"
+    monkeypatch.setenv("TORCHELASTIC_RUN_ID", "run")
+    monkeypatch.setenv("MASTER_PORT", "29600")
+    _engine(tiny_model_path)
+    assert os.environ["MASTER_PORT"] == "29600"

@@ -17,7 +17,6 @@ import subprocess
 import sys
 import textwrap
 
-import gymnasium
 import pytest
 import torch
 
@@ -162,6 +161,8 @@ def test_sleep_and_wake_keep_their_order_on_cpu(engine, policy):
 
 
 def test_grpo_with_vllm_keeps_the_gap_small_and_without_the_sync_it_grows(engine, model_path, tmp_path):
+    from rl_test_envs import ParityEnv
+
     from rl.config import GRPOConfig
     from rl.trainer import GRPOTrainer
 
@@ -169,7 +170,7 @@ def test_grpo_with_vllm_keeps_the_gap_small_and_without_the_sync_it_grows(engine
         cfg = GRPOConfig(model=model_path, engine="vllm", group_size=4, prompts_per_step=2, micro_batch_size=8,
                          max_new_tokens=4, steps=3, lr=3e-2, output_dir=str(tmp_path / str(sync)), progress=False,
                          tensorboard=False, device="cpu", max_grad_norm=None, seed=0)
-        envs = [_ParityEnv() for _ in range(cfg.batch_episodes)]
+        envs = [ParityEnv() for _ in range(cfg.batch_episodes)]
         trainer = GRPOTrainer(cfg, engine=engine if sync else _NoSync(engine), envs=envs)
         engine.sync(trainer.policy)  # every run starts from the checkpoint's weights
         return trainer.train()
@@ -179,20 +180,6 @@ def test_grpo_with_vllm_keeps_the_gap_small_and_without_the_sync_it_grows(engine
     assert any(r["grad_norm"] > 0 for r in synced)
     unsynced = run(False)
     assert unsynced[0]["logprob_gap"] < 1e-5 and max(r["logprob_gap"] for r in unsynced[1:]) > 1e-3
-
-
-class _ParityEnv(gymnasium.Env):
-    """Reward 1 when the completion's character codes sum to an even number: about half of any group passes,
-    so every step has a gradient."""
-
-    def reset(self, *, seed=None, options=None):
-        super().reset(seed=seed)
-        return ("1=", "2=")[int(self.np_random.integers(2))], {}
-
-    def step(self, action):
-        ok = sum(map(ord, action)) % 2 == 0
-        verdict = {"status": "pass" if ok else "fail", "score": float(ok), "verifier": "parity", "verifier_version": 1}
-        return "", float(ok), True, False, {"verdict": verdict}
 
 
 class _NoSync:
@@ -237,3 +224,18 @@ def test_a_second_engine_on_the_same_host_starts(engine, model_path, tmp_path):
                           cwd=os.getcwd())
     assert done.returncode == 0, done.stderr[-3000:]
     assert "OK 2 3" in done.stdout
+
+
+def test_auto_picks_vllm_where_it_can_serve_the_model_and_hf_elsewhere(model_path, tmp_path):
+    from transformers import AutoConfig
+
+    from rl.engines.select import resolve_engine
+    from rl.tiny import make_tiny_model
+
+    config = AutoConfig.from_pretrained(model_path)
+    assert resolve_engine("auto", model_path, "cpu", config) == "vllm"  # the CPU build, head size 64
+    assert resolve_engine("auto", model_path, "cuda", config) == "hf"  # a CPU build serves no CUDA run
+    assert resolve_engine("auto", "", "cpu", config) == "hf"  # nothing on disk for vLLM to load
+    small = make_tiny_model(tmp_path / "small", hidden_size=32, num_heads=4)  # head size 8: vLLM's CPU attention refuses it
+    assert resolve_engine("auto", small, "cpu", AutoConfig.from_pretrained(small)) == "hf"
+    assert resolve_engine("hf", model_path, "cpu", config) == "hf"
