@@ -39,7 +39,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 ROOT = HERE.parent.parent
 
-from bench_trainer import StepClock, trl_timer  # noqa: E402
+from bench_trainer import StepClock, timed_steps, trl_timer  # noqa: E402
 
 SETTINGS = {"group_size": 8, "prompts_per_step": 4, "max_new_tokens": 96, "temperature": 0.7, "loss": "grpo"}
 
@@ -75,20 +75,15 @@ def run_rlvr(path: str, out: Path, a, engine: str) -> dict:
                      micro_batch_size=8, grading_workers=0, output_dir=str(out), progress=False, tensorboard=False,
                      record_format="jsonl", max_grad_norm=1.0, **SETTINGS)
     trainer = GRPOTrainer(cfg)
-    clock, rewards, phases = StepClock(), [], {"t_generate": [], "t_update": [], "t_grade": []}
-    for _ in range(a.steps):
-        clock.begin()
-        m = trainer.train_step()
-        rewards.append(m["reward_mean"])
-        for key in phases:
-            phases[key].append(m[key])
-        print(f"  rlvr ({trainer.engine.name}) step {trainer.step}: reward {m['reward_mean']:.3f} gap {m['logprob_gap']:.1e} "
-              f"gen {m['t_generate']:.1f}s update {m['t_update']:.1f}s", flush=True)
-    clock.end()
+
+    def echo(m: dict) -> None:
+        print(f"  rlvr ({trainer.engine.name}) step {trainer.step}: reward {m['reward_mean']:.3f} "
+              f"gap {m['logprob_gap']:.1e} gen {m['t_generate']:.1f}s update {m['t_update']:.1f}s", flush=True)
+
+    run = timed_steps(trainer, a.steps, echo)
     trainer.close()
     trainer.engine = None  # a vLLM engine's memory goes back before the next run
-    return {"trainer": trainer, **clock.result(), "reward": rewards,
-            "phases_median_s": {k: round(statistics.median(v[1:] or v), 3) for k, v in phases.items()}}
+    return {"trainer": trainer, **run}
 
 
 def run_trl(path: str, out: Path, a) -> dict:

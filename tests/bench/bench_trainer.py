@@ -121,16 +121,24 @@ def run_rlvr(model_path: str, out: Path, a, grading_workers: int = 1, seed: int 
                      seed=seed, output_dir=str(out), progress=False, tensorboard=False, record_format="jsonl",
                      grading_workers=grading_workers, max_grad_norm=1.0, tis_cap=None)
     trainer = GRPOTrainer(cfg)
-    rewards, phases = [], {"t_generate": [], "t_grade": [], "t_update": []}
-    clock = StepClock()
-    for _ in range(a.steps):
+    run = timed_steps(trainer, a.steps)
+    trainer.close()
+    return run
+
+
+def timed_steps(trainer, steps: int, echo=None) -> dict:
+    """Run ``steps`` trainer steps on a :class:`StepClock`: step seconds, CPU seconds, rewards, and the median
+    seconds of each phase after the first step. ``echo(metrics)`` is called after each step, if given."""
+    rewards, phases, clock = [], {"t_generate": [], "t_grade": [], "t_update": []}, StepClock()
+    for _ in range(steps):
         clock.begin()
         m = trainer.train_step()
         rewards.append(m["reward_mean"])
         for key in phases:
             phases[key].append(m[key])
+        if echo is not None:
+            echo(m)
     clock.end()
-    trainer.close()
     return {**clock.result(), "reward": rewards,
             "phases_median_s": {k: round(statistics.median(v[1:] or v), 4) for k, v in phases.items()}}
 
