@@ -142,7 +142,8 @@ def main() -> int:
     parser.add_argument("--cache", type=Path, default=ROOT / "out" / "models")
     parser.add_argument("--skip-trl", action="store_true")
     parser.add_argument("--engines", default="auto,hf",
-                        help="rlvr rows, comma-separated: auto (the default engine: vLLM's CPU build where installed), hf")
+                        help="rlvr rows, comma-separated: auto (the default engine: vLLM's CPU build where "
+                             "installed), hf; empty runs TRL alone")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "bench_real_model.json")
     a = parser.parse_args()
     torch.set_num_threads(a.threads)
@@ -170,7 +171,7 @@ def main() -> int:
     print(f"held-out pass@1 before: {result['before']['pass@1']:.3f}", flush=True)
     save()
     with tempfile.TemporaryDirectory() as tmp:
-        for engine in a.engines.split(","):
+        for engine in [e for e in a.engines.split(",") if e]:
             ours = run_rlvr(path, Path(tmp) / f"rlvr-{engine}", a, engine)
             after, summary = heldout(ours["trainer"].policy, ours["trainer"].tokenizer, a)
             key = f"rlvr ({engine})"
@@ -188,7 +189,7 @@ def main() -> int:
             after_trl, summary_trl = heldout(theirs["model"], theirs["tokenizer"], a)
             result["trl"] = {"s_per_step": per_step(theirs), "first_step_s": theirs["step_s"][0],
                              "reward": theirs["reward"], "after": summary_trl, **gain(before, after_trl)}
-            for engine in a.engines.split(","):
+            for engine in [e for e in a.engines.split(",") if e]:
                 result[f"rlvr ({engine})"]["vs_trl_s_per_step"] = (result[f"rlvr ({engine})"]["s_per_step"]
                                                                    / result["trl"]["s_per_step"])
             print(f"TRL: {result['trl']['s_per_step']:.1f} s/step, after {summary_trl['pass@1']:.3f}, "
