@@ -38,6 +38,7 @@ from verifiers import Executor, Verdict
 
 from .errors import EnvConfigError, EnvStateError, TaskSourceError
 from .grading import Grader
+from .quarantine.gate import gate_tasks
 from .spaces import UnicodeText, prompt_space
 from .tasks import Columns, Task, TaskList, load_tasks
 
@@ -124,12 +125,13 @@ class TaskEnv(gym.Env):
     metadata = {"render_modes": ["ansi"], "render_fps": 1}  # fps is meaningless for text; set to silence check_env
 
     def __init__(self, tasks: Any, config: EnvConfig, *, columns: Columns | None = None,
-                 executor: Executor | None = None, render_mode: str | None = None) -> None:
+                 executor: Executor | None = None, render_mode: str | None = None, quarantine: Any = None) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise EnvConfigError(f"render_mode {render_mode!r} is not supported; use one of "
                                  f"{self.metadata['render_modes']} or None")
         self.config = config
         self.tasks: TaskList = load_tasks(tasks, columns=columns)
+        self.tasks, self.quarantine_report = gate_tasks(self.tasks, quarantine)
         self.grader = Grader(config.verifier, executor=executor, timeout_s=config.timeout_s)
         self.render_mode = render_mode
         self.observation_space = prompt_space(config.max_prompt_chars)
@@ -197,15 +199,19 @@ class VerifierEnv(TaskEnv):
         render_mode: ``"ansi"`` or ``None``.
         system_prompt, max_prompt_chars, max_completion_chars, timeout_s, record_elapsed:
             see :class:`EnvConfig`.
+        quarantine: a :class:`~envs.quarantine.QuarantineGate` (or an isolation-list folder, refusing):
+            tasks matching isolated evaluation items are refused or dropped; the report is kept on
+            ``env.quarantine_report``.
     """
 
     def __init__(self, tasks: Any, verifier: str, *, columns: Columns | None = None,
                  executor: Executor | None = None, render_mode: str | None = None,
                  system_prompt: str | None = None, max_prompt_chars: int = 1_000_000,
                  max_completion_chars: int = 65536, timeout_s: float = 30.0,
-                 record_elapsed: bool = False) -> None:
+                 record_elapsed: bool = False, quarantine: Any = None) -> None:
         config = EnvConfig(verifier, system_prompt, max_prompt_chars, max_completion_chars, timeout_s, record_elapsed)
-        super().__init__(tasks, config, columns=columns, executor=executor, render_mode=render_mode)
+        super().__init__(tasks, config, columns=columns, executor=executor, render_mode=render_mode,
+                         quarantine=quarantine)
         self._done = True
 
     def reset(self, *, seed: int | None = None,

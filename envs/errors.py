@@ -5,6 +5,7 @@ Misuse raises; a model's bad completion never does (it becomes a verdict and a r
     EnvError
     ├── TaskSourceError     (also ValueError) a task file / dataset cannot be read; names the row
     ├── EnvConfigError      (also ValueError) an environment was configured inconsistently
+    │   └── QuarantineError  training tasks match the isolation list (evaluation sets) and the gate refuses
     └── EnvStateError       (also RuntimeError) step() before reset(), or after the episode ended
 """
 
@@ -25,3 +26,11 @@ class EnvConfigError(EnvError, ValueError):
 
 class EnvStateError(EnvError, RuntimeError):
     """The environment was driven out of order (e.g. ``step`` before ``reset``)."""
+
+
+class QuarantineError(EnvConfigError):
+    """Training tasks match the isolation list and the gate refuses them; ``report`` names every hit."""
+
+    def __init__(self, message: str, report: object = None) -> None:
+        super().__init__(message)
+        self.report = report

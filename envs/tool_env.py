@@ -82,14 +82,15 @@ class ToolCallEnv(TaskEnv):
                  executor: Executor | None = None, render_mode: str | None = None, max_turns: int = 8,
                  system_prompt: str | None = None, max_prompt_chars: int = 1_000_000,
                  max_completion_chars: int = 65536, timeout_s: float = 30.0, record_elapsed: bool = False,
-                 strict_no_call: bool = True) -> None:
+                 strict_no_call: bool = True, quarantine: Any = None) -> None:
         if isinstance(max_turns, bool) or not isinstance(max_turns, int) or max_turns < 1:
             raise EnvConfigError(f"max_turns must be an int >= 1, got {max_turns!r}")
         template = DEFAULT_SYSTEM_PROMPT if system_prompt is None else system_prompt
         if "{tools}" not in template:
             raise EnvConfigError("system_prompt must contain '{tools}' where the tool definitions go")
         config = EnvConfig(verifier, template, max_prompt_chars, max_completion_chars, timeout_s, record_elapsed)
-        super().__init__(tasks, config, columns=columns, executor=executor, render_mode=render_mode)
+        super().__init__(tasks, config, columns=columns, executor=executor, render_mode=render_mode,
+                         quarantine=quarantine)
         self.max_turns = max_turns
         self.strict_no_call = strict_no_call
         # each turn refuses what the final grade refuses: undeclared arguments under tool_call@2

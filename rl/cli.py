@@ -16,9 +16,12 @@ MOUNTS = (
     "verifiers.cli",   # grade, verifiers
     "sandbox.cli",     # sandbox build-image ...
     "envs.cli",        # envs
+    "envs.quarantine.cli",  # quarantine add|list|check|remove
     "rl.train_cli",    # train
     "rl.eval_cli",     # eval, model convert
     "rl.prm.cli",      # prm import|export|stats|annotate|show
+    "rl.export_cli",   # export sft
+    "rl.regrade_cli",  # regrade
 )
 
 

@@ -36,6 +36,13 @@ class GRPOConfig:
     """Keyword arguments for ``gymnasium.make(env, **env_kwargs)``."""
     env_modules: tuple[str, ...] = ("envs",)
     """Modules imported before ``gymnasium.make`` so that they register their ids."""
+    quarantine: str = "auto"
+    """Isolation list of evaluation sets kept out of training (``rlvr quarantine``): a folder, ``auto`` (the default
+    folder, ``$RLVR_QUARANTINE_DIR`` or ``.rlvr/quarantine``, when it holds sets) or ``off``. Tasks of the
+    environment's source that match an isolated item are handled as ``on_contamination`` says."""
+    on_contamination: str = "refuse"
+    """``refuse`` (stop before training, naming every hit) or ``drop`` (train without the hit tasks; the report is
+    written to ``<output_dir>/quarantine_report.json``)."""
     grading_workers: int = 2
     """Processes of the grading pool shared by all environment copies (envs taking ``executor=``). 0 grades
     in the trainer's process (``InlineExecutor``): faster for cheap verifiers, but nothing bounds a hostile
@@ -155,6 +162,9 @@ class GRPOConfig:
         _check_choice("kl_estimator", self.kl_estimator, KL_ESTIMATORS)
         _check_choice("engine", self.engine, ENGINES)
         _check_choice("record_format", self.record_format, RECORD_FORMATS)
+        _check_choice("on_contamination", self.on_contamination, ("refuse", "drop"))
+        if not self.quarantine:
+            raise ConfigError("quarantine='' : give an isolation-list folder, 'auto' or 'off'")
         _check_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
         _check_choice("device", self.device, ("auto", "cpu", "cuda"))
         if self.grading_workers < 0:

@@ -298,6 +298,7 @@ def _write(sink: Any, group: list[Episode], cfg: EvalConfig, model: str, engine:
                 "completion": e.completion_text, "finish_reason": e.finish_reason,
                 "completion_tokens": e.policy_tokens, "passed": e.passed if e.graded else None,
                 "graded": e.graded, "reward": e.reward, "verdict": e.verdicts[-1] if e.verdicts else None,
+                "reference": e.reference, "messages": e.prompt_messages,
                 "model": model, "engine": engine, "env": cfg.env,
                 "env_kwargs": dict(cfg.env_kwargs),
                 "seed": e.seed, "sampling": cfg.sampling()}

@@ -1,6 +1,8 @@
 """Rollout group records: every group a run trained on, for audit and reuse (e.g. rejection-sampling SFT).
 
 One record per group: ``step`` (the policy step that sampled it), ``group``, ``seed``, ``prompt``,
+``task_id``/``task_index``/``reference``/``messages`` (the task and its prompt as chat messages, where the
+environment exposes them; ``None`` otherwise), ``model``,
 ``completions`` (text, token ids, sampler log-probs, loss mask, finish reason, reward, ``graded``,
 advantage, verdicts with ``verifier`` and ``verifier_version``; a completion whose grading could not
 run has ``graded: false`` and reward ``null``, never a silent 0), ``rewards``, ``sampling`` parameters and
@@ -57,9 +59,12 @@ class RecordWriter:
 
         self.path.mkdir(exist_ok=True)
         cols = {k: [r[k] for r in records] for k in ("step", "group", "seed", "prompt")}
+        cols["task_id"] = [None if r.get("task_id") is None else str(r["task_id"]) for r in records]
+        cols["task_index"] = [r.get("task_index") for r in records]
+        cols["model"] = [r.get("model") for r in records]
         cols["rewards"] = [list(r["rewards"]) for r in records]
-        for key in ("completions", "sampling", "verifiers"):
-            cols[key] = [_encode(r[key]) for r in records]  # strict JSON, as in the JSONL records
+        for key in ("completions", "sampling", "verifiers", "reference", "messages"):
+            cols[key] = [_encode(r.get(key)) for r in records]  # strict JSON, as in the JSONL records
         pq.write_table(pa.table(cols), self.path / f"step-{step:08d}.parquet")
 
     def close(self) -> None:
@@ -79,8 +84,9 @@ def read_records(path: str | Path) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for part in sorted(path.glob("step-*.parquet")):
         for row in pq.read_table(part).to_pylist():
-            for key in ("completions", "sampling", "verifiers"):
-                row[key] = json.loads(row[key])
+            for key in ("completions", "sampling", "verifiers", "reference", "messages"):
+                if key in row:  # absent from files written before these were recorded
+                    row[key] = json.loads(row[key])
             rows.append(row)
     return rows
 

@@ -56,6 +56,11 @@ class Episode:
     done: bool = False
     truncated: bool = False
     reset_info: dict[str, Any] = field(default_factory=dict)
+    prompt_messages: list[dict[str, Any]] | None = None
+    """The prompt as chat messages, where the observation has them (SFT exports rebuild conversations from it)."""
+    reference: Mapping[str, Any] | None = None
+    """The task's verifier reference where the environment exposes one (``env.unwrapped.task.reference``),
+    so records can be re-graded and exported with their lineage."""
     context_text: str = ""
     env_index: int = 0
     messages_seen: int = 0
@@ -249,7 +254,9 @@ class EpisodeRunner:
                 obs, info = self.envs[g * n + k].reset(seed=int(seed), **extra)
                 texts.append(render_observation(obs, self.tokenizer, self.chat_template))
                 episodes.append(Episode(group=g, seed=int(seed), prompt_text=texts[-1], prompt_ids=[],
-                                        reset_info=dict(info), context_text=texts[-1],
+                                        reset_info=dict(info), reference=_task_reference(self.envs[g * n + k]),
+                                        prompt_messages=_plain_messages(obs),
+                                        context_text=texts[-1],
                                         env_index=g * n + k, messages_seen=len(_messages(obs) or ())))
             if len(set(texts)) != 1:
                 raise RolloutError(
@@ -339,3 +346,14 @@ class EpisodeRunner:
 
 def _chunks(items: list[Episode], n: int) -> list[list[Episode]]:
     return [items[i : i + n] for i in range(0, len(items), n)]
+
+
+def _plain_messages(obs: Any) -> list[dict[str, Any]] | None:
+    messages = _messages(obs)
+    return None if messages is None else [dict(m) for m in messages]
+
+
+def _task_reference(env: Any) -> Mapping[str, Any] | None:
+    """The reference of the task ``env`` was just reset to (rlvr environments keep it on ``unwrapped.task``)."""
+    reference = getattr(getattr(getattr(env, "unwrapped", env), "task", None), "reference", None)
+    return dict(reference) if isinstance(reference, Mapping) else None

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import json
 import random
+import sys
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -27,7 +29,7 @@ from .advantages import group_advantages, overlong_penalty, zero_std_fraction
 from .batch import group_micro_batches, micro_batches, pack, token_logprobs
 from .config import GRPOConfig
 from .engines.base import SamplingParams
-from .errors import RolloutError, require
+from .errors import ConfigError, RolloutError, require
 from .gather import GatheringExecutor
 from .losses import LossParams, Normaliser, PolicyBatch, get_loss, sft_loss
 from .metrics import GapWatch, MetricsLogger
@@ -55,8 +57,7 @@ class GRPOTrainer:
         if envs is None:
             self._executor = grading_pool(config.grading_workers)
             try:
-                envs = make_envs(config.env, config.batch_episodes, config.env_kwargs, config.env_modules,
-                                 self._executor)
+                envs = _make_gated_envs(config, self._executor)
             except BaseException:
                 self._executor.close()  # no grading worker outlives a run that could not start
                 raise
@@ -315,6 +316,8 @@ class GRPOTrainer:
                      for k, e in enumerate(g)]
             specs = sorted({spec for e in g for spec in _specs(e)})
             rows.append({"step": self.step, "group": i, "seed": g[0].seed, "prompt": g[0].prompt_text,
+                         "task_id": g[0].reset_info.get("task_id"), "task_index": g[0].reset_info.get("task_index"),
+                         "reference": g[0].reference, "messages": g[0].prompt_messages, "model": cfg.model,
                          "completions": comps, "rewards": [c["reward"] for c in comps], "sampling": sampling,
                          "verifiers": specs})
         self.records.write(self.step, rows)
@@ -578,3 +581,46 @@ class _NullProgress(contextlib.AbstractContextManager):
 
     def update(self, *args: Any, **kwargs: Any) -> None:
         return None
+
+
+def _make_gated_envs(config: GRPOConfig, executor: Any) -> list[Any]:
+    """The run's environment copies, their tasks passed through the quarantine gate."""
+    from envs.errors import QuarantineError
+
+    try:
+        envs = make_envs(config.env, config.batch_episodes, _gated_kwargs(config), config.env_modules, executor)
+    except QuarantineError as exc:
+        raise ConfigError(f"{exc}\n(quarantine={config.quarantine!r}; on_contamination={config.on_contamination!r})") \
+            from exc
+    _write_quarantine_report(envs[0], config.output_dir)
+    return envs
+
+
+def _gated_kwargs(config: GRPOConfig) -> dict[str, Any]:
+    """``env_kwargs`` with the quarantine gate the config asks for (none for ``off``, or ``auto`` with no sets)."""
+    from envs.quarantine import IsolationList, QuarantineGate, default_dir
+
+    kwargs = dict(config.env_kwargs)
+    if config.quarantine == "off" or "quarantine" in kwargs:
+        return kwargs
+    folder = default_dir() if config.quarantine == "auto" else Path(config.quarantine)
+    isolation = IsolationList(folder)
+    if config.quarantine != "auto" and not isolation.sets():
+        raise ConfigError(f"quarantine={config.quarantine!r} holds no isolation list; register evaluation sets with "
+                          "`rlvr quarantine add FILE --dir ...`, or set quarantine='off'")
+    if isolation.sets():
+        kwargs["quarantine"] = QuarantineGate(isolation, config.on_contamination)
+    return kwargs
+
+
+def _write_quarantine_report(env: Any, output_dir: str) -> None:
+    """Keep the gate's report beside the run, and say on stderr what was dropped."""
+    report = getattr(env.unwrapped, "quarantine_report", None)
+    if report is None:
+        return
+    path = Path(output_dir) / "quarantine_report.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    if not report.clean:
+        print(f"quarantine: dropped {len(report.hit_ids)} of {report.checked} tasks (report: {path})\n"
+              f"{report.summary(5)}", file=sys.stderr)

@@ -1,0 +1,344 @@
+"""Rejection-sampling SFT data from recorded rollouts: best-of-n passing completions, with lineage.
+
+Reads the trainer's rollout records (``rollouts.jsonl`` or a ``rollouts/`` Parquet folder) or ``rlvr eval``
+output, keeps the passing completions of each prompt (best first: highest reward, then shortest, then
+earliest; identical texts once; at most ``max_per_prompt``), passes them through the quarantine gate
+(prompt *and* completion are checked against the isolation list: a completion that reproduces an
+evaluation solution is caught too), and writes chat-format rows TRL and ``datasets`` read::
+
+    {"messages": [{"role": "user", "content": ...}, {"role": "assistant", "content": ...}],
+     "lineage": {"run", "step", "prompt_id", "verifier", "test_case_hash", "sampling", "model", ...}}
+
+A manifest beside the output counts what was generated, what each filter removed and what was kept
+(``generated == retained + sum(removed)``).
+
+>>> cfg = SFTExportConfig(max_per_prompt=2)
+>>> cfg.max_per_prompt, cfg.dedup
+(2, 'normalised')
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+from .errors import ConfigError, require
+from .record import read_records
+
+#: The filters in the order they run; the manifest counts what each removed.
+FILTERS = ("ungraded", "not_passing", "multi_turn", "empty", "duplicate", "quarantined", "over_cap")
+FORMATS = ("messages", "prompt-completion")
+
+
+@dataclass(frozen=True)
+class SFTExportConfig:
+    """How completions are chosen and written."""
+
+    max_per_prompt: int = 1
+    """Completions kept per prompt (1 = best-of-n)."""
+    min_reward: float | None = None
+    """``None``: keep completions whose final verdict passed; a number: keep graded ones with reward >= it."""
+    dedup: str = "normalised"
+    """``normalised`` (whitespace and case folded) or ``exact``: equal completions of a prompt are kept once."""
+    format: str = "messages"
+    """``messages`` (one conversation per row) or ``prompt-completion`` (TRL's conversational prompt/completion)."""
+    run: str | None = None
+    """Run name for the lineage (default: the name of the folder holding the input)."""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.max_per_prompt, bool) or not isinstance(self.max_per_prompt, int) or self.max_per_prompt < 1:
+            raise ConfigError(f"max_per_prompt={self.max_per_prompt!r} must be an int >= 1")
+        if self.dedup not in ("normalised", "exact"):
+            raise ConfigError(f"dedup={self.dedup!r}: choose 'normalised' or 'exact'")
+        if self.format not in FORMATS:
+            raise ConfigError(f"format={self.format!r}: choose one of {FORMATS}")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One recorded completion with what selection and lineage need."""
+
+    prompt_key: str
+    messages: tuple[Mapping[str, Any], ...]
+    completion: str
+    reward: float | None
+    passed: bool
+    graded: bool
+    turns: int
+    order: int
+    reference: Mapping[str, Any] | None
+    lineage: Mapping[str, Any]
+    length: int = 0
+
+
+@dataclass
+class ExportResult:
+    """What :func:`export_sft` wrote and the manifest it saved beside it."""
+
+    rows: list[dict[str, Any]]
+    manifest: dict[str, Any]
+    quarantine_report: Any = None
+    removed: dict[str, int] = field(default_factory=dict)
+
+
+def export_sft(inputs: Sequence[str | Path], output: str | Path, config: SFTExportConfig | None = None, *,
+               quarantine: Any = "auto") -> ExportResult:
+    """Export SFT rows from ``inputs`` to ``output`` (``.jsonl`` or ``.parquet``) and ``<output>.manifest.json``.
+
+    ``quarantine``: an isolation-list folder, an :class:`envs.quarantine.IsolationList`, or ``"auto"`` (the
+    default folder); it is always applied (an empty list is recorded as such in the manifest).
+    """
+    config = config or SFTExportConfig()
+    output = Path(output)
+    if output.suffix not in (".jsonl", ".parquet"):
+        raise ConfigError(f"output {output}: name a .jsonl or .parquet file")
+    candidates, sources = _read_inputs(inputs, config)
+    kept, removed, report, isolation = select(candidates, config, quarantine)
+    rows = [_row(c, config) for c in kept]
+    _write_rows(rows, output)
+    manifest = _manifest(candidates, kept, removed, sources, config, output, report, isolation)
+    Path(f"{output}.manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+    return ExportResult(rows, manifest, report, removed)
+
+
+# -- selection ---------------------------------------------------------------------------------------
+def select(candidates: Sequence[Candidate], config: SFTExportConfig, quarantine: Any = "auto"):
+    """Run the filters; returns ``(kept, removed counts by filter, quarantine report, isolation list)``."""
+    removed = {name: 0 for name in FILTERS}
+    survivors = []
+    for c in candidates:
+        reason = _first_failing_filter(c, config)
+        if reason:
+            removed[reason] += 1
+        else:
+            survivors.append(c)
+    survivors = _dedup(survivors, config, removed)
+    survivors, report, isolation = _quarantine(survivors, quarantine, removed)
+    kept = _cap(survivors, config, removed)
+    return kept, removed, report, isolation
+
+
+def _first_failing_filter(c: Candidate, config: SFTExportConfig) -> str:
+    if not c.graded:
+        return "ungraded"
+    ok = c.passed if config.min_reward is None else (c.reward is not None and c.reward >= config.min_reward)
+    if not ok:
+        return "not_passing"
+    if c.turns > 1:
+        return "multi_turn"  # the completion spans environment turns a single assistant message cannot hold
+    if not c.completion.strip():
+        return "empty"
+    return ""
+
+
+def _dedup(candidates: list[Candidate], config: SFTExportConfig, removed: dict[str, int]) -> list[Candidate]:
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for c in candidates:
+        text = c.completion if config.dedup == "exact" else " ".join(c.completion.split()).casefold()
+        if (c.prompt_key, text) in seen:
+            removed["duplicate"] += 1
+            continue
+        seen.add((c.prompt_key, text))
+        out.append(c)
+    return out
+
+
+def _quarantine(candidates: list[Candidate], quarantine: Any, removed: dict[str, int]):
+    from envs.quarantine import IsolationList, default_dir
+    from envs.tasks import Task, TaskList
+
+    isolation = quarantine if isinstance(quarantine, IsolationList) else \
+        IsolationList(default_dir() if quarantine in (None, "auto") else quarantine)
+    if not candidates or not isolation.sets():
+        return candidates, None, isolation
+    tasks = TaskList([Task(_sample_id(i, c), c.messages or "", c.reference or {}, c.completion)
+                      for i, c in enumerate(candidates)], name="sft-candidates")
+    report = isolation.check(tasks, action="drop")
+    hit = {int(task_id.split("|", 1)[0]) for task_id in report.hit_ids}
+    removed["quarantined"] += len(hit)
+    return [c for i, c in enumerate(candidates) if i not in hit], report, isolation
+
+
+def _sample_id(i: int, c: Candidate) -> str:
+    """``index|run|step|prompt id|sample``: unique, and readable in the quarantine report."""
+    lin = c.lineage
+    return f"{i}|{lin['run']}|step={lin['step']}|{lin['prompt_id'] or c.prompt_key}|sample={lin['sample']}"
+
+
+def _cap(candidates: list[Candidate], config: SFTExportConfig, removed: dict[str, int]) -> list[Candidate]:
+    by_prompt: dict[str, list[Candidate]] = defaultdict(list)
+    for c in candidates:
+        by_prompt[c.prompt_key].append(c)
+    kept = []
+    for group in by_prompt.values():
+        ranked = sorted(group, key=lambda c: (-(c.reward if c.reward is not None else 0.0), c.length, c.order))
+        kept.extend(ranked[:config.max_per_prompt])
+        removed["over_cap"] += max(0, len(ranked) - config.max_per_prompt)
+    return sorted(kept, key=lambda c: c.order)
+
+
+# -- reading -----------------------------------------------------------------------------------------
+def _read_inputs(inputs: Sequence[str | Path], config: SFTExportConfig):
+    if not inputs:
+        raise ConfigError("no inputs: give rollout records (rollouts.jsonl or rollouts/) or rlvr eval output")
+    candidates: list[Candidate] = []
+    sources = []
+    for path in map(Path, inputs):
+        if not path.exists():
+            raise ConfigError(f"{path} does not exist")
+        kind, rows = _load(path)
+        run = config.run or (path.parent.name if path.is_file() else path.name) or str(path)
+        reader = _from_records if kind == "records" else _from_eval
+        before = len(candidates)
+        candidates.extend(reader(rows, run, str(path), start=before))
+        sources.append({"path": str(path), "kind": kind, "sha256": _sha256(path), "rows": len(rows),
+                        "completions": len(candidates) - before})
+    return candidates, sources
+
+
+def _load(path: Path) -> tuple[str, list[dict[str, Any]]]:
+    if path.is_dir():
+        return "records", read_records(path)
+    rows = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if line.strip():
+            try:
+                rows.append(json.loads(line))
+            except ValueError as exc:
+                raise ConfigError(f"{path}:{n}: not a JSON line ({exc})") from exc
+    if rows and "completions" in rows[0]:
+        return "records", rows
+    if rows and "completion" in rows[0]:
+        return "eval", rows
+    raise ConfigError(f"{path}: neither rollout records (lines with 'completions') nor rlvr eval output "
+                      "(lines with 'completion')")
+
+
+def _from_records(rows: Iterable[Mapping[str, Any]], run: str, source: str, start: int) -> list[Candidate]:
+    out = []
+    for record in rows:
+        messages = _messages(record)
+        for k, comp in enumerate(record.get("completions") or ()):
+            verdicts = comp.get("verdicts") or []
+            last = verdicts[-1] if verdicts else None
+            lineage = _lineage(run, source, record.get("step"), record, k, last, record.get("sampling"),
+                               record.get("model"), comp.get("reward"))
+            out.append(Candidate(_prompt_key(record), messages, comp.get("text") or "", comp.get("reward"),
+                                 _passed(last), bool(comp.get("graded", last is not None)), len(verdicts),
+                                 start + len(out), record.get("reference"), lineage,
+                                 len(comp.get("token_ids") or ()) or len(comp.get("text") or "")))
+    return out
+
+
+def _from_eval(rows: Iterable[Mapping[str, Any]], run: str, source: str, start: int) -> list[Candidate]:
+    out = []
+    for line in rows:
+        verdicts = line.get("verdicts") or ([line["verdict"]] if line.get("verdict") else [])
+        last = verdicts[-1] if verdicts else None
+        lineage = _lineage(run, source, None, line, line.get("sample"), last, line.get("sampling"),
+                           line.get("model"), line.get("reward"))
+        out.append(Candidate(_prompt_key(line), _messages(line), line.get("completion") or "", line.get("reward"),
+                             _passed(last), bool(line.get("graded", last is not None)), len(verdicts),
+                             start + len(out), line.get("reference"), lineage,
+                             line.get("completion_tokens") or len(line.get("completion") or "")))
+    return out
+
+
+def _messages(row: Mapping[str, Any]) -> tuple[Mapping[str, Any], ...]:
+    messages = row.get("messages")
+    if isinstance(messages, list) and messages:
+        return tuple({"role": m.get("role"), "content": m.get("content")} for m in messages)
+    prompt = row.get("prompt")
+    return ({"role": "user", "content": prompt},) if isinstance(prompt, str) and prompt else ()
+
+
+def _prompt_key(row: Mapping[str, Any]) -> str:
+    if row.get("task_id") is not None:
+        return f"{row.get('env') or ''}|id:{row['task_id']}"
+    text = json.dumps(row.get("messages") or row.get("prompt"), sort_keys=True, default=str)
+    return "text:" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _passed(verdict: Any) -> bool:
+    return isinstance(verdict, Mapping) and verdict.get("status") == "pass"
+
+
+def _lineage(run: str, source: str, step: Any, row: Mapping[str, Any], sample: Any, verdict: Any,
+             sampling: Any, model: Any, reward: Any) -> dict[str, Any]:
+    verdict = verdict if isinstance(verdict, Mapping) else {}
+    spec = f"{verdict['verifier']}@{verdict['verifier_version']}" if verdict.get("verifier") else None
+    sampling = sampling if isinstance(sampling, Mapping) else {}
+    return {"run": run, "source": source, "step": step, "group": row.get("group"), "sample": sample,
+            "prompt_id": None if row.get("task_id") is None else str(row["task_id"]), "seed": row.get("seed"),
+            "verifier": spec, "test_case_hash": verdict.get("test_case_hash"), "reward": reward,
+            "model": model or None, "env": row.get("env"),
+            "sampling": {key: sampling.get(key) for key in ("n", "temperature", "top_p", "max_tokens")}}
+
+
+# -- writing -----------------------------------------------------------------------------------------
+def _row(c: Candidate, config: SFTExportConfig) -> dict[str, Any]:
+    answer = {"role": "assistant", "content": c.completion}
+    if config.format == "messages":
+        return {"messages": [dict(m) for m in c.messages] + [answer], "lineage": dict(c.lineage)}
+    return {"prompt": [dict(m) for m in c.messages], "completion": [answer], "lineage": dict(c.lineage)}
+
+
+def _write_rows(rows: list[dict[str, Any]], output: Path) -> None:
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = output.with_name(f".{output.name}.partial")
+    if output.suffix == ".parquet":
+        require("pyarrow", "parquet")
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        pq.write_table(pa.Table.from_pylist(rows), tmp)
+    else:
+        with tmp.open("w", encoding="utf-8") as fh:
+            for row in rows:
+                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+    tmp.replace(output)
+
+
+def _manifest(candidates, kept, removed, sources, config, output, report, isolation) -> dict[str, Any]:
+    prompts = {c.prompt_key for c in candidates}
+    generated = len(candidates)
+    return {
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "output": {"path": str(output), "format": config.format, "rows": len(kept), "sha256": _sha256(output)},
+        "inputs": sources,
+        "generated": generated,
+        "retained": len(kept),
+        "effective_sample_rate": round(len(kept) / generated, 6) if generated else 0.0,
+        "removed": removed,
+        "prompts": len(prompts),
+        "prompts_retained": len({c.prompt_key for c in kept}),
+        "settings": {"max_per_prompt": config.max_per_prompt, "min_reward": config.min_reward,
+                     "dedup": config.dedup, "selection": "passing; highest reward, then shortest, then earliest"},
+        "quarantine": _quarantine_summary(report, isolation),
+    }
+
+
+def _quarantine_summary(report: Any, isolation: Any) -> dict[str, Any]:
+    described = isolation.describe()
+    if not described["sets"]:
+        described["note"] = f"no isolation list in {described['folder']}: nothing was checked (rlvr quarantine add)"
+    if report is not None:
+        described["hits"] = [{"sample": h.task_id, "isolated_set": h.isolated_set, "isolated_id": h.isolated_id,
+                              "side": h.side, "method": h.method, "similarity": h.similarity} for h in report.hits]
+    return described
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for part in files:
+        digest.update(re.sub(r"\s", "", part.name).encode())
+        digest.update(part.read_bytes())
+    return "sha256:" + digest.hexdigest()
