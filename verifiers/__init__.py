@@ -22,6 +22,7 @@ from .errors import (
     VerifierError,
 )
 from .executor import Executor, InlineExecutor, Job, ProcessPoolExecutor
+from .qa import VerifierCheckError, audit_verifier, check_verifier
 from .registry import available, get, get_class, parse_spec, register, resolve, unregister
 from .verdict import Reason, Status, Verdict
 
@@ -46,8 +47,11 @@ __all__ = [
     "Verdict",
     "VerdictCache",
     "Verifier",
+    "VerifierCheckError",
     "VerifierError",
+    "audit_verifier",
     "available",
+    "check_verifier",
     "get",
     "get_class",
     "grade",

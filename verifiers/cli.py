@@ -47,8 +47,87 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     grade_p.add_argument("--no-progress", action="store_true", help="no progress bar")
     grade_p.add_argument("--summary-json", help="also write the summary as JSON to this file")
     grade_p.set_defaults(func=run_grade)
-    list_p = sub.add_parser("verifiers", help="list registered verifiers and their versions")
+    list_p = sub.add_parser("verifiers", help="list registered verifiers; check or audit one")
     list_p.set_defaults(func=run_list)
+    _add_qa_commands(list_p.add_subparsers(dest="verifiers_command", metavar="SUBCOMMAND"))
+
+
+def _add_qa_commands(vsub: argparse._SubParsersAction) -> None:
+    check_p = vsub.add_parser("check", help="check_verifier: registry, golden table, determinism, pickling, "
+                                            "time bound, reward-hacking probes")
+    check_p.add_argument("spec", nargs="?", help="NAME[@VERSION] (no version: every version of NAME)")
+    check_p.add_argument("--all", action="store_true", help="check every registered verifier version")
+    check_p.add_argument("--golden", help="golden table JSONL to use instead of the verifier's own")
+    check_p.add_argument("--json", dest="json_out", help="also write the reports as JSON to this file")
+    check_p.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
+    check_p.set_defaults(func=run_check)
+    audit_p = vsub.add_parser("audit", help="false-pass / false-fail rates with 95%% intervals on a labelled set")
+    audit_p.add_argument("specs", nargs="+", metavar="NAME[@V]", help="one verifier version, or two side by side")
+    audit_p.add_argument("--labelled", required=True, help="labelled JSONL: response, reference, label (or status)")
+    audit_p.add_argument("--json", dest="json_out", help="also write the report as JSON to this file")
+    audit_p.add_argument("--workers", type=int, default=None, help="worker processes (default: the usable CPUs)")
+    audit_p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, help="seconds allowed per item")
+    audit_p.add_argument("--show", type=int, default=10, help="disagreements to print per list (default 10)")
+    audit_p.set_defaults(func=run_audit)
+
+
+def run_check(args: argparse.Namespace) -> int:
+    from .qa import check_verifier
+
+    try:
+        specs = _check_specs(args)
+    except VerifierError as exc:
+        return _qa_fail("check", str(exc))
+    if args.golden and not Path(args.golden).is_file():
+        return _qa_fail("check", f"--golden {args.golden}: no such file")
+    problem = _unwritable(args.json_out)
+    if problem:
+        return _qa_fail("check", f"--json {args.json_out}: {problem}")
+    reports = [check_verifier(spec, golden=args.golden, workers=args.workers) for spec in specs]
+    for report in reports:
+        print(report.format())
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps([r.to_dict() for r in reports], indent=2, ensure_ascii=False))
+    return 0 if all(r.ok for r in reports) else 1
+
+
+def _check_specs(args: argparse.Namespace) -> list[str]:
+    if args.all == bool(args.spec):
+        raise VerifierError("give either NAME[@VERSION] or --all")
+    if args.all:
+        return [registry.format_spec(i.name, v) for i in registry.available() for v in i.versions]
+    name, version = registry.parse_spec(args.spec)
+    if version is not None:
+        return [registry.resolve(args.spec)]
+    registry.resolve(name)  # unknown names raise, with "did you mean"
+    info = next(i for i in registry.available() if i.name == name)
+    return [registry.format_spec(name, v) for v in info.versions]
+
+
+def run_audit(args: argparse.Namespace) -> int:
+    from .qa import audit_verifier
+
+    if len(args.specs) > 2:
+        return _qa_fail("audit", f"give one or two NAME@VERSION specs, got {len(args.specs)}")
+    if not Path(args.labelled).is_file():
+        return _qa_fail("audit", f"--labelled {args.labelled}: no such file")
+    problem = _unwritable(args.json_out)
+    if problem:
+        return _qa_fail("audit", f"--json {args.json_out}: {problem}")
+    try:
+        specs = [registry.resolve(s) for s in args.specs]
+    except VerifierError as exc:
+        return _qa_fail("audit", str(exc))
+    report = audit_verifier(specs, args.labelled, workers=args.workers, timeout_s=args.timeout)
+    print(report.format(show=args.show))
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+    return 0
+
+
+def _qa_fail(command: str, message: str) -> int:
+    print(f"rlvr verifiers {command}: error: {message}", file=sys.stderr)
+    return 2
 
 
 def run_list(args: argparse.Namespace) -> int:

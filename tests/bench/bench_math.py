@@ -32,7 +32,7 @@ from verifiers import BaseVerifier, GradeItem, Outcome, grade_batch, register  #
 from verifiers.math import MathVerifier  # noqa: E402
 from verifiers.math.verifier import helper_for  # noqa: E402
 
-GOLDEN = HERE.parent / "verifiers" / "golden" / "math@1.jsonl"
+GOLDEN = HERE.parents[1] / "verifiers" / "golden" / "math@1.jsonl"
 RESULTS = HERE / "results" / "math_bench.json"
 
 

@@ -1,4 +1,4 @@
-"""Golden tables: every ``tests/verifiers/golden/<name>@<version>.jsonl`` graded through ``grade_batch``.
+"""Golden tables: every ``verifiers/golden/<name>@<version>.jsonl`` graded through ``grade_batch``.
 
 Each line is ``{"reference", "response", "status", "score"?, "code"?, "note"}``; each line is its
 own test case (id ``name@version:line:note``). A whole table is graded once, in worker
@@ -17,7 +17,7 @@ import pytest
 import verifiers
 from verifiers import GradeItem, Status, grade_batch, registry
 
-GOLDEN_DIR = Path(__file__).parent / "golden"
+GOLDEN_DIR = Path(verifiers.__file__).parent / "golden"  # package data, shipped in the wheel
 BUILTIN_PREFIX = "verifiers."
 
 

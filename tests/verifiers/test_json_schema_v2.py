@@ -1,7 +1,7 @@
 """json_schema@2: one regex engine, local resources for $ref, formats mode, custom metaschemas.
 
 Everything @2 keeps from @1 (extraction, bounds, violations, partial credit) is covered by
-``test_json_schema_verifier.py`` and by @1's golden rows, repeated in ``golden/json_schema@2.jsonl``.
+``test_json_schema_verifier.py`` and by @1's golden rows, repeated in ``verifiers/golden/json_schema@2.jsonl``.
 """
 
 from __future__ import annotations

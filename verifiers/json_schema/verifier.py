@@ -114,6 +114,14 @@ class JsonSchemaVerifier(BaseVerifier):
     version = 1
     description = "JSON (raw or in a fenced block) validated against a JSON Schema"
     reference_keys: ClassVar[frozenset[str]] = REFERENCE_KEYS
+    #: Reward-hacking probes of :func:`verifiers.check_verifier` that do not apply (listed as waived in its report).
+    probe_waivers: ClassVar[Mapping[str, str]] = {
+        "format_only": "the reference is a schema, not an answer: '{}' or '[]' is a correct response whenever "
+                       "the schema requires nothing more",
+        "lookalike": "the reference is a schema, not an answer: a string of look-alike letters is a valid string "
+                     "wherever the schema does not constrain its characters (keys and enum values it does "
+                     "constrain still fail)",
+    }
 
     def __init__(self, config: JsonSchemaConfig | None = None) -> None:
         self.config = config or JsonSchemaConfig()

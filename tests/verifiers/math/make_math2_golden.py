@@ -1,4 +1,4 @@
-"""Writes tests/verifiers/golden/math@2.jsonl: the golden table of ``math@2``.
+"""Writes verifiers/golden/math@2.jsonl: the golden table of ``math@2``.
 
 It is ``math@1``'s table (every row, so what @1 decided stays decided) with the rows that ``math@2``
 decides differently on purpose relabelled (each names the rule), plus the cases behind each change
@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-GOLDEN = Path(__file__).resolve().parents[1] / "golden"
+GOLDEN = Path(__file__).resolve().parents[3] / "verifiers" / "golden"
 V1, OUT = GOLDEN / "math@1.jsonl", GOLDEN / "math@2.jsonl"
 
 # math@1 rows whose verdict version 2 changes on purpose: (note, response) -> (new status, rule)

@@ -1,4 +1,4 @@
-"""Writes tests/verifiers/golden/math@1.jsonl: the hand-labelled golden table of ``math@1``.
+"""Writes verifiers/golden/math@1.jsonl: the hand-labelled golden table of ``math@1``.
 
 Each group below is (note, gold, answers equal to the gold, answers not equal to it), labelled by
 hand; every answer is wrapped in several answer formats. Special rows (extraction, hedges,
@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-OUT = Path(__file__).resolve().parents[1] / "golden" / "math@1.jsonl"
+OUT = Path(__file__).resolve().parents[3] / "verifiers" / "golden" / "math@1.jsonl"
 INDEPENDENT = Path(__file__).resolve().with_name("independent_cases.jsonl")
 
 WRAPS = (

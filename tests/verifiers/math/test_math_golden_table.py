@@ -11,7 +11,7 @@ import pytest
 import verifiers
 from verifiers import GradeItem, grade_batch
 
-TABLE = Path(__file__).resolve().parents[1] / "golden" / "math@1.jsonl"
+TABLE = Path(__file__).resolve().parents[3] / "verifiers" / "golden" / "math@1.jsonl"
 ROWS = [json.loads(line) for line in TABLE.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 

@@ -1,4 +1,4 @@
-"""Writes tests/verifiers/golden/tool_call@1.jsonl and tool_call@2.jsonl
+"""Writes verifiers/golden/tool_call@1.jsonl and tool_call@2.jsonl
 (run: .venv/bin/python tests/verifiers/tool_call/make_tool_call_golden.py).
 
 The tables are data; this script only keeps them readable and reviewable. Regenerating must not
@@ -148,7 +148,7 @@ rows_v2 = rows + [
 
 
 def write(spec: str, table: list) -> None:
-    with open(__import__("pathlib").Path(__file__).resolve().parents[1] / "golden" / f"{spec}.jsonl", "w") as fh:
+    with open(__import__("pathlib").Path(__file__).resolve().parents[3] / "verifiers" / "golden" / f"{spec}.jsonl", "w") as fh:
         for ref, resp, status, code, note in table:
             row = {"reference": ref, "response": resp, "status": status, "note": note}
             if code: row["code"] = code
