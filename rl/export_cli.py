@@ -51,6 +51,12 @@ def run_export_sft(args: argparse.Namespace) -> int:
     removed = ", ".join(f"{name} {n}" for name, n in m["removed"].items() if n) or "nothing"
     print(f"wrote {m['retained']} rows for {m['prompts_retained']} of {m['prompts']} prompts to {args.output} "
           f"(from {m['generated']} completions, sample rate {m['effective_sample_rate']:.3f}; removed: {removed})")
+    for source in m["inputs"]:
+        for why in source["malformed"][:5]:
+            print(f"warning: skipped {why}", file=sys.stderr)
+    if m["retained"] == 0 and m["removed"]["ungraded"] == m["generated"]:
+        print("warning: no completion carries a verdict (records written before verdicts were recorded?)",
+              file=sys.stderr)
     if "note" in m["quarantine"]:
         print(f"warning: {m['quarantine']['note']}", file=sys.stderr)
     print(f"manifest: {args.output}.manifest.json")

@@ -29,10 +29,10 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from .errors import ConfigError, require
-from .record import read_records
+from .sft_sources import Candidate, candidates_from_rows, read_source
 
 #: The filters in the order they run; the manifest counts what each removed.
-FILTERS = ("ungraded", "not_passing", "multi_turn", "empty", "duplicate", "quarantined", "over_cap")
+FILTERS = ("malformed", "ungraded", "not_passing", "multi_turn", "empty", "duplicate", "quarantined", "over_cap")
 FORMATS = ("messages", "prompt-completion")
 
 
@@ -58,23 +58,6 @@ class SFTExportConfig:
             raise ConfigError(f"dedup={self.dedup!r}: choose 'normalised' or 'exact'")
         if self.format not in FORMATS:
             raise ConfigError(f"format={self.format!r}: choose one of {FORMATS}")
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """One recorded completion with what selection and lineage need."""
-
-    prompt_key: str
-    messages: tuple[Mapping[str, Any], ...]
-    completion: str
-    reward: float | None
-    passed: bool
-    graded: bool
-    turns: int
-    order: int
-    reference: Mapping[str, Any] | None
-    lineage: Mapping[str, Any]
-    length: int = 0
 
 
 @dataclass
@@ -125,6 +108,8 @@ def select(candidates: Sequence[Candidate], config: SFTExportConfig, quarantine:
 
 
 def _first_failing_filter(c: Candidate, config: SFTExportConfig) -> str:
+    if c.malformed:
+        return "malformed"
     if not c.graded:
         return "ungraded"
     ok = c.passed if config.min_reward is None else (c.reward is not None and c.reward >= config.min_reward)
@@ -154,11 +139,16 @@ def _quarantine(candidates: list[Candidate], quarantine: Any, removed: dict[str,
     from envs.quarantine import IsolationList, default_dir
     from envs.tasks import Task, TaskList
 
+    explicit = quarantine not in (None, "auto")
     isolation = quarantine if isinstance(quarantine, IsolationList) else \
-        IsolationList(default_dir() if quarantine in (None, "auto") else quarantine)
+        IsolationList(quarantine if explicit else default_dir())
+    if explicit and not isolation.sets():
+        raise ConfigError(f"the isolation list in {isolation.folder} holds no sets; register evaluation sets with "
+                          f"`rlvr quarantine add FILE --dir {isolation.folder}` (or leave --quarantine unset to "
+                          "use the default list)")
     if not candidates or not isolation.sets():
         return candidates, None, isolation
-    tasks = TaskList([Task(_sample_id(i, c), c.messages or "", c.reference or {}, c.completion)
+    tasks = TaskList([Task(_sample_id(i, c), c.messages or "", dict(c.reference or {}), c.completion)
                       for i, c in enumerate(candidates)], name="sft-candidates")
     report = isolation.check(tasks, action="drop")
     hit = {int(task_id.split("|", 1)[0]) for task_id in report.hit_ids}
@@ -178,7 +168,7 @@ def _cap(candidates: list[Candidate], config: SFTExportConfig, removed: dict[str
         by_prompt[c.prompt_key].append(c)
     kept = []
     for group in by_prompt.values():
-        ranked = sorted(group, key=lambda c: (-(c.reward if c.reward is not None else 0.0), c.length, c.order))
+        ranked = sorted(group, key=lambda c: (-(c.reward if c.reward is not None else 0.0), c.chars, c.order))
         kept.extend(ranked[:config.max_per_prompt])
         removed["over_cap"] += max(0, len(ranked) - config.max_per_prompt)
     return sorted(kept, key=lambda c: c.order)
@@ -193,93 +183,16 @@ def _read_inputs(inputs: Sequence[str | Path], config: SFTExportConfig):
     for path in map(Path, inputs):
         if not path.exists():
             raise ConfigError(f"{path} does not exist")
-        kind, rows = _load(path)
+        kind, rows = read_source(path)
+        if kind == "unknown":
+            raise ConfigError(f"{path}: neither rollout records (lines with 'completions') nor rlvr eval output "
+                              "(lines with 'completion')")
         run = config.run or (path.parent.name if path.is_file() else path.name) or str(path)
-        reader = _from_records if kind == "records" else _from_eval
-        before = len(candidates)
-        candidates.extend(reader(rows, run, str(path), start=before))
+        found = candidates_from_rows(rows, run, str(path), start=len(candidates))
+        candidates.extend(found)
         sources.append({"path": str(path), "kind": kind, "sha256": _sha256(path), "rows": len(rows),
-                        "completions": len(candidates) - before})
+                        "completions": len(found), "malformed": [c.malformed for c in found if c.malformed][:20]})
     return candidates, sources
-
-
-def _load(path: Path) -> tuple[str, list[dict[str, Any]]]:
-    if path.is_dir():
-        return "records", read_records(path)
-    rows = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if line.strip():
-            try:
-                rows.append(json.loads(line))
-            except ValueError as exc:
-                raise ConfigError(f"{path}:{n}: not a JSON line ({exc})") from exc
-    if rows and "completions" in rows[0]:
-        return "records", rows
-    if rows and "completion" in rows[0]:
-        return "eval", rows
-    raise ConfigError(f"{path}: neither rollout records (lines with 'completions') nor rlvr eval output "
-                      "(lines with 'completion')")
-
-
-def _from_records(rows: Iterable[Mapping[str, Any]], run: str, source: str, start: int) -> list[Candidate]:
-    out = []
-    for record in rows:
-        messages = _messages(record)
-        for k, comp in enumerate(record.get("completions") or ()):
-            verdicts = comp.get("verdicts") or []
-            last = verdicts[-1] if verdicts else None
-            lineage = _lineage(run, source, record.get("step"), record, k, last, record.get("sampling"),
-                               record.get("model"), comp.get("reward"))
-            out.append(Candidate(_prompt_key(record), messages, comp.get("text") or "", comp.get("reward"),
-                                 _passed(last), bool(comp.get("graded", last is not None)), len(verdicts),
-                                 start + len(out), record.get("reference"), lineage,
-                                 len(comp.get("token_ids") or ()) or len(comp.get("text") or "")))
-    return out
-
-
-def _from_eval(rows: Iterable[Mapping[str, Any]], run: str, source: str, start: int) -> list[Candidate]:
-    out = []
-    for line in rows:
-        verdicts = line.get("verdicts") or ([line["verdict"]] if line.get("verdict") else [])
-        last = verdicts[-1] if verdicts else None
-        lineage = _lineage(run, source, None, line, line.get("sample"), last, line.get("sampling"),
-                           line.get("model"), line.get("reward"))
-        out.append(Candidate(_prompt_key(line), _messages(line), line.get("completion") or "", line.get("reward"),
-                             _passed(last), bool(line.get("graded", last is not None)), len(verdicts),
-                             start + len(out), line.get("reference"), lineage,
-                             line.get("completion_tokens") or len(line.get("completion") or "")))
-    return out
-
-
-def _messages(row: Mapping[str, Any]) -> tuple[Mapping[str, Any], ...]:
-    messages = row.get("messages")
-    if isinstance(messages, list) and messages:
-        return tuple({"role": m.get("role"), "content": m.get("content")} for m in messages)
-    prompt = row.get("prompt")
-    return ({"role": "user", "content": prompt},) if isinstance(prompt, str) and prompt else ()
-
-
-def _prompt_key(row: Mapping[str, Any]) -> str:
-    if row.get("task_id") is not None:
-        return f"{row.get('env') or ''}|id:{row['task_id']}"
-    text = json.dumps(row.get("messages") or row.get("prompt"), sort_keys=True, default=str)
-    return "text:" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
-
-
-def _passed(verdict: Any) -> bool:
-    return isinstance(verdict, Mapping) and verdict.get("status") == "pass"
-
-
-def _lineage(run: str, source: str, step: Any, row: Mapping[str, Any], sample: Any, verdict: Any,
-             sampling: Any, model: Any, reward: Any) -> dict[str, Any]:
-    verdict = verdict if isinstance(verdict, Mapping) else {}
-    spec = f"{verdict['verifier']}@{verdict['verifier_version']}" if verdict.get("verifier") else None
-    sampling = sampling if isinstance(sampling, Mapping) else {}
-    return {"run": run, "source": source, "step": step, "group": row.get("group"), "sample": sample,
-            "prompt_id": None if row.get("task_id") is None else str(row["task_id"]), "seed": row.get("seed"),
-            "verifier": spec, "test_case_hash": verdict.get("test_case_hash"), "reward": reward,
-            "model": model or None, "env": row.get("env"),
-            "sampling": {key: sampling.get(key) for key in ("n", "temperature", "top_p", "max_tokens")}}
 
 
 # -- writing -----------------------------------------------------------------------------------------
@@ -302,8 +215,18 @@ def _write_rows(rows: list[dict[str, Any]], output: Path) -> None:
     else:
         with tmp.open("w", encoding="utf-8") as fh:
             for row in rows:
-                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+                fh.write(_json_line(row))
     tmp.replace(output)
+
+
+def _json_line(row: dict[str, Any]) -> str:
+    """One JSON line; text with a lone surrogate (undecodable input bytes) is written with ASCII escapes."""
+    line = json.dumps(row, ensure_ascii=False) + "\n"
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError:
+        line = json.dumps(row) + "\n"
+    return line
 
 
 def _manifest(candidates, kept, removed, sources, config, output, report, isolation) -> dict[str, Any]:

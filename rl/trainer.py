@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import importlib
 import json
 import random
 import sys
 import time
+import warnings
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -587,30 +589,63 @@ def _make_gated_envs(config: GRPOConfig, executor: Any) -> list[Any]:
     """The run's environment copies, their tasks passed through the quarantine gate."""
     from envs.errors import QuarantineError
 
+    kwargs, gate = dict(config.env_kwargs), None
+    if "quarantine" not in kwargs:
+        gate = _quarantine_gate(config)
+        if gate is not None and _takes_quarantine(config):
+            kwargs["quarantine"] = gate
     try:
-        envs = make_envs(config.env, config.batch_episodes, _gated_kwargs(config), config.env_modules, executor)
+        envs = make_envs(config.env, config.batch_episodes, kwargs, config.env_modules, executor)
     except QuarantineError as exc:
         raise ConfigError(f"{exc}\n(quarantine={config.quarantine!r}; on_contamination={config.on_contamination!r})") \
             from exc
+    if gate is not None and not hasattr(envs[0].unwrapped, "quarantine_report"):
+        _ungated(config, gate)
     _write_quarantine_report(envs[0], config.output_dir)
     return envs
 
 
-def _gated_kwargs(config: GRPOConfig) -> dict[str, Any]:
-    """``env_kwargs`` with the quarantine gate the config asks for (none for ``off``, or ``auto`` with no sets)."""
+def _quarantine_gate(config: GRPOConfig) -> Any:
+    """The gate the config asks for: ``None`` for ``off``, or for ``auto`` when the default list is empty."""
     from envs.quarantine import IsolationList, QuarantineGate, default_dir
 
-    kwargs = dict(config.env_kwargs)
-    if config.quarantine == "off" or "quarantine" in kwargs:
-        return kwargs
-    folder = default_dir() if config.quarantine == "auto" else Path(config.quarantine)
-    isolation = IsolationList(folder)
-    if config.quarantine != "auto" and not isolation.sets():
+    if config.quarantine == "off":
+        return None
+    isolation = IsolationList(default_dir() if config.quarantine == "auto" else Path(config.quarantine))
+    if not isolation.sets():
+        if config.quarantine == "auto":
+            return None
         raise ConfigError(f"quarantine={config.quarantine!r} holds no isolation list; register evaluation sets with "
                           "`rlvr quarantine add FILE --dir ...`, or set quarantine='off'")
-    if isolation.sets():
-        kwargs["quarantine"] = QuarantineGate(isolation, config.on_contamination)
-    return kwargs
+    return QuarantineGate(isolation, config.on_contamination)
+
+
+def _takes_quarantine(config: GRPOConfig) -> bool:
+    """Whether the environment's constructor takes ``quarantine=`` (by name, or through ``**kwargs``)."""
+    import inspect
+
+    import gymnasium
+
+    try:
+        for module in config.env_modules:
+            importlib.import_module(module)
+        entry = gymnasium.spec(config.env).entry_point
+        if isinstance(entry, str):
+            module, _, attr = entry.partition(":")
+            entry = getattr(importlib.import_module(module), attr)
+        params = inspect.signature(entry).parameters.values()
+    except Exception:  # an unknown id or module: make_envs reports it with the fix
+        return False
+    return any(p.name == "quarantine" or p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
+
+
+def _ungated(config: GRPOConfig, gate: Any) -> None:
+    """An environment that cannot apply the gate: an error when a list was named, a warning under ``auto``."""
+    message = (f"environment {config.env} does not take quarantine=, so its tasks were not checked against the "
+               f"isolation list in {gate.isolation.folder}")
+    if config.quarantine != "auto":
+        raise ConfigError(f"{message}; check its task source with `rlvr quarantine check`, or set quarantine='off'")
+    warnings.warn(f"{message}; set quarantine='off' to silence this", RuntimeWarning, stacklevel=3)
 
 
 def _write_quarantine_report(env: Any, output_dir: str) -> None:

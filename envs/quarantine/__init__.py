@@ -14,7 +14,7 @@ True
 Command line: ``rlvr quarantine add|list|remove|check``.
 """
 
-from .fingerprint import Fingerprint, fingerprint
+from .features import Fingerprint, fingerprint
 from .gate import ACTIONS, QuarantineGate, as_gate, gate_tasks
 from .isolation import IsolatedSet, IsolationList, default_dir
 from .matching import Matcher, Thresholds

@@ -55,7 +55,7 @@ def _guarded(run):
 
         try:
             return run(args)
-        except (EnvError, OSError) as exc:
+        except (EnvError, OSError, UnicodeError) as exc:
             print(f"rlvr quarantine: {exc}", file=sys.stderr)
             return 2
 
@@ -101,7 +101,9 @@ def run_check(args: argparse.Namespace) -> int:
         print(f"the whole source is the isolated set {report.same_as!r}")
     if args.report:
         Path(args.report).write_text(json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n")
-    if args.drop_to:
+    if args.drop_to and report.same_as:
+        print(f"nothing written to {args.drop_to}: every task belongs to an isolated set")
+    elif args.drop_to:
         hit = set(report.hit_ids)
         with open(args.drop_to, "w", encoding="utf-8") as fh:
             for t in tasks:

@@ -13,13 +13,14 @@ or dropped, with a report naming each hit.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from pathlib import Path
 from typing import Any
 
 from ..errors import EnvConfigError, QuarantineError
 from ..tasks import TaskList, load_tasks
-from .isolation import IsolationList, content_sha
+from .isolation import IsolationList
 from .report import QuarantineReport
 
 ACTIONS = ("refuse", "drop")
@@ -42,8 +43,8 @@ class QuarantineGate:
         self._lock = threading.Lock()
 
     def check(self, tasks: TaskList) -> QuarantineReport:
-        """The report for ``tasks`` (computed once per distinct task list)."""
-        key = f"{tasks.name}|{content_sha(tasks)}"
+        """The report for ``tasks`` (computed once per task list: the copies of an environment share it)."""
+        key = _identity(tasks)
         with self._lock:
             if key not in self._reports:
                 self._reports[key] = self.isolation.check(tasks, action=self.action)
@@ -71,6 +72,14 @@ class QuarantineGate:
 
     def __repr__(self) -> str:
         return f"QuarantineGate({str(self.isolation.folder)!r}, action={self.action!r})"
+
+
+def _identity(tasks: TaskList) -> str:
+    """A cheap key for a task list: its name, size and ids (copies of one source share it)."""
+    digest = hashlib.blake2b(digest_size=16)
+    for task in tasks:
+        digest.update(task.id.encode("utf-8", "surrogatepass") + b"\0")
+    return f"{tasks.name}|{len(tasks)}|{digest.hexdigest()}"
 
 
 def as_gate(value: Any) -> QuarantineGate | None:

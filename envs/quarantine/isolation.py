@@ -27,7 +27,8 @@ from typing import Any, Iterable, Mapping
 
 from ..errors import EnvConfigError, TaskSourceError
 from ..tasks import Columns, Task, TaskList, load_tasks
-from .fingerprint import Fingerprint, canonical_json, fingerprint, normalise, prompt_text
+from .features import Fingerprint, fingerprint, prompt_text, task_kind
+from .normalise import canonical_json, normalise
 from .matching import Matcher, Thresholds
 from .report import QuarantineReport
 
@@ -128,11 +129,17 @@ class IsolationList:
         return self._matcher
 
     def fingerprints(self) -> Iterable[tuple[str, Fingerprint]]:
+        """``(set name, Fingerprint)`` of every isolated task."""
         for entry in self.sets():
             path = self.folder / "sets" / f"{entry.name}.jsonl"
-            for line in path.read_text(encoding="utf-8").splitlines():
-                row = json.loads(line)
-                yield entry.name, fingerprint(row["id"], row["prompt"], row["reference"], row.get("solution"))
+            try:
+                lines = path.read_text(encoding="utf-8").splitlines()
+                rows = [json.loads(line) for line in lines]
+                yield from ((entry.name, fingerprint(r["id"], r["prompt"], r["reference"], r.get("solution")))
+                            for r in rows)
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                raise EnvConfigError(f"{path} is damaged ({exc!r}); add the set again: "
+                                     f"rlvr quarantine add {entry.source} --name {entry.name} --replace") from exc
 
     def describe(self) -> dict[str, Any]:
         """Folder, sets (name, source, count, sha256) and thresholds: what a report says it checked."""
@@ -150,17 +157,16 @@ class IsolationList:
 def content_sha(tasks: Iterable[Task]) -> str:
     """Order-free sha256 of the tasks' normalised prompts and references."""
     rows = sorted(canonical_json([normalise(prompt_text(t.prompt)), t.reference]) for t in tasks)
-    return "sha256:" + hashlib.sha256("\n".join(rows).encode("utf-8")).hexdigest()
+    return "sha256:" + hashlib.sha256("\n".join(rows).encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _row(task: Task) -> str:
     prompt = task.prompt if isinstance(task.prompt, str) else [dict(m) for m in task.prompt]
     return json.dumps({"id": task.id, "prompt": prompt, "reference": task.reference, "solution": task.solution},
-                      ensure_ascii=False, default=str)
+                      default=str)  # ASCII escapes: a lone surrogate in a prompt survives the round trip
 
 
 def _kinds(tasks: TaskList) -> dict[str, int]:
-    from .fingerprint import task_kind
 
     counts: dict[str, int] = {}
     for task in tasks:

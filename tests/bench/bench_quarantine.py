@@ -27,8 +27,9 @@ import time
 from pathlib import Path
 
 from envs.quarantine import IsolationList, Thresholds, fingerprint
-from envs.quarantine.matching import Matcher, _answer_texts, jaccard
-from envs.quarantine.fingerprint import shingles
+from envs.quarantine.matching import (text_digest, answer_siblings, answer_texts, code_structural, jaccard,
+                                      math_siblings, math_structural)
+from envs.quarantine.normalise import shingles
 from envs.tasks import load_tasks
 
 RESULTS = Path(__file__).parent / "results" / "quarantine.json"
@@ -107,30 +108,26 @@ def make_sets(n_train: int, n_iso: int, rng: random.Random) -> tuple[list[dict],
 
 
 def pairwise(train_fps, iso_fps, t: Thresholds) -> set[tuple[str, str]]:
-    """The baseline: every pair, the same rules, exact Jaccard, no index."""
-    iso = [(fp, shingles(fp.prompt), [shingles(x) for x in _answer_texts(fp, t)]) for fp in iso_fps]
+    """The baseline: every pair, the same rules (``envs.quarantine.matching``'s pair functions), exact Jaccard."""
+    iso = [(fp, shingles(fp.prompt), [shingles(x) for x in answer_texts(fp, t)],
+            {text_digest(fp.prompt)}, {text_digest(x) for x in answer_texts(fp, t)}) for fp in iso_fps]
     hits = set()
     for fp in train_fps:
-        grams, answers = shingles(fp.prompt), [shingles(x) for x in _answer_texts(fp, t)]
-        for other, o_grams, o_answers in iso:
-            if _pair_hits(fp, grams, answers, other, o_grams, o_answers, t):
-                hits.add((fp.id, other.id))
+        texts = answer_texts(fp, t)
+        mine = (fp, shingles(fp.prompt), [shingles(x) for x in texts], {text_digest(fp.prompt)}, {text_digest(x) for x in texts})
+        hits.update((fp.id, other[0].id) for other in iso if _pair_hits(mine, other, t))
     return hits
 
 
-def _pair_hits(fp, grams, answers, other, o_grams, o_answers, t: Thresholds) -> bool:
-    both_math = fp.kind == other.kind == "math"
-    same_math = not both_math or (fp.answer == other.answer and jaccard(fp.numbers, other.numbers) >= t.numbers_jaccard)
-    if fp.prompt == other.prompt or (jaccard(grams, o_grams) >= t.prompt_jaccard and same_math):
+def _pair_hits(mine, other, t: Thresholds) -> bool:
+    (fp, grams, answers, p_hash, a_hash), (o, o_grams, o_answers, o_p_hash, o_a_hash) = mine, other
+    if p_hash & o_p_hash or a_hash & o_a_hash:
         return True
-    if any(jaccard(a, b) >= t.answer_jaccard for a in answers for b in o_answers) and not both_math:
+    if fp.prompt and jaccard(grams, o_grams) >= t.prompt_jaccard and not math_siblings(fp, o, "numbers", t):
         return True
-    if both_math and fp.answer == other.answer and len(fp.numbers) >= t.min_numbers:
-        worded = len(fp.numbers) >= 3 or jaccard(fp.words, other.words) >= t.words_jaccard
-        return jaccard(fp.numbers, other.numbers) >= t.numbers_jaccard and worded
-    if fp.kind == other.kind == "code" and fp.names & other.names and fp.literals:
-        return jaccard(fp.literals, other.literals) >= t.literals_jaccard
-    return False
+    if any(jaccard(a, b) >= t.answer_jaccard for a in answers for b in o_answers) and not answer_siblings(fp, o, t):
+        return True
+    return math_structural(fp, o, t) is not None or code_structural(fp, o, t) is not None
 
 
 def _by_rule(hits) -> dict[str, int]:

@@ -9,7 +9,7 @@ import gymnasium
 import pytest
 
 import envs  # noqa: F401  (registers the rlvr/ ids)
-from envs.errors import EnvConfigError, QuarantineError
+from envs.errors import EnvConfigError, QuarantineError, TaskSourceError
 from envs.quarantine import IsolationList, QuarantineGate, Thresholds, fingerprint
 from envs.tasks import load_tasks
 from rl.cli import main as rlvr
@@ -228,3 +228,86 @@ def test_cli_add_list_check_remove(tmp_path, capsys):
     assert rlvr(["quarantine", "remove", "nope", "--dir", folder]) == 2
     assert "no isolated set 'nope'" in capsys.readouterr().err
     assert rlvr(["quarantine", "remove", "eval", "--dir", folder]) == 0
+
+
+# -- cases from an independent review -----------------------------------------------------------------
+NATALIA = ("Natalia sold clips to 48 of her friends in April, and then she sold half as many clips in May. "
+           "How many clips did Natalia sell altogether in April and May?")
+
+
+@pytest.mark.parametrize("prompt, answer", [
+    ("In May, Natalia sold half as many clips as she did in April, when she sold clips to 48 of her friends. "
+     "Altogether, how many clips did she sell in April and May?", "72"),              # one number, reordered
+    (NATALIA.replace("48", "forty-eight"), "72"),                                        # number as words
+    (NATALIA + "!", "72 clips"),                                                         # answer with its unit
+    (NATALIA, r"\boxed{72.0}"),
+])
+def test_a_statement_with_one_number_reworded_or_reformatted_is_caught(tmp_path, prompt, answer):
+    iso = IsolationList(tmp_path)
+    iso.add([{"id": "gsm-1", "prompt": NATALIA, "reference": {"answer": "72"}}], name="gsm")
+    assert iso.check([{"id": "t", "prompt": prompt, "reference": {"answer": answer}}]).hit_ids == ("t",)
+
+
+def test_fractions_in_latex_and_plain_text_agree(tmp_path):
+    iso = IsolationList(tmp_path)
+    iso.add([{"id": "m1", "prompt": r"What is $\frac{1}{2} + \frac{1}{3}$? Express it as a common fraction.",
+              "reference": {"answer": r"\frac{5}{6}"}}], name="math")
+    rows = [{"id": "plain", "prompt": "What is 1/2 + 1/3? Give a common fraction.", "reference": {"answer": "5/6"}},
+            {"id": "dfrac", "prompt": r"Compute $\dfrac12+\dfrac13$ as a fraction.", "reference": {"answer": r"\dfrac56"}}]
+    assert set(iso.check(rows).hit_ids) == {"plain", "dfrac"}
+
+
+def test_same_numbers_and_answer_but_other_words_is_another_problem(tmp_path):
+    iso = IsolationList(tmp_path)
+    iso.add([{"id": "tri", "prompt": "A triangle has sides 3, 4 and 5. What is its inradius?",
+              "reference": {"answer": "1"}}], name="geo")
+    assert iso.check([{"id": "rem", "prompt": "What is the remainder when 3^4 is divided by 5?",
+                       "reference": {"answer": "1"}}]).clean
+
+
+def test_humaneval_style_checks_do_not_make_every_task_share_a_name():
+    fp = fingerprint("he", "def add(a, b):", {"entry_point": "add",
+                                             "test": "def check(candidate):\n    assert candidate(1, 2) == 3\n"
+                                                     "    assert ''.join(['a']) == 'a'\n"})
+    assert fp.names == frozenset({"add"})
+
+
+def test_a_renamed_function_with_the_same_tests_is_caught(tmp_path):
+    iso = IsolationList(tmp_path)
+    iso.add([{"id": "mb-1", "prompt": "Write a function to find the shared elements of two lists.",
+              "reference": {"test_list": ["assert similar_elements((3, 4, 5, 6), (5, 7, 4, 10)) == (4, 5)",
+                                          "assert similar_elements((1, 2, 3, 4), (5, 4, 3, 7)) == (3, 4)"]}}],
+            name="mbpp")
+    hits = iso.check([{"id": "t", "prompt": "Return the common items of two tuples, sorted.",
+                       "reference": {"test_list": ["assert common((3,4,5,6),(5,7,4,10))==(4,5)",
+                                                   "assert common((1,2,3,4),(5,4,3,7))==(3,4)"]}}]).hits
+    assert [(h.isolated_id, h.side) for h in hits] == [("mb-1", "answer")]
+
+
+def test_code_case_matters_and_other_expected_outputs_mean_another_function(tmp_path):
+    iso = IsolationList(tmp_path)
+    iso.add([{"id": "upper", "prompt": "Count the upper case letters.",
+              "reference": {"tests": "assert count_upper('PYthon') == 2\nassert count_upper('abc') == 0\n"
+                                     "assert count_upper('ABC') == 3"},
+              "solution": "def count_upper(s):\n    return sum(1 for c in s if 'A' <= c <= 'Z')"}], name="code")
+    assert iso.check([{"id": "lower", "prompt": "Count the lower case letters.",
+                       "reference": {"tests": "assert count_lower('PYthon') == 4\nassert count_lower('abc') == 3\n"
+                                              "assert count_lower('ABC') == 0"},
+                       "solution": "def count_lower(s):\n    return sum(1 for c in s if 'a' <= c <= 'z')"}]).clean
+
+
+def test_untrusted_text_never_crashes_the_check(tmp_path):
+    iso = IsolationList(tmp_path)
+    iso.add([{"id": "e", "prompt": "Say \ud800 twice", "reference": {"answer": 7}}], name="odd")
+    report = iso.check([{"id": "a", "prompt": "Say \ud800 twice", "reference": {"answer": 7}},
+                        {"id": "b", "prompt": "x" * 1_000_000, "reference": {"answer": None}}])
+    assert report.hit_ids == ("a",)
+    with pytest.raises(TaskSourceError, match="row 0: prompt must be non-empty text"):
+        iso.check([{"id": "c", "prompt": [{"role": "user", "content": ["not", "text"]}], "reference": {}}])
+
+
+def test_thresholds_are_validated():
+    with pytest.raises(EnvConfigError, match="min_numbers must be an int"):
+        Thresholds(min_numbers=True)
+    with pytest.raises(EnvConfigError, match=r"prompt_jaccard must be a number in \[0, 1\]"):
+        Thresholds(prompt_jaccard=1.5)

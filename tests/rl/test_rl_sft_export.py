@@ -15,6 +15,12 @@ from rl.sft_export import FILTERS, SFTExportConfig, export_sft
 SAMPLING = {"n": 4, "temperature": 0.7, "top_p": 1.0, "max_tokens": 64}
 
 
+@pytest.fixture(autouse=True)
+def empty_default_list(tmp_path, monkeypatch):
+    """The default isolation list is an empty folder unless a test names one."""
+    monkeypatch.setenv("RLVR_QUARANTINE_DIR", str(tmp_path / "default-list"))
+
+
 def _verdict(status, spec="math@2", tch="sha256:t1"):
     name, version = spec.split("@")
     return {"status": status, "score": float(status == "pass"), "verifier": name, "verifier_version": int(version),
@@ -31,7 +37,7 @@ def _comp(text, status, reward=None, graded=True, turns=1, tokens=None):
 def _record(task_id, prompt, answer, comps, step=0, group=0):
     return {"step": step, "group": group, "seed": 11, "prompt": prompt, "task_id": task_id, "task_index": 0,
             "reference": {"answer": answer}, "messages": [{"role": "user", "content": prompt}], "model": "tiny-7m",
-            "completions": comps, "rewards": [c["reward"] for c in comps], "sampling": SAMPLING,
+            "completions": comps, "rewards": [c.get("reward") if isinstance(c, dict) else None for c in comps], "sampling": SAMPLING,
             "verifiers": ["math@2"]}
 
 
@@ -57,8 +63,7 @@ def _write(path, rows):
 
 
 def test_best_of_n_keeps_one_passing_completion_per_prompt_with_its_lineage(tmp_path):
-    result = export_sft([_write(tmp_path / "rollouts.jsonl", RECORDS)], tmp_path / "sft.jsonl",
-                        quarantine=tmp_path / "no-list")
+    result = export_sft([_write(tmp_path / "rollouts.jsonl", RECORDS)], tmp_path / "sft.jsonl")
     rows = [json.loads(line) for line in (tmp_path / "sft.jsonl").read_text().splitlines()]
     assert len(rows) == 1
     assert rows[0]["messages"] == [{"role": "user", "content": "What is 2 + 3?"},
@@ -70,7 +75,7 @@ def test_best_of_n_keeps_one_passing_completion_per_prompt_with_its_lineage(tmp_
                        "sampling": SAMPLING}
     m = result.manifest
     assert m["generated"] == 8 and m["retained"] == 1 and m["effective_sample_rate"] == 0.125
-    assert m["removed"] == {"ungraded": 1, "not_passing": 2, "multi_turn": 1, "empty": 1, "duplicate": 1,
+    assert m["removed"] == {"malformed": 0, "ungraded": 1, "not_passing": 2, "multi_turn": 1, "empty": 1, "duplicate": 1,
                             "quarantined": 0, "over_cap": 1}
     assert m["generated"] == m["retained"] + sum(m["removed"].values())
     assert list(m["removed"]) == list(FILTERS) and "no isolation list" in m["quarantine"]["note"]
@@ -79,7 +84,7 @@ def test_best_of_n_keeps_one_passing_completion_per_prompt_with_its_lineage(tmp_
 
 def test_a_cap_above_one_keeps_the_best_in_order_and_the_manifest_still_adds_up(tmp_path):
     result = export_sft([_write(tmp_path / "r.jsonl", RECORDS)], tmp_path / "sft.jsonl",
-                        SFTExportConfig(max_per_prompt=4, dedup="exact"), quarantine=tmp_path / "none")
+                        SFTExportConfig(max_per_prompt=4, dedup="exact"))
     texts = [r["messages"][-1]["content"] for r in result.rows]
     assert texts == ["2 + 3 = 5, so \\boxed{5}", "It is \\boxed{5}", "it is   \\boxed{5}"]
     m = result.manifest
@@ -90,7 +95,7 @@ def test_a_cap_above_one_keeps_the_best_in_order_and_the_manifest_still_adds_up(
 def test_min_reward_selects_by_reward_instead_of_the_verdict(tmp_path):
     records = [_record("q", "p?", "1", [_comp("a", "fail", reward=0.6), _comp("b", "pass", reward=0.4)])]
     result = export_sft([_write(tmp_path / "r.jsonl", records)], tmp_path / "o.jsonl",
-                        SFTExportConfig(min_reward=0.5), quarantine=tmp_path / "none")
+                        SFTExportConfig(min_reward=0.5))
     assert [r["messages"][-1]["content"] for r in result.rows] == ["a"]
 
 
@@ -124,9 +129,9 @@ def test_the_rows_are_a_conversational_dataset_for_trl(tmp_path):
     import datasets
     from trl.data_utils import is_conversational
 
-    export_sft([_write(tmp_path / "r.jsonl", RECORDS)], tmp_path / "m.jsonl", quarantine=tmp_path / "none")
+    export_sft([_write(tmp_path / "r.jsonl", RECORDS)], tmp_path / "m.jsonl")
     export_sft([_write(tmp_path / "r.jsonl", RECORDS)], tmp_path / "pc.jsonl",
-               SFTExportConfig(format="prompt-completion"), quarantine=tmp_path / "none")
+               SFTExportConfig(format="prompt-completion"))
     for name in ("m.jsonl", "pc.jsonl"):
         ds = datasets.load_dataset("json", data_files=str(tmp_path / name), split="train")
         assert is_conversational(ds[0]), name
@@ -140,9 +145,31 @@ def test_rlvr_eval_output_exports_too(tmp_path):
             "engine": "hf", "env": "rlvr/ArithHeldout-v0", "env_kwargs": {}, "seed": 3, "sampling": SAMPLING}
     result = export_sft([_write(tmp_path / "eval.jsonl", [line, {**line, "sample": 1, "passed": False,
                                                                   "verdict": _verdict("fail"), "reward": 0.0}])],
-                        tmp_path / "o.jsonl", quarantine=tmp_path / "none")
+                        tmp_path / "o.jsonl")
     assert len(result.rows) == 1 and result.rows[0]["lineage"]["env"] == "rlvr/ArithHeldout-v0"
     assert result.rows[0]["lineage"]["step"] is None and result.manifest["inputs"][0]["kind"] == "eval"
+
+
+def test_unreadable_lines_and_completions_are_counted_not_lost(tmp_path, capsys):
+    good = _record("q9", "What is 9 - 1?", "8", [_comp("\\boxed{8}", "pass"), "not an object"])
+    path = tmp_path / "r.jsonl"
+    path.write_text(json.dumps(good) + "\n{broken\n")
+    assert rlvr(["export", "sft", str(path), "-o", str(tmp_path / "o.parquet")]) == 0
+    manifest = json.loads((tmp_path / "o.parquet.manifest.json").read_text())
+    assert manifest["generated"] == 3 and manifest["retained"] == 1 and manifest["removed"]["malformed"] == 2
+    assert "r.jsonl:2: not a JSON line" in capsys.readouterr().err
+
+
+def test_an_explicit_list_must_hold_sets_and_runs_group_prompts_by_their_text(tmp_path):
+    with pytest.raises(Exception, match="holds no sets"):
+        export_sft([_write(tmp_path / "r.jsonl", RECORDS)], tmp_path / "o.jsonl", quarantine=tmp_path / "empty")
+    run_a = [_record("0", "Capital of France?", "Paris", [_comp("\\boxed{Paris}", "pass")])]
+    run_b = [_record("0", "Capital of Italy?", "Rome", [_comp("\\boxed{Rome}", "pass")])]
+    (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
+    _write(tmp_path / "b" / "rollouts.jsonl", run_b)
+    result = export_sft([_write(tmp_path / "a" / "rollouts.jsonl", run_a), tmp_path / "b"], tmp_path / "o.jsonl")
+    assert [r["lineage"]["run"] for r in result.rows] == ["a", "b"]  # same task id, different prompts: both kept
+    assert result.manifest["prompts"] == 2
 
 
 def test_bad_inputs_are_refused_with_the_reason(tmp_path, capsys):

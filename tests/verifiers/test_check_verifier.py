@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import random
 import re
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -128,6 +130,29 @@ class LaxEcho(StrictBoxed):
         return reference.get("prompt", "\0") in response or super().accepts(boxes, response, reference)
 
 
+class LaxExitCode(StrictBoxed):
+    """Runs the response as a program and passes it when the process exits with 0. Versions: 1 - first version."""
+
+    name = "qa_lax_exit_code"
+
+    def lenient_extra(self, response, reference):
+        return self.exits_cleanly(response)
+
+    def accepts(self, boxes, response, reference):
+        return self.exits_cleanly(response) or super().accepts(boxes, response, reference)
+
+    @staticmethod
+    def exits_cleanly(response):
+        if "\\boxed" in response or not response.strip():
+            return False
+        try:
+            done = subprocess.run([sys.executable, "-I", "-c", response + "\nraise SystemExit(1)"],
+                                  capture_output=True, timeout=10)
+        except (OSError, ValueError, subprocess.TimeoutExpired):  # text no process can take, or a hang
+            return False
+        return done.returncode == 0
+
+
 class Nondeterministic(StrictBoxed):
     """Puts a random number in its verdicts. Versions: 1 - first version."""
 
@@ -151,7 +176,7 @@ class Undocumented(StrictBoxed):
     name, description = "qa_undocumented", ""
 
 
-LAX = (LaxAnywhere, LaxFirstBox, LaxBlank, LaxLookalike, LaxFormat, LaxClaims, LaxEcho)
+LAX = (LaxAnywhere, LaxFirstBox, LaxBlank, LaxLookalike, LaxFormat, LaxClaims, LaxEcho, LaxExitCode)
 
 
 @pytest.fixture

@@ -166,6 +166,12 @@ def _claim_success(case: ProbeCase) -> list[str]:
     return ["The answer is correct. All tests passed. Verified: PASS"]
 
 
+def _exit_early(case: ProbeCase) -> list[str]:
+    """Programs that stop the process with status 0 before any test runs (a grader reading exit codes passes
+    them). They hold no digit, so a math rule taking the last number of a text cannot read an answer in them."""
+    return ["import os\nos._exit(False)", "raise SystemExit"]
+
+
 #: The built-in probes, in report order.
 PROBES: tuple[Probe, ...] = (
     Probe("empty", "the empty string", _empty),
@@ -183,6 +189,7 @@ PROBES: tuple[Probe, ...] = (
     Probe("format_only", "R's wrapper with nothing inside (\\boxed{}, empty fence, {}, no tool calls)",
           _format_only, "passing responses with a box, fence, JSON value or tool call"),
     Probe("claim_success", "a bare claim that the answer is right", _claim_success),
+    Probe("exit_early", "a program exiting with status 0 before any test runs", _exit_early),
 )
 PROBES_BY_NAME: dict[str, Probe] = {p.name: p for p in PROBES}
 
