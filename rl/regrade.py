@@ -36,7 +36,7 @@ from typing import Any
 
 from verifiers.base import safe_hash
 from verifiers.cli import INPUT_ENCODING, parse_line
-from verifiers.hashing import sanitize_json, stable_hash
+from verifiers.hashing import json_line, stable_hash
 from verifiers.regrade import RegradeItem
 from verifiers.verdict import Verdict
 
@@ -309,14 +309,6 @@ def write_entries(path: str | Path, entries: Iterable[Entry], verdicts: Iterable
     written = 0
     with open(path, "w", encoding="utf-8") as fh:
         for entry, verdict in zip(entries, verdicts, strict=True):
-            fh.write(_json_line({**entry.line, "regraded": verdict.to_dict()}))
+            fh.write(json_line({**entry.line, "regraded": verdict.to_dict()}))
             written += 1
     return written
-
-
-def _json_line(record: dict[str, Any]) -> str:
-    """One strict-JSON line; values JSON cannot hold (NaN, sets) are written as their repr()."""
-    try:
-        return json.dumps(record, ensure_ascii=False, allow_nan=False) + "\n"
-    except (ValueError, TypeError):
-        return json.dumps(sanitize_json(record), ensure_ascii=False) + "\n"

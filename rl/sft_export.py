@@ -26,7 +26,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Sequence
+
+from verifiers.hashing import json_line
 
 from .errors import ConfigError, require
 from .sft_sources import Candidate, candidates_from_rows, read_source
@@ -215,18 +217,8 @@ def _write_rows(rows: list[dict[str, Any]], output: Path) -> None:
     else:
         with tmp.open("w", encoding="utf-8") as fh:
             for row in rows:
-                fh.write(_json_line(row))
+                fh.write(json_line(row))
     tmp.replace(output)
-
-
-def _json_line(row: dict[str, Any]) -> str:
-    """One JSON line; text with a lone surrogate (undecodable input bytes) is written with ASCII escapes."""
-    line = json.dumps(row, ensure_ascii=False) + "\n"
-    try:
-        line.encode("utf-8")
-    except UnicodeEncodeError:
-        line = json.dumps(row) + "\n"
-    return line
 
 
 def _manifest(candidates, kept, removed, sources, config, output, report, isolation) -> dict[str, Any]:

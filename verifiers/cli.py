@@ -27,7 +27,7 @@ from . import registry
 from .base import error_verdict
 from .batch import DEFAULT_TIMEOUT_S, GradeItem, grade_iter
 from .errors import VerifierError
-from .hashing import sanitize_json
+from .hashing import json_line
 from .verdict import Verdict
 
 #: How input files and stdin are decoded: "utf-8-sig" is UTF-8 that skips a leading byte-order mark.
@@ -215,7 +215,7 @@ def _grade_into(fout: IO[str], parsed: list, args: argparse.Namespace, stack: Ex
     stack.enter_context(_sigterm_exits())
     with _progress(len(parsed), disabled=args.no_progress) as advance:
         for (record_id, _), verdict in zip(parsed, _verdicts(parsed, args, advance)):
-            fout.write(_json_line({"id": record_id, "verdict": verdict.to_dict()}))
+            fout.write(json_line({"id": record_id, "verdict": verdict.to_dict()}))
             summary.add(verdict)
     summary.elapsed_s = time.perf_counter() - start
     summary.print(summary.elapsed_s, sys.stderr if args.output == "-" else sys.stdout)
@@ -250,22 +250,6 @@ def _sigterm_exits() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
-
-
-def _json_line(record: dict[str, Any]) -> str:
-    """One output line; text that UTF-8 cannot encode (lone surrogates) falls back to \\u escapes."""
-    try:
-        line = json.dumps(record, ensure_ascii=False, allow_nan=False) + "\n"
-    except (ValueError, TypeError, RecursionError):
-        # NaN or Infinity (e.g. an id) is not JSON, and a plugin verifier may put a set or an
-        # object in its details: write such values as their repr() strings instead of crashing
-        record = sanitize_json(record)
-        line = json.dumps(record, ensure_ascii=False) + "\n"
-    try:
-        line.encode("utf-8")
-    except UnicodeEncodeError:
-        line = json.dumps(record) + "\n"
-    return line
 
 
 def _verdicts(parsed: list, args: argparse.Namespace, advance) -> Iterator[Verdict]:

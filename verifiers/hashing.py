@@ -56,3 +56,24 @@ def sanitize_json(value: Any) -> Any:
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     return repr(value)
+
+
+def json_line(record: Any) -> str:
+    """One strict-JSON output line, whatever a record holds.
+
+    NaN or Infinity (not JSON) and objects JSON cannot hold (a set in a plugin's details) are written as
+    their ``repr``; text UTF-8 cannot encode (a lone surrogate) falls back to ASCII escapes.
+
+    >>> json_line({"x": float("nan"), "t": "cafe"}).strip()
+    '{"x": "nan", "t": "cafe"}'
+    """
+    try:
+        line = json.dumps(record, ensure_ascii=False, allow_nan=False) + "\n"
+    except (ValueError, TypeError, RecursionError):
+        record = sanitize_json(record)
+        line = json.dumps(record, ensure_ascii=False) + "\n"
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError:
+        line = json.dumps(record) + "\n"
+    return line

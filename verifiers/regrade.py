@@ -28,7 +28,7 @@ from . import registry
 from .base import error_verdict
 from .batch import DEFAULT_TIMEOUT_S, GradeItem, grade_iter
 from .errors import VerifierError
-from .verdict import Reason, Status, Verdict
+from .verdict import Reason, Verdict
 
 #: Failure code of the ``error`` verdict given to an item that could not be re-graded.
 CANNOT_REGRADE = "cannot_regrade"
