@@ -94,7 +94,8 @@ def candidates_from_rows(rows: Iterable[Any], run: str, source: str, start: int 
         elif kind == "eval":
             out.append(_from_eval_line(row, run, source, start + len(out)))
         else:
-            why = row.why if isinstance(row, BadLine) else "neither a record (completions) nor an eval line (completion)"
+            why = row.why if isinstance(row, BadLine) else \
+                "neither a record (completions) nor an eval line (completion)"
             line = row.line if isinstance(row, BadLine) else n
             out.append(_malformed(f"{source}:{line}: {why}", start + len(out), run, source))
     return out
@@ -127,7 +128,8 @@ def _from_eval_line(line: Mapping[str, Any], run: str, source: str, order: int) 
     last = verdicts[-1] if verdicts else None
     completion = line.get("completion")
     return Candidate(
-        prompt_key=_prompt_key(line), messages=_messages(line), completion=completion if isinstance(completion, str) else "",
+        prompt_key=_prompt_key(line), messages=_messages(line),
+        completion=completion if isinstance(completion, str) else "",
         reward=_number(line.get("reward")), passed=_passed(last), graded=bool(line.get("graded", last is not None)),
         turns=len(verdicts), order=order, reference=_mapping(line.get("reference")),
         lineage=_lineage(run, source, line, None, line.get("sample"), last, line.get("reward")),

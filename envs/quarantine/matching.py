@@ -160,8 +160,8 @@ class Matcher:
     >>> iso = [("eval", fingerprint("e1", "Tom has 3 apples and buys 5 more apples. How many apples does Tom have?",
     ...                             {"answer": "8"}))]
     >>> m = Matcher(iso)
-    >>> [h.method for h in m.hits([fingerprint("t1", "After buying 5 more apples, Tom, who had 3, owns how many apples?",
-    ...                                          {"answer": "8"})])[0]]
+    >>> reworded = fingerprint("t1", "After buying 5 more apples, Tom, who had 3, owns how many apples?", {"answer": "8"})
+    >>> [h.method for h in m.hits([reworded])[0]]
     ['structural']
     """
 
@@ -205,7 +205,8 @@ class Matcher:
     def _math_structural(self, fp: Fingerprint) -> list[Hit]:
         if fp.kind != "math":
             return []
-        found = ((k, math_structural(fp, self.isolated[k][1], self.thresholds)) for k in self.by_answer.get(fp.answer, ()))
+        same_answer = self.by_answer.get(fp.answer, ())
+        found = ((k, math_structural(fp, self.isolated[k][1], self.thresholds)) for k in same_answer)
         return [self._hit(fp, k, "answer", "structural", sim,
                           f"same answer {fp.answer!r}, numbers {sorted(fp.numbers)[:8]} and wording")
                 for k, sim in found if sim is not None]

@@ -88,6 +88,7 @@ class QuarantineReport:
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"source": self.source, "checked": self.checked, "same_as": self.same_as or None, "hit_tasks": len(self.hit_ids), "kept": self.kept,
+        return {"source": self.source, "checked": self.checked, "same_as": self.same_as or None,
+                "hit_tasks": len(self.hit_ids), "kept": self.kept,
                 "action": self.action, "by_side": self.by_side(), "isolation": dict(self.isolation),
                 "hits": [asdict(h) for h in self.hits]}
