@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from verifiers.qa.audit import wilson_interval
+
 from .config import ENGINES
 from .engines.base import SamplingParams
 from .errors import ConfigError, RolloutError
@@ -163,16 +165,10 @@ def mean_ci95(values: Sequence[float]) -> tuple[float, tuple[float, float]]:
         return float("nan"), (float("nan"), float("nan"))
     mean = sum(values) / len(values)
     if all(v in (0.0, 1.0) for v in values):
-        return mean, _wilson(mean, len(values))
+        return mean, wilson_interval(round(mean * len(values)), len(values))
     var = sum((v - mean) ** 2 for v in values) / max(1, len(values) - 1)
     half = 1.96 * math.sqrt(var / len(values))
     return mean, (max(0.0, mean - half), min(1.0, mean + half))
-
-
-def _wilson(p: float, n: int, z: float = 1.96) -> tuple[float, float]:
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def paired_gain_ci95(before: Mapping[str, float], after: Mapping[str, float]) -> tuple[float, tuple[float, float]]:

@@ -89,6 +89,8 @@ def _usage_problem(args: argparse.Namespace) -> str:
         problem = _unwritable(path, args)
         if problem:
             return f"{flag} {path}: {problem}"
+    if args.report and _same(Path(args.report), Path(args.output)):
+        return f"--report {args.report} is the -o file; give the report its own file"
     return ""
 
 

@@ -79,7 +79,9 @@ def run_check(args: argparse.Namespace) -> int:
     except VerifierError as exc:
         return _qa_fail("check", str(exc))
     if args.golden and not Path(args.golden).is_file():
-        return _qa_fail("check", f"--golden {args.golden}: no such file")
+        return _qa_fail("check", f"--golden {args.golden}: not a file")
+    if args.workers < 1:
+        return _qa_fail("check", f"--workers {args.workers}: the check grades in worker processes; give 1 or more")
     problem = _unwritable(args.json_out)
     if problem:
         return _qa_fail("check", f"--json {args.json_out}: {problem}")
@@ -110,7 +112,11 @@ def run_audit(args: argparse.Namespace) -> int:
     if len(args.specs) > 2:
         return _qa_fail("audit", f"give one or two NAME@VERSION specs, got {len(args.specs)}")
     if not Path(args.labelled).is_file():
-        return _qa_fail("audit", f"--labelled {args.labelled}: no such file")
+        return _qa_fail("audit", f"--labelled {args.labelled}: not a file")
+    if args.workers is not None and args.workers < 0:
+        return _qa_fail("audit", f"--workers {args.workers}: give 0 (in-process) or more")
+    if not args.timeout > 0:
+        return _qa_fail("audit", f"--timeout {args.timeout}: give a number of seconds > 0")
     problem = _unwritable(args.json_out)
     if problem:
         return _qa_fail("audit", f"--json {args.json_out}: {problem}")

@@ -256,7 +256,8 @@ class ProcessPoolExecutor:
                 job, _ = worker.jobs.popleft()
                 self._retire(worker, pending)
                 message = f"grading did not finish within {self.timeout_s:g} s; the worker was killed"
-                yield job.index, _stamp_failure(job, Outcome.timeout(message), now - worker.started)
+                outcome = Outcome.timeout(message, killed_after_s=self.timeout_s)
+                yield job.index, _stamp_failure(job, outcome, now - worker.started)
 
     def _crashed(self, worker: _Worker, job: Job, pending: deque[tuple[Job, bytes]]) -> Verdict:
         worker.process.join(timeout=1)

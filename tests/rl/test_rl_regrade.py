@@ -252,3 +252,14 @@ def test_math1_golden_verdicts_regraded_under_the_newest_math(tmp_path, capsys):
         assert rows[example["index"]]["response"].startswith(example["response"])
         assert Standing.of(lines[example["index"]]["regraded"]).key == flip["new"]
     assert f"fail->pass {report['flip_counts']['fail->pass']}" in out and "examples:" in out
+
+
+def test_the_report_may_not_overwrite_the_regraded_output(tmp_path, capsys):
+    from rl.cli import main
+
+    src = tmp_path / "v.jsonl"
+    src.write_text('{"id": 1, "response": "4", "reference": {"answer": "4"}, "verdict": {"status": "pass", '
+                   '"verifier": "math", "verifier_version": 1}}\n')
+    out = tmp_path / "o.jsonl"
+    assert main(["regrade", str(src), "--to", "math@2", "-o", str(out), "--report", str(out), "--no-progress"]) == 2
+    assert "give the report its own file" in capsys.readouterr().err and not out.exists()

@@ -83,7 +83,7 @@ def test_cli_audit_two_specs_prints_table_and_writes_json(tmp_path, capsys):
 
 @pytest.mark.parametrize("argv,message", [
     (["verifiers", "audit", "nosuch@1", "--labelled", __file__], "no verifier named 'nosuch'"),
-    (["verifiers", "audit", "math@1", "--labelled", "/no/such.jsonl"], "no such file"),
+    (["verifiers", "audit", "math@1", "--labelled", "/no/such.jsonl"], "not a file"),
     (["verifiers", "audit", "math@1", "math@2", "math@1", "--labelled", __file__], "one or two"),
 ])
 def test_cli_audit_usage_errors_exit_2(argv, message, capsys):

@@ -104,3 +104,12 @@ def test_pool_rejects_bad_arguments():
         ProcessPoolExecutor(0)
     with pytest.raises(ValueError, match="timeout_s must be > 0"):
         ProcessPoolExecutor(1, timeout_s=0)
+
+
+def test_a_reference_that_is_not_an_object_is_a_verdict_for_every_verifier():
+    from verifiers import available
+
+    specs = [f"{info.name}@{v}" for info in available() for v in info.versions]
+    verdicts = grade_batch([GradeItem("4", "4", spec, spec) for spec in specs], workers=0)
+    assert [v.status.value for v in verdicts] == ["error"] * len(specs)
+    assert {v.failure_reason.code for v in verdicts} == {"bad_reference"}

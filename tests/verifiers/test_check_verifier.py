@@ -153,6 +153,61 @@ class LaxExitCode(StrictBoxed):
         return done.returncode == 0
 
 
+class LaxLong(StrictBoxed):
+    """Passes any response over 100,000 characters. Versions: 1 - first version."""
+
+    name = "qa_lax_long"
+
+    def lenient_extra(self, response, reference):
+        return len(response) > 100_000
+
+    def accepts(self, boxes, response, reference):
+        return len(response) > 100_000 or super().accepts(boxes, response, reference)
+
+
+class PartialScore(StrictBoxed):
+    """Says ``fail`` but scores 1 when the answer appears anywhere: reward leaks through the score.
+
+    Versions: 1 - first version.
+    """
+
+    name = "qa_partial_score"
+
+    def check(self, response, reference):
+        outcome = super().check(response, reference)
+        if outcome.status.value != "pass" and reference["answer"] in response:
+            return Outcome.failed("wrong_answer", "not exactly", score=1.0)
+        return outcome
+
+
+class HangsOnLong(StrictBoxed):
+    """Loops forever on long responses. Versions: 1 - first version."""
+
+    name = "qa_hangs_on_long"
+
+    def check(self, response, reference):
+        while len(response) > 50_000:
+            pass
+        return super().check(response, reference)
+
+
+class CrashOnEmpty(StrictBoxed):
+    """Crashes on an empty response. Versions: 1 - first version."""
+
+    name = "qa_crash_on_empty"
+
+    def check(self, response, reference):
+        response.split()[-1]
+        return super().check(response, reference)
+
+
+class WaivesMost(StrictBoxed):
+    """Waives most probes, one under a misspelt name. Versions: 1 - first version."""
+
+    name = "qa_waives_most"
+    probe_waivers = {p.name: "never mind" for p in PROBES[:7]} | {"hedg": "typo"}
+
+
 class Nondeterministic(StrictBoxed):
     """Puts a random number in its verdicts. Versions: 1 - first version."""
 
@@ -176,7 +231,7 @@ class Undocumented(StrictBoxed):
     name, description = "qa_undocumented", ""
 
 
-LAX = (LaxAnywhere, LaxFirstBox, LaxBlank, LaxLookalike, LaxFormat, LaxClaims, LaxEcho, LaxExitCode)
+LAX = (LaxAnywhere, LaxFirstBox, LaxBlank, LaxLookalike, LaxFormat, LaxClaims, LaxEcho, LaxExitCode, LaxLong)
 
 
 @pytest.fixture
@@ -223,6 +278,42 @@ def test_lax_verifiers_fail_the_probes_check_and_name_the_hits(lax_reports):
     first_box = lax_reports["qa_lax_first_box"]
     assert {h.probe for h in first_box.probe_hits} >= {"every_candidate", "hedge", "megabyte"}
     assert "not registered" in first_box.checks[0].problems[0]
+
+
+def _failed(report, check):
+    return next(c for c in report.checks if c.name == check)
+
+
+@pytest.mark.slow
+def test_reward_through_the_score_a_hang_and_a_crash_are_each_reported():
+    partial = check_verifier(PartialScore())
+    assert any(h.probe == "every_candidate" and h.score == 1.0 for h in partial.probe_hits)
+    hangs = _failed(check_verifier(HangsOnLong(), timeout_s=3, probes=()), "time_bound")
+    assert not hangs.ok and any("killed by the batch grader" in p for p in hangs.problems)
+    crash = _failed(check_verifier(CrashOnEmpty()), "probes")
+    assert not crash.ok and any("verifier_crashed" in p for p in crash.problems)
+    junk = _failed(check_verifier(LaxLong(), probes=()), "time_bound")
+    assert any("no answer in it got pass" in p for p in junk.problems)
+
+
+@pytest.mark.slow
+def test_waivers_are_checked_and_only_inherited_under_the_same_name():
+    from verifiers.json_schema.verifier_v2 import JsonSchemaVerifierV2
+    from verifiers.qa.probes import waivers_for
+
+    registry_check = check_verifier(WaivesMost(), probes=()).checks[0]
+    assert any("'hedg', which is no probe" in p for p in registry_check.problems)
+    assert any("most probes must apply" in p for p in registry_check.problems)
+
+    class Renamed(JsonSchemaVerifierV2):
+        name = "qa_json_plugin"
+
+    assert set(waivers_for(JsonSchemaVerifierV2)) == {"format_only", "lookalike"} and waivers_for(Renamed) == {}
+
+
+def test_the_check_needs_worker_processes():
+    with pytest.raises(VerifierCheckError, match="workers=0"):
+        check_verifier(StrictBoxed(), workers=0)
 
 
 @pytest.mark.slow
@@ -296,7 +387,7 @@ def test_cli_check_exits_1_when_a_check_fails(tmp_path, capsys):
 @pytest.mark.parametrize("argv,message", [
     (["verifiers", "check", "nosuch"], "no verifier named 'nosuch'"),
     (["verifiers", "check"], "either NAME"),
-    (["verifiers", "check", "math@1", "--golden", "/no/such.jsonl"], "no such file"),
+    (["verifiers", "check", "math@1", "--golden", "/no/such.jsonl"], "not a file"),
 ])
 def test_cli_check_usage_errors_exit_2(argv, message, capsys):
     assert main(argv) == 2

@@ -150,7 +150,7 @@ class AuditReport:
 
 def read_labelled(source: Any) -> tuple[list[LabelledRow], list[str]]:
     """Labelled rows from a JSONL path or an iterable of dicts; bad lines are returned, not raised."""
-    lines = Path(source).read_text(encoding="utf-8-sig").splitlines() if isinstance(source, (str, Path)) else source
+    lines = Path(source).read_text(encoding="utf-8-sig", errors="replace").splitlines() if isinstance(source, (str, Path)) else source
     rows, bad = [], []
     for n, line in enumerate(lines, 1):
         if isinstance(line, str) and not line.strip():

@@ -27,7 +27,8 @@ from ..errors import VerifierError
 from ..executor import ProcessPoolExecutor
 from ..verdict import Verdict
 from .golden import GoldenRow, GoldenTable, load_golden
-from .probes import PROBES, Probe, ProbeCase, exempt_reason, hostile_inputs, probe_cases, waivers_for
+from .probes import (JUNK_INPUTS, PROBES, Probe, ProbeCase, exempt_reason, hostile_inputs, probe_cases, spread,
+                     waiver_problems, waivers_for)
 
 #: Error codes meaning the grader lost the item (a crash), not that the verifier judged it.
 CRASH_CODES = frozenset({"worker_crashed", "bad_worker_result", "unsendable_item", "verifier_crashed"})
@@ -51,7 +52,7 @@ class CheckResult:
 
 @dataclass(frozen=True)
 class ProbeHit:
-    """A probe response that got a ``pass``: which probe, built from which golden line."""
+    """A probe response that got reward (a ``pass``, or any score above 0): which probe, from which golden line."""
 
     probe: str
     line: int
@@ -132,7 +133,7 @@ def check_verifier(verifier: Any, *, golden: Any = None, probes: Sequence[Probe]
         golden: the golden table (a JSONL path, or rows as dicts); default: the class's
             ``golden_table`` attribute, else the packaged ``verifiers/golden/<spec>.jsonl``.
         probes: the reward-hacking probes to apply (default: all of :data:`~verifiers.qa.probes.PROBES`).
-        workers: worker processes for the batch grader.
+        workers: worker processes for the batch grader (>= 1: the time bound is enforced by killing them).
         timeout_s: per-item time bound (the batch grader's default).
         sample: golden rows graded again for the determinism and pickle checks.
         max_probe_cases: golden references the probes are built from (``None``: all).
@@ -150,11 +151,16 @@ def check_verifier(verifier: Any, *, golden: Any = None, probes: Sequence[Probe]
     >>> [c.name for c in report.failures]  # doctest: +SKIP
     ['registry', 'golden', 'probes']
     """
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise VerifierCheckError(f"workers={workers!r}: check_verifier grades in worker processes (>= 1), which "
+                                 "is how the time bound is enforced on a verifier that hangs")
+    if not timeout_s > 0:
+        raise VerifierCheckError(f"timeout_s={timeout_s!r} must be > 0 seconds")
     subject = _subject(verifier)
     table = load_golden(subject.spec, golden, subject.cls)
     rows = table.rows if table is not None else ()
     golden_check = _check_golden(subject, table, workers, timeout_s)
-    picked = _spread(rows, sample)
+    picked = spread(rows, sample)
     here = [_verify(subject.instance, r) for r in picked]
     checks = [_check_registry(subject), golden_check,
               _check_determinism(subject, picked, here, timeout_s),
@@ -181,7 +187,7 @@ def _subject(verifier: Any) -> _Subject:
 
 def _check_registry(subject: _Subject) -> CheckResult:
     problems = _identity_problems(subject.cls) or _registration_problems(subject)
-    problems += _documentation_problems(subject.cls)
+    problems += _documentation_problems(subject.cls) + waiver_problems(subject.cls)
     detail = "registered under its own name and version, documented" if not problems else f"{len(problems)} problem(s)"
     return CheckResult("registry", not problems, detail, tuple(problems),
                        "give the class a non-empty name, an int version >= 1 and a description; register it "
@@ -313,12 +319,25 @@ def _check_time_bound(subject: _Subject, rows: Sequence[GoldenRow], workers: int
     inputs = hostile_inputs(cases[0] if cases else None)
     items = [GradeItem(text, reference, subject.instance, name) for name, text in inputs.items()]
     verdicts = grade_batch(items, workers=workers, timeout_s=timeout_s)
-    problems = [f"{name}: {v.failure_reason.code}: {v.failure_reason.message[:200]}"
-                for name, v in zip(inputs, verdicts) if v.failure_reason and v.failure_reason.code in CRASH_CODES]
+    problems = [_time_bound_problem(name, v) for name, v in zip(inputs, verdicts)]
+    problems = [p for p in problems if p]
     statuses = ", ".join(f"{name}={v.status.value}" for name, v in zip(inputs, verdicts))
     return CheckResult("time_bound", not problems, f"{len(items)} hostile inputs within {timeout_s:g} s: {statuses}",
                        tuple(problems), "bound the work per input (size limits, a budget checked in loops, "
                        "a child process that can be killed); never crash on model output")
+
+
+def _time_bound_problem(name: str, verdict: Verdict) -> str:
+    """A crash, a kill by the grader (the verifier did not bound itself), or reward for an input with no answer."""
+    reason = verdict.failure_reason
+    if reason and reason.code in CRASH_CODES:
+        return f"{name}: {reason.code}: {reason.message[:200]}"
+    if "killed_after_s" in verdict.details:
+        return (f"{name}: still running after {verdict.details['killed_after_s']:g} s, killed by the batch grader: "
+                "the verifier does not bound its own work (in-process grading would hang)")
+    if name in JUNK_INPUTS and (verdict.passed or verdict.score > 0):
+        return f"{name}: an input with no answer in it got {verdict.status.value} with score {verdict.score:g}"
+    return ""
 
 
 # --- probes -----------------------------------------------------------------------------------
@@ -335,15 +354,19 @@ def _check_probes(subject: _Subject, rows: Sequence[GoldenRow], probes: Sequence
     items = [GradeItem(text, case.reference, subject.instance, i) for i, (_, case, text) in enumerate(planned)]
     verdicts = grade_batch(items, workers=workers, timeout_s=timeout_s) if items else []
     hits = tuple(ProbeHit(p.name, case.line, _excerpt(text), len(text), v.status.value, v.score)
-                 for (p, case, text), v in zip(planned, verdicts) if v.passed)
+                 for (p, case, text), v in zip(planned, verdicts) if v.passed or v.score > 0)
+    crashes = tuple(f"{p.name} (golden line {case.line}): {v.failure_reason.code}: {v.failure_reason.message[:160]}"
+                    for (p, case, text), v in zip(planned, verdicts)
+                    if v.failure_reason and v.failure_reason.code in CRASH_CODES)
     run = {p.name: sum(1 for q, _, _ in planned if q is p) for p in active}
     skipped = {p.name: f"applies to {p.applies_to}; the golden table has none" for p in active if not run[p.name]}
     waived = {p.name: str(waivers[p.name]) for p in probes if p.name in waivers}
     detail = (f"{len(planned)} responses from {len(active)} probes on {len(cases)} golden references: "
               f"{len(hits)} passed" + (f"; {len(exempt)} reference(s) exempt" if exempt else ""))
     skipped.update({f"line {line}": why for line, why in exempt.items()})
-    check = CheckResult("probes", not hits and bool(cases), detail if cases else "no golden reference with a passing row",
-                        tuple(str(h) for h in hits),
+    check = CheckResult("probes", not hits and not crashes and bool(cases),
+                        detail if cases else "no golden reference with a passing row that probes apply to",
+                        tuple(str(h) for h in hits) + crashes,
                         "a probe that passes is a way to get reward without the right answer: reject it in a "
                         "new verifier version, or, where the probe truly does not apply, declare "
                         "probe_waivers = {'probe': 'reason'} on the class")
@@ -357,12 +380,6 @@ def _cases_for(probe: Probe, cases: list[ProbeCase]) -> list[ProbeCase]:
 
 def _excerpt(text: str) -> str:
     return text if len(text) <= EXCERPT else f"{text[:EXCERPT // 2]}...{text[-EXCERPT // 2:]}"
-
-
-def _spread(rows: Sequence[GoldenRow], k: int) -> list[GoldenRow]:
-    if len(rows) <= k:
-        return list(rows)
-    return [rows[i * len(rows) // k] for i in range(k)]
 
 
 def check_all(specs: Iterable[str] | None = None, **kwargs: Any) -> list[CheckReport]:

@@ -77,7 +77,7 @@ def load_golden(spec: str, golden: Any = None, verifier_cls: type | None = None)
         return None
     if not path.is_file():
         return GoldenTable(str(path), (), (f"{path}: no such file",))
-    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    lines = path.read_text(encoding="utf-8-sig", errors="replace").splitlines()  # bad bytes: U+FFFD, not a crash
     return parse_rows(lines, source=str(path))
 
 

@@ -100,6 +100,12 @@ def _megabyte(case: ProbeCase) -> list[str]:
     return [unit * (MEGABYTE // max(1, len(unit)) + 1) + case.wrong[-1]]  # ends on a wrong answer
 
 
+def _megabyte_filler(case: ProbeCase) -> list[str]:
+    """Over 1 MB of words with no answer in them: a verifier that passes long outputs is caught."""
+    unit = "Let me think about this carefully and check every step once more. "
+    return [unit * (MEGABYTE // len(unit) + 1)]
+
+
 #: Characters that look like ASCII ones but are different letters (not NFKC-equal, so no
 #: normalisation may legitimately map them back): Cyrillic, Greek, Cherokee and Latin extensions.
 CONFUSABLES = {
@@ -168,7 +174,8 @@ def _claim_success(case: ProbeCase) -> list[str]:
 
 def _exit_early(case: ProbeCase) -> list[str]:
     """Programs that stop the process with status 0 before any test runs (a grader reading exit codes passes
-    them). They hold no digit, so a math rule taking the last number of a text cannot read an answer in them."""
+    them). They hold no digit, so a math rule taking the last number of a text reads no answer in them (a
+    reference whose answer is the word ``False`` could still match; such a hit deserves a look)."""
     return ["import os\nos._exit(False)", "raise SystemExit"]
 
 
@@ -184,6 +191,7 @@ PROBES: tuple[Probe, ...] = (
           "references with same-format wrong answers in the table"),
     Probe("megabyte", "over 1 MB of R and a wrong answer repeated, ending on the wrong one", _megabyte,
           "references with same-format wrong answers in the table", max_cases=2),
+    Probe("megabyte_filler", "over 1 MB of reasoning-like words with no answer at all", _megabyte_filler, max_cases=2),
     Probe("lookalike", "R with letters and digits swapped for look-alikes (Cyrillic, Greek, ...)", _lookalike,
           "passing responses with letters or digits"),
     Probe("format_only", "R's wrapper with nothing inside (\\boxed{}, empty fence, {}, no tool calls)",
@@ -207,8 +215,8 @@ def probe_cases(rows: Iterable[Any], *, max_cases: int | None = 40) -> list[Prob
     without = [c for c in cases if not c.wrong]
     if max_cases is None:
         return with_wrong + without
-    chosen = _spread(with_wrong, max_cases)
-    return chosen + _spread(without, max_cases - len(chosen))
+    chosen = spread(with_wrong, max_cases)
+    return chosen + spread(without, max_cases - len(chosen))
 
 
 def _case_of(group: Sequence[Any]) -> ProbeCase | None:
@@ -267,12 +275,18 @@ _DELIMITERS = frozenset("{}()[]$\n")
 _TOKEN = re.compile(r"[-+]?[\w.\\^]+")
 
 
-def _spread(items: list, k: int) -> list:
+def spread(items: Sequence[Any], k: int) -> list:
+    """``k`` items taken evenly over ``items`` (all of them when there are no more than ``k``)."""
     if k <= 0:
         return []
     if len(items) <= k:
         return list(items)
     return [items[i * len(items) // k] for i in range(k)]
+
+
+#: Hostile inputs that hold no answer: a ``pass`` on one of them is reward for nothing.
+JUNK_INPUTS = frozenset({"digits_1mb", "nested_parens", "nested_brackets", "nested_braces", "nested_frac",
+                         "nested_tags", "control_chars"})
 
 
 def hostile_inputs(case: ProbeCase | None) -> dict[str, str]:
@@ -292,8 +306,25 @@ def hostile_inputs(case: ProbeCase | None) -> dict[str, str]:
 
 
 def waivers_for(verifier_cls: type) -> dict[str, str]:
-    """Probe name -> reason it is waived, from the class's ``probe_waivers`` (listed in every report)."""
-    return dict(getattr(verifier_cls, "probe_waivers", None) or {})
+    """Probe name -> reason it is waived: ``probe_waivers`` of the class and of the classes it inherits from
+    under the same verifier ``name`` (a plugin subclassing a built-in under its own name inherits none)."""
+    name = getattr(verifier_cls, "name", None)
+    waivers: dict[str, str] = {}
+    for klass in reversed(verifier_cls.__mro__):
+        if "probe_waivers" in vars(klass) and getattr(klass, "name", None) == name:
+            waivers.update(dict(vars(klass)["probe_waivers"] or {}))
+    return waivers
+
+
+def waiver_problems(verifier_cls: type) -> list[str]:
+    """What is wrong with a class's waivers: unknown probe names, empty reasons, every probe waived."""
+    waivers = waivers_for(verifier_cls)
+    problems = [f"probe_waivers names {name!r}, which is no probe; probes: {', '.join(PROBES_BY_NAME)}"
+                for name in waivers if name not in PROBES_BY_NAME]
+    problems += [f"probe_waivers[{name!r}] gives no reason" for name, why in waivers.items() if not str(why).strip()]
+    if len(set(waivers) & set(PROBES_BY_NAME)) > len(PROBES_BY_NAME) // 2:
+        problems.append(f"probe_waivers waives {len(waivers)} of {len(PROBES_BY_NAME)} probes: most probes must apply")
+    return problems
 
 
 def exempt_reason(verifier_cls: type, reference: Any) -> str:
