@@ -75,6 +75,7 @@ class Standing:
     code: str | None = None
     message: str = ""
     spec: str = ""
+    score: float | None = None
 
     @classmethod
     def of(cls, verdict: Mapping[str, Any] | Verdict | None) -> "Standing":
@@ -86,8 +87,10 @@ class Standing:
         reason = verdict.get("failure_reason")
         reason = reason if isinstance(reason, Mapping) else {}
         name, version = verdict.get("verifier") or "", verdict.get("verifier_version")
+        score = verdict.get("score")
         return cls(str(verdict["status"]), reason.get("code"), str(reason.get("message") or ""),
-                   f"{name}@{version}" if name and version else "")
+                   f"{name}@{version}" if name and version else "",
+                   float(score) if isinstance(score, (int, float)) and not isinstance(score, bool) else None)
 
     @property
     def key(self) -> str:
@@ -123,8 +126,11 @@ class Flip:
 
     @property
     def kind(self) -> str:
-        """``pass->fail``, ``fail->pass``, ``now_judged`` (could not run before), ``now_not_run`` or ``changed``."""
-        return _kind(self.old.split(":")[0], self.new.split(":")[0])
+        """``pass->fail``, ``fail->pass``, ``now_judged`` (could not run before), ``now_not_run``, ``changed``, or
+        ``score_changed`` (same status and reason, another score: partial credit moved)."""
+        if self.old.endswith(")") and self.new.endswith(")") and self.old.split(" (")[0] == self.new.split(" (")[0]:
+            return "score_changed"
+        return _kind(self.old.split(":")[0].split(" ")[0], self.new.split(":")[0].split(" ")[0])
 
     def to_dict(self) -> dict[str, Any]:
         return {"old": self.old, "new": self.new, "kind": self.kind, "count": self.count,
@@ -146,7 +152,7 @@ class RegradeReport:
     """How many re-graded items each old ``name@version`` had graded (``""``: no old verifier)."""
     regraded: int
     unchanged: int
-    """Re-graded items whose status and failure code stayed the same."""
+    """Re-graded items whose status, failure code and score stayed the same."""
     old_pass: int
     new_pass: int
     flips: tuple[Flip, ...]
@@ -274,6 +280,9 @@ def build_report(items: list[RegradeItem], verdicts: tuple[Verdict, ...] | list[
         new_pass += new.status == _PASS
         if old.key != new.key:
             _keep(flips, kept, (old.key, new.key), _example(index, item, old, new), examples)
+        elif old.score is not None and new.score is not None and old.score != new.score:  # partial credit moved
+            labels = (f"{old.key} (score {old.score:g})", f"{new.key} (score {new.score:g})")
+            _keep(flips, kept, labels, _example(index, item, old, new), examples)
     table = tuple(Flip(o, n, c, tuple(kept[(o, n)])) for (o, n), c in sorted(flips.items(), key=_by_count))
     regraded = len(items) - sum(cannot.values())
     return RegradeReport(spec, len(items), dict(old_specs), regraded, regraded - sum(flips.values()),
@@ -296,7 +305,7 @@ def _by_count(entry: tuple[tuple[str, str], int]) -> tuple[int, str, str]:
     return -count, old, new
 
 
-_KINDS = ("pass->fail", "fail->pass", "now_judged", "now_not_run", "changed")
+_KINDS = ("pass->fail", "fail->pass", "now_judged", "now_not_run", "changed", "score_changed")
 
 
 def _kind(old: str, new: str) -> str:

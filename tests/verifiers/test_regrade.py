@@ -99,7 +99,7 @@ def test_report_to_dict_is_json_and_the_text_names_every_flip():
 
 def test_old_verdicts_may_be_verdicts_partial_dicts_or_missing():
     verdict = registry.get("regrade_exact@1").verify("y", {"answer": "x"})
-    assert Standing.of(verdict) == Standing("fail", "wrong_answer", "expected x", "regrade_exact@1")
+    assert Standing.of(verdict) == Standing("fail", "wrong_answer", "expected x", "regrade_exact@1", 0.0)
     assert Standing.of({"status": "pass", "score": 1.0, "verifier": "digit", "verifier_version": 1}).key == "pass"
     assert Standing.of(None).key == Standing.of({"score": 0}).key == "none"
 
@@ -131,3 +131,19 @@ def test_worker_processes_regrade_a_real_verifier():
     result = regrade(items, "math@1", workers=1)
     assert [v.status.value for v in result.verdicts] == ["fail", "fail", "fail", "pass"]
     assert result.report.count("now_judged") == 4
+
+
+def test_a_score_that_moves_under_the_same_status_is_reported():
+    from verifiers.regrade import Flip, RegradeItem, regrade
+
+    old = {"status": "fail", "score": 0.5, "verifier": "json_schema", "verifier_version": 2,
+           "failure_reason": {"code": "schema_violation", "message": "partly right"}}
+    schema = {"schema": {"type": "object", "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
+                         "required": ["a", "b"]}}
+    result = regrade([RegradeItem("x", '{"a": "no", "b": "no"}', schema, old)], "json_schema@2", workers=0)
+    new = result.verdicts[0]
+    assert new.status.value == "fail" and new.score != 0.5
+    flip = result.report.flips[0]
+    assert flip.kind == "score_changed" and flip.old == "fail:schema_violation (score 0.5)"
+    assert result.report.unchanged == 0 and result.report.to_dict()["flip_counts"]["score_changed"] == 1
+    assert Flip("pass", "fail:wrong_answer", 1).kind == "pass->fail"
