@@ -1,10 +1,11 @@
 """Step-level process reward (PRM) annotation store.
 
 A process reward sample is a *step*, not a whole response. The store keeps, in one SQLite file
-(WAL mode, schema versioned with forward migrations): problems, immutable trajectories, their
-segmentations into steps (character spans into the raw text), append-only label events, and
-final-answer verdicts. The current label of a step is a documented rule over its events
-(:mod:`rl.prm.resolve`); exports write TRL stepwise supervision, ProcessBench, JSONL and Parquet.
+(WAL mode) or a PostgreSQL database, with the schema versioned by forward migrations: problems,
+immutable trajectories, their segmentations into steps (character spans into the raw text),
+append-only label events, and final-answer verdicts. The current label of a step is a documented
+rule over its events (:mod:`rl.prm.resolve`); exports write TRL stepwise supervision,
+ProcessBench, JSONL and Parquet.
 
 >>> import os, tempfile
 >>> from rl.prm import PrmStore, import_file, export_trl
@@ -17,8 +18,8 @@ final-answer verdicts. The current label of a step is a documented rule over its
 >>> store.first_wrong_step(t.id)
 1
 
-PostgreSQL: the schema uses standard SQL only (see :mod:`rl.prm.schema` for the one type to
-translate); a PostgreSQL backend is planned, not implemented.
+PostgreSQL: ``PrmStore("postgresql://...")`` (and ``rlvr prm ... --db postgresql://...``) runs the
+same API and commands on a PostgreSQL database (:mod:`rl.prm.postgres`; ``pip install 'rlvr[postgres]'``).
 """
 
 from .errors import (

@@ -1,7 +1,8 @@
 """``rlvr prm import | export | stats | annotate | show``: the PRM store on the command line.
 
-Every subcommand takes ``--db PATH`` (default: ``$RLVR_PRM_DB`` or ``prm.db``). Long work
-(import, export, Monte-Carlo) shows a progress bar on a terminal.
+Every subcommand takes ``--db PATH`` (default: ``$RLVR_PRM_DB`` or ``prm.db``): a SQLite file, or a
+``postgresql://`` URL (``pip install 'rlvr[postgres]'``). Long work (import, export, Monte-Carlo)
+shows a progress bar on a terminal.
 
 Examples::
 
@@ -44,7 +45,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
 def _db(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", default=os.environ.get("RLVR_PRM_DB", "prm.db"),
-                        help="SQLite store (default: $RLVR_PRM_DB or prm.db)")
+                        help="SQLite file or postgresql:// URL (default: $RLVR_PRM_DB or prm.db)")
 
 
 _IMPORT_FORMATS = """\

@@ -37,7 +37,6 @@ become booleans through the resolution rule (``soft > 0`` -> ``True``).
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -93,9 +92,7 @@ class Doc:
 
 def iter_docs(store: PrmStore, progress: Callable[[int], None] | None = None) -> Iterator[Doc]:
     """Every trajectory with its current steps and labels, in id order, from one snapshot."""
-    conn = sqlite3.connect(store.path, isolation_level=None)
-    try:
-        conn.execute("BEGIN")
+    with store.snapshot() as conn:
         heads = conn.execute(
             "SELECT t.id, t.hash, t.raw_text, t.generator, t.final_answer, p.text, p.hash, p.gold_answer "
             "FROM trajectories t JOIN problems p ON p.id = t.problem_id ORDER BY t.id")
@@ -106,12 +103,9 @@ def iter_docs(store: PrmStore, progress: Callable[[int], None] | None = None) ->
             "WHERE g.id = (SELECT max(g2.id) FROM segmentations g2 WHERE g2.trajectory_id = g.trajectory_id) "
             "ORDER BY g.trajectory_id, s.idx, e.id")
         yield from _merge(heads, body, progress)
-        conn.execute("COMMIT")
-    finally:
-        conn.close()
 
 
-def _merge(heads: sqlite3.Cursor, body: sqlite3.Cursor, progress: Callable[[int], None] | None) -> Iterator[Doc]:
+def _merge(heads: Any, body: Any, progress: Callable[[int], None] | None) -> Iterator[Doc]:
     pending = body.fetchone()
     for head in heads:
         doc = Doc(*head)
@@ -227,9 +221,7 @@ def export_jsonl(store: PrmStore, path: str | Path, *, progress: Callable[[int],
     for row in store.read("SELECT trajectory_id, verifier, status, score, final_answer, created_at "
                           "FROM final_verdicts ORDER BY created_at"):
         verdicts.setdefault(row[0], []).append(dict(zip(_VERDICT_KEYS, row[1:])))
-    conn = sqlite3.connect(store.path, isolation_level=None)
-    try:
-        conn.execute("BEGIN")
+    with store.snapshot() as conn:
         body = conn.execute(_DOC_BODY)
         pending = body.fetchone()
         with open(path, "w", encoding="utf-8") as out:
@@ -241,9 +233,6 @@ def export_jsonl(store: PrmStore, path: str | Path, *, progress: Callable[[int],
                 report.steps += len(doc["steps"])
                 if progress is not None:
                     progress(1)
-        conn.execute("COMMIT")
-    finally:
-        conn.close()
     return _manifest(report)
 
 
@@ -263,7 +252,7 @@ _DOC_BODY = (
     "ORDER BY g.trajectory_id, s.idx, e.id")
 
 
-def _document(head: tuple, body: sqlite3.Cursor, pending: tuple | None) -> tuple[dict, tuple | None]:
+def _document(head: tuple, body: Any, pending: tuple | None) -> tuple[dict, tuple | None]:
     raw = head[7]
     doc = {"problem": dict(zip(("hash", "text", "gold_answer", "source", "licence"), head[1:6])),
            "trajectory": {"hash": head[6], "raw_text": raw, "generator": head[8], "sampling": json.loads(head[9]),
@@ -345,23 +334,18 @@ def export_parquet(store: PrmStore, directory: str | Path, *, batch_rows: int = 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     report = ExportReport("parquet", str(directory))
-    conn = sqlite3.connect(store.path, isolation_level=None)
-    try:
-        conn.execute("BEGIN")
+    with store.snapshot() as conn:
         for table in _TABLES:
-            report.rows += _dump_table(conn, table, directory / f"{table}.parquet", pa, pq, batch_rows, progress)
-        conn.execute("COMMIT")
-    finally:
-        conn.close()
+            report.rows += _dump_table(conn, store.table_columns(table), table, directory / f"{table}.parquet",
+                                       pa, pq, batch_rows, progress)
     return _manifest(report)
 
 
-def _dump_table(conn: sqlite3.Connection, table: str, path: Path, pa: Any, pq: Any, batch_rows: int,
-                progress: Callable[[int], None] | None) -> int:
-    columns = conn.execute(f"PRAGMA table_info({table})").fetchall()
+def _dump_table(conn: Any, columns: list[tuple[str, str]], table: str, path: Path, pa: Any, pq: Any,
+                batch_rows: int, progress: Callable[[int], None] | None) -> int:
     types = {"INTEGER": pa.int64(), "BIGINT": pa.int64(), "DOUBLE PRECISION": pa.float64()}
-    schema = pa.schema([(c[1], types.get(c[2].upper(), pa.string())) for c in columns])
-    cursor = conn.execute(f"SELECT {', '.join(c[1] for c in columns)} FROM {table} ORDER BY 1")
+    schema = pa.schema([(name, types.get(kind, pa.string())) for name, kind in columns])
+    cursor = conn.execute(f"SELECT {', '.join(name for name, _ in columns)} FROM {table} ORDER BY 1")
     count = 0
     with pq.ParquetWriter(path, schema) as writer:
         while rows := cursor.fetchmany(batch_rows):

@@ -4,11 +4,11 @@ Version ``N`` of the schema is migrations ``1..N`` applied in order; each runs i
 transaction as the bump of ``meta.schema_version``, so a crash leaves the old or the new
 version, never half of one. A database newer than :data:`SCHEMA_VERSION` is refused.
 
-Portability (PostgreSQL later): only standard types (``INTEGER``/``BIGINT``, ``TEXT``,
+Portability (PostgreSQL: :mod:`rl.prm.postgres` translates these statements): only standard types (``INTEGER``/``BIGINT``, ``TEXT``,
 ``DOUBLE PRECISION``); JSON is stored as ``TEXT``; times as ISO-8601 UTC ``TEXT``; upserts
 use ``ON CONFLICT ... DO NOTHING`` (both engines); no ``WITHOUT ROWID``, no ``INSERT OR``,
 no ``GLOB``, no ``AUTOINCREMENT``. Ids are assigned by the writer inside its write transaction
-(``max(id) + 1``), which a PostgreSQL backend replaces with ``GENERATED ... AS IDENTITY``.
+(``max(id) + 1``); on PostgreSQL the write transaction holds an advisory lock for that.
 The one type to translate is ``INTEGER PRIMARY KEY`` (SQLite's rowid alias, 64-bit) ->
 ``BIGINT PRIMARY KEY``; foreign keys to it become ``BIGINT``.
 
@@ -19,6 +19,7 @@ True
 from __future__ import annotations
 
 import sqlite3
+from typing import Any
 
 from .errors import SchemaVersionError
 
@@ -160,17 +161,43 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (tuple(_V1), tuple(_V2), tuple(_V3))
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-def current_version(conn: sqlite3.Connection) -> int:
+def migrations_for(conn: Any) -> tuple[tuple[str, ...], ...]:
+    """The migrations in ``conn``'s dialect: :data:`MIGRATIONS` for SQLite, translated for PostgreSQL."""
+    if getattr(conn, "dialect", "sqlite") == "postgresql":
+        global _PG_MIGRATIONS
+        if _PG_MIGRATIONS is None:
+            from .postgres import translate_migrations
+
+            _PG_MIGRATIONS = translate_migrations(MIGRATIONS)
+        return _PG_MIGRATIONS
+    return MIGRATIONS
+
+
+_PG_MIGRATIONS: tuple[tuple[str, ...], ...] | None = None
+
+
+def begin_write(conn: Any) -> None:
+    """Open a write transaction holding the store's write lock (SQLite: ``BEGIN IMMEDIATE``)."""
+    if isinstance(conn, sqlite3.Connection):
+        conn.execute("BEGIN IMMEDIATE")
+    else:
+        conn.begin_write()
+
+
+def current_version(conn: Any) -> int:
     """The schema version recorded in ``conn`` (0 for an empty database)."""
-    has_meta = conn.execute(
-        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone()[0]
+    if isinstance(conn, sqlite3.Connection):
+        has_meta = conn.execute(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone()[0]
+    else:
+        has_meta = conn.has_table("meta")
     if not has_meta:
         return 0
     row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
     return int(row[0]) if row else 0
 
 
-def migrate(conn: sqlite3.Connection, target: int = SCHEMA_VERSION) -> int:
+def migrate(conn: Any, target: int = SCHEMA_VERSION) -> int:
     """Apply the missing migrations up to ``target`` in one transaction; return the new version.
 
     ``conn`` must be in autocommit mode (``isolation_level=None``). An up-to-date database is
@@ -180,12 +207,12 @@ def migrate(conn: sqlite3.Connection, target: int = SCHEMA_VERSION) -> int:
     _refuse_newer(version)
     if version >= target:
         return version
-    conn.execute("BEGIN IMMEDIATE")
+    begin_write(conn)
     try:
         version = current_version(conn)
         _refuse_newer(version)
         for number in range(version + 1, target + 1):
-            for statement in MIGRATIONS[number - 1]:
+            for statement in migrations_for(conn)[number - 1]:
                 conn.execute(statement)
         if target > version:
             conn.execute("INSERT INTO meta (key, value) VALUES ('schema_version', ?) "

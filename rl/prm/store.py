@@ -1,4 +1,5 @@
-"""The PRM annotation store: one SQLite file (WAL), versioned schema, append-only label events.
+"""The PRM annotation store: one SQLite file (WAL) or a PostgreSQL database, versioned schema,
+append-only label events.
 
 >>> import tempfile, os
 >>> store = PrmStore(os.path.join(tempfile.mkdtemp(), "prm.db"))
@@ -16,6 +17,8 @@ Concurrency: every write runs in ``BEGIN IMMEDIATE`` (the write lock is taken up
 transaction never fails half-way for lack of it), SQLite's busy timeout waits for other
 writers, and on top of that a bounded retry with backoff re-runs the whole transaction on
 "database is locked"; only after ``retry_s`` seconds does :class:`StoreBusyError` surface.
+On PostgreSQL (a ``postgresql://`` URL, :mod:`rl.prm.postgres`) a write transaction takes an
+advisory lock instead, ``lock_timeout`` bounds one wait, and the same retry runs over it.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import contextlib
 import hashlib
 import json
 import random
+import re
 import sqlite3
 import time
 from dataclasses import replace
@@ -34,7 +38,8 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence, TypeVar
 from .errors import NotFoundError, PrmError, StoreBusyError
 from .records import CurrentLabel, FinalVerdict, LabelEvent, Problem, Step, Trajectory
 from .resolve import resolve_rows
-from .schema import SCHEMA_VERSION, migrate
+from .postgres import is_url
+from .schema import SCHEMA_VERSION, begin_write, migrate
 from .segment import Span, check_spans, parse_method, segment
 
 T = TypeVar("T")
@@ -92,17 +97,29 @@ def _sha(*parts: str) -> str:
     return "sha256:" + hashlib.sha256("\x00".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def _is_busy(exc: sqlite3.OperationalError) -> bool:
+def _is_busy(exc: BaseException) -> bool:
+    if not isinstance(exc, sqlite3.OperationalError):
+        return False
     text = str(exc).lower()
     return "locked" in text or "busy" in text
 
 
+def _without_password(target: str) -> str:
+    """``target`` for messages: a URL's password masked.
+
+    >>> _without_password("postgresql://ann:secret@db/prm"), _without_password("prm.db")
+    ('postgresql://ann:***@db/prm', 'prm.db')
+    """
+    return re.sub(r"^(\w+://[^:/@]*):[^@/]*@", r"\1:***@", target)
+
+
 class PrmStore:
-    """Problems, trajectories, segmentations and label events in one SQLite file.
+    """Problems, trajectories, segmentations and label events in one SQLite file or PostgreSQL database.
 
     Args:
-        path: database file (created with the current schema when missing).
-        busy_timeout_s: SQLite's own wait for a lock, per attempt.
+        path: database file (created with the current schema when missing), or a ``postgresql://``
+            URL of an existing database (tables created when missing; needs ``rlvr[postgres]``).
+        busy_timeout_s: SQLite's own wait for a lock (PostgreSQL: ``lock_timeout``), per attempt.
         retry_s: total time the bounded retry keeps re-running a locked transaction.
         schema_version: migrate only up to this version (for testing migrations; default: latest).
     """
@@ -114,10 +131,16 @@ class PrmStore:
         self.retries = 0
         """Locked transactions re-run by the bounded retry so far (for monitoring)."""
         self._busy_timeout_s = busy_timeout_s
-        self._conn = self._connect()
+        self.backend = "postgresql" if is_url(self.path) else "sqlite"
+        """``"sqlite"`` or ``"postgresql"``."""
+        self._conn: Any = self._connect()
         self.schema_version = self._retry(lambda: migrate(self._conn, schema_version))
 
-    def _connect(self) -> sqlite3.Connection:
+    def _connect(self) -> Any:
+        if self.backend == "postgresql":
+            from .postgres import PgConnection
+
+            return PgConnection(self.path, lock_timeout_s=self._busy_timeout_s)
         conn = sqlite3.connect(self.path, isolation_level=None, timeout=self._busy_timeout_s,
                                check_same_thread=False)
         conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_s * 1000)}")
@@ -139,7 +162,10 @@ class PrmStore:
         self.close()
 
     def integrity_check(self) -> str:
-        """``PRAGMA integrity_check``: ``"ok"`` for a sound database."""
+        """``PRAGMA integrity_check``: ``"ok"`` for a sound database. (PostgreSQL checks its
+        constraints on every write and has no such pragma: ``"ok"`` once a query runs.)"""
+        if self.backend == "postgresql":
+            return "ok" if self._conn.execute("SELECT 1").fetchone() == (1,) else "failed"
         return self._conn.execute("PRAGMA integrity_check").fetchone()[0]
 
     # -- transactions ----------------------------------------------------------------------
@@ -149,21 +175,22 @@ class PrmStore:
         while True:
             try:
                 return fn()
-            except sqlite3.OperationalError as exc:
-                if not _is_busy(exc):
+            except Exception as exc:
+                if not (_is_busy(exc) or (self.backend == "postgresql" and self._conn.is_busy(exc))):
                     raise
                 if time.monotonic() > deadline:
                     raise StoreBusyError(
-                        f"{self.path} stayed locked for more than {self.retry_s:g}s ({exc}); another "
+                        f"{_without_password(self.path)} stayed locked for more than {self.retry_s:g}s ({exc}); another "
                         "process holds a long write transaction - wait for it, or raise retry_s") from exc
                 self.retries += 1
                 time.sleep(delay * (0.5 + random.random()))
                 delay = min(delay * 2, 1.0)
 
     def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``fn(conn)`` in one write transaction (``BEGIN IMMEDIATE``), retried while locked."""
+        """Run ``fn(conn)`` in one write transaction (``BEGIN IMMEDIATE``; PostgreSQL: ``BEGIN`` and
+        the store's advisory lock), retried while locked."""
         def attempt() -> T:
-            self._conn.execute("BEGIN IMMEDIATE")
+            begin_write(self._conn)
             try:
                 result = fn(self._conn)
                 self._conn.execute("COMMIT")
@@ -181,7 +208,11 @@ class PrmStore:
     @contextlib.contextmanager
     def foreign_keys_unchecked(self) -> Iterator[None]:
         """Skip per-row foreign-key lookups for writes that build every reference themselves
-        (bulk imports). SQLite ignores the pragma inside a transaction, hence around it."""
+        (bulk imports). SQLite ignores the pragma inside a transaction, hence around it.
+        PostgreSQL always checks its foreign keys: a no-op there."""
+        if self.backend == "postgresql":
+            yield
+            return
         self._conn.execute("PRAGMA foreign_keys = OFF")
         try:
             yield
@@ -193,13 +224,47 @@ class PrmStore:
         """Checkpoint the WAL every ``checkpoint_pages`` pages (64 MiB) instead of SQLite's 1000
         while a bulk import runs: pages rewritten by consecutive batches (index leaves, the tables'
         last pages) are copied to the database file once per checkpoint instead of once per batch.
-        Durability is unchanged (WAL, ``synchronous = NORMAL``); only the WAL file grows larger."""
+        Durability is unchanged (WAL, ``synchronous = NORMAL``); only the WAL file grows larger.
+        PostgreSQL: ``synchronous_commit = off`` meanwhile (the same durability as that SQLite setting)."""
+        if self.backend == "postgresql":
+            self._conn.set_bulk(True)
+            try:
+                yield
+            finally:
+                self._conn.set_bulk(False)
+            return
         previous = self._conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
         self._conn.execute(f"PRAGMA wal_autocheckpoint = {int(checkpoint_pages)}")
         try:
             yield
         finally:
             self._conn.execute(f"PRAGMA wal_autocheckpoint = {int(previous)}")
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[Any]:
+        """A second connection reading one consistent snapshot (for exports that stream while others write).
+
+        Its ``execute`` returns cursors that stream (SQLite's own; server-side cursors on PostgreSQL).
+        """
+        if self.backend == "postgresql":
+            from .postgres import PgConnection
+
+            conn: Any = PgConnection(self.path, streaming=True)
+            conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        else:
+            conn = sqlite3.connect(self.path, isolation_level=None)
+            conn.execute("BEGIN")
+        try:
+            yield conn
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+
+    def table_columns(self, table: str) -> list[tuple[str, str]]:
+        """``(name, declared SQL type)`` of each column of ``table``, in order."""
+        if self.backend == "postgresql":
+            return self._conn.table_columns(table)
+        return [(c[1], c[2].upper()) for c in self.read(f"PRAGMA table_info({table})")]
 
     @staticmethod
     def next_id(conn: sqlite3.Connection, table: str) -> int:

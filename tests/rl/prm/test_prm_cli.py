@@ -31,8 +31,8 @@ FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "prm"
 
 
 @pytest.fixture
-def db(tmp_path):
-    path = str(tmp_path / "prm.db")
+def db(store_url):  # a SQLite file or a postgresql:// URL (conftest.py)
+    path = store_url
     assert main(["prm", "import", str(FIXTURES / "prm800k_sample.jsonl"), "--db", path, "--licence", "MIT"]) == 0
     assert main(["prm", "import", str(FIXTURES / "math_shepherd_sample.jsonl"), "--format", "math_shepherd",
                  "--db", path]) == 0

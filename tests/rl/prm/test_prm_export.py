@@ -16,9 +16,9 @@ FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "prm"
 
 
 @pytest.fixture
-def store(tmp_path):
-    """One trajectory labelled +1, 0, -1 and one unlabelled step."""
-    with PrmStore(tmp_path / "prm.db") as s:
+def store(store_url):
+    """One trajectory labelled +1, 0, -1 and one unlabelled step (SQLite and PostgreSQL, conftest.py)."""
+    with PrmStore(store_url) as s:
         t = s.add_trajectory(s.add_problem("Compute 2 * 3 + 1.", gold_answer="7").id,
                              "2 * 3 = 6.\nLet us think.\n6 + 1 = 8.\nThe answer is 8.", generator="g")
         for step, value in zip(s.add_segmentation(t.id), (1, 0, -1)):
@@ -47,8 +47,8 @@ def test_trl_neutral_policies(tmp_path, store, neutral, completions, labels):
     assert manifest["policy"]["neutral"] == neutral and manifest["rows"] == report.rows == 1
 
 
-def test_trl_soft_monte_carlo_labels_become_bools(tmp_path):
-    store = PrmStore(tmp_path / "p.db")
+def test_trl_soft_monte_carlo_labels_become_bools(tmp_path, store_url):
+    store = PrmStore(store_url)
     t = store.add_trajectory(store.add_problem("q", gold_answer="1").id, "a\nb")
     for step, solved in zip(store.add_segmentation(t.id), (3, 0)):
         store.label(step.id, solved / 4, value_kind="soft", annotator_kind="monte_carlo", annotator_id="hf:tiny",
@@ -91,8 +91,8 @@ def test_processbench_first_wrong_step_and_final_answer(tmp_path, store):
     assert row["id"].startswith("sha256:") and row["generator"] == "g"
 
 
-def test_processbench_all_correct_is_minus_one_and_unknown_prefix_is_skipped(tmp_path):
-    store = PrmStore(tmp_path / "p.db")
+def test_processbench_all_correct_is_minus_one_and_unknown_prefix_is_skipped(tmp_path, store_url):
+    store = PrmStore(store_url)
     p = store.add_problem("q")
     good = store.add_trajectory(p.id, "a\nb")
     for step in store.add_segmentation(good.id):
