@@ -260,6 +260,20 @@ class GRPOConfig:
         """Episodes per optimisation batch: ``prompts_per_step * group_size``."""
         return self.prompts_per_step * self.group_size
 
+    def prompts_per_rank(self, world_size: int) -> int:
+        """Prompts each of ``world_size`` ranks samples per step (``torchrun``): an equal share of ``prompts_per_step``.
+
+        >>> GRPOConfig(prompts_per_step=8).prompts_per_rank(4)
+        2
+        """
+        if self.prompts_per_step % world_size:
+            lower = self.prompts_per_step // world_size * world_size
+            fix = f"{lower} or {lower + world_size}" if lower else f"{world_size}"
+            raise ConfigError(f"prompts_per_step={self.prompts_per_step} does not divide among {world_size} ranks, and "
+                              f"each rank samples an equal share of the prompts; set prompts_per_step to a multiple of "
+                              f"{world_size} (e.g. {fix}), or start a number of ranks that divides it")
+        return self.prompts_per_step // world_size
+
     def replace(self, **changes: Any) -> "GRPOConfig":
         """A copy with ``changes`` applied (validated again)."""
         return dataclasses.replace(self, **changes)

@@ -4,6 +4,11 @@ Every :class:`~rl.config.GRPOConfig` field is a flag (``group_size`` -> ``--grou
 
     rlvr train --env rlvr/Math-v1 --model ./my-model --loss grpo --steps 200 --lr 1e-6
     rlvr train --config run.toml --lr 3e-6 --resume
+
+On several devices, start one process per device with ``torchrun`` (NCCL on GPUs, gloo on CPU); each rank
+samples ``prompts_per_step / N`` prompts with its own rollout engine and only rank 0 writes::
+
+    torchrun --nproc-per-node 8 -m rl.cli train --config run.toml
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import dataclasses
 import sys
 from typing import Any
 
+from . import distributed as dist
 from .config import GRPOConfig, load_config, parse_override
 from .errors import RLError
 
@@ -41,12 +47,15 @@ def config_from_args(args: argparse.Namespace) -> GRPOConfig:
 
 def run_train(args: argparse.Namespace) -> int:
     """Entry point of ``rlvr train``; returns the exit code."""
-    config = None
+    config, joined, main, finished = None, False, True, False
     try:
         config = config_from_args(args)
+        joined = dist.init(config.device)  # under torchrun: this process is one rank of the run
+        main = dist.is_main()
         from .trainer import GRPOTrainer
 
         history = GRPOTrainer(config, resume=args.resume).train()
+        finished = True
     except (RLError, FileNotFoundError, ImportError) as exc:
         print(f"rlvr train: {exc}", file=sys.stderr)
         return 2
@@ -55,6 +64,11 @@ def run_train(args: argparse.Namespace) -> int:
         print(f"rlvr train: interrupted; the metrics and records of finished steps{where}; continue from the last "
               "checkpoint with --resume", file=sys.stderr)
         return 130
+    finally:
+        if joined:
+            dist.shutdown(wait=finished)  # after an error the other ranks may never reach the barrier
+    if not main:
+        return 0  # only rank 0 reports
     if history:
         last = history[-1]
         print(f"done: {len(history)} steps, last reward_mean {last['reward_mean']:.4f}, metrics in {config.output_dir}")

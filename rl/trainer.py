@@ -7,6 +7,11 @@ grading could not run is left out, never scored as wrong) -> **advantages**
 over micro-batches with global normalisers; hybrid SFT for hard groups with demonstrations) ->
 **sync** the rollout engine -> **log / record / checkpoint**.
 
+Under ``torchrun`` (:mod:`rl.distributed`) each rank samples and grades its share of the prompts with its
+own engine; the groups are gathered so that every rank sees the global batch (its normalisers, advantages
+and metrics), each rank backpropagates its own episodes and the gradients are summed across ranks: the
+update equals the single-process one on the same episodes. Only rank 0 logs, records and checkpoints.
+
 >>> cfg = GRPOConfig(env="rlvr/Math-v1", model="/models/tiny", steps=10, lr=1e-5)  # doctest: +SKIP
 >>> history = GRPOTrainer(cfg).train()                                             # doctest: +SKIP
 >>> history[-1]["reward_mean"]                                                     # doctest: +SKIP
@@ -27,6 +32,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from . import checkpoint as ckpt
+from . import distributed as dist
 from .advantages import group_advantages, overlong_penalty, zero_std_fraction
 from .batch import group_micro_batches, micro_batches, pack, token_logprobs
 from .config import GRPOConfig
@@ -46,11 +52,17 @@ class GRPOTrainer:
                  envs: Sequence[Any] | None = None, resume: bool = False) -> None:
         torch = require("torch", "torch")
         self.cfg = config
+        dist.init(config.device)
+        self.rank, self.world = dist.rank(), dist.world_size()
+        self.prompts_per_rank = config.prompts_per_rank(self.world)
         _seed_everything(config.seed)
-        self.device = resolve_device(config.device)
+        self.device = dist.device_for(resolve_device(config.device))
+        if self.world > 1 and self.device.startswith("cuda:"):
+            torch.cuda.set_device(self.device)  # NCCL's object collectives use the current device
         if policy is None or tokenizer is None:
             policy, tokenizer = load_policy(config.model, self.device)
         self.policy, self.tokenizer = policy.to(self.device), tokenizer
+        dist.broadcast_parameters(self.policy)  # every rank starts from rank 0's weights
         if config.disable_dropout:
             _disable_dropout(self.policy)
         self.ref = _frozen_copy(self.policy) if config.beta > 0 else None
@@ -59,7 +71,7 @@ class GRPOTrainer:
         if envs is None:
             self._executor = grading_pool(config.grading_workers)
             try:
-                envs = _make_gated_envs(config, self._executor)
+                envs = _make_gated_envs(config, self._executor, self.prompts_per_rank * config.group_size)
             except BaseException:
                 self._executor.close()  # no grading worker outlives a run that could not start
                 raise
@@ -70,21 +82,23 @@ class GRPOTrainer:
         self.loss_fn = get_loss(config.loss)
         self.loss_params = LossParams(config.clip_eps_low, config.clip_eps_high_resolved, config.beta, config.kl_estimator)
         self.step, self.verifier_specs = 0, set()
-        if resume and (last := ckpt.latest_checkpoint(config.output_dir)) is not None:
+        if resume and (last := dist.broadcast_object(ckpt.latest_checkpoint(config.output_dir))) is not None:
             state = ckpt.restore(last, self.policy, self.optimizer)
             self.step, self.verifier_specs = state["step"], set(state["verifiers"])
             _warn_changed(last, state["config"], config.to_dict())
             _sync(self.engine, self.policy)
         self.gap_watch, self._gap_warned = GapWatch(), False
         self._ungraded_streak, self._ungraded_warned, self._closed = 0, False, False
-        self.metrics = MetricsLogger(config.output_dir, config.tensorboard)
-        self.records = RecordWriter(config.output_dir, config.record_format) if config.record_format != "none" else None
+        main = dist.is_main()  # only rank 0 writes
+        self.metrics = MetricsLogger(config.output_dir, config.tensorboard) if main else _NullLogger()
+        self.records = RecordWriter(config.output_dir, config.record_format) \
+            if config.record_format != "none" and main else None
 
     def train(self) -> list[dict[str, Any]]:
         """Run until ``config.steps``; returns the metrics of each step run here."""
         history = []
         try:
-            with _progress(self.cfg) as bar:
+            with _progress(self.cfg.progress and dist.is_main()) as bar:
                 task = bar.add_task("train", total=self.cfg.steps, completed=self.step, info="")
                 while self.step < self.cfg.steps:
                     history.append(self.train_step())
@@ -105,6 +119,7 @@ class GRPOTrainer:
         # --- rollout: G episodes per prompt --------------------------------------------------------
         t0 = time.perf_counter()
         groups, dropped = self._collect()
+        groups, dropped, own = self._gather(groups, dropped)  # the global batch; this rank trains on groups[own]
         timing["t_rollout"] = time.perf_counter() - t0
         # --- score: environment rewards plus DAPO's soft overlong penalty --------------------------
         rewards = torch.tensor([[e.reward for e in g] for g in groups], dtype=torch.float)
@@ -118,7 +133,7 @@ class GRPOTrainer:
         # --- update: mu passes over micro-batches, one optimiser step per pass --------------------
         t0 = time.perf_counter()
         self._sleep_engine()
-        stats = self._update(groups, sign * rewards, sign * advantages, sft)
+        stats = self._update(groups, sign * rewards, sign * advantages, sft, own)
         timing["t_update"] = time.perf_counter() - t0
         # --- sync the rollout engine with the new weights -----------------------------------------
         t0 = time.perf_counter()
@@ -136,22 +151,38 @@ class GRPOTrainer:
 
     # --- rollout ------------------------------------------------------------------------------------
     def _collect(self) -> tuple[list[list[Episode]], int]:
-        """B groups; with dynamic sampling, groups whose rewards are all equal are dropped and refilled."""
+        """This rank's B / world groups; with dynamic sampling, groups whose rewards are all equal are dropped and
+        refilled.
+
+        Prompt ``b`` of round ``r`` has seed ``_derive(seed, step, r, b)`` with ``b`` counted over the global batch
+        (rank ``k`` takes ``b`` in ``[k * B/world, (k + 1) * B/world)``), so the ranks' prompts are those of one
+        process; rank ``k`` samples with the stream ``_derive(seed, step, r, -1 - k)`` (rank 0: one process's).
+        """
         cfg, kept, dropped, last = self.cfg, [], 0, []
+        share, first = self.prompts_per_rank, self.rank * self.prompts_per_rank
         self.runner.reset_timing()
         rounds = 1 + (cfg.max_refill_rounds if cfg.dynamic_sampling else 0)
         for r in range(rounds):
-            seeds = [_derive(cfg.seed, self.step, r, b) for b in range(cfg.prompts_per_step - len(kept))]
+            seeds = [_derive(cfg.seed, self.step, r, first + b) for b in range(share - len(kept))]
             params = SamplingParams(n=cfg.group_size, temperature=cfg.temperature, top_p=cfg.top_p,
-                                    max_tokens=cfg.max_new_tokens, seed=_derive(cfg.seed, self.step, r, -1))
+                                    max_tokens=cfg.max_new_tokens, seed=_derive(cfg.seed, self.step, r, -1 - self.rank))
             last = self.runner.run(seeds, params)
             for g in last:
                 informative = len({e.reward for e in g if e.graded}) > 1
                 kept.append(g) if informative or not cfg.dynamic_sampling else None
                 dropped += 0 if informative or not cfg.dynamic_sampling else 1
-            if len(kept) >= cfg.prompts_per_step:
+            if len(kept) >= share:
                 break
-        return (kept or last)[: cfg.prompts_per_step], dropped
+        return (kept or last)[:share], dropped
+
+    def _gather(self, groups: list[list[Episode]], dropped: int) -> tuple[list[list[Episode]], int, range]:
+        """Every rank's groups in rank order (the global batch), the dropped count over ranks, and the range of
+        this rank's own groups in it (all of them in one process)."""
+        if self.world == 1:
+            return groups, dropped, range(len(groups))
+        parts = dist.all_gather_object((groups, dropped))
+        start = sum(len(g) for g, _ in parts[: self.rank])
+        return [g for gs, _ in parts for g in gs], sum(d for _, d in parts), range(start, start + len(groups))
 
     def _sft_groups(self, groups: list[list[Episode]]) -> dict[int, str]:
         """Hybrid SFT/RL: groups at or below the accuracy gate that carry a demonstration -> demo text."""
@@ -181,7 +212,7 @@ class GRPOTrainer:
             raise RolloutError(f"no episode could be graded in {self._ungraded_streak} steps in a row ({summary}): the "
                                "grader cannot run here; fix what the reasons name (e.g. start Docker for code "
                                "environments) or raise max_ungraded_steps (0 never stops)")
-        if not self._ungraded_warned:
+        if not self._ungraded_warned and dist.is_main():
             import warnings
 
             self._ungraded_warned = True
@@ -191,16 +222,18 @@ class GRPOTrainer:
         return graded
 
     # --- update -------------------------------------------------------------------------------------
-    def _update(self, groups, rewards, advantages, sft: dict[int, str]) -> dict[str, float]:
-        """``mu`` passes over the micro-batches, one optimiser step per pass (gradients accumulate)."""
+    def _update(self, groups, rewards, advantages, sft: dict[int, str], own: range) -> dict[str, float]:
+        """``mu`` passes over this rank's micro-batches (``groups[own]``), one optimiser step per pass (gradients
+        accumulate, then sum over ranks); every loss divides by counts over the global batch."""
         cfg = self.cfg
-        mbs, norm = self._rl_batches(groups, rewards, advantages, sft)
-        demos = [self._demo_episode(groups[i][0], text) for i, text in sft.items()]
+        rl = self._rl_episodes(groups, rewards, advantages, sft)
+        if not rl and not sft:  # nothing graded this step (on any rank): no update
+            return {}
+        mbs, norm = self._rl_batches(rl, own)
+        demos = [self._demo_episode(groups[i][0], text) for i, text in sft.items() if i in own]
         sft_mbs = [pack([demos[j] for j in r], [0.0] * len(r), [0.0] * len(r), list(r), self.tokenizer.pad_token_id,
                         self.device) for r in micro_batches(len(demos), cfg.micro_batch_size)]
         olds, refs, sums = [None] * len(mbs), [None] * len(mbs), defaultdict(float)
-        if not mbs and not sft_mbs:  # nothing graded this step: no update
-            return {}
         if not self.policy.training:
             self.policy.train()
         for p in range(cfg.mu):
@@ -216,20 +249,25 @@ class GRPOTrainer:
                 for key, value in (("loss", out.loss.item()), ("clipped", out.stats["clipped"]), ("kl_sum", out.stats["kl"])):
                     sums[key] += value / cfg.mu
             for mb in sft_mbs:  # hybrid SFT: demonstrations for the groups the policy cannot solve yet
-                loss = cfg.sft_coef * sft_loss(token_logprobs(self.policy, mb, 1.0)[0], mb.mask, len(demos))
+                loss = cfg.sft_coef * sft_loss(token_logprobs(self.policy, mb, 1.0)[0], mb.mask, len(sft))
                 loss.backward()
                 sums["sft_loss"] += loss.item() / cfg.mu
             sums["grad_norm"] = self._optimizer_step()
-        return dict(sums)
+        return _reduce_stats(dict(sums), self.device) if self.world > 1 else dict(sums)
 
-    def _rl_batches(self, groups, rewards, advantages, sft: dict[int, str]):
-        """Micro-batches of the RL episodes and the global normaliser over all of them."""
+    @staticmethod
+    def _rl_episodes(groups, rewards, advantages, sft: dict[int, str]) -> list[tuple[Episode, float, float, int]]:
+        """``(episode, advantage, reward, group)`` of every episode that takes the RL loss."""
         adv, rew = advantages.tolist(), rewards.tolist()  # one conversion, not one tensor index per episode
-        rl = [(e, adv[i][k], rew[i][k], i) for i, g in enumerate(groups) if i not in sft
-              for k, e in enumerate(g) if e.graded]  # an ungraded episode has no reward to learn from
+        return [(e, adv[i][k], rew[i][k], i) for i, g in enumerate(groups) if i not in sft
+                for k, e in enumerate(g) if e.graded]  # an ungraded episode has no reward to learn from
+
+    def _rl_batches(self, rl: list[tuple[Episode, float, float, int]], own: range):
+        """Micro-batches of the RL episodes of groups ``own`` and the global normaliser over all of ``rl``."""
         sizes = Counter(i for *_, i in rl)
         norm = Normaliser(sequences=max(1, len(rl)), tokens=max(1, sum(e.policy_tokens for e, *_ in rl)),
                           pairs=max(1, sum(n * (n - 1) for n in sizes.values())), max_new_tokens=self.cfg.max_new_tokens)
+        rl = [x for x in rl if x[3] in own]
         ranges = (group_micro_batches([i for *_, i in rl], self.cfg.micro_batch_size) if self.cfg.loss == "p3o"
                   else micro_batches(len(rl), self.cfg.micro_batch_size))  # P3O pairs need whole groups
         mbs = [pack(*zip(*[rl[j] for j in r]), pad_id=self.tokenizer.pad_token_id, device=self.device) for r in ranges]
@@ -238,6 +276,7 @@ class GRPOTrainer:
     def _optimizer_step(self) -> float:
         import torch
 
+        dist.all_reduce_grads(self._params)  # each rank's loss divides by global counts: the sum is the gradient
         limit = self.cfg.max_grad_norm or float("inf")
         norm = float(torch.nn.utils.clip_grad_norm_(self._params, limit))
         for group in self.optimizer.param_groups:
@@ -292,7 +331,7 @@ class GRPOTrainer:
         """Flag (metric every step, warning once per run) a sampler/trainer gap that jumps: stale weights."""
         jump = self.gap_watch.update(metrics["logprob_gap"])
         metrics["logprob_gap_jump"] = jump
-        if jump and not self._gap_warned:
+        if jump and not self._gap_warned and dist.is_main():
             import warnings
 
             self._gap_warned = True
@@ -325,9 +364,13 @@ class GRPOTrainer:
         self.records.write(self.step, rows)
 
     def save(self) -> Path:
-        """Checkpoint the current state (weights, optimiser, RNG, config, verifier versions)."""
-        return ckpt.save_checkpoint(self.cfg.output_dir, self.step, self.policy, self.tokenizer, self.optimizer,
-                                    self.cfg.to_dict(), sorted(self.verifier_specs), self.cfg.keep_checkpoints)
+        """Checkpoint the current state (weights, optimiser, RNG, config, verifier versions); on several ranks,
+        rank 0 writes it (the ranks hold the same state) and every rank returns its path once it is written."""
+        path = None
+        if dist.is_main():
+            path = ckpt.save_checkpoint(self.cfg.output_dir, self.step, self.policy, self.tokenizer, self.optimizer,
+                                        self.cfg.to_dict(), sorted(self.verifier_specs), self.cfg.keep_checkpoints)
+        return Path(dist.broadcast_object(path))
 
     def close(self) -> None:
         """Close the logs, the records, the environments and the grading pool (safe to call twice)."""
@@ -344,6 +387,21 @@ class GRPOTrainer:
 
 
 # --- helpers ----------------------------------------------------------------------------------------
+_SUMMED_STATS = ("loss", "clipped", "kl_sum", "sft_loss", "tokens", "gap_abs", "sampler_nonfinite", "entropy")
+
+
+def _reduce_stats(sums: dict[str, float], device: str) -> dict[str, float]:
+    """The update's sums over every rank (``gap_max``: the maximum; ``grad_norm`` is already the same on all).
+
+    The tensors sit on the training device: NCCL reduces CUDA tensors only."""
+    import torch
+
+    values = [sums.get(k, 0.0) for k in _SUMMED_STATS]
+    summed = dist.all_reduce_sum(torch.tensor(values, dtype=torch.float64, device=device))
+    peak = dist.all_reduce_max(torch.tensor([sums.get("gap_max", 0.0)], dtype=torch.float64, device=device))
+    return {**dict(zip(_SUMMED_STATS, summed.tolist())), "gap_max": float(peak[0]), "grad_norm": sums["grad_norm"]}
+
+
 def _first_pass_stats(sums, mb, old, ent) -> None:
     import torch
 
@@ -525,6 +583,9 @@ def _frozen_copy(model: Any) -> Any:
 
 
 def _make_engine(cfg: GRPOConfig, policy: Any, tokenizer: Any, device: str) -> Any:
+    # the engine choice and vLLM's platform check read the platform (cuda), not a rank's cuda:<k>; the rank's GPU
+    # is already the current CUDA device (rl.distributed.init)
+    device = device.partition(":")[0]
     return make_engine(cfg.engine, cfg.model, policy, tokenizer, device, seed=cfg.seed, vllm_kwargs=cfg.vllm_kwargs,
                        gpu_memory_utilization=cfg.vllm_gpu_memory_utilization, sleep=cfg.vllm_sleep)
 
@@ -565,13 +626,23 @@ def vllm_defaults(model: Any, max_model_len: int = 4096) -> dict[str, Any]:
     return {"dtype": str(dtype).removeprefix("torch."), "max_model_len": min(max_model_len, int(context))}
 
 
-def _progress(cfg: GRPOConfig):
-    if not cfg.progress:
+def _progress(show: bool):
+    if not show:
         return _NullProgress()
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     return Progress(TextColumn("[bold]GRPO"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                     TextColumn("{task.fields[info]}"))
+
+
+class _NullLogger:
+    """What ranks other than 0 log to: nothing."""
+
+    def log(self, step: int, metrics: Mapping[str, Any]) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
 
 
 class _NullProgress(contextlib.AbstractContextManager):
@@ -585,8 +656,8 @@ class _NullProgress(contextlib.AbstractContextManager):
         return None
 
 
-def _make_gated_envs(config: GRPOConfig, executor: Any) -> list[Any]:
-    """The run's environment copies, their tasks passed through the quarantine gate."""
+def _make_gated_envs(config: GRPOConfig, executor: Any, count: int) -> list[Any]:
+    """``count`` environment copies of the run, their tasks passed through the quarantine gate."""
     from envs.errors import QuarantineError
 
     kwargs, gate = dict(config.env_kwargs), None
@@ -595,13 +666,14 @@ def _make_gated_envs(config: GRPOConfig, executor: Any) -> list[Any]:
         if gate is not None and _takes_quarantine(config):
             kwargs["quarantine"] = gate
     try:
-        envs = make_envs(config.env, config.batch_episodes, kwargs, config.env_modules, executor)
+        envs = make_envs(config.env, count, kwargs, config.env_modules, executor)
     except QuarantineError as exc:
         raise ConfigError(f"{exc}\n(quarantine={config.quarantine!r}; on_contamination={config.on_contamination!r})") \
             from exc
     if gate is not None and not hasattr(envs[0].unwrapped, "quarantine_report"):
         _ungated(config, gate)
-    _write_quarantine_report(envs[0], config.output_dir)
+    if dist.is_main():
+        _write_quarantine_report(envs[0], config.output_dir)
     return envs
 
 
