@@ -39,6 +39,7 @@ __all__ = [
     "MissingDependencyError",
     "Outcome",
     "ProcessPoolExecutor",
+    "RayExecutor",
     "Reason",
     "SqliteCache",
     "Status",
@@ -62,3 +63,12 @@ __all__ = [
     "resolve",
     "unregister",
 ]
+
+
+def __getattr__(name: str):
+    """``RayExecutor`` is imported on first use, so ``import verifiers`` never imports Ray."""
+    if name == "RayExecutor":
+        from .ray_executor import RayExecutor
+
+        return RayExecutor
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -44,6 +44,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     grade_p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, help="seconds allowed per item")
     grade_p.add_argument("--sandbox", choices=("auto", "docker", "local"), default=None,
                          help="sandbox backend for code verifiers (default: auto)")
+    grade_p.add_argument("--executor", choices=("local", "ray"), default="local",
+                         help="where to grade: local worker processes (default) or a Ray cluster "
+                              "(needs pip install 'rlvr[ray]'; --workers is then per node)")
+    grade_p.add_argument("--address", help="with --executor ray: the cluster (auto, HOST:PORT or "
+                                           "ray://HOST:PORT; default $RAY_ADDRESS, else a new local instance)")
     grade_p.add_argument("--no-progress", action="store_true", help="no progress bar")
     grade_p.add_argument("--summary-json", help="also write the summary as JSON to this file")
     grade_p.set_defaults(func=run_grade)
@@ -180,10 +185,15 @@ def run_grade(args: argparse.Namespace) -> int:
         return _fail(f"cannot read {args.input}: {exc.strerror or exc}")
     with ExitStack() as stack:
         try:
+            executor = _executor(args, stack)
+        except Exception as exc:  # a missing extra, or a cluster that cannot be reached
+            where = args.address or "a new local instance"
+            return _fail(str(exc) if isinstance(exc, VerifierError) else f"cannot use the Ray cluster at {where}: {exc}")
+        try:
             fout = stack.enter_context(_open_out(args.output))
         except OSError as exc:
             return _fail(f"cannot write {args.output}: {exc.strerror or exc}")
-        summary = _grade_into(fout, parsed, args, stack)
+        summary = _grade_into(fout, parsed, args, stack, executor)
     if args.summary_json:
         try:
             with open(args.summary_json, "w") as fh:
@@ -191,6 +201,16 @@ def run_grade(args: argparse.Namespace) -> int:
         except OSError as exc:
             return _fail(f"cannot write {args.summary_json}: {exc.strerror or exc}")
     return 0
+
+
+def _executor(args: argparse.Namespace, stack: ExitStack) -> Any:
+    """The Ray executor for ``--executor ray`` (closed with ``stack``); ``None`` for local grading."""
+    if args.executor != "ray":
+        return None
+    from .ray_executor import RayExecutor
+
+    return stack.enter_context(RayExecutor(args.address, workers_per_node=args.workers, timeout_s=args.timeout,
+                                           sandbox=args.sandbox))
 
 
 def _fail(message: str) -> int:
@@ -202,6 +222,10 @@ def _usage_problem(args: argparse.Namespace) -> str:
     """What is wrong with the command line, checked before any input is read ("" when nothing)."""
     if (args.workers is not None and args.workers < 0) or not args.timeout > 0:
         return f"need --workers >= 0 and --timeout > 0, got {args.workers} and {args.timeout}"
+    if args.executor == "ray" and args.workers == 0:
+        return "--workers 0 grades in-process; with --executor ray give the workers per node (1 or more)"
+    if args.address and args.executor != "ray":
+        return f"--address {args.address} is for a Ray cluster; add --executor ray"
     if args.verifier:
         try:
             registry.resolve(args.verifier)  # misuse fails now, with the list of verifiers
@@ -214,13 +238,14 @@ def _usage_problem(args: argparse.Namespace) -> str:
     return ""
 
 
-def _grade_into(fout: IO[str], parsed: list, args: argparse.Namespace, stack: ExitStack) -> "Summary":
+def _grade_into(fout: IO[str], parsed: list, args: argparse.Namespace, stack: ExitStack,
+                executor: Any = None) -> "Summary":
     """Grade ``parsed`` lines, write one output line each, print the summary and return it."""
     start = time.perf_counter()
     summary = Summary()
     stack.enter_context(_sigterm_exits())
     with _progress(len(parsed), disabled=args.no_progress) as advance:
-        for (record_id, _), verdict in zip(parsed, _verdicts(parsed, args, advance)):
+        for (record_id, _), verdict in zip(parsed, _verdicts(parsed, args, advance, executor)):
             fout.write(json_line({"id": record_id, "verdict": verdict.to_dict()}))
             summary.add(verdict)
     summary.elapsed_s = time.perf_counter() - start
@@ -258,10 +283,10 @@ def _sigterm_exits() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _verdicts(parsed: list, args: argparse.Namespace, advance) -> Iterator[Verdict]:
+def _verdicts(parsed: list, args: argparse.Namespace, advance, executor: Any = None) -> Iterator[Verdict]:
     """Verdicts in input order: bad lines answered in place, good ones graded in workers."""
     items = [entry for _, entry in parsed if isinstance(entry, GradeItem)]
-    graded = grade_iter(items, workers=args.workers, timeout_s=args.timeout, progress=advance)
+    graded = grade_iter(items, workers=args.workers, timeout_s=args.timeout, executor=executor, progress=advance)
     for _, entry in parsed:
         if isinstance(entry, GradeItem):
             yield next(graded)
