@@ -47,6 +47,12 @@ class GRPOConfig:
     """Processes of the grading pool shared by all environment copies (envs taking ``executor=``). 0 grades
     in the trainer's process (``InlineExecutor``): faster for cheap verifiers, but nothing bounds a hostile
     completion except the verifier itself (``math@2`` runs its CAS in a killable helper); keep >= 1 for code."""
+    grading_executor: str = "local"
+    """Where grading runs: ``local`` (this machine: ``grading_workers`` processes) or ``ray`` (every node of the Ray
+    cluster at ``ray_address``, ``grading_workers`` processes per node, 0 = the node's CPUs; extra ``ray``)."""
+    ray_address: str = "auto"
+    """The cluster for ``grading_executor="ray"``: ``auto`` (the one ``ray start`` made this machine part of),
+    ``HOST:PORT``, ``ray://HOST:PORT``, or ``local`` (start Ray here for the run)."""
     max_ungraded_steps: int = 3
     """Stop with an error after this many steps in a row in which no episode could be graded (every verdict
     ``timeout``/``error``: the grader cannot run, e.g. no sandbox for code); 0 never stops. Ungraded episodes
@@ -163,6 +169,7 @@ class GRPOConfig:
         _check_choice("engine", self.engine, ENGINES)
         _check_choice("record_format", self.record_format, RECORD_FORMATS)
         _check_choice("on_contamination", self.on_contamination, ("refuse", "drop"))
+        _check_choice("grading_executor", self.grading_executor, ("local", "ray"))
         if not self.quarantine:
             raise ConfigError("quarantine='' : give an isolation-list folder, 'auto' or 'off'")
         _check_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)

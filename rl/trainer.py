@@ -69,7 +69,7 @@ class GRPOTrainer:
         self.engine = engine if engine is not None else _make_engine(config, self.policy, tokenizer, self.device)
         self._executor = None
         if envs is None:
-            self._executor = grading_pool(config.grading_workers)
+            self._executor = grading_pool(config.grading_workers, config.grading_executor, config.ray_address)
             try:
                 envs = _make_gated_envs(config, self._executor, self.prompts_per_rank * config.group_size)
             except BaseException:
@@ -495,10 +495,16 @@ def _seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def grading_pool(workers: int) -> Any:
-    """The grading executor every environment copy shares: in-process (0), one worker, or a gathering pool."""
+def grading_pool(workers: int, executor: str = "local", ray_address: str = "auto") -> Any:
+    """The grading executor every environment copy shares: in-process (0), one worker, or a gathering pool; with
+    ``executor="ray"``, every node of a Ray cluster (``workers`` processes per node, 0 = its CPUs)."""
     from verifiers import InlineExecutor, ProcessPoolExecutor
 
+    if executor == "ray":
+        from verifiers.ray_executor import RayExecutor
+
+        address = None if ray_address == "local" else ray_address
+        return GatheringExecutor(RayExecutor(address, workers_per_node=workers or None, timeout_s=60.0))
     if workers == 0:
         return InlineExecutor()
     if workers == 1:  # nothing to run in parallel: stepping in turn is cheaper than a wave's threads
