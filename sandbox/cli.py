@@ -62,7 +62,7 @@ def collect_status() -> dict[str, Any]:
     """Engine reachability, the runner image and the sandbox containers, as a dict."""
     from sandbox.docker_backend import connect, default_image
     from sandbox.image import image_info
-    from sandbox.pool import LABEL, OWNER_LABEL
+    from sandbox.pool import OWNER_LABEL, container_labels, container_state, sandbox_containers
 
     status: dict[str, Any] = {"engine": None, "image": None, "containers": [], "problems": []}
     try:
@@ -75,9 +75,9 @@ def collect_status() -> dict[str, Any]:
         status["image"] = image_info(client, default_image())
     except SandboxError as exc:
         status["problems"].append(str(exc))
-    for container in client.containers.list(all=True, filters={"label": f"{LABEL}=1"}):
-        status["containers"].append({"id": container.short_id, "status": container.status,
-                                     "owner": container.labels.get(OWNER_LABEL)})
+    for container in sandbox_containers(client):  # sparse: a container removed meanwhile cannot fail the listing
+        status["containers"].append({"id": container.short_id, "status": container_state(container),
+                                     "owner": container_labels(container).get(OWNER_LABEL)})
     return status
 
 

@@ -197,6 +197,28 @@ class Worker:
         _remove_quietly(self.container)
 
 
+def sandbox_containers(client: Any, owner: str | None = None) -> list[Any]:
+    """The sandbox containers (any state; only ``owner``'s when given), listed without inspecting each one.
+
+    docker-py inspects every container a full ``list`` returns, so a container removed between the list and
+    its inspection makes the whole call raise ``NotFound``; a sparse list cannot race like that. Read what a
+    sparse container holds with :func:`container_labels` and :func:`container_state`.
+    """
+    label = f"{OWNER_LABEL}={owner}" if owner else f"{LABEL}=1"
+    return client.containers.list(all=True, sparse=True, filters={"label": label})
+
+
+def container_labels(container: Any) -> dict[str, str]:
+    """The labels of a container from a sparse list."""
+    return dict(container.attrs.get("Labels") or {})
+
+
+def container_state(container: Any) -> str:
+    """``running``, ``exited``, ... of a container from a sparse list."""
+    state = container.attrs.get("State")
+    return state if isinstance(state, str) else str((state or {}).get("Status", ""))
+
+
 def _remove_quietly(container: Any) -> None:
     try:
         container.remove(force=True)
@@ -242,11 +264,11 @@ def reap_orphans(client: Any) -> list[str]:
 
     removed: list[str] = []
     try:
-        containers = client.containers.list(all=True, filters={"label": f"{LABEL}=1"})
+        containers = sandbox_containers(client)
     except docker.errors.DockerException:
         return removed  # the engine is flaky: the next pool start tries again
     for container in containers:
-        owner = container.labels.get(OWNER_LABEL, "")
+        owner = container_labels(container).get(OWNER_LABEL, "")
         if not _owner_alive(owner):
             _remove_quietly(container)
             removed.append(container.id)

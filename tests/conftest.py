@@ -62,3 +62,22 @@ def listener():
         conn = None
     server.close()
     assert conn is None, "the grader connected to the local listening socket"
+
+
+def wait_until(predicate, timeout_s: float = 20.0, interval_s: float = 0.2):
+    """Poll ``predicate`` until it returns a truthy value or ``timeout_s`` passes; return its last value.
+
+    Tests wait for a condition with it, never for a fixed time: a loaded machine only makes them slower.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(interval_s)
+
+
+@pytest.fixture(name="wait_until")
+def _wait_until_fixture():
+    """The :func:`wait_until` helper."""
+    return wait_until

@@ -95,12 +95,19 @@ def _children(pid: int) -> set[int]:
     return kids
 
 
-def test_ctrl_c_exits_130_keeps_finished_steps_and_stops_the_grading_workers(tmp_path):
-    import os
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs (a zombie, awaiting its parent, does not)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_ctrl_c_exits_130_keeps_finished_steps_and_stops_the_grading_workers(tmp_path, wait_until):
     import signal
     import subprocess
     import sys
-    import time
 
     from rl.tiny import make_tiny_model
 
@@ -111,11 +118,10 @@ def test_ctrl_c_exits_130_keeps_finished_steps_and_stops_the_grading_workers(tmp
                              "2", "--grading-workers", "1", "--output-dir", str(out), "--progress", "false",
                              "--tensorboard", "false"], stderr=subprocess.PIPE, text=True)
     try:
-        deadline, metrics = time.monotonic() + 120, out / "metrics.jsonl"
-        while not (metrics.exists() and metrics.read_text()):  # wait for a finished step
-            assert proc.poll() is None, proc.stderr.read()
-            assert time.monotonic() < deadline, "no step finished in 120 s"
-            time.sleep(0.1)
+        metrics = out / "metrics.jsonl"
+        finished = wait_until(lambda: proc.poll() is not None or (metrics.exists() and metrics.read_text()),
+                              timeout_s=120, interval_s=0.1)
+        assert finished and proc.poll() is None, f"no step finished in 120 s: {proc.stderr.read()[-2000:]}"
         workers = _children(proc.pid)
         assert workers, "the run should have a grading worker"
         proc.send_signal(signal.SIGINT)
@@ -125,8 +131,7 @@ def test_ctrl_c_exits_130_keeps_finished_steps_and_stops_the_grading_workers(tmp
     assert proc.returncode == 130, err
     assert "interrupted" in err and "--resume" in err and "Traceback" not in err
     assert read_metrics(out / "metrics.jsonl")  # finished steps are kept
-    time.sleep(0.5)
-    assert not [w for w in workers if os.path.exists(f"/proc/{w}") and open(f"/proc/{w}/stat").read().split()[2] != "Z"]
+    assert wait_until(lambda: not [w for w in workers if _alive(w)], timeout_s=30), "a grading worker outlived the run"
 
 
 def test_rlvr_version_names_the_installed_distribution(capsys):

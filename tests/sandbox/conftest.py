@@ -61,32 +61,12 @@ def docker_box(docker_client):
 
 def owned_containers(client, owner: str | None = None) -> list[str]:
     """Ids of sandbox containers (any state) created by ``owner`` (default: this process)."""
-    from sandbox.pool import OWNER_LABEL, owner_id
+    from sandbox.pool import owner_id, sandbox_containers
 
-    owner = owner or owner_id()
-    found = client.containers.list(all=True, filters={"label": f"{OWNER_LABEL}={owner}"})
-    return sorted(c.id for c in found)
-
-
-def wait_until(predicate, timeout_s: float = 20.0, interval_s: float = 0.2):
-    """Poll ``predicate`` until it returns a truthy value or ``timeout_s`` passes; return its last value."""
-    import time
-
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(interval_s)
+    return sorted(c.id for c in sandbox_containers(client, owner or owner_id()))
 
 
 @pytest.fixture(name="owned_containers")
 def _owned_containers_fixture():
     """The :func:`owned_containers` helper."""
     return owned_containers
-
-
-@pytest.fixture(name="wait_until")
-def _wait_until_fixture():
-    """The :func:`wait_until` helper."""
-    return wait_until

@@ -26,6 +26,22 @@ box.run(["sleep", "1000"], limits=Limits(wall_s=600))   # interrupted while this
 '''
 
 
+def _sleeping_in_a_container(client, owner: str) -> bool:
+    """Whether the grader's ``sleep 1000`` runs in one of its containers (the signal must hit a live run)."""
+    import docker
+
+    from sandbox.pool import sandbox_containers
+
+    for container in sandbox_containers(client, owner):
+        try:
+            processes = client.containers.get(container.id).top().get("Processes") or []
+        except docker.errors.DockerException:  # removed meanwhile
+            continue
+        if any("sleep 1000" in " ".join(map(str, row)) for row in processes):
+            return True
+    return False
+
+
 def start_grader(tmp_path):
     script = tmp_path / "grader.py"
     script.write_text(GRADER)
@@ -42,9 +58,7 @@ def test_interrupted_grader_leaves_no_container(docker_client, tmp_path, owned_c
     proc, owner = start_grader(tmp_path)
     try:
         assert wait_until(lambda: len(owned_containers(docker_client, owner)) == 2, timeout_s=20)
-        import time
-
-        time.sleep(0.5)  # let the run start inside a container
+        assert wait_until(lambda: _sleeping_in_a_container(docker_client, owner), timeout_s=20)  # the run started
         proc.send_signal(signum)
         proc.wait(timeout=30)
     finally:

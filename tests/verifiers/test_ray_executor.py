@@ -308,7 +308,7 @@ def _docker_or_skip():
 def test_code_on_docker_nodes_grades_in_a_warm_pool_made_on_each_node(two_nodes, monkeypatch):
     import psutil
 
-    from sandbox.pool import LABEL, OWNER_LABEL
+    from sandbox.pool import OWNER_LABEL, container_labels, container_state, sandbox_containers
 
     client = _docker_or_skip()
     items = [GradeItem(f"```python\ndef f(x):\n    return x {op} x\n```", SQUARE, "code@2", i)
@@ -316,8 +316,10 @@ def test_code_on_docker_nodes_grades_in_a_warm_pool_made_on_each_node(two_nodes,
     with RayExecutor(address=two_nodes, workers_per_node=1, timeout_s=60, sandbox="docker") as ex:
         on_cluster = grade_batch(items, executor=ex)
         actors = set()  # the Ray actor processes whose pool workers own sandbox containers now
-        for container in client.containers.list(filters={"label": f"{LABEL}=1"}):
-            pid = int(container.labels.get(OWNER_LABEL, "?:0:?").split(":")[1])
+        for container in sandbox_containers(client):
+            if container_state(container) != "running":
+                continue
+            pid = int(container_labels(container).get(OWNER_LABEL, "?:0:?").split(":")[1])
             try:
                 parent = psutil.Process(pid).parent()
                 if parent is not None and "NodeGrader" in " ".join(parent.cmdline()):
