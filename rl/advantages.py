@@ -106,8 +106,3 @@ def overlong_penalty(lengths: "torch.Tensor", max_tokens: int, buffer: int, pena
         return torch.zeros(lengths.shape, dtype=torch.float32)
     over = (lengths.float() - (max_tokens - buffer)).clamp(min=0.0) / buffer
     return torch.zeros_like(over) - penalty * over.clamp(max=1.0)
-
-
-def group_accuracy(passed: "torch.Tensor") -> "torch.Tensor":
-    """Per-group pass rate from a ``[groups, G]`` 0/1 tensor (the hybrid SFT gate reads it)."""
-    return passed.float().mean(dim=-1)

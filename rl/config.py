@@ -17,9 +17,11 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from .errors import ConfigError
+from .kl import KL_ESTIMATORS as KL_ESTIMATOR_FNS
+from .losses import LOSSES
 
-LOSS_NAMES = ("grpo", "dr_grpo", "dapo", "gspo", "p3o")
-KL_ESTIMATORS = ("k1", "k2", "k3")
+LOSS_NAMES = tuple(LOSSES)
+KL_ESTIMATORS = tuple(KL_ESTIMATOR_FNS)
 ENGINES = ("auto", "hf", "vllm")
 RECORD_FORMATS = ("jsonl", "parquet", "none")
 LR_SCHEDULES = ("constant", "linear", "cosine")
@@ -198,14 +200,15 @@ class GRPOConfig:
             raise ConfigError(
                 f"clip_eps_low={self.clip_eps_low}, clip_eps_high={self.clip_eps_high}: need 0 <= clip_eps_low < 1 and clip_eps_high >= 0"
             )
-        if self.loss == "dr_grpo" and self.scale_rewards:
+        variant = LOSSES[self.loss]
+        if not variant.scales_by_std and self.scale_rewards:
             raise ConfigError(
-                "loss='dr_grpo' with scale_rewards=True: Dr. GRPO removes the std scaling; "
+                f"loss={self.loss!r} with scale_rewards=True: this loss removes the std scaling; "
                 "leave scale_rewards unset (None) or use loss='grpo'"
             )
-        if self.loss == "p3o" and self.micro_batch_size % self.group_size:
+        if variant.whole_groups and self.micro_batch_size % self.group_size:
             raise ConfigError(
-                f"loss='p3o' compares completions of the same prompt, so micro-batches must hold whole groups: "
+                f"loss={self.loss!r} compares completions of the same prompt, so micro-batches must hold whole groups: "
                 f"micro_batch_size={self.micro_batch_size} is not a multiple of group_size={self.group_size}; "
                 f"set micro_batch_size to {self.group_size * max(1, self.micro_batch_size // self.group_size)}"
             )
@@ -242,7 +245,7 @@ class GRPOConfig:
     @property
     def scale_rewards_resolved(self) -> bool:
         """Whether advantages are divided by the group std."""
-        return self.loss != "dr_grpo" if self.scale_rewards is None else self.scale_rewards
+        return LOSSES[self.loss].scales_by_std if self.scale_rewards is None else self.scale_rewards
 
     def lr_at(self, step: int) -> float:
         """The learning rate of trainer step ``step`` (0-based): warm-up, then ``lr_schedule``.

@@ -200,19 +200,30 @@ def sft_loss(logp: "torch.Tensor", mask: "torch.Tensor", sequences: int) -> "tor
 
 LossFn = Callable[[PolicyBatch, LossParams], LossOutput]
 
-LOSSES: dict[str, LossFn] = {
-    "grpo": grpo_loss,
-    "dr_grpo": dr_grpo_loss,
-    "dapo": dapo_loss,
-    "gspo": gspo_loss,
-    "p3o": p3o_loss,
+@dataclass(frozen=True)
+class LossVariant:
+    """One loss of :data:`LOSSES`: its function and what the rest of the trainer must do for it."""
+
+    fn: LossFn
+    whole_groups: bool = False
+    """Micro-batches must hold whole groups (the loss compares the completions of one prompt)."""
+    scales_by_std: bool = True
+    """Advantages divide by the group's reward std unless ``scale_rewards`` says otherwise."""
+
+
+LOSSES: dict[str, LossVariant] = {
+    "grpo": LossVariant(grpo_loss),
+    "dr_grpo": LossVariant(dr_grpo_loss, scales_by_std=False),  # Dr. GRPO removes the std scaling
+    "dapo": LossVariant(dapo_loss),
+    "gspo": LossVariant(gspo_loss),
+    "p3o": LossVariant(p3o_loss, whole_groups=True),
 }
-"""Loss variants keyed by name (``GRPOConfig.loss``)."""
+"""Loss variants keyed by name (``GRPOConfig.loss``); the config's name checks are derived from it."""
 
 
 def get_loss(name: str) -> LossFn:
     """The loss function registered under ``name``; an unknown name raises with the known ones."""
     try:
-        return LOSSES[name]
+        return LOSSES[name].fn
     except KeyError:
         raise ValueError(f"unknown loss {name!r}; choose one of {sorted(LOSSES)}") from None

@@ -39,7 +39,7 @@ from .config import GRPOConfig
 from .engines.base import SamplingParams
 from .errors import ConfigError, RolloutError, require
 from .gather import GatheringExecutor
-from .losses import LossParams, Normaliser, PolicyBatch, get_loss, sft_loss
+from .losses import LOSSES, LossParams, Normaliser, PolicyBatch, get_loss, sft_loss
 from .metrics import GapWatch, MetricsLogger
 from .record import RecordWriter
 from .rollout import Episode, EpisodeRunner, make_envs
@@ -169,8 +169,10 @@ class GRPOTrainer:
             last = self.runner.run(seeds, params)
             for g in last:
                 informative = len({e.reward for e in g if e.graded}) > 1
-                kept.append(g) if informative or not cfg.dynamic_sampling else None
-                dropped += 0 if informative or not cfg.dynamic_sampling else 1
+                if informative or not cfg.dynamic_sampling:
+                    kept.append(g)
+                else:
+                    dropped += 1
             if len(kept) >= share:
                 break
         return (kept or last)[:share], dropped
@@ -268,8 +270,10 @@ class GRPOTrainer:
         norm = Normaliser(sequences=max(1, len(rl)), tokens=max(1, sum(e.policy_tokens for e, *_ in rl)),
                           pairs=max(1, sum(n * (n - 1) for n in sizes.values())), max_new_tokens=self.cfg.max_new_tokens)
         rl = [x for x in rl if x[3] in own]
-        ranges = (group_micro_batches([i for *_, i in rl], self.cfg.micro_batch_size) if self.cfg.loss == "p3o"
-                  else micro_batches(len(rl), self.cfg.micro_batch_size))  # P3O pairs need whole groups
+        if LOSSES[self.cfg.loss].whole_groups:  # P3O pairs need whole groups in a micro-batch
+            ranges = group_micro_batches([i for *_, i in rl], self.cfg.micro_batch_size)
+        else:
+            ranges = micro_batches(len(rl), self.cfg.micro_batch_size)
         mbs = [pack(*zip(*[rl[j] for j in r]), pad_id=self.tokenizer.pad_token_id, device=self.device) for r in ranges]
         return mbs, norm
 

@@ -27,6 +27,7 @@ from sandbox.fake import FakeCall, FakeSandbox
 
 __all__ = [
     "BACKENDS",
+    "ENV_VAR",
     "FakeCall",
     "FakeSandbox",
     "ImageMissingError",

@@ -171,10 +171,31 @@ def parse_line(line: str, lineno: int, default_verifier: str | None) -> tuple[An
 
 
 def run_grade(args: argparse.Namespace) -> int:
-    if args.sandbox:
-        import os
+    with _sandbox_choice(args.sandbox):
+        return _run_grade(args)
 
-        os.environ["RLVR_SANDBOX"] = args.sandbox
+
+@contextmanager
+def _sandbox_choice(kind: str | None) -> Iterator[None]:
+    """``$RLVR_SANDBOX`` set to ``kind`` while this command grades (its worker processes inherit it), then
+    restored: the choice of one command never leaks into the rest of the process."""
+    import os
+
+    from sandbox import ENV_VAR
+
+    before = os.environ.get(ENV_VAR)
+    if kind:
+        os.environ[ENV_VAR] = kind
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(ENV_VAR, None)
+        else:
+            os.environ[ENV_VAR] = before
+
+
+def _run_grade(args: argparse.Namespace) -> int:
     problem = _usage_problem(args)
     if problem:
         return _fail(problem)

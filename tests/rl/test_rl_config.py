@@ -25,7 +25,7 @@ def test_frozen_and_derived_values():
     [
         ({"loss": "ppo"}, r"loss='ppo' is not one of"),
         ({"group_size": 1}, r"group_size=1: group-relative advantages need at least 2"),
-        ({"loss": "dr_grpo", "scale_rewards": True}, r"Dr. GRPO removes the std scaling"),
+        ({"loss": "dr_grpo", "scale_rewards": True}, r"this loss removes the std scaling"),
         ({"loss": "p3o", "group_size": 4, "micro_batch_size": 6}, r"micro_batch_size=6 is not a multiple of group_size=4; set micro_batch_size to 4"),
         ({"temperature": 0.0}, r"temperature=0.0: .* set temperature > 0"),
         ({"overlong_buffer": 300, "max_new_tokens": 256}, r"overlong_buffer=300 must be in \[0, max_new_tokens=256\)"),
@@ -126,3 +126,11 @@ def test_learning_rate_schedules():
         GRPOConfig(lr_schedule="step")
     with pytest.raises(ConfigError, match="warmup_steps=-1 must be >= 0"):
         GRPOConfig(warmup_steps=-1)
+
+
+def test_loss_and_kl_names_come_from_their_tables():
+    from rl import config, kl, losses
+
+    assert config.LOSS_NAMES == tuple(losses.LOSSES) and config.KL_ESTIMATORS == tuple(kl.KL_ESTIMATORS)
+    assert [n for n, v in losses.LOSSES.items() if v.whole_groups] == ["p3o"]
+    assert [n for n, v in losses.LOSSES.items() if not v.scales_by_std] == ["dr_grpo"]

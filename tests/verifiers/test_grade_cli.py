@@ -138,3 +138,17 @@ def test_verifiers_lists_every_registered_verifier():
     listed = subprocess.run([sys.executable, "-c", "import verifiers; print(' '.join(i.name for i in verifiers.available()))"],
                             capture_output=True, text=True, check=True).stdout.split()
     assert sorted(rows) == sorted(listed)
+
+
+def test_the_sandbox_flag_applies_to_its_command_only(tmp_path, monkeypatch):
+    from rl.cli import main
+
+    monkeypatch.setenv("RLVR_SANDBOX", "auto")
+    src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    src.write_text(json.dumps({"id": 1, "verifier": "code@2", "response": "def f(x):\n    return x",
+                               "reference": {"tests": "assert f(1) == 1"}}) + "\n")
+    assert main(["grade", str(src), "-o", str(out), "--sandbox", "local", "--workers", "1", "--no-progress"]) == 0
+    assert json.loads(out.read_text())["verdict"]["status"] == "pass"
+    import os
+
+    assert os.environ["RLVR_SANDBOX"] == "auto"  # restored after the command

@@ -7,6 +7,7 @@ import os
 import time
 from typing import Any, Mapping
 
+from sandbox import resolve_kind
 from sandbox.base import Sandbox
 from sandbox.errors import SandboxUnavailableError
 
@@ -87,7 +88,7 @@ class CodeVerifier(BaseVerifier):
         """The sandbox in use: the one given, else one opened per process from the config / $RLVR_SANDBOX."""
         if self._given is not None:
             return self._given
-        kind = self.config.sandbox or os.environ.get("RLVR_SANDBOX") or "auto"
+        kind = resolve_kind(self.config.sandbox)
         if getattr(self, "_unpickled", False):
             return _shared_sandbox(kind)
         if self._own is None or self._pid != os.getpid():
@@ -111,7 +112,7 @@ class CodeVerifier(BaseVerifier):
 
     def _drop_own(self) -> None:
         if getattr(self, "_unpickled", False) and self._given is None:
-            _drop_shared(self.config.sandbox or os.environ.get("RLVR_SANDBOX") or "auto")
+            _drop_shared(resolve_kind(self.config.sandbox))
             return
         own, self._own = self._own, None
         if own is not None and self._pid == os.getpid():

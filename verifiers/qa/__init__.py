@@ -12,10 +12,10 @@ from .check import CheckReport, CheckResult, ProbeHit, VerifierCheckError, check
 from .probes import PROBES, Probe, ProbeCase
 
 __all__ = [
-    "PROBES",
     "AuditReport",
     "CheckReport",
     "CheckResult",
+    "PROBES",
     "Probe",
     "ProbeCase",
     "ProbeHit",
