@@ -37,7 +37,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
 
-from .base import Outcome
+from .base import Outcome, error_verdict
 from .errors import require
 from .executor import Job, ProcessPoolExecutor, _stamp_failure
 from .verdict import Verdict
@@ -68,8 +68,19 @@ class NodeGrader:
             os.environ["RLVR_SANDBOX"] = sandbox  # read by code verifiers in the forked workers
         self.pool = ProcessPoolExecutor(workers, timeout_s=timeout_s, memory_limit_mb=memory_limit_mb)
 
-    def grade(self, jobs: list[Job]) -> list[tuple[int, Verdict]]:
-        return list(self.pool.map(jobs))
+    def grade(self, payloads: list[tuple[int, bytes]]) -> list[tuple[int, Verdict]]:
+        """Grade ``(index, pickled job)`` pairs; a job that cannot be unpickled here (its class is not importable
+        on this node) is answered alone, with an ``error`` verdict, as the local pool answers a bad item."""
+        import pickle
+
+        jobs, answered = [], []
+        for index, payload in payloads:
+            try:
+                jobs.append(pickle.loads(payload))
+            except Exception as exc:
+                message = f"could not read the item on this node ({os.uname().nodename}): {exc!r}"[:500]
+                answered.append((index, error_verdict("unsendable_item", message)))
+        return answered + list(self.pool.map(jobs))
 
     def close(self) -> None:
         self.pool.close()
@@ -273,32 +284,38 @@ class _Run:
                 self._submit(actor, jobs)
 
     def _submit(self, actor: _Actor, jobs: list[Job]) -> None:
-        try:
-            ref = actor.handle.grade.remote(jobs)
-        except Exception:  # some job cannot be serialised: answer those, send the rest
-            jobs = [j for j in jobs if not self._unsendable(j)]
-            if not jobs:
-                return
-            ref = actor.handle.grade.remote(jobs)
+        """Send a chunk, each job pickled apart: one that cannot be pickled here or unpickled there costs its own
+        verdict, never the chunk or the node."""
+        payloads = [(job.index, data) for job in jobs if (data := self._pickled(job)) is not None]
+        sent = {index for index, _ in payloads}
+        jobs = [job for job in jobs if job.index in sent]
+        if not jobs:
+            return
+        ref = actor.handle.grade.remote(payloads)
         if not actor.chunks:
             actor.clock = time.monotonic()
         actor.chunks.append((ref, jobs))
 
-    def _unsendable(self, job: Job) -> bool:
+    def _pickled(self, job: Job) -> bytes | None:
+        """``job`` as bytes for a node, or ``None`` after answering it with an ``unsendable_item`` verdict."""
         try:
-            self.ray.cloudpickle.dumps(job)
-            return False
+            return self.ray.cloudpickle.dumps(job)
         except Exception as exc:
             message = f"could not send item to a Ray node: {exc!r}"[:500]
             self.ready.append((job.index, _stamp_failure(job, Outcome.error("unsendable_item", message), 0.0)))
-            return True
+            return None
 
     def _collect(self, actor: _Actor, ref: Any) -> None:
+        errors = self.ray.exceptions
+        node_gone = (errors.RayActorError, errors.NodeDiedError, errors.ObjectLostError, errors.WorkerCrashedError,
+                     errors.LocalRayletDiedError)
         try:
             results = self.ray.get(ref)
-        except self.ray.exceptions.RayError as exc:
+        except node_gone as exc:
             self._node_failed(actor, _describe(exc))
             return
+        except errors.RayError as exc:  # the actor's task raised: the node is fine, this chunk is not
+            results = self._chunk_failed(actor, ref, _describe(exc))
         jobs = next(j for r, j in actor.chunks if r == ref)
         actor.chunks = deque((r, j) for r, j in actor.chunks if r != ref)
         actor.finished(jobs, time.monotonic())
@@ -307,6 +324,12 @@ class _Run:
         for job in jobs:  # never happens with a ProcessPoolExecutor; a lost item must still be answered
             if job.index not in answered:
                 self._give_up(job, f"{actor.name} returned no verdict for it")
+
+    def _chunk_failed(self, actor: _Actor, ref: Any, why: str) -> list[tuple[int, Verdict]]:
+        """``error`` verdicts for a chunk whose grading raised on a live node (kept: it serves the next chunks)."""
+        jobs = next(j for r, j in actor.chunks if r == ref)
+        message = f"{actor.name} could not grade this chunk: {why}"[:500]
+        return [(job.index, _stamp_failure(job, Outcome.error("grader_failed", message), 0.0)) for job in jobs]
 
     def _node_failed(self, actor: _Actor, why: str) -> None:
         """``actor`` (or its node) is gone: every job it held is retried once elsewhere."""

@@ -181,6 +181,27 @@ def test_order_and_count_kept_with_many_items_and_bad_ones(executor):
             assert verdict.status.value == ("pass" if item.id % 7 else "unparseable"), item
 
 
+def _refuse_to_load():
+    raise RuntimeError("this object cannot be rebuilt here")
+
+
+class Unloadable:
+    """Pickles fine on the driver; unpickling it (on a node) raises."""
+
+    def __reduce__(self):
+        return _refuse_to_load, ()
+
+
+def test_an_item_a_node_cannot_read_costs_one_verdict_not_the_batch_or_the_node(executor):
+    items = [GradeItem(f'{{"n": {i}}}', OBJ, "json_schema@1", i) for i in range(40)]
+    items[3] = GradeItem('{"n": 3}', {**OBJ, "x": Unloadable()}, "json_schema@1", 3)
+    before = len(executor.stats["nodes_lost"])
+    verdicts = grade_batch(items, executor=executor)
+    assert [v.status.value for v in verdicts] == ["pass"] * 3 + ["error"] + ["pass"] * 36
+    assert verdicts[3].failure_reason.code == "unsendable_item"
+    assert len(executor.stats["nodes_lost"]) == before and len(executor.nodes()) == 2
+
+
 def test_a_batch_abandoned_midway_leaves_the_executor_usable(executor):
     from verifiers import grade_iter
 
