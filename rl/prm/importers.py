@@ -490,7 +490,7 @@ def _main_path(steps: list, pre: list) -> tuple[list[str], list[dict], list[tupl
         for c in completions:
             if type(c) is not dict or type(text := c.get("text")) is not str or not text:
                 raise ValueError(f"step {i}: a completion must be an object with a non-empty text, got {str(c)[:60]!r}")
-            if (rating := c.get("rating")) not in ratings:
+            if (rating := c.get("rating")) not in ratings or isinstance(rating, bool):  # True == 1 in Python
                 raise ValueError(f"step {i}: rating must be -1, 0, 1 or null, got {rating!r}")
         chosen, count = step.get("chosen_completion"), len(completions)
         if chosen is not None:

@@ -132,6 +132,7 @@ MALFORMED = [
     ("prm800k", _bad(lambda r: r.pop("question")), "missing field 'question'"),
     ("prm800k", _bad(lambda r: r["label"]["steps"][1].update(chosen_completion=5)), "chosen_completion 5"),
     ("prm800k", _bad(lambda r: r["label"]["steps"][0]["completions"][0].update(rating=2)), "rating must be"),
+    ("prm800k", _bad(lambda r: r["label"]["steps"][0]["completions"][0].update(rating=True)), "rating must be"),
     ("prm800k", _bad(lambda r: r["label"]["steps"][0].update(chosen_completion=None)),
      "no chosen or human completion but is not the last step"),
     ("prm800k", _bad(lambda r: r["label"]["steps"][0]["completions"][0].update(text="")), "non-empty text"),
