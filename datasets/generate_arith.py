@@ -49,11 +49,13 @@ def row(index: int, split: str, op: str, a: int, b: int, rng: random.Random) -> 
         a, b = b, a
     expression, value = f"{a} {OPS[op]} {b}", answer(op, a, b)
     question = rng.choice(ASK).format(a=a, op=OPS[op], b=b)
-    return {"id": f"arith-{split}-{index:04d}",
-            "prompt": [{"role": "system", "content": SYSTEM}, {"role": "user", "content": question}],
-            "reference": {"answer": str(value)},
-            "solution": f"{expression} = {value}. The answer is $\\boxed{{{value}}}$.",
-            "meta": {"op": op, "split": split}}
+    return {
+        "id": f"arith-{split}-{index:04d}",
+        "prompt": [{"role": "system", "content": SYSTEM}, {"role": "user", "content": question}],
+        "reference": {"answer": str(value)},
+        "solution": f"{expression} = {value}. The answer is $\\boxed{{{value}}}$.",
+        "meta": {"op": op, "split": split},
+    }
 
 
 def generate(seed: int, train: int, heldout: int) -> tuple[list[dict], list[dict]]:
@@ -64,7 +66,9 @@ def generate(seed: int, train: int, heldout: int) -> tuple[list[dict], list[dict
     pools = {op: space(op) for op in OPS}
     total = sum(len(p) for p in pools.values())
     if not 0 < heldout < total // 2:
-        raise SystemExit(f"--heldout must be in [1, {total // 2 - 1}] (there are {total} distinct problems)")
+        raise SystemExit(
+            f"--heldout must be in [1, {total // 2 - 1}] (there are {total} distinct problems)"
+        )
     held, rest = [], []
     for op, pool in pools.items():
         rng.shuffle(pool)
@@ -86,9 +90,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     train, heldout = generate(args.seed, args.train, args.heldout)
     for rows, stem in ((train, "arith_train"), (heldout, "arith_heldout")):
-        manifest = write_task_set(rows, args.out, f"{stem}.jsonl", generator="datasets/generate_arith.py",
-                                  version=VERSION, seed=args.seed, manifest_name=f"{stem}.manifest.json")
-        print(f"wrote {manifest['count']} tasks to {args.out / manifest['file']} (sha256 {manifest['sha256'][:12]})")
+        manifest = write_task_set(
+            rows,
+            args.out,
+            f"{stem}.jsonl",
+            generator="datasets/generate_arith.py",
+            version=VERSION,
+            seed=args.seed,
+            manifest_name=f"{stem}.manifest.json",
+        )
+        print(
+            f"wrote {manifest['count']} tasks to {args.out / manifest['file']} (sha256 {manifest['sha256'][:12]})"
+        )
     return 0
 
 

@@ -16,8 +16,27 @@ from typing import Callable
 from envs.bundled import generator_main
 
 VERSION = 1
-NAMES = ["Ana", "Ben", "Chen", "Dara", "Eli", "Fatima", "Gus", "Hana", "Ivan", "Jules", "Kofi", "Lena"]
-ITEMS = [("notebook", "notebooks"), ("pen", "pens"), ("apple", "apples"), ("ticket", "tickets"), ("mug", "mugs")]
+NAMES = [
+    "Ana",
+    "Ben",
+    "Chen",
+    "Dara",
+    "Eli",
+    "Fatima",
+    "Gus",
+    "Hana",
+    "Ivan",
+    "Jules",
+    "Kofi",
+    "Lena",
+]
+ITEMS = [
+    ("notebook", "notebooks"),
+    ("pen", "pens"),
+    ("apple", "apples"),
+    ("ticket", "tickets"),
+    ("mug", "mugs"),
+]
 
 
 def latex(value: Fraction) -> str:
@@ -29,7 +48,9 @@ def latex(value: Fraction) -> str:
 
 
 def plain(value: Fraction) -> str:
-    return str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
+    return (
+        str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
+    )
 
 
 def shopping(rng: random.Random) -> tuple[str, str, Fraction]:
@@ -37,8 +58,10 @@ def shopping(rng: random.Random) -> tuple[str, str, Fraction]:
     (one_a, many_a), (one_b, many_b) = rng.sample(ITEMS, 2)
     a, b, p, q = rng.randint(2, 12), rng.randint(2, 12), rng.randint(1, 20), rng.randint(1, 20)
     answer = Fraction(a * p + b * q)
-    prompt = (f"{name} buys {a} {many_a} at ${p} each and {b} {many_b} at ${q} each. "
-              f"How many dollars does {name} spend in total?")
+    prompt = (
+        f"{name} buys {a} {many_a} at ${p} each and {b} {many_b} at ${q} each. "
+        f"How many dollars does {name} spend in total?"
+    )
     steps = f"{a} \\cdot {p} + {b} \\cdot {q} = {a * p} + {b * q} = {answer}"
     return prompt, steps, answer
 
@@ -46,8 +69,10 @@ def shopping(rng: random.Random) -> tuple[str, str, Fraction]:
 def rope(rng: random.Random) -> tuple[str, str, Fraction]:
     length, pieces = rng.randint(5, 60), rng.randint(2, 9)
     answer = Fraction(length, pieces)
-    prompt = (f"A rope {length} m long is cut into {pieces} pieces of equal length. "
-              "How long is each piece, in metres? Give the exact value.")
+    prompt = (
+        f"A rope {length} m long is cut into {pieces} pieces of equal length. "
+        "How long is each piece, in metres? Give the exact value."
+    )
     return prompt, f"\\frac{{{length}}}{{{pieces}}} = {latex(answer)}", answer
 
 
@@ -63,8 +88,10 @@ def ages(rng: random.Random) -> tuple[str, str, Fraction]:
     name_a, name_b = rng.sample(NAMES, 2)
     k, young, years = rng.randint(2, 5), rng.randint(2, 12), rng.randint(1, 10)
     total = k * young + young + 2 * years
-    prompt = (f"{name_a} is {k} times as old as {name_b}. In {years} years the sum of their ages will be "
-              f"{total}. How old is {name_a} now?")
+    prompt = (
+        f"{name_a} is {k} times as old as {name_b}. In {years} years the sum of their ages will be "
+        f"{total}. How old is {name_a} now?"
+    )
     steps = f"{k}y + y + 2 \\cdot {years} = {total}, so y = {young} and {name_a} is {k} \\cdot {young} = {k * young}"
     return prompt, steps, Fraction(k * young)
 
@@ -72,16 +99,20 @@ def ages(rng: random.Random) -> tuple[str, str, Fraction]:
 def speed(rng: random.Random) -> tuple[str, str, Fraction]:
     distance, hours, later = rng.randint(40, 400), rng.randint(2, 7), rng.randint(1, 9)
     answer = Fraction(distance * later, hours)
-    prompt = (f"A train travels {distance} km in {hours} hours. At the same speed, how many km does it travel "
-              f"in {later} hours? Give the exact value.")
+    prompt = (
+        f"A train travels {distance} km in {hours} hours. At the same speed, how many km does it travel "
+        f"in {later} hours? Give the exact value."
+    )
     return prompt, f"\\frac{{{distance}}}{{{hours}}} \\cdot {later} = {latex(answer)}", answer
 
 
 def sum_difference(rng: random.Random) -> tuple[str, str, Fraction]:
     small = rng.randint(1, 50)
     large = small + rng.randint(1, 50)
-    prompt = (f"The sum of two numbers is {large + small} and their difference is {large - small}. "
-              "What is the larger number?")
+    prompt = (
+        f"The sum of two numbers is {large + small} and their difference is {large - small}. "
+        "What is the larger number?"
+    )
     steps = f"2L = {large + small} + {large - small} = {2 * large}, so L = {large}"
     return prompt, steps, Fraction(large)
 
@@ -111,15 +142,28 @@ def quadratic(rng: random.Random) -> tuple[str, str, Fraction]:
 def pipes(rng: random.Random) -> tuple[str, str, Fraction]:
     a, b = rng.sample(range(2, 13), 2)
     answer = Fraction(a * b, a + b)
-    prompt = (f"Pipe A fills a tank in {a} hours and pipe B fills it in {b} hours. Working together, how many "
-              "hours do they take to fill the tank? Give the exact value.")
-    return prompt, f"\\frac{{1}}{{{a}}} + \\frac{{1}}{{{b}}} = \\frac{{{a + b}}}{{{a * b}}}, time = {latex(answer)}", answer
+    prompt = (
+        f"Pipe A fills a tank in {a} hours and pipe B fills it in {b} hours. Working together, how many "
+        "hours do they take to fill the tank? Give the exact value."
+    )
+    return (
+        prompt,
+        f"\\frac{{1}}{{{a}}} + \\frac{{1}}{{{b}}} = \\frac{{{a + b}}}{{{a * b}}}, time = {latex(answer)}",
+        answer,
+    )
 
 
 TEMPLATES: dict[str, Callable[[random.Random], tuple[str, str, Fraction]]] = {
-    "shopping": shopping, "rope": rope, "linear": linear, "ages": ages, "speed": speed,
-    "sum_difference": sum_difference, "discount": discount, "expression": expression,
-    "quadratic": quadratic, "pipes": pipes,
+    "shopping": shopping,
+    "rope": rope,
+    "linear": linear,
+    "ages": ages,
+    "speed": speed,
+    "sum_difference": sum_difference,
+    "discount": discount,
+    "expression": expression,
+    "quadratic": quadratic,
+    "pipes": pipes,
 }
 ALGEBRA = {"linear", "ages", "sum_difference", "quadratic", "pipes"}
 
@@ -132,19 +176,31 @@ def generate(seed: int, count: int) -> list[dict]:
     for index in range(count):
         template = names[index % len(names)]
         prompt, steps, answer = TEMPLATES[template](rng)
-        rows.append({
-            "id": f"math-{index:04d}",
-            "prompt": prompt + " Put the final answer in \\boxed{}.",
-            "reference": {"answer": plain(answer)},
-            "solution": f"We compute ${steps}$. The answer is $\\boxed{{{latex(answer)}}}$.",
-            "meta": {"template": template, "kind": "algebra" if template in ALGEBRA else "arithmetic"},
-        })
+        rows.append(
+            {
+                "id": f"math-{index:04d}",
+                "prompt": prompt + " Put the final answer in \\boxed{}.",
+                "reference": {"answer": plain(answer)},
+                "solution": f"We compute ${steps}$. The answer is $\\boxed{{{latex(answer)}}}$.",
+                "meta": {
+                    "template": template,
+                    "kind": "algebra" if template in ALGEBRA else "arithmetic",
+                },
+            }
+        )
     return rows
 
 
 def main(argv: list[str] | None = None) -> int:
-    return generator_main(generate, name="math", filename="math_tasks.jsonl", count=300, version=VERSION,
-                          doc=__doc__, argv=argv)
+    return generator_main(
+        generate,
+        name="math",
+        filename="math_tasks.jsonl",
+        count=300,
+        version=VERSION,
+        doc=__doc__,
+        argv=argv,
+    )
 
 
 if __name__ == "__main__":

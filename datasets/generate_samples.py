@@ -32,12 +32,28 @@ EDGE_CASES = [
     ("math@2", "I am not sure.", {"answer": "12"}),
     ("math@2", "It is either \\boxed{3} or \\boxed{4}.", {"answer": "3"}),
     ("math@2", "The answer is \\boxed{\\frac{1}{2}}", {"answer": "0.5"}),
-    ("json_schema@2", '```json\n{"name": "Ada", "age": "unknown"}\n```',
-     {"schema": {"type": "object", "properties": {"age": {"type": "integer"}}, "required": ["name", "age"]}}),
+    (
+        "json_schema@2",
+        '```json\n{"name": "Ada", "age": "unknown"}\n```',
+        {
+            "schema": {
+                "type": "object",
+                "properties": {"age": {"type": "integer"}},
+                "required": ["name", "age"],
+            }
+        },
+    ),
     ("json_schema@2", '{"name": "Ada", ', {"schema": {"type": "object"}}),
     ("xml_schema@1", "<a><b>1</b></a>", {"dtd": "<!ELEMENT a (b)> <!ELEMENT b (#PCDATA)>"}),
-    ("code@2", "```python\ndef add(a, b):\n    return a - b\n```",
-     {"language": "python", "entry_point": "add", "tests": "assert add(1, 2) == 3\nassert add(0, 0) == 0\n"}),
+    (
+        "code@2",
+        "```python\ndef add(a, b):\n    return a - b\n```",
+        {
+            "language": "python",
+            "entry_point": "add",
+            "tests": "assert add(1, 2) == 3\nassert add(0, 0) == 0\n",
+        },
+    ),
 ]
 
 
@@ -58,25 +74,45 @@ def build(seed: int, per_set: int) -> list[dict]:
     rng = random.Random(seed)
     rows = []
     for spec, path in SETS.items():
-        tasks = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        tasks = [
+            json.loads(line)
+            for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip()
+        ]
         for i, task in enumerate(rng.sample(tasks, per_set)):
             wrong = i % 3 == 2
             response = corrupt(spec, task["solution"]) if wrong else task["solution"]
-            rows.append({"id": f"{task['id']}{'-corrupted' if wrong else ''}", "verifier": spec,
-                         "response": response, "reference": task["reference"]})
+            rows.append(
+                {
+                    "id": f"{task['id']}{'-corrupted' if wrong else ''}",
+                    "verifier": spec,
+                    "response": response,
+                    "reference": task["reference"],
+                }
+            )
     for n, (spec, response, reference) in enumerate(EDGE_CASES):
-        rows.append({"id": f"edge-{n}", "verifier": spec, "response": response, "reference": reference})
+        rows.append(
+            {"id": f"edge-{n}", "verifier": spec, "response": response, "reference": reference}
+        )
     return rows
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--per-set", type=int, default=6)
     parser.add_argument("--out", type=Path, default=ROOT / "samples")
     args = parser.parse_args()
-    manifest = write_task_set(build(args.seed, args.per_set), args.out, "grade_sample.jsonl",
-                              generator="datasets/generate_samples.py", version=VERSION, seed=args.seed)
+    manifest = write_task_set(
+        build(args.seed, args.per_set),
+        args.out,
+        "grade_sample.jsonl",
+        generator="datasets/generate_samples.py",
+        version=VERSION,
+        seed=args.seed,
+    )
     print(json.dumps(manifest, indent=2))
 
 

@@ -20,8 +20,21 @@ from envs.bundled import generator_main
 from verifiers.tool_call import ToolCall, make_api
 
 VERSION = 1
-PEOPLE = ["ada@example.org", "bruno@example.org", "chiara@example.org", "hiro@example.org", "ines@example.org"]
-TITLES = ["Design review", "1:1", "Budget sync", "Hiring panel", "Release planning", "Customer call"]
+PEOPLE = [
+    "ada@example.org",
+    "bruno@example.org",
+    "chiara@example.org",
+    "hiro@example.org",
+    "ines@example.org",
+]
+TITLES = [
+    "Design review",
+    "1:1",
+    "Budget sync",
+    "Hiring panel",
+    "Release planning",
+    "Customer call",
+]
 CITIES = ["Lisbon", "Osaka", "Nairobi", "Montréal", "Kraków", "Tromsø"]
 CONDITIONS = ["sunny", "cloudy", "rain", "snow", "windy"]
 ACCOUNTS = ["checking", "savings", "travel", "emergency"]
@@ -42,9 +55,16 @@ def busy_day(rng: random.Random, day: str) -> list[dict[str, Any]]:
         start, end = hour * 60, hour * 60 + length
         if end > 16 * 60:
             break
-        events.append({"id": f"evt-{number + 1}", "title": rng.choice(TITLES), "date": day,
-                       "start": f"{start // 60:02d}:{start % 60:02d}", "end": f"{end // 60:02d}:{end % 60:02d}",
-                       "attendees": []})
+        events.append(
+            {
+                "id": f"evt-{number + 1}",
+                "title": rng.choice(TITLES),
+                "date": day,
+                "start": f"{start // 60:02d}:{start % 60:02d}",
+                "end": f"{end // 60:02d}:{end % 60:02d}",
+                "attendees": [],
+            }
+        )
         hour = end // 60 + (1 if end % 60 else 0)
     return events
 
@@ -57,26 +77,55 @@ def book_earliest(rng: random.Random) -> Built:
     day, title, minutes = date(rng), rng.choice(TITLES), rng.choice([30, 45, 60])
     guests = sorted(rng.sample(PEOPLE, 2))
     state = calendar_state(busy_day(rng, day))
-    slot = make_api("calendar", state).call("find_free_slot", {"date": day, "duration_minutes": minutes})[1]
-    prompt = (f'Book a {minutes}-minute meeting titled "{title}" with {guests[0]} and {guests[1]} on {day}, '
-              "at the earliest free time that day (working hours 09:00-17:00).")
+    slot = make_api("calendar", state).call(
+        "find_free_slot", {"date": day, "duration_minutes": minutes}
+    )[1]
+    prompt = (
+        f'Book a {minutes}-minute meeting titled "{title}" with {guests[0]} and {guests[1]} on {day}, '
+        "at the earliest free time that day (working hours 09:00-17:00)."
+    )
     create = {"title": title, "date": day, "start": slot["start"], "end": slot["end"]}
-    reference = {"environment": {"api": "calendar", "state": state}, "allow_extra_calls": True,
-                 "expected_calls": [{"name": "create_event", "arguments": create,
-                                     "allowed": {"attendees": [guests, guests[::-1]]}}]}
-    calls = [ToolCall("find_free_slot", {"date": day, "duration_minutes": minutes}),
-             ToolCall("create_event", {**create, "attendees": guests})]
-    return prompt, reference, calls, f"Booked {title} on {day} from {slot['start']} to {slot['end']}."
+    reference = {
+        "environment": {"api": "calendar", "state": state},
+        "allow_extra_calls": True,
+        "expected_calls": [
+            {
+                "name": "create_event",
+                "arguments": create,
+                "allowed": {"attendees": [guests, guests[::-1]]},
+            }
+        ],
+    }
+    calls = [
+        ToolCall("find_free_slot", {"date": day, "duration_minutes": minutes}),
+        ToolCall("create_event", {**create, "attendees": guests}),
+    ]
+    return (
+        prompt,
+        reference,
+        calls,
+        f"Booked {title} on {day} from {slot['start']} to {slot['end']}.",
+    )
 
 
 def create_at(rng: random.Random) -> Built:
     day, title = date(rng), rng.choice(TITLES)
     start = rng.randint(9, 15)
-    arguments = {"title": title, "date": day, "start": f"{start:02d}:00", "end": f"{start + 1:02d}:30"}
-    prompt = f'Add "{title}" to my calendar on {day} from {arguments["start"]} to {arguments["end"]}.'
-    reference = {"environment": {"api": "calendar", "state": calendar_state([])},
-                 "expected_calls": [{"name": "create_event", "arguments": arguments,
-                                     "allowed": {"attendees": [None, []]}}]}
+    arguments = {
+        "title": title,
+        "date": day,
+        "start": f"{start:02d}:00",
+        "end": f"{start + 1:02d}:30",
+    }
+    prompt = (
+        f'Add "{title}" to my calendar on {day} from {arguments["start"]} to {arguments["end"]}.'
+    )
+    reference = {
+        "environment": {"api": "calendar", "state": calendar_state([])},
+        "expected_calls": [
+            {"name": "create_event", "arguments": arguments, "allowed": {"attendees": [None, []]}}
+        ],
+    }
     return prompt, reference, [ToolCall("create_event", arguments)], "Done."
 
 
@@ -85,13 +134,19 @@ def cancel(rng: random.Random) -> Built:
     events = busy_day(rng, day)
     victim = rng.choice(events)
     prompt = f'Cancel my "{victim["title"]}" event on {day} that starts at {victim["start"]}.'
-    reference = {"environment": {"api": "calendar", "state": calendar_state(events)}, "allow_extra_calls": True,
-                 "expected_calls": [{"name": "cancel_event", "arguments": {"event_id": victim["id"]}}]}
+    reference = {
+        "environment": {"api": "calendar", "state": calendar_state(events)},
+        "allow_extra_calls": True,
+        "expected_calls": [{"name": "cancel_event", "arguments": {"event_id": victim["id"]}}],
+    }
     return prompt, reference, [ToolCall("cancel_event", {"event_id": victim["id"]})], "Cancelled."
 
 
 def bank_state(rng: random.Random) -> dict[str, Any]:
-    return {"accounts": {name: {"balance_cents": rng.randint(50, 5000) * 100} for name in ACCOUNTS}, "ledger": []}
+    return {
+        "accounts": {name: {"balance_cents": rng.randint(50, 5000) * 100} for name in ACCOUNTS},
+        "ledger": [],
+    }
 
 
 def transfer(rng: random.Random) -> Built:
@@ -100,8 +155,11 @@ def transfer(rng: random.Random) -> Built:
     amount = rng.randint(1, state["accounts"][source]["balance_cents"] // 100) * 100
     prompt = f"Move ${amount // 100} from my {source} account to my {target} account."
     arguments = {"from_account": source, "to_account": target, "amount_cents": amount}
-    reference = {"environment": {"api": "bank", "state": state}, "allow_extra_calls": True,
-                 "expected_calls": [{"name": "transfer", "arguments": arguments}]}
+    reference = {
+        "environment": {"api": "bank", "state": state},
+        "allow_extra_calls": True,
+        "expected_calls": [{"name": "transfer", "arguments": arguments}],
+    }
     return prompt, reference, [ToolCall("transfer", arguments)], "Transferred."
 
 
@@ -109,35 +167,62 @@ def deposit_and_report(rng: random.Random) -> Built:
     state = bank_state(rng)
     account, cents = rng.choice(ACCOUNTS), rng.randint(100, 99999)
     new_balance = state["accounts"][account]["balance_cents"] + cents
-    prompt = (f"Deposit ${cents / 100:.2f} into my {account} account, then tell me the new balance "
-              "in dollars with two decimals.")
+    prompt = (
+        f"Deposit ${cents / 100:.2f} into my {account} account, then tell me the new balance "
+        "in dollars with two decimals."
+    )
     arguments = {"account": account, "amount_cents": cents}
-    reference = {"environment": {"api": "bank", "state": state}, "allow_extra_calls": True,
-                 "expected_calls": [{"name": "deposit", "arguments": arguments}],
-                 "answer_contains": [f"{new_balance / 100:.2f}"]}
-    return prompt, reference, [ToolCall("deposit", arguments)], f"Your new balance is ${new_balance / 100:.2f}."
+    reference = {
+        "environment": {"api": "bank", "state": state},
+        "allow_extra_calls": True,
+        "expected_calls": [{"name": "deposit", "arguments": arguments}],
+        "answer_contains": [f"{new_balance / 100:.2f}"],
+    }
+    return (
+        prompt,
+        reference,
+        [ToolCall("deposit", arguments)],
+        f"Your new balance is ${new_balance / 100:.2f}.",
+    )
 
 
 def forecast(rng: random.Random) -> Built:
-    forecasts = {city: {date(rng): {"high_c": rng.randint(-15, 38), "condition": rng.choice(CONDITIONS)}
-                        for _ in range(2)} for city in rng.sample(CITIES, 3)}
+    forecasts = {
+        city: {
+            date(rng): {"high_c": rng.randint(-15, 38), "condition": rng.choice(CONDITIONS)}
+            for _ in range(2)
+        }
+        for city in rng.sample(CITIES, 3)
+    }
     city = rng.choice(sorted(forecasts))
     day = rng.choice(sorted(forecasts[city]))
     high = forecasts[city][day]["high_c"]
     prompt = f"What is the forecast high temperature in {city} on {day}, in °C?"
     arguments = {"city": city, "date": day}
-    reference = {"environment": {"api": "weather", "state": {"forecasts": forecasts}}, "allow_extra_calls": True,
-                 "expected_calls": [{"name": "get_forecast", "arguments": arguments}],
-                 "answer_contains": [f"{high}"]}
-    return prompt, reference, [ToolCall("get_forecast", arguments)], f"The forecast high is {high} °C."
+    reference = {
+        "environment": {"api": "weather", "state": {"forecasts": forecasts}},
+        "allow_extra_calls": True,
+        "expected_calls": [{"name": "get_forecast", "arguments": arguments}],
+        "answer_contains": [f"{high}"],
+    }
+    return (
+        prompt,
+        reference,
+        [ToolCall("get_forecast", arguments)],
+        f"The forecast high is {high} °C.",
+    )
 
 
 def write_note(rng: random.Random) -> Built:
     path = f"notes/{rng.choice(['todo', 'ideas', 'groceries', 'trip'])}-{rng.randint(1, 99)}.txt"
-    content = ", ".join(rng.sample(["milk", "call mum", "book flights", "fix bike", "water plants", "pay rent"], 3))
+    content = ", ".join(
+        rng.sample(["milk", "call mum", "book flights", "fix bike", "water plants", "pay rent"], 3)
+    )
     prompt = f"Save a file at {path} whose content is exactly: {content}"
-    reference = {"environment": {"api": "files", "state": {"files": {"README.md": "hello"}}},
-                 "expected_calls": [{"name": "write_file", "arguments": {"path": path, "content": content}}]}
+    reference = {
+        "environment": {"api": "files", "state": {"files": {"README.md": "hello"}}},
+        "expected_calls": [{"name": "write_file", "arguments": {"path": path, "content": content}}],
+    }
     return prompt, reference, [ToolCall("write_file", {"path": path, "content": content})], "Saved."
 
 
@@ -146,32 +231,56 @@ def rename(rng: random.Random) -> Built:
     new = old.replace("drafts/", "final/")
     content = f"# Report\n\nRevenue grew {rng.randint(2, 40)}%."
     prompt = f"Rename the file {old} to {new} (keep its content)."
-    reference = {"environment": {"api": "files", "state": {"files": {old: content, "README.md": "hello"}}},
-                 "allow_extra_calls": True,
-                 "expected_calls": [{"name": "write_file", "arguments": {"path": new, "content": content}},
-                                    {"name": "delete_file", "arguments": {"path": old}}]}
-    calls = [ToolCall("read_file", {"path": old}), ToolCall("write_file", {"path": new, "content": content}),
-             ToolCall("delete_file", {"path": old})]
+    reference = {
+        "environment": {"api": "files", "state": {"files": {old: content, "README.md": "hello"}}},
+        "allow_extra_calls": True,
+        "expected_calls": [
+            {"name": "write_file", "arguments": {"path": new, "content": content}},
+            {"name": "delete_file", "arguments": {"path": old}},
+        ],
+    }
+    calls = [
+        ToolCall("read_file", {"path": old}),
+        ToolCall("write_file", {"path": new, "content": content}),
+        ToolCall("delete_file", {"path": old}),
+    ]
     return prompt, reference, calls, "Renamed."
 
 
 TEMPLATES: dict[str, Callable[[random.Random], Built]] = {
-    "book_earliest": book_earliest, "cancel": cancel, "create_at": create_at,
-    "deposit_and_report": deposit_and_report, "forecast": forecast, "rename": rename,
-    "transfer": transfer, "write_note": write_note}
+    "book_earliest": book_earliest,
+    "cancel": cancel,
+    "create_at": create_at,
+    "deposit_and_report": deposit_and_report,
+    "forecast": forecast,
+    "rename": rename,
+    "transfer": transfer,
+    "write_note": write_note,
+}
 
 
 def render(calls: list[ToolCall], answer: str, fmt: str) -> str:
     """One completion making ``calls``: ``<tool_call>`` blocks, an OpenAI message, or bare JSON."""
     if fmt == "hermes":
-        blocks = "\n".join(f"<tool_call>{json.dumps({'name': c.name, 'arguments': c.arguments}, ensure_ascii=False)}"
-                           "</tool_call>" for c in calls)
+        blocks = "\n".join(
+            f"<tool_call>{json.dumps({'name': c.name, 'arguments': c.arguments}, ensure_ascii=False)}"
+            "</tool_call>"
+            for c in calls
+        )
         return f"{blocks}\n{answer}"
     if fmt == "openai":
         numbered = [ToolCall(c.name, c.arguments, f"call_{i}") for i, c in enumerate(calls)]
-        return json.dumps({"role": "assistant", "content": answer,
-                           "tool_calls": [c.to_openai() for c in numbered]}, ensure_ascii=False)
-    return json.dumps([{"name": c.name, "arguments": c.arguments} for c in calls], ensure_ascii=False)
+        return json.dumps(
+            {
+                "role": "assistant",
+                "content": answer,
+                "tool_calls": [c.to_openai() for c in numbered],
+            },
+            ensure_ascii=False,
+        )
+    return json.dumps(
+        [{"name": c.name, "arguments": c.arguments} for c in calls], ensure_ascii=False
+    )
 
 
 def end_state(reference: dict[str, Any], calls: list[ToolCall]) -> dict[str, Any]:
@@ -196,16 +305,33 @@ def generate(seed: int, count: int) -> list[dict]:
         fmt = ["hermes", "openai", "json"][index % 3]
         if reference.get("answer_contains") and fmt == "json":
             fmt = "hermes"
-        rows.append({"id": f"tools-{index:04d}", "prompt": prompt, "reference": reference,
-                     "solution": render(calls, answer, fmt),
-                     "meta": {"template": template, "api": reference["environment"]["api"], "format": fmt,
-                              "final_answer": answer}})
+        rows.append(
+            {
+                "id": f"tools-{index:04d}",
+                "prompt": prompt,
+                "reference": reference,
+                "solution": render(calls, answer, fmt),
+                "meta": {
+                    "template": template,
+                    "api": reference["environment"]["api"],
+                    "format": fmt,
+                    "final_answer": answer,
+                },
+            }
+        )
     return rows
 
 
 def main(argv: list[str] | None = None) -> int:
-    return generator_main(generate, name="tools", filename="tool_tasks.jsonl", count=200, version=VERSION,
-                          doc=__doc__, argv=argv)
+    return generator_main(
+        generate,
+        name="tools",
+        filename="tool_tasks.jsonl",
+        count=200,
+        version=VERSION,
+        doc=__doc__,
+        argv=argv,
+    )
 
 
 if __name__ == "__main__":

@@ -49,7 +49,12 @@ BUILTIN_ENVS = {
     "rlvr/Code-v0": ("code@1", "bundled:code", "single_turn", {"timeout_s": 60.0}),
     "rlvr/JsonSchema-v0": ("json_schema@1", "bundled:json", "single_turn", {}),
     "rlvr/XmlSchema-v0": ("xml_schema@1", "bundled:xml", "single_turn", {}),
-    "rlvr/ToolCall-v0": ("tool_call@1", "bundled:tools", "multi_turn_tools", {"strict_no_call": False}),
+    "rlvr/ToolCall-v0": (
+        "tool_call@1",
+        "bundled:tools",
+        "multi_turn_tools",
+        {"strict_no_call": False},
+    ),
     "rlvr/ToolCallSingle-v0": ("tool_call@1", "bundled:tools", "single_turn", {}),
     "rlvr/Math-v1": ("math@2", "bundled:math", "single_turn", {}),
     "rlvr/Code-v1": ("code@2", "bundled:code", "single_turn", {"timeout_s": 60.0}),

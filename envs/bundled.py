@@ -59,36 +59,61 @@ def candidate_dirs() -> list[Path]:
 def bundled_path(name: str) -> Path:
     """Path of bundled set ``name``; raises :class:`TaskSourceError` naming the known sets."""
     if name not in BUNDLED:
-        raise TaskSourceError(f"no bundled task set {name!r}; available: {', '.join(sorted(BUNDLED))}")
+        raise TaskSourceError(
+            f"no bundled task set {name!r}; available: {', '.join(sorted(BUNDLED))}"
+        )
     path = datasets_dir() / BUNDLED[name]
     if not path.is_file():
-        raise TaskSourceError(f"bundled task set {name!r} is missing at {path}; reinstall rlvr, run the "
-                              "generator in a checkout's datasets/, or point RLVR_DATASETS at a datasets folder")
+        raise TaskSourceError(
+            f"bundled task set {name!r} is missing at {path}; reinstall rlvr, run the "
+            "generator in a checkout's datasets/, or point RLVR_DATASETS at a datasets folder"
+        )
     return path
 
 
 def encode_rows(rows: Iterable[Mapping[str, Any]]) -> bytes:
     """Canonical JSONL bytes: sorted keys, UTF-8, one row per line (so hashes are reproducible)."""
-    lines = (json.dumps(row, sort_keys=True, ensure_ascii=False, separators=(",", ":")) for row in rows)
+    lines = (
+        json.dumps(row, sort_keys=True, ensure_ascii=False, separators=(",", ":")) for row in rows
+    )
     return "".join(line + "\n" for line in lines).encode("utf-8")
 
 
-def write_task_set(rows: list[Mapping[str, Any]], out_dir: Path, filename: str, *,
-                   generator: str, version: int, seed: int, manifest_name: str = "manifest.json") -> dict[str, Any]:
+def write_task_set(
+    rows: list[Mapping[str, Any]],
+    out_dir: Path,
+    filename: str,
+    *,
+    generator: str,
+    version: int,
+    seed: int,
+    manifest_name: str = "manifest.json",
+) -> dict[str, Any]:
     """Write ``rows`` as ``out_dir/filename`` and ``out_dir/manifest_name``; returns the manifest."""
     data = encode_rows(rows)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / filename).write_bytes(data)
-    manifest = {"generator": generator, "version": version, "seed": seed, "count": len(rows),
-                "file": filename, "sha256": hashlib.sha256(data).hexdigest()}
-    (out_dir / manifest_name).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    manifest = {
+        "generator": generator,
+        "version": version,
+        "seed": seed,
+        "count": len(rows),
+        "file": filename,
+        "sha256": hashlib.sha256(data).hexdigest(),
+    }
+    (out_dir / manifest_name).write_text(
+        json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+    )
     return manifest
 
 
 def manifest_path(name: str) -> Path:
     """The manifest next to bundled set ``name``: ``<stem>.manifest.json`` or ``manifest.json``."""
     data = bundled_path(name)
-    for candidate in (data.with_name(f"{data.stem}.manifest.json"), data.with_name("manifest.json")):
+    for candidate in (
+        data.with_name(f"{data.stem}.manifest.json"),
+        data.with_name("manifest.json"),
+    ):
         if candidate.is_file():
             return candidate
     raise TaskSourceError(f"bundled task set {name!r} has no manifest next to {data}")
@@ -99,8 +124,16 @@ def read_manifest(name: str) -> dict[str, Any]:
     return json.loads(manifest_path(name).read_text(encoding="utf-8"))
 
 
-def generator_main(generate: Any, *, name: str, filename: str, count: int, version: int,
-                   doc: str, argv: list[str] | None = None) -> int:
+def generator_main(
+    generate: Any,
+    *,
+    name: str,
+    filename: str,
+    count: int,
+    version: int,
+    doc: str,
+    argv: list[str] | None = None,
+) -> int:
     """The command line shared by the ``datasets/generate_NAME.py`` scripts.
 
     ``generate(seed, count)`` returns the rows; they are written to ``datasets/NAME/filename``
@@ -113,7 +146,13 @@ def generator_main(generate: Any, *, name: str, filename: str, count: int, versi
     parser.add_argument("--count", type=int, default=count)
     parser.add_argument("--out", type=Path, default=datasets_dir() / name)
     args = parser.parse_args(argv)
-    manifest = write_task_set(generate(args.seed, args.count), args.out, filename,
-                              generator=f"datasets/generate_{name}.py", version=version, seed=args.seed)
+    manifest = write_task_set(
+        generate(args.seed, args.count),
+        args.out,
+        filename,
+        generator=f"datasets/generate_{name}.py",
+        version=version,
+        seed=args.seed,
+    )
     print(f"wrote {manifest['count']} tasks to {args.out} (sha256 {manifest['sha256'][:12]})")
     return 0

@@ -17,9 +17,14 @@ import gymnasium as gym
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("envs", help="list registered rlvr environments",
-                            description="List the registered text environments (id, kind, verifier, tasks).")
-    parser.add_argument("--namespace", default="rlvr", help="namespace to list ('all' for every text env)")
+    parser = sub.add_parser(
+        "envs",
+        help="list registered rlvr environments",
+        description="List the registered text environments (id, kind, verifier, tasks).",
+    )
+    parser.add_argument(
+        "--namespace", default="rlvr", help="namespace to list ('all' for every text env)"
+    )
     parser.add_argument("--json", action="store_true", help="one JSON object per line")
     parser.set_defaults(func=run_envs)
 
@@ -34,8 +39,14 @@ def run_envs(args: argparse.Namespace) -> int:
     for env_id in envs.registered_ids(namespace):
         spec = gym.spec(env_id)
         tasks = spec.kwargs.get("tasks")
-        rows.append({"id": env_id, "kind": kinds[spec.entry_point], "verifier": spec.kwargs.get("verifier"),
-                     "tasks": tasks if isinstance(tasks, str) else type(tasks).__name__})
+        rows.append(
+            {
+                "id": env_id,
+                "kind": kinds[spec.entry_point],
+                "verifier": spec.kwargs.get("verifier"),
+                "tasks": tasks if isinstance(tasks, str) else type(tasks).__name__,
+            }
+        )
     for row in rows:
         if args.json:
             print(json.dumps(row))

@@ -72,7 +72,9 @@ class EnvConfig:
         if not (isinstance(self.timeout_s, (int, float)) and self.timeout_s > 0):
             raise EnvConfigError(f"timeout_s must be > 0 seconds, got {self.timeout_s!r}")
         if self.system_prompt is not None and not isinstance(self.system_prompt, str):
-            raise EnvConfigError(f"system_prompt must be text or None, got {type(self.system_prompt).__name__}")
+            raise EnvConfigError(
+                f"system_prompt must be text or None, got {type(self.system_prompt).__name__}"
+            )
 
 
 def render_text(messages: Sequence[Mapping[str, Any]]) -> str:
@@ -93,8 +95,10 @@ def render_text(messages: Sequence[Mapping[str, Any]]) -> str:
             label = f"Tool ({message.get('name', '')})"
         content = message.get("content") or ""
         calls = message.get("tool_calls") or []
-        call_text = "\n".join(f"<tool_call>{c['function']['name']} {c['function']['arguments']}</tool_call>"
-                              for c in calls)
+        call_text = "\n".join(
+            f"<tool_call>{c['function']['name']} {c['function']['arguments']}</tool_call>"
+            for c in calls
+        )
         parts.append(f"{label}: {content}{chr(10) if content and call_text else ''}{call_text}")
     return "\n\n".join(parts)
 
@@ -122,13 +126,26 @@ def copy_json(value: Any) -> Any:
 class TaskEnv(gym.Env):
     """Shared machinery: task source, deterministic task choice, grader, spaces, rendering."""
 
-    metadata = {"render_modes": ["ansi"], "render_fps": 1}  # fps is meaningless for text; set to silence check_env
+    metadata = {
+        "render_modes": ["ansi"],
+        "render_fps": 1,
+    }  # fps is meaningless for text; set to silence check_env
 
-    def __init__(self, tasks: Any, config: EnvConfig, *, columns: Columns | None = None,
-                 executor: Executor | None = None, render_mode: str | None = None, quarantine: Any = None) -> None:
+    def __init__(
+        self,
+        tasks: Any,
+        config: EnvConfig,
+        *,
+        columns: Columns | None = None,
+        executor: Executor | None = None,
+        render_mode: str | None = None,
+        quarantine: Any = None,
+    ) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise EnvConfigError(f"render_mode {render_mode!r} is not supported; use one of "
-                                 f"{self.metadata['render_modes']} or None")
+            raise EnvConfigError(
+                f"render_mode {render_mode!r} is not supported; use one of "
+                f"{self.metadata['render_modes']} or None"
+            )
         self.config = config
         self.tasks: TaskList = load_tasks(tasks, columns=columns)
         self.tasks, self.quarantine_report = gate_tasks(self.tasks, quarantine)
@@ -147,8 +164,14 @@ class TaskEnv(gym.Env):
             return self.tasks.index_of(str(options["task_id"]))
         if "task_index" in options:
             index = options["task_index"]
-            if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(self.tasks):
-                raise TaskSourceError(f"task_index must be an int in [0, {len(self.tasks)}), got {index!r}")
+            if (
+                isinstance(index, bool)
+                or not isinstance(index, int)
+                or not 0 <= index < len(self.tasks)
+            ):
+                raise TaskSourceError(
+                    f"task_index must be an int in [0, {len(self.tasks)}), got {index!r}"
+                )
             return index
         return int(self.np_random.integers(len(self.tasks)))
 
@@ -175,7 +198,9 @@ class TaskEnv(gym.Env):
     @staticmethod
     def _check_action(action: Any) -> str:
         if not isinstance(action, str):
-            raise EnvConfigError(f"action must be the completion text (str), got {type(action).__name__}")
+            raise EnvConfigError(
+                f"action must be the completion text (str), got {type(action).__name__}"
+            )
         return action
 
     def render(self) -> str | None:
@@ -204,30 +229,60 @@ class VerifierEnv(TaskEnv):
             ``env.quarantine_report``.
     """
 
-    def __init__(self, tasks: Any, verifier: str, *, columns: Columns | None = None,
-                 executor: Executor | None = None, render_mode: str | None = None,
-                 system_prompt: str | None = None, max_prompt_chars: int = 1_000_000,
-                 max_completion_chars: int = 65536, timeout_s: float = 30.0,
-                 record_elapsed: bool = False, quarantine: Any = None) -> None:
-        config = EnvConfig(verifier, system_prompt, max_prompt_chars, max_completion_chars, timeout_s, record_elapsed)
-        super().__init__(tasks, config, columns=columns, executor=executor, render_mode=render_mode,
-                         quarantine=quarantine)
+    def __init__(
+        self,
+        tasks: Any,
+        verifier: str,
+        *,
+        columns: Columns | None = None,
+        executor: Executor | None = None,
+        render_mode: str | None = None,
+        system_prompt: str | None = None,
+        max_prompt_chars: int = 1_000_000,
+        max_completion_chars: int = 65536,
+        timeout_s: float = 30.0,
+        record_elapsed: bool = False,
+        quarantine: Any = None,
+    ) -> None:
+        config = EnvConfig(
+            verifier,
+            system_prompt,
+            max_prompt_chars,
+            max_completion_chars,
+            timeout_s,
+            record_elapsed,
+        )
+        super().__init__(
+            tasks,
+            config,
+            columns=columns,
+            executor=executor,
+            render_mode=render_mode,
+            quarantine=quarantine,
+        )
         self._done = True
 
-    def reset(self, *, seed: int | None = None,
-              options: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
         self._start(seed, options)
         self._done = False
         return self._observation(), self._task_info()
 
     def step(self, action: str) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
         if self._done:
-            raise EnvStateError("call reset() before step(): a single-turn episode ends after one step")
+            raise EnvStateError(
+                "call reset() before step(): a single-turn episode ends after one step"
+            )
         completion = self._check_action(action)
         verdict = self._grade(completion)
         self.messages.append({"role": "assistant", "content": completion})
         self._done = True
-        info = {**self._task_info(), "verdict": verdict, "reward_components": {"verifier": verdict.score}}
+        info = {
+            **self._task_info(),
+            "verdict": verdict,
+            "reward_components": {"verifier": verdict.score},
+        }
         return self._observation(), verdict.score, True, False, info
 
     def grade_many(self, completions: Sequence[str]) -> list[Verdict]:
@@ -237,5 +292,9 @@ class VerifierEnv(TaskEnv):
         """
         if self.task is None:
             raise EnvStateError("call reset() before grade_many(): there is no current task")
-        verdicts = self.grader.grade_many([self._check_action(c) for c in completions], self.task.reference)
-        return verdicts if self.config.record_elapsed else [v.replace(elapsed_s=0.0) for v in verdicts]
+        verdicts = self.grader.grade_many(
+            [self._check_action(c) for c in completions], self.task.reference
+        )
+        return (
+            verdicts if self.config.record_elapsed else [v.replace(elapsed_s=0.0) for v in verdicts]
+        )

@@ -32,8 +32,10 @@ def pin_verifier(spec: str) -> str:
     """
     name, version = verifiers.parse_spec(spec)
     if version is None:
-        raise EnvConfigError(f"environment verifier {spec!r} must pin a version, e.g. '{name}@1': "
-                             "changing the verifier is a new environment version")
+        raise EnvConfigError(
+            f"environment verifier {spec!r} must pin a version, e.g. '{name}@1': "
+            "changing the verifier is a new environment version"
+        )
     return verifiers.registry.format_spec(name, version)
 
 
@@ -42,7 +44,9 @@ def check_available(spec: str) -> None:
     try:
         verifiers.resolve(spec)
     except verifiers.VerifierError as exc:
-        raise EnvConfigError(f"this environment pins verifier {spec}, which is not available: {exc}") from None
+        raise EnvConfigError(
+            f"this environment pins verifier {spec}, which is not available: {exc}"
+        ) from None
 
 
 class Grader:
@@ -54,7 +58,9 @@ class Grader:
         timeout_s: per-completion bound for the default executor.
     """
 
-    def __init__(self, spec: str, *, executor: Executor | None = None, timeout_s: float = 30.0) -> None:
+    def __init__(
+        self, spec: str, *, executor: Executor | None = None, timeout_s: float = 30.0
+    ) -> None:
         self.spec = pin_verifier(spec)
         check_available(self.spec)
         if timeout_s <= 0:
@@ -70,18 +76,25 @@ class Grader:
                 raise EnvConfigError(
                     "this environment runs in a daemonic process (gymnasium's AsyncVectorEnv default), which "
                     "cannot start grading workers; use gymnasium.make_vec(..., vectorization_mode='async', "
-                    "vector_kwargs={'daemon': False, 'shared_memory': False}) or the 'sync' mode")
+                    "vector_kwargs={'daemon': False, 'shared_memory': False}) or the 'sync' mode"
+                )
             self._executor = ProcessPoolExecutor(1, timeout_s=self.timeout_s)
         return self._executor
 
-    def grade(self, response: str, reference: Mapping[str, Any], spec: str | None = None) -> Verdict:
+    def grade(
+        self, response: str, reference: Mapping[str, Any], spec: str | None = None
+    ) -> Verdict:
         """One verdict for ``response``."""
         return self.grade_many([response], reference, spec)[0]
 
-    def grade_many(self, responses: Sequence[str], reference: Mapping[str, Any],
-                   spec: str | None = None) -> list[Verdict]:
+    def grade_many(
+        self, responses: Sequence[str], reference: Mapping[str, Any], spec: str | None = None
+    ) -> list[Verdict]:
         """Verdicts for several responses to one reference, in order, in one batch call."""
-        items = [GradeItem(response, reference, spec or self.spec, index) for index, response in enumerate(responses)]
+        items = [
+            GradeItem(response, reference, spec or self.spec, index)
+            for index, response in enumerate(responses)
+        ]
         return verifiers.grade_batch(items, executor=self.executor)
 
     def grade_items(self, items: Sequence[GradeItem]) -> list[Verdict]:

@@ -50,14 +50,22 @@ def grade_group(env: gym.Env, completions: Sequence[str]) -> GroupResult:
     """Grade G completions of ``env``'s current task in one batch call (the episode is not advanced)."""
     inner = env.unwrapped
     if not isinstance(inner, VerifierEnv):
-        raise EnvConfigError(f"grade_group needs a single-turn VerifierEnv, got {type(inner).__name__}")
+        raise EnvConfigError(
+            f"grade_group needs a single-turn VerifierEnv, got {type(inner).__name__}"
+        )
     verdicts = inner.grade_many(list(completions))
     assert inner.task is not None
     return GroupResult(inner.task.id, tuple(v.score for v in verdicts), tuple(verdicts))
 
 
-def make_group(env_id: str, group_size: int, *, executor: Executor | None = None,
-               workers: int | None = None, **kwargs: Any) -> SyncVectorEnv:
+def make_group(
+    env_id: str,
+    group_size: int,
+    *,
+    executor: Executor | None = None,
+    workers: int | None = None,
+    **kwargs: Any,
+) -> SyncVectorEnv:
     """A vector env of ``group_size`` copies of ``env_id`` sharing one grading executor.
 
     Without ``executor``, a :class:`verifiers.ProcessPoolExecutor` with ``workers`` processes
@@ -67,13 +75,17 @@ def make_group(env_id: str, group_size: int, *, executor: Executor | None = None
         raise EnvConfigError(f"group_size must be an int >= 1, got {group_size!r}")
     owned = executor is None
     if owned:
-        executor = ProcessPoolExecutor(workers or group_size, timeout_s=kwargs.get("timeout_s", 30.0))
+        executor = ProcessPoolExecutor(
+            workers or group_size, timeout_s=kwargs.get("timeout_s", 30.0)
+        )
     vec = _GroupVectorEnv([_factory(env_id, executor, kwargs) for _ in range(group_size)])
     vec.owned_executor = executor if owned else None
     return vec
 
 
-def reset_group(vec: SyncVectorEnv, *, seed: int | None = None, task_id: str | None = None) -> tuple[Any, dict]:
+def reset_group(
+    vec: SyncVectorEnv, *, seed: int | None = None, task_id: str | None = None
+) -> tuple[Any, dict]:
     """Reset every copy onto the same task: the one ``seed`` picks, or ``task_id``."""
     options = {"task_id": task_id} if task_id is not None else None
     if seed is None and task_id is None:  # a fresh random task, the same one for every copy

@@ -26,8 +26,16 @@ ENTRY_POINTS = {
 }
 
 
-def register_env(env_id: str, *, verifier: str, tasks: Any, columns: Columns | None = None,
-                 kind: str = "single_turn", replace: bool = False, **settings: Any) -> None:
+def register_env(
+    env_id: str,
+    *,
+    verifier: str,
+    tasks: Any,
+    columns: Columns | None = None,
+    kind: str = "single_turn",
+    replace: bool = False,
+    **settings: Any,
+) -> None:
     """Register ``env_id`` (``"namespace/Name-vN"``) as a text environment over ``verifier``.
 
     Args:
@@ -42,22 +50,32 @@ def register_env(env_id: str, *, verifier: str, tasks: Any, columns: Columns | N
         **settings: environment settings (``system_prompt``, ``timeout_s``, ``max_turns``, ...).
     """
     if kind not in ENTRY_POINTS:
-        raise EnvConfigError(f"unknown environment kind {kind!r}; use one of {sorted(ENTRY_POINTS)}")
+        raise EnvConfigError(
+            f"unknown environment kind {kind!r}; use one of {sorted(ENTRY_POINTS)}"
+        )
     spec = pin_verifier(verifier)
     if env_id in gym.registry and not replace:
-        raise EnvConfigError(f"{env_id} is already registered; bump its version (-vN) or pass replace=True")
+        raise EnvConfigError(
+            f"{env_id} is already registered; bump its version (-vN) or pass replace=True"
+        )
     if env_id in gym.registry:
         del gym.registry[env_id]
-    if isinstance(tasks, Iterator):  # a generator can be read once and not copied: gymnasium.make deep-copies kwargs
+    if isinstance(
+        tasks, Iterator
+    ):  # a generator can be read once and not copied: gymnasium.make deep-copies kwargs
         tasks = list(tasks)
     kwargs = {"tasks": tasks, "verifier": spec, "columns": columns, **settings}
-    gym.register(id=env_id, entry_point=ENTRY_POINTS[kind], kwargs=kwargs, disable_env_checker=False)
+    gym.register(
+        id=env_id, entry_point=ENTRY_POINTS[kind], kwargs=kwargs, disable_env_checker=False
+    )
 
 
 def registered_ids(namespace: str | None = "rlvr") -> list[str]:
     """Ids registered in ``namespace`` (all text environments when ``None``), sorted."""
     ids = []
     for env_id, spec in gym.registry.items():
-        if spec.entry_point in ENTRY_POINTS.values() and (namespace is None or spec.namespace == namespace):
+        if spec.entry_point in ENTRY_POINTS.values() and (
+            namespace is None or spec.namespace == namespace
+        ):
             ids.append(env_id)
     return sorted(ids)

@@ -38,8 +38,14 @@ class UnicodeText(spaces.Text):
         sample_max_length: longest string that :meth:`sample` draws (keeps samples small).
     """
 
-    def __init__(self, max_length: int, *, min_length: int = 0, sample_max_length: int = 64,
-                 seed: int | np.random.Generator | None = None) -> None:
+    def __init__(
+        self,
+        max_length: int,
+        *,
+        min_length: int = 0,
+        sample_max_length: int = 64,
+        seed: int | np.random.Generator | None = None,
+    ) -> None:
         super().__init__(max_length, min_length=min_length, charset=SAMPLE_CHARSET, seed=seed)
         self.sample_max_length = max(min_length, min(sample_max_length, max_length))
 
@@ -55,8 +61,11 @@ class UnicodeText(spaces.Text):
         return f"UnicodeText({self.min_length}, {self.max_length})"
 
     def __eq__(self, other: Any) -> bool:
-        return (isinstance(other, UnicodeText) and self.min_length == other.min_length
-                and self.max_length == other.max_length)
+        return (
+            isinstance(other, UnicodeText)
+            and self.min_length == other.min_length
+            and self.max_length == other.max_length
+        )
 
 
 class ChatMessages(spaces.Space):
@@ -68,8 +77,12 @@ class ChatMessages(spaces.Space):
         max_chars: longest total ``content`` over all messages.
     """
 
-    def __init__(self, max_messages: int = 256, max_chars: int = 1_000_000,
-                 seed: int | np.random.Generator | None = None) -> None:
+    def __init__(
+        self,
+        max_messages: int = 256,
+        max_chars: int = 1_000_000,
+        seed: int | np.random.Generator | None = None,
+    ) -> None:
         super().__init__(None, None, seed)
         self.max_messages = max_messages
         self.max_chars = max_chars
@@ -91,7 +104,10 @@ class ChatMessages(spaces.Space):
     def sample(self, mask: Any = None, probability: Any = None) -> list[dict[str, Any]]:
         count = int(self.np_random.integers(1, 4))
         roles = ["system", "user", "assistant"]
-        return [{"role": roles[i % 3], "content": sample_text(self.np_random, 0, 32)} for i in range(count)]
+        return [
+            {"role": roles[i % 3], "content": sample_text(self.np_random, 0, 32)}
+            for i in range(count)
+        ]
 
     def to_jsonable(self, sample_n: Sequence[Any]) -> list[Any]:
         return [list(sample) for sample in sample_n]
@@ -103,8 +119,11 @@ class ChatMessages(spaces.Space):
         return f"ChatMessages(max_messages={self.max_messages}, max_chars={self.max_chars})"
 
     def __eq__(self, other: Any) -> bool:
-        return (isinstance(other, ChatMessages) and self.max_messages == other.max_messages
-                and self.max_chars == other.max_chars)
+        return (
+            isinstance(other, ChatMessages)
+            and self.max_messages == other.max_messages
+            and self.max_chars == other.max_chars
+        )
 
 
 def sample_text(rng: np.random.Generator, min_length: int, max_length: int) -> str:
@@ -124,7 +143,9 @@ def _is_message(message: Any) -> bool:
 
 def prompt_space(max_chars: int, max_messages: int = 256) -> spaces.Dict:
     """Observation space of the text environments: ``{"messages": ChatMessages, "text": UnicodeText}``."""
-    return spaces.Dict({"messages": ChatMessages(max_messages, max_chars), "text": UnicodeText(max_chars)})
+    return spaces.Dict(
+        {"messages": ChatMessages(max_messages, max_chars), "text": UnicodeText(max_chars)}
+    )
 
 
 @create_empty_array.register(ChatMessages)

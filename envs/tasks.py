@@ -68,7 +68,9 @@ class Columns:
     def __post_init__(self) -> None:
         for name in ("prompt", "reference"):
             if not isinstance(getattr(self, name), str) or not getattr(self, name):
-                raise TaskSourceError(f"Columns.{name} must name a column, got {getattr(self, name)!r}")
+                raise TaskSourceError(
+                    f"Columns.{name} must name a column, got {getattr(self, name)!r}"
+                )
 
 
 @runtime_checkable
@@ -87,14 +89,18 @@ class TaskList:
 
     def __init__(self, tasks: Sequence[Task], name: str = "tasks") -> None:
         if not tasks:
-            raise TaskSourceError(f"task source {name!r} is empty; an environment needs at least one task")
+            raise TaskSourceError(
+                f"task source {name!r} is empty; an environment needs at least one task"
+            )
         self.name = name
         self._tasks = tuple(tasks)
         self._by_id: dict[str, int] = {}
         for index, task in enumerate(self._tasks):
             if task.id in self._by_id:
-                raise TaskSourceError(f"{name}: row {index} repeats task id {task.id!r} "
-                                      f"(first seen in row {self._by_id[task.id]}); ids must be unique")
+                raise TaskSourceError(
+                    f"{name}: row {index} repeats task id {task.id!r} "
+                    f"(first seen in row {self._by_id[task.id]}); ids must be unique"
+                )
             self._by_id[task.id] = index
 
     def __len__(self) -> int:
@@ -128,7 +134,7 @@ def load_tasks(source: Any, *, columns: Columns | None = None) -> TaskList:
     if isinstance(source, TaskList):
         return source
     if isinstance(source, str) and source.startswith("bundled:"):
-        return from_rows(_read_jsonl(bundled_path(source[len("bundled:"):])), columns, source)
+        return from_rows(_read_jsonl(bundled_path(source[len("bundled:") :])), columns, source)
     if isinstance(source, (str, Path)):
         return _load_file(Path(source), columns)
     if hasattr(source, "column_names") and hasattr(source, "__getitem__"):
@@ -139,13 +145,17 @@ def load_tasks(source: Any, *, columns: Columns | None = None) -> TaskList:
         if all(isinstance(item, Task) for item in source):
             return TaskList(source)
         return from_rows(source, columns, "rows")
-    raise TaskSourceError(f"cannot read tasks from {type(source).__name__}; pass 'bundled:NAME', a .jsonl or "
-                          ".parquet path, a datasets.Dataset, or a list of dicts")
+    raise TaskSourceError(
+        f"cannot read tasks from {type(source).__name__}; pass 'bundled:NAME', a .jsonl or "
+        ".parquet path, a datasets.Dataset, or a list of dicts"
+    )
 
 
 def from_rows(rows: Iterable[Any], columns: Columns, name: str) -> TaskList:
     """Convert raw rows to tasks; the first bad row raises, naming ``name`` and the row number."""
-    return TaskList([row_to_task(row, index, columns, name) for index, row in enumerate(rows)], name)
+    return TaskList(
+        [row_to_task(row, index, columns, name) for index, row in enumerate(rows)], name
+    )
 
 
 def row_to_task(row: Any, index: int, columns: Columns, name: str) -> Task:
@@ -157,22 +167,38 @@ def row_to_task(row: Any, index: int, columns: Columns, name: str) -> Task:
         raise TaskSourceError(f"{where} is {type(row).__name__}, not an object")
     for column in (columns.prompt, columns.reference) + ((columns.id,) if columns.id else ()):
         if column not in row:
-            raise TaskSourceError(f"{where} has no column {column!r} (columns: {', '.join(map(str, row))}); "
-                                  "map your column names with envs.Columns(...)")
+            raise TaskSourceError(
+                f"{where} has no column {column!r} (columns: {', '.join(map(str, row))}); "
+                "map your column names with envs.Columns(...)"
+            )
     task_id = str(row[columns.id]) if columns.id else f"row-{index}"
-    return Task(task_id, _prompt(row[columns.prompt], where), _reference(row[columns.reference], where),
-                _solution(row, columns, where), _meta(row, columns, where))
+    return Task(
+        task_id,
+        _prompt(row[columns.prompt], where),
+        _reference(row[columns.reference], where),
+        _solution(row, columns, where),
+        _meta(row, columns, where),
+    )
 
 
 def _prompt(value: Any, where: str) -> str | tuple[Mapping[str, Any], ...]:
     if isinstance(value, str) and value:
         return value
-    if isinstance(value, (list, tuple)) and value and all(
-            isinstance(m, Mapping) and isinstance(m.get("role"), str) and isinstance(m.get("content"), str)
-            for m in value):
+    if (
+        isinstance(value, (list, tuple))
+        and value
+        and all(
+            isinstance(m, Mapping)
+            and isinstance(m.get("role"), str)
+            and isinstance(m.get("content"), str)
+            for m in value
+        )
+    ):
         return tuple(dict(m) for m in value)
-    raise TaskSourceError(f"{where}: prompt must be non-empty text or a list of {{role, content}} messages, "
-                          f"got {type(value).__name__}")
+    raise TaskSourceError(
+        f"{where}: prompt must be non-empty text or a list of {{role, content}} messages, "
+        f"got {type(value).__name__}"
+    )
 
 
 def _reference(value: Any, where: str) -> Mapping[str, Any]:
@@ -180,7 +206,9 @@ def _reference(value: Any, where: str) -> Mapping[str, Any]:
         try:
             value = json.loads(value)
         except json.JSONDecodeError as exc:
-            raise TaskSourceError(f"{where}: reference is a string but not valid JSON ({exc})") from None
+            raise TaskSourceError(
+                f"{where}: reference is a string but not valid JSON ({exc})"
+            ) from None
     if not isinstance(value, Mapping):
         raise TaskSourceError(f"{where}: reference must be an object, got {type(value).__name__}")
     return value
@@ -198,7 +226,9 @@ def _meta(row: Mapping[str, Any], columns: Columns, where: str) -> Mapping[str, 
     if isinstance(value, str):
         value = json.loads(value) if value.strip() else None
     if value is not None and not isinstance(value, Mapping):
-        raise TaskSourceError(f"{where}: meta must be an object or null, got {type(value).__name__}")
+        raise TaskSourceError(
+            f"{where}: meta must be an object or null, got {type(value).__name__}"
+        )
     return value or {}
 
 
@@ -213,7 +243,9 @@ def _load_file(path: Path, columns: Columns) -> TaskList:
         return from_rows(_read_jsonl(path), columns, str(path))
     if path.suffix == ".parquet":
         return from_rows(_read_parquet(path), columns, str(path))
-    raise TaskSourceError(f"task file {str(path)!r}: unknown format {path.suffix!r}; use .jsonl or .parquet")
+    raise TaskSourceError(
+        f"task file {str(path)!r}: unknown format {path.suffix!r}; use .jsonl or .parquet"
+    )
 
 
 def _read_json_array(path: Path) -> list[Any] | None:
@@ -238,7 +270,9 @@ def _read_jsonl(path: Path) -> Iterator[Any]:
             try:
                 yield json.loads(line)
             except json.JSONDecodeError as exc:
-                yield TaskSourceError(f"{path}: row {number} (line {number + 1}) is not valid JSON: {exc}")
+                yield TaskSourceError(
+                    f"{path}: row {number} (line {number + 1}) is not valid JSON: {exc}"
+                )
 
 
 def _read_parquet(path: Path) -> list[dict[str, Any]]:

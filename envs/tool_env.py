@@ -78,24 +78,49 @@ class ToolCallEnv(TaskEnv):
         Other arguments: as :class:`~envs.core.VerifierEnv`.
     """
 
-    def __init__(self, tasks: Any, verifier: str = "tool_call@2", *, columns: Columns | None = None,
-                 executor: Executor | None = None, render_mode: str | None = None, max_turns: int = 8,
-                 system_prompt: str | None = None, max_prompt_chars: int = 1_000_000,
-                 max_completion_chars: int = 65536, timeout_s: float = 30.0, record_elapsed: bool = False,
-                 strict_no_call: bool = True, quarantine: Any = None) -> None:
+    def __init__(
+        self,
+        tasks: Any,
+        verifier: str = "tool_call@2",
+        *,
+        columns: Columns | None = None,
+        executor: Executor | None = None,
+        render_mode: str | None = None,
+        max_turns: int = 8,
+        system_prompt: str | None = None,
+        max_prompt_chars: int = 1_000_000,
+        max_completion_chars: int = 65536,
+        timeout_s: float = 30.0,
+        record_elapsed: bool = False,
+        strict_no_call: bool = True,
+        quarantine: Any = None,
+    ) -> None:
         if isinstance(max_turns, bool) or not isinstance(max_turns, int) or max_turns < 1:
             raise EnvConfigError(f"max_turns must be an int >= 1, got {max_turns!r}")
         template = DEFAULT_SYSTEM_PROMPT if system_prompt is None else system_prompt
         if "{tools}" not in template:
-            raise EnvConfigError("system_prompt must contain '{tools}' where the tool definitions go")
-        config = EnvConfig(verifier, template, max_prompt_chars, max_completion_chars, timeout_s, record_elapsed)
-        super().__init__(tasks, config, columns=columns, executor=executor, render_mode=render_mode,
-                         quarantine=quarantine)
+            raise EnvConfigError(
+                "system_prompt must contain '{tools}' where the tool definitions go"
+            )
+        config = EnvConfig(
+            verifier, template, max_prompt_chars, max_completion_chars, timeout_s, record_elapsed
+        )
+        super().__init__(
+            tasks,
+            config,
+            columns=columns,
+            executor=executor,
+            render_mode=render_mode,
+            quarantine=quarantine,
+        )
         self.max_turns = max_turns
         self.strict_no_call = strict_no_call
         # each turn refuses what the final grade refuses: undeclared arguments under tool_call@2
-        self._declared_only = bool(getattr(getattr(verifiers.get(verifier), "rules", None),
-                                           "declared_arguments_only", False))
+        self._declared_only = bool(
+            getattr(
+                getattr(verifiers.get(verifier), "rules", None), "declared_arguments_only", False
+            )
+        )
         self.api: MockAPI | None = None
         self.tools: list[dict[str, Any]] = []
         self._schemas: dict[str, Any] = {}
@@ -104,15 +129,18 @@ class ToolCallEnv(TaskEnv):
         self._turns: list[dict[str, Any]] = []
         self._done = True
 
-    def reset(self, *, seed: int | None = None,
-              options: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
         super().reset(seed=seed)
         self.task_index = self._choose(options)
         self.task = self.tasks[self.task_index]
         environment = self.task.reference.get("environment")
         if not isinstance(environment, Mapping):
-            raise TaskSourceError(f"task {self.task.id!r} has no reference 'environment' {{api, state}}; "
-                                  "ToolCallEnv needs a mock API to run calls against")
+            raise TaskSourceError(
+                f"task {self.task.id!r} has no reference 'environment' {{api, state}}; "
+                "ToolCallEnv needs a mock API to run calls against"
+            )
         self.api = make_api(environment.get("api"), environment.get("state"))
         self.tools = self.task.reference.get("tools") or self.api.tool_definitions()
         self._schemas = tool_schemas(self.task.reference)
@@ -121,15 +149,22 @@ class ToolCallEnv(TaskEnv):
         self._successful, self._attempted, self._turns, self._done = [], [], [], False
         return self._observation(), {**self._task_info(), "tools": copy.deepcopy(self.tools)}
 
-    def step(self, action: str | Mapping[str, Any]) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
+    def step(
+        self, action: str | Mapping[str, Any]
+    ) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
         if self._done:
             raise EnvStateError("call reset() before step(): the episode has ended")
         text, parsed, error = self._parse(action)
         turn: dict[str, Any] = {"turn": len(self._turns), "calls": [], "parse_error": None}
         if error is not None:
             self.messages.append({"role": "assistant", "content": text})
-            self.messages.append({"role": "user", "content": f"Your tool call could not be read "
-                                  f"({error.code}): {error.message}. Reply with valid tool calls or a final answer."})
+            self.messages.append(
+                {
+                    "role": "user",
+                    "content": f"Your tool call could not be read "
+                    f"({error.code}): {error.message}. Reply with valid tool calls or a final answer.",
+                }
+            )
             turn["parse_error"] = error.code
         elif not parsed.calls:
             self.messages.append({"role": "assistant", "content": parsed.content})
@@ -146,43 +181,80 @@ class ToolCallEnv(TaskEnv):
     def _parse(self, action: Any) -> tuple[str, ParsedMessage | None, ToolCallParseError | None]:
         try:
             if isinstance(action, Mapping):
-                return json.dumps(action, ensure_ascii=False), parse_json_message(dict(action)), None
+                return (
+                    json.dumps(action, ensure_ascii=False),
+                    parse_json_message(dict(action)),
+                    None,
+                )
             text = self._check_action(action)
             if len(text) > self.config.max_completion_chars:
-                raise ToolCallParseError("too_long", f"the message has {len(text)} characters; the limit is "
-                                                     f"{self.config.max_completion_chars}")
+                raise ToolCallParseError(
+                    "too_long",
+                    f"the message has {len(text)} characters; the limit is "
+                    f"{self.config.max_completion_chars}",
+                )
             return text, parse_tool_calls(text), None
         except ToolCallParseError as exc:
-            return (action if isinstance(action, str) else json.dumps(action, default=str)), None, exc
+            return (
+                (action if isinstance(action, str) else json.dumps(action, default=str)),
+                None,
+                exc,
+            )
 
     def _run_calls(self, parsed: ParsedMessage) -> list[dict[str, Any]]:
         assert self.api is not None
         number = len(self._turns)
-        calls = [ToolCall(c.name, c.arguments, f"call_{number}_{i}") for i, c in enumerate(parsed.calls)]
-        self.messages.append({"role": "assistant", "content": parsed.content or None,
-                              "tool_calls": [c.to_openai() for c in calls]})
+        calls = [
+            ToolCall(c.name, c.arguments, f"call_{number}_{i}") for i, c in enumerate(parsed.calls)
+        ]
+        self.messages.append(
+            {
+                "role": "assistant",
+                "content": parsed.content or None,
+                "tool_calls": [c.to_openai() for c in calls],
+            }
+        )
         statuses = []
         self._attempted.extend(calls)
         for call in calls:
             problem = call_problem(call, self._schemas, declared_only=self._declared_only)
-            status, payload = (404 if problem[0] == "unknown_tool" else 400, {"error": problem[1]}) if problem \
+            status, payload = (
+                (404 if problem[0] == "unknown_tool" else 400, {"error": problem[1]})
+                if problem
                 else self.api.call(call.name, call.arguments)
+            )
             if 200 <= status < 300:
                 self._successful.append(call)
-            self.messages.append({"role": "tool", "tool_call_id": call.id, "name": call.name,
-                                  "content": json.dumps({"status": status, "payload": payload}, ensure_ascii=False)})
+            self.messages.append(
+                {
+                    "role": "tool",
+                    "tool_call_id": call.id,
+                    "name": call.name,
+                    "content": json.dumps(
+                        {"status": status, "payload": payload}, ensure_ascii=False
+                    ),
+                }
+            )
             statuses.append({"name": call.name, "status": status})
         return statuses
 
     def _counts_every_call(self) -> bool:
         return self.strict_no_call and self.task.reference.get("expected_calls") == []
 
-    def _finish(self, answer: str, *, terminated: bool) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
+    def _finish(
+        self, answer: str, *, terminated: bool
+    ) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
         self._done = True
         graded = self._attempted if self._counts_every_call() else self._successful
-        transcript = json.dumps({"role": "assistant", "content": answer,
-                                 "tool_calls": [c.to_openai() for c in graded]}, ensure_ascii=False)
+        transcript = json.dumps(
+            {"role": "assistant", "content": answer, "tool_calls": [c.to_openai() for c in graded]},
+            ensure_ascii=False,
+        )
         verdict = self._grade(transcript)
-        info = {**self._task_info(), "turns": copy.deepcopy(self._turns), "verdict": verdict,
-                "reward_components": {"verifier": verdict.score}}
+        info = {
+            **self._task_info(),
+            "turns": copy.deepcopy(self._turns),
+            "verdict": verdict,
+            "reward_components": {"verifier": verdict.score},
+        }
         return self._observation(), verdict.score, terminated, not terminated, info

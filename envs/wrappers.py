@@ -54,14 +54,25 @@ class FormatReward(gym.Wrapper):
         "penalty": lambda reward, ok, weight: reward - weight * (not ok),
     }
 
-    def __init__(self, env: gym.Env, *, tags: Sequence[str] = ("think", "answer"), pattern: str | None = None,
-                 weight: float = 0.1, mode: str = "add") -> None:
+    def __init__(
+        self,
+        env: gym.Env,
+        *,
+        tags: Sequence[str] = ("think", "answer"),
+        pattern: str | None = None,
+        weight: float = 0.1,
+        mode: str = "add",
+    ) -> None:
         super().__init__(env)
         if mode not in self.MODES:
-            raise EnvConfigError(f"FormatReward mode {mode!r} is unknown; use one of {sorted(self.MODES)}")
+            raise EnvConfigError(
+                f"FormatReward mode {mode!r} is unknown; use one of {sorted(self.MODES)}"
+            )
         if pattern is None and not tags:
             raise EnvConfigError("FormatReward needs tags or a pattern")
-        self.regex = re.compile(pattern, re.DOTALL) if pattern is not None else self.build_pattern(tags)
+        self.regex = (
+            re.compile(pattern, re.DOTALL) if pattern is not None else self.build_pattern(tags)
+        )
         self.tags = None if pattern is not None else tuple(tags)
         self.weight = float(weight)
         self.mode = mode
@@ -102,7 +113,9 @@ def _tags_fill(text: str, tags: Sequence[str]) -> bool:
         return False
     position += len(opening)
     for current, following in zip(tags, tags[1:]):
-        found = re.compile(rf"</{re.escape(current)}>\s*<{re.escape(following)}>").search(text, position)
+        found = re.compile(rf"</{re.escape(current)}>\s*<{re.escape(following)}>").search(
+            text, position
+        )
         if found is None:
             return False
         position = found.end()
@@ -131,11 +144,14 @@ class OverlongPenalty(gym.Wrapper):
             ``lambda text: len(tokenizer.encode(text))`` to count tokens.
     """
 
-    def __init__(self, env: gym.Env, *, max_length: int, buffer: int,
-                 length_fn: Callable[[str], int] = len) -> None:
+    def __init__(
+        self, env: gym.Env, *, max_length: int, buffer: int, length_fn: Callable[[str], int] = len
+    ) -> None:
         super().__init__(env)
         if not 0 < buffer <= max_length:
-            raise EnvConfigError(f"need 0 < buffer <= max_length, got buffer={buffer}, max_length={max_length}")
+            raise EnvConfigError(
+                f"need 0 < buffer <= max_length, got buffer={buffer}, max_length={max_length}"
+            )
         self.max_length, self.buffer, self.length_fn = max_length, buffer, length_fn
 
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
@@ -164,8 +180,12 @@ class CombinedReward(gym.Wrapper):
     ``info["verdicts"][spec]``; all extra verdicts come from one batch call.
     """
 
-    def __init__(self, env: gym.Env, weights: Mapping[str, float],
-                 references: Mapping[str, Callable[[Any], Mapping[str, Any]]] | None = None) -> None:
+    def __init__(
+        self,
+        env: gym.Env,
+        weights: Mapping[str, float],
+        references: Mapping[str, Callable[[Any], Mapping[str, Any]]] | None = None,
+    ) -> None:
         super().__init__(env)
         if not weights:
             raise EnvConfigError("CombinedReward needs at least one verifier weight")
@@ -173,7 +193,9 @@ class CombinedReward(gym.Wrapper):
         self.references = {pin_verifier(spec): fn for spec, fn in (references or {}).items()}
         unknown = set(self.references) - set(self.weights)
         if unknown:
-            raise EnvConfigError(f"references given for verifiers without a weight: {sorted(unknown)}")
+            raise EnvConfigError(
+                f"references given for verifiers without a weight: {sorted(unknown)}"
+            )
 
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
         obs, reward, terminated, truncated, info = self.env.step(action)
@@ -184,8 +206,12 @@ class CombinedReward(gym.Wrapper):
         extra = [spec for spec in self.weights if spec not in verdicts]
         items = [GradeItem(action, self._reference(spec, inner.task), spec, spec) for spec in extra]
         graded = inner.grader.grade_items(items) if items else []
-        verdicts.update({spec: v if inner.config.record_elapsed else v.replace(elapsed_s=0.0)
-                         for spec, v in zip(extra, graded)})
+        verdicts.update(
+            {
+                spec: v if inner.config.record_elapsed else v.replace(elapsed_s=0.0)
+                for spec, v in zip(extra, graded)
+            }
+        )
         components = _components(info)
         components.update({spec: verdicts[spec].score for spec in self.weights})
         info["verdicts"] = {spec: verdicts[spec] for spec in self.weights}

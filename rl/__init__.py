@@ -14,5 +14,18 @@ from .losses import LOSSES
 from .model_files import ModelFileError, convert_gguf
 from .trainer import GRPOTrainer
 
-__all__ = ["CheckpointError", "ConfigError", "EvalConfig", "EvalResult", "GRPOConfig", "GRPOTrainer", "LOSSES",
-           "ModelFileError", "RLError", "RolloutError", "convert_gguf", "evaluate", "load_config"]
+__all__ = [
+    "CheckpointError",
+    "ConfigError",
+    "EvalConfig",
+    "EvalResult",
+    "GRPOConfig",
+    "GRPOTrainer",
+    "LOSSES",
+    "ModelFileError",
+    "RLError",
+    "RolloutError",
+    "convert_gguf",
+    "evaluate",
+    "load_config",
+]

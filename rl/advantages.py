@@ -13,8 +13,12 @@ if TYPE_CHECKING:  # pragma: no cover
     import torch
 
 
-def group_advantages(rewards: "torch.Tensor", scale: bool = True, eps: float = 1e-6,
-                     graded: "torch.Tensor | None" = None) -> "torch.Tensor":
+def group_advantages(
+    rewards: "torch.Tensor",
+    scale: bool = True,
+    eps: float = 1e-6,
+    graded: "torch.Tensor | None" = None,
+) -> "torch.Tensor":
     """GRPO group-relative advantages.
 
     ``A_i = (r_i - mean(r)) / std(r)`` within each row (one prompt's G rewards), or
@@ -42,10 +46,14 @@ def group_advantages(rewards: "torch.Tensor", scale: bool = True, eps: float = 1
         return centered
     std = rewards.std(dim=-1, keepdim=True)
     flat = std < eps
-    return torch.where(flat, torch.zeros_like(centered), centered / torch.where(flat, torch.ones_like(std), std))
+    return torch.where(
+        flat, torch.zeros_like(centered), centered / torch.where(flat, torch.ones_like(std), std)
+    )
 
 
-def _masked_group_advantages(rewards: "torch.Tensor", graded: "torch.Tensor", scale: bool, eps: float) -> "torch.Tensor":
+def _masked_group_advantages(
+    rewards: "torch.Tensor", graded: "torch.Tensor", scale: bool, eps: float
+) -> "torch.Tensor":
     """:func:`group_advantages` over the graded entries of each row only (the rest get 0)."""
     import torch
 
@@ -73,7 +81,9 @@ def pairwise_advantages(rewards: "torch.Tensor") -> "torch.Tensor":
     return rewards.unsqueeze(-1) - rewards.unsqueeze(-2)
 
 
-def zero_std_fraction(rewards: "torch.Tensor", eps: float = 1e-6, graded: "torch.Tensor | None" = None) -> float:
+def zero_std_fraction(
+    rewards: "torch.Tensor", eps: float = 1e-6, graded: "torch.Tensor | None" = None
+) -> float:
     """Fraction of groups (rows) whose rewards are all equal: they carry no learning signal.
 
     With ``graded``, only graded entries count, and a row with fewer than 2 of them carries no signal either.
@@ -90,7 +100,9 @@ def zero_std_fraction(rewards: "torch.Tensor", eps: float = 1e-6, graded: "torch
     return float((rewards.std(dim=-1) < eps).float().mean()) if rewards.shape[-1] > 1 else 1.0
 
 
-def overlong_penalty(lengths: "torch.Tensor", max_tokens: int, buffer: int, penalty: float = 1.0) -> "torch.Tensor":
+def overlong_penalty(
+    lengths: "torch.Tensor", max_tokens: int, buffer: int, penalty: float = 1.0
+) -> "torch.Tensor":
     """DAPO soft overlong punishment, to be added to the reward.
 
     ``0`` for ``L <= max_tokens - buffer``; ``-penalty * (L - (max_tokens - buffer)) / buffer`` inside the

@@ -35,8 +35,14 @@ class Packed:
         return self.mask.shape[1]
 
 
-def pack(episodes: Sequence[Episode], advantages: Sequence[float], rewards: Sequence[float],
-         group_ids: Sequence[int], pad_id: int, device: Any) -> Packed:
+def pack(
+    episodes: Sequence[Episode],
+    advantages: Sequence[float],
+    rewards: Sequence[float],
+    group_ids: Sequence[int],
+    pad_id: int,
+    device: Any,
+) -> Packed:
     """Pad ``episodes`` (prompt + tokens) to one grid; see the module docstring for the layout."""
     import torch
 
@@ -55,7 +61,8 @@ def pack(episodes: Sequence[Episode], advantages: Sequence[float], rewards: Sequ
         sampler.append([0.0] * first + [float(x) for x in e.sampler_logprobs] + [0.0] * tail)
     return Packed(
         input_ids=torch.tensor(ids, dtype=torch.long, device=device),
-        attention_mask=torch.tensor(attn, dtype=torch.long, device=device), start=start,
+        attention_mask=torch.tensor(attn, dtype=torch.long, device=device),
+        start=start,
         mask=torch.tensor(mask, dtype=torch.float, device=device),
         sampler_logp=torch.tensor(sampler, dtype=torch.float, device=device),
         advantages=torch.tensor(list(advantages), dtype=torch.float, device=device),
@@ -91,13 +98,17 @@ def token_logprobs(model: Any, batch: Packed, temperature: float = 1.0, entropy:
     # rows are right-padded, so every real token already sees exactly its own prefix under the causal
     # mask alone; padding only follows it, and its outputs are masked out of every loss and metric
     if lean.trainable(model) and worth_sharing(batch.prompts, batch.input_ids.shape[1]):
-        logits = shared_prefix_logits(model, batch.input_ids, keep, batch.prompts)[:, :-1]  # each prompt read once
+        logits = shared_prefix_logits(model, batch.input_ids, keep, batch.prompts)[
+            :, :-1
+        ]  # each prompt read once
     elif lean.trainable(model):  # the same maths without HF's per-call overhead (rl.engines.lean)
         logits = lean.causal_logits(model, batch.input_ids, keep)[:, :-1]
     else:
         # the mask changes no real token's output (padding only follows them); it tells HF models the
         # trailing pad ids are padding, so none warns about them
-        logits = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask, logits_to_keep=keep).logits[:, :-1]
+        logits = model(
+            input_ids=batch.input_ids, attention_mask=batch.attention_mask, logits_to_keep=keep
+        ).logits[:, :-1]
     logits = logits.float() if temperature == 1.0 else logits.float() / temperature
     targets = batch.input_ids[:, batch.start + 1 :]
     logp_all = torch.log_softmax(logits, dim=-1)

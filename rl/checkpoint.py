@@ -20,8 +20,16 @@ from typing import Any, Mapping
 from .errors import CheckpointError
 
 
-def save_checkpoint(output_dir: str | Path, step: int, model: Any, tokenizer: Any, optimizer: Any,
-                    config: Mapping[str, Any], verifiers: list[str], keep: int = 2) -> Path:
+def save_checkpoint(
+    output_dir: str | Path,
+    step: int,
+    model: Any,
+    tokenizer: Any,
+    optimizer: Any,
+    config: Mapping[str, Any],
+    verifiers: list[str],
+    keep: int = 2,
+) -> Path:
     """Write the checkpoint for the state *after* ``step`` steps; keep only the newest ``keep``."""
     import numpy as np
     import torch
@@ -34,7 +42,14 @@ def save_checkpoint(output_dir: str | Path, step: int, model: Any, tokenizer: An
     model.save_pretrained(tmp)
     tokenizer.save_pretrained(tmp)
     torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
-    torch.save({"torch": torch.get_rng_state(), "python": random.getstate(), "numpy": np.random.get_state()}, tmp / "rng.pt")
+    torch.save(
+        {
+            "torch": torch.get_rng_state(),
+            "python": random.getstate(),
+            "numpy": np.random.get_state(),
+        },
+        tmp / "rng.pt",
+    )
     state = {"step": step, "config": dict(config), "verifiers": sorted(verifiers)}
     (tmp / "state.json").write_text(json.dumps(state, indent=2, sort_keys=True))
     shutil.rmtree(path, ignore_errors=True)
@@ -54,7 +69,9 @@ def read_state(path: str | Path) -> dict[str, Any]:
     """``state.json`` of a checkpoint (step, config, verifiers)."""
     file = Path(path) / "state.json"
     if not file.exists():
-        raise CheckpointError(f"{path} is not a checkpoint (no state.json); pass a step-* directory")
+        raise CheckpointError(
+            f"{path} is not a checkpoint (no state.json); pass a step-* directory"
+        )
     return json.loads(file.read_text())
 
 
@@ -65,7 +82,9 @@ def restore(path: str | Path, model: Any, optimizer: Any) -> dict[str, Any]:
     from transformers import AutoModelForCausalLM
 
     state = read_state(path)
-    saved = AutoModelForCausalLM.from_pretrained(path, local_files_only=True, dtype=next(model.parameters()).dtype)
+    saved = AutoModelForCausalLM.from_pretrained(
+        path, local_files_only=True, dtype=next(model.parameters()).dtype
+    )
     model.load_state_dict(saved.state_dict())
     optimizer.load_state_dict(torch.load(Path(path) / "optimizer.pt", weights_only=False))
     rng = torch.load(Path(path) / "rng.pt", weights_only=False)

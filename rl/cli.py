@@ -13,20 +13,22 @@ import sys
 
 #: Modules that contribute subcommands, in the order ``rlvr --help`` lists them.
 MOUNTS = (
-    "verifiers.cli",   # grade, verifiers
-    "sandbox.cli",     # sandbox build-image ...
-    "envs.cli",        # envs
+    "verifiers.cli",  # grade, verifiers
+    "sandbox.cli",  # sandbox build-image ...
+    "envs.cli",  # envs
     "envs.quarantine.cli",  # quarantine add|list|check|remove
-    "rl.train_cli",    # train
-    "rl.eval_cli",     # eval, model convert
-    "rl.prm.cli",      # prm import|export|stats|annotate|show
-    "rl.export_cli",   # export sft
+    "rl.train_cli",  # train
+    "rl.eval_cli",  # eval, model convert
+    "rl.prm.cli",  # prm import|export|stats|annotate|show
+    "rl.export_cli",  # export sft
     "rl.regrade_cli",  # regrade
 )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rlvr", description="Verifiable rewards: grade, train, label.")
+    parser = argparse.ArgumentParser(
+        prog="rlvr", description="Verifiable rewards: grade, train, label."
+    )
     parser.add_argument("--version", action="version", version=f"rlvr {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module_name in MOUNTS:

@@ -177,16 +177,29 @@ class GRPOConfig:
         _check_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
         _check_choice("device", self.device, ("auto", "cpu", "cuda"))
         if self.grading_workers < 0:
-            raise ConfigError(f"grading_workers={self.grading_workers} must be >= 0 (0 grades in-process)")
+            raise ConfigError(
+                f"grading_workers={self.grading_workers} must be >= 0 (0 grades in-process)"
+            )
         if self.warmup_steps < 0:
             raise ConfigError(f"warmup_steps={self.warmup_steps} must be >= 0 (0: no warm-up)")
         if self.max_ungraded_steps < 0:
-            raise ConfigError(f"max_ungraded_steps={self.max_ungraded_steps} must be >= 0 (0 never stops the run)")
-        for name in ("group_size", "prompts_per_step", "mu", "micro_batch_size", "max_new_tokens", "max_turns"):
+            raise ConfigError(
+                f"max_ungraded_steps={self.max_ungraded_steps} must be >= 0 (0 never stops the run)"
+            )
+        for name in (
+            "group_size",
+            "prompts_per_step",
+            "mu",
+            "micro_batch_size",
+            "max_new_tokens",
+            "max_turns",
+        ):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.steps < 0 or self.lr < 0 or self.beta < 0:
-            raise ConfigError(f"steps, lr and beta must be >= 0, got steps={self.steps}, lr={self.lr}, beta={self.beta}")
+            raise ConfigError(
+                f"steps, lr and beta must be >= 0, got steps={self.steps}, lr={self.lr}, beta={self.beta}"
+            )
         self._check_algorithm()
         self._check_sampling()
 
@@ -213,7 +226,9 @@ class GRPOConfig:
                 f"set micro_batch_size to {self.group_size * max(1, self.micro_batch_size // self.group_size)}"
             )
         if self.sft_gate is not None and not 0 <= self.sft_gate <= 1:
-            raise ConfigError(f"sft_gate={self.sft_gate} is a group accuracy; set it in [0, 1] or None")
+            raise ConfigError(
+                f"sft_gate={self.sft_gate} is a group accuracy; set it in [0, 1] or None"
+            )
         if self.tis_cap is not None and self.tis_cap <= 0:
             raise ConfigError(f"tis_cap={self.tis_cap} must be > 0 (or None to disable TIS)")
         if self.dynamic_sampling and self.max_refill_rounds < 1:
@@ -227,14 +242,23 @@ class GRPOConfig:
             )
         if not 0 < self.top_p <= 1:
             raise ConfigError(f"top_p={self.top_p} must lie in (0, 1]")
-        if self.overlong_buffer < 0 or self.overlong_buffer >= self.max_new_tokens and self.overlong_buffer:
+        if (
+            self.overlong_buffer < 0
+            or self.overlong_buffer >= self.max_new_tokens
+            and self.overlong_buffer
+        ):
             raise ConfigError(
                 f"overlong_buffer={self.overlong_buffer} must be in [0, max_new_tokens={self.max_new_tokens}); "
                 "DAPO uses a buffer of about a quarter of max_new_tokens"
             )
-        if self.vllm_gpu_memory_utilization is not None and not 0 < self.vllm_gpu_memory_utilization <= 1:
-            raise ConfigError(f"vllm_gpu_memory_utilization={self.vllm_gpu_memory_utilization} must lie in (0, 1] "
-                              "(or None for the platform's default)")
+        if (
+            self.vllm_gpu_memory_utilization is not None
+            and not 0 < self.vllm_gpu_memory_utilization <= 1
+        ):
+            raise ConfigError(
+                f"vllm_gpu_memory_utilization={self.vllm_gpu_memory_utilization} must lie in (0, 1] "
+                "(or None for the platform's default)"
+            )
 
     # --- derived values -----------------------------------------------------------------------------
     @property
@@ -279,9 +303,11 @@ class GRPOConfig:
         if self.prompts_per_step % world_size:
             lower = self.prompts_per_step // world_size * world_size
             fix = f"{lower} or {lower + world_size}" if lower else f"{world_size}"
-            raise ConfigError(f"prompts_per_step={self.prompts_per_step} does not divide among {world_size} ranks, and "
-                              f"each rank samples an equal share of the prompts; set prompts_per_step to a multiple of "
-                              f"{world_size} (e.g. {fix}), or start a number of ranks that divides it")
+            raise ConfigError(
+                f"prompts_per_step={self.prompts_per_step} does not divide among {world_size} ranks, and "
+                f"each rank samples an equal share of the prompts; set prompts_per_step to a multiple of "
+                f"{world_size} (e.g. {fix}), or start a number of ranks that divides it"
+            )
         return self.prompts_per_step // world_size
 
     def replace(self, **changes: Any) -> "GRPOConfig":
@@ -309,8 +335,14 @@ class GRPOConfig:
         return cls(**values)
 
 
-_TYPE_WORDS = {"int": "an integer", "float": "a number", "bool": "true or false", "str": "a string",
-               "Mapping": "a mapping (a table / JSON object)", "tuple": "a list of strings"}
+_TYPE_WORDS = {
+    "int": "an integer",
+    "float": "a number",
+    "bool": "true or false",
+    "str": "a string",
+    "Mapping": "a mapping (a table / JSON object)",
+    "tuple": "a list of strings",
+}
 
 
 def _type_ok(base: str, value: Any) -> bool:
@@ -356,13 +388,19 @@ def load_config(path: str | Path, overrides: Mapping[str, Any] | None = None) ->
         data = _parse(path.suffix, path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError(f"config file {path} cannot be read: {exc.strerror or exc}") from exc
-    except ValueError as exc:  # TOML / JSON / YAML syntax (YAML's errors are wrapped as ValueError below)
-        raise ConfigError(f"config file {path} is not valid {path.suffix[1:].upper()}: {exc}") from exc
+    except (
+        ValueError
+    ) as exc:  # TOML / JSON / YAML syntax (YAML's errors are wrapped as ValueError below)
+        raise ConfigError(
+            f"config file {path} is not valid {path.suffix[1:].upper()}: {exc}"
+        ) from exc
     if isinstance(data, Mapping) and isinstance(data.get("grpo"), Mapping):
         data = data["grpo"]
     if not isinstance(data, Mapping):
-        raise ConfigError(f"config file {path} must hold a table of GRPOConfig fields (e.g. 'lr = 1e-6'), "
-                          f"got {type(data).__name__}")
+        raise ConfigError(
+            f"config file {path} must hold a table of GRPOConfig fields (e.g. 'lr = 1e-6'), "
+            f"got {type(data).__name__}"
+        )
     return GRPOConfig.from_dict({**data, **(overrides or {})})
 
 

@@ -24,7 +24,9 @@ from typing import Any, Iterable, TypeVar
 
 T = TypeVar("T")
 
-_BUCKET_ELEMENTS = 1 << 24  # gradients are summed in flat buckets of about this many elements (64 MiB in fp32)
+_BUCKET_ELEMENTS = (
+    1 << 24
+)  # gradients are summed in flat buckets of about this many elements (64 MiB in fp32)
 
 
 def launched() -> bool:
@@ -54,8 +56,10 @@ def init(device: str = "auto") -> bool:
     from .errors import ConfigError
 
     if not dist.is_available():
-        raise ConfigError(f"WORLD_SIZE={os.environ['WORLD_SIZE']} but this torch build has no torch.distributed; "
-                          "run a single process, or install a torch with distributed support")
+        raise ConfigError(
+            f"WORLD_SIZE={os.environ['WORLD_SIZE']} but this torch build has no torch.distributed; "
+            "run a single process, or install a torch with distributed support"
+        )
     cuda = device == "cuda" or (device == "auto" and torch.cuda.is_available())
     if cuda:
         torch.cuda.set_device(local_rank())
@@ -159,8 +163,11 @@ def all_reduce_grads(params: Iterable[Any]) -> None:
     import torch
 
     params = [p for p in params if p.requires_grad]
-    present = torch.tensor([p.grad is not None for p in params], dtype=torch.float32,
-                           device=params[0].device if params else "cpu")
+    present = torch.tensor(
+        [p.grad is not None for p in params],
+        dtype=torch.float32,
+        device=params[0].device if params else "cpu",
+    )
     all_reduce_sum(present)
     touched = [p for p, n in zip(params, present.tolist()) if n > 0]
     for p in touched:
@@ -181,7 +188,11 @@ def _buckets(params: list[Any]) -> list[list[Any]]:
     size = 0
     for p in params:
         last = out[-1] if out else None
-        if last is None or size + p.numel() > _BUCKET_ELEMENTS or (last[0].device, last[0].dtype) != (p.device, p.dtype):
+        if (
+            last is None
+            or size + p.numel() > _BUCKET_ELEMENTS
+            or (last[0].device, last[0].dtype) != (p.device, p.dtype)
+        ):
             out.append([p])
             size = p.numel()
         else:
@@ -196,6 +207,21 @@ def _dist() -> Any:
     return dist
 
 
-__all__ = ["active", "all_gather_object", "all_reduce_grads", "all_reduce_max", "all_reduce_sum", "barrier",
-           "broadcast_object", "broadcast_parameters", "device_for", "init", "is_main", "launched", "local_rank",
-           "rank", "shutdown", "world_size"]
+__all__ = [
+    "active",
+    "all_gather_object",
+    "all_reduce_grads",
+    "all_reduce_max",
+    "all_reduce_sum",
+    "barrier",
+    "broadcast_object",
+    "broadcast_parameters",
+    "device_for",
+    "init",
+    "is_main",
+    "launched",
+    "local_rank",
+    "rank",
+    "shutdown",
+    "world_size",
+]

@@ -80,25 +80,39 @@ class EvalConfig:
             raise ConfigError(f"engine={self.engine!r} is not one of {list(ENGINES)}")
         if self.device not in ("auto", "cpu", "cuda"):
             raise ConfigError(f"device={self.device!r} is not one of ['auto', 'cpu', 'cuda']")
-        if min(self.n, self.batch_size, self.max_new_tokens, self.max_turns) < 1 or self.grading_workers < 0:
-            raise ConfigError("n, batch_size, max_new_tokens and max_turns must be >= 1 and grading_workers >= 0")
+        if (
+            min(self.n, self.batch_size, self.max_new_tokens, self.max_turns) < 1
+            or self.grading_workers < 0
+        ):
+            raise ConfigError(
+                "n, batch_size, max_new_tokens and max_turns must be >= 1 and grading_workers >= 0"
+            )
         if not 0 < self.top_p <= 1:
             raise ConfigError(f"top_p={self.top_p} must lie in (0, 1]")
         if self.temperature < 0:
             raise ConfigError(f"temperature={self.temperature} must be >= 0 (0 is greedy)")
         if self.n > 1 and self.temperature == 0:
-            raise ConfigError(f"n={self.n} samples at temperature 0 are all the same greedy completion; "
-                              "set temperature > 0 (e.g. 0.8) for pass@k, or n=1")
+            raise ConfigError(
+                f"n={self.n} samples at temperature 0 are all the same greedy completion; "
+                "set temperature > 0 (e.g. 0.8) for pass@k, or n=1"
+            )
         bad = [k for k in self.ks if not 1 <= k <= self.n]
         if bad or not self.ks:
-            raise ConfigError(f"pass@k needs 1 <= k <= n={self.n}; got ks={list(self.ks)} (raise n or lower k)")
+            raise ConfigError(
+                f"pass@k needs 1 <= k <= n={self.n}; got ks={list(self.ks)} (raise n or lower k)"
+            )
         if self.tasks is not None and self.tasks < 1:
             raise ConfigError(f"tasks={self.tasks} must be >= 1 (or None for every task)")
 
     def sampling(self) -> dict[str, Any]:
         """The sampling settings every verdict line records."""
-        return {"n": self.n, "temperature": self.temperature, "top_p": self.top_p, "max_tokens": self.max_new_tokens,
-                "chat_template": self.chat_template}
+        return {
+            "n": self.n,
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "max_tokens": self.max_new_tokens,
+            "chat_template": self.chat_template,
+        }
 
 
 @dataclass(frozen=True)
@@ -125,13 +139,19 @@ class EvalResult:
 
     def summary(self) -> dict[str, Any]:
         """A JSON-serialisable summary (what ``rlvr eval --summary`` writes); an undefined rate is ``None``."""
+
         def num(x: float) -> float | None:
             return None if math.isnan(x) else x
 
-        return {"tasks": len(self.scores), "samples": self.samples, "ungraded": self.ungraded,
-                "tasks_scored": {str(k): len(self.task_values(k)) for k in self.pass_at},
-                "pass_at": {str(k): num(v) for k, v in self.pass_at.items()},
-                "ci95": {str(k): [num(x) for x in v] for k, v in self.ci95.items()}, "config": dict(self.config)}
+        return {
+            "tasks": len(self.scores),
+            "samples": self.samples,
+            "ungraded": self.ungraded,
+            "tasks_scored": {str(k): len(self.task_values(k)) for k in self.pass_at},
+            "pass_at": {str(k): num(v) for k, v in self.pass_at.items()},
+            "ci95": {str(k): [num(x) for x in v] for k, v in self.ci95.items()},
+            "config": dict(self.config),
+        }
 
     def task_values(self, k: int = 1) -> dict[str, float]:
         """Per-task pass@k by task id, in task order (tasks with fewer than k graded samples are left out:
@@ -171,7 +191,9 @@ def mean_ci95(values: Sequence[float]) -> tuple[float, tuple[float, float]]:
     return mean, (max(0.0, mean - half), min(1.0, mean + half))
 
 
-def paired_gain_ci95(before: Mapping[str, float], after: Mapping[str, float]) -> tuple[float, tuple[float, float]]:
+def paired_gain_ci95(
+    before: Mapping[str, float], after: Mapping[str, float]
+) -> tuple[float, tuple[float, float]]:
     """Mean gain ``after - before`` over the tasks scored in both runs (paired by task id) and its 95%
     interval (paired normal approximation).
 
@@ -199,8 +221,14 @@ def task_indices(count: int, tasks: int | None, seed: int) -> list[int]:
     return sorted(random.Random(seed).sample(range(count), tasks))
 
 
-def evaluate(cfg: EvalConfig, *, policy: Any = None, tokenizer: Any = None, engine: Any = None,
-             output: str | Path | None = None) -> EvalResult:
+def evaluate(
+    cfg: EvalConfig,
+    *,
+    policy: Any = None,
+    tokenizer: Any = None,
+    engine: Any = None,
+    output: str | Path | None = None,
+) -> EvalResult:
     """Sample ``cfg.n`` completions for each task, grade them, write one JSONL line per sample to ``output``."""
     from .gather import GatheringExecutor
     from .trainer import grading_pool
@@ -208,8 +236,12 @@ def evaluate(cfg: EvalConfig, *, policy: Any = None, tokenizer: Any = None, engi
     if engine is None:
         engine, tokenizer = _build_engine(cfg, policy, tokenizer)
     elif tokenizer is None:
-        raise ConfigError("evaluate(engine=...) needs the tokenizer that goes with it (tokenizer=...)")
-    executor = grading_pool(cfg.grading_workers)  # one pool (or in-process grading) shared by every env copy
+        raise ConfigError(
+            "evaluate(engine=...) needs the tokenizer that goes with it (tokenizer=...)"
+        )
+    executor = grading_pool(
+        cfg.grading_workers
+    )  # one pool (or in-process grading) shared by every env copy
     envs: list[Any] = []
     try:
         copies = min(cfg.batch_size, cfg.tasks or cfg.batch_size) * cfg.n
@@ -231,21 +263,40 @@ def _build_engine(cfg: EvalConfig, policy: Any, tokenizer: Any) -> tuple[Any, An
     from .trainer import load_model_config, load_policy, load_tokenizer, make_engine, resolve_device
 
     device = resolve_device(cfg.device)
-    kind = cfg.engine if cfg.engine != "auto" else resolve_engine("auto", cfg.model, device,
-                                                                   policy or load_model_config(cfg.model))
+    kind = (
+        cfg.engine
+        if cfg.engine != "auto"
+        else resolve_engine("auto", cfg.model, device, policy or load_model_config(cfg.model))
+    )
     if kind == "vllm":
-        tokenizer, policy = tokenizer or load_tokenizer(cfg.model), policy or load_model_config(cfg.model)
+        tokenizer, policy = (
+            tokenizer or load_tokenizer(cfg.model),
+            policy or load_model_config(cfg.model),
+        )
     elif policy is None:
         policy, tokenizer = load_policy(cfg.model, device)
     elif tokenizer is None:
         tokenizer = load_tokenizer(cfg.model)
-    engine = make_engine(kind, cfg.model, policy, tokenizer, device, seed=cfg.seed, vllm_kwargs=cfg.vllm_kwargs,
-                         sleep=False)
+    engine = make_engine(
+        kind,
+        cfg.model,
+        policy,
+        tokenizer,
+        device,
+        seed=cfg.seed,
+        vllm_kwargs=cfg.vllm_kwargs,
+        sleep=False,
+    )
     return engine, tokenizer
 
 
-def _run(cfg: EvalConfig, runner: EpisodeRunner, indices: list[int], output: str | Path | None,
-         model: str) -> tuple[list[TaskScore], int]:
+def _run(
+    cfg: EvalConfig,
+    runner: EpisodeRunner,
+    indices: list[int],
+    output: str | Path | None,
+    model: str,
+) -> tuple[list[TaskScore], int]:
     scores: list[TaskScore] = []
     sink = _open(output)
     try:
@@ -253,9 +304,18 @@ def _run(cfg: EvalConfig, runner: EpisodeRunner, indices: list[int], output: str
             width = len(runner.envs) // cfg.n
             for start in range(0, len(indices), width):
                 chunk = indices[start : start + width]
-                params = SamplingParams(n=cfg.n, temperature=cfg.temperature, top_p=cfg.top_p,
-                                        max_tokens=cfg.max_new_tokens, seed=cfg.seed + start)
-                groups = runner.run([cfg.seed + i for i in chunk], params, options=[{"task_index": i} for i in chunk])
+                params = SamplingParams(
+                    n=cfg.n,
+                    temperature=cfg.temperature,
+                    top_p=cfg.top_p,
+                    max_tokens=cfg.max_new_tokens,
+                    seed=cfg.seed + start,
+                )
+                groups = runner.run(
+                    [cfg.seed + i for i in chunk],
+                    params,
+                    options=[{"task_index": i} for i in chunk],
+                )
                 for index, group in zip(chunk, groups):
                     scores.append(_score(group, index, cfg.env))
                     _write(sink, group, cfg, model, getattr(runner.engine, "name", cfg.engine))
@@ -271,18 +331,27 @@ def _run(cfg: EvalConfig, runner: EpisodeRunner, indices: list[int], output: str
 def _score(group: list[Episode], index: int, env_id: str) -> TaskScore:
     info = group[0].reset_info
     if info.get("task_index", index) != index:
-        raise RolloutError(f"{env_id}: reset(options={{'task_index': {index}}}) gave task {info.get('task_index')}; "
-                           "rlvr eval needs an environment that honours the task_index option (rlvr's envs do)")
+        raise RolloutError(
+            f"{env_id}: reset(options={{'task_index': {index}}}) gave task {info.get('task_index')}; "
+            "rlvr eval needs an environment that honours the task_index option (rlvr's envs do)"
+        )
     graded = [e for e in group if e.graded]
-    return TaskScore(str(info.get("task_id", index)), index, sum(e.passed for e in graded), len(graded),
-                     len(group) - len(graded))
+    return TaskScore(
+        str(info.get("task_id", index)),
+        index,
+        sum(e.passed for e in graded),
+        len(graded),
+        len(group) - len(graded),
+    )
 
 
 def _task_count(env: Any, env_id: str) -> int:
     tasks = getattr(env.unwrapped, "tasks", None)
     if tasks is None:
-        raise ConfigError(f"{env_id} exposes no task list (env.unwrapped.tasks); rlvr eval visits the tasks of "
-                          "rlvr environments (envs.register_env), which pick a task with reset(options={'task_index': i})")
+        raise ConfigError(
+            f"{env_id} exposes no task list (env.unwrapped.tasks); rlvr eval visits the tasks of "
+            "rlvr environments (envs.register_env), which pick a task with reset(options={'task_index': i})"
+        )
     return len(tasks)
 
 
@@ -290,14 +359,26 @@ def _write(sink: Any, group: list[Episode], cfg: EvalConfig, model: str, engine:
     if sink is None:
         return
     for k, e in enumerate(group):
-        line = {"task_id": e.reset_info.get("task_id"), "task_index": e.reset_info.get("task_index"), "sample": k,
-                "completion": e.completion_text, "finish_reason": e.finish_reason,
-                "completion_tokens": e.policy_tokens, "passed": e.passed if e.graded else None,
-                "graded": e.graded, "reward": e.reward, "verdict": e.verdicts[-1] if e.verdicts else None,
-                "reference": e.reference, "messages": e.prompt_messages,
-                "model": model, "engine": engine, "env": cfg.env,
-                "env_kwargs": dict(cfg.env_kwargs),
-                "seed": e.seed, "sampling": cfg.sampling()}
+        line = {
+            "task_id": e.reset_info.get("task_id"),
+            "task_index": e.reset_info.get("task_index"),
+            "sample": k,
+            "completion": e.completion_text,
+            "finish_reason": e.finish_reason,
+            "completion_tokens": e.policy_tokens,
+            "passed": e.passed if e.graded else None,
+            "graded": e.graded,
+            "reward": e.reward,
+            "verdict": e.verdicts[-1] if e.verdicts else None,
+            "reference": e.reference,
+            "messages": e.prompt_messages,
+            "model": model,
+            "engine": engine,
+            "env": cfg.env,
+            "env_kwargs": dict(cfg.env_kwargs),
+            "seed": e.seed,
+            "sampling": cfg.sampling(),
+        }
         if len(e.verdicts) > 1:
             line["verdicts"] = e.verdicts
         if e.component_verdicts:  # a combined reward: every component's verdict, per graded step
@@ -310,8 +391,16 @@ def _result(cfg: EvalConfig, scores: list[TaskScore], samples: int) -> EvalResul
     for k in cfg.ks:
         values = [pass_at_k(s.graded, s.passed, k) for s in scores if s.graded >= k]
         pass_at[k], ci[k] = mean_ci95(values)
-    config = {"model": cfg.model, "env": cfg.env, "env_kwargs": dict(cfg.env_kwargs), "engine": cfg.engine,
-              "seed": cfg.seed, "tasks": len(scores), "ks": list(cfg.ks), **cfg.sampling()}
+    config = {
+        "model": cfg.model,
+        "env": cfg.env,
+        "env_kwargs": dict(cfg.env_kwargs),
+        "engine": cfg.engine,
+        "seed": cfg.seed,
+        "tasks": len(scores),
+        "ks": list(cfg.ks),
+        **cfg.sampling(),
+    }
     return EvalResult(tuple(scores), pass_at, ci, samples, sum(s.ungraded for s in scores), config)
 
 
@@ -323,7 +412,9 @@ def _running_rate(scores: list[TaskScore]) -> float:
 def _model_name(cfg: EvalConfig, policy: Any) -> str:
     if cfg.model:
         return cfg.model
-    return str(getattr(getattr(policy, "config", None), "_name_or_path", "") or type(policy).__name__)
+    return str(
+        getattr(getattr(policy, "config", None), "_name_or_path", "") or type(policy).__name__
+    )
 
 
 def _open(output: str | Path | None):
@@ -343,13 +434,26 @@ class _progress:
     def __enter__(self):
         if not self.enabled:
             return lambda done, rate: None
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
 
-        self.bar = Progress(TextColumn("[bold]eval"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                            TextColumn("{task.fields[info]}"))
+        self.bar = Progress(
+            TextColumn("[bold]eval"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[info]}"),
+        )
         self.bar.start()
         task = self.bar.add_task("eval", total=self.total, info="")
-        return lambda done, rate: self.bar.update(task, advance=done, info=f"pass@1 so far {rate:.3f}")
+        return lambda done, rate: self.bar.update(
+            task, advance=done, info=f"pass@1 so far {rate:.3f}"
+        )
 
     def __exit__(self, *exc: Any) -> None:
         if self.bar is not None:

@@ -39,7 +39,9 @@ class _Request:
 class _Wave:
     """Callers of one wave: a flush happens when every unfinished caller is waiting in ``map``."""
 
-    def __init__(self, executor: "GatheringExecutor", callers: int, threads: ThreadPoolExecutor) -> None:
+    def __init__(
+        self, executor: "GatheringExecutor", callers: int, threads: ThreadPoolExecutor
+    ) -> None:
         self.executor, self.active, self.threads = executor, callers, threads
         self.waiting: list[_Request] = []
         self.lock = threading.Lock()
@@ -48,7 +50,9 @@ class _Wave:
         """Run ``calls`` (at most the wave's caller count) on threads; results in order, first error re-raised."""
         unused = self.active - len(calls)
         if unused < 0:
-            raise ValueError(f"the wave was opened for {self.active} callers but got {len(calls)} calls")
+            raise ValueError(
+                f"the wave was opened for {self.active} callers but got {len(calls)} calls"
+            )
         futures = [self.threads.submit(self._call, call) for call in calls]
         for _ in range(unused):  # callers announced but never started
             self.finish()
@@ -99,10 +103,15 @@ class GatheringExecutor:
     def gather(self, callers: int) -> Iterator[_Wave]:
         """A wave of ``callers`` environment steps; run them with the yielded wave's ``run``."""
         if not 1 <= callers <= MAX_WAVE:
-            raise ValueError(f"a wave holds 1..{MAX_WAVE} callers, got {callers}; split larger batches into waves")
+            raise ValueError(
+                f"a wave holds 1..{MAX_WAVE} callers, got {callers}; split larger batches into waves"
+            )
         if self._threads is None:
-            self._threads = ThreadPoolExecutor(MAX_WAVE, thread_name_prefix="rlvr-step",
-                                               initializer=lambda: self._wave_threads.add(threading.get_ident()))
+            self._threads = ThreadPoolExecutor(
+                MAX_WAVE,
+                thread_name_prefix="rlvr-step",
+                initializer=lambda: self._wave_threads.add(threading.get_ident()),
+            )
         self._wave = _Wave(self, callers, self._threads)
         try:
             yield self._wave

@@ -35,14 +35,22 @@ def k3(logp: "torch.Tensor", ref_logp: "torch.Tensor") -> "torch.Tensor":
     return log_ratio.exp() - 1.0 - log_ratio
 
 
-KL_ESTIMATORS: dict[str, Callable[["torch.Tensor", "torch.Tensor"], "torch.Tensor"]] = {"k1": k1, "k2": k2, "k3": k3}
+KL_ESTIMATORS: dict[str, Callable[["torch.Tensor", "torch.Tensor"], "torch.Tensor"]] = {
+    "k1": k1,
+    "k2": k2,
+    "k3": k3,
+}
 """Estimators keyed by name (``GRPOConfig.kl_estimator``)."""
 
 
-def kl_estimate(logp: "torch.Tensor", ref_logp: "torch.Tensor", estimator: str = "k3") -> "torch.Tensor":
+def kl_estimate(
+    logp: "torch.Tensor", ref_logp: "torch.Tensor", estimator: str = "k3"
+) -> "torch.Tensor":
     """Per-token KL estimate by name; an unknown name raises with the known ones."""
     try:
         fn = KL_ESTIMATORS[estimator]
     except KeyError:
-        raise ValueError(f"unknown KL estimator {estimator!r}; choose one of {sorted(KL_ESTIMATORS)}") from None
+        raise ValueError(
+            f"unknown KL estimator {estimator!r}; choose one of {sorted(KL_ESTIMATORS)}"
+        ) from None
     return fn(logp, ref_logp)

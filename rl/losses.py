@@ -97,7 +97,11 @@ def _token_terms(b: PolicyBatch, p: LossParams):
     pg, clipped = _clipped_surrogate(ratio, b.advantages.unsqueeze(-1), p)
     if b.is_weights is not None:
         pg = pg * b.is_weights
-    kl = kl_estimate(b.logp, b.ref_logp, p.kl_estimator) if b.ref_logp is not None and p.beta > 0 else None
+    kl = (
+        kl_estimate(b.logp, b.ref_logp, p.kl_estimator)
+        if b.ref_logp is not None and p.beta > 0
+        else None
+    )
     per_token = pg if kl is None else pg + p.beta * kl
     return per_token, kl, clipped
 
@@ -156,7 +160,11 @@ def gspo_loss(b: PolicyBatch, p: LossParams) -> LossOutput:
     pg, clipped = _clipped_surrogate(seq_ratio, b.advantages, p)
     if b.is_weights is not None:
         pg = pg * _seq_mean(b.is_weights, b.mask)
-    kl = kl_estimate(b.logp, b.ref_logp, p.kl_estimator) if b.ref_logp is not None and p.beta > 0 else None
+    kl = (
+        kl_estimate(b.logp, b.ref_logp, p.kl_estimator)
+        if b.ref_logp is not None and p.beta > 0
+        else None
+    )
     per_seq = pg if kl is None else pg + p.beta * _seq_mean(kl, b.mask)
     token_clipped = clipped.unsqueeze(-1).expand_as(b.mask)
     return LossOutput(per_seq.sum() / b.norm.sequences, _stats(b, kl, token_clipped))
@@ -177,13 +185,21 @@ def p3o_loss(b: PolicyBatch, p: LossParams) -> LossOutput:
     import torch
 
     q = ((b.logp - b.old_logp) * b.mask).sum(-1)
-    same = (b.group_ids.unsqueeze(-1) == b.group_ids.unsqueeze(-2)) & ~torch.eye(len(q), dtype=torch.bool, device=q.device)
+    same = (b.group_ids.unsqueeze(-1) == b.group_ids.unsqueeze(-2)) & ~torch.eye(
+        len(q), dtype=torch.bool, device=q.device
+    )
     pair_ratio = (q.unsqueeze(-1) - q.unsqueeze(-2)).exp()
     pg, clipped = _clipped_surrogate(pair_ratio, pairwise_advantages(b.rewards), p)
-    if b.is_weights is not None:  # TIS: weight each pair by the token-mean weight of its first member
+    if (
+        b.is_weights is not None
+    ):  # TIS: weight each pair by the token-mean weight of its first member
         pg = pg * _seq_mean(b.is_weights, b.mask).unsqueeze(-1)
     loss = (pg * same).sum() / b.norm.pairs
-    kl = kl_estimate(b.logp, b.ref_logp, p.kl_estimator) if b.ref_logp is not None and p.beta > 0 else None
+    kl = (
+        kl_estimate(b.logp, b.ref_logp, p.kl_estimator)
+        if b.ref_logp is not None and p.beta > 0
+        else None
+    )
     if kl is not None:
         loss = loss + p.beta * _seq_mean(kl, b.mask).sum() / b.norm.sequences
     seq_clipped = (clipped & same).any(-1).unsqueeze(-1).expand_as(b.mask)
@@ -199,6 +215,7 @@ def sft_loss(logp: "torch.Tensor", mask: "torch.Tensor", sequences: int) -> "tor
 
 
 LossFn = Callable[[PolicyBatch, LossParams], LossOutput]
+
 
 @dataclass(frozen=True)
 class LossVariant:

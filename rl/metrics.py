@@ -38,7 +38,11 @@ class MetricsLogger:
         self._file.flush()
         if self._tb is not None:
             for key, value in metrics.items():
-                if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+                if (
+                    isinstance(value, (int, float))
+                    and not isinstance(value, bool)
+                    and math.isfinite(value)
+                ):
                     self._tb.add_scalar(key, value, step)
 
     def close(self) -> None:
@@ -66,7 +70,9 @@ class GapWatch:
     [False, False, False, True]
     """
 
-    def __init__(self, factor: float = 10.0, floor: float = 1e-3, warmup: int = 3, window: int = 50) -> None:
+    def __init__(
+        self, factor: float = 10.0, floor: float = 1e-3, warmup: int = 3, window: int = 50
+    ) -> None:
         self.factor, self.floor, self.warmup = factor, floor, warmup
         self.history: deque[float] = deque(maxlen=window)
         self.level: float | None = None

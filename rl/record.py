@@ -64,7 +64,9 @@ class RecordWriter:
         cols["model"] = [r.get("model") for r in records]
         cols["rewards"] = [list(r["rewards"]) for r in records]
         for key in ("completions", "sampling", "verifiers", "reference", "messages"):
-            cols[key] = [_encode(r.get(key)) for r in records]  # strict JSON, as in the JSONL records
+            cols[key] = [
+                _encode(r.get(key)) for r in records
+            ]  # strict JSON, as in the JSONL records
         pq.write_table(pa.table(cols), self.path / f"step-{step:08d}.parquet")
 
     def close(self) -> None:
@@ -91,7 +93,9 @@ def read_records(path: str | Path) -> list[dict[str, Any]]:
     return rows
 
 
-def passing_completions(records: Sequence[Mapping[str, Any]], min_reward: float = 1.0) -> list[dict[str, Any]]:
+def passing_completions(
+    records: Sequence[Mapping[str, Any]], min_reward: float = 1.0
+) -> list[dict[str, Any]]:
     """Rejection-sampling SFT data from recorded groups: ``{"prompt", "completion", "reward", "step"}``
     for every completion whose reward is at least ``min_reward``, deduplicated per prompt (ungraded ones,
     reward ``None``, are never taken).
@@ -107,6 +111,12 @@ def passing_completions(records: Sequence[Mapping[str, Any]], min_reward: float 
             reward = comp.get("reward")  # None: the completion could not be graded
             if reward is not None and reward >= min_reward and key not in seen:
                 seen.add(key)
-                out.append({"prompt": record["prompt"], "completion": comp["text"], "reward": comp["reward"],
-                            "step": record["step"]})
+                out.append(
+                    {
+                        "prompt": record["prompt"],
+                        "completion": comp["text"],
+                        "reward": comp["reward"],
+                        "step": record["step"],
+                    }
+                )
     return out

@@ -66,8 +66,10 @@ Parsed = dict[str, Any] | str
 
 # --- reading -------------------------------------------------------------------------------------
 
-def read_entries(path: str | Path, *, fmt: str | None = None, inputs: str | Path | None = None,
-                 tasks: Any = None) -> tuple[str, list[Entry]]:
+
+def read_entries(
+    path: str | Path, *, fmt: str | None = None, inputs: str | Path | None = None, tasks: Any = None
+) -> tuple[str, list[Entry]]:
     """Read ``path`` as ``fmt`` (detected when ``None``) into entries; returns ``(format, entries)``.
 
     ``inputs`` is the grading input file of a ``grade`` file; ``tasks`` a task source
@@ -77,8 +79,10 @@ def read_entries(path: str | Path, *, fmt: str | None = None, inputs: str | Path
     if fmt not in FORMATS:
         raise RegradeInputError(f"format {fmt!r}: choose one of {', '.join(FORMATS)}")
     if inputs is not None and fmt != "grade":
-        raise RegradeInputError(f"--inputs joins responses to `rlvr grade` verdicts, but {path} holds {fmt} lines; "
-                                "leave --inputs out (use --tasks to supply missing references)")
+        raise RegradeInputError(
+            f"--inputs joins responses to `rlvr grade` verdicts, but {path} holds {fmt} lines; "
+            "leave --inputs out (use --tasks to supply missing references)"
+        )
     references = task_references(tasks) if tasks is not None else None
     join = GradeInputs.read(inputs) if inputs is not None else None
     if fmt == "records":
@@ -87,8 +91,13 @@ def read_entries(path: str | Path, *, fmt: str | None = None, inputs: str | Path
     return fmt, entries_from_objects(fmt, objects, inputs=join, references=references)
 
 
-def entries_from_objects(fmt: str, objects: Iterable[Parsed], *, inputs: "GradeInputs | None" = None,
-                         references: Mapping[str, Any] | None = None) -> list[Entry]:
+def entries_from_objects(
+    fmt: str,
+    objects: Iterable[Parsed],
+    *,
+    inputs: "GradeInputs | None" = None,
+    references: Mapping[str, Any] | None = None,
+) -> list[Entry]:
     """Entries from already-parsed lines of a ``grade`` or ``eval`` file (see the module doc)."""
     if fmt == "grade":
         return [_grade_entry(n, obj, inputs) for n, obj in enumerate(objects, 1)]
@@ -111,8 +120,10 @@ def detect_format(path: str | Path) -> str:
             return "eval"
         if "verdict" in obj or "response" in obj:
             return "grade"
-        raise RegradeInputError(f"cannot tell what {path} holds from line {n} (keys: {', '.join(sorted(obj)[:12])}); "
-                                f"pass --format {'|'.join(FORMATS)}")
+        raise RegradeInputError(
+            f"cannot tell what {path} holds from line {n} (keys: {', '.join(sorted(obj)[:12])}); "
+            f"pass --format {'|'.join(FORMATS)}"
+        )
     raise RegradeInputError(f"{path} has no JSON object line to re-grade")
 
 
@@ -137,10 +148,15 @@ def _parse(line: str, n: int) -> Parsed:
         obj = json.loads(line)
     except (ValueError, RecursionError) as exc:
         return f"line {n}: not valid JSON ({str(exc)[:200]})"
-    return obj if isinstance(obj, dict) else f"line {n}: expected a JSON object, got {type(obj).__name__}"
+    return (
+        obj
+        if isinstance(obj, dict)
+        else f"line {n}: expected a JSON object, got {type(obj).__name__}"
+    )
 
 
 # --- rlvr grade output ---------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class GradeInputs:
@@ -154,7 +170,9 @@ class GradeInputs:
     @classmethod
     def read(cls, path: str | Path) -> "GradeInputs":
         with open(path, encoding=INPUT_ENCODING, errors="replace", newline="\n") as fh:
-            rows = tuple(parse_line(line, n, "any") for n, line in enumerate(fh, 1))  # the verifier is not used
+            rows = tuple(
+                parse_line(line, n, "any") for n, line in enumerate(fh, 1)
+            )  # the verifier is not used
         by_id: dict[str, list[int]] = {}
         for position, (rid, _) in enumerate(rows):
             if rid is not None:
@@ -169,11 +187,19 @@ class GradeInputs:
         entry = self.rows[found][1]
         if isinstance(entry, Verdict):  # the input line itself was malformed
             message = entry.failure_reason.message if entry.failure_reason else "malformed"
-            return RegradeItem.skip(rid, "bad_input_line", f"line {n}: --inputs {self.path} {message}", old=old)
+            return RegradeItem.skip(
+                rid, "bad_input_line", f"line {n}: --inputs {self.path} {message}", old=old
+            )
         if not _same_response(old, entry.response):
-            return RegradeItem.skip(rid, "input_mismatch", f"line {n}: the response on line {found + 1} of --inputs "
-                                    f"{self.path} does not match the verdict's input_hash; pass the file that was "
-                                    "graded", old=old, response=entry.response)
+            return RegradeItem.skip(
+                rid,
+                "input_mismatch",
+                f"line {n}: the response on line {found + 1} of --inputs "
+                f"{self.path} does not match the verdict's input_hash; pass the file that was "
+                "graded",
+                old=old,
+                response=entry.response,
+            )
         return RegradeItem(rid, entry.response, entry.reference, old)
 
     def _find(self, position: int, rid: Any) -> int | tuple[str, str]:
@@ -182,13 +208,18 @@ class GradeInputs:
             return position  # `rlvr grade` writes its output in input order
         if rid is None:
             where = "has another id" if position < len(self.rows) else "does not exist"
-            return "id_not_in_inputs", f"no id, and line {position + 1} of --inputs {self.path} {where}"
+            return (
+                "id_not_in_inputs",
+                f"no id, and line {position + 1} of --inputs {self.path} {where}",
+            )
         matches = self.by_id.get(_id_key(rid), ())
         if len(matches) == 1:
             return matches[0]
         if matches:
-            return "ambiguous_id", (f"id {rid!r} appears {len(matches)} times in --inputs {self.path} "
-                                    f"(lines {matches[0] + 1}, {matches[1] + 1}...)")
+            return "ambiguous_id", (
+                f"id {rid!r} appears {len(matches)} times in --inputs {self.path} "
+                f"(lines {matches[0] + 1}, {matches[1] + 1}...)"
+            )
         return "id_not_in_inputs", f"id {rid!r} is not in --inputs {self.path}"
 
 
@@ -197,7 +228,9 @@ def _same_response(old: Any, response: Any) -> bool:
     recorded = old.get("input_hash") if isinstance(old, Mapping) else None
     if not isinstance(recorded, str) or not recorded.startswith("sha256:"):
         return True
-    return recorded == safe_hash(stable_hash, response if isinstance(response, str) else repr(response))
+    return recorded == safe_hash(
+        stable_hash, response if isinstance(response, str) else repr(response)
+    )
 
 
 def _id_key(rid: Any) -> str:
@@ -211,36 +244,65 @@ def _grade_entry(n: int, obj: Parsed, inputs: GradeInputs | None) -> Entry:
     if "response" in obj and "reference" in obj:
         return Entry(RegradeItem(rid, obj["response"], obj["reference"], old), obj)
     if inputs is None:
-        message = (f"line {n}: id {rid!r} has a verdict but no response and reference; "
-                   "pass the file that was graded with --inputs")
+        message = (
+            f"line {n}: id {rid!r} has a verdict but no response and reference; "
+            "pass the file that was graded with --inputs"
+        )
         return Entry(RegradeItem.skip(rid, "no_inputs", message, old=old), obj)
     return Entry(inputs.item(n - 1, rid, old, n), obj)
 
 
 # --- rlvr eval output ----------------------------------------------------------------------------
 
+
 def _eval_entry(n: int, obj: Parsed, references: Mapping[str, Any] | None) -> Entry:
     if isinstance(obj, str):
         return Entry(RegradeItem.skip(None, "bad_line", obj), {"line": n})
     item_id = f"task={obj.get('task_id')} sample={obj.get('sample')}"
-    item = _completion_item(item_id, obj.get("completion"), obj.get("verdict"), obj.get("verdicts"),
-                            obj.get("reference"), obj.get("task_id"), references, f"line {n}")
+    item = _completion_item(
+        item_id,
+        obj.get("completion"),
+        obj.get("verdict"),
+        obj.get("verdicts"),
+        obj.get("reference"),
+        obj.get("task_id"),
+        references,
+        f"line {n}",
+    )
     return Entry(item, obj)
 
 
-def _completion_item(item_id: str, text: Any, old: Any, turns: Any, reference: Any, task_id: Any,
-                     references: Mapping[str, Any] | None, where: str) -> RegradeItem:
+def _completion_item(
+    item_id: str,
+    text: Any,
+    old: Any,
+    turns: Any,
+    reference: Any,
+    task_id: Any,
+    references: Mapping[str, Any] | None,
+    where: str,
+) -> RegradeItem:
     """One graded completion (of an eval line or a record) as an item, or why it cannot be re-graded."""
     if isinstance(turns, list) and len(turns) > 1:
-        return RegradeItem.skip(item_id, "multi_turn", f"{where}: graded turn by turn ({len(turns)} verdicts) against "
-                                "the environment's state; a multi-turn episode cannot be re-graded from its record "
-                                "alone (re-run it, e.g. with rlvr eval)", old=old, response=text)
+        return RegradeItem.skip(
+            item_id,
+            "multi_turn",
+            f"{where}: graded turn by turn ({len(turns)} verdicts) against "
+            "the environment's state; a multi-turn episode cannot be re-graded from its record "
+            "alone (re-run it, e.g. with rlvr eval)",
+            old=old,
+            response=text,
+        )
     if not isinstance(text, str):
-        return RegradeItem.skip(item_id, "no_response", f"{where}: no completion text to re-grade", old=old)
+        return RegradeItem.skip(
+            item_id, "no_response", f"{where}: no completion text to re-grade", old=old
+        )
     if reference is None:
         reference = _lookup(task_id, references)
         if isinstance(reference, str):
-            return RegradeItem.skip(item_id, "no_reference", f"{where}: {reference}", old=old, response=text)
+            return RegradeItem.skip(
+                item_id, "no_reference", f"{where}: {reference}", old=old, response=text
+            )
     return RegradeItem(item_id, text, reference, old)
 
 
@@ -256,28 +318,45 @@ def _lookup(task_id: Any, references: Mapping[str, Any] | None) -> Any:
 
 # --- trainer rollout records ---------------------------------------------------------------------
 
-def record_entries(records: Iterable[tuple[Any, Parsed]],
-                   references: Mapping[str, Any] | None) -> Iterator[Entry]:
+
+def record_entries(
+    records: Iterable[tuple[Any, Parsed]], references: Mapping[str, Any] | None
+) -> Iterator[Entry]:
     """One entry per completion of each ``(where, record)``; a malformed record gives one entry saying why."""
     for where, record in records:
         comps = record.get("completions") if isinstance(record, dict) else None
         if not isinstance(comps, list):
             why = record if isinstance(record, str) else f"record {where}: no 'completions' list"
-            yield Entry(RegradeItem.skip(None, "bad_line", why), {**dict.fromkeys(RECORD_FIELDS), "line": where})
+            yield Entry(
+                RegradeItem.skip(None, "bad_line", why),
+                {**dict.fromkeys(RECORD_FIELDS), "line": where},
+            )
             continue
         for k, comp in enumerate(comps):
             yield _record_entry(record, k, comp, references)
 
 
-def _record_entry(record: dict[str, Any], k: int, comp: Any, references: Mapping[str, Any] | None) -> Entry:
+def _record_entry(
+    record: dict[str, Any], k: int, comp: Any, references: Mapping[str, Any] | None
+) -> Entry:
     step, group, task_id = record.get("step"), record.get("group"), record.get("task_id")
     comp = comp if isinstance(comp, dict) else {}
     turns = comp.get("verdicts") if isinstance(comp.get("verdicts"), list) else []
     old = turns[-1] if turns else None
     item_id = f"step={step} group={group} sample={k} task={task_id}"
-    item = _completion_item(item_id, comp.get("text"), old, turns, record.get("reference"), task_id, references,
-                            f"step {step} group {group} sample {k}")
-    return Entry(item, {"step": step, "group": group, "sample": k, "task_id": task_id, "old_verdict": old})
+    item = _completion_item(
+        item_id,
+        comp.get("text"),
+        old,
+        turns,
+        record.get("reference"),
+        task_id,
+        references,
+        f"step {step} group {group} sample {k}",
+    )
+    return Entry(
+        item, {"step": step, "group": group, "sample": k, "task_id": task_id, "old_verdict": old}
+    )
 
 
 def records_path(path: str | Path) -> Path:
@@ -288,7 +367,9 @@ def records_path(path: str | Path) -> Path:
             if candidate.exists():
                 return candidate
         if not any(path.glob("step-*.parquet")):
-            raise RegradeInputError(f"{path} holds no rollout records (rollouts.jsonl, rollouts/ or step-*.parquet)")
+            raise RegradeInputError(
+                f"{path} holds no rollout records (rollouts.jsonl, rollouts/ or step-*.parquet)"
+            )
     return path
 
 
@@ -303,6 +384,7 @@ def _records(path: str | Path) -> Iterator[tuple[Any, Parsed]]:
 
 
 # --- writing -------------------------------------------------------------------------------------
+
 
 def write_entries(path: str | Path, entries: Iterable[Entry], verdicts: Iterable[Verdict]) -> int:
     """Write each entry's line with its new verdict under ``"regraded"``; returns the lines written."""

@@ -34,19 +34,42 @@ def add_commands(sub: Any) -> None:
 
     from .regrade import FORMATS
 
-    p = sub.add_parser("regrade", help="re-grade verdicts or rollout records under another verifier version",
-                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("input", help="rlvr grade / rlvr eval output (JSONL), or rollout records (file or directory)")
-    p.add_argument("--to", required=True, help="NAME[@VERSION] to re-grade under (no version: the latest)")
+    p = sub.add_parser(
+        "regrade",
+        help="re-grade verdicts or rollout records under another verifier version",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "input",
+        help="rlvr grade / rlvr eval output (JSONL), or rollout records (file or directory)",
+    )
+    p.add_argument(
+        "--to", required=True, help="NAME[@VERSION] to re-grade under (no version: the latest)"
+    )
     p.add_argument("-o", "--output", required=True, help="output JSONL file (not the input)")
-    p.add_argument("--inputs", help="the file `rlvr grade` graded, for verdict lines without response/reference")
-    p.add_argument("--tasks", help="task source (JSONL/Parquet path or bundled:NAME) for lines without a reference")
+    p.add_argument(
+        "--inputs",
+        help="the file `rlvr grade` graded, for verdict lines without response/reference",
+    )
+    p.add_argument(
+        "--tasks",
+        help="task source (JSONL/Parquet path or bundled:NAME) for lines without a reference",
+    )
     p.add_argument("--format", choices=FORMATS, default=None, help="input kind (default: detected)")
     p.add_argument("--report", help="also write the flip report as JSON to this file")
-    p.add_argument("--examples", type=int, default=3, help="examples kept per flip (default: %(default)s)")
-    p.add_argument("--workers", type=int, default=None,
-                   help="worker processes (default: the usable CPUs; 0 = in-process)")
-    p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, help="seconds allowed per item")
+    p.add_argument(
+        "--examples", type=int, default=3, help="examples kept per flip (default: %(default)s)"
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="worker processes (default: the usable CPUs; 0 = in-process)",
+    )
+    p.add_argument(
+        "--timeout", type=float, default=DEFAULT_TIMEOUT_S, help="seconds allowed per item"
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run_regrade)
 
@@ -62,15 +85,25 @@ def run_regrade(args: argparse.Namespace) -> int:
     if problem:
         return _fail(problem)
     try:
-        fmt, entries = read_entries(args.input, fmt=args.format, inputs=args.inputs, tasks=args.tasks)
+        fmt, entries = read_entries(
+            args.input, fmt=args.format, inputs=args.inputs, tasks=args.tasks
+        )
         items = [entry.item for entry in entries]
         with _progress(len(items), disabled=args.no_progress) as advance:
-            result = regrade(items, args.to, workers=args.workers, timeout_s=args.timeout, progress=advance,
-                             examples=args.examples)
+            result = regrade(
+                items,
+                args.to,
+                workers=args.workers,
+                timeout_s=args.timeout,
+                progress=advance,
+                examples=args.examples,
+            )
         write_entries(args.output, entries, result.verdicts)
         if args.report:
-            Path(args.report).write_text(json.dumps(result.report.to_dict(), indent=2, ensure_ascii=False) + "\n",
-                                         encoding="utf-8")
+            Path(args.report).write_text(
+                json.dumps(result.report.to_dict(), indent=2, ensure_ascii=False) + "\n",
+                encoding="utf-8",
+            )
     except (RLError, VerifierError, OSError, ValueError) as exc:
         return _fail(_describe(exc))
     print(result.report.to_text())
@@ -81,8 +114,10 @@ def run_regrade(args: argparse.Namespace) -> int:
 def _usage_problem(args: argparse.Namespace) -> str:
     """What is wrong with the command line, checked before any input is read ("" when nothing)."""
     if (args.workers is not None and args.workers < 0) or not args.timeout > 0 or args.examples < 0:
-        return (f"need --workers >= 0, --timeout > 0 and --examples >= 0, "
-                f"got {args.workers}, {args.timeout} and {args.examples}")
+        return (
+            f"need --workers >= 0, --timeout > 0 and --examples >= 0, "
+            f"got {args.workers}, {args.timeout} and {args.examples}"
+        )
     if not Path(args.input).exists():
         return f"{args.input}: no such file or directory"
     for flag, path in (("-o", args.output), ("--report", args.report)):
@@ -130,7 +165,13 @@ def _describe(exc: Exception) -> str:
 @contextmanager
 def _progress(total: int, *, disabled: bool) -> Iterator[Any]:
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
 
     if disabled:
         yield lambda n=1: None

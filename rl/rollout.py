@@ -100,8 +100,13 @@ class Episode:
         return self.reward > 0
 
 
-def make_envs(env_id: str, count: int, env_kwargs: Mapping[str, Any] | None = None, modules: Sequence[str] = ("envs",),
-              executor: Any = None) -> list[Any]:
+def make_envs(
+    env_id: str,
+    count: int,
+    env_kwargs: Mapping[str, Any] | None = None,
+    modules: Sequence[str] = ("envs",),
+    executor: Any = None,
+) -> list[Any]:
     """``count`` independent instances of ``env_id`` (after importing ``modules`` so they register).
 
     ``executor`` (e.g. a :class:`verifiers.ProcessPoolExecutor`) is shared by all copies when the
@@ -114,14 +119,18 @@ def make_envs(env_id: str, count: int, env_kwargs: Mapping[str, Any] | None = No
         try:
             importlib.import_module(name)
         except ImportError as exc:
-            raise ConfigError(f"env_modules names {name!r}, which cannot be imported ({exc}); list the modules "
-                              "that register your environment ids") from exc
+            raise ConfigError(
+                f"env_modules names {name!r}, which cannot be imported ({exc}); list the modules "
+                "that register your environment ids"
+            ) from exc
     try:
         gymnasium.spec(env_id)
     except gymnasium.error.Error as exc:  # unknown namespace, name or version; a deprecated version
         ours = sorted(k for k in gymnasium.registry if k.startswith("rlvr/"))
-        raise ConfigError(f"environment {env_id!r} is not registered ({exc}); rlvr's ids are {ours}; for your own "
-                          "id, add the module that registers it to env_modules") from exc
+        raise ConfigError(
+            f"environment {env_id!r} is not registered ({exc}); rlvr's ids are {ours}; for your own "
+            "id, add the module that registers it to env_modules"
+        ) from exc
     kwargs = dict(env_kwargs or {})
     if executor is not None and "executor" not in kwargs and _accepts(env_id, "executor"):
         kwargs["executor"] = executor
@@ -129,9 +138,13 @@ def make_envs(env_id: str, count: int, env_kwargs: Mapping[str, Any] | None = No
         first = gymnasium.make(env_id, disable_env_checker=True, **kwargs)
     except TypeError as exc:  # the environment's constructor refused env_kwargs
         shown = sorted(k for k in kwargs if k != "executor")
-        raise ConfigError(f"environment {env_id!r} cannot be made with env_kwargs {shown}: {exc}; "
-                          "fix env_kwargs to match its constructor") from exc
-    return [first] + [gymnasium.make(env_id, disable_env_checker=True, **kwargs) for _ in range(count - 1)]
+        raise ConfigError(
+            f"environment {env_id!r} cannot be made with env_kwargs {shown}: {exc}; "
+            "fix env_kwargs to match its constructor"
+        ) from exc
+    return [first] + [
+        gymnasium.make(env_id, disable_env_checker=True, **kwargs) for _ in range(count - 1)
+    ]
 
 
 def _accepts(env_id: str, argument: str) -> bool:
@@ -165,7 +178,9 @@ def render_observation(obs: Any, tokenizer: Any, chat_template: bool = False) ->
             return obs["text"]
     if isinstance(obs, Sequence) and all(isinstance(m, Mapping) and "content" in m for m in obs):
         if getattr(tokenizer, "chat_template", None):
-            return tokenizer.apply_chat_template([dict(m) for m in obs], tokenize=False, add_generation_prompt=True)
+            return tokenizer.apply_chat_template(
+                [dict(m) for m in obs], tokenize=False, add_generation_prompt=True
+            )
         return "".join(_label(m) for m in obs) + "assistant: "
     raise RolloutError(
         f"observation of type {type(obs).__name__} cannot be rendered as a prompt; the environment must "
@@ -191,8 +206,15 @@ def _messages(obs: Any) -> list[Mapping[str, Any]] | None:
 class EpisodeRunner:
     """Runs groups of episodes; ``envs`` must hold ``groups * G`` environments for the largest call."""
 
-    def __init__(self, envs: Sequence[Any], engine: RolloutEngine, tokenizer: Any, max_turns: int = 8,
-                 chat_template: bool = False, gather: Any = None) -> None:
+    def __init__(
+        self,
+        envs: Sequence[Any],
+        engine: RolloutEngine,
+        tokenizer: Any,
+        max_turns: int = 8,
+        chat_template: bool = False,
+        gather: Any = None,
+    ) -> None:
         self.envs = list(envs)
         self.gather = gather
         """The envs' shared :class:`~rl.gather.GatheringExecutor`, if any: steps run as waves, one batch each."""
@@ -212,11 +234,17 @@ class EpisodeRunner:
         out = self.engine.generate(prompts, params)
         self.timing["generate"] += time.perf_counter() - t0
         if len(out) != len(prompts) or any(len(c) != params.n for c in out):
-            raise RolloutError(f"engine {self.engine.name!r} returned the wrong number of completions")
+            raise RolloutError(
+                f"engine {self.engine.name!r} returned the wrong number of completions"
+            )
         return out
 
-    def run(self, group_seeds: Sequence[int], params: SamplingParams,
-            options: Sequence[Mapping[str, Any] | None] | None = None) -> list[list[Episode]]:
+    def run(
+        self,
+        group_seeds: Sequence[int],
+        params: SamplingParams,
+        options: Sequence[Mapping[str, Any] | None] | None = None,
+    ) -> list[list[Episode]]:
         """One group of ``params.n`` episodes per seed; returns them grouped, in seed order.
 
         ``options`` (one per group) go to ``env.reset(options=...)``, e.g. ``{"task_index": i}`` to pick
@@ -224,9 +252,13 @@ class EpisodeRunner:
         """
         size = len(group_seeds) * params.n
         if size > len(self.envs):
-            raise RolloutError(f"{size} episodes need {size} environments but the runner holds {len(self.envs)}")
+            raise RolloutError(
+                f"{size} episodes need {size} environments but the runner holds {len(self.envs)}"
+            )
         if options is not None and len(options) != len(group_seeds):
-            raise RolloutError(f"options holds {len(options)} entries for {len(group_seeds)} groups; pass one per group")
+            raise RolloutError(
+                f"options holds {len(options)} entries for {len(group_seeds)} groups; pass one per group"
+            )
         episodes = self._reset(group_seeds, params.n, options)
         firsts = self._generate([g[0].prompt_ids for g in _chunks(episodes, params.n)], params)
         self._apply([c for group in firsts for c in group], episodes)
@@ -234,9 +266,17 @@ class EpisodeRunner:
             active = [e for e in episodes if not e.done]
             if not active:
                 break
-            seed = None if params.seed is None else params.seed + turn  # a fresh random stream each turn
-            turn_params = SamplingParams(n=1, temperature=params.temperature, top_p=params.top_p,
-                                         max_tokens=params.max_tokens, seed=seed, stop=params.stop)
+            seed = (
+                None if params.seed is None else params.seed + turn
+            )  # a fresh random stream each turn
+            turn_params = SamplingParams(
+                n=1,
+                temperature=params.temperature,
+                top_p=params.top_p,
+                max_tokens=params.max_tokens,
+                seed=seed,
+                stop=params.stop,
+            )
             outs = self._generate([e.prompt_ids + e.tokens for e in active], turn_params)
             self._apply([o[0] for o in outs], active)
         for e in episodes:
@@ -244,8 +284,12 @@ class EpisodeRunner:
                 e.done, e.truncated = True, True
         return _chunks(episodes, params.n)
 
-    def _reset(self, group_seeds: Sequence[int], n: int,
-               options: Sequence[Mapping[str, Any] | None] | None = None) -> list[Episode]:
+    def _reset(
+        self,
+        group_seeds: Sequence[int],
+        n: int,
+        options: Sequence[Mapping[str, Any] | None] | None = None,
+    ) -> list[Episode]:
         episodes = []
         for g, seed in enumerate(group_seeds):
             texts, given = [], None if options is None else options[g]
@@ -253,11 +297,20 @@ class EpisodeRunner:
                 extra = {} if given is None else {"options": dict(given)}  # each copy its own dict
                 obs, info = self.envs[g * n + k].reset(seed=int(seed), **extra)
                 texts.append(render_observation(obs, self.tokenizer, self.chat_template))
-                episodes.append(Episode(group=g, seed=int(seed), prompt_text=texts[-1], prompt_ids=[],
-                                        reset_info=dict(info), reference=_task_reference(self.envs[g * n + k]),
-                                        prompt_messages=_plain_messages(obs),
-                                        context_text=texts[-1],
-                                        env_index=g * n + k, messages_seen=len(_messages(obs) or ())))
+                episodes.append(
+                    Episode(
+                        group=g,
+                        seed=int(seed),
+                        prompt_text=texts[-1],
+                        prompt_ids=[],
+                        reset_info=dict(info),
+                        reference=_task_reference(self.envs[g * n + k]),
+                        prompt_messages=_plain_messages(obs),
+                        context_text=texts[-1],
+                        env_index=g * n + k,
+                        messages_seen=len(_messages(obs) or ()),
+                    )
+                )
             if len(set(texts)) != 1:
                 raise RolloutError(
                     f"{self.envs[g * n]}: reset(seed={seed}) gave different prompts to copies of the environment; "
@@ -265,7 +318,9 @@ class EpisodeRunner:
                 )
             ids = self._prompt_ids(texts[0])
             if not ids:
-                raise RolloutError(f"reset(seed={seed}) gave an empty prompt; the policy needs at least one prompt token")
+                raise RolloutError(
+                    f"reset(seed={seed}) gave an empty prompt; the policy needs at least one prompt token"
+                )
             for e in episodes[-n:]:
                 e.prompt_ids = ids
         return episodes
@@ -291,14 +346,18 @@ class EpisodeRunner:
             e.texts.append(c.text)
             e.finish_reason = c.finish_reason
         t0 = time.perf_counter()
-        results = self._step([self.envs[e.env_index] for e in episodes], [c.text for c in completions])
+        results = self._step(
+            [self.envs[e.env_index] for e in episodes], [c.text for c in completions]
+        )
         self.timing["grade"] += time.perf_counter() - t0
         for e, c, (obs, reward, terminated, truncated, info) in zip(episodes, completions, results):
             e.reward += float(reward)
             if info.get("verdict") is not None:
                 e.verdicts.append(_verdict_dict(info["verdict"]))
             if isinstance(info.get("verdicts"), Mapping):
-                e.component_verdicts.append({str(k): _verdict_dict(v) for k, v in info["verdicts"].items()})
+                e.component_verdicts.append(
+                    {str(k): _verdict_dict(v) for k, v in info["verdicts"].items()}
+                )
             e.context_text += c.text
             if terminated or truncated:
                 e.done, e.truncated = True, bool(truncated and not terminated)
@@ -330,9 +389,9 @@ class EpisodeRunner:
         context = render_observation(obs, self.tokenizer, self.chat_template)
         messages = _messages(obs)
         if context.startswith(e.context_text):
-            delta = context[len(e.context_text):]
+            delta = context[len(e.context_text) :]
         elif messages is not None:
-            new = [m for m in messages[e.messages_seen:] if m.get("role") != "assistant"]
+            new = [m for m in messages[e.messages_seen :] if m.get("role") != "assistant"]
             delta = "\n" + "".join(_label(m) for m in new) + "assistant: "
         else:
             delta = context

@@ -34,7 +34,16 @@ from .errors import ConfigError, require
 from .sft_sources import Candidate, candidates_from_rows, read_source
 
 #: The filters in the order they run; the manifest counts what each removed.
-FILTERS = ("malformed", "ungraded", "not_passing", "multi_turn", "empty", "duplicate", "quarantined", "over_cap")
+FILTERS = (
+    "malformed",
+    "ungraded",
+    "not_passing",
+    "multi_turn",
+    "empty",
+    "duplicate",
+    "quarantined",
+    "over_cap",
+)
 FORMATS = ("messages", "prompt-completion")
 
 
@@ -54,7 +63,11 @@ class SFTExportConfig:
     """Run name for the lineage (default: the name of the folder holding the input)."""
 
     def __post_init__(self) -> None:
-        if isinstance(self.max_per_prompt, bool) or not isinstance(self.max_per_prompt, int) or self.max_per_prompt < 1:
+        if (
+            isinstance(self.max_per_prompt, bool)
+            or not isinstance(self.max_per_prompt, int)
+            or self.max_per_prompt < 1
+        ):
             raise ConfigError(f"max_per_prompt={self.max_per_prompt!r} must be an int >= 1")
         if self.dedup not in ("normalised", "exact"):
             raise ConfigError(f"dedup={self.dedup!r}: choose 'normalised' or 'exact'")
@@ -72,8 +85,13 @@ class ExportResult:
     removed: dict[str, int] = field(default_factory=dict)
 
 
-def export_sft(inputs: Sequence[str | Path], output: str | Path, config: SFTExportConfig | None = None, *,
-               quarantine: Any = "auto") -> ExportResult:
+def export_sft(
+    inputs: Sequence[str | Path],
+    output: str | Path,
+    config: SFTExportConfig | None = None,
+    *,
+    quarantine: Any = "auto",
+) -> ExportResult:
     """Export SFT rows from ``inputs`` to ``output`` (``.jsonl`` or ``.parquet``) and ``<output>.manifest.json``.
 
     ``quarantine``: an isolation-list folder, an :class:`envs.quarantine.IsolationList`, or ``"auto"`` (the
@@ -88,7 +106,9 @@ def export_sft(inputs: Sequence[str | Path], output: str | Path, config: SFTExpo
     rows = [_row(c, config) for c in kept]
     _write_rows(rows, output)
     manifest = _manifest(candidates, kept, removed, sources, config, output, report, isolation)
-    Path(f"{output}.manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+    Path(f"{output}.manifest.json").write_text(
+        json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
+    )
     return ExportResult(rows, manifest, report, removed)
 
 
@@ -114,7 +134,11 @@ def _first_failing_filter(c: Candidate, config: SFTExportConfig) -> str:
         return "malformed"
     if not c.graded:
         return "ungraded"
-    ok = c.passed if config.min_reward is None else (c.reward is not None and c.reward >= config.min_reward)
+    ok = (
+        c.passed
+        if config.min_reward is None
+        else (c.reward is not None and c.reward >= config.min_reward)
+    )
     if not ok:
         return "not_passing"
     if c.turns > 1:
@@ -124,11 +148,15 @@ def _first_failing_filter(c: Candidate, config: SFTExportConfig) -> str:
     return ""
 
 
-def _dedup(candidates: list[Candidate], config: SFTExportConfig, removed: dict[str, int]) -> list[Candidate]:
+def _dedup(
+    candidates: list[Candidate], config: SFTExportConfig, removed: dict[str, int]
+) -> list[Candidate]:
     seen: set[tuple[str, str]] = set()
     out = []
     for c in candidates:
-        text = c.completion if config.dedup == "exact" else " ".join(c.completion.split()).casefold()
+        text = (
+            c.completion if config.dedup == "exact" else " ".join(c.completion.split()).casefold()
+        )
         if (c.prompt_key, text) in seen:
             removed["duplicate"] += 1
             continue
@@ -142,16 +170,26 @@ def _quarantine(candidates: list[Candidate], quarantine: Any, removed: dict[str,
     from envs.tasks import Task, TaskList
 
     explicit = quarantine not in (None, "auto")
-    isolation = quarantine if isinstance(quarantine, IsolationList) else \
-        IsolationList(quarantine if explicit else default_dir())
+    isolation = (
+        quarantine
+        if isinstance(quarantine, IsolationList)
+        else IsolationList(quarantine if explicit else default_dir())
+    )
     if explicit and not isolation.sets():
-        raise ConfigError(f"the isolation list in {isolation.folder} holds no sets; register evaluation sets with "
-                          f"`rlvr quarantine add FILE --dir {isolation.folder}` (or leave --quarantine unset to "
-                          "use the default list)")
+        raise ConfigError(
+            f"the isolation list in {isolation.folder} holds no sets; register evaluation sets with "
+            f"`rlvr quarantine add FILE --dir {isolation.folder}` (or leave --quarantine unset to "
+            "use the default list)"
+        )
     if not candidates or not isolation.sets():
         return candidates, None, isolation
-    tasks = TaskList([Task(_sample_id(i, c), c.messages or "", dict(c.reference or {}), c.completion)
-                      for i, c in enumerate(candidates)], name="sft-candidates")
+    tasks = TaskList(
+        [
+            Task(_sample_id(i, c), c.messages or "", dict(c.reference or {}), c.completion)
+            for i, c in enumerate(candidates)
+        ],
+        name="sft-candidates",
+    )
     report = isolation.check(tasks, action="drop")
     hit = {int(task_id.split("|", 1)[0]) for task_id in report.hit_ids}
     removed["quarantined"] += len(hit)
@@ -164,14 +202,18 @@ def _sample_id(i: int, c: Candidate) -> str:
     return f"{i}|{lin['run']}|step={lin['step']}|{lin['prompt_id'] or c.prompt_key}|sample={lin['sample']}"
 
 
-def _cap(candidates: list[Candidate], config: SFTExportConfig, removed: dict[str, int]) -> list[Candidate]:
+def _cap(
+    candidates: list[Candidate], config: SFTExportConfig, removed: dict[str, int]
+) -> list[Candidate]:
     by_prompt: dict[str, list[Candidate]] = defaultdict(list)
     for c in candidates:
         by_prompt[c.prompt_key].append(c)
     kept = []
     for group in by_prompt.values():
-        ranked = sorted(group, key=lambda c: (-(c.reward if c.reward is not None else 0.0), c.chars, c.order))
-        kept.extend(ranked[:config.max_per_prompt])
+        ranked = sorted(
+            group, key=lambda c: (-(c.reward if c.reward is not None else 0.0), c.chars, c.order)
+        )
+        kept.extend(ranked[: config.max_per_prompt])
         removed["over_cap"] += max(0, len(ranked) - config.max_per_prompt)
     return sorted(kept, key=lambda c: c.order)
 
@@ -179,7 +221,9 @@ def _cap(candidates: list[Candidate], config: SFTExportConfig, removed: dict[str
 # -- reading -----------------------------------------------------------------------------------------
 def _read_inputs(inputs: Sequence[str | Path], config: SFTExportConfig):
     if not inputs:
-        raise ConfigError("no inputs: give rollout records (rollouts.jsonl or rollouts/) or rlvr eval output")
+        raise ConfigError(
+            "no inputs: give rollout records (rollouts.jsonl or rollouts/) or rlvr eval output"
+        )
     candidates: list[Candidate] = []
     sources = []
     for path in map(Path, inputs):
@@ -187,13 +231,23 @@ def _read_inputs(inputs: Sequence[str | Path], config: SFTExportConfig):
             raise ConfigError(f"{path} does not exist")
         kind, rows = read_source(path)
         if kind == "unknown":
-            raise ConfigError(f"{path}: neither rollout records (lines with 'completions') nor rlvr eval output "
-                              "(lines with 'completion')")
+            raise ConfigError(
+                f"{path}: neither rollout records (lines with 'completions') nor rlvr eval output "
+                "(lines with 'completion')"
+            )
         run = config.run or (path.parent.name if path.is_file() else path.name) or str(path)
         found = candidates_from_rows(rows, run, str(path), start=len(candidates))
         candidates.extend(found)
-        sources.append({"path": str(path), "kind": kind, "sha256": _sha256(path), "rows": len(rows),
-                        "completions": len(found), "malformed": [c.malformed for c in found if c.malformed][:20]})
+        sources.append(
+            {
+                "path": str(path),
+                "kind": kind,
+                "sha256": _sha256(path),
+                "rows": len(rows),
+                "completions": len(found),
+                "malformed": [c.malformed for c in found if c.malformed][:20],
+            }
+        )
     return candidates, sources
 
 
@@ -202,7 +256,11 @@ def _row(c: Candidate, config: SFTExportConfig) -> dict[str, Any]:
     answer = {"role": "assistant", "content": c.completion}
     if config.format == "messages":
         return {"messages": [dict(m) for m in c.messages] + [answer], "lineage": dict(c.lineage)}
-    return {"prompt": [dict(m) for m in c.messages], "completion": [answer], "lineage": dict(c.lineage)}
+    return {
+        "prompt": [dict(m) for m in c.messages],
+        "completion": [answer],
+        "lineage": dict(c.lineage),
+    }
 
 
 def _write_rows(rows: list[dict[str, Any]], output: Path) -> None:
@@ -221,12 +279,19 @@ def _write_rows(rows: list[dict[str, Any]], output: Path) -> None:
     tmp.replace(output)
 
 
-def _manifest(candidates, kept, removed, sources, config, output, report, isolation) -> dict[str, Any]:
+def _manifest(
+    candidates, kept, removed, sources, config, output, report, isolation
+) -> dict[str, Any]:
     prompts = {c.prompt_key for c in candidates}
     generated = len(candidates)
     return {
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "output": {"path": str(output), "format": config.format, "rows": len(kept), "sha256": _sha256(output)},
+        "output": {
+            "path": str(output),
+            "format": config.format,
+            "rows": len(kept),
+            "sha256": _sha256(output),
+        },
         "inputs": sources,
         "generated": generated,
         "retained": len(kept),
@@ -234,8 +299,12 @@ def _manifest(candidates, kept, removed, sources, config, output, report, isolat
         "removed": removed,
         "prompts": len(prompts),
         "prompts_retained": len({c.prompt_key for c in kept}),
-        "settings": {"max_per_prompt": config.max_per_prompt, "min_reward": config.min_reward,
-                     "dedup": config.dedup, "selection": "passing; highest reward, then shortest, then earliest"},
+        "settings": {
+            "max_per_prompt": config.max_per_prompt,
+            "min_reward": config.min_reward,
+            "dedup": config.dedup,
+            "selection": "passing; highest reward, then shortest, then earliest",
+        },
         "quarantine": _quarantine_summary(report, isolation),
     }
 
@@ -243,10 +312,21 @@ def _manifest(candidates, kept, removed, sources, config, output, report, isolat
 def _quarantine_summary(report: Any, isolation: Any) -> dict[str, Any]:
     described = isolation.describe()
     if not described["sets"]:
-        described["note"] = f"no isolation list in {described['folder']}: nothing was checked (rlvr quarantine add)"
+        described["note"] = (
+            f"no isolation list in {described['folder']}: nothing was checked (rlvr quarantine add)"
+        )
     if report is not None:
-        described["hits"] = [{"sample": h.task_id, "isolated_set": h.isolated_set, "isolated_id": h.isolated_id,
-                              "side": h.side, "method": h.method, "similarity": h.similarity} for h in report.hits]
+        described["hits"] = [
+            {
+                "sample": h.task_id,
+                "isolated_set": h.isolated_set,
+                "isolated_id": h.isolated_id,
+                "side": h.side,
+                "method": h.method,
+                "similarity": h.similarity,
+            }
+            for h in report.hits
+        ]
     return described
 
 

@@ -61,7 +61,9 @@ def read_source(path: Path) -> tuple[str, list[Any]]:
         folder = path / "rollouts" if (path / "rollouts").is_dir() else path
         rows = read_records(folder)
         if not rows:
-            raise ConfigError(f"{path}: no rollout records (rollouts.jsonl or rollouts/step-*.parquet) found")
+            raise ConfigError(
+                f"{path}: no rollout records (rollouts.jsonl or rollouts/step-*.parquet) found"
+            )
         return "records", rows
     rows: list[Any] = []
     with path.open(encoding="utf-8", errors="surrogateescape") as fh:
@@ -83,19 +85,26 @@ class BadLine:
     why: str
 
 
-def candidates_from_rows(rows: Iterable[Any], run: str, source: str, start: int = 0) -> list[Candidate]:
+def candidates_from_rows(
+    rows: Iterable[Any], run: str, source: str, start: int = 0
+) -> list[Candidate]:
     """Every completion of ``rows`` (records and eval lines may be mixed), in order."""
     out: list[Candidate] = []
     for n, row in enumerate(rows, 1):
         kind = _kind(row)
         if kind == "records":
-            out += [_from_completion(row, k, comp, run, source, start + len(out) + k)
-                    for k, comp in enumerate(row.get("completions") or ())]
+            out += [
+                _from_completion(row, k, comp, run, source, start + len(out) + k)
+                for k, comp in enumerate(row.get("completions") or ())
+            ]
         elif kind == "eval":
             out.append(_from_eval_line(row, run, source, start + len(out)))
         else:
-            why = row.why if isinstance(row, BadLine) else \
-                "neither a record (completions) nor an eval line (completion)"
+            why = (
+                row.why
+                if isinstance(row, BadLine)
+                else "neither a record (completions) nor an eval line (completion)"
+            )
             line = row.line if isinstance(row, BadLine) else n
             out.append(_malformed(f"{source}:{line}: {why}", start + len(out), run, source))
     return out
@@ -109,43 +118,81 @@ def _kind(row: Any) -> str:
     return "bad"
 
 
-def _from_completion(record: Mapping[str, Any], k: int, comp: Any, run: str, source: str, order: int) -> Candidate:
+def _from_completion(
+    record: Mapping[str, Any], k: int, comp: Any, run: str, source: str, order: int
+) -> Candidate:
     if not isinstance(comp, Mapping) or not isinstance(comp.get("text", ""), str):
-        return _malformed(f"{source}: step {record.get('step')} group {record.get('group')} completion {k} is not "
-                          "an object with a text", order, run, source)
+        return _malformed(
+            f"{source}: step {record.get('step')} group {record.get('group')} completion {k} is not "
+            "an object with a text",
+            order,
+            run,
+            source,
+        )
     verdicts = comp.get("verdicts") if isinstance(comp.get("verdicts"), list) else []
     last = verdicts[-1] if verdicts else None
     return Candidate(
-        prompt_key=_prompt_key(record), messages=_messages(record), completion=comp.get("text") or "",
-        reward=_number(comp.get("reward")), passed=_passed(last), graded=bool(comp.get("graded", last is not None)),
-        turns=len(verdicts), order=order, reference=_mapping(record.get("reference")),
-        lineage=_lineage(run, source, record, record.get("step"), k, last, comp.get("reward")))
+        prompt_key=_prompt_key(record),
+        messages=_messages(record),
+        completion=comp.get("text") or "",
+        reward=_number(comp.get("reward")),
+        passed=_passed(last),
+        graded=bool(comp.get("graded", last is not None)),
+        turns=len(verdicts),
+        order=order,
+        reference=_mapping(record.get("reference")),
+        lineage=_lineage(run, source, record, record.get("step"), k, last, comp.get("reward")),
+    )
 
 
 def _from_eval_line(line: Mapping[str, Any], run: str, source: str, order: int) -> Candidate:
-    verdicts = line.get("verdicts") if isinstance(line.get("verdicts"), list) else \
-        ([line["verdict"]] if isinstance(line.get("verdict"), Mapping) else [])
+    verdicts = (
+        line.get("verdicts")
+        if isinstance(line.get("verdicts"), list)
+        else ([line["verdict"]] if isinstance(line.get("verdict"), Mapping) else [])
+    )
     last = verdicts[-1] if verdicts else None
     completion = line.get("completion")
     return Candidate(
-        prompt_key=_prompt_key(line), messages=_messages(line),
+        prompt_key=_prompt_key(line),
+        messages=_messages(line),
         completion=completion if isinstance(completion, str) else "",
-        reward=_number(line.get("reward")), passed=_passed(last), graded=bool(line.get("graded", last is not None)),
-        turns=len(verdicts), order=order, reference=_mapping(line.get("reference")),
+        reward=_number(line.get("reward")),
+        passed=_passed(last),
+        graded=bool(line.get("graded", last is not None)),
+        turns=len(verdicts),
+        order=order,
+        reference=_mapping(line.get("reference")),
         lineage=_lineage(run, source, line, None, line.get("sample"), last, line.get("reward")),
-        malformed="" if isinstance(completion, str) else f"{source}: line {order}: completion is not text")
+        malformed=""
+        if isinstance(completion, str)
+        else f"{source}: line {order}: completion is not text",
+    )
 
 
 def _malformed(why: str, order: int, run: str, source: str) -> Candidate:
-    return Candidate(prompt_key=f"malformed:{order}", messages=(), completion="", reward=None, passed=False,
-                     graded=False, turns=0, order=order, reference=None,
-                     lineage=_lineage(run, source, {}, None, None, None, None), malformed=why)
+    return Candidate(
+        prompt_key=f"malformed:{order}",
+        messages=(),
+        completion="",
+        reward=None,
+        passed=False,
+        graded=False,
+        turns=0,
+        order=order,
+        reference=None,
+        lineage=_lineage(run, source, {}, None, None, None, None),
+        malformed=why,
+    )
 
 
 def _messages(row: Mapping[str, Any]) -> tuple[Mapping[str, Any], ...]:
     messages = row.get("messages")
     if isinstance(messages, list) and messages and all(isinstance(m, Mapping) for m in messages):
-        return tuple({"role": str(m.get("role") or "user"), "content": _text(m.get("content"))} for m in messages)
+        return tuple(
+            {"role": str(m.get("role") or "user"), "content": _text(m.get("content"))}
+            for m in messages
+        )
     prompt = row.get("prompt")
     return ({"role": "user", "content": prompt},) if isinstance(prompt, str) and prompt else ()
 
@@ -157,18 +204,35 @@ def _prompt_key(row: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
 
 
-def _lineage(run: str, source: str, row: Mapping[str, Any], step: Any, sample: Any, verdict: Any,
-             reward: Any) -> dict[str, Any]:
+def _lineage(
+    run: str, source: str, row: Mapping[str, Any], step: Any, sample: Any, verdict: Any, reward: Any
+) -> dict[str, Any]:
     """Lineage with one type per field (Parquet needs it): ints, floats or strings, or None."""
     verdict = verdict if isinstance(verdict, Mapping) else {}
-    spec = f"{verdict['verifier']}@{verdict.get('verifier_version')}" if verdict.get("verifier") else None
+    spec = (
+        f"{verdict['verifier']}@{verdict.get('verifier_version')}"
+        if verdict.get("verifier")
+        else None
+    )
     sampling = row.get("sampling") if isinstance(row.get("sampling"), Mapping) else {}
-    return {"run": run, "source": source, "step": _int(step), "group": _int(row.get("group")),
-            "sample": _int(sample), "prompt_id": _str(row.get("task_id")), "seed": _int(row.get("seed")),
-            "verifier": spec, "test_case_hash": _str(verdict.get("test_case_hash")), "reward": _number(reward),
-            "model": _str(row.get("model")) or None, "env": _str(row.get("env")),
-            "sampling": {key: (_int if kind == "int" else _number)(sampling.get(key))
-                         for key, kind in LINEAGE_SAMPLING.items()}}
+    return {
+        "run": run,
+        "source": source,
+        "step": _int(step),
+        "group": _int(row.get("group")),
+        "sample": _int(sample),
+        "prompt_id": _str(row.get("task_id")),
+        "seed": _int(row.get("seed")),
+        "verifier": spec,
+        "test_case_hash": _str(verdict.get("test_case_hash")),
+        "reward": _number(reward),
+        "model": _str(row.get("model")) or None,
+        "env": _str(row.get("env")),
+        "sampling": {
+            key: (_int if kind == "int" else _number)(sampling.get(key))
+            for key, kind in LINEAGE_SAMPLING.items()
+        },
+    }
 
 
 def _passed(verdict: Any) -> bool:

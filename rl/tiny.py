@@ -45,7 +45,14 @@ def build_char_tokenizer(alphabet: str = DEFAULT_ALPHABET):
     )
 
 
-def build_tiny_model(tokenizer, hidden_size: int = 32, num_layers: int = 2, num_heads: int = 4, seed: int = 0, arch: str = "llama"):
+def build_tiny_model(
+    tokenizer,
+    hidden_size: int = 32,
+    num_layers: int = 2,
+    num_heads: int = 4,
+    seed: int = 0,
+    arch: str = "llama",
+):
     """A randomly initialised causal LM (``llama`` or ``qwen2``) sized for ``tokenizer``."""
     torch = require("torch", "torch")
     transformers = require("transformers", "torch")

@@ -25,21 +25,37 @@ from .errors import RLError
 
 def add_commands(sub: Any) -> None:
     """Add the ``train`` subcommand to the ``rlvr`` root parser."""
-    parser = sub.add_parser("train", help="train a policy with GRPO (and variants) on an environment",
-                            description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config", help="TOML or YAML file with GRPOConfig fields (top level or [grpo])")
-    parser.add_argument("--resume", action="store_true", help="continue from the last checkpoint in output_dir")
+    parser = sub.add_parser(
+        "train",
+        help="train a policy with GRPO (and variants) on an environment",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--config", help="TOML or YAML file with GRPOConfig fields (top level or [grpo])"
+    )
+    parser.add_argument(
+        "--resume", action="store_true", help="continue from the last checkpoint in output_dir"
+    )
     for f in dataclasses.fields(GRPOConfig):
         doc = _field_doc(f.name)
-        parser.add_argument("--" + f.name.replace("_", "-"), dest=f.name, default=None, metavar="VALUE",
-                            help=f"{doc} (default: {_default(f)})")
+        parser.add_argument(
+            "--" + f.name.replace("_", "-"),
+            dest=f.name,
+            default=None,
+            metavar="VALUE",
+            help=f"{doc} (default: {_default(f)})",
+        )
     parser.set_defaults(func=run_train)
 
 
 def config_from_args(args: argparse.Namespace) -> GRPOConfig:
     """The config a parsed ``rlvr train`` command line describes."""
-    overrides = {f.name: parse_override(f.name, getattr(args, f.name)) for f in dataclasses.fields(GRPOConfig)
-                 if getattr(args, f.name, None) is not None}
+    overrides = {
+        f.name: parse_override(f.name, getattr(args, f.name))
+        for f in dataclasses.fields(GRPOConfig)
+        if getattr(args, f.name, None) is not None
+    }
     if args.config:
         return load_config(args.config, overrides)
     return GRPOConfig(**overrides)
@@ -61,20 +77,29 @@ def run_train(args: argparse.Namespace) -> int:
         return 2
     except KeyboardInterrupt:
         where = f" are in {config.output_dir}" if config is not None else ""
-        print(f"rlvr train: interrupted; the metrics and records of finished steps{where}; continue from the last "
-              "checkpoint with --resume", file=sys.stderr)
+        print(
+            f"rlvr train: interrupted; the metrics and records of finished steps{where}; continue from the last "
+            "checkpoint with --resume",
+            file=sys.stderr,
+        )
         return 130
     finally:
         if joined:
-            dist.shutdown(wait=finished)  # after an error the other ranks may never reach the barrier
+            dist.shutdown(
+                wait=finished
+            )  # after an error the other ranks may never reach the barrier
     if not main:
         return 0  # only rank 0 reports
     if history:
         last = history[-1]
-        print(f"done: {len(history)} steps, last reward_mean {last['reward_mean']:.4f}, metrics in {config.output_dir}")
+        print(
+            f"done: {len(history)} steps, last reward_mean {last['reward_mean']:.4f}, metrics in {config.output_dir}"
+        )
     else:
-        print(f"nothing to do: the run in {config.output_dir} is already at steps={config.steps}; "
-              "raise --steps to train further")
+        print(
+            f"nothing to do: the run in {config.output_dir} is already at steps={config.steps}; "
+            "raise --steps to train further"
+        )
     return 0
 
 

@@ -48,8 +48,16 @@ from .rollout import Episode, EpisodeRunner, make_envs
 class GRPOTrainer:
     """Trains ``config.model`` on ``config.env``; pass ``policy``/``tokenizer``/``engine``/``envs`` to inject them."""
 
-    def __init__(self, config: GRPOConfig, *, policy: Any = None, tokenizer: Any = None, engine: Any = None,
-                 envs: Sequence[Any] | None = None, resume: bool = False) -> None:
+    def __init__(
+        self,
+        config: GRPOConfig,
+        *,
+        policy: Any = None,
+        tokenizer: Any = None,
+        engine: Any = None,
+        envs: Sequence[Any] | None = None,
+        resume: bool = False,
+    ) -> None:
         torch = require("torch", "torch")
         self.cfg = config
         dist.init(config.device)
@@ -66,23 +74,39 @@ class GRPOTrainer:
         if config.disable_dropout:
             _disable_dropout(self.policy)
         self.ref = _frozen_copy(self.policy) if config.beta > 0 else None
-        self.engine = engine if engine is not None else _make_engine(config, self.policy, tokenizer, self.device)
+        self.engine = (
+            engine
+            if engine is not None
+            else _make_engine(config, self.policy, tokenizer, self.device)
+        )
         self._executor = None
         if envs is None:
-            self._executor = grading_pool(config.grading_workers, config.grading_executor, config.ray_address)
+            self._executor = grading_pool(
+                config.grading_workers, config.grading_executor, config.ray_address
+            )
             try:
-                envs = _make_gated_envs(config, self._executor, self.prompts_per_rank * config.group_size)
+                envs = _make_gated_envs(
+                    config, self._executor, self.prompts_per_rank * config.group_size
+                )
             except BaseException:
                 self._executor.close()  # no grading worker outlives a run that could not start
                 raise
         gather = self._executor if isinstance(self._executor, GatheringExecutor) else None
-        self.runner = EpisodeRunner(envs, self.engine, tokenizer, config.max_turns, config.chat_template, gather)
+        self.runner = EpisodeRunner(
+            envs, self.engine, tokenizer, config.max_turns, config.chat_template, gather
+        )
         self._params = list(self.policy.parameters())
         self.optimizer = _adamw(self.policy, config.lr, config.weight_decay)
         self.loss_fn = get_loss(config.loss)
-        self.loss_params = LossParams(config.clip_eps_low, config.clip_eps_high_resolved, config.beta, config.kl_estimator)
+        self.loss_params = LossParams(
+            config.clip_eps_low, config.clip_eps_high_resolved, config.beta, config.kl_estimator
+        )
         self.step, self.verifier_specs = 0, set()
-        if resume and (last := dist.broadcast_object(ckpt.latest_checkpoint(config.output_dir))) is not None:
+        if (
+            resume
+            and (last := dist.broadcast_object(ckpt.latest_checkpoint(config.output_dir)))
+            is not None
+        ):
             state = ckpt.restore(last, self.policy, self.optimizer)
             self.step, self.verifier_specs = state["step"], set(state["verifiers"])
             _warn_changed(last, state["config"], config.to_dict())
@@ -90,9 +114,14 @@ class GRPOTrainer:
         self.gap_watch, self._gap_warned = GapWatch(), False
         self._ungraded_streak, self._ungraded_warned, self._closed = 0, False, False
         main = dist.is_main()  # only rank 0 writes
-        self.metrics = MetricsLogger(config.output_dir, config.tensorboard) if main else _NullLogger()
-        self.records = RecordWriter(config.output_dir, config.record_format) \
-            if config.record_format != "none" and main else None
+        self.metrics = (
+            MetricsLogger(config.output_dir, config.tensorboard) if main else _NullLogger()
+        )
+        self.records = (
+            RecordWriter(config.output_dir, config.record_format)
+            if config.record_format != "none" and main
+            else None
+        )
 
     def train(self) -> list[dict[str, Any]]:
         """Run until ``config.steps``; returns the metrics of each step run here."""
@@ -104,8 +133,12 @@ class GRPOTrainer:
                     history.append(self.train_step())
                     m = history[-1]
                     ungraded = f"  ungraded {m['ungraded']}" if m["ungraded"] else ""
-                    bar.update(task, completed=self.step, info=f"reward {m['reward_mean']:.3f}  kl {m['kl']:.4f}  "
-                                                                 f"gap {m['logprob_gap']:.2e}{ungraded}")
+                    bar.update(
+                        task,
+                        completed=self.step,
+                        info=f"reward {m['reward_mean']:.3f}  kl {m['kl']:.4f}  "
+                        f"gap {m['logprob_gap']:.2e}{ungraded}",
+                    )
             if history and (not self.cfg.checkpoint_every or self.step % self.cfg.checkpoint_every):
                 self.save()  # the final state, unless a periodic checkpoint just saved it (or nothing ran)
         finally:  # an error or Ctrl-C still flushes the logs and stops the grading workers
@@ -119,12 +152,16 @@ class GRPOTrainer:
         # --- rollout: G episodes per prompt --------------------------------------------------------
         t0 = time.perf_counter()
         groups, dropped = self._collect()
-        groups, dropped, own = self._gather(groups, dropped)  # the global batch; this rank trains on groups[own]
+        groups, dropped, own = self._gather(
+            groups, dropped
+        )  # the global batch; this rank trains on groups[own]
         timing["t_rollout"] = time.perf_counter() - t0
         # --- score: environment rewards plus DAPO's soft overlong penalty --------------------------
         rewards = torch.tensor([[e.reward for e in g] for g in groups], dtype=torch.float)
         lengths = torch.tensor([[e.policy_tokens for e in g] for g in groups])
-        rewards = rewards + overlong_penalty(lengths, cfg.max_new_tokens, cfg.overlong_buffer, cfg.overlong_penalty)
+        rewards = rewards + overlong_penalty(
+            lengths, cfg.max_new_tokens, cfg.overlong_buffer, cfg.overlong_penalty
+        )
         graded = self._watch_ungraded(groups)  # "could not run" is left out, never scored as wrong
         # --- advantages: group-relative (zero-std groups give exactly 0) --------------------------
         advantages = group_advantages(rewards, scale=cfg.scale_rewards_resolved, graded=graded)
@@ -164,8 +201,13 @@ class GRPOTrainer:
         rounds = 1 + (cfg.max_refill_rounds if cfg.dynamic_sampling else 0)
         for r in range(rounds):
             seeds = [_derive(cfg.seed, self.step, r, first + b) for b in range(share - len(kept))]
-            params = SamplingParams(n=cfg.group_size, temperature=cfg.temperature, top_p=cfg.top_p,
-                                    max_tokens=cfg.max_new_tokens, seed=_derive(cfg.seed, self.step, r, -1 - self.rank))
+            params = SamplingParams(
+                n=cfg.group_size,
+                temperature=cfg.temperature,
+                top_p=cfg.top_p,
+                max_tokens=cfg.max_new_tokens,
+                seed=_derive(cfg.seed, self.step, r, -1 - self.rank),
+            )
             last = self.runner.run(seeds, params)
             for g in last:
                 informative = len({e.reward for e in g if e.graded}) > 1
@@ -177,14 +219,20 @@ class GRPOTrainer:
                 break
         return (kept or last)[:share], dropped
 
-    def _gather(self, groups: list[list[Episode]], dropped: int) -> tuple[list[list[Episode]], int, range]:
+    def _gather(
+        self, groups: list[list[Episode]], dropped: int
+    ) -> tuple[list[list[Episode]], int, range]:
         """Every rank's groups in rank order (the global batch), the dropped count over ranks, and the range of
         this rank's own groups in it (all of them in one process)."""
         if self.world == 1:
             return groups, dropped, range(len(groups))
         parts = dist.all_gather_object((groups, dropped))
         start = sum(len(g) for g, _ in parts[: self.rank])
-        return [g for gs, _ in parts for g in gs], sum(d for _, d in parts), range(start, start + len(groups))
+        return (
+            [g for gs, _ in parts for g in gs],
+            sum(d for _, d in parts),
+            range(start, start + len(groups)),
+        )
 
     def _sft_groups(self, groups: list[list[Episode]]) -> dict[int, str]:
         """Hybrid SFT/RL: groups at or below the accuracy gate that carry a demonstration -> demo text."""
@@ -192,8 +240,16 @@ class GRPOTrainer:
             return {}
         out = {}
         for i, g in enumerate(groups):
-            demo, judged = g[0].reset_info.get(self.cfg.demonstration_key), [e for e in g if e.graded]
-            if isinstance(demo, str) and demo and judged and sum(e.passed for e in judged) / len(judged) <= self.cfg.sft_gate:
+            demo, judged = (
+                g[0].reset_info.get(self.cfg.demonstration_key),
+                [e for e in g if e.graded],
+            )
+            if (
+                isinstance(demo, str)
+                and demo
+                and judged
+                and sum(e.passed for e in judged) / len(judged) <= self.cfg.sft_gate
+            ):
                 out[i] = demo
         return out
 
@@ -211,20 +267,28 @@ class GRPOTrainer:
         self._ungraded_streak = self._ungraded_streak + 1 if not bool(graded.any()) else 0
         limit = self.cfg.max_ungraded_steps
         if limit and self._ungraded_streak >= limit:
-            raise RolloutError(f"no episode could be graded in {self._ungraded_streak} steps in a row ({summary}): the "
-                               "grader cannot run here; fix what the reasons name (e.g. start Docker for code "
-                               "environments) or raise max_ungraded_steps (0 never stops)")
+            raise RolloutError(
+                f"no episode could be graded in {self._ungraded_streak} steps in a row ({summary}): the "
+                "grader cannot run here; fix what the reasons name (e.g. start Docker for code "
+                "environments) or raise max_ungraded_steps (0 never stops)"
+            )
         if not self._ungraded_warned and dist.is_main():
             import warnings
 
             self._ungraded_warned = True
-            warnings.warn(f"step {self.step}: {int((~graded).sum())} of {graded.numel()} episodes could not be graded "
-                          f"({summary}); they are left out of the loss and the reward statistics, not scored as "
-                          "wrong (metric 'ungraded' counts them every step)", RuntimeWarning, stacklevel=3)
+            warnings.warn(
+                f"step {self.step}: {int((~graded).sum())} of {graded.numel()} episodes could not be graded "
+                f"({summary}); they are left out of the loss and the reward statistics, not scored as "
+                "wrong (metric 'ungraded' counts them every step)",
+                RuntimeWarning,
+                stacklevel=3,
+            )
         return graded
 
     # --- update -------------------------------------------------------------------------------------
-    def _update(self, groups, rewards, advantages, sft: dict[int, str], own: range) -> dict[str, float]:
+    def _update(
+        self, groups, rewards, advantages, sft: dict[int, str], own: range
+    ) -> dict[str, float]:
         """``mu`` passes over this rank's micro-batches (``groups[own]``), one optimiser step per pass (gradients
         accumulate, then sum over ranks); every loss divides by counts over the global batch."""
         cfg = self.cfg
@@ -233,8 +297,17 @@ class GRPOTrainer:
             return {}
         mbs, norm = self._rl_batches(rl, own)
         demos = [self._demo_episode(groups[i][0], text) for i, text in sft.items() if i in own]
-        sft_mbs = [pack([demos[j] for j in r], [0.0] * len(r), [0.0] * len(r), list(r), self.tokenizer.pad_token_id,
-                        self.device) for r in micro_batches(len(demos), cfg.micro_batch_size)]
+        sft_mbs = [
+            pack(
+                [demos[j] for j in r],
+                [0.0] * len(r),
+                [0.0] * len(r),
+                list(r),
+                self.tokenizer.pad_token_id,
+                self.device,
+            )
+            for r in micro_batches(len(demos), cfg.micro_batch_size)
+        ]
         olds, refs, sums = [None] * len(mbs), [None] * len(mbs), defaultdict(float)
         if not self.policy.training:
             self.policy.train()
@@ -245,42 +318,81 @@ class GRPOTrainer:
                     olds[i], refs[i] = logp.detach(), self._ref_logp(mb)
                     _first_pass_stats(sums, mb, olds[i], ent)
                 weights = _tis_weights(olds[i], mb.sampler_logp, cfg.tis_cap)
-                out = self.loss_fn(PolicyBatch(logp, olds[i], mb.mask, mb.advantages, mb.rewards, mb.group_ids,
-                                               norm, weights, refs[i]), self.loss_params)
+                out = self.loss_fn(
+                    PolicyBatch(
+                        logp,
+                        olds[i],
+                        mb.mask,
+                        mb.advantages,
+                        mb.rewards,
+                        mb.group_ids,
+                        norm,
+                        weights,
+                        refs[i],
+                    ),
+                    self.loss_params,
+                )
                 out.loss.backward()
-                for key, value in (("loss", out.loss.item()), ("clipped", out.stats["clipped"]), ("kl_sum", out.stats["kl"])):
+                for key, value in (
+                    ("loss", out.loss.item()),
+                    ("clipped", out.stats["clipped"]),
+                    ("kl_sum", out.stats["kl"]),
+                ):
                     sums[key] += value / cfg.mu
-            for mb in sft_mbs:  # hybrid SFT: demonstrations for the groups the policy cannot solve yet
-                loss = cfg.sft_coef * sft_loss(token_logprobs(self.policy, mb, 1.0)[0], mb.mask, len(sft))
+            for (
+                mb
+            ) in sft_mbs:  # hybrid SFT: demonstrations for the groups the policy cannot solve yet
+                loss = cfg.sft_coef * sft_loss(
+                    token_logprobs(self.policy, mb, 1.0)[0], mb.mask, len(sft)
+                )
                 loss.backward()
                 sums["sft_loss"] += loss.item() / cfg.mu
             sums["grad_norm"] = self._optimizer_step()
         return _reduce_stats(dict(sums), self.device) if self.world > 1 else dict(sums)
 
     @staticmethod
-    def _rl_episodes(groups, rewards, advantages, sft: dict[int, str]) -> list[tuple[Episode, float, float, int]]:
+    def _rl_episodes(
+        groups, rewards, advantages, sft: dict[int, str]
+    ) -> list[tuple[Episode, float, float, int]]:
         """``(episode, advantage, reward, group)`` of every episode that takes the RL loss."""
-        adv, rew = advantages.tolist(), rewards.tolist()  # one conversion, not one tensor index per episode
-        return [(e, adv[i][k], rew[i][k], i) for i, g in enumerate(groups) if i not in sft
-                for k, e in enumerate(g) if e.graded]  # an ungraded episode has no reward to learn from
+        adv, rew = (
+            advantages.tolist(),
+            rewards.tolist(),
+        )  # one conversion, not one tensor index per episode
+        return [
+            (e, adv[i][k], rew[i][k], i)
+            for i, g in enumerate(groups)
+            if i not in sft
+            for k, e in enumerate(g)
+            if e.graded
+        ]  # an ungraded episode has no reward to learn from
 
     def _rl_batches(self, rl: list[tuple[Episode, float, float, int]], own: range):
         """Micro-batches of the RL episodes of groups ``own`` and the global normaliser over all of ``rl``."""
         sizes = Counter(i for *_, i in rl)
-        norm = Normaliser(sequences=max(1, len(rl)), tokens=max(1, sum(e.policy_tokens for e, *_ in rl)),
-                          pairs=max(1, sum(n * (n - 1) for n in sizes.values())), max_new_tokens=self.cfg.max_new_tokens)
+        norm = Normaliser(
+            sequences=max(1, len(rl)),
+            tokens=max(1, sum(e.policy_tokens for e, *_ in rl)),
+            pairs=max(1, sum(n * (n - 1) for n in sizes.values())),
+            max_new_tokens=self.cfg.max_new_tokens,
+        )
         rl = [x for x in rl if x[3] in own]
         if LOSSES[self.cfg.loss].whole_groups:  # P3O pairs need whole groups in a micro-batch
             ranges = group_micro_batches([i for *_, i in rl], self.cfg.micro_batch_size)
         else:
             ranges = micro_batches(len(rl), self.cfg.micro_batch_size)
-        mbs = [pack(*zip(*[rl[j] for j in r]), pad_id=self.tokenizer.pad_token_id, device=self.device) for r in ranges]
+        mbs = [
+            pack(*zip(*[rl[j] for j in r]), pad_id=self.tokenizer.pad_token_id, device=self.device)
+            for r in ranges
+        ]
         return mbs, norm
 
     def _optimizer_step(self) -> float:
         import torch
 
-        dist.all_reduce_grads(self._params)  # each rank's loss divides by global counts: the sum is the gradient
+        dist.all_reduce_grads(
+            self._params
+        )  # each rank's loss divides by global counts: the sum is the gradient
         limit = self.cfg.max_grad_norm or float("inf")
         norm = float(torch.nn.utils.clip_grad_norm_(self._params, limit))
         for group in self.optimizer.param_groups:
@@ -298,9 +410,19 @@ class GRPOTrainer:
             return token_logprobs(self.ref, mb, self.cfg.temperature)[0]
 
     def _demo_episode(self, like: Episode, text: str) -> Episode:
-        ids = list(self.tokenizer(text, add_special_tokens=False).input_ids) + [self.tokenizer.eos_token_id]
-        return Episode(group=like.group, seed=like.seed, prompt_text=like.prompt_text, prompt_ids=like.prompt_ids,
-                       tokens=ids, loss_mask=[1] * len(ids), sampler_logprobs=[0.0] * len(ids), texts=[text])
+        ids = list(self.tokenizer(text, add_special_tokens=False).input_ids) + [
+            self.tokenizer.eos_token_id
+        ]
+        return Episode(
+            group=like.group,
+            seed=like.seed,
+            prompt_text=like.prompt_text,
+            prompt_ids=like.prompt_ids,
+            tokens=ids,
+            loss_mask=[1] * len(ids),
+            sampler_logprobs=[0.0] * len(ids),
+            texts=[text],
+        )
 
     def _sleep_engine(self) -> None:
         if self.cfg.vllm_sleep and hasattr(self.engine, "sleep"):
@@ -309,7 +431,10 @@ class GRPOTrainer:
     # --- log / record / checkpoint ------------------------------------------------------------------
     def _metrics(self, groups, rewards, graded, stats, timing, dropped, n_sft) -> dict[str, Any]:
         episodes = [e for g in groups for e in g]
-        judged, scores = [e for e in episodes if e.graded], rewards[graded]  # statistics of graded episodes only
+        judged, scores = (
+            [e for e in episodes if e.graded],
+            rewards[graded],
+        )  # statistics of graded episodes only
         tokens = max(1.0, stats.get("tokens", 0.0))
         lengths = [e.policy_tokens for e in episodes]
         t = self.runner.timing
@@ -318,14 +443,24 @@ class GRPOTrainer:
             "reward_std": float(scores.std()) if scores.numel() > 1 else 0.0,
             "pass_rate": sum(e.passed for e in judged) / len(judged) if judged else float("nan"),
             "ungraded": len(episodes) - len(judged),
-            "zero_std_fraction": zero_std_fraction(rewards, graded=graded), "dropped_groups": dropped, "sft_groups": n_sft,
-            "kl": stats.get("kl_sum", 0.0) / tokens, "clip_fraction": stats.get("clipped", 0.0) / tokens,
-            "entropy": stats.get("entropy", 0.0) / tokens, "loss": stats.get("loss", 0.0),
-            "sft_loss": stats.get("sft_loss", 0.0), "grad_norm": stats.get("grad_norm", 0.0), "lr": self.cfg.lr_at(self.step),
-            "logprob_gap": stats.get("gap_abs", 0.0) / tokens, "logprob_gap_max": stats.get("gap_max", 0.0),
+            "zero_std_fraction": zero_std_fraction(rewards, graded=graded),
+            "dropped_groups": dropped,
+            "sft_groups": n_sft,
+            "kl": stats.get("kl_sum", 0.0) / tokens,
+            "clip_fraction": stats.get("clipped", 0.0) / tokens,
+            "entropy": stats.get("entropy", 0.0) / tokens,
+            "loss": stats.get("loss", 0.0),
+            "sft_loss": stats.get("sft_loss", 0.0),
+            "grad_norm": stats.get("grad_norm", 0.0),
+            "lr": self.cfg.lr_at(self.step),
+            "logprob_gap": stats.get("gap_abs", 0.0) / tokens,
+            "logprob_gap_max": stats.get("gap_max", 0.0),
             "sampler_logprob_nonfinite": int(stats.get("sampler_nonfinite", 0.0)),
-            "completion_len_mean": sum(lengths) / len(lengths), "completion_len_max": max(lengths),
-            "t_generate": t["generate"], "t_grade": t["grade"], **timing,
+            "completion_len_mean": sum(lengths) / len(lengths),
+            "completion_len_max": max(lengths),
+            "t_generate": t["generate"],
+            "t_grade": t["grade"],
+            **timing,
             "tokens_per_s": sum(lengths) / t["generate"] if t["generate"] > 0 else 0.0,
         }
         out.update(_per_verifier(episodes, self.verifier_specs))
@@ -340,31 +475,64 @@ class GRPOTrainer:
 
             self._gap_warned = True
             level = self.gap_watch.level
-            warnings.warn(f"step {self.step}: the sampler/trainer log-prob gap jumped to {metrics['logprob_gap']:.3g} "
-                          f"per token ({metrics['logprob_gap'] / max(level, 1e-12):.0f}x its recent median "
-                          f"{level:.3g}); the rollout engine ({self.engine.name}) may be sampling with stale "
-                          "weights: check that its sync/load_weights takes the new policy weights "
-                          "(metric logprob_gap_jump marks every such step)", RuntimeWarning, stacklevel=3)
+            warnings.warn(
+                f"step {self.step}: the sampler/trainer log-prob gap jumped to {metrics['logprob_gap']:.3g} "
+                f"per token ({metrics['logprob_gap'] / max(level, 1e-12):.0f}x its recent median "
+                f"{level:.3g}); the rollout engine ({self.engine.name}) may be sampling with stale "
+                "weights: check that its sync/load_weights takes the new policy weights "
+                "(metric logprob_gap_jump marks every such step)",
+                RuntimeWarning,
+                stacklevel=3,
+            )
 
     def _record(self, groups, rewards, advantages) -> None:
         if self.records is None:
             return
         cfg = self.cfg
-        sampling = {"n": cfg.group_size, "temperature": cfg.temperature, "top_p": cfg.top_p, "max_tokens": cfg.max_new_tokens}
+        sampling = {
+            "n": cfg.group_size,
+            "temperature": cfg.temperature,
+            "top_p": cfg.top_p,
+            "max_tokens": cfg.max_new_tokens,
+        }
         rows, rew, adv = [], rewards.tolist(), advantages.tolist()
         for i, g in enumerate(groups):
-            comps = [{"text": e.completion_text, "token_ids": e.tokens, "logprobs": e.sampler_logprobs,
-                      "loss_mask": e.loss_mask, "finish_reason": e.finish_reason,
-                      "reward": rew[i][k] if e.graded else None, "graded": e.graded,
-                      "advantage": adv[i][k], "verdicts": e.verdicts, "truncated": e.truncated,
-                      **({"component_verdicts": e.component_verdicts} if e.component_verdicts else {})}
-                     for k, e in enumerate(g)]
+            comps = [
+                {
+                    "text": e.completion_text,
+                    "token_ids": e.tokens,
+                    "logprobs": e.sampler_logprobs,
+                    "loss_mask": e.loss_mask,
+                    "finish_reason": e.finish_reason,
+                    "reward": rew[i][k] if e.graded else None,
+                    "graded": e.graded,
+                    "advantage": adv[i][k],
+                    "verdicts": e.verdicts,
+                    "truncated": e.truncated,
+                    **(
+                        {"component_verdicts": e.component_verdicts} if e.component_verdicts else {}
+                    ),
+                }
+                for k, e in enumerate(g)
+            ]
             specs = sorted({spec for e in g for spec in _specs(e)})
-            rows.append({"step": self.step, "group": i, "seed": g[0].seed, "prompt": g[0].prompt_text,
-                         "task_id": g[0].reset_info.get("task_id"), "task_index": g[0].reset_info.get("task_index"),
-                         "reference": g[0].reference, "messages": g[0].prompt_messages, "model": cfg.model,
-                         "completions": comps, "rewards": [c["reward"] for c in comps], "sampling": sampling,
-                         "verifiers": specs})
+            rows.append(
+                {
+                    "step": self.step,
+                    "group": i,
+                    "seed": g[0].seed,
+                    "prompt": g[0].prompt_text,
+                    "task_id": g[0].reset_info.get("task_id"),
+                    "task_index": g[0].reset_info.get("task_index"),
+                    "reference": g[0].reference,
+                    "messages": g[0].prompt_messages,
+                    "model": cfg.model,
+                    "completions": comps,
+                    "rewards": [c["reward"] for c in comps],
+                    "sampling": sampling,
+                    "verifiers": specs,
+                }
+            )
         self.records.write(self.step, rows)
 
     def save(self) -> Path:
@@ -372,8 +540,16 @@ class GRPOTrainer:
         rank 0 writes it (the ranks hold the same state) and every rank returns its path once it is written."""
         path = None
         if dist.is_main():
-            path = ckpt.save_checkpoint(self.cfg.output_dir, self.step, self.policy, self.tokenizer, self.optimizer,
-                                        self.cfg.to_dict(), sorted(self.verifier_specs), self.cfg.keep_checkpoints)
+            path = ckpt.save_checkpoint(
+                self.cfg.output_dir,
+                self.step,
+                self.policy,
+                self.tokenizer,
+                self.optimizer,
+                self.cfg.to_dict(),
+                sorted(self.verifier_specs),
+                self.cfg.keep_checkpoints,
+            )
         return Path(dist.broadcast_object(path))
 
     def close(self) -> None:
@@ -391,7 +567,16 @@ class GRPOTrainer:
 
 
 # --- helpers ----------------------------------------------------------------------------------------
-_SUMMED_STATS = ("loss", "clipped", "kl_sum", "sft_loss", "tokens", "gap_abs", "sampler_nonfinite", "entropy")
+_SUMMED_STATS = (
+    "loss",
+    "clipped",
+    "kl_sum",
+    "sft_loss",
+    "tokens",
+    "gap_abs",
+    "sampler_nonfinite",
+    "entropy",
+)
 
 
 def _reduce_stats(sums: dict[str, float], device: str) -> dict[str, float]:
@@ -402,8 +587,14 @@ def _reduce_stats(sums: dict[str, float], device: str) -> dict[str, float]:
 
     values = [sums.get(k, 0.0) for k in _SUMMED_STATS]
     summed = dist.all_reduce_sum(torch.tensor(values, dtype=torch.float64, device=device))
-    peak = dist.all_reduce_max(torch.tensor([sums.get("gap_max", 0.0)], dtype=torch.float64, device=device))
-    return {**dict(zip(_SUMMED_STATS, summed.tolist())), "gap_max": float(peak[0]), "grad_norm": sums["grad_norm"]}
+    peak = dist.all_reduce_max(
+        torch.tensor([sums.get("gap_max", 0.0)], dtype=torch.float64, device=device)
+    )
+    return {
+        **dict(zip(_SUMMED_STATS, summed.tolist())),
+        "gap_max": float(peak[0]),
+        "grad_norm": sums["grad_norm"],
+    }
 
 
 def _first_pass_stats(sums, mb, old, ent) -> None:
@@ -411,7 +602,9 @@ def _first_pass_stats(sums, mb, old, ent) -> None:
 
     m = mb.mask
     sums["tokens"] += float(m.sum())
-    finite = torch.isfinite(mb.sampler_logp)  # an engine may report NaN for a token: it enters no gap
+    finite = torch.isfinite(
+        mb.sampler_logp
+    )  # an engine may report NaN for a token: it enters no gap
     gap = torch.where(finite, (old - mb.sampler_logp).abs(), 0.0) * m
     sums["gap_abs"] += float(gap.sum())
     sums["gap_max"] = max(sums["gap_max"], float(gap.max()) if gap.numel() else 0.0)
@@ -457,20 +650,30 @@ def _per_verifier(episodes: list[Episode], seen: set[str]) -> dict[str, Any]:
     for spec, rewards in by_spec.items():
         mean = sum(rewards) / len(rewards)
         out[f"reward_mean/{spec}"] = mean
-        out[f"reward_std/{spec}"] = (sum((r - mean) ** 2 for r in rewards) / max(1, len(rewards) - 1)) ** 0.5
+        out[f"reward_std/{spec}"] = (
+            sum((r - mean) ** 2 for r in rewards) / max(1, len(rewards) - 1)
+        ) ** 0.5
     out.update({f"status/{s}": n for s, n in statuses.items()})
     return out
 
 
 def _warn_changed(path: Any, saved: dict[str, Any], current: dict[str, Any]) -> None:
     ignore = {"steps", "progress", "tensorboard", "checkpoint_every", "keep_checkpoints"}
-    defaults = GRPOConfig().to_dict()  # a setting newer than the checkpoint counts as its default there
-    changed = sorted(k for k in current if k not in ignore and saved.get(k, defaults.get(k)) != current[k])
+    defaults = (
+        GRPOConfig().to_dict()
+    )  # a setting newer than the checkpoint counts as its default there
+    changed = sorted(
+        k for k in current if k not in ignore and saved.get(k, defaults.get(k)) != current[k]
+    )
     if changed:
         import warnings
 
-        warnings.warn(f"resuming from {path} with changed settings {changed}; the run will not match an "
-                      "uninterrupted one", UserWarning, stacklevel=3)
+        warnings.warn(
+            f"resuming from {path} with changed settings {changed}; the run will not match an "
+            "uninterrupted one",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 def _sync(engine: Any, policy: Any) -> None:
@@ -508,12 +711,18 @@ def grading_pool(workers: int, executor: str = "local", ray_address: str = "auto
         from verifiers.ray_executor import RayExecutor
 
         address = None if ray_address == "local" else ray_address
-        return GatheringExecutor(RayExecutor(address, workers_per_node=workers or None, timeout_s=60.0))
+        return GatheringExecutor(
+            RayExecutor(address, workers_per_node=workers or None, timeout_s=60.0)
+        )
     if workers == 0:
         return InlineExecutor()
-    if workers == 1:  # nothing to run in parallel: stepping in turn is cheaper than a wave's threads
+    if (
+        workers == 1
+    ):  # nothing to run in parallel: stepping in turn is cheaper than a wave's threads
         return ProcessPoolExecutor(1, timeout_s=60.0)
-    pool = GatheringExecutor(ProcessPoolExecutor(workers, timeout_s=60.0))  # waves graded by all workers at once
+    pool = GatheringExecutor(
+        ProcessPoolExecutor(workers, timeout_s=60.0)
+    )  # waves graded by all workers at once
     pool.warm()  # fork the workers now, before any stepping thread exists
     return pool
 
@@ -540,7 +749,9 @@ def load_policy(path: str, device: str):
     """The policy and tokenizer of the local checkpoint ``path`` (a pad token is set where missing)."""
     transformers = require("transformers", "torch")
     tok = load_tokenizer(path)
-    model = transformers.AutoModelForCausalLM.from_pretrained(path, local_files_only=True).to(device)
+    model = transformers.AutoModelForCausalLM.from_pretrained(path, local_files_only=True).to(
+        device
+    )
     return model, tok
 
 
@@ -563,12 +774,19 @@ def load_model_config(path: str):
 
 def _check_model_path(path: str) -> None:
     if not path or not Path(path).exists():
-        raise FileNotFoundError(f"model path {path!r} does not exist; pass a local transformers checkpoint directory "
-                                "(build a tiny one with rl.tiny.make_tiny_model)")
+        raise FileNotFoundError(
+            f"model path {path!r} does not exist; pass a local transformers checkpoint directory "
+            "(build a tiny one with rl.tiny.make_tiny_model)"
+        )
     if Path(path).is_file():
-        hint = "convert it first: rlvr model convert FILE --out DIR" if str(path).endswith(".gguf") else \
-            "pass the checkpoint directory that holds config.json"
-        raise FileNotFoundError(f"model path {path!r} is a file, not a checkpoint directory; {hint}")
+        hint = (
+            "convert it first: rlvr model convert FILE --out DIR"
+            if str(path).endswith(".gguf")
+            else "pass the checkpoint directory that holds config.json"
+        )
+        raise FileNotFoundError(
+            f"model path {path!r} is a file, not a checkpoint directory; {hint}"
+        )
 
 
 def _disable_dropout(model: Any) -> None:
@@ -596,13 +814,31 @@ def _make_engine(cfg: GRPOConfig, policy: Any, tokenizer: Any, device: str) -> A
     # the engine choice and vLLM's platform check read the platform (cuda), not a rank's cuda:<k>; the rank's GPU
     # is already the current CUDA device (rl.distributed.init)
     device = device.partition(":")[0]
-    return make_engine(cfg.engine, cfg.model, policy, tokenizer, device, seed=cfg.seed, vllm_kwargs=cfg.vllm_kwargs,
-                       gpu_memory_utilization=cfg.vllm_gpu_memory_utilization, sleep=cfg.vllm_sleep)
+    return make_engine(
+        cfg.engine,
+        cfg.model,
+        policy,
+        tokenizer,
+        device,
+        seed=cfg.seed,
+        vllm_kwargs=cfg.vllm_kwargs,
+        gpu_memory_utilization=cfg.vllm_gpu_memory_utilization,
+        sleep=cfg.vllm_sleep,
+    )
 
 
-def make_engine(kind: str, model_path: str, policy: Any, tokenizer: Any, device: str, *, seed: int = 0,
-                vllm_kwargs: Mapping[str, Any] | None = None, gpu_memory_utilization: float | None = None,
-                sleep: bool = True) -> Any:
+def make_engine(
+    kind: str,
+    model_path: str,
+    policy: Any,
+    tokenizer: Any,
+    device: str,
+    *,
+    seed: int = 0,
+    vllm_kwargs: Mapping[str, Any] | None = None,
+    gpu_memory_utilization: float | None = None,
+    sleep: bool = True,
+) -> Any:
     """The rollout engine ``kind`` (``hf`` wraps ``policy`` itself; ``vllm`` loads ``model_path`` and reads only
     the dtype and context length from ``policy``, which may be the model's config; ``auto`` picks one with
     :func:`rl.engines.select.resolve_engine`)."""
@@ -612,9 +848,12 @@ def make_engine(kind: str, model_path: str, policy: Any, tokenizer: Any, device:
         from .engines.vllm_engine import VLLMEngine
 
         extra = {**vllm_defaults(policy), **(vllm_kwargs or {})}
-        named = {"gpu_memory_utilization": extra.pop("gpu_memory_utilization", gpu_memory_utilization),
-                 "seed": extra.pop("seed", seed), "enable_sleep_mode": extra.pop("enable_sleep_mode", sleep),
-                 "device": extra.pop("device", device)}
+        named = {
+            "gpu_memory_utilization": extra.pop("gpu_memory_utilization", gpu_memory_utilization),
+            "seed": extra.pop("seed", seed),
+            "enable_sleep_mode": extra.pop("enable_sleep_mode", sleep),
+            "device": extra.pop("device", device),
+        }
         return VLLMEngine(model_path, **named, **extra)
     from .engines.hf import HFEngine
 
@@ -633,7 +872,10 @@ def vllm_defaults(model: Any, max_model_len: int = 4096) -> dict[str, Any]:
     else:
         dtype = getattr(config, "dtype", None) or getattr(config, "torch_dtype", None) or "auto"
     context = getattr(config, "max_position_embeddings", None) or max_model_len
-    return {"dtype": str(dtype).removeprefix("torch."), "max_model_len": min(max_model_len, int(context))}
+    return {
+        "dtype": str(dtype).removeprefix("torch."),
+        "max_model_len": min(max_model_len, int(context)),
+    }
 
 
 def _progress(show: bool):
@@ -641,8 +883,13 @@ def _progress(show: bool):
         return _NullProgress()
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    return Progress(TextColumn("[bold]GRPO"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    TextColumn("{task.fields[info]}"))
+    return Progress(
+        TextColumn("[bold]GRPO"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[info]}"),
+    )
 
 
 class _NullLogger:
@@ -678,8 +925,9 @@ def _make_gated_envs(config: GRPOConfig, executor: Any, count: int) -> list[Any]
     try:
         envs = make_envs(config.env, count, kwargs, config.env_modules, executor)
     except QuarantineError as exc:
-        raise ConfigError(f"{exc}\n(quarantine={config.quarantine!r}; on_contamination={config.on_contamination!r})") \
-            from exc
+        raise ConfigError(
+            f"{exc}\n(quarantine={config.quarantine!r}; on_contamination={config.on_contamination!r})"
+        ) from exc
     if gate is not None and not hasattr(envs[0].unwrapped, "quarantine_report"):
         _ungated(config, gate)
     if dist.is_main():
@@ -693,12 +941,16 @@ def _quarantine_gate(config: GRPOConfig) -> Any:
 
     if config.quarantine == "off":
         return None
-    isolation = IsolationList(default_dir() if config.quarantine == "auto" else Path(config.quarantine))
+    isolation = IsolationList(
+        default_dir() if config.quarantine == "auto" else Path(config.quarantine)
+    )
     if not isolation.sets():
         if config.quarantine == "auto":
             return None
-        raise ConfigError(f"quarantine={config.quarantine!r} holds no isolation list; register evaluation sets with "
-                          "`rlvr quarantine add FILE --dir ...`, or set quarantine='off'")
+        raise ConfigError(
+            f"quarantine={config.quarantine!r} holds no isolation list; register evaluation sets with "
+            "`rlvr quarantine add FILE --dir ...`, or set quarantine='off'"
+        )
     return QuarantineGate(isolation, config.on_contamination)
 
 
@@ -723,10 +975,14 @@ def _takes_quarantine(config: GRPOConfig) -> bool:
 
 def _ungated(config: GRPOConfig, gate: Any) -> None:
     """An environment that cannot apply the gate: an error when a list was named, a warning under ``auto``."""
-    message = (f"environment {config.env} does not take quarantine=, so its tasks were not checked against the "
-               f"isolation list in {gate.isolation.folder}")
+    message = (
+        f"environment {config.env} does not take quarantine=, so its tasks were not checked against the "
+        f"isolation list in {gate.isolation.folder}"
+    )
     if config.quarantine != "auto":
-        raise ConfigError(f"{message}; check its task source with `rlvr quarantine check`, or set quarantine='off'")
+        raise ConfigError(
+            f"{message}; check its task source with `rlvr quarantine check`, or set quarantine='off'"
+        )
     warnings.warn(f"{message}; set quarantine='off' to silence this", RuntimeWarning, stacklevel=3)
 
 
@@ -737,7 +993,12 @@ def _write_quarantine_report(env: Any, output_dir: str) -> None:
         return
     path = Path(output_dir) / "quarantine_report.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    path.write_text(
+        json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
     if not report.clean:
-        print(f"quarantine: dropped {len(report.hit_ids)} of {report.checked} tasks (report: {path})\n"
-              f"{report.summary(5)}", file=sys.stderr)
+        print(
+            f"quarantine: dropped {len(report.hit_ids)} of {report.checked} tasks (report: {path})\n"
+            f"{report.summary(5)}",
+            file=sys.stderr,
+        )

@@ -22,7 +22,12 @@ import os
 from typing import Any
 
 from sandbox.base import Limits, RunResult, Sandbox, StopReason
-from sandbox.errors import ImageMissingError, SandboxConfigError, SandboxError, SandboxUnavailableError
+from sandbox.errors import (
+    ImageMissingError,
+    SandboxConfigError,
+    SandboxError,
+    SandboxUnavailableError,
+)
 from sandbox.fake import FakeCall, FakeSandbox
 
 __all__ = [
@@ -61,7 +66,9 @@ def resolve_kind(kind: str | None = None) -> str:
         close = difflib.get_close_matches(chosen, BACKENDS, n=1)
         hint = f" - did you mean {close[0]!r}?" if close else ""
         source = "kind" if kind else f"${ENV_VAR}"
-        raise SandboxConfigError(f"unknown sandbox {source} {chosen!r}; choose one of {', '.join(BACKENDS)}{hint}")
+        raise SandboxConfigError(
+            f"unknown sandbox {source} {chosen!r}; choose one of {', '.join(BACKENDS)}{hint}"
+        )
     return chosen
 
 
@@ -87,7 +94,8 @@ def open_sandbox(kind: str | None = None, **options: Any) -> Sandbox:
         if chosen == "local":
             logging.getLogger("rlvr.sandbox").info(
                 "sandbox auto: no Docker engine with the runner image here, using the local backend "
-                "(weaker isolation; see `rlvr sandbox status`)")
+                "(weaker isolation; see `rlvr sandbox status`)"
+            )
         backend = _backend_class(chosen)
         options = _accepted(backend, options)
     else:

@@ -93,7 +93,7 @@ def write_message(fd, message):
     data = MAGIC + struct.pack(">Q", len(body)) + body
     view = memoryview(data)
     while view:
-        view = view[os.write(fd, view):]
+        view = view[os.write(fd, view) :]
 
 
 # ---------------------------------------------------------------- hardening of PID 1
@@ -124,17 +124,26 @@ def spawn(req, stdin, stdout, stderr):
     ``/proc`` files are its own (it is dumpable after exec), so raising its OOM score is allowed.
     """
     proc = subprocess.Popen(
-        req["argv"], cwd=WORKSPACE, env=dict(RUN_ENV, **req.get("env", {})),
-        stdin=stdin, stdout=stdout, stderr=stderr, start_new_session=True, close_fds=True)
+        req["argv"],
+        cwd=WORKSPACE,
+        env=dict(RUN_ENV, **req.get("env", {})),
+        stdin=stdin,
+        stdout=stdout,
+        stderr=stderr,
+        start_new_session=True,
+        close_fds=True,
+    )
     try:
         with open("/proc/%d/oom_score_adj" % proc.pid, "w") as handle:
             handle.write("1000")
     except OSError:
         pass  # already exited
     cpu = max(1, int(req["cpu_s"] + 0.999))
-    limits = ((resource.RLIMIT_CPU, (cpu, cpu + 1)),
-              (resource.RLIMIT_FSIZE, (req["file_size_bytes"],) * 2),
-              (resource.RLIMIT_NOFILE, (req["open_files"],) * 2))
+    limits = (
+        (resource.RLIMIT_CPU, (cpu, cpu + 1)),
+        (resource.RLIMIT_FSIZE, (req["file_size_bytes"],) * 2),
+        (resource.RLIMIT_NOFILE, (req["open_files"],) * 2),
+    )
     for which, value in limits:
         try:
             resource.prlimit(proc.pid, which, value)
@@ -147,8 +156,10 @@ def spawn(req, stdin, stdout, stderr):
 
 def oom_kills():
     """How many OOM kills the container's memory cgroup has seen (v2, then v1)."""
-    for path, key in (("/sys/fs/cgroup/memory.events", "oom_kill"),
-                      ("/sys/fs/cgroup/memory/memory.oom_control", "oom_kill")):
+    for path, key in (
+        ("/sys/fs/cgroup/memory.events", "oom_kill"),
+        ("/sys/fs/cgroup/memory/memory.oom_control", "oom_kill"),
+    ):
         try:
             with open(path) as handle:
                 for line in handle:
@@ -167,7 +178,9 @@ def kill_everything(zygote=None):
     deadline = time.monotonic() + 5.0
     while True:
         reap_finished()
-        spare = zygote.pid if zygote.healthy() else None  # a stopped one would keep zombies: kill it
+        spare = (
+            zygote.pid if zygote.healthy() else None
+        )  # a stopped one would keep zombies: kill it
         others = [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, spare)]
         if not others:
             return True
@@ -247,7 +260,7 @@ class Pump:
             return False
         buf = self.out[fd]
         room = self.limit - len(buf)
-        buf += data[:max(room, 0)]
+        buf += data[: max(room, 0)]
         if len(data) > room:
             self.truncated[self.names[fd]] = True
             return True
@@ -322,7 +335,8 @@ def run_request(req):
     answer.update(
         stdout=base64.b64encode(pump.result("stdout")).decode("ascii"),
         stderr=base64.b64encode(pump.result("stderr")).decode("ascii"),
-        stdout_truncated=pump.truncated["stdout"], stderr_truncated=pump.truncated["stderr"],
+        stdout_truncated=pump.truncated["stdout"],
+        stderr_truncated=pump.truncated["stderr"],
         duration_s=duration,
     )
     problems = [] if reaped else ["processes survived SIGKILL"]
@@ -340,11 +354,20 @@ def exec_failure(program, exc):
     if "/" not in program or program.startswith("/"):
         return {"error": "exec_failed", "message": message}
     problems = scrub()
-    return {"stop": "exited", "exit_code": 127 if isinstance(exc, FileNotFoundError) else 126,
-            "signal": None, "stdout": "", "stderr": base64.b64encode(
-                ("sandbox: cannot execute %s: %s\n" % (program, message)).encode()).decode("ascii"),
-            "stdout_truncated": False, "stderr_truncated": False, "duration_s": 0.0,
-            "clean": not problems, "dirty_reason": "; ".join(problems)}
+    return {
+        "stop": "exited",
+        "exit_code": 127 if isinstance(exc, FileNotFoundError) else 126,
+        "signal": None,
+        "stdout": "",
+        "stderr": base64.b64encode(
+            ("sandbox: cannot execute %s: %s\n" % (program, message)).encode()
+        ).decode("ascii"),
+        "stdout_truncated": False,
+        "stderr_truncated": False,
+        "duration_s": 0.0,
+        "clean": not problems,
+        "dirty_reason": "; ".join(problems),
+    }
 
 
 def supervise(proc, pump, deadline):
@@ -555,7 +578,11 @@ def python_fast_path(req):
         return None
     script = argv[index]
     env = req.get("env", {})
-    if script.startswith("-") or not script.endswith(".py") or any(k.startswith(STARTUP_ENV) for k in env):
+    if (
+        script.startswith("-")
+        or not script.endswith(".py")
+        or any(k.startswith(STARTUP_ENV) for k in env)
+    ):
         return None
     if any("\0" in item for item in list(argv) + list(env) + list(env.values())):
         return None
@@ -578,9 +605,15 @@ class Zygote:
         self.sock = ours
         try:
             self.proc = subprocess.Popen(
-                ["python3", "-c", ZYGOTE_SOURCE, str(theirs.fileno())], cwd="/", env=dict(RUN_ENV),
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                start_new_session=True, pass_fds=(theirs.fileno(),))
+                ["python3", "-c", ZYGOTE_SOURCE, str(theirs.fileno())],
+                cwd="/",
+                env=dict(RUN_ENV),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+                pass_fds=(theirs.fileno(),),
+            )
         finally:
             theirs.close()
         self.pid = self.proc.pid
@@ -619,7 +652,13 @@ class Zygote:
         argv, index, _ = fast
         cpu = max(1, int(req["cpu_s"] + 0.999))
         env = dict(RUN_ENV, **req.get("env", {}))
-        fields = [str(cpu), str(req["file_size_bytes"]), str(req["open_files"]), str(index), str(len(argv))]
+        fields = [
+            str(cpu),
+            str(req["file_size_bytes"]),
+            str(req["open_files"]),
+            str(index),
+            str(len(argv)),
+        ]
         fields += list(argv) + ["%s=%s" % item for item in env.items()]
         try:
             socket.send_fds(self.sock, ["\0".join(fields).encode("utf-8", "surrogateescape")], fds)
@@ -830,8 +869,11 @@ def main():
             except Exception as exc:  # a supervisor bug: report it, the host replaces us
                 kill_everything()
                 renew_zygote()
-                answer = {"error": "supervisor_failed", "message": "%s: %s" % (type(exc).__name__, exc),
-                          "clean": False}
+                answer = {
+                    "error": "supervisor_failed",
+                    "message": "%s: %s" % (type(exc).__name__, exc),
+                    "clean": False,
+                }
         else:
             answer = {"error": "bad_request", "message": "unknown op %r" % (op,)}
         write_message(1, answer)

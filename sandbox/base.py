@@ -53,7 +53,16 @@ class Limits:
     """Size of the writable workspace."""
 
     def __post_init__(self) -> None:
-        for name in ("wall_s", "memory_mb", "pids", "output_bytes", "file_size_mb", "open_files", "tmpfs_mb", "cpus"):
+        for name in (
+            "wall_s",
+            "memory_mb",
+            "pids",
+            "output_bytes",
+            "file_size_mb",
+            "open_files",
+            "tmpfs_mb",
+            "cpus",
+        ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"Limits.{name} must be > 0, got {getattr(self, name)!r}")
 
@@ -81,8 +90,14 @@ class Sandbox(Protocol):
     name: str
     """Backend name: ``docker`` or ``local`` (or a user's own)."""
 
-    def run(self, command: Sequence[str], *, files: Mapping[str, str | bytes] | None = None,
-            stdin: str | bytes = b"", limits: Limits | None = None) -> RunResult:
+    def run(
+        self,
+        command: Sequence[str],
+        *,
+        files: Mapping[str, str | bytes] | None = None,
+        stdin: str | bytes = b"",
+        limits: Limits | None = None,
+    ) -> RunResult:
         """Run ``command`` in a fresh workspace holding ``files`` (paths relative to the workspace)."""
         ...
 

@@ -22,17 +22,31 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     """Mount ``rlvr sandbox ...`` on the root parser's subparsers."""
     from sandbox.image import DEFAULT_SUITE
 
-    parser = sub.add_parser("sandbox", help="manage the Docker sandbox (image, status, leftovers)",
-                            description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = sub.add_parser(
+        "sandbox",
+        help="manage the Docker sandbox (image, status, leftovers)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     commands = parser.add_subparsers(dest="sandbox_command", metavar="SANDBOX_COMMAND")
     parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
 
     build = commands.add_parser("build-image", help="build the runner image (no registry needed)")
-    build.add_argument("--tag", default=None, help="image tag (default: $RLVR_SANDBOX_IMAGE or rlvr-sandbox:1)")
-    build.add_argument("--dockerfile", default=None, help="build from this Dockerfile instead of Debian packages")
-    build.add_argument("--include", default="", help="extra Debian packages, comma-separated (e.g. nodejs); python3, gcc, g++ are always in")
+    build.add_argument(
+        "--tag", default=None, help="image tag (default: $RLVR_SANDBOX_IMAGE or rlvr-sandbox:1)"
+    )
+    build.add_argument(
+        "--dockerfile", default=None, help="build from this Dockerfile instead of Debian packages"
+    )
+    build.add_argument(
+        "--include",
+        default="",
+        help="extra Debian packages, comma-separated (e.g. nodejs); python3, gcc, g++ are always in",
+    )
     build.add_argument("--suite", default=DEFAULT_SUITE, help="Debian suite for mmdebstrap")
-    build.add_argument("--mirror", default=None, help="Debian mirror URL (default: the host's apt sources)")
+    build.add_argument(
+        "--mirror", default=None, help="Debian mirror URL (default: the host's apt sources)"
+    )
     build.add_argument("--force", action="store_true", help="rebuild even if the tag exists")
     build.set_defaults(func=run_build_image)
 
@@ -50,8 +64,14 @@ def run_build_image(args: argparse.Namespace) -> int:
 
     include = [p.strip() for p in args.include.split(",") if p.strip()]
     try:
-        build_image(args.tag or default_image(), dockerfile=args.dockerfile, include=include,
-                    suite=args.suite, mirror=args.mirror, force=args.force)
+        build_image(
+            args.tag or default_image(),
+            dockerfile=args.dockerfile,
+            include=include,
+            suite=args.suite,
+            mirror=args.mirror,
+            force=args.force,
+        )
     except SandboxError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -75,9 +95,16 @@ def collect_status() -> dict[str, Any]:
         status["image"] = image_info(client, default_image())
     except SandboxError as exc:
         status["problems"].append(str(exc))
-    for container in sandbox_containers(client):  # sparse: a container removed meanwhile cannot fail the listing
-        status["containers"].append({"id": container.short_id, "status": container_state(container),
-                                     "owner": container_labels(container).get(OWNER_LABEL)})
+    for container in sandbox_containers(
+        client
+    ):  # sparse: a container removed meanwhile cannot fail the listing
+        status["containers"].append(
+            {
+                "id": container.short_id,
+                "status": container_state(container),
+                "owner": container_labels(container).get(OWNER_LABEL),
+            }
+        )
     return status
 
 

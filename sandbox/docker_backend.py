@@ -48,7 +48,8 @@ def connect(timeout_s: float = 10.0, *, attempts: int = 3) -> Any:
         import docker
     except ImportError as exc:
         raise SandboxUnavailableError(
-            "the Docker sandbox needs the docker SDK: pip install 'rlvr[docker]'") from exc
+            "the Docker sandbox needs the docker SDK: pip install 'rlvr[docker]'"
+        ) from exc
     last: Exception | None = None
     for attempt in range(attempts):
         try:
@@ -60,7 +61,8 @@ def connect(timeout_s: float = 10.0, *, attempts: int = 3) -> Any:
             time.sleep(0.2 * (attempt + 1) if attempt + 1 < attempts else 0)
     raise SandboxUnavailableError(
         f"no Docker engine answers ({last}); start one (e.g. `dockerd &` as root, or "
-        "`bash .ci/docker`) or use the local sandbox: --sandbox local")
+        "`bash .ci/docker`) or use the local sandbox: --sandbox local"
+    )
 
 
 def docker_available(image: str | None = None) -> bool:
@@ -88,8 +90,15 @@ class DockerSandbox:
 
     name = "docker"
 
-    def __init__(self, image: str | None = None, *, pool_size: int = 2, retries: int = 2,
-                 limits: Limits | None = None, client: Any = None):
+    def __init__(
+        self,
+        image: str | None = None,
+        *,
+        pool_size: int = 2,
+        retries: int = 2,
+        limits: Limits | None = None,
+        client: Any = None,
+    ):
         if retries < 0:
             raise SandboxConfigError(f"retries must be >= 0, got {retries}")
         self.image = image or default_image()
@@ -108,15 +117,26 @@ class DockerSandbox:
     @property
     def details(self) -> dict[str, Any]:
         """What every result records: isolation, image tag and image id (its content digest)."""
-        return {"isolation": "docker", "network_isolated": True, "image": self.image,
-                "image_id": self.image_id, "image_digest": self.image_id}
+        return {
+            "isolation": "docker",
+            "network_isolated": True,
+            "image": self.image,
+            "image_id": self.image_id,
+            "image_digest": self.image_id,
+        }
 
     def warm(self, count: int = 1, limits: Limits | None = None) -> None:
         """Start ``count`` containers now so that the first runs do not pay for a start."""
         self.pool.warm(ContainerSpec.from_limits(limits or self.default_limits), count)
 
-    def run(self, command: Sequence[str], *, files: Mapping[str, str | bytes] | None = None,
-            stdin: str | bytes = b"", limits: Limits | None = None) -> RunResult:
+    def run(
+        self,
+        command: Sequence[str],
+        *,
+        files: Mapping[str, str | bytes] | None = None,
+        stdin: str | bytes = b"",
+        limits: Limits | None = None,
+    ) -> RunResult:
         """Run ``command`` in ``/workspace`` holding ``files``; see :class:`sandbox.base.Sandbox`."""
         limits = limits or self.default_limits
         request = build_request(command, files or {}, stdin, limits)
@@ -129,15 +149,17 @@ class DockerSandbox:
             if answer is not None:
                 return self._result(answer)
         raise SandboxUnavailableError(
-            f"the Docker sandbox failed {len(failures)} times: {' | '.join(failures)}")
+            f"the Docker sandbox failed {len(failures)} times: {' | '.join(failures)}"
+        )
 
     def close(self) -> None:
         """Remove every container of this sandbox."""
         self.pool.close()
 
     # -- internals ----------------------------------------------------------------------
-    def _attempt(self, spec: ContainerSpec, request: dict[str, Any], limits: Limits,
-                 failures: list[str]) -> dict[str, Any] | None:
+    def _attempt(
+        self, spec: ContainerSpec, request: dict[str, Any], limits: Limits, failures: list[str]
+    ) -> dict[str, Any] | None:
         try:
             worker = self.pool.acquire(spec)
         except ImageMissingError:
@@ -157,7 +179,8 @@ class DockerSandbox:
         if answer.get("error") == "exec_failed":
             raise SandboxUnavailableError(
                 f"cannot start {request['argv'][0]!r} in image {self.image!r} ({answer['message']}); "
-                "rebuild the image with the interpreter: rlvr sandbox build-image --include PACKAGE")
+                "rebuild the image with the interpreter: rlvr sandbox build-image --include PACKAGE"
+            )
         if "error" in answer:
             failures.append(f"{answer['error']}: {answer.get('message')}")
             return None
@@ -180,12 +203,18 @@ class DockerSandbox:
         )
 
 
-def build_request(command: Sequence[str], files: Mapping[str, str | bytes], stdin: str | bytes,
-                  limits: Limits) -> dict[str, Any]:
+def build_request(
+    command: Sequence[str], files: Mapping[str, str | bytes], stdin: str | bytes, limits: Limits
+) -> dict[str, Any]:
     """The supervisor's ``run`` message; raises SandboxConfigError on a bad command or path."""
-    if isinstance(command, (str, bytes)) or not command or not all(isinstance(a, str) for a in command):
+    if (
+        isinstance(command, (str, bytes))
+        or not command
+        or not all(isinstance(a, str) for a in command)
+    ):
         raise SandboxConfigError(
-            f"command must be a non-empty list of strings, e.g. ['python3', 'main.py'], got {command!r}")
+            f"command must be a non-empty list of strings, e.g. ['python3', 'main.py'], got {command!r}"
+        )
     return {
         "op": "run",
         "argv": list(command),
@@ -204,7 +233,8 @@ def _check_path(path: str) -> str:
     escapes = normal == ".." or normal.startswith("../")
     if not normal or normal.startswith("/") or escapes or normal == "." or "\0" in normal:
         raise SandboxConfigError(
-            f"file path {path!r} must be relative and stay inside the workspace, e.g. 'main.py'")
+            f"file path {path!r} must be relative and stay inside the workspace, e.g. 'main.py'"
+        )
     return normal
 
 

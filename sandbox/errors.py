@@ -1,9 +1,9 @@
 """Exceptions of the ``sandbox`` package::
 
-    SandboxError
-    ├── SandboxUnavailableError   the backend cannot run anything (engine down, image missing)
-    │   └── ImageMissingError     the runner image is not built: run `rlvr sandbox build-image`
-    └── SandboxConfigError        (also ValueError) bad backend name or option
+SandboxError
+├── SandboxUnavailableError   the backend cannot run anything (engine down, image missing)
+│   └── ImageMissingError     the runner image is not built: run `rlvr sandbox build-image`
+└── SandboxConfigError        (also ValueError) bad backend name or option
 """
 
 

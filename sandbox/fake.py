@@ -58,20 +58,32 @@ class FakeSandbox:
         self.calls: list[FakeCall] = []
         self.closed = False
 
-    def run(self, command: Sequence[str], *, files: Mapping[str, str | bytes] | None = None,
-            stdin: str | bytes = b"", limits: Limits | None = None) -> RunResult:
+    def run(
+        self,
+        command: Sequence[str],
+        *,
+        files: Mapping[str, str | bytes] | None = None,
+        stdin: str | bytes = b"",
+        limits: Limits | None = None,
+    ) -> RunResult:
         """Record the call and return the handler's result (see :class:`sandbox.base.Sandbox`)."""
         if self.closed:
             raise SandboxUnavailableError("this FakeSandbox is closed; create a new one")
         if not command:
             raise SandboxConfigError("command must name a program, e.g. ['python3', 'main.py']")
-        call = FakeCall(tuple(command), dict(files or {}), stdin.encode() if isinstance(stdin, str) else bytes(stdin),
-                        limits or Limits())
+        call = FakeCall(
+            tuple(command),
+            dict(files or {}),
+            stdin.encode() if isinstance(stdin, str) else bytes(stdin),
+            limits or Limits(),
+        )
         self.calls.append(call)
         result = self.handler(call.command, call.files, call.stdin, call.limits)
         if not isinstance(result, RunResult):
-            raise TypeError(f"FakeSandbox handler must return a RunResult, got {type(result).__name__}; "
-                            "build one with FakeSandbox.result(...)")
+            raise TypeError(
+                f"FakeSandbox handler must return a RunResult, got {type(result).__name__}; "
+                "build one with FakeSandbox.result(...)"
+            )
         return result if result.backend == self.name else _with_backend(result, self.name)
 
     def close(self) -> None:
@@ -85,8 +97,15 @@ class FakeSandbox:
         self.close()
 
     @staticmethod
-    def result(*, stdout: bytes = b"", stderr: bytes = b"", exit_code: int | None = 0,
-               stop: StopReason = StopReason.EXITED, duration_s: float = 0.0, **details: Any) -> RunResult:
+    def result(
+        *,
+        stdout: bytes = b"",
+        stderr: bytes = b"",
+        exit_code: int | None = 0,
+        stop: StopReason = StopReason.EXITED,
+        duration_s: float = 0.0,
+        **details: Any,
+    ) -> RunResult:
         """A :class:`~sandbox.RunResult` with defaults for everything not given (exit 0, no output).
 
         A run that did not exit on its own (``stop`` other than ``EXITED``) gets ``exit_code=None``
@@ -94,8 +113,15 @@ class FakeSandbox:
         """
         if stop is not StopReason.EXITED and exit_code == 0:
             exit_code = None
-        return RunResult(exit_code=exit_code, stdout=stdout, stderr=stderr, duration_s=duration_s, stop=stop,
-                         backend="fake", details=details)
+        return RunResult(
+            exit_code=exit_code,
+            stdout=stdout,
+            stderr=stderr,
+            duration_s=duration_s,
+            stop=stop,
+            backend="fake",
+            details=details,
+        )
 
 
 def _with_backend(result: RunResult, backend: str) -> RunResult:

@@ -55,12 +55,22 @@ def image_info(client: Any, tag: str) -> dict[str, Any]:
         ) from exc
     except docker.errors.DockerException as exc:
         raise SandboxUnavailableError(f"cannot inspect image {tag!r}: {exc}") from exc
-    return {"tag": tag, "id": image.id, "size_mb": round(image.attrs.get("Size", 0) / 1e6, 1),
-            "created": image.attrs.get("Created"), "labels": dict(image.labels or {})}
+    return {
+        "tag": tag,
+        "id": image.id,
+        "size_mb": round(image.attrs.get("Size", 0) / 1e6, 1),
+        "created": image.attrs.get("Created"),
+        "labels": dict(image.labels or {}),
+    }
 
 
-def mmdebstrap_command(output: str, *, suite: str = DEFAULT_SUITE, include: Sequence[str] = (),
-                       mirror: str | None = None) -> list[str]:
+def mmdebstrap_command(
+    output: str,
+    *,
+    suite: str = DEFAULT_SUITE,
+    include: Sequence[str] = (),
+    mirror: str | None = None,
+) -> list[str]:
     """The ``mmdebstrap`` command line writing a minbase root filesystem tarball to ``output``."""
     packages = list(dict.fromkeys([*BASE_PACKAGES, *include]))
     for package in packages:
@@ -84,9 +94,17 @@ def import_changes(include: Sequence[str]) -> list[str]:
     ]
 
 
-def build_image(tag: str = DEFAULT_IMAGE, *, dockerfile: str | None = None, include: Sequence[str] = (),
-                suite: str = DEFAULT_SUITE, mirror: str | None = None, force: bool = False,
-                client: Any = None, log: Callable[[str], None] = print) -> dict[str, Any]:
+def build_image(
+    tag: str = DEFAULT_IMAGE,
+    *,
+    dockerfile: str | None = None,
+    include: Sequence[str] = (),
+    suite: str = DEFAULT_SUITE,
+    mirror: str | None = None,
+    force: bool = False,
+    client: Any = None,
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
     """Build the runner image (skipped when ``tag`` exists and not ``force``); return its info."""
     from sandbox.docker_backend import connect
 
@@ -107,13 +125,23 @@ def build_image(tag: str = DEFAULT_IMAGE, *, dockerfile: str | None = None, incl
     return info
 
 
-def _build_from_debian(client: Any, tag: str, *, include: Sequence[str], suite: str,
-                       mirror: str | None, log: Callable[[str], None]) -> None:
+def _build_from_debian(
+    client: Any,
+    tag: str,
+    *,
+    include: Sequence[str],
+    suite: str,
+    mirror: str | None,
+    log: Callable[[str], None],
+) -> None:
     if shutil.which("mmdebstrap") is None:
         raise SandboxConfigError(
             "mmdebstrap is not installed: `apt-get install -y mmdebstrap`, or pass --dockerfile PATH "
-            "to build from a base image you have")
-    repository, _, version = tag.rpartition(":") if ":" in tag.split("/")[-1] else (tag, "", "latest")
+            "to build from a base image you have"
+        )
+    repository, _, version = (
+        tag.rpartition(":") if ":" in tag.split("/")[-1] else (tag, "", "latest")
+    )
     with tempfile.TemporaryDirectory(prefix="rlvr-image-") as tmp:
         rootfs = os.path.join(tmp, "rootfs.tar")
         command = mmdebstrap_command(rootfs, suite=suite, include=include, mirror=mirror)
@@ -121,22 +149,34 @@ def _build_from_debian(client: Any, tag: str, *, include: Sequence[str], suite: 
         done = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         if done.returncode != 0:
             raise SandboxUnavailableError(
-                f"mmdebstrap failed (exit {done.returncode}); its last output:\n{done.stdout[-2000:]}")
+                f"mmdebstrap failed (exit {done.returncode}); its last output:\n{done.stdout[-2000:]}"
+            )
         log(f"importing {os.path.getsize(rootfs) / 1e6:.0f} MB root filesystem as {tag}")
-        client.api.import_image(src=rootfs, repository=repository, tag=version,
-                                changes=import_changes(include))
+        client.api.import_image(
+            src=rootfs, repository=repository, tag=version, changes=import_changes(include)
+        )
 
 
-def _build_from_dockerfile(client: Any, tag: str, dockerfile: str, log: Callable[[str], None]) -> None:
+def _build_from_dockerfile(
+    client: Any, tag: str, dockerfile: str, log: Callable[[str], None]
+) -> None:
     import docker
 
     if not os.path.isfile(dockerfile):
-        raise SandboxConfigError(f"no Dockerfile at {dockerfile!r}; pass an existing file to --dockerfile")
+        raise SandboxConfigError(
+            f"no Dockerfile at {dockerfile!r}; pass an existing file to --dockerfile"
+        )
     context = os.path.dirname(os.path.abspath(dockerfile))
     log(f"building {tag} from {dockerfile}")
     try:
-        _, lines = client.images.build(path=context, dockerfile=os.path.basename(dockerfile), tag=tag,
-                                       labels={VERSION_LABEL: IMAGE_VERSION}, rm=True, pull=False)
+        _, lines = client.images.build(
+            path=context,
+            dockerfile=os.path.basename(dockerfile),
+            tag=tag,
+            labels={VERSION_LABEL: IMAGE_VERSION},
+            rm=True,
+            pull=False,
+        )
     except docker.errors.BuildError as exc:
         raise SandboxUnavailableError(f"docker build of {dockerfile} failed: {exc}") from exc
     for line in lines:

@@ -106,17 +106,28 @@ class LocalSandbox:
 
     name = "local"
 
-    def __init__(self, *, isolate: str = "auto", workspace_base: str | None = None,
-                 uid_range: tuple[int, int] = (UID_BASE, UID_BASE + UID_COUNT)) -> None:
+    def __init__(
+        self,
+        *,
+        isolate: str = "auto",
+        workspace_base: str | None = None,
+        uid_range: tuple[int, int] = (UID_BASE, UID_BASE + UID_COUNT),
+    ) -> None:
         if isolate not in ("auto", "rlimits"):
             raise SandboxConfigError(f"isolate must be 'auto' or 'rlimits', got {isolate!r}")
-        if not 1_000_000 <= uid_range[0] < uid_range[1] <= 2 ** 32 - 2:
-            raise SandboxConfigError(f"uid_range {uid_range!r} must lie within [1000000, 4294967294) and be non-empty")
+        if not 1_000_000 <= uid_range[0] < uid_range[1] <= 2**32 - 2:
+            raise SandboxConfigError(
+                f"uid_range {uid_range!r} must lie within [1000000, 4294967294) and be non-empty"
+            )
         self.uid_range = (int(uid_range[0]), int(uid_range[1]))
         privileged = isolate == "auto" and os.geteuid() == 0
         flags = _working_unshare_flags() if privileged else 0
-        self._plan = _Plan(privileged=privileged, namespaces=bool(flags), ipc_namespace=bool(flags & _CLONE_NEWIPC))
-        self._base = workspace_base or (ROOT_WORKSPACE_BASE if privileged else tempfile.gettempdir())
+        self._plan = _Plan(
+            privileged=privileged, namespaces=bool(flags), ipc_namespace=bool(flags & _CLONE_NEWIPC)
+        )
+        self._base = workspace_base or (
+            ROOT_WORKSPACE_BASE if privileged else tempfile.gettempdir()
+        )
         os.makedirs(self._base, mode=0o711, exist_ok=True)
         self._closed = False
 
@@ -134,18 +145,34 @@ class LocalSandbox:
     def isolation(self) -> str:
         """One line saying what this backend isolates (recorded in every result's details)."""
         if self._plan.namespaces:
-            ipc = "IPC namespace" if self._plan.ipc_namespace else "IPC objects of the run's uid removed after it"
-            return ("local (weaker than docker: shared kernel, host /usr and /etc visible read-only, host process "
-                    f"list visible; per-run uid, network + mount namespaces, {ipc}, chroot on a private tmpfs, rlimits)")
+            ipc = (
+                "IPC namespace"
+                if self._plan.ipc_namespace
+                else "IPC objects of the run's uid removed after it"
+            )
+            return (
+                "local (weaker than docker: shared kernel, host /usr and /etc visible read-only, host process "
+                f"list visible; per-run uid, network + mount namespaces, {ipc}, chroot on a private tmpfs, rlimits)"
+            )
         if self._plan.privileged:
-            return ("local (weaker than docker: per-run uid and rlimits only, IPC objects of the run's uid removed "
-                    "after it; NETWORK NOT ISOLATED, /tmp shared with the host)")
-        return ("local (weakest: runs as the grader's user with rlimits and a scrubbed environment only; "
-                "NETWORK NOT ISOLATED, host files readable and /tmp writable, SYSTEM V / POSIX IPC NOT ISOLATED: "
-                "shared memory and message queues a run creates may outlive it)")
+            return (
+                "local (weaker than docker: per-run uid and rlimits only, IPC objects of the run's uid removed "
+                "after it; NETWORK NOT ISOLATED, /tmp shared with the host)"
+            )
+        return (
+            "local (weakest: runs as the grader's user with rlimits and a scrubbed environment only; "
+            "NETWORK NOT ISOLATED, host files readable and /tmp writable, SYSTEM V / POSIX IPC NOT ISOLATED: "
+            "shared memory and message queues a run creates may outlive it)"
+        )
 
-    def run(self, command: Sequence[str], *, files: Mapping[str, str | bytes] | None = None,
-            stdin: str | bytes = b"", limits: Limits | None = None) -> RunResult:
+    def run(
+        self,
+        command: Sequence[str],
+        *,
+        files: Mapping[str, str | bytes] | None = None,
+        stdin: str | bytes = b"",
+        limits: Limits | None = None,
+    ) -> RunResult:
         """Run ``command`` in a fresh workspace holding ``files``; see :class:`sandbox.base.Sandbox`."""
         if self._closed:
             raise SandboxUnavailableError("this LocalSandbox is closed; create a new one")
@@ -184,7 +211,9 @@ class LocalSandbox:
                 os.chown(path, uid, uid)
             return path
         except OSError as exc:
-            raise SandboxUnavailableError(f"local sandbox could not create a workspace in {self._base}: {exc}") from exc
+            raise SandboxUnavailableError(
+                f"local sandbox could not create a workspace in {self._base}: {exc}"
+            ) from exc
 
     def _remove_root(self, path: str) -> None:
         if self._plan.namespaces:
@@ -192,23 +221,43 @@ class LocalSandbox:
         shutil.rmtree(path, ignore_errors=True)
 
     # ------------------------------------------------------------------ process
-    def _execute(self, command: list[str], root: str, stdin: str | bytes, limits: Limits,
-                 uid: int | None) -> RunResult:
+    def _execute(
+        self, command: list[str], root: str, stdin: str | bytes, limits: Limits, uid: int | None
+    ) -> RunResult:
         home = "/workspace" if self._plan.namespaces else root
-        env = {"PATH": SCRUBBED_PATH, "HOME": home, "TMPDIR": "/tmp" if self._plan.namespaces else root, "LANG": "C.UTF-8",
-               "LC_ALL": "C.UTF-8", "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1"}
-        executable = shutil.which(command[0], path=SCRUBBED_PATH) if "/" not in command[0] else command[0]
+        env = {
+            "PATH": SCRUBBED_PATH,
+            "HOME": home,
+            "TMPDIR": "/tmp" if self._plan.namespaces else root,
+            "LANG": "C.UTF-8",
+            "LC_ALL": "C.UTF-8",
+            "PYTHONHASHSEED": "0",
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+        executable = (
+            shutil.which(command[0], path=SCRUBBED_PATH) if "/" not in command[0] else command[0]
+        )
         if executable is None:
             raise SandboxUnavailableError(
-                f"local sandbox: {command[0]!r} is not installed on this host (searched {SCRUBBED_PATH})")
+                f"local sandbox: {command[0]!r} is not installed on this host (searched {SCRUBBED_PATH})"
+            )
         start = time.monotonic()
         try:
             proc = subprocess.Popen(
-                [executable, *command[1:]], cwd=root, env=env, stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
-                preexec_fn=_child_setup(limits, uid, self._plan, root), close_fds=True)
+                [executable, *command[1:]],
+                cwd=root,
+                env=env,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,
+                preexec_fn=_child_setup(limits, uid, self._plan, root),
+                close_fds=True,
+            )
         except (OSError, subprocess.SubprocessError) as exc:
-            raise SandboxUnavailableError(f"local sandbox could not start {command[0]!r}: {exc}") from exc
+            raise SandboxUnavailableError(
+                f"local sandbox could not start {command[0]!r}: {exc}"
+            ) from exc
         data = stdin.encode() if isinstance(stdin, str) else bytes(stdin)
         out, err, stop = _pump(proc, data, limits, start + limits.wall_s)
         _kill_all(proc, uid)
@@ -217,10 +266,16 @@ class LocalSandbox:
             remove_ipc_objects(uid)
         stop = _classify(stop, code, err.data)
         return RunResult(
-            exit_code=None if stop is StopReason.TIMEOUT else code, stdout=bytes(out.data),
-            stderr=bytes(err.data), duration_s=time.monotonic() - start, stop=stop,
-            stdout_truncated=out.truncated, stderr_truncated=err.truncated, backend=self.name,
-            details={"isolation": self.isolation, "network_isolated": self._plan.namespaces})
+            exit_code=None if stop is StopReason.TIMEOUT else code,
+            stdout=bytes(out.data),
+            stderr=bytes(err.data),
+            duration_s=time.monotonic() - start,
+            stop=stop,
+            stdout_truncated=out.truncated,
+            stderr_truncated=err.truncated,
+            backend=self.name,
+            details={"isolation": self.isolation, "network_isolated": self._plan.namespaces},
+        )
 
 
 class _Capture:
@@ -232,14 +287,15 @@ class _Capture:
     def add(self, chunk: bytes) -> bool:
         """Keep up to ``cap`` bytes; True once the cap is exceeded."""
         room = self.cap - len(self.data)
-        self.data += chunk[:max(room, 0)]
+        self.data += chunk[: max(room, 0)]
         if len(chunk) > room:
             self.truncated = True
         return self.truncated
 
 
-def _pump(proc: subprocess.Popen, data: bytes, limits: Limits,
-          deadline: float) -> tuple[_Capture, _Capture, StopReason | None]:
+def _pump(
+    proc: subprocess.Popen, data: bytes, limits: Limits, deadline: float
+) -> tuple[_Capture, _Capture, StopReason | None]:
     """Feed stdin and read stdout/stderr until EOF, the deadline or the output cap."""
     out, err = _Capture(limits.output_bytes), _Capture(limits.output_bytes)
     sel = selectors.DefaultSelector()
@@ -258,10 +314,14 @@ def _pump(proc: subprocess.Popen, data: bytes, limits: Limits,
             if now >= deadline:
                 return out, err, StopReason.TIMEOUT
             if exited_at is None and proc.poll() is not None:
-                exited_at = now  # main process gone: leftovers may hold the pipes, give them a moment
+                exited_at = (
+                    now  # main process gone: leftovers may hold the pipes, give them a moment
+                )
             if exited_at is not None and now - exited_at > 0.5:
                 break
-            for key, _ in sel.select(timeout=min(0.05 if exited_at else 0.5, max(deadline - now, 0.0))):
+            for key, _ in sel.select(
+                timeout=min(0.05 if exited_at else 0.5, max(deadline - now, 0.0))
+            ):
                 if key.data is None:
                     pending = _feed(sel, key.fileobj, pending)
                     continue
@@ -369,12 +429,18 @@ def _child_setup(limits: Limits, uid: int | None, plan: _Plan, root: str):
         (resource.RLIMIT_CPU, max(1, math.ceil(cpu))),
     ]
     libc = _libc()
-    binds = [(src.encode(), os.path.join(root, src.lstrip("/")).encode(), flags) for src, flags in _bind_mounts()]
+    binds = [
+        (src.encode(), os.path.join(root, src.lstrip("/")).encode(), flags)
+        for src, flags in _bind_mounts()
+    ]
 
     def setup() -> None:
         if plan.namespaces:
             _check(libc.unshare(plan.unshare_flags), "unshare")
-            _check(libc.mount(b"none", b"/", None, _MS_REC | _MS_PRIVATE, None), "mount --make-rprivate /")
+            _check(
+                libc.mount(b"none", b"/", None, _MS_REC | _MS_PRIVATE, None),
+                "mount --make-rprivate /",
+            )
             for source, target, flags in binds:
                 _check(libc.mount(source, target, None, flags, None), f"bind {source!r}")
             os.chroot(root)
@@ -389,6 +455,7 @@ def _child_setup(limits: Limits, uid: int | None, plan: _Plan, root: str):
             os.setgid(uid)
             os.setuid(uid)
         # without a per-run uid RLIMIT_NPROC would count the grader's own processes: not set
+
     return setup
 
 
@@ -399,7 +466,11 @@ _MS_BIND = 4096
 
 
 def _bind_mounts() -> list[tuple[str, int]]:
-    mounts = [(f"/{d}", _MS_BIND | _MS_REC) for d in ROOT_DIRS if os.path.isdir(f"/{d}") and not os.path.islink(f"/{d}")]
+    mounts = [
+        (f"/{d}", _MS_BIND | _MS_REC)
+        for d in ROOT_DIRS
+        if os.path.isdir(f"/{d}") and not os.path.islink(f"/{d}")
+    ]
     mounts += [(f"/dev/{d}", _MS_BIND) for d in DEVICES if os.path.exists(f"/dev/{d}")]
     mounts.append(("/proc", _MS_BIND | _MS_REC))
     return mounts
@@ -470,7 +541,12 @@ def _working_unshare_flags() -> int:
 
 def _probe_works(flags: int) -> bool:
     try:
-        return subprocess.run(["/bin/true"], preexec_fn=lambda: _probe_namespaces(flags), timeout=10).returncode == 0
+        return (
+            subprocess.run(
+                ["/bin/true"], preexec_fn=lambda: _probe_namespaces(flags), timeout=10
+            ).returncode
+            == 0
+        )
     except (OSError, subprocess.SubprocessError):
         return False
 
@@ -552,7 +628,9 @@ def _write_files(workspace: str, files: Mapping[str, str | bytes], uid: int | No
     for name, content in files.items():
         rel = PurePosixPath(name)
         if rel.is_absolute() or ".." in rel.parts or not rel.parts:
-            raise SandboxConfigError(f"file name {name!r} must be a relative path inside the workspace")
+            raise SandboxConfigError(
+                f"file name {name!r} must be a relative path inside the workspace"
+            )
         target = os.path.join(workspace, *rel.parts)
         os.makedirs(os.path.dirname(target), exist_ok=True)
         with open(target, "wb") as fh:

@@ -68,8 +68,14 @@ class ContainerSpec:
 
     @classmethod
     def from_limits(cls, limits: Limits) -> "ContainerSpec":
-        return cls(limits.memory_mb, limits.cpus, limits.pids, limits.tmpfs_mb,
-                   limits.file_size_mb, limits.open_files)
+        return cls(
+            limits.memory_mb,
+            limits.cpus,
+            limits.pids,
+            limits.tmpfs_mb,
+            limits.file_size_mb,
+            limits.open_files,
+        )
 
     def create_kwargs(self) -> dict[str, Any]:
         """Keyword arguments of ``client.containers.create`` for these limits (the hardening)."""
@@ -80,15 +86,29 @@ class ContainerSpec:
         fsize = self.file_size_mb * 1024 * 1024
         nofile = max(self.open_files, 64) + 16
         return dict(
-            user="65534:65534", network_mode="none", read_only=True,
-            tmpfs={"/workspace": tmpfs + ",exec", "/tmp": tmpfs}, ipc_mode="private", shm_size=min(self.tmpfs_mb, 64) * 1024 * 1024,
-            mem_limit=memory, memswap_limit=memory, nano_cpus=int(self.cpus * 1e9),
-            pids_limit=self.pids + 2, cap_drop=["ALL"], security_opt=["no-new-privileges:true"],
-            ulimits=[Ulimit(name="fsize", soft=fsize, hard=fsize),
-                     Ulimit(name="nofile", soft=nofile, hard=nofile),
-                     Ulimit(name="core", soft=0, hard=0)],
-            environment={}, hostname="sandbox", working_dir="/",
-            stdin_open=True, tty=False, auto_remove=True,
+            user="65534:65534",
+            network_mode="none",
+            read_only=True,
+            tmpfs={"/workspace": tmpfs + ",exec", "/tmp": tmpfs},
+            ipc_mode="private",
+            shm_size=min(self.tmpfs_mb, 64) * 1024 * 1024,
+            mem_limit=memory,
+            memswap_limit=memory,
+            nano_cpus=int(self.cpus * 1e9),
+            pids_limit=self.pids + 2,
+            cap_drop=["ALL"],
+            security_opt=["no-new-privileges:true"],
+            ulimits=[
+                Ulimit(name="fsize", soft=fsize, hard=fsize),
+                Ulimit(name="nofile", soft=nofile, hard=nofile),
+                Ulimit(name="core", soft=0, hard=0),
+            ],
+            environment={},
+            hostname="sandbox",
+            working_dir="/",
+            stdin_open=True,
+            tty=False,
+            auto_remove=True,
             log_config=LogConfig(type="none"),
         )
 
@@ -151,8 +171,8 @@ class Channel:
             stream, size = self._raw[0], struct.unpack(">I", self._raw[4:8])[0]
             if len(self._raw) < 8 + size:
                 return
-            payload = bytes(self._raw[8:8 + size])
-            del self._raw[:8 + size]
+            payload = bytes(self._raw[8 : 8 + size])
+            del self._raw[: 8 + size]
             if stream == 1:
                 self._stdout += payload
             else:
@@ -166,8 +186,8 @@ class Channel:
         size = struct.unpack(">Q", self._stdout[4:12])[0]
         if len(self._stdout) < 12 + size:
             return None
-        body = bytes(self._stdout[12:12 + size])
-        del self._stdout[:12 + size]
+        body = bytes(self._stdout[12 : 12 + size])
+        del self._stdout[: 12 + size]
         return json.loads(body)
 
     def _stderr_note(self) -> str:
@@ -296,8 +316,15 @@ class WarmPool:
     released. Containers of a different :class:`ContainerSpec` are evicted when room is needed.
     """
 
-    def __init__(self, client: Any, image: str, *, max_size: int = 4, max_runs: int = 1000,
-                 start_timeout_s: float = 30.0):
+    def __init__(
+        self,
+        client: Any,
+        image: str,
+        *,
+        max_size: int = 4,
+        max_runs: int = 1000,
+        start_timeout_s: float = 30.0,
+    ):
         if max_size < 1:
             raise ValueError(f"max_size must be >= 1, got {max_size}")
         self._client = client
@@ -351,7 +378,12 @@ class WarmPool:
     def release(self, worker: Worker, *, healthy: bool) -> None:
         """Give ``worker`` back; an unhealthy or worn-out one is destroyed instead."""
         worker.runs += 1
-        keep = healthy and worker.runs < self.max_runs and not self._closed and os.getpid() == self._pid
+        keep = (
+            healthy
+            and worker.runs < self.max_runs
+            and not self._closed
+            and os.getpid() == self._pid
+        )
         with self._lock:
             self._busy.discard(worker)
             if keep:
@@ -403,8 +435,11 @@ class WarmPool:
 
         try:
             container = self._client.containers.create(
-                self.image, ["python3", "-I", "-S", "-c", supervisor_source()],
-                labels={LABEL: "1", OWNER_LABEL: owner_id()}, **spec.create_kwargs())
+                self.image,
+                ["python3", "-I", "-S", "-c", supervisor_source()],
+                labels={LABEL: "1", OWNER_LABEL: owner_id()},
+                **spec.create_kwargs(),
+            )
         except docker.errors.ImageNotFound as exc:
             from sandbox.errors import ImageMissingError
 
@@ -420,7 +455,9 @@ class WarmPool:
 
         channel = None
         try:
-            attached = container.attach_socket(params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1})
+            attached = container.attach_socket(
+                params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
+            )
             channel = Channel(attached)
             container.start()
             worker = Worker(container, channel, spec)
@@ -433,4 +470,5 @@ class WarmPool:
                 channel.close()
             _remove_quietly(container)
             raise SandboxUnavailableError(
-                f"sandbox container in image {self.image!r} did not start: {exc}") from exc
+                f"sandbox container in image {self.image!r} did not start: {exc}"
+            ) from exc

@@ -22,7 +22,7 @@ def _imports(path: pathlib.Path) -> set[str]:
 
 @pytest.mark.parametrize("package", ORDER)
 def test_lower_layers_never_import_higher_ones(package):
-    forbidden = set(ORDER[ORDER.index(package) + 1:])
+    forbidden = set(ORDER[ORDER.index(package) + 1 :])
     offenders = []
     for path in sorted((ROOT / package).rglob("*.py")):
         bad = _imports(path) & forbidden

@@ -6,14 +6,28 @@ import inspect
 
 import pytest
 
-PACKAGES = ["verifiers", "verifiers.qa", "sandbox", "envs", "envs.quarantine", "rl", "rl.engines", "rl.prm"]
+PACKAGES = [
+    "verifiers",
+    "verifiers.qa",
+    "sandbox",
+    "envs",
+    "envs.quarantine",
+    "rl",
+    "rl.engines",
+    "rl.prm",
+]
 
 
 def _public_names(mod) -> set[str]:
     """Names the package binds itself: not private, not submodules, not typing helpers it imported."""
-    return {name for name, value in vars(mod).items()
-            if not name.startswith("_") and not inspect.ismodule(value) and name != "annotations"
-            and getattr(value, "__module__", None) != "typing"}
+    return {
+        name
+        for name, value in vars(mod).items()
+        if not name.startswith("_")
+        and not inspect.ismodule(value)
+        and name != "annotations"
+        and getattr(value, "__module__", None) != "typing"
+    }
 
 
 @pytest.mark.parametrize("module", PACKAGES)

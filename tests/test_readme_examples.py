@@ -35,8 +35,17 @@ def test_the_readme_has_python_examples():
 
 @pytest.mark.parametrize("line, code", BLOCKS, ids=[f"README.md:{line}" for line, _ in BLOCKS])
 def test_readme_example_runs(line, code, tmp_path):
-    env = {**os.environ, "PYTHONPATH": str(README.parent) + os.pathsep + os.environ.get("PYTHONPATH", ""),
-           "RAY_AUTH_MODE": "disabled"}  # the Ray example's local ray.init() must leave no ~/.ray/auth_token behind
-    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
-                          timeout=600)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(README.parent) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+        "RAY_AUTH_MODE": "disabled",
+    }  # the Ray example's local ray.init() must leave no ~/.ray/auth_token behind
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, f"README.md:{line} failed:\n{done.stderr[-3000:]}"

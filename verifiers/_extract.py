@@ -52,10 +52,10 @@ def fenced_blocks(text: str, *, max_fence_lines: int = 1000) -> list[Block]:
             words = rest.split()
             opener = (marker, words[0].lower() if words else "", match.end() + 1)
         elif marker[0] == opener[0][0] and len(marker) >= len(opener[0]) and not rest.strip():
-            blocks.append(Block(opener[1], text[opener[2]:max(opener[2], match.start() - 1)]))
+            blocks.append(Block(opener[1], text[opener[2] : max(opener[2], match.start() - 1)]))
             opener = None
     if opener is not None:  # unclosed: the block runs to the end of the text
-        blocks.append(Block(opener[1], text[opener[2]:]))
+        blocks.append(Block(opener[1], text[opener[2] :]))
     return blocks
 
 

@@ -59,12 +59,21 @@ class Outcome:
     details: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def passed(cls, *, score: float = 1.0, pass_rate: float | None = None, **details: Any) -> "Outcome":
+    def passed(
+        cls, *, score: float = 1.0, pass_rate: float | None = None, **details: Any
+    ) -> "Outcome":
         return cls(Status.PASS, score, pass_rate, None, details)
 
     @classmethod
-    def failed(cls, code: str, message: str = "", *, score: float = 0.0,
-               pass_rate: float | None = None, **details: Any) -> "Outcome":
+    def failed(
+        cls,
+        code: str,
+        message: str = "",
+        *,
+        score: float = 0.0,
+        pass_rate: float | None = None,
+        **details: Any,
+    ) -> "Outcome":
         return cls(Status.FAIL, score, pass_rate, Reason(code, message), details)
 
     @classmethod
@@ -101,7 +110,9 @@ class BaseVerifier:
         """Grade one response. Bad output gives a verdict; a bad reference gives an ``error`` verdict."""
         start = time.perf_counter()
         if not isinstance(response, str):
-            outcome = Outcome.error("bad_response_type", f"response must be str, got {type(response).__name__}")
+            outcome = Outcome.error(
+                "bad_response_type", f"response must be str, got {type(response).__name__}"
+            )
         else:
             outcome = self._safe_check(response, reference)
         return self.stamp(outcome, response, reference, time.perf_counter() - start)
@@ -112,7 +123,9 @@ class BaseVerifier:
 
     def _safe_check(self, response: str, reference: Mapping[str, Any]) -> Outcome:
         if not isinstance(reference, Mapping):
-            return Outcome.error("bad_reference", f"reference must be a JSON object, got {type(reference).__name__}")
+            return Outcome.error(
+                "bad_reference", f"reference must be a JSON object, got {type(reference).__name__}"
+            )
         try:
             return self.check(response, reference)
         except BadReferenceError as exc:
@@ -123,13 +136,17 @@ class BaseVerifier:
             return Outcome.error("out_of_memory", "the grader ran out of memory on this input")
         except Exception as exc:  # a verifier bug must not kill a batch
             tail = traceback.format_exception_only(type(exc), exc)[-1].strip()
-            return Outcome.error("verifier_crashed", f"{self.name}@{self.version} raised {tail[:500]}")
+            return Outcome.error(
+                "verifier_crashed", f"{self.name}@{self.version} raised {tail[:500]}"
+            )
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name}@{self.version}>"
 
 
-def stamp(verifier: Any, outcome: Outcome, response: Any, reference: Any, elapsed_s: float) -> Verdict:
+def stamp(
+    verifier: Any, outcome: Outcome, response: Any, reference: Any, elapsed_s: float
+) -> Verdict:
     """Build the :class:`Verdict` for ``outcome`` with the provenance of ``verifier``.
 
     ``verifier`` is anything with ``name``, ``version`` and ``test_case_hash`` (a registered
@@ -143,14 +160,24 @@ def stamp(verifier: Any, outcome: Outcome, response: Any, reference: Any, elapse
         verifier=verifier.name,
         verifier_version=verifier.version,
         test_case_hash=safe_hash(verifier.test_case_hash, reference),
-        input_hash=safe_hash(stable_hash, response if isinstance(response, str) else repr(response)),
+        input_hash=safe_hash(
+            stable_hash, response if isinstance(response, str) else repr(response)
+        ),
         elapsed_s=round(elapsed_s, 6),
         details=dict(outcome.details),
     )
 
 
-def error_verdict(code: str, message: str, *, verifier: str = "", version: int = 0,
-                  response: Any = None, reference: Any = None, elapsed_s: float = 0.0) -> Verdict:
+def error_verdict(
+    code: str,
+    message: str,
+    *,
+    verifier: str = "",
+    version: int = 0,
+    response: Any = None,
+    reference: Any = None,
+    elapsed_s: float = 0.0,
+) -> Verdict:
     """An ``error`` verdict for an item that never reached a verifier (bad line, unknown name)."""
     return Verdict(
         status=Status.ERROR,
@@ -159,7 +186,9 @@ def error_verdict(code: str, message: str, *, verifier: str = "", version: int =
         verifier=verifier,
         verifier_version=version,
         test_case_hash=safe_hash(stable_hash, reference),
-        input_hash=safe_hash(stable_hash, response if isinstance(response, str) else repr(response)),
+        input_hash=safe_hash(
+            stable_hash, response if isinstance(response, str) else repr(response)
+        ),
         elapsed_s=round(elapsed_s, 6),
     )
 

@@ -34,28 +34,50 @@ class GradeItem:
     id: Any = None
 
 
-def grade(response: str, reference: Any, verifier: Any, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> Verdict:
+def grade(
+    response: str, reference: Any, verifier: Any, *, timeout_s: float = DEFAULT_TIMEOUT_S
+) -> Verdict:
     """Grade one response in a killable worker process, bounded by ``timeout_s``.
 
     >>> grade('{"a": 1}', {"schema": {"type": "object"}}, "json_schema").status.value
     'pass'
     """
-    return grade_batch([GradeItem(response, reference, verifier)], workers=1, timeout_s=timeout_s)[0]
+    return grade_batch([GradeItem(response, reference, verifier)], workers=1, timeout_s=timeout_s)[
+        0
+    ]
 
 
-def grade_batch(items: Iterable[GradeItem], *, workers: int | None = None,
-                timeout_s: float = DEFAULT_TIMEOUT_S, executor: Executor | None = None,
-                cache: VerdictCache | None = None,
-                progress: Callable[[int], None] | None = None) -> list[Verdict]:
+def grade_batch(
+    items: Iterable[GradeItem],
+    *,
+    workers: int | None = None,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    executor: Executor | None = None,
+    cache: VerdictCache | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> list[Verdict]:
     """Grade every item and return the verdicts in input order (see :func:`grade_iter`)."""
-    return list(grade_iter(items, workers=workers, timeout_s=timeout_s, executor=executor,
-                           cache=cache, progress=progress))
+    return list(
+        grade_iter(
+            items,
+            workers=workers,
+            timeout_s=timeout_s,
+            executor=executor,
+            cache=cache,
+            progress=progress,
+        )
+    )
 
 
-def grade_iter(items: Iterable[GradeItem], *, workers: int | None = None,
-               timeout_s: float = DEFAULT_TIMEOUT_S, executor: Executor | None = None,
-               cache: VerdictCache | None = None,
-               progress: Callable[[int], None] | None = None) -> Iterator[Verdict]:
+def grade_iter(
+    items: Iterable[GradeItem],
+    *,
+    workers: int | None = None,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    executor: Executor | None = None,
+    cache: VerdictCache | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Iterator[Verdict]:
     """Yield one verdict per item, in input order, as soon as each is ready.
 
     Args:
@@ -68,7 +90,9 @@ def grade_iter(items: Iterable[GradeItem], *, workers: int | None = None,
     """
     own = executor is None
     if own:
-        executor = InlineExecutor() if workers == 0 else ProcessPoolExecutor(workers, timeout_s=timeout_s)
+        executor = (
+            InlineExecutor() if workers == 0 else ProcessPoolExecutor(workers, timeout_s=timeout_s)
+        )
     try:
         yield from _ordered(executor, items, cache, progress)
     finally:
@@ -76,8 +100,12 @@ def grade_iter(items: Iterable[GradeItem], *, workers: int | None = None,
             executor.close()
 
 
-def _ordered(executor: Executor, items: Iterable[GradeItem], cache: VerdictCache | None,
-             progress: Callable[[int], None] | None) -> Iterator[Verdict]:
+def _ordered(
+    executor: Executor,
+    items: Iterable[GradeItem],
+    cache: VerdictCache | None,
+    progress: Callable[[int], None] | None,
+) -> Iterator[Verdict]:
     ready: dict[int, Verdict] = {}
     keys: dict[int, CacheKey] = {}
     next_out = 0
@@ -116,30 +144,49 @@ def _precheck(item: Any, cache: VerdictCache | None) -> tuple[Verdict | None, Ca
         verifier = item.verifier
         problem = _not_a_verifier(verifier)
         if problem:
-            return error_verdict("bad_verifier", problem, verifier=str(getattr(verifier, "name", "") or ""),
-                                 response=item.response, reference=item.reference), None
+            return error_verdict(
+                "bad_verifier",
+                problem,
+                verifier=str(getattr(verifier, "name", "") or ""),
+                response=item.response,
+                reference=item.reference,
+            ), None
     else:
         try:
             verifier = registry.get(item.verifier)
         except Exception as exc:
-            return error_verdict("unknown_verifier", str(exc), verifier=item.verifier,
-                                 response=item.response, reference=item.reference), None
+            return error_verdict(
+                "unknown_verifier",
+                str(exc),
+                verifier=item.verifier,
+                response=item.response,
+                reference=item.reference,
+            ), None
     if cache is None:
         return None, None
-    key = (_cache_spec(verifier), safe_hash(verifier.test_case_hash, item.reference),
-           safe_hash(stable_hash, item.response))
+    key = (
+        _cache_spec(verifier),
+        safe_hash(verifier.test_case_hash, item.reference),
+        safe_hash(stable_hash, item.response),
+    )
     return cache.get(key), key
 
 
 def _not_a_verifier(obj: Any) -> str:
     """Why ``obj`` cannot grade an item ("" when it can): a spec string or a verifier *instance* is needed."""
     if isinstance(obj, type):
-        return (f"got the class {obj.__name__}, not an instance: pass {obj.__name__}() "
-                f"or a spec string such as 'name@1'")
-    missing = [attr for attr in ("name", "version", "verify", "test_case_hash") if not hasattr(obj, attr)]
+        return (
+            f"got the class {obj.__name__}, not an instance: pass {obj.__name__}() "
+            f"or a spec string such as 'name@1'"
+        )
+    missing = [
+        attr for attr in ("name", "version", "verify", "test_case_hash") if not hasattr(obj, attr)
+    ]
     if missing:
-        return (f"{type(obj).__name__} is not a verifier (no {', '.join(missing)}); "
-                "pass a spec string such as 'json_schema@1' or a verifier instance")
+        return (
+            f"{type(obj).__name__} is not a verifier (no {', '.join(missing)}); "
+            "pass a spec string such as 'json_schema@1' or a verifier instance"
+        )
     return ""
 
 

@@ -69,7 +69,8 @@ class SqliteCache:
     def get(self, key: CacheKey) -> Verdict | None:
         with self._lock:
             row = self._conn.execute(
-                "SELECT verdict FROM verdicts WHERE spec=? AND test_case_hash=? AND input_hash=?", key
+                "SELECT verdict FROM verdicts WHERE spec=? AND test_case_hash=? AND input_hash=?",
+                key,
             ).fetchone()
         return None if row is None else Verdict.from_dict(json.loads(row[0]))
 
@@ -77,7 +78,9 @@ class SqliteCache:
         if not verdict.status.judged:
             return
         with self._lock:
-            self._conn.execute("INSERT OR REPLACE INTO verdicts VALUES (?, ?, ?, ?)", (*key, verdict.to_json()))
+            self._conn.execute(
+                "INSERT OR REPLACE INTO verdicts VALUES (?, ?, ?, ?)", (*key, verdict.to_json())
+            )
             self._conn.commit()
 
     def close(self) -> None:

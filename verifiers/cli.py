@@ -35,20 +35,44 @@ INPUT_ENCODING = "utf-8-sig"
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    grade_p = sub.add_parser("grade", help="grade a JSONL file of model outputs",
-                             description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    grade_p = sub.add_parser(
+        "grade",
+        help="grade a JSONL file of model outputs",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     grade_p.add_argument("input", help="input JSONL file, or - for stdin")
     grade_p.add_argument("-o", "--output", required=True, help="output JSONL file, or - for stdout")
-    grade_p.add_argument("--verifier", help="NAME[@VERSION] for lines that name none (a line's own wins)")
-    grade_p.add_argument("--workers", type=int, default=None, help="worker processes (default: the usable CPUs; 0 = in-process)")
-    grade_p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, help="seconds allowed per item")
-    grade_p.add_argument("--sandbox", choices=("auto", "docker", "local"), default=None,
-                         help="sandbox backend for code verifiers (default: auto)")
-    grade_p.add_argument("--executor", choices=("local", "ray"), default="local",
-                         help="where to grade: local worker processes (default) or a Ray cluster "
-                              "(needs pip install 'rlvr[ray]'; --workers is then per node)")
-    grade_p.add_argument("--address", help="with --executor ray: the cluster (auto, HOST:PORT or "
-                                           "ray://HOST:PORT; default $RAY_ADDRESS, else a new local instance)")
+    grade_p.add_argument(
+        "--verifier", help="NAME[@VERSION] for lines that name none (a line's own wins)"
+    )
+    grade_p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="worker processes (default: the usable CPUs; 0 = in-process)",
+    )
+    grade_p.add_argument(
+        "--timeout", type=float, default=DEFAULT_TIMEOUT_S, help="seconds allowed per item"
+    )
+    grade_p.add_argument(
+        "--sandbox",
+        choices=("auto", "docker", "local"),
+        default=None,
+        help="sandbox backend for code verifiers (default: auto)",
+    )
+    grade_p.add_argument(
+        "--executor",
+        choices=("local", "ray"),
+        default="local",
+        help="where to grade: local worker processes (default) or a Ray cluster "
+        "(needs pip install 'rlvr[ray]'; --workers is then per node)",
+    )
+    grade_p.add_argument(
+        "--address",
+        help="with --executor ray: the cluster (auto, HOST:PORT or "
+        "ray://HOST:PORT; default $RAY_ADDRESS, else a new local instance)",
+    )
     grade_p.add_argument("--no-progress", action="store_true", help="no progress bar")
     grade_p.add_argument("--summary-json", help="also write the summary as JSON to this file")
     grade_p.set_defaults(func=run_grade)
@@ -58,21 +82,44 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_qa_commands(vsub: argparse._SubParsersAction) -> None:
-    check_p = vsub.add_parser("check", help="check_verifier: registry, golden table, determinism, pickling, "
-                                            "time bound, reward-hacking probes")
-    check_p.add_argument("spec", nargs="?", help="NAME[@VERSION] (no version: every version of NAME)")
-    check_p.add_argument("--all", action="store_true", help="check every registered verifier version")
+    check_p = vsub.add_parser(
+        "check",
+        help="check_verifier: registry, golden table, determinism, pickling, "
+        "time bound, reward-hacking probes",
+    )
+    check_p.add_argument(
+        "spec", nargs="?", help="NAME[@VERSION] (no version: every version of NAME)"
+    )
+    check_p.add_argument(
+        "--all", action="store_true", help="check every registered verifier version"
+    )
     check_p.add_argument("--golden", help="golden table JSONL to use instead of the verifier's own")
-    check_p.add_argument("--json", dest="json_out", help="also write the reports as JSON to this file")
+    check_p.add_argument(
+        "--json", dest="json_out", help="also write the reports as JSON to this file"
+    )
     check_p.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
     check_p.set_defaults(func=run_check)
-    audit_p = vsub.add_parser("audit", help="false-pass / false-fail rates with 95%% intervals on a labelled set")
-    audit_p.add_argument("specs", nargs="+", metavar="NAME[@V]", help="one verifier version, or two side by side")
-    audit_p.add_argument("--labelled", required=True, help="labelled JSONL: response, reference, label (or status)")
-    audit_p.add_argument("--json", dest="json_out", help="also write the report as JSON to this file")
-    audit_p.add_argument("--workers", type=int, default=None, help="worker processes (default: the usable CPUs)")
-    audit_p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, help="seconds allowed per item")
-    audit_p.add_argument("--show", type=int, default=10, help="disagreements to print per list (default 10)")
+    audit_p = vsub.add_parser(
+        "audit", help="false-pass / false-fail rates with 95%% intervals on a labelled set"
+    )
+    audit_p.add_argument(
+        "specs", nargs="+", metavar="NAME[@V]", help="one verifier version, or two side by side"
+    )
+    audit_p.add_argument(
+        "--labelled", required=True, help="labelled JSONL: response, reference, label (or status)"
+    )
+    audit_p.add_argument(
+        "--json", dest="json_out", help="also write the report as JSON to this file"
+    )
+    audit_p.add_argument(
+        "--workers", type=int, default=None, help="worker processes (default: the usable CPUs)"
+    )
+    audit_p.add_argument(
+        "--timeout", type=float, default=DEFAULT_TIMEOUT_S, help="seconds allowed per item"
+    )
+    audit_p.add_argument(
+        "--show", type=int, default=10, help="disagreements to print per list (default 10)"
+    )
     audit_p.set_defaults(func=run_audit)
 
 
@@ -86,7 +133,10 @@ def run_check(args: argparse.Namespace) -> int:
     if args.golden and not Path(args.golden).is_file():
         return _qa_fail("check", f"--golden {args.golden}: not a file")
     if args.workers < 1:
-        return _qa_fail("check", f"--workers {args.workers}: the check grades in worker processes; give 1 or more")
+        return _qa_fail(
+            "check",
+            f"--workers {args.workers}: the check grades in worker processes; give 1 or more",
+        )
     problem = _unwritable(args.json_out)
     if problem:
         return _qa_fail("check", f"--json {args.json_out}: {problem}")
@@ -94,7 +144,9 @@ def run_check(args: argparse.Namespace) -> int:
     for report in reports:
         print(report.format())
     if args.json_out:
-        Path(args.json_out).write_text(json.dumps([r.to_dict() for r in reports], indent=2, ensure_ascii=False))
+        Path(args.json_out).write_text(
+            json.dumps([r.to_dict() for r in reports], indent=2, ensure_ascii=False)
+        )
     return 0 if all(r.ok for r in reports) else 1
 
 
@@ -148,25 +200,45 @@ def run_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def parse_line(line: str, lineno: int, default_verifier: str | None) -> tuple[Any, GradeItem | Verdict]:
+def parse_line(
+    line: str, lineno: int, default_verifier: str | None
+) -> tuple[Any, GradeItem | Verdict]:
     """One input line -> (id, item to grade) or (id, error verdict explaining the bad line)."""
     if not line.strip():
-        return None, error_verdict("empty_line", f"line {lineno}: empty line (each input line gets an output line)")
+        return None, error_verdict(
+            "empty_line", f"line {lineno}: empty line (each input line gets an output line)"
+        )
     try:
         record = json.loads(line)
     except (ValueError, RecursionError) as exc:
         return None, error_verdict("bad_json", f"line {lineno}: not valid JSON ({str(exc)[:200]})")
     if not isinstance(record, dict):
-        return None, error_verdict("bad_record", f"line {lineno}: expected a JSON object, got {type(record).__name__}")
+        return None, error_verdict(
+            "bad_record", f"line {lineno}: expected a JSON object, got {type(record).__name__}"
+        )
     record_id = record.get("id")
     spec = record.get("verifier") or default_verifier
-    missing = [f for f, ok in (("verifier", spec), ("response", "response" in record), ("reference", "reference" in record)) if not ok]
+    missing = [
+        f
+        for f, ok in (
+            ("verifier", spec),
+            ("response", "response" in record),
+            ("reference", "reference" in record),
+        )
+        if not ok
+    ]
     if missing:
-        return record_id, error_verdict("missing_field", f"line {lineno}: missing {', '.join(missing)}",
-                                        verifier=str(spec or ""), response=record.get("response"),
-                                        reference=record.get("reference"))
+        return record_id, error_verdict(
+            "missing_field",
+            f"line {lineno}: missing {', '.join(missing)}",
+            verifier=str(spec or ""),
+            response=record.get("response"),
+            reference=record.get("reference"),
+        )
     if not isinstance(spec, str):
-        return record_id, error_verdict("bad_record", f"line {lineno}: 'verifier' must be a string like 'math@1'")
+        return record_id, error_verdict(
+            "bad_record", f"line {lineno}: 'verifier' must be a string like 'math@1'"
+        )
     return record_id, GradeItem(record["response"], record["reference"], spec, record_id)
 
 
@@ -209,7 +281,11 @@ def _run_grade(args: argparse.Namespace) -> int:
             executor = _executor(args, stack)
         except Exception as exc:  # a missing extra, or a cluster that cannot be reached
             where = args.address or "a new local instance"
-            return _fail(str(exc) if isinstance(exc, VerifierError) else f"cannot use the Ray cluster at {where}: {exc}")
+            return _fail(
+                str(exc)
+                if isinstance(exc, VerifierError)
+                else f"cannot use the Ray cluster at {where}: {exc}"
+            )
         try:
             fout = stack.enter_context(_open_out(args.output))
         except OSError as exc:
@@ -230,8 +306,14 @@ def _executor(args: argparse.Namespace, stack: ExitStack) -> Any:
         return None
     from .ray_executor import RayExecutor
 
-    return stack.enter_context(RayExecutor(args.address, workers_per_node=args.workers, timeout_s=args.timeout,
-                                           sandbox=args.sandbox))
+    return stack.enter_context(
+        RayExecutor(
+            args.address,
+            workers_per_node=args.workers,
+            timeout_s=args.timeout,
+            sandbox=args.sandbox,
+        )
+    )
 
 
 def _fail(message: str) -> int:
@@ -259,8 +341,9 @@ def _usage_problem(args: argparse.Namespace) -> str:
     return ""
 
 
-def _grade_into(fout: IO[str], parsed: list, args: argparse.Namespace, stack: ExitStack,
-                executor: Any = None) -> "Summary":
+def _grade_into(
+    fout: IO[str], parsed: list, args: argparse.Namespace, stack: ExitStack, executor: Any = None
+) -> "Summary":
     """Grade ``parsed`` lines, write one output line each, print the summary and return it."""
     start = time.perf_counter()
     summary = Summary()
@@ -304,10 +387,14 @@ def _sigterm_exits() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _verdicts(parsed: list, args: argparse.Namespace, advance, executor: Any = None) -> Iterator[Verdict]:
+def _verdicts(
+    parsed: list, args: argparse.Namespace, advance, executor: Any = None
+) -> Iterator[Verdict]:
     """Verdicts in input order: bad lines answered in place, good ones graded in workers."""
     items = [entry for _, entry in parsed if isinstance(entry, GradeItem)]
-    graded = grade_iter(items, workers=args.workers, timeout_s=args.timeout, executor=executor, progress=advance)
+    graded = grade_iter(
+        items, workers=args.workers, timeout_s=args.timeout, executor=executor, progress=advance
+    )
     for _, entry in parsed:
         if isinstance(entry, GradeItem):
             yield next(graded)
@@ -326,30 +413,55 @@ class Summary:
         self.elapsed_s = 0.0
 
     def add(self, verdict: Verdict) -> None:
-        spec = verdict.spec if verdict.verifier_version else f"(invalid) {verdict.verifier}".rstrip()
+        spec = (
+            verdict.spec if verdict.verifier_version else f"(invalid) {verdict.verifier}".rstrip()
+        )
         self.status[spec][verdict.status.value] += 1
 
     def to_dict(self, elapsed_s: float) -> dict[str, Any]:
         total = sum(sum(c.values()) for c in self.status.values())
         per = {
-            spec: {"items": sum(c.values()), "pass_rate": c["pass"] / max(1, sum(c.values())), "status": dict(c)}
+            spec: {
+                "items": sum(c.values()),
+                "pass_rate": c["pass"] / max(1, sum(c.values())),
+                "status": dict(c),
+            }
             for spec, c in sorted(self.status.items())
         }
-        return {"items": total, "elapsed_s": round(elapsed_s, 3),
-                "items_per_s": round(total / elapsed_s, 1) if elapsed_s > 0 else None, "verifiers": per}
+        return {
+            "items": total,
+            "elapsed_s": round(elapsed_s, 3),
+            "items_per_s": round(total / elapsed_s, 1) if elapsed_s > 0 else None,
+            "verifiers": per,
+        }
 
     def print(self, elapsed_s: float, stream: IO[str]) -> None:
         from rich.console import Console
         from rich.table import Table
 
         data = self.to_dict(elapsed_s)
-        table = Table(title=f"{data['items']} items in {elapsed_s:.2f} s ({data['items_per_s']} items/s)")
-        for col in ("verifier", "items", "pass rate", "pass", "fail", "unparseable", "timeout", "error"):
+        table = Table(
+            title=f"{data['items']} items in {elapsed_s:.2f} s ({data['items_per_s']} items/s)"
+        )
+        for col in (
+            "verifier",
+            "items",
+            "pass rate",
+            "pass",
+            "fail",
+            "unparseable",
+            "timeout",
+            "error",
+        ):
             table.add_column(col, justify="left" if col == "verifier" else "right")
         for spec, row in data["verifiers"].items():
             st = row["status"]
-            table.add_row(spec, str(row["items"]), f"{row['pass_rate']:.1%}",
-                          *(str(st.get(k, 0)) for k in ("pass", "fail", "unparseable", "timeout", "error")))
+            table.add_row(
+                spec,
+                str(row["items"]),
+                f"{row['pass_rate']:.1%}",
+                *(str(st.get(k, 0)) for k in ("pass", "fail", "unparseable", "timeout", "error")),
+            )
         Console(file=stream, width=120).print(table)
 
 
@@ -364,10 +476,14 @@ def _open_in(path: str) -> Iterator[IO[str]]:
     if path != "-":
         with open(path, encoding=INPUT_ENCODING, errors="replace", newline="\n") as fh:
             yield fh
-    elif getattr(sys.stdin, "buffer", None) is None:  # replaced by a text-only stream (tests, notebooks)
+    elif (
+        getattr(sys.stdin, "buffer", None) is None
+    ):  # replaced by a text-only stream (tests, notebooks)
         yield sys.stdin
     else:
-        stream = io.TextIOWrapper(sys.stdin.buffer, encoding=INPUT_ENCODING, errors="replace", newline="\n")
+        stream = io.TextIOWrapper(
+            sys.stdin.buffer, encoding=INPUT_ENCODING, errors="replace", newline="\n"
+        )
         try:
             yield stream
         finally:
@@ -386,7 +502,13 @@ def _open_out(path: str) -> Iterator[IO[str]]:
 
 @contextmanager
 def _progress(total: int, *, disabled: bool):
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
 
     if disabled:
         yield lambda n=1: None

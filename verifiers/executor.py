@@ -58,8 +58,13 @@ def run_job(job: Job) -> Verdict:
     try:
         verifier = registry.get(job.verifier) if isinstance(job.verifier, str) else job.verifier
     except Exception as exc:
-        return error_verdict("unknown_verifier", str(exc), verifier=str(job.verifier),
-                             response=job.response, reference=job.reference)
+        return error_verdict(
+            "unknown_verifier",
+            str(exc),
+            verifier=str(job.verifier),
+            response=job.response,
+            reference=job.reference,
+        )
     try:
         return verifier.verify(job.response, job.reference)
     except Exception as exc:  # a third-party verifier that does not follow the protocol
@@ -94,7 +99,9 @@ MAX_SEND_FAILURES = 8
 class _Worker:
     def __init__(self, ctx: Any, memory_limit_mb: int | None) -> None:
         self.conn, child_conn = ctx.Pipe(duplex=True)
-        self.process = ctx.Process(target=_worker_main, args=(child_conn, memory_limit_mb, os.getpid()), daemon=True)
+        self.process = ctx.Process(
+            target=_worker_main, args=(child_conn, memory_limit_mb, os.getpid()), daemon=True
+        )
         self.process.start()
         child_conn.close()
         self.jobs: deque[tuple[Job, bytes]] = deque()  # in flight; the head is the one running
@@ -145,10 +152,19 @@ class ProcessPoolExecutor:
             worker never sits idle while the parent collects a verdict.
     """
 
-    def __init__(self, workers: int | None = None, *, timeout_s: float = 30.0,
-                 memory_limit_mb: int | None = 4096, start_method: str = "fork", prefetch: int = 2) -> None:
+    def __init__(
+        self,
+        workers: int | None = None,
+        *,
+        timeout_s: float = 30.0,
+        memory_limit_mb: int | None = 4096,
+        start_method: str = "fork",
+        prefetch: int = 2,
+    ) -> None:
         if workers is not None and workers < 1:
-            raise ValueError(f"workers must be >= 1, got {workers}; use InlineExecutor for in-process grading")
+            raise ValueError(
+                f"workers must be >= 1, got {workers}; use InlineExecutor for in-process grading"
+            )
         if timeout_s <= 0:
             raise ValueError(f"timeout_s must be > 0, got {timeout_s}")
         if prefetch < 1:
@@ -217,7 +233,9 @@ class ProcessPoolExecutor:
             for worker in self._pool:
                 if not pending:
                     return
-                if len(worker.jobs) != depth or (depth > 0 and len(pending[0][1]) > PIPELINE_MAX_BYTES):
+                if len(worker.jobs) != depth or (
+                    depth > 0 and len(pending[0][1]) > PIPELINE_MAX_BYTES
+                ):
                     continue
                 job, data = pending.popleft()
                 try:
@@ -227,13 +245,16 @@ class ProcessPoolExecutor:
                     self._retire(worker, pending)
                     self._send_failures += 1
                     if self._send_failures > MAX_SEND_FAILURES:
-                        raise RuntimeError(f"{self._send_failures} grading workers in a row died before taking "
-                                           "a job; check memory_limit_mb and the system's process limits") from None
+                        raise RuntimeError(
+                            f"{self._send_failures} grading workers in a row died before taking "
+                            "a job; check memory_limit_mb and the system's process limits"
+                        ) from None
                     return
                 self._send_failures = 0
 
-    def _collect(self, busy: dict[Connection, _Worker],
-                 pending: deque[tuple[Job, bytes]]) -> Iterator[tuple[int, Verdict]]:
+    def _collect(
+        self, busy: dict[Connection, _Worker], pending: deque[tuple[Job, bytes]]
+    ) -> Iterator[tuple[int, Verdict]]:
         now = time.monotonic()
         next_deadline = min(w.deadline for w in busy.values())
         ready = wait(list(busy), timeout=max(0.0, next_deadline - now))
@@ -245,7 +266,9 @@ class ProcessPoolExecutor:
             except (EOFError, OSError):
                 verdict = self._crashed(worker, job, pending)
             except Exception as exc:
-                verdict = _stamp_failure(job, Outcome.error("bad_worker_result", repr(exc)[:500]), 0.0)
+                verdict = _stamp_failure(
+                    job, Outcome.error("bad_worker_result", repr(exc)[:500]), 0.0
+                )
             if worker.jobs:
                 worker.start_clock(self.timeout_s)
             yield job.index, verdict
@@ -255,7 +278,9 @@ class ProcessPoolExecutor:
                 busy.pop(conn)
                 job, _ = worker.jobs.popleft()
                 self._retire(worker, pending)
-                message = f"grading did not finish within {self.timeout_s:g} s; the worker was killed"
+                message = (
+                    f"grading did not finish within {self.timeout_s:g} s; the worker was killed"
+                )
                 outcome = Outcome.timeout(message, killed_after_s=self.timeout_s)
                 yield job.index, _stamp_failure(job, outcome, now - worker.started)
 
@@ -265,7 +290,9 @@ class ProcessPoolExecutor:
         elapsed = time.monotonic() - worker.started
         self._retire(worker, pending)
         how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
-        return _stamp_failure(job, Outcome.error("worker_crashed", f"the grading worker died ({how})"), elapsed)
+        return _stamp_failure(
+            job, Outcome.error("worker_crashed", f"the grading worker died ({how})"), elapsed
+        )
 
     def _retire(self, worker: _Worker, pending: deque[tuple[Job, bytes]]) -> None:
         """Replace ``worker``; the jobs still queued behind its running one go back to the front."""
@@ -300,8 +327,13 @@ def _stamp_failure(job: Job, outcome: Outcome, elapsed_s: float) -> Verdict:
     try:
         verifier = registry.get(job.verifier) if isinstance(job.verifier, str) else job.verifier
     except Exception as exc:
-        return error_verdict("unknown_verifier", str(exc), verifier=str(job.verifier),
-                             response=job.response, reference=job.reference)
+        return error_verdict(
+            "unknown_verifier",
+            str(exc),
+            verifier=str(job.verifier),
+            response=job.response,
+            reference=job.reference,
+        )
     return stamp(verifier, outcome, job.response, job.reference, elapsed_s)
 
 
@@ -323,7 +355,9 @@ def _worker_main(conn: Connection, memory_limit_mb: int | None, parent: int) -> 
         try:
             verdict = run_job(job)
         except MemoryError:
-            verdict = _stamp_failure(job, Outcome.error("out_of_memory", "the grading worker ran out of memory"), 0.0)
+            verdict = _stamp_failure(
+                job, Outcome.error("out_of_memory", "the grading worker ran out of memory"), 0.0
+            )
         conn.send(verdict)
 
 

@@ -21,10 +21,14 @@ def canonical_json(value: Any) -> str:
     """Canonical JSON text of ``value``; non-finite floats and unknown objects become strings."""
     if _plain_json(value):
         try:  # fast path for plain JSON data; same text as the sanitising walk below
-            return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+            return json.dumps(
+                value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+            )
         except (TypeError, ValueError):
             pass
-    return json.dumps(sanitize_json(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return json.dumps(
+        sanitize_json(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
 
 
 def stable_hash(value: Any) -> str:

@@ -63,10 +63,14 @@ class NodeGrader:
     Created by :class:`RayExecutor`; the pool (and any sandbox its workers open) lives on this node.
     """
 
-    def __init__(self, workers: int, timeout_s: float, memory_limit_mb: int | None, sandbox: str | None) -> None:
+    def __init__(
+        self, workers: int, timeout_s: float, memory_limit_mb: int | None, sandbox: str | None
+    ) -> None:
         if sandbox:
             os.environ["RLVR_SANDBOX"] = sandbox  # read by code verifiers in the forked workers
-        self.pool = ProcessPoolExecutor(workers, timeout_s=timeout_s, memory_limit_mb=memory_limit_mb)
+        self.pool = ProcessPoolExecutor(
+            workers, timeout_s=timeout_s, memory_limit_mb=memory_limit_mb
+        )
 
     def grade(self, payloads: list[tuple[int, bytes]]) -> list[tuple[int, Verdict]]:
         """Grade ``(index, pickled job)`` pairs; a job that cannot be unpickled here (its class is not importable
@@ -78,7 +82,9 @@ class NodeGrader:
             try:
                 jobs.append(pickle.loads(payload))
             except Exception as exc:
-                message = f"could not read the item on this node ({os.uname().nodename}): {exc!r}"[:500]
+                message = f"could not read the item on this node ({os.uname().nodename}): {exc!r}"[
+                    :500
+                ]
                 answered.append((index, error_verdict("unsendable_item", message)))
         return answered + list(self.pool.map(jobs))
 
@@ -143,9 +149,15 @@ class RayExecutor:
             verdicts = grade_batch(items, executor=ex)
     """
 
-    def __init__(self, address: str | None = None, *, workers_per_node: int | None = None,
-                 timeout_s: float = 30.0, memory_limit_mb: int | None = 4096,
-                 sandbox: str | None = None) -> None:
+    def __init__(
+        self,
+        address: str | None = None,
+        *,
+        workers_per_node: int | None = None,
+        timeout_s: float = 30.0,
+        memory_limit_mb: int | None = 4096,
+        sandbox: str | None = None,
+    ) -> None:
         if workers_per_node is not None and workers_per_node < 1:
             raise ValueError(f"workers_per_node must be >= 1, got {workers_per_node}")
         if timeout_s <= 0:
@@ -206,13 +218,20 @@ class RayExecutor:
                 continue
             workers = self.workers_per_node or max(1, int(cpus))
             handle = remote.options(
-                num_cpus=0, max_restarts=0, max_task_retries=0, max_concurrency=1,
+                num_cpus=0,
+                max_restarts=0,
+                max_task_retries=0,
+                max_concurrency=1,
                 scheduling_strategy=NodeAffinitySchedulingStrategy(node["NodeID"], soft=False),
             ).remote(workers, self.timeout_s, self.memory_limit_mb, self.sandbox)
-            self._actors.append(_Actor(handle, node["NodeID"], node.get("NodeManagerAddress", "?"), workers))
+            self._actors.append(
+                _Actor(handle, node["NodeID"], node.get("NodeManagerAddress", "?"), workers)
+            )
         if not self._actors:
-            raise RuntimeError("the Ray cluster has no live node with CPUs to grade on; "
-                               "check `ray status` and start a node with --num-cpus >= 1")
+            raise RuntimeError(
+                "the Ray cluster has no live node with CPUs to grade on; "
+                "check `ray status` and start a node with --num-cpus >= 1"
+            )
 
     def _drop(self, actor: _Actor) -> None:
         self._kill(actor)
@@ -302,26 +321,37 @@ class _Run:
             return self.ray.cloudpickle.dumps(job)
         except Exception as exc:
             message = f"could not send item to a Ray node: {exc!r}"[:500]
-            self.ready.append((job.index, _stamp_failure(job, Outcome.error("unsendable_item", message), 0.0)))
+            self.ready.append(
+                (job.index, _stamp_failure(job, Outcome.error("unsendable_item", message), 0.0))
+            )
             return None
 
     def _collect(self, actor: _Actor, ref: Any) -> None:
         errors = self.ray.exceptions
-        node_gone = (errors.RayActorError, errors.NodeDiedError, errors.ObjectLostError, errors.WorkerCrashedError,
-                     errors.LocalRayletDiedError)
+        node_gone = (
+            errors.RayActorError,
+            errors.NodeDiedError,
+            errors.ObjectLostError,
+            errors.WorkerCrashedError,
+            errors.LocalRayletDiedError,
+        )
         try:
             results = self.ray.get(ref)
         except node_gone as exc:
             self._node_failed(actor, _describe(exc))
             return
-        except errors.RayError as exc:  # the actor's task raised: the node is fine, this chunk is not
+        except (
+            errors.RayError
+        ) as exc:  # the actor's task raised: the node is fine, this chunk is not
             results = self._chunk_failed(actor, ref, _describe(exc))
         jobs = next(j for r, j in actor.chunks if r == ref)
         actor.chunks = deque((r, j) for r, j in actor.chunks if r != ref)
         actor.finished(jobs, time.monotonic())
         self.ready.extend(results)
         answered = {index for index, _ in results}
-        for job in jobs:  # never happens with a ProcessPoolExecutor; a lost item must still be answered
+        for (
+            job
+        ) in jobs:  # never happens with a ProcessPoolExecutor; a lost item must still be answered
             if job.index not in answered:
                 self._give_up(job, f"{actor.name} returned no verdict for it")
 
@@ -329,7 +359,10 @@ class _Run:
         """``error`` verdicts for a chunk whose grading raised on a live node (kept: it serves the next chunks)."""
         jobs = next(j for r, j in actor.chunks if r == ref)
         message = f"{actor.name} could not grade this chunk: {why}"[:500]
-        return [(job.index, _stamp_failure(job, Outcome.error("grader_failed", message), 0.0)) for job in jobs]
+        return [
+            (job.index, _stamp_failure(job, Outcome.error("grader_failed", message), 0.0))
+            for job in jobs
+        ]
 
     def _node_failed(self, actor: _Actor, why: str) -> None:
         """``actor`` (or its node) is gone: every job it held is retried once elsewhere."""

@@ -53,7 +53,9 @@ _SPEC_RE = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_.\-]*?)(?:@(?P<version>[0-
 _lock = threading.RLock()
 _classes: dict[str, dict[int, type]] = {}
 _instances: dict[tuple[str, int], Any] = {}
-_by_spec: dict[str, Any] = {}  # spec string exactly as asked for -> instance; cleared on any (un)registration
+_by_spec: dict[
+    str, Any
+] = {}  # spec string exactly as asked for -> instance; cleared on any (un)registration
 _loaded = False
 
 T = TypeVar("T", bound=type)
@@ -182,7 +184,10 @@ def _resolve(spec: str) -> tuple[str, int]:
 def _unknown_name_message(name: str) -> str:
     known = sorted(_classes)
     by_folded = {k.casefold(): k for k in known}  # "JSON_SCHEMA" still finds json_schema
-    close = [by_folded[c] for c in difflib.get_close_matches(name.casefold(), list(by_folded), n=3, cutoff=0.5)]
+    close = [
+        by_folded[c]
+        for c in difflib.get_close_matches(name.casefold(), list(by_folded), n=3, cutoff=0.5)
+    ]
     hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
     listing = ", ".join(known) if known else "(none)"
     return f"no verifier named {name!r}.{hint} Registered: {listing}"
@@ -218,7 +223,9 @@ def _ensure_loaded() -> None:
                 importlib.import_module(module)
             except Exception as exc:  # name the broken module instead of a bare traceback
                 _loaded = False
-                raise VerifierError(f"built-in verifier module {module!r} failed to import: {exc!r}") from exc
+                raise VerifierError(
+                    f"built-in verifier module {module!r} failed to import: {exc!r}"
+                ) from exc
         load_entry_points()
 
 
@@ -235,7 +242,10 @@ def load_entry_points(group: str = ENTRY_POINT_GROUP) -> list[str]:
         except DuplicateVerifierError:
             raise
         except Exception as exc:  # plugin code is not ours
-            warnings.warn(f"rlvr: verifier plugin {ep.name!r} ({ep.value}) failed to load: {exc!r}", stacklevel=2)
+            warnings.warn(
+                f"rlvr: verifier plugin {ep.name!r} ({ep.value}) failed to load: {exc!r}",
+                stacklevel=2,
+            )
             continue
         loaded.append(ep.name)
     return loaded
@@ -251,7 +261,9 @@ def _register_plugin_object(obj: Any) -> None:
 
 
 def _describe(klass: type) -> str:
-    description = getattr(klass, "description", "") or (klass.__doc__ or "").strip().splitlines()[0:1]
+    description = (
+        getattr(klass, "description", "") or (klass.__doc__ or "").strip().splitlines()[0:1]
+    )
     return description if isinstance(description, str) else (description[0] if description else "")
 
 

@@ -62,7 +62,9 @@ class RegradeItem:
     """Why this item cannot be re-graded (``code`` is counted in the report); ``None`` when it can."""
 
     @classmethod
-    def skip(cls, id: Any, code: str, message: str, *, old: Any = None, response: Any = None) -> "RegradeItem":
+    def skip(
+        cls, id: Any, code: str, message: str, *, old: Any = None, response: Any = None
+    ) -> "RegradeItem":
         """An item that cannot be re-graded, with a reason ``code`` and a ``message`` saying why."""
         return cls(id, response, None, old, Reason(code, message))
 
@@ -88,9 +90,15 @@ class Standing:
         reason = reason if isinstance(reason, Mapping) else {}
         name, version = verdict.get("verifier") or "", verdict.get("verifier_version")
         score = verdict.get("score")
-        return cls(str(verdict["status"]), reason.get("code"), str(reason.get("message") or ""),
-                   f"{name}@{version}" if name and version else "",
-                   float(score) if isinstance(score, (int, float)) and not isinstance(score, bool) else None)
+        return cls(
+            str(verdict["status"]),
+            reason.get("code"),
+            str(reason.get("message") or ""),
+            f"{name}@{version}" if name and version else "",
+            float(score)
+            if isinstance(score, (int, float)) and not isinstance(score, bool)
+            else None,
+        )
 
     @property
     def key(self) -> str:
@@ -111,8 +119,13 @@ class FlipExample:
     new_message: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {"index": self.index, "id": self.id, "response": self.response,
-                "old_message": self.old_message, "new_message": self.new_message}
+        return {
+            "index": self.index,
+            "id": self.id,
+            "response": self.response,
+            "old_message": self.old_message,
+            "new_message": self.new_message,
+        }
 
 
 @dataclass(frozen=True)
@@ -128,13 +141,22 @@ class Flip:
     def kind(self) -> str:
         """``pass->fail``, ``fail->pass``, ``now_judged`` (could not run before), ``now_not_run``, ``changed``, or
         ``score_changed`` (same status and reason, another score: partial credit moved)."""
-        if self.old.endswith(")") and self.new.endswith(")") and self.old.split(" (")[0] == self.new.split(" (")[0]:
+        if (
+            self.old.endswith(")")
+            and self.new.endswith(")")
+            and self.old.split(" (")[0] == self.new.split(" (")[0]
+        ):
             return "score_changed"
         return _kind(self.old.split(":")[0].split(" ")[0], self.new.split(":")[0].split(" ")[0])
 
     def to_dict(self) -> dict[str, Any]:
-        return {"old": self.old, "new": self.new, "kind": self.kind, "count": self.count,
-                "examples": [e.to_dict() for e in self.examples]}
+        return {
+            "old": self.old,
+            "new": self.new,
+            "kind": self.kind,
+            "count": self.count,
+            "examples": [e.to_dict() for e in self.examples],
+        }
 
 
 @dataclass(frozen=True)
@@ -184,14 +206,21 @@ class RegradeReport:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON, for ``rlvr regrade --report``."""
-        return {"to": self.to_spec, "items": self.items, "old_specs": dict(self.old_specs),
-                "regraded": self.regraded, "unchanged": self.unchanged,
-                "old_pass": self.old_pass, "new_pass": self.new_pass,
-                "old_pass_rate": self.old_pass_rate, "new_pass_rate": self.new_pass_rate,
-                "flip_counts": {k: self.count(k) for k in _KINDS},
-                "flips": [f.to_dict() for f in self.flips],
-                "cannot_regrade": dict(self.cannot_regrade),
-                "cannot_regrade_examples": {k: list(v) for k, v in self.cannot_examples.items()}}
+        return {
+            "to": self.to_spec,
+            "items": self.items,
+            "old_specs": dict(self.old_specs),
+            "regraded": self.regraded,
+            "unchanged": self.unchanged,
+            "old_pass": self.old_pass,
+            "new_pass": self.new_pass,
+            "old_pass_rate": self.old_pass_rate,
+            "new_pass_rate": self.new_pass_rate,
+            "flip_counts": {k: self.count(k) for k in _KINDS},
+            "flips": [f.to_dict() for f in self.flips],
+            "cannot_regrade": dict(self.cannot_regrade),
+            "cannot_regrade_examples": {k: list(v) for k, v in self.cannot_examples.items()},
+        }
 
     def to_text(self) -> str:
         """A plain-text rendering: totals, the flip table, examples, and what could not be re-graded."""
@@ -217,19 +246,30 @@ def target_spec(to_spec: str, items: Iterable[RegradeItem]) -> str:
     name, version = registry.parse_spec(to_spec)
     if version is not None:
         return spec
-    others = Counter(s.spec for s in (Standing.of(i.old) for i in items)
-                     if s.spec and registry.parse_spec(s.spec)[0] != name)
+    others = Counter(
+        s.spec
+        for s in (Standing.of(i.old) for i in items)
+        if s.spec and registry.parse_spec(s.spec)[0] != name
+    )
     if others:
         listed = ", ".join(f"{s} ({n})" for s, n in others.most_common(5))
-        raise RegradeError(f"--to {to_spec} names no version, but old verdicts come from another verifier: "
-                           f"{listed}; name the version to re-grade under a different verifier on purpose, "
-                           f"e.g. --to {spec}")
+        raise RegradeError(
+            f"--to {to_spec} names no version, but old verdicts come from another verifier: "
+            f"{listed}; name the version to re-grade under a different verifier on purpose, "
+            f"e.g. --to {spec}"
+        )
     return spec
 
 
-def regrade(items: Iterable[RegradeItem], to_spec: str, *, workers: int | None = None,
-            timeout_s: float = DEFAULT_TIMEOUT_S, progress: Callable[[int], None] | None = None,
-            examples: int = 3) -> RegradeResult:
+def regrade(
+    items: Iterable[RegradeItem],
+    to_spec: str,
+    *,
+    workers: int | None = None,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    progress: Callable[[int], None] | None = None,
+    examples: int = 3,
+) -> RegradeResult:
     """Re-grade every item under ``to_spec`` (see :func:`target_spec`) and report the flips.
 
     Args:
@@ -241,12 +281,17 @@ def regrade(items: Iterable[RegradeItem], to_spec: str, *, workers: int | None =
     """
     items = list(items)
     spec = target_spec(to_spec, items)
-    gradable = [GradeItem(i.response, i.reference, spec, i.id) for i in items if i.skip_reason is None]
+    gradable = [
+        GradeItem(i.response, i.reference, spec, i.id) for i in items if i.skip_reason is None
+    ]
     if progress is not None and len(gradable) < len(items):
         progress(len(items) - len(gradable))
     graded = grade_iter(gradable, workers=workers, timeout_s=timeout_s, progress=progress)
     try:
-        verdicts = tuple(next(graded) if i.skip_reason is None else cannot_regrade_verdict(i, spec) for i in items)
+        verdicts = tuple(
+            next(graded) if i.skip_reason is None else cannot_regrade_verdict(i, spec)
+            for i in items
+        )
     finally:
         graded.close()
     return RegradeResult(spec, verdicts, build_report(items, verdicts, spec, examples=examples))
@@ -256,13 +301,24 @@ def cannot_regrade_verdict(item: RegradeItem, spec: str) -> Verdict:
     """The ``error`` verdict of an item that could not be re-graded; ``details.why`` holds the reason code."""
     name, version = registry.parse_spec(spec)
     reason = item.skip_reason or Reason("unknown", "")
-    verdict = error_verdict(CANNOT_REGRADE, reason.message, verifier=name, version=version or 0,
-                            response=item.response, reference=item.reference)
+    verdict = error_verdict(
+        CANNOT_REGRADE,
+        reason.message,
+        verifier=name,
+        version=version or 0,
+        response=item.response,
+        reference=item.reference,
+    )
     return verdict.replace(details={"why": reason.code})
 
 
-def build_report(items: list[RegradeItem], verdicts: tuple[Verdict, ...] | list[Verdict], spec: str, *,
-                 examples: int = 3) -> RegradeReport:
+def build_report(
+    items: list[RegradeItem],
+    verdicts: tuple[Verdict, ...] | list[Verdict],
+    spec: str,
+    *,
+    examples: int = 3,
+) -> RegradeReport:
     """Count the flips of ``items`` (old verdicts) to ``verdicts`` (new, same order)."""
     flips: Counter[tuple[str, str]] = Counter()
     kept: dict[tuple[str, str], list[FlipExample]] = defaultdict(list)
@@ -280,13 +336,27 @@ def build_report(items: list[RegradeItem], verdicts: tuple[Verdict, ...] | list[
         new_pass += new.status == _PASS
         if old.key != new.key:
             _keep(flips, kept, (old.key, new.key), _example(index, item, old, new), examples)
-        elif old.score is not None and new.score is not None and old.score != new.score:  # partial credit moved
+        elif (
+            old.score is not None and new.score is not None and old.score != new.score
+        ):  # partial credit moved
             labels = (f"{old.key} (score {old.score:g})", f"{new.key} (score {new.score:g})")
             _keep(flips, kept, labels, _example(index, item, old, new), examples)
-    table = tuple(Flip(o, n, c, tuple(kept[(o, n)])) for (o, n), c in sorted(flips.items(), key=_by_count))
+    table = tuple(
+        Flip(o, n, c, tuple(kept[(o, n)])) for (o, n), c in sorted(flips.items(), key=_by_count)
+    )
     regraded = len(items) - sum(cannot.values())
-    return RegradeReport(spec, len(items), dict(old_specs), regraded, regraded - sum(flips.values()),
-                         old_pass, new_pass, table, dict(cannot), {k: tuple(v) for k, v in cannot_kept.items()})
+    return RegradeReport(
+        spec,
+        len(items),
+        dict(old_specs),
+        regraded,
+        regraded - sum(flips.values()),
+        old_pass,
+        new_pass,
+        table,
+        dict(cannot),
+        {k: tuple(v) for k, v in cannot_kept.items()},
+    )
 
 
 def _keep(counts: Counter, kept: dict, key: Any, example: Any, limit: int) -> None:
@@ -321,10 +391,14 @@ def _kind(old: str, new: str) -> str:
 
 
 def _render(report: RegradeReport) -> list[str]:
-    old = ", ".join(f"{s or '(none)'} x{n}" for s, n in sorted(report.old_specs.items())) or "(none)"
-    lines = [f"re-graded {report.regraded} of {report.items} items under {report.to_spec} (old: {old})",
-             f"pass rate {_rate(report.old_pass_rate)} -> {_rate(report.new_pass_rate)}; "
-             f"unchanged {report.unchanged}; " + ", ".join(f"{k} {report.count(k)}" for k in _KINDS)]
+    old = (
+        ", ".join(f"{s or '(none)'} x{n}" for s, n in sorted(report.old_specs.items())) or "(none)"
+    )
+    lines = [
+        f"re-graded {report.regraded} of {report.items} items under {report.to_spec} (old: {old})",
+        f"pass rate {_rate(report.old_pass_rate)} -> {_rate(report.new_pass_rate)}; "
+        f"unchanged {report.unchanged}; " + ", ".join(f"{k} {report.count(k)}" for k in _KINDS),
+    ]
     if report.flips:
         width = max(len(f.old) for f in report.flips)
         lines += ["", f"{'count':>6}  {'old':<{width}}  ->  new"]
@@ -343,7 +417,9 @@ def _render_examples(flip: Flip) -> list[str]:
     for e in flip.examples:
         label = f"#{e.index}" if e.id is None else f"#{e.index} id={e.id}"
         lines.append(f"    {label}: {_oneline(e.response, 100)!r}")
-        lines.append(f"      old: {_oneline(e.old_message, 140) or '-'} | new: {_oneline(e.new_message, 140) or '-'}")
+        lines.append(
+            f"      old: {_oneline(e.old_message, 140) or '-'} | new: {_oneline(e.new_message, 140) or '-'}"
+        )
     return lines
 
 

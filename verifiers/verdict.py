@@ -118,7 +118,9 @@ class Verdict:
             "status": self.status.value,
             "score": self.score,
             "pass_rate": self.pass_rate,
-            "failure_reason": None if self.failure_reason is None else self.failure_reason.to_dict(),
+            "failure_reason": None
+            if self.failure_reason is None
+            else self.failure_reason.to_dict(),
             "verifier": self.verifier,
             "verifier_version": self.verifier_version,
             "test_case_hash": self.test_case_hash,
@@ -156,7 +158,9 @@ class Verdict:
         unknown = changes.keys() - _FIELDS
         if unknown:
             raise TypeError(f"Verdict has no field(s) {sorted(unknown)}; fields: {sorted(_FIELDS)}")
-        new = object.__new__(Verdict)  # cheaper than dataclasses.replace: environments call it per step
+        new = object.__new__(
+            Verdict
+        )  # cheaper than dataclasses.replace: environments call it per step
         new.__dict__.update(self.__dict__, **changes)
         new.__post_init__()
         return new

@@ -25,16 +25,33 @@ import re
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from .normalise import canonical_json, canonical_number, content_words, normalise, normalise_answer, numbers_in
+from .normalise import (
+    canonical_json,
+    canonical_number,
+    content_words,
+    normalise,
+    normalise_answer,
+    numbers_in,
+)
 
 CODE_KEYS = ("tests", "test_list", "test", "test_cases")
 PLACEHOLDER = "FN"
 
 _DEF = re.compile(r"\bdef\s+([A-Za-z_]\w*)")
 _CALL = re.compile(r"(?<![\w.])([A-Za-z_]\w*)\s*\(")
-_LITERAL = re.compile(r"'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\"|(?<![\w.])-?\d+(?:\.\d+)?(?![\w.])")
+_LITERAL = re.compile(
+    r"'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\"|(?<![\w.])-?\d+(?:\.\d+)?(?![\w.])"
+)
 _EXPECTED = re.compile(r"==\s*(.+?)\s*(?:,\s*(?:f?['\"].*)?)?$", re.MULTILINE)
-_NOT_NAMES = frozenset(dir(builtins)) | {"assert", "check", "candidate", "isclose", "approx", "math", "np"}
+_NOT_NAMES = frozenset(dir(builtins)) | {
+    "assert",
+    "check",
+    "candidate",
+    "isclose",
+    "approx",
+    "math",
+    "np",
+}
 
 
 @dataclass(frozen=True)
@@ -70,9 +87,16 @@ def fingerprint(task_id: Any, prompt: Any, reference: Any, solution: Any = None)
     text, solution = prompt_text(prompt), solution if isinstance(solution, str) else ""
     kind = task_kind(reference)
     if kind == "math":
-        return Fingerprint(str(task_id), kind, normalise(text), normalise_answer(reference["answer"]),
-                           normalise(solution), numbers=numbers_in(text), words=content_words(text),
-                           solution_numbers=numbers_in(solution))
+        return Fingerprint(
+            str(task_id),
+            kind,
+            normalise(text),
+            normalise_answer(reference["answer"]),
+            normalise(solution),
+            numbers=numbers_in(text),
+            words=content_words(text),
+            solution_numbers=numbers_in(solution),
+        )
     if kind == "code":
         return _code_fingerprint(str(task_id), text, reference, solution)
     return Fingerprint(str(task_id), kind, normalise(text), solution=normalise(solution))
@@ -81,7 +105,11 @@ def fingerprint(task_id: Any, prompt: Any, reference: Any, solution: Any = None)
 def task_kind(reference: Mapping[str, Any]) -> str:
     """``math`` for a reference with a scalar ``answer``, ``code`` for one with tests, else ``other``."""
     answer = reference.get("answer")
-    if isinstance(answer, (str, int, float)) and not isinstance(answer, bool) and str(answer).strip():
+    if (
+        isinstance(answer, (str, int, float))
+        and not isinstance(answer, bool)
+        and str(answer).strip()
+    ):
         return "math"
     if any(reference.get(key) for key in CODE_KEYS):
         return "code"
@@ -98,7 +126,11 @@ def prompt_text(prompt: Any) -> str:
     for message in prompt:
         if isinstance(message, Mapping) and message.get("role") != "system":
             content = message.get("content")
-            parts.append(content if isinstance(content, str) else json.dumps(content, sort_keys=True, default=str))
+            parts.append(
+                content
+                if isinstance(content, str)
+                else json.dumps(content, sort_keys=True, default=str)
+            )
     return "\n".join(parts)
 
 
@@ -120,14 +152,26 @@ def expected_outputs(tests: str) -> frozenset[str]:
     >>> sorted(expected_outputs("assert f(2) == 4\\nassert f('a') == 'b', 'message'"))
     ["' b '", '4']
     """
-    return frozenset(normalise(m.replace('"', "'"), fold_case=False) for m in _EXPECTED.findall(tests))
+    return frozenset(
+        normalise(m.replace('"', "'"), fold_case=False) for m in _EXPECTED.findall(tests)
+    )
 
 
-def _code_fingerprint(task_id: str, text: str, reference: Mapping[str, Any], solution: str) -> Fingerprint:
+def _code_fingerprint(
+    task_id: str, text: str, reference: Mapping[str, Any], solution: str
+) -> Fingerprint:
     tests = code_tests(reference)
     names = _tested_names(reference, tests, solution)
-    return Fingerprint(task_id, "code", normalise(text), _code_text(tests, names), _code_text(solution, names),
-                       names=names, literals=literals_in(tests), expected=expected_outputs(tests))
+    return Fingerprint(
+        task_id,
+        "code",
+        normalise(text),
+        _code_text(tests, names),
+        _code_text(solution, names),
+        names=names,
+        literals=literals_in(tests),
+        expected=expected_outputs(tests),
+    )
 
 
 def code_tests(reference: Mapping[str, Any]) -> str:
@@ -158,5 +202,7 @@ def _tested_names(reference: Mapping[str, Any], tests: str, solution: str) -> fr
 def _code_text(code: str, names: frozenset[str]) -> str:
     """Normalised code with the task's function names as ``FN`` and one quote style."""
     if names:
-        code = re.sub(r"\b(?:" + "|".join(map(re.escape, sorted(names))) + r")\b", PLACEHOLDER, code)
+        code = re.sub(
+            r"\b(?:" + "|".join(map(re.escape, sorted(names))) + r")\b", PLACEHOLDER, code
+        )
     return normalise(code.replace('"', "'"), fold_case=False)

@@ -34,10 +34,14 @@ class QuarantineGate:
     either way. Reports are cached per task list, so the copies of an environment check once.
     """
 
-    def __init__(self, isolation: IsolationList | str | Path | None = None, action: str = "refuse") -> None:
+    def __init__(
+        self, isolation: IsolationList | str | Path | None = None, action: str = "refuse"
+    ) -> None:
         if action not in ACTIONS:
             raise EnvConfigError(f"quarantine action {action!r}: choose one of {ACTIONS}")
-        self.isolation = isolation if isinstance(isolation, IsolationList) else IsolationList(isolation)
+        self.isolation = (
+            isolation if isinstance(isolation, IsolationList) else IsolationList(isolation)
+        )
         self.action = action
         self._reports: dict[str, QuarantineReport] = {}
         self._lock = threading.Lock()
@@ -54,20 +58,29 @@ class QuarantineGate:
         """``tasks`` without the hit tasks, and the report; raises when refusing or when nothing is left."""
         report = self.check(tasks)
         if report.same_as:
-            raise QuarantineError(f"{tasks.name} is the isolated set {report.same_as!r} of {self.isolation.folder}: "
-                                  "an evaluation set never takes part in training; train on another source, "
-                                  f"or remove it from the list (rlvr quarantine remove {report.same_as})", report)
+            raise QuarantineError(
+                f"{tasks.name} is the isolated set {report.same_as!r} of {self.isolation.folder}: "
+                "an evaluation set never takes part in training; train on another source, "
+                f"or remove it from the list (rlvr quarantine remove {report.same_as})",
+                report,
+            )
         if report.clean:
             return tasks, report
         if self.action == "refuse":
-            raise QuarantineError(f"{report.summary()}\nthese training tasks match isolated evaluation items; "
-                                  "remove them from the source, or drop them (action='drop', "
-                                  "rlvr train --on-contamination drop)", report)
+            raise QuarantineError(
+                f"{report.summary()}\nthese training tasks match isolated evaluation items; "
+                "remove them from the source, or drop them (action='drop', "
+                "rlvr train --on-contamination drop)",
+                report,
+            )
         hit = set(report.hit_ids)
         kept = [t for t in tasks if t.id not in hit]
         if not kept:
-            raise QuarantineError(f"{report.summary()}\nevery task of {tasks.name} matches the isolation list; "
-                                  "nothing is left to train on", report)
+            raise QuarantineError(
+                f"{report.summary()}\nevery task of {tasks.name} matches the isolation list; "
+                "nothing is left to train on",
+                report,
+            )
         return TaskList(kept, name=tasks.name), report
 
     def __repr__(self) -> str:
@@ -88,8 +101,10 @@ def as_gate(value: Any) -> QuarantineGate | None:
         return value
     if isinstance(value, (IsolationList, str, Path)):
         return QuarantineGate(value)
-    raise EnvConfigError(f"quarantine= takes a QuarantineGate, an IsolationList or a folder, "
-                         f"got {type(value).__name__}")
+    raise EnvConfigError(
+        f"quarantine= takes a QuarantineGate, an IsolationList or a folder, "
+        f"got {type(value).__name__}"
+    )
 
 
 def gate_tasks(tasks: Any, gate: Any) -> tuple[TaskList, QuarantineReport | None]:

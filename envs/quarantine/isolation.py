@@ -61,26 +61,44 @@ class IsolatedSet:
 class IsolationList:
     """The registered sets in ``folder``; :meth:`check` matches training tasks against all of them."""
 
-    def __init__(self, folder: str | Path | None = None, thresholds: Thresholds | None = None) -> None:
+    def __init__(
+        self, folder: str | Path | None = None, thresholds: Thresholds | None = None
+    ) -> None:
         self.folder = Path(folder) if folder is not None else default_dir()
         self.thresholds = thresholds or Thresholds()
         self._matcher: Matcher | None = None
 
     # -- registering ---------------------------------------------------------------------------
-    def add(self, source: Any, *, name: str | None = None, columns: Columns | None = None,
-            replace: bool = False) -> IsolatedSet:
+    def add(
+        self,
+        source: Any,
+        *,
+        name: str | None = None,
+        columns: Columns | None = None,
+        replace: bool = False,
+    ) -> IsolatedSet:
         """Register ``source`` (JSONL/Parquet path, ``bundled:NAME``, a ``datasets.Dataset`` or rows)."""
         tasks = load_tasks(source, columns=columns)
         name = name or _default_name(source, tasks)
         if not _NAME.match(name):
-            raise EnvConfigError(f"isolated set name {name!r}: use letters, digits, '_', '.', '-' (e.g. 'gsm8k_test')")
+            raise EnvConfigError(
+                f"isolated set name {name!r}: use letters, digits, '_', '.', '-' (e.g. 'gsm8k_test')"
+            )
         sets = {s.name: s for s in self.sets()}
         if name in sets and not replace:
-            raise EnvConfigError(f"the isolation list in {self.folder} already has a set {name!r} "
-                                 f"({sets[name].source}); pass replace=True (--replace) or another name")
-        entry = IsolatedSet(name, _source_label(source), len(tasks), _source_sha(source, tasks),
-                            content_sha(tasks), datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                            _kinds(tasks))
+            raise EnvConfigError(
+                f"the isolation list in {self.folder} already has a set {name!r} "
+                f"({sets[name].source}); pass replace=True (--replace) or another name"
+            )
+        entry = IsolatedSet(
+            name,
+            _source_label(source),
+            len(tasks),
+            _source_sha(source, tasks),
+            content_sha(tasks),
+            datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            _kinds(tasks),
+        )
         _write_lines(self.folder / "sets" / f"{name}.jsonl", (_row(t) for t in tasks))
         sets[name] = entry
         self._write_manifest(sorted(sets.values(), key=lambda s: s.name))
@@ -90,7 +108,9 @@ class IsolationList:
         """Unregister set ``name``."""
         sets = {s.name: s for s in self.sets()}
         if name not in sets:
-            raise EnvConfigError(f"no isolated set {name!r} in {self.folder}; registered: {sorted(sets) or 'none'}")
+            raise EnvConfigError(
+                f"no isolated set {name!r} in {self.folder}; registered: {sorted(sets) or 'none'}"
+            )
         del sets[name]
         (self.folder / "sets" / f"{name}.jsonl").unlink(missing_ok=True)
         self._write_manifest(sorted(sets.values(), key=lambda s: s.name))
@@ -104,17 +124,27 @@ class IsolationList:
             manifest = json.loads(path.read_text(encoding="utf-8"))
             return [IsolatedSet(**entry) for entry in manifest["sets"]]
         except (ValueError, KeyError, TypeError) as exc:
-            raise EnvConfigError(f"{path} is not an rlvr isolation-list manifest ({exc}); "
-                                 "remove the folder and add the sets again") from exc
+            raise EnvConfigError(
+                f"{path} is not an rlvr isolation-list manifest ({exc}); "
+                "remove the folder and add the sets again"
+            ) from exc
 
     # -- checking ------------------------------------------------------------------------------
-    def check(self, tasks: Any, *, columns: Columns | None = None, action: str = "report") -> QuarantineReport:
+    def check(
+        self, tasks: Any, *, columns: Columns | None = None, action: str = "report"
+    ) -> QuarantineReport:
         """Match every task of ``tasks`` (anything :func:`envs.load_tasks` reads) against the list."""
         task_list = tasks if isinstance(tasks, TaskList) else load_tasks(tasks, columns=columns)
         fps = [fingerprint(t.id, t.prompt, t.reference, t.solution) for t in task_list]
         hits = self.matcher().hits(fps) if self.sets() else [[] for _ in fps]
-        return QuarantineReport(task_list.name, len(task_list), tuple(h for row in hits for h in row), action,
-                                self.describe(), same_as=self.same_set(task_list))
+        return QuarantineReport(
+            task_list.name,
+            len(task_list),
+            tuple(h for row in hits for h in row),
+            action,
+            self.describe(),
+            same_as=self.same_set(task_list),
+        )
 
     def same_set(self, tasks: TaskList) -> str:
         """Name of the registered set whose content equals ``tasks`` ("" when none does)."""
@@ -135,18 +165,29 @@ class IsolationList:
             try:
                 lines = path.read_text(encoding="utf-8").splitlines()
                 rows = [json.loads(line) for line in lines]
-                yield from ((entry.name, fingerprint(r["id"], r["prompt"], r["reference"], r.get("solution")))
-                            for r in rows)
+                yield from (
+                    (
+                        entry.name,
+                        fingerprint(r["id"], r["prompt"], r["reference"], r.get("solution")),
+                    )
+                    for r in rows
+                )
             except (OSError, ValueError, KeyError, TypeError) as exc:
-                raise EnvConfigError(f"{path} is damaged ({exc!r}); add the set again: "
-                                     f"rlvr quarantine add {entry.source} --name {entry.name} --replace") from exc
+                raise EnvConfigError(
+                    f"{path} is damaged ({exc!r}); add the set again: "
+                    f"rlvr quarantine add {entry.source} --name {entry.name} --replace"
+                ) from exc
 
     def describe(self) -> dict[str, Any]:
         """Folder, sets (name, source, count, sha256) and thresholds: what a report says it checked."""
-        return {"folder": str(self.folder),
-                "sets": [{"name": s.name, "source": s.source, "count": s.count, "sha256": s.sha256}
-                         for s in self.sets()],
-                "thresholds": asdict(self.thresholds)}
+        return {
+            "folder": str(self.folder),
+            "sets": [
+                {"name": s.name, "source": s.source, "count": s.count, "sha256": s.sha256}
+                for s in self.sets()
+            ],
+            "thresholds": asdict(self.thresholds),
+        }
 
     def _write_manifest(self, sets: list[IsolatedSet]) -> None:
         self._matcher = None
@@ -162,8 +203,10 @@ def content_sha(tasks: Iterable[Task]) -> str:
 
 def _row(task: Task) -> str:
     prompt = task.prompt if isinstance(task.prompt, str) else [dict(m) for m in task.prompt]
-    return json.dumps({"id": task.id, "prompt": prompt, "reference": task.reference, "solution": task.solution},
-                      default=str)  # ASCII escapes: a lone surrogate in a prompt survives the round trip
+    return json.dumps(
+        {"id": task.id, "prompt": prompt, "reference": task.reference, "solution": task.solution},
+        default=str,
+    )  # ASCII escapes: a lone surrogate in a prompt survives the round trip
 
 
 def _kinds(tasks: TaskList) -> dict[str, int]:
@@ -211,8 +254,10 @@ def _default_name(source: Any, tasks: TaskList) -> str:
     path = _source_path(source)
     if path is not None:
         return re.sub(r"[^A-Za-z0-9_.\-]", "_", path.stem)
-    raise TaskSourceError(f"name the isolated set: {tasks.name} has no file name to take one from "
-                          "(add(..., name='my_eval') or --name my_eval)")
+    raise TaskSourceError(
+        f"name the isolated set: {tasks.name} has no file name to take one from "
+        "(add(..., name='my_eval') or --name my_eval)"
+    )
 
 
 def _write_lines(path: Path, lines: Iterable[str]) -> None:
@@ -233,5 +278,6 @@ def _require_datasketch() -> None:
     try:
         import datasketch  # noqa: F401
     except ImportError as exc:
-        raise EnvConfigError("the quarantine check needs datasketch (MinHash/LSH): "
-                             "pip install 'rlvr[quarantine]'") from exc
+        raise EnvConfigError(
+            "the quarantine check needs datasketch (MinHash/LSH): pip install 'rlvr[quarantine]'"
+        ) from exc

@@ -80,11 +80,18 @@ class Thresholds:
     def __post_init__(self) -> None:
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.type == "int" and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+            if f.type == "int" and (
+                isinstance(value, bool) or not isinstance(value, int) or value < 0
+            ):
                 raise EnvConfigError(f"Thresholds.{f.name} must be an int >= 0, got {value!r}")
-            if f.type == "float" and (isinstance(value, bool) or not isinstance(value, (int, float))
-                                      or not 0 <= value <= 1):
-                raise EnvConfigError(f"Thresholds.{f.name} must be a number in [0, 1], got {value!r}")
+            if f.type == "float" and (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not 0 <= value <= 1
+            ):
+                raise EnvConfigError(
+                    f"Thresholds.{f.name} must be a number in [0, 1], got {value!r}"
+                )
         if self.num_perm < 16:
             raise EnvConfigError(f"Thresholds.num_perm must be >= 16, got {self.num_perm!r}")
 
@@ -102,7 +109,9 @@ class ShingleIndex:
     clearly dissimilar ones, and the exact Jaccard of the shingle sets confirms the rest.
     """
 
-    def __init__(self, texts: Sequence[tuple[int, str]], threshold: float, thresholds: Thresholds) -> None:
+    def __init__(
+        self, texts: Sequence[tuple[int, str]], threshold: float, thresholds: Thresholds
+    ) -> None:
         import numpy as np
         from datasketch import MinHashLSH
 
@@ -116,8 +125,14 @@ class ShingleIndex:
         for row, (_, text) in enumerate(rows):
             self.exact[text_digest(text)].append(row)
         minhashes = self._minhashes(self.sets)
-        self.signatures = np.vstack([m.hashvalues for m in minhashes]) if minhashes else np.zeros((0, self.num_perm))
-        self.lsh = MinHashLSH(threshold=max(0.05, self.screen), num_perm=self.num_perm, weights=LSH_WEIGHTS)
+        self.signatures = (
+            np.vstack([m.hashvalues for m in minhashes])
+            if minhashes
+            else np.zeros((0, self.num_perm))
+        )
+        self.lsh = MinHashLSH(
+            threshold=max(0.05, self.screen), num_perm=self.num_perm, weights=LSH_WEIGHTS
+        )
         with self.lsh.insertion_session() as session:
             for row, minhash in enumerate(minhashes):
                 session.insert(row, minhash, check_duplication=False)
@@ -132,7 +147,11 @@ class ShingleIndex:
             for row in self._screened(minhash):
                 owner = self.owner[row]
                 similarity = jaccard(grams, self.sets[row])
-                if owner not in exact and similarity >= self.threshold and similarity > best.get(owner, 0.0):
+                if (
+                    owner not in exact
+                    and similarity >= self.threshold
+                    and similarity > best.get(owner, 0.0)
+                ):
                     best[owner] = similarity
             found[i] = [(owner, "exact", 1.0) for owner in sorted(exact)]
             found[i] += [(owner, "minhash", round(sim, 4)) for owner, sim in sorted(best.items())]
@@ -144,7 +163,9 @@ class ShingleIndex:
         if not candidates:
             return []
         estimates = (self.signatures[candidates] == minhash.hashvalues).mean(axis=1)
-        return [row for row, estimate in zip(candidates, estimates.tolist()) if estimate >= self.screen]
+        return [
+            row for row, estimate in zip(candidates, estimates.tolist()) if estimate >= self.screen
+        ]
 
     def _minhashes(self, sets: Sequence[set[str]]) -> list[Any]:
         from datasketch import MinHash
@@ -165,11 +186,15 @@ class Matcher:
     ['structural']
     """
 
-    def __init__(self, isolated: Sequence[tuple[str, Fingerprint]], thresholds: Thresholds | None = None) -> None:
+    def __init__(
+        self, isolated: Sequence[tuple[str, Fingerprint]], thresholds: Thresholds | None = None
+    ) -> None:
         self.thresholds = t = thresholds or Thresholds()
         self.isolated = list(isolated)
         fps = [fp for _, fp in self.isolated]
-        self.prompts = ShingleIndex([(k, fp.prompt) for k, fp in enumerate(fps)], t.prompt_jaccard, t)
+        self.prompts = ShingleIndex(
+            [(k, fp.prompt) for k, fp in enumerate(fps)], t.prompt_jaccard, t
+        )
         long_sides = [(k, text) for k, fp in enumerate(fps) for text in answer_texts(fp, t)]
         self.answers = ShingleIndex(long_sides, t.answer_jaccard, t)
         self.by_answer: dict[str, list[int]] = defaultdict(list)
@@ -187,11 +212,17 @@ class Matcher:
         flat_found = iter(self.answers.lookup([text for texts in sides for text in texts]))
         out = []
         for fp, p_found, texts in zip(tasks, prompt_found, sides):
-            candidates = [self._hit(fp, k, "prompt", m, s) for k, m, s in p_found
-                          if m == "exact" or not self._math_siblings(fp, k, "numbers")]
+            candidates = [
+                self._hit(fp, k, "prompt", m, s)
+                for k, m, s in p_found
+                if m == "exact" or not self._math_siblings(fp, k, "numbers")
+            ]
             for _ in texts:
-                candidates += [self._hit(fp, k, "answer", m, s) for k, m, s in next(flat_found)
-                               if m == "exact" or not self._answer_siblings(fp, k)]
+                candidates += [
+                    self._hit(fp, k, "answer", m, s)
+                    for k, m, s in next(flat_found)
+                    if m == "exact" or not self._answer_siblings(fp, k)
+                ]
             candidates += self._math_structural(fp) + self._code_structural(fp)
             out.append(_strongest_per_item_and_side(candidates))
         return out
@@ -206,10 +237,21 @@ class Matcher:
         if fp.kind != "math":
             return []
         same_answer = self.by_answer.get(fp.answer, ())
-        found = ((k, math_structural(fp, self.isolated[k][1], self.thresholds)) for k in same_answer)
-        return [self._hit(fp, k, "answer", "structural", sim,
-                          f"same answer {fp.answer!r}, numbers {sorted(fp.numbers)[:8]} and wording")
-                for k, sim in found if sim is not None]
+        found = (
+            (k, math_structural(fp, self.isolated[k][1], self.thresholds)) for k in same_answer
+        )
+        return [
+            self._hit(
+                fp,
+                k,
+                "answer",
+                "structural",
+                sim,
+                f"same answer {fp.answer!r}, numbers {sorted(fp.numbers)[:8]} and wording",
+            )
+            for k, sim in found
+            if sim is not None
+        ]
 
     def _code_structural(self, fp: Fingerprint) -> list[Hit]:
         if fp.kind != "code" or not fp.literals:
@@ -220,14 +262,31 @@ class Matcher:
             similarity = code_structural(fp, other, self.thresholds)
             if similarity is not None:
                 shared = ", ".join(sorted(fp.names & other.names))
-                hits.append(self._hit(fp, k, "answer", "structural", similarity,
-                                      f"function {shared} with the same test values"))
+                hits.append(
+                    self._hit(
+                        fp,
+                        k,
+                        "answer",
+                        "structural",
+                        similarity,
+                        f"function {shared} with the same test values",
+                    )
+                )
         return hits
 
-    def _hit(self, fp: Fingerprint, k: int, side: str, method: str, similarity: float, detail: str = "") -> Hit:
+    def _hit(
+        self, fp: Fingerprint, k: int, side: str, method: str, similarity: float, detail: str = ""
+    ) -> Hit:
         set_name, other = self.isolated[k]
-        return Hit(task_id=fp.id, isolated_set=set_name, isolated_id=other.id, side=side, method=method,
-                   similarity=round(float(similarity), 4), detail=detail)
+        return Hit(
+            task_id=fp.id,
+            isolated_set=set_name,
+            isolated_id=other.id,
+            side=side,
+            method=method,
+            similarity=round(float(similarity), 4),
+            detail=detail,
+        )
 
 
 # -- the rules, pair by pair (the index only chooses which pairs to test) ---------------------------------
@@ -256,7 +315,11 @@ def math_structural(fp: Fingerprint, other: Fingerprint, t: Thresholds) -> float
         return None
     needed = t.words_jaccard if len(fp.numbers) >= t.min_numbers else t.few_numbers_words_jaccard
     numbers = 1.0 if not (fp.numbers or other.numbers) else jaccard(fp.numbers, other.numbers)
-    return numbers if numbers >= t.numbers_jaccard and jaccard(fp.words, other.words) >= needed else None
+    return (
+        numbers
+        if numbers >= t.numbers_jaccard and jaccard(fp.words, other.words) >= needed
+        else None
+    )
 
 
 def code_structural(fp: Fingerprint, other: Fingerprint, t: Thresholds) -> float | None:

@@ -27,16 +27,28 @@ _LATEX_NOISE = re.compile(r"\\left|\\right|\\!|\\,|\\;|\\:|\\ |\$|\\displaystyle
 _LATEX_TEXT = re.compile(r"\\(?:text|mbox|mathrm|textbf)\{([^{}]*)\}")
 _UNITS = re.compile(r"^([-+]?[\d.,/]+)\s+[^\W\d_][\w\s.]*$")
 _VARIABLE = re.compile(r"^[a-z]\s*=\s*(?=\S)")
-_UNITS_WORDS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
-                "sixteen seventeen eighteen nineteen").split()
+_UNITS_WORDS = (
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+    "sixteen seventeen eighteen nineteen"
+).split()
 _TENS_WORDS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
-_NUMBER_WORD = re.compile(r"\b(" + "|".join(_TENS_WORDS) + r")(?:[- ](" + "|".join(_UNITS_WORDS[1:10]) + r"))?\b|\b("
-                          + "|".join(_UNITS_WORDS[2:]) + r")\b", re.IGNORECASE)
-_STOP_WORDS = frozenset("""the and are was were has have had what which who whom whose when where why how
+_NUMBER_WORD = re.compile(
+    r"\b("
+    + "|".join(_TENS_WORDS)
+    + r")(?:[- ]("
+    + "|".join(_UNITS_WORDS[1:10])
+    + r"))?\b|\b("
+    + "|".join(_UNITS_WORDS[2:])
+    + r")\b",
+    re.IGNORECASE,
+)
+_STOP_WORDS = frozenset(
+    """the and are was were has have had what which who whom whose when where why how
 is it its this that these those than then there their they them you your our for from with without into onto
 upon about above below over under after before not but all any each both few more most other some such only own
 same very can will just should would could may might must shall does did doing done being been also per put
-answer final boxed give find compute calculate write let""".split())
+answer final boxed give find compute calculate write let""".split()
+)
 
 
 def normalise(text: str, *, fold_case: bool = True) -> str:
@@ -57,7 +69,7 @@ def shingles(normalised: str, size: int = SHINGLE_WORDS) -> set[str]:
     words = normalised.split(" ") if normalised else []
     if len(words) <= size:
         return {normalised} if normalised else set()
-    return {" ".join(words[i:i + size]) for i in range(len(words) - size + 1)}
+    return {" ".join(words[i : i + size]) for i in range(len(words) - size + 1)}
 
 
 def digits_for_words(text: str) -> str:
@@ -66,28 +78,38 @@ def digits_for_words(text: str) -> str:
     >>> digits_for_words("She sold forty-eight clips and seven pens to one friend.")
     'She sold 48 clips and 7 pens to one friend.'
     """
+
     def value(match: re.Match[str]) -> str:
         tens, unit, single = match.group(1), match.group(2), match.group(3)
         if single:
             return str(_UNITS_WORDS.index(single.casefold()))
-        return str(10 * (_TENS_WORDS.index(tens.casefold()) + 2) + (_UNITS_WORDS.index(unit.casefold()) if unit else 0))
+        return str(
+            10 * (_TENS_WORDS.index(tens.casefold()) + 2)
+            + (_UNITS_WORDS.index(unit.casefold()) if unit else 0)
+        )
 
     return _NUMBER_WORD.sub(value, text)
 
 
 def numbers_in(text: str) -> frozenset[str]:
     """The numbers written in ``text`` (digits, number words, ``\\frac{a}{b}``), canonical and unsigned."""
-    text = _FRAC.sub(lambda m: f"{m.group(1) or m.group(2)}/{m.group(3) or m.group(4)}",
-                     digits_for_words(unicodedata.normalize("NFKC", text)))
-    return frozenset(canonical_number(n) for n in _NUMBER.findall(text) if any(c.isdigit() for c in n))
+    text = _FRAC.sub(
+        lambda m: f"{m.group(1) or m.group(2)}/{m.group(3) or m.group(4)}",
+        digits_for_words(unicodedata.normalize("NFKC", text)),
+    )
+    return frozenset(
+        canonical_number(n) for n in _NUMBER.findall(text) if any(c.isdigit() for c in n)
+    )
 
 
 def normalise_answer(answer: Any) -> str:
     """A final answer in canonical form: numbers as reduced fractions or integers (``12.50`` -> ``25/2``,
     ``\\frac56`` -> ``5/6``), without LaTeX spacing, ``$``, ``\\boxed{}``, a leading ``x =`` or trailing unit words."""
-    text = _LATEX_NOISE.sub("", _LATEX_TEXT.sub(r" \1", unicodedata.normalize("NFKC", str(answer)))).strip()
+    text = _LATEX_NOISE.sub(
+        "", _LATEX_TEXT.sub(r" \1", unicodedata.normalize("NFKC", str(answer)))
+    ).strip()
     if text.startswith("\\boxed{") and text.endswith("}"):
-        text = text[len("\\boxed{"):-1]
+        text = text[len("\\boxed{") : -1]
     text = _FRAC.sub(lambda m: f"{m.group(1) or m.group(2)}/{m.group(3) or m.group(4)}", text)
     text = _VARIABLE.sub("", text.strip().casefold()).rstrip(".").strip()
     text = _UNITS.sub(r"\1", text)
@@ -119,7 +141,9 @@ def content_words(text: str) -> frozenset[str]:
     >>> sorted(content_words("What is the sum of the two numbers?"))
     ['numbers', 'sum']
     """
-    words = re.findall(r"[^\W\d_]{3,}", digits_for_words(unicodedata.normalize("NFKC", text)).casefold())
+    words = re.findall(
+        r"[^\W\d_]{3,}", digits_for_words(unicodedata.normalize("NFKC", text)).casefold()
+    )
     return frozenset(w for w in words if w not in _STOP_WORDS)
 
 

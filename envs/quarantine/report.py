@@ -35,8 +35,10 @@ class Hit:
 
     def __str__(self) -> str:
         tail = f" {self.detail}" if self.detail else ""
-        return (f"{self.task_id} ~ {self.isolated_set}:{self.isolated_id} "
-                f"[{self.side}, {self.method}, {self.similarity}]{tail}")
+        return (
+            f"{self.task_id} ~ {self.isolated_set}:{self.isolated_id} "
+            f"[{self.side}, {self.method}, {self.similarity}]{tail}"
+        )
 
 
 @dataclass(frozen=True)
@@ -80,15 +82,24 @@ class QuarantineReport:
     def summary(self, limit: int = 10) -> str:
         """A few lines for a terminal or an error message: counts, then up to ``limit`` hits."""
         sides = ", ".join(f"{n} on the {side} side" for side, n in self.by_side().items())
-        head = (f"{self.source}: {len(self.hit_ids)} of {self.checked} tasks match the isolation list"
-                + (f" ({sides})" if self.hits else ""))
+        head = (
+            f"{self.source}: {len(self.hit_ids)} of {self.checked} tasks match the isolation list"
+            + (f" ({sides})" if self.hits else "")
+        )
         lines = [head] + [f"  {hit}" for hit in self.hits[:limit]]
         if len(self.hits) > limit:
             lines.append(f"  ... and {len(self.hits) - limit} more hits")
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"source": self.source, "checked": self.checked, "same_as": self.same_as or None,
-                "hit_tasks": len(self.hit_ids), "kept": self.kept,
-                "action": self.action, "by_side": self.by_side(), "isolation": dict(self.isolation),
-                "hits": [asdict(h) for h in self.hits]}
+        return {
+            "source": self.source,
+            "checked": self.checked,
+            "same_as": self.same_as or None,
+            "hit_tasks": len(self.hit_ids),
+            "kept": self.kept,
+            "action": self.action,
+            "by_side": self.by_side(),
+            "isolation": dict(self.isolation),
+            "hits": [asdict(h) for h in self.hits],
+        }

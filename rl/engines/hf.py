@@ -22,7 +22,9 @@ from .base import Completion, SamplingParams
 
 Prompt = str | Sequence[int]
 _UNSET = object()
-_CHUNK_SEED_STRIDE = 1_000_003  # chunk k samples with seed + k * stride (chunk 0 keeps the seed itself)
+_CHUNK_SEED_STRIDE = (
+    1_000_003  # chunk k samples with seed + k * stride (chunk 0 keeps the seed itself)
+)
 
 
 class HFEngine:
@@ -34,10 +36,18 @@ class HFEngine:
 
     name = "hf"
 
-    def __init__(self, model: Any, tokenizer: Any, max_batch: int = 64, use_generate: bool = False,
-                 lean: bool = True) -> None:
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: Any,
+        max_batch: int = 64,
+        use_generate: bool = False,
+        lean: bool = True,
+    ) -> None:
         if tokenizer.pad_token_id is None:
-            raise ValueError("the tokenizer has no pad token; set tokenizer.pad_token = tokenizer.eos_token")
+            raise ValueError(
+                "the tokenizer has no pad token; set tokenizer.pad_token = tokenizer.eos_token"
+            )
         self.model = model
         self.tokenizer = tokenizer
         self.max_batch = max_batch
@@ -68,9 +78,15 @@ class HFEngine:
         self._check_positions(ids, params.max_tokens)
         out: list[list[Completion]] = []
         chunk = max(1, self.max_batch // params.n)
-        for index, start in enumerate(range(0, len(ids), chunk)):  # each chunk gets its own random stream
+        for index, start in enumerate(
+            range(0, len(ids), chunk)
+        ):  # each chunk gets its own random stream
             seed = None if params.seed is None else params.seed + _CHUNK_SEED_STRIDE * index
-            out.extend(self._generate_chunk(ids[start : start + chunk], dataclasses.replace(params, seed=seed)))
+            out.extend(
+                self._generate_chunk(
+                    ids[start : start + chunk], dataclasses.replace(params, seed=seed)
+                )
+            )
         return out
 
     def load_weights(self, state_dict: Mapping[str, Any]) -> None:
@@ -95,37 +111,53 @@ class HFEngine:
         longest = max(len(x) for x in ids)
         if self._position_limit is not None and longest + max_tokens > self._position_limit[1]:
             name, limit = self._position_limit
-            raise RolloutError(f"a prompt of {longest} tokens plus max_new_tokens={max_tokens} needs "
-                               f"{longest + max_tokens} positions, but the model learned {limit} ({name}); lower "
-                               "max_new_tokens, shorten the prompts (the env's max_prompt_chars, fewer turns), or "
-                               "use a model with a longer context")
+            raise RolloutError(
+                f"a prompt of {longest} tokens plus max_new_tokens={max_tokens} needs "
+                f"{longest + max_tokens} positions, but the model learned {limit} ({name}); lower "
+                "max_new_tokens, shorten the prompts (the env's max_prompt_chars, fewer turns), or "
+                "use a model with a longer context"
+            )
 
     def _encode(self, prompt: Prompt) -> list[int]:
         if isinstance(prompt, str):
             return list(self.tokenizer(prompt, add_special_tokens=False).input_ids)
         return list(prompt)
 
-    def _generate_chunk(self, ids: list[list[int]], params: SamplingParams) -> list[list[Completion]]:
+    def _generate_chunk(
+        self, ids: list[list[int]], params: SamplingParams
+    ) -> list[list[Completion]]:
         torch = require("torch", "torch")
         device = next(self.model.parameters()).device
         width = max(len(x) for x in ids)
         pad = self.tokenizer.pad_token_id
         input_ids = torch.tensor([[pad] * (width - len(x)) + x for x in ids], device=device)
-        attention = torch.tensor([[0] * (width - len(x)) + [1] * len(x) for x in ids], device=device)
-        was_training = self.model.training and not self._lean_ok(params)  # the lean path has no dropout
+        attention = torch.tensor(
+            [[0] * (width - len(x)) + [1] * len(x) for x in ids], device=device
+        )
+        was_training = self.model.training and not self._lean_ok(
+            params
+        )  # the lean path has no dropout
         if was_training:
             self.model.eval()
         try:
             if self.use_generate or params.stop:
                 out = self.model.generate(
-                    input_ids=input_ids, attention_mask=attention, max_new_tokens=params.max_tokens,
-                    num_return_sequences=params.n, output_scores=True, return_dict_in_generate=True,
-                    pad_token_id=pad, eos_token_id=self.tokenizer.eos_token_id, **self._sampling_kwargs(params),
+                    input_ids=input_ids,
+                    attention_mask=attention,
+                    max_new_tokens=params.max_tokens,
+                    num_return_sequences=params.n,
+                    output_scores=True,
+                    return_dict_in_generate=True,
+                    pad_token_id=pad,
+                    eos_token_id=self.tokenizer.eos_token_id,
+                    **self._sampling_kwargs(params),
                 )
                 new = out.sequences[:, width:]
                 logprobs = _token_logprobs(out.scores, new)
             else:
-                with torch.inference_mode():  # cheaper per op than no_grad; nothing sampled here needs autograd
+                with (
+                    torch.inference_mode()
+                ):  # cheaper per op than no_grad; nothing sampled here needs autograd
                     new, logprobs = self._sample(input_ids, attention, params)
         finally:
             if was_training:
@@ -146,32 +178,59 @@ class HFEngine:
         from . import lean
 
         gen = torch.Generator(device=input_ids.device)
-        gen.manual_seed(params.seed if params.seed is not None else int(torch.randint(0, 2**31 - 1, ()).item()))
+        gen.manual_seed(
+            params.seed if params.seed is not None else int(torch.randint(0, 2**31 - 1, ()).item())
+        )
         eos, pad, n = self.tokenizer.eos_token_id, self.tokenizer.pad_token_id, params.n
-        padded = not bool(attention.all())  # without left padding the model's own causal mask is exact
+        padded = not bool(
+            attention.all()
+        )  # without left padding the model's own causal mask is exact
         positions = (attention.cumsum(-1) - 1).clamp(min=0) if padded else None
         decoder = None
-        if self._lean_ok(params):  # unpadded rows all continue at the cache length: positions stay None
-            decoder = lean.LeanDecoder(self.model, input_ids.shape[0], input_ids.shape[1] + params.max_tokens)
+        if self._lean_ok(
+            params
+        ):  # unpadded rows all continue at the cache length: positions stay None
+            decoder = lean.LeanDecoder(
+                self.model, input_ids.shape[0], input_ids.shape[1] + params.max_tokens
+            )
         else:
-            input_ids, attention = input_ids.repeat_interleave(n, 0), attention.repeat_interleave(n, 0)
+            input_ids, attention = (
+                input_ids.repeat_interleave(n, 0),
+                attention.repeat_interleave(n, 0),
+            )
             positions = None if positions is None else positions.repeat_interleave(n, 0)
-        done = torch.zeros(input_ids.shape[0] * (n if decoder is not None else 1), dtype=torch.bool,
-                           device=input_ids.device)
+        done = torch.zeros(
+            input_ids.shape[0] * (n if decoder is not None else 1),
+            dtype=torch.bool,
+            device=input_ids.device,
+        )
         tokens, logps, cache, step_ids = [], [], None, input_ids
         rows = None  # the batch rows the lean decoder still runs (None: all); finished rows are dropped from it
         with torch.no_grad():  # (inference mode when called from generate)
             for step in range(params.max_tokens):
                 mask, pos = (attention if padded else None), positions
                 if rows is not None:
-                    step_ids, mask, pos = step_ids[rows], None if mask is None else mask[rows], None if pos is None else pos[rows]
+                    step_ids, mask, pos = (
+                        step_ids[rows],
+                        None if mask is None else mask[rows],
+                        None if pos is None else pos[rows],
+                    )
                 logits, cache = self._next_logits(decoder, step_ids, mask, pos, cache)
-                if step == 0 and decoder is not None:  # the prompts were read once: fan out to n rows each
+                if (
+                    step == 0 and decoder is not None
+                ):  # the prompts were read once: fan out to n rows each
                     decoder.repeat_rows(n)
-                    logits, attention = logits.repeat_interleave(n, 0), attention.repeat_interleave(n, 0)
+                    logits, attention = (
+                        logits.repeat_interleave(n, 0),
+                        attention.repeat_interleave(n, 0),
+                    )
                     positions = None if positions is None else positions.repeat_interleave(n, 0)
-                if rows is not None:  # back to the full batch: the same random draws as without dropping rows
-                    logits = logits.new_zeros(done.shape[0], logits.shape[-1]).index_copy_(0, rows, logits)
+                if (
+                    rows is not None
+                ):  # back to the full batch: the same random draws as without dropping rows
+                    logits = logits.new_zeros(done.shape[0], logits.shape[-1]).index_copy_(
+                        0, rows, logits
+                    )
                 logp = _processed_logprobs(logits.float(), params.temperature, params.top_p)
                 nxt = _pick(logp, params.temperature, gen)
                 tokens.append(nxt.masked_fill(done, pad))
@@ -181,7 +240,9 @@ class HFEngine:
                     break
                 step_ids = tokens[-1].unsqueeze(-1)
                 if padded:
-                    attention = torch.cat([attention, attention.new_ones(attention.shape[0], 1)], dim=-1)
+                    attention = torch.cat(
+                        [attention, attention.new_ones(attention.shape[0], 1)], dim=-1
+                    )
                     positions = positions[:, -1:] + 1
                 if decoder is not None:
                     rows = _drop_finished(decoder, done, rows)
@@ -190,9 +251,17 @@ class HFEngine:
     def _next_logits(self, decoder, step_ids, attention, positions, cache):
         """Last-position logits ``[B, vocab]`` of one forward (lean decoder, else HF with its cache), and the cache."""
         if decoder is not None:
-            return decoder.step(step_ids, positions, None if attention is None else attention.bool()), None
-        out = self.model(input_ids=step_ids, attention_mask=attention, position_ids=positions,
-                         past_key_values=cache, use_cache=True, logits_to_keep=1)
+            return decoder.step(
+                step_ids, positions, None if attention is None else attention.bool()
+            ), None
+        out = self.model(
+            input_ids=step_ids,
+            attention_mask=attention,
+            position_ids=positions,
+            past_key_values=cache,
+            use_cache=True,
+            logits_to_keep=1,
+        )
         return out.logits[:, -1], out.past_key_values
 
     def _lean_ok(self, params: SamplingParams) -> bool:
@@ -208,15 +277,25 @@ class HFEngine:
             kwargs.update(stop_strings=list(params.stop), tokenizer=self.tokenizer)
         return kwargs
 
-    def _completions(self, rows: list[list[int]], logprobs: list[list[float]],
-                     prompts: list[list[int]]) -> list[Completion]:
+    def _completions(
+        self, rows: list[list[int]], logprobs: list[list[float]], prompts: list[list[int]]
+    ) -> list[Completion]:
         """Completions cut after their first EOS (``finish_reason`` "stop"), else at the length limit."""
         eos = self.tokenizer.eos_token_id  # a property lookup on HF tokenizers: read it once
         kept = [toks[: toks.index(eos) + 1] if eos in toks else toks for toks in rows]
-        texts = self.tokenizer.batch_decode(kept, skip_special_tokens=True)  # one call for the batch
-        return [Completion(text=text, token_ids=tuple(k), logprobs=tuple(lp[: len(k)]),
-                           finish_reason="stop" if k and k[-1] == eos else "length", prompt_token_ids=tuple(p))
-                for text, k, lp, p in zip(texts, kept, logprobs, prompts)]
+        texts = self.tokenizer.batch_decode(
+            kept, skip_special_tokens=True
+        )  # one call for the batch
+        return [
+            Completion(
+                text=text,
+                token_ids=tuple(k),
+                logprobs=tuple(lp[: len(k)]),
+                finish_reason="stop" if k and k[-1] == eos else "length",
+                prompt_token_ids=tuple(p),
+            )
+            for text, k, lp, p in zip(texts, kept, logprobs, prompts)
+        ]
 
 
 def _drop_finished(decoder, done, rows):
@@ -262,7 +341,10 @@ def _pick(logp, temperature: float, generator):
     if temperature == 0:
         return logp.argmax(-1)
     cum = logp.exp().cumsum(-1)
-    u = torch.rand(cum.shape[0], 1, generator=generator, device=cum.device, dtype=cum.dtype) * cum[:, -1:]
+    u = (
+        torch.rand(cum.shape[0], 1, generator=generator, device=cum.device, dtype=cum.dtype)
+        * cum[:, -1:]
+    )
     return torch.searchsorted(cum, u, right=True).squeeze(-1).clamp(max=cum.shape[-1] - 1)
 
 

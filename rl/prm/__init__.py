@@ -31,10 +31,33 @@ from .errors import (
     SchemaVersionError,
     StoreBusyError,
 )
-from .exporters import NEUTRAL_POLICIES, ExportReport, export, export_jsonl, export_parquet, export_processbench, export_trl
+from .exporters import (
+    NEUTRAL_POLICIES,
+    ExportReport,
+    export,
+    export_jsonl,
+    export_parquet,
+    export_processbench,
+    export_trl,
+)
 from .importers import ImportOptions, ImportReport, import_file
-from .montecarlo import MonteCarloConfig, MonteCarloResult, grade_final_answers, label_many, label_trajectory
-from .records import ANNOTATOR_KINDS, ERROR_TYPES, CurrentLabel, FinalVerdict, LabelEvent, Problem, Step, Trajectory
+from .montecarlo import (
+    MonteCarloConfig,
+    MonteCarloResult,
+    grade_final_answers,
+    label_many,
+    label_trajectory,
+)
+from .records import (
+    ANNOTATOR_KINDS,
+    ERROR_TYPES,
+    CurrentLabel,
+    FinalVerdict,
+    LabelEvent,
+    Problem,
+    Step,
+    Trajectory,
+)
 from .resolve import RULE_VERSION, resolve
 from .schema import SCHEMA_VERSION
 from .segment import segment

@@ -72,7 +72,9 @@ class BatchItem:
         ...           plain_labels=("ternary", "human", "x", "t", 8, [0], [1])).event_count()
         1
         """
-        return len(self.labels) + (len(self.plain_labels[5]) if self.plain_labels is not None else 0)
+        return len(self.labels) + (
+            len(self.plain_labels[5]) if self.plain_labels is not None else 0
+        )
 
     def as_row(self) -> tuple:
         """The fields as a plain tuple (marshal-able), in declaration order; see :meth:`from_row`."""
@@ -136,9 +138,12 @@ class BatchMark:
 
 def write_batch(store: PrmStore, items: Sequence[BatchItem], mark: BatchMark) -> bool:
     """Write one import batch atomically with its ``imports`` row; ``False`` if already committed."""
+
     def run(conn: sqlite3.Connection) -> bool:
-        if conn.execute("SELECT 1 FROM imports WHERE source_hash = ? AND batch_no = ?",
-                        (mark.source_hash, mark.batch_no)).fetchone():
+        if conn.execute(
+            "SELECT 1 FROM imports WHERE source_hash = ? AND batch_no = ?",
+            (mark.source_hash, mark.batch_no),
+        ).fetchone():
             return False
         problem_ids, problem_keys = _upsert_problems(conn, items)
         trajectory_ids, existing = _upsert_trajectories(conn, items, problem_ids, problem_keys)
@@ -146,51 +151,112 @@ def write_batch(store: PrmStore, items: Sequence[BatchItem], mark: BatchMark) ->
         sessions = _insert_sessions(conn, items)
         _insert_events(conn, items, step_ids, sessions)
         _insert_verdicts(conn, items, trajectory_ids)
-        conn.execute("INSERT INTO imports (source_hash, batch_no, source_name, format, first_line, last_line, "
-                     "steps, committed_at) VALUES (?,?,?,?,?,?,?,?)",
-                     (mark.source_hash, mark.batch_no, mark.source_name, mark.format, mark.first_line,
-                      mark.last_line, sum(len(i.spans) for i in items), now()))
+        conn.execute(
+            "INSERT INTO imports (source_hash, batch_no, source_name, format, first_line, last_line, "
+            "steps, committed_at) VALUES (?,?,?,?,?,?,?,?)",
+            (
+                mark.source_hash,
+                mark.batch_no,
+                mark.source_name,
+                mark.format,
+                mark.first_line,
+                mark.last_line,
+                sum(len(i.spans) for i in items),
+                now(),
+            ),
+        )
         return True
+
     with store.foreign_keys_unchecked():  # the batch builds every reference itself
         return store.write(run)
 
 
 # Most imported events have no rationale, error type, rollouts or meta: they go through a statement
 # that binds only the other 9 columns, which SQLite inserts in about half the time of all 14.
-_INSERT_PLAIN_EVENT = ("INSERT INTO label_events (id, step_id, value, value_kind, annotator_kind, annotator_id, "
-                       "created_at, dedupe_key, session_id) VALUES (?,?,?,?,?,?,?,?,?) " + _ON_CONFLICT)
+_INSERT_PLAIN_EVENT = (
+    "INSERT INTO label_events (id, step_id, value, value_kind, annotator_kind, annotator_id, "
+    "created_at, dedupe_key, session_id) VALUES (?,?,?,?,?,?,?,?,?) " + _ON_CONFLICT
+)
 
 
-def _insert_events(conn: sqlite3.Connection, items: Sequence[BatchItem], step_ids: list[Sequence[int]],
-                   sessions: dict[tuple, int]) -> None:
+def _insert_events(
+    conn: sqlite3.Connection,
+    items: Sequence[BatchItem],
+    step_ids: list[Sequence[int]],
+    sessions: dict[tuple, int],
+) -> None:
     event_id = PrmStore.next_id(conn, "label_events")
     plain: list[tuple] = []
     full: list[tuple] = []
     add_plain, add_full = plain.append, full.append
     for item, ids in zip(items, step_ids):
         session = sessions.get(item.session)
-        for step, value, value_kind, kind, who, rationale, error, rollouts, solved, stamp, meta, key in item.labels:
-            if meta is None and rationale is None and error is None and rollouts is None and solved is None:
+        for (
+            step,
+            value,
+            value_kind,
+            kind,
+            who,
+            rationale,
+            error,
+            rollouts,
+            solved,
+            stamp,
+            meta,
+            key,
+        ) in item.labels:
+            if (
+                meta is None
+                and rationale is None
+                and error is None
+                and rollouts is None
+                and solved is None
+            ):
                 add_plain((event_id, ids[step], value, value_kind, kind, who, stamp, key, session))
             else:
-                add_full((event_id, ids[step], value, value_kind, kind, who, rationale, error, rollouts, solved,
-                          stamp, meta, key, session))
+                add_full(
+                    (
+                        event_id,
+                        ids[step],
+                        value,
+                        value_kind,
+                        kind,
+                        who,
+                        rationale,
+                        error,
+                        rollouts,
+                        solved,
+                        stamp,
+                        meta,
+                        key,
+                        session,
+                    )
+                )
             event_id += 1
         if item.plain_labels is not None:
             value_kind, kind, who, stamp, base, steps, values = item.plain_labels
-            plain += [(event_id + k, ids[step], value, value_kind, kind, who, stamp, base + step, session)
-                      for k, (step, value) in enumerate(zip(steps, values))]
+            plain += [
+                (event_id + k, ids[step], value, value_kind, kind, who, stamp, base + step, session)
+                for k, (step, value) in enumerate(zip(steps, values))
+            ]
             event_id += len(steps)
     conn.executemany(_INSERT_PLAIN_EVENT, plain)
     conn.executemany(_INSERT_EVENT, full)
 
 
-def _insert_verdicts(conn: sqlite3.Connection, items: Sequence[BatchItem], trajectory_ids: list[int]) -> None:
+def _insert_verdicts(
+    conn: sqlite3.Connection, items: Sequence[BatchItem], trajectory_ids: list[int]
+) -> None:
     stamp = now()
-    conn.executemany("INSERT INTO final_verdicts (trajectory_id, verifier, status, score, final_answer, created_at) "
-                     "VALUES (?,?,?,?,?,?) ON CONFLICT (trajectory_id, verifier) DO NOTHING",
-                     [(tid, *item.verdict, stamp) for item, tid in zip(items, trajectory_ids)
-                      if item.verdict is not None])
+    conn.executemany(
+        "INSERT INTO final_verdicts (trajectory_id, verifier, status, score, final_answer, created_at) "
+        "VALUES (?,?,?,?,?,?) ON CONFLICT (trajectory_id, verifier) DO NOTHING",
+        [
+            (tid, *item.verdict, stamp)
+            for item, tid in zip(items, trajectory_ids)
+            if item.verdict is not None
+        ],
+    )
 
 
 def _insert_sessions(conn: sqlite3.Connection, items: Sequence[BatchItem]) -> dict[tuple, int]:
@@ -199,8 +265,11 @@ def _insert_sessions(conn: sqlite3.Connection, items: Sequence[BatchItem]) -> di
         if item.session is not None and item.session not in ids:
             ids[item.session] = next_id
             next_id += 1
-    conn.executemany("INSERT INTO label_sessions (id, annotator_kind, annotator_id, source, started_at, meta_json) "
-                     "VALUES (?,?,?,?,?,?)", [(i, *session) for session, i in ids.items()])
+    conn.executemany(
+        "INSERT INTO label_sessions (id, annotator_kind, annotator_id, source, started_at, meta_json) "
+        "VALUES (?,?,?,?,?,?)",
+        [(i, *session) for session, i in ids.items()],
+    )
     return ids
 
 
@@ -208,28 +277,50 @@ def _lookup(conn: sqlite3.Connection, table: str, keys: Iterable[str]) -> dict[s
     keys = list(keys)
     found: dict[str, int] = {}
     for i in range(0, len(keys), _CHUNK):
-        chunk = keys[i:i + _CHUNK]
-        found.update(conn.execute(f"SELECT hash, id FROM {table} WHERE hash IN ({','.join('?' * len(chunk))})",
-                                  chunk).fetchall())
+        chunk = keys[i : i + _CHUNK]
+        found.update(
+            conn.execute(
+                f"SELECT hash, id FROM {table} WHERE hash IN ({','.join('?' * len(chunk))})", chunk
+            ).fetchall()
+        )
     return found
 
 
-def _upsert_problems(conn: sqlite3.Connection, items: Sequence[BatchItem]) -> tuple[list[int], list[str]]:
+def _upsert_problems(
+    conn: sqlite3.Connection, items: Sequence[BatchItem]
+) -> tuple[list[int], list[str]]:
     keys = [problem_hash(i.problem_text, i.gold_answer) for i in items]
     ids = _lookup(conn, "problems", set(keys))
     next_id, stamp, rows = PrmStore.next_id(conn, "problems"), now(), []
     for key, item in zip(keys, items):
         if key not in ids:
             ids[key] = next_id
-            rows.append((next_id, key, item.problem_text, item.gold_answer, item.source, item.licence, stamp))
+            rows.append(
+                (
+                    next_id,
+                    key,
+                    item.problem_text,
+                    item.gold_answer,
+                    item.source,
+                    item.licence,
+                    stamp,
+                )
+            )
             next_id += 1
-    conn.executemany("INSERT INTO problems (id, hash, text, gold_answer, source, licence, created_at) "
-                     "VALUES (?,?,?,?,?,?,?)", rows)
+    conn.executemany(
+        "INSERT INTO problems (id, hash, text, gold_answer, source, licence, created_at) "
+        "VALUES (?,?,?,?,?,?,?)",
+        rows,
+    )
     return [ids[k] for k in keys], keys
 
 
-def _upsert_trajectories(conn: sqlite3.Connection, items: Sequence[BatchItem], problem_ids: list[int],
-                         problem_keys: list[str]) -> tuple[list[int], set[int]]:
+def _upsert_trajectories(
+    conn: sqlite3.Connection,
+    items: Sequence[BatchItem],
+    problem_ids: list[int],
+    problem_keys: list[str],
+) -> tuple[list[int], set[int]]:
     keys = [trajectory_hash(p, i.raw_text, i.generator) for p, i in zip(problem_keys, items)]
     ids = _lookup(conn, "trajectories", set(keys))
     existing = set(ids.values())
@@ -238,19 +329,42 @@ def _upsert_trajectories(conn: sqlite3.Connection, items: Sequence[BatchItem], p
         if key not in ids:
             ids[key] = next_id
             parent = out[item.parent] if item.parent is not None else None
-            rows.append((next_id, key, problem_id, item.raw_text, item.generator, item.sampling_json,
-                         item.final_answer, parent, item.branch_step, item.meta_json, stamp))
+            rows.append(
+                (
+                    next_id,
+                    key,
+                    problem_id,
+                    item.raw_text,
+                    item.generator,
+                    item.sampling_json,
+                    item.final_answer,
+                    parent,
+                    item.branch_step,
+                    item.meta_json,
+                    stamp,
+                )
+            )
             next_id += 1
         out.append(ids[key])
-    conn.executemany("INSERT INTO trajectories (id, hash, problem_id, raw_text, generator, sampling_json, "
-                     "final_answer, parent_id, branch_step, meta_json, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                     rows)
+    conn.executemany(
+        "INSERT INTO trajectories (id, hash, problem_id, raw_text, generator, sampling_json, "
+        "final_answer, parent_id, branch_step, meta_json, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        rows,
+    )
     return out, existing
 
 
-def _upsert_segmentations(conn: sqlite3.Connection, items: Sequence[BatchItem], trajectory_ids: list[int],
-                          existing: set[int]) -> list[Sequence[int]]:
-    seg_id, step_id, stamp = PrmStore.next_id(conn, "segmentations"), PrmStore.next_id(conn, "steps"), now()
+def _upsert_segmentations(
+    conn: sqlite3.Connection,
+    items: Sequence[BatchItem],
+    trajectory_ids: list[int],
+    existing: set[int],
+) -> list[Sequence[int]]:
+    seg_id, step_id, stamp = (
+        PrmStore.next_id(conn, "segmentations"),
+        PrmStore.next_id(conn, "steps"),
+        now(),
+    )
     known: dict[tuple, Sequence[int]] = {}
     seg_rows, step_rows, out = [], [], []
     for item, tid in zip(items, trajectory_ids):
@@ -263,20 +377,33 @@ def _upsert_segmentations(conn: sqlite3.Connection, items: Sequence[BatchItem], 
             known[key] = range(step_id, step_id + len(item.spans))
             seg_id, step_id = seg_id + 1, step_id + len(item.spans)
         elif len(known[key]) != len(item.spans):
-            raise PrmError(f"trajectory {tid} already has {len(known[key])} steps under {item.method}@"
-                           f"{item.method_version}, the import gives {len(item.spans)}")
+            raise PrmError(
+                f"trajectory {tid} already has {len(known[key])} steps under {item.method}@"
+                f"{item.method_version}, the import gives {len(item.spans)}"
+            )
         out.append(known[key])
-    conn.executemany("INSERT INTO segmentations (id, trajectory_id, method, version, created_at) VALUES (?,?,?,?,?)",
-                     seg_rows)
-    conn.executemany("INSERT INTO steps (id, segmentation_id, idx, start_char, end_char) VALUES (?,?,?,?,?)",
-                     step_rows)
+    conn.executemany(
+        "INSERT INTO segmentations (id, trajectory_id, method, version, created_at) VALUES (?,?,?,?,?)",
+        seg_rows,
+    )
+    conn.executemany(
+        "INSERT INTO steps (id, segmentation_id, idx, start_char, end_char) VALUES (?,?,?,?,?)",
+        step_rows,
+    )
     return out
 
 
 def _stored_steps(conn: sqlite3.Connection, key: tuple) -> dict[tuple, Sequence[int]]:
-    row = conn.execute("SELECT id FROM segmentations WHERE trajectory_id = ? AND method = ? AND version = ?",
-                       key).fetchone()
+    row = conn.execute(
+        "SELECT id FROM segmentations WHERE trajectory_id = ? AND method = ? AND version = ?", key
+    ).fetchone()
     if row is None:
         return {}
-    return {key: [r[0] for r in conn.execute("SELECT id FROM steps WHERE segmentation_id = ? ORDER BY idx",
-                                             (row[0],))]}
+    return {
+        key: [
+            r[0]
+            for r in conn.execute(
+                "SELECT id FROM steps WHERE segmentation_id = ? ORDER BY idx", (row[0],)
+            )
+        ]
+    }

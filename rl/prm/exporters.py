@@ -87,7 +87,7 @@ class Doc:
     """:class:`CurrentLabel` or ``None`` per step."""
 
     def texts(self) -> list[str]:
-        return [self.raw_text[s[2]:s[3]] for s in self.steps]
+        return [self.raw_text[s[2] : s[3]] for s in self.steps]
 
 
 def iter_docs(store: PrmStore, progress: Callable[[int], None] | None = None) -> Iterator[Doc]:
@@ -95,13 +95,15 @@ def iter_docs(store: PrmStore, progress: Callable[[int], None] | None = None) ->
     with store.snapshot() as conn:
         heads = conn.execute(
             "SELECT t.id, t.hash, t.raw_text, t.generator, t.final_answer, p.text, p.hash, p.gold_answer "
-            "FROM trajectories t JOIN problems p ON p.id = t.problem_id ORDER BY t.id")
+            "FROM trajectories t JOIN problems p ON p.id = t.problem_id ORDER BY t.id"
+        )
         body = conn.execute(
             "SELECT g.trajectory_id, s.id, s.idx, s.start_char, s.end_char, e.id, e.value, e.value_kind, "
             "e.annotator_kind, e.annotator_id, e.rollouts, e.solved FROM segmentations g "
             "JOIN steps s ON s.segmentation_id = g.id LEFT JOIN label_events e ON e.step_id = s.id "
             "WHERE g.id = (SELECT max(g2.id) FROM segmentations g2 WHERE g2.trajectory_id = g.trajectory_id) "
-            "ORDER BY g.trajectory_id, s.idx, e.id")
+            "ORDER BY g.trajectory_id, s.idx, e.id"
+        )
         yield from _merge(heads, body, progress)
 
 
@@ -124,7 +126,9 @@ def _merge(heads: Any, body: Any, progress: Callable[[int], None] | None) -> Ite
 
 
 # -- TRL ----------------------------------------------------------------------------------------
-def trl_example(doc: Doc, neutral: str = "true", unlabelled: str = "truncate") -> tuple[dict | None, str | None]:
+def trl_example(
+    doc: Doc, neutral: str = "true", unlabelled: str = "truncate"
+) -> tuple[dict | None, str | None]:
     """``({"prompt", "completions", "labels"}, None)`` or ``(None, reason skipped)``."""
     texts, labels = doc.texts(), doc.labels
     if None in labels:
@@ -138,7 +142,8 @@ def trl_example(doc: Doc, neutral: str = "true", unlabelled: str = "truncate") -
             if neutral == "error":
                 raise ExportPolicyError(
                     f"trajectory {doc.hash[:19]} step {index} has a neutral (0) label and neutral='error'; "
-                    f"choose one of {NEUTRAL_POLICIES}")
+                    f"choose one of {NEUTRAL_POLICIES}"
+                )
             if neutral == "truncate":
                 break
             if neutral == "exclude_step":
@@ -153,15 +158,31 @@ def trl_example(doc: Doc, neutral: str = "true", unlabelled: str = "truncate") -
     return {"prompt": doc.problem, "completions": out_texts, "labels": out_labels}, None
 
 
-def export_trl(store: PrmStore, path: str | Path, *, neutral: str = "true", unlabelled: str = "truncate",
-               progress: Callable[[int], None] | None = None) -> ExportReport:
+def export_trl(
+    store: PrmStore,
+    path: str | Path,
+    *,
+    neutral: str = "true",
+    unlabelled: str = "truncate",
+    progress: Callable[[int], None] | None = None,
+) -> ExportReport:
     """TRL stepwise supervision JSONL: ``prompt``, ``completions`` (steps), ``labels`` (bools)."""
     if neutral not in NEUTRAL_POLICIES:
-        raise PrmError(f"neutral={neutral!r}; choose one of {NEUTRAL_POLICIES} (see rl.prm.exporters)")
+        raise PrmError(
+            f"neutral={neutral!r}; choose one of {NEUTRAL_POLICIES} (see rl.prm.exporters)"
+        )
     if unlabelled not in UNLABELLED_POLICIES:
         raise PrmError(f"unlabelled={unlabelled!r}; choose one of {UNLABELLED_POLICIES}")
-    report = ExportReport("trl", str(path), policy={"neutral": neutral, "unlabelled": unlabelled,
-                                                    "resolution_rule": RULE_VERSION, "soft": "value > 0 -> True"})
+    report = ExportReport(
+        "trl",
+        str(path),
+        policy={
+            "neutral": neutral,
+            "unlabelled": unlabelled,
+            "resolution_rule": RULE_VERSION,
+            "soft": "value > 0 -> True",
+        },
+    )
     dumps = json.JSONEncoder(ensure_ascii=False).encode
     with open(path, "w", encoding="utf-8") as out:
         for doc in iter_docs(store, progress):
@@ -176,8 +197,13 @@ def export_trl(store: PrmStore, path: str | Path, *, neutral: str = "true", unla
 
 
 # -- ProcessBench --------------------------------------------------------------------------------
-def export_processbench(store: PrmStore, path: str | Path, *, verifier: str | None = None,
-                        progress: Callable[[int], None] | None = None) -> ExportReport:
+def export_processbench(
+    store: PrmStore,
+    path: str | Path,
+    *,
+    verifier: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ExportReport:
     """ProcessBench-style JSONL: ``id``, ``generator``, ``problem``, ``steps``, ``final_answer_correct``,
     ``label`` (index of the earliest wrong step, or -1 when every step is labelled and none is wrong).
 
@@ -186,8 +212,11 @@ def export_processbench(store: PrmStore, path: str | Path, *, verifier: str | No
     ``verifier`` (default: the latest recorded), ``null`` when ungraded.
     """
     verdicts = _verdicts(store, verifier)
-    report = ExportReport("processbench", str(path), policy={"resolution_rule": RULE_VERSION,
-                                                             "verifier": verifier or "latest"})
+    report = ExportReport(
+        "processbench",
+        str(path),
+        policy={"resolution_rule": RULE_VERSION, "verifier": verifier or "latest"},
+    )
     with open(path, "w", encoding="utf-8") as out:
         for doc in iter_docs(store, progress):
             label = first_wrong(doc.labels)
@@ -196,8 +225,14 @@ def export_processbench(store: PrmStore, path: str | Path, *, verifier: str | No
                 report.skipped["unlabelled_step"] = report.skipped.get("unlabelled_step", 0) + 1
                 continue
             status = verdicts.get(doc.trajectory_id)
-            row = {"id": doc.hash, "generator": doc.generator, "problem": doc.problem, "steps": doc.texts(),
-                   "final_answer_correct": None if status is None else status == "pass", "label": label}
+            row = {
+                "id": doc.hash,
+                "generator": doc.generator,
+                "problem": doc.problem,
+                "steps": doc.texts(),
+                "final_answer_correct": None if status is None else status == "pass",
+                "label": label,
+            }
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
             report.rows += 1
             report.steps += len(doc.steps)
@@ -206,20 +241,27 @@ def export_processbench(store: PrmStore, path: str | Path, *, verifier: str | No
 
 def _verdicts(store: PrmStore, verifier: str | None) -> dict[int, str]:
     sql = "SELECT trajectory_id, status FROM final_verdicts"
-    rows = store.read(sql + " WHERE verifier = ? ORDER BY created_at", (verifier,)) if verifier else \
-        store.read(sql + " ORDER BY created_at")
+    rows = (
+        store.read(sql + " WHERE verifier = ? ORDER BY created_at", (verifier,))
+        if verifier
+        else store.read(sql + " ORDER BY created_at")
+    )
     return dict(rows)  # later rows (newer verdicts) win
 
 
 # -- everything ----------------------------------------------------------------------------------
-def export_jsonl(store: PrmStore, path: str | Path, *, progress: Callable[[int], None] | None = None) -> ExportReport:
+def export_jsonl(
+    store: PrmStore, path: str | Path, *, progress: Callable[[int], None] | None = None
+) -> ExportReport:
     """One JSON object per trajectory (:func:`full_document`'s shape): problem, trajectory,
     segmentation, steps with every label event and the current label, and final verdicts.
     Lossless for everything but internal ids; streamed from one snapshot."""
     report = ExportReport("jsonl", str(path), policy={"resolution_rule": RULE_VERSION})
     verdicts: dict[int, list] = {}
-    for row in store.read("SELECT trajectory_id, verifier, status, score, final_answer, created_at "
-                          "FROM final_verdicts ORDER BY created_at"):
+    for row in store.read(
+        "SELECT trajectory_id, verifier, status, score, final_answer, created_at "
+        "FROM final_verdicts ORDER BY created_at"
+    ):
         verdicts.setdefault(row[0], []).append(dict(zip(_VERDICT_KEYS, row[1:])))
     with store.snapshot() as conn:
         body = conn.execute(_DOC_BODY)
@@ -242,42 +284,80 @@ _DOC_HEADS = (
     "t.sampling_json, t.final_answer, par.hash, t.branch_step, t.meta_json, g.method, g.version "
     "FROM trajectories t JOIN problems p ON p.id = t.problem_id LEFT JOIN trajectories par ON par.id = t.parent_id "
     "LEFT JOIN segmentations g ON g.id = (SELECT max(g2.id) FROM segmentations g2 WHERE g2.trajectory_id = t.id) "
-    "ORDER BY t.id")
+    "ORDER BY t.id"
+)
 _DOC_BODY = (
     "SELECT g.trajectory_id, s.id, s.idx, s.start_char, s.end_char, e.id, e.value, e.value_kind, "
     "e.annotator_kind, e.annotator_id, e.rollouts, e.solved, e.rationale, e.error_type, e.created_at, "
     "e.meta_json, ses.meta_json FROM segmentations g JOIN steps s ON s.segmentation_id = g.id "
     "LEFT JOIN label_events e ON e.step_id = s.id LEFT JOIN label_sessions ses ON ses.id = e.session_id "
     "WHERE g.id = (SELECT max(g2.id) FROM segmentations g2 WHERE g2.trajectory_id = g.trajectory_id) "
-    "ORDER BY g.trajectory_id, s.idx, e.id")
+    "ORDER BY g.trajectory_id, s.idx, e.id"
+)
 
 
 def _document(head: tuple, body: Any, pending: tuple | None) -> tuple[dict, tuple | None]:
     raw = head[7]
-    doc = {"problem": dict(zip(("hash", "text", "gold_answer", "source", "licence"), head[1:6])),
-           "trajectory": {"hash": head[6], "raw_text": raw, "generator": head[8], "sampling": json.loads(head[9]),
-                          "final_answer": head[10], "parent": head[11], "branch_step": head[12],
-                          "meta": json.loads(head[13])},
-           "segmentation": None if head[14] is None else {"method": head[14], "version": head[15]},
-           "steps": []}
+    doc = {
+        "problem": dict(zip(("hash", "text", "gold_answer", "source", "licence"), head[1:6])),
+        "trajectory": {
+            "hash": head[6],
+            "raw_text": raw,
+            "generator": head[8],
+            "sampling": json.loads(head[9]),
+            "final_answer": head[10],
+            "parent": head[11],
+            "branch_step": head[12],
+            "meta": json.loads(head[13]),
+        },
+        "segmentation": None if head[14] is None else {"method": head[14], "version": head[15]},
+        "steps": [],
+    }
     while pending is not None and pending[0] == head[0]:
         step_id, rows, events = pending[1], [], []
-        step = {"index": pending[2], "start": pending[3], "end": pending[4], "text": raw[pending[3]:pending[4]]}
+        step = {
+            "index": pending[2],
+            "start": pending[3],
+            "end": pending[4],
+            "text": raw[pending[3] : pending[4]],
+        }
         while pending is not None and pending[1] == step_id:
             if pending[5] is not None:
-                rows.append((pending[5], pending[6], pending[7], pending[8], pending[9], pending[10], pending[11]))
+                rows.append(
+                    (
+                        pending[5],
+                        pending[6],
+                        pending[7],
+                        pending[8],
+                        pending[9],
+                        pending[10],
+                        pending[11],
+                    )
+                )
                 events.append(_event_json(pending))
             pending = body.fetchone()
         label = resolve_rows(step_id, rows)
-        doc["steps"].append({**step, "current": None if label is None else _label_dict(label), "events": events})
+        doc["steps"].append(
+            {**step, "current": None if label is None else _label_dict(label), "events": events}
+        )
     return doc, pending
 
 
 def _event_json(r: tuple) -> dict:
     meta = {**(json.loads(r[16]) if r[16] else {}), **(json.loads(r[15]) if r[15] else {})}
-    return {"value": r[6] if r[7] == "soft" else int(r[6]), "annotator_kind": r[8], "annotator_id": r[9],
-            "value_kind": r[7], "rationale": r[12], "error_type": r[13], "rollouts": r[10], "solved": r[11],
-            "created_at": r[14], "meta": meta, "id": r[5]}
+    return {
+        "value": r[6] if r[7] == "soft" else int(r[6]),
+        "annotator_kind": r[8],
+        "annotator_id": r[9],
+        "value_kind": r[7],
+        "rationale": r[12],
+        "error_type": r[13],
+        "rollouts": r[10],
+        "solved": r[11],
+        "created_at": r[14],
+        "meta": meta,
+        "id": r[5],
+    }
 
 
 def full_document(store: PrmStore, trajectory_id: int) -> dict[str, Any]:
@@ -286,23 +366,53 @@ def full_document(store: PrmStore, trajectory_id: int) -> dict[str, Any]:
     problem = store.problem(traj.problem_id)
     steps = store.steps(trajectory_id)
     labels = store.current_labels(trajectory_id)
-    seg = store.read("SELECT method, version FROM segmentations WHERE id = ?", (steps[0].segmentation_id,))[0] \
-        if steps else None
+    seg = (
+        store.read(
+            "SELECT method, version FROM segmentations WHERE id = ?", (steps[0].segmentation_id,)
+        )[0]
+        if steps
+        else None
+    )
     parent = store.trajectory(traj.parent_id).hash if traj.parent_id else None
-    verdicts = store.read("SELECT verifier, status, score, final_answer, created_at FROM final_verdicts "
-                          "WHERE trajectory_id = ? ORDER BY created_at", (trajectory_id,))
+    verdicts = store.read(
+        "SELECT verifier, status, score, final_answer, created_at FROM final_verdicts "
+        "WHERE trajectory_id = ? ORDER BY created_at",
+        (trajectory_id,),
+    )
     return {
-        "problem": {"hash": problem.hash, "text": problem.text, "gold_answer": problem.gold_answer,
-                    "source": problem.source, "licence": problem.licence},
-        "trajectory": {"hash": traj.hash, "raw_text": traj.raw_text, "generator": traj.generator,
-                       "sampling": dict(traj.sampling), "final_answer": traj.final_answer,
-                       "parent": parent, "branch_step": traj.branch_step, "meta": dict(traj.meta)},
+        "problem": {
+            "hash": problem.hash,
+            "text": problem.text,
+            "gold_answer": problem.gold_answer,
+            "source": problem.source,
+            "licence": problem.licence,
+        },
+        "trajectory": {
+            "hash": traj.hash,
+            "raw_text": traj.raw_text,
+            "generator": traj.generator,
+            "sampling": dict(traj.sampling),
+            "final_answer": traj.final_answer,
+            "parent": parent,
+            "branch_step": traj.branch_step,
+            "meta": dict(traj.meta),
+        },
         "segmentation": None if seg is None else {"method": seg[0], "version": seg[1]},
-        "steps": [{"index": s.index, "start": s.start, "end": s.end, "text": s.text,
-                   "current": None if l is None else _label_dict(l),
-                   "events": [_event_dict(e) for e in store.events(s.id)]} for s, l in zip(steps, labels)],
-        "final_verdicts": [dict(zip(("verifier", "status", "score", "final_answer", "created_at"), v))
-                           for v in verdicts],
+        "steps": [
+            {
+                "index": s.index,
+                "start": s.start,
+                "end": s.end,
+                "text": s.text,
+                "current": None if l is None else _label_dict(l),
+                "events": [_event_dict(e) for e in store.events(s.id)],
+            }
+            for s, l in zip(steps, labels)
+        ],
+        "final_verdicts": [
+            dict(zip(("verifier", "status", "score", "final_answer", "created_at"), v))
+            for v in verdicts
+        ],
     }
 
 
@@ -320,12 +430,25 @@ def _event_dict(event: Any) -> dict:
     return data
 
 
-_TABLES = ("problems", "trajectories", "segmentations", "steps", "label_sessions", "label_events", "final_verdicts",
-           "imports")
+_TABLES = (
+    "problems",
+    "trajectories",
+    "segmentations",
+    "steps",
+    "label_sessions",
+    "label_events",
+    "final_verdicts",
+    "imports",
+)
 
 
-def export_parquet(store: PrmStore, directory: str | Path, *, batch_rows: int = 100_000,
-                   progress: Callable[[int], None] | None = None) -> ExportReport:
+def export_parquet(
+    store: PrmStore,
+    directory: str | Path,
+    *,
+    batch_rows: int = 100_000,
+    progress: Callable[[int], None] | None = None,
+) -> ExportReport:
     """Every table as ``<directory>/<table>.parquet`` (streamed in row batches; needs ``rlvr[parquet]``)."""
     from rl.errors import require
 
@@ -336,16 +459,34 @@ def export_parquet(store: PrmStore, directory: str | Path, *, batch_rows: int = 
     report = ExportReport("parquet", str(directory))
     with store.snapshot() as conn:
         for table in _TABLES:
-            report.rows += _dump_table(conn, store.table_columns(table), table, directory / f"{table}.parquet",
-                                       pa, pq, batch_rows, progress)
+            report.rows += _dump_table(
+                conn,
+                store.table_columns(table),
+                table,
+                directory / f"{table}.parquet",
+                pa,
+                pq,
+                batch_rows,
+                progress,
+            )
     return _manifest(report)
 
 
-def _dump_table(conn: Any, columns: list[tuple[str, str]], table: str, path: Path, pa: Any, pq: Any,
-                batch_rows: int, progress: Callable[[int], None] | None) -> int:
+def _dump_table(
+    conn: Any,
+    columns: list[tuple[str, str]],
+    table: str,
+    path: Path,
+    pa: Any,
+    pq: Any,
+    batch_rows: int,
+    progress: Callable[[int], None] | None,
+) -> int:
     types = {"INTEGER": pa.int64(), "BIGINT": pa.int64(), "DOUBLE PRECISION": pa.float64()}
     schema = pa.schema([(name, types.get(kind, pa.string())) for name, kind in columns])
-    cursor = conn.execute(f"SELECT {', '.join(name for name, _ in columns)} FROM {table} ORDER BY 1")
+    cursor = conn.execute(
+        f"SELECT {', '.join(name for name, _ in columns)} FROM {table} ORDER BY 1"
+    )
     count = 0
     with pq.ParquetWriter(path, schema) as writer:
         while rows := cursor.fetchmany(batch_rows):
@@ -359,19 +500,37 @@ def _dump_table(conn: Any, columns: list[tuple[str, str]], table: str, path: Pat
 
 def _manifest(report: ExportReport) -> ExportReport:
     target = Path(report.path)
-    manifest = target / "manifest.json" if target.is_dir() else target.with_name(target.name + ".manifest.json")
+    manifest = (
+        target / "manifest.json"
+        if target.is_dir()
+        else target.with_name(target.name + ".manifest.json")
+    )
     manifest.write_text(json.dumps(asdict(report), indent=2, sort_keys=True) + "\n")
     return report
 
 
 def export(store: PrmStore, path: str | Path, format: str, **options: Any) -> ExportReport:
     """Dispatch to the exporter for ``format`` (one of :data:`FORMATS`)."""
-    table = {"trl": export_trl, "processbench": export_processbench, "jsonl": export_jsonl,
-             "parquet": export_parquet}
+    table = {
+        "trl": export_trl,
+        "processbench": export_processbench,
+        "jsonl": export_jsonl,
+        "parquet": export_parquet,
+    }
     if format not in table:
         raise PrmError(f"unknown export format {format!r}; choose one of {FORMATS}")
     return table[format](store, path, **options)
 
 
-__all__ = ["ExportReport", "export", "export_jsonl", "export_parquet", "export_processbench", "export_trl",
-           "iter_docs", "trl_example", "NEUTRAL_POLICIES", "CurrentLabel"]
+__all__ = [
+    "ExportReport",
+    "export",
+    "export_jsonl",
+    "export_parquet",
+    "export_processbench",
+    "export_trl",
+    "iter_docs",
+    "trl_example",
+    "NEUTRAL_POLICIES",
+    "CurrentLabel",
+]

@@ -137,10 +137,18 @@ class ImportReport:
     """Free-form notes."""
 
 
-def import_file(store: PrmStore, path: str | Path, format: str = "prm800k", *,
-                options: ImportOptions | None = None, batch_lines: int = 2000, validate_first: bool = True,
-                workers: int = 1, progress: Callable[[int], None] | None = None,
-                on_batch: Callable[[BatchMark], None] | None = None) -> ImportReport:
+def import_file(
+    store: PrmStore,
+    path: str | Path,
+    format: str = "prm800k",
+    *,
+    options: ImportOptions | None = None,
+    batch_lines: int = 2000,
+    validate_first: bool = True,
+    workers: int = 1,
+    progress: Callable[[int], None] | None = None,
+    on_batch: Callable[[BatchMark], None] | None = None,
+) -> ImportReport:
     """Import ``path`` in ``format`` (``prm800k``, ``math_shepherd`` or ``processbench``); see the
     module docstring.
 
@@ -170,7 +178,9 @@ def import_file(store: PrmStore, path: str | Path, format: str = "prm800k", *,
     options = options or ImportOptions()
     path = Path(path)
     with _gc_paused():
-        return _import(store, path, format, options, batch_lines, validate_first, workers, progress, on_batch)
+        return _import(
+            store, path, format, options, batch_lines, validate_first, workers, progress, on_batch
+        )
 
 
 @contextlib.contextmanager
@@ -186,9 +196,17 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _import(store: PrmStore, path: Path, format: str, options: ImportOptions, batch_lines: int,
-            validate_first: bool, workers: int, progress: Callable[[int], None] | None,
-            on_batch: Callable[[BatchMark], None] | None) -> ImportReport:
+def _import(
+    store: PrmStore,
+    path: Path,
+    format: str,
+    options: ImportOptions,
+    batch_lines: int,
+    validate_first: bool,
+    workers: int,
+    progress: Callable[[int], None] | None,
+    on_batch: Callable[[BatchMark], None] | None,
+) -> ImportReport:
     source_hash = file_hash(path)
     report = ImportReport(source_hash=source_hash)
     array = is_json_array(path)
@@ -199,7 +217,10 @@ def _import(store: PrmStore, path: Path, format: str, options: ImportOptions, ba
         # once the whole file has validated; nothing is written before that.
         built_after = _committed(store, source_hash)[0]
         parts = [(0, None, 1)] if array else split_lines(path, workers)
-        calls = [(path, format, source_hash, options, built_after, part, array, Spool()) for part in parts]
+        calls = [
+            (path, format, source_hash, options, built_after, part, array, Spool())
+            for part in parts
+        ]
         if len(calls) == 1:
             report.lines = _spool_part(*calls[0], progress=progress)
         else:
@@ -213,22 +234,47 @@ def _import(store: PrmStore, path: Path, format: str, options: ImportOptions, ba
         lines = itertools.chain.from_iterable(call[-1].replay(progress) for call in calls)
     else:
         done = _committed(store, source_hash)
-        lines = _parsed_lines(path, format, source_hash, options, progress, skip_to=done[0], array=array)
+        lines = _parsed_lines(
+            path, format, source_hash, options, progress, skip_to=done[0], array=array
+        )
     report.resumed_after_line = done[0]
     with store.bulk_load():
-        _write(store, lines, done, _Batching(path.name, format, source_hash, batch_lines), report, on_batch,
-               count_lines=not validate_first)
+        _write(
+            store,
+            lines,
+            done,
+            _Batching(path.name, format, source_hash, batch_lines),
+            report,
+            on_batch,
+            count_lines=not validate_first,
+        )
     return report
 
 
-def _spool_part(path: Path, format: str, source_hash: str, options: ImportOptions, built_after: int,
-                part: tuple[int, int | None, int], array: bool, spool: Spool,
-                progress: Callable[[int], None] | None = None) -> int:
+def _spool_part(
+    path: Path,
+    format: str,
+    source_hash: str,
+    options: ImportOptions,
+    built_after: int,
+    part: tuple[int, int | None, int],
+    array: bool,
+    spool: Spool,
+    progress: Callable[[int], None] | None = None,
+) -> int:
     """Parse and check the lines of ``part`` (raising on the first malformed one) and spool the
     items of the lines after ``built_after``; returns the number of lines."""
     count = 0
-    for line_no, items in _parsed_lines(path, format, source_hash, options, progress, build_after=built_after,
-                                        part=part, array=array):
+    for line_no, items in _parsed_lines(
+        path,
+        format,
+        source_hash,
+        options,
+        progress,
+        build_after=built_after,
+        part=part,
+        array=array,
+    ):
         count += 1
         if line_no > built_after:
             spool.add(line_no, items)
@@ -255,8 +301,15 @@ class _Batching:
     batch_lines: int
 
 
-def _write(store: PrmStore, lines: Iterable[tuple[int, list[BatchItem]]], done: tuple[int, int], how: _Batching,
-           report: ImportReport, on_batch: Callable[[BatchMark], None] | None, count_lines: bool) -> None:
+def _write(
+    store: PrmStore,
+    lines: Iterable[tuple[int, list[BatchItem]]],
+    done: tuple[int, int],
+    how: _Batching,
+    report: ImportReport,
+    on_batch: Callable[[BatchMark], None] | None,
+    count_lines: bool,
+) -> None:
     """Commit ``lines`` after ``done`` (last line, last batch number) in batches of ``batch_lines``."""
     batch: list[BatchItem] = []
     first = last = None
@@ -270,24 +323,39 @@ def _write(store: PrmStore, lines: Iterable[tuple[int, list[BatchItem]]], done: 
         if len(items) == 1 and items[0].parent is None:  # most lines: one trajectory, no branches
             batch.append(items[0])
         else:
-            batch.extend(i if i.parent is None else replace(i, parent=i.parent + offset) for i in items)
+            batch.extend(
+                i if i.parent is None else replace(i, parent=i.parent + offset) for i in items
+            )
         if line_no - first + 1 >= how.batch_lines:
             mark = BatchMark(how.source_hash, how.source_name, how.format, batch_no, first, line_no)
             _commit(store, batch, mark, report, on_batch)
             batch, first, batch_no = [], None, batch_no + 1
     if first is not None:
-        _commit(store, batch, BatchMark(how.source_hash, how.source_name, how.format, batch_no, first, last),
-                report, on_batch)
+        _commit(
+            store,
+            batch,
+            BatchMark(how.source_hash, how.source_name, how.format, batch_no, first, last),
+            report,
+            on_batch,
+        )
 
 
 def _committed(store: PrmStore, source_hash: str) -> tuple[int, int]:
     """(last committed line, last batch number) of earlier imports of this file: (0, -1) if none."""
-    return store.read("SELECT coalesce(max(last_line), 0), coalesce(max(batch_no), -1) FROM imports "
-                      "WHERE source_hash = ?", (source_hash,))[0]
+    return store.read(
+        "SELECT coalesce(max(last_line), 0), coalesce(max(batch_no), -1) FROM imports "
+        "WHERE source_hash = ?",
+        (source_hash,),
+    )[0]
 
 
-def _commit(store: PrmStore, batch: list[BatchItem], mark: BatchMark, report: ImportReport,
-            on_batch: Callable[[BatchMark], None] | None) -> None:
+def _commit(
+    store: PrmStore,
+    batch: list[BatchItem],
+    mark: BatchMark,
+    report: ImportReport,
+    on_batch: Callable[[BatchMark], None] | None,
+) -> None:
     if write_batch(store, batch, mark):
         report.batches_committed += 1
         report.trajectories += len(batch)
@@ -306,16 +374,25 @@ def file_hash(path: Path) -> str:
     return "sha256:" + digest.hexdigest()
 
 
-def _parsed_lines(path: Path, format: str, source_hash: str, options: ImportOptions,
-                  progress: Callable[[int], None] | None, skip_to: int = 0, build_after: int = 0,
-                  part: tuple[int, int | None, int] = (0, None, 1),
-                  array: bool = False) -> Iterator[tuple[int, list[BatchItem]]]:
+def _parsed_lines(
+    path: Path,
+    format: str,
+    source_hash: str,
+    options: ImportOptions,
+    progress: Callable[[int], None] | None,
+    skip_to: int = 0,
+    build_after: int = 0,
+    part: tuple[int, int | None, int] = (0, None, 1),
+    array: bool = False,
+) -> Iterator[tuple[int, list[BatchItem]]]:
     """Non-blank lines after ``skip_to``, parsed: up to ``build_after`` only checked (no items).
     ``part`` = (start byte, end byte or None, line number at start) limits it to part of the file.
     ``array``: the file is one JSON array, whose records count as its lines (``part`` does not apply)."""
     parser = PARSERS[format]
     if array:
-        yield from _parsed_records(path, parser, source_hash, options, progress, skip_to, build_after)
+        yield from _parsed_records(
+            path, parser, source_hash, options, progress, skip_to, build_after
+        )
         return
     position, end, first_line = part
     with open(path, "rb") as fh:
@@ -324,7 +401,9 @@ def _parsed_lines(path: Path, format: str, source_hash: str, options: ImportOpti
             if end is not None and position >= end:
                 return
             position += len(raw)
-            if line_no <= skip_to or raw.isspace():  # (file lines are never empty; no copy as with strip)
+            if (
+                line_no <= skip_to or raw.isspace()
+            ):  # (file lines are never empty; no copy as with strip)
                 continue
             try:
                 obj = json.loads(raw.decode("utf-8"))
@@ -340,9 +419,15 @@ def _parsed_lines(path: Path, format: str, source_hash: str, options: ImportOpti
             yield line_no, items
 
 
-def _parsed_records(path: Path, parser: Parser, source_hash: str, options: ImportOptions,
-                    progress: Callable[[int], None] | None, skip_to: int,
-                    build_after: int) -> Iterator[tuple[int, list[BatchItem]]]:
+def _parsed_records(
+    path: Path,
+    parser: Parser,
+    source_hash: str,
+    options: ImportOptions,
+    progress: Callable[[int], None] | None,
+    skip_to: int,
+    build_after: int,
+) -> Iterator[tuple[int, list[BatchItem]]]:
     """:func:`_parsed_lines` for a file that is one JSON array: its records, numbered from 1."""
     for number, line_no, obj in _array_records(path):
         if number <= skip_to:
@@ -352,7 +437,9 @@ def _parsed_records(path: Path, parser: Parser, source_hash: str, options: Impor
                 raise ValueError(f"expected a JSON object, got {type(obj).__name__}")
             items = parser(obj, _context(source_hash, number, options, number > build_after))
         except (ValueError, KeyError, TypeError, IndexError, PrmError) as exc:
-            raise ImportFormatError(str(path), line_no, f"record {number}: {_describe(exc)}") from exc
+            raise ImportFormatError(
+                str(path), line_no, f"record {number}: {_describe(exc)}"
+            ) from exc
         if progress is not None:
             progress(1)
         yield number, items
@@ -384,8 +471,11 @@ def _array_records(path: Path) -> Iterator[tuple[int, int, Any]]:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ImportFormatError(str(path), data.count(b"\n", 0, exc.start) + 1,
-                                f"not UTF-8 text (byte {exc.start} of the file)") from exc
+        raise ImportFormatError(
+            str(path),
+            data.count(b"\n", 0, exc.start) + 1,
+            f"not UTF-8 text (byte {exc.start} of the file)",
+        ) from exc
     decode = json.JSONDecoder().raw_decode
     position = _BLANK.match(text, text.index("[") + 1).end()
     number, line, counted = 0, 1, 0
@@ -396,8 +486,11 @@ def _array_records(path: Path) -> Iterator[tuple[int, int, Any]]:
         try:
             value, position = decode(text, position)
         except json.JSONDecodeError as exc:
-            raise ImportFormatError(str(path), exc.lineno,
-                                    f"record {number}: not valid JSON ({exc.msg} at column {exc.colno})") from exc
+            raise ImportFormatError(
+                str(path),
+                exc.lineno,
+                f"record {number}: not valid JSON ({exc.msg} at column {exc.colno})",
+            ) from exc
         yield number, line, value
         position = _BLANK.match(text, position).end()
         if text.startswith("]", position):
@@ -411,7 +504,9 @@ def _array_records(path: Path) -> Iterator[tuple[int, int, Any]]:
 
 
 def _syntax_error(path: Path, text: str, position: int, message: str) -> ImportFormatError:
-    return ImportFormatError(str(path), text.count("\n", 0, position) + 1, f"not a JSON array ({message})")
+    return ImportFormatError(
+        str(path), text.count("\n", 0, position) + 1, f"not a JSON array ({message})"
+    )
 
 
 def _context(source_hash: str, line: int, options: ImportOptions, build: bool) -> LineContext:
@@ -440,40 +535,79 @@ def parse_prm800k(obj: Mapping[str, Any], ctx: LineContext) -> list[BatchItem]:
     steps = _require(label, "steps", list)
     labeler = str(obj.get("labeler") or "unknown")
     stamp = str(obj.get("timestamp") or now())
-    line_meta = {k: v for k, v in (("finish_reason", label.get("finish_reason")),
-                                   ("total_time", label.get("total_time")), ("generation", obj.get("generation")),
-                                   ("is_quality_control_question", obj.get("is_quality_control_question")),
-                                   ("is_initial_screening_question", obj.get("is_initial_screening_question")),
-                                   ("line", ctx.line)) if v is not None}
+    line_meta = {
+        k: v
+        for k, v in (
+            ("finish_reason", label.get("finish_reason")),
+            ("total_time", label.get("total_time")),
+            ("generation", obj.get("generation")),
+            ("is_quality_control_question", obj.get("is_quality_control_question")),
+            ("is_initial_screening_question", obj.get("is_initial_screening_question")),
+            ("line", ctx.line),
+        )
+        if v is not None
+    }
     pre = question.get("pre_generated_steps")
-    if pre is not None and (type(pre) is not list or (pre and set(map(type, pre)) != _STR) or "" in pre):
+    if pre is not None and (
+        type(pre) is not list or (pre and set(map(type, pre)) != _STR) or "" in pre
+    ):
         raise ValueError("question.pre_generated_steps must be a list of non-empty strings")
     texts, path, alternatives, ratings, special = _main_path(steps, pre or [])
     if not ctx.build:
         return []
-    use_pre = type(pre) is list and bool(path) and texts == pre[:len(path)]
+    use_pre = type(pre) is list and bool(path) and texts == pre[: len(path)]
     options = ctx.options
-    common = {"problem_text": problem, "gold_answer": gold, "source": options.source or "PRM800K",
-              "licence": options.licence, "generator": options.generator or "prm800k",
-              "method": "prm800k", "method_version": 1}
-    meta = {k: question[k] for k in ("ground_truth_solution", "pre_generated_verifier_score") if k in question}
+    common = {
+        "problem_text": problem,
+        "gold_answer": gold,
+        "source": options.source or "PRM800K",
+        "licence": options.licence,
+        "generator": options.generator or "prm800k",
+        "method": "prm800k",
+        "method_version": 1,
+    }
+    meta = {
+        k: question[k]
+        for k in ("ground_truth_solution", "pre_generated_verifier_score")
+        if k in question
+    }
     rows = _LabelRows(ctx, labeler, stamp, line_meta)
     items = []
     if path or use_pre:
         raw, spans = _join(pre if use_pre else texts)
         labels, plain = (rows.build(path, 0), None) if special else ([], rows.plain(ratings))
-        items.append(new_item(common, raw_text=raw, spans=spans, labels=labels, plain_labels=plain,
-                              meta_json=to_json(meta), session=rows.session,
-                              final_answer=question.get("pre_generated_answer") if use_pre else None))
+        items.append(
+            new_item(
+                common,
+                raw_text=raw,
+                spans=spans,
+                labels=labels,
+                plain_labels=plain,
+                meta_json=to_json(meta),
+                session=rows.session,
+                final_answer=question.get("pre_generated_answer") if use_pre else None,
+            )
+        )
     for branch, (i, completion) in enumerate(alternatives, 1):
         raw, spans = _join(texts[:i] + [completion["text"]])
         labels = rows.build(path[:i] + [completion], branch)
-        items.append(new_item(common, raw_text=raw, spans=spans, labels=labels, session=rows.session,
-                              parent=0 if path else None, branch_step=i))
+        items.append(
+            new_item(
+                common,
+                raw_text=raw,
+                spans=spans,
+                labels=labels,
+                session=rows.session,
+                parent=0 if path else None,
+                branch_step=i,
+            )
+        )
     return items
 
 
-def _main_path(steps: list, pre: list) -> tuple[list[str], list[dict], list[tuple[int, dict]], list, bool]:
+def _main_path(
+    steps: list, pre: list
+) -> tuple[list[str], list[dict], list[tuple[int, dict]], list, bool]:
     """Texts and completions along the main path, (step index, completion) of each alternative,
     the main path's ratings, and whether one of its completions is flagged or human-written."""
     texts: list[str] = []
@@ -489,14 +623,20 @@ def _main_path(steps: list, pre: list) -> tuple[list[str], list[dict], list[tupl
             completions = _no_completions(i, completions)
         for c in completions:
             if type(c) is not dict or type(text := c.get("text")) is not str or not text:
-                raise ValueError(f"step {i}: a completion must be an object with a non-empty text, got {str(c)[:60]!r}")
-            if (rating := c.get("rating")) not in ratings or isinstance(rating, bool):  # True == 1 in Python
+                raise ValueError(
+                    f"step {i}: a completion must be an object with a non-empty text, got {str(c)[:60]!r}"
+                )
+            if (rating := c.get("rating")) not in ratings or isinstance(
+                rating, bool
+            ):  # True == 1 in Python
                 raise ValueError(f"step {i}: rating must be -1, 0, 1 or null, got {rating!r}")
         chosen, count = step.get("chosen_completion"), len(completions)
         if chosen is not None:
             if type(chosen) is not int or not 0 <= chosen < count:
-                raise ValueError(f"step {i}: chosen_completion {chosen!r} is not an index into its "
-                                 f"{len(completions)} completions")
+                raise ValueError(
+                    f"step {i}: chosen_completion {chosen!r} is not an index into its "
+                    f"{len(completions)} completions"
+                )
             main = completions[chosen]
         elif (human := step.get("human_completion")) is not None:
             text = human if isinstance(human, str) else _require(human, "text", str)
@@ -506,12 +646,16 @@ def _main_path(steps: list, pre: list) -> tuple[list[str], list[dict], list[tupl
         elif i < len(pre) and any(c["text"] == pre[i] for c in completions):
             main = next(c for c in completions if c["text"] == pre[i])
         else:
-            if not all(map(_is_empty_step, steps[i + 1:])):
-                raise ValueError(f"step {i} has no chosen or human completion but is not the last step "
-                                 "(only steps without completions may follow it)")
+            if not all(map(_is_empty_step, steps[i + 1 :])):
+                raise ValueError(
+                    f"step {i} has no chosen or human completion but is not the last step "
+                    "(only steps without completions may follow it)"
+                )
             alternatives.extend((i, c) for c in completions)
             break
-        if main is c:  # the last completion checked (the only one, mostly): its text and rating are at hand
+        if (
+            main is c
+        ):  # the last completion checked (the only one, mostly): its text and rating are at hand
             texts.append(text)
             main_ratings.append(rating)
         else:
@@ -534,15 +678,23 @@ def _no_completions(index: int, completions: Any) -> list:
     if completions is None:
         return []
     if completions is _MISSING:
-        raise ValueError(f"step {index} needs a 'completions' field (a list, or null for a step with none)")
-    raise ValueError(f"step {index}: completions must be a list or null, got {type(completions).__name__}")
+        raise ValueError(
+            f"step {index} needs a 'completions' field (a list, or null for a step with none)"
+        )
+    raise ValueError(
+        f"step {index}: completions must be a list or null, got {type(completions).__name__}"
+    )
 
 
 def _is_empty_step(step: Any) -> bool:
     """A step with no completion at all (``completions`` null or empty, nothing chosen or written),
     as PRM800K records one where the labeler stopped, e.g. ``finish_reason`` ``give_up``."""
-    return (type(step) is dict and step.get("completions") in (None, []) and step.get("chosen_completion") is None
-            and step.get("human_completion") is None)
+    return (
+        type(step) is dict
+        and step.get("completions") in (None, [])
+        and step.get("chosen_completion") is None
+        and step.get("human_completion") is None
+    )
 
 
 _RATINGS = (1, 0, -1, None)
@@ -555,7 +707,13 @@ class _LabelRows:
 
     def __init__(self, ctx: LineContext, labeler: str, stamp: str, line_meta: dict) -> None:
         self.ctx, self.labeler, self.stamp = ctx, labeler, stamp
-        self.session = ("human", labeler, f"{ctx.source_hash[:19]}:{ctx.line}", stamp, to_json(line_meta))
+        self.session = (
+            "human",
+            labeler,
+            f"{ctx.source_hash[:19]}:{ctx.line}",
+            stamp,
+            to_json(line_meta),
+        )
 
     def build(self, path: Sequence[dict], branch: int) -> list[tuple]:
         """One label row per rated completion of ``path`` (dicts carrying ``rating`` and maybe
@@ -569,14 +727,40 @@ class _LabelRows:
                 continue
             if c.get("flagged") or c.get("human_completion"):
                 extra = {k: True for k in ("flagged", "human_completion") if c.get(k)}
-                out.append((index, rating, "ternary", "human", labeler,
-                            _HUMAN_RATIONALE if "human_completion" in extra else None, None, None, None,
-                            stamp, to_json(extra), base + index))
+                out.append(
+                    (
+                        index,
+                        rating,
+                        "ternary",
+                        "human",
+                        labeler,
+                        _HUMAN_RATIONALE if "human_completion" in extra else None,
+                        None,
+                        None,
+                        None,
+                        stamp,
+                        to_json(extra),
+                        base + index,
+                    )
+                )
             else:
-                out.append((index, rating, "ternary", "human", labeler, None, None, None, None, stamp, None,
-                            base + index))
+                out.append(
+                    (
+                        index,
+                        rating,
+                        "ternary",
+                        "human",
+                        labeler,
+                        None,
+                        None,
+                        None,
+                        None,
+                        stamp,
+                        None,
+                        base + index,
+                    )
+                )
         return out
-
 
     def plain(self, ratings: list) -> tuple:
         """The compact form (see ``BatchItem.plain_labels``) of the main path's labels when none is
@@ -623,12 +807,14 @@ def parse_math_shepherd(obj: Mapping[str, Any], ctx: LineContext) -> list[BatchI
     marks = _marks(parts, labelled)
     match = re.search(ctx.options.solution_start, parts[0])
     if match is None:
-        raise ValueError(f"cannot find where the solution starts (pattern {ctx.options.solution_start!r}); "
-                         "pass ImportOptions(solution_start=...)")
+        raise ValueError(
+            f"cannot find where the solution starts (pattern {ctx.options.solution_start!r}); "
+            "pass ImportOptions(solution_start=...)"
+        )
     if not ctx.build:
         return []
-    problem = parts[0][:match.start()].strip()
-    parts[0] = parts[0][match.start():]
+    problem = parts[0][: match.start()].strip()
+    parts[0] = parts[0][match.start() :]
     raw = "".join(parts)
     spans, position = [], 0
     for part in parts[:-1]:
@@ -639,28 +825,54 @@ def parse_math_shepherd(obj: Mapping[str, Any], ctx: LineContext) -> list[BatchI
         position += len(part)
     annotator, stamp = "math-shepherd", now()
     base = dedupe_base(ctx.source_hash, ctx.line, 0, annotator)
-    labels = [(i, 1 if mark == "+" else 0, "boolean", "monte_carlo", annotator, None, None, None, None, stamp,
-               None, base + i) for i, mark in enumerate(marks)]
-    answer = _ANSWER.search(raw[spans[-1][0]:spans[-1][1]])
+    labels = [
+        (
+            i,
+            1 if mark == "+" else 0,
+            "boolean",
+            "monte_carlo",
+            annotator,
+            None,
+            None,
+            None,
+            None,
+            stamp,
+            None,
+            base + i,
+        )
+        for i, mark in enumerate(marks)
+    ]
+    answer = _ANSWER.search(raw[spans[-1][0] : spans[-1][1]])
     task = obj.get("task")
-    return [BatchItem(problem_text=problem, gold_answer=None,
-                      source=ctx.options.source or (f"Math-Shepherd/{task}" if task else "Math-Shepherd"),
-                      licence=ctx.options.licence, raw_text=raw,
-                      generator=ctx.options.generator or "math-shepherd", method="math_shepherd",
-                      method_version=1, spans=spans, labels=labels,
-                      final_answer=answer.group(1) if answer else None)]
+    return [
+        BatchItem(
+            problem_text=problem,
+            gold_answer=None,
+            source=ctx.options.source or (f"Math-Shepherd/{task}" if task else "Math-Shepherd"),
+            licence=ctx.options.licence,
+            raw_text=raw,
+            generator=ctx.options.generator or "math-shepherd",
+            method="math_shepherd",
+            method_version=1,
+            spans=spans,
+            labels=labels,
+            final_answer=answer.group(1) if answer else None,
+        )
+    ]
 
 
 def _marks(parts: list[str], labelled: str) -> list[str]:
     """The ``+``/``-`` in ``labelled`` where ``input`` had tags; raise if the texts differ elsewhere."""
     marks, position = [], 0
     for index, part in enumerate(parts[:-1]):
-        if labelled[position:position + len(part)] != part:
+        if labelled[position : position + len(part)] != part:
             raise ValueError(f"label text differs from input before step {index}")
         position += len(part)
-        mark = labelled[position:position + 1]
+        mark = labelled[position : position + 1]
         if mark not in ("+", "-"):
-            raise ValueError(f"step {index}: expected '+' or '-' in label where input has the tag, got {mark!r}")
+            raise ValueError(
+                f"step {index}: expected '+' or '-' in label where input has the tag, got {mark!r}"
+            )
         marks.append(mark)
         position += 1
     if labelled[position:] != parts[-1]:
@@ -702,18 +914,41 @@ def parse_processbench(obj: Mapping[str, Any], ctx: LineContext) -> list[BatchIt
     base = dedupe_base(_PROCESSBENCH_ANNOTATOR, record_id, label)
     subset = _PROCESSBENCH_SUBSET.fullmatch(record_id)
     raw, spans = _join(steps, "\n\n")
-    return [new_item({"problem_text": problem, "gold_answer": None,
-                      "source": options.source or ("ProcessBench/" + subset.group(1) if subset else "ProcessBench"),
-                      "licence": options.licence, "generator": generator or options.generator or "unknown",
-                      "method": "processbench", "method_version": 1},
-                     raw_text=raw, spans=spans, labels=[], meta_json=to_json({"processbench_id": record_id}),
-                     plain_labels=("ternary", "human", _PROCESSBENCH_ANNOTATOR, now(), base, list(range(labelled)),
-                                   values),
-                     verdict=None if correct is None else
-                     (PROCESSBENCH_VERIFIER, "pass" if correct else "fail", float(correct), None))]
+    return [
+        new_item(
+            {
+                "problem_text": problem,
+                "gold_answer": None,
+                "source": options.source
+                or ("ProcessBench/" + subset.group(1) if subset else "ProcessBench"),
+                "licence": options.licence,
+                "generator": generator or options.generator or "unknown",
+                "method": "processbench",
+                "method_version": 1,
+            },
+            raw_text=raw,
+            spans=spans,
+            labels=[],
+            meta_json=to_json({"processbench_id": record_id}),
+            plain_labels=(
+                "ternary",
+                "human",
+                _PROCESSBENCH_ANNOTATOR,
+                now(),
+                base,
+                list(range(labelled)),
+                values,
+            ),
+            verdict=None
+            if correct is None
+            else (PROCESSBENCH_VERIFIER, "pass" if correct else "fail", float(correct), None),
+        )
+    ]
 
 
-def _processbench_fields(obj: Mapping[str, Any]) -> tuple[str, str, list[str], int, bool | None, str | None]:
+def _processbench_fields(
+    obj: Mapping[str, Any],
+) -> tuple[str, str, list[str], int, bool | None, str | None]:
     """``(id, problem, steps, label, final_answer_correct, generator)`` of a record, checked."""
     record_id, problem = obj["id"], _require(obj, "problem", str)
     steps, label = _require(obj, "steps", list), _require(obj, "label", int)
@@ -722,15 +957,22 @@ def _processbench_fields(obj: Mapping[str, Any]) -> tuple[str, str, list[str], i
     if not steps or any(type(step) is not str or not step for step in steps):
         raise ValueError("field 'steps' should be a non-empty list of non-empty strings")
     if type(label) is not int or not -1 <= label < len(steps):
-        raise ValueError(f"label {label!r} is neither -1 (no wrong step) nor a step index (0..{len(steps) - 1})")
+        raise ValueError(
+            f"label {label!r} is neither -1 (no wrong step) nor a step index (0..{len(steps) - 1})"
+        )
     correct, generator = obj.get("final_answer_correct"), obj.get("generator")
     if correct is not None and type(correct) is not bool:
-        raise ValueError(f"field 'final_answer_correct' should be true, false or null, got {correct!r}")
+        raise ValueError(
+            f"field 'final_answer_correct' should be true, false or null, got {correct!r}"
+        )
     if generator is not None and (type(generator) is not str or not generator):
         raise ValueError(f"field 'generator' should be a non-empty string, got {generator!r}")
     return str(record_id), problem, steps, label, correct, generator
 
 
 #: Importer name -> record parser.
-PARSERS: dict[str, Parser] = {"prm800k": parse_prm800k, "math_shepherd": parse_math_shepherd,
-                              "processbench": parse_processbench}
+PARSERS: dict[str, Parser] = {
+    "prm800k": parse_prm800k,
+    "math_shepherd": parse_math_shepherd,
+    "processbench": parse_processbench,
+}

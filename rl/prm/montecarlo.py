@@ -69,8 +69,13 @@ class MonteCarloConfig:
 
     def sampling(self) -> SamplingParams:
         """The engine's sampling parameters."""
-        return SamplingParams(n=self.k, temperature=self.temperature, top_p=self.top_p,
-                              max_tokens=self.max_tokens, seed=self.seed)
+        return SamplingParams(
+            n=self.k,
+            temperature=self.temperature,
+            top_p=self.top_p,
+            max_tokens=self.max_tokens,
+            seed=self.seed,
+        )
 
 
 @dataclass
@@ -88,12 +93,20 @@ class MonteCarloResult:
 def model_id(engine: Any) -> str:
     """``engine.name:model`` where the engine says which model it runs (``model_id`` attribute, or a
     transformers model's ``name_or_path``), else the engine's name."""
-    model = getattr(engine, "model_id", None) or getattr(getattr(engine, "model", None), "name_or_path", None)
+    model = getattr(engine, "model_id", None) or getattr(
+        getattr(engine, "model", None), "name_or_path", None
+    )
     return f"{engine.name}:{model}" if model else str(engine.name)
 
 
-def label_trajectory(store: PrmStore, trajectory_id: int, engine: RolloutEngine,
-                     config: MonteCarloConfig | None = None, *, annotator_id: str | None = None) -> MonteCarloResult:
+def label_trajectory(
+    store: PrmStore,
+    trajectory_id: int,
+    engine: RolloutEngine,
+    config: MonteCarloConfig | None = None,
+    *,
+    annotator_id: str | None = None,
+) -> MonteCarloResult:
     """Monte-Carlo label every step of a trajectory's current segmentation; see the module docstring."""
     import verifiers
 
@@ -101,23 +114,30 @@ def label_trajectory(store: PrmStore, trajectory_id: int, engine: RolloutEngine,
     traj = store.trajectory(trajectory_id)
     problem = store.problem(traj.problem_id)
     if problem.gold_answer is None:
-        raise PrmError(f"problem {problem.hash[:19]} has no gold answer; Monte-Carlo labels need one to grade")
+        raise PrmError(
+            f"problem {problem.hash[:19]} has no gold answer; Monte-Carlo labels need one to grade"
+        )
     steps = store.steps(trajectory_id)
     if not steps:
-        raise PrmError(f"trajectory {trajectory_id} is not segmented; call store.add_segmentation first")
-    prefixes = [traj.raw_text[:s.end] for s in steps]
+        raise PrmError(
+            f"trajectory {trajectory_id} is not segmented; call store.add_segmentation first"
+        )
+    prefixes = [traj.raw_text[: s.end] for s in steps]
     prompts = [config.prompt_template.format(problem=problem.text, prefix=p) for p in prefixes]
     outputs = engine.generate(prompts, config.sampling())
     reference = {"answer": problem.gold_answer}
-    items = [verifiers.GradeItem(prefix + config.joiner + c.text, reference, config.verifier, (i, j))
-             for i, (prefix, group) in enumerate(zip(prefixes, outputs)) for j, c in enumerate(group)]
+    items = [
+        verifiers.GradeItem(prefix + config.joiner + c.text, reference, config.verifier, (i, j))
+        for i, (prefix, group) in enumerate(zip(prefixes, outputs))
+        for j, c in enumerate(group)
+    ]
     verdicts = verifiers.grade_batch(items, workers=config.workers, timeout_s=config.timeout_s)
     spec = verifiers.resolve(config.verifier)
     who = annotator_id or model_id(engine)
     result = MonteCarloResult(trajectory_id)
     events = []
     for i, step in enumerate(steps):
-        mine = verdicts[i * config.k:(i + 1) * config.k]
+        mine = verdicts[i * config.k : (i + 1) * config.k]
         event = _event(step.id, mine, who, engine, spec, config)
         if event is None:
             result.unlabelled_steps.append(i)
@@ -127,24 +147,47 @@ def label_trajectory(store: PrmStore, trajectory_id: int, engine: RolloutEngine,
     return result
 
 
-def _event(step_id: int, verdicts: list, who: str, engine: Any, spec: str,
-           config: MonteCarloConfig) -> LabelEvent | None:
+def _event(
+    step_id: int, verdicts: list, who: str, engine: Any, spec: str, config: MonteCarloConfig
+) -> LabelEvent | None:
     statuses = Counter(v.status.value for v in verdicts)
     judged = [v for v in verdicts if v.status.judged]
     if not judged:
         return None
     solved = sum(1 for v in judged if v.passed)
-    meta = {"engine": engine.name, "model": who, "verifier": spec, "k": config.k,
-            "sampling": {"temperature": config.temperature, "top_p": config.top_p,
-                         "max_tokens": config.max_tokens, "seed": config.seed},
-            "statuses": dict(sorted(statuses.items()))}
-    return LabelEvent(step_id=step_id, value=solved / len(judged), value_kind="soft", annotator_kind="monte_carlo",
-                      annotator_id=who, rollouts=len(judged), solved=solved, meta=meta)
+    meta = {
+        "engine": engine.name,
+        "model": who,
+        "verifier": spec,
+        "k": config.k,
+        "sampling": {
+            "temperature": config.temperature,
+            "top_p": config.top_p,
+            "max_tokens": config.max_tokens,
+            "seed": config.seed,
+        },
+        "statuses": dict(sorted(statuses.items())),
+    }
+    return LabelEvent(
+        step_id=step_id,
+        value=solved / len(judged),
+        value_kind="soft",
+        annotator_kind="monte_carlo",
+        annotator_id=who,
+        rollouts=len(judged),
+        solved=solved,
+        meta=meta,
+    )
 
 
-def label_many(store: PrmStore, trajectory_ids: Iterable[int], engine: RolloutEngine,
-               config: MonteCarloConfig | None = None, *,
-               progress: Callable[[int], None] | None = None) -> list[MonteCarloResult]:
+def label_many(
+    store: PrmStore,
+    trajectory_ids: Iterable[int],
+    engine: RolloutEngine,
+    config: MonteCarloConfig | None = None,
+    *,
+    progress: Callable[[int], None] | None = None,
+) -> list[MonteCarloResult]:
     """:func:`label_trajectory` for each id; ``progress`` is called once per trajectory."""
     results = []
     for trajectory_id in trajectory_ids:
@@ -154,8 +197,15 @@ def label_many(store: PrmStore, trajectory_ids: Iterable[int], engine: RolloutEn
     return results
 
 
-def grade_final_answers(store: PrmStore, trajectory_ids: Iterable[int], *, verifier: str = "math@2",
-                        label_last_step: bool = True, workers: int = 1, timeout_s: float = 30.0) -> dict[str, int]:
+def grade_final_answers(
+    store: PrmStore,
+    trajectory_ids: Iterable[int],
+    *,
+    verifier: str = "math@2",
+    label_last_step: bool = True,
+    workers: int = 1,
+    timeout_s: float = 30.0,
+) -> dict[str, int]:
     """Grade each trajectory's raw text against its problem's gold answer and record the final
     verdict (under ``name@version``). With ``label_last_step``, a ``pass`` also labels the last step
     +1 and a ``fail`` labels it -1 (``error_type="wrong_final_value"``), as annotator kind
@@ -173,15 +223,27 @@ def grade_final_answers(store: PrmStore, trajectory_ids: Iterable[int], *, verif
     for (traj, _), verdict in zip(todo, verdicts):
         spec = f"{verdict.verifier}@{verdict.verifier_version}" if verdict.verifier else verifier
         answer = (verdict.details or {}).get("extracted")
-        store.record_verdict(traj.id, verifier=spec, status=verdict.status.value, score=verdict.score,
-                             final_answer=answer)
+        store.record_verdict(
+            traj.id,
+            verifier=spec,
+            status=verdict.status.value,
+            score=verdict.score,
+            final_answer=answer,
+        )
         counts[verdict.status.value] += 1
         steps = store.steps(traj.id) if label_last_step else []
         if steps and verdict.status.value in ("pass", "fail"):
             passed = verdict.status.value == "pass"
-            events.append(LabelEvent(step_id=steps[-1].id, value=1 if passed else -1, annotator_kind="verifier",
-                                     annotator_id=spec, error_type=None if passed else "wrong_final_value",
-                                     rationale=verdict.failure_reason.message if verdict.failure_reason else None))
+            events.append(
+                LabelEvent(
+                    step_id=steps[-1].id,
+                    value=1 if passed else -1,
+                    annotator_kind="verifier",
+                    annotator_id=spec,
+                    error_type=None if passed else "wrong_final_value",
+                    rationale=verdict.failure_reason.message if verdict.failure_reason else None,
+                )
+            )
     if events:
         store.add_labels(events)
     return dict(counts)

@@ -40,7 +40,9 @@ _REFUSE_FUNCTION = """CREATE OR REPLACE FUNCTION rlvr_prm_refuse() RETURNS trigg
     BEGIN RAISE EXCEPTION '%', TG_ARGV[0] USING ERRCODE = 'restrict_violation'; END $$"""
 _SQLITE_TRIGGER = re.compile(
     r"CREATE TRIGGER (?P<name>\w+) (?P<when>BEFORE .+? ON (?P<table>\w+))\s+"
-    r"BEGIN SELECT RAISE\(ABORT, '(?P<message>[^']*)'\); END", re.S)
+    r"BEGIN SELECT RAISE\(ABORT, '(?P<message>[^']*)'\); END",
+    re.S,
+)
 
 
 def is_url(target: object) -> bool:
@@ -53,10 +55,14 @@ def translate_ddl(statement: str) -> list[str]:
     trigger = _SQLITE_TRIGGER.fullmatch(statement.strip())
     if trigger is not None:
         name, when, table, message = trigger.group("name", "when", "table", "message")
-        found = [f"CREATE TRIGGER {name} {when} FOR EACH ROW EXECUTE FUNCTION rlvr_prm_refuse('{message}')"]
+        found = [
+            f"CREATE TRIGGER {name} {when} FOR EACH ROW EXECUTE FUNCTION rlvr_prm_refuse('{message}')"
+        ]
         if when.startswith("BEFORE DELETE"):  # TRUNCATE skips row triggers: refuse it as well
-            found.append(f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} FOR EACH STATEMENT "
-                         f"EXECUTE FUNCTION rlvr_prm_refuse('{message}')")
+            found.append(
+                f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} FOR EACH STATEMENT "
+                f"EXECUTE FUNCTION rlvr_prm_refuse('{message}')"
+            )
         return found
     statement = statement.replace("INTEGER PRIMARY KEY", "BIGINT PRIMARY KEY")
     return [statement.replace("hash TEXT NOT NULL UNIQUE", 'hash TEXT COLLATE "C" NOT NULL UNIQUE')]
@@ -74,8 +80,11 @@ def translate_migrations(migrations: Sequence[Sequence[str]]) -> tuple[tuple[str
 
 
 # ``INSERT INTO t (a, b) VALUES (?,?) [ON CONFLICT (...) DO NOTHING]``: the bulk writer's statements.
-_PLAIN_INSERT = re.compile(r"INSERT INTO (?P<table>\w+) \((?P<columns>[\w, ]+)\)\s+VALUES \([?, ]+\)\s*"
-                           r"(?P<conflict>ON CONFLICT \([\w, ]+\) DO NOTHING)?", re.S)
+_PLAIN_INSERT = re.compile(
+    r"INSERT INTO (?P<table>\w+) \((?P<columns>[\w, ]+)\)\s+VALUES \([?, ]+\)\s*"
+    r"(?P<conflict>ON CONFLICT \([\w, ]+\) DO NOTHING)?",
+    re.S,
+)
 _COPY_FROM_ROWS = 64  # fewer rows: executemany (COPY's setup costs more than it saves)
 
 
@@ -105,7 +114,9 @@ class PgConnection:
         psycopg = require("psycopg", "postgres")
         self.errors = psycopg.errors
         self._conn = psycopg.connect(url, autocommit=True)
-        self._conn.execute(f"SET lock_timeout = {max(1, int(lock_timeout_s * 1000)) if lock_timeout_s else 0}")
+        self._conn.execute(
+            f"SET lock_timeout = {max(1, int(lock_timeout_s * 1000)) if lock_timeout_s else 0}"
+        )
         self._conn.execute("SET client_min_messages = warning")  # no NOTICE chatter from IF EXISTS
         self._streaming = streaming
         self._cursors = 0
@@ -137,7 +148,9 @@ class PgConnection:
         if insert is None:
             self._conn.cursor().executemany(self._translate(sql), rows)
         else:
-            self._copy_insert(insert.group("table"), insert.group("columns"), insert.group("conflict"), rows)
+            self._copy_insert(
+                insert.group("table"), insert.group("columns"), insert.group("conflict"), rows
+            )
 
     def _copy_insert(self, table: str, columns: str, conflict: str | None, rows: list) -> None:
         """``COPY`` the rows in: straight into ``table``, or, with an ``ON CONFLICT`` clause, into a
@@ -151,7 +164,9 @@ class PgConnection:
             for row in rows:
                 copy.write_row(row)
         if conflict:
-            self._conn.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {target} {conflict}")
+            self._conn.execute(
+                f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {target} {conflict}"
+            )
             self._conn.execute(f"TRUNCATE {target}")
 
     @property
@@ -178,7 +193,9 @@ class PgConnection:
         """``(name, SQL type)`` of each column, in order (the Parquet exporter's type lookup)."""
         rows = self._conn.execute(
             "SELECT column_name, upper(data_type) FROM information_schema.columns "
-            "WHERE table_name = %s AND table_schema = current_schema() ORDER BY ordinal_position", (table,))
+            "WHERE table_name = %s AND table_schema = current_schema() ORDER BY ordinal_position",
+            (table,),
+        )
         return [tuple(r) for r in rows.fetchall()]
 
     def is_busy(self, exc: BaseException) -> bool:

@@ -29,8 +29,15 @@ ANNOTATOR_KINDS = ("human", "verifier", "model_judge", "monte_carlo")
 VALUE_KINDS = ("ternary", "boolean", "soft")
 
 #: Error types with an agreed meaning; any other snake_case name is accepted as a custom type.
-ERROR_TYPES = ("algebra_error", "omitted_condition", "arithmetic_slip", "wrong_final_value",
-               "logic_error", "unjustified_claim", "other")
+ERROR_TYPES = (
+    "algebra_error",
+    "omitted_condition",
+    "arithmetic_slip",
+    "wrong_final_value",
+    "logic_error",
+    "unjustified_claim",
+    "other",
+)
 
 _SNAKE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
@@ -133,7 +140,9 @@ class LabelEvent:
         if not self.annotator_id:
             raise LabelValueError("LabelEvent.annotator_id is empty; say who labelled the step")
         if self.error_type is not None and not _SNAKE.match(self.error_type):
-            raise LabelValueError(f"error_type {self.error_type!r} must be snake_case, e.g. one of {ERROR_TYPES}")
+            raise LabelValueError(
+                f"error_type {self.error_type!r} must be snake_case, e.g. one of {ERROR_TYPES}"
+            )
 
     @property
     def ternary(self) -> int:
@@ -179,8 +188,13 @@ class FinalVerdict:
     """When it was recorded."""
 
 
-def check_label(value: float, value_kind: str, annotator_kind: str,
-                rollouts: int | None = None, solved: int | None = None) -> None:
+def check_label(
+    value: float,
+    value_kind: str,
+    annotator_kind: str,
+    rollouts: int | None = None,
+    solved: int | None = None,
+) -> None:
     """Raise :class:`LabelValueError` unless the value fits its kind."""
     if annotator_kind not in ANNOTATOR_KINDS:
         raise LabelValueError(f"annotator_kind {annotator_kind!r} is not one of {ANNOTATOR_KINDS}")
@@ -199,7 +213,9 @@ def check_label(value: float, value_kind: str, annotator_kind: str,
     if (rollouts is None) != (solved is None):
         raise LabelValueError("give both rollouts and solved, or neither")
     if rollouts is not None and not 0 <= solved <= rollouts:
-        raise LabelValueError(f"need 0 <= solved <= rollouts, got solved={solved}, rollouts={rollouts}")
+        raise LabelValueError(
+            f"need 0 <= solved <= rollouts, got solved={solved}, rollouts={rollouts}"
+        )
 
 
 def to_ternary(value: float, value_kind: str) -> int:

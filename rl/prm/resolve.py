@@ -52,8 +52,18 @@ def resolve(events: Iterable[LabelEvent]) -> CurrentLabel | None:
     events = list(events)
     if not events:
         return None
-    rows = [(e.id if e.id is not None else i, e.value, e.value_kind, e.annotator_kind, e.annotator_id,
-             e.rollouts, e.solved) for i, e in enumerate(events)]
+    rows = [
+        (
+            e.id if e.id is not None else i,
+            e.value,
+            e.value_kind,
+            e.annotator_kind,
+            e.annotator_id,
+            e.rollouts,
+            e.solved,
+        )
+        for i, e in enumerate(events)
+    ]
     return resolve_rows(events[0].step_id, rows)
 
 
@@ -75,14 +85,28 @@ def resolve_rows(step_id: int, rows: Sequence[EventRow]) -> CurrentLabel | None:
     else:
         soft = None
         value = _majority([to_ternary(row[1], row[2]) for row in deciding])
-    return CurrentLabel(step_id=step_id, value=value, soft=soft, annotator_kind=kind,
-                        n_events=len(rows), n_annotators=len(deciding), disagreement=len(all_values) > 1)
+    return CurrentLabel(
+        step_id=step_id,
+        value=value,
+        soft=soft,
+        annotator_kind=kind,
+        n_events=len(rows),
+        n_annotators=len(deciding),
+        disagreement=len(all_values) > 1,
+    )
 
 
 def _single(step_id: int, row: EventRow) -> CurrentLabel:
     soft = float(row[1]) if row[3] == "monte_carlo" else None
-    return CurrentLabel(step_id=step_id, value=to_ternary(row[1], row[2]), soft=soft,
-                        annotator_kind=row[3], n_events=1, n_annotators=1, disagreement=False)
+    return CurrentLabel(
+        step_id=step_id,
+        value=to_ternary(row[1], row[2]),
+        soft=soft,
+        annotator_kind=row[3],
+        n_events=1,
+        n_annotators=1,
+        disagreement=False,
+    )
 
 
 def _pooled(rows: Sequence[EventRow]) -> float:

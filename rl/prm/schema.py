@@ -149,7 +149,7 @@ _V3 = [
         solved, created_at, meta_json, dedupe_key, session_id FROM label_events ORDER BY id""",
     "DROP TABLE label_events",
     "ALTER TABLE label_events_v3 RENAME TO label_events",
-    _V1[9],   # label_events_append_only
+    _V1[9],  # label_events_append_only
     _V1[10],  # label_events_no_delete
 ]
 assert all("label_events" in s and "TRIGGER" in s for s in _V3[-2:])
@@ -188,7 +188,8 @@ def current_version(conn: Any) -> int:
     """The schema version recorded in ``conn`` (0 for an empty database)."""
     if isinstance(conn, sqlite3.Connection):
         has_meta = conn.execute(
-            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone()[0]
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
+        ).fetchone()[0]
     else:
         has_meta = conn.has_table("meta")
     if not has_meta:
@@ -215,8 +216,11 @@ def migrate(conn: Any, target: int = SCHEMA_VERSION) -> int:
             for statement in migrations_for(conn)[number - 1]:
                 conn.execute(statement)
         if target > version:
-            conn.execute("INSERT INTO meta (key, value) VALUES ('schema_version', ?) "
-                         "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (str(target),))
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('schema_version', ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (str(target),),
+            )
         conn.execute("COMMIT")
         return max(version, target)
     except BaseException:
@@ -228,4 +232,5 @@ def _refuse_newer(version: int) -> None:
     if version > SCHEMA_VERSION:
         raise SchemaVersionError(
             f"database schema version {version} is newer than this rlvr understands "
-            f"({SCHEMA_VERSION}); upgrade rlvr to open it")
+            f"({SCHEMA_VERSION}); upgrade rlvr to open it"
+        )

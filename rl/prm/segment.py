@@ -49,7 +49,7 @@ def step_marker_v1(text: str) -> list[Span]:
     starts = [m.start() for m in _STEP_MARKER.finditer(text)]
     if not starts:
         return [s for s in [_trim(text, 0, len(text))] if s[0] < s[1]]
-    bounds = ([0] if text[:starts[0]].strip() else []) + starts + [len(text)]
+    bounds = ([0] if text[: starts[0]].strip() else []) + starts + [len(text)]
     spans = [_trim(text, a, b) for a, b in zip(bounds, bounds[1:])]
     return [s for s in spans if s[0] < s[1]]
 
@@ -70,7 +70,9 @@ def parse_method(spec: str) -> tuple[str, int]:
     if not version:
         return name, max(METHODS[name])
     if not version.isdigit() or int(version) not in METHODS[name]:
-        raise PrmError(f"segmentation {name!r} has versions {sorted(METHODS[name])}, not {version!r}")
+        raise PrmError(
+            f"segmentation {name!r} has versions {sorted(METHODS[name])}, not {version!r}"
+        )
     return name, int(version)
 
 
@@ -87,5 +89,6 @@ def check_spans(text_length: int, spans: Sequence[Span]) -> None:
         if not 0 <= start < end <= text_length or start < previous_end:
             raise PrmError(
                 f"step {index} span ({start}, {end}) is empty, out of order, overlapping or outside "
-                f"the text of length {text_length}; spans must satisfy 0 <= start < end <= len(text)")
+                f"the text of length {text_length}; spans must satisfy 0 <= start < end <= len(text)"
+            )
         previous_end = end

@@ -49,7 +49,9 @@ class Spool:
             self._pending = []
         self._file.flush()
 
-    def replay(self, progress: Callable[[int], None] | None = None) -> Iterator[tuple[int, list[BatchItem]]]:
+    def replay(
+        self, progress: Callable[[int], None] | None = None
+    ) -> Iterator[tuple[int, list[BatchItem]]]:
         """The spooled lines in order, as ``(line, items)``; closes the file at the end."""
         self.flush()
         self._file.seek(0)
@@ -65,7 +67,9 @@ class Spool:
 MIN_PART_BYTES = 8 << 20
 
 
-def split_lines(path: Path, parts: int, min_bytes: int | None = None) -> list[tuple[int, int | None, int]]:
+def split_lines(
+    path: Path, parts: int, min_bytes: int | None = None
+) -> list[tuple[int, int | None, int]]:
     """``parts`` line-aligned byte ranges of ``path`` as ``(start, end or None, first line number)``;
     fewer when the file is smaller than ``min_bytes`` (default :data:`MIN_PART_BYTES`) per part.
 
@@ -113,8 +117,15 @@ def run_forked(target: Callable[..., Any], calls: Sequence[tuple]) -> list[Any]:
         try:
             results.append(receive.recv())
         except EOFError:
-            results.append((False, PrmError(f"an import worker process (pid {process.pid}) died without "
-                                            "a result; run the import again, or with workers=1")))
+            results.append(
+                (
+                    False,
+                    PrmError(
+                        f"an import worker process (pid {process.pid}) died without "
+                        "a result; run the import again, or with workers=1"
+                    ),
+                )
+            )
         finally:
             receive.close()
             process.join()
@@ -135,4 +146,6 @@ def _child(send: Any, target: Callable[..., Any], args: tuple) -> None:
         send.send((False, PrmError(f"import worker failed: {result[1]!r} ({exc})")))
     finally:
         send.close()
-        os._exit(0)  # no atexit handlers or finalizers of the parent's objects (e.g. its SQLite connection)
+        os._exit(
+            0
+        )  # no atexit handlers or finalizers of the parent's objects (e.g. its SQLite connection)

@@ -43,12 +43,24 @@ def load(suite: str) -> list[tuple[str, str, dict]]:
     if suite == "humaneval":
         with gzip.open(SUITES / "humaneval" / "HumanEval.jsonl.gz", "rt", encoding="utf-8") as fh:
             tasks = [json.loads(line) for line in fh if line.strip()]
-        return [(t["task_id"], t["prompt"] + t["canonical_solution"],
-                 {"tests": t["test"], "entry_point": t["entry_point"], "prompt": t["prompt"]}) for t in tasks]
+        return [
+            (
+                t["task_id"],
+                t["prompt"] + t["canonical_solution"],
+                {"tests": t["test"], "entry_point": t["entry_point"], "prompt": t["prompt"]},
+            )
+            for t in tasks
+        ]
     with open(SUITES / "mbpp" / "mbpp.jsonl", encoding="utf-8") as fh:
         tasks = [json.loads(line) for line in fh if line.strip()]
-    return [(str(t["task_id"]), t["code"], {"tests": "\n".join(t["test_list"]), "test_setup_code": t["test_setup_code"]})
-            for t in tasks]
+    return [
+        (
+            str(t["task_id"]),
+            t["code"],
+            {"tests": "\n".join(t["test_list"]), "test_setup_code": t["test_setup_code"]},
+        )
+        for t in tasks
+    ]
 
 
 def measure(items, verifiers: dict, rounds: int) -> dict[str, dict[str, list]]:
@@ -68,9 +80,12 @@ def measure(items, verifiers: dict, rounds: int) -> dict[str, dict[str, list]]:
 
 def stats(latencies: list[float]) -> dict:
     ordered = sorted(latencies)
-    return {"n": len(ordered), "verdicts_per_s": round(len(ordered) / sum(ordered), 2),
-            "p50_ms": round(1000 * statistics.median(ordered), 1),
-            "p99_ms": round(1000 * ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))], 1)}
+    return {
+        "n": len(ordered),
+        "verdicts_per_s": round(len(ordered) / sum(ordered), 2),
+        "p50_ms": round(1000 * statistics.median(ordered), 1),
+        "p99_ms": round(1000 * ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))], 1),
+    }
 
 
 def report(suite: str, seen: dict) -> dict:
@@ -78,29 +93,39 @@ def report(suite: str, seen: dict) -> dict:
     runs = {task for task, status in baseline["status"].items() if status != "error"}
     out = {}
     for name, data in seen.items():
-        out[name] = {"all": stats([s for _, _, s in data["latency"]]),
-                     "where_code@1_runs_the_tests": stats([s for t, _, s in data["latency"] if t in runs]),
-                     "first_round": stats([s for _, r, s in data["latency"] if r == 0]),
-                     "statuses": dict(Counter(data["status"].values()))}
+        out[name] = {
+            "all": stats([s for _, _, s in data["latency"]]),
+            "where_code@1_runs_the_tests": stats([s for t, _, s in data["latency"] if t in runs]),
+            "first_round": stats([s for _, r, s in data["latency"] if r == 0]),
+            "statuses": dict(Counter(data["status"].values())),
+        }
     for scope in ("all", "where_code@1_runs_the_tests", "first_round"):
         ratio = out["code@2"][scope]["verdicts_per_s"] / out["code@1"][scope]["verdicts_per_s"]
         out[f"ratio_code@2_over_code@1_{scope}"] = round(ratio, 3)
-        print(f"  {suite:<10} {scope:<28} code@1 {out['code@1'][scope]['verdicts_per_s']:>7.2f}/s   "
-              f"code@2 {out['code@2'][scope]['verdicts_per_s']:>7.2f}/s   ratio {ratio:.3f}", flush=True)
+        print(
+            f"  {suite:<10} {scope:<28} code@1 {out['code@1'][scope]['verdicts_per_s']:>7.2f}/s   "
+            f"code@2 {out['code@2'][scope]['verdicts_per_s']:>7.2f}/s   ratio {ratio:.3f}",
+            flush=True,
+        )
     return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--suites", nargs="+", default=["humaneval", "mbpp"], choices=["humaneval", "mbpp"])
+    parser.add_argument(
+        "--suites", nargs="+", default=["humaneval", "mbpp"], choices=["humaneval", "mbpp"]
+    )
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     from sandbox import open_sandbox
 
     box = open_sandbox("docker")
     config = CodeConfig(case_timeout_s=CASE_TIMEOUT_S)
-    verifiers = {"code@1": CodeVerifier(config, sandbox=box), "code@2": CodeVerifierV2(config, sandbox=box)}
+    verifiers = {
+        "code@1": CodeVerifier(config, sandbox=box),
+        "code@2": CodeVerifierV2(config, sandbox=box),
+    }
     results = {}
     try:
         for suite in args.suites:
@@ -109,12 +134,22 @@ def main() -> None:
             results[suite] = report(suite, measure(items, verifiers, args.rounds))
     finally:
         box.close()
-    record = {"benchmark": "bench_code", "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-              "host": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                       "note": "shared machine, other jobs running; sequential verifications, interleaved @1/@2"},
-              "settings": {"backend": "docker", "rounds": args.rounds, "case_timeout_s": CASE_TIMEOUT_S,
-                           "baseline": "code@1"},
-              "results": results}
+    record = {
+        "benchmark": "bench_code",
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "host": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "note": "shared machine, other jobs running; sequential verifications, interleaved @1/@2",
+        },
+        "settings": {
+            "backend": "docker",
+            "rounds": args.rounds,
+            "case_timeout_s": CASE_TIMEOUT_S,
+            "baseline": "code@1",
+        },
+        "results": results,
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(record, indent=2) + "\n")
     print(f"wrote {args.out}")

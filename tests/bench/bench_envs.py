@@ -33,7 +33,13 @@ import envs
 import verifiers
 from verifiers import InlineExecutor
 
-SINGLE_TURN = ["rlvr/Math-v0", "rlvr/JsonSchema-v0", "rlvr/XmlSchema-v0", "rlvr/ToolCallSingle-v0", "rlvr/Code-v0"]
+SINGLE_TURN = [
+    "rlvr/Math-v0",
+    "rlvr/JsonSchema-v0",
+    "rlvr/XmlSchema-v0",
+    "rlvr/ToolCallSingle-v0",
+    "rlvr/Code-v0",
+]
 
 
 def run_env(env_id: str, limit: int, executor=None) -> tuple[float, int, int]:
@@ -61,7 +67,9 @@ def run_direct(env_id: str, limit: int) -> tuple[float, int]:
     tasks = envs.load_tasks(envs.BUILTIN_ENVS[env_id][1])
     verifier = verifiers.get(spec)
     count = min(limit, len(tasks))
-    for index in range(count):  # warm pass: schema/validator caches, lazy imports (workers fork warm)
+    for index in range(
+        count
+    ):  # warm pass: schema/validator caches, lazy imports (workers fork warm)
         verifier.verify(tasks[index].solution, tasks[index].reference)
     start = time.perf_counter()
     for index in range(count):
@@ -88,8 +96,12 @@ def bench(env_id: str, limit: int) -> dict:
 def bench_multi_turn(limit: int) -> dict:
     run_direct("rlvr/ToolCallSingle-v0", limit)
     seconds, count, passed = run_env("rlvr/ToolCall-v0", limit, InlineExecutor())
-    row = {"env": "rlvr/ToolCall-v0", "verifier": "tool_call@1",
-           "inline_episodes_per_s": count / seconds, "inline_passed": f"{passed}/{count}"}
+    row = {
+        "env": "rlvr/ToolCall-v0",
+        "verifier": "tool_call@1",
+        "inline_episodes_per_s": count / seconds,
+        "inline_passed": f"{passed}/{count}",
+    }
     seconds, count, passed = run_env("rlvr/ToolCall-v0", limit)
     row.update(default_episodes_per_s=count / seconds, default_passed=f"{passed}/{count}")
     return row
@@ -102,20 +114,32 @@ def main() -> int:
     args = parser.parse_args()
     rows = [bench(env_id, args.limit) for env_id in SINGLE_TURN]
     multi = bench_multi_turn(args.limit)
-    print(f"{'env':<24}{'direct/s':>10}{'inline/s':>10}{'default/s':>11}{'inl/dir':>9}{'def/dir':>9}  passed")
+    print(
+        f"{'env':<24}{'direct/s':>10}{'inline/s':>10}{'default/s':>11}{'inl/dir':>9}{'def/dir':>9}  passed"
+    )
     for row in rows:
         if "error" in row:
             print(f"{row['env']:<24}  not run: {row['error'][:90]}")
             continue
-        print(f"{row['env']:<24}{row['direct_verify_per_s']:>10.0f}{row['env_inline_steps_per_s']:>10.0f}"
-              f"{row['env_default_steps_per_s']:>11.0f}{row['inline_vs_direct']:>9.2f}{row['default_vs_direct']:>9.2f}"
-              f"  {row['default_passed']}")
-    print(f"rlvr/ToolCall-v0 (multi-turn episodes/s): inline {multi['inline_episodes_per_s']:.0f}, "
-          f"default {multi['default_episodes_per_s']:.0f}, passed {multi['default_passed']}")
-    result = {"benchmark": "envs", "baseline": "direct_verify (verifier.verify in-process, no env)",
-              "limit": args.limit, "cpu_count": os.cpu_count(), "python": platform.python_version(),
-              "note": "shared 2-core machine loaded by other processes; ratios are more meaningful than rates",
-              "single_turn": rows, "multi_turn": multi}
+        print(
+            f"{row['env']:<24}{row['direct_verify_per_s']:>10.0f}{row['env_inline_steps_per_s']:>10.0f}"
+            f"{row['env_default_steps_per_s']:>11.0f}{row['inline_vs_direct']:>9.2f}{row['default_vs_direct']:>9.2f}"
+            f"  {row['default_passed']}"
+        )
+    print(
+        f"rlvr/ToolCall-v0 (multi-turn episodes/s): inline {multi['inline_episodes_per_s']:.0f}, "
+        f"default {multi['default_episodes_per_s']:.0f}, passed {multi['default_passed']}"
+    )
+    result = {
+        "benchmark": "envs",
+        "baseline": "direct_verify (verifier.verify in-process, no env)",
+        "limit": args.limit,
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "note": "shared 2-core machine loaded by other processes; ratios are more meaningful than rates",
+        "single_turn": rows,
+        "multi_turn": multi,
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {args.out}")

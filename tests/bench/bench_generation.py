@@ -41,8 +41,15 @@ def prompts(tokenizer, count: int) -> list[list[int]]:
     from envs import load_tasks
 
     tasks = list(load_tasks("bundled:arith"))[:count]
-    return [tokenizer.apply_chat_template([dict(m) for m in t.prompt], add_generation_prompt=True, tokenize=True,
-                                          return_dict=False) for t in tasks]
+    return [
+        tokenizer.apply_chat_template(
+            [dict(m) for m in t.prompt],
+            add_generation_prompt=True,
+            tokenize=True,
+            return_dict=False,
+        )
+        for t in tasks
+    ]
 
 
 def measure(engine, ids, params, repeats: int) -> dict:
@@ -55,13 +62,20 @@ def measure(engine, ids, params, repeats: int) -> dict:
         n = sum(len(c.token_ids) for g in out for c in g)
         rates.append(n / dt)
         tokens.append(n)
-    return {"tokens_per_s": statistics.median(rates), "runs": [round(r, 1) for r in rates], "tokens": tokens}
+    return {
+        "tokens_per_s": statistics.median(rates),
+        "runs": [round(r, 1) for r in rates],
+        "tokens": tokens,
+    }
 
 
 def matmul_floor(model, rows: int, repeats: int = 20) -> float:
     """Tokens/s if a decode step cost only its matrix multiplies (``rows`` sequences, one token each)."""
     linears = [m.weight for m in model.modules() if isinstance(m, torch.nn.Linear)]
-    if model.lm_head.weight is not model.model.embed_tokens.weight and model.lm_head.weight not in linears:
+    if (
+        model.lm_head.weight is not model.model.embed_tokens.weight
+        and model.lm_head.weight not in linears
+    ):
         linears.append(model.lm_head.weight)
     xs = [torch.randn(rows, w.shape[1]) for w in linears]
     with torch.inference_mode():
@@ -102,8 +116,11 @@ def main() -> int:
     ids = prompts(tok, a.prompts)
     params = SamplingParams(n=a.n, temperature=0.7, max_tokens=a.max_new, seed=0)
     rows: dict[str, dict] = {}
-    engines = {"transformers generate": HFEngine(model, tok, use_generate=True),
-               "HFEngine plain": HFEngine(model, tok, lean=False), "HFEngine lean": HFEngine(model, tok)}
+    engines = {
+        "transformers generate": HFEngine(model, tok, use_generate=True),
+        "HFEngine plain": HFEngine(model, tok, lean=False),
+        "HFEngine lean": HFEngine(model, tok),
+    }
     for name, engine in engines.items():
         rows[name] = measure(engine, ids, params, a.repeats)
         print(f"{name:>22}: {rows[name]['tokens_per_s']:7.1f} tokens/s", flush=True)
@@ -115,14 +132,27 @@ def main() -> int:
         print(f"{'vLLM CPU':>22}: {rows['vLLM CPU']['tokens_per_s']:7.1f} tokens/s", flush=True)
     floor = matmul_floor(model, a.prompts * a.n)
     base = rows["transformers generate"]["tokens_per_s"]
-    result = {"benchmark": "bench_generation", "model": "SmolLM2-135M-Instruct (float32)",
-              "batch": {"prompts": a.prompts, "n": a.n, "sequences": a.prompts * a.n, "max_new_tokens": a.max_new,
-                        "temperature": 0.7},
-              "baseline": "transformers generate",
-              "engines": {k: {**v, "vs_baseline": v["tokens_per_s"] / base} for k, v in rows.items()},
-              "matmul_floor_tokens_per_s": floor,
-              "machine": {"python": platform.python_version(), "torch": torch.__version__,
-                          "transformers": transformers.__version__, "threads": a.threads, "cpus": os.cpu_count()}}
+    result = {
+        "benchmark": "bench_generation",
+        "model": "SmolLM2-135M-Instruct (float32)",
+        "batch": {
+            "prompts": a.prompts,
+            "n": a.n,
+            "sequences": a.prompts * a.n,
+            "max_new_tokens": a.max_new,
+            "temperature": 0.7,
+        },
+        "baseline": "transformers generate",
+        "engines": {k: {**v, "vs_baseline": v["tokens_per_s"] / base} for k, v in rows.items()},
+        "matmul_floor_tokens_per_s": floor,
+        "machine": {
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "transformers": transformers.__version__,
+            "threads": a.threads,
+            "cpus": os.cpu_count(),
+        },
+    }
     print(f"{'matmul floor':>22}: {floor:7.1f} tokens/s")
     a.out.parent.mkdir(parents=True, exist_ok=True)
     a.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

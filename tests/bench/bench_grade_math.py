@@ -47,20 +47,34 @@ json.dump(out, open(sys.argv[2], "w"))
 def write_items(items: list[dict], spec: str, path: Path) -> None:
     with path.open("w", encoding="utf-8") as fh:
         for n, item in enumerate(items):
-            fh.write(json.dumps({"id": n, "verifier": spec, "response": item["response"],
-                                 "reference": item["reference"]}) + "\n")
+            fh.write(
+                json.dumps(
+                    {
+                        "id": n,
+                        "verifier": spec,
+                        "response": item["response"],
+                        "reference": item["reference"],
+                    }
+                )
+                + "\n"
+            )
 
 
 def timed(command: list[str]) -> float:
     start = time.perf_counter()
-    subprocess.run(command, check=True, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        command, check=True, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     return time.perf_counter() - start
 
 
 def run_rlvr(items_path: Path, out_path: Path) -> tuple[float, list[bool]]:
     rlvr = Path(sys.executable).with_name("rlvr")
     seconds = timed([str(rlvr), "grade", str(items_path), "-o", str(out_path), "--workers", "2"])
-    verdicts = [json.loads(line)["verdict"]["status"] == "pass" for line in out_path.read_text().splitlines()]
+    verdicts = [
+        json.loads(line)["verdict"]["status"] == "pass"
+        for line in out_path.read_text().splitlines()
+    ]
     return seconds, verdicts
 
 
@@ -74,9 +88,14 @@ def summary(name: str, runs: list[tuple[float, list[bool]]], labels: list[bool])
     predicted = runs[0][1]
     fp = sum(p and not t for p, t in zip(predicted, labels))
     fn = sum(t and not p for p, t in zip(predicted, labels))
-    row = {"wall_s_median": round(seconds, 2), "wall_s_runs": [round(s, 2) for s, _ in runs],
-           "items_per_s": round(len(labels) / seconds, 1),
-           "accuracy": round(1 - (fp + fn) / len(labels), 4), "false_positives": fp, "false_negatives": fn}
+    row = {
+        "wall_s_median": round(seconds, 2),
+        "wall_s_runs": [round(s, 2) for s, _ in runs],
+        "items_per_s": round(len(labels) / seconds, 1),
+        "accuracy": round(1 - (fp + fn) / len(labels), 4),
+        "false_positives": fp,
+        "false_negatives": fn,
+    }
     print(f"{name}: {row}", flush=True)
     return row
 
@@ -90,10 +109,16 @@ def main() -> None:
     args = parser.parse_args()
     items = math_workload.generate(args.items, args.seed)
     labels = [i["label"] for i in items]
-    results = {"machine": f"{platform.machine()} {os.cpu_count()} cpus", "python": platform.python_version(),
-               "items": args.items, "seed": args.seed, "workload": "tests/bench/math_workload.py",
-               "ours": "rlvr grade ITEMS -o OUT --workers 2 (fresh process, start-up included)",
-               "baseline": "math_verify.verify(parse('$'+gold+'$'), parse(response)) loop (fresh process)", "runs": {}}
+    results = {
+        "machine": f"{platform.machine()} {os.cpu_count()} cpus",
+        "python": platform.python_version(),
+        "items": args.items,
+        "seed": args.seed,
+        "workload": "tests/bench/math_workload.py",
+        "ours": "rlvr grade ITEMS -o OUT --workers 2 (fresh process, start-up included)",
+        "baseline": "math_verify.verify(parse('$'+gold+'$'), parse(response)) loop (fresh process)",
+        "runs": {},
+    }
     with tempfile.TemporaryDirectory() as tmp:
         tmp_dir = Path(tmp)
         for spec in ("math@1", "math@2"):
@@ -102,12 +127,17 @@ def main() -> None:
             runs = [run_rlvr(path, tmp_dir / "out.jsonl") for _ in range(args.repeats)]
             results["runs"][spec] = summary(f"rlvr grade {spec}", runs, labels)
         write_items(items, "math@2", tmp_dir / "items.jsonl")
-        runs = [run_baseline(tmp_dir / "items.jsonl", tmp_dir / "base.json") for _ in range(args.baseline_repeats)]
+        runs = [
+            run_baseline(tmp_dir / "items.jsonl", tmp_dir / "base.json")
+            for _ in range(args.baseline_repeats)
+        ]
         results["runs"]["math_verify_loop"] = summary("math-verify loop", runs, labels)
     base = results["runs"]["math_verify_loop"]["wall_s_median"]
     for spec in ("math@1", "math@2"):
         results[f"speedup_{spec}"] = round(base / results["runs"][spec]["wall_s_median"], 1)
-    print(f"speedup (baseline wall / ours): math@1 {results['speedup_math@1']}x, math@2 {results['speedup_math@2']}x")
+    print(
+        f"speedup (baseline wall / ours): math@1 {results['speedup_math@1']}x, math@2 {results['speedup_math@2']}x"
+    )
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     print(f"wrote {RESULTS}")

@@ -54,16 +54,29 @@ class MathVerifyRaw(BaseVerifier):
 
 
 def golden_items() -> list[dict[str, Any]]:
-    rows = [json.loads(line) for line in GOLDEN.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return [{"reference": r["reference"], "response": r["response"], "label": r["status"] == "pass",
-             "kind": r["note"]} for r in rows]
+    rows = [
+        json.loads(line) for line in GOLDEN.read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
+    return [
+        {
+            "reference": r["reference"],
+            "response": r["response"],
+            "label": r["status"] == "pass",
+            "kind": r["note"],
+        }
+        for r in rows
+    ]
 
 
 def score(labels: list[bool], predicted: list[bool]) -> dict[str, Any]:
     fp = sum(p and not t for t, p in zip(labels, predicted))
     fn = sum(t and not p for t, p in zip(labels, predicted))
-    return {"n": len(labels), "accuracy": round(1 - (fp + fn) / len(labels), 4), "false_positives": fp,
-            "false_negatives": fn}
+    return {
+        "n": len(labels),
+        "accuracy": round(1 - (fp + fn) / len(labels), 4),
+        "false_positives": fp,
+        "false_negatives": fn,
+    }
 
 
 def timed(fn: Callable[[], list[bool]]) -> tuple[list[bool], float]:
@@ -85,22 +98,31 @@ def run_batch(spec: str, items: list[dict[str, Any]]) -> list[bool]:
 def measure(name: str, items: list[dict[str, Any]], batch: bool) -> dict[str, Any]:
     labels = [i["label"] for i in items]
     out: dict[str, Any] = {}
-    for label, single, spec in (("math@1", MathVerifier(), "math@1"),
-                                ("math_verify_raw", MathVerifyRaw(), "bench_math_verify_raw@1")):
+    for label, single, spec in (
+        ("math@1", MathVerifier(), "math@1"),
+        ("math_verify_raw", MathVerifyRaw(), "bench_math_verify_raw@1"),
+    ):
         cold_caches()
         predicted, seconds = timed(lambda: run_single(single, items))
-        row = score(labels, predicted) | {"single_s": round(seconds, 2),
-                                          "single_items_per_s": round(len(items) / seconds, 1)}
+        row = score(labels, predicted) | {
+            "single_s": round(seconds, 2),
+            "single_items_per_s": round(len(items) / seconds, 1),
+        }
         if batch:
             batch_pred, batch_s = timed(lambda: run_batch(spec, items))
-            row |= {"batch2_s": round(batch_s, 2), "batch2_items_per_s": round(len(items) / batch_s, 1),
-                    "batch2_same_as_single": batch_pred == predicted}
+            row |= {
+                "batch2_s": round(batch_s, 2),
+                "batch2_items_per_s": round(len(items) / batch_s, 1),
+                "batch2_same_as_single": batch_pred == predicted,
+            }
         out[label] = row
         print(f"[{name}] {label}: {row}", flush=True)
     mine, base = out["math@1"], out["math_verify_raw"]
     out["speedup_single"] = round(mine["single_items_per_s"] / base["single_items_per_s"], 2)
     if batch:
-        out["speedup_batch2_vs_baseline_single"] = round(mine["batch2_items_per_s"] / base["single_items_per_s"], 2)
+        out["speedup_batch2_vs_baseline_single"] = round(
+            mine["batch2_items_per_s"] / base["single_items_per_s"], 2
+        )
         out["speedup_batch2"] = round(mine["batch2_items_per_s"] / base["batch2_items_per_s"], 2)
     return out
 
@@ -115,13 +137,17 @@ def cold_caches() -> None:
 
 
 def table(results: dict[str, Any]) -> str:
-    lines = ["| set | grader | accuracy | FP | FN | single items/s | batch (2 workers) items/s |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        "| set | grader | accuracy | FP | FN | single items/s | batch (2 workers) items/s |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for set_name, data in results["sets"].items():
         for grader in ("math@1", "math_verify_raw"):
             r = data[grader]
-            lines.append(f"| {set_name} (n={r['n']}) | {grader} | {r['accuracy']:.4f} | {r['false_positives']} | "
-                         f"{r['false_negatives']} | {r['single_items_per_s']} | {r.get('batch2_items_per_s', '-')} |")
+            lines.append(
+                f"| {set_name} (n={r['n']}) | {grader} | {r['accuracy']:.4f} | {r['false_positives']} | "
+                f"{r['false_negatives']} | {r['single_items_per_s']} | {r.get('batch2_items_per_s', '-')} |"
+            )
     return "\n".join(lines)
 
 
@@ -135,14 +161,23 @@ def main() -> None:
     register(MathVerifyRaw, replace=True)
     verifiers.get("math@1")
     workload = math_workload.generate(args.items, args.seed)
-    sets = {"golden": golden_items(), "mixed": workload,
-            "mixed_no_hostile": [i for i in workload if i["kind"] != "hostile"]}
-    results = {"machine": f"{platform.machine()} {os.cpu_count()} cpus, shared with other jobs (loaded)",
-               "python": platform.python_version(), "seed": args.seed, "items": args.items,
-               "baseline": "math_verify.verify(parse('$'+gold+'$'), parse(response)), default 5 s signal timeouts",
-               "sets": {}}
+    sets = {
+        "golden": golden_items(),
+        "mixed": workload,
+        "mixed_no_hostile": [i for i in workload if i["kind"] != "hostile"],
+    }
+    results = {
+        "machine": f"{platform.machine()} {os.cpu_count()} cpus, shared with other jobs (loaded)",
+        "python": platform.python_version(),
+        "seed": args.seed,
+        "items": args.items,
+        "baseline": "math_verify.verify(parse('$'+gold+'$'), parse(response)), default 5 s signal timeouts",
+        "sets": {},
+    }
     for name, items in sets.items():
-        results["sets"][name] = measure(name, items, batch=not args.no_batch and name != "mixed_no_hostile")
+        results["sets"][name] = measure(
+            name, items, batch=not args.no_batch and name != "mixed_no_hostile"
+        )
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     print(table(results))

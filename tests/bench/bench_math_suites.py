@@ -51,15 +51,22 @@ def measure(rows: list[dict], judge: Callable[[dict], bool]) -> dict:
     seconds = time.perf_counter() - start
     agree = sum(g == r["expected"] for g, r in zip(got, rows))
     false_passes = sum(g and not r["expected"] for g, r in zip(got, rows))
-    return {"n": len(rows), "agree": agree, "agreement": round(agree / len(rows), 4), "false_passes": false_passes,
-            "items_per_s": round(len(rows) / seconds, 1)}
+    return {
+        "n": len(rows),
+        "agree": agree,
+        "agreement": round(agree / len(rows), 4),
+        "false_passes": false_passes,
+        "items_per_s": round(len(rows) / seconds, 1),
+    }
 
 
 def table_judges() -> dict[str, Callable[[dict], bool]]:
     v1, v2 = MathVerifier(), MathVerifierV2()
-    return {"math@1": lambda r: v1.verify(r["prediction"], {"answer": r["gold"]}).passed,
-            "math@2": lambda r: v2.verify(r["prediction"], {"answer": r["gold"]}).passed,
-            "math_verify_defaults": lambda r: math_verify(r["gold"], r["prediction"])}
+    return {
+        "math@1": lambda r: v1.verify(r["prediction"], {"answer": r["gold"]}).passed,
+        "math@2": lambda r: v2.verify(r["prediction"], {"answer": r["gold"]}).passed,
+        "math_verify_defaults": lambda r: math_verify(r["gold"], r["prediction"]),
+    }
 
 
 def pair_judges() -> dict[str, Callable[[dict], bool]]:
@@ -69,20 +76,33 @@ def pair_judges() -> dict[str, Callable[[dict], bool]]:
         gold = extract_answer(pair["gold"], "last_number")
         return gold is not None and v1.verify(pair["response"], {"answer": gold.text}).passed
 
-    return {"math@1": v1_judge,
-            "math@2": lambda p: v2.verify(p["response"], {"solution": p["gold"]}).passed,
-            "math_verify_defaults": lambda p: math_verify(p["gold"], p["response"])}
+    return {
+        "math@1": v1_judge,
+        "math@2": lambda p: v2.verify(p["response"], {"solution": p["gold"]}).passed,
+        "math_verify_defaults": lambda p: math_verify(p["gold"], p["response"]),
+    }
 
 
 def main() -> None:
     logging.disable(logging.WARNING)
-    rows = [json.loads(line) for line in CASES.read_text(encoding="utf-8").splitlines() if line.strip()]
-    suites = {"mathverify_default_rows": [r for r in rows if uses_defaults(r)], "mathverify_all_rows": rows,
-              "processbench_pairs": pairs()}
-    results = {"machine": f"{platform.machine()} {os.cpu_count()} cpus", "python": platform.python_version(), "suites": {}}
+    rows = [
+        json.loads(line) for line in CASES.read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
+    suites = {
+        "mathverify_default_rows": [r for r in rows if uses_defaults(r)],
+        "mathverify_all_rows": rows,
+        "processbench_pairs": pairs(),
+    }
+    results = {
+        "machine": f"{platform.machine()} {os.cpu_count()} cpus",
+        "python": platform.python_version(),
+        "suites": {},
+    }
     for name, items in suites.items():
         judges = pair_judges() if name == "processbench_pairs" else table_judges()
-        results["suites"][name] = {grader: measure(items, judge) for grader, judge in judges.items()}
+        results["suites"][name] = {
+            grader: measure(items, judge) for grader, judge in judges.items()
+        }
         for grader, row in results["suites"][name].items():
             print(f"[{name}] {grader}: {row}", flush=True)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

@@ -21,7 +21,13 @@ from pathlib import Path
 import torch
 
 HERE = Path(__file__).resolve().parent
-CONFIGS = [(4, 8, 2, 8), (4, 8, 32, 16), (4, 8, 64, 16), (4, 8, 128, 32), (2, 16, 256, 32)]  # B, G, P, C
+CONFIGS = [
+    (4, 8, 2, 8),
+    (4, 8, 32, 16),
+    (4, 8, 64, 16),
+    (4, 8, 128, 32),
+    (2, 16, 256, 32),
+]  # B, G, P, C
 
 
 def model_and_batch(B: int, G: int, P: int, C: int):
@@ -30,8 +36,15 @@ def model_and_batch(B: int, G: int, P: int, C: int):
     from rl.engines.prefix import PromptGroup
 
     torch.manual_seed(0)
-    cfg = transformers.LlamaConfig(vocab_size=32, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                                   num_attention_heads=4, num_key_value_heads=4, max_position_embeddings=1024)
+    cfg = transformers.LlamaConfig(
+        vocab_size=32,
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=4,
+        max_position_embeddings=1024,
+    )
     model = transformers.LlamaForCausalLM(cfg).train()
     prompts = torch.randint(4, 32, (B, P))
     ids = torch.cat([prompts.repeat_interleave(G, 0), torch.randint(4, 32, (B * G, C))], dim=1)
@@ -80,14 +93,33 @@ def main() -> int:
         assert torch.allclose(plain(), shared(), rtol=1e-4), (B, G, P, C)
         repeats = 30 if P * C < 2000 else 10
         t_plain, t_shared = timed(plain, repeats), timed(shared, repeats)
-        rows.append({"prompts": B, "group": G, "prompt_tokens": P, "completion_tokens": C,
-                     "plain_s": round(t_plain, 5), "shared_s": round(t_shared, 5),
-                     "speedup": round(t_plain / t_shared, 3), "trainer_shares": worth_sharing(groups, P + C)})
-        print(f"B={B} G={G} P={P:>3} C={C:>2}: plain {t_plain * 1e3:8.2f} ms, shared {t_shared * 1e3:8.2f} ms, "
-              f"{t_plain / t_shared:5.2f}x  (trainer shares: {rows[-1]['trainer_shares']})")
-    result = {"benchmark": "shared_prefix_training_forward", "baseline": "rl.engines.lean.causal_logits (plain)",
-              "model": "Llama hidden 64, 2 layers, fp32, 1 torch thread", "rows": rows,
-              "machine": {"torch": torch.__version__, "cpus": os.cpu_count(), "load_average": os.getloadavg()[0]}}
+        rows.append(
+            {
+                "prompts": B,
+                "group": G,
+                "prompt_tokens": P,
+                "completion_tokens": C,
+                "plain_s": round(t_plain, 5),
+                "shared_s": round(t_shared, 5),
+                "speedup": round(t_plain / t_shared, 3),
+                "trainer_shares": worth_sharing(groups, P + C),
+            }
+        )
+        print(
+            f"B={B} G={G} P={P:>3} C={C:>2}: plain {t_plain * 1e3:8.2f} ms, shared {t_shared * 1e3:8.2f} ms, "
+            f"{t_plain / t_shared:5.2f}x  (trainer shares: {rows[-1]['trainer_shares']})"
+        )
+    result = {
+        "benchmark": "shared_prefix_training_forward",
+        "baseline": "rl.engines.lean.causal_logits (plain)",
+        "model": "Llama hidden 64, 2 layers, fp32, 1 torch thread",
+        "rows": rows,
+        "machine": {
+            "torch": torch.__version__,
+            "cpus": os.cpu_count(),
+            "load_average": os.getloadavg()[0],
+        },
+    }
     (HERE / "results").mkdir(exist_ok=True)
     (HERE / "results" / "prefix.json").write_text(json.dumps(result, indent=2) + "\n")
     return 0

@@ -41,23 +41,43 @@ def generate(path: Path, lines: int, steps_per_line: int, seed: int = 0) -> int:
     with open(path, "w") as out:
         for n in range(lines):
             a, b = rng.randint(2, 99), rng.randint(2, 99)
-            steps = [f"Step {k}: line {n} computes {a} * {k} = {a * k} and adds {b}." for k in range(steps_per_line)]
+            steps = [
+                f"Step {k}: line {n} computes {a} * {k} = {a * k} and adds {b}."
+                for k in range(steps_per_line)
+            ]
             ratings = [rng.choice((1, 1, 1, 0, -1)) for _ in steps]
-            row = {"labeler": f"labeler-{n % 17}", "timestamp": "2023-01-22T04:34:27.052924", "generation": 1,
-                   "is_quality_control_question": False, "is_initial_screening_question": False,
-                   "question": {"problem": f"Problem {n % 5000}: compute {a} times {b}.",
-                                "ground_truth_answer": str(a * b), "pre_generated_steps": steps,
-                                "pre_generated_answer": str(a * b)},
-                   "label": {"steps": [{"completions": [{"text": s, "rating": r, "flagged": None}],
-                                        "human_completion": None, "chosen_completion": 0}
-                                       for s, r in zip(steps, ratings)],
-                             "total_time": 1000, "finish_reason": "solution"}}
+            row = {
+                "labeler": f"labeler-{n % 17}",
+                "timestamp": "2023-01-22T04:34:27.052924",
+                "generation": 1,
+                "is_quality_control_question": False,
+                "is_initial_screening_question": False,
+                "question": {
+                    "problem": f"Problem {n % 5000}: compute {a} times {b}.",
+                    "ground_truth_answer": str(a * b),
+                    "pre_generated_steps": steps,
+                    "pre_generated_answer": str(a * b),
+                },
+                "label": {
+                    "steps": [
+                        {
+                            "completions": [{"text": s, "rating": r, "flagged": None}],
+                            "human_completion": None,
+                            "chosen_completion": 0,
+                        }
+                        for s, r in zip(steps, ratings)
+                    ],
+                    "total_time": 1000,
+                    "finish_reason": "solution",
+                },
+            }
             out.write(json.dumps(row) + "\n")
     return lines * steps_per_line
 
 
 def naive_import(store: PrmStore, path: Path, max_lines: int) -> tuple[int, float]:
     from rl.prm.records import LabelEvent
+
     steps = 0
     start = time.perf_counter()
     with open(path) as fh:
@@ -69,8 +89,17 @@ def naive_import(store: PrmStore, path: Path, max_lines: int) -> tuple[int, floa
             p = store.add_problem(q["problem"], gold_answer=q["ground_truth_answer"])
             t = store.add_trajectory(p.id, "\n".join(q["pre_generated_steps"]), generator="naive")
             got = store.add_segmentation(t.id, method="newline@1")
-            store.add_labels([LabelEvent(step_id=s.id, value=st["completions"][0]["rating"], annotator_kind="human",
-                                         annotator_id=row["labeler"]) for s, st in zip(got, row["label"]["steps"])])
+            store.add_labels(
+                [
+                    LabelEvent(
+                        step_id=s.id,
+                        value=st["completions"][0]["rating"],
+                        annotator_kind="human",
+                        annotator_id=row["labeler"],
+                    )
+                    for s, st in zip(got, row["label"]["steps"])
+                ]
+            )
             steps += len(got)
     return steps, time.perf_counter() - start
 
@@ -83,7 +112,9 @@ def timed_import(db: Path, data: Path, total: int, **options) -> tuple[float, fl
     wall, after = time.perf_counter() - start, os.times()
     assert report.steps == total, report
     store.close()
-    cpu = sum(after[i] - before[i] for i in range(4))  # user, system, children user, children system
+    cpu = sum(
+        after[i] - before[i] for i in range(4)
+    )  # user, system, children user, children system
     return wall, cpu
 
 
@@ -93,11 +124,16 @@ def _previous(out: Path) -> dict | None:
         old = json.loads(out.read_text())
     except (OSError, ValueError):
         return None
-    keep = {"import": ("steps_per_s", "steps_per_cpu_s", "validate_first_false"), "query": ("median_ms", "p99_ms"),
-            "export_trl": ("seconds", "cpu_seconds", "steps_per_s")}
+    keep = {
+        "import": ("steps_per_s", "steps_per_cpu_s", "validate_first_false"),
+        "query": ("median_ms", "p99_ms"),
+        "export_trl": ("seconds", "cpu_seconds", "steps_per_s"),
+    }
     summary = {part: {k: old.get(part, {}).get(k) for k in keys} for part, keys in keep.items()}
     summary["loadavg_before"] = old.get("machine", {}).get("loadavg_before")
-    summary["note"] = old.get("previous_run_note", "the result file before this run, other code version")
+    summary["note"] = old.get(
+        "previous_run_note", "the result file before this run, other code version"
+    )
     return summary
 
 
@@ -112,23 +148,31 @@ def main() -> None:
     lines = args.steps // args.steps_per_trajectory
     data = work / "prm800k_like.jsonl"
     total = generate(data, lines, args.steps_per_trajectory)
-    print(f"generated {total} steps in {lines} lines ({data.stat().st_size / 1e6:.0f} MB) under {work}")
+    print(
+        f"generated {total} steps in {lines} lines ({data.stat().st_size / 1e6:.0f} MB) under {work}"
+    )
 
     previous = _previous(Path(args.out))
     load_before = os.getloadavg()
     fast_s, fast_cpu = timed_import(work / "bench_novalidate.db", data, total, validate_first=False)
-    print(f"import (validate_first=False): {total / fast_s:,.0f} steps/s wall, {total / fast_cpu:,.0f} steps/s CPU")
+    print(
+        f"import (validate_first=False): {total / fast_s:,.0f} steps/s wall, {total / fast_cpu:,.0f} steps/s CPU"
+    )
     par_s, par_cpu = timed_import(work / "bench_workers2.db", data, total, workers=2)
-    print(f"import (validates first, workers=2): {total / par_s:,.0f} steps/s wall, "
-          f"{total / par_cpu:,.0f} steps/s CPU (incl. worker processes)")
+    print(
+        f"import (validates first, workers=2): {total / par_s:,.0f} steps/s wall, "
+        f"{total / par_cpu:,.0f} steps/s CPU (incl. worker processes)"
+    )
 
     store = PrmStore(work / "bench.db")
     start, cpu = time.perf_counter(), time.process_time()
     report = import_file(store, data, "prm800k", batch_lines=5000)
     import_s, import_cpu = time.perf_counter() - start, time.process_time() - cpu
     assert report.steps == total, report
-    print(f"import (default, validates first): {total} steps in {import_s:.1f}s = {total / import_s:,.0f} steps/s "
-          f"wall, {total / import_cpu:,.0f} steps/s CPU")
+    print(
+        f"import (default, validates first): {total} steps in {import_s:.1f}s = {total / import_s:,.0f} steps/s "
+        f"wall, {total / import_cpu:,.0f} steps/s CPU"
+    )
 
     naive_store = PrmStore(work / "naive.db")
     naive_steps, naive_s = naive_import(naive_store, data, max_lines=max(1, min(lines, 2000)))
@@ -144,14 +188,21 @@ def main() -> None:
         samples.append(time.perf_counter() - t0)
         assert len(steps) == len(labels) == args.steps_per_trajectory
     samples.sort()
-    query = {"median_ms": statistics.median(samples) * 1e3, "p99_ms": samples[int(len(samples) * 0.99) - 1] * 1e3}
-    print(f"trajectory query (steps + current labels): median {query['median_ms']:.2f} ms, p99 {query['p99_ms']:.2f} ms")
+    query = {
+        "median_ms": statistics.median(samples) * 1e3,
+        "p99_ms": samples[int(len(samples) * 0.99) - 1] * 1e3,
+    }
+    print(
+        f"trajectory query (steps + current labels): median {query['median_ms']:.2f} ms, p99 {query['p99_ms']:.2f} ms"
+    )
 
     start, cpu = time.perf_counter(), time.process_time()
     exported = export_trl(store, work / "trl.jsonl")
     export_s, export_cpu = time.perf_counter() - start, time.process_time() - cpu
-    print(f"export TRL: {exported.rows} rows, {exported.steps} steps in {export_s:.1f}s = "
-          f"{exported.steps / export_s:,.0f} steps/s")
+    print(
+        f"export TRL: {exported.rows} rows, {exported.steps} steps in {export_s:.1f}s = "
+        f"{exported.steps / export_s:,.0f} steps/s"
+    )
 
     start = time.perf_counter()
     naive_export_steps = 0
@@ -162,25 +213,50 @@ def main() -> None:
     print(f"baseline naive_api export: {naive_export_steps / naive_export_s:,.0f} steps/s")
 
     result = {
-        "bench": "prm", "steps": total, "trajectories": lines,
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "sqlite": sqlite3.sqlite_version,
-                    "loadavg_before": load_before, "loadavg_after": os.getloadavg(),
-                    "note": "shared 2-core machine, loaded by other helpers' work during the run; CPU-time "
-                            "rates (process_time) approximate an unloaded core"},
-        "import": {"seconds": import_s, "steps_per_s": total / import_s, "target_steps_per_s": 100_000,
-                   "cpu_seconds": import_cpu, "steps_per_cpu_s": total / import_cpu,
-                   "validate_first_false": {"seconds": fast_s, "steps_per_s": total / fast_s,
-                                            "steps_per_cpu_s": total / fast_cpu},
-                   "workers_2": {"seconds": par_s, "steps_per_s": total / par_s, "steps_per_cpu_s": total / par_cpu,
-                                 "note": "validation pass in 2 forked processes; CPU includes them"},
-                   "baseline_naive_api_steps_per_s": naive_steps / naive_s,
-                   "speedup_vs_baseline": (total / import_s) / (naive_steps / naive_s)},
+        "bench": "prm",
+        "steps": total,
+        "trajectories": lines,
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "sqlite": sqlite3.sqlite_version,
+            "loadavg_before": load_before,
+            "loadavg_after": os.getloadavg(),
+            "note": "shared 2-core machine, loaded by other helpers' work during the run; CPU-time "
+            "rates (process_time) approximate an unloaded core",
+        },
+        "import": {
+            "seconds": import_s,
+            "steps_per_s": total / import_s,
+            "target_steps_per_s": 100_000,
+            "cpu_seconds": import_cpu,
+            "steps_per_cpu_s": total / import_cpu,
+            "validate_first_false": {
+                "seconds": fast_s,
+                "steps_per_s": total / fast_s,
+                "steps_per_cpu_s": total / fast_cpu,
+            },
+            "workers_2": {
+                "seconds": par_s,
+                "steps_per_s": total / par_s,
+                "steps_per_cpu_s": total / par_cpu,
+                "note": "validation pass in 2 forked processes; CPU includes them",
+            },
+            "baseline_naive_api_steps_per_s": naive_steps / naive_s,
+            "speedup_vs_baseline": (total / import_s) / (naive_steps / naive_s),
+        },
         "query": {**query, "target_ms": 5.0},
-        "export_trl": {"seconds": export_s, "steps_per_s": exported.steps / export_s, "target_s": 30.0,
-                       "cpu_seconds": export_cpu,
-                       "rows": exported.rows, "steps": exported.steps,
-                       "baseline_naive_api_steps_per_s": naive_export_steps / naive_export_s,
-                       "speedup_vs_baseline": (exported.steps / export_s) / (naive_export_steps / naive_export_s)},
+        "export_trl": {
+            "seconds": export_s,
+            "steps_per_s": exported.steps / export_s,
+            "target_s": 30.0,
+            "cpu_seconds": export_cpu,
+            "rows": exported.rows,
+            "steps": exported.steps,
+            "baseline_naive_api_steps_per_s": naive_export_steps / naive_export_s,
+            "speedup_vs_baseline": (exported.steps / export_s)
+            / (naive_export_steps / naive_export_s),
+        },
         "db_mb": os.path.getsize(work / "bench.db") / 1e6,
         "previous_run": previous,
     }

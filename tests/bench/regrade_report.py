@@ -29,10 +29,15 @@ RLVR = str(Path(sys.executable).with_name("rlvr"))
 
 def golden_table(name: str = "math@1.jsonl") -> Path:
     """The golden table, wherever it lives now (it moved from tests/verifiers/golden/ to verifiers/golden/)."""
-    for path in (ROOT / "verifiers" / "golden" / name, ROOT / "tests" / "verifiers" / "golden" / name):
+    for path in (
+        ROOT / "verifiers" / "golden" / name,
+        ROOT / "tests" / "verifiers" / "golden" / name,
+    ):
         if path.exists():
             return path
-    raise SystemExit(f"golden table {name} is in neither verifiers/golden/ nor tests/verifiers/golden/")
+    raise SystemExit(
+        f"golden table {name} is in neither verifiers/golden/ nor tests/verifiers/golden/"
+    )
 
 
 def run(*args: str) -> str:
@@ -48,16 +53,40 @@ def main() -> int:
     args = parser.parse_args()
     golden = golden_table()
     with tempfile.TemporaryDirectory() as tmp:
-        graded, regraded, report_path = (str(Path(tmp) / n) for n in ("math1.jsonl", "regraded.jsonl", "report.json"))
+        graded, regraded, report_path = (
+            str(Path(tmp) / n) for n in ("math1.jsonl", "regraded.jsonl", "report.json")
+        )
         run("grade", str(golden), "--verifier", "math@1", "-o", graded, "--no-progress")
-        text = run("regrade", graded, "--inputs", str(golden), "--to", "math", "-o", regraded, "--report",
-                   report_path, "--examples", str(args.examples), "--no-progress")
+        text = run(
+            "regrade",
+            graded,
+            "--inputs",
+            str(golden),
+            "--to",
+            "math",
+            "-o",
+            regraded,
+            "--report",
+            report_path,
+            "--examples",
+            str(args.examples),
+            "--no-progress",
+        )
         report = json.loads(Path(report_path).read_text())
-    manifest = {"generator": "tests/bench/regrade_report.py", "input": str(golden.relative_to(ROOT)),
-                "input_sha256": hashlib.sha256(golden.read_bytes()).hexdigest(), "from": "math@1", "to": report["to"],
-                "commands": ["rlvr grade INPUT --verifier math@1 -o OLD",
-                             "rlvr regrade OLD --inputs INPUT --to math -o NEW --report REPORT"]}
-    RESULTS.write_text(json.dumps({"manifest": manifest, "report": report}, indent=2, ensure_ascii=False) + "\n")
+    manifest = {
+        "generator": "tests/bench/regrade_report.py",
+        "input": str(golden.relative_to(ROOT)),
+        "input_sha256": hashlib.sha256(golden.read_bytes()).hexdigest(),
+        "from": "math@1",
+        "to": report["to"],
+        "commands": [
+            "rlvr grade INPUT --verifier math@1 -o OLD",
+            "rlvr regrade OLD --inputs INPUT --to math -o NEW --report REPORT",
+        ],
+    }
+    RESULTS.write_text(
+        json.dumps({"manifest": manifest, "report": report}, indent=2, ensure_ascii=False) + "\n"
+    )
     print(text)
     print(f"wrote {RESULTS.relative_to(ROOT)}")
     return 0

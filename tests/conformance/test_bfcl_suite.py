@@ -61,20 +61,44 @@ MIN_AGREEMENT = 0.995
 CONFORMANCE_DOC = ROOT / "verifiers" / "tool_call" / "CONFORMANCE.md"
 
 _SCHEMA_CONTRADICTIONS = {
-    "simple_python_200": ("invalid_arguments", "answer lists '' (omit) first for fuel_efficiency, which the schema requires"),
-    "parallel_multiple_21": ("invalid_arguments", "answer gives x, y as strings (variable references) for arrays of floats"),
-    "parallel_multiple_94": ("invalid_arguments", "answer sorts fruit names with sort_list, whose elements are integers"),
+    "simple_python_200": (
+        "invalid_arguments",
+        "answer lists '' (omit) first for fuel_efficiency, which the schema requires",
+    ),
+    "parallel_multiple_21": (
+        "invalid_arguments",
+        "answer gives x, y as strings (variable references) for arrays of floats",
+    ),
+    "parallel_multiple_94": (
+        "invalid_arguments",
+        "answer sorts fruit names with sort_list, whose elements are integers",
+    ),
 }
 KNOWN_DISAGREEMENTS: dict[str, dict[str, tuple[str, str]]] = {
     "tool_call@1": _SCHEMA_CONTRADICTIONS,
-    "tool_call@2": {**_SCHEMA_CONTRADICTIONS, "parallel_multiple_26": (
-        "invalid_arguments", "answer's first choice sends type to bank.calculate_balance, which does not declare it")},
+    "tool_call@2": {
+        **_SCHEMA_CONTRADICTIONS,
+        "parallel_multiple_26": (
+            "invalid_arguments",
+            "answer's first choice sends type to bank.calculate_balance, which does not declare it",
+        ),
+    },
 }
 """Version -> question id -> (failure code of the ground truth, why): BFCL answers that contradict
 BFCL's own schemas, each reviewed by hand (the long form is in CONFORMANCE.md)."""
 AGREEMENT = {
-    "tool_call@1": {"simple_python": 399, "multiple": 200, "parallel": 200, "parallel_multiple": 198},
-    "tool_call@2": {"simple_python": 399, "multiple": 200, "parallel": 200, "parallel_multiple": 197},
+    "tool_call@1": {
+        "simple_python": 399,
+        "multiple": 200,
+        "parallel": 200,
+        "parallel_multiple": 198,
+    },
+    "tool_call@2": {
+        "simple_python": 399,
+        "multiple": 200,
+        "parallel": 200,
+        "parallel_multiple": 197,
+    },
 }
 """Version -> category -> questions that agree (of 400, 200, 200, 200): pinned exactly."""
 BFCL_REFUSES_ITS_FIRST_CHOICE = {"simple_python_200", "parallel_multiple_26"}
@@ -87,6 +111,7 @@ _NO_CALL = "None of the available functions can do this, so I will not call any.
 
 
 # -- BFCL -> tool_call ------------------------------------------------------------------------------
+
 
 def to_json_schema(node: Any) -> Any:
     """A BFCL parameter schema as JSON Schema: Python type names mapped, ``any`` unconstrained.
@@ -117,10 +142,20 @@ def concrete_values(option: Any, schema: dict) -> list[Any]:
     kind, items = schema.get("type"), schema.get("items") or {}
     if kind == "dict" and isinstance(option, dict):
         per_key = [[(key, value) for value in values] for key, values in option.items()]
-        return [{key: value for key, value in combo if value != ""} for combo in itertools.product(*per_key)]
-    if kind == "array" and items.get("type") == "dict" and isinstance(option, list) \
-            and all(isinstance(item, dict) for item in option):
-        return [list(combo) for combo in itertools.product(*(concrete_values(item, items) for item in option))]
+        return [
+            {key: value for key, value in combo if value != ""}
+            for combo in itertools.product(*per_key)
+        ]
+    if (
+        kind == "array"
+        and items.get("type") == "dict"
+        and isinstance(option, list)
+        and all(isinstance(item, dict) for item in option)
+    ):
+        return [
+            list(combo)
+            for combo in itertools.product(*(concrete_values(item, items) for item in option))
+        ]
     return [option]
 
 
@@ -137,24 +172,40 @@ def expected_calls(ground_truth: list[dict], functions: list[dict]) -> list[dict
     params = {f["name"]: f["parameters"].get("properties", {}) for f in functions}
     calls = []
     for call in ground_truth:
-        (name, arguments), = call.items()
-        allowed = {arg: allowed_values(options, params.get(name, {}).get(arg, {}))
-                   for arg, options in arguments.items()}
+        ((name, arguments),) = call.items()
+        allowed = {
+            arg: allowed_values(options, params.get(name, {}).get(arg, {}))
+            for arg, options in arguments.items()
+        }
         calls.append({"name": name, "allowed": allowed})
     return calls
 
 
 def tools(functions: list[dict]) -> list[dict]:
     """BFCL function definitions as OpenAI tools."""
-    return [{"type": "function", "function": {"name": f["name"], "description": f.get("description", ""),
-                                              "parameters": to_json_schema(f["parameters"])}} for f in functions]
+    return [
+        {
+            "type": "function",
+            "function": {
+                "name": f["name"],
+                "description": f.get("description", ""),
+                "parameters": to_json_schema(f["parameters"]),
+            },
+        }
+        for f in functions
+    ]
 
 
 # -- responses -------------------------------------------------------------------------------------
 
+
 def first_choice(call: dict) -> dict:
     """The call a model would make from the first allowed value of each argument."""
-    arguments = {arg: options[0] for arg, options in call["allowed"].items() if options and options[0] is not None}
+    arguments = {
+        arg: options[0]
+        for arg, options in call["allowed"].items()
+        if options and options[0] is not None
+    }
     return {"name": call["name"], "arguments": arguments}
 
 
@@ -170,21 +221,35 @@ def bfcl_choice(call: dict, parameters: dict) -> dict:
     for arg, options in call["allowed"].items():
         if arg not in declared and None in options:
             continue
-        choices = [option for option in options if option is not None] if arg in required else options
+        choices = (
+            [option for option in options if option is not None] if arg in required else options
+        )
         if choices and choices[0] is not None:
             arguments[arg] = choices[0]
     return {"name": call["name"], "arguments": arguments}
 
 
 def as_hermes(calls: list[dict]) -> str:
-    return "".join(f"<tool_call>\n{json.dumps(c, ensure_ascii=False)}\n</tool_call>\n" for c in calls)
+    return "".join(
+        f"<tool_call>\n{json.dumps(c, ensure_ascii=False)}\n</tool_call>\n" for c in calls
+    )
 
 
 def as_openai(calls: list[dict]) -> str:
-    tool_calls = [{"id": f"call_{i}", "type": "function",
-                   "function": {"name": c["name"], "arguments": json.dumps(c["arguments"], ensure_ascii=False)}}
-                  for i, c in enumerate(calls)]
-    return json.dumps({"role": "assistant", "content": None, "tool_calls": tool_calls}, ensure_ascii=False)
+    tool_calls = [
+        {
+            "id": f"call_{i}",
+            "type": "function",
+            "function": {
+                "name": c["name"],
+                "arguments": json.dumps(c["arguments"], ensure_ascii=False),
+            },
+        }
+        for i, c in enumerate(calls)
+    ]
+    return json.dumps(
+        {"role": "assistant", "content": None, "tool_calls": tool_calls}, ensure_ascii=False
+    )
 
 
 def outside(value: Any, allowed: list, enum: list | None) -> Any:
@@ -201,10 +266,15 @@ def outside(value: Any, allowed: list, enum: list | None) -> Any:
         candidates = [{**value, "unexpected_key": "x"}]
     else:
         candidates = []
-    return next((c for c in candidates if not any(values_equal(a, c) for a in allowed if a is not None)), None)
+    return next(
+        (c for c in candidates if not any(values_equal(a, c) for a in allowed if a is not None)),
+        None,
+    )
 
 
-def wrong_value(calls: list[dict], expected: list[dict], schemas: dict, seed: int) -> list[dict] | None:
+def wrong_value(
+    calls: list[dict], expected: list[dict], schemas: dict, seed: int
+) -> list[dict] | None:
     """``calls`` with one argument (picked by ``seed``) changed to a value outside its allowed set."""
     spots = [(i, arg) for i, call in enumerate(calls) for arg in call["arguments"]]
     for k in range(len(spots)):
@@ -219,6 +289,7 @@ def wrong_value(calls: list[dict], expected: list[dict], schemas: dict, seed: in
 
 
 # -- grading ---------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Case:
@@ -250,11 +321,16 @@ class Graded:
 
     @property
     def agrees(self) -> bool:
-        return all(status is Status.PASS for _, status, _ in self.correct) and self.false_passes == 0
+        return (
+            all(status is Status.PASS for _, status, _ in self.correct) and self.false_passes == 0
+        )
 
     def reason(self) -> str:
-        bad = [f"ground truth as {fmt}: {status.value} {code}" for fmt, status, code in self.correct
-               if status is not Status.PASS]
+        bad = [
+            f"ground truth as {fmt}: {status.value} {code}"
+            for fmt, status, code in self.correct
+            if status is not Status.PASS
+        ]
         bad += [f"{variant} passed" for variant, status, _ in self.wrong if status is Status.PASS]
         return "; ".join(bad)
 
@@ -277,26 +353,42 @@ def case(question: dict, answer: dict, index: int) -> Case:
         variants.append(("last call missing", calls[:-1]))
     render = as_hermes if index % 2 == 0 else as_openai
     accepted = tuple(bfcl_choice(call, schemas.get(call["name"], {})) for call in expected)
-    return Case(question["id"], reference, (("hermes", as_hermes(calls)), ("openai", as_openai(calls))),
-                tuple((variant, render(c)) for variant, c in variants), accepted)
+    return Case(
+        question["id"],
+        reference,
+        (("hermes", as_hermes(calls)), ("openai", as_openai(calls))),
+        tuple((variant, render(c)) for variant, c in variants),
+        accepted,
+    )
 
 
 @lru_cache(maxsize=None)
 def cases(category: str) -> tuple[Case, ...]:
     questions = read_jsonl(suite_path("bfcl", f"BFCL_v4_{category}.json"))
-    answers = {a["id"]: a for a in read_jsonl(suite_path("bfcl", "possible_answer", f"BFCL_v4_{category}.json"))}
-    assert len(answers) == len(questions), f"{category}: {len(questions)} questions, {len(answers)} answers"
+    answers = {
+        a["id"]: a
+        for a in read_jsonl(suite_path("bfcl", "possible_answer", f"BFCL_v4_{category}.json"))
+    }
+    assert len(answers) == len(questions), (
+        f"{category}: {len(questions)} questions, {len(answers)} answers"
+    )
     return tuple(case(q, answers[q["id"]], i) for i, q in enumerate(questions))
 
 
 @lru_cache(maxsize=None)
 def graded(spec: str, category: str) -> tuple[Graded, ...]:
-    return tuple(Graded(c.id, tuple((fmt, *verdict(spec, r, c.reference)) for fmt, r in c.ground_truth),
-                        tuple((variant, *verdict(spec, r, c.reference)) for variant, r in c.wrong))
-                 for c in cases(category))
+    return tuple(
+        Graded(
+            c.id,
+            tuple((fmt, *verdict(spec, r, c.reference)) for fmt, r in c.ground_truth),
+            tuple((variant, *verdict(spec, r, c.reference)) for variant, r in c.wrong),
+        )
+        for c in cases(category)
+    )
 
 
 # -- tests -----------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("spec", VERSIONS)
 @pytest.mark.parametrize("category", CATEGORIES)
@@ -306,18 +398,35 @@ def test_bfcl_category_agreement(spec, category):
     agreeing = len(results) - len(disagreeing)
     wrong = sum(len(g.wrong) for g in results)
     false_passes = sum(g.false_passes for g in results)
-    print(f"\nBFCL {category} ({spec}): {agreeing}/{len(results)} agree, {false_passes}/{wrong} wrong responses passed")
-    print("  wrong responses:", dict(Counter((variant, f"{status.value} {code}")
-                                             for g in results for variant, status, code in g.wrong)))
+    print(
+        f"\nBFCL {category} ({spec}): {agreeing}/{len(results)} agree, {false_passes}/{wrong} wrong responses passed"
+    )
+    print(
+        "  wrong responses:",
+        dict(
+            Counter(
+                (variant, f"{status.value} {code}")
+                for g in results
+                for variant, status, code in g.wrong
+            )
+        ),
+    )
     for qid, why in sorted(disagreeing.items()):
         print(f"  {qid}: {why}")
     assert false_passes == 0
-    assert agreeing == AGREEMENT[spec][category], "numbers changed: update CONFORMANCE.md and AGREEMENT"
+    assert agreeing == AGREEMENT[spec][category], (
+        "numbers changed: update CONFORMANCE.md and AGREEMENT"
+    )
     known = {qid for qid in KNOWN_DISAGREEMENTS[spec] if qid.rsplit("_", 1)[0] == category}
-    assert set(disagreeing) == known, "disagreements changed: update CONFORMANCE.md and KNOWN_DISAGREEMENTS"
+    assert set(disagreeing) == known, (
+        "disagreements changed: update CONFORMANCE.md and KNOWN_DISAGREEMENTS"
+    )
     for qid in known:  # the ground truth is refused by the tool's schema, not by the matching
         code = KNOWN_DISAGREEMENTS[spec][qid][0]
-        assert disagreeing[qid] == f"ground truth as hermes: fail {code}; ground truth as openai: fail {code}"
+        assert (
+            disagreeing[qid]
+            == f"ground truth as hermes: fail {code}; ground truth as openai: fail {code}"
+        )
 
 
 @pytest.mark.parametrize("spec", VERSIONS)
@@ -339,7 +448,10 @@ def test_the_choice_bfcl_accepts_passes(spec):
             status, code = verdict(spec, as_hermes(list(c.accepted)), c.reference)
             if status is not Status.PASS:
                 failing[c.id] = code
-    assert failing == {qid: "invalid_arguments" for qid in set(KNOWN_DISAGREEMENTS[spec]) - BFCL_REFUSES_ITS_FIRST_CHOICE}
+    assert failing == {
+        qid: "invalid_arguments"
+        for qid in set(KNOWN_DISAGREEMENTS[spec]) - BFCL_REFUSES_ITS_FIRST_CHOICE
+    }
 
 
 @pytest.mark.parametrize("spec", VERSIONS)
@@ -349,15 +461,24 @@ def test_an_invented_argument_never_passes(spec):
     outcomes = Counter()
     for category in CATEGORIES:
         for c in cases(category):
-            calls = [dict(call, arguments={**call["arguments"], "invented_argument": 1}) if i == 0 else call
-                     for i, call in enumerate(c.accepted)]
+            calls = [
+                dict(call, arguments={**call["arguments"], "invented_argument": 1})
+                if i == 0
+                else call
+                for i, call in enumerate(c.accepted)
+            ]
             result = get(spec).verify(as_openai(calls), c.reference)
             reason = result.failure_reason
-            named = reason is not None and "'invented_argument' is not an argument" in reason.message
+            named = (
+                reason is not None and "'invented_argument' is not an argument" in reason.message
+            )
             outcomes[(result.status.value, reason.code if reason else "", named)] += 1
     print(f"\nBFCL, an invented argument added ({spec}): {dict(outcomes)}")
     if spec == "tool_call@1":
-        assert outcomes == {("fail", "wrong_calls", False): 998, ("fail", "invalid_arguments", False): 2}
+        assert outcomes == {
+            ("fail", "wrong_calls", False): 998,
+            ("fail", "invalid_arguments", False): 2,
+        }
     else:
         assert outcomes == {("fail", "invalid_arguments", True): 1000}
 
@@ -370,33 +491,53 @@ def test_every_question_gets_a_wrong_response():
 
 def test_conformance_doc_names_the_pinned_disagreements():
     """The ``## Disagreements`` section of CONFORMANCE.md names exactly the pinned question ids."""
-    section = CONFORMANCE_DOC.read_text(encoding="utf-8").split("## Disagreements", 1)[1].split("\n## ", 1)[0]
-    named = set(re.findall(r"\b((?:simple_python|multiple|parallel|parallel_multiple)_\d+)\b", section))
-    assert named == set(KNOWN_DISAGREEMENTS["tool_call@1"]) | set(KNOWN_DISAGREEMENTS["tool_call@2"])
+    section = (
+        CONFORMANCE_DOC.read_text(encoding="utf-8")
+        .split("## Disagreements", 1)[1]
+        .split("\n## ", 1)[0]
+    )
+    named = set(
+        re.findall(r"\b((?:simple_python|multiple|parallel|parallel_multiple)_\d+)\b", section)
+    )
+    assert named == set(KNOWN_DISAGREEMENTS["tool_call@1"]) | set(
+        KNOWN_DISAGREEMENTS["tool_call@2"]
+    )
 
 
 def test_mapping_examples():
     """The docstring examples of the BFCL -> tool_call mapping above."""
-    assert doctest.testmod(sys.modules[__name__], optionflags=doctest.NORMALIZE_WHITESPACE).failed == 0
+    assert (
+        doctest.testmod(sys.modules[__name__], optionflags=doctest.NORMALIZE_WHITESPACE).failed == 0
+    )
 
 
 def test_explicit_null_is_listed_once_and_matches_in_v2_where_the_schema_allows_null():
     """parallel_152 is the only answer that lists ``null`` itself (``mod: ["", null]``). Sent as ``null``,
     ``mod`` breaks BFCL's schema (``float``) in both versions (BFCL accepts it through its "variable"
     allowance); with the schema made nullable, @2 matches it and @1 cannot."""
-    explicit = [(category, answer["id"]) for category in CATEGORIES
-                for answer in read_jsonl(suite_path("bfcl", "possible_answer", f"BFCL_v4_{category}.json"))
-                for call in answer["ground_truth"] for options in next(iter(call.values())).values()
-                if any(option is None for option in options)]
+    explicit = [
+        (category, answer["id"])
+        for category in CATEGORIES
+        for answer in read_jsonl(suite_path("bfcl", "possible_answer", f"BFCL_v4_{category}.json"))
+        for call in answer["ground_truth"]
+        for options in next(iter(call.values())).values()
+        if any(option is None for option in options)
+    ]
     assert sorted(set(explicit)) == [("parallel", "parallel_152")]
     c = next(c for c in cases("parallel") if c.id == "parallel_152")
-    response = as_hermes([dict(call, arguments={**call["arguments"], "mod": None}) for call in c.accepted])
+    response = as_hermes(
+        [dict(call, arguments={**call["arguments"], "mod": None}) for call in c.accepted]
+    )
     nullable = json.loads(json.dumps(c.reference))
     nullable["tools"][0]["function"]["parameters"]["properties"]["mod"]["type"] = ["number", "null"]
     assert {spec: verdict(spec, response, c.reference) for spec in VERSIONS} == {
-        "tool_call@1": (Status.FAIL, "invalid_arguments"), "tool_call@2": (Status.FAIL, "invalid_arguments")}
+        "tool_call@1": (Status.FAIL, "invalid_arguments"),
+        "tool_call@2": (Status.FAIL, "invalid_arguments"),
+    }
     assert {spec: verdict(spec, response, nullable) for spec in VERSIONS} == {
-        "tool_call@1": (Status.FAIL, "wrong_calls"), "tool_call@2": (Status.PASS, "")}
+        "tool_call@1": (Status.FAIL, "wrong_calls"),
+        "tool_call@2": (Status.PASS, ""),
+    }
 
 
 @lru_cache(maxsize=None)
@@ -406,7 +547,13 @@ def irrelevance() -> tuple[tuple[str, dict, dict], ...]:
     for question in read_jsonl(suite_path("bfcl", "BFCL_v4_irrelevance.json")):
         reference = {"tools": tools(question["function"]), "expected_calls": []}
         first = reference["tools"][0]["function"]
-        rows.append((question["id"], reference, {"name": first["name"], "arguments": placeholder(first["parameters"])}))
+        rows.append(
+            (
+                question["id"],
+                reference,
+                {"name": first["name"], "arguments": placeholder(first["parameters"])},
+            )
+        )
     return tuple(rows)
 
 
@@ -418,13 +565,20 @@ def placeholder(schema: dict) -> Any:
     if kind == "object":
         props = schema.get("properties", {})
         return {name: placeholder(props.get(name, {})) for name in schema.get("required", [])}
-    return {"string": "x", "integer": 1, "number": 1.5, "boolean": True,
-            "array": [placeholder(schema.get("items", {}))] if schema.get("items") else []}.get(kind, "x")
+    return {
+        "string": "x",
+        "integer": 1,
+        "number": 1.5,
+        "boolean": True,
+        "array": [placeholder(schema.get("items", {}))] if schema.get("items") else [],
+    }.get(kind, "x")
 
 
 NO_CALL_RESPONSES = {
     "plain text": _NO_CALL,
-    "OpenAI message, empty tool_calls": json.dumps({"role": "assistant", "content": _NO_CALL, "tool_calls": []}),
+    "OpenAI message, empty tool_calls": json.dumps(
+        {"role": "assistant", "content": _NO_CALL, "tool_calls": []}
+    ),
 }
 
 
@@ -436,14 +590,20 @@ def test_irrelevance_calling_a_tool_never_passes(spec):
             status, code = verdict(spec, render([call]), reference)
             statuses[(status.value, code)] += 1
             assert status is not Status.PASS, qid
-    print(f"\nBFCL irrelevance ({spec}), a tool called: {dict(statuses)} over {len(irrelevance())} questions x 2 formats")
-    assert statuses == {("fail", "wrong_calls"): 2 * len(irrelevance())}  # schema-valid calls, refused as calls
+    print(
+        f"\nBFCL irrelevance ({spec}), a tool called: {dict(statuses)} over {len(irrelevance())} questions x 2 formats"
+    )
+    assert statuses == {
+        ("fail", "wrong_calls"): 2 * len(irrelevance())
+    }  # schema-valid calls, refused as calls
 
 
 def test_irrelevance_calling_nothing_passes_in_tool_call_v2():
     """tool_call@2 reads ``expected_calls: []`` as "no call is expected": calling nothing is right."""
     for form, response in NO_CALL_RESPONSES.items():
-        outcomes = Counter(verdict("tool_call@2", response, reference) for _, reference, _ in irrelevance())
+        outcomes = Counter(
+            verdict("tool_call@2", response, reference) for _, reference, _ in irrelevance()
+        )
         print(f"\nBFCL irrelevance (tool_call@2), {form}: {dict(outcomes)}")
         assert outcomes == {(Status.PASS, ""): len(irrelevance())}
 
@@ -451,7 +611,9 @@ def test_irrelevance_calling_nothing_passes_in_tool_call_v2():
 def test_irrelevance_calling_nothing_cannot_pass_in_tool_call_v1():
     """tool_call@1 has no way to say "no call expected": calling nothing is unparseable (no_tool_call)."""
     for response in NO_CALL_RESPONSES.values():
-        outcomes = Counter(verdict("tool_call@1", response, reference) for _, reference, _ in irrelevance())
+        outcomes = Counter(
+            verdict("tool_call@1", response, reference) for _, reference, _ in irrelevance()
+        )
         assert outcomes == {(Status.UNPARSEABLE, "no_tool_call"): len(irrelevance())}
 
 

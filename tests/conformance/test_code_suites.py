@@ -38,10 +38,24 @@ CASE_TIMEOUT_S = 30.0
 MIN_MBPP_PASSING = 971
 CODE1 = {
     "humaneval_pass": 157,
-    "humaneval_bad_reference": {"HumanEval/32", "HumanEval/38", "HumanEval/44", "HumanEval/50", "HumanEval/53",
-                                "HumanEval/129", "HumanEval/151"},
-    "mbpp_not_passing": {40: "wrong_answer", 88: "wrong_answer", 126: "bad_reference", 367: "runtime_error",
-                         653: "wrong_answer", 902: "wrong_answer", 927: "runtime_error"},
+    "humaneval_bad_reference": {
+        "HumanEval/32",
+        "HumanEval/38",
+        "HumanEval/44",
+        "HumanEval/50",
+        "HumanEval/53",
+        "HumanEval/129",
+        "HumanEval/151",
+    },
+    "mbpp_not_passing": {
+        40: "wrong_answer",
+        88: "wrong_answer",
+        126: "bad_reference",
+        367: "runtime_error",
+        653: "wrong_answer",
+        902: "wrong_answer",
+        927: "runtime_error",
+    },
 }
 """What ``code@1`` gets on the same inputs (it ignores ``test_setup_code``)."""
 
@@ -108,7 +122,9 @@ def verifier(version: int):
     problem = docker_ready()
     if problem is not None:
         if in_ci():
-            pytest.fail(f"{problem} (CI=true: the code conformance suites run on Docker)", pytrace=False)
+            pytest.fail(
+                f"{problem} (CI=true: the code conformance suites run on Docker)", pytrace=False
+            )
         print(f"SKIP code conformance: {problem}")
         pytest.skip(problem)
     kind = CodeVerifierV2 if version == 2 else CodeVerifier
@@ -141,14 +157,19 @@ def graded(suite: str, version: int) -> list:
 
 
 def summary(verdicts: list) -> Counter:
-    return Counter((v.status.value, v.failure_reason.code if v.failure_reason else None) for v in verdicts)
+    return Counter(
+        (v.status.value, v.failure_reason.code if v.failure_reason else None) for v in verdicts
+    )
 
 
 def pinned_mbpp_failures() -> dict[int, str]:
     """``task id -> failure code`` from the table in CONFORMANCE.md's code@2 MBPP section."""
     text = CONFORMANCE_DOC.read_text(encoding="utf-8")
     section = text.split("## MBPP tasks code@2 does not pass", 1)[1].split("\n## ", 1)[0]
-    return {int(m.group(1)): m.group(2) for m in re.finditer(r"^\| (\d+) \| `(\w+)` \|", section, re.MULTILINE)}
+    return {
+        int(m.group(1)): m.group(2)
+        for m in re.finditer(r"^\| (\d+) \| `(\w+)` \|", section, re.MULTILINE)
+    }
 
 
 MBPP_NOT_PASSING = {126: "wrong_answer"}
@@ -158,8 +179,11 @@ MBPP_NOT_PASSING = {126: "wrong_answer"}
 # ---------------------------------------------------------------- code@2
 def test_humaneval_canonical_solutions_all_pass():
     verdicts = graded("humaneval", 2)
-    failing = {humaneval()[i]["task_id"]: v.failure_reason.to_dict() for i, v in enumerate(verdicts)
-               if v.status is not Status.PASS}
+    failing = {
+        humaneval()[i]["task_id"]: v.failure_reason.to_dict()
+        for i, v in enumerate(verdicts)
+        if v.status is not Status.PASS
+    }
     assert not failing, failing
     assert len(verdicts) == 164
 
@@ -173,11 +197,18 @@ def test_humaneval_with_every_function_returning_none_never_passes():
 
 def test_mbpp_canonical_solutions_pass_except_the_pinned_tasks():
     verdicts = graded("mbpp", 2)
-    failing = {mbpp()[i]["task_id"]: v.failure_reason.code for i, v in enumerate(verdicts) if v.status is not Status.PASS}
+    failing = {
+        mbpp()[i]["task_id"]: v.failure_reason.code
+        for i, v in enumerate(verdicts)
+        if v.status is not Status.PASS
+    }
     assert len(verdicts) - len(failing) >= MIN_MBPP_PASSING, failing
-    assert failing == MBPP_NOT_PASSING, {k: verdicts[[t["task_id"] for t in mbpp()].index(k)].failure_reason.message
-                                         for k in failing}
-    assert pinned_mbpp_failures() == MBPP_NOT_PASSING, "CONFORMANCE.md and MBPP_NOT_PASSING disagree"
+    assert failing == MBPP_NOT_PASSING, {
+        k: verdicts[[t["task_id"] for t in mbpp()].index(k)].failure_reason.message for k in failing
+    }
+    assert pinned_mbpp_failures() == MBPP_NOT_PASSING, (
+        "CONFORMANCE.md and MBPP_NOT_PASSING disagree"
+    )
 
 
 def test_mbpp_with_every_return_none_never_passes():
@@ -190,13 +221,19 @@ def test_mbpp_with_every_return_none_never_passes():
 # ---------------------------------------------------------------- code@1, pinned as documentation
 def test_code_at_1_numbers_in_the_document_hold():
     humaneval_verdicts = graded("humaneval", 1)
-    bad = {humaneval()[i]["task_id"] for i, v in enumerate(humaneval_verdicts)
-           if v.failure_reason and v.failure_reason.code == "bad_reference"}
+    bad = {
+        humaneval()[i]["task_id"]
+        for i, v in enumerate(humaneval_verdicts)
+        if v.failure_reason and v.failure_reason.code == "bad_reference"
+    }
     assert sum(v.status is Status.PASS for v in humaneval_verdicts) == CODE1["humaneval_pass"]
     assert bad == CODE1["humaneval_bad_reference"]
     mbpp_verdicts = graded("mbpp", 1)
-    failing = {mbpp()[i]["task_id"]: v.failure_reason.code for i, v in enumerate(mbpp_verdicts)
-               if v.status is not Status.PASS}
+    failing = {
+        mbpp()[i]["task_id"]: v.failure_reason.code
+        for i, v in enumerate(mbpp_verdicts)
+        if v.status is not Status.PASS
+    }
     assert failing == CODE1["mbpp_not_passing"]
     for suite in ("humaneval_none", "mbpp_none"):
         assert not any(v.status is Status.PASS for v in graded(suite, 1)), suite

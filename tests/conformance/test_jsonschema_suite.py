@@ -36,27 +36,37 @@ from verifiers import Status
 from verifiers.registry import get
 
 CONFORMANCE_DOC = ROOT / "verifiers" / "json_schema" / "CONFORMANCE.md"
-DRAFTS = {"draft7": "http://json-schema.org/draft-07/schema#",
-          "draft2020-12": "https://json-schema.org/draft/2020-12/schema"}
+DRAFTS = {
+    "draft7": "http://json-schema.org/draft-07/schema#",
+    "draft2020-12": "https://json-schema.org/draft/2020-12/schema",
+}
 """Graded drafts -> the ``$schema`` a schema without one gets."""
 REMOTES_URL = "http://localhost:1234/"
 
 AGREEING = {
-    "json_schema@2": {("draft7", "local"): (904, 904), ("draft7", "remote"): (23, 23),
-                      ("draft2020-12", "local"): (1250, 1250), ("draft2020-12", "remote"): (49, 49)},
-    "json_schema@1": {("draft7", "local"): (904, 904), ("draft7", "remote"): (0, 23),
-                      ("draft2020-12", "local"): (1228, 1250), ("draft2020-12", "remote"): (0, 49)},
+    "json_schema@2": {
+        ("draft7", "local"): (904, 904),
+        ("draft7", "remote"): (23, 23),
+        ("draft2020-12", "local"): (1250, 1250),
+        ("draft2020-12", "remote"): (49, 49),
+    },
+    "json_schema@1": {
+        ("draft7", "local"): (904, 904),
+        ("draft7", "remote"): (0, 23),
+        ("draft2020-12", "local"): (1228, 1250),
+        ("draft2020-12", "remote"): (0, 49),
+    },
 }
 """Version -> (draft, local | remote) -> (tests agreeing, tests)."""
 
 V1_DISAGREEMENTS_BY_FILE = {
     "draft7/refRemote.json": 23,
-    "draft2020-12/refRemote.json": 31,          # no resources: every remote $ref is unresolvable_ref
-    "draft2020-12/dynamicRef.json": 13,         # the strict-tree and extendible-dynamic-ref cases are remote
-    "draft2020-12/vocabulary.json": 5,          # custom metaschemas live in remotes/: unknown_schema_dialect
-    "draft2020-12/format.json": 17,             # formats always asserted; 2020-12 only annotates
-    "draft2020-12/pattern.json": 3,             # "^\\p{Letter}+$" refused as bad_schema (checked with re)
-    "draft2020-12/patternProperties.json": 2,   # same
+    "draft2020-12/refRemote.json": 31,  # no resources: every remote $ref is unresolvable_ref
+    "draft2020-12/dynamicRef.json": 13,  # the strict-tree and extendible-dynamic-ref cases are remote
+    "draft2020-12/vocabulary.json": 5,  # custom metaschemas live in remotes/: unknown_schema_dialect
+    "draft2020-12/format.json": 17,  # formats always asserted; 2020-12 only annotates
+    "draft2020-12/pattern.json": 3,  # "^\\p{Letter}+$" refused as bad_schema (checked with re)
+    "draft2020-12/patternProperties.json": 2,  # same
 }
 """Where ``json_schema@1`` disagrees, per file (all of its disagreements)."""
 
@@ -92,9 +102,13 @@ def remotes(draft: str) -> dict[str, Any]:
     documents = {}
     for path in sorted(root.rglob("*.json")):
         top = path.relative_to(root).parts[0]
-        if (top.startswith("draft") or top == "v1") and top != draft:  # another draft's own documents
+        if (
+            top.startswith("draft") or top == "v1"
+        ) and top != draft:  # another draft's own documents
             continue
-        documents[REMOTES_URL + path.relative_to(root).as_posix()] = json.loads(path.read_text(encoding="utf-8"))
+        documents[REMOTES_URL + path.relative_to(root).as_posix()] = json.loads(
+            path.read_text(encoding="utf-8")
+        )
     return documents
 
 
@@ -126,9 +140,19 @@ def suite_tests(draft: str) -> tuple[SuiteTest, ...]:
                 schema = {"$schema": DRAFTS[draft], **schema}
             remote = names_a_remote(schema, remote_uris)
             for test_index, test in enumerate(case["tests"]):
-                tests.append(SuiteTest(draft, path.name, case_index, test_index,
-                                       f"{case['description']} / {test['description']}",
-                                       schema, test["data"], test["valid"], remote))
+                tests.append(
+                    SuiteTest(
+                        draft,
+                        path.name,
+                        case_index,
+                        test_index,
+                        f"{case['description']} / {test['description']}",
+                        schema,
+                        test["data"],
+                        test["valid"],
+                        remote,
+                    )
+                )
     return tuple(tests)
 
 
@@ -146,8 +170,10 @@ def reference_for(spec: str, test: SuiteTest) -> dict[str, Any]:
 def verdicts(spec: str, draft: str) -> tuple[tuple[SuiteTest, Any], ...]:
     """``(test, verdict)`` for every required test of ``draft``, graded in-process by ``spec``."""
     verifier = get(spec)
-    return tuple((test, verifier.verify(json.dumps(test.data), reference_for(spec, test)))
-                 for test in suite_tests(draft))
+    return tuple(
+        (test, verifier.verify(json.dumps(test.data), reference_for(spec, test)))
+        for test in suite_tests(draft)
+    )
 
 
 def agrees(test: SuiteTest, verdict: Any) -> bool:
@@ -161,23 +187,32 @@ def disagreements(spec: str) -> dict[str, str]:
         for test, verdict in verdicts(spec, draft):
             if not agrees(test, verdict):
                 reason = verdict.failure_reason.to_dict() if verdict.failure_reason else ""
-                found[test.id] = f"{test.description}: valid={test.valid}, got {verdict.status.value} {reason}"
+                found[test.id] = (
+                    f"{test.description}: valid={test.valid}, got {verdict.status.value} {reason}"
+                )
     return found
 
 
 def documented_disagreements() -> set[str]:
     """The test ids named in CONFORMANCE.md's ``## Disagreements`` section."""
-    section = CONFORMANCE_DOC.read_text(encoding="utf-8").split("## Disagreements", 1)[1].split("\n## ", 1)[0]
+    section = (
+        CONFORMANCE_DOC.read_text(encoding="utf-8")
+        .split("## Disagreements", 1)[1]
+        .split("\n## ", 1)[0]
+    )
     return set(re.findall(r"`(draft[\w-]+/[\w-]+\.json:\d+:\d+)`", section))
 
 
 # -- the suite as graded ---------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("draft,required", [("draft7", 927), ("draft2020-12", 1299)])
 def test_scope(draft, required):
     tests = suite_tests(draft)
     kinds = Counter(test.kind for test in tests)
-    print(f"\n{draft}: {len(tests)} required tests, {kinds['local']} local, {kinds['remote']} remote")
+    print(
+        f"\n{draft}: {len(tests)} required tests, {kinds['local']} local, {kinds['remote']} remote"
+    )
     assert len(tests) == required  # the counts in ../shared/conformance/README.md
     assert all(test.remote for test in tests if test.file == "refRemote.json")
 
@@ -189,7 +224,9 @@ def test_remote_tests_need_their_resources():
         for test in (t for t in suite_tests(draft) if t.remote):
             verdict = verifier.verify(json.dumps(test.data), {"schema": test.schema})
             assert verdict.status is Status.ERROR, test.id
-            assert verdict.failure_reason.code in {"unresolvable_ref", "unknown_schema_dialect"}, test.id
+            assert verdict.failure_reason.code in {"unresolvable_ref", "unknown_schema_dialect"}, (
+                test.id
+            )
             assert "resources" in verdict.failure_reason.message, test.id
 
 
@@ -200,7 +237,9 @@ def test_agreement_is_pinned(spec):
         for kind in ("local", "remote"):
             graded = [(t, v) for t, v in verdicts(spec, draft) if t.kind == kind]
             counts[draft, kind] = (sum(agrees(t, v) for t, v in graded), len(graded))
-            print(f"\n{spec} {draft} {kind}: {counts[draft, kind][0]}/{counts[draft, kind][1]} agree")
+            print(
+                f"\n{spec} {draft} {kind}: {counts[draft, kind][0]}/{counts[draft, kind][1]} agree"
+            )
     assert counts == AGREEING[spec]
 
 
@@ -221,6 +260,7 @@ def test_conformance_doc_states_the_pinned_numbers():
     text = CONFORMANCE_DOC.read_text(encoding="utf-8")
     for spec, counts in AGREEING.items():
         for draft in DRAFTS:
-            cells = [f"{counts[draft, kind][0]}/{counts[draft, kind][1]}" for kind in ("local", "remote")]
+            cells = [
+                f"{counts[draft, kind][0]}/{counts[draft, kind][1]}" for kind in ("local", "remote")
+            ]
             assert f"| `{spec}` | {draft} | {cells[0]} | {cells[1]} |" in text, (spec, draft)
-

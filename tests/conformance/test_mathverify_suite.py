@@ -19,7 +19,12 @@ from conformance_paths import ROOT, documented, read_jsonl, suite_path
 from verifiers.math import MathConfig, MathVerifier, MathVerifierV2
 
 DOC = ROOT / "verifiers" / "math" / "CONFORMANCE.md"
-DEFAULT_KWARGS = {"match_types": ["latex", "expr"], "precision": 6, "strict": True, "allow_set_relation_comp": False}
+DEFAULT_KWARGS = {
+    "match_types": ["latex", "expr"],
+    "precision": 6,
+    "strict": True,
+    "allow_set_relation_comp": False,
+}
 
 
 def row_id(row: dict) -> str:
@@ -75,9 +80,13 @@ def test_suite_has_every_row(rows):
 
 def test_default_rows_agree_95_percent_with_no_false_pass(rows, v2_results):
     chosen, agree, false_passes, disagreements = _split(rows, v2_results, defaults=True)
-    print(f"math@2 on Math-Verify's default-option rows: {len(agree)}/{len(chosen)} agree, "
-          f"{len(false_passes)} false passes")
-    assert not false_passes, f"math@2 passes answers Math-Verify's table calls wrong: {sorted(false_passes)}"
+    print(
+        f"math@2 on Math-Verify's default-option rows: {len(agree)}/{len(chosen)} agree, "
+        f"{len(false_passes)} false passes"
+    )
+    assert not false_passes, (
+        f"math@2 passes answers Math-Verify's table calls wrong: {sorted(false_passes)}"
+    )
     assert len(agree) / len(chosen) >= 0.95
     assert disagreements == documented(DOC, "Default-option rows: disagreements")
 

@@ -46,15 +46,22 @@ def prm800k_trajectories(record: dict) -> list[tuple[tuple[str, ...], list]]:
             main = next(c for c in completions if c["text"] == pre[i])
         else:
             alternatives += [(i, c) for c in completions]
-            assert all(not s["completions"] for s in steps[i + 1:]), "nothing may follow the end of the path"
+            assert all(not s["completions"] for s in steps[i + 1 :]), (
+                "nothing may follow the end of the path"
+            )
             break
         alternatives += [(i, c) for c in completions if c is not main]
         path.append(main)
     texts, ratings = [c["text"] for c in path], [c["rating"] for c in path]
     out = []
     if path:
-        extends = bool(pre) and texts == pre[:len(texts)]
-        out.append((tuple(pre if extends else texts), ratings + [None] * (len(pre) - len(texts) if extends else 0)))
+        extends = bool(pre) and texts == pre[: len(texts)]
+        out.append(
+            (
+                tuple(pre if extends else texts),
+                ratings + [None] * (len(pre) - len(texts) if extends else 0),
+            )
+        )
     out += [(tuple(texts[:i]) + (c["text"],), ratings[:i] + [c["rating"]]) for i, c in alternatives]
     return out
 
@@ -66,14 +73,23 @@ def prm800k_expected(records: list[dict]) -> dict[str, int]:
         for texts, ratings in prm800k_trajectories(record):
             problems.add(problem)
             trajectories[(problem, texts)] = len(texts)
-            events += sum(r is not None for r in ratings)  # one event per rating, per trajectory it is on
+            events += sum(
+                r is not None for r in ratings
+            )  # one event per rating, per trajectory it is on
             labelled |= {(problem, texts, i) for i, r in enumerate(ratings) if r is not None}
-    return {"problems": len(problems), "trajectories": len(trajectories), "steps": sum(trajectories.values()),
-            "label_events": events, "labelled_steps": len(labelled)}
+    return {
+        "problems": len(problems),
+        "trajectories": len(trajectories),
+        "steps": sum(trajectories.values()),
+        "label_events": events,
+        "labelled_steps": len(labelled),
+    }
 
 
 def labelled_steps(store: PrmStore) -> int:
-    return sum(label is not None for t in store.trajectory_ids() for label in store.current_labels(t))
+    return sum(
+        label is not None for t in store.trajectory_ids() for label in store.current_labels(t)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -96,17 +112,22 @@ def test_prm800k_each_main_path_and_its_finish_reason(prm800k):
     assert {r["label"]["finish_reason"] for r in records} >= {"solution", "found_error", "give_up"}
     for line, record in enumerate(records, 1):
         texts, ratings = prm800k_trajectories(record)[0]
-        rows = store.read("SELECT t.id FROM trajectories t JOIN problems p ON p.id = t.problem_id "
-                          "WHERE p.text = ? AND t.raw_text = ? AND t.parent_id IS NULL",
-                          (record["question"]["problem"], "\n".join(texts)))
+        rows = store.read(
+            "SELECT t.id FROM trajectories t JOIN problems p ON p.id = t.problem_id "
+            "WHERE p.text = ? AND t.raw_text = ? AND t.parent_id IS NULL",
+            (record["question"]["problem"], "\n".join(texts)),
+        )
         assert len(rows) == 1, f"line {line}: main path not found"
         steps = store.steps(rows[0][0])
         assert [s.text for s in steps] == list(texts)
         labels = store.current_labels(rows[0][0])
-        assert [None if label is None else label.value for label in labels] == ratings, f"line {line}"
+        assert [None if label is None else label.value for label in labels] == ratings, (
+            f"line {line}"
+        )
         events = [e for s in steps for e in store.events(s.id)]
-        assert events and {(e.meta["finish_reason"], e.meta["line"]) for e in events} == \
-            {(record["label"]["finish_reason"], line)}
+        assert events and {(e.meta["finish_reason"], e.meta["line"]) for e in events} == {
+            (record["label"]["finish_reason"], line)
+        }
 
 
 def test_prm800k_give_up_with_null_completions(prm800k):
@@ -130,7 +151,11 @@ def test_math_shepherd_every_record_imports_with_its_counts(tmp_path):
     stats = store.stats()
     assert report.lines == len(records) == 7
     assert (stats["problems"], stats["trajectories"], stats["steps"], stats["label_events"]) == (
-        len({r["input"].split("Step 1:")[0].strip() for r in records}), len(records), len(marks), len(marks))
+        len({r["input"].split("Step 1:")[0].strip() for r in records}),
+        len(records),
+        len(marks),
+        len(marks),
+    )
     values = {row["value"]: row["count"] for row in stats["labels"]}
     assert values == {1.0: marks.count("+"), 0.0: marks.count("-")}
 
@@ -145,8 +170,10 @@ def processbench(tmp_path_factory):
         path = folder / f"{name}.json"
         records[name] = json.loads(path.read_text(encoding="utf-8"))
         reports[name] = import_file(store, path, "processbench")
-    ids = {json.loads(meta)["processbench_id"]: (t, h) for t, h, meta in
-           store.read("SELECT id, hash, meta_json FROM trajectories")}
+    ids = {
+        json.loads(meta)["processbench_id"]: (t, h)
+        for t, h, meta in store.read("SELECT id, hash, meta_json FROM trajectories")
+    }
     return store, records, reports, ids
 
 
@@ -157,7 +184,11 @@ def test_processbench_every_record_imports(processbench, name):
     report = reports[name]
     labels = sum(len(r["steps"]) if r["label"] == -1 else r["label"] + 1 for r in rows)
     assert (report.lines, report.trajectories, report.steps, report.events) == (
-        len(rows), len(rows), sum(len(r["steps"]) for r in rows), labels)
+        len(rows),
+        len(rows),
+        sum(len(r["steps"]) for r in rows),
+        labels,
+    )
 
 
 def test_processbench_store_counts(processbench):
@@ -166,8 +197,11 @@ def test_processbench_store_counts(processbench):
     assert len(rows) == len(ids) == 3400
     stats = store.stats()
     assert (stats["problems"], stats["trajectories"], stats["steps"], stats["final_verdicts"]) == (
-        len({r["problem"] for r in rows}), len(rows), sum(len(r["steps"]) for r in rows),
-        sum(r["final_answer_correct"] is not None for r in rows))
+        len({r["problem"] for r in rows}),
+        len(rows),
+        sum(len(r["steps"]) for r in rows),
+        sum(r["final_answer_correct"] is not None for r in rows),
+    )
 
 
 def test_processbench_first_wrong_step_is_the_label(processbench):
@@ -177,10 +211,17 @@ def test_processbench_first_wrong_step_is_the_label(processbench):
         for record in records[name]:
             trajectory_id = ids[record["id"]][0]
             labels = store.current_labels(trajectory_id)
-            expected = [1] * len(record["steps"]) if record["label"] == -1 else \
-                [1] * record["label"] + [-1] + [None] * (len(record["steps"]) - record["label"] - 1)
-            if store.first_wrong_step(trajectory_id) != record["label"] or \
-                    [None if label is None else label.value for label in labels] != expected:
+            expected = (
+                [1] * len(record["steps"])
+                if record["label"] == -1
+                else [1] * record["label"]
+                + [-1]
+                + [None] * (len(record["steps"]) - record["label"] - 1)
+            )
+            if (
+                store.first_wrong_step(trajectory_id) != record["label"]
+                or [None if label is None else label.value for label in labels] != expected
+            ):
                 wrong.append(record["id"])
     assert wrong == []
 
@@ -192,8 +233,12 @@ def test_processbench_export_reproduces_every_record(processbench, tmp_path):
     assert report.rows == 3400 and report.skipped == {}
     by_hash = {h: record_id for record_id, (_, h) in ids.items()}
     exported = {by_hash[row["id"]]: row for row in read_jsonl(out)}
-    differ = [r["id"] for name in PROCESSBENCH_FILES for r in records[name]
-              if {**exported[r["id"]], "id": r["id"]} != r]
+    differ = [
+        r["id"]
+        for name in PROCESSBENCH_FILES
+        for r in records[name]
+        if {**exported[r["id"]], "id": r["id"]} != r
+    ]
     assert differ == []  # label, steps, problem, generator and final_answer_correct, for every id
 
 

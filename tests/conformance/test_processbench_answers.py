@@ -29,15 +29,23 @@ def pairs() -> list[dict]:
     """(gold solution, other solution, expected) for every labelled-correct gold of a shared problem."""
     out = []
     for subset in SUBSETS:
-        records = json.loads(suite_path("processbench", f"{subset}.json").read_text(encoding="utf-8"))
+        records = json.loads(
+            suite_path("processbench", f"{subset}.json").read_text(encoding="utf-8")
+        )
         by_problem = defaultdict(list)
         for record in records:
             by_problem[record["problem"]].append(record)
         for group in by_problem.values():
             for gold in (r for r in group if r["final_answer_correct"]):
                 for other in (r for r in group if r is not gold):
-                    out.append({"id": f"{gold['id']}->{other['id']}", "gold": "\n\n".join(gold["steps"]),
-                                "response": "\n\n".join(other["steps"]), "expected": other["final_answer_correct"]})
+                    out.append(
+                        {
+                            "id": f"{gold['id']}->{other['id']}",
+                            "gold": "\n\n".join(gold["steps"]),
+                            "response": "\n\n".join(other["steps"]),
+                            "expected": other["final_answer_correct"],
+                        }
+                    )
     return out
 
 
@@ -56,7 +64,9 @@ def test_math_v2_never_passes_an_answer_people_marked_wrong(cases):
     verdicts = {c["id"]: verifier.verify(c["response"], {"solution": c["gold"]}) for c in cases}
     false_passes = {c["id"] for c in cases if verdicts[c["id"]].passed and not c["expected"]}
     agree = sum(verdicts[c["id"]].passed == c["expected"] for c in cases)
-    print(f"math@2 on ProcessBench answer pairs: {agree}/{len(cases)} agree, {len(false_passes)} false passes")
+    print(
+        f"math@2 on ProcessBench answer pairs: {agree}/{len(cases)} agree, {len(false_passes)} false passes"
+    )
     assert false_passes == documented(DOC, "ProcessBench pairs: false passes")
     assert agree / len(cases) >= 0.96
 
@@ -67,7 +77,9 @@ def test_math_v1_numbers_are_pinned(cases):
     agree = false_passes = 0
     for case in cases:
         gold = extract_answer(case["gold"], "last_number")
-        passed = gold is not None and verifier.verify(case["response"], {"answer": gold.text}).passed
+        passed = (
+            gold is not None and verifier.verify(case["response"], {"answer": gold.text}).passed
+        )
         agree += passed == case["expected"]
         false_passes += passed and not case["expected"]
     assert (agree, false_passes) == (709, 3)

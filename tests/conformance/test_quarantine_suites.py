@@ -24,8 +24,11 @@ def _humaneval() -> list[dict]:
 
 
 def _he(p: dict, prompt=None, tests=None, entry=None):
-    return fingerprint(p["task_id"], prompt or p["prompt"], {"tests": tests or p["test"],
-                                                            "entry_point": entry or p["entry_point"]})
+    return fingerprint(
+        p["task_id"],
+        prompt or p["prompt"],
+        {"tests": tests or p["test"], "entry_point": entry or p["entry_point"]},
+    )
 
 
 def _rename(text: str, old: str, new: str) -> str:
@@ -49,8 +52,15 @@ def _caught(isolated, copies, ids):
 def test_humaneval_renamed_and_reformatted_copies_are_caught_and_other_items_are_not():
     he = _humaneval()
     isolated = [_he(p) for p in he]
-    copies = [_he(p, prompt=_rename(p["prompt"], p["entry_point"], "solve_it"), entry="solve_it",
-                  tests=re.sub(r"\s*==\s*", "==", p["test"])) for p in he]
+    copies = [
+        _he(
+            p,
+            prompt=_rename(p["prompt"], p["entry_point"], "solve_it"),
+            entry="solve_it",
+            tests=re.sub(r"\s*==\s*", "==", p["test"]),
+        )
+        for p in he
+    ]
     assert _caught(isolated, copies, [p["task_id"] for p in he]) >= 0.98 * len(he)
     flagged, checked = _halves(isolated)
     assert flagged <= 0.03 * checked, f"{flagged}/{checked} different HumanEval problems flagged"
@@ -59,17 +69,28 @@ def test_humaneval_renamed_and_reformatted_copies_are_caught_and_other_items_are
 @pytest.mark.slow
 def test_mbpp_renamed_functions_with_reworded_text_are_caught():
     mb = read_jsonl(suite_path("mbpp", "mbpp.jsonl"))
-    isolated = [fingerprint(str(p["task_id"]), p["text"], {"test_list": p["test_list"]}) for p in mb]
+    isolated = [
+        fingerprint(str(p["task_id"]), p["text"], {"test_list": p["test_list"]}) for p in mb
+    ]
     copies = []
     for p in mb:
         name = re.search(r"\bdef\s+([A-Za-z_]\w*)", p["code"]).group(1)
-        text = "Implement code that will " + re.sub(r"(?i)^write a (python )?function to ", "", p["text"])
-        copies.append(fingerprint(f"copy-{p['task_id']}", text,
-                                  {"test_list": [_rename(t, name, "solution") for t in p["test_list"]]}))
+        text = "Implement code that will " + re.sub(
+            r"(?i)^write a (python )?function to ", "", p["text"]
+        )
+        copies.append(
+            fingerprint(
+                f"copy-{p['task_id']}",
+                text,
+                {"test_list": [_rename(t, name, "solution") for t in p["test_list"]]},
+            )
+        )
     assert _caught(isolated, copies, [str(p["task_id"]) for p in mb]) >= 0.95 * len(mb)
     # MBPP holds near-identical siblings (first vs last occurrence, set vs unset bits): a few are flagged
     flagged, checked = _halves(isolated)
-    assert flagged <= 0.07 * checked, f"{flagged}/{checked} MBPP problems flagged against the other half"
+    assert flagged <= 0.07 * checked, (
+        f"{flagged}/{checked} MBPP problems flagged against the other half"
+    )
 
 
 def _processbench(name: str) -> list[tuple[str, str, str]]:
@@ -92,7 +113,7 @@ def _last_boxed(text: str) -> str | None:
     while end < len(text) and depth:
         depth += {"{": 1, "}": -1}.get(text[end], 0)
         end += 1
-    return text[start + 7:end - 1] if depth == 0 else None
+    return text[start + 7 : end - 1] if depth == 0 else None
 
 
 def _question_first(problem: str) -> str:
@@ -106,9 +127,15 @@ def _question_first(problem: str) -> str:
 def test_word_problems_reordered_are_caught_and_different_problems_are_not(suite):
     problems = _processbench(suite)
     isolated = [fingerprint(i, text, {"answer": answer}) for i, text, answer in problems]
-    copies = [fingerprint(f"copy-{i}", _question_first(text), {"answer": f"\\boxed{{{answer}}}"})
-              for i, text, answer in problems]
+    copies = [
+        fingerprint(f"copy-{i}", _question_first(text), {"answer": f"\\boxed{{{answer}}}"})
+        for i, text, answer in problems
+    ]
     caught = _caught(isolated, copies, [i for i, _, _ in problems])
-    assert caught >= 0.9 * len(problems), f"{caught}/{len(problems)} reordered {suite} problems caught"
+    assert caught >= 0.9 * len(problems), (
+        f"{caught}/{len(problems)} reordered {suite} problems caught"
+    )
     flagged, checked = _halves(isolated)
-    assert flagged <= max(1, 0.01 * checked), f"{flagged}/{checked} different {suite} problems flagged"
+    assert flagged <= max(1, 0.01 * checked), (
+        f"{flagged}/{checked} different {suite} problems flagged"
+    )

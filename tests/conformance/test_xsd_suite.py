@@ -60,12 +60,16 @@ KNOWN_DISAGREEMENTS: dict[str, str] = {
 
 SLOW_TO_COMPILE = {
     "features/models/billion_laughs_model.xsd": "32 group definitions, each a sequence of two references "
-                                                "to the one before: libxml2 takes about 45 s to compile it",
+    "to the one before: libxml2 takes about 45 s to compile it",
 }
 """Case file -> why it is graded only on request (both the verifier and raw libxml2 compile it)."""
 
-EXCLUDED_COUNTS = {"XSD 1.1": 25, "imports or includes": 25, "schema marked invalid by the suite": 1,
-                   "slow to compile (RLVR_CONFORMANCE_SLOW=1)": 1}
+EXCLUDED_COUNTS = {
+    "XSD 1.1": 25,
+    "imports or includes": 25,
+    "schema marked invalid by the suite": 1,
+    "slow to compile (RLVR_CONFORMANCE_SLOW=1)": 1,
+}
 GRADED_COUNT = 83
 
 
@@ -100,10 +104,18 @@ def case_of(row: dict) -> Case:
         schema_path = path
     else:
         overrides = row.get("location_overrides") or {}
-        locations = list(overrides.values()) or [hint["location"] for hint in row.get("schema_location_hints") or []]
+        locations = list(overrides.values()) or [
+            hint["location"] for hint in row.get("schema_location_hints") or []
+        ]
         assert len(locations) == 1, f"{row['file']}: expected one schema location, got {locations}"
         schema_path = (path.parent / locations[0]).resolve()
-    return Case(row["file"], row["kind"], path, schema_path, VALID if row["expected_errors"] == 0 else INVALID)
+    return Case(
+        row["file"],
+        row["kind"],
+        path,
+        schema_path,
+        VALID if row["expected_errors"] == 0 else INVALID,
+    )
 
 
 def exclusion(row: dict, case: Case) -> str | None:
@@ -112,7 +124,9 @@ def exclusion(row: dict, case: Case) -> str | None:
         return "XSD 1.1"
     if row["file"] in SLOW_TO_COMPILE:
         return "slow to compile (RLVR_CONFORMANCE_SLOW=1)"
-    verdict = get("xml_schema@1").verify(SCHEMA_PROBE, {"xsd": case.schema_path.read_text(encoding="utf-8")})
+    verdict = get("xml_schema@1").verify(
+        SCHEMA_PROBE, {"xsd": case.schema_path.read_text(encoding="utf-8")}
+    )
     if verdict.failure_reason and verdict.failure_reason.code == "schema_import_blocked":
         return "imports or includes"
     if case.kind == "xml" and case.schema_path in invalid_schemas():
@@ -123,8 +137,11 @@ def exclusion(row: dict, case: Case) -> str | None:
 @lru_cache(maxsize=None)
 def invalid_schemas() -> frozenset[Path]:
     root = suite_path("xsd", "test_cases")
-    return frozenset((root / r["file"]).resolve() for r in rows()
-                     if r["kind"] == "xsd" and r["xsd_version"] == "1.0" and r["expected_errors"] > 0)
+    return frozenset(
+        (root / r["file"]).resolve()
+        for r in rows()
+        if r["kind"] == "xsd" and r["xsd_version"] == "1.0" and r["expected_errors"] > 0
+    )
 
 
 def verifier_says(case: Case) -> str:
@@ -136,7 +153,11 @@ def verifier_says(case: Case) -> str:
         return REFUSED if case.kind == "xml" else INVALID
     if case.kind == "xsd":
         return VALID
-    assert verdict.status in (Status.PASS, Status.FAIL), (case.file, verdict.status, verdict.failure_reason)
+    assert verdict.status in (Status.PASS, Status.FAIL), (
+        case.file,
+        verdict.status,
+        verdict.failure_reason,
+    )
     return VALID if verdict.status is Status.PASS else INVALID
 
 
@@ -166,9 +187,12 @@ def graded() -> tuple[tuple[Graded, ...], Counter]:
 
 # -- tests -----------------------------------------------------------------------------------------
 
+
 def test_scope():
     results, excluded = graded()
-    print(f"\nxmlschema test cases: {len(rows())} rows, {len(results)} graded, excluded {dict(excluded)}")
+    print(
+        f"\nxmlschema test cases: {len(rows())} rows, {len(results)} graded, excluded {dict(excluded)}"
+    )
     assert dict(excluded) == EXCLUDED_COUNTS
     assert len(results) == GRADED_COUNT == len(rows()) - sum(EXCLUDED_COUNTS.values())
     assert len({g.case.file for g in results}) == len(results)  # one XSD 1.0 row per file
@@ -181,11 +205,16 @@ def test_verifier_agrees_with_raw_libxml2_on_every_graded_case():
 
 def test_every_disagreement_with_the_suite_is_pinned():
     results, _ = graded()
-    disagreeing = {g.case.file: f"expected {g.case.expected}, libxml2 and xml_schema@1: {g.verifier}"
-                   for g in results if g.verifier != g.case.expected}
+    disagreeing = {
+        g.case.file: f"expected {g.case.expected}, libxml2 and xml_schema@1: {g.verifier}"
+        for g in results
+        if g.verifier != g.case.expected
+    }
     for kind in ("xsd", "xml"):
         mine = [g for g in results if g.case.kind == kind]
-        print(f"\n{kind}: {sum(g.verifier == g.case.expected for g in mine)}/{len(mine)} agree with the suite")
+        print(
+            f"\n{kind}: {sum(g.verifier == g.case.expected for g in mine)}/{len(mine)} agree with the suite"
+        )
     for file, why in sorted(disagreeing.items()):
         print(f"  {file}: {why}")
     assert set(disagreeing) == set(KNOWN_DISAGREEMENTS)
@@ -205,7 +234,11 @@ def test_slow_to_compile_schemas():
 
 def test_conformance_doc_names_the_pinned_disagreements():
     """The ``## Disagreements`` section of CONFORMANCE.md names exactly the pinned case files."""
-    section = CONFORMANCE_DOC.read_text(encoding="utf-8").split("## Disagreements", 1)[1].split("\n## ", 1)[0]
+    section = (
+        CONFORMANCE_DOC.read_text(encoding="utf-8")
+        .split("## Disagreements", 1)[1]
+        .split("\n## ", 1)[0]
+    )
     assert set(re.findall(r"`([\w./-]+\.(?:xsd|xml))`", section)) == set(KNOWN_DISAGREEMENTS)
 
 
@@ -220,7 +253,10 @@ def _schema(body: str):
 
 def test_libxml2_does_not_collapse_whitespace_in_date_time_values():
     """xs:dateTime's whiteSpace facet is collapse (fixed); libxml2 refuses the padded value anyway."""
-    date_time, decimal = _schema('<xs:element name="a" type="xs:dateTime"/>'), _schema('<xs:element name="a" type="xs:decimal"/>')
+    date_time, decimal = (
+        _schema('<xs:element name="a" type="xs:dateTime"/>'),
+        _schema('<xs:element name="a" type="xs:decimal"/>'),
+    )
     assert date_time.validate(etree.fromstring("<a>2017-10-21T13:00:00</a>"))
     assert not date_time.validate(etree.fromstring("<a> 2017-10-21T13:00:00 </a>"))
     assert decimal.validate(etree.fromstring("<a> 10.0 </a>"))
@@ -228,9 +264,11 @@ def test_libxml2_does_not_collapse_whitespace_in_date_time_values():
 
 def test_libxml2_does_not_check_particle_restrictions():
     """A restriction whose content is not a restriction of its base's (Particle Valid (Restriction))."""
-    _schema('<xs:complexType name="B"><xs:sequence><xs:element name="a"/></xs:sequence></xs:complexType>'
-            '<xs:complexType name="R"><xs:complexContent><xs:restriction base="B"><xs:sequence>'
-            '<xs:element name="not_in_base"/></xs:sequence></xs:restriction></xs:complexContent></xs:complexType>')
+    _schema(
+        '<xs:complexType name="B"><xs:sequence><xs:element name="a"/></xs:sequence></xs:complexType>'
+        '<xs:complexType name="R"><xs:complexContent><xs:restriction base="B"><xs:sequence>'
+        '<xs:element name="not_in_base"/></xs:sequence></xs:restriction></xs:complexContent></xs:complexType>'
+    )
 
 
 def test_libxml2_compares_a_hex_binary_fixed_value_as_a_string():

@@ -35,23 +35,44 @@ SLOW = {"code"}
 
 def params(names=sorted(SETS)):
     """(set, verifier) for every verifier an environment over the set pins."""
-    return [pytest.param(n, spec, marks=pytest.mark.slow) if n in SLOW else pytest.param(n, spec)
-            for n in names for spec in SETS[n][1]]
+    return [
+        pytest.param(n, spec, marks=pytest.mark.slow) if n in SLOW else pytest.param(n, spec)
+        for n in names
+        for spec in SETS[n][1]
+    ]
 
 
 def regenerate_command(name: str, manifest: dict, out: Path) -> list[str]:
     """Command line that rewrites set ``name`` into ``out`` with the manifest's seed and size."""
     script = [sys.executable, str(DATASETS / SETS[name][0]), "--seed", str(manifest["seed"])]
     if name == "code":  # helper D's generator: size per family, --out names the JSONL file
-        return script + ["--per-family", str(manifest["per_family"]), "--out", str(out / manifest["file"])]
+        return script + [
+            "--per-family",
+            str(manifest["per_family"]),
+            "--out",
+            str(out / manifest["file"]),
+        ]
     if name.startswith("arith"):  # one generator, two splits: both sizes from their manifests
-        sizes = {split: envs.bundled.read_manifest(split)["count"] for split in ("arith", "arith_heldout")}
-        return script + ["--train", str(sizes["arith"]), "--heldout", str(sizes["arith_heldout"]), "--out", str(out)]
+        sizes = {
+            split: envs.bundled.read_manifest(split)["count"]
+            for split in ("arith", "arith_heldout")
+        }
+        return script + [
+            "--train",
+            str(sizes["arith"]),
+            "--heldout",
+            str(sizes["arith_heldout"]),
+            "--out",
+            str(out),
+        ]
     return script + ["--count", str(manifest["count"]), "--out", str(out)]
 
 
 def rows_of(name: str) -> list[dict]:
-    return [json.loads(line) for line in envs.bundled_path(name).read_text(encoding="utf-8").splitlines()]
+    return [
+        json.loads(line)
+        for line in envs.bundled_path(name).read_text(encoding="utf-8").splitlines()
+    ]
 
 
 @pytest.mark.parametrize("name", sorted(SETS))
@@ -77,9 +98,14 @@ def test_generator_reproduces_the_file_from_its_seed(name, tmp_path):
 @pytest.mark.parametrize("name, spec", params())
 def test_every_reference_solution_passes(name, spec):
     rows = rows_of(name)
-    verdicts = grade_batch([GradeItem(r["solution"], r["reference"], spec, r["id"]) for r in rows],
-                           workers=2, timeout_s=60)
-    failed = [(r["id"], v.status.value, v.failure_reason) for r, v in zip(rows, verdicts) if not v.passed]
+    verdicts = grade_batch(
+        [GradeItem(r["solution"], r["reference"], spec, r["id"]) for r in rows],
+        workers=2,
+        timeout_s=60,
+    )
+    failed = [
+        (r["id"], v.status.value, v.failure_reason) for r, v in zip(rows, verdicts) if not v.passed
+    ]
     assert failed == []
 
 
@@ -98,6 +124,7 @@ def corrupt_json(row: dict) -> str:
         if isinstance(value, bool):
             return not value
         return value + 1 if isinstance(value, int) else value + " (edited)"
+
     return json.dumps(change(json.loads(row["solution"])))
 
 
@@ -113,17 +140,33 @@ def corrupt_tools(row: dict) -> str:
     last = calls[-1]
     key = next(k for k, v in last.arguments.items() if isinstance(v, str))
     edited = {**last.arguments, key: last.arguments[key] + "-x"}
-    blocks = [{"name": c.name, "arguments": c.arguments} for c in calls[:-1]] + [{"name": last.name, "arguments": edited}]
-    return "".join(f"<tool_call>{json.dumps(b)}</tool_call>" for b in blocks) + "\n" + row["meta"]["final_answer"]
+    blocks = [{"name": c.name, "arguments": c.arguments} for c in calls[:-1]] + [
+        {"name": last.name, "arguments": edited}
+    ]
+    return (
+        "".join(f"<tool_call>{json.dumps(b)}</tool_call>" for b in blocks)
+        + "\n"
+        + row["meta"]["final_answer"]
+    )
 
 
 def corrupt_code(row: dict) -> str:
     """The solution, then the entry point redefined to return None (the tests must catch it)."""
-    return row["solution"] + f"\n\ndef {row['reference']['entry_point']}(*args, **kwargs):\n    return None\n"
+    return (
+        row["solution"]
+        + f"\n\ndef {row['reference']['entry_point']}(*args, **kwargs):\n    return None\n"
+    )
 
 
-CORRUPT = {"math": corrupt_math, "arith": corrupt_math, "arith_heldout": corrupt_math, "json": corrupt_json,
-           "xml": corrupt_xml, "tools": corrupt_tools, "code": corrupt_code}
+CORRUPT = {
+    "math": corrupt_math,
+    "arith": corrupt_math,
+    "arith_heldout": corrupt_math,
+    "json": corrupt_json,
+    "xml": corrupt_xml,
+    "tools": corrupt_tools,
+    "code": corrupt_code,
+}
 
 
 @pytest.mark.parametrize("name, spec", params())
@@ -131,7 +174,11 @@ def test_a_corrupted_solution_fails(name, spec):
     rows = rows_of(name)
     items = [GradeItem(CORRUPT[name](r), r["reference"], spec, r["id"]) for r in rows]
     verdicts = grade_batch(items, workers=2, timeout_s=60)
-    not_failed = [(r["id"], v.status.value, v.failure_reason) for r, v in zip(rows, verdicts) if v.status.value != "fail"]
+    not_failed = [
+        (r["id"], v.status.value, v.failure_reason)
+        for r, v in zip(rows, verdicts)
+        if v.status.value != "fail"
+    ]
     assert not_failed == []
 
 

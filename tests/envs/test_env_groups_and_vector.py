@@ -79,8 +79,12 @@ def test_vector_autoreset_starts_a_new_task():
 
 @pytest.mark.slow
 def test_make_vec_async_with_non_daemonic_workers():
-    vec = gymnasium.make_vec("rlvr/JsonSchema-v0", num_envs=2, vectorization_mode="async",
-                             vector_kwargs={"daemon": False, "shared_memory": False})
+    vec = gymnasium.make_vec(
+        "rlvr/JsonSchema-v0",
+        num_envs=2,
+        vectorization_mode="async",
+        vector_kwargs={"daemon": False, "shared_memory": False},
+    )
     try:
         _, info = vec.reset(options={"task_id": "json-0003"})
         solution = envs.load_tasks("bundled:json")[3].solution
@@ -90,13 +94,21 @@ def test_make_vec_async_with_non_daemonic_workers():
         vec.close()
 
 
-@pytest.mark.filterwarnings("ignore::UserWarning")  # gymnasium logs the worker's traceback as warnings
+@pytest.mark.filterwarnings(
+    "ignore::UserWarning"
+)  # gymnasium logs the worker's traceback as warnings
 def test_async_default_daemonic_workers_get_an_error_that_says_the_fix():
-    vec = gymnasium.make_vec("rlvr/JsonSchema-v0", num_envs=1, vectorization_mode="async",
-                             vector_kwargs={"shared_memory": False})
+    vec = gymnasium.make_vec(
+        "rlvr/JsonSchema-v0",
+        num_envs=1,
+        vectorization_mode="async",
+        vector_kwargs={"shared_memory": False},
+    )
     try:
         vec.reset(seed=0)
-        with pytest.raises(EnvConfigError, match="vector_kwargs=\\{'daemon': False, 'shared_memory': False\\}"):
+        with pytest.raises(
+            EnvConfigError, match="vector_kwargs=\\{'daemon': False, 'shared_memory': False\\}"
+        ):
             vec.step(("{}",))
     finally:
         vec.close(terminate=True)

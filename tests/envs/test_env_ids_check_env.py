@@ -15,7 +15,13 @@ IDS = sorted(envs.BUILTIN_ENVS)
 
 def test_every_builtin_id_is_registered_under_rlvr():
     assert envs.registered_ids("rlvr") == IDS
-    assert {"rlvr/Math-v0", "rlvr/Code-v0", "rlvr/JsonSchema-v0", "rlvr/XmlSchema-v0", "rlvr/ToolCall-v0"} <= set(IDS)
+    assert {
+        "rlvr/Math-v0",
+        "rlvr/Code-v0",
+        "rlvr/JsonSchema-v0",
+        "rlvr/XmlSchema-v0",
+        "rlvr/ToolCall-v0",
+    } <= set(IDS)
 
 
 @pytest.mark.parametrize("env_id", IDS)
@@ -58,7 +64,9 @@ def test_reference_solution_earns_full_reward(env_id):
         _, info = env.reset(seed=7)
         task = env.unwrapped.task
         _, reward, terminated, truncated, info = env.step(task.solution)
-        if envs.BUILTIN_ENVS[env_id][2] == "multi_turn_tools":  # the solution makes the calls; the next message answers
+        if (
+            envs.BUILTIN_ENVS[env_id][2] == "multi_turn_tools"
+        ):  # the solution makes the calls; the next message answers
             _, reward, terminated, truncated, info = env.step(task.meta["final_answer"])
         assert (reward, terminated, truncated) == (1.0, True, False), info["verdict"]
         assert info["verdict"].spec == envs.BUILTIN_ENVS[env_id][0]

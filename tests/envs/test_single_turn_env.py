@@ -22,7 +22,10 @@ def echo_env(echo_verifier):
 def test_reset_returns_messages_and_text(echo_env):
     obs, info = echo_env.reset(seed=0)
     task = echo_env.task
-    assert obs["messages"] == [{"role": "system", "content": "Be brief."}, {"role": "user", "content": task.prompt}]
+    assert obs["messages"] == [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": task.prompt},
+    ]
     assert obs["text"] == f"Be brief.\n\n{task.prompt}"
     assert info == {"task_id": task.id, "task_index": echo_env.task_index}
     assert obs in echo_env.observation_space

@@ -9,8 +9,16 @@ import pytest
 import envs
 from envs import Columns, TaskSourceError, load_tasks
 
-ROWS = [{"id": "a", "prompt": "2+2?", "reference": {"answer": "4"}, "solution": "\\boxed{4}", "meta": {"k": 1}},
-        {"id": "b", "prompt": "3+3?", "reference": {"answer": "6"}}]
+ROWS = [
+    {
+        "id": "a",
+        "prompt": "2+2?",
+        "reference": {"answer": "4"},
+        "solution": "\\boxed{4}",
+        "meta": {"k": 1},
+    },
+    {"id": "b", "prompt": "3+3?", "reference": {"answer": "6"}},
+]
 
 
 def write_jsonl(path, rows):
@@ -36,10 +44,17 @@ def test_parquet_file_with_json_string_references(tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    table = pa.table({"qid": ["x", "y"], "question": ["1+1?", "2+1?"],
-                      "gold": [json.dumps({"answer": "2"}), json.dumps({"answer": "3"})]})
+    table = pa.table(
+        {
+            "qid": ["x", "y"],
+            "question": ["1+1?", "2+1?"],
+            "gold": [json.dumps({"answer": "2"}), json.dumps({"answer": "3"})],
+        }
+    )
     pq.write_table(table, tmp_path / "t.parquet")
-    tasks = load_tasks(str(tmp_path / "t.parquet"), columns=Columns(id="qid", prompt="question", reference="gold"))
+    tasks = load_tasks(
+        str(tmp_path / "t.parquet"), columns=Columns(id="qid", prompt="question", reference="gold")
+    )
     assert tasks[1].reference == {"answer": "3"} and tasks[1].prompt == "2+1?"
 
 
@@ -52,22 +67,42 @@ def test_hugging_face_dataset_object():
 
 
 def test_chat_message_prompts():
-    rows = [{"id": "c", "prompt": [{"role": "system", "content": "S"}, {"role": "user", "content": "U"}],
-             "reference": {"answer": "1"}}]
+    rows = [
+        {
+            "id": "c",
+            "prompt": [{"role": "system", "content": "S"}, {"role": "user", "content": "U"}],
+            "reference": {"answer": "1"},
+        }
+    ]
     task = load_tasks(rows)[0]
     assert task.messages() == [{"role": "system", "content": "S"}, {"role": "user", "content": "U"}]
 
 
-@pytest.mark.parametrize("rows, match", [
-    ([ROWS[0], {"id": "c", "prompt": "x"}], r"rows: row 1 has no column 'reference'"),
-    ([ROWS[0], {"id": "c", "prompt": "", "reference": {}}], r"row 1: prompt must be non-empty text"),
-    ([{"id": "c", "prompt": "x", "reference": "not json"}], r"row 0: reference is a string but not valid JSON"),
-    ([{"id": "c", "prompt": "x", "reference": [1]}], r"row 0: reference must be an object, got list"),
-    ([{"id": "c", "prompt": "x", "reference": {}, "solution": 5}], r"row 0: solution must be text or null"),
-    ([ROWS[0], ROWS[0]], r"row 1 repeats task id 'a' \(first seen in row 0\)"),
-    ([], "is empty"),
-    (["just text"], "row 0 is str, not an object"),
-])
+@pytest.mark.parametrize(
+    "rows, match",
+    [
+        ([ROWS[0], {"id": "c", "prompt": "x"}], r"rows: row 1 has no column 'reference'"),
+        (
+            [ROWS[0], {"id": "c", "prompt": "", "reference": {}}],
+            r"row 1: prompt must be non-empty text",
+        ),
+        (
+            [{"id": "c", "prompt": "x", "reference": "not json"}],
+            r"row 0: reference is a string but not valid JSON",
+        ),
+        (
+            [{"id": "c", "prompt": "x", "reference": [1]}],
+            r"row 0: reference must be an object, got list",
+        ),
+        (
+            [{"id": "c", "prompt": "x", "reference": {}, "solution": 5}],
+            r"row 0: solution must be text or null",
+        ),
+        ([ROWS[0], ROWS[0]], r"row 1 repeats task id 'a' \(first seen in row 0\)"),
+        ([], "is empty"),
+        (["just text"], "row 0 is str, not an object"),
+    ],
+)
 def test_bad_rows_name_the_row(rows, match):
     with pytest.raises(TaskSourceError, match=match):
         load_tasks(rows)
@@ -80,11 +115,17 @@ def test_bad_jsonl_line_names_the_file_and_line(tmp_path):
         load_tasks(path)
 
 
-@pytest.mark.parametrize("source, match", [
-    ("bundled:nope", "no bundled task set 'nope'; available: arith, arith_heldout, code, json, math, tools, xml"),
-    ("/does/not/exist.jsonl", "does not exist"),
-    (3.5, "cannot read tasks from float"),
-])
+@pytest.mark.parametrize(
+    "source, match",
+    [
+        (
+            "bundled:nope",
+            "no bundled task set 'nope'; available: arith, arith_heldout, code, json, math, tools, xml",
+        ),
+        ("/does/not/exist.jsonl", "does not exist"),
+        (3.5, "cannot read tasks from float"),
+    ],
+)
 def test_bad_sources_say_what_is_accepted(source, match):
     with pytest.raises(TaskSourceError, match=match):
         load_tasks(source)
@@ -113,9 +154,13 @@ def test_an_installed_wheel_finds_its_shared_data_without_a_checkout(tmp_path, m
     write_jsonl(installed / "math" / "math_tasks.jsonl", ROWS)
     monkeypatch.delenv("RLVR_DATASETS", raising=False)
     monkeypatch.setattr(bundled.sys, "prefix", str(prefix))
-    monkeypatch.setattr("sysconfig.get_path", lambda name, *a, **k: str(prefix) if name == "data" else None)
+    monkeypatch.setattr(
+        "sysconfig.get_path", lambda name, *a, **k: str(prefix) if name == "data" else None
+    )
     monkeypatch.setattr("site.getuserbase", lambda: str(tmp_path / "user"))
-    monkeypatch.setattr(bundled, "__file__", str(tmp_path / "site-packages" / "envs" / "bundled.py"))  # no checkout
+    monkeypatch.setattr(
+        bundled, "__file__", str(tmp_path / "site-packages" / "envs" / "bundled.py")
+    )  # no checkout
     assert installed in bundled.candidate_dirs()
     assert envs.datasets_dir() == installed and len(load_tasks("bundled:math")) == 2
 
@@ -127,7 +172,9 @@ def test_the_wheel_ships_every_bundled_set_and_its_manifest():
     from envs import bundled
 
     root = Path(__file__).resolve().parents[2]
-    shipped = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["data-files"]
+    shipped = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "data-files"
+    ]
     files = {f for group in shipped.values() for f in group}
     for name in bundled.BUNDLED:
         assert f"datasets/{bundled.BUNDLED[name]}" in files, name
@@ -137,18 +184,26 @@ def test_the_wheel_ships_every_bundled_set_and_its_manifest():
 
 
 def test_a_generator_of_rows_is_a_task_source():
-    rows = ({"id": f"g{i}", "prompt": f"JSON with n={i}", "reference": {"schema": {}}} for i in range(3))
+    rows = (
+        {"id": f"g{i}", "prompt": f"JSON with n={i}", "reference": {"schema": {}}} for i in range(3)
+    )
     tasks = load_tasks(rows)
     assert [task.id for task in tasks] == ["g0", "g1", "g2"]
 
 
 def test_a_json_file_may_hold_one_array_of_rows_and_files_may_start_with_a_bom(tmp_path):
-    rows = [{"id": f"a{i}", "prompt": f"JSON with n={i}", "reference": {"schema": {}}} for i in range(3)]
+    rows = [
+        {"id": f"a{i}", "prompt": f"JSON with n={i}", "reference": {"schema": {}}} for i in range(3)
+    ]
     array = tmp_path / "tasks.json"
     array.write_text(json.dumps(rows, indent=2), encoding="utf-8-sig")
     lines = tmp_path / "tasks.jsonl"
     lines.write_bytes(b"\xef\xbb\xbf" + "\r\n".join(json.dumps(r) for r in rows).encode())
-    assert [t.id for t in load_tasks(str(array))] == [t.id for t in load_tasks(lines)] == ["a0", "a1", "a2"]
+    assert (
+        [t.id for t in load_tasks(str(array))]
+        == [t.id for t in load_tasks(lines)]
+        == ["a0", "a1", "a2"]
+    )
     broken = tmp_path / "broken.json"
     broken.write_text("[{\"id\": 1,")
     with pytest.raises(TaskSourceError, match="broken.json: not a valid JSON array of rows"):

@@ -27,9 +27,12 @@ def test_unicode_text_samples_are_seeded_and_valid():
 
 def test_chat_messages_contains_openai_conversations():
     space = ChatMessages(max_messages=4, max_chars=100)
-    good = [{"role": "system", "content": "s"}, {"role": "user", "content": "u"},
-            {"role": "assistant", "content": None, "tool_calls": []},
-            {"role": "tool", "tool_call_id": "c", "name": "f", "content": "{}"}]
+    good = [
+        {"role": "system", "content": "s"},
+        {"role": "user", "content": "u"},
+        {"role": "assistant", "content": None, "tool_calls": []},
+        {"role": "tool", "tool_call_id": "c", "name": "f", "content": "{}"},
+    ]
     assert space.contains(good)
     assert not space.contains(good + [{"role": "user", "content": "too many"}])
     assert not space.contains([{"role": "robot", "content": "x"}])

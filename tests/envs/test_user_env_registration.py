@@ -21,10 +21,16 @@ def cleanup():
 def test_register_with_a_hugging_face_dataset(cleanup):
     import datasets
 
-    dataset = datasets.Dataset.from_list([{"q": f"What is {i}+{i}?", "gold": {"answer": str(2 * i)}, "n": i}
-                                          for i in range(4)])
-    register_env("mylab/Doubling-v0", verifier="math@1", tasks=dataset,
-                 columns=envs.Columns(id="n", prompt="q", reference="gold"), system_prompt="Think.")
+    dataset = datasets.Dataset.from_list(
+        [{"q": f"What is {i}+{i}?", "gold": {"answer": str(2 * i)}, "n": i} for i in range(4)]
+    )
+    register_env(
+        "mylab/Doubling-v0",
+        verifier="math@1",
+        tasks=dataset,
+        columns=envs.Columns(id="n", prompt="q", reference="gold"),
+        system_prompt="Think.",
+    )
     cleanup.append("mylab/Doubling-v0")
     env = gymnasium.make("mylab/Doubling-v0")
     env.reset(options={"task_id": "3"})
@@ -36,7 +42,13 @@ def test_register_with_a_hugging_face_dataset(cleanup):
 
 def test_register_a_multi_turn_tool_env_from_a_jsonl_file(cleanup):
     path = envs.bundled_path("tools")
-    register_env("mylab/Tools-v0", verifier="tool_call@1", tasks=str(path), kind="multi_turn_tools", max_turns=3)
+    register_env(
+        "mylab/Tools-v0",
+        verifier="tool_call@1",
+        tasks=str(path),
+        kind="multi_turn_tools",
+        max_turns=3,
+    )
     cleanup.append("mylab/Tools-v0")
     env = gymnasium.make("mylab/Tools-v0")
     assert env.unwrapped.max_turns == 3 and len(env.unwrapped.tasks) == 200
@@ -51,7 +63,9 @@ def test_registration_errors_say_the_fix(cleanup):
         register_env("mylab/X-v0", verifier="math@1", tasks=rows, kind="chat")
     register_env("mylab/X-v0", verifier="math@1", tasks=rows)
     cleanup.append("mylab/X-v0")
-    with pytest.raises(EnvConfigError, match=r"mylab/X-v0 is already registered; bump its version \(-vN\)"):
+    with pytest.raises(
+        EnvConfigError, match=r"mylab/X-v0 is already registered; bump its version \(-vN\)"
+    ):
         register_env("mylab/X-v0", verifier="math@1", tasks=rows)
     register_env("mylab/X-v0", verifier="math@1", tasks=rows, replace=True)
 
@@ -89,16 +103,23 @@ def test_envs_imports_nothing_from_rl():
     import sys
 
     code = "import envs, sys; print(sorted(m for m in sys.modules if m == 'rl' or m.startswith('rl.')))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
     assert out.strip() == "[]"
 
 
 def test_register_with_a_generator_of_tasks_can_be_made_twice(cleanup):
-    rows = ({"id": f"g{i}", "prompt": f"JSON with n={i}", "reference": {"schema": {"required": ["n"]}}}
-            for i in range(3))
+    rows = (
+        {"id": f"g{i}", "prompt": f"JSON with n={i}", "reference": {"schema": {"required": ["n"]}}}
+        for i in range(3)
+    )
     register_env("mylab/FromGenerator-v0", verifier="json_schema@1", tasks=rows)
     cleanup.append("mylab/FromGenerator-v0")
-    first, second = gymnasium.make("mylab/FromGenerator-v0"), gymnasium.make("mylab/FromGenerator-v0")
+    first, second = (
+        gymnasium.make("mylab/FromGenerator-v0"),
+        gymnasium.make("mylab/FromGenerator-v0"),
+    )
     assert first.reset(seed=5)[0] == second.reset(seed=5)[0]
     assert first.step('{"n": 1}')[1] == 1.0
     first.close()

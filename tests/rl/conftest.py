@@ -10,15 +10,22 @@ from rl_test_envs import DIGITS_ALPHABET
 def tiny_model_path(tmp_path_factory):
     from rl.tiny import make_tiny_model
 
-    return make_tiny_model(tmp_path_factory.mktemp("tiny") / "model", alphabet=DIGITS_ALPHABET, hidden_size=32, num_layers=2)
+    return make_tiny_model(
+        tmp_path_factory.mktemp("tiny") / "model",
+        alphabet=DIGITS_ALPHABET,
+        hidden_size=32,
+        num_layers=2,
+    )
 
 
 @pytest.fixture
 def tiny_policy(tiny_model_path):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    return (AutoModelForCausalLM.from_pretrained(tiny_model_path, local_files_only=True),
-            AutoTokenizer.from_pretrained(tiny_model_path, local_files_only=True))
+    return (
+        AutoModelForCausalLM.from_pretrained(tiny_model_path, local_files_only=True),
+        AutoTokenizer.from_pretrained(tiny_model_path, local_files_only=True),
+    )
 
 
 @pytest.fixture(autouse=True)

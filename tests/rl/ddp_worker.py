@@ -17,8 +17,14 @@ import gymnasium
 import torch
 
 ENV_ID = "rlvrtest/Parity-v0"
-CASES = {"grpo": {"beta": 0.05}, "dapo": {"max_grad_norm": 1e-3}, "dr_grpo": {}, "gspo": {},
-         "p3o": {"micro_batch_size": 4}, "sft": {"sft_gate": 0.5}}
+CASES = {
+    "grpo": {"beta": 0.05},
+    "dapo": {"max_grad_norm": 1e-3},
+    "dr_grpo": {},
+    "gspo": {},
+    "p3o": {"micro_batch_size": 4},
+    "sft": {"sft_gate": 0.5},
+}
 """Settings of each gradient case; ``sft`` (hybrid SFT on groups the policy cannot solve) trains with GRPO. Only
 ``dapo`` clips (below the gradient's norm: clipping after the sum is tested); clipping elsewhere would hide a
 gradient of the wrong scale."""
@@ -27,9 +33,21 @@ gradient of the wrong scale."""
 def grads_config(model: str, out: Path, case: str):
     from rl.config import LOSS_NAMES, GRPOConfig
 
-    base = dict(model=model, loss=case if case in LOSS_NAMES else "grpo", group_size=4, prompts_per_step=4,
-                micro_batch_size=3, max_new_tokens=3, steps=1, lr=1e-2, output_dir=str(out / case), progress=False,
-                tensorboard=False, record_format="none", max_grad_norm=None)
+    base = dict(
+        model=model,
+        loss=case if case in LOSS_NAMES else "grpo",
+        group_size=4,
+        prompts_per_step=4,
+        micro_batch_size=3,
+        max_new_tokens=3,
+        steps=1,
+        lr=1e-2,
+        output_dir=str(out / case),
+        progress=False,
+        tensorboard=False,
+        record_format="none",
+        max_grad_norm=None,
+    )
     return GRPOConfig(**{**base, **CASES[case]})
 
 
@@ -38,7 +56,10 @@ def grads_envs(case: str, count: int) -> list:
     whose reset carries a demonstration."""
     from rl_test_envs import DigitEnv, ParityEnv
 
-    return [DigitEnv(gold=("7",), prompts=("1=", "2=")) if case == "sft" else ParityEnv() for _ in range(count)]
+    return [
+        DigitEnv(gold=("7",), prompts=("1=", "2=")) if case == "sft" else ParityEnv()
+        for _ in range(count)
+    ]
 
 
 def capture_step(trainer, groups=None) -> dict:
@@ -52,7 +73,9 @@ def capture_step(trainer, groups=None) -> dict:
         return out
 
     def step_and_keep(*args, **kwargs):
-        seen["grads"].append([None if p.grad is None else p.grad.detach().clone() for p in trainer._params])
+        seen["grads"].append(
+            [None if p.grad is None else p.grad.detach().clone() for p in trainer._params]
+        )
         return step(*args, **kwargs)
 
     trainer._collect, trainer.optimizer.step = collect_and_keep, step_and_keep
@@ -99,15 +122,47 @@ def run_train(model: str, out: Path, run: str, steps: str, *resume: str) -> None
     def train_and_hash(self):
         history = train(self)
         name = Path(self.cfg.output_dir).name
-        report = {"hash": weights_hash(self.policy), "saves": saves["n"], "steps": self.step, "world": self.world,
-                  "history": [m["reward_mean"] for m in history]}
+        report = {
+            "hash": weights_hash(self.policy),
+            "saves": saves["n"],
+            "steps": self.step,
+            "world": self.world,
+            "history": [m["reward_mean"] for m in history],
+        }
         (out / f"{name}-{self.cfg.steps}-rank{self.rank}.json").write_text(json.dumps(report))
         return history
 
     trainer_module.GRPOTrainer.train = train_and_hash
-    flags = ["--model", model, "--env", ENV_ID, "--quarantine", "off", "--grading-workers", "0", "--group-size", "4",
-             "--prompts-per-step", "4", "--micro-batch-size", "4", "--max-new-tokens", "3", "--lr", "1e-2",
-             "--mu", "2", "--progress", "false", "--tensorboard", "false", "--device", "cpu", "--checkpoint-every", "1"]
+    flags = [
+        "--model",
+        model,
+        "--env",
+        ENV_ID,
+        "--quarantine",
+        "off",
+        "--grading-workers",
+        "0",
+        "--group-size",
+        "4",
+        "--prompts-per-step",
+        "4",
+        "--micro-batch-size",
+        "4",
+        "--max-new-tokens",
+        "3",
+        "--lr",
+        "1e-2",
+        "--mu",
+        "2",
+        "--progress",
+        "false",
+        "--tensorboard",
+        "false",
+        "--device",
+        "cpu",
+        "--checkpoint-every",
+        "1",
+    ]
     argv = ["train", *flags, "--steps", steps, "--output-dir", str(out / run), *resume]
     code = cli.main(argv)
     assert code == 0, f"rlvr {' '.join(argv)} exited {code}"

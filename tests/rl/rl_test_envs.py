@@ -20,11 +20,19 @@ class DigitEnv(gymnasium.Env):
     def reset(self, *, seed=None, options=None):
         super().reset(seed=seed)
         self.index = int(self.np_random.integers(len(self.prompts)))
-        return self.prompts[self.index], {"task_index": self.index, "demonstration": self.gold[self.index % len(self.gold)]}
+        return self.prompts[self.index], {
+            "task_index": self.index,
+            "demonstration": self.gold[self.index % len(self.gold)],
+        }
 
     def step(self, action):
         ok = action.strip() in self.gold
-        verdict = {"status": "pass" if ok else "fail", "score": float(ok), "verifier": "digit", "verifier_version": 1}
+        verdict = {
+            "status": "pass" if ok else "fail",
+            "score": float(ok),
+            "verifier": "digit",
+            "verifier_version": 1,
+        }
         return "", float(ok) + self.shift, True, False, {"verdict": verdict}
 
 
@@ -38,7 +46,12 @@ class ParityEnv(gymnasium.Env):
 
     def step(self, action):
         ok = sum(map(ord, action)) % 2 == 0
-        verdict = {"status": "pass" if ok else "fail", "score": float(ok), "verifier": "parity", "verifier_version": 1}
+        verdict = {
+            "status": "pass" if ok else "fail",
+            "score": float(ok),
+            "verifier": "parity",
+            "verifier_version": 1,
+        }
         return "", float(ok), True, False, {"verdict": verdict}
 
 
@@ -59,7 +72,12 @@ class FlatOrMixedEnv(gymnasium.Env):
         else:
             FlatOrMixedEnv.turn += 1
             ok = FlatOrMixedEnv.turn % 2 == 1
-        verdict = {"status": "pass" if ok else "fail", "score": float(ok), "verifier": "flat", "verifier_version": 1}
+        verdict = {
+            "status": "pass" if ok else "fail",
+            "score": float(ok),
+            "verifier": "flat",
+            "verifier_version": 1,
+        }
         return "", float(ok), True, False, {"verdict": verdict}
 
 
@@ -79,9 +97,20 @@ class EchoToolEnv(gymnasium.Env):
             self.context += "+?+"
             return self.context, 0.0, False, False, {}
         ok = action.startswith("7")
-        return self.context, float(ok), True, False, {"verdict": {"status": "pass" if ok else "fail", "score": float(ok),
-                                                                 "verifier": "echo", "verifier_version": 1}}
-
+        return (
+            self.context,
+            float(ok),
+            True,
+            False,
+            {
+                "verdict": {
+                    "status": "pass" if ok else "fail",
+                    "score": float(ok),
+                    "verifier": "echo",
+                    "verifier_version": 1,
+                }
+            },
+        )
 
 
 class CyclingVerdictEnv(gymnasium.Env):
@@ -101,9 +130,16 @@ class CyclingVerdictEnv(gymnasium.Env):
         cls = type(self)
         cls.turn += 1
         kind = cls.cycle[cls.turn % len(cls.cycle)]
-        reason = {"code": "sandbox_unavailable", "message": "no engine"} if kind == "error" else None
-        verdict = {"status": kind, "score": float(kind == "pass"), "verifier": cls.verifier, "verifier_version": 1,
-                   "failure_reason": reason}
+        reason = (
+            {"code": "sandbox_unavailable", "message": "no engine"} if kind == "error" else None
+        )
+        verdict = {
+            "status": kind,
+            "score": float(kind == "pass"),
+            "verifier": cls.verifier,
+            "verifier_version": 1,
+            "failure_reason": reason,
+        }
         return "", float(kind == "pass"), True, False, {"verdict": verdict}
 
 

@@ -17,7 +17,9 @@ def test_all_names_exist_and_are_documented():
 
 def test_import_does_not_load_heavy_dependencies():
     code = "import sys, rl, rl.engines, rl.train_cli; print(sorted(m for m in ('torch', 'transformers', 'vllm') if m in sys.modules))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
     assert out == "[]"
 
 
@@ -28,6 +30,8 @@ def test_vllm_engine_names_the_extra_when_vllm_is_missing(monkeypatch):
 
     from verifiers.errors import MissingDependencyError
 
-    monkeypatch.setitem(sys.modules, "vllm", None)  # what an environment without vLLM looks like to `import vllm`
+    monkeypatch.setitem(
+        sys.modules, "vllm", None
+    )  # what an environment without vLLM looks like to `import vllm`
     with pytest.raises(MissingDependencyError, match=r"pip install 'rlvr\[vllm\]'"):
         rl.engines.VLLMEngine("/nonexistent")

@@ -9,10 +9,26 @@ from rl.rollout import Episode
 
 
 def _episodes():
-    return [Episode(group=0, seed=1, prompt_text="1=", prompt_ids=[5, 13], tokens=[7, 2, 9, 1], loss_mask=[1, 1, 0, 1],
-                    sampler_logprobs=[-0.5, -0.25, 0.0, -1.0]),
-            Episode(group=1, seed=2, prompt_text="12=", prompt_ids=[5, 6, 13], tokens=[8], loss_mask=[1],
-                    sampler_logprobs=[-2.0])]
+    return [
+        Episode(
+            group=0,
+            seed=1,
+            prompt_text="1=",
+            prompt_ids=[5, 13],
+            tokens=[7, 2, 9, 1],
+            loss_mask=[1, 1, 0, 1],
+            sampler_logprobs=[-0.5, -0.25, 0.0, -1.0],
+        ),
+        Episode(
+            group=1,
+            seed=2,
+            prompt_text="12=",
+            prompt_ids=[5, 6, 13],
+            tokens=[8],
+            loss_mask=[1],
+            sampler_logprobs=[-2.0],
+        ),
+    ]
 
 
 def test_pack_lays_out_tokens_masks_and_sampler_logprobs_on_the_grid():

@@ -19,10 +19,35 @@ def digit_env():
 
 
 def test_train_from_flags(tiny_model_path, tmp_path, digit_env, capsys):
-    code = main(["train", "--env", digit_env, "--model", tiny_model_path, "--loss", "dr_grpo", "--steps", "2",
-                 "--group-size", "4", "--prompts-per-step", "1", "--max-new-tokens", "1", "--lr", "1e-3",
-                 "--output-dir", str(tmp_path), "--progress", "false", "--tensorboard", "false",
-                 "--grading-workers", "1"])
+    code = main(
+        [
+            "train",
+            "--env",
+            digit_env,
+            "--model",
+            tiny_model_path,
+            "--loss",
+            "dr_grpo",
+            "--steps",
+            "2",
+            "--group-size",
+            "4",
+            "--prompts-per-step",
+            "1",
+            "--max-new-tokens",
+            "1",
+            "--lr",
+            "1e-3",
+            "--output-dir",
+            str(tmp_path),
+            "--progress",
+            "false",
+            "--tensorboard",
+            "false",
+            "--grading-workers",
+            "1",
+        ]
+    )
     assert code == 0
     assert "done: 2 steps" in capsys.readouterr().out
     assert len(read_metrics(tmp_path / "metrics.jsonl")) == 2
@@ -32,37 +57,85 @@ def test_train_from_flags(tiny_model_path, tmp_path, digit_env, capsys):
 
 def test_train_from_config_file_with_override_and_resume(tiny_model_path, tmp_path, digit_env):
     cfg = tmp_path / "run.toml"
-    cfg.write_text(f'env = "{digit_env}"\nmodel = "{tiny_model_path}"\nsteps = 1\ngroup_size = 2\nprompts_per_step = 1\n'
-                   f'max_new_tokens = 1\noutput_dir = "{tmp_path / "out"}"\nprogress = false\ntensorboard = false\n')
+    cfg.write_text(
+        f'env = "{digit_env}"\nmodel = "{tiny_model_path}"\nsteps = 1\ngroup_size = 2\nprompts_per_step = 1\n'
+        f'max_new_tokens = 1\noutput_dir = "{tmp_path / "out"}"\nprogress = false\ntensorboard = false\n'
+    )
     assert main(["train", "--config", str(cfg), "--loss", "gspo"]) == 0
     with pytest.warns(UserWarning, match=r"resuming .* with changed settings \['loss'\]"):
         assert main(["train", "--config", str(cfg), "--steps", "2", "--resume"]) == 0
     rows = read_metrics(tmp_path / "out" / "metrics.jsonl")
     assert [r["step"] for r in rows] == [0, 1]
     with pytest.warns(UserWarning, match=r"changed settings \['loss'\]"):
-        assert main(["train", "--config", str(cfg), "--steps", "2", "--resume", "--loss", "gspo"]) == 0
-    assert len(read_metrics(tmp_path / "out" / "metrics.jsonl")) == 2  # already at step 2: nothing trained
+        assert (
+            main(["train", "--config", str(cfg), "--steps", "2", "--resume", "--loss", "gspo"]) == 0
+        )
+    assert (
+        len(read_metrics(tmp_path / "out" / "metrics.jsonl")) == 2
+    )  # already at step 2: nothing trained
     assert read_state(latest_checkpoint(tmp_path / "out"))["config"]["loss"] == "grpo"
 
 
 def test_bad_flag_value_exits_2_with_the_fix(tiny_model_path, tmp_path, capsys):
-    assert main(["train", "--model", tiny_model_path, "--group-size", "1", "--output-dir", str(tmp_path)]) == 2
+    assert (
+        main(
+            [
+                "train",
+                "--model",
+                tiny_model_path,
+                "--group-size",
+                "1",
+                "--output-dir",
+                str(tmp_path),
+            ]
+        )
+        == 2
+    )
     assert "set group_size >= 2" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
     "flags, message",
-    [(["--env", "nope/Nope-v0"], r"environment 'nope/Nope-v0' is not registered .* rlvr's ids are \['rlvr/Arith-v0'"),
-     (["--env", "rlvr/Math-v9"], r"environment 'rlvr/Math-v9' is not registered"),
-     (["--env-modules", "no_such_module"], r"env_modules names 'no_such_module', which cannot be imported"),
-     (["--env-kwargs", '{"bogus": 1}'], r"cannot be made with env_kwargs \['bogus'\].*fix env_kwargs"),
-     (["--group-size", "abc"], r"group_size takes an integer, got 'abc'")],
+    [
+        (
+            ["--env", "nope/Nope-v0"],
+            r"environment 'nope/Nope-v0' is not registered .* rlvr's ids are \['rlvr/Arith-v0'",
+        ),
+        (["--env", "rlvr/Math-v9"], r"environment 'rlvr/Math-v9' is not registered"),
+        (
+            ["--env-modules", "no_such_module"],
+            r"env_modules names 'no_such_module', which cannot be imported",
+        ),
+        (
+            ["--env-kwargs", '{"bogus": 1}'],
+            r"cannot be made with env_kwargs \['bogus'\].*fix env_kwargs",
+        ),
+        (["--group-size", "abc"], r"group_size takes an integer, got 'abc'"),
+    ],
 )
-def test_bad_environment_settings_exit_2_with_the_fix(tiny_model_path, tmp_path, capsys, flags, message):
+def test_bad_environment_settings_exit_2_with_the_fix(
+    tiny_model_path, tmp_path, capsys, flags, message
+):
     import re
 
-    code = main(["train", "--model", tiny_model_path, "--steps", "1", "--output-dir", str(tmp_path), "--progress",
-                 "false", "--tensorboard", "false", "--grading-workers", "1", *flags])
+    code = main(
+        [
+            "train",
+            "--model",
+            tiny_model_path,
+            "--steps",
+            "1",
+            "--output-dir",
+            str(tmp_path),
+            "--progress",
+            "false",
+            "--tensorboard",
+            "false",
+            "--grading-workers",
+            "1",
+            *flags,
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and re.search(message, err), err
     assert "Traceback" not in err
@@ -73,9 +146,33 @@ def test_rlvr_train_on_the_builtin_math_env(tmp_path, capsys):
     from rl.tiny import make_tiny_model
 
     model = make_tiny_model(tmp_path / "model", hidden_size=32, num_layers=2)
-    code = main(["train", "--env", "rlvr/Math-v0", "--model", model, "--loss", "grpo", "--steps", "1",
-                 "--group-size", "2", "--prompts-per-step", "2", "--max-new-tokens", "4", "--output-dir",
-                 str(tmp_path / "run"), "--progress", "false", "--tensorboard", "false", "--record-format", "parquet"])
+    code = main(
+        [
+            "train",
+            "--env",
+            "rlvr/Math-v0",
+            "--model",
+            model,
+            "--loss",
+            "grpo",
+            "--steps",
+            "1",
+            "--group-size",
+            "2",
+            "--prompts-per-step",
+            "2",
+            "--max-new-tokens",
+            "4",
+            "--output-dir",
+            str(tmp_path / "run"),
+            "--progress",
+            "false",
+            "--tensorboard",
+            "false",
+            "--record-format",
+            "parquet",
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     row = read_metrics(tmp_path / "run" / "metrics.jsonl")[0]
     assert sum(v for k, v in row.items() if k.startswith("status/")) == 4
@@ -88,7 +185,10 @@ def _children(pid: int) -> set[int]:
     kids = set()
     for d in os.listdir("/proc"):
         try:
-            if d.isdigit() and int(open(f"/proc/{d}/stat").read().rsplit(")", 1)[1].split()[1]) == pid:
+            if (
+                d.isdigit()
+                and int(open(f"/proc/{d}/stat").read().rsplit(")", 1)[1].split()[1]) == pid
+            ):
                 kids.add(int(d))
         except OSError:
             continue
@@ -113,15 +213,46 @@ def test_ctrl_c_exits_130_keeps_finished_steps_and_stops_the_grading_workers(tmp
 
     model = make_tiny_model(tmp_path / "model", hidden_size=32, num_layers=2)
     out = tmp_path / "run"
-    proc = subprocess.Popen([sys.executable, "-m", "rl.cli", "train", "--env", "rlvr/Math-v0", "--model", model,
-                             "--steps", "100000", "--group-size", "2", "--prompts-per-step", "1", "--max-new-tokens",
-                             "2", "--grading-workers", "1", "--output-dir", str(out), "--progress", "false",
-                             "--tensorboard", "false"], stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "rl.cli",
+            "train",
+            "--env",
+            "rlvr/Math-v0",
+            "--model",
+            model,
+            "--steps",
+            "100000",
+            "--group-size",
+            "2",
+            "--prompts-per-step",
+            "1",
+            "--max-new-tokens",
+            "2",
+            "--grading-workers",
+            "1",
+            "--output-dir",
+            str(out),
+            "--progress",
+            "false",
+            "--tensorboard",
+            "false",
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         metrics = out / "metrics.jsonl"
-        finished = wait_until(lambda: proc.poll() is not None or (metrics.exists() and metrics.read_text()),
-                              timeout_s=120, interval_s=0.1)
-        assert finished and proc.poll() is None, f"no step finished in 120 s: {proc.stderr.read()[-2000:]}"
+        finished = wait_until(
+            lambda: proc.poll() is not None or (metrics.exists() and metrics.read_text()),
+            timeout_s=120,
+            interval_s=0.1,
+        )
+        assert finished and proc.poll() is None, (
+            f"no step finished in 120 s: {proc.stderr.read()[-2000:]}"
+        )
         workers = _children(proc.pid)
         assert workers, "the run should have a grading worker"
         proc.send_signal(signal.SIGINT)
@@ -131,7 +262,9 @@ def test_ctrl_c_exits_130_keeps_finished_steps_and_stops_the_grading_workers(tmp
     assert proc.returncode == 130, err
     assert "interrupted" in err and "--resume" in err and "Traceback" not in err
     assert read_metrics(out / "metrics.jsonl")  # finished steps are kept
-    assert wait_until(lambda: not [w for w in workers if _alive(w)], timeout_s=30), "a grading worker outlived the run"
+    assert wait_until(lambda: not [w for w in workers if _alive(w)], timeout_s=30), (
+        "a grading worker outlived the run"
+    )
 
 
 def test_rlvr_version_names_the_installed_distribution(capsys):

@@ -26,10 +26,19 @@ def test_frozen_and_derived_values():
         ({"loss": "ppo"}, r"loss='ppo' is not one of"),
         ({"group_size": 1}, r"group_size=1: group-relative advantages need at least 2"),
         ({"loss": "dr_grpo", "scale_rewards": True}, r"this loss removes the std scaling"),
-        ({"loss": "p3o", "group_size": 4, "micro_batch_size": 6}, r"micro_batch_size=6 is not a multiple of group_size=4; set micro_batch_size to 4"),
+        (
+            {"loss": "p3o", "group_size": 4, "micro_batch_size": 6},
+            r"micro_batch_size=6 is not a multiple of group_size=4; set micro_batch_size to 4",
+        ),
         ({"temperature": 0.0}, r"temperature=0.0: .* set temperature > 0"),
-        ({"overlong_buffer": 300, "max_new_tokens": 256}, r"overlong_buffer=300 must be in \[0, max_new_tokens=256\)"),
-        ({"vllm_gpu_memory_utilization": 1.5}, r"vllm_gpu_memory_utilization=1.5 must lie in \(0, 1\]"),
+        (
+            {"overlong_buffer": 300, "max_new_tokens": 256},
+            r"overlong_buffer=300 must be in \[0, max_new_tokens=256\)",
+        ),
+        (
+            {"vllm_gpu_memory_utilization": 1.5},
+            r"vllm_gpu_memory_utilization=1.5 must lie in \(0, 1\]",
+        ),
         ({"sft_gate": 1.5}, r"sft_gate=1.5 is a group accuracy"),
         ({"kl_estimator": "k4"}, r"kl_estimator='k4' is not one of"),
         ({"tis_cap": 0.0}, r"tis_cap=0.0 must be > 0"),
@@ -50,9 +59,17 @@ def test_validation_names_values_and_fix(changes, message):
 
 def test_load_toml_yaml_and_overrides(tmp_path):
     toml = tmp_path / "run.toml"
-    toml.write_text('[grpo]\nloss = "dapo"\nclip_eps_high = 0.28\ngroup_size = 4\nenv_kwargs = {max_turns = 3}\n')
+    toml.write_text(
+        '[grpo]\nloss = "dapo"\nclip_eps_high = 0.28\ngroup_size = 4\nenv_kwargs = {max_turns = 3}\n'
+    )
     cfg = load_config(toml, {"lr": 1e-4})
-    assert (cfg.loss, cfg.clip_eps_high, cfg.group_size, cfg.lr, dict(cfg.env_kwargs)) == ("dapo", 0.28, 4, 1e-4, {"max_turns": 3})
+    assert (cfg.loss, cfg.clip_eps_high, cfg.group_size, cfg.lr, dict(cfg.env_kwargs)) == (
+        "dapo",
+        0.28,
+        4,
+        1e-4,
+        {"max_turns": 3},
+    )
     yaml = tmp_path / "run.yaml"
     yaml.write_text("loss: gspo\nclip_eps_low: 0.0003\nclip_eps_high: 0.0004\n")
     assert load_config(yaml).loss == "gspo"
@@ -69,8 +86,15 @@ def test_round_trip_through_dict():
 
 @pytest.mark.parametrize(
     "key, text, value",
-    [("lr", "1e-3", 1e-3), ("group_size", "4", 4), ("tis_cap", "none", None), ("dynamic_sampling", "true", True),
-     ("env_kwargs", '{"a": 1}', {"a": 1}), ("env_modules", "envs,mypkg", ("envs", "mypkg")), ("loss", "p3o", "p3o")],
+    [
+        ("lr", "1e-3", 1e-3),
+        ("group_size", "4", 4),
+        ("tis_cap", "none", None),
+        ("dynamic_sampling", "true", True),
+        ("env_kwargs", '{"a": 1}', {"a": 1}),
+        ("env_modules", "envs,mypkg", ("envs", "mypkg")),
+        ("loss", "p3o", "p3o"),
+    ],
 )
 def test_parse_override(key, text, value):
     assert parse_override(key, text) == value
@@ -90,18 +114,22 @@ def test_parse_override_rejects_unknown_key_and_bad_values():
 
 
 def test_numbers_of_either_kind_and_lists_are_accepted():
-    cfg = GRPOConfig(lr=0, tis_cap=3, env_modules=["envs"])  # an int where a float goes; a list of modules
+    cfg = GRPOConfig(
+        lr=0, tis_cap=3, env_modules=["envs"]
+    )  # an int where a float goes; a list of modules
     assert cfg.lr == 0 and cfg.tis_cap == 3 and cfg.env_modules == ("envs",)
 
 
 @pytest.mark.parametrize(
     "name, text, message",
-    [("run.toml", "group_size = [\n", r"run.toml is not valid TOML"),
-     ("run.yaml", "lr: [1\n", r"run.yaml is not valid YAML"),
-     ("run.json", "{lr: 1}", r"run.json is not valid JSON"),
-     ("run.yaml", "lr = 1e-3\n", r"must hold a table of GRPOConfig fields .* got str"),
-     ("run.yaml", "- 1\n- 2\n", r"must hold a table of GRPOConfig fields .* got list"),
-     ("run.ini", "lr = 1\n", r"must end in .toml, .yaml, .yml or .json")],
+    [
+        ("run.toml", "group_size = [\n", r"run.toml is not valid TOML"),
+        ("run.yaml", "lr: [1\n", r"run.yaml is not valid YAML"),
+        ("run.json", "{lr: 1}", r"run.json is not valid JSON"),
+        ("run.yaml", "lr = 1e-3\n", r"must hold a table of GRPOConfig fields .* got str"),
+        ("run.yaml", "- 1\n- 2\n", r"must hold a table of GRPOConfig fields .* got list"),
+        ("run.ini", "lr = 1\n", r"must end in .toml, .yaml, .yml or .json"),
+    ],
 )
 def test_bad_config_files_name_the_file_and_the_problem(tmp_path, name, text, message):
     path = tmp_path / name
@@ -121,8 +149,16 @@ def test_learning_rate_schedules():
     cosine = GRPOConfig(lr=1.0, steps=6, warmup_steps=2, lr_schedule="cosine")
     assert [round(cosine.lr_at(s), 4) for s in range(6)] == [0.5, 1.0, 1.0, 0.8536, 0.5, 0.1464]
     linear = GRPOConfig(lr=1.0, steps=4, lr_schedule="linear")
-    assert [linear.lr_at(s) for s in range(5)] == [1.0, 0.75, 0.5, 0.25, 0.0]  # a resumed, longer run stays >= 0
-    with pytest.raises(ConfigError, match=r"lr_schedule='step' is not one of \['constant', 'linear', 'cosine'\]"):
+    assert [linear.lr_at(s) for s in range(5)] == [
+        1.0,
+        0.75,
+        0.5,
+        0.25,
+        0.0,
+    ]  # a resumed, longer run stays >= 0
+    with pytest.raises(
+        ConfigError, match=r"lr_schedule='step' is not one of \['constant', 'linear', 'cosine'\]"
+    ):
         GRPOConfig(lr_schedule="step")
     with pytest.raises(ConfigError, match="warmup_steps=-1 must be >= 0"):
         GRPOConfig(warmup_steps=-1)
@@ -131,6 +167,8 @@ def test_learning_rate_schedules():
 def test_loss_and_kl_names_come_from_their_tables():
     from rl import config, kl, losses
 
-    assert config.LOSS_NAMES == tuple(losses.LOSSES) and config.KL_ESTIMATORS == tuple(kl.KL_ESTIMATORS)
+    assert config.LOSS_NAMES == tuple(losses.LOSSES) and config.KL_ESTIMATORS == tuple(
+        kl.KL_ESTIMATORS
+    )
     assert [n for n, v in losses.LOSSES.items() if v.whole_groups] == ["p3o"]
     assert [n for n, v in losses.LOSSES.items() if not v.scales_by_std] == ["dr_grpo"]

@@ -22,7 +22,9 @@ def digit_env():
 
 
 def config(model, env, **changes):
-    base = dict(model=model, env=env, max_new_tokens=2, batch_size=3, chat_template=False, progress=False)
+    base = dict(
+        model=model, env=env, max_new_tokens=2, batch_size=3, chat_template=False, progress=False
+    )
     return EvalConfig(**{**base, **changes})
 
 
@@ -41,7 +43,10 @@ def test_intervals_and_paired_gain():
     after = {f"t{i}": float(i < 25) for i in range(50)} | {"only-after": 1.0}
     gain, (glo, ghi) = paired_gain_ci95(before, after)  # paired by id: the extra task is left out
     assert gain == 0.5 and 0 < glo < 0.5 < ghi
-    assert mean_ci95([1.0] * 5)[1][0] > 0.5 and mean_ci95([0.0] * 5)[1] == (0.0, pytest.approx(0.434, abs=1e-3))
+    assert mean_ci95([1.0] * 5)[1][0] > 0.5 and mean_ci95([0.0] * 5)[1] == (
+        0.0,
+        pytest.approx(0.434, abs=1e-3),
+    )
     with pytest.raises(ValueError, match="tasks scored in both runs"):
         paired_gain_ci95({"a": 1.0}, {"b": 1.0})
 
@@ -51,12 +56,21 @@ def test_the_same_seed_picks_the_same_tasks():
     assert len(set(task_indices(100, 10, 3))) == 10 and task_indices(5, 10, 0) == [0, 1, 2, 3, 4]
 
 
-@pytest.mark.parametrize("changes, message", [
-    ({"n": 4}, r"n=4 samples at temperature 0 are all the same greedy completion; set temperature > 0"),
-    ({"n": 2, "temperature": 0.8, "ks": (1, 3)}, r"pass@k needs 1 <= k <= n=2; got ks=\[1, 3\]"),
-    ({"engine": "tgi"}, r"engine='tgi' is not one of"),
-    ({"tasks": 0}, r"tasks=0 must be >= 1"),
-])
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        (
+            {"n": 4},
+            r"n=4 samples at temperature 0 are all the same greedy completion; set temperature > 0",
+        ),
+        (
+            {"n": 2, "temperature": 0.8, "ks": (1, 3)},
+            r"pass@k needs 1 <= k <= n=2; got ks=\[1, 3\]",
+        ),
+        ({"engine": "tgi"}, r"engine='tgi' is not one of"),
+        ({"tasks": 0}, r"tasks=0 must be >= 1"),
+    ],
+)
 def test_bad_settings_say_the_fix(changes, message):
     with pytest.raises(ConfigError, match=message):
         EvalConfig(**changes)
@@ -64,13 +78,19 @@ def test_bad_settings_say_the_fix(changes, message):
 
 def test_every_sample_gets_a_verdict_line_with_provenance(tiny_model_path, digit_env, tmp_path):
     out = tmp_path / "v.jsonl"
-    result = evaluate(config(tiny_model_path, digit_env, n=3, ks=(1, 3), temperature=1.0), output=out)
+    result = evaluate(
+        config(tiny_model_path, digit_env, n=3, ks=(1, 3), temperature=1.0), output=out
+    )
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(lines) == 7 * 3 == result.samples and len(result.scores) == 7
-    assert sorted({line["task_id"] for line in lines}) == sorted(t["id"] for t in TASKS)  # each task once
+    assert sorted({line["task_id"] for line in lines}) == sorted(
+        t["id"] for t in TASKS
+    )  # each task once
     for line in lines:
         v = line["verdict"]
-        assert (v["verifier"], v["verifier_version"]) == ("math", 2) and v["test_case_hash"].startswith("sha256:")
+        assert (v["verifier"], v["verifier_version"]) == ("math", 2) and v[
+            "test_case_hash"
+        ].startswith("sha256:")
         assert line["passed"] == (v["status"] == "pass") and line["sampling"]["n"] == 3
     passes = {s.task_id: s.passed for s in result.scores}
     assert all(passes[t] == sum(ln["passed"] for ln in lines if ln["task_id"] == t) for t in passes)
@@ -88,8 +108,24 @@ def test_same_seed_same_tasks_and_completions(tiny_model_path, digit_env, tmp_pa
 
 def test_rlvr_eval_prints_a_summary_and_writes_files(tiny_model_path, digit_env, tmp_path, capsys):
     out, summary = tmp_path / "v.jsonl", tmp_path / "s.json"
-    code = main(["eval", "--model", tiny_model_path, "--env", digit_env, "--max-new-tokens", "2", "--tasks", "5",
-                 "--no-progress", "--out", str(out), "--summary", str(summary)])
+    code = main(
+        [
+            "eval",
+            "--model",
+            tiny_model_path,
+            "--env",
+            digit_env,
+            "--max-new-tokens",
+            "2",
+            "--tasks",
+            "5",
+            "--no-progress",
+            "--out",
+            str(out),
+            "--summary",
+            str(summary),
+        ]
+    )
     assert code == 0
     printed = capsys.readouterr().out
     assert "pass@1" in printed and digit_env in printed

@@ -13,7 +13,10 @@ from rl.rollout import make_envs
 from verifiers import InlineExecutor, ProcessPoolExecutor
 from verifiers.executor import Job
 
-TASKS = [{"id": f"t{i}", "prompt": f"{i}=", "reference": {"answer": gold}} for i, gold in zip("1234", "7358")]
+TASKS = [
+    {"id": f"t{i}", "prompt": f"{i}=", "reference": {"answer": gold}}
+    for i, gold in zip("1234", "7358")
+]
 ENV_ID = "rlvrtest/GatherDigit-v0"
 ANSWERS = ["7", "3", "x", "5", "8", "1", "", "7", "2+1", "3", "9", "8"]
 
@@ -120,17 +123,34 @@ def test_map_outside_a_wave_passes_through_and_wave_size_is_bounded():
             pass
 
 
-def test_the_trainer_grades_in_waves_with_several_workers_and_learns_the_same(tiny_model_path, tmp_path, registered):
+def test_the_trainer_grades_in_waves_with_several_workers_and_learns_the_same(
+    tiny_model_path, tmp_path, registered
+):
     from rl.config import GRPOConfig
     from rl.trainer import GRPOTrainer
 
     def run(workers):
-        cfg = GRPOConfig(env=registered, model=tiny_model_path, group_size=4, prompts_per_step=2, micro_batch_size=8,
-                         max_new_tokens=1, steps=3, lr=2e-2, seed=3, output_dir=str(tmp_path / f"w{workers}"),
-                         progress=False, tensorboard=False, record_format="none", grading_workers=workers)
+        cfg = GRPOConfig(
+            env=registered,
+            model=tiny_model_path,
+            group_size=4,
+            prompts_per_step=2,
+            micro_batch_size=8,
+            max_new_tokens=1,
+            steps=3,
+            lr=2e-2,
+            seed=3,
+            output_dir=str(tmp_path / f"w{workers}"),
+            progress=False,
+            tensorboard=False,
+            record_format="none",
+            grading_workers=workers,
+        )
         trainer = GRPOTrainer(cfg)
         gathered = isinstance(trainer.runner.gather, GatheringExecutor)
-        return gathered, [(m["reward_mean"], m["loss"], m.get("status/pass", 0)) for m in trainer.train()]
+        return gathered, [
+            (m["reward_mean"], m["loss"], m.get("status/pass", 0)) for m in trainer.train()
+        ]
 
     in_process, pooled = run(0), run(2)
     assert not in_process[0] and pooled[0]

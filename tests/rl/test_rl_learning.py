@@ -25,16 +25,32 @@ import envs
 from rl.config import GRPOConfig
 from rl.trainer import GRPOTrainer
 
-TASKS = [{"id": f"t{i}", "prompt": f"{i}=", "reference": {"answer": gold}} for i, gold in zip("1234", "7358")]
+TASKS = [
+    {"id": f"t{i}", "prompt": f"{i}=", "reference": {"answer": gold}}
+    for i, gold in zip("1234", "7358")
+]
 ENV_ID = "rlvrtest/DigitAnswer-v0"
 STEPS, LAST = 40, 10
 
 
 def _run(model_path, out, **changes):
     envs.register_env(ENV_ID, verifier="math@1", tasks=TASKS, replace=True)
-    settings = dict(env=ENV_ID, model=model_path, group_size=8, prompts_per_step=4, micro_batch_size=32,
-                    max_new_tokens=1, steps=STEPS, lr=2e-2, seed=0, output_dir=str(out), progress=False,
-                    tensorboard=False, record_format="none", grading_workers=1)
+    settings = dict(
+        env=ENV_ID,
+        model=model_path,
+        group_size=8,
+        prompts_per_step=4,
+        micro_batch_size=32,
+        max_new_tokens=1,
+        steps=STEPS,
+        lr=2e-2,
+        seed=0,
+        output_dir=str(out),
+        progress=False,
+        tensorboard=False,
+        record_format="none",
+        grading_workers=1,
+    )
     cfg = GRPOConfig(**{**settings, **changes})
     rewards = [m["reward_mean"] for m in GRPOTrainer(cfg).train()]
     return rewards[0], sum(rewards[-LAST:]) / LAST

@@ -34,13 +34,18 @@ def test_zero_std_group_gives_zero_never_nan():
 def test_ungraded_entries_get_zero_advantage_and_stay_out_of_mean_and_std():
     # row 0: pass, pass, fail, error -> graded [1, 1, 0]: mean 2/3, unbiased std sqrt(1/3)
     r = torch.tensor([[1.0, 1.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0], [1.0, 0.0, 1.0, 0.0]])
-    graded = torch.tensor([[True, True, True, False], [True, False, False, False], [True, True, True, True]])
+    graded = torch.tensor(
+        [[True, True, True, False], [True, False, False, False], [True, True, True, True]]
+    )
     adv = group_advantages(r, graded=graded)
     third = 1 / 3
     assert torch.allclose(adv[0], torch.tensor([third, third, -2 * third, 0.0]) / math.sqrt(third))
     assert adv[1].eq(0).all()  # one graded episode: no group to compare it with
     assert torch.allclose(adv[2], group_advantages(r[2:])[0])  # a fully graded row is unchanged
-    assert torch.allclose(group_advantages(r, scale=False, graded=graded)[0], torch.tensor([third, third, -2 * third, 0.0]))
+    assert torch.allclose(
+        group_advantages(r, scale=False, graded=graded)[0],
+        torch.tensor([third, third, -2 * third, 0.0]),
+    )
     # scoring the error as 0 ("wrong") would have given it a negative advantage: it gets exactly 0
     assert group_advantages(r)[0, 3] < 0 and adv[0, 3] == 0
     assert zero_std_fraction(r, graded=graded) == pytest.approx(1 / 3)
@@ -53,9 +58,13 @@ def test_pairwise_advantages_are_shift_invariant():
     assert pairwise_advantages(r)[0, 1, 0] == 1.0 and pairwise_advantages(r)[0, 0, 1] == -1.0
 
 
-@pytest.mark.parametrize("length, expected", [(4, 0.0), (6, 0.0), (7, -0.25), (8, -0.5), (10, -1.0), (12, -1.0)])
+@pytest.mark.parametrize(
+    "length, expected", [(4, 0.0), (6, 0.0), (7, -0.25), (8, -0.5), (10, -1.0), (12, -1.0)]
+)
 def test_overlong_penalty(length, expected):
-    assert overlong_penalty(torch.tensor([length]), max_tokens=10, buffer=4)[0].item() == pytest.approx(expected)
+    assert overlong_penalty(torch.tensor([length]), max_tokens=10, buffer=4)[
+        0
+    ].item() == pytest.approx(expected)
 
 
 # --- KL -----------------------------------------------------------------------------------------------
@@ -89,9 +98,23 @@ def test_k3_is_unbiased_for_the_true_kl():
 def _batch(logp, old, mask, adv, rewards=None, groups=None, ref=None, weights=None, max_new=4):
     n = logp.shape[0]
     mask = torch.tensor(mask, dtype=torch.float)
-    norm = Normaliser(sequences=n, tokens=int(mask.sum()), pairs=max(1, _pairs(groups or [0] * n)), max_new_tokens=max_new)
-    return PolicyBatch(logp, old, mask, torch.tensor(adv), torch.tensor(rewards or [0.0] * n),
-                       torch.tensor(groups or [0] * n), norm, weights, ref)
+    norm = Normaliser(
+        sequences=n,
+        tokens=int(mask.sum()),
+        pairs=max(1, _pairs(groups or [0] * n)),
+        max_new_tokens=max_new,
+    )
+    return PolicyBatch(
+        logp,
+        old,
+        mask,
+        torch.tensor(adv),
+        torch.tensor(rewards or [0.0] * n),
+        torch.tensor(groups or [0] * n),
+        norm,
+        weights,
+        ref,
+    )
 
 
 def _pairs(groups):
@@ -112,11 +135,11 @@ def test_grpo_loss_ratio_one_by_hand():
 @pytest.mark.parametrize(
     "ratio, adv, expected_obj, clipped",
     [
-        (1.5, 1.0, 1.2, True),     # positive advantage: ratio capped at 1 + eps_high
-        (0.5, 1.0, 0.5, False),    # positive advantage, ratio below: unclipped (pessimistic min)
-        (0.5, -1.0, -0.8, True),   # negative advantage: ratio floored at 1 - eps_low
+        (1.5, 1.0, 1.2, True),  # positive advantage: ratio capped at 1 + eps_high
+        (0.5, 1.0, 0.5, False),  # positive advantage, ratio below: unclipped (pessimistic min)
+        (0.5, -1.0, -0.8, True),  # negative advantage: ratio floored at 1 - eps_low
         (1.5, -1.0, -1.5, False),  # negative advantage, ratio above: unclipped
-        (1.1, 1.0, 1.1, False),    # inside the trust region
+        (1.1, 1.0, 1.1, False),  # inside the trust region
     ],
 )
 def test_grpo_clipping_cases(ratio, adv, expected_obj, clipped):
@@ -145,7 +168,14 @@ def test_gspo_uses_the_length_normalised_sequence_ratio():
 
 def test_p3o_pairs_by_hand():
     logp = torch.log(torch.tensor([[1.5], [1.0], [1.0]]))
-    b = _batch(logp, torch.zeros(3, 1), [[1], [1], [1]], [0.0] * 3, rewards=[1.0, 0.0, 5.0], groups=[0, 0, 1])
+    b = _batch(
+        logp,
+        torch.zeros(3, 1),
+        [[1], [1], [1]],
+        [0.0] * 3,
+        rewards=[1.0, 0.0, 5.0],
+        groups=[0, 0, 1],
+    )
     out = get_loss("p3o")(b, LossParams(0.2, 0.2))
     # one group with two members -> pairs (0,1): R=1.5, A=1 -> clipped 1.2; (1,0): R=1/1.5, A=-1 -> clip at .8 -> -0.8
     # min(R A, clip A) for (1,0): min(-0.667, -0.8) = -0.8 ; loss = -(1.2 - 0.8) / 2
@@ -156,7 +186,7 @@ def test_kl_term_is_added_with_beta():
     logp = torch.zeros(1, 2)
     ref = torch.log(torch.tensor([[0.5, 0.5]]))
     b = _batch(logp, logp.clone(), [[1, 1]], [0.0], ref=ref)
-    k3 = (0.5 - 1 - math.log(0.5))
+    k3 = 0.5 - 1 - math.log(0.5)
     for name in ("grpo", "dapo", "gspo", "p3o"):
         out = get_loss(name)(b, LossParams(beta=0.1, kl_estimator="k3"))
         assert out.loss.item() == pytest.approx(0.1 * k3), name
@@ -171,7 +201,9 @@ def test_tis_weights_scale_the_policy_term():
 
 def test_sft_loss_is_token_mean_nll():
     logp = torch.log(torch.tensor([[0.5, 0.25, 0.9]]))
-    assert sft_loss(logp, torch.tensor([[1.0, 1.0, 0.0]]), 1).item() == pytest.approx(-(math.log(0.5) + math.log(0.25)) / 2)
+    assert sft_loss(logp, torch.tensor([[1.0, 1.0, 0.0]]), 1).item() == pytest.approx(
+        -(math.log(0.5) + math.log(0.25)) / 2
+    )
 
 
 def test_loss_table_and_unknown_name():
@@ -209,8 +241,10 @@ def test_one_pass_grpo_gradient_equals_reinforce_with_group_baseline():
     policy = _toy_policy()
     logp = _toy_logp(policy, feats, actions)
     norm = Normaliser(n, int(mask.sum()), 1, 4)
-    loss = get_loss("grpo")(PolicyBatch(logp, logp.detach(), mask, adv, rewards.flatten(), torch.arange(n) // 3, norm),
-                            LossParams()).loss
+    loss = get_loss("grpo")(
+        PolicyBatch(logp, logp.detach(), mask, adv, rewards.flatten(), torch.arange(n) // 3, norm),
+        LossParams(),
+    ).loss
     grpo_grad = torch.autograd.grad(loss, list(policy.parameters()), retain_graph=True)
     # REINFORCE: -1/N sum_i A_i * (1/|y_i|) sum_t log pi(t), with the group-mean/std baseline in A
     reinforce = -((adv * (logp * mask).sum(-1) / mask.sum(-1)).sum() / n)
@@ -226,7 +260,9 @@ def test_gradient_accumulation_equals_full_batch(name):
     groups = torch.arange(6) // 3
     policy = _toy_policy()
     with torch.no_grad():
-        old = _toy_logp(policy, feats, actions) + 0.1 * torch.randn(6, 4)  # ratios != 1 so clipping bites
+        old = _toy_logp(policy, feats, actions) + 0.1 * torch.randn(
+            6, 4
+        )  # ratios != 1 so clipping bites
     norm = Normaliser(6, int(mask.sum()), 12, 4)
     params = LossParams(0.1, 0.15, 0.05, "k3")
     ref = old - 0.2
@@ -235,7 +271,17 @@ def test_gradient_accumulation_equals_full_batch(name):
         policy.zero_grad()
         for idx in parts:
             logp = _toy_logp(policy, feats[idx], actions[idx])
-            b = PolicyBatch(logp, old[idx], mask[idx], adv[idx], rewards.flatten()[idx], groups[idx], norm, None, ref[idx])
+            b = PolicyBatch(
+                logp,
+                old[idx],
+                mask[idx],
+                adv[idx],
+                rewards.flatten()[idx],
+                groups[idx],
+                norm,
+                None,
+                ref[idx],
+            )
             get_loss(name)(b, params).loss.backward()
         return [p.grad.clone() for p in policy.parameters()]
 
@@ -264,6 +310,10 @@ def test_p3o_gradient_is_invariant_to_a_reward_shift_while_dr_grpo_without_basel
     # a raw-reward policy gradient (advantage = reward, no baseline) does change under the shift
     policy = _toy_policy()
     logp = _toy_logp(policy, feats, actions)
-    g1 = torch.autograd.grad(-(rewards.flatten() * (logp * mask).sum(-1)).sum(), policy.weight, retain_graph=True)[0]
-    g2 = torch.autograd.grad(-((rewards.flatten() + 10.0) * (logp * mask).sum(-1)).sum(), policy.weight)[0]
+    g1 = torch.autograd.grad(
+        -(rewards.flatten() * (logp * mask).sum(-1)).sum(), policy.weight, retain_graph=True
+    )[0]
+    g2 = torch.autograd.grad(
+        -((rewards.flatten() + 10.0) * (logp * mask).sum(-1)).sum(), policy.weight
+    )[0]
     assert not torch.allclose(g1, g2)

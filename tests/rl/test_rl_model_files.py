@@ -9,7 +9,9 @@ from rl.model_files import ModelFileError, convert_gguf, resolve_gguf
 
 
 def test_a_missing_file_says_what_to_pass(tmp_path):
-    with pytest.raises(ModelFileError, match=r"is not a file; pass a .gguf file or one of \['smollm2'\]"):
+    with pytest.raises(
+        ModelFileError, match=r"is not a file; pass a .gguf file or one of \['smollm2'\]"
+    ):
         resolve_gguf(tmp_path / "nope.gguf")
 
 

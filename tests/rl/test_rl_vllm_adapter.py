@@ -65,30 +65,62 @@ class StandInLLM:
         self.tokenizer = AutoTokenizer.from_pretrained(model, local_files_only=True)
         self.model = _ModelCopy(hf)
         self.worker = SimpleNamespace(model_runner=SimpleNamespace(model=self.model))
-        executor = SimpleNamespace(driver_worker=self.worker) if StandInLLM.in_process else SimpleNamespace()
+        executor = (
+            SimpleNamespace(driver_worker=self.worker)
+            if StandInLLM.in_process
+            else SimpleNamespace()
+        )
         self.llm_engine = SimpleNamespace(model_executor=executor)
         self.awake = {"weights", "kv_cache"}
 
     def generate(self, inputs, sampling_params, use_tqdm=True):
         assert self.awake == {"weights", "kv_cache"}, f"generate() while {self.awake} are awake"
         self.calls.append("generate")
-        per_prompt = sampling_params if isinstance(sampling_params, list) else [sampling_params] * len(inputs)
+        per_prompt = (
+            sampling_params
+            if isinstance(sampling_params, list)
+            else [sampling_params] * len(inputs)
+        )
         assert len(per_prompt) == len(inputs)
         self.seeds = [p.seed for p in per_prompt]
         prompts = [x if isinstance(x, str) else x["prompt_token_ids"] for x in inputs]
         groups = []
         for prompt, p in zip(prompts, per_prompt):
-            params = SamplingParams(n=p.n, temperature=p.temperature, top_p=p.top_p, max_tokens=p.max_tokens, seed=p.seed)
+            params = SamplingParams(
+                n=p.n,
+                temperature=p.temperature,
+                top_p=p.top_p,
+                max_tokens=p.max_tokens,
+                seed=p.seed,
+            )
             groups += HFEngine(self.model.hf, self.tokenizer).generate([prompt], params)
-        other = self.tokenizer.pad_token_id  # vLLM's logprob dicts may hold other tokens than the sampled one
-        return [SimpleNamespace(prompt_token_ids=list(g[0].prompt_token_ids), outputs=[
-            SimpleNamespace(text=c.text, token_ids=list(c.token_ids), finish_reason=c.finish_reason,
-                            logprobs=[{other: _Logprob(-50.0), t: _Logprob(lp)} for t, lp in zip(c.token_ids, c.logprobs)])
-            for c in g]) for g in groups]
+        other = (
+            self.tokenizer.pad_token_id
+        )  # vLLM's logprob dicts may hold other tokens than the sampled one
+        return [
+            SimpleNamespace(
+                prompt_token_ids=list(g[0].prompt_token_ids),
+                outputs=[
+                    SimpleNamespace(
+                        text=c.text,
+                        token_ids=list(c.token_ids),
+                        finish_reason=c.finish_reason,
+                        logprobs=[
+                            {other: _Logprob(-50.0), t: _Logprob(lp)}
+                            for t, lp in zip(c.token_ids, c.logprobs)
+                        ],
+                    )
+                    for c in g
+                ],
+            )
+            for g in groups
+        ]
 
     def sleep(self, level: int = 1) -> None:
         self.calls.append(f"sleep{level}")
-        if level == 2:  # weights discarded: what comes back on wake is garbage until weights are loaded
+        if (
+            level == 2
+        ):  # weights discarded: what comes back on wake is garbage until weights are loaded
             with torch.no_grad():
                 for param in self.model.hf.parameters():
                     param.fill_(float("nan"))
@@ -118,7 +150,9 @@ def vllm_stand_in(monkeypatch):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setattr(StandInLLM, "refuse_logprobs_mode", False)
     monkeypatch.setattr(StandInLLM, "in_process", True)
-    from rl.engines import vllm_engine  # the stand-in is a GPU build with sleep mode, whatever vLLM is installed
+    from rl.engines import (
+        vllm_engine,
+    )  # the stand-in is a GPU build with sleep mode, whatever vLLM is installed
 
     monkeypatch.setattr(vllm_engine, "platform_device", lambda: None)
     monkeypatch.setattr(vllm_engine, "_sleep_mode_available", lambda: True)
@@ -131,17 +165,30 @@ def _engine(path, **kw):
     return VLLMEngine(path, **kw)
 
 
-def test_the_engine_is_built_colocated_with_sleep_mode_and_processed_logprobs(vllm_stand_in, tiny_model_path):
+def test_the_engine_is_built_colocated_with_sleep_mode_and_processed_logprobs(
+    vllm_stand_in, tiny_model_path
+):
     import os
 
     engine = _engine(tiny_model_path, gpu_memory_utilization=0.25, seed=3)
     kw = engine.llm.kwargs
-    assert kw["distributed_executor_backend"] == "external_launcher" and kw["enable_sleep_mode"] is True
+    assert (
+        kw["distributed_executor_backend"] == "external_launcher"
+        and kw["enable_sleep_mode"] is True
+    )
     assert kw["logprobs_mode"] == "processed_logprobs" and kw["max_num_batched_tokens"] == 4096
     assert (kw["gpu_memory_utilization"], kw["seed"]) == (0.25, 3)
-    assert os.environ["MASTER_PORT"] != "29517" and int(os.environ["MASTER_PORT"]) > 0  # a free port, not a fixed one
-    assert (os.environ["RANK"], os.environ["WORLD_SIZE"]) == ("0", "1")  # what external_launcher reads
-    assert _engine(tiny_model_path, max_num_batched_tokens=8192).llm.kwargs["max_num_batched_tokens"] == 8192
+    assert (
+        os.environ["MASTER_PORT"] != "29517" and int(os.environ["MASTER_PORT"]) > 0
+    )  # a free port, not a fixed one
+    assert (os.environ["RANK"], os.environ["WORLD_SIZE"]) == (
+        "0",
+        "1",
+    )  # what external_launcher reads
+    assert (
+        _engine(tiny_model_path, max_num_batched_tokens=8192).llm.kwargs["max_num_batched_tokens"]
+        == 8192
+    )
 
 
 def test_an_older_vllm_without_logprobs_mode_still_starts(vllm_stand_in, tiny_model_path):
@@ -151,21 +198,30 @@ def test_an_older_vllm_without_logprobs_mode_still_starts(vllm_stand_in, tiny_mo
 
 def test_completions_carry_the_sampled_tokens_logprobs(vllm_stand_in, tiny_model_path):
     engine = _engine(tiny_model_path)
-    groups = engine.generate(["1=", [5, 13]], SamplingParams(n=3, max_tokens=3, temperature=0.7, seed=1))
+    groups = engine.generate(
+        ["1=", [5, 13]], SamplingParams(n=3, max_tokens=3, temperature=0.7, seed=1)
+    )
     assert [len(g) for g in groups] == [3, 3]
     for c in groups[0] + groups[1]:
         assert len(c.logprobs) == len(c.token_ids) and all(lp > -50.0 for lp in c.logprobs)
         assert c.finish_reason in ("stop", "length") and c.prompt_token_ids
     assert groups[1][0].prompt_token_ids == (5, 13)
-    assert engine.llm.seeds == [1, 1 + 1_000_003]  # each request its own seed: equal prompts, different samples
+    assert engine.llm.seeds == [
+        1,
+        1 + 1_000_003,
+    ]  # each request its own seed: equal prompts, different samples
 
 
-def test_sleep_discards_weights_and_only_a_sync_brings_them_back(vllm_stand_in, tiny_model_path, tiny_policy):
+def test_sleep_discards_weights_and_only_a_sync_brings_them_back(
+    vllm_stand_in, tiny_model_path, tiny_policy
+):
     policy, _ = tiny_policy
     engine = _engine(tiny_model_path)
     engine.sleep()
     assert engine.llm.calls == ["sleep2"]
-    with pytest.raises(RLError, match=r"discarded its weights; call sync\(policy\) before generate"):
+    with pytest.raises(
+        RLError, match=r"discarded its weights; call sync\(policy\) before generate"
+    ):
         engine.generate(["1="], SamplingParams(max_tokens=2))
     engine.sync(policy)
     # the weights are woken alone (the KV cache stays released while they load), then the cache is reset;
@@ -177,7 +233,9 @@ def test_sleep_discards_weights_and_only_a_sync_brings_them_back(vllm_stand_in, 
     assert engine.llm.calls[4:] == [("wake", ("kv_cache",)), "generate"]
 
 
-def test_a_vllm_with_reload_weights_takes_the_weights_through_it(vllm_stand_in, tiny_model_path, tiny_policy):
+def test_a_vllm_with_reload_weights_takes_the_weights_through_it(
+    vllm_stand_in, tiny_model_path, tiny_policy
+):
     policy, _ = tiny_policy
     engine = _engine(tiny_model_path)
     reloads = []
@@ -194,7 +252,9 @@ def test_a_vllm_with_reload_weights_takes_the_weights_through_it(vllm_stand_in, 
         assert torch.equal(theirs, ours), name
 
 
-def test_weights_go_through_collective_rpc_when_the_worker_is_another_process(vllm_stand_in, tiny_model_path, tiny_policy):
+def test_weights_go_through_collective_rpc_when_the_worker_is_another_process(
+    vllm_stand_in, tiny_model_path, tiny_policy
+):
     StandInLLM.in_process = False
     policy, _ = tiny_policy
     engine = _engine(tiny_model_path)
@@ -204,9 +264,22 @@ def test_weights_go_through_collective_rpc_when_the_worker_is_another_process(vl
         assert torch.equal(theirs, ours), name
 
 
-def test_grpo_with_the_adapter_samples_from_the_policy_after_every_sync(vllm_stand_in, tiny_model_path, tmp_path):
-    cfg = GRPOConfig(model=tiny_model_path, group_size=4, prompts_per_step=2, micro_batch_size=8, max_new_tokens=3,
-                     steps=3, lr=5e-2, output_dir=str(tmp_path), progress=False, tensorboard=False, vllm_sleep=True)
+def test_grpo_with_the_adapter_samples_from_the_policy_after_every_sync(
+    vllm_stand_in, tiny_model_path, tmp_path
+):
+    cfg = GRPOConfig(
+        model=tiny_model_path,
+        group_size=4,
+        prompts_per_step=2,
+        micro_batch_size=8,
+        max_new_tokens=3,
+        steps=3,
+        lr=5e-2,
+        output_dir=str(tmp_path),
+        progress=False,
+        tensorboard=False,
+        vllm_sleep=True,
+    )
     engine = _engine(tiny_model_path)
     trainer = GRPOTrainer(cfg, engine=engine, envs=[ParityEnv() for _ in range(cfg.batch_episodes)])
     rows = trainer.train()
@@ -219,30 +292,51 @@ def test_grpo_with_the_adapter_samples_from_the_policy_after_every_sync(vllm_sta
 
 
 def test_the_trainer_passes_its_defaults_and_vllm_kwargs(vllm_stand_in, tiny_model_path, tmp_path):
-    cfg = GRPOConfig(model=tiny_model_path, engine="vllm", group_size=2, prompts_per_step=1, max_new_tokens=2,
-                     steps=1, output_dir=str(tmp_path), progress=False, tensorboard=False, device="cpu",
-                     vllm_kwargs={"max_num_seqs": 7, "max_model_len": 128})
+    cfg = GRPOConfig(
+        model=tiny_model_path,
+        engine="vllm",
+        group_size=2,
+        prompts_per_step=1,
+        max_new_tokens=2,
+        steps=1,
+        output_dir=str(tmp_path),
+        progress=False,
+        tensorboard=False,
+        device="cpu",
+        vllm_kwargs={"max_num_seqs": 7, "max_model_len": 128},
+    )
     trainer = GRPOTrainer(cfg, envs=[DigitEnv() for _ in range(cfg.batch_episodes)])
     kw = trainer.engine.llm.kwargs
     assert kw["dtype"] == "float32"  # the policy's dtype, not vLLM's "auto" (which would pick bf16)
-    assert (kw["max_num_seqs"], kw["max_model_len"]) == (7, 128)  # vllm_kwargs override the defaults
+    assert (kw["max_num_seqs"], kw["max_model_len"]) == (
+        7,
+        128,
+    )  # vllm_kwargs override the defaults
     assert kw["gpu_memory_utilization"] == 0.3  # the stand-in reports no platform: the CUDA default
-    assert GRPOConfig.from_dict(cfg.to_dict()).vllm_kwargs == {"max_num_seqs": 7, "max_model_len": 128}
+    assert GRPOConfig.from_dict(cfg.to_dict()).vllm_kwargs == {
+        "max_num_seqs": 7,
+        "max_model_len": 128,
+    }
 
 
 def test_a_vllm_built_for_another_device_is_refused(vllm_stand_in, tiny_model_path, monkeypatch):
     from rl.engines import vllm_engine
 
     monkeypatch.setattr(vllm_engine, "platform_device", lambda: "cpu")
-    with pytest.raises(RLError, match=r"CPU build but the trainer runs on CUDA: install vLLM's CUDA build"):
+    with pytest.raises(
+        RLError, match=r"CPU build but the trainer runs on CUDA: install vLLM's CUDA build"
+    ):
         _engine(tiny_model_path, device="cuda")
     monkeypatch.setattr(vllm_engine, "platform_device", lambda: "cuda")
-    with pytest.raises(RLError, match=r"built for cuda but the trainer runs on cpu: set device='cuda'"):
+    with pytest.raises(
+        RLError, match=r"built for cuda but the trainer runs on cpu: set device='cuda'"
+    ):
         _engine(tiny_model_path, device="cpu")
 
 
-def test_a_platform_without_sleep_mode_gets_an_engine_that_keeps_the_order(vllm_stand_in, tiny_model_path,
-                                                                           tiny_policy, monkeypatch):
+def test_a_platform_without_sleep_mode_gets_an_engine_that_keeps_the_order(
+    vllm_stand_in, tiny_model_path, tiny_policy, monkeypatch
+):
     from rl.engines import vllm_engine
 
     monkeypatch.setattr(vllm_engine, "_sleep_mode_available", lambda: False)
@@ -251,14 +345,17 @@ def test_a_platform_without_sleep_mode_gets_an_engine_that_keeps_the_order(vllm_
     assert engine.llm.kwargs["enable_sleep_mode"] is False and engine.sleep_mode is False
     engine.sleep()
     assert "sleep2" not in engine.llm.calls  # nothing to release ...
-    with pytest.raises(RLError, match=r"call sync\(policy\) before generate"):  # ... but the order holds
+    with pytest.raises(
+        RLError, match=r"call sync\(policy\) before generate"
+    ):  # ... but the order holds
         engine.generate(["1="], SamplingParams(max_tokens=2))
     engine.sync(policy)
     engine.generate(["1="], SamplingParams(max_tokens=2))
 
 
-def test_vllm_refusing_sleep_mode_with_a_valueerror_is_retried_without_it(vllm_stand_in, tiny_model_path,
-                                                                          monkeypatch):
+def test_vllm_refusing_sleep_mode_with_a_valueerror_is_retried_without_it(
+    vllm_stand_in, tiny_model_path, monkeypatch
+):
     original = StandInLLM.__init__
 
     def refuse(self, model, **kwargs):
@@ -277,15 +374,22 @@ def test_auto_is_hf_without_a_vllm_that_serves_this_device(tiny_model_path, monk
     from rl.engines.select import resolve_engine
 
     real_find_spec = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "vllm" else real_find_spec(name, *a))
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "vllm" else real_find_spec(name, *a),
+    )
     assert resolve_engine("auto", tiny_model_path, "cpu", None) == "hf"
 
 
 def test_under_torchrun_the_launchers_port_is_kept_and_otherwise_each_engine_gets_a_free_one(
-        vllm_stand_in, tiny_model_path, monkeypatch):
+    vllm_stand_in, tiny_model_path, monkeypatch
+):
     import os
 
-    monkeypatch.setenv("MASTER_PORT", "29517")  # inherited, not a launcher's: a second engine would collide
+    monkeypatch.setenv(
+        "MASTER_PORT", "29517"
+    )  # inherited, not a launcher's: a second engine would collide
     _engine(tiny_model_path)
     assert os.environ["MASTER_PORT"] != "29517"
     monkeypatch.setenv("TORCHELASTIC_RUN_ID", "run")

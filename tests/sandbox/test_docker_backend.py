@@ -24,9 +24,13 @@ def test_is_a_sandbox(docker_box):
 
 
 def test_files_stdin_stdout_stderr_and_exit_code(docker_box):
-    source = "import sys\ndata = open('dir/in.txt').read()\nprint(data + sys.stdin.read())\n" \
-             "print('oops', file=sys.stderr)\nsys.exit(3)\n"
-    result = docker_box.run([PY, "main.py"], files={"main.py": source, "dir/in.txt": b"file-"}, stdin="stdin")
+    source = (
+        "import sys\ndata = open('dir/in.txt').read()\nprint(data + sys.stdin.read())\n"
+        "print('oops', file=sys.stderr)\nsys.exit(3)\n"
+    )
+    result = docker_box.run(
+        [PY, "main.py"], files={"main.py": source, "dir/in.txt": b"file-"}, stdin="stdin"
+    )
     assert (result.stop, result.exit_code) == (StopReason.EXITED, 3)
     assert result.stdout == b"file-stdin\n"
     assert result.stderr == b"oops\n"
@@ -45,7 +49,9 @@ def test_details_record_the_image_tag_and_id(docker_box, docker_client):
 
 def test_compiled_programs_run_from_the_workspace(docker_box):
     source = "#include <stdio.h>\nint main(void) { int x; scanf(\"%d\", &x); printf(\"%d\\n\", 2 * x); }\n"
-    result = docker_box.run(["sh", "-c", "gcc -O2 -o prog main.c && ./prog"], files={"main.c": source}, stdin="21")
+    result = docker_box.run(
+        ["sh", "-c", "gcc -O2 -o prog main.c && ./prog"], files={"main.c": source}, stdin="21"
+    )
     assert (result.stop, result.stdout) == (StopReason.EXITED, b"42\n"), result.stderr
 
 
@@ -57,7 +63,9 @@ def test_large_stdin_round_trips(docker_box):
 
 
 def test_stderr_over_the_limit_is_truncated(docker_box):
-    result = run_py(docker_box, "import sys\nsys.stderr.write('e' * 5000)\n", limits=Limits(output_bytes=1000))
+    result = run_py(
+        docker_box, "import sys\nsys.stderr.write('e' * 5000)\n", limits=Limits(output_bytes=1000)
+    )
     assert result.stop is StopReason.OUTPUT_LIMIT
     assert result.stderr_truncated and result.stderr == b"e" * 1000
 
@@ -76,25 +84,41 @@ def test_cpu_seconds_limit_stops_a_busy_loop(docker_box):
 def test_process_environment_is_scrubbed(docker_box):
     result = run_py(docker_box, "import os, json\nprint(json.dumps(dict(os.environ)))\n")
     env = json.loads(result.stdout)
-    assert set(env) <= {"PATH", "HOME", "TMPDIR", "LANG", "LC_ALL", "PYTHONHASHSEED",
-                        "PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED"}
+    assert set(env) <= {
+        "PATH",
+        "HOME",
+        "TMPDIR",
+        "LANG",
+        "LC_ALL",
+        "PYTHONHASHSEED",
+        "PYTHONDONTWRITEBYTECODE",
+        "PYTHONUNBUFFERED",
+    }
     assert env["HOME"] == "/workspace"
 
 
 def test_runs_unprivileged_without_capabilities(docker_box):
-    source = ("import os\nstatus = open('/proc/self/status').read()\n"
-              "print(os.getuid(), os.getgid())\n"
-              "print([l.split()[1] for l in status.splitlines() if l.startswith(('CapEff', 'CapPrm', 'CapBnd'))])\n"
-              "print([l.split()[1] for l in status.splitlines() if l.startswith('NoNewPrivs')])\n")
+    source = (
+        "import os\nstatus = open('/proc/self/status').read()\n"
+        "print(os.getuid(), os.getgid())\n"
+        "print([l.split()[1] for l in status.splitlines() if l.startswith(('CapEff', 'CapPrm', 'CapBnd'))])\n"
+        "print([l.split()[1] for l in status.splitlines() if l.startswith('NoNewPrivs')])\n"
+    )
     lines = run_py(docker_box, source).stdout.decode().splitlines()
-    assert lines == ["65534 65534", "['0000000000000000', '0000000000000000', '0000000000000000']", "['1']"]
+    assert lines == [
+        "65534 65534",
+        "['0000000000000000', '0000000000000000', '0000000000000000']",
+        "['1']",
+    ]
 
 
 def test_root_filesystem_is_read_only_and_workspace_is_bounded(docker_box):
-    source = ("import os, errno\n"
-              "try:\n    open('/etc/x', 'w')\nexcept OSError as e:\n    print(errno.errorcode[e.errno])\n"
-              "st = os.statvfs('/workspace')\nprint(st.f_blocks * st.f_frsize // 2**20)\n"
-              "print(os.getcwd())\n")
+    source = (
+        "import os, errno\n"
+        "try:\n    open('/etc/x', 'w')\nexcept OSError as e:\n    print(errno.errorcode[e.errno])\n"
+        "st = os.statvfs('/workspace')\nprint(st.f_blocks * st.f_frsize // 2**20)\n"
+        "print(os.getcwd())\n"
+    )
     lines = run_py(docker_box, source, limits=Limits(tmpfs_mb=32)).stdout.decode().split()
     assert lines[0] in ("EROFS", "EACCES")
     assert int(lines[1]) == 32
@@ -103,18 +127,23 @@ def test_root_filesystem_is_read_only_and_workspace_is_bounded(docker_box):
 
 def test_rlimits_and_cgroup_limits_apply(docker_box):
     limits = Limits(file_size_mb=3, open_files=100, pids=20)
-    source = ("import resource\n"
-              "print(resource.getrlimit(resource.RLIMIT_FSIZE)[0] // 2**20)\n"
-              "print(resource.getrlimit(resource.RLIMIT_NOFILE)[0])\n"
-              "for p in ('/sys/fs/cgroup/pids/pids.max', '/sys/fs/cgroup/pids.max'):\n"
-              "    try:\n        print(open(p).read().strip()); break\n"
-              "    except OSError: pass\n")
+    source = (
+        "import resource\n"
+        "print(resource.getrlimit(resource.RLIMIT_FSIZE)[0] // 2**20)\n"
+        "print(resource.getrlimit(resource.RLIMIT_NOFILE)[0])\n"
+        "for p in ('/sys/fs/cgroup/pids/pids.max', '/sys/fs/cgroup/pids.max'):\n"
+        "    try:\n        print(open(p).read().strip()); break\n"
+        "    except OSError: pass\n"
+    )
     lines = run_py(docker_box, source, limits=limits).stdout.decode().split()
     assert lines == ["3", "100", "22"]  # the run's pids + the supervisor + its zygote
 
 
 def test_no_network_interface_but_loopback(docker_box):
-    result = run_py(docker_box, "print(sorted(l.split(':')[0].strip() for l in open('/proc/net/dev').readlines()[2:]))\n")
+    result = run_py(
+        docker_box,
+        "print(sorted(l.split(':')[0].strip() for l in open('/proc/net/dev').readlines()[2:]))\n",
+    )
     assert result.stdout == b"['lo']\n"
 
 
@@ -130,16 +159,22 @@ def test_container_configuration_is_hardened(docker_box, docker_client):
     assert host["CapDrop"] == ["ALL"] and host["SecurityOpt"] == ["no-new-privileges:true"]
     assert host["Memory"] == host["MemorySwap"] == (200 + SUPERVISOR_HEADROOM_MB) * 2**20
     assert host["NanoCpus"] == 500_000_000
-    assert set(host["Tmpfs"]) == {"/workspace", "/tmp"} and "size=16m" in host["Tmpfs"]["/workspace"]
+    assert (
+        set(host["Tmpfs"]) == {"/workspace", "/tmp"} and "size=16m" in host["Tmpfs"]["/workspace"]
+    )
     assert {u["Name"] for u in host["Ulimits"]} >= {"fsize", "nofile"}
-    assert not host["Binds"] and not host.get("Mounts") and config["Mounts"] == []  # no host mounts at all
+    assert (
+        not host["Binds"] and not host.get("Mounts") and config["Mounts"] == []
+    )  # no host mounts at all
     assert not host["Privileged"] and host["AutoRemove"] is True
     assert config["Config"]["User"] == "65534:65534"
     assert {e.split("=")[0] for e in config["Config"]["Env"]} <= {"PATH", "LANG"}
 
 
 def test_a_missing_interpreter_is_an_infrastructure_error(docker_box):
-    with pytest.raises(SandboxUnavailableError, match="cannot start 'no-such-interpreter'.*--include"):
+    with pytest.raises(
+        SandboxUnavailableError, match="cannot start 'no-such-interpreter'.*--include"
+    ):
         docker_box.run(["no-such-interpreter", "x"])
 
 
@@ -208,11 +243,13 @@ def test_a_broken_image_fails_after_bounded_retries(docker_client, tmp_path):
 
 
 def test_the_supervisor_cannot_be_inspected_or_traced(docker_box):
-    source = ("import ctypes, os\nfor p in ('/proc/1/mem', '/proc/1/environ'):\n"
-              "    try:\n        open(p, 'rb').read(1); print('read', p)\n"
-              "    except OSError as e:\n        print('denied', p)\n"
-              "libc = ctypes.CDLL(None, use_errno=True)\n"
-              "print('ptrace', libc.ptrace(16, 1, None, None))\n")  # PTRACE_ATTACH
+    source = (
+        "import ctypes, os\nfor p in ('/proc/1/mem', '/proc/1/environ'):\n"
+        "    try:\n        open(p, 'rb').read(1); print('read', p)\n"
+        "    except OSError as e:\n        print('denied', p)\n"
+        "libc = ctypes.CDLL(None, use_errno=True)\n"
+        "print('ptrace', libc.ptrace(16, 1, None, None))\n"
+    )  # PTRACE_ATTACH
     result = run_py(docker_box, source)
     assert result.stdout == b"denied /proc/1/mem\ndenied /proc/1/environ\nptrace -1\n"
 
@@ -225,16 +262,25 @@ def test_engine_gone_is_unavailable_after_bounded_retries(docker_client):
     box = DockerSandbox(pool_size=1, retries=2, client=docker_client)
     try:
         box.warm()
-        for cid in box.pool.container_ids():  # the engine "goes away": containers die, API unreachable
+        for (
+            cid
+        ) in box.pool.container_ids():  # the engine "goes away": containers die, API unreachable
             docker_client.containers.get(cid).kill()
-        box.pool._client = docker.DockerClient(base_url="unix:///nonexistent/rlvr-docker.sock", version="1.41")
-        with pytest.raises(SandboxUnavailableError, match="failed 3 times.*cannot create a sandbox container"):
+        box.pool._client = docker.DockerClient(
+            base_url="unix:///nonexistent/rlvr-docker.sock", version="1.41"
+        )
+        with pytest.raises(
+            SandboxUnavailableError, match="failed 3 times.*cannot create a sandbox container"
+        ):
             box.run(["true"])
     finally:
         box.close()
 
 
 def test_the_oom_killer_picks_the_run_not_the_supervisor(docker_box):
-    result = run_py(docker_box, "print(open('/proc/self/oom_score_adj').read().strip(), "
-                                "open('/proc/1/oom_score_adj').read().strip())\n")
+    result = run_py(
+        docker_box,
+        "print(open('/proc/self/oom_score_adj').read().strip(), "
+        "open('/proc/1/oom_score_adj').read().strip())\n",
+    )
     assert result.stdout == b"1000 0\n"

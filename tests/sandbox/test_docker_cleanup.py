@@ -46,27 +46,37 @@ def start_grader(tmp_path):
     script = tmp_path / "grader.py"
     script.write_text(GRADER)
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, str(script)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     owner = proc.stdout.readline().strip()
     assert owner, f"grader did not start: {proc.stderr.read() if proc.poll() is not None else ''}"
     return proc, owner
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "sigkill"])
-def test_interrupted_grader_leaves_no_container(docker_client, tmp_path, owned_containers, wait_until, signum):
+def test_interrupted_grader_leaves_no_container(
+    docker_client, tmp_path, owned_containers, wait_until, signum
+):
     proc, owner = start_grader(tmp_path)
     try:
         assert wait_until(lambda: len(owned_containers(docker_client, owner)) == 2, timeout_s=20)
-        assert wait_until(lambda: _sleeping_in_a_container(docker_client, owner), timeout_s=20)  # the run started
+        assert wait_until(
+            lambda: _sleeping_in_a_container(docker_client, owner), timeout_s=20
+        )  # the run started
         proc.send_signal(signum)
         proc.wait(timeout=30)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    assert wait_until(lambda: not owned_containers(docker_client, owner), timeout_s=30), \
+    assert wait_until(lambda: not owned_containers(docker_client, owner), timeout_s=30), (
         f"containers left after {signal.Signals(signum).name}: {owned_containers(docker_client, owner)}"
+    )
 
 
 def test_reaper_removes_containers_of_a_dead_owner(docker_client):
@@ -76,8 +86,11 @@ def test_reaper_removes_containers_of_a_dead_owner(docker_client):
 
     dead_owner = f"{__import__('socket').gethostname()}:999999999:0"
     orphan = docker_client.containers.create(
-        default_image(), ["python3", "-c", "import time; time.sleep(600)"],
-        labels={LABEL: "1", OWNER_LABEL: dead_owner}, **ContainerSpec.from_limits(Limits()).create_kwargs())
+        default_image(),
+        ["python3", "-c", "import time; time.sleep(600)"],
+        labels={LABEL: "1", OWNER_LABEL: dead_owner},
+        **ContainerSpec.from_limits(Limits()).create_kwargs(),
+    )
     orphan.start()
     try:
         removed = reap_orphans(docker_client)

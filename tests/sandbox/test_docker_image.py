@@ -10,14 +10,39 @@ from sandbox import SandboxConfigError
 from sandbox.image import DEFAULT_IMAGE, build_image, import_changes, mmdebstrap_command
 
 
-@pytest.mark.parametrize("include, mirror, expected", [
-    ((), None, ["mmdebstrap", "--variant=minbase", "--include=python3,gcc,g++", "bookworm", "/o.tar"]),
-    (("nodejs", "gcc", "python3"), None,
-     ["mmdebstrap", "--variant=minbase", "--include=python3,gcc,g++,nodejs", "bookworm", "/o.tar"]),
-    ((), "http://deb.debian.org/debian",
-     ["mmdebstrap", "--variant=minbase", "--include=python3,gcc,g++", "bookworm", "/o.tar",
-      "http://deb.debian.org/debian"]),
-])
+@pytest.mark.parametrize(
+    "include, mirror, expected",
+    [
+        (
+            (),
+            None,
+            ["mmdebstrap", "--variant=minbase", "--include=python3,gcc,g++", "bookworm", "/o.tar"],
+        ),
+        (
+            ("nodejs", "gcc", "python3"),
+            None,
+            [
+                "mmdebstrap",
+                "--variant=minbase",
+                "--include=python3,gcc,g++,nodejs",
+                "bookworm",
+                "/o.tar",
+            ],
+        ),
+        (
+            (),
+            "http://deb.debian.org/debian",
+            [
+                "mmdebstrap",
+                "--variant=minbase",
+                "--include=python3,gcc,g++",
+                "bookworm",
+                "/o.tar",
+                "http://deb.debian.org/debian",
+            ],
+        ),
+    ],
+)
 def test_mmdebstrap_command(include, mirror, expected):
     assert mmdebstrap_command("/o.tar", include=include, mirror=mirror) == expected
 
@@ -56,7 +81,9 @@ def test_build_from_a_dockerfile(docker_client, tmp_path):
     (tmp_path / "Dockerfile").write_text(f"FROM {default_image()}\nLABEL purpose=test\n")
     tag = "rlvr-sandbox-test:dockerfile"
     try:
-        info = build_image(tag, dockerfile=str(tmp_path / "Dockerfile"), client=docker_client, log=lambda m: None)
+        info = build_image(
+            tag, dockerfile=str(tmp_path / "Dockerfile"), client=docker_client, log=lambda m: None
+        )
         assert info["labels"]["purpose"] == "test"
         with DockerSandbox(tag, pool_size=1, client=docker_client) as box:
             result = box.run(["python3", "-c", "print('from dockerfile')"])

@@ -70,19 +70,35 @@ def test_a_container_serves_many_runs(single_box):
 def test_nothing_of_one_run_is_visible_to_the_next(single_box):
     single_box.warm()
     ids = single_box.pool.container_ids()
-    first = single_box.run(["python3", "leave.py"], files={"leave.py": LEAVE_TRACES}, limits=Limits(wall_s=10))
-    assert first.stop is StopReason.EXITED and first.stdout.startswith(b"left traces "), first.stderr
-    zygote = json.loads(first.stdout[len(b"left traces "):])  # the supervisor's pristine fork server
+    first = single_box.run(
+        ["python3", "leave.py"], files={"leave.py": LEAVE_TRACES}, limits=Limits(wall_s=10)
+    )
+    assert first.stop is StopReason.EXITED and first.stdout.startswith(b"left traces "), (
+        first.stderr
+    )
+    zygote = json.loads(
+        first.stdout[len(b"left traces ") :]
+    )  # the supervisor's pristine fork server
     assert len(zygote) == 1
     second = single_box.run(["python3", "look.py"], files={"look.py": LOOK_FOR_TRACES})
     found = json.loads(second.stdout)
-    assert found == {"/workspace": ["look.py"], "/tmp": [], "/dev/shm": [], "/dev/mqueue": [],
-                     "processes": zygote, "zygote": [True], "sysv": {"shm": [], "msg": [], "sem": []},
-                     "env": False, "module": False}
+    assert found == {
+        "/workspace": ["look.py"],
+        "/tmp": [],
+        "/dev/shm": [],
+        "/dev/mqueue": [],
+        "processes": zygote,
+        "zygote": [True],
+        "sysv": {"shm": [], "msg": [], "sem": []},
+        "env": False,
+        "module": False,
+    }
     assert single_box.pool.container_ids() == ids  # cleaned in place, not replaced
 
 
-def test_an_unhealthy_container_is_replaced(single_box, docker_client, owned_containers, wait_until):
+def test_an_unhealthy_container_is_replaced(
+    single_box, docker_client, owned_containers, wait_until
+):
     from sandbox.pool import ContainerSpec
 
     spec = ContainerSpec.from_limits(single_box.default_limits)

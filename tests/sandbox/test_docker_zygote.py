@@ -38,9 +38,9 @@ SAME_AS_EXEC = {
     "stdin and stderr": "import sys\nprint(sys.stdin.read().upper())\nprint('err', file=sys.stderr)\n",
     "atexit and no newline": "import atexit\natexit.register(lambda: print('bye'))\nprint('a', end='')\n",
     "main guard and pickle": "import pickle\ndef f():\n    return 1\nif __name__ == '__main__':\n"
-                             "    print(pickle.loads(pickle.dumps(f))())\n",
+    "    print(pickle.loads(pickle.dumps(f))())\n",
     "threads are joined": "import threading, time\n"
-                          "threading.Thread(target=lambda: (time.sleep(0.2), print('t'))).start()\n",
+    "threading.Thread(target=lambda: (time.sleep(0.2), print('t'))).start()\n",
     "coding cookie": "# -*- coding: latin-1 -*-\nprint(len('\xe9'))\n",
 }
 
@@ -48,7 +48,9 @@ SAME_AS_EXEC = {
 def both_paths(box, source, argv=("main.py",), **kwargs):
     files = {"main.py": source.encode("latin-1") if "latin-1" in source else source}
     fast = box.run(["python3", *argv], files=files, **kwargs)
-    exec_path = box.run(["sh", "-c", 'unset PWD; exec python3 "$@"', "sh", *argv], files=files, **kwargs)
+    exec_path = box.run(
+        ["sh", "-c", 'unset PWD; exec python3 "$@"', "sh", *argv], files=files, **kwargs
+    )
     return fast, exec_path
 
 
@@ -60,7 +62,9 @@ def test_plain_python_runs_take_the_fast_path_and_others_do_not(docker_box):
     assert forked(["python3", "-u", "-B", "main.py", "x"]) == b"True\n"
     assert forked(["python3", "-I", "main.py"]) == b"False\n"  # other flags: a fresh interpreter
     assert forked(["python3", "prog"]) == b"False\n"  # not a .py file: could be a zip application
-    assert forked(["python3", "main.py"], **{".local/lib/x.pth": ""}) == b"False\n"  # user site to read
+    assert (
+        forked(["python3", "main.py"], **{".local/lib/x.pth": ""}) == b"False\n"
+    )  # user site to read
     assert forked(["sh", "-c", "exec python3 main.py"]) == b"False\n"
     assert docker_box.run(["python3", "-c", FORKED]).stdout == b"False\n"
 
@@ -74,14 +78,26 @@ def test_the_program_sees_what_a_fresh_interpreter_shows(docker_box):
 @pytest.mark.parametrize("source", SAME_AS_EXEC.values(), ids=SAME_AS_EXEC.keys())
 def test_exit_status_and_output_match_the_exec_path(docker_box, source):
     fast, exec_path = both_paths(docker_box, source, stdin=b"abc")
-    assert (fast.stop, fast.exit_code, fast.stdout, fast.stderr) == \
-           (exec_path.stop, exec_path.exit_code, exec_path.stdout, exec_path.stderr)
+    assert (fast.stop, fast.exit_code, fast.stdout, fast.stderr) == (
+        exec_path.stop,
+        exec_path.exit_code,
+        exec_path.stdout,
+        exec_path.stderr,
+    )
 
 
 def test_limits_timeouts_and_kills_apply_to_forked_runs(docker_box):
-    assert docker_box.run(["python3", "main.py"], files={"main.py": "while True:\n    pass\n"},
-                          limits=Limits(wall_s=1)).stop is StopReason.TIMEOUT
-    killed = docker_box.run(["python3", "main.py"], files={"main.py": "import os\nos.kill(os.getpid(), 9)\n"})
+    assert (
+        docker_box.run(
+            ["python3", "main.py"],
+            files={"main.py": "while True:\n    pass\n"},
+            limits=Limits(wall_s=1),
+        ).stop
+        is StopReason.TIMEOUT
+    )
+    killed = docker_box.run(
+        ["python3", "main.py"], files={"main.py": "import os\nos.kill(os.getpid(), 9)\n"}
+    )
     assert (killed.stop, killed.exit_code) == (StopReason.KILLED, None)
 
 
@@ -102,15 +118,19 @@ print(json.dumps([int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) 
 
 
 def zygote_pids(box):
-    return json.loads(box.run(["python3", "main.py"], files={"main.py": "import json" + ZYGOTE_PIDS}).stdout)
+    return json.loads(
+        box.run(["python3", "main.py"], files={"main.py": "import json" + ZYGOTE_PIDS}).stdout
+    )
 
 
 def test_the_zygote_cannot_be_read_or_traced(single_box):
     (pid,) = zygote_pids(single_box)
-    source = (f"import ctypes\nfor p in ('/proc/{pid}/mem', '/proc/{pid}/environ', '/proc/{pid}/fd/3'):\n"
-              "    try:\n        open(p, 'rb').read(1); print('read', p)\n"
-              "    except OSError:\n        print('denied')\n"
-              f"print(ctypes.CDLL(None, use_errno=True).ptrace(16, {pid}, None, None))\n")
+    source = (
+        f"import ctypes\nfor p in ('/proc/{pid}/mem', '/proc/{pid}/environ', '/proc/{pid}/fd/3'):\n"
+        "    try:\n        open(p, 'rb').read(1); print('read', p)\n"
+        "    except OSError:\n        print('denied')\n"
+        f"print(ctypes.CDLL(None, use_errno=True).ptrace(16, {pid}, None, None))\n"
+    )
     result = single_box.run(["python3", "main.py"], files={"main.py": source})
     assert result.stdout == b"denied\ndenied\ndenied\n-1\n"
 
@@ -129,7 +149,9 @@ def test_a_zygote_the_run_signalled_is_replaced(single_box, signal_name):
 
 def test_modules_imported_by_one_run_are_gone_in_the_next(single_box):
     single_box.run(["python3", "main.py"], files={"main.py": "import json, decimal\n"})
-    result = single_box.run(["python3", "main.py"], files={"main.py": "import sys\nprint('json' in sys.modules)\n"})
+    result = single_box.run(
+        ["python3", "main.py"], files={"main.py": "import sys\nprint('json' in sys.modules)\n"}
+    )
     assert result.stdout == b"False\n"
 
 
@@ -138,5 +160,7 @@ def test_many_runs_on_both_paths_leak_no_descriptors(single_box):
     limits = Limits(open_files=8)
     for _ in range(80):
         for python in ("python3", "/usr/bin/python3"):
-            result = single_box.run([python, "main.py"], files={"main.py": "print(1)"}, limits=limits)
+            result = single_box.run(
+                [python, "main.py"], files={"main.py": "print(1)"}, limits=limits
+            )
             assert (result.stop, result.stdout) == (StopReason.EXITED, b"1\n"), result

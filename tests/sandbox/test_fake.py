@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from sandbox import FakeSandbox, Limits, RunResult, Sandbox, SandboxConfigError, SandboxUnavailableError, StopReason
+from sandbox import (
+    FakeSandbox,
+    Limits,
+    RunResult,
+    Sandbox,
+    SandboxConfigError,
+    SandboxUnavailableError,
+    StopReason,
+)
 from verifiers.base import BaseVerifier, Outcome
 
 
@@ -12,14 +20,25 @@ def test_it_is_a_sandbox_and_answers_exit_0_by_default():
     box = FakeSandbox()
     assert isinstance(box, Sandbox)
     result = box.run(["python3", "-c", "print(1)"], stdin="in", limits=Limits(wall_s=3))
-    assert (result.exit_code, result.stdout, result.stop, result.backend) == (0, b"", StopReason.EXITED, "fake")
+    assert (result.exit_code, result.stdout, result.stop, result.backend) == (
+        0,
+        b"",
+        StopReason.EXITED,
+        "fake",
+    )
     (call,) = box.calls
-    assert call.command == ("python3", "-c", "print(1)") and call.stdin == b"in" and call.limits.wall_s == 3
+    assert (
+        call.command == ("python3", "-c", "print(1)")
+        and call.stdin == b"in"
+        and call.limits.wall_s == 3
+    )
     assert box.run(["true"]).backend == "fake" and box.calls[1].limits == Limits()
 
 
 def test_handler_results_are_returned_and_stamped_fake():
-    box = FakeSandbox(lambda command, files, stdin, limits: RunResult(1, b"", b"boom", 0.1, StopReason.EXITED))
+    box = FakeSandbox(
+        lambda command, files, stdin, limits: RunResult(1, b"", b"boom", 0.1, StopReason.EXITED)
+    )
     result = box.run(["x"], files={"a.py": b"1"})
     assert (result.exit_code, result.stderr, result.backend) == (1, b"boom", "fake")
     assert box.calls[0].files == {"a.py": b"1"}
@@ -52,7 +71,9 @@ class ExitCodeVerifier(BaseVerifier):
         self.box = box
 
     def check(self, response, reference):
-        result = self.box.run(["python3", "main.py"], files={"main.py": response}, limits=Limits(wall_s=1))
+        result = self.box.run(
+            ["python3", "main.py"], files={"main.py": response}, limits=Limits(wall_s=1)
+        )
         if result.stop is StopReason.TIMEOUT:
             return Outcome.timeout("the program ran past 1 s")
         if result.exit_code != 0:
@@ -70,6 +91,9 @@ def test_a_user_verifier_is_tested_on_every_branch_without_docker():
         return FakeSandbox.result()
 
     verifier = ExitCodeVerifier(FakeSandbox(handler))
-    statuses = [verifier.verify(src, {}).status.value for src in ("print(1)", "raise ValueError", "while True: pass")]
+    statuses = [
+        verifier.verify(src, {}).status.value
+        for src in ("print(1)", "raise ValueError", "while True: pass")
+    ]
     assert statuses == ["pass", "fail", "timeout"]
     assert verifier.verify("raise ValueError", {}).failure_reason.message == "ValueError"

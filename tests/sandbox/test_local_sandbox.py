@@ -20,9 +20,13 @@ TEST_UIDS = (TEST_UIDS[0], TEST_UIDS[0] + 10_000)
 """A uid range private to this test module, so concurrent sandboxes of other jobs do not count as leftovers."""
 
 PROBE = LocalSandbox()
-needs_root = pytest.mark.skipif(not PROBE.separate_uid, reason="per-run uid isolation of the local backend needs root")
+needs_root = pytest.mark.skipif(
+    not PROBE.separate_uid, reason="per-run uid isolation of the local backend needs root"
+)
 needs_namespaces = pytest.mark.skipif(
-    not PROBE.namespaced, reason="this host refuses network/mount namespaces (needs root and CAP_SYS_ADMIN)")
+    not PROBE.namespaced,
+    reason="this host refuses network/mount namespaces (needs root and CAP_SYS_ADMIN)",
+)
 
 
 @pytest.fixture(scope="module")
@@ -47,8 +51,14 @@ def test_implements_the_protocol(box):
 
 
 def test_runs_command_with_files_and_stdin(box):
-    result = box.run(["python3", "main.py"], files={"main.py": "import sys\nprint(open('d/x.txt').read(), sys.stdin.read())",
-                                                     "d/x.txt": "data"}, stdin="input")
+    result = box.run(
+        ["python3", "main.py"],
+        files={
+            "main.py": "import sys\nprint(open('d/x.txt').read(), sys.stdin.read())",
+            "d/x.txt": "data",
+        },
+        stdin="input",
+    )
     assert result.stop is StopReason.EXITED
     assert result.exit_code == 0
     assert result.stdout == b"data input\n"
@@ -102,7 +112,11 @@ def test_huge_allocation_hits_the_memory_limit(box):
 
 
 def test_file_size_is_limited(box):
-    result = py(box, "open('big', 'wb').write(b'x' * (3 * 1024 * 1024))", limits=Limits(wall_s=10, file_size_mb=1))
+    result = py(
+        box,
+        "open('big', 'wb').write(b'x' * (3 * 1024 * 1024))",
+        limits=Limits(wall_s=10, file_size_mb=1),
+    )
     assert result.exit_code != 0
     assert b"File too large" in result.stderr
 
@@ -154,9 +168,11 @@ def test_host_loopback_is_unreachable(box):
 @needs_namespaces
 def test_writes_outside_the_workspace_never_reach_the_host(box):
     marker = f"rlvr-local-test-{secrets.token_hex(6)}"
-    code = (f"import os\nfor d in ('/tmp', '/var/tmp', '/dev/shm', '/workspace/..'):\n"
-            f"    try:\n        open(os.path.join(d, '{marker}'), 'w').write('x')\n    except OSError:\n        pass\n"
-            "print(os.getcwd())")
+    code = (
+        f"import os\nfor d in ('/tmp', '/var/tmp', '/dev/shm', '/workspace/..'):\n"
+        f"    try:\n        open(os.path.join(d, '{marker}'), 'w').write('x')\n    except OSError:\n        pass\n"
+        "print(os.getcwd())"
+    )
     result = py(box, code)
     assert result.stdout == b"/workspace\n"
     for directory in ("/tmp", "/var/tmp", "/dev/shm", "/"):
@@ -166,7 +182,10 @@ def test_writes_outside_the_workspace_never_reach_the_host(box):
 @needs_namespaces
 def test_host_files_outside_the_system_dirs_are_invisible(box):
     here = os.path.abspath(__file__)
-    result = py(box, f"import os; print(os.path.exists({here!r}), os.path.exists('/root'), os.path.exists('/usr/bin/python3'))")
+    result = py(
+        box,
+        f"import os; print(os.path.exists({here!r}), os.path.exists('/root'), os.path.exists('/usr/bin/python3'))",
+    )
     assert result.stdout == b"False False True\n"
 
 
@@ -180,9 +199,11 @@ def test_runs_as_an_unprivileged_uid(box):
 def test_grader_environment_of_other_processes_is_unreadable(box, monkeypatch):
     token = secrets.token_hex(8)
     monkeypatch.setenv("RLVR_GRADER_SECRET", token)
-    code = ("import os\nfound = []\nfor p in os.listdir('/proc'):\n    try:\n"
-            "        found.append(open(f'/proc/{p}/environ', 'rb').read())\n    except OSError:\n        pass\n"
-            "print(b''.join(found).hex())")
+    code = (
+        "import os\nfound = []\nfor p in os.listdir('/proc'):\n    try:\n"
+        "        found.append(open(f'/proc/{p}/environ', 'rb').read())\n    except OSError:\n        pass\n"
+        "print(b''.join(found).hex())"
+    )
     # the grader's own environment changed after start is in its memory, not /proc/environ; spawn a child that has it
     holder = subprocess.Popen(["sleep", "30"], env={**os.environ})
     try:
@@ -228,7 +249,10 @@ def test_rlimits_only_mode_still_bounds_the_program(tmp_path):
     assert "NETWORK NOT ISOLATED" in sandbox.isolation
     assert py(sandbox, "print(1)").stdout == b"1\n"
     assert py(sandbox, "while True: pass", limits=Limits(wall_s=1)).stop is StopReason.TIMEOUT
-    assert py(sandbox, "x = bytearray(20 * 10**9)", limits=Limits(wall_s=10, memory_mb=256)).stop is StopReason.OUT_OF_MEMORY
+    assert (
+        py(sandbox, "x = bytearray(20 * 10**9)", limits=Limits(wall_s=10, memory_mb=256)).stop
+        is StopReason.OUT_OF_MEMORY
+    )
     assert list(tmp_path.iterdir()) == []
 
 
@@ -260,8 +284,12 @@ print(libc.shmget(key, 0, 0), libc.msgget(key, 0), libc.semget(key, 0, 0))
 def host_ipc_objects_in(first: int, end: int) -> list[tuple[str, int]]:
     from sandbox.local import sysv_ipc_ids
 
-    return [(table, ident) for uid in _uids_with_ipc(first, end) for table in ("shm", "msg", "sem")
-            for ident in sysv_ipc_ids(table, uid)]
+    return [
+        (table, ident)
+        for uid in _uids_with_ipc(first, end)
+        for table in ("shm", "msg", "sem")
+        for ident in sysv_ipc_ids(table, uid)
+    ]
 
 
 def _uids_with_ipc(first: int, end: int) -> set[int]:
@@ -309,4 +337,7 @@ def test_without_an_ipc_namespace_the_runs_ipc_objects_are_removed(monkeypatch):
 
 
 def test_rlimits_only_mode_says_ipc_is_not_isolated(tmp_path):
-    assert "IPC NOT ISOLATED" in LocalSandbox(isolate="rlimits", workspace_base=str(tmp_path)).isolation
+    assert (
+        "IPC NOT ISOLATED"
+        in LocalSandbox(isolate="rlimits", workspace_base=str(tmp_path)).isolation
+    )

@@ -5,18 +5,27 @@ from __future__ import annotations
 import pytest
 
 import sandbox
-from sandbox import ImageMissingError, SandboxConfigError, SandboxUnavailableError, open_sandbox, resolve_kind
+from sandbox import (
+    ImageMissingError,
+    SandboxConfigError,
+    SandboxUnavailableError,
+    open_sandbox,
+    resolve_kind,
+)
 
 UNREACHABLE = "unix:///nonexistent/rlvr-docker.sock"
 
 
-@pytest.mark.parametrize("kind, env, expected", [
-    (None, None, "auto"),
-    (None, "local", "local"),
-    (None, " Docker ", "docker"),
-    ("local", "docker", "local"),      # an explicit kind wins over the environment
-    ("auto", "local", "auto"),
-])
+@pytest.mark.parametrize(
+    "kind, env, expected",
+    [
+        (None, None, "auto"),
+        (None, "local", "local"),
+        (None, " Docker ", "docker"),
+        ("local", "docker", "local"),  # an explicit kind wins over the environment
+        ("auto", "local", "auto"),
+    ],
+)
 def test_resolve_kind(monkeypatch, kind, env, expected):
     if env is None:
         monkeypatch.delenv("RLVR_SANDBOX", raising=False)
@@ -26,10 +35,14 @@ def test_resolve_kind(monkeypatch, kind, env, expected):
 
 
 def test_unknown_kind_suggests_the_closest(monkeypatch):
-    with pytest.raises(SandboxConfigError, match=r"unknown sandbox kind 'dokcer'.*did you mean 'docker'\?"):
+    with pytest.raises(
+        SandboxConfigError, match=r"unknown sandbox kind 'dokcer'.*did you mean 'docker'\?"
+    ):
         resolve_kind("dokcer")
     monkeypatch.setenv("RLVR_SANDBOX", "lokal")
-    with pytest.raises(SandboxConfigError, match=r"unknown sandbox \$RLVR_SANDBOX 'lokal'.*'local'"):
+    with pytest.raises(
+        SandboxConfigError, match=r"unknown sandbox \$RLVR_SANDBOX 'lokal'.*'local'"
+    ):
         open_sandbox()
 
 
@@ -42,7 +55,7 @@ def test_local_kind_opens_the_local_backend():
 def test_auto_falls_back_to_local_without_an_engine(monkeypatch):
     monkeypatch.setenv("DOCKER_HOST", UNREACHABLE)
     monkeypatch.delenv("RLVR_SANDBOX", raising=False)
-    with open_sandbox(pool_size=1) as box:   # a docker-only option is dropped for local
+    with open_sandbox(pool_size=1) as box:  # a docker-only option is dropped for local
         assert box.name == "local"
 
 

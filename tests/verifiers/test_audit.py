@@ -46,13 +46,18 @@ def test_rates_cis_disagreements_and_bad_lines(tmp_path):
     assert (audit.false_fail.count, audit.false_fail.total) == (1, 3)
     assert audit.false_fail.interval == pytest.approx(wilson_interval(1, 3))
     assert audit.could_not_grade == (6,)  # an error verdict is never counted as a fail
-    assert [(d.line, d.statuses) for d in audit.disagreements] == [(3, ("unparseable",)), (5, ("pass",))]
+    assert [(d.line, d.statuses) for d in audit.disagreements] == [
+        (3, ("unparseable",)),
+        (5, ("pass",)),
+    ]
     assert "33.3% [6.1%, 79.2%] (1/3)" in report.format()
 
 
 def test_read_labelled_accepts_rows_as_dicts():
     rows, bad = read_labelled([{"response": "a", "reference": {}, "label": False}, {"nope": 1}])
-    assert [r.correct for r in rows] == [False] and bad == ["line 2: needs a JSON object with 'response' and 'reference'"]
+    assert [r.correct for r in rows] == [False] and bad == [
+        "line 2: needs a JSON object with 'response' and 'reference'"
+    ]
 
 
 @pytest.mark.slow
@@ -60,20 +65,49 @@ def test_math_v1_and_v2_side_by_side_on_independent_cases():
     report = audit_verifier(["math@1", "math@2"], INDEPENDENT_V2, workers=2)
     v1, v2 = report.specs
     assert report.rows == 262 and report.bad_lines == ()
-    assert (v1.false_pass.count, v1.false_pass.total, v1.false_fail.count, v1.false_fail.total) == (6, 133, 14, 112)
+    assert (v1.false_pass.count, v1.false_pass.total, v1.false_fail.count, v1.false_fail.total) == (
+        6,
+        133,
+        14,
+        112,
+    )
     assert len(v1.could_not_grade) == 17
-    assert (v2.false_pass.count, v2.false_pass.total, v2.false_fail.count, v2.false_fail.total) == (0, 142, 0, 120)
+    assert (v2.false_pass.count, v2.false_pass.total, v2.false_fail.count, v2.false_fail.total) == (
+        0,
+        142,
+        0,
+        120,
+    )
     assert len(report.between) == 28
     assert {d.line for d in v1.disagreements} <= {d.line for d in report.between}
     by_line = {d.line: d for d in report.between}
-    assert by_line[35].statuses == ("pass", "fail") and not by_line[35].correct  # \boxed{(1,100)} vs 1100
+    assert (
+        by_line[35].statuses == ("pass", "fail") and not by_line[35].correct
+    )  # \boxed{(1,100)} vs 1100
 
 
 def test_cli_audit_two_specs_prints_table_and_writes_json(tmp_path, capsys):
     path, out = tmp_path / "small.jsonl", tmp_path / "audit.json"
     path.write_text("\n".join(SMALL) + "\n")
-    assert main(["verifiers", "audit", "json_schema@1", "json_schema@2", "--labelled", str(path),
-                 "--json", str(out), "--workers", "1", "--show", "2"]) == 0
+    assert (
+        main(
+            [
+                "verifiers",
+                "audit",
+                "json_schema@1",
+                "json_schema@2",
+                "--labelled",
+                str(path),
+                "--json",
+                str(out),
+                "--workers",
+                "1",
+                "--show",
+                "2",
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert "false-pass rate" in printed and "json_schema@2" in printed and "bad line" in printed
     data = json.loads(out.read_text())
@@ -81,11 +115,17 @@ def test_cli_audit_two_specs_prints_table_and_writes_json(tmp_path, capsys):
     assert data["specs"][0]["false_pass"]["ci95"][1] == pytest.approx(0.9055, abs=1e-4)
 
 
-@pytest.mark.parametrize("argv,message", [
-    (["verifiers", "audit", "nosuch@1", "--labelled", __file__], "no verifier named 'nosuch'"),
-    (["verifiers", "audit", "math@1", "--labelled", "/no/such.jsonl"], "not a file"),
-    (["verifiers", "audit", "math@1", "math@2", "math@1", "--labelled", __file__], "one or two"),
-])
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["verifiers", "audit", "nosuch@1", "--labelled", __file__], "no verifier named 'nosuch'"),
+        (["verifiers", "audit", "math@1", "--labelled", "/no/such.jsonl"], "not a file"),
+        (
+            ["verifiers", "audit", "math@1", "math@2", "math@1", "--labelled", __file__],
+            "one or two",
+        ),
+    ],
+)
 def test_cli_audit_usage_errors_exit_2(argv, message, capsys):
     assert main(argv) == 2
     assert message in capsys.readouterr().err

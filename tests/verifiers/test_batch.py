@@ -26,9 +26,13 @@ def test_hanging_item_times_out_and_batch_goes_on(echo_verifier):
 
 def test_crashing_worker_is_an_error_not_a_fail(echo_verifier):
     verdicts = grade_batch(_items(["CRASH", "ok", "RAISE"]), workers=1, timeout_s=10)
-    assert verdicts[0].status is Status.ERROR and verdicts[0].failure_reason.code == "worker_crashed"
+    assert (
+        verdicts[0].status is Status.ERROR and verdicts[0].failure_reason.code == "worker_crashed"
+    )
     assert verdicts[1].status is Status.PASS
-    assert verdicts[2].status is Status.ERROR and verdicts[2].failure_reason.code == "verifier_crashed"
+    assert (
+        verdicts[2].status is Status.ERROR and verdicts[2].failure_reason.code == "verifier_crashed"
+    )
 
 
 def test_bad_reference_is_error(echo_verifier):
@@ -41,7 +45,9 @@ def test_bad_reference_is_error(echo_verifier):
 def test_unknown_verifier_in_batch_is_error_verdict(echo_verifier):
     verdicts = grade_batch(_items(["ok"]) + _items(["ok"], spec="nope@1"), workers=1)
     assert verdicts[0].passed
-    assert verdicts[1].status is Status.ERROR and verdicts[1].failure_reason.code == "unknown_verifier"
+    assert (
+        verdicts[1].status is Status.ERROR and verdicts[1].failure_reason.code == "unknown_verifier"
+    )
 
 
 def test_order_kept_for_many_items(echo_verifier):

@@ -19,7 +19,15 @@ import pytest
 
 import verifiers
 from rl.cli import main
-from verifiers import BaseVerifier, Outcome, VerifierCheckError, check_verifier, register, registry, unregister
+from verifiers import (
+    BaseVerifier,
+    Outcome,
+    VerifierCheckError,
+    check_verifier,
+    register,
+    registry,
+    unregister,
+)
 from verifiers.qa.probes import CONFUSABLES, PROBES
 
 BOX = re.compile(r"\\boxed\{([^{}]*)\}")
@@ -127,7 +135,9 @@ class LaxEcho(StrictBoxed):
         return reference.get("prompt", "\0") in response
 
     def accepts(self, boxes, response, reference):
-        return reference.get("prompt", "\0") in response or super().accepts(boxes, response, reference)
+        return reference.get("prompt", "\0") in response or super().accepts(
+            boxes, response, reference
+        )
 
 
 class LaxExitCode(StrictBoxed):
@@ -146,9 +156,16 @@ class LaxExitCode(StrictBoxed):
         if "\\boxed" in response or not response.strip():
             return False
         try:
-            done = subprocess.run([sys.executable, "-I", "-c", response + "\nraise SystemExit(1)"],
-                                  capture_output=True, timeout=10)
-        except (OSError, ValueError, subprocess.TimeoutExpired):  # text no process can take, or a hang
+            done = subprocess.run(
+                [sys.executable, "-I", "-c", response + "\nraise SystemExit(1)"],
+                capture_output=True,
+                timeout=10,
+            )
+        except (
+            OSError,
+            ValueError,
+            subprocess.TimeoutExpired,
+        ):  # text no process can take, or a hang
             return False
         return done.returncode == 0
 
@@ -215,7 +232,9 @@ class Nondeterministic(StrictBoxed):
 
     def check(self, response, reference):
         outcome = super().check(response, reference)
-        return Outcome(outcome.status, outcome.score, None, outcome.reason, {"nonce": random.random()})
+        return Outcome(
+            outcome.status, outcome.score, None, outcome.reason, {"nonce": random.random()}
+        )
 
 
 class Unpicklable(StrictBoxed):
@@ -231,7 +250,17 @@ class Undocumented(StrictBoxed):
     name, description = "qa_undocumented", ""
 
 
-LAX = (LaxAnywhere, LaxFirstBox, LaxBlank, LaxLookalike, LaxFormat, LaxClaims, LaxEcho, LaxExitCode, LaxLong)
+LAX = (
+    LaxAnywhere,
+    LaxFirstBox,
+    LaxBlank,
+    LaxLookalike,
+    LaxFormat,
+    LaxClaims,
+    LaxEcho,
+    LaxExitCode,
+    LaxLong,
+)
 
 
 @pytest.fixture
@@ -246,7 +275,14 @@ def strict_registered():
 def test_every_builtin_verifier_version_passes(spec):
     report = check_verifier(spec, **FAST)
     assert report.ok, report.format()
-    assert [c.name for c in report.checks] == ["registry", "golden", "determinism", "pickle", "time_bound", "probes"]
+    assert [c.name for c in report.checks] == [
+        "registry",
+        "golden",
+        "determinism",
+        "pickle",
+        "time_bound",
+        "probes",
+    ]
 
 
 @pytest.mark.slow
@@ -266,7 +302,11 @@ def lax_reports():
 @pytest.mark.slow
 @pytest.mark.parametrize("probe", [p.name for p in PROBES])
 def test_each_probe_fails_a_lax_verifier(probe, lax_reports):
-    caught_by = [name for name, report in lax_reports.items() if any(h.probe == probe for h in report.probe_hits)]
+    caught_by = [
+        name
+        for name, report in lax_reports.items()
+        if any(h.probe == probe for h in report.probe_hits)
+    ]
     assert caught_by, f"no lax verifier was caught by {probe}"
 
 
@@ -308,7 +348,10 @@ def test_waivers_are_checked_and_only_inherited_under_the_same_name():
     class Renamed(JsonSchemaVerifierV2):
         name = "qa_json_plugin"
 
-    assert set(waivers_for(JsonSchemaVerifierV2)) == {"format_only", "lookalike"} and waivers_for(Renamed) == {}
+    assert (
+        set(waivers_for(JsonSchemaVerifierV2)) == {"format_only", "lookalike"}
+        and waivers_for(Renamed) == {}
+    )
 
 
 def test_the_check_needs_worker_processes():
@@ -352,8 +395,15 @@ def test_raise_on_failure_lists_what_failed_and_the_fix():
 
 
 def test_golden_disagreements_are_listed(strict_registered):
-    rows = [{"reference": {"answer": "1"}, "response": "\\boxed{1}", "status": "fail", "note": "mislabelled"},
-            "not json"]
+    rows = [
+        {
+            "reference": {"answer": "1"},
+            "response": "\\boxed{1}",
+            "status": "fail",
+            "note": "mislabelled",
+        },
+        "not json",
+    ]
     report = check_verifier(StrictBoxed, golden=rows, probes=(), sample=1)
     golden = report.checks[1]
     assert not golden.ok
@@ -378,17 +428,25 @@ def test_cli_check_writes_json_and_exits_0(tmp_path, capsys):
 @pytest.mark.slow
 def test_cli_check_exits_1_when_a_check_fails(tmp_path, capsys):
     bad = tmp_path / "bad.jsonl"
-    row = {"reference": {"schema": {"type": "object"}}, "response": "{}", "status": "fail", "note": "wrong"}
+    row = {
+        "reference": {"schema": {"type": "object"}},
+        "response": "{}",
+        "status": "fail",
+        "note": "wrong",
+    }
     bad.write_text(json.dumps(row) + "\n")
     assert main(["verifiers", "check", "json_schema@1", "--golden", str(bad)]) == 1
     assert "expected fail, got pass" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("argv,message", [
-    (["verifiers", "check", "nosuch"], "no verifier named 'nosuch'"),
-    (["verifiers", "check"], "either NAME"),
-    (["verifiers", "check", "math@1", "--golden", "/no/such.jsonl"], "not a file"),
-])
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["verifiers", "check", "nosuch"], "no verifier named 'nosuch'"),
+        (["verifiers", "check"], "either NAME"),
+        (["verifiers", "check", "math@1", "--golden", "/no/such.jsonl"], "not a file"),
+    ],
+)
 def test_cli_check_usage_errors_exit_2(argv, message, capsys):
     assert main(argv) == 2
     assert message in capsys.readouterr().err

@@ -19,24 +19,60 @@ import verifiers
 from verifiers import GradeItem, grade_batch
 from verifiers.hashing import stable_hash
 
-PERSON = {"type": "object", "required": ["name", "age", "email"], "additionalProperties": False,
-          "properties": {"name": {"type": "string", "minLength": 2}, "age": {"type": "integer", "minimum": 0},
-                         "email": {"type": "string", "format": "email"}, "tags": {"type": "array", "uniqueItems": True}}}
-XSD = ('<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"><xs:element name="a"><xs:complexType><xs:sequence>'
-       '<xs:element name="b" type="xs:integer" maxOccurs="3"/></xs:sequence></xs:complexType></xs:element></xs:schema>')
+PERSON = {
+    "type": "object",
+    "required": ["name", "age", "email"],
+    "additionalProperties": False,
+    "properties": {
+        "name": {"type": "string", "minLength": 2},
+        "age": {"type": "integer", "minimum": 0},
+        "email": {"type": "string", "format": "email"},
+        "tags": {"type": "array", "uniqueItems": True},
+    },
+}
+XSD = (
+    '<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"><xs:element name="a"><xs:complexType><xs:sequence>'
+    '<xs:element name="b" type="xs:integer" maxOccurs="3"/></xs:sequence></xs:complexType></xs:element></xs:schema>'
+)
 
 #: name -> (spec, response, reference)
 ITEMS = {
-    "json_pass": ("json_schema@1", '{"name": "Ada", "age": 36, "email": "ada@example.org"}', {"schema": PERSON}),
-    "json_fail_many": ("json_schema@1", '```json\n{"name": "A", "age": -1, "tags": [1, 1], "x": null}\n```', {"schema": PERSON}),
-    "json_partial": ("json_schema@1", '{"name": "Ada", "age": "old"}', {"schema": PERSON, "partial_credit": True}),
+    "json_pass": (
+        "json_schema@1",
+        '{"name": "Ada", "age": 36, "email": "ada@example.org"}',
+        {"schema": PERSON},
+    ),
+    "json_fail_many": (
+        "json_schema@1",
+        '```json\n{"name": "A", "age": -1, "tags": [1, 1], "x": null}\n```',
+        {"schema": PERSON},
+    ),
+    "json_partial": (
+        "json_schema@1",
+        '{"name": "Ada", "age": "old"}',
+        {"schema": PERSON, "partial_credit": True},
+    ),
     "json_unparseable": ("json_schema@1", "[NaN]", {"schema": PERSON}),
     "json_bad_schema": ("json_schema@1", "{}", {"schema": {"type": 12}}),
     "json_remote_ref": ("json_schema@1", "{}", {"schema": {"$ref": "http://127.0.0.1:9/s.json"}}),
-    "xml_pass": ("xml_schema@1", "<a><b>1</b><b>2</b></a>", {"xsd": XSD, "xpath": [{"expr": "sum(//b)", "equals": 3}]}),
-    "xml_fail": ("xml_schema@1", "<a><b>x</b><b>1</b><b>2</b><b>3</b></a>", {"xsd": XSD, "xpath": [{"expr": "//b", "equals": ["x"]}], "partial_credit": True}),
+    "xml_pass": (
+        "xml_schema@1",
+        "<a><b>1</b><b>2</b></a>",
+        {"xsd": XSD, "xpath": [{"expr": "sum(//b)", "equals": 3}]},
+    ),
+    "xml_fail": (
+        "xml_schema@1",
+        "<a><b>x</b><b>1</b><b>2</b><b>3</b></a>",
+        {"xsd": XSD, "xpath": [{"expr": "//b", "equals": ["x"]}], "partial_credit": True},
+    ),
     "xml_entity": ("xml_schema@1", '<!DOCTYPE a [<!ENTITY e "x">]><a>&e;</a>', {"xsd": XSD}),
-    "xml_import": ("xml_schema@1", "<a/>", {"relaxng": '<element name="a" xmlns="http://relaxng.org/ns/structure/1.0"><externalRef href="x.rng"/></element>'}),
+    "xml_import": (
+        "xml_schema@1",
+        "<a/>",
+        {
+            "relaxng": '<element name="a" xmlns="http://relaxng.org/ns/structure/1.0"><externalRef href="x.rng"/></element>'
+        },
+    ),
 }
 
 #: sha256 of each item's canonical verdict identity (``stable_hash(verdict.identity())``), committed.
@@ -79,13 +115,18 @@ print(json.dumps(identity_digests(_direct())))
 def _in_fresh_interpreter(hash_seed: str) -> dict[str, str]:
     code = SUBPROCESS_CODE.format(test_dir=os.path.dirname(__file__))
     env = {**os.environ, "PYTHONHASHSEED": hash_seed}
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300
+    )
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def test_direct_calls_repeat_exactly():
-    first, second = identity_digests(_direct()), identity_digests(_direct())  # second run hits warm caches
+    first, second = (
+        identity_digests(_direct()),
+        identity_digests(_direct()),
+    )  # second run hits warm caches
     assert first == second
 
 

@@ -9,7 +9,10 @@ from verifiers import executor as executor_module
 
 
 def _items(responses, reference=None):
-    return [GradeItem(r, reference or {"answer": "ok"}, "test_echo@1", i) for i, r in enumerate(responses)]
+    return [
+        GradeItem(r, reference or {"answer": "ok"}, "test_echo@1", i)
+        for i, r in enumerate(responses)
+    ]
 
 
 def _grade(items, **pool_args):
@@ -25,7 +28,11 @@ def test_jobs_queued_behind_a_hang_are_not_charged_its_time(echo_verifier):
 def test_jobs_queued_behind_a_crash_are_regraded(echo_verifier):
     verdicts = _grade(_items(["CRASH", "ok", "CRASH", "no"]), workers=1, timeout_s=10, prefetch=2)
     assert [(v.status, v.failure_reason and v.failure_reason.code) for v in verdicts] == [
-        (Status.ERROR, "worker_crashed"), (Status.PASS, None), (Status.ERROR, "worker_crashed"), (Status.FAIL, "wrong_answer")]
+        (Status.ERROR, "worker_crashed"),
+        (Status.PASS, None),
+        (Status.ERROR, "worker_crashed"),
+        (Status.FAIL, "wrong_answer"),
+    ]
 
 
 def test_large_jobs_wait_for_an_idle_worker_and_order_is_kept(echo_verifier):

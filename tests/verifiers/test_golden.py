@@ -24,7 +24,11 @@ BUILTIN_PREFIX = "verifiers."
 def _tables() -> dict[str, list[dict]]:
     tables = {}
     for path in sorted(GOLDEN_DIR.glob("*.jsonl")):
-        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        rows = [
+            json.loads(line)
+            for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip()
+        ]
         tables[path.stem] = rows
     return tables
 
@@ -47,7 +51,10 @@ def graded():
     def verdicts(spec: str) -> list:
         if spec not in done:
             rows = TABLES[spec]
-            items = [GradeItem(row["response"], row["reference"], spec, n) for n, row in enumerate(rows, 1)]
+            items = [
+                GradeItem(row["response"], row["reference"], spec, n)
+                for n, row in enumerate(rows, 1)
+            ]
             done[spec] = grade_batch(items, workers=2, timeout_s=60)
         return done[spec]
 
@@ -59,8 +66,12 @@ def test_tables_exist_and_are_well_formed():
     for spec, rows in TABLES.items():
         registry.parse_spec(spec)
         for n, row in enumerate(rows, 1):
-            assert {"reference", "response", "status", "note"} <= set(row), f"{spec}:{n} lacks a field"
-            assert row["status"] in {s.value for s in Status}, f"{spec}:{n} has status {row['status']!r}"
+            assert {"reference", "response", "status", "note"} <= set(row), (
+                f"{spec}:{n} lacks a field"
+            )
+            assert row["status"] in {s.value for s in Status}, (
+                f"{spec}:{n} has status {row['status']!r}"
+            )
 
 
 def test_every_builtin_verifier_version_has_a_golden_table():
@@ -68,12 +79,17 @@ def test_every_builtin_verifier_version_has_a_golden_table():
     for info in verifiers.available():
         for version in info.versions:
             spec = registry.format_spec(info.name, version)
-            if registry.get_class(spec).__module__.startswith(BUILTIN_PREFIX) and spec not in TABLES:
+            if (
+                registry.get_class(spec).__module__.startswith(BUILTIN_PREFIX)
+                and spec not in TABLES
+            ):
                 missing.append(spec)
     assert not missing, f"built-in verifiers without a golden table in {GOLDEN_DIR}: {missing}"
 
 
-@pytest.mark.parametrize("spec,min_cases", [("json_schema@1", 40), ("json_schema@2", 40), ("xml_schema@1", 40)])
+@pytest.mark.parametrize(
+    "spec,min_cases", [("json_schema@1", 40), ("json_schema@2", 40), ("xml_schema@1", 40)]
+)
 def test_structured_tables_are_large_and_mixed(spec, min_cases):
     rows = TABLES[spec]
     statuses = {row["status"] for row in rows}

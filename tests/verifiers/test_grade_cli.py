@@ -21,23 +21,45 @@ def _line(**record) -> str:
 
 MIXED = [
     (_line(id="ok", verifier="json_schema@1", response='{"n": 1}', reference=OBJ), "pass", None),
-    (_line(id="wrong", verifier="json_schema", response='{"n": "x"}', reference=OBJ), "fail", "schema_violation"),
+    (
+        _line(id="wrong", verifier="json_schema", response='{"n": "x"}', reference=OBJ),
+        "fail",
+        "schema_violation",
+    ),
     ('{"id": "broken", "verifier": ', "error", "bad_json"),
     ("[1, 2, 3]", "error", "bad_record"),
-    (_line(id="nosuch", verifier="no_such_verifier@1", response="x", reference={}), "error", "unknown_verifier"),
-    (_line(id="badversion", verifier="json_schema@99", response="x", reference=OBJ), "error", "unknown_verifier"),
+    (
+        _line(id="nosuch", verifier="no_such_verifier@1", response="x", reference={}),
+        "error",
+        "unknown_verifier",
+    ),
+    (
+        _line(id="badversion", verifier="json_schema@99", response="x", reference=OBJ),
+        "error",
+        "unknown_verifier",
+    ),
     (_line(id="noresp", verifier="json_schema@1", reference=OBJ), "error", "missing_field"),
     (_line(id="nover", response="{}", reference=OBJ), "error", "missing_field"),
     ("", "error", "empty_line"),
     (_line(id="spec", verifier=7, response="{}", reference=OBJ), "error", "bad_record"),
-    (_line(id="badref", verifier="json_schema@1", response="{}", reference={"nope": 1}), "error", "bad_reference"),
+    (
+        _line(id="badref", verifier="json_schema@1", response="{}", reference={"nope": 1}),
+        "error",
+        "bad_reference",
+    ),
     (_line(id="xml", verifier="xml_schema@1", response="<a/>", reference=DTD), "pass", None),
-    (_line(id="unparseable", verifier="xml_schema@1", response="<a", reference=DTD), "unparseable", "invalid_xml"),
+    (
+        _line(id="unparseable", verifier="xml_schema@1", response="<a", reference=DTD),
+        "unparseable",
+        "invalid_xml",
+    ),
 ]
 
 
 def _run(args, stdin=None, command=(RLVR,)):
-    return subprocess.run([*command, *args], input=stdin, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [*command, *args], input=stdin, capture_output=True, text=True, timeout=300
+    )
 
 
 def _grade(args, stdin=None):
@@ -60,15 +82,23 @@ def _check_mixed(records):
 def test_n_lines_in_n_lines_out_in_order_with_bad_lines(tmp_path):
     src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
     src.write_text("\n".join(line for line, _, _ in MIXED) + "\n")
-    proc = _grade([str(src), "-o", str(out), "--workers", "2", "--summary-json", str(tmp_path / "s.json")])
+    proc = _grade(
+        [str(src), "-o", str(out), "--workers", "2", "--summary-json", str(tmp_path / "s.json")]
+    )
     assert proc.returncode == 0, proc.stderr
     _check_mixed(_read_jsonl(out.read_text()))
-    assert "items in" in proc.stdout and "json_schema@1" in proc.stdout and "json_schema@2" in proc.stdout
+    assert (
+        "items in" in proc.stdout
+        and "json_schema@1" in proc.stdout
+        and "json_schema@2" in proc.stdout
+    )
     assert "grading" in proc.stderr  # the progress bar
     summary = json.loads((tmp_path / "s.json").read_text())
     assert summary["items"] == len(MIXED)
     assert summary["verifiers"]["json_schema@1"]["status"] == {"pass": 1, "error": 1}
-    assert summary["verifiers"]["json_schema@2"]["status"] == {"fail": 1}  # plain "json_schema" is the latest
+    assert summary["verifiers"]["json_schema@2"]["status"] == {
+        "fail": 1
+    }  # plain "json_schema" is the latest
 
 
 def test_stdin_to_stdout_keeps_stdout_clean():
@@ -82,30 +112,63 @@ def test_stdin_to_stdout_keeps_stdout_clean():
 def test_python_dash_m_gives_the_same_verdicts(tmp_path):
     stdin = "\n".join(line for line, _, _ in MIXED[:2] + MIXED[11:]) + "\n"
     a = _grade(["-", "-o", "-", "--workers", "0", "--no-progress"], stdin=stdin)
-    b = _run(["-", "-o", "-", "--workers", "2", "--no-progress"], stdin=stdin, command=(sys.executable, "-m", "rl.cli", "grade"))
-    a_records = [{**r, "verdict": {k: v for k, v in r["verdict"].items() if k != "elapsed_s"}} for r in _read_jsonl(a.stdout)]
-    b_records = [{**r, "verdict": {k: v for k, v in r["verdict"].items() if k != "elapsed_s"}} for r in _read_jsonl(b.stdout)]
+    b = _run(
+        ["-", "-o", "-", "--workers", "2", "--no-progress"],
+        stdin=stdin,
+        command=(sys.executable, "-m", "rl.cli", "grade"),
+    )
+    a_records = [
+        {**r, "verdict": {k: v for k, v in r["verdict"].items() if k != "elapsed_s"}}
+        for r in _read_jsonl(a.stdout)
+    ]
+    b_records = [
+        {**r, "verdict": {k: v for k, v in r["verdict"].items() if k != "elapsed_s"}}
+        for r in _read_jsonl(b.stdout)
+    ]
     assert a.returncode == b.returncode == 0 and len(a_records) == 4
     assert a_records == b_records
 
 
 def test_default_verifier_applies_only_to_lines_without_one():
-    stdin = "\n".join([
-        _line(id=1, response='{"n": 1}', reference=OBJ),
-        _line(id=2, verifier="xml_schema@1", response="<a/>", reference=DTD),
-    ]) + "\n"
-    proc = _grade(["-", "-o", "-", "--verifier", "json_schema@1", "--workers", "1", "--no-progress"], stdin=stdin)
+    stdin = (
+        "\n".join(
+            [
+                _line(id=1, response='{"n": 1}', reference=OBJ),
+                _line(id=2, verifier="xml_schema@1", response="<a/>", reference=DTD),
+            ]
+        )
+        + "\n"
+    )
+    proc = _grade(
+        ["-", "-o", "-", "--verifier", "json_schema@1", "--workers", "1", "--no-progress"],
+        stdin=stdin,
+    )
     assert proc.returncode == 0, proc.stderr
     verdicts = [r["verdict"] for r in _read_jsonl(proc.stdout)]
-    assert [(v["verifier"], v["status"]) for v in verdicts] == [("json_schema", "pass"), ("xml_schema", "pass")]
+    assert [(v["verifier"], v["status"]) for v in verdicts] == [
+        ("json_schema", "pass"),
+        ("xml_schema", "pass"),
+    ]
 
 
-@pytest.mark.parametrize("args,match", [
-    (["-", "-o", "-", "--verifier", "jsn_schema"], "no verifier named 'jsn_schema'. Did you mean 'json_schema'"),
-    (["/no/such/input.jsonl", "-o", "-"], "cannot read /no/such/input.jsonl"),
-    (["-", "-o", "-", "--workers", "-1"], "need --workers >= 0 and --timeout > 0, got -1 and 30"),
-    (["-", "-o", "-", "--timeout", "0"], "need --workers >= 0 and --timeout > 0, got None and 0"),
-])
+@pytest.mark.parametrize(
+    "args,match",
+    [
+        (
+            ["-", "-o", "-", "--verifier", "jsn_schema"],
+            "no verifier named 'jsn_schema'. Did you mean 'json_schema'",
+        ),
+        (["/no/such/input.jsonl", "-o", "-"], "cannot read /no/such/input.jsonl"),
+        (
+            ["-", "-o", "-", "--workers", "-1"],
+            "need --workers >= 0 and --timeout > 0, got -1 and 30",
+        ),
+        (
+            ["-", "-o", "-", "--timeout", "0"],
+            "need --workers >= 0 and --timeout > 0, got None and 0",
+        ),
+    ],
+)
 def test_misuse_exits_2_with_a_message(args, match):
     proc = _grade(args, stdin="")
     assert proc.returncode == 2
@@ -113,17 +176,25 @@ def test_misuse_exits_2_with_a_message(args, match):
 
 
 def test_many_lines_keep_their_order():
-    lines = [_line(id=i, verifier="json_schema@1", response=str(i), reference={"schema": {"multipleOf": 3}})
-             for i in range(300)]
-    proc = _grade(["-", "-o", "-", "--workers", "2", "--no-progress"], stdin="\n".join(lines) + "\n")
+    lines = [
+        _line(
+            id=i, verifier="json_schema@1", response=str(i), reference={"schema": {"multipleOf": 3}}
+        )
+        for i in range(300)
+    ]
+    proc = _grade(
+        ["-", "-o", "-", "--workers", "2", "--no-progress"], stdin="\n".join(lines) + "\n"
+    )
     records = _read_jsonl(proc.stdout)
     assert [r["id"] for r in records] == list(range(300))
     assert [r["verdict"]["status"] == "pass" for r in records] == [i % 3 == 0 for i in range(300)]
 
 
 def test_unencodable_id_still_gives_a_json_line():
-    proc = _grade(["-", "-o", "-", "--workers", "0", "--no-progress"],
-                  stdin='{"id": "\\ud800", "verifier": "json_schema", "response": "{}", "reference": {"schema": {}}}\n')
+    proc = _grade(
+        ["-", "-o", "-", "--workers", "0", "--no-progress"],
+        stdin='{"id": "\\ud800", "verifier": "json_schema", "response": "{}", "reference": {"schema": {}}}\n',
+    )
     assert proc.returncode == 0, proc.stderr
     [record] = _read_jsonl(proc.stdout)
     assert record["id"] == "\ud800" and record["verdict"]["status"] == "pass"
@@ -132,11 +203,25 @@ def test_unencodable_id_still_gives_a_json_line():
 def test_verifiers_lists_every_registered_verifier():
     proc = _run(["verifiers"])
     assert proc.returncode == 0, proc.stderr
-    rows = {cells[0]: cells[1] for cells in (re.split(r"\s{2,}", line.strip()) for line in proc.stdout.splitlines()
-                                            if line.strip())}
-    assert rows["json_schema"] == "@1, @2" and rows["math"] == "@1, @2" and rows["xml_schema"] == "@1"
-    listed = subprocess.run([sys.executable, "-c", "import verifiers; print(' '.join(i.name for i in verifiers.available()))"],
-                            capture_output=True, text=True, check=True).stdout.split()
+    rows = {
+        cells[0]: cells[1]
+        for cells in (
+            re.split(r"\s{2,}", line.strip()) for line in proc.stdout.splitlines() if line.strip()
+        )
+    }
+    assert (
+        rows["json_schema"] == "@1, @2" and rows["math"] == "@1, @2" and rows["xml_schema"] == "@1"
+    )
+    listed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import verifiers; print(' '.join(i.name for i in verifiers.available()))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     assert sorted(rows) == sorted(listed)
 
 
@@ -145,9 +230,33 @@ def test_the_sandbox_flag_applies_to_its_command_only(tmp_path, monkeypatch):
 
     monkeypatch.setenv("RLVR_SANDBOX", "auto")
     src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
-    src.write_text(json.dumps({"id": 1, "verifier": "code@2", "response": "def f(x):\n    return x",
-                               "reference": {"tests": "assert f(1) == 1"}}) + "\n")
-    assert main(["grade", str(src), "-o", str(out), "--sandbox", "local", "--workers", "1", "--no-progress"]) == 0
+    src.write_text(
+        json.dumps(
+            {
+                "id": 1,
+                "verifier": "code@2",
+                "response": "def f(x):\n    return x",
+                "reference": {"tests": "assert f(1) == 1"},
+            }
+        )
+        + "\n"
+    )
+    assert (
+        main(
+            [
+                "grade",
+                str(src),
+                "-o",
+                str(out),
+                "--sandbox",
+                "local",
+                "--workers",
+                "1",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     assert json.loads(out.read_text())["verdict"]["status"] == "pass"
     import os
 

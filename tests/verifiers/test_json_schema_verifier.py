@@ -28,7 +28,9 @@ def _code(verdict):
 
 def test_registered_and_described():
     assert type(verifiers.get("json_schema@1")) is JsonSchemaVerifier
-    assert verifiers.resolve("json_schema") == "json_schema@2"  # @1 stays registered; tests/verifiers/test_json_schema_v2.py
+    assert (
+        verifiers.resolve("json_schema") == "json_schema@2"
+    )  # @1 stays registered; tests/verifiers/test_json_schema_v2.py
     assert JsonSchemaVerifier.__doc__.strip().endswith("Versions: 1 - first version.")
 
 
@@ -40,15 +42,19 @@ def test_docstring_examples_run(module):
 
 # -- extraction ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("response,source", [
-    ('{"n": 1}', "raw"),
-    ('  \n{"n": 1}\n ', "raw"),
-    ('Answer:\n```json\n{"n": 1}\n```', "fenced"),
-    ('```\n{"n": 1}\n```', "fenced"),
-    ('~~~json\n{"n": 1}\n~~~', "fenced"),
-    ('````json\n{"n": 1}\n````', "fenced"),
-    ('```json\n{"n": 1}', "fenced"),  # unclosed block runs to the end
-])
+
+@pytest.mark.parametrize(
+    "response,source",
+    [
+        ('{"n": 1}', "raw"),
+        ('  \n{"n": 1}\n ', "raw"),
+        ('Answer:\n```json\n{"n": 1}\n```', "fenced"),
+        ('```\n{"n": 1}\n```', "fenced"),
+        ('~~~json\n{"n": 1}\n~~~', "fenced"),
+        ('````json\n{"n": 1}\n````', "fenced"),
+        ('```json\n{"n": 1}', "fenced"),  # unclosed block runs to the end
+    ],
+)
 def test_extraction_sources(v, response, source):
     verdict = v.verify(response, {"schema": OBJ})
     assert verdict.passed, verdict.failure_reason
@@ -73,9 +79,17 @@ def test_inline_triple_backticks_are_not_a_fence():
 
 # -- validation -----------------------------------------------------------------------------
 
+
 def test_every_violation_reported_with_pointers_sorted(v):
-    schema = {"type": "object", "properties": {"a": {"type": "integer"}, "b/c": {"type": "string"},
-                                               "list": {"items": {"minimum": 0}}}, "required": ["z"]}
+    schema = {
+        "type": "object",
+        "properties": {
+            "a": {"type": "integer"},
+            "b/c": {"type": "string"},
+            "list": {"items": {"minimum": 0}},
+        },
+        "required": ["z"],
+    }
     verdict = v.verify('{"a": "x", "b/c": 1, "list": [1, -1, -2]}', {"schema": schema})
     assert verdict.status is Status.FAIL and _code(verdict) == "schema_violation"
     rows = verdict.details["violations"]
@@ -99,11 +113,14 @@ def test_long_messages_are_cut():
     assert len(message) <= 45 and message.startswith("'xxx") and message.endswith("is too long")
 
 
-@pytest.mark.parametrize("uri,response,status", [
-    ("http://json-schema.org/draft-04/schema#", "5", "fail"),    # boolean exclusiveMinimum
-    ("http://json-schema.org/draft-06/schema#", "5", "pass"),
-    ("https://json-schema.org/draft/2020-12/schema", "5", "pass"),
-])
+@pytest.mark.parametrize(
+    "uri,response,status",
+    [
+        ("http://json-schema.org/draft-04/schema#", "5", "fail"),  # boolean exclusiveMinimum
+        ("http://json-schema.org/draft-06/schema#", "5", "pass"),
+        ("https://json-schema.org/draft/2020-12/schema", "5", "pass"),
+    ],
+)
 def test_dialect_from_dollar_schema(v, uri, response, status):
     schema = {"$schema": uri, "minimum": 5}
     if "draft-04" in uri:
@@ -113,7 +130,9 @@ def test_dialect_from_dollar_schema(v, uri, response, status):
 
 def test_default_dialect_is_2020_12(v):
     # prefixItems exists only in 2020-12
-    verdict = v.verify('[1, "x"]', {"schema": {"prefixItems": [{"type": "integer"}, {"type": "integer"}]}})
+    verdict = v.verify(
+        '[1, "x"]', {"schema": {"prefixItems": [{"type": "integer"}, {"type": "integer"}]}}
+    )
     assert verdict.status is Status.FAIL
 
 
@@ -141,7 +160,10 @@ def test_formats_are_checked(v):
 
 
 def test_partial_credit(v):
-    schema = {"required": ["a", "b", "c", "d"], "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}}}
+    schema = {
+        "required": ["a", "b", "c", "d"],
+        "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
+    }
     verdict = v.verify('{"a": 1, "b": "x", "c": null}', {"schema": schema, "partial_credit": True})
     assert verdict.status is Status.FAIL
     assert verdict.score == pytest.approx(0.5) and verdict.pass_rate == pytest.approx(0.5)
@@ -150,19 +172,25 @@ def test_partial_credit(v):
 
 
 def test_partial_credit_with_local_refs(v):
-    schema = {"$defs": {"pos": {"minimum": 1}}, "required": ["a", "b"],
-              "properties": {"a": {"$ref": "#/$defs/pos"}, "b": {"$ref": "#/$defs/pos"}}}
+    schema = {
+        "$defs": {"pos": {"minimum": 1}},
+        "required": ["a", "b"],
+        "properties": {"a": {"$ref": "#/$defs/pos"}, "b": {"$ref": "#/$defs/pos"}},
+    }
     verdict = v.verify('{"a": 1, "b": 0}', {"schema": schema, "partial_credit": True})
     assert verdict.score == pytest.approx(0.5)
 
 
-@pytest.mark.parametrize("reference,match", [
-    ({}, 'needs "schema"'),
-    ({"schema": {}, "extra": 1}, r"unknown reference key\(s\) \['extra'\]"),
-    ({"schema": []}, "must be a JSON object or boolean"),
-    ({"schema": {}, "partial_credit": 1}, "must be true or false"),
-    ({"schema": {}, "partial_credit": True}, "non-empty top-level \"required\""),
-])
+@pytest.mark.parametrize(
+    "reference,match",
+    [
+        ({}, 'needs "schema"'),
+        ({"schema": {}, "extra": 1}, r"unknown reference key\(s\) \['extra'\]"),
+        ({"schema": []}, "must be a JSON object or boolean"),
+        ({"schema": {}, "partial_credit": 1}, "must be true or false"),
+        ({"schema": {}, "partial_credit": True}, "non-empty top-level \"required\""),
+    ],
+)
 def test_bad_references_are_error_verdicts(v, reference, match):
     import re
 
@@ -179,11 +207,14 @@ def test_compiled_validators_are_cached_and_bounded():
     assert v.verify("4", {"schema": {"const": 4}}).passed
 
 
-@pytest.mark.parametrize("field,value,match", [
-    ("max_depth", 0, "max_depth must be a positive int, got 0"),
-    ("max_response_chars", True, "max_response_chars must be a positive int"),
-    ("regex_budget_s", 0, "regex_budget_s must be > 0 seconds, got 0"),
-])
+@pytest.mark.parametrize(
+    "field,value,match",
+    [
+        ("max_depth", 0, "max_depth must be a positive int, got 0"),
+        ("max_response_chars", True, "max_response_chars must be a positive int"),
+        ("regex_budget_s", 0, "regex_budget_s must be > 0 seconds, got 0"),
+    ],
+)
 def test_config_validation(field, value, match):
     with pytest.raises(ValueError, match=match):
         JsonSchemaConfig(**{field: value})
@@ -198,7 +229,6 @@ def test_canonical_equality_matches_json_schema():
 # -- remote references are never fetched ----------------------------------------------------
 
 
-
 def test_remote_ref_is_an_error_and_nothing_is_fetched(v, listener):
     url = f"http://127.0.0.1:{listener}/schema.json"
     verdict = v.verify("1", {"schema": {"$ref": url}})
@@ -206,7 +236,9 @@ def test_remote_ref_is_an_error_and_nothing_is_fetched(v, listener):
     assert "never fetched" in verdict.failure_reason.message
     nested = v.verify('{"a": 1}', {"schema": {"properties": {"a": {"$ref": url + "#/x"}}}})
     assert _code(nested) == "unresolvable_ref"
-    via_id = v.verify("1", {"schema": {"$id": f"http://127.0.0.1:{listener}/root.json", "$ref": "other.json"}})
+    via_id = v.verify(
+        "1", {"schema": {"$id": f"http://127.0.0.1:{listener}/root.json", "$ref": "other.json"}}
+    )
     assert _code(via_id) == "unresolvable_ref"
 
 
@@ -234,7 +266,12 @@ def io_audit():
 def test_file_and_remote_refs_open_nothing(v, io_audit, tmp_path, listener):
     secret = tmp_path / "schema.json"
     secret.write_text('{"type": "string", "description": "RLVR-SECRET-json"}')
-    refs = [secret.as_uri(), str(secret), f"http://127.0.0.1:{listener}/s.json", "https://example.com/s.json"]
+    refs = [
+        secret.as_uri(),
+        str(secret),
+        f"http://127.0.0.1:{listener}/s.json",
+        "https://example.com/s.json",
+    ]
     io_audit.clear()  # the test's own write above
     verdicts = [v.verify('"x"', {"schema": {"$ref": ref}}) for ref in refs]
     assert [_code(x) for x in verdicts] == ["unresolvable_ref"] * len(refs)
@@ -263,18 +300,24 @@ def test_many_catastrophic_strings_share_one_budget():
     v = JsonSchemaVerifier(JsonSchemaConfig(regex_budget_s=0.2))
     verdict = v.verify(json.dumps(["a" * 60 + "!"] * 200), {"schema": {"items": CATASTROPHIC}})
     assert verdict.status is Status.TIMEOUT
-    assert verdict.elapsed_s < 60  # one shared budget, not 200 of them (a sanity bound, not a timing test)
+    assert (
+        verdict.elapsed_s < 60
+    )  # one shared budget, not 200 of them (a sanity bound, not a timing test)
 
 
 def test_catastrophic_pattern_properties_time_out():
     v = JsonSchemaVerifier(JsonSchemaConfig(regex_budget_s=0.2))
-    verdict = v.verify(json.dumps({"a" * 60 + "!": 1}), {"schema": {"patternProperties": {"^(a|a)*$": {}}}})
+    verdict = v.verify(
+        json.dumps({"a" * 60 + "!": 1}), {"schema": {"patternProperties": {"^(a|a)*$": {}}}}
+    )
     assert verdict.status is Status.TIMEOUT
 
 
 def test_catastrophic_pattern_in_batch_ends_as_verdict():
-    items = [GradeItem(json.dumps("a" * 60 + "!"), {"schema": CATASTROPHIC}, "json_schema@1"),
-             GradeItem('"aaaa"', {"schema": CATASTROPHIC}, "json_schema@1")]
+    items = [
+        GradeItem(json.dumps("a" * 60 + "!"), {"schema": CATASTROPHIC}, "json_schema@1"),
+        GradeItem('"aaaa"', {"schema": CATASTROPHIC}, "json_schema@1"),
+    ]
     verdicts = grade_batch(items, workers=1, timeout_s=30)
     assert [v.status for v in verdicts] == [Status.TIMEOUT, Status.PASS]
 
@@ -299,21 +342,27 @@ def test_max_depth_is_exact():
 
 
 def test_recursive_schema_at_max_depth_validates(v):
-    schema = {"$defs": {"t": {"type": "object", "properties": {"c": {"$ref": "#/$defs/t"}}}}, "$ref": "#/$defs/t"}
+    schema = {
+        "$defs": {"t": {"type": "object", "properties": {"c": {"$ref": "#/$defs/t"}}}},
+        "$ref": "#/$defs/t",
+    }
     deep = '{"c":' * 127 + "{}" + "}" * 127
     assert v.verify(deep, {"schema": schema}).passed
 
 
-@pytest.mark.parametrize("text,code", [
-    ("9" * 5000, "number_too_large"),
-    ('{"x": ' + "9" * 100_000 + "}", "number_too_large"),
-    ("0." + "1" * 5000, "number_too_large"),
-    ("1e999", "number_out_of_range"),
-    ("-1e400", "number_out_of_range"),
-    ("NaN", "non_finite_number"),
-    ("[Infinity]", "non_finite_number"),
-    ('{"x": -Infinity}', "non_finite_number"),
-])
+@pytest.mark.parametrize(
+    "text,code",
+    [
+        ("9" * 5000, "number_too_large"),
+        ('{"x": ' + "9" * 100_000 + "}", "number_too_large"),
+        ("0." + "1" * 5000, "number_too_large"),
+        ("1e999", "number_out_of_range"),
+        ("-1e400", "number_out_of_range"),
+        ("NaN", "non_finite_number"),
+        ("[Infinity]", "non_finite_number"),
+        ('{"x": -Infinity}', "non_finite_number"),
+    ],
+)
 def test_huge_and_non_finite_numbers_are_unparseable(v, text, code):
     verdict = v.verify(text, {"schema": {}})
     assert verdict.status is Status.UNPARSEABLE and _code(verdict) == code
@@ -321,12 +370,19 @@ def test_huge_and_non_finite_numbers_are_unparseable(v, text, code):
 
 def test_huge_integer_against_numeric_keywords(v):
     big = "9" * 1000
-    for schema in ({"multipleOf": 0.5}, {"maximum": 1.5}, {"minimum": 1e308}, {"exclusiveMaximum": 10}):
+    for schema in (
+        {"multipleOf": 0.5},
+        {"maximum": 1.5},
+        {"minimum": 1e308},
+        {"exclusiveMaximum": 10},
+    ):
         verdict = v.verify(big, {"schema": schema})
         assert verdict.status in (Status.PASS, Status.FAIL), (schema, verdict.failure_reason)
 
 
-@pytest.mark.parametrize("text", ["x" * 5_000_000, "```\n" * 1_500_000, "[" + "1," * 2_000_000 + "1]"])
+@pytest.mark.parametrize(
+    "text", ["x" * 5_000_000, "```\n" * 1_500_000, "[" + "1," * 2_000_000 + "1]"]
+)
 def test_megabytes_of_text_are_unparseable(v, text):
     verdict = v.verify(text, {"schema": {}})
     assert verdict.status is Status.UNPARSEABLE and _code(verdict) == "response_too_large"
@@ -337,7 +393,10 @@ def test_large_but_allowed_document_is_judged(v):
     schema = {"type": "array", "uniqueItems": True, "items": {"type": "object", "required": ["id"]}}
     assert v.verify(json.dumps(items), {"schema": schema}).passed
     verdict = v.verify(json.dumps(items + [{"tags": ["a", "b"], "id": 7}]), {"schema": schema})
-    assert verdict.status is Status.FAIL and "non-unique" in verdict.details["violations"][0]["message"]
+    assert (
+        verdict.status is Status.FAIL
+        and "non-unique" in verdict.details["violations"][0]["message"]
+    )
 
 
 def test_surrogates_and_control_characters_do_not_crash(v):
@@ -350,7 +409,10 @@ def test_surrogates_and_control_characters_do_not_crash(v):
 def test_test_case_hash_is_the_stable_hash_of_the_reference(v):
     from verifiers.hashing import stable_hash
 
-    reference = {"schema": {"type": "object", "properties": {"é": {"const": [1, 2.5, None, True]}}}, "partial_credit": False}
+    reference = {
+        "schema": {"type": "object", "properties": {"é": {"const": [1, 2.5, None, True]}}},
+        "partial_credit": False,
+    }
     assert v.test_case_hash(reference) == stable_hash(reference)
     odd = {"schema": {"const": float("nan")}}  # not plain JSON: falls back to stable_hash
     assert v.test_case_hash(odd) == stable_hash(odd)
@@ -358,17 +420,27 @@ def test_test_case_hash_is_the_stable_hash_of_the_reference(v):
 
 def test_hostile_regex_format_is_a_fail_not_a_crash(v):
     verdict = v.verify(json.dumps("(" * 50_000), {"schema": {"format": "regex"}})
-    assert verdict.status is Status.FAIL and "is not a 'regex'" in verdict.details["violations"][0]["message"]
+    assert (
+        verdict.status is Status.FAIL
+        and "is not a 'regex'" in verdict.details["violations"][0]["message"]
+    )
     assert v.verify('"^a+$"', {"schema": {"format": "regex"}}).passed
 
 
-@pytest.mark.parametrize("text", ["```\n" * 999_000, "~~~~\n" * 790_000, "```json\n" + "a\n" * 1_990_000])
+@pytest.mark.parametrize(
+    "text", ["```\n" * 999_000, "~~~~\n" * 790_000, "```json\n" + "a\n" * 1_990_000]
+)
 def test_megabytes_of_fences_end_as_a_verdict(v, text):
     verdict = v.verify(text, {"schema": {}})
-    assert verdict.status is Status.UNPARSEABLE and _code(verdict) in {"invalid_json", "response_too_large"}
+    assert verdict.status is Status.UNPARSEABLE and _code(verdict) in {
+        "invalid_json",
+        "response_too_large",
+    }
 
 
 def test_only_the_first_fence_lines_are_scanned():
     text = "```\nA\n```\n" * 600 + "```json\n{}\n```"
     assert _extract.fenced_blocks(text, max_fence_lines=10)[-1].text == "A"
-    assert _extract.pick_block(_extract.fenced_blocks(text), ("json",)).text == "A"  # 1200 fence lines seen first
+    assert (
+        _extract.pick_block(_extract.fenced_blocks(text), ("json",)).text == "A"
+    )  # 1200 fence lines seen first

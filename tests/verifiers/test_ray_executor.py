@@ -49,8 +49,22 @@ RAY_ENV = {
 OBJECT_STORE = str(80 * 1024 * 1024)
 OBJ = {"schema": {"type": "object", "required": ["n"], "properties": {"n": {"type": "integer"}}}}
 SQUARE = {"tests": "assert f(2) == 4\nassert f(3) == 9", "entry_point": "f"}
-NO_CALL = {"tools": [{"type": "function", "function": {"name": "get_weather", "parameters": {
-    "type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}], "expected_calls": []}
+NO_CALL = {
+    "tools": [
+        {
+            "type": "function",
+            "function": {
+                "name": "get_weather",
+                "parameters": {
+                    "type": "object",
+                    "properties": {"city": {"type": "string"}},
+                    "required": ["city"],
+                },
+            },
+        }
+    ],
+    "expected_calls": [],
+}
 CALL = '<tool_call>{"name": "get_weather", "arguments": {"city": "Oslo"}}</tool_call>'
 
 
@@ -62,7 +76,9 @@ class SleepyVerifier(BaseVerifier):
     description = "test-only verifier that takes its time"
 
     def check(self, response, reference):
-        if response == "KILL_MY_NODE_WORKER":  # SIGKILL the Ray actor whose process pool runs this item
+        if (
+            response == "KILL_MY_NODE_WORKER"
+        ):  # SIGKILL the Ray actor whose process pool runs this item
             os.kill(os.getppid(), signal.SIGKILL)
             time.sleep(60)
         time.sleep(float(reference.get("sleep", 0)))
@@ -100,15 +116,40 @@ def cluster(tmp_path_factory):
     temp = Path(f"/tmp/rlvr-ray-{os.getpid()}")  # unix socket paths must stay short
     port = _free_port()
     # the nodes import SleepyVerifier from this module, as they would a user's installed plugin
-    env = {**os.environ, **RAY_ENV, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), *sys.path])}
+    env = {
+        **os.environ,
+        **RAY_ENV,
+        "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), *sys.path]),
+    }
     saved = {k: os.environ.get(k) for k in RAY_ENV}
     os.environ.update(RAY_ENV)  # the driver (this process) reads them too
     common = ["--num-cpus", "1", "--object-store-memory", OBJECT_STORE, "--disable-usage-stats"]
     try:
-        _ray("start", "--head", "--port", str(port), "--node-ip-address", "127.0.0.1", "--temp-dir", str(temp),
-             "--include-dashboard=false", "--resources", '{"head": 1}', *common, env=env)
-        _NODE_B[:] = ["start", "--address", f"127.0.0.1:{port}", "--node-ip-address", "127.0.0.1",
-                      "--resources", '{"worker_b": 1}', *common]
+        _ray(
+            "start",
+            "--head",
+            "--port",
+            str(port),
+            "--node-ip-address",
+            "127.0.0.1",
+            "--temp-dir",
+            str(temp),
+            "--include-dashboard=false",
+            "--resources",
+            '{"head": 1}',
+            *common,
+            env=env,
+        )
+        _NODE_B[:] = [
+            "start",
+            "--address",
+            f"127.0.0.1:{port}",
+            "--node-ip-address",
+            "127.0.0.1",
+            "--resources",
+            '{"worker_b": 1}',
+            *common,
+        ]
         _NODE_ENV.update(env)
         _ray(*_NODE_B, env=env)
         yield f"127.0.0.1:{port}"
@@ -161,8 +202,21 @@ def test_mixed_batch_on_the_cluster_equals_local_grading(executor, monkeypatch):
     assert len(on_cluster) == len(items)
     assert _identities(on_cluster) == _identities(local)
     statuses = [v.status.value for v in on_cluster[:13]]
-    assert statuses == ["pass", "fail", "pass", "pass", "fail", "unparseable", "pass", "fail",
-                        "pass", "fail", "error", "error", "error"]
+    assert statuses == [
+        "pass",
+        "fail",
+        "pass",
+        "pass",
+        "fail",
+        "unparseable",
+        "pass",
+        "fail",
+        "pass",
+        "fail",
+        "error",
+        "error",
+        "error",
+    ]
     assert len(executor.nodes()) == 2, "both nodes should hold a grading actor"
 
 
@@ -214,13 +268,17 @@ def test_a_batch_abandoned_midway_leaves_the_executor_usable(executor):
 
 def test_hanging_item_becomes_a_timeout_within_the_bound(cluster):
     with RayExecutor(address=cluster, workers_per_node=1, timeout_s=2) as ex:
-        items = [GradeItem("x", {"sleep": 3600}, SleepyVerifier(), "hang"),
-                 GradeItem("y", {"sleep": 0}, SleepyVerifier(), "quick"),
-                 GradeItem('{"n": 1}', OBJ, "json_schema@1", "json")]
+        items = [
+            GradeItem("x", {"sleep": 3600}, SleepyVerifier(), "hang"),
+            GradeItem("y", {"sleep": 0}, SleepyVerifier(), "quick"),
+            GradeItem('{"n": 1}', OBJ, "json_schema@1", "json"),
+        ]
         start = time.monotonic()
         hang, quick, json_ = grade_batch(items, executor=ex)
         took = time.monotonic() - start
-    assert hang.status.value == "timeout" and hang.details.get("killed_after_s") == 2, hang.failure_reason
+    assert hang.status.value == "timeout" and hang.details.get("killed_after_s") == 2, (
+        hang.failure_reason
+    )
     assert (quick.status.value, json_.status.value) == ("pass", "pass")
     assert took < 30  # the bound (2 s) plus actor start-up, never the hour the item asked for
 
@@ -271,12 +329,22 @@ def test_node_killed_mid_batch_every_item_still_gets_a_verdict(two_nodes):
 def test_an_item_whose_node_dies_twice_is_an_infrastructure_error_never_a_fail(two_nodes):
     cluster = two_nodes
     with RayExecutor(address=cluster, workers_per_node=1, timeout_s=10) as ex:
-        (verdict,) = grade_batch([GradeItem("KILL_MY_NODE_WORKER", {}, SleepyVerifier(), "poison")], executor=ex)
-        assert verdict.status.value == "error" and verdict.failure_reason.code == "infrastructure_failure"
-        assert "nodes tried" in verdict.failure_reason.message and "Error" in verdict.failure_reason.message
+        (verdict,) = grade_batch(
+            [GradeItem("KILL_MY_NODE_WORKER", {}, SleepyVerifier(), "poison")], executor=ex
+        )
+        assert (
+            verdict.status.value == "error"
+            and verdict.failure_reason.code == "infrastructure_failure"
+        )
+        assert (
+            "nodes tried" in verdict.failure_reason.message
+            and "Error" in verdict.failure_reason.message
+        )
         assert verdict.spec == "test_sleepy@1"
         assert ex.stats["retried"] == 1 and len(ex.stats["nodes_lost"]) == 2
-        after = grade_batch([GradeItem("y", {}, SleepyVerifier(), "next")], executor=ex)  # new actors
+        after = grade_batch(
+            [GradeItem("y", {}, SleepyVerifier(), "next")], executor=ex
+        )  # new actors
     assert after[0].status.value == "pass"
 
 
@@ -312,7 +380,10 @@ def _docker_or_skip():
 
         box = open_sandbox("docker")
         try:
-            assert box.run(["python3", "-c", "print(1)"], limits=Limits(wall_s=30)).stdout.strip() == b"1"
+            assert (
+                box.run(["python3", "-c", "print(1)"], limits=Limits(wall_s=30)).stdout.strip()
+                == b"1"
+            )
         finally:
             box.close()
         import docker
@@ -332,8 +403,10 @@ def test_code_on_docker_nodes_grades_in_a_warm_pool_made_on_each_node(two_nodes,
     from sandbox.pool import OWNER_LABEL, container_labels, container_state, sandbox_containers
 
     client = _docker_or_skip()
-    items = [GradeItem(f"```python\ndef f(x):\n    return x {op} x\n```", SQUARE, "code@2", i)
-             for i, op in enumerate(["*", "+"] * 6)]
+    items = [
+        GradeItem(f"```python\ndef f(x):\n    return x {op} x\n```", SQUARE, "code@2", i)
+        for i, op in enumerate(["*", "+"] * 6)
+    ]
     with RayExecutor(address=two_nodes, workers_per_node=1, timeout_s=60, sandbox="docker") as ex:
         on_cluster = grade_batch(items, executor=ex)
         actors = set()  # the Ray actor processes whose pool workers own sandbox containers now
@@ -358,14 +431,40 @@ def test_code_on_docker_nodes_grades_in_a_warm_pool_made_on_each_node(two_nodes,
 def test_cli_grades_through_the_cluster(cluster, tmp_path, monkeypatch):
     from rl.cli import main
 
-    monkeypatch.setenv("RLVR_SANDBOX", "auto")  # restored afterwards: --sandbox sets it for the process
+    monkeypatch.setenv(
+        "RLVR_SANDBOX", "auto"
+    )  # restored afterwards: --sandbox sets it for the process
 
-    lines = [json.dumps({"id": i, "verifier": "json_schema@1", "response": '{"n": 1}' if i % 2 else "{",
-                         "reference": OBJ}) for i in range(20)]
+    lines = [
+        json.dumps(
+            {
+                "id": i,
+                "verifier": "json_schema@1",
+                "response": '{"n": 1}' if i % 2 else "{",
+                "reference": OBJ,
+            }
+        )
+        for i in range(20)
+    ]
     src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
     src.write_text("\n".join(lines) + "\n")
-    code = main(["grade", str(src), "-o", str(out), "--executor", "ray", "--address", cluster,
-                 "--workers", "1", "--no-progress", "--sandbox", "local"])
+    code = main(
+        [
+            "grade",
+            str(src),
+            "-o",
+            str(out),
+            "--executor",
+            "ray",
+            "--address",
+            cluster,
+            "--workers",
+            "1",
+            "--no-progress",
+            "--sandbox",
+            "local",
+        ]
+    )
     assert code == 0
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["id"] for r in rows] == list(range(20))
@@ -386,15 +485,23 @@ def test_importing_verifiers_does_not_import_ray():
     assert "RayExecutor" in verifiers.__all__
 
 
-def test_cli_refuses_an_address_without_the_ray_executor_and_names_the_missing_extra(tmp_path, monkeypatch, capsys):
+def test_cli_refuses_an_address_without_the_ray_executor_and_names_the_missing_extra(
+    tmp_path, monkeypatch, capsys
+):
     from rl.cli import main
 
     src = tmp_path / "in.jsonl"
-    src.write_text(json.dumps({"id": 1, "verifier": "json_schema@1", "response": "{}", "reference": OBJ}) + "\n")
+    src.write_text(
+        json.dumps({"id": 1, "verifier": "json_schema@1", "response": "{}", "reference": OBJ})
+        + "\n"
+    )
     out = str(tmp_path / "out.jsonl")
     assert main(["grade", str(src), "-o", out, "--address", "127.0.0.1:1", "--no-progress"]) == 2
     assert "add --executor ray" in capsys.readouterr().err
-    assert main(["grade", str(src), "-o", out, "--executor", "ray", "--workers", "0", "--no-progress"]) == 2
+    assert (
+        main(["grade", str(src), "-o", out, "--executor", "ray", "--workers", "0", "--no-progress"])
+        == 2
+    )
     assert "workers per node" in capsys.readouterr().err
     monkeypatch.setitem(sys.modules, "ray", None)
     assert main(["grade", str(src), "-o", out, "--executor", "ray", "--no-progress"]) == 2

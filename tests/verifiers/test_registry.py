@@ -19,16 +19,27 @@ from verifiers import (
 
 
 def _make(name, version):
-    return type(f"V_{name}_{version}", (BaseVerifier,), {
-        "name": name, "version": version, "description": f"{name} v{version}",
-        "check": lambda self, r, ref: Outcome.passed(v=version),
-    })
+    return type(
+        f"V_{name}_{version}",
+        (BaseVerifier,),
+        {
+            "name": name,
+            "version": version,
+            "description": f"{name} v{version}",
+            "check": lambda self, r, ref: Outcome.passed(v=version),
+        },
+    )
 
 
-@pytest.mark.parametrize("spec,expected", [
-    ("math", ("math", None)), ("math@1", ("math", 1)), ("json_schema@12", ("json_schema", 12)),
-    ("my.plugin-x@3", ("my.plugin-x", 3)),
-])
+@pytest.mark.parametrize(
+    "spec,expected",
+    [
+        ("math", ("math", None)),
+        ("math@1", ("math", 1)),
+        ("json_schema@12", ("json_schema", 12)),
+        ("my.plugin-x@3", ("my.plugin-x", 3)),
+    ],
+)
 def test_parse_spec(spec, expected):
     assert registry.parse_spec(spec) == expected
     if expected[1] is not None:
@@ -68,7 +79,9 @@ def test_unknown_name_suggests_close_match():
 def test_unknown_version_lists_existing():
     register(_make("reg_ver", 1))
     try:
-        with pytest.raises(UnknownVersionError, match=r"reg_ver@9 is not registered; available: reg_ver@1"):
+        with pytest.raises(
+            UnknownVersionError, match=r"reg_ver@9 is not registered; available: reg_ver@1"
+        ):
             verifiers.get("reg_ver@9")
     finally:
         unregister("reg_ver@1")
@@ -83,11 +96,14 @@ def test_duplicate_registration_raises():
         unregister("reg_dup@1")
 
 
-@pytest.mark.parametrize("attrs,match", [
-    ({"name": "", "version": 1}, "non-empty class attribute 'name'"),
-    ({"name": "x", "version": 0}, "must be a positive int"),
-    ({"name": "x", "version": True}, "must be a positive int"),
-])
+@pytest.mark.parametrize(
+    "attrs,match",
+    [
+        ({"name": "", "version": 1}, "non-empty class attribute 'name'"),
+        ({"name": "x", "version": 0}, "must be a positive int"),
+        ({"name": "x", "version": True}, "must be a positive int"),
+    ],
+)
 def test_bad_class_attributes(attrs, match):
     with pytest.raises(InvalidSpecError, match=match):
         register(type("Bad", (BaseVerifier,), attrs))
@@ -107,7 +123,8 @@ def test_plugin_registers_through_entry_point(tmp_path):
     """Install a tiny plugin distribution into a target dir and load it through entry points."""
     pkg = tmp_path / "src"
     (pkg / "rlvr_demo_plugin").mkdir(parents=True)
-    (pkg / "rlvr_demo_plugin" / "__init__.py").write_text(textwrap.dedent('''
+    (pkg / "rlvr_demo_plugin" / "__init__.py").write_text(
+        textwrap.dedent('''
         from verifiers import BaseVerifier, Outcome
 
         class Shout(BaseVerifier):
@@ -116,8 +133,10 @@ def test_plugin_registers_through_entry_point(tmp_path):
 
             def check(self, response, reference):
                 return Outcome.passed() if response.isupper() else Outcome.failed("not_upper")
-    '''))
-    (pkg / "pyproject.toml").write_text(textwrap.dedent('''
+    ''')
+    )
+    (pkg / "pyproject.toml").write_text(
+        textwrap.dedent('''
         [build-system]
         requires = ["setuptools>=64"]
         build-backend = "setuptools.build_meta"
@@ -126,10 +145,24 @@ def test_plugin_registers_through_entry_point(tmp_path):
         version = "0.0.1"
         [project.entry-points."rlvr.verifiers"]
         shout = "rlvr_demo_plugin:Shout"
-    '''))
+    ''')
+    )
     target = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
-                    "--target", str(target), str(pkg)], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "--target",
+            str(target),
+            str(pkg),
+        ],
+        check=True,
+    )
     code = textwrap.dedent(f'''
         import sys; sys.path.insert(0, {str(target)!r})
         import verifiers

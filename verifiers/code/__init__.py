@@ -48,5 +48,13 @@ from .extract import extract_program
 from .verifier import CodeVerifier, open_default_sandbox
 from .v2 import CodeVerifierV2
 
-__all__ = ["CodeVerifier", "CodeVerifierV2", "CodeConfig", "CaseResult", "FAILURE_CODES", "compare_output",
-           "extract_program", "open_default_sandbox"]
+__all__ = [
+    "CodeVerifier",
+    "CodeVerifierV2",
+    "CodeConfig",
+    "CaseResult",
+    "FAILURE_CODES",
+    "compare_output",
+    "extract_program",
+    "open_default_sandbox",
+]

@@ -40,16 +40,75 @@ from typing import Any, Mapping
 
 from ..errors import BadReferenceError
 
-SAFE_MODULES = ("math", "cmath", "string", "re", "itertools", "functools", "operator", "collections",
-                "heapq", "bisect", "fractions", "decimal", "statistics", "random")
-SAFE_BUILTINS = {name: getattr(builtins, name) for name in (
-    "abs", "all", "any", "bool", "bytes", "chr", "complex", "dict", "divmod", "enumerate", "filter",
-    "float", "frozenset", "hash", "int", "isinstance", "len", "list", "map", "max", "min", "ord", "pow",
-    "range", "repr", "reversed", "round", "set", "sorted", "str", "sum", "tuple", "type", "zip", "next", "iter",
-    "True", "False", "None", "Exception", "ValueError", "TypeError")}
+SAFE_MODULES = (
+    "math",
+    "cmath",
+    "string",
+    "re",
+    "itertools",
+    "functools",
+    "operator",
+    "collections",
+    "heapq",
+    "bisect",
+    "fractions",
+    "decimal",
+    "statistics",
+    "random",
+)
+SAFE_BUILTINS = {
+    name: getattr(builtins, name)
+    for name in (
+        "abs",
+        "all",
+        "any",
+        "bool",
+        "bytes",
+        "chr",
+        "complex",
+        "dict",
+        "divmod",
+        "enumerate",
+        "filter",
+        "float",
+        "frozenset",
+        "hash",
+        "int",
+        "isinstance",
+        "len",
+        "list",
+        "map",
+        "max",
+        "min",
+        "ord",
+        "pow",
+        "range",
+        "repr",
+        "reversed",
+        "round",
+        "set",
+        "sorted",
+        "str",
+        "sum",
+        "tuple",
+        "type",
+        "zip",
+        "next",
+        "iter",
+        "True",
+        "False",
+        "None",
+        "Exception",
+        "ValueError",
+        "TypeError",
+    )
+}
 BUILTIN_METHODS = frozenset(
-    name for kind in (str, bytes, list, tuple, dict, set, frozenset, int, float, complex)
-    for name in dir(kind) if not name.startswith("_"))
+    name
+    for kind in (str, bytes, list, tuple, dict, set, frozenset, int, float, complex)
+    for name in dir(kind)
+    if not name.startswith("_")
+)
 UNIT_PREFIX = "__rlvr_u"
 
 
@@ -91,15 +150,23 @@ def plan_tests(tests: str, *, entry_point: str | None = None) -> TestPlan:
     try:
         module = ast.parse(tests)
     except SyntaxError as exc:
-        raise BadReferenceError(f"reference 'tests' is not valid Python: {exc.msg} (line {exc.lineno})") from exc
+        raise BadReferenceError(
+            f"reference 'tests' is not valid Python: {exc.msg} (line {exc.lineno})"
+        ) from exc
     planner = _Planner(entry_point)
     for stmt in module.body:
         planner.statement(stmt)
-    if not planner.expanded and planner.checks and entry_point:  # HumanEval: the caller runs check(entry_point)
+    if (
+        not planner.expanded and planner.checks and entry_point
+    ):  # HumanEval: the caller runs check(entry_point)
         for name in list(planner.checks):
-            planner._expand_check(ast.Call(ast.Name(name, ast.Load()), [ast.Name(entry_point, ast.Load())], []))
+            planner._expand_check(
+                ast.Call(ast.Name(name, ast.Load()), [ast.Name(entry_point, ast.Load())], [])
+            )
     if not planner.cases:
-        raise BadReferenceError("reference 'tests' contains no assert statement that calls the candidate's code")
+        raise BadReferenceError(
+            "reference 'tests' contains no assert statement that calls the candidate's code"
+        )
     return TestPlan(tuple(planner.cases), tuple(planner.setup))
 
 
@@ -121,24 +188,45 @@ class _Planner:
             self._import(stmt)
         elif isinstance(stmt, ast.Assign) and all(isinstance(t, ast.Name) for t in stmt.targets):
             self._assign(stmt)
-        elif isinstance(stmt, ast.FunctionDef) and len(stmt.args.args) == 1 and not stmt.decorator_list:
+        elif (
+            isinstance(stmt, ast.FunctionDef)
+            and len(stmt.args.args) == 1
+            and not stmt.decorator_list
+        ):
             self.checks[stmt.name] = stmt
-        elif isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) and _is_check_call(stmt.value, self.checks):
+        elif (
+            isinstance(stmt, ast.Expr)
+            and isinstance(stmt.value, ast.Call)
+            and _is_check_call(stmt.value, self.checks)
+        ):
             self._expand_check(stmt.value)
-        elif isinstance(stmt, ast.Pass) or (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant)):
+        elif isinstance(stmt, ast.Pass) or (
+            isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant)
+        ):
             return
         else:
             raise BadReferenceError(
                 f"code@1 cannot check test statement at line {stmt.lineno} ({type(stmt).__name__}): "
-                "use plain assert statements, imports and constant assignments (see verifiers.code.asserts)")
+                "use plain assert statements, imports and constant assignments (see verifiers.code.asserts)"
+            )
 
     def _import(self, stmt: ast.Import | ast.ImportFrom) -> None:
-        names = [stmt.module or ""] if isinstance(stmt, ast.ImportFrom) else [a.name for a in stmt.names]
+        names = (
+            [stmt.module or ""]
+            if isinstance(stmt, ast.ImportFrom)
+            else [a.name for a in stmt.names]
+        )
         for name in names:
             if name.split(".")[0] not in SAFE_MODULES:
-                raise BadReferenceError(f"test imports {name!r}; code@1 tests may import only {', '.join(SAFE_MODULES)}")
+                raise BadReferenceError(
+                    f"test imports {name!r}; code@1 tests may import only {', '.join(SAFE_MODULES)}"
+                )
         namespace: dict[str, Any] = {}
-        exec(compile(ast.Module([stmt], []), "<test import>", "exec"), {"__builtins__": builtins.__dict__}, namespace)
+        exec(
+            compile(ast.Module([stmt], []), "<test import>", "exec"),
+            {"__builtins__": builtins.__dict__},
+            namespace,
+        )
         self.host.update(namespace)
         self.setup.append(ast.unparse(stmt))
 
@@ -146,7 +234,9 @@ class _Planner:
         try:
             value = ast.literal_eval(stmt.value)
         except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError) as exc:
-            raise BadReferenceError(f"test assignment at line {stmt.lineno} must be a constant (literal) value") from exc
+            raise BadReferenceError(
+                f"test assignment at line {stmt.lineno} must be a constant (literal) value"
+            ) from exc
         for target in stmt.targets:
             self.host[target.id] = value
         self.setup.append(ast.unparse(stmt))
@@ -170,15 +260,26 @@ class _Planner:
         except _Unsupported as exc:
             raise BadReferenceError(
                 f"code@1 cannot safely check `{str(exc)[:100]}` in `{source[:100]}`: candidate calls inside it use a "
-                "lambda argument, or its loop/filter calls the candidate; write one assert per input") from None
+                "lambda argument, or its loop/filter calls the candidate; write one assert per input"
+            ) from None
         ast.fix_missing_locations(expression)
         _validate_host_expression(expression)
-        return Case(source, tuple(splitter.units), ast.Expression(expression), dict(self.host),
-                    tuple(splitter.row_units))
+        return Case(
+            source,
+            tuple(splitter.units),
+            ast.Expression(expression),
+            dict(self.host),
+            tuple(splitter.row_units),
+        )
 
 
 def _is_check_call(call: ast.Call, checks: Mapping[str, ast.FunctionDef]) -> bool:
-    return isinstance(call.func, ast.Name) and call.func.id in checks and len(call.args) == 1 and not call.keywords
+    return (
+        isinstance(call.func, ast.Name)
+        and call.func.id in checks
+        and len(call.args) == 1
+        and not call.keywords
+    )
 
 
 class _Rename(ast.NodeTransformer):
@@ -199,7 +300,9 @@ class _Splitter(ast.NodeTransformer):
         self.bound: list[set[str]] = list(bound or [])
 
     def _known(self, name: str) -> bool:
-        return name in SAFE_BUILTINS or name in self.host or any(name in scope for scope in self.bound)
+        return (
+            name in SAFE_BUILTINS or name in self.host or any(name in scope for scope in self.bound)
+        )
 
     def _unit(self, node: ast.expr) -> ast.expr:
         self.units.append(ast.unparse(node))
@@ -229,7 +332,9 @@ class _Splitter(ast.NodeTransformer):
         if isinstance(func, ast.Attribute):
             base = func.value
             if isinstance(base, ast.Name):
-                return base.id in self.host or (self._known(base.id) and func.attr in BUILTIN_METHODS)
+                return base.id in self.host or (
+                    self._known(base.id) and func.attr in BUILTIN_METHODS
+                )
             return func.attr in BUILTIN_METHODS
         return False
 
@@ -264,8 +369,10 @@ class _Splitter(ast.NodeTransformer):
                     raise _Unsupported(node)
         row = _RowSplitter(self.host, self.bound)
         elt = row.visit(copy.deepcopy(node.elt))
-        row_source = ast.ListComp(ast.Tuple([ast.parse(u, mode="eval").body for u in row.units], ast.Load()),
-                                  node.generators)
+        row_source = ast.ListComp(
+            ast.Tuple([ast.parse(u, mode="eval").body for u in row.units], ast.Load()),
+            node.generators,
+        )
         name = self._unit(row_source)
         self.row_units.append(name.id)
         picker = ast.Lambda(_one_arg(ROW_NAME), elt)
@@ -285,7 +392,9 @@ class _RowSplitter(_Splitter):
     def _dependent(self, node: ast.expr) -> ast.expr:
         self.units.append(ast.unparse(node))
         index = ast.Constant(len(self.units) - 1)
-        return ast.copy_location(ast.Subscript(ast.Name(ROW_NAME, ast.Load()), index, ast.Load()), node)
+        return ast.copy_location(
+            ast.Subscript(ast.Name(ROW_NAME, ast.Load()), index, ast.Load()), node
+        )
 
     def _scoped(self, node: ast.expr) -> ast.expr:
         before = len(self.units)
@@ -302,7 +411,9 @@ class _RowSplitter(_Splitter):
 
 
 def _one_arg(name: str) -> ast.arguments:
-    return ast.arguments(posonlyargs=[], args=[ast.arg(name)], kwonlyargs=[], kw_defaults=[], defaults=[])
+    return ast.arguments(
+        posonlyargs=[], args=[ast.arg(name)], kwonlyargs=[], kw_defaults=[], defaults=[]
+    )
 
 
 class _Escalate(Exception):
@@ -320,14 +431,26 @@ def _bound_names(node: ast.expr) -> set[str]:
     if isinstance(node, ast.Lambda):
         args = node.args
         return {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}
-    return {n.id for gen in node.generators for n in ast.walk(gen.target) if isinstance(n, ast.Name)}
+    return {
+        n.id for gen in node.generators for n in ast.walk(gen.target) if isinstance(n, ast.Name)
+    }
 
 
 def _validate_host_expression(expression: ast.expr) -> None:
     for node in ast.walk(expression):
         if isinstance(node, ast.Attribute) and node.attr.startswith("_"):
-            raise BadReferenceError(f"test uses the private attribute {node.attr!r}; not allowed in code@1 tests")
-        if isinstance(node, ast.Name) and node.id.startswith("__") and not node.id.startswith(UNIT_PREFIX):
-            raise BadReferenceError(f"test uses the name {node.id!r}; dunder names are not allowed in code@1 tests")
+            raise BadReferenceError(
+                f"test uses the private attribute {node.attr!r}; not allowed in code@1 tests"
+            )
+        if (
+            isinstance(node, ast.Name)
+            and node.id.startswith("__")
+            and not node.id.startswith(UNIT_PREFIX)
+        ):
+            raise BadReferenceError(
+                f"test uses the name {node.id!r}; dunder names are not allowed in code@1 tests"
+            )
         if isinstance(node, (ast.NamedExpr, ast.Await, ast.Yield, ast.YieldFrom)):
-            raise BadReferenceError(f"test uses {type(node).__name__}, which code@1 does not evaluate")
+            raise BadReferenceError(
+                f"test uses {type(node).__name__}, which code@1 does not evaluate"
+            )

@@ -8,8 +8,16 @@ from typing import Any, Sequence
 from ..base import Outcome
 
 #: Failure codes a case (and so a ``code@1`` verdict) can carry.
-FAILURE_CODES = ("syntax_error", "compile_error", "runtime_error", "wrong_answer", "timeout",
-                 "memory_limit", "output_limit", "no_result")
+FAILURE_CODES = (
+    "syntax_error",
+    "compile_error",
+    "runtime_error",
+    "wrong_answer",
+    "timeout",
+    "memory_limit",
+    "output_limit",
+    "no_result",
+)
 
 
 @dataclass(frozen=True)
@@ -43,12 +51,19 @@ def from_harness(record: dict[str, Any], what: str) -> CaseResult | None:
         kind = str(error.get("type", "Error"))[:100]
         if kind == "MemoryError":
             return CaseResult("memory_limit", "the program exceeded the memory limit while loading")
-        return CaseResult("runtime_error", f"{kind} while loading the program: {str(error.get('message', ''))[:200]}")
+        return CaseResult(
+            "runtime_error",
+            f"{kind} while loading the program: {str(error.get('message', ''))[:200]}",
+        )
     if status == "crashed":
         if "signal" in record:
-            return CaseResult("runtime_error", f"{what} was killed by signal {record['signal']}{at_load}")
+            return CaseResult(
+                "runtime_error", f"{what} was killed by signal {record['signal']}{at_load}"
+            )
         how = f": {detail}" if detail else ""
-        return CaseResult("runtime_error", f"{what} exited with code {record.get('exit')}{at_load}{how}")
+        return CaseResult(
+            "runtime_error", f"{what} exited with code {record.get('exit')}{at_load}{how}"
+        )
     if status == "compile_error":
         return CaseResult("compile_error", detail)
     return None
@@ -63,4 +78,6 @@ def outcome(cases: Sequence[CaseResult], *, partial_credit: bool, **details: Any
         return Outcome.passed(pass_rate=rate, **info)
     first_index, first = next((i, c) for i, c in enumerate(cases) if not c.passed)
     message = f"{passed}/{len(cases)} test cases passed; case {first_index + 1}: {first.message}"
-    return Outcome.failed(first.code, message[:1000], score=rate if partial_credit else 0.0, pass_rate=rate, **info)
+    return Outcome.failed(
+        first.code, message[:1000], score=rate if partial_credit else 0.0, pass_rate=rate, **info
+    )

@@ -30,27 +30,39 @@ class Comparison:
     message: str = ""
 
 
-def tokens_equal(got: str, expected: str, *, rel_tol: float = REL_TOL, abs_tol: float = ABS_TOL) -> bool:
+def tokens_equal(
+    got: str, expected: str, *, rel_tol: float = REL_TOL, abs_tol: float = ABS_TOL
+) -> bool:
     """Equal strings, or two decimal numbers within tolerance."""
     if got == expected:
         return True
     if NUMBER.match(got) and NUMBER.match(expected):
         a, b = float(got), float(expected)
-        return math.isfinite(a) and math.isfinite(b) and math.isclose(a, b, rel_tol=rel_tol, abs_tol=abs_tol)
+        return (
+            math.isfinite(a)
+            and math.isfinite(b)
+            and math.isclose(a, b, rel_tol=rel_tol, abs_tol=abs_tol)
+        )
     return False
 
 
-def compare_output(got: str, expected: str, *, rel_tol: float = REL_TOL, abs_tol: float = ABS_TOL) -> Comparison:
+def compare_output(
+    got: str, expected: str, *, rel_tol: float = REL_TOL, abs_tol: float = ABS_TOL
+) -> Comparison:
     """Compare whole outputs token by token (see the module docstring)."""
     got_tokens, expected_tokens = got.split(), expected.split()
     for index, (g, e) in enumerate(zip(got_tokens, expected_tokens)):
         if not tokens_equal(g, e, rel_tol=rel_tol, abs_tol=abs_tol):
             return Comparison(False, f"token {index + 1}: expected {_clip(e)}, got {_clip(g)}")
     if len(got_tokens) < len(expected_tokens):
-        return Comparison(False, f"output ended after {len(got_tokens)} of {len(expected_tokens)} tokens")
+        return Comparison(
+            False, f"output ended after {len(got_tokens)} of {len(expected_tokens)} tokens"
+        )
     if len(got_tokens) > len(expected_tokens):
         extra = len(got_tokens) - len(expected_tokens)
-        return Comparison(False, f"output has {extra} extra token(s) after the expected {len(expected_tokens)}")
+        return Comparison(
+            False, f"output has {extra} extra token(s) after the expected {len(expected_tokens)}"
+        )
     return Comparison(True)
 
 

@@ -33,12 +33,22 @@ class CodeConfig:
     """Seconds allowed to compile a C/C++ program."""
 
     def __post_init__(self) -> None:
-        for name in ("case_timeout_s", "memory_mb", "output_bytes", "max_cases", "compile_timeout_s"):
+        for name in (
+            "case_timeout_s",
+            "memory_mb",
+            "output_bytes",
+            "max_cases",
+            "compile_timeout_s",
+        ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"CodeConfig.{name} must be > 0, got {getattr(self, name)!r}")
         if self.memory_mb < 64:
-            raise ValueError(f"CodeConfig.memory_mb={self.memory_mb} is too small to start Python; use >= 64")
+            raise ValueError(
+                f"CodeConfig.memory_mb={self.memory_mb} is too small to start Python; use >= 64"
+            )
         if self.sandbox is not None and self.sandbox not in SANDBOX_KINDS:
-            raise ValueError(f"CodeConfig.sandbox must be one of {SANDBOX_KINDS} or None, got {self.sandbox!r}")
+            raise ValueError(
+                f"CodeConfig.sandbox must be one of {SANDBOX_KINDS} or None, got {self.sandbox!r}"
+            )
         if self.retries < 0:
             raise ValueError(f"CodeConfig.retries must be >= 0, got {self.retries}")

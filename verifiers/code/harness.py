@@ -56,7 +56,7 @@ def main():
     mac = hmac_sha256(secret, body.encode())
     data = memoryview(("\n" + MARK + json.dumps({"body": body, "mac": mac}) + "\n").encode())
     while data:
-        data = data[os.write(1, data):]
+        data = data[os.write(1, data) :]
 
 
 def hmac_sha256(key, message):
@@ -120,8 +120,18 @@ class Child:
 
     @classmethod
     def exec_runner(cls, job, start):
-        child = cls(job, json.dumps({"code": job["code"], "setup": job["setup"],
-                                     "cases": job["cases"][start:], "start": start}).encode(), result_pipe=True)
+        child = cls(
+            job,
+            json.dumps(
+                {
+                    "code": job["code"],
+                    "setup": job["setup"],
+                    "cases": job["cases"][start:],
+                    "start": start,
+                }
+            ).encode(),
+            result_pipe=True,
+        )
         child._fork(lambda: _exec([sys.executable, "-I", "runner.py", str(RESULT_FD)]))
         child.release()
         return child
@@ -166,7 +176,10 @@ class Child:
         os.close(self.go_w)
 
     def kill(self):
-        for target in (lambda: os.killpg(self.pid, signal.SIGKILL), lambda: os.kill(self.pid, signal.SIGKILL)):
+        for target in (
+            lambda: os.killpg(self.pid, signal.SIGKILL),
+            lambda: os.kill(self.pid, signal.SIGKILL),
+        ):
             try:
                 target()
             except OSError:
@@ -328,8 +341,11 @@ def run_python(job, first):
                 return
             index = record.get("case")
             if type(index) is int and start <= index < len(cases) and results[index] is None:
-                results[index] = {"status": "ok", "values": record["values"]} if "values" in record else \
-                    {"status": "error", "error": record.get("error")}
+                results[index] = (
+                    {"status": "ok", "values": record["values"]}
+                    if "values" in record
+                    else {"status": "error", "error": record.get("error")}
+                )
 
         try:
             how = child.pump(lambda: state["deadline"], on_line)

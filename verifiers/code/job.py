@@ -100,7 +100,7 @@ def _harness_line(stdout: bytes) -> str | None:
     text = stdout.decode("utf-8", "replace")
     for line in reversed(text.splitlines()):
         if line.startswith(MARK):
-            return line[len(MARK):]
+            return line[len(MARK) :]
     return None
 
 
@@ -114,5 +114,11 @@ def why_no_result(result: RunResult, limits: Limits) -> tuple[tuple[str, str], b
         return ("output_limit", "the run produced more output than allowed"), False
     if b'File "harness.py"' in result.stderr or b"can't open file" in result.stderr:
         tail = result.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or [""]
-        return ("harness_crashed", f"the grading harness failed in the sandbox: {tail[0][:300]}"), True
-    return ("no_result", "the program stopped the grading harness before it reported (killed or exited it)"), False
+        return (
+            "harness_crashed",
+            f"the grading harness failed in the sandbox: {tail[0][:300]}",
+        ), True
+    return (
+        "no_result",
+        "the program stopped the grading harness before it reported (killed or exited it)",
+    ), False

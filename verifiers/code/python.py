@@ -25,7 +25,11 @@ def build_program(program: str, reference: Mapping[str, Any]) -> str:
         tree = ast.parse(program)
     except SyntaxError:
         return prompt + program
-    defined = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+    defined = {
+        n.name
+        for n in tree.body
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+    }
     return program if entry in defined else prompt + program
 
 
@@ -33,7 +37,9 @@ def tests_and_entry(reference: Mapping[str, Any]) -> tuple[str, str | None]:
     """The reference's ``tests`` and ``entry_point``, checked (a bad one is a :class:`BadReferenceError`)."""
     tests = reference.get("tests")
     if not isinstance(tests, str):
-        raise BadReferenceError("a python reference needs 'tests' (assert statements as a string) or 'cases'")
+        raise BadReferenceError(
+            "a python reference needs 'tests' (assert statements as a string) or 'cases'"
+        )
     entry = reference.get("entry_point")
     if entry is not None and (not isinstance(entry, str) or not entry.isidentifier()):
         raise BadReferenceError(f"'entry_point' must be a Python identifier, got {entry!r}")
@@ -44,18 +50,30 @@ def plan_for(reference: Mapping[str, Any], config: CodeConfig) -> TestPlan:
     tests, entry = tests_and_entry(reference)
     plan = plan_tests(tests, entry_point=entry)
     if len(plan.cases) > config.max_cases:
-        raise BadReferenceError(f"{len(plan.cases)} test cases exceed CodeConfig.max_cases={config.max_cases}")
+        raise BadReferenceError(
+            f"{len(plan.cases)} test cases exceed CodeConfig.max_cases={config.max_cases}"
+        )
     return plan
 
 
 def check_python(program: str, plan: TestPlan, sandbox: Sandbox, config: CodeConfig) -> Outcome:
     """Run ``plan``'s units against ``program`` and compare in the grader."""
-    job = {"mode": "python", "code": program, "setup": list(plan.setup),
-           "cases": [list(c.units) for c in plan.cases], "case_timeout_s": config.case_timeout_s,
-           "memory_mb": config.memory_mb, "output_bytes": config.output_bytes}
+    job = {
+        "mode": "python",
+        "code": program,
+        "setup": list(plan.setup),
+        "cases": [list(c.units) for c in plan.cases],
+        "case_timeout_s": config.case_timeout_s,
+        "memory_mb": config.memory_mb,
+        "output_bytes": config.output_bytes,
+    }
     n = len(plan.cases)
-    limits = Limits(wall_s=config.case_timeout_s * (n + 1) + 10, memory_mb=config.memory_mb + HARNESS_MB,
-                    output_bytes=16_000_000, pids=64)
+    limits = Limits(
+        wall_s=config.case_timeout_s * (n + 1) + 10,
+        memory_mb=config.memory_mb + HARNESS_MB,
+        output_bytes=16_000_000,
+        pids=64,
+    )
     done = run_job(sandbox, job, n, limits)
     if done.results is None:
         code, message = done.problem
@@ -79,15 +97,25 @@ def judge_case(case, record: Mapping[str, Any]) -> CaseResult:
         if len(values) != len(case.units):
             raise WireError("wrong number of values")
     except (WireError, TypeError, ValueError, OverflowError, RecursionError):
-        return CaseResult("wrong_answer", f"`{_clip(case.source)}`: the returned value could not be decoded")
+        return CaseResult(
+            "wrong_answer", f"`{_clip(case.source)}`: the returned value could not be decoded"
+        )
     try:
         ok = case.check(values)
     except Exception as exc:  # comparing the returned values raised (e.g. TypeError)
-        return CaseResult("wrong_answer", f"`{_clip(case.source)}` raised {type(exc).__name__} on the returned values")
+        return CaseResult(
+            "wrong_answer",
+            f"`{_clip(case.source)}` raised {type(exc).__name__} on the returned values",
+        )
     if ok:
         return CaseResult("pass")
-    got = ", ".join(f"{u} returned {_clip(repr(values[f'__rlvr_u{i}']))}" for i, u in enumerate(case.units[:2]))
-    return CaseResult("wrong_answer", f"`{_clip(case.source)}` failed ({got})" if got else f"`{_clip(case.source)}` failed")
+    got = ", ".join(
+        f"{u} returned {_clip(repr(values[f'__rlvr_u{i}']))}" for i, u in enumerate(case.units[:2])
+    )
+    return CaseResult(
+        "wrong_answer",
+        f"`{_clip(case.source)}` failed ({got})" if got else f"`{_clip(case.source)}` failed",
+    )
 
 
 def _error_result(error: Mapping[str, Any]) -> CaseResult:
@@ -101,4 +129,4 @@ def _error_result(error: Mapping[str, Any]) -> CaseResult:
 
 
 def _clip(text: str, limit: int = 120) -> str:
-    return text if len(text) <= limit else text[:limit - 3] + "..."
+    return text if len(text) <= limit else text[: limit - 3] + "..."

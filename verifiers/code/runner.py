@@ -28,7 +28,7 @@ def _describe(exc):
 def _emit(fd, record):
     data = (json.dumps(record, separators=(",", ":")) + "\n").encode()
     while data:
-        data = data[os.write(fd, data):]
+        data = data[os.write(fd, data) :]
 
 
 def _evaluate(units, namespace):
@@ -68,7 +68,10 @@ def run(fd, job):
         try:
             record = {"case": index, "values": _evaluate(units, namespace)}
         except WireError as exc:  # noqa: F821
-            record = {"case": index, "error": {"type": "unsupported_value", "message": str(exc)[:MAX_MESSAGE]}}
+            record = {
+                "case": index,
+                "error": {"type": "unsupported_value", "message": str(exc)[:MAX_MESSAGE]},
+            }
         except BaseException as exc:
             record = {"case": index, "error": _describe(exc)}
         _emit(fd, record)

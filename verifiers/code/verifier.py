@@ -132,25 +132,35 @@ class CodeVerifier(BaseVerifier):
                 syntax = _syntax_error(program)
                 if syntax is not None:
                     return Outcome.failed("syntax_error", syntax, pass_rate=0.0, language=language)
-            return self._guard(lambda: check_stdio(program, language, cases, self.sandbox(), self.config), language)
+            return self._guard(
+                lambda: check_stdio(program, language, cases, self.sandbox(), self.config), language
+            )
         if language != "python":
-            raise BadReferenceError(f"assert-style 'tests' are Python only; give 'cases' for {language}")
+            raise BadReferenceError(
+                f"assert-style 'tests' are Python only; give 'cases' for {language}"
+            )
         plan = plan_for(reference, self.config)
         program = build_program(program, reference)
         syntax = _syntax_error(program)
         if syntax is not None:
             return Outcome.failed("syntax_error", syntax, pass_rate=0.0, language=language)
-        return self._guard(lambda: check_python(program, plan, self.sandbox(), self.config), language)
+        return self._guard(
+            lambda: check_python(program, plan, self.sandbox(), self.config), language
+        )
 
     def _program(self, response: str, reference: Mapping[str, Any]) -> tuple[str, str] | Outcome:
         """``(language, program)`` taken from the response, or the ``unparseable`` outcome when it holds none."""
         language = reference.get("language", "python")
         if language not in SUPPORTED_LANGUAGES:
-            raise BadReferenceError(f"language {language!r} is not supported by {self.name}@{self.version}; "
-                                    f"use one of {SUPPORTED_LANGUAGES}")
+            raise BadReferenceError(
+                f"language {language!r} is not supported by {self.name}@{self.version}; "
+                f"use one of {SUPPORTED_LANGUAGES}"
+            )
         program = extract_program(response, language)
         if not program.strip():
-            return Outcome.unparseable("no_code", "the response contains no program", language=language)
+            return Outcome.unparseable(
+                "no_code", "the response contains no program", language=language
+            )
         return language, program
 
     def _guard(self, run, language: str) -> Outcome:
@@ -162,7 +172,7 @@ class CodeVerifier(BaseVerifier):
                 failure = exc
                 self._drop_own()  # reopen a sandbox we opened ourselves (a given one is kept)
                 if attempt < self.config.retries:
-                    time.sleep(RETRY_BACKOFF_S * 2 ** attempt)
+                    time.sleep(RETRY_BACKOFF_S * 2**attempt)
         message = f"{failure} (after {self.config.retries} retries)"
         return Outcome.error("sandbox_unavailable", message, language=language)
 

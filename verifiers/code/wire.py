@@ -51,7 +51,7 @@ def encode(value, depth=0, budget=None):
     if value is None or kind is bool or kind is str:
         return value
     if kind is int:
-        return value if -(2 ** 53) < value < 2 ** 53 else {"$int": hex(value)}
+        return value if -(2**53) < value < 2**53 else {"$int": hex(value)}
     if kind is float:
         if math.isfinite(value):
             return value
@@ -61,16 +61,28 @@ def encode(value, depth=0, budget=None):
     if kind is tuple:
         return {"$tuple": [encode(v, depth + 1, budget) for v in value]}
     if kind is dict:
-        return {"$dict": [[encode(k, depth + 1, budget), encode(v, depth + 1, budget)] for k, v in value.items()]}
+        return {
+            "$dict": [
+                [encode(k, depth + 1, budget), encode(v, depth + 1, budget)]
+                for k, v in value.items()
+            ]
+        }
     if kind is set or kind is frozenset:
         items = [encode(v, depth + 1, budget) for v in value]
         return {"$set" if kind is set else "$frozenset": items}
     if kind is bytes:
         return {"$bytes": value.hex()}
     if kind is complex:
-        return {"$complex": [encode(value.real, depth + 1, budget), encode(value.imag, depth + 1, budget)]}
-    raise WireError("returned an object of type %s; only plain builtin values (int, float, str, list, "
-                    "tuple, dict, set, bytes, None...) can be compared" % _type_name(value))
+        return {
+            "$complex": [
+                encode(value.real, depth + 1, budget),
+                encode(value.imag, depth + 1, budget),
+            ]
+        }
+    raise WireError(
+        "returned an object of type %s; only plain builtin values (int, float, str, list, "
+        "tuple, dict, set, bytes, None...) can be compared" % _type_name(value)
+    )
 
 
 def decode(data, depth=0):
@@ -136,4 +148,8 @@ def _type_name(value):
     kind = type(value)
     module = getattr(kind, "__module__", "")
     name = getattr(kind, "__qualname__", "?")
-    return name if module in ("builtins", "__main__", "solution", None, "") else "%s.%s" % (module, name)
+    return (
+        name
+        if module in ("builtins", "__main__", "solution", None, "")
+        else "%s.%s" % (module, name)
+    )

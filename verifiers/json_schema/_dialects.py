@@ -43,12 +43,42 @@ class DialectProblem(Exception):
 
 _2020 = "https://json-schema.org/draft/2020-12/vocab/"
 _2019 = "https://json-schema.org/draft/2019-09/vocab/"
-_APPLICATOR = {"items", "contains", "additionalProperties", "properties", "patternProperties",
-               "dependentSchemas", "propertyNames", "if", "allOf", "anyOf", "oneOf", "not"}
-_VALIDATION = {"type", "const", "enum", "multipleOf", "maximum", "exclusiveMaximum", "minimum",
-               "exclusiveMinimum", "maxLength", "minLength", "pattern", "maxItems", "minItems",
-               "uniqueItems", "maxContains", "minContains", "maxProperties", "minProperties",
-               "required", "dependentRequired"}
+_APPLICATOR = {
+    "items",
+    "contains",
+    "additionalProperties",
+    "properties",
+    "patternProperties",
+    "dependentSchemas",
+    "propertyNames",
+    "if",
+    "allOf",
+    "anyOf",
+    "oneOf",
+    "not",
+}
+_VALIDATION = {
+    "type",
+    "const",
+    "enum",
+    "multipleOf",
+    "maximum",
+    "exclusiveMaximum",
+    "minimum",
+    "exclusiveMinimum",
+    "maxLength",
+    "minLength",
+    "pattern",
+    "maxItems",
+    "minItems",
+    "uniqueItems",
+    "maxContains",
+    "minContains",
+    "maxProperties",
+    "minProperties",
+    "required",
+    "dependentRequired",
+}
 _UNEVALUATED = {"unevaluatedItems", "unevaluatedProperties"}
 
 VOCABULARIES: dict[str, frozenset[str]] = {
@@ -86,7 +116,9 @@ class Dialect:
     """The metaschema asks for the format-assertion vocabulary."""
 
 
-def dialect_of(schema: Any, resources: Mapping[str, Any], default: type = Draft202012Validator) -> Dialect:
+def dialect_of(
+    schema: Any, resources: Mapping[str, Any], default: type = Draft202012Validator
+) -> Dialect:
     """The :class:`Dialect` of ``schema``, whose custom metaschema (if any) is in ``resources``."""
     uri = schema.get("$schema") if isinstance(schema, dict) else None
     if uri is None:
@@ -96,13 +128,23 @@ def dialect_of(schema: Any, resources: Mapping[str, Any], default: type = Draft2
         return Dialect(standard)
     metaschema = resources.get(uri.rstrip("#")) if isinstance(uri, str) else None
     if not isinstance(metaschema, dict):
-        raise DialectProblem("unknown_schema_dialect", f"$schema {str(uri)[:200]!r} is not a known JSON Schema "
-                             "dialect; use draft-04, -06, -07, 2019-09 or 2020-12 (or leave $schema out for "
-                             'the default), or add its metaschema to the reference under "resources"')
-    base = validator_for(metaschema, default=None) if isinstance(metaschema.get("$schema"), str) else None
+        raise DialectProblem(
+            "unknown_schema_dialect",
+            f"$schema {str(uri)[:200]!r} is not a known JSON Schema "
+            "dialect; use draft-04, -06, -07, 2019-09 or 2020-12 (or leave $schema out for "
+            'the default), or add its metaschema to the reference under "resources"',
+        )
+    base = (
+        validator_for(metaschema, default=None)
+        if isinstance(metaschema.get("$schema"), str)
+        else None
+    )
     if base is None:
-        raise DialectProblem("unknown_schema_dialect", f"the metaschema {uri[:200]!r} must itself have a standard "
-                             f"$schema (draft-04 to 2020-12), got {str(metaschema.get('$schema'))[:200]!r}")
+        raise DialectProblem(
+            "unknown_schema_dialect",
+            f"the metaschema {uri[:200]!r} must itself have a standard "
+            f"$schema (draft-04 to 2020-12), got {str(metaschema.get('$schema'))[:200]!r}",
+        )
     ignored, asserts = _vocabularies(uri, metaschema.get("$vocabulary"))
     return Dialect(base, metaschema, ignored, asserts)
 
@@ -111,19 +153,26 @@ def _vocabularies(uri: str, listed: Any) -> tuple[frozenset[str], bool]:
     """``(ignored keywords, asserts formats)`` for a metaschema's ``$vocabulary``."""
     if not isinstance(listed, dict):
         return frozenset(), False
-    unknown = sorted(v for v, required in listed.items() if required is True and v not in VOCABULARIES)
+    unknown = sorted(
+        v for v, required in listed.items() if required is True and v not in VOCABULARIES
+    )
     if unknown:
-        raise DialectProblem("unknown_vocabulary", f"the metaschema {uri[:200]!r} requires vocabularies this "
-                             f"verifier does not implement: {unknown}; mark them false in its $vocabulary "
-                             "if the schema can be validated without them")
+        raise DialectProblem(
+            "unknown_vocabulary",
+            f"the metaschema {uri[:200]!r} requires vocabularies this "
+            f"verifier does not implement: {unknown}; mark them false in its $vocabulary "
+            "if the schema can be validated without them",
+        )
     kept = set().union(*(VOCABULARIES[v] for v in listed if v in VOCABULARIES))
     left_out = set().union(*(words for v, words in VOCABULARIES.items() if v not in listed))
     return frozenset(left_out - kept), FORMAT_ASSERTION in listed
 
 
-BOUNDED_KEYWORDS = {**_keywords.BOUNDED_KEYWORDS,
-                    "additionalProperties": _properties.additional_properties,
-                    "unevaluatedProperties": _properties.unevaluated_properties}
+BOUNDED_KEYWORDS = {
+    **_keywords.BOUNDED_KEYWORDS,
+    "additionalProperties": _properties.additional_properties,
+    "unevaluatedProperties": _properties.unevaluated_properties,
+}
 """Keyword -> the implementation :func:`bounded_class` uses (every pattern match under the budget)."""
 
 

@@ -38,7 +38,9 @@ class RegexBudgetExceeded(Exception):
     """Pattern matching in one check used up its time budget."""
 
     def __init__(self, pattern: str) -> None:
-        super().__init__(f"matching pattern {pattern[:100]!r} did not finish within the regex time budget")
+        super().__init__(
+            f"matching pattern {pattern[:100]!r} did not finish within the regex time budget"
+        )
         self.pattern = pattern
 
 
@@ -90,7 +92,9 @@ def pattern(validator: Any, patrn: str, instance: Any, schema: Any) -> Iterator[
         yield ValidationError(f"{shorten(instance)} does not match {patrn!r}")
 
 
-def pattern_properties(validator: Any, pattern_map: dict, instance: Any, schema: Any) -> Iterator[ValidationError]:
+def pattern_properties(
+    validator: Any, pattern_map: dict, instance: Any, schema: Any
+) -> Iterator[ValidationError]:
     if not validator.is_type(instance, "object"):
         return
     for patrn, subschema in pattern_map.items():
@@ -99,7 +103,9 @@ def pattern_properties(validator: Any, pattern_map: dict, instance: Any, schema:
                 yield from validator.descend(value, subschema, path=key, schema_path=patrn)
 
 
-def unique_items(validator: Any, unique: Any, instance: Any, schema: Any) -> Iterator[ValidationError]:
+def unique_items(
+    validator: Any, unique: Any, instance: Any, schema: Any
+) -> Iterator[ValidationError]:
     if not unique or not validator.is_type(instance, "array"):
         return
     seen: set = set()
@@ -111,8 +117,14 @@ def unique_items(validator: Any, unique: Any, instance: Any, schema: Any) -> Ite
         seen.add(key)
 
 
-def multiple_of(validator: Any, divisor: Any, instance: Any, schema: Any) -> Iterator[ValidationError]:
-    if not validator.is_type(instance, "number") or not validator.is_type(divisor, "number") or divisor == 0:
+def multiple_of(
+    validator: Any, divisor: Any, instance: Any, schema: Any
+) -> Iterator[ValidationError]:
+    if (
+        not validator.is_type(instance, "number")
+        or not validator.is_type(divisor, "number")
+        or divisor == 0
+    ):
         return
     if (_exact(instance) / _exact(divisor)).denominator != 1:
         yield ValidationError(f"{shorten(instance)} is not a multiple of {divisor!r}")
@@ -148,7 +160,9 @@ def canonical(value: Any) -> Any:
     return ("z", repr(value))  # None and anything else
 
 
-def format_checker(dialect_checker: FormatChecker, *, same_engine_as_pattern: bool = False) -> FormatChecker:
+def format_checker(
+    dialect_checker: FormatChecker, *, same_engine_as_pattern: bool = False
+) -> FormatChecker:
     """``dialect_checker`` with a ``regex`` format that cannot crash on hostile strings.
 
     ``jsonschema`` checks ``format: regex`` with ``re.compile``, which raises ``RecursionError``
@@ -164,9 +178,15 @@ def format_checker(dialect_checker: FormatChecker, *, same_engine_as_pattern: bo
     checker.checkers = dict(dialect_checker.checkers)
     if "regex" in checker.checkers:
         if same_engine_as_pattern:
-            checker.checkers["regex"] = (_is_pattern, (regex.error, RecursionError, OverflowError, MemoryError))
+            checker.checkers["regex"] = (
+                _is_pattern,
+                (regex.error, RecursionError, OverflowError, MemoryError),
+            )
         else:
-            checker.checkers["regex"] = (_is_regex, (re.error, RecursionError, OverflowError, MemoryError))
+            checker.checkers["regex"] = (
+                _is_regex,
+                (re.error, RecursionError, OverflowError, MemoryError),
+            )
     return checker
 
 
@@ -181,7 +201,9 @@ def _is_regex(instance: Any) -> bool:
 
 def _is_pattern(instance: Any) -> bool:
     if isinstance(instance, str):
-        regex.compile(instance, cache_pattern=False)  # strings from model output: keep them out of regex's cache
+        regex.compile(
+            instance, cache_pattern=False
+        )  # strings from model output: keep them out of regex's cache
     return True
 
 

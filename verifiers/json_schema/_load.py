@@ -39,12 +39,17 @@ class Rejected(ValueError):
 def load_json(text: str, *, max_response_chars: int, max_depth: int, max_number_chars: int) -> Any:
     """Parse ``text`` as one JSON document within the given bounds, or raise :class:`Rejected`."""
     if len(text) > max_response_chars:
-        raise Rejected("response_too_large",
-                       f"{len(text)} characters is more than the limit of {max_response_chars}")
+        raise Rejected(
+            "response_too_large",
+            f"{len(text)} characters is more than the limit of {max_response_chars}",
+        )
     try:
-        value = json.loads(text, parse_constant=_no_constant,
-                           parse_int=lambda s: _parse_int(s, max_number_chars),
-                           parse_float=lambda s: _parse_float(s, max_number_chars))
+        value = json.loads(
+            text,
+            parse_constant=_no_constant,
+            parse_int=lambda s: _parse_int(s, max_number_chars),
+            parse_float=lambda s: _parse_float(s, max_number_chars),
+        )
     except RecursionError:
         raise Rejected("too_deep", f"JSON nests deeper than the limit of {max_depth}") from None
     except Rejected:
@@ -75,18 +80,26 @@ def nesting_depth(value: Any) -> int:
 
 
 def _no_constant(name: str) -> Any:
-    raise Rejected("non_finite_number", f"{name} is not a JSON number (JSON has no NaN or Infinity)")
+    raise Rejected(
+        "non_finite_number", f"{name} is not a JSON number (JSON has no NaN or Infinity)"
+    )
 
 
 def _parse_int(literal: str, limit: int) -> int:
     if len(literal) > limit:
-        raise Rejected("number_too_large", f"an integer literal has {len(literal)} characters; the limit is {limit}")
+        raise Rejected(
+            "number_too_large",
+            f"an integer literal has {len(literal)} characters; the limit is {limit}",
+        )
     return int(literal)
 
 
 def _parse_float(literal: str, limit: int) -> float:
     if len(literal) > limit:
-        raise Rejected("number_too_large", f"a number literal has {len(literal)} characters; the limit is {limit}")
+        raise Rejected(
+            "number_too_large",
+            f"a number literal has {len(literal)} characters; the limit is {limit}",
+        )
     value = float(literal)
     if math.isinf(value):
         raise Rejected("number_out_of_range", f"{literal[:40]} overflows a double-precision float")

@@ -22,7 +22,9 @@ from referencing.jsonschema import lookup_recursive_ref
 from ._keywords import search
 
 
-def additional_properties(validator: Any, additional: Any, instance: Any, schema: Any) -> Iterator[ValidationError]:
+def additional_properties(
+    validator: Any, additional: Any, instance: Any, schema: Any
+) -> Iterator[ValidationError]:
     if not validator.is_type(instance, "object"):
         return
     extras = set(_not_covered(instance, schema))
@@ -36,14 +38,20 @@ def additional_properties(validator: Any, additional: Any, instance: Any, schema
             patterns = ", ".join(repr(each) for each in sorted(schema["patternProperties"]))
             yield ValidationError(f"{joined} {verb} not match any of the regexes: {patterns}")
         else:
-            yield ValidationError("Additional properties are not allowed (%s %s unexpected)"
-                                  % _extras_msg(sorted(extras, key=str)))
+            yield ValidationError(
+                "Additional properties are not allowed (%s %s unexpected)"
+                % _extras_msg(sorted(extras, key=str))
+            )
 
 
-def unevaluated_properties(validator: Any, unevaluated: Any, instance: Any, schema: Any) -> Iterator[ValidationError]:
+def unevaluated_properties(
+    validator: Any, unevaluated: Any, instance: Any, schema: Any
+) -> Iterator[ValidationError]:
     if not validator.is_type(instance, "object"):
         return
-    evaluated = _evaluated_keys(validator, instance, schema, legacy="$recursiveRef" in validator.VALIDATORS)
+    evaluated = _evaluated_keys(
+        validator, instance, schema, legacy="$recursiveRef" in validator.VALIDATORS
+    )
     failing = []
     for name in instance:
         if name not in evaluated:
@@ -52,11 +60,15 @@ def unevaluated_properties(validator: Any, unevaluated: Any, instance: Any, sche
     if not failing:
         return
     if unevaluated is False:
-        yield ValidationError("Unevaluated properties are not allowed (%s %s unexpected)"
-                              % _extras_msg(sorted(failing, key=str)))
+        yield ValidationError(
+            "Unevaluated properties are not allowed (%s %s unexpected)"
+            % _extras_msg(sorted(failing, key=str))
+        )
     else:
-        yield ValidationError("Unevaluated properties are not valid under the given schema "
-                              "(%s %s unevaluated and invalid)" % _extras_msg(failing))
+        yield ValidationError(
+            "Unevaluated properties are not valid under the given schema "
+            "(%s %s unevaluated and invalid)" % _extras_msg(failing)
+        )
 
 
 def _not_covered(instance: dict, schema: dict) -> Iterator[str]:
@@ -110,7 +122,11 @@ def _evaluated_here(validator: Any, instance: dict, schema: dict, legacy: bool) 
             keys += properties.keys() & instance.keys()
         for keyword in ("additionalProperties", "unevaluatedProperties"):
             if (subschema := schema.get(keyword)) is not None:
-                keys += [k for k, v in instance.items() if next(validator.descend(v, subschema), None) is None]
+                keys += [
+                    k
+                    for k, v in instance.items()
+                    if next(validator.descend(v, subschema), None) is None
+                ]
         return keys
     for keyword in ("properties", "additionalProperties", "unevaluatedProperties"):
         value = schema.get(keyword)

@@ -39,19 +39,27 @@ class NotInResources(LookupError):
 def read_resources(value: Any) -> dict[str, Any]:
     """``value`` checked as ``{absolute URI: schema}``, keys without an empty trailing ``#``."""
     if not isinstance(value, Mapping):
-        raise BadReferenceError(f'"resources" must be a JSON object mapping absolute URIs to schemas, '
-                                f"e.g. {_EXAMPLE}; got {type(value).__name__}")
+        raise BadReferenceError(
+            f'"resources" must be a JSON object mapping absolute URIs to schemas, '
+            f"e.g. {_EXAMPLE}; got {type(value).__name__}"
+        )
     resources = {}
     for uri, document in value.items():
         if not isinstance(uri, str) or not urlsplit(uri).scheme:
-            raise BadReferenceError(f'"resources" key {uri!r} is not an absolute URI: name each document '
-                                    f"by the URI its $refs use, with a scheme, e.g. {_EXAMPLE}")
+            raise BadReferenceError(
+                f'"resources" key {uri!r} is not an absolute URI: name each document '
+                f"by the URI its $refs use, with a scheme, e.g. {_EXAMPLE}"
+            )
         if urlsplit(uri).fragment:
-            raise BadReferenceError(f'"resources" key {uri!r} has a fragment: key the whole document '
-                                    f"({uri.split('#')[0]!r}) and point into it from the $ref")
+            raise BadReferenceError(
+                f'"resources" key {uri!r} has a fragment: key the whole document '
+                f"({uri.split('#')[0]!r}) and point into it from the $ref"
+            )
         if not isinstance(document, (dict, bool)):
-            raise BadReferenceError(f'"resources"[{uri!r}] must be a schema (a JSON object or boolean), '
-                                    f"got {type(document).__name__}; e.g. {_EXAMPLE}")
+            raise BadReferenceError(
+                f'"resources"[{uri!r}] must be a schema (a JSON object or boolean), '
+                f"got {type(document).__name__}; e.g. {_EXAMPLE}"
+            )
         resources[uri.rstrip("#")] = document
     return resources
 
@@ -59,8 +67,15 @@ def read_resources(value: Any) -> dict[str, Any]:
 def registry(resources: Mapping[str, Any], default_specification: Any) -> referencing.Registry:
     """The bundled metaschemas plus ``resources``; a document without ``$schema`` is read as
     ``default_specification``. Anything else raises :class:`NotInResources` when looked up."""
-    pairs = [(uri, referencing.Resource.from_contents(document, default_specification=default_specification))
-             for uri, document in resources.items()]
+    pairs = [
+        (
+            uri,
+            referencing.Resource.from_contents(
+                document, default_specification=default_specification
+            ),
+        )
+        for uri, document in resources.items()
+    ]
     return _base_registry().with_resources(pairs).crawl()
 
 

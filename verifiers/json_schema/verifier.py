@@ -52,13 +52,21 @@ class JsonSchemaConfig:
     """Compiled validators kept, keyed by the schema's hash."""
 
     def __post_init__(self) -> None:
-        for name in ("max_response_chars", "max_depth", "max_number_chars", "max_violations",
-                     "max_message_chars", "cache_size"):
+        for name in (
+            "max_response_chars",
+            "max_depth",
+            "max_number_chars",
+            "max_violations",
+            "max_message_chars",
+            "cache_size",
+        ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"JsonSchemaConfig.{name} must be a positive int, got {value!r}")
         if not self.regex_budget_s > 0:
-            raise ValueError(f"JsonSchemaConfig.regex_budget_s must be > 0 seconds, got {self.regex_budget_s!r}")
+            raise ValueError(
+                f"JsonSchemaConfig.regex_budget_s must be > 0 seconds, got {self.regex_budget_s!r}"
+            )
 
 
 class _SchemaProblem(Exception):
@@ -117,10 +125,10 @@ class JsonSchemaVerifier(BaseVerifier):
     #: Reward-hacking probes of :func:`verifiers.check_verifier` that do not apply (listed as waived in its report).
     probe_waivers: ClassVar[Mapping[str, str]] = {
         "format_only": "the reference is a schema, not an answer: '{}' or '[]' is a correct response whenever "
-                       "the schema requires nothing more",
+        "the schema requires nothing more",
         "lookalike": "the reference is a schema, not an answer: a string of look-alike letters is a valid string "
-                     "wherever the schema does not constrain its characters (keys and enum values it does "
-                     "constrain still fail)",
+        "wherever the schema does not constrain its characters (keys and enum values it does "
+        "constrain still fail)",
     }
 
     def __init__(self, config: JsonSchemaConfig | None = None) -> None:
@@ -138,7 +146,9 @@ class JsonSchemaVerifier(BaseVerifier):
             validator = self._validator(ref)
         except _SchemaProblem as problem:
             return Outcome.error(problem.code, problem.message)
-        except _UNGRADABLE as exc:  # only versions whose schema check matches patterns or resolves refs
+        except (
+            _UNGRADABLE
+        ) as exc:  # only versions whose schema check matches patterns or resolves refs
             return self._ungradable(exc)
         try:
             instance, source = self._extract(response)
@@ -159,8 +169,10 @@ class JsonSchemaVerifier(BaseVerifier):
         return Outcome.error("unresolvable_ref", self._unresolvable_message(exc))
 
     def _unresolvable_message(self, exc: Exception) -> str:
-        return (f"$ref could not be resolved inside the schema "
-                f"(remote references are never fetched): {str(exc)[:200]}")
+        return (
+            f"$ref could not be resolved inside the schema "
+            f"(remote references are never fetched): {str(exc)[:200]}"
+        )
 
     # -- the reference ------------------------------------------------------------------
 
@@ -168,8 +180,10 @@ class JsonSchemaVerifier(BaseVerifier):
         """The checked reference, or :class:`BadReferenceError` naming the fix."""
         unknown = sorted(set(reference) - self.reference_keys)
         if unknown:
-            raise BadReferenceError(f"unknown reference key(s) {unknown}; {self.name}@{self.version} "
-                                    f"takes {sorted(self.reference_keys)}")
+            raise BadReferenceError(
+                f"unknown reference key(s) {unknown}; {self.name}@{self.version} "
+                f"takes {sorted(self.reference_keys)}"
+            )
         return _Reference(*_read_schema(reference))
 
     # -- extraction ------------------------------------------------------------------
@@ -187,15 +201,22 @@ class JsonSchemaVerifier(BaseVerifier):
             block = pick_block(fenced_blocks(text), ("json", "jsonc", "json5"))
             if block is None:
                 if whole_failed.code == "invalid_json":
-                    raise Rejected("invalid_json", f"the response is not JSON and has no fenced "
-                                   f"```json block ({whole_failed.message})") from None
+                    raise Rejected(
+                        "invalid_json",
+                        f"the response is not JSON and has no fenced "
+                        f"```json block ({whole_failed.message})",
+                    ) from None
                 raise
             return self._load(block.text.strip()), "fenced"
 
     def _load(self, text: str) -> Any:
         cfg = self.config
-        return load_json(text, max_response_chars=cfg.max_response_chars, max_depth=cfg.max_depth,
-                         max_number_chars=cfg.max_number_chars)
+        return load_json(
+            text,
+            max_response_chars=cfg.max_response_chars,
+            max_depth=cfg.max_depth,
+            max_number_chars=cfg.max_number_chars,
+        )
 
     # -- validation ------------------------------------------------------------------
 
@@ -204,11 +225,15 @@ class JsonSchemaVerifier(BaseVerifier):
         if count == 0:
             return Outcome.passed(extracted=source)
         details = {"extracted": source, "violation_count": count, "violations": worst}
-        message = f"{count} schema violation{'s' if count != 1 else ''}; first: {worst[0]['message']}"
+        message = (
+            f"{count} schema violation{'s' if count != 1 else ''}; first: {worst[0]['message']}"
+        )
         if not partial:
             return Outcome.failed("schema_violation", message, **details)
         credit = _required_credit(validator, instance)
-        return Outcome.failed("schema_violation", message, score=credit, pass_rate=credit, **details)
+        return Outcome.failed(
+            "schema_violation", message, score=credit, pass_rate=credit, **details
+        )
 
     def _violations(self, validator: Any, instance: Any) -> tuple[int, list[dict[str, str]]]:
         count = 0
@@ -219,12 +244,19 @@ class JsonSchemaVerifier(BaseVerifier):
                 count += 1
                 yield self._row(error)
 
-        worst = heapq.nsmallest(self.config.max_violations, rows(), key=lambda r: (r["path"], r["schema_path"], r["message"]))
+        worst = heapq.nsmallest(
+            self.config.max_violations,
+            rows(),
+            key=lambda r: (r["path"], r["schema_path"], r["message"]),
+        )
         return count, worst
 
     def _row(self, error: ValidationError) -> dict[str, str]:
-        return {"path": _pointer(error.absolute_path), "schema_path": _pointer(error.absolute_schema_path),
-                "message": _cut_middle(error.message, self.config.max_message_chars)}
+        return {
+            "path": _pointer(error.absolute_path),
+            "schema_path": _pointer(error.absolute_schema_path),
+            "message": _cut_middle(error.message, self.config.max_message_chars),
+        }
 
     # -- schema compilation (cached) -------------------------------------------------------
 
@@ -259,7 +291,9 @@ def _canonical_text(value: Any) -> str | None:
     :func:`~verifiers.hashing.stable_hash`). Non-string keys are spelled as ``json.dumps`` spells them.
     """
     try:
-        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        return json.dumps(
+            value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+        )
     except (TypeError, ValueError):
         return None
 
@@ -267,14 +301,20 @@ def _canonical_text(value: Any) -> str | None:
 def _read_schema(reference: Mapping[str, Any]) -> tuple[Any, bool]:
     """``(schema, partial_credit)`` from a reference whose keys are known to be allowed."""
     if "schema" not in reference:
-        raise BadReferenceError('reference needs "schema": a JSON Schema object, e.g. {"schema": {"type": "object"}}')
+        raise BadReferenceError(
+            'reference needs "schema": a JSON Schema object, e.g. {"schema": {"type": "object"}}'
+        )
     schema, partial = reference["schema"], reference.get("partial_credit", False)
     if not isinstance(schema, (dict, bool)):
-        raise BadReferenceError(f'"schema" must be a JSON object or boolean, got {type(schema).__name__}')
+        raise BadReferenceError(
+            f'"schema" must be a JSON object or boolean, got {type(schema).__name__}'
+        )
     if not isinstance(partial, bool):
         raise BadReferenceError(f'"partial_credit" must be true or false, got {partial!r}')
     if partial and not _required_names(schema):
-        raise BadReferenceError('"partial_credit" needs the schema to have a non-empty top-level "required" list')
+        raise BadReferenceError(
+            '"partial_credit" needs the schema to have a non-empty top-level "required" list'
+        )
     return schema, partial
 
 
@@ -311,14 +351,18 @@ def _compile(schema: Any) -> Any:
         cls.check_schema(schema)
     except SchemaError as exc:
         where = _pointer(exc.absolute_path) or "/"
-        raise _SchemaProblem("bad_schema", f"the schema is not a valid {cls.__name__[:-9]} schema at {where}: "
-                             f"{exc.message[:300]}") from None
+        raise _SchemaProblem(
+            "bad_schema",
+            f"the schema is not a valid {cls.__name__[:-9]} schema at {where}: {exc.message[:300]}",
+        ) from None
     except RecursionError:
         raise _SchemaProblem("bad_schema", "the schema nests too deeply to be checked") from None
     bounded = _BOUNDED_CLASSES.get(cls)
     if bounded is None:
-        bounded = _BOUNDED_CLASSES[cls] = (extend(cls, _keywords.BOUNDED_KEYWORDS),
-                                           _keywords.format_checker(cls.FORMAT_CHECKER))
+        bounded = _BOUNDED_CLASSES[cls] = (
+            extend(cls, _keywords.BOUNDED_KEYWORDS),
+            _keywords.format_checker(cls.FORMAT_CHECKER),
+        )
     validator_class, checker = bounded
     return validator_class(schema, registry=SPECIFICATIONS, format_checker=checker)
 
@@ -329,8 +373,11 @@ def _dialect(schema: Any) -> type:
     uri = schema["$schema"]
     cls = validator_for(schema, default=None) if isinstance(uri, str) else None
     if cls is None:
-        raise _SchemaProblem("unknown_schema_dialect", f"$schema {str(uri)[:200]!r} is not a known JSON Schema dialect; "
-                             "use draft-04, -06, -07, 2019-09 or 2020-12 (or leave $schema out for 2020-12)")
+        raise _SchemaProblem(
+            "unknown_schema_dialect",
+            f"$schema {str(uri)[:200]!r} is not a known JSON Schema dialect; "
+            "use draft-04, -06, -07, 2019-09 or 2020-12 (or leave $schema out for 2020-12)",
+        )
     return cls
 
 

@@ -17,7 +17,14 @@ from ..registry import register
 from . import _keywords, _resources
 from ._dialects import Dialect, DialectProblem, bounded_class, dialect_of
 from ._keywords import regex_budget
-from .verifier import REFERENCE_KEYS, JsonSchemaVerifier, _canonical_text, _pointer, _Reference, _SchemaProblem
+from .verifier import (
+    REFERENCE_KEYS,
+    JsonSchemaVerifier,
+    _canonical_text,
+    _pointer,
+    _Reference,
+    _SchemaProblem,
+)
 
 FORMAT_MODES = ("assert", "annotate")
 """Values of a reference's ``"formats"``: check every ``format``, or follow the dialect."""
@@ -82,23 +89,33 @@ class JsonSchemaVerifierV2(JsonSchemaVerifier):
     """
 
     version = 2
-    description = "JSON (raw or in a fenced block) validated against a JSON Schema, $refs resolved locally"
+    description = (
+        "JSON (raw or in a fenced block) validated against a JSON Schema, $refs resolved locally"
+    )
     reference_keys = REFERENCE_KEYS | {"resources", "formats"}
 
     def _read_reference(self, reference: Mapping[str, Any]) -> _Reference:
         ref = super()._read_reference(reference)
         formats = reference.get("formats", "assert")
         if not isinstance(formats, str) or formats not in FORMAT_MODES:
-            raise BadReferenceError(f'"formats" must be "assert" (check every format, the default) or "annotate" '
-                                    f"(follow the dialect: 2020-12 only annotates), got {formats!r}")
-        return replace(ref, resources=_resources.read_resources(reference.get("resources", {})), formats=formats)
+            raise BadReferenceError(
+                f'"formats" must be "assert" (check every format, the default) or "annotate" '
+                f"(follow the dialect: 2020-12 only annotates), got {formats!r}"
+            )
+        return replace(
+            ref,
+            resources=_resources.read_resources(reference.get("resources", {})),
+            formats=formats,
+        )
 
     def _cache_key(self, ref: _Reference) -> str:
         material = {"schema": ref.schema, "resources": ref.resources, "formats": ref.formats}
         return _canonical_text(material) or stable_hash(material)
 
     def _compile(self, ref: _Reference) -> Any:
-        with regex_budget(self.config.regex_budget_s):  # metaschemas from resources may carry patterns
+        with regex_budget(
+            self.config.regex_budget_s
+        ):  # metaschemas from resources may carry patterns
             return _compile(ref)
 
     def _unresolvable_message(self, exc: Exception) -> str:
@@ -106,11 +123,15 @@ class JsonSchemaVerifierV2(JsonSchemaVerifier):
         if uri is None:
             return f"$ref could not be resolved (it points to nothing in its document): {str(exc)[:200]}"
         if not urlsplit(uri).scheme:
-            return (f"$ref {uri[:200]!r} is relative to a schema without an absolute $id, so it names no document: "
-                    'give the schema an absolute "$id" and add the document under "resources" by its absolute URI')
+            return (
+                f"$ref {uri[:200]!r} is relative to a schema without an absolute $id, so it names no document: "
+                'give the schema an absolute "$id" and add the document under "resources" by its absolute URI'
+            )
         example = json.dumps({"resources": {uri[:200]: {"...": "..."}}})
-        return (f"$ref needs the document {uri[:200]!r}, which is neither in the schema nor in the reference's "
-                f'"resources"; add it there, e.g. {example} (remote references are never fetched)')
+        return (
+            f"$ref needs the document {uri[:200]!r}, which is neither in the schema nor in the reference's "
+            f'"resources"; add it there, e.g. {example} (remote references are never fetched)'
+        )
 
 
 def _compile(ref: _Reference) -> Any:
@@ -119,15 +140,28 @@ def _compile(ref: _Reference) -> Any:
     registry = _resources.registry(ref.resources, _specification(dialect.validator))
     _check(ref.schema, dialect, registry, "the schema")
     for uri, document in ref.resources.items():
-        _check(document, _dialect(document, ref.resources, dialect.validator), registry, f"resource {uri[:200]!r}")
-    asserts = "format" not in dialect.ignored and (ref.formats == "assert" or dialect.asserts_formats)
+        _check(
+            document,
+            _dialect(document, ref.resources, dialect.validator),
+            registry,
+            f"resource {uri[:200]!r}",
+        )
+    asserts = "format" not in dialect.ignored and (
+        ref.formats == "assert" or dialect.asserts_formats
+    )
     checker = _format_checker(dialect.validator) if asserts else None
-    return bounded_class(dialect.validator, dialect.ignored)(ref.schema, registry=registry, format_checker=checker)
+    return bounded_class(dialect.validator, dialect.ignored)(
+        ref.schema, registry=registry, format_checker=checker
+    )
 
 
 def _dialect(schema: Any, resources: Mapping[str, Any], default: type | None = None) -> Dialect:
     try:
-        return dialect_of(schema, resources) if default is None else dialect_of(schema, resources, default)
+        return (
+            dialect_of(schema, resources)
+            if default is None
+            else dialect_of(schema, resources, default)
+        )
     except DialectProblem as problem:
         raise _SchemaProblem(problem.code, problem.message) from None
 
@@ -136,16 +170,23 @@ def _check(document: Any, dialect: Dialect, registry: Any, what: str) -> None:
     """:class:`_SchemaProblem` unless ``document`` is valid against its metaschema."""
     metaschema = dialect.validator.META_SCHEMA if dialect.metaschema is None else dialect.metaschema
     stock = validator_for(metaschema, default=dialect.validator)
-    meta = bounded_class(stock)(metaschema, registry=registry, format_checker=_format_checker(stock))
+    meta = bounded_class(stock)(
+        metaschema, registry=registry, format_checker=_format_checker(stock)
+    )
     try:
         error = next(iter(meta.iter_errors(document)), None)
     except RecursionError:
         raise _SchemaProblem("bad_schema", f"{what} nests too deeply to be checked") from None
     if error is not None:
         where = _pointer(error.absolute_path) or "/"
-        against = (f"a valid {dialect.validator.__name__[:-9]} schema" if dialect.metaschema is None
-                   else f"valid against its metaschema {str(document.get('$schema'))[:200]!r}")
-        raise _SchemaProblem("bad_schema", f"{what} is not {against} at {where}: {error.message[:300]}")
+        against = (
+            f"a valid {dialect.validator.__name__[:-9]} schema"
+            if dialect.metaschema is None
+            else f"valid against its metaschema {str(document.get('$schema'))[:200]!r}"
+        )
+        raise _SchemaProblem(
+            "bad_schema", f"{what} is not {against} at {where}: {error.message[:300]}"
+        )
 
 
 @functools.lru_cache(maxsize=None)
@@ -155,5 +196,6 @@ def _format_checker(stock: type) -> Any:
 
 def _specification(stock: type) -> Any:
     """How ``referencing`` reads a resource without ``$schema``: as the root's dialect."""
-    return referencing.jsonschema.specification_with(stock.ID_OF(stock.META_SCHEMA),
-                                                     default=referencing.jsonschema.DRAFT202012)
+    return referencing.jsonschema.specification_with(
+        stock.ID_OF(stock.META_SCHEMA), default=referencing.jsonschema.DRAFT202012
+    )

@@ -38,7 +38,9 @@ class Decision:
     code: str = ""
 
 
-def fast_decision(gold: Answer, pred: Answer, config: MathConfig, version: int = 1) -> Decision | None:
+def fast_decision(
+    gold: Answer, pred: Answer, config: MathConfig, version: int = 1
+) -> Decision | None:
     """Decide without a CAS when the kinds allow it; ``None`` means "ask the CAS".
 
     ``version`` 2 also reads ``1,22`` as the decimal 1.22 when the other side is one number (a
@@ -49,7 +51,9 @@ def fast_decision(gold: Answer, pred: Answer, config: MathConfig, version: int =
         if "ratio" in (gold.kind, pred.kind):
             return _ratio(gold, pred)
     if gold.kind == "number" and gold.inexact and _DECIMAL_COMMA.match(clean(pred.raw)):
-        pred = analyse(clean(pred.raw).replace(",", "."))  # "1000,99" against the decimal gold 1000.99
+        pred = analyse(
+            clean(pred.raw).replace(",", ".")
+        )  # "1000,99" against the decimal gold 1000.99
     if gold.kind != "multi" and pred.kind == "multi" and not is_set_literal(gold.text):
         distinct = _distinct(pred.parts, config)
         if len(distinct) > 1:
@@ -71,8 +75,7 @@ def fast_decision(gold: Answer, pred: Answer, config: MathConfig, version: int =
 
 def is_set_literal(text: str) -> bool:
     """``\\{1, 2\\}``: a gold set of several elements, which a bare list ``2, 1`` may match (in the CAS)."""
-    return (text.startswith("\\{") and text.endswith("\\}")
-            and len(nesting_split(text[2:-2])) > 1)
+    return text.startswith("\\{") and text.endswith("\\}") and len(nesting_split(text[2:-2])) > 1
 
 
 def _choice(gold: Answer, pred: Answer) -> Decision:
@@ -81,7 +84,11 @@ def _choice(gold: Answer, pred: Answer) -> Decision:
         text = pred.raw.strip().strip("$").replace("\\text{", "").lstrip("{")
         found = _CHOICE_IN_TEXT.match(text)
         letter = found.group(1).upper() if found else None
-        others = {(a or b).upper() for a, b in _OTHER_CHOICE.findall(text[found.end():])} if found else set()
+        others = (
+            {(a or b).upper() for a, b in _OTHER_CHOICE.findall(text[found.end() :])}
+            if found
+            else set()
+        )
         if others - {letter}:  # "(A)(B)" names two choices: a hedge, not A
             return Decision(False, "choice_letter", "hedged")
     same = letter == gold.text
@@ -143,7 +150,9 @@ def _distinct(parts: tuple[Answer, ...], config: MathConfig) -> list[Answer]:
     kept: list[Answer] = []
     for part in parts:
         if part.kind == "number":
-            duplicate = any(k.kind == "number" and numbers_decision(k, part, config).equal for k in kept)
+            duplicate = any(
+                k.kind == "number" and numbers_decision(k, part, config).equal for k in kept
+            )
         else:
             duplicate = any(_squashed(k.text) == _squashed(part.text) for k in kept)
         if not duplicate:
@@ -163,7 +172,11 @@ def numbers_decision(gold: Answer, pred: Answer, config: MathConfig) -> Decision
     for g_value, g_pct in _readings(gold, config.percent_rule):
         for p_value, p_pct in _readings(pred, config.percent_rule):
             if close(g_value, p_value, inexact, config.rel_tol):
-                how = "number_percent" if (g_pct or p_pct) else ("number_relative" if inexact else "number_exact")
+                how = (
+                    "number_percent"
+                    if (g_pct or p_pct)
+                    else ("number_relative" if inexact else "number_exact")
+                )
                 return Decision(True, how)
     return Decision(False, "number_relative" if inexact else "number_exact", "wrong_answer")
 

@@ -66,14 +66,28 @@ class MathConfig:
 
     def __post_init__(self) -> None:
         if not self.timeout_s > 0:
-            raise ValueError(f"MathConfig.timeout_s={self.timeout_s!r} must be > 0; e.g. 3.0 seconds")
+            raise ValueError(
+                f"MathConfig.timeout_s={self.timeout_s!r} must be > 0; e.g. 3.0 seconds"
+            )
         if self.fallback not in FALLBACKS:
-            raise ValueError(f"MathConfig.fallback={self.fallback!r} is not one of {FALLBACKS}; pick one of them")
+            raise ValueError(
+                f"MathConfig.fallback={self.fallback!r} is not one of {FALLBACKS}; pick one of them"
+            )
         if self.percent_rule not in PERCENT_RULES:
-            raise ValueError(f"MathConfig.percent_rule={self.percent_rule!r} is not one of {PERCENT_RULES}; pick one of them")
+            raise ValueError(
+                f"MathConfig.percent_rule={self.percent_rule!r} is not one of {PERCENT_RULES}; pick one of them"
+            )
         if not 0 <= self.rel_tol < 1e-4:
-            raise ValueError(f"MathConfig.rel_tol={self.rel_tol!r} must lie in [0, 1e-4) so 100 and 99.99 differ; e.g. 1e-9")
-        for name in ("max_response_chars", "max_answer_chars", "max_nesting", "max_digits",
-                     "memory_limit_mb", "gold_cache_size"):
+            raise ValueError(
+                f"MathConfig.rel_tol={self.rel_tol!r} must lie in [0, 1e-4) so 100 and 99.99 differ; e.g. 1e-9"
+            )
+        for name in (
+            "max_response_chars",
+            "max_answer_chars",
+            "max_nesting",
+            "max_digits",
+            "memory_limit_mb",
+            "gold_cache_size",
+        ):
             if getattr(self, name) < 1:
                 raise ValueError(f"MathConfig.{name}={getattr(self, name)!r} must be >= 1")

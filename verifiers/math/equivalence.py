@@ -26,7 +26,15 @@ from typing import Any
 
 import sympy
 from sympy import (
-    Eq, FiniteSet, Float, I, Interval, MatrixBase, Rational, Set, Symbol,
+    Eq,
+    FiniteSet,
+    Float,
+    I,
+    Interval,
+    MatrixBase,
+    Rational,
+    Set,
+    Symbol,
 )
 
 from sympy.core.relational import Relational
@@ -66,11 +74,20 @@ class Bracketed:
 def parse_math(text: str) -> Any:
     """A sympy object (or :class:`Bracketed`) for ``text``; ``None`` when it does not parse."""
     outer = re.match(r"^(\\?[(\[{])(.*)(\\?[)\]}])$", text.strip(), re.S)
-    if outer and outer.group(1)[-1] in "([" and outer.group(3)[-1] in ")]" and _encloses(text.strip()):
+    if (
+        outer
+        and outer.group(1)[-1] in "(["
+        and outer.group(3)[-1] in ")]"
+        and _encloses(text.strip())
+    ):
         items = nesting_split(outer.group(2))
         if len(items) >= 2:
             parsed = tuple(parse_math(item) for item in items)
-            return None if any(p is None for p in parsed) else Bracketed(outer.group(1), outer.group(3), parsed)
+            return (
+                None
+                if any(p is None for p in parsed)
+                else Bracketed(outer.group(1), outer.group(3), parsed)
+            )
     if outer and outer.group(1) == "\\{" and outer.group(3) == "\\}" and _encloses(text.strip()):
         items = [parse_math(item) for item in nesting_split(outer.group(2))]
         if items and all(isinstance(item, sympy.Expr) for item in items):
@@ -89,7 +106,9 @@ def parse_math(text: str) -> Any:
 
 def _sci_times(match: re.Match) -> str:
     """``6.02e23`` -> ``6.02\\times10^{23}``; ``2e+1`` is left alone (it may be 2e + 1)."""
-    mantissa, exponent = (match.group(1), match.group(2)) if match.group(1) else (match.group(3), match.group(4))
+    mantissa, exponent = (
+        (match.group(1), match.group(2)) if match.group(1) else (match.group(3), match.group(4))
+    )
     return f"{mantissa}\\times10^{{{exponent}}}"
 
 
@@ -109,7 +128,9 @@ def _parse_latex(text: str) -> Any:
     for config in (LatexExtractionConfig(boxed_match_priority=0), ExprExtractionConfig()):
         wrapped = "\\boxed{" + text + "}" if isinstance(config, LatexExtractionConfig) else text
         found = parse(wrapped, extraction_config=[config], parsing_timeout=None)
-        if isinstance(config, ExprExtractionConfig) and (len(found) < 2 or _squash(found[1]) != _squash(text)):
+        if isinstance(config, ExprExtractionConfig) and (
+            len(found) < 2 or _squash(found[1]) != _squash(text)
+        ):
             return None  # the plain-expression reader picks a number out of any text ("3 @ 4" -> 4)
         for obj in found:
             if isinstance(obj, (sympy.Basic, MatrixBase)):
@@ -159,8 +180,13 @@ class Rules:
     """A relation answer (``-2 \\le x \\le 7``) may match a set gold (``x \\in [-2, 7]``)."""
 
 
-def judge(gold_parts: list[str], pred_parts: list[str], rel_tol: float, version: int = 1,
-          relation_answers_set: bool = True) -> dict[str, Any]:
+def judge(
+    gold_parts: list[str],
+    pred_parts: list[str],
+    rel_tol: float,
+    version: int = 1,
+    relation_answers_set: bool = True,
+) -> dict[str, Any]:
     """Compare two answers (each a list of alternatives) and say how it was decided.
 
     ``version`` 2 (``math@2``) also evaluates matrix sums and products, compares chains of
@@ -175,14 +201,22 @@ def judge(gold_parts: list[str], pred_parts: list[str], rel_tol: float, version:
     if any(p is None for p in preds):
         return {"outcome": "pred_unparseable", "gold_form": ", ".join(form(g) for g in golds)}
     if version >= 2:
-        golds, preds = _distinct([_settled(g) for g in golds]), _distinct([_settled(p) for p in preds])
+        golds, preds = (
+            _distinct([_settled(g) for g in golds]),
+            _distinct([_settled(p) for p in preds]),
+        )
     equal, how = _compare_lists(golds, preds, rules)
     if not equal and version >= 2 and _exact_reading_applies(gold_parts, pred_parts):
         exact = [parse_math(_DECIMAL.sub(_decimal_fraction, p)) for p in pred_parts]
         if None not in exact and _compare_lists(golds, [_settled(p) for p in exact], rules)[0]:
             equal, how = True, "decimal_read_exactly"
-    return {"outcome": "compared", "equal": equal, "how": how,
-            "gold_form": ", ".join(form(g) for g in golds), "pred_form": ", ".join(form(p) for p in preds)}
+    return {
+        "outcome": "compared",
+        "equal": equal,
+        "how": how,
+        "gold_form": ", ".join(form(g) for g in golds),
+        "pred_form": ", ".join(form(p) for p in preds),
+    }
 
 
 def _compare_lists(golds: list[Any], preds: list[Any], rules: Rules) -> tuple[bool, str]:
@@ -221,7 +255,9 @@ def _same_form(a: Any, b: Any) -> bool:
 
 
 def _exact_reading_applies(gold_parts: list[str], pred_parts: list[str]) -> bool:
-    return any(_DECIMAL.search(p) for p in pred_parts) and not any(_DECIMAL.search(g) for g in gold_parts)
+    return any(_DECIMAL.search(p) for p in pred_parts) and not any(
+        _DECIMAL.search(g) for g in gold_parts
+    )
 
 
 def _decimal_fraction(match: re.Match) -> str:
@@ -252,7 +288,9 @@ def _match_all(golds: list[Any], preds: list[Any], rules: Rules) -> tuple[bool, 
 
 def equal_objects(g: Any, p: Any, rules: Rules) -> tuple[bool, str]:
     """Whether gold ``g`` and prediction ``p`` denote the same mathematical object."""
-    if rules.version >= 2 and _same_form(g, p):  # the same object: no CAS work (simplify can take seconds)
+    if rules.version >= 2 and _same_form(
+        g, p
+    ):  # the same object: no CAS work (simplify can take seconds)
         return True, "structural"
     for handler in _HANDLERS_V2 if rules.version >= 2 else _HANDLERS:
         result = handler(g, p, rules)
@@ -309,7 +347,12 @@ def _numeric_chain(obj: Any) -> list[Any] | None:
 
 
 def _relations(g: Any, p: Any, rules: Rules) -> tuple[bool, str] | None:
-    if not rules.relation_answers_set and _set_like(g) and isinstance(p, _LOGIC) and not _set_like(p):
+    if (
+        not rules.relation_answers_set
+        and _set_like(g)
+        and isinstance(p, _LOGIC)
+        and not _set_like(p)
+    ):
         return False, "relation_vs_set"
     chain = _numeric_chain(p)
     if chain is not None and not isinstance(g, (Relational, sympy.logic.boolalg.Boolean)):
@@ -344,8 +387,14 @@ def _same_relations(g: Any, p: Any, rules: Rules) -> tuple[bool, str] | None:
         return None
     unused = list(ps)
     for kind, left, right in gs:
-        match = next((i for i, (k, a, b) in enumerate(unused) if k == kind and _sides_equal(
-            (left, right), (a, b), rules, ordered=kind != "!=")), None)
+        match = next(
+            (
+                i
+                for i, (k, a, b) in enumerate(unused)
+                if k == kind and _sides_equal((left, right), (a, b), rules, ordered=kind != "!=")
+            ),
+            None,
+        )
         if match is None:
             return None  # let the other rules (relations as sets) decide
         unused.pop(match)
@@ -385,7 +434,10 @@ def _chain_interval(obj: Any) -> Set | None:
         (lower, low), (middle, high, upper) = (k2, c), (d, b, k1)
     else:
         return None
-    if not (getattr(low, "is_number", False) and getattr(high, "is_number", False)) or middle.is_number:
+    if (
+        not (getattr(low, "is_number", False) and getattr(high, "is_number", False))
+        or middle.is_number
+    ):
         return None
     try:
         return Interval(low, high, lower == "<", upper == "<")
@@ -395,7 +447,9 @@ def _chain_interval(obj: Any) -> Set | None:
 
 def _sides_equal(g: tuple[Any, Any], p: tuple[Any, Any], rules: Rules, ordered: bool) -> bool:
     same = all(equal_objects(a, b, rules)[0] for a, b in zip(g, p))
-    return same or (not ordered and all(equal_objects(a, b, rules)[0] for a, b in zip(g, reversed(p))))
+    return same or (
+        not ordered and all(equal_objects(a, b, rules)[0] for a, b in zip(g, reversed(p)))
+    )
 
 
 def _equations(g: Eq, p: Eq) -> tuple[bool, str]:
@@ -447,8 +501,13 @@ def _hedge(g: Any, p: Any, rules: Rules) -> tuple[bool, str] | None:
 
 _HANDLERS = (_bracketed, _matrices, _relations, _sets, _hedge)
 _HANDLERS_V2 = (_bracketed, _matrices, _same_relations, _relations, _sets, _hedge)
-_DIRECTION = {sympy.StrictLessThan: ("<", False), sympy.LessThan: ("<=", False),
-              sympy.StrictGreaterThan: ("<", True), sympy.GreaterThan: ("<=", True), sympy.Ne: ("!=", False)}
+_DIRECTION = {
+    sympy.StrictLessThan: ("<", False),
+    sympy.LessThan: ("<=", False),
+    sympy.StrictGreaterThan: ("<", True),
+    sympy.GreaterThan: ("<=", True),
+    sympy.Ne: ("!=", False),
+}
 
 
 def expressions_equal(g: Any, p: Any, rules: Rules) -> tuple[bool, str]:
@@ -476,7 +535,11 @@ def _exactly_close(g: Any, p: Any) -> bool:
 
 def _numeric_close(g: Any, p: Any, tol: Any, digits: int = 60) -> bool:
     gv, pv = sympy.N(g, digits), sympy.N(p, digits)
-    if not (gv.is_number and pv.is_number) or gv.has(sympy.zoo, sympy.nan) or pv.has(sympy.zoo, sympy.nan):
+    if (
+        not (gv.is_number and pv.is_number)
+        or gv.has(sympy.zoo, sympy.nan)
+        or pv.has(sympy.zoo, sympy.nan)
+    ):
         return False
     if not (gv.is_finite and pv.is_finite):
         return bool(gv == pv)
@@ -495,7 +558,9 @@ def _symbolic(g: Any, p: Any, rules: Rules) -> tuple[bool, str]:
     diff = g - p
     if sympy.expand(diff) == 0:
         return True, "expand"
-    if not decimals and diff.is_rational_function():  # decided exactly: never trust samples a polynomial can vanish at
+    if (
+        not decimals and diff.is_rational_function()
+    ):  # decided exactly: never trust samples a polynomial can vanish at
         return bool(sympy.cancel(sympy.together(diff)) == 0), "rational_function"
     if sympy.simplify(diff) == 0:
         return True, "simplify"

@@ -30,20 +30,30 @@ _BOX_RE = re.compile(r"\\(?:boxed|fbox)\s*\{")
 _BOX_SPACE_RE = re.compile(r"\\boxed ([^\s$]+)")
 _CONNECTOR_RE = re.compile(
     r"^(?:\s|\$|\\[,;:! ]|\\quad|\\qquad|,|;|\.|\\text\{\s*(?:or|and|,)\s*\}|\bor\b|\band\b|\\(?:text|mbox)\{\s*\}"
-    r"|\b(?:maybe|perhaps|possibly|alternatively|either|also|it|could|might|be|is)\b)*$")
+    r"|\b(?:maybe|perhaps|possibly|alternatively|either|also|it|could|might|be|is)\b)*$"
+)
 _PHRASE_RE = re.compile(
-    r"(?:final\s+answer\s*(?:is|:)|the\s+answer\s+is|\banswer\s*:|answer\s+is\s*:?)[ \t]*", re.IGNORECASE)
+    r"(?:final\s+answer\s*(?:is|:)|the\s+answer\s+is|\banswer\s*:|answer\s+is\s*:?)[ \t]*",
+    re.IGNORECASE,
+)
 _CONNECTOR_V2_RE = re.compile(
     r"^(?:\s|\$|\\[,;:! ()\[\]]|\\quad|\\qquad|,|;|\.|\\text\{(?:\s|,|\band\b|\bor\b|\bfor\b|\bparts?\b|\([a-z0-9]\)|\b[a-z]\b)*\}|\\(?:text|mbox)\{\s*\}|\bor\b|\band\b"
-    r"|[A-Za-z](?:_\{?\w+\}?)?\s*=|\b[A-Za-z]+(?=\s+(?:and|or)\b)|\b(?:maybe|perhaps|possibly|alternatively|either|also|it|could|might|be|is)\b)*$")
+    r"|[A-Za-z](?:_\{?\w+\}?)?\s*=|\b[A-Za-z]+(?=\s+(?:and|or)\b)|\b(?:maybe|perhaps|possibly|alternatively|either|also|it|could|might|be|is)\b)*$"
+)
 _GSM_RE = re.compile(r"####[ \t]*")
 _SPECIAL_TOKEN = re.compile(r"<\|[A-Za-z_]+\|>|</s>")
-_GSM_V2_RE = re.compile(r"(?<!#)####[ \t]*(?=[-+$\\\d.(])")  # "#### 72", never a "#### Step 3" heading
+_GSM_V2_RE = re.compile(
+    r"(?<!#)####[ \t]*(?=[-+$\\\d.(])"
+)  # "#### 72", never a "#### Step 3" heading
 _MAX_RUN = 20  # boxed answers joined by "or"/","/spaces kept together (enough to see a hedge)
-_NUMBER_RE = re.compile(r"(?<![A-Za-z\d])(?:-?\d{1,3}(?: \d{3})+(?![\d,.])|-?\d[\d,]*(?:\.\d+)?(?:/\d+)?|-?\.\d+)")
+_NUMBER_RE = re.compile(
+    r"(?<![A-Za-z\d])(?:-?\d{1,3}(?: \d{3})+(?![\d,.])|-?\d[\d,]*(?:\.\d+)?(?:/\d+)?|-?\.\d+)"
+)
 _DELIM_RE = re.compile(r"(?<!\\)\$\$|(?<!\\)\$|\\\(|\\\)|\\\[|\\\]")
 _CLOSER = {"$": "$", "$$": "$$", "\\(": "\\)", "\\[": "\\]"}
-_NEXT_SPAN = re.compile(r"^\s*(?:,|;|\bor\b|\band\b|\bmaybe\b|\bperhaps\b|\bpossibly\b|\s)*\s*\$\$?([^$]+?)\$\$?")
+_NEXT_SPAN = re.compile(
+    r"^\s*(?:,|;|\bor\b|\band\b|\bmaybe\b|\bperhaps\b|\bpossibly\b|\s)*\s*\$\$?([^$]+?)\$\$?"
+)
 _MATH_DELIMS = re.compile(r"^\s*(?:\$\$?|\\\(|\\\[)(.*?)(?:(?<!\\)\$\$?|\\\)|\\\])")
 
 
@@ -93,7 +103,9 @@ def extract_answer_v2(response: str, fallback: str) -> Extraction | None:
       a new turn the model invented.
     """
     head = _SPECIAL_TOKEN.split(response, 1)[0]
-    response = head if head.strip() else response  # "... is $(7, 6)$. <|im_start|>user ...": a new turn
+    response = (
+        head if head.strip() else response
+    )  # "... is $(7, 6)$. <|im_start|>user ...": a new turn
     boxed = _boxed_run(response, _CONNECTOR_V2_RE)
     phrase = _phrase_v2(response)
     if phrase is not None and (boxed is None or phrase[0] > boxed[0]) and phrase[1].text:
@@ -134,19 +146,21 @@ def _last_number_or_math(response: str) -> Extraction | None:
     spans = _math_spans(response)
     inside = number is not None and spans and spans[-1][0] <= number.start() < spans[-1][1]
     if spans and (number is None or inside) and spans[-1][1] > spans[-1][0]:
-        content = response[spans[-1][0]:spans[-1][1]].strip()
+        content = response[spans[-1][0] : spans[-1][1]].strip()
         if content:
             return Extraction("last_math", content)
     if number is None:
         return None
-    if _inside_braces(response, number.start(), number.end()):  # "\\frac{10}{9}": 9 is not the answer
+    if _inside_braces(
+        response, number.start(), number.end()
+    ):  # "\\frac{10}{9}": 9 is not the answer
         line = response.strip().rsplit("\n", 1)[-1].strip()
         return Extraction("last_line", line) if 0 < len(line) <= 200 else None
     return Extraction("last_number", number.group(0).rstrip(","))
 
 
 def _inside_braces(text: str, start: int, end: int) -> bool:
-    before, after = text[max(0, start - 2):start].rstrip(), text[end:end + 2].lstrip()
+    before, after = text[max(0, start - 2) : start].rstrip(), text[end : end + 2].lstrip()
     return before.endswith(("{", "^", "_")) or after.startswith("}")
 
 
@@ -170,7 +184,7 @@ def _last_box_unclosed(text: str) -> bool:
     last = None
     for last in _BOX_RE.finditer(text):
         pass
-    return last is not None and _matching_braces(text[last.end() - 1:]).get(0) is None
+    return last is not None and _matching_braces(text[last.end() - 1 :]).get(0) is None
 
 
 def _matching_braces(text: str) -> dict[int, int]:
@@ -198,7 +212,7 @@ def _boxed_spans(text: str) -> list[tuple[int, int, str]]:
     for match in _BOX_RE.finditer(text):
         end = closing.get(match.end() - 1)
         if end is not None:
-            spans.append((match.start(), end + 1, text[match.end():end]))
+            spans.append((match.start(), end + 1, text[match.end() : end]))
     for match in _BOX_SPACE_RE.finditer(text):
         spans.append((match.start(), match.end(), match.group(1)))
     spans.sort()
@@ -217,7 +231,7 @@ def _boxed_run(text: str, connector: re.Pattern) -> tuple[int, Extraction] | Non
         return None
     run = [spans[-1]]
     for span in reversed(spans[:-1]):
-        gap = text[span[1]:run[-1][0]]
+        gap = text[span[1] : run[-1][0]]
         if len(run) >= _MAX_RUN or len(gap) > 200 or not connector.match(gap):
             break
         run.append(span)
@@ -236,7 +250,7 @@ def _phrase_or_gsm8k(text: str) -> Extraction | None:
     best = _last_marker(text, _GSM_RE)
     if best is None:
         return None
-    return Extraction(best[1], _trim_tail(text[best[2]:best[2] + 4000]))
+    return Extraction(best[1], _trim_tail(text[best[2] : best[2] + 4000]))
 
 
 def _last_marker(text: str, gsm8k: re.Pattern) -> tuple[int, str, int] | None:
@@ -254,11 +268,13 @@ def _phrase_v2(text: str) -> tuple[int, Extraction] | None:
     best = _last_marker(text, _GSM_V2_RE)
     if best is None:
         return None
-    tail = text[best[2]:best[2] + 4000].lstrip(" \t*_:\"'")
+    tail = text[best[2] : best[2] + 4000].lstrip(" \t*_:\"'")
     if not _MATH_DELIMS.match(tail):
         sentence = re.split(r"(?<![\d\\])\.(?:\s|$)|\n", tail, maxsplit=1)[0]
         if is_prose(sentence):  # "21, using all 10 cards" / "The largest $n$ is 34"
-            return best[0], Extraction(best[1], leading_answer(sentence) or sentence_answer(sentence) or "")
+            return best[0], Extraction(
+                best[1], leading_answer(sentence) or sentence_answer(sentence) or ""
+            )
     return best[0], Extraction(best[1], _trim_tail(tail).strip("\"'").strip())
 
 
@@ -268,10 +284,10 @@ def _trim_tail(tail: str) -> str:
     math = _MATH_DELIMS.match(tail)
     if math:
         spans = [math.group(1).strip()]
-        rest = tail[math.end():]
+        rest = tail[math.end() :]
         while (more := _NEXT_SPAN.match(rest)) is not None and len(spans) < _MAX_RUN:
             spans.append(more.group(1).strip())  # "$5$ or $6$": keep both so the hedge is seen
-            rest = rest[more.end():]
+            rest = rest[more.end() :]
         return ", ".join(spans)
     tail = tail.split("\n", 1)[0]
     tail = re.split(r"(?<![\d\\])\.(?:\s|$)|\.\s+[A-Z]", tail, maxsplit=1)[0]

@@ -19,9 +19,13 @@ import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-_WRAPPERS = re.compile(r"^\\(?:text|textbf|textit|mathrm|mathbf|mbox|operatorname)\s*\{(.*)\}$", re.S)
+_WRAPPERS = re.compile(
+    r"^\\(?:text|textbf|textit|mathrm|mathbf|mbox|operatorname)\s*\{(.*)\}$", re.S
+)
 _INNER_TEXT = re.compile(r"\\(?:text|textbf|textit|mathrm|mbox)\s*\{([^{}]*)\}")
-_SPACING = re.compile(r"(?<!\\)\\[!;: ]|\\(?:q?quad|displaystyle|left|right|big|Big|bigg|Bigg)(?![a-zA-Z])|~")
+_SPACING = re.compile(
+    r"(?<!\\)\\[!;: ]|\\(?:q?quad|displaystyle|left|right|big|Big|bigg|Bigg)(?![a-zA-Z])|~"
+)
 _DEGREES = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|°|\\degree|\\circ|\s*\bdegrees?\b")
 _CURRENCY = re.compile(r"\\\$|\$|\bUSD\b|€|£|\\euro|\\pounds|\bdollars?\b|\bcents?\b|\bRs\.?")
 _PERCENT = re.compile(r"\\%|%|\s*\bpercent\b")
@@ -32,39 +36,80 @@ _UNIT_WORDS = (
     "cm|mm|km|m|kg|g|mg|lb|lbs|pounds|oz|ounces|s|sec|secs|seconds?|min|mins|minutes?|h|hr|hrs|hours?|days?|"
     "weeks?|months?|years?|inch|inches|in|ft|feet|foot|yards?|yd|miles?|mi|mph|kph|meters?|metres?|"
     "centimeters?|millimeters?|kilometers?|grams?|kilograms?|liters?|litres?|ml|mL|L|units?|square|sq|cubic|"
-    "people|students|apples|items|points|times|ways|cookies|pages|marbles|books|cars|dogs|cats|boxes|eggs")
+    "people|students|apples|items|points|times|ways|cookies|pages|marbles|books|cars|dogs|cats|boxes|eggs"
+)
 _UNIT_TAIL = re.compile(
-    r"^(?P<num>.*?[\d}])\s*(?:(?:\\(?:text|mathrm|mbox)\s*\{[^{}]*\}|\b(?:" + _UNIT_WORDS +
-    r")\b)(?:\^\{?\d\}?)?\s*)+$")
+    r"^(?P<num>.*?[\d}])\s*(?:(?:\\(?:text|mathrm|mbox)\s*\{[^{}]*\}|\b(?:"
+    + _UNIT_WORDS
+    + r")\b)(?:\^\{?\d\}?)?\s*)+$"
+)
 _ASSIGN = re.compile(r"^(?P<lhs>[a-zA-Z](?:_\{?\w+\}?)?)\s*=\s*(?P<rhs>[^=<>]+)$")
 _CHOICE = re.compile(r"^\(?(?P<letter>[A-Ja-j])\)?[.:]?$")
 _CHOICE_PREFIX = re.compile(r"^\((?P<letter>[A-Ja-j])\)|^(?P<letter2>[A-J])[.:)]\s")
 _TEXT = re.compile(r"^[A-Za-z][A-Za-z' \-]*$")
-_MATH_WORDS = frozenset("sin cos tan cot sec csc log ln exp pi infty sqrt frac lim max min arcsin arccos "
-                        "arctan sinh cosh tanh det gcd lcm mod".split())
+_MATH_WORDS = frozenset(
+    "sin cos tan cot sec csc log ln exp pi infty sqrt frac lim max min arcsin arccos "
+    "arctan sinh cosh tanh det gcd lcm mod".split()
+)
 _TEXT_WORDS = frozenset("yes no true false none neither both odd even".split())
 _DECIMAL = re.compile(r"^(?P<sign>[+-]?)(?P<mant>\d+\.?\d*|\.\d+)(?:[eE](?P<exp>[+-]?\d+))?$")
-_SCI = re.compile(r"^(?P<sign>[+-]?)(?P<mant>\d+\.?\d*|\.\d+)\s*(?:\\times|\\cdot|\*|×)\s*10\s*\^\s*\{?(?P<exp>[+-]?\d+)\}?$")
+_SCI = re.compile(
+    r"^(?P<sign>[+-]?)(?P<mant>\d+\.?\d*|\.\d+)\s*(?:\\times|\\cdot|\*|×)\s*10\s*\^\s*\{?(?P<exp>[+-]?\d+)\}?$"
+)
 _POW10 = re.compile(r"^(?P<sign>[+-]?)10\s*\^\s*\{?(?P<exp>[+-]?\d+)\}?$")
 _FRAC = re.compile(r"^(?P<sign>[+-]?)\\frac\s*\{(?P<num>[+-]?\d+)\}\s*\{(?P<den>[+-]?\d+)\}$")
 _SLASH = re.compile(r"^(?P<sign>[+-]?)\(?(?P<num>[+-]?\d+)\)?\s*/\s*\(?(?P<den>[+-]?\d+)\)?$")
 _THOUSANDS = re.compile(r"(?<![\d.,])\d{1,3}(?:,\d{3})+(?![\d,])")
 _SPLIT_WORDS = re.compile(r"\\text\{\s*(?:or|and)\s*\}|\s+or\s+|\s+and\s+|\\quad|\\qquad")
-_SCALE_WORDS = {"hundred": 10**2, "thousand": 10**3, "million": 10**6, "billion": 10**9, "trillion": 10**12}
-_SCALE = re.compile(r"^(?P<num>[+-]?[\d.]+)\s*(?:\\(?:text|mathrm|mbox)\s*\{\s*(?P<word>" + "|".join(_SCALE_WORDS) +
-                    r")\s*(?P<trail>[^{}]*)\}|(?P<word2>" + "|".join(_SCALE_WORDS) + r")\b)(?P<rest>.*)$", re.I)
+_SCALE_WORDS = {
+    "hundred": 10**2,
+    "thousand": 10**3,
+    "million": 10**6,
+    "billion": 10**9,
+    "trillion": 10**12,
+}
+_SCALE = re.compile(
+    r"^(?P<num>[+-]?[\d.]+)\s*(?:\\(?:text|mathrm|mbox)\s*\{\s*(?P<word>"
+    + "|".join(_SCALE_WORDS)
+    + r")\s*(?P<trail>[^{}]*)\}|(?P<word2>"
+    + "|".join(_SCALE_WORDS)
+    + r")\b)(?P<rest>.*)$",
+    re.I,
+)
 QUALIFIER_WORDS = r"squared|cubed|more|less|fewer|than|least|most|plus|minus|not|over|under|below|above|hundredths?|thousandths?|tenths?"
 QUALIFIER_RE = re.compile(r"\b(?:" + QUALIFIER_WORDS + r")\b", re.I)
 _FUNCTION_LHS = re.compile(r"^[a-zA-Z]\s*\(\s*[a-z](?:\s*,\s*[a-z])*\s*\)\s*=(?=[^=]*$)")
 _TRIG_DEGREES = re.compile(
-    r"\\(sin|cos|tan|cot|sec|csc)\s*\(?\s*(\d+(?:\.\d+)?)\s*(?:\^\s*\{?\s*\\circ\s*\}?|°)\s*\)?")
-_MIXED = re.compile(r"^(?P<sign>[+-]?)(?P<whole>\d+)\s*\\frac\s*\{(?P<num>\d+)\}\s*\{(?P<den>\d+)\}$")
-_REPEATING = re.compile(r"^(?P<sign>[+-]?)(?P<int>\d*)\.(?P<fixed>\d*)\\overline\s*\{(?P<rep>\d+)\}$")
-_UNICODE = str.maketrans({"\u2212": "-", "\u00d7": "\\times ", "\u22c5": "\\cdot ", "\u00b7": "\\cdot ",
-                          "\u00f7": "/", "\u03c0": "\\pi ", "\u221e": "\\infty ", "\u2264": "\\le ",
-                          "\u2265": "\\ge ", "\u222a": "\\cup ", "\u2229": "\\cap ", "\u2205": "\\emptyset ",
-                          "\u00b2": "^{2}", "\u00b3": "^{3}", "\u00a0": " ", "\u2009": " ", "\u202f": " ",
-                          **{chr(0xFF10 + d): str(d) for d in range(10)}})
+    r"\\(sin|cos|tan|cot|sec|csc)\s*\(?\s*(\d+(?:\.\d+)?)\s*(?:\^\s*\{?\s*\\circ\s*\}?|°)\s*\)?"
+)
+_MIXED = re.compile(
+    r"^(?P<sign>[+-]?)(?P<whole>\d+)\s*\\frac\s*\{(?P<num>\d+)\}\s*\{(?P<den>\d+)\}$"
+)
+_REPEATING = re.compile(
+    r"^(?P<sign>[+-]?)(?P<int>\d*)\.(?P<fixed>\d*)\\overline\s*\{(?P<rep>\d+)\}$"
+)
+_UNICODE = str.maketrans(
+    {
+        "\u2212": "-",
+        "\u00d7": "\\times ",
+        "\u22c5": "\\cdot ",
+        "\u00b7": "\\cdot ",
+        "\u00f7": "/",
+        "\u03c0": "\\pi ",
+        "\u221e": "\\infty ",
+        "\u2264": "\\le ",
+        "\u2265": "\\ge ",
+        "\u222a": "\\cup ",
+        "\u2229": "\\cap ",
+        "\u2205": "\\emptyset ",
+        "\u00b2": "^{2}",
+        "\u00b3": "^{3}",
+        "\u00a0": " ",
+        "\u2009": " ",
+        "\u202f": " ",
+        **{chr(0xFF10 + d): str(d) for d in range(10)},
+    }
+)
 _THIN_THOUSANDS = re.compile(r"(\d),\\!\s*(?=\d{3}(?!\d))")
 _DELIMITERS = re.compile(r"^\$+|\$+$|^\\\(|\\\)$|^\\\[|\\\]$")
 _BARE_FRAC = re.compile(r"\\frac\s*(\d)\s*(\d)")
@@ -111,7 +156,9 @@ def analyse(raw: str, max_digits: int = 20_000, version: int = 1) -> Answer:
 def clean(raw: str, version: int = 1) -> str:
     """Strip delimiters, spacing, wrappers and thousands separators; canonical ``\\frac``."""
     text = raw.strip().replace("\n", " ")
-    text = _UNICODE_ROOT.sub(lambda m: "\\sqrt{" + m.group(1).strip("{}()") + "}", text.translate(_UNICODE))
+    text = _UNICODE_ROOT.sub(
+        lambda m: "\\sqrt{" + m.group(1).strip("{}()") + "}", text.translate(_UNICODE)
+    )
     text = _THIN_THOUSANDS.sub(r"\1", text).replace("\\varnothing", "\\emptyset")
     text = _DELIMITERS.sub("", text).strip()
     text = text.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac").replace("{,}", ",")
@@ -124,9 +171,13 @@ def clean(raw: str, version: int = 1) -> str:
         text = _top_level_thousands(text)
     else:
         text = _THOUSANDS.sub(lambda m: m.group(0).replace(",", ""), text)
-    text = _TRIG_DEGREES.sub(r"\\\1(\\frac{\2\\pi}{180})", text)  # \cos 60^\circ is 1/2, not cos(60)
+    text = _TRIG_DEGREES.sub(
+        r"\\\1(\\frac{\2\\pi}{180})", text
+    )  # \cos 60^\circ is 1/2, not cos(60)
     text = _APPROX.sub("", text.strip())  # "\approx 3.14" is read as 3.14
-    text = _FUNCTION_LHS.sub("", text.strip())  # "f(x) = 2x+3" is answered like "y = 2x+3": by its value
+    text = _FUNCTION_LHS.sub(
+        "", text.strip()
+    )  # "f(x) = 2x+3" is answered like "y = 2x+3": by its value
     text = _WHITESPACE.sub(" ", text).strip().rstrip(".").strip()
     return text
 
@@ -137,8 +188,16 @@ def _top_level_thousands(text: str) -> str:
     for pos, char in enumerate(text):
         depth_at.append(depth)
         escaped = pos > 0 and text[pos - 1] == "\\"
-        depth += 1 if char in "([" or (char == "{" and escaped) else -1 if char in ")]" or (char == "}" and escaped) else 0
-    return _GROUPED_V2.sub(lambda m: m.group(0).replace(",", "") if depth_at[m.start()] == 0 else m.group(0), text)
+        depth += (
+            1
+            if char in "([" or (char == "{" and escaped)
+            else -1
+            if char in ")]" or (char == "}" and escaped)
+            else 0
+        )
+    return _GROUPED_V2.sub(
+        lambda m: m.group(0).replace(",", "") if depth_at[m.start()] == 0 else m.group(0), text
+    )
 
 
 def split_alternatives(text: str) -> list[str]:
@@ -177,12 +236,20 @@ def _depth_at(text: str, index: int) -> int:
 
 
 def _single(raw: str, text: str, max_digits: int, version: int = 1) -> Answer:
-    text = text.replace(" ", "") if re.fullmatch(r"[+-]?\d{1,3}(?: \d{3})+(?:\.\d+)?", text) else text
+    text = (
+        text.replace(" ", "") if re.fullmatch(r"[+-]?\d{1,3}(?: \d{3})+(?:\.\d+)?", text) else text
+    )
     if version >= 2 and (ratio := _RATIO.match(text)) is not None:
         sides = parse_number(ratio.group(1), max_digits), parse_number(ratio.group(2), max_digits)
         if None not in sides:
-            return Answer(raw, text, "ratio", parts=tuple(Answer(s, s, "number", v[0], v[1])
-                                                           for s, v in zip(ratio.groups(), sides)))
+            return Answer(
+                raw,
+                text,
+                "ratio",
+                parts=tuple(
+                    Answer(s, s, "number", v[0], v[1]) for s, v in zip(ratio.groups(), sides)
+                ),
+            )
     choice = _CHOICE.match(text)
     if choice and (choice.group("letter").isupper() or text.startswith("(")):
         return Answer(raw, choice.group("letter").upper(), "choice")
@@ -204,7 +271,9 @@ def _is_text(plain: str, wrapped: bool) -> bool:
     return any(len(w) >= 3 for w in words) and (wrapped or len(words) > 1 or len(words[0]) >= 3)
 
 
-def _number_answer(raw: str, text: str, max_digits: int, percent_re: re.Pattern = _PERCENT) -> Answer | None:
+def _number_answer(
+    raw: str, text: str, max_digits: int, percent_re: re.Pattern = _PERCENT
+) -> Answer | None:
     lhs, full = None, text
     assign = _ASSIGN.match(text)
     if assign:
@@ -256,11 +325,19 @@ def parse_number(text: str, max_digits: int = 20_000) -> tuple[Fraction, bool] |
             exp = int(groups.get("exp") or 0)
             if abs(exp) > max_digits:
                 return None
-            if pattern is _DECIMAL and (groups.get("exp") or "").startswith("+") and "." not in groups["mant"]:
+            if (
+                pattern is _DECIMAL
+                and (groups.get("exp") or "").startswith("+")
+                and "." not in groups["mant"]
+            ):
                 return None  # "2e+1" may be 2e + 1: not a plain number
             mant = Fraction(groups.get("mant") or "1")
             value = mant * Fraction(10) ** exp
-            inexact = "." in (groups.get("mant") or "") or pattern is _SCI or bool(groups.get("exp") and pattern is _DECIMAL)
+            inexact = (
+                "." in (groups.get("mant") or "")
+                or pattern is _SCI
+                or bool(groups.get("exp") and pattern is _DECIMAL)
+            )
             return (-value if groups["sign"] == "-" else value), inexact
     special = _mixed_or_repeating(text)
     if special is not None:
@@ -278,7 +355,9 @@ def _mixed_or_repeating(text: str) -> Fraction | None:
     (``0.\\overline{3}`` is 1/3), exactly; ``None`` for anything else."""
     mixed = _MIXED.match(text)
     if mixed and 0 < int(mixed.group("num")) < int(mixed.group("den")):
-        value = int(mixed.group("whole")) + Fraction(int(mixed.group("num")), int(mixed.group("den")))
+        value = int(mixed.group("whole")) + Fraction(
+            int(mixed.group("num")), int(mixed.group("den"))
+        )
         return -value if mixed.group("sign") == "-" else value
     rep = _REPEATING.match(text)
     if rep is None:

@@ -38,29 +38,46 @@ _DELIMITER = re.compile(r"(?<!\\)\$\$|(?<!\\)\$|\\\(|\\\)|\\\[|\\\]|\n")
 _CLOSER = {"$$": "$$", "$": "$", "\\(": "\\)", "\\[": "\\]"}
 _INLINE = ("$", "\\(")  # inline math never spans a line break
 _WORD = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{2,}(?![A-Za-z])")
-_COPULA = re.compile(r"\b(?:is|are|was|were|equals?|be|becomes?|gives|yields)\b|(?<![<>!\\])=", re.I)
-_PREPOSITION = re.compile(r"\b(?:over|in|for|after|within|per|each|of|from|than|on|at|during|every|about|"
-                          r"around|across|between|among|under|into|with|before|since|until)\s+$", re.I)
+_COPULA = re.compile(
+    r"\b(?:is|are|was|were|equals?|be|becomes?|gives|yields)\b|(?<![<>!\\])=", re.I
+)
+_PREPOSITION = re.compile(
+    r"\b(?:over|in|for|after|within|per|each|of|from|than|on|at|during|every|about|"
+    r"around|across|between|among|under|into|with|before|since|until)\s+$",
+    re.I,
+)
 _CANDIDATE = re.compile(
     r"\(\s*[A-HJ]\s*\)(?:\s*[-+]?\d+(?:\.\d+)?(?![\d.]))?"  # a choice "(C)", with the value it names
     r"|\d{1,2}\s*:\s*\d{1,2}(?![\d:])"  # a ratio or a clock time "3 : 2", "12:30"
     r"|(?:\\\$|\$|\\)?[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+|/\d+)?(?:\s*(?:\\%|%|\\text\{[^{}]*\}|"
     r"\^\{?\\circ\}?))?|(?:\\\$|\$)?[-+]?\.\d+"
-    r"|\b[A-HJ]\b(?=[.)*\s]*$)")  # a choice letter ending the sentence ("The correct choice is B.")
+    r"|\b[A-HJ]\b(?=[.)*\s]*$)"
+)  # a choice letter ending the sentence ("The correct choice is B.")
 _JOINER = re.compile(r"^[\s,.*]*(?:(?:and|or)\b)?[\s,*]*$", re.I)
 _FENCED = re.compile(r"```.*?(?:```|$)", re.S)  # code is not a conclusion
 _TOKEN = re.compile("\x01(\\d+)\x02")
 _SENTENCE_END = re.compile(r"(?<=[.!?])(?:\s+|$)(?=[A-Z\x01\"'(\[*]|$)|(?<=\x02)\s+(?=[A-Z][a-z])")
-_SHORT_WORDS = frozenset("is of to in be we so it at on by as if an no he me my us am do go".split())
+_SHORT_WORDS = frozenset(
+    "is of to in be we so it at on by as if an no he me my us am do go".split()
+)
 _COMMAND_ARGUMENT = re.compile(r"\\(?:text|mbox|textbf)\s*\{[^{}]*\}|\\[A-Za-z]+\s*\{[A-Za-z*]*\}")
-_NOT_PROSE = frozenset("text mbox mathrm mathbf frac dfrac sqrt cdot times pi infty left right quad and or".split())
-_CLOSING = re.compile(r"\b(?:hope|helps?|questions?|let me know|feel free|glad|happy to|correct\W*$)", re.I)
-_PLAN = re.compile(r"^\s*#+\s|^\W*(?:(?:now|next|then|first|so)\W+)?(?:(?:we|i)\s+(?:need|have|want|will|must|should|"
-                   r"are\s+asked|can\s+now)\b|let'?s\b|let\s+us\b|to\s+(?:find|solve|compute|get)\b)", re.I)
-_CUT_OFF = re.compile(r"(?:[-=+(,\\^_{/]|\b(?:is|are|was|were|the|a|an|of|to|for|and|or|so|which|that|with|by|as|"
-                      r"than|then|we|first|our|its|their|be|gives|get|find|compute|solve|into|from|at|in|on|because|since|but|if|"
-                      r"when|while|where))\s*$",
-                      re.I)
+_NOT_PROSE = frozenset(
+    "text mbox mathrm mathbf frac dfrac sqrt cdot times pi infty left right quad and or".split()
+)
+_CLOSING = re.compile(
+    r"\b(?:hope|helps?|questions?|let me know|feel free|glad|happy to|correct\W*$)", re.I
+)
+_PLAN = re.compile(
+    r"^\s*#+\s|^\W*(?:(?:now|next|then|first|so)\W+)?(?:(?:we|i)\s+(?:need|have|want|will|must|should|"
+    r"are\s+asked|can\s+now)\b|let'?s\b|let\s+us\b|to\s+(?:find|solve|compute|get)\b)",
+    re.I,
+)
+_CUT_OFF = re.compile(
+    r"(?:[-=+(,\\^_{/]|\b(?:is|are|was|were|the|a|an|of|to|for|and|or|so|which|that|with|by|as|"
+    r"than|then|we|first|our|its|their|be|gives|get|find|compute|solve|into|from|at|in|on|because|since|but|if|"
+    r"when|while|where))\s*$",
+    re.I,
+)
 
 
 def is_prose(text: str) -> bool:
@@ -85,7 +102,7 @@ def sentence_answer(sentence: str) -> str | None:
     for copula in _COPULA.finditer(masked):
         pass
     if copula is not None:
-        found = _joined_run(_candidates(masked[copula.end():], spans), masked[copula.end():])
+        found = _joined_run(_candidates(masked[copula.end() :], spans), masked[copula.end() :])
         if found is not None:
             return found
     return _last_free_answer(masked, spans)
@@ -95,7 +112,7 @@ def leading_answer(text: str) -> str | None:
     """The answer a text starts with ("21, using all 10 cards" -> ``21``), else ``None``."""
     masked, spans = _mask(text.strip())
     found = _candidates(masked, spans)
-    if not found or masked[:found[0][0]].strip(" *_\"'"):
+    if not found or masked[: found[0][0]].strip(" *_\"'"):
         return None
     return _joined_run(found, masked)
 
@@ -111,7 +128,9 @@ def final_sentence(text: str) -> str | None:
         sentences.pop()  # "I hope it is correct." / "Let me know if you have questions!"
     if not sentences or _CUT_OFF.search(sentences[-1]) or _PLAN.search(sentences[-1]):
         return None  # cut off mid-sentence, or announcing work still to do
-    for sentence in reversed(sentences):  # "... is $0$. This means no inefficiency." -> the first one
+    for sentence in reversed(
+        sentences
+    ):  # "... is $0$. This means no inefficiency." -> the first one
         if _candidates(sentence, spans):
             return _unmask(sentence, spans).strip()
     return None
@@ -134,10 +153,10 @@ def _mask(text: str) -> tuple[str, list[str]]:
         if token == "\n" and opened[0] in _INLINE:
             opened = None
         elif token == _CLOSER[opened[0]]:
-            content = text[opened[2]:match.start()].strip()
+            content = text[opened[2] : match.start()].strip()
             end = "." if content.endswith(".") else ""  # "$$x = 2.$$ Therefore" ends a sentence
             spans.append(content[:-1] if end else content)
-            out.append(text[last:opened[1]] + f"\x01{len(spans) - 1}\x02{end}")
+            out.append(text[last : opened[1]] + f"\x01{len(spans) - 1}\x02{end}")
             last, opened = match.end(), None
     out.append(text[last:])
     return "".join(out), spans
@@ -151,8 +170,11 @@ def _candidates(masked: str, spans: list[str]) -> list[tuple[int, int, str]]:
     """(start, end, answer) of every math span and every number or choice outside spans, in order."""
     found = [(m.start(), m.end(), spans[int(m.group(1))].strip()) for m in _TOKEN.finditer(masked)]
     outside = _TOKEN.sub(lambda m: "\x03" * len(m.group(0)), masked)
-    found += [(m.start(), m.end(), m.group(0).strip()) for m in _CANDIDATE.finditer(outside)
-              if "\x03" not in m.group(0)]
+    found += [
+        (m.start(), m.end(), m.group(0).strip())
+        for m in _CANDIDATE.finditer(outside)
+        if "\x03" not in m.group(0)
+    ]
     return sorted(c for c in found if c[2])
 
 
@@ -163,7 +185,7 @@ def _joined_run(found: list[tuple[int, int, str]], masked: str) -> str | None:
     outside = _TOKEN.sub(lambda m: "\x03" * len(m.group(0)), masked)
     run = [found[0]]
     for candidate in found[1:]:
-        if not _JOINER.match(outside[run[-1][1]:candidate[0]]):
+        if not _JOINER.match(outside[run[-1][1] : candidate[0]]):
             break
         run.append(candidate)
     return ", ".join(text.rstrip(", ").strip() for _, _, text in run)
@@ -172,7 +194,11 @@ def _joined_run(found: list[tuple[int, int, str]], masked: str) -> str | None:
 def _last_free_answer(masked: str, spans: list[str]) -> str | None:
     """The last candidate that is not the object of a preposition (the last one if all are)."""
     found = _candidates(masked, spans)
-    free = [text for start, _, text in found if not _PREPOSITION.search(masked[max(0, start - 20):start])]
+    free = [
+        text
+        for start, _, text in found
+        if not _PREPOSITION.search(masked[max(0, start - 20) : start])
+    ]
     if free:
         return free[-1]
     return found[-1][2] if found else None

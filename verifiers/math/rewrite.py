@@ -27,9 +27,11 @@ from __future__ import annotations
 
 import re
 
-_COMMANDS = ("frac|dfrac|tfrac|sqrt|left|right|pi|boxed|text|cdot|times|infty|le|ge|leq|geq|neq|in|cup|cap|"
-             "mathrm|mathbf|begin|end|pm|mp|sin|cos|tan|log|ln|theta|alpha|beta|gamma|circ|angle|overline|"
-             "emptyset|varnothing|approx|div|quad|qquad|dots|ldots|mathbb|operatorname|exp")
+_COMMANDS = (
+    "frac|dfrac|tfrac|sqrt|left|right|pi|boxed|text|cdot|times|infty|le|ge|leq|geq|neq|in|cup|cap|"
+    "mathrm|mathbf|begin|end|pm|mp|sin|cos|tan|log|ln|theta|alpha|beta|gamma|circ|angle|overline|"
+    "emptyset|varnothing|approx|div|quad|qquad|dots|ldots|mathbb|operatorname|exp"
+)
 _DOUBLED = re.compile(r"(?<!\\)\\\\(?=(?:" + _COMMANDS + r")(?![A-Za-z]))")
 _ROMAN_CONSTANT = re.compile(r"\\(?:mathrm|text|operatorname)\s*\{\s*([ei])\s*\}")
 _LOST_DOLLAR = re.compile(r"(?<!\\)\\(?=\d)")
@@ -39,16 +41,24 @@ _ASSIGNMENT = re.compile(r"^\s*(?P<name>[A-Za-z](?:_\{?\w+\}?)?)\s*=\s*(?P<value
 _GROUPED = re.compile(r"(?<![\d.,])\d{1,3}(?:,\d{3})+(?![\d,])")
 _SPLIT_WORDS = re.compile(r"\\text\{\s*(?:or|and)\s*\}|\s+or\s+|\s+and\s+")
 _APPROX = re.compile(r"\\approx|\u2248")
-_RELATION = re.compile(r"\\(?:le|ge|leq|geq|neq|ne|lt|gt|in)(?![A-Za-z])|[<>\u2264\u2265\u2260]|\\approx")
-_SIMPLE_VARIABLE = re.compile(r"^\s*(?:[A-Za-z]|\\(?:alpha|beta|gamma|theta|lambda|mu|phi|omega))"
-                              r"(?:_\{?\w+\}?)?\s*(?:\(\s*[a-z]\s*\))?\s*$")
+_RELATION = re.compile(
+    r"\\(?:le|ge|leq|geq|neq|ne|lt|gt|in)(?![A-Za-z])|[<>\u2264\u2265\u2260]|\\approx"
+)
+_SIMPLE_VARIABLE = re.compile(
+    r"^\s*(?:[A-Za-z]|\\(?:alpha|beta|gamma|theta|lambda|mu|phi|omega))"
+    r"(?:_\{?\w+\}?)?\s*(?:\(\s*[a-z]\s*\))?\s*$"
+)
 _LABEL = re.compile(r"^[\sA-Za-z_{}()|:,'\\]+$")
-_LABEL_COMMANDS = re.compile(r"\\(?:angle|measuredangle|triangle|overline|sin|cos|tan|cot|sec|csc|frac|dfrac|"
-                             r"left|right|mathrm|text|vert|lvert|rvert|mid|,|;|!| )(?![A-Za-z])")
+_LABEL_COMMANDS = re.compile(
+    r"\\(?:angle|measuredangle|triangle|overline|sin|cos|tan|cot|sec|csc|frac|dfrac|"
+    r"left|right|mathrm|text|vert|lvert|rvert|mid|,|;|!| )(?![A-Za-z])"
+)
 _SUBSCRIPT = re.compile(r"_\{?\w+\}?")
 _LETTER = re.compile(r"(?<!\\)[A-Za-z]")
-_CONSTANT_WORDS = re.compile(r"\\(?:pi|sqrt|frac|dfrac|tfrac|infty|cdot|times|left|right|circ|text\{[^{}]*\}|"
-                             r"mathrm\{[^{}]*\}|[,;! ])|\^|\be\b|\bi\b")
+_CONSTANT_WORDS = re.compile(
+    r"\\(?:pi|sqrt|frac|dfrac|tfrac|infty|cdot|times|left|right|circ|text\{[^{}]*\}|"
+    r"mathrm\{[^{}]*\}|[,;! ])|\^|\be\b|\bi\b"
+)
 
 
 def canonical(text: str) -> str:
@@ -76,7 +86,9 @@ def top_level_split(text: str, separator: str) -> list[str]:
     """``text`` split at ``separator`` characters outside every bracket (``\\{``, ``\\left(`` count);
     the commas of a digit-grouped number (``1,000``) never split."""
     pieces, depth, start = [], 0, 0
-    grouped = {m.start() + i for m in _GROUPED.finditer(text) for i, c in enumerate(m.group(0)) if c == ","}
+    grouped = {
+        m.start() + i for m in _GROUPED.finditer(text) for i, c in enumerate(m.group(0)) if c == ","
+    }
     for pos, char in enumerate(text):
         if char in "([{":
             depth += 1
@@ -103,7 +115,11 @@ def assignments_as_tuple(text: str) -> str | None:
     names = [m.group("name") for m in parts]
     if len(set(names)) != len(names) or any(len(n) != 1 for n in names):
         return None
-    return "(" + ", ".join(m.group("value") for m in sorted(parts, key=lambda m: m.group("name"))) + ")"
+    return (
+        "("
+        + ", ".join(m.group("value") for m in sorted(parts, key=lambda m: m.group("name")))
+        + ")"
+    )
 
 
 def tuple_size(text: str) -> int:
@@ -142,8 +158,10 @@ def last_side(text: str) -> str:
 
 def _one_answer(text: str) -> str:
     approx = _APPROX.search(text)
-    if approx is not None and "=" in text[:approx.start()]:
-        text = text[:approx.start()].strip()  # "x = 1/3 \approx 0.33": the exact value is the answer
+    if approx is not None and "=" in text[: approx.start()]:
+        text = text[
+            : approx.start()
+        ].strip()  # "x = 1/3 \approx 0.33": the exact value is the answer
     sides, _ = top_level_sides(text)
     if len(sides) < 2 or not all(sides):
         return text

@@ -17,12 +17,16 @@ import re
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _FACTORIAL = re.compile(r"(?<!\d)(\d+)\s*!|\\(?:factorial|Gamma)\s*\{?\(?\s*(\d+)")
-_POWER = re.compile(r"((?<![\d.])\d+(?:\.\d+)?|\\pi|e|\))\s*\^\s*")  # lookbehind: linear on digit runs
+_POWER = re.compile(
+    r"((?<![\d.])\d+(?:\.\d+)?|\\pi|e|\))\s*\^\s*"
+)  # lookbehind: linear on digit runs
 _DIGITS = re.compile(r"\d+")
 _COMBINATORIAL = re.compile(r"\\(?:Gamma|factorial|d?binom|tbinom)\s*(?=[{(])")
 
 
-def screen_answer(text: str, *, max_chars: int, max_nesting: int, max_digits: int) -> tuple[str, str] | None:
+def screen_answer(
+    text: str, *, max_chars: int, max_nesting: int, max_digits: int
+) -> tuple[str, str] | None:
     """``(code, message)`` when ``text`` must not reach the CAS, else ``None``."""
     if "\x00" in text or _CONTROL.search(text):
         return "control_characters", "the answer contains NUL or control characters"
@@ -37,7 +41,10 @@ def screen_answer(text: str, *, max_chars: int, max_nesting: int, max_digits: in
     if _power_digits(text) > max_digits:
         return "too_large", f"a power tower or huge power would have more than {max_digits} digits"
     if _huge_combinatorial(text, max_digits):
-        return "too_large", f"a factorial, Gamma or binomial of a huge argument would have more than {max_digits} digits"
+        return (
+            "too_large",
+            f"a factorial, Gamma or binomial of a huge argument would have more than {max_digits} digits",
+        )
     if len(text) > max_chars:
         return "answer_too_long", f"the answer has {len(text)} characters (limit {max_chars})"
     return None
@@ -47,7 +54,10 @@ def _huge_combinatorial(text: str, max_digits: int) -> bool:
     """``\\Gamma(10^{8})``, ``\\binom{10^9}{10^8}``, ``(10^{6})!``: arguments given as powers."""
     for match in _COMBINATORIAL.finditer(text):
         args = [_argument_at(text, match.end())]
-        if match.group(0).lstrip("\\").startswith(("binom", "dbinom", "tbinom")) and args[0] is not None:
+        if (
+            match.group(0).lstrip("\\").startswith(("binom", "dbinom", "tbinom"))
+            and args[0] is not None
+        ):
             args.append(_argument_at(text, match.end() + len(args[0]) + 2))
         sizes = [_argument_size(a) for a in args if a is not None]
         smallest = min(sizes) if sizes else 0.0  # binom(n, 1) is small; n and k both large is not
@@ -55,20 +65,20 @@ def _huge_combinatorial(text: str, max_digits: int) -> bool:
             return True
     for match in re.finditer(r"\)\s*!", text):
         start = _opening(text, match.start())
-        if start is not None and _argument_size(text[start + 1:match.start()]) > 5000:
+        if start is not None and _argument_size(text[start + 1 : match.start()]) > 5000:
             return True
     return False
 
 
 def _argument_at(text: str, start: int) -> str | None:
     """The ``{...}`` or ``(...)`` group that starts at ``start`` (its content)."""
-    if text[start:start + 1] != "(":
+    if text[start : start + 1] != "(":
         return _group_at(text, start)
     depth = 0
     for pos in range(start, min(len(text), start + 400)):
         depth += {"(": 1, ")": -1}.get(text[pos], 0)
         if depth == 0:
-            return text[start + 1:pos]
+            return text[start + 1 : pos]
     return None
 
 
@@ -78,7 +88,7 @@ def _argument_size(arg: str) -> float:
     if arg.isdigit():
         return float(arg) if len(arg) < 300 else math.inf
     digits = _power_digits(arg)
-    return 0.0 if digits == 0 else (math.inf if digits > 300 else 10.0 ** digits)
+    return 0.0 if digits == 0 else (math.inf if digits > 300 else 10.0**digits)
 
 
 def _opening(text: str, close: int) -> int | None:
@@ -126,7 +136,7 @@ def _exponent_magnitude(text: str, start: int) -> float:
             return math.inf if max(numbers) > 170 else float(math.factorial(int(max(numbers))))
         return max(numbers) if "/" not in body and "frac" not in body else 1.0
     inner = _power_digits(body)
-    return math.inf if inner > 300 else 10.0 ** inner
+    return math.inf if inner > 300 else 10.0**inner
 
 
 def _group_at(text: str, start: int) -> str | None:
@@ -140,5 +150,5 @@ def _group_at(text: str, start: int) -> str | None:
     for pos in range(start, len(text)):
         depth += {"{": 1, "}": -1}.get(text[pos], 0)
         if depth == 0:
-            return text[start + 1:pos]
-    return text[start + 1:]
+            return text[start + 1 : pos]
+    return text[start + 1 :]

@@ -22,7 +22,9 @@ from typing import Any
 
 import sympy
 
-_TOKEN = re.compile(r"\s*(\\frac|\\dfrac|\\tfrac|\\sqrt|\\pi|\\cdot|\\times|\d+|[a-z]|[-+*/^(){}\[\]=])")
+_TOKEN = re.compile(
+    r"\s*(\\frac|\\dfrac|\\tfrac|\\sqrt|\\pi|\\cdot|\\times|\d+|[a-z]|[-+*/^(){}\[\]=])"
+)
 _SKIP = re.compile(r"\\left|\\right|\\!|\\,|\\;|\\ ")
 _ATOM_START = ("\\frac", "\\sqrt", "\\pi", "(", "{")
 
@@ -56,7 +58,9 @@ def _tokenize(text: str) -> list[str] | None:
             return None
         tokens.append(match.group(1).replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac"))
         pos = match.end()
-    for prev, nxt in zip(tokens, tokens[1:]):  # "x2" and "2 3" are ambiguous: leave them to math-verify
+    for prev, nxt in zip(
+        tokens, tokens[1:]
+    ):  # "x2" and "2 3" are ambiguous: leave them to math-verify
         if (prev.isalpha() and nxt.isdigit()) or (prev.isdigit() and nxt.isdigit()):
             return None
     return tokens

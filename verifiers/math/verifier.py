@@ -64,13 +64,17 @@ class MathVerifier(BaseVerifier):
 
     name = "math"
     version = 1
-    description = "final-answer math equivalence (numbers, LaTeX, sets, intervals, matrices, equations)"
+    description = (
+        "final-answer math equivalence (numbers, LaTeX, sets, intervals, matrices, equations)"
+    )
 
     def __init__(self, config: MathConfig | None = None) -> None:
         self.config = config or MathConfig()
         size = self.config.gold_cache_size
         self._gold_cache = LRU(size)  # gold text -> Answer
-        self._cas_cache = LRU(size)  # (gold alternatives, answer alternatives) -> the helper's decision
+        self._cas_cache = LRU(
+            size
+        )  # (gold alternatives, answer alternatives) -> the helper's decision
         self._judged = LRU(size)  # (gold, extracted answer, extraction rule) -> decided Outcome
         self._hashes = LRU(size)  # (type, gold value) -> test_case_hash
 
@@ -89,24 +93,45 @@ class MathVerifier(BaseVerifier):
         gold_raw, gold_details = self._gold_raw(reference)
         cfg = self.config
         if len(response) > cfg.max_response_chars:
-            return Outcome.unparseable("response_too_long", f"response has {len(response)} characters "
-                                       f"(limit {cfg.max_response_chars})")
+            return Outcome.unparseable(
+                "response_too_long",
+                f"response has {len(response)} characters (limit {cfg.max_response_chars})",
+            )
         found = self._extract(response, gold_raw)
         if found is None:
-            return Outcome.unparseable("no_answer", "no boxed answer, answer phrase or fallback match found",
-                                       extraction_rule="none", fallback=cfg.fallback)
-        key = (gold_raw, found.text, found.rule)  # everything the outcome depends on (config is fixed)
+            return Outcome.unparseable(
+                "no_answer",
+                "no boxed answer, answer phrase or fallback match found",
+                extraction_rule="none",
+                fallback=cfg.fallback,
+            )
+        key = (
+            gold_raw,
+            found.text,
+            found.rule,
+        )  # everything the outcome depends on (config is fixed)
         outcome = self._judged.get(key)
         if outcome is not None:  # GRPO groups repeat final answers: decide each one once
             return outcome
-        details: dict[str, Any] = {**gold_details, "extraction_rule": found.rule, "extracted": _short(found.text)}
+        details: dict[str, Any] = {
+            **gold_details,
+            "extraction_rule": found.rule,
+            "extracted": _short(found.text),
+        }
         if not clean(found.text):
-            outcome = Outcome.unparseable("empty_answer", "the extracted answer is empty", **details)
+            outcome = Outcome.unparseable(
+                "empty_answer", "the extracted answer is empty", **details
+            )
         else:
             outcome = self._judge(*self._prepare(gold_raw, found.text), details)
         if outcome.status in _DECIDED:  # timeouts and crashes are tried again next time
-            outcome = Outcome(outcome.status, outcome.score, outcome.pass_rate, outcome.reason,
-                              MappingProxyType(dict(outcome.details)))  # shared by later verdicts: read-only
+            outcome = Outcome(
+                outcome.status,
+                outcome.score,
+                outcome.pass_rate,
+                outcome.reason,
+                MappingProxyType(dict(outcome.details)),
+            )  # shared by later verdicts: read-only
             self._judged.put(key, outcome)
         return outcome
 
@@ -130,10 +155,18 @@ class MathVerifier(BaseVerifier):
 
     def _judge(self, gold_raw: str, pred_raw: str, details: dict[str, Any]) -> Outcome:
         cfg = self.config
-        gold_screen = screen_answer(gold_raw, max_chars=cfg.max_answer_chars, max_nesting=cfg.max_nesting,
-                                    max_digits=cfg.max_digits)
-        pred_screen = screen_answer(pred_raw, max_chars=cfg.max_answer_chars, max_nesting=cfg.max_nesting,
-                                    max_digits=cfg.max_digits)
+        gold_screen = screen_answer(
+            gold_raw,
+            max_chars=cfg.max_answer_chars,
+            max_nesting=cfg.max_nesting,
+            max_digits=cfg.max_digits,
+        )
+        pred_screen = screen_answer(
+            pred_raw,
+            max_chars=cfg.max_answer_chars,
+            max_nesting=cfg.max_nesting,
+            max_digits=cfg.max_digits,
+        )
         if gold_screen is not None and gold_screen[0] == "control_characters":
             raise BadReferenceError("the gold answer contains NUL or control characters")
         if gold_screen is not None or pred_screen is not None:
@@ -154,26 +187,41 @@ class MathVerifier(BaseVerifier):
 
     def _cas(self, gold: Answer, pred: Answer, details: dict[str, Any]) -> Outcome:
         cfg = self.config
-        request = ("judge", [a.text for a in gold.alternatives], [a.text for a in pred.alternatives], cfg.rel_tol,
-                   *self._cas_options())
+        request = (
+            "judge",
+            [a.text for a in gold.alternatives],
+            [a.text for a in pred.alternatives],
+            cfg.rel_tol,
+            *self._cas_options(),
+        )
         answer = self._cached_call(request)
         if answer is None:
-            return Outcome.timeout(f"the CAS did not finish within {cfg.timeout_s:g} s; its process was killed",
-                                   code="cas_timeout", **details)
+            return Outcome.timeout(
+                f"the CAS did not finish within {cfg.timeout_s:g} s; its process was killed",
+                code="cas_timeout",
+                **details,
+            )
         outcome = answer["outcome"]
         if outcome == "gold_unparseable":
-            raise BadReferenceError(f"the gold answer {_short(gold.raw)!r} cannot be parsed as math; fix the dataset")
+            raise BadReferenceError(
+                f"the gold answer {_short(gold.raw)!r} cannot be parsed as math; fix the dataset"
+            )
         if outcome == "pred_unparseable":
-            return Outcome.unparseable("unparseable_answer", "the extracted answer is not parseable math",
-                                       **details, gold_form=answer.get("gold_form", ""))
+            return Outcome.unparseable(
+                "unparseable_answer",
+                "the extracted answer is not parseable math",
+                **details,
+                gold_form=answer.get("gold_form", ""),
+            )
         if outcome == "resource":
             return Outcome.timeout(answer["message"], code="cas_resource_limit", **details)
         if outcome == "crashed":
             return Outcome.error("cas_crashed", answer["message"], **details)
         details.update(gold_form=answer["gold_form"], pred_form=answer["pred_form"])
-        code = "" if answer["equal"] else ("hedged" if answer["how"] == "hedged" else "wrong_answer")
+        code = (
+            "" if answer["equal"] else ("hedged" if answer["how"] == "hedged" else "wrong_answer")
+        )
         return _outcome(Decision(bool(answer["equal"]), "cas_" + answer["how"], code), details)
-
 
     def _cached_call(self, request: tuple) -> dict[str, Any] | None:
         """Ask the helper, remembering decided pairs (timeouts and crashes are not remembered)."""
@@ -182,7 +230,11 @@ class MathVerifier(BaseVerifier):
         if answer is not None:
             return answer
         answer = helper_for(self.config.memory_limit_mb).call(request, self.config.timeout_s)
-        if answer is not None and answer["outcome"] in ("compared", "pred_unparseable", "gold_unparseable"):
+        if answer is not None and answer["outcome"] in (
+            "compared",
+            "pred_unparseable",
+            "gold_unparseable",
+        ):
             self._cas_cache.put(key, answer)
         return answer
 
@@ -190,10 +242,14 @@ class MathVerifier(BaseVerifier):
 def gold_text(reference: Mapping[str, Any]) -> str:
     """The gold answer as a string; a missing, empty or non-scalar gold is a :class:`BadReferenceError`."""
     if "answer" not in reference:
-        raise BadReferenceError("math reference needs an 'answer' key, e.g. {\"answer\": \"\\\\frac{1}{2}\"}")
+        raise BadReferenceError(
+            "math reference needs an 'answer' key, e.g. {\"answer\": \"\\\\frac{1}{2}\"}"
+        )
     gold = reference["answer"]
     if isinstance(gold, bool) or not isinstance(gold, (str, int, float)):
-        raise BadReferenceError(f"math reference 'answer' must be a string or number, got {type(gold).__name__}")
+        raise BadReferenceError(
+            f"math reference 'answer' must be a string or number, got {type(gold).__name__}"
+        )
     gold = str(gold)
     if not clean(gold):
         raise BadReferenceError("math reference 'answer' is empty; fix the dataset")
@@ -208,14 +264,21 @@ def helper_for(memory_limit_mb: int) -> CasHelper:
     return helper
 
 
-def _screened(gold_raw: str, pred_raw: str, pred_screen: tuple[str, str] | None,
-              details: dict[str, Any]) -> Outcome:
+def _screened(
+    gold_raw: str, pred_raw: str, pred_screen: tuple[str, str] | None, details: dict[str, Any]
+) -> Outcome:
     """Something too big for the CAS: only an identical string can pass."""
-    if clean(gold_raw) == clean(pred_raw) and (pred_screen is None or pred_screen[0] == "too_large"):
+    if clean(gold_raw) == clean(pred_raw) and (
+        pred_screen is None or pred_screen[0] == "too_large"
+    ):
         return Outcome.passed(decided_by="string_identical", **details)
     if pred_screen is None:
-        return Outcome.failed("wrong_answer", "the gold is too large for the CAS and the answer differs "
-                              "from it as a string", decided_by="string_only", **details)
+        return Outcome.failed(
+            "wrong_answer",
+            "the gold is too large for the CAS and the answer differs from it as a string",
+            decided_by="string_only",
+            **details,
+        )
     code, message = pred_screen
     if code == "too_large":
         return Outcome.failed(code, message, decided_by="screen", **details)
@@ -225,9 +288,14 @@ def _screened(gold_raw: str, pred_raw: str, pred_screen: tuple[str, str] | None,
 def _outcome(decision: Decision, details: dict[str, Any]) -> Outcome:
     if decision.equal:
         return Outcome.passed(decided_by=decision.how, **details)
-    message = ("the final answer hedges between different values" if decision.code == "hedged"
-               else "the answer is not equivalent to the gold")
-    return Outcome.failed(decision.code or "wrong_answer", message, decided_by=decision.how, **details)
+    message = (
+        "the final answer hedges between different values"
+        if decision.code == "hedged"
+        else "the answer is not equivalent to the gold"
+    )
+    return Outcome.failed(
+        decision.code or "wrong_answer", message, decided_by=decision.how, **details
+    )
 
 
 def _short(text: str) -> str:

@@ -12,7 +12,14 @@ from ..registry import register
 from .extract import Extraction, boxed_contents, extract_answer
 from .normalize import clean
 from .prose import is_prose
-from .rewrite import alternatives, assignments_as_tuple, canonical, is_relation, last_side, tuple_size
+from .rewrite import (
+    alternatives,
+    assignments_as_tuple,
+    canonical,
+    is_relation,
+    last_side,
+    tuple_size,
+)
 from .verifier import MathVerifier, _short, gold_text
 
 _BOX_MARKERS = ("\\boxed", "\\fbox")
@@ -66,19 +73,25 @@ class MathVerifierV2(MathVerifier):
 
     name = "math"
     version = 2
-    description = ("final-answer math equivalence (numbers, LaTeX, sets, intervals, matrices, equations, "
-                   "relation chains); golds may be worked solutions")
+    description = (
+        "final-answer math equivalence (numbers, LaTeX, sets, intervals, matrices, equations, "
+        "relation chains); golds may be worked solutions"
+    )
 
     def test_case_hash(self, reference: Mapping[str, Any]) -> str:
         if isinstance(reference, Mapping) and "solution" in reference:
-            return stable_hash({k: reference.get(k) for k in ("answer", "solution") if k in reference})
+            return stable_hash(
+                {k: reference.get(k) for k in ("answer", "solution") if k in reference}
+            )
         return super().test_case_hash(reference)
 
     def _gold_raw(self, reference: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
         if isinstance(reference, Mapping) and "answer" not in reference:
             if "solution" not in reference:
-                raise BadReferenceError("math reference needs an 'answer' (the gold answer) or a 'solution' "
-                                        "(a worked solution ending in its answer), e.g. {\"answer\": \"\\\\frac{1}{2}\"}")
+                raise BadReferenceError(
+                    "math reference needs an 'answer' (the gold answer) or a 'solution' "
+                    "(a worked solution ending in its answer), e.g. {\"answer\": \"\\\\frac{1}{2}\"}"
+                )
             return _from_solution(reference["solution"], "solution")
         gold = gold_text(reference)
         if any(marker in gold for marker in _BOX_MARKERS):
@@ -86,7 +99,10 @@ class MathVerifierV2(MathVerifier):
         if is_prose(gold):  # "... Final Answer: The final answer is $28\%$." given as the gold
             found = extract_answer(gold, "last_number", version=2)
             if found is not None and clean(found.text) and found.text.strip() != gold.strip():
-                return found.text, {"gold_extraction_rule": found.rule, "gold_extracted": _short(found.text)}
+                return found.text, {
+                    "gold_extraction_rule": found.rule,
+                    "gold_extracted": _short(found.text),
+                }
         return gold, {}
 
     def _extract(self, response: str, gold_raw: str) -> Extraction | None:
@@ -101,7 +117,9 @@ class MathVerifierV2(MathVerifier):
     def _prepare(self, gold_raw: str, pred_raw: str) -> tuple[str, str]:
         gold, pred = canonical(clean(gold_raw, 2)), canonical(clean(pred_raw, 2))
         gold, pred = _as_tuples(gold, pred), _as_tuples(pred, gold)
-        if not is_relation(gold):  # "\sin\angle ABC = \frac{3}{5}" answers the gold 3/5 by its last side
+        if not is_relation(
+            gold
+        ):  # "\sin\angle ABC = \frac{3}{5}" answers the gold 3/5 by its last side
             pieces = alternatives(pred)
             sides = [last_side(p) for p in pieces]
             pred = pred if sides == pieces else ", ".join(sides)
@@ -126,9 +144,13 @@ def _as_tuples(answer: str, other: str) -> str:
 def _from_solution(text: Any, key: str) -> tuple[str, dict[str, Any]]:
     """The final answer of a worked solution used as the gold; a solution without one is a bad reference."""
     if not isinstance(text, str) or not clean(text):
-        raise BadReferenceError(f"math reference {key!r} must be a non-empty string (a worked solution)")
+        raise BadReferenceError(
+            f"math reference {key!r} must be a non-empty string (a worked solution)"
+        )
     found = extract_answer(text, "last_number", version=2)
     if found is None or not clean(found.text):
-        raise BadReferenceError(f"the gold {key} states no final answer (no \\boxed{{}}, no 'The answer is', "
-                                "no number in its last sentence); give {\"answer\": ...} instead")
+        raise BadReferenceError(
+            f"the gold {key} states no final answer (no \\boxed{{}}, no 'The answer is', "
+            "no number in its last sentence); give {\"answer\": ...} instead"
+        )
     return found.text, {"gold_extraction_rule": found.rule, "gold_extracted": _short(found.text)}

@@ -26,8 +26,17 @@ from ..errors import InvalidSpecError
 from ..verdict import Verdict
 
 EXCERPT = 120
-_LABELS = {True: True, False: False, "correct": True, "incorrect": False, "true": True, "false": False,
-           "pass": True, "fail": False, "unparseable": False}
+_LABELS = {
+    True: True,
+    False: False,
+    "correct": True,
+    "incorrect": False,
+    "true": True,
+    "false": False,
+    "pass": True,
+    "fail": False,
+    "unparseable": False,
+}
 
 
 def wilson_interval(successes: int, total: int, z: float = 1.96) -> tuple[float, float]:
@@ -94,7 +103,9 @@ class Disagreement:
 
     def __str__(self) -> str:
         label = "correct" if self.correct else "incorrect"
-        said = ", ".join(f"{s}{f' ({r})' if r else ''}" for s, r in zip(self.statuses, self.reasons))
+        said = ", ".join(
+            f"{s}{f' ({r})' if r else ''}" for s, r in zip(self.statuses, self.reasons)
+        )
         return f"line {self.line} [{label}] -> {said}: {self.response_excerpt!r}"
 
 
@@ -110,9 +121,13 @@ class SpecAudit:
     disagreements: tuple[Disagreement, ...]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"spec": self.spec, "false_pass": self.false_pass.to_dict(), "false_fail": self.false_fail.to_dict(),
-                "could_not_grade": list(self.could_not_grade),
-                "disagreements": [_disagreement_dict(d) for d in self.disagreements]}
+        return {
+            "spec": self.spec,
+            "false_pass": self.false_pass.to_dict(),
+            "false_fail": self.false_fail.to_dict(),
+            "could_not_grade": list(self.could_not_grade),
+            "disagreements": [_disagreement_dict(d) for d in self.disagreements],
+        }
 
 
 @dataclass(frozen=True)
@@ -127,21 +142,35 @@ class AuditReport:
     bad_lines: tuple[str, ...] = field(default_factory=tuple)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"source": self.source, "rows": self.rows, "bad_lines": list(self.bad_lines),
-                "specs": [s.to_dict() for s in self.specs],
-                "between": [_disagreement_dict(d) for d in self.between]}
+        return {
+            "source": self.source,
+            "rows": self.rows,
+            "bad_lines": list(self.bad_lines),
+            "specs": [s.to_dict() for s in self.specs],
+            "between": [_disagreement_dict(d) for d in self.between],
+        }
 
     def format(self, *, show: int = 10) -> str:
         """A table of rates with intervals, then up to ``show`` disagreements per list."""
-        out = [f"{self.source}: {self.rows} labelled rows" + (f", {len(self.bad_lines)} bad line(s)" if self.bad_lines else "")]
+        out = [
+            f"{self.source}: {self.rows} labelled rows"
+            + (f", {len(self.bad_lines)} bad line(s)" if self.bad_lines else "")
+        ]
         out += [f"  bad {b}" for b in self.bad_lines[:show]]
-        out.append(f"  {'verifier':<16} {'false-pass rate [95% CI]':<34} {'false-fail rate [95% CI]':<34} could not grade")
-        out += [f"  {s.spec:<16} {str(s.false_pass):<34} {str(s.false_fail):<34} {len(s.could_not_grade)}" for s in self.specs]
+        out.append(
+            f"  {'verifier':<16} {'false-pass rate [95% CI]':<34} {'false-fail rate [95% CI]':<34} could not grade"
+        )
+        out += [
+            f"  {s.spec:<16} {str(s.false_pass):<34} {str(s.false_fail):<34} {len(s.could_not_grade)}"
+            for s in self.specs
+        ]
         for s in self.specs:
             out.append(f"  {s.spec} disagrees with the label on {len(s.disagreements)} row(s)")
             out += [f"    {d}" for d in s.disagreements[:show]]
         if len(self.specs) == 2:
-            out.append(f"  {self.specs[0].spec} and {self.specs[1].spec} disagree on {len(self.between)} row(s)")
+            out.append(
+                f"  {self.specs[0].spec} and {self.specs[1].spec} disagree on {len(self.between)} row(s)"
+            )
             out += [f"    {d}" for d in self.between[:show]]
         return "\n".join(out)
 
@@ -150,7 +179,11 @@ class AuditReport:
 
 def read_labelled(source: Any) -> tuple[list[LabelledRow], list[str]]:
     """Labelled rows from a JSONL path or an iterable of dicts; bad lines are returned, not raised."""
-    lines = Path(source).read_text(encoding="utf-8-sig", errors="replace").splitlines() if isinstance(source, (str, Path)) else source
+    lines = (
+        Path(source).read_text(encoding="utf-8-sig", errors="replace").splitlines()
+        if isinstance(source, (str, Path))
+        else source
+    )
     rows, bad = [], []
     for n, line in enumerate(lines, 1):
         if isinstance(line, str) and not line.strip():
@@ -176,8 +209,13 @@ def _parse(n: int, line: Any) -> LabelledRow | str:
     return LabelledRow(n, record.get("id"), record["response"], record["reference"], _LABELS[key])
 
 
-def audit_verifier(specs: str | Sequence[str], labelled: Any, *, workers: int | None = None,
-                   timeout_s: float = DEFAULT_TIMEOUT_S) -> AuditReport:
+def audit_verifier(
+    specs: str | Sequence[str],
+    labelled: Any,
+    *,
+    workers: int | None = None,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+) -> AuditReport:
     """Grade a labelled set with one spec, or two side by side, and measure how often each is wrong.
 
     >>> rows = [{"response": '{"n": 1}', "reference": {"schema": {"type": "object"}}, "label": True},
@@ -193,7 +231,7 @@ def audit_verifier(specs: str | Sequence[str], labelled: Any, *, workers: int | 
     rows, bad = read_labelled(labelled)
     items = [GradeItem(r.response, r.reference, spec, r.line) for spec in specs for r in rows]
     verdicts = grade_batch(items, workers=workers, timeout_s=timeout_s)
-    per_spec = [verdicts[i * len(rows):(i + 1) * len(rows)] for i in range(len(specs))]
+    per_spec = [verdicts[i * len(rows) : (i + 1) * len(rows)] for i in range(len(specs))]
     audits = tuple(_audit_one(spec, rows, vs) for spec, vs in zip(specs, per_spec))
     between = tuple(_between(rows, *per_spec)) if len(specs) == 2 else ()
     source = str(labelled) if isinstance(labelled, (str, Path)) else "<rows>"
@@ -207,12 +245,18 @@ def _audit_one(spec: str, rows: Sequence[LabelledRow], verdicts: Sequence[Verdic
     false_pass = [(r, v) for r, v in incorrect if v.passed]
     false_fail = [(r, v) for r, v in correct if not v.passed]
     wrong = sorted(false_pass + false_fail, key=lambda rv: rv[0].line)
-    return SpecAudit(spec, Rate(len(false_pass), len(incorrect)), Rate(len(false_fail), len(correct)),
-                     tuple(r.line for r, v in zip(rows, verdicts) if not v.status.judged),
-                     tuple(_disagreement(r, [v]) for r, v in wrong))
+    return SpecAudit(
+        spec,
+        Rate(len(false_pass), len(incorrect)),
+        Rate(len(false_fail), len(correct)),
+        tuple(r.line for r, v in zip(rows, verdicts) if not v.status.judged),
+        tuple(_disagreement(r, [v]) for r, v in wrong),
+    )
 
 
-def _between(rows: Sequence[LabelledRow], first: Sequence[Verdict], second: Sequence[Verdict]) -> Iterable[Disagreement]:
+def _between(
+    rows: Sequence[LabelledRow], first: Sequence[Verdict], second: Sequence[Verdict]
+) -> Iterable[Disagreement]:
     for row, a, b in zip(rows, first, second):
         if a.passed != b.passed:
             yield _disagreement(row, [a, b])
@@ -220,10 +264,22 @@ def _between(rows: Sequence[LabelledRow], first: Sequence[Verdict], second: Sequ
 
 def _disagreement(row: LabelledRow, verdicts: Sequence[Verdict]) -> Disagreement:
     text = row.response if len(row.response) <= EXCERPT else row.response[:EXCERPT] + "..."
-    return Disagreement(row.line, row.id, row.correct, tuple(v.status.value for v in verdicts),
-                        tuple(v.failure_reason.code if v.failure_reason else "" for v in verdicts), text)
+    return Disagreement(
+        row.line,
+        row.id,
+        row.correct,
+        tuple(v.status.value for v in verdicts),
+        tuple(v.failure_reason.code if v.failure_reason else "" for v in verdicts),
+        text,
+    )
 
 
 def _disagreement_dict(d: Disagreement) -> dict[str, Any]:
-    return {"line": d.line, "id": d.id, "label": "correct" if d.correct else "incorrect",
-            "statuses": list(d.statuses), "reasons": list(d.reasons), "response_excerpt": d.response_excerpt}
+    return {
+        "line": d.line,
+        "id": d.id,
+        "label": "correct" if d.correct else "incorrect",
+        "statuses": list(d.statuses),
+        "reasons": list(d.reasons),
+        "response_excerpt": d.response_excerpt,
+    }

@@ -27,11 +27,23 @@ from ..errors import VerifierError
 from ..executor import ProcessPoolExecutor
 from ..verdict import Verdict
 from .golden import GoldenRow, GoldenTable, load_golden
-from .probes import (JUNK_INPUTS, PROBES, Probe, ProbeCase, exempt_reason, hostile_inputs, probe_cases, spread,
-                     waiver_problems, waivers_for)
+from .probes import (
+    JUNK_INPUTS,
+    PROBES,
+    Probe,
+    ProbeCase,
+    exempt_reason,
+    hostile_inputs,
+    probe_cases,
+    spread,
+    waiver_problems,
+    waivers_for,
+)
 
 #: Error codes meaning the grader lost the item (a crash), not that the verifier judged it.
-CRASH_CODES = frozenset({"worker_crashed", "bad_worker_result", "unsendable_item", "verifier_crashed"})
+CRASH_CODES = frozenset(
+    {"worker_crashed", "bad_worker_result", "unsendable_item", "verifier_crashed"}
+)
 EXCERPT = 160
 
 
@@ -90,11 +102,21 @@ class CheckReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "spec": self.spec, "ok": self.ok,
-            "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail, "problems": list(c.problems),
-                        "fix": c.fix} for c in self.checks],
+            "spec": self.spec,
+            "ok": self.ok,
+            "checks": [
+                {
+                    "name": c.name,
+                    "ok": c.ok,
+                    "detail": c.detail,
+                    "problems": list(c.problems),
+                    "fix": c.fix,
+                }
+                for c in self.checks
+            ],
             "probe_hits": [vars(h).copy() for h in self.probe_hits],
-            "probes_run": dict(self.probes_run), "probes_skipped": dict(self.probes_skipped),
+            "probes_run": dict(self.probes_run),
+            "probes_skipped": dict(self.probes_skipped),
             "probes_waived": dict(self.probes_waived),
         }
 
@@ -124,9 +146,17 @@ class _Subject:
     spec: str
 
 
-def check_verifier(verifier: Any, *, golden: Any = None, probes: Sequence[Probe] = PROBES,
-                   workers: int = 2, timeout_s: float = DEFAULT_TIMEOUT_S, sample: int = 8,
-                   max_probe_cases: int | None = 40, raise_on_failure: bool = False) -> CheckReport:
+def check_verifier(
+    verifier: Any,
+    *,
+    golden: Any = None,
+    probes: Sequence[Probe] = PROBES,
+    workers: int = 2,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    sample: int = 8,
+    max_probe_cases: int | None = 40,
+    raise_on_failure: bool = False,
+) -> CheckReport:
     """Check ``verifier`` (an instance, a class, or a spec such as ``"math@2"``).
 
     Args:
@@ -152,8 +182,10 @@ def check_verifier(verifier: Any, *, golden: Any = None, probes: Sequence[Probe]
     ['registry', 'golden', 'probes']
     """
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise VerifierCheckError(f"workers={workers!r}: check_verifier grades in worker processes (>= 1), which "
-                                 "is how the time bound is enforced on a verifier that hangs")
+        raise VerifierCheckError(
+            f"workers={workers!r}: check_verifier grades in worker processes (>= 1), which "
+            "is how the time bound is enforced on a verifier that hangs"
+        )
     if not timeout_s > 0:
         raise VerifierCheckError(f"timeout_s={timeout_s!r} must be > 0 seconds")
     subject = _subject(verifier)
@@ -162,11 +194,16 @@ def check_verifier(verifier: Any, *, golden: Any = None, probes: Sequence[Probe]
     golden_check = _check_golden(subject, table, workers, timeout_s)
     picked = spread(rows, sample)
     here = [_verify(subject.instance, r) for r in picked]
-    checks = [_check_registry(subject), golden_check,
-              _check_determinism(subject, picked, here, timeout_s),
-              _check_pickle(subject, picked, here),
-              _check_time_bound(subject, rows, workers, timeout_s)]
-    probe_check, hits, run, skipped, waived = _check_probes(subject, rows, probes, workers, timeout_s, max_probe_cases)
+    checks = [
+        _check_registry(subject),
+        golden_check,
+        _check_determinism(subject, picked, here, timeout_s),
+        _check_pickle(subject, picked, here),
+        _check_time_bound(subject, rows, workers, timeout_s),
+    ]
+    probe_check, hits, run, skipped, waived = _check_probes(
+        subject, rows, probes, workers, timeout_s, max_probe_cases
+    )
     report = CheckReport(subject.spec, (*checks, probe_check), hits, run, skipped, waived)
     if raise_on_failure and not report.ok:
         raise VerifierCheckError(report.format())
@@ -185,14 +222,24 @@ def _subject(verifier: Any) -> _Subject:
 
 # --- registry ---------------------------------------------------------------------------------
 
+
 def _check_registry(subject: _Subject) -> CheckResult:
     problems = _identity_problems(subject.cls) or _registration_problems(subject)
     problems += _documentation_problems(subject.cls) + waiver_problems(subject.cls)
-    detail = "registered under its own name and version, documented" if not problems else f"{len(problems)} problem(s)"
-    return CheckResult("registry", not problems, detail, tuple(problems),
-                       "give the class a non-empty name, an int version >= 1 and a description; register it "
-                       "with verifiers.register (or the 'rlvr.verifiers' entry point); end its docstring with "
-                       "'Versions: 1 - first version.' listing every version")
+    detail = (
+        "registered under its own name and version, documented"
+        if not problems
+        else f"{len(problems)} problem(s)"
+    )
+    return CheckResult(
+        "registry",
+        not problems,
+        detail,
+        tuple(problems),
+        "give the class a non-empty name, an int version >= 1 and a description; register it "
+        "with verifiers.register (or the 'rlvr.verifiers' entry point); end its docstring with "
+        "'Versions: 1 - first version.' listing every version",
+    )
 
 
 def _identity_problems(cls: type) -> list[str]:
@@ -209,8 +256,10 @@ def _registration_problems(subject: _Subject) -> list[str]:
     except VerifierError as exc:
         return [f"{subject.spec} is not registered ({exc})"]
     if registered is not subject.cls:
-        return [f"{subject.spec} is registered to {registered.__module__}.{registered.__qualname__}, "
-                f"not to {subject.cls.__module__}.{subject.cls.__qualname__}"]
+        return [
+            f"{subject.spec} is registered to {registered.__module__}.{registered.__qualname__}, "
+            f"not to {subject.cls.__module__}.{subject.cls.__qualname__}"
+        ]
     return []
 
 
@@ -219,7 +268,7 @@ def _documentation_problems(cls: type) -> list[str]:
     if not str(getattr(cls, "description", "") or "").strip():
         problems.append("the class has no description")
     doc = cls.__doc__ or ""
-    history = doc[doc.rfind("Versions:"):] if "Versions:" in doc else ""
+    history = doc[doc.rfind("Versions:") :] if "Versions:" in doc else ""
     version = getattr(cls, "version", None)
     if not history:
         problems.append("the docstring has no 'Versions:' history at its end")
@@ -230,21 +279,34 @@ def _documentation_problems(cls: type) -> list[str]:
 
 # --- golden -----------------------------------------------------------------------------------
 
-def _check_golden(subject: _Subject, table: GoldenTable | None,
-                  workers: int, timeout_s: float) -> CheckResult:
-    fix = ("ship a golden table: set golden_table = 'path/to/table.jsonl' on the class or pass golden=; "
-           "lines are {\"reference\", \"response\", \"status\", \"note\"}")
+
+def _check_golden(
+    subject: _Subject, table: GoldenTable | None, workers: int, timeout_s: float
+) -> CheckResult:
+    fix = (
+        "ship a golden table: set golden_table = 'path/to/table.jsonl' on the class or pass golden=; "
+        "lines are {\"reference\", \"response\", \"status\", \"note\"}"
+    )
     if table is None:
         return CheckResult("golden", False, "no golden table found", (), fix)
     if not table.rows:
-        return CheckResult("golden", False, f"{table.source}: no readable rows", table.problems, fix)
+        return CheckResult(
+            "golden", False, f"{table.source}: no readable rows", table.problems, fix
+        )
     items = [GradeItem(r.response, r.reference, subject.instance, r.line) for r in table.rows]
     verdicts = grade_batch(items, workers=workers, timeout_s=timeout_s)
-    problems = list(table.problems) + [p for r, v in zip(table.rows, verdicts) if (p := _disagreement(r, v))]
+    problems = list(table.problems) + [
+        p for r, v in zip(table.rows, verdicts) if (p := _disagreement(r, v))
+    ]
     detail = f"{table.source}: {len(table.rows)} rows, {len(problems)} problem(s)"
-    return CheckResult("golden", not problems, detail, tuple(problems),
-                       "a verdict that changed needs a new verifier version (the old one keeps its table); "
-                       "otherwise fix the row")
+    return CheckResult(
+        "golden",
+        not problems,
+        detail,
+        tuple(problems),
+        "a verdict that changed needs a new verifier version (the old one keeps its table); "
+        "otherwise fix the row",
+    )
 
 
 def _disagreement(row: GoldenRow, verdict: Verdict) -> str:
@@ -262,33 +324,63 @@ def _disagreement(row: GoldenRow, verdict: Verdict) -> str:
 
 # --- determinism and pickling -----------------------------------------------------------------
 
-def _check_determinism(subject: _Subject, rows: Sequence[GoldenRow], first: Sequence[Verdict | str],
-                       timeout_s: float) -> CheckResult:
+
+def _check_determinism(
+    subject: _Subject, rows: Sequence[GoldenRow], first: Sequence[Verdict | str], timeout_s: float
+) -> CheckResult:
     if not rows:
-        return CheckResult("determinism", False, "no golden rows to grade", (), "ship a golden table")
-    problems = [f"line {r.line}: two runs in this process differ" for r, a, b
-                in zip(rows, first, [_verify(subject.instance, r) for r in rows]) if not _same(a, b)]
+        return CheckResult(
+            "determinism", False, "no golden rows to grade", (), "ship a golden table"
+        )
+    problems = [
+        f"line {r.line}: two runs in this process differ"
+        for r, a, b in zip(rows, first, [_verify(subject.instance, r) for r in rows])
+        if not _same(a, b)
+    ]
     items = [GradeItem(r.response, r.reference, subject.instance, r.line) for r in rows]
     with ProcessPoolExecutor(1, timeout_s=timeout_s, start_method="spawn") as spawned:
         fresh = grade_batch(items, executor=spawned)
-    problems += [f"line {r.line}: a spawned process says {_brief(b)}, this one {_brief(a)}"
-                 for r, a, b in zip(rows, first, fresh) if not _same(a, b)]
-    return CheckResult("determinism", not problems,
-                       f"{len(rows)} golden rows graded twice here and once in a spawned process",
-                       tuple(problems), "verdicts may depend only on the verifier version and the input: "
-                       "no clocks, randomness without a fixed seed, hash() order or process state")
+    problems += [
+        f"line {r.line}: a spawned process says {_brief(b)}, this one {_brief(a)}"
+        for r, a, b in zip(rows, first, fresh)
+        if not _same(a, b)
+    ]
+    return CheckResult(
+        "determinism",
+        not problems,
+        f"{len(rows)} golden rows graded twice here and once in a spawned process",
+        tuple(problems),
+        "verdicts may depend only on the verifier version and the input: "
+        "no clocks, randomness without a fixed seed, hash() order or process state",
+    )
 
 
-def _check_pickle(subject: _Subject, rows: Sequence[GoldenRow], first: Sequence[Verdict | str]) -> CheckResult:
+def _check_pickle(
+    subject: _Subject, rows: Sequence[GoldenRow], first: Sequence[Verdict | str]
+) -> CheckResult:
     fix = "keep only picklable state on the instance (build locks, pools and caches lazily, or drop them in __getstate__)"
     try:
         copy = pickle.loads(pickle.dumps(subject.instance))
     except Exception as exc:
-        return CheckResult("pickle", False, f"the instance does not pickle: {type(exc).__name__}: {exc}"[:300], (), fix)
-    problems = [f"line {r.line}: the unpickled copy says {_brief(b)}, the original {_brief(a)}"
-                for r, a in zip(rows, first) if not _same(a, b := _verify(copy, r))]
-    return CheckResult("pickle", not problems, f"pickles; the copy agrees on {len(rows) - len(problems)}/{len(rows)} rows",
-                       tuple(problems), fix)
+        return CheckResult(
+            "pickle",
+            False,
+            f"the instance does not pickle: {type(exc).__name__}: {exc}"[:300],
+            (),
+            fix,
+        )
+    problems = [
+        f"line {r.line}: the unpickled copy says {_brief(b)}, the original {_brief(a)}"
+        for r, a in zip(rows, first)
+        if not _same(a, b := _verify(copy, r))
+    ]
+    return CheckResult(
+        "pickle",
+        not problems,
+        f"pickles; the copy agrees on {len(rows) - len(problems)}/{len(rows)} rows",
+        tuple(problems),
+        fix,
+    )
 
 
 def _verify(instance: Any, row: GoldenRow) -> Verdict | str:
@@ -308,12 +400,19 @@ def _brief(v: Verdict | str) -> str:
     if not isinstance(v, Verdict):
         return v
     reason = v.failure_reason
-    return f"{v.status.value} score={v.score}" + (f" ({reason.code})" if reason else "") + f" {v.test_case_hash[:16]}"
+    return (
+        f"{v.status.value} score={v.score}"
+        + (f" ({reason.code})" if reason else "")
+        + f" {v.test_case_hash[:16]}"
+    )
 
 
 # --- time bound -------------------------------------------------------------------------------
 
-def _check_time_bound(subject: _Subject, rows: Sequence[GoldenRow], workers: int, timeout_s: float) -> CheckResult:
+
+def _check_time_bound(
+    subject: _Subject, rows: Sequence[GoldenRow], workers: int, timeout_s: float
+) -> CheckResult:
     cases = probe_cases(rows, max_cases=1)
     reference = cases[0].reference if cases else (rows[0].reference if rows else {})
     inputs = hostile_inputs(cases[0] if cases else None)
@@ -322,9 +421,14 @@ def _check_time_bound(subject: _Subject, rows: Sequence[GoldenRow], workers: int
     problems = [_time_bound_problem(name, v) for name, v in zip(inputs, verdicts)]
     problems = [p for p in problems if p]
     statuses = ", ".join(f"{name}={v.status.value}" for name, v in zip(inputs, verdicts))
-    return CheckResult("time_bound", not problems, f"{len(items)} hostile inputs within {timeout_s:g} s: {statuses}",
-                       tuple(problems), "bound the work per input (size limits, a budget checked in loops, "
-                       "a child process that can be killed); never crash on model output")
+    return CheckResult(
+        "time_bound",
+        not problems,
+        f"{len(items)} hostile inputs within {timeout_s:g} s: {statuses}",
+        tuple(problems),
+        "bound the work per input (size limits, a budget checked in loops, "
+        "a child process that can be killed); never crash on model output",
+    )
 
 
 def _time_bound_problem(name: str, verdict: Verdict) -> str:
@@ -333,8 +437,10 @@ def _time_bound_problem(name: str, verdict: Verdict) -> str:
     if reason and reason.code in CRASH_CODES:
         return f"{name}: {reason.code}: {reason.message[:200]}"
     if "killed_after_s" in verdict.details:
-        return (f"{name}: still running after {verdict.details['killed_after_s']:g} s, killed by the batch grader: "
-                "the verifier does not bound its own work (in-process grading would hang)")
+        return (
+            f"{name}: still running after {verdict.details['killed_after_s']:g} s, killed by the batch grader: "
+            "the verifier does not bound its own work (in-process grading would hang)"
+        )
     if name in JUNK_INPUTS and (verdict.passed or verdict.score > 0):
         return f"{name}: an input with no answer in it got {verdict.status.value} with score {verdict.score:g}"
     return ""
@@ -342,44 +448,73 @@ def _time_bound_problem(name: str, verdict: Verdict) -> str:
 
 # --- probes -----------------------------------------------------------------------------------
 
-def _check_probes(subject: _Subject, rows: Sequence[GoldenRow], probes: Sequence[Probe], workers: int,
-                  timeout_s: float, max_cases: int | None):
+
+def _check_probes(
+    subject: _Subject,
+    rows: Sequence[GoldenRow],
+    probes: Sequence[Probe],
+    workers: int,
+    timeout_s: float,
+    max_cases: int | None,
+):
     waivers = waivers_for(subject.cls)
     every = probe_cases(rows, max_cases=max_cases)
     exempt = {c.line: why for c in every if (why := exempt_reason(subject.cls, c.reference))}
     cases = [c for c in every if c.line not in exempt]
     active = [p for p in probes if p.name not in waivers]
-    planned = [(p, case, text) for p in active for case in _cases_for(p, cases) for text in p.build(case)
-               if text not in case.known_pass]
-    items = [GradeItem(text, case.reference, subject.instance, i) for i, (_, case, text) in enumerate(planned)]
+    planned = [
+        (p, case, text)
+        for p in active
+        for case in _cases_for(p, cases)
+        for text in p.build(case)
+        if text not in case.known_pass
+    ]
+    items = [
+        GradeItem(text, case.reference, subject.instance, i)
+        for i, (_, case, text) in enumerate(planned)
+    ]
     verdicts = grade_batch(items, workers=workers, timeout_s=timeout_s) if items else []
-    hits = tuple(ProbeHit(p.name, case.line, _excerpt(text), len(text), v.status.value, v.score)
-                 for (p, case, text), v in zip(planned, verdicts) if v.passed or v.score > 0)
-    crashes = tuple(f"{p.name} (golden line {case.line}): {v.failure_reason.code}: {v.failure_reason.message[:160]}"
-                    for (p, case, text), v in zip(planned, verdicts)
-                    if v.failure_reason and v.failure_reason.code in CRASH_CODES)
+    hits = tuple(
+        ProbeHit(p.name, case.line, _excerpt(text), len(text), v.status.value, v.score)
+        for (p, case, text), v in zip(planned, verdicts)
+        if v.passed or v.score > 0
+    )
+    crashes = tuple(
+        f"{p.name} (golden line {case.line}): {v.failure_reason.code}: {v.failure_reason.message[:160]}"
+        for (p, case, text), v in zip(planned, verdicts)
+        if v.failure_reason and v.failure_reason.code in CRASH_CODES
+    )
     run = {p.name: sum(1 for q, _, _ in planned if q is p) for p in active}
-    skipped = {p.name: f"applies to {p.applies_to}; the golden table has none" for p in active if not run[p.name]}
+    skipped = {
+        p.name: f"applies to {p.applies_to}; the golden table has none"
+        for p in active
+        if not run[p.name]
+    }
     waived = {p.name: str(waivers[p.name]) for p in probes if p.name in waivers}
-    detail = (f"{len(planned)} responses from {len(active)} probes on {len(cases)} golden references: "
-              f"{len(hits)} passed" + (f"; {len(exempt)} reference(s) exempt" if exempt else ""))
+    detail = (
+        f"{len(planned)} responses from {len(active)} probes on {len(cases)} golden references: "
+        f"{len(hits)} passed" + (f"; {len(exempt)} reference(s) exempt" if exempt else "")
+    )
     skipped.update({f"line {line}": why for line, why in exempt.items()})
-    check = CheckResult("probes", not hits and not crashes and bool(cases),
-                        detail if cases else "no golden reference with a passing row that probes apply to",
-                        tuple(str(h) for h in hits) + crashes,
-                        "a probe that passes is a way to get reward without the right answer: reject it in a "
-                        "new verifier version, or, where the probe truly does not apply, declare "
-                        "probe_waivers = {'probe': 'reason'} on the class")
+    check = CheckResult(
+        "probes",
+        not hits and not crashes and bool(cases),
+        detail if cases else "no golden reference with a passing row that probes apply to",
+        tuple(str(h) for h in hits) + crashes,
+        "a probe that passes is a way to get reward without the right answer: reject it in a "
+        "new verifier version, or, where the probe truly does not apply, declare "
+        "probe_waivers = {'probe': 'reason'} on the class",
+    )
     return check, hits, run, skipped, waived
 
 
 def _cases_for(probe: Probe, cases: list[ProbeCase]) -> list[ProbeCase]:
     built = [c for c in cases if probe.build(c)] if probe.max_cases is not None else cases
-    return built[:probe.max_cases] if probe.max_cases is not None else built
+    return built[: probe.max_cases] if probe.max_cases is not None else built
 
 
 def _excerpt(text: str) -> str:
-    return text if len(text) <= EXCERPT else f"{text[:EXCERPT // 2]}...{text[-EXCERPT // 2:]}"
+    return text if len(text) <= EXCERPT else f"{text[: EXCERPT // 2]}...{text[-EXCERPT // 2 :]}"
 
 
 def check_all(specs: Iterable[str] | None = None, **kwargs: Any) -> list[CheckReport]:

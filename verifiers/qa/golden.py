@@ -68,7 +68,9 @@ def golden_path(spec: str, verifier_cls: type | None = None) -> Path | None:
     return packaged if packaged.is_file() else None
 
 
-def load_golden(spec: str, golden: Any = None, verifier_cls: type | None = None) -> GoldenTable | None:
+def load_golden(
+    spec: str, golden: Any = None, verifier_cls: type | None = None
+) -> GoldenTable | None:
     """Read the golden table for ``spec`` (see the module docstring for the order); None when there is none."""
     if golden is not None and not isinstance(golden, (str, Path)):
         return parse_rows(golden, source="<rows>")
@@ -77,7 +79,9 @@ def load_golden(spec: str, golden: Any = None, verifier_cls: type | None = None)
         return None
     if not path.is_file():
         return GoldenTable(str(path), (), (f"{path}: no such file",))
-    lines = path.read_text(encoding="utf-8-sig", errors="replace").splitlines()  # bad bytes: U+FFFD, not a crash
+    lines = path.read_text(
+        encoding="utf-8-sig", errors="replace"
+    ).splitlines()  # bad bytes: U+FFFD, not a crash
     return parse_rows(lines, source=str(path))
 
 
@@ -111,5 +115,12 @@ def _parse_row(n: int, line: Any) -> tuple[GoldenRow | None, str]:
         return None, f"status {record['status']!r} is not one of {[s.value for s in Status]}"
     if not isinstance(record["response"], str):
         return None, "response must be a string"
-    return GoldenRow(n, record["reference"], record["response"], status, record.get("score"),
-                     record.get("code"), str(record.get("note", ""))), ""
+    return GoldenRow(
+        n,
+        record["reference"],
+        record["response"],
+        status,
+        record.get("score"),
+        record.get("code"),
+        str(record.get("note", "")),
+    ), ""

@@ -68,7 +68,11 @@ def _text_of(value: Any) -> str | None:
     if isinstance(value, str):
         return value or None
     if isinstance(value, list):  # chat messages
-        parts = [m.get("content") for m in value if isinstance(m, Mapping) and isinstance(m.get("content"), str)]
+        parts = [
+            m.get("content")
+            for m in value
+            if isinstance(m, Mapping) and isinstance(m.get("content"), str)
+        ]
         return "\n".join(parts) or None
     return None
 
@@ -109,17 +113,67 @@ def _megabyte_filler(case: ProbeCase) -> list[str]:
 #: Characters that look like ASCII ones but are different letters (not NFKC-equal, so no
 #: normalisation may legitimately map them back): Cyrillic, Greek, Cherokee and Latin extensions.
 CONFUSABLES = {
-    "a": "\u0430", "b": "\u044c", "c": "\u0441", "d": "\u0501", "e": "\u0435", "g": "\u0261",
-    "h": "\u04bb", "i": "\u0456", "j": "\u0458", "k": "\u03ba", "l": "\u04cf", "m": "\u043c",
-    "n": "\u0578", "o": "\u043e", "p": "\u0440", "q": "\u051b", "r": "\u0433", "s": "\u0455",
-    "t": "\u0442", "u": "\u03c5", "v": "\u03bd", "w": "\u051d", "x": "\u0445", "y": "\u0443",
-    "z": "\u1d22", "A": "\u0391", "B": "\u0392", "C": "\u0421", "D": "\u13a0", "E": "\u0395",
-    "F": "\u03dc", "G": "\u050c", "H": "\u0397", "I": "\u0399", "J": "\u0408", "K": "\u039a",
-    "L": "\u13de", "M": "\u039c", "N": "\u039d", "O": "\u039f", "P": "\u03a1", "Q": "\u051a",
-    "R": "\u13a1", "S": "\u0405", "T": "\u03a4", "U": "\u054d", "V": "\u13d9", "W": "\u051c",
-    "X": "\u03a7", "Y": "\u03a5", "Z": "\u0396",
-    "0": "\u041e", "1": "\u04c0", "2": "\u14bf", "3": "\u0417", "4": "\u13ce", "5": "\u01bc",
-    "6": "\u0431", "7": "\u13ee", "8": "\u0222", "9": "\u13ed",
+    "a": "\u0430",
+    "b": "\u044c",
+    "c": "\u0441",
+    "d": "\u0501",
+    "e": "\u0435",
+    "g": "\u0261",
+    "h": "\u04bb",
+    "i": "\u0456",
+    "j": "\u0458",
+    "k": "\u03ba",
+    "l": "\u04cf",
+    "m": "\u043c",
+    "n": "\u0578",
+    "o": "\u043e",
+    "p": "\u0440",
+    "q": "\u051b",
+    "r": "\u0433",
+    "s": "\u0455",
+    "t": "\u0442",
+    "u": "\u03c5",
+    "v": "\u03bd",
+    "w": "\u051d",
+    "x": "\u0445",
+    "y": "\u0443",
+    "z": "\u1d22",
+    "A": "\u0391",
+    "B": "\u0392",
+    "C": "\u0421",
+    "D": "\u13a0",
+    "E": "\u0395",
+    "F": "\u03dc",
+    "G": "\u050c",
+    "H": "\u0397",
+    "I": "\u0399",
+    "J": "\u0408",
+    "K": "\u039a",
+    "L": "\u13de",
+    "M": "\u039c",
+    "N": "\u039d",
+    "O": "\u039f",
+    "P": "\u03a1",
+    "Q": "\u051a",
+    "R": "\u13a1",
+    "S": "\u0405",
+    "T": "\u03a4",
+    "U": "\u054d",
+    "V": "\u13d9",
+    "W": "\u051c",
+    "X": "\u03a7",
+    "Y": "\u03a5",
+    "Z": "\u0396",
+    "0": "\u041e",
+    "1": "\u04c0",
+    "2": "\u14bf",
+    "3": "\u0417",
+    "4": "\u13ce",
+    "5": "\u01bc",
+    "6": "\u0431",
+    "7": "\u13ee",
+    "8": "\u0222",
+    "9": "\u13ed",
 }
 _CONFUSE = str.maketrans(CONFUSABLES)
 
@@ -134,7 +188,9 @@ def lookalike(text: str) -> str:
 
 
 def _lookalike(case: ProbeCase) -> list[str]:
-    swapped = lookalike(case.passing)  # every ASCII letter and digit but "f" changes, the answer's too
+    swapped = lookalike(
+        case.passing
+    )  # every ASCII letter and digit but "f" changes, the answer's too
     return [swapped] if swapped != case.passing else []
 
 
@@ -183,19 +239,49 @@ def _exit_early(case: ProbeCase) -> list[str]:
 PROBES: tuple[Probe, ...] = (
     Probe("empty", "the empty string", _empty),
     Probe("whitespace", "only spaces, tabs and newlines", _whitespace),
-    Probe("echo_prompt", "the reference's prompt echoed back", _echo_prompt,
-          "references with a 'prompt' or 'question'"),
-    Probe("every_candidate", "R followed by every same-format wrong answer in the table", _every_candidate,
-          "references with same-format wrong answers in the table"),
-    Probe("hedge", "'R' then 'Or maybe:' and a wrong answer", _hedge,
-          "references with same-format wrong answers in the table"),
-    Probe("megabyte", "over 1 MB of R and a wrong answer repeated, ending on the wrong one", _megabyte,
-          "references with same-format wrong answers in the table", max_cases=2),
-    Probe("megabyte_filler", "over 1 MB of reasoning-like words with no answer at all", _megabyte_filler, max_cases=2),
-    Probe("lookalike", "R with letters and digits swapped for look-alikes (Cyrillic, Greek, ...)", _lookalike,
-          "passing responses with letters or digits"),
-    Probe("format_only", "R's wrapper with nothing inside (\\boxed{}, empty fence, {}, no tool calls)",
-          _format_only, "passing responses with a box, fence, JSON value or tool call"),
+    Probe(
+        "echo_prompt",
+        "the reference's prompt echoed back",
+        _echo_prompt,
+        "references with a 'prompt' or 'question'",
+    ),
+    Probe(
+        "every_candidate",
+        "R followed by every same-format wrong answer in the table",
+        _every_candidate,
+        "references with same-format wrong answers in the table",
+    ),
+    Probe(
+        "hedge",
+        "'R' then 'Or maybe:' and a wrong answer",
+        _hedge,
+        "references with same-format wrong answers in the table",
+    ),
+    Probe(
+        "megabyte",
+        "over 1 MB of R and a wrong answer repeated, ending on the wrong one",
+        _megabyte,
+        "references with same-format wrong answers in the table",
+        max_cases=2,
+    ),
+    Probe(
+        "megabyte_filler",
+        "over 1 MB of reasoning-like words with no answer at all",
+        _megabyte_filler,
+        max_cases=2,
+    ),
+    Probe(
+        "lookalike",
+        "R with letters and digits swapped for look-alikes (Cyrillic, Greek, ...)",
+        _lookalike,
+        "passing responses with letters or digits",
+    ),
+    Probe(
+        "format_only",
+        "R's wrapper with nothing inside (\\boxed{}, empty fence, {}, no tool calls)",
+        _format_only,
+        "passing responses with a box, fence, JSON value or tool call",
+    ),
     Probe("claim_success", "a bare claim that the answer is right", _claim_success),
     Probe("exit_early", "a program exiting with status 0 before any test runs", _exit_early),
 )
@@ -224,11 +310,24 @@ def _case_of(group: Sequence[Any]) -> ProbeCase | None:
     if not passing:
         return None
     failing = [r.response for r in group if r.status.value == "fail"]
-    best = max(passing, key=lambda r: max((similarity(r.response, w) for w in failing), default=0.0))
-    same_format = sorted((w for w in failing if similarity(best.response, w) >= SAME_FORMAT
-                          and not adds_nothing(best.response, w)), key=lambda w: similarity(best.response, w))
-    return ProbeCase(best.line, best.reference, best.response, tuple(same_format),
-                     frozenset(r.response for r in passing))
+    best = max(
+        passing, key=lambda r: max((similarity(r.response, w) for w in failing), default=0.0)
+    )
+    same_format = sorted(
+        (
+            w
+            for w in failing
+            if similarity(best.response, w) >= SAME_FORMAT and not adds_nothing(best.response, w)
+        ),
+        key=lambda w: similarity(best.response, w),
+    )
+    return ProbeCase(
+        best.line,
+        best.reference,
+        best.response,
+        tuple(same_format),
+        frozenset(r.response for r in passing),
+    )
 
 
 #: Two responses at least this similar (:func:`similarity`) count as the same format: a wrong
@@ -262,13 +361,15 @@ def adds_nothing(passing: str, wrong: str) -> bool:
     (True, False)
     """
     prefix = len(os.path.commonprefix([passing, wrong]))
-    while prefix and passing[prefix - 1] not in _DELIMITERS:  # back to the start of the differing item
+    while (
+        prefix and passing[prefix - 1] not in _DELIMITERS
+    ):  # back to the start of the differing item
         prefix -= 1
     suffix = len(os.path.commonprefix([passing[prefix:][::-1], wrong[prefix:][::-1]]))
     while suffix and passing[len(passing) - suffix] not in _DELIMITERS:
         suffix -= 1
-    theirs = set(_TOKEN.findall(wrong[prefix:len(wrong) - suffix]))
-    return bool(theirs) and theirs <= set(_TOKEN.findall(passing[prefix:len(passing) - suffix]))
+    theirs = set(_TOKEN.findall(wrong[prefix : len(wrong) - suffix]))
+    return bool(theirs) and theirs <= set(_TOKEN.findall(passing[prefix : len(passing) - suffix]))
 
 
 _DELIMITERS = frozenset("{}()[]$\n")
@@ -285,8 +386,17 @@ def spread(items: Sequence[Any], k: int) -> list:
 
 
 #: Hostile inputs that hold no answer: a ``pass`` on one of them is reward for nothing.
-JUNK_INPUTS = frozenset({"digits_1mb", "nested_parens", "nested_brackets", "nested_braces", "nested_frac",
-                         "nested_tags", "control_chars"})
+JUNK_INPUTS = frozenset(
+    {
+        "digits_1mb",
+        "nested_parens",
+        "nested_brackets",
+        "nested_braces",
+        "nested_frac",
+        "nested_tags",
+        "control_chars",
+    }
+)
 
 
 def hostile_inputs(case: ProbeCase | None) -> dict[str, str]:
@@ -319,11 +429,20 @@ def waivers_for(verifier_cls: type) -> dict[str, str]:
 def waiver_problems(verifier_cls: type) -> list[str]:
     """What is wrong with a class's waivers: unknown probe names, empty reasons, every probe waived."""
     waivers = waivers_for(verifier_cls)
-    problems = [f"probe_waivers names {name!r}, which is no probe; probes: {', '.join(PROBES_BY_NAME)}"
-                for name in waivers if name not in PROBES_BY_NAME]
-    problems += [f"probe_waivers[{name!r}] gives no reason" for name, why in waivers.items() if not str(why).strip()]
+    problems = [
+        f"probe_waivers names {name!r}, which is no probe; probes: {', '.join(PROBES_BY_NAME)}"
+        for name in waivers
+        if name not in PROBES_BY_NAME
+    ]
+    problems += [
+        f"probe_waivers[{name!r}] gives no reason"
+        for name, why in waivers.items()
+        if not str(why).strip()
+    ]
     if len(set(waivers) & set(PROBES_BY_NAME)) > len(PROBES_BY_NAME) // 2:
-        problems.append(f"probe_waivers waives {len(waivers)} of {len(PROBES_BY_NAME)} probes: most probes must apply")
+        problems.append(
+            f"probe_waivers waives {len(waivers)} of {len(PROBES_BY_NAME)} probes: most probes must apply"
+        )
     return problems
 
 

@@ -16,7 +16,16 @@ tool does not declare, and lets ``null`` among allowed values match an argument 
 
 from .declared import DeclaredArguments, declared_arguments, undeclared_arguments
 from .matching import call_matches, match_calls, state_mismatch, values_equal
-from .mock_apis import APIS, BankAPI, CalendarAPI, FileStoreAPI, MockAPI, WeatherAPI, make_api, register_api
+from .mock_apis import (
+    APIS,
+    BankAPI,
+    CalendarAPI,
+    FileStoreAPI,
+    MockAPI,
+    WeatherAPI,
+    make_api,
+    register_api,
+)
 from .parse import ParsedMessage, ToolCall, ToolCallParseError, parse_json_message, parse_tool_calls
 from .verifier import Rules, ToolCallVerifier, call_problem, execute_calls, tool_schemas
 from .verifier_v2 import ToolCallVerifierV2

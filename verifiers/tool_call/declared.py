@@ -75,13 +75,17 @@ def _declared(schema_json: str) -> DeclaredArguments:
             names.update(item for item in node["required"] if isinstance(item, str))
         if isinstance(node.get("patternProperties"), Mapping):
             patterns.extend(node["patternProperties"])
-        allows_more |= any(key in node and node[key] is not False
-                           for key in ("additionalProperties", "unevaluatedProperties"))
+        allows_more |= any(
+            key in node and node[key] is not False
+            for key in ("additionalProperties", "unevaluatedProperties")
+        )
     for pattern in patterns:
         try:
             re.compile(pattern)
         except re.error as exc:
-            raise BadReferenceError(f"patternProperties pattern {pattern!r} is not a valid regex: {exc}") from None
+            raise BadReferenceError(
+                f"patternProperties pattern {pattern!r} is not a valid regex: {exc}"
+            ) from None
     return DeclaredArguments(frozenset(names), tuple(patterns), allows_more)
 
 

@@ -29,13 +29,17 @@ def values_equal(expected: Any, actual: Any) -> bool:
     if isinstance(expected, str) and isinstance(actual, str):
         return expected.strip() == actual.strip()
     if isinstance(expected, Mapping) and isinstance(actual, Mapping):
-        return expected.keys() == actual.keys() and all(values_equal(expected[k], actual[k]) for k in expected)
+        return expected.keys() == actual.keys() and all(
+            values_equal(expected[k], actual[k]) for k in expected
+        )
     if isinstance(expected, list) and isinstance(actual, list):
         return len(expected) == len(actual) and all(map(values_equal, expected, actual))
     return expected is None and actual is None
 
 
-def call_matches(expected: Mapping[str, Any], call: ToolCall, *, sent_null_matches: bool = False) -> bool:
+def call_matches(
+    expected: Mapping[str, Any], call: ToolCall, *, sent_null_matches: bool = False
+) -> bool:
     """Does ``call`` satisfy one expected call (name, arguments, per-argument allowed values)?
 
     ``expected = {"name": ..., "arguments": {arg: value}, "allowed": {arg: [values]}}``; an argument
@@ -59,15 +63,28 @@ def call_matches(expected: Mapping[str, Any], call: ToolCall, *, sent_null_match
                 return False
         elif not any(values_equal(option, value) for option in options if option is not None):
             return False
-    return all(key in call.arguments and values_equal(value, call.arguments[key])
-               for key, value in arguments.items() if key not in allowed)
+    return all(
+        key in call.arguments and values_equal(value, call.arguments[key])
+        for key, value in arguments.items()
+        if key not in allowed
+    )
 
 
-def match_calls(expected: Sequence[Mapping[str, Any]], calls: Sequence[ToolCall], *,
-                sent_null_matches: bool = False) -> dict[int, int]:
+def match_calls(
+    expected: Sequence[Mapping[str, Any]],
+    calls: Sequence[ToolCall],
+    *,
+    sent_null_matches: bool = False,
+) -> dict[int, int]:
     """Order-free maximum matching ``{expected index: call index}`` (augmenting paths; lists are small)."""
-    candidates = [[j for j, call in enumerate(calls) if call_matches(exp, call, sent_null_matches=sent_null_matches)]
-                  for exp in expected]
+    candidates = [
+        [
+            j
+            for j, call in enumerate(calls)
+            if call_matches(exp, call, sent_null_matches=sent_null_matches)
+        ]
+        for exp in expected
+    ]
     owner: dict[int, int] = {}
 
     def assign(i: int, seen: set[int]) -> bool:
@@ -88,14 +105,22 @@ def match_calls(expected: Sequence[Mapping[str, Any]], calls: Sequence[ToolCall]
 def validate_expected_calls(expected: Any) -> list[Mapping[str, Any]]:
     """Check the shape of ``reference["expected_calls"]``; raises :class:`BadReferenceError`."""
     if not isinstance(expected, list):
-        raise BadReferenceError("expected_calls must be a list of {name, arguments, allowed?} objects")
+        raise BadReferenceError(
+            "expected_calls must be a list of {name, arguments, allowed?} objects"
+        )
     for index, item in enumerate(expected):
         if not isinstance(item, Mapping) or not isinstance(item.get("name"), str):
             raise BadReferenceError(f"expected_calls[{index}] needs a string 'name'")
-        if not isinstance(item.get("arguments", {}), Mapping) or not isinstance(item.get("allowed", {}), Mapping):
-            raise BadReferenceError(f"expected_calls[{index}]: 'arguments' and 'allowed' must be objects")
+        if not isinstance(item.get("arguments", {}), Mapping) or not isinstance(
+            item.get("allowed", {}), Mapping
+        ):
+            raise BadReferenceError(
+                f"expected_calls[{index}]: 'arguments' and 'allowed' must be objects"
+            )
         if any(not isinstance(v, list) for v in (item.get("allowed") or {}).values()):
-            raise BadReferenceError(f"expected_calls[{index}].allowed maps each argument to a list of values")
+            raise BadReferenceError(
+                f"expected_calls[{index}].allowed maps each argument to a list of values"
+            )
     return expected
 
 
@@ -120,7 +145,9 @@ def state_mismatch(expected: Any, actual: Any, path: str = "$") -> str | None:
             got = len(actual) if isinstance(actual, list) else type(actual).__name__
             return f"{path}: expected {len(expected)} items, got {got}"
         return _list_mismatch(expected, actual, path)
-    return None if values_equal(expected, actual) else f"{path}: expected {expected!r}, got {actual!r}"
+    return (
+        None if values_equal(expected, actual) else f"{path}: expected {expected!r}, got {actual!r}"
+    )
 
 
 def _list_mismatch(expected: list, actual: list, path: str) -> str | None:

@@ -26,12 +26,23 @@ _DATE = r"^\d{4}-\d{2}-\d{2}$"
 _TIME = r"^([01]\d|2[0-3]):[0-5]\d$"
 
 
-def _fn(name: str, description: str, properties: Mapping[str, Any], required: list[str]) -> dict[str, Any]:
+def _fn(
+    name: str, description: str, properties: Mapping[str, Any], required: list[str]
+) -> dict[str, Any]:
     """An OpenAI function-calling tool definition."""
-    return {"type": "function", "function": {
-        "name": name, "description": description,
-        "parameters": {"type": "object", "properties": dict(properties), "required": required,
-                       "additionalProperties": False}}}
+    return {
+        "type": "function",
+        "function": {
+            "name": name,
+            "description": description,
+            "parameters": {
+                "type": "object",
+                "properties": dict(properties),
+                "required": required,
+                "additionalProperties": False,
+            },
+        },
+    }
 
 
 class MockAPI:
@@ -65,7 +76,11 @@ class MockAPI:
         method: Callable[..., Response] = getattr(self, f"tool_{tool}")
         try:
             return method(**dict(arguments))
-        except (TypeError, ValueError, KeyError) as exc:  # missing, unexpected or malformed arguments
+        except (
+            TypeError,
+            ValueError,
+            KeyError,
+        ) as exc:  # missing, unexpected or malformed arguments
             return 400, {"error": f"bad arguments for {tool}: {exc}"}
         except Exception as exc:  # a bug in a (user) tool is the server's fault, reported as 500
             return 500, {"error": f"{tool} failed: {type(exc).__name__}: {exc}"}
@@ -95,18 +110,36 @@ class CalendarAPI(MockAPI):
 
     name = "calendar"
     TOOLS = (
-        _fn("list_events", "List the events on a date.",
-            {"date": {"type": "string", "pattern": _DATE}}, ["date"]),
-        _fn("find_free_slot", "Earliest free slot of a given length on a date, within 09:00-17:00.",
-            {"date": {"type": "string", "pattern": _DATE},
-             "duration_minutes": {"type": "integer", "minimum": 5, "maximum": 480}},
-            ["date", "duration_minutes"]),
-        _fn("create_event", "Create an event; fails with 409 if it overlaps another event.",
-            {"title": {"type": "string", "minLength": 1}, "date": {"type": "string", "pattern": _DATE},
-             "start": {"type": "string", "pattern": _TIME}, "end": {"type": "string", "pattern": _TIME},
-             "attendees": {"type": "array", "items": {"type": "string"}}},
-            ["title", "date", "start", "end"]),
-        _fn("cancel_event", "Cancel an event by id.", {"event_id": {"type": "string"}}, ["event_id"]),
+        _fn(
+            "list_events",
+            "List the events on a date.",
+            {"date": {"type": "string", "pattern": _DATE}},
+            ["date"],
+        ),
+        _fn(
+            "find_free_slot",
+            "Earliest free slot of a given length on a date, within 09:00-17:00.",
+            {
+                "date": {"type": "string", "pattern": _DATE},
+                "duration_minutes": {"type": "integer", "minimum": 5, "maximum": 480},
+            },
+            ["date", "duration_minutes"],
+        ),
+        _fn(
+            "create_event",
+            "Create an event; fails with 409 if it overlaps another event.",
+            {
+                "title": {"type": "string", "minLength": 1},
+                "date": {"type": "string", "pattern": _DATE},
+                "start": {"type": "string", "pattern": _TIME},
+                "end": {"type": "string", "pattern": _TIME},
+                "attendees": {"type": "array", "items": {"type": "string"}},
+            },
+            ["title", "date", "start", "end"],
+        ),
+        _fn(
+            "cancel_event", "Cancel an event by id.", {"event_id": {"type": "string"}}, ["event_id"]
+        ),
     )
     DAY = (9 * 60, 17 * 60)
 
@@ -115,7 +148,9 @@ class CalendarAPI(MockAPI):
         return {"events": [], "next_id": 1}
 
     def _on(self, date: str) -> list[dict[str, Any]]:
-        return sorted((e for e in self.state["events"] if e["date"] == date), key=lambda e: e["start"])
+        return sorted(
+            (e for e in self.state["events"] if e["date"] == date), key=lambda e: e["start"]
+        )
 
     def tool_list_events(self, date: str) -> Response:
         _check(_DATE, date, "date")
@@ -123,7 +158,11 @@ class CalendarAPI(MockAPI):
 
     def tool_find_free_slot(self, date: str, duration_minutes: int) -> Response:
         _check(_DATE, date, "date")
-        if not isinstance(duration_minutes, int) or isinstance(duration_minutes, bool) or duration_minutes < 5:
+        if (
+            not isinstance(duration_minutes, int)
+            or isinstance(duration_minutes, bool)
+            or duration_minutes < 5
+        ):
             return 400, {"error": "duration_minutes must be an integer >= 5"}
         cursor = self.DAY[0]
         for event in self._on(date):
@@ -134,19 +173,32 @@ class CalendarAPI(MockAPI):
             return 404, {"error": f"no free {duration_minutes}-minute slot on {date}"}
         return 200, {"date": date, "start": _hhmm(cursor), "end": _hhmm(cursor + duration_minutes)}
 
-    def tool_create_event(self, title: str, date: str, start: str, end: str,
-                          attendees: list[str] | None = None) -> Response:
-        for value, what, pattern in ((date, "date", _DATE), (start, "start", _TIME), (end, "end", _TIME)):
+    def tool_create_event(
+        self, title: str, date: str, start: str, end: str, attendees: list[str] | None = None
+    ) -> Response:
+        for value, what, pattern in (
+            (date, "date", _DATE),
+            (start, "start", _TIME),
+            (end, "end", _TIME),
+        ):
             _check(pattern, value, what)
         if not isinstance(title, str) or not title.strip():
             return 400, {"error": "title must be a non-empty string"}
         if _minutes(end) <= _minutes(start):
             return 400, {"error": f"end {end} must be after start {start}"}
         for event in self._on(date):
-            if _minutes(start) < _minutes(event["end"]) and _minutes(event["start"]) < _minutes(end):
+            if _minutes(start) < _minutes(event["end"]) and _minutes(event["start"]) < _minutes(
+                end
+            ):
                 return 409, {"error": f"overlaps {event['id']} ({event['start']}-{event['end']})"}
-        event = {"id": f"evt-{self.state['next_id']}", "title": title, "date": date, "start": start,
-                 "end": end, "attendees": sorted(attendees or [])}
+        event = {
+            "id": f"evt-{self.state['next_id']}",
+            "title": title,
+            "date": date,
+            "start": start,
+            "end": end,
+            "attendees": sorted(attendees or []),
+        }
         self.state["next_id"] += 1
         self.state["events"].append(event)
         return 201, copy.deepcopy(event)
@@ -164,14 +216,28 @@ class BankAPI(MockAPI):
 
     name = "bank"
     TOOLS = (
-        _fn("get_balance", "Balance of an account, in cents.", {"account": {"type": "string"}}, ["account"]),
-        _fn("transfer", "Move an amount (cents) between two accounts.",
-            {"from_account": {"type": "string"}, "to_account": {"type": "string"},
-             "amount_cents": {"type": "integer", "minimum": 1}},
-            ["from_account", "to_account", "amount_cents"]),
-        _fn("deposit", "Deposit an amount (cents) into an account.",
+        _fn(
+            "get_balance",
+            "Balance of an account, in cents.",
+            {"account": {"type": "string"}},
+            ["account"],
+        ),
+        _fn(
+            "transfer",
+            "Move an amount (cents) between two accounts.",
+            {
+                "from_account": {"type": "string"},
+                "to_account": {"type": "string"},
+                "amount_cents": {"type": "integer", "minimum": 1},
+            },
+            ["from_account", "to_account", "amount_cents"],
+        ),
+        _fn(
+            "deposit",
+            "Deposit an amount (cents) into an account.",
             {"account": {"type": "string"}, "amount_cents": {"type": "integer", "minimum": 1}},
-            ["account", "amount_cents"]),
+            ["account", "amount_cents"],
+        ),
     )
 
     @classmethod
@@ -193,14 +259,20 @@ class BankAPI(MockAPI):
             missing = from_account if src is None else to_account
             return 404, {"error": f"no account {missing!r}"}
         if not _positive_int(amount_cents) or from_account == to_account:
-            return 400, {"error": "amount_cents must be a positive integer and the accounts must differ"}
+            return 400, {
+                "error": "amount_cents must be a positive integer and the accounts must differ"
+            }
         if src["balance_cents"] < amount_cents:
             return 422, {"error": f"insufficient funds in {from_account!r}"}
         src["balance_cents"] -= amount_cents
         dst["balance_cents"] += amount_cents
-        self.state["ledger"].append({"op": "transfer", "from": from_account, "to": to_account,
-                                     "amount_cents": amount_cents})
-        return 200, {"from_balance_cents": src["balance_cents"], "to_balance_cents": dst["balance_cents"]}
+        self.state["ledger"].append(
+            {"op": "transfer", "from": from_account, "to": to_account, "amount_cents": amount_cents}
+        )
+        return 200, {
+            "from_balance_cents": src["balance_cents"],
+            "to_balance_cents": dst["balance_cents"],
+        }
 
     def tool_deposit(self, account: str, amount_cents: int) -> Response:
         acct = self._account(account)
@@ -222,8 +294,12 @@ class WeatherAPI(MockAPI):
 
     name = "weather"
     TOOLS = (
-        _fn("get_forecast", "Forecast for a city on a date.",
-            {"city": {"type": "string"}, "date": {"type": "string", "pattern": _DATE}}, ["city", "date"]),
+        _fn(
+            "get_forecast",
+            "Forecast for a city on a date.",
+            {"city": {"type": "string"}, "date": {"type": "string", "pattern": _DATE}},
+            ["city", "date"],
+        ),
     )
 
     @classmethod
@@ -232,7 +308,9 @@ class WeatherAPI(MockAPI):
 
     def tool_get_forecast(self, city: str, date: str) -> Response:
         _check(_DATE, date, "date")
-        forecast = self.state["forecasts"].get(city, {}).get(date) if isinstance(city, str) else None
+        forecast = (
+            self.state["forecasts"].get(city, {}).get(date) if isinstance(city, str) else None
+        )
         if forecast is None:
             return 404, {"error": f"no forecast for {city!r} on {date}"}
         return 200, {"city": city, "date": date, **copy.deepcopy(forecast)}
@@ -243,10 +321,19 @@ class FileStoreAPI(MockAPI):
 
     name = "files"
     TOOLS = (
-        _fn("list_files", "Paths starting with a prefix.", {"prefix": {"type": "string"}}, ["prefix"]),
+        _fn(
+            "list_files",
+            "Paths starting with a prefix.",
+            {"prefix": {"type": "string"}},
+            ["prefix"],
+        ),
         _fn("read_file", "Content of a file.", {"path": {"type": "string"}}, ["path"]),
-        _fn("write_file", "Create or overwrite a file.",
-            {"path": {"type": "string", "minLength": 1}, "content": {"type": "string"}}, ["path", "content"]),
+        _fn(
+            "write_file",
+            "Create or overwrite a file.",
+            {"path": {"type": "string", "minLength": 1}, "content": {"type": "string"}},
+            ["path", "content"],
+        ),
         _fn("delete_file", "Delete a file.", {"path": {"type": "string"}}, ["path"]),
     )
 
@@ -279,7 +366,9 @@ class FileStoreAPI(MockAPI):
 
 
 #: Mock APIs by name, as a task's ``environment.api`` names them.
-APIS: dict[str, type[MockAPI]] = {cls.name: cls for cls in (CalendarAPI, BankAPI, WeatherAPI, FileStoreAPI)}
+APIS: dict[str, type[MockAPI]] = {
+    cls.name: cls for cls in (CalendarAPI, BankAPI, WeatherAPI, FileStoreAPI)
+}
 
 
 def make_api(name: str, state: Mapping[str, Any] | None = None) -> MockAPI:
@@ -299,9 +388,15 @@ def register_api(cls: type[MockAPI], *, replace: bool = False) -> type[MockAPI]:
     if not (isinstance(cls, type) and issubclass(cls, MockAPI)) or not cls.name:
         raise TypeError(f"{cls!r} must be a MockAPI subclass with a non-empty 'name'")
     if cls.name in APIS and APIS[cls.name] is not cls and not replace:
-        raise ValueError(f"mock API {cls.name!r} is already registered; pass replace=True to override it")
-    missing = [name for name in cls.tool_names() if not callable(getattr(cls, f"tool_{name}", None))]
+        raise ValueError(
+            f"mock API {cls.name!r} is already registered; pass replace=True to override it"
+        )
+    missing = [
+        name for name in cls.tool_names() if not callable(getattr(cls, f"tool_{name}", None))
+    ]
     if missing:
-        raise TypeError(f"{cls.__name__} lists tools without a tool_<name> method: {', '.join(missing)}")
+        raise TypeError(
+            f"{cls.__name__} lists tools without a tool_<name> method: {', '.join(missing)}"
+        )
     APIS[cls.name] = cls
     return cls

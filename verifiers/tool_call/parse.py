@@ -57,8 +57,14 @@ class ToolCall:
 
     def to_openai(self) -> dict[str, Any]:
         """The call in OpenAI ``tool_calls`` form (arguments as a JSON string)."""
-        return {"id": self.id, "type": "function",
-                "function": {"name": self.name, "arguments": json.dumps(self.arguments, ensure_ascii=False)}}
+        return {
+            "id": self.id,
+            "type": "function",
+            "function": {
+                "name": self.name,
+                "arguments": json.dumps(self.arguments, ensure_ascii=False),
+            },
+        }
 
 
 @dataclass(frozen=True)
@@ -122,13 +128,19 @@ def parse_json_message(data: Any) -> ParsedMessage:
             raise ToolCallParseError("bad_call_shape", "'tool_calls' must be a list")
         content = data.get("content") or ""
         calls = tuple(_call(item, index) for index, item in enumerate(raw))
-        return ParsedMessage(calls, "openai", content if isinstance(content, str) else json.dumps(content))
+        return ParsedMessage(
+            calls, "openai", content if isinstance(content, str) else json.dumps(content)
+        )
     if isinstance(data, list):
-        return ParsedMessage(tuple(_call(item, index) for index, item in enumerate(data)), "json", "")
+        return ParsedMessage(
+            tuple(_call(item, index) for index, item in enumerate(data)), "json", ""
+        )
     if isinstance(data, Mapping) and ("name" in data or "function" in data):
         return ParsedMessage((_call(data, 0),), "json", "")
-    raise ToolCallParseError("bad_call_shape", "JSON completion is neither a tool call, a list of calls "
-                                               "nor a message with 'tool_calls'")
+    raise ToolCallParseError(
+        "bad_call_shape",
+        "JSON completion is neither a tool call, a list of calls nor a message with 'tool_calls'",
+    )
 
 
 def _parse_hermes(text: str) -> ParsedMessage:
@@ -137,13 +149,22 @@ def _parse_hermes(text: str) -> ParsedMessage:
     while (start := text.find(_OPEN_TAG, position)) != -1:
         end = text.find(_CLOSE_TAG, start + len(_OPEN_TAG))
         if end == -1:
-            raise ToolCallParseError("malformed_json", "a <tool_call> block is not closed with </tool_call>")
-        body = text[start + len(_OPEN_TAG):end]
+            raise ToolCallParseError(
+                "malformed_json", "a <tool_call> block is not closed with </tool_call>"
+            )
+        body = text[start + len(_OPEN_TAG) : end]
         if _OPEN_TAG in body:
-            raise ToolCallParseError("malformed_json", "a <tool_call> block is not closed before the next one opens")
+            raise ToolCallParseError(
+                "malformed_json", "a <tool_call> block is not closed before the next one opens"
+            )
         outside.append(text[position:start])
         index = len(calls)
-        calls.append(_call(_loads(_unfence(body.strip()), f"<tool_call> block {index} is not valid JSON"), index))
+        calls.append(
+            _call(
+                _loads(_unfence(body.strip()), f"<tool_call> block {index} is not valid JSON"),
+                index,
+            )
+        )
         position = end + len(_CLOSE_TAG)
     outside.append(text[position:])
     return ParsedMessage(tuple(calls), "hermes", "".join(outside).strip())
@@ -160,7 +181,9 @@ def _loads(text: str, problem: str) -> Any:
 
 def _call(item: Any, index: int) -> ToolCall:
     if not isinstance(item, Mapping):
-        raise ToolCallParseError("bad_call_shape", f"call {index} is {type(item).__name__}, not an object")
+        raise ToolCallParseError(
+            "bad_call_shape", f"call {index} is {type(item).__name__}, not an object"
+        )
     call_id = item.get("id") if isinstance(item.get("id"), str) else f"call_{index}"
     if isinstance(item.get("function"), Mapping):
         item = item["function"]
@@ -172,7 +195,9 @@ def _call(item: Any, index: int) -> ToolCall:
         problem = f"arguments of call {index} ({name}) are not valid JSON"
         arguments = _loads(arguments, problem) if arguments.strip() else {}
     if not isinstance(arguments, Mapping):
-        raise ToolCallParseError("bad_call_shape", f"arguments of call {index} ({name}) must be a JSON object")
+        raise ToolCallParseError(
+            "bad_call_shape", f"arguments of call {index} ({name}) must be a JSON object"
+        )
     return ToolCall(name, dict(arguments), call_id)
 
 
@@ -183,8 +208,13 @@ def _unfence(text: str) -> str:
     quadratically on a fence followed by many blank lines).
     """
     newline = text.find("\n")
-    if not text.startswith("```") or newline == -1 or not text.endswith("```") or len(text) - 3 <= newline:
+    if (
+        not text.startswith("```")
+        or newline == -1
+        or not text.endswith("```")
+        or len(text) - 3 <= newline
+    ):
         return text
     if _FENCE_HEADER.fullmatch(text, 3, newline) is None:
         return text
-    return text[newline + 1:len(text) - 3].strip()
+    return text[newline + 1 : len(text) - 3].strip()

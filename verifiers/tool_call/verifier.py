@@ -75,7 +75,9 @@ def tool_schemas(reference: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
         if not isinstance(environment, Mapping):
             raise BadReferenceError("reference needs 'tools' or an 'environment' {api, state}")
         if environment.get("api") not in APIS:
-            raise BadReferenceError(f"unknown mock API {environment.get('api')!r}; available: {', '.join(sorted(APIS))}")
+            raise BadReferenceError(
+                f"unknown mock API {environment.get('api')!r}; available: {', '.join(sorted(APIS))}"
+            )
         tools = APIS[environment["api"]].tool_definitions()
     if not isinstance(tools, list):
         raise BadReferenceError("'tools' must be a list of OpenAI function definitions")
@@ -110,16 +112,30 @@ class ToolCallVerifier(BaseVerifier):
         if not parsed.calls and not (self.rules.no_call_reference and expected == []):
             return Outcome.unparseable("no_tool_call", "the completion contains no tool call")
         if len(parsed.calls) > _CALL_LIMIT:
-            return Outcome.failed("wrong_calls", f"{len(parsed.calls)} calls exceed the limit of {_CALL_LIMIT}")
-        details = {"format": parsed.format, "calls": [{"name": c.name, "arguments": c.arguments} for c in parsed.calls]}
-        invalid = _schema_failure(parsed.calls, schemas, declared_only=self.rules.declared_arguments_only)
+            return Outcome.failed(
+                "wrong_calls", f"{len(parsed.calls)} calls exceed the limit of {_CALL_LIMIT}"
+            )
+        details = {
+            "format": parsed.format,
+            "calls": [{"name": c.name, "arguments": c.arguments} for c in parsed.calls],
+        }
+        invalid = _schema_failure(
+            parsed.calls, schemas, declared_only=self.rules.declared_arguments_only
+        )
         if invalid is not None:
             return Outcome.failed(*invalid, **details)
         matched = None
         if expected is not None:
-            matched = match_calls(expected, parsed.calls, sent_null_matches=self.rules.sent_null_matches)
-            problem = _match_failure(expected, parsed.calls, matched, bool(reference.get("allow_extra_calls")),
-                                     no_call_reference=self.rules.no_call_reference)
+            matched = match_calls(
+                expected, parsed.calls, sent_null_matches=self.rules.sent_null_matches
+            )
+            problem = _match_failure(
+                expected,
+                parsed.calls,
+                matched,
+                bool(reference.get("allow_extra_calls")),
+                no_call_reference=self.rules.no_call_reference,
+            )
             if problem:
                 return Outcome.failed("wrong_calls", problem, **details)
         if reference.get("environment"):
@@ -128,12 +144,20 @@ class ToolCallVerifier(BaseVerifier):
                 return outcome
         return _answer_outcome(reference, parsed, details)
 
-    def _read_reference(self, reference: Mapping[str, Any]) -> tuple[list[Mapping[str, Any]] | None, dict[str, Any]]:
+    def _read_reference(
+        self, reference: Mapping[str, Any]
+    ) -> tuple[list[Mapping[str, Any]] | None, dict[str, Any]]:
         """``(expected calls or None, {tool: parameters schema})``; raises :class:`BadReferenceError`."""
         expected = reference.get("expected_calls")
         if expected is None and not reference.get("environment"):
-            hint = ' (for "no call is expected", give "expected_calls": [])' if self.rules.no_call_reference else ""
-            raise BadReferenceError(f"reference needs 'expected_calls', an 'environment', or both{hint}")
+            hint = (
+                ' (for "no call is expected", give "expected_calls": [])'
+                if self.rules.no_call_reference
+                else ""
+            )
+            raise BadReferenceError(
+                f"reference needs 'expected_calls', an 'environment', or both{hint}"
+            )
         if expected is not None:
             validate_expected_calls(expected)
         schemas = tool_schemas(reference)
@@ -141,8 +165,13 @@ class ToolCallVerifier(BaseVerifier):
             _check_expected_arguments_declared(expected, schemas)
         return expected, schemas
 
-    def _execute(self, reference: Mapping[str, Any], parsed: ParsedMessage,
-                 matched: dict[int, int] | None, details: dict[str, Any]) -> Outcome | None:
+    def _execute(
+        self,
+        reference: Mapping[str, Any],
+        parsed: ParsedMessage,
+        matched: dict[int, int] | None,
+        details: dict[str, Any],
+    ) -> Outcome | None:
         environment = reference["environment"]
         if not isinstance(environment, Mapping):
             raise BadReferenceError("'environment' must be an object {api, state}")
@@ -153,18 +182,24 @@ class ToolCallVerifier(BaseVerifier):
         failed = [j for j in required if not 200 <= results[j][0] < 300]
         if failed:
             j = failed[0]
-            return Outcome.failed("call_failed", f"call {j} ({parsed.calls[j].name}) returned {results[j][0]}: "
-                                                 f"{results[j][1]}", **details)
+            return Outcome.failed(
+                "call_failed",
+                f"call {j} ({parsed.calls[j].name}) returned {results[j][0]}: {results[j][1]}",
+                **details,
+            )
         expected_state = reference.get("expected_state")
         if expected_state is not None:
             where = state_mismatch(expected_state, api.snapshot())
             if where is not None:
-                return Outcome.failed("end_state_mismatch", f"end state differs at {where}", **details)
+                return Outcome.failed(
+                    "end_state_mismatch", f"end state differs at {where}", **details
+                )
         return None
 
 
-def _schema_failure(calls: Sequence[ToolCall], schemas: Mapping[str, Mapping[str, Any]], *,
-                    declared_only: bool) -> tuple[str, str] | None:
+def _schema_failure(
+    calls: Sequence[ToolCall], schemas: Mapping[str, Mapping[str, Any]], *, declared_only: bool
+) -> tuple[str, str] | None:
     for index, call in enumerate(calls):
         problem = call_problem(call, schemas, declared_only=declared_only)
         if problem is not None:
@@ -172,8 +207,9 @@ def _schema_failure(calls: Sequence[ToolCall], schemas: Mapping[str, Mapping[str
     return None
 
 
-def call_problem(call: ToolCall, schemas: Mapping[str, Mapping[str, Any]], *,
-                 declared_only: bool = False) -> tuple[str, str] | None:
+def call_problem(
+    call: ToolCall, schemas: Mapping[str, Mapping[str, Any]], *, declared_only: bool = False
+) -> tuple[str, str] | None:
     """``(code, message)`` when ``call`` names an unknown tool or breaks its schema, else ``None``.
 
     With ``declared_only`` (``tool_call@2``), an argument the schema does not declare is a problem
@@ -196,8 +232,11 @@ def call_problem(call: ToolCall, schemas: Mapping[str, Mapping[str, Any]], *,
         if extra:
             names = ", ".join(repr(name) for name in extra)
             verb = "is not an argument" if len(extra) == 1 else "are not arguments"
-            return "invalid_arguments", f"{call.name} arguments at {extra[0]}: {names} {verb} of {call.name} " \
-                                        f"(it declares: {declared.describe()})"
+            return (
+                "invalid_arguments",
+                f"{call.name} arguments at {extra[0]}: {names} {verb} of {call.name} "
+                f"(it declares: {declared.describe()})",
+            )
     error = best_match(validator.iter_errors(call.arguments))
     if error is None:
         return None
@@ -219,8 +258,14 @@ def _validator(schema_json: str, tool: str) -> Any:
     return Draft202012Validator(schema)
 
 
-def _match_failure(expected: Sequence[Mapping[str, Any]], calls: Sequence[ToolCall],
-                   matched: dict[int, int], allow_extra: bool, *, no_call_reference: bool = False) -> str:
+def _match_failure(
+    expected: Sequence[Mapping[str, Any]],
+    calls: Sequence[ToolCall],
+    matched: dict[int, int],
+    allow_extra: bool,
+    *,
+    no_call_reference: bool = False,
+) -> str:
     missing = [expected[i]["name"] for i in range(len(expected)) if i not in matched]
     if missing:
         return f"no call matches the expected call(s) {', '.join(missing)} (name and arguments)"
@@ -232,32 +277,42 @@ def _match_failure(expected: Sequence[Mapping[str, Any]], calls: Sequence[ToolCa
     return ""
 
 
-def _check_expected_arguments_declared(expected: Sequence[Mapping[str, Any]],
-                                       schemas: Mapping[str, Mapping[str, Any]]) -> None:
+def _check_expected_arguments_declared(
+    expected: Sequence[Mapping[str, Any]], schemas: Mapping[str, Mapping[str, Any]]
+) -> None:
     """Raise :class:`BadReferenceError` for an expected call that no call could match under @2's rules."""
     for index, item in enumerate(expected):
         name = item["name"]
         if name not in schemas:
-            raise BadReferenceError(f"expected_calls[{index}] names {name!r}, which is not among the tools "
-                                    f"({', '.join(sorted(schemas)) or 'none'}), so no call can match it")
+            raise BadReferenceError(
+                f"expected_calls[{index}] names {name!r}, which is not among the tools "
+                f"({', '.join(sorted(schemas)) or 'none'}), so no call can match it"
+            )
         allowed = item.get("allowed") or {}
         needed = [key for key in item.get("arguments") or {} if key not in allowed]
-        needed += [key for key, options in allowed.items() if not any(option is None for option in options)]
+        needed += [
+            key for key, options in allowed.items() if not any(option is None for option in options)
+        ]
         extra = declared_arguments(schemas[name]).undeclared(needed)
         if extra:
             raise BadReferenceError(
                 f"expected_calls[{index}] ({name}) needs the argument {extra[0]!r}, which the tool's schema does "
                 f"not declare, so no call can match it (undeclared arguments are invalid): declare it in the "
                 f"tool's parameters.properties, set additionalProperties, or list null among its allowed values "
-                f"(may be left out)")
+                f"(may be left out)"
+            )
 
 
-def _answer_outcome(reference: Mapping[str, Any], parsed: ParsedMessage, details: dict[str, Any]) -> Outcome:
+def _answer_outcome(
+    reference: Mapping[str, Any], parsed: ParsedMessage, details: dict[str, Any]
+) -> Outcome:
     wanted = reference.get("answer_contains") or []
     if not isinstance(wanted, list) or not all(isinstance(w, str) for w in wanted):
         raise BadReferenceError("'answer_contains' must be a list of strings")
     content = parsed.content.casefold()
     absent = [w for w in wanted if w.casefold() not in content]
     if absent:
-        return Outcome.failed("wrong_answer", f"the final answer does not mention {absent[0]!r}", **details)
+        return Outcome.failed(
+            "wrong_answer", f"the final answer does not mention {absent[0]!r}", **details
+        )
     return Outcome.passed(**details)

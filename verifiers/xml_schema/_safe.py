@@ -55,9 +55,15 @@ class _RefuseAll(etree.Resolver):
 
 def safe_parser() -> etree.XMLParser:
     """A parser that never touches the disk or the network and never expands entities."""
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
-                             dtd_validation=False, attribute_defaults=False, huge_tree=False,
-                             encoding="utf-8")
+    parser = etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        attribute_defaults=False,
+        huge_tree=False,
+        encoding="utf-8",
+    )
     parser.resolvers.add(_RefuseAll())
     return parser
 
@@ -69,7 +75,9 @@ def parse_document(text: str, *, max_chars: int, max_depth: int) -> Any:
     document declares entities, or tried an entity expansion bomb).
     """
     if len(text) > max_chars:
-        raise Rejected("response_too_large", f"{len(text)} characters is more than the limit of {max_chars}")
+        raise Rejected(
+            "response_too_large", f"{len(text)} characters is more than the limit of {max_chars}"
+        )
     try:
         root = etree.fromstring(text.encode("utf-8", errors="surrogatepass"), safe_parser())
     except etree.XMLSyntaxError as exc:
@@ -79,8 +87,11 @@ def parse_document(text: str, *, max_chars: int, max_depth: int) -> Any:
     tree = root.getroottree()
     declared = _declared_entities(tree)
     if declared:
-        raise Rejected("entity_forbidden", f"the document declares entities ({', '.join(declared[:5])}); "
-                       "entity declarations are refused so nothing is expanded or fetched")
+        raise Rejected(
+            "entity_forbidden",
+            f"the document declares entities ({', '.join(declared[:5])}); "
+            "entity declarations are refused so nothing is expanded or fetched",
+        )
     depth = element_depth(root)
     if depth > max_depth:
         raise Rejected("too_deep", f"elements nest {depth} levels deep; the limit is {max_depth}")
@@ -120,15 +131,23 @@ def parse_schema_document(text: str, kind: str) -> Any:
         hint = ""
         if kind == "relaxng" and not text.lstrip().startswith("<"):
             hint = " (RELAX NG compact syntax is not supported: give the XML syntax, e.g. converted with trang)"
-        raise Rejected("bad_schema", f"the {kind} is not well-formed XML{hint}: {str(exc)[:200]}") from None
+        raise Rejected(
+            "bad_schema", f"the {kind} is not well-formed XML{hint}: {str(exc)[:200]}"
+        ) from None
     if _declared_entities(root.getroottree()):
-        raise Rejected("schema_import_blocked", f"the {kind} declares entities; they are refused so nothing is fetched")
+        raise Rejected(
+            "schema_import_blocked",
+            f"the {kind} declares entities; they are refused so nothing is fetched",
+        )
     for element in root.iter(*IMPORTING):
         location = element.get(IMPORTING[element.tag])
         if location is not None:
             local = etree.QName(element).localname
-            raise Rejected("schema_import_blocked", f"the {kind} tries to {local} {location[:200]!r}; "
-                           "imports and includes are never fetched: inline the schema instead")
+            raise Rejected(
+                "schema_import_blocked",
+                f"the {kind} tries to {local} {location[:200]!r}; "
+                "imports and includes are never fetched: inline the schema instead",
+            )
     return root
 
 
@@ -136,8 +155,11 @@ def check_dtd_text(text: str) -> Any:
     """An ``etree.DTD`` from reference text; external identifiers are refused before parsing."""
     found = _DTD_EXTERNAL.search(text)
     if found:
-        raise Rejected("schema_import_blocked", f"the DTD uses an external identifier ({found.group(1)}); "
-                       "nothing outside the reference is loaded: inline the declarations instead")
+        raise Rejected(
+            "schema_import_blocked",
+            f"the DTD uses an external identifier ({found.group(1)}); "
+            "nothing outside the reference is loaded: inline the declarations instead",
+        )
     try:
         return etree.DTD(io.StringIO(text))
     except etree.DTDParseError as exc:

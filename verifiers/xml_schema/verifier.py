@@ -42,13 +42,21 @@ class XmlSchemaConfig:
     """Compiled schemas kept, keyed by the schema text's hash."""
 
     def __post_init__(self) -> None:
-        for name in ("max_response_chars", "max_depth", "max_violations", "max_message_chars", "cache_size"):
+        for name in (
+            "max_response_chars",
+            "max_depth",
+            "max_violations",
+            "max_message_chars",
+            "cache_size",
+        ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"XmlSchemaConfig.{name} must be a positive int, got {value!r}")
         if self.max_depth > LIBXML_MAX_DEPTH:
-            raise ValueError(f"XmlSchemaConfig.max_depth={self.max_depth} exceeds libxml2's bound of "
-                             f"{LIBXML_MAX_DEPTH} without huge_tree; use at most {LIBXML_MAX_DEPTH}")
+            raise ValueError(
+                f"XmlSchemaConfig.max_depth={self.max_depth} exceeds libxml2's bound of "
+                f"{LIBXML_MAX_DEPTH} without huge_tree; use at most {LIBXML_MAX_DEPTH}"
+            )
 
 
 @register
@@ -131,13 +139,18 @@ class XmlSchemaVerifier(BaseVerifier):
             block = pick_block(fenced_blocks(text), ("xml", "xsd", "svg", "html"))
             if block is None:
                 if whole_failed.code == "invalid_xml":
-                    raise Rejected("invalid_xml", f"the response is not XML and has no fenced ```xml block "
-                                   f"({whole_failed.message})") from None
+                    raise Rejected(
+                        "invalid_xml",
+                        f"the response is not XML and has no fenced ```xml block "
+                        f"({whole_failed.message})",
+                    ) from None
                 raise
             return self._parse(block.text.strip())
 
     def _parse(self, text: str) -> Any:
-        return parse_document(text, max_chars=self.config.max_response_chars, max_depth=self.config.max_depth)
+        return parse_document(
+            text, max_chars=self.config.max_response_chars, max_depth=self.config.max_depth
+        )
 
     # -- checks ----------------------------------------------------------------------
 
@@ -147,15 +160,20 @@ class XmlSchemaVerifier(BaseVerifier):
             log = list(schema.error_log)
             details["violation_count"] = len(log)
             details["violations"] = [
-                {"line": entry.line, "message": self._cut(entry.message)} for entry in log[: self.config.max_violations]
+                {"line": entry.line, "message": self._cut(entry.message)}
+                for entry in log[: self.config.max_violations]
             ]
         return bool(valid)
 
     def _assert(self, xpath: Any, assertion: Mapping[str, Any], tree: Any) -> dict[str, Any]:
         try:
             got = _normalise(xpath(tree))
-        except etree.XPathError as exc:  # undefined variable or function, wrong argument types: the reference's fault
-            raise BadReferenceError(f"XPath {assertion['expr'][:200]!r} cannot be evaluated: {exc}") from None
+        except (
+            etree.XPathError
+        ) as exc:  # undefined variable or function, wrong argument types: the reference's fault
+            raise BadReferenceError(
+                f"XPath {assertion['expr'][:200]!r} cannot be evaluated: {exc}"
+            ) from None
         ok = _matches(got, assertion["equals"])
         return {"expr": assertion["expr"], "ok": ok, "got": self._shown(got)}
 
@@ -185,10 +203,14 @@ def _compile_schema(kind: str, text: str) -> Any:
     except etree.XMLSchemaParseError as exc:
         raise Rejected("bad_schema", f"the XSD does not compile: {str(exc)[:300]}") from None
     except etree.RelaxNGParseError as exc:
-        raise Rejected("bad_schema", f"the RELAX NG schema does not compile: {str(exc)[:300]}") from None
+        raise Rejected(
+            "bad_schema", f"the RELAX NG schema does not compile: {str(exc)[:300]}"
+        ) from None
 
 
-def _verdict(checks: list[bool], has_schema: bool, details: dict[str, Any], partial: bool) -> Outcome:
+def _verdict(
+    checks: list[bool], has_schema: bool, details: dict[str, Any], partial: bool
+) -> Outcome:
     rate = sum(checks) / len(checks)
     if all(checks):
         return Outcome.passed(pass_rate=rate, **details)
@@ -197,32 +219,49 @@ def _verdict(checks: list[bool], has_schema: bool, details: dict[str, Any], part
         code, message = "schema_violation", f"the document does not match the schema: {first}"
     else:
         failed = [r["expr"] for r in details.get("xpath", []) if not r["ok"]]
-        code, message = "xpath_mismatch", f"{len(failed)} XPath assertion(s) failed, first: {failed[0]}"
+        code, message = (
+            "xpath_mismatch",
+            f"{len(failed)} XPath assertion(s) failed, first: {failed[0]}",
+        )
     return Outcome.failed(code, message, score=rate if partial else 0.0, pass_rate=rate, **details)
 
 
 def _read_reference(reference: Mapping[str, Any]) -> tuple[str | None, list, dict, bool]:
     unknown = sorted(set(reference) - REFERENCE_KEYS)
     if unknown:
-        raise BadReferenceError(f"unknown reference key(s) {unknown}; xml_schema@1 takes {sorted(REFERENCE_KEYS)}")
+        raise BadReferenceError(
+            f"unknown reference key(s) {unknown}; xml_schema@1 takes {sorted(REFERENCE_KEYS)}"
+        )
     kinds = [k for k in SCHEMA_KEYS if k in reference]
     if len(kinds) > 1:
-        raise BadReferenceError(f"give one schema, not {kinds}: use exactly one of 'xsd', 'relaxng' or 'dtd'")
+        raise BadReferenceError(
+            f"give one schema, not {kinds}: use exactly one of 'xsd', 'relaxng' or 'dtd'"
+        )
     kind = kinds[0] if kinds else None
     if kind and not isinstance(reference[kind], str):
-        raise BadReferenceError(f"'{kind}' must be the schema text (a string), got {type(reference[kind]).__name__}")
+        raise BadReferenceError(
+            f"'{kind}' must be the schema text (a string), got {type(reference[kind]).__name__}"
+        )
     assertions = reference.get("xpath", [])
     if not isinstance(assertions, list) or not all(_good_assertion(a) for a in assertions):
-        raise BadReferenceError('"xpath" must be a list of {"expr": "<XPath>", "equals": <value>} objects, '
-                                'where a value is a string, number, boolean or a list of those')
+        raise BadReferenceError(
+            '"xpath" must be a list of {"expr": "<XPath>", "equals": <value>} objects, '
+            'where a value is a string, number, boolean or a list of those'
+        )
     if kind is None and not assertions:
-        raise BadReferenceError("reference needs a schema ('xsd', 'relaxng' or 'dtd') or 'xpath' assertions")
+        raise BadReferenceError(
+            "reference needs a schema ('xsd', 'relaxng' or 'dtd') or 'xpath' assertions"
+        )
     namespaces = reference.get("namespaces", {})
     if not isinstance(namespaces, dict) or not all(isinstance(v, str) for v in namespaces.values()):
-        raise BadReferenceError('"namespaces" must map prefixes to namespace URIs, e.g. {"x": "urn:x"}')
+        raise BadReferenceError(
+            '"namespaces" must map prefixes to namespace URIs, e.g. {"x": "urn:x"}'
+        )
     if "" in namespaces:
-        raise BadReferenceError('"namespaces" has an empty prefix, but XPath 1.0 has no default namespace: '
-                                'bind a prefix, e.g. {"x": "urn:x"}, and write //x:item')
+        raise BadReferenceError(
+            '"namespaces" has an empty prefix, but XPath 1.0 has no default namespace: '
+            'bind a prefix, e.g. {"x": "urn:x"}, and write //x:item'
+        )
     partial = reference.get("partial_credit", False)
     if not isinstance(partial, bool):
         raise BadReferenceError(f'"partial_credit" must be true or false, got {partial!r}')
@@ -230,8 +269,13 @@ def _read_reference(reference: Mapping[str, Any]) -> tuple[str | None, list, dic
 
 
 def _good_assertion(assertion: Any) -> bool:
-    return (isinstance(assertion, dict) and isinstance(assertion.get("expr"), str)
-            and "equals" in assertion and set(assertion) <= {"expr", "equals"} and _comparable(assertion["equals"]))
+    return (
+        isinstance(assertion, dict)
+        and isinstance(assertion.get("expr"), str)
+        and "equals" in assertion
+        and set(assertion) <= {"expr", "equals"}
+        and _comparable(assertion["equals"])
+    )
 
 
 def _comparable(expected: Any) -> bool:
@@ -248,7 +292,9 @@ def _compile_xpaths(assertions: list, namespaces: dict) -> list[Any]:
         try:
             compiled.append(etree.XPath(assertion["expr"], namespaces=namespaces or None))
         except etree.XPathSyntaxError as exc:
-            raise BadReferenceError(f"XPath {assertion['expr']!r} does not compile: {exc}") from None
+            raise BadReferenceError(
+                f"XPath {assertion['expr']!r} does not compile: {exc}"
+            ) from None
     return compiled
 
 
@@ -266,14 +312,22 @@ def _normalise(result: Any) -> Any:
     if isinstance(result, str):
         return str(result)
     if isinstance(result, list):
-        return [str(n) if isinstance(n, str) else (str(n) if isinstance(n, tuple) else str(_STRING_VALUE(n)))
-                for n in result]
+        return [
+            str(n)
+            if isinstance(n, str)
+            else (str(n) if isinstance(n, tuple) else str(_STRING_VALUE(n)))
+            for n in result
+        ]
     return str(result)
 
 
 def _matches(got: Any, expected: Any) -> bool:
     if isinstance(expected, list):
-        return isinstance(got, list) and len(got) == len(expected) and all(_matches(g, e) for g, e in zip(got, expected))
+        return (
+            isinstance(got, list)
+            and len(got) == len(expected)
+            and all(_matches(g, e) for g, e in zip(got, expected))
+        )
     if isinstance(got, list):
         return len(got) == 1 and _matches(got[0], expected)
     if isinstance(expected, bool) or isinstance(got, bool):

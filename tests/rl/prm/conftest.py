@@ -28,7 +28,9 @@ def _pg_bin() -> Path | None:
     found = shutil.which("pg_ctl")
     if found:
         return Path(found).parent
-    versions = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), key=lambda p: int(p.split("/")[4]))
+    versions = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), key=lambda p: int(p.split("/")[4])
+    )
     return Path(versions[-1]).parent if versions else None
 
 
@@ -51,7 +53,9 @@ class PgServer:
     def run(self, *args: str) -> None:
         proc = subprocess.run([*self._as_user, *args], capture_output=True, text=True, timeout=120)
         if proc.returncode != 0:
-            raise RuntimeError(f"{' '.join(args)} failed ({proc.returncode}): {proc.stdout}{proc.stderr}")
+            raise RuntimeError(
+                f"{' '.join(args)} failed ({proc.returncode}): {proc.stdout}{proc.stderr}"
+            )
 
     def start(self, settings: str = "-c fsync=off -c full_page_writes=off") -> None:
         """initdb and start; ``settings``: extra server options (the tests' default trades crash
@@ -60,14 +64,36 @@ class PgServer:
         if self._as_user:
             shutil.chown(self.base, "postgres")
             shutil.chown(self.socket, "postgres")
-        self.run(str(self.bin_dir / "initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust",
-                 "-E", "UTF8", "--locale=C", "--no-sync")
+        self.run(
+            str(self.bin_dir / "initdb"),
+            "-D",
+            str(self.data),
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--locale=C",
+            "--no-sync",
+        )
         options = f"-k {self.socket} -c listen_addresses='' -p {self.port} -c max_connections=50 {settings}"
-        self.run(str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-o", options, "-l",
-                 str(self.base / "server.log"), "-w", "start")
+        self.run(
+            str(self.bin_dir / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-o",
+            options,
+            "-l",
+            str(self.base / "server.log"),
+            "-w",
+            "start",
+        )
 
     def stop(self) -> None:
-        self.run(str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")
+        self.run(
+            str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop"
+        )
 
     @property
     def base_url(self) -> str:

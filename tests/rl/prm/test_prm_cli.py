@@ -27,15 +27,41 @@ def main(argv):
 def test_prm_is_mounted_on_the_root_command():
     assert "rl.prm.cli" in rl.cli.MOUNTS
 
+
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "prm"
 
 
 @pytest.fixture
 def db(store_url):  # a SQLite file or a postgresql:// URL (conftest.py)
     path = store_url
-    assert main(["prm", "import", str(FIXTURES / "prm800k_sample.jsonl"), "--db", path, "--licence", "MIT"]) == 0
-    assert main(["prm", "import", str(FIXTURES / "math_shepherd_sample.jsonl"), "--format", "math_shepherd",
-                 "--db", path]) == 0
+    assert (
+        main(
+            [
+                "prm",
+                "import",
+                str(FIXTURES / "prm800k_sample.jsonl"),
+                "--db",
+                path,
+                "--licence",
+                "MIT",
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "prm",
+                "import",
+                str(FIXTURES / "math_shepherd_sample.jsonl"),
+                "--format",
+                "math_shepherd",
+                "--db",
+                path,
+            ]
+        )
+        == 0
+    )
     return path
 
 
@@ -48,8 +74,29 @@ def test_import_and_stats(db, capsys):
 
 
 def test_annotate_show_and_export(db, tmp_path, capsys):
-    assert main(["prm", "annotate", "--db", db, "--trajectory", "4", "--step", "0", "--value", "-1",
-                 "--annotator", "bob", "--error-type", "arithmetic_slip", "--rationale", "3*4 is fine, 12"]) == 0
+    assert (
+        main(
+            [
+                "prm",
+                "annotate",
+                "--db",
+                db,
+                "--trajectory",
+                "4",
+                "--step",
+                "0",
+                "--value",
+                "-1",
+                "--annotator",
+                "bob",
+                "--error-type",
+                "arithmetic_slip",
+                "--rationale",
+                "3*4 is fine, 12",
+            ]
+        )
+        == 0
+    )
     assert main(["prm", "show", "4", "--db", db, "--events"]) == 0
     out = capsys.readouterr().out
     assert "human:bob ternary=-1 arithmetic_slip" in out and "first wrong step: 0" in out
@@ -58,8 +105,14 @@ def test_annotate_show_and_export(db, tmp_path, capsys):
     assert {r["step"] for r in rows} == {0}
     out_file = tmp_path / "trl.jsonl"
     assert main(["prm", "export", str(out_file), "--db", db, "--neutral", "false"]) == 0
-    assert json.loads((tmp_path / "trl.jsonl.manifest.json").read_text())["policy"]["neutral"] == "false"
-    assert main(["prm", "export", str(tmp_path / "pb.jsonl"), "--format", "processbench", "--db", db]) == 0
+    assert (
+        json.loads((tmp_path / "trl.jsonl.manifest.json").read_text())["policy"]["neutral"]
+        == "false"
+    )
+    assert (
+        main(["prm", "export", str(tmp_path / "pb.jsonl"), "--format", "processbench", "--db", db])
+        == 0
+    )
 
 
 def test_grade_and_cases(db, capsys):
@@ -73,7 +126,10 @@ def test_grade_and_cases(db, capsys):
 
 def test_errors_are_reported_not_raised(db, capsys):
     assert main(["prm", "annotate", "--db", db, "--trajectory", "1"]) == 1
-    assert "a manual label needs --trajectory, --step, --value and --annotator" in capsys.readouterr().err
+    assert (
+        "a manual label needs --trajectory, --step, --value and --annotator"
+        in capsys.readouterr().err
+    )
     assert main(["prm", "import", str(FIXTURES / "prm800k_bad_rating.jsonl"), "--db", db]) == 1
     assert "prm800k_bad_rating.jsonl:3: step 0: rating must be" in capsys.readouterr().err
     assert main(["prm", "show", "99", "--db", db]) == 1

@@ -34,16 +34,25 @@ def test_four_writers_lose_nothing(store_url):
     t = store.add_trajectory(store.add_problem("q", gold_answer="1").id, "a\nb\nc\nd\ne")
     store.add_segmentation(t.id)
     count, start = 150, time.time() + 2.0
-    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(path), f"annotator-{n}", str(start), str(count)],
-                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for n in range(4)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(path), f"annotator-{n}", str(start), str(count)],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for n in range(4)
+    ]
     outputs = [p.communicate(timeout=240) for p in procs]
     print("".join(out for out, _ in outputs))  # retries per writer, for the log
     for proc, (out, err) in zip(procs, outputs):
         assert proc.returncode == 0, err
         assert "locked" not in err and "retries=" in out
-    total = store.read("SELECT annotator_id, count(*), count(DISTINCT rationale) FROM label_events "
-                       "GROUP BY annotator_id ORDER BY annotator_id")
+    total = store.read(
+        "SELECT annotator_id, count(*), count(DISTINCT rationale) FROM label_events "
+        "GROUP BY annotator_id ORDER BY annotator_id"
+    )
     assert total == [(f"annotator-{n}", count, count) for n in range(4)]
     assert store.integrity_check() == "ok"
     assert len(store.disagreements()) == 5  # annotators end on different values per step
@@ -65,13 +74,27 @@ def test_two_processes_importing_the_same_file_store_it_once(store_url, tmp_path
     data = tmp_path / "shared.jsonl"
     write_input(data, lines=1000)
     PrmStore(store_url).close()
-    procs = [subprocess.Popen([sys.executable, "-c", IMPORTER, store_url, str(data)], cwd=ROOT,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", IMPORTER, store_url, str(data)],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
     outputs = [p.communicate(timeout=240) for p in procs]
     for proc, (out, err) in zip(procs, outputs):
         assert proc.returncode == 0, err
     committed = sum(int(out.split("batches=")[1]) for out, _ in outputs)
     store = PrmStore(store_url)
     stats = store.stats()
-    assert committed == 1000 // 50 == len(store.read("SELECT batch_no FROM imports"))  # each batch once
-    assert (stats["trajectories"], stats["steps"], stats["label_events"]) == (1000, 1000 * STEPS, 1000 * STEPS)
+    assert (
+        committed == 1000 // 50 == len(store.read("SELECT batch_no FROM imports"))
+    )  # each batch once
+    assert (stats["trajectories"], stats["steps"], stats["label_events"]) == (
+        1000,
+        1000 * STEPS,
+        1000 * STEPS,
+    )

@@ -32,21 +32,45 @@ def write_input(path: Path, lines: int = LINES) -> None:
     with open(path, "w") as out:
         for n in range(lines):
             steps = [f"Line {n} step {k}: {n} + {k} = {n + k}." for k in range(STEPS)]
-            row = {"labeler": f"l{n % 7}", "timestamp": "2023-01-01T00:00:00",
-                   "question": {"problem": f"Problem {n % 300}", "ground_truth_answer": str(n),
-                                "pre_generated_steps": steps},
-                   "label": {"steps": [{"completions": [{"text": s, "rating": (1, 0, -1)[k % 3], "flagged": None}],
-                                        "chosen_completion": 0, "human_completion": None}
-                                       for k, s in enumerate(steps)], "finish_reason": "solution"}}
+            row = {
+                "labeler": f"l{n % 7}",
+                "timestamp": "2023-01-01T00:00:00",
+                "question": {
+                    "problem": f"Problem {n % 300}",
+                    "ground_truth_answer": str(n),
+                    "pre_generated_steps": steps,
+                },
+                "label": {
+                    "steps": [
+                        {
+                            "completions": [
+                                {"text": s, "rating": (1, 0, -1)[k % 3], "flagged": None}
+                            ],
+                            "chosen_completion": 0,
+                            "human_completion": None,
+                        }
+                        for k, s in enumerate(steps)
+                    ],
+                    "finish_reason": "solution",
+                },
+            }
             out.write(json.dumps(row) + "\n")
 
 
 @pytest.mark.slow
 def test_sigkill_mid_import_leaves_a_consistent_resumable_store(tmp_path, store_url):
-    data, db = tmp_path / "big.jsonl", store_url  # a SQLite file or a PostgreSQL schema (conftest.py)
+    data, db = (
+        tmp_path / "big.jsonl",
+        store_url,
+    )  # a SQLite file or a PostgreSQL schema (conftest.py)
     write_input(data)
-    child = subprocess.Popen([sys.executable, "-c", CHILD, str(db), str(data), str(BATCH)], cwd=ROOT,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(db), str(data), str(BATCH)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     seen = []
     for line in child.stdout:
         seen.append(line.split())
@@ -62,16 +86,27 @@ def test_sigkill_mid_import_leaves_a_consistent_resumable_store(tmp_path, store_
     batches = store.read("SELECT batch_no, steps FROM imports ORDER BY batch_no")
     committed = [b for b, _ in batches]
     assert committed == list(range(len(committed))) and len(committed) >= 3
-    assert len(committed) < LINES // BATCH, "the import finished before the kill; make the input larger"
+    assert len(committed) < LINES // BATCH, (
+        "the import finished before the kill; make the input larger"
+    )
     # every committed batch is there in full and nothing of an uncommitted one
     steps_in_batches = sum(s for _, s in batches)
     stats = store.stats()
-    assert stats["steps"] == stats["label_events"] == steps_in_batches == len(committed) * BATCH * STEPS
+    assert (
+        stats["steps"]
+        == stats["label_events"]
+        == steps_in_batches
+        == len(committed) * BATCH * STEPS
+    )
 
     resumed = import_file(store, data, "prm800k", batch_lines=BATCH)
     assert resumed.resumed_after_line == len(committed) * BATCH
     stats = store.stats()
-    assert (stats["trajectories"], stats["steps"], stats["label_events"]) == (LINES, LINES * STEPS, LINES * STEPS)
+    assert (stats["trajectories"], stats["steps"], stats["label_events"]) == (
+        LINES,
+        LINES * STEPS,
+        LINES * STEPS,
+    )
     assert store.read("SELECT count(DISTINCT dedupe_key) FROM label_events")[0][0] == LINES * STEPS
     assert store.integrity_check() == "ok"
     if store.backend == "sqlite":  # PostgreSQL checks foreign keys on every write

@@ -19,8 +19,11 @@ FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "prm"
 def store(store_url):
     """One trajectory labelled +1, 0, -1 and one unlabelled step (SQLite and PostgreSQL, conftest.py)."""
     with PrmStore(store_url) as s:
-        t = s.add_trajectory(s.add_problem("Compute 2 * 3 + 1.", gold_answer="7").id,
-                             "2 * 3 = 6.\nLet us think.\n6 + 1 = 8.\nThe answer is 8.", generator="g")
+        t = s.add_trajectory(
+            s.add_problem("Compute 2 * 3 + 1.", gold_answer="7").id,
+            "2 * 3 = 6.\nLet us think.\n6 + 1 = 8.\nThe answer is 8.",
+            generator="g",
+        )
         for step, value in zip(s.add_segmentation(t.id), (1, 0, -1)):
             s.label(step.id, value, annotator_kind="human", annotator_id="a")
         yield s
@@ -42,7 +45,9 @@ NEUTRAL_TABLE = [
 def test_trl_neutral_policies(tmp_path, store, neutral, completions, labels):
     out = tmp_path / "trl.jsonl"
     report = export_trl(store, out, neutral=neutral)
-    assert read_jsonl(out) == [{"prompt": "Compute 2 * 3 + 1.", "completions": completions, "labels": labels}]
+    assert read_jsonl(out) == [
+        {"prompt": "Compute 2 * 3 + 1.", "completions": completions, "labels": labels}
+    ]
     manifest = json.loads((tmp_path / "trl.jsonl.manifest.json").read_text())
     assert manifest["policy"]["neutral"] == neutral and manifest["rows"] == report.rows == 1
 
@@ -51,8 +56,15 @@ def test_trl_soft_monte_carlo_labels_become_bools(tmp_path, store_url):
     store = PrmStore(store_url)
     t = store.add_trajectory(store.add_problem("q", gold_answer="1").id, "a\nb")
     for step, solved in zip(store.add_segmentation(t.id), (3, 0)):
-        store.label(step.id, solved / 4, value_kind="soft", annotator_kind="monte_carlo", annotator_id="hf:tiny",
-                    rollouts=4, solved=solved)
+        store.label(
+            step.id,
+            solved / 4,
+            value_kind="soft",
+            annotator_kind="monte_carlo",
+            annotator_id="hf:tiny",
+            rollouts=4,
+            solved=solved,
+        )
     export_trl(store, tmp_path / "trl.jsonl")
     assert read_jsonl(tmp_path / "trl.jsonl")[0]["labels"] == [True, False]
 
@@ -118,7 +130,9 @@ def test_jsonl_and_parquet_hold_everything(tmp_path):
     assert docs[0]["steps"][0]["current"]["disagreement"] is True
     store.record_verdict(1, verifier="math@1", status="fail", final_answer="12")
     export(store, tmp_path / "all.jsonl", "jsonl")
-    assert read_jsonl(tmp_path / "all.jsonl") == [full_document(store, t) for t in store.trajectory_ids()]
+    assert read_jsonl(tmp_path / "all.jsonl") == [
+        full_document(store, t) for t in store.trajectory_ids()
+    ]
     export(store, tmp_path / "pq", "parquet")
     for table in ("problems", "trajectories", "steps", "label_events"):
         assert pq.read_table(tmp_path / "pq" / f"{table}.parquet").num_rows == stats[table]

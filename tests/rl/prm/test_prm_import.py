@@ -24,7 +24,9 @@ def store(store_url):  # SQLite and PostgreSQL (conftest.py)
 
 
 def labels_of(store, trajectory_id):
-    return [[(e.annotator_id, e.value) for e in store.events(s.id)] for s in store.steps(trajectory_id)]
+    return [
+        [(e.annotator_id, e.value) for e in store.events(s.id)] for s in store.steps(trajectory_id)
+    ]
 
 
 def test_prm800k_main_paths_alternatives_and_ratings(store):
@@ -37,14 +39,20 @@ def test_prm800k_main_paths_alternatives_and_ratings(store):
     assert main.final_answer == "12" and main.parent_id is None
     assert main.meta["ground_truth_solution"].startswith("Both are divisible")
     assert len(store.steps(1)) == 4  # all pre-generated steps, even those not labelled
-    assert labels_of(store, 1) == [[("labeler-a", 0), ("labeler-b", -1)], [("labeler-a", 1), ("labeler-b", 1)],
-                                   [("labeler-a", -1), ("labeler-b", -1)], []]
+    assert labels_of(store, 1) == [
+        [("labeler-a", 0), ("labeler-b", -1)],
+        [("labeler-a", 1), ("labeler-b", 1)],
+        [("labeler-a", -1), ("labeler-b", -1)],
+        [],
+    ]
     alt = store.trajectory(2)
     assert (alt.parent_id, alt.branch_step) == (1, 2)
     assert store.steps(2)[2].text == "The common part is $2 \\cdot 3 = 6$."
     assert labels_of(store, 2)[2] == [("labeler-a", 1), ("labeler-b", 1)]
     assert store.problem(main.problem_id).licence == "MIT"
-    if store.backend == "sqlite":  # bulk writes skip the per-row checks there (PostgreSQL always checks)
+    if (
+        store.backend == "sqlite"
+    ):  # bulk writes skip the per-row checks there (PostgreSQL always checks)
         assert store.read("PRAGMA foreign_key_check") == []
 
 
@@ -68,24 +76,36 @@ def test_prm800k_null_completions_keep_the_steps_that_exist(store):
     assert report.lines == 3
     # line 1: main path (3 steps, the last human-written) + 2 alternatives at step 2; line 2: the 3
     # pre-generated steps, 2 labelled; line 3 (bad_problem, one null step): nothing
-    assert (store.stats()["problems"], store.stats()["trajectories"], store.stats()["steps"]) == (2, 4, 3 + 3 + 3 + 3)
+    assert (store.stats()["problems"], store.stats()["trajectories"], store.stats()["steps"]) == (
+        2,
+        4,
+        3 + 3 + 3 + 3,
+    )
     main, alt1, alt2, phase2 = store.trajectory_ids()
     assert [s.text for s in store.steps(main)][-1] == "$3^2 = 3 \\cdot 3 = 9$."
     assert labels_of(store, main) == [[("labeler-d", 1)], [("labeler-d", 1)], [("labeler-d", 1)]]
     assert labels_of(store, alt1)[2] == labels_of(store, alt2)[2] == [("labeler-d", -1)]
-    assert labels_of(store, phase2) == [[("labeler-e", 1)], [("labeler-e", 0)], []]  # nothing invented
+    assert labels_of(store, phase2) == [
+        [("labeler-e", 1)],
+        [("labeler-e", 0)],
+        [],
+    ]  # nothing invented
     assert store.current_labels(phase2)[2] is None
     for trajectory in (main, alt1, phase2):
         for step in store.steps(trajectory):
             for event in store.events(step.id):
                 assert event.meta["finish_reason"] == "give_up"
-    sessions = [json.loads(m) for (m,) in store.read("SELECT meta_json FROM label_sessions ORDER BY id")]
+    sessions = [
+        json.loads(m) for (m,) in store.read("SELECT meta_json FROM label_sessions ORDER BY id")
+    ]
     assert [(m["finish_reason"], m["line"]) for m in sessions] == [("give_up", 1), ("give_up", 2)]
 
 
 def test_prm800k_null_completions_everywhere_in_a_step_list(store, tmp_path):
     row = json.loads(GIVE_UP.read_text().splitlines()[0])
-    row["label"]["steps"].append({"completions": [], "human_completion": None, "chosen_completion": None})
+    row["label"]["steps"].append(
+        {"completions": [], "human_completion": None, "chosen_completion": None}
+    )
     path = tmp_path / "trailing.jsonl"
     path.write_text(json.dumps(row) + "\n")
     assert import_file(store, path).steps == 3 + 3 + 3  # two trailing empty steps add nothing
@@ -104,15 +124,23 @@ def test_math_shepherd_rows(store):
     assert (report.trajectories, report.steps, report.events) == (3, 9, 9)
     t = store.trajectory(1)
     problem = store.problem(t.problem_id)
-    assert problem.text == "Janet has 3 boxes with 4 pens each. She gives away 5 pens. How many pens are left?"
+    assert (
+        problem.text
+        == "Janet has 3 boxes with 4 pens each. She gives away 5 pens. How many pens are left?"
+    )
     assert problem.source == "Math-Shepherd/GSM8K"
     assert "ки" not in t.raw_text and t.final_answer == "7"
-    assert [s.text for s in store.steps(1)] == ["Step 1: She has 3 * 4 = 12 pens.",
-                                              "Step 2: After giving away 5 she has 12 - 5 = 7 pens.",
-                                              "Step 3: The answer is: 7"]
+    assert [s.text for s in store.steps(1)] == [
+        "Step 1: She has 3 * 4 = 12 pens.",
+        "Step 2: After giving away 5 she has 12 - 5 = 7 pens.",
+        "Step 3: The answer is: 7",
+    ]
     events = [store.events(s.id)[0] for s in store.steps(3)]
     assert [(e.value, e.value_kind, e.annotator_kind) for e in events] == [
-        (1, "boolean", "monte_carlo"), (0, "boolean", "monte_carlo"), (0, "boolean", "monte_carlo")]
+        (1, "boolean", "monte_carlo"),
+        (0, "boolean", "monte_carlo"),
+        (0, "boolean", "monte_carlo"),
+    ]
     assert store.first_wrong_step(3) == 1
 
 
@@ -130,22 +158,67 @@ MALFORMED = [
     ("prm800k", "{not json", "not valid JSON"),
     ("prm800k", "[1, 2]", "expected a JSON object"),
     ("prm800k", _bad(lambda r: r.pop("question")), "missing field 'question'"),
-    ("prm800k", _bad(lambda r: r["label"]["steps"][1].update(chosen_completion=5)), "chosen_completion 5"),
-    ("prm800k", _bad(lambda r: r["label"]["steps"][0]["completions"][0].update(rating=2)), "rating must be"),
-    ("prm800k", _bad(lambda r: r["label"]["steps"][0]["completions"][0].update(rating=True)), "rating must be"),
-    ("prm800k", _bad(lambda r: r["label"]["steps"][0].update(chosen_completion=None)),
-     "no chosen or human completion but is not the last step"),
-    ("prm800k", _bad(lambda r: r["label"]["steps"][0]["completions"][0].update(text="")), "non-empty text"),
-    ("prm800k", _bad(lambda r: r["label"]["steps"][0].pop("completions")), "step 0 needs a 'completions' field"),
-    ("prm800k", _bad(lambda r: r["label"]["steps"][0].update(completions="x")), "completions must be a list or null"),
-    ("prm800k", _bad(lambda r: r["label"]["steps"][0].update(completions=None)),
-     "chosen_completion 0 is not an index into its 0 completions"),
-    ("prm800k", _bad(lambda r: r["label"]["steps"][0].update(completions=None, chosen_completion=None)),
-     "step 0 has no chosen or human completion but is not the last step"),
-    ("math_shepherd", json.dumps({"input": "Q Step 1: a ки", "label": "Q Step 1: a *"}), "expected '\\+' or '-'"),
-    ("math_shepherd", json.dumps({"input": "Q Step 1: a ки", "label": "Q Step 1: b +"}), "differs from input"),
+    (
+        "prm800k",
+        _bad(lambda r: r["label"]["steps"][1].update(chosen_completion=5)),
+        "chosen_completion 5",
+    ),
+    (
+        "prm800k",
+        _bad(lambda r: r["label"]["steps"][0]["completions"][0].update(rating=2)),
+        "rating must be",
+    ),
+    (
+        "prm800k",
+        _bad(lambda r: r["label"]["steps"][0]["completions"][0].update(rating=True)),
+        "rating must be",
+    ),
+    (
+        "prm800k",
+        _bad(lambda r: r["label"]["steps"][0].update(chosen_completion=None)),
+        "no chosen or human completion but is not the last step",
+    ),
+    (
+        "prm800k",
+        _bad(lambda r: r["label"]["steps"][0]["completions"][0].update(text="")),
+        "non-empty text",
+    ),
+    (
+        "prm800k",
+        _bad(lambda r: r["label"]["steps"][0].pop("completions")),
+        "step 0 needs a 'completions' field",
+    ),
+    (
+        "prm800k",
+        _bad(lambda r: r["label"]["steps"][0].update(completions="x")),
+        "completions must be a list or null",
+    ),
+    (
+        "prm800k",
+        _bad(lambda r: r["label"]["steps"][0].update(completions=None)),
+        "chosen_completion 0 is not an index into its 0 completions",
+    ),
+    (
+        "prm800k",
+        _bad(lambda r: r["label"]["steps"][0].update(completions=None, chosen_completion=None)),
+        "step 0 has no chosen or human completion but is not the last step",
+    ),
+    (
+        "math_shepherd",
+        json.dumps({"input": "Q Step 1: a ки", "label": "Q Step 1: a *"}),
+        "expected '\\+' or '-'",
+    ),
+    (
+        "math_shepherd",
+        json.dumps({"input": "Q Step 1: a ки", "label": "Q Step 1: b +"}),
+        "differs from input",
+    ),
     ("math_shepherd", json.dumps({"input": "Q Step 1: a", "label": "Q Step 1: a"}), "no step tag"),
-    ("math_shepherd", json.dumps({"input": "no marker a ки", "label": "no marker a +"}), "solution starts"),
+    (
+        "math_shepherd",
+        json.dumps({"input": "no marker a ки", "label": "no marker a +"}),
+        "solution starts",
+    ),
 ]
 
 
@@ -155,7 +228,9 @@ def test_malformed_line_names_the_line_and_imports_nothing(tmp_path, store, fmt,
     path = tmp_path / "input.jsonl"
     path.write_text("\n".join(good[:2] + [bad_line] + good[2:]) + "\n")
     with pytest.raises(ImportFormatError, match=message) as info:
-        import_file(store, path, fmt, batch_lines=1)  # would commit lines 1-2 first if it did not validate
+        import_file(
+            store, path, fmt, batch_lines=1
+        )  # would commit lines 1-2 first if it did not validate
     assert info.value.line == 3 and f"{path}:3:" in str(info.value)
     stats = store.stats()
     assert stats["trajectories"] == stats["label_events"] == 0 and stats["imports"] == []
@@ -163,7 +238,12 @@ def test_malformed_line_names_the_line_and_imports_nothing(tmp_path, store, fmt,
 
 def test_invalid_utf8_names_the_line(tmp_path, store):
     path = tmp_path / "latin1.jsonl"
-    path.write_bytes(PRM800K.read_bytes().splitlines()[0] + b"\n" + '{"input": "caf\xe9"}'.encode("latin-1") + b"\n")
+    path.write_bytes(
+        PRM800K.read_bytes().splitlines()[0]
+        + b"\n"
+        + '{"input": "caf\xe9"}'.encode("latin-1")
+        + b"\n"
+    )
     with pytest.raises(ImportFormatError, match=":2: not UTF-8 text"):
         import_file(store, path)
 

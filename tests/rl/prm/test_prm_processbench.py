@@ -37,11 +37,27 @@ def by_record_id(store):
 
 def test_labels_stop_at_the_first_wrong_step(store):
     report = import_file(store, SAMPLE, "processbench")
-    assert (report.lines, report.trajectories, report.steps, report.events) == (3, 3, 3 + 4 + 3, 3 + 2 + 1)
+    assert (report.lines, report.trajectories, report.steps, report.events) == (
+        3,
+        3,
+        3 + 4 + 3,
+        3 + 2 + 1,
+    )
     ids = by_record_id(store)
-    values = {rid: [None if l is None else l.value for l in store.current_labels(t)] for rid, t in ids.items()}
-    assert values == {"demo-0": [1, 1, 1], "demo-1": [1, -1, None, None], "demo-2": [-1, None, None]}
-    assert {rid: store.first_wrong_step(t) for rid, t in ids.items()} == {"demo-0": -1, "demo-1": 1, "demo-2": 0}
+    values = {
+        rid: [None if l is None else l.value for l in store.current_labels(t)]
+        for rid, t in ids.items()
+    }
+    assert values == {
+        "demo-0": [1, 1, 1],
+        "demo-1": [1, -1, None, None],
+        "demo-2": [-1, None, None],
+    }
+    assert {rid: store.first_wrong_step(t) for rid, t in ids.items()} == {
+        "demo-0": -1,
+        "demo-1": 1,
+        "demo-2": 0,
+    }
 
 
 def test_steps_generator_verdict_and_source(store):
@@ -49,13 +65,22 @@ def test_steps_generator_verdict_and_source(store):
     t = by_record_id(store)["demo-1"]
     trajectory = store.trajectory(t)
     assert [s.text for s in store.steps(t)] == RECORDS[1]["steps"]
-    assert trajectory.raw_text == "\n\n".join(RECORDS[1]["steps"]) and trajectory.generator == "model-b"
+    assert (
+        trajectory.raw_text == "\n\n".join(RECORDS[1]["steps"])
+        and trajectory.generator == "model-b"
+    )
     verdict = store.final_verdict(t)
     assert (verdict.verifier, verdict.status, verdict.score) == (PROCESSBENCH_VERIFIER, "fail", 0.0)
     problem = store.problem(trajectory.problem_id)
-    assert (problem.source, problem.gold_answer, store.stats()["problems"]) == ("ProcessBench/demo", None, 2)
+    assert (problem.source, problem.gold_answer, store.stats()["problems"]) == (
+        "ProcessBench/demo",
+        None,
+        2,
+    )
     events = store.events(store.steps(t)[0].id)
-    assert [(e.annotator_kind, e.annotator_id, e.value_kind) for e in events] == [("human", "processbench", "ternary")]
+    assert [(e.annotator_kind, e.annotator_id, e.value_kind) for e in events] == [
+        ("human", "processbench", "ternary")
+    ]
     assert store.read("PRAGMA foreign_key_check") == []
 
 
@@ -76,8 +101,12 @@ def test_json_and_jsonl_forms_import_once(store, tmp_path):
     jsonl = import_file(store, as_jsonl(tmp_path, RECORDS), "processbench")
     assert jsonl.batches_committed == 1 and not is_json_array(tmp_path / "records.jsonl")
     after = store.stats()
-    assert {k: after[k] for k in ("problems", "trajectories", "steps", "label_events", "final_verdicts")} == \
-        {k: before[k] for k in ("problems", "trajectories", "steps", "label_events", "final_verdicts")}
+    assert {
+        k: after[k] for k in ("problems", "trajectories", "steps", "label_events", "final_verdicts")
+    } == {
+        k: before[k]
+        for k in ("problems", "trajectories", "steps", "label_events", "final_verdicts")
+    }
 
 
 def test_an_interrupted_array_import_resumes(store, tmp_path):
@@ -90,8 +119,14 @@ def test_an_interrupted_array_import_resumes(store, tmp_path):
     with pytest.raises(Stop):
         import_file(store, SAMPLE, "processbench", batch_lines=1, on_batch=stop)
     assert store.stats()["imports"][0]["last_line"] == 1
-    resumed = import_file(store, SAMPLE, "processbench", batch_lines=1, workers=2)  # (workers: not for arrays)
-    assert (resumed.resumed_after_line, resumed.batches_committed, store.stats()["trajectories"]) == (1, 2, 3)
+    resumed = import_file(
+        store, SAMPLE, "processbench", batch_lines=1, workers=2
+    )  # (workers: not for arrays)
+    assert (
+        resumed.resumed_after_line,
+        resumed.batches_committed,
+        store.stats()["trajectories"],
+    ) == (1, 2, 3)
     direct = PrmStore(tmp_path / "direct.db")
     assert import_file(direct, SAMPLE, "processbench", validate_first=False).trajectories == 3
     assert direct.stats()["label_events"] == store.stats()["label_events"] == 6
@@ -111,7 +146,10 @@ MALFORMED = [
     (_with(1, steps=["a", ""]), "'steps' should be a non-empty list of non-empty strings"),
     (_with(1, final_answer_correct="yes"), "'final_answer_correct' should be true, false or null"),
     (_with(1, generator=""), "'generator' should be a non-empty string"),
-    ([RECORDS[0], {k: v for k, v in RECORDS[1].items() if k != "id"}, RECORDS[2]], "missing field 'id'"),
+    (
+        [RECORDS[0], {k: v for k, v in RECORDS[1].items() if k != "id"}, RECORDS[2]],
+        "missing field 'id'",
+    ),
     ([RECORDS[0], ["not", "an", "object"], RECORDS[2]], "expected a JSON object, got list"),
 ]
 
@@ -123,11 +161,16 @@ def test_a_malformed_record_is_named_and_nothing_is_stored(store, tmp_path, reco
     with pytest.raises(ImportFormatError, match="record 2: .*" + message) as info:
         import_file(store, array, "processbench", batch_lines=1)
     lines = array.read_text().splitlines()
-    assert info.value.line == [i for i, l in enumerate(lines, 1) if l in ("  {", "  [")][1]  # where record 2 starts
+    assert (
+        info.value.line == [i for i, l in enumerate(lines, 1) if l in ("  {", "  [")][1]
+    )  # where record 2 starts
     with pytest.raises(ImportFormatError, match=f"{tmp_path / 'bad.jsonl'}:2: .*" + message):
         import_file(store, as_jsonl(tmp_path, records, "bad.jsonl"), "processbench", batch_lines=1)
     stats = store.stats()
-    assert stats["trajectories"] == stats["label_events"] == stats["final_verdicts"] == 0 and stats["imports"] == []
+    assert (
+        stats["trajectories"] == stats["label_events"] == stats["final_verdicts"] == 0
+        and stats["imports"] == []
+    )
 
 
 GOOD = json.dumps(RECORDS[0])
@@ -140,7 +183,9 @@ BROKEN_ARRAYS = [
 ]
 
 
-@pytest.mark.parametrize("text, line, message", BROKEN_ARRAYS, ids=[m[2][:30] for m in BROKEN_ARRAYS])
+@pytest.mark.parametrize(
+    "text, line, message", BROKEN_ARRAYS, ids=[m[2][:30] for m in BROKEN_ARRAYS]
+)
 def test_broken_array_syntax_names_the_line(store, tmp_path, text, line, message):
     path = tmp_path / "broken.json"
     path.write_text(text)
@@ -164,8 +209,25 @@ def test_cli_import_and_export(tmp_path, capsys):
         return int(args.func(args) or 0)
 
     db = str(tmp_path / "prm.db")
-    assert main(["prm", "import", str(SAMPLE), "--format", "processbench", "--licence", "Apache-2.0", "--db", db]) == 0
-    assert "3 records, 1 batches, 3 trajectories, 10 steps, 6 label events" in capsys.readouterr().out
+    assert (
+        main(
+            [
+                "prm",
+                "import",
+                str(SAMPLE),
+                "--format",
+                "processbench",
+                "--licence",
+                "Apache-2.0",
+                "--db",
+                db,
+            ]
+        )
+        == 0
+    )
+    assert (
+        "3 records, 1 batches, 3 trajectories, 10 steps, 6 label events" in capsys.readouterr().out
+    )
     out = tmp_path / "pb.jsonl"
     assert main(["prm", "export", str(out), "--format", "processbench", "--db", db]) == 0
     assert sorted(json.loads(line)["label"] for line in out.read_text().splitlines()) == [-1, 0, 1]

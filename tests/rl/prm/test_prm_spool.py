@@ -22,15 +22,23 @@ PRM800K = Path(__file__).resolve().parents[2] / "fixtures" / "prm" / "prm800k_sa
 def snapshot(store: PrmStore) -> dict:
     """Everything an import writes, minus creation times of the run."""
     return {
-        "problems": store.read("SELECT id, hash, text, gold_answer, source, licence FROM problems ORDER BY id"),
-        "trajectories": store.read("SELECT id, hash, problem_id, raw_text, final_answer, parent_id, branch_step, "
-                                   "meta_json FROM trajectories ORDER BY id"),
+        "problems": store.read(
+            "SELECT id, hash, text, gold_answer, source, licence FROM problems ORDER BY id"
+        ),
+        "trajectories": store.read(
+            "SELECT id, hash, problem_id, raw_text, final_answer, parent_id, branch_step, "
+            "meta_json FROM trajectories ORDER BY id"
+        ),
         "steps": store.read("SELECT * FROM steps ORDER BY id"),
-        "events": store.read("SELECT id, step_id, value, value_kind, annotator_kind, annotator_id, rationale, "
-                             "error_type, rollouts, solved, created_at, meta_json, dedupe_key, session_id "
-                             "FROM label_events ORDER BY id"),
+        "events": store.read(
+            "SELECT id, step_id, value, value_kind, annotator_kind, annotator_id, rationale, "
+            "error_type, rollouts, solved, created_at, meta_json, dedupe_key, session_id "
+            "FROM label_events ORDER BY id"
+        ),
         "sessions": store.read("SELECT * FROM label_sessions ORDER BY id"),
-        "imports": store.read("SELECT batch_no, first_line, last_line, steps FROM imports ORDER BY batch_no"),
+        "imports": store.read(
+            "SELECT batch_no, first_line, last_line, steps FROM imports ORDER BY batch_no"
+        ),
     }
 
 
@@ -49,7 +57,9 @@ def small_parts(monkeypatch):
 
 
 @pytest.mark.parametrize("workers", [1, 3])
-def test_spooled_import_writes_what_the_streaming_import_writes(tmp_path, big_file, small_parts, workers):
+def test_spooled_import_writes_what_the_streaming_import_writes(
+    tmp_path, big_file, small_parts, workers
+):
     with PrmStore(tmp_path / "stream.db") as streamed, PrmStore(tmp_path / "spool.db") as spooled:
         import_file(streamed, big_file, batch_lines=7, validate_first=False)
         report = import_file(spooled, big_file, batch_lines=7, workers=workers)
@@ -61,6 +71,7 @@ def test_spooled_import_writes_what_the_streaming_import_writes(tmp_path, big_fi
 
 def test_parallel_validation_resumes_without_duplicates(tmp_path, big_file, small_parts):
     with PrmStore(tmp_path / "p.db") as store:
+
         def stop_after_two(mark):
             if mark.batch_no == 1:
                 raise KeyboardInterrupt
@@ -76,7 +87,9 @@ def test_parallel_validation_resumes_without_duplicates(tmp_path, big_file, smal
             assert snapshot(store)["events"] == snapshot(once)["events"]
 
 
-def test_parallel_validation_names_the_first_bad_line_and_writes_nothing(tmp_path, big_file, small_parts):
+def test_parallel_validation_names_the_first_bad_line_and_writes_nothing(
+    tmp_path, big_file, small_parts
+):
     lines = big_file.read_text().splitlines()
     lines[100] = "[1, 2]"
     lines[7] = '{"question": {}}'
@@ -85,7 +98,10 @@ def test_parallel_validation_names_the_first_bad_line_and_writes_nothing(tmp_pat
     with PrmStore(tmp_path / "p.db") as store:
         with pytest.raises(ImportFormatError, match=r"bad\.jsonl:8: missing field 'label'"):
             import_file(store, bad, workers=4)
-        assert store.stats()["trajectories"] == 0 and store.read("SELECT count(*) FROM imports")[0][0] == 0
+        assert (
+            store.stats()["trajectories"] == 0
+            and store.read("SELECT count(*) FROM imports")[0][0] == 0
+        )
 
 
 def test_workers_must_be_positive(tmp_path):
@@ -102,7 +118,7 @@ def test_split_lines_covers_every_line_once(tmp_path):
     data = path.read_bytes()
     for (start, end, line), following in zip(parts, parts[1:] + [(None, None, 51)]):
         chunk = data[start:end]
-        assert chunk.endswith(b"\n") and (start == 0 or data[start - 1:start] == b"\n")
+        assert chunk.endswith(b"\n") and (start == 0 or data[start - 1 : start] == b"\n")
         assert line + chunk.count(b"\n") == following[2]
     assert split_lines(path, 4) == [(0, None, 1)]  # small file: one part
 
@@ -125,19 +141,35 @@ def test_schema_v3_migration_keeps_events_and_dedupes_per_step(tmp_path):
     t = old.add_trajectory(old.add_problem("p").id, "a\nb")
     first, second = old.add_segmentation(t.id)
     conn = sqlite3.connect(path)
-    conn.executemany("INSERT INTO label_events (id, step_id, value, value_kind, annotator_kind, annotator_id, "
-                     "created_at, dedupe_key) VALUES (?, ?, ?, 'ternary', 'human', 'alice', 't', ?)",
-                     [(1, first.id, 1, 5), (2, second.id, -1, 6)])
+    conn.executemany(
+        "INSERT INTO label_events (id, step_id, value, value_kind, annotator_kind, annotator_id, "
+        "created_at, dedupe_key) VALUES (?, ?, ?, 'ternary', 'human', 'alice', 't', ?)",
+        [(1, first.id, 1, 5), (2, second.id, -1, 6)],
+    )
     conn.commit()
     conn.close()
     old.close()
     with PrmStore(path) as store:
         assert store.schema_version == SCHEMA_VERSION >= 3
         assert [(e.id, e.value, e.dedupe_key) for e in store.events(second.id)] == [(2, -1, 6)]
-        store.add_labels([LabelEvent(step_id=second.id, value=1, annotator_kind="human", annotator_id="bob",
-                                     dedupe_key=6),   # same key, same step: skipped
-                          LabelEvent(step_id=first.id, value=0, annotator_kind="human", annotator_id="bob",
-                                     dedupe_key=6)])  # same key, other step: kept
+        store.add_labels(
+            [
+                LabelEvent(
+                    step_id=second.id,
+                    value=1,
+                    annotator_kind="human",
+                    annotator_id="bob",
+                    dedupe_key=6,
+                ),  # same key, same step: skipped
+                LabelEvent(
+                    step_id=first.id,
+                    value=0,
+                    annotator_kind="human",
+                    annotator_id="bob",
+                    dedupe_key=6,
+                ),
+            ]
+        )  # same key, other step: kept
         assert [e.dedupe_key for e in store.events(first.id)] == [5, 6]
         assert [e.annotator_id for e in store.events(second.id)] == ["alice"]
         with pytest.raises(sqlite3.IntegrityError, match="append-only"):

@@ -11,7 +11,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rl.prm.errors import LabelValueError, NotFoundError, PrmError, SchemaVersionError, StoreBusyError
+from rl.prm.errors import (
+    LabelValueError,
+    NotFoundError,
+    PrmError,
+    SchemaVersionError,
+    StoreBusyError,
+)
 from rl.prm.records import LabelEvent
 from rl.prm.resolve import resolve_rows
 from rl.prm.schema import SCHEMA_VERSION
@@ -47,7 +53,9 @@ def raw_errors(store):
 
 @pytest.fixture
 def traj(store):
-    problem = store.add_problem("x = 2; what is x + 1?", gold_answer="3", source="unit", licence="CC0")
+    problem = store.add_problem(
+        "x = 2; what is x + 1?", gold_answer="3", source="unit", licence="CC0"
+    )
     t = store.add_trajectory(problem.id, RAW, generator="tiny", sampling={"temperature": 0.7})
     store.add_segmentation(t.id, method="newline@1")
     return t
@@ -62,7 +70,9 @@ def test_new_store_is_wal_and_current_schema(store):
     if store.backend == "sqlite":
         assert store.read("PRAGMA journal_mode")[0][0] == "wal"
     assert store.integrity_check() == "ok"
-    assert store.read("SELECT value FROM meta WHERE key = 'schema_version'") == [(str(SCHEMA_VERSION),)]
+    assert store.read("SELECT value FROM meta WHERE key = 'schema_version'") == [
+        (str(SCHEMA_VERSION),)
+    ]
 
 
 def test_forward_migration_keeps_data(store_url):
@@ -113,12 +123,15 @@ def test_hash_prefix_errors(store, traj):
 def test_steps_are_spans_and_resegmenting_never_rewrites_text(store, traj):
     steps = store.steps(traj.id)
     assert [s.text for s in steps] == RAW.split("\n")
-    assert all(RAW[s.start:s.end] == s.text for s in steps)
+    assert all(RAW[s.start : s.end] == s.text for s in steps)
     again = store.add_segmentation(traj.id, method="newline@1")
     assert [s.id for s in again] == [s.id for s in steps]  # idempotent
     store.add_segmentation(traj.id, method="custom@1", spans=[(0, 10), (11, len(RAW))])
     assert store.trajectory(traj.id).raw_text == RAW
-    assert [s.text for s in store.steps(traj.id)] == ["Let x = 2.", RAW[11:]]  # the latest segmentation
+    assert [s.text for s in store.steps(traj.id)] == [
+        "Let x = 2.",
+        RAW[11:],
+    ]  # the latest segmentation
 
 
 @pytest.mark.parametrize("spans", [[(0, 0)], [(5, 3)], [(0, 10), (5, 12)], [(0, 999)], [(-1, 4)]])
@@ -130,7 +143,11 @@ def test_bad_spans_are_refused(store, traj, spans):
 SEGMENT_TABLE = [
     ("newline@1", "a\n\n  b  \nc", ["a", "b", "c"]),
     ("paragraph@1", "one\ntwo\n\nthree\n", ["one\ntwo", "three"]),
-    ("step_marker@1", "Intro.\nStep 1: a\nmore\nStep 2: b", ["Intro.", "Step 1: a\nmore", "Step 2: b"]),
+    (
+        "step_marker@1",
+        "Intro.\nStep 1: a\nmore\nStep 2: b",
+        ["Intro.", "Step 1: a\nmore", "Step 2: b"],
+    ),
     ("step_marker@1", "no markers here", ["no markers here"]),
 ]
 
@@ -164,8 +181,14 @@ LABEL_ERRORS = [
     (dict(value=1.5, value_kind="soft"), r"soft label lies in \[0, 1\]"),
     (dict(value=1, annotator_kind="robot"), "annotator_kind 'robot' is not one of"),
     (dict(value=0.5, value_kind="fuzzy"), "value_kind 'fuzzy'"),
-    (dict(value=0.5, value_kind="soft", annotator_kind="monte_carlo", rollouts=2, solved=3), "solved <= rollouts"),
-    (dict(value=0.5, value_kind="soft", annotator_kind="monte_carlo", rollouts=2), "both rollouts and solved"),
+    (
+        dict(value=0.5, value_kind="soft", annotator_kind="monte_carlo", rollouts=2, solved=3),
+        "solved <= rollouts",
+    ),
+    (
+        dict(value=0.5, value_kind="soft", annotator_kind="monte_carlo", rollouts=2),
+        "both rollouts and solved",
+    ),
     (dict(value=-1, error_type="Algebra Error!"), "snake_case"),
     (dict(value=float("nan")), "finite"),
 ]
@@ -180,7 +203,9 @@ def test_events_and_raw_text_cannot_be_rewritten_even_in_sql(store, traj):
         conn.execute("DELETE FROM label_events")
     with pytest.raises(refused, match="immutable"):
         conn.execute("UPDATE trajectories SET raw_text = 'rewritten'")
-    if store.backend == "postgresql":  # TRUNCATE skips row triggers there; a statement trigger refuses it
+    if (
+        store.backend == "postgresql"
+    ):  # TRUNCATE skips row triggers there; a statement trigger refuses it
         with pytest.raises(refused, match="append-only"):
             conn.execute("TRUNCATE label_events")
     conn.close()
@@ -204,31 +229,84 @@ H = "human"
 RESOLVE_TABLE = [
     ("single human", [(1, 1, "ternary", H, "a", None, None)], 1, H, False),
     ("neutral stays neutral", [(1, 0, "ternary", H, "a", None, None)], 0, H, False),
-    ("latest of one annotator", [(1, -1, "ternary", H, "a", None, None), (2, 1, "ternary", H, "a", None, None)],
-     1, H, False),
-    ("tie goes to the lower value", [(1, 1, "ternary", H, "a", None, None), (2, -1, "ternary", H, "b", None, None)],
-     -1, H, True),
-    ("majority wins", [(1, 1, "ternary", H, "a", None, None), (2, 1, "ternary", H, "b", None, None),
-                       (3, -1, "ternary", H, "c", None, None)], 1, H, True),
-    ("human outranks monte carlo", [(1, 0.0, "soft", "monte_carlo", "m", 8, 0), (2, 1, "ternary", H, "a", None, None)],
-     1, H, True),
-    ("verifier outranks judge", [(1, 1, "ternary", "model_judge", "j", None, None),
-                                 (2, -1, "ternary", "verifier", "math@1", None, None)], -1, "verifier", True),
-    ("monte carlo pooled > 0", [(1, 0.0, "soft", "monte_carlo", "m1", 4, 0), (2, 0.25, "soft", "monte_carlo", "m2", 4, 1)],
-     1, "monte_carlo", True),
-    ("monte carlo all zero", [(1, 0.0, "soft", "monte_carlo", "m1", 4, 0)], -1, "monte_carlo", False),
-    ("boolean false is wrong", [(1, 0, "boolean", "model_judge", "j", None, None)], -1, "model_judge", False),
+    (
+        "latest of one annotator",
+        [(1, -1, "ternary", H, "a", None, None), (2, 1, "ternary", H, "a", None, None)],
+        1,
+        H,
+        False,
+    ),
+    (
+        "tie goes to the lower value",
+        [(1, 1, "ternary", H, "a", None, None), (2, -1, "ternary", H, "b", None, None)],
+        -1,
+        H,
+        True,
+    ),
+    (
+        "majority wins",
+        [
+            (1, 1, "ternary", H, "a", None, None),
+            (2, 1, "ternary", H, "b", None, None),
+            (3, -1, "ternary", H, "c", None, None),
+        ],
+        1,
+        H,
+        True,
+    ),
+    (
+        "human outranks monte carlo",
+        [(1, 0.0, "soft", "monte_carlo", "m", 8, 0), (2, 1, "ternary", H, "a", None, None)],
+        1,
+        H,
+        True,
+    ),
+    (
+        "verifier outranks judge",
+        [
+            (1, 1, "ternary", "model_judge", "j", None, None),
+            (2, -1, "ternary", "verifier", "math@1", None, None),
+        ],
+        -1,
+        "verifier",
+        True,
+    ),
+    (
+        "monte carlo pooled > 0",
+        [(1, 0.0, "soft", "monte_carlo", "m1", 4, 0), (2, 0.25, "soft", "monte_carlo", "m2", 4, 1)],
+        1,
+        "monte_carlo",
+        True,
+    ),
+    (
+        "monte carlo all zero",
+        [(1, 0.0, "soft", "monte_carlo", "m1", 4, 0)],
+        -1,
+        "monte_carlo",
+        False,
+    ),
+    (
+        "boolean false is wrong",
+        [(1, 0, "boolean", "model_judge", "j", None, None)],
+        -1,
+        "model_judge",
+        False,
+    ),
 ]
 
 
-@pytest.mark.parametrize("name, rows, value, kind, disagreement", RESOLVE_TABLE, ids=[r[0] for r in RESOLVE_TABLE])
+@pytest.mark.parametrize(
+    "name, rows, value, kind, disagreement", RESOLVE_TABLE, ids=[r[0] for r in RESOLVE_TABLE]
+)
 def test_resolution_rule(name, rows, value, kind, disagreement):
     label = resolve_rows(9, rows)
     assert (label.value, label.annotator_kind, label.disagreement) == (value, kind, disagreement)
 
 
 def test_pooled_monte_carlo_soft_value():
-    label = resolve_rows(1, [(1, 0.5, "soft", "monte_carlo", "a", 4, 2), (2, 1.0, "soft", "monte_carlo", "b", 4, 4)])
+    label = resolve_rows(
+        1, [(1, 0.5, "soft", "monte_carlo", "a", 4, 2), (2, 1.0, "soft", "monte_carlo", "b", 4, 4)]
+    )
     assert label.soft == pytest.approx(0.75)
     assert resolve_rows(1, []) is None
 
@@ -277,7 +355,9 @@ def test_busy_store_raises_after_bounded_retry(tmp_path, traj, store):
         assert impatient.retries > 0
     finally:
         blocker.execute("ROLLBACK")
-    impatient.label(step.id, 1, annotator_kind="human", annotator_id="x")  # fine once the lock is gone
+    impatient.label(
+        step.id, 1, annotator_kind="human", annotator_id="x"
+    )  # fine once the lock is gone
     assert len(store.events(step.id)) == 1
 
 
@@ -296,9 +376,19 @@ def test_every_segmentation_gives_valid_trimmed_spans(text):
 def test_many_events_with_stored_dedupe_keys_add_nothing(store, traj):
     """Big batches take PostgreSQL's COPY path (into a stage, then ON CONFLICT): keys still dedupe."""
     steps = store.steps(traj.id)
-    events = [LabelEvent(step_id=steps[k % len(steps)].id, value=1, annotator_kind="human", annotator_id="bulk",
-                         dedupe_key=1000 + k) for k in range(200)]
+    events = [
+        LabelEvent(
+            step_id=steps[k % len(steps)].id,
+            value=1,
+            annotator_kind="human",
+            annotator_id="bulk",
+            dedupe_key=1000 + k,
+        )
+        for k in range(200)
+    ]
     store.add_labels(events[:150])
     store.add_labels(events + events)  # 150 stored, 50 new, each twice in the batch
     assert store.stats()["label_events"] == 200
-    assert sorted(e.dedupe_key for s in steps for e in store.events(s.id)) == list(range(1000, 1200))
+    assert sorted(e.dedupe_key for s in steps for e in store.events(s.id)) == list(
+        range(1000, 1200)
+    )

@@ -45,7 +45,9 @@ def open_backend(kind: str):
         box = open_sandbox("docker")
         probe = box.run(["python3", "-c", "print(1)"], limits=Limits(wall_s=30))
         if probe.stdout.strip() != b"1":
-            raise RuntimeError(f"probe run printed {probe.stdout!r} (stderr {probe.stderr[-200:]!r})")
+            raise RuntimeError(
+                f"probe run printed {probe.stdout!r} (stderr {probe.stderr[-200:]!r})"
+            )
         return box
     except Exception as exc:  # engine down, image missing...
         _UNAVAILABLE[kind] = f"docker backend unavailable: {type(exc).__name__}: {exc}"

@@ -18,7 +18,9 @@ MANIFEST = ROOT / "datasets" / "code" / "python_tasks.manifest.json"
 
 
 def load_generator():
-    spec = importlib.util.spec_from_file_location("generate_code_tasks", ROOT / "datasets" / "generate_code_tasks.py")
+    spec = importlib.util.spec_from_file_location(
+        "generate_code_tasks", ROOT / "datasets" / "generate_code_tasks.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -54,9 +56,17 @@ def test_tasks_are_well_formed(tasks):
 def test_every_reference_solution_passes_and_a_stub_fails(tasks):
     verifier = CodeVerifier(CodeConfig(sandbox="local"))
     items = [GradeItem(t["solution"], t["reference"], verifier, t["id"]) for t in tasks]
-    items += [GradeItem(f"def {t['entry_point']}(*args):\n    return None\n", t["reference"], verifier, "stub")
-              for t in tasks[:10]]
+    items += [
+        GradeItem(
+            f"def {t['entry_point']}(*args):\n    return None\n", t["reference"], verifier, "stub"
+        )
+        for t in tasks[:10]
+    ]
     verdicts = grade_batch(items, workers=2, timeout_s=60)
-    bad = [(item.id, v.failure_reason) for item, v in zip(items[:len(tasks)], verdicts) if v.status is not Status.PASS]
+    bad = [
+        (item.id, v.failure_reason)
+        for item, v in zip(items[: len(tasks)], verdicts)
+        if v.status is not Status.PASS
+    ]
     assert bad == []
-    assert all(v.status is Status.FAIL for v in verdicts[len(tasks):])
+    assert all(v.status is Status.FAIL for v in verdicts[len(tasks) :])

@@ -23,7 +23,19 @@ def test_table_is_big_and_balanced():
     notes = {row["note"].split("/")[0] for row in ROWS}
     for note in notes:  # every category that can pass also has a failing case, and vice versa
         kinds = {row["status"] for row in ROWS if row["note"].split("/")[0] == note}
-        if note.startswith(("integer", "fraction", "symbolic", "set", "interval", "matrix", "equation", "choice", "text")):
+        if note.startswith(
+            (
+                "integer",
+                "fraction",
+                "symbolic",
+                "set",
+                "interval",
+                "matrix",
+                "equation",
+                "choice",
+                "text",
+            )
+        ):
             assert {"pass", "fail"} <= kinds, note
 
 
@@ -38,6 +50,8 @@ def test_golden_row_direct(row):
 
 
 def test_golden_table_through_batch_api_matches_direct():
-    items = [GradeItem(row["response"], row["reference"], "math@1", i) for i, row in enumerate(ROWS)]
+    items = [
+        GradeItem(row["response"], row["reference"], "math@1", i) for i, row in enumerate(ROWS)
+    ]
     verdicts = grade_batch(items, workers=2, timeout_s=60)
     assert [v.status.value for v in verdicts] == [row["status"] for row in ROWS]

@@ -16,7 +16,10 @@ from verifiers.math.helper import PROCESS_NAME, CasHelper
 from verifiers.math.screen import nesting_depth, screen_answer
 from verifiers.math.verifier import helper_for
 
-SLOW_PAIR = ("(x+1)^{3000}", "\\boxed{(x^2+2x+1)^{1500}}")  # passes the screen; expanding takes > 20 s
+SLOW_PAIR = (
+    "(x+1)^{3000}",
+    "\\boxed{(x^2+2x+1)^{1500}}",
+)  # passes the screen; expanding takes > 20 s
 
 HOSTILE = [
     ("3", "\\boxed{9^{9^{9^{9}}}}", "fail", "too_large"),
@@ -70,13 +73,19 @@ def _ppid(pid: int) -> int:
         return -1
 
 
-@pytest.mark.parametrize("gold, response, status, code", HOSTILE, ids=[h[3] + str(i) for i, h in enumerate(HOSTILE)])
+@pytest.mark.parametrize(
+    "gold, response, status, code", HOSTILE, ids=[h[3] + str(i) for i, h in enumerate(HOSTILE)]
+)
 def test_hostile_inputs_end_without_the_cas(gold, response, status, code):
     verdict = verifiers.get("math@1").verify(response, {"answer": gold})
     assert (verdict.status.value, verdict.failure_reason.code) == (status, code)
 
 
-@pytest.mark.parametrize("response, status, code", MEGABYTE_RESPONSES, ids=[str(i) for i in range(len(MEGABYTE_RESPONSES))])
+@pytest.mark.parametrize(
+    "response, status, code",
+    MEGABYTE_RESPONSES,
+    ids=[str(i) for i in range(len(MEGABYTE_RESPONSES))],
+)
 def test_megabyte_responses_are_handled(response, status, code):
     verdict = verifiers.get("math@1").verify(response, {"answer": "5"})
     assert verdict.status.value == status
@@ -125,7 +134,10 @@ def test_helper_is_killed_on_close_and_not_shared_with_forked_children():
         os._exit(code)
     _, status = os.waitpid(child, 0)
     assert os.waitstatus_to_exitcode(status) == 0
-    assert helper.call(("judge", ["2"], ["2"], 1e-9), timeout_s=60)["equal"] is True and helper.pid == pid
+    assert (
+        helper.call(("judge", ["2"], ["2"], 1e-9), timeout_s=60)["equal"] is True
+        and helper.pid == pid
+    )
     helper.close()
     assert pid not in own_helper_pids()
 
@@ -147,7 +159,9 @@ def _hostile_batch(count: int) -> list[GradeItem]:
             response = "\\boxed{" + "(" * 100 + "1" + ")" * 100 + "}"
         if i % 100 == 5:
             items.append(GradeItem(SLOW_PAIR[1], {"answer": SLOW_PAIR[0]}, slow, i))
-        elif i % 50 == 7:  # ordinary CAS work, so each worker holds a live helper when the pool closes
+        elif (
+            i % 50 == 7
+        ):  # ordinary CAS work, so each worker holds a live helper when the pool closes
             items.append(GradeItem("\\boxed{(1+x)^2}", {"answer": "x^2+2x+1"}, "math@1", i))
         else:
             items.append(GradeItem(response, {"answer": gold}, "math@1", i))

@@ -20,13 +20,25 @@ import verifiers
 from verifiers import GradeItem, grade_batch
 
 CASES_FILE = Path(__file__).with_name("independent_cases.jsonl")
-CASES = [json.loads(line) for line in CASES_FILE.read_text(encoding="utf-8").splitlines() if line.strip()]
+CASES = [
+    json.loads(line) for line in CASES_FILE.read_text(encoding="utf-8").splitlines() if line.strip()
+]
 
 # (note, gold, response, expected status) - each must finish well within the default bound.
 HOSTILE = [
     ("underbrace_huge", "5", "\\boxed{\\underbrace{" + "1+" * 3000 + "1}_{n}}", "unparseable"),
-    ("frac_nested_500", "1", "\\boxed{" + "\\frac{1}{" * 500 + "2" + "}" * 500 + "}", "unparseable"),
-    ("sum_10k_terms", "5", "\\boxed{" + "+".join(str(i) for i in range(10000)) + "}", "unparseable"),
+    (
+        "frac_nested_500",
+        "1",
+        "\\boxed{" + "\\frac{1}{" * 500 + "2" + "}" * 500 + "}",
+        "unparseable",
+    ),
+    (
+        "sum_10k_terms",
+        "5",
+        "\\boxed{" + "+".join(str(i) for i in range(10000)) + "}",
+        "unparseable",
+    ),
     ("symbolic_tower", "1", "\\boxed{x^{x^{x^{x}}}}", "fail"),
     ("root_million", "1", "\\boxed{\\sqrt[1000000]{2}}", "fail"),
     ("tiny_power", "0", "\\boxed{10^{-1000000}}", "fail"),
@@ -42,7 +54,12 @@ HOSTILE = [
     ("units_regex_bomb", "1", "\\boxed{1" + " cm" * 600 + " x}", "unparseable"),
     ("juxtaposed_bomb", "1", "\\boxed{" + "1 " * 990 + "x}", "unparseable"),
     ("pm_chain", "1", "\\boxed{" + "\\pm 1" * 400 + "}", "unparseable"),
-    ("power_of_matrix", "1", "\\boxed{\\begin{pmatrix}1&1\\\\1&0\\end{pmatrix}^{100000000}}", "fail"),
+    (
+        "power_of_matrix",
+        "1",
+        "\\boxed{\\begin{pmatrix}1&1\\\\1&0\\end{pmatrix}^{100000000}}",
+        "fail",
+    ),
     # arguments written as powers: refused by the screen instead of burning the CAS bound
     ("gamma_of_power", "1", "\\boxed{\\Gamma(10^{8})}", "fail"),
     ("binom_of_powers", "1", "\\boxed{\\binom{10^{9}}{10^{8}}}", "fail"),
@@ -57,20 +74,31 @@ def test_case_table_is_big_and_balanced():
     statuses = Counter(row["status"] for row in CASES)
     assert statuses["pass"] >= 100 and statuses["fail"] >= 100
     for note in {row["note"] for row in CASES}:
-        assert {row["status"] for row in CASES if row["note"] == note} != set() and note.startswith("indep_")
+        assert {row["status"] for row in CASES if row["note"] == note} != set() and note.startswith(
+            "indep_"
+        )
 
 
 @pytest.mark.parametrize("row", CASES, ids=[f"{i}-{row['note']}" for i, row in enumerate(CASES)])
 def test_independent_case(row):
     verdict = verifiers.get("math@1").verify(row["response"], row["reference"])
-    assert verdict.status.value == row["status"], (row.get("policy"), verdict.failure_reason, verdict.details)
+    assert verdict.status.value == row["status"], (
+        row.get("policy"),
+        verdict.failure_reason,
+        verdict.details,
+    )
 
 
 def test_independent_cases_through_batch_api_match():
-    items = [GradeItem(row["response"], row["reference"], "math@1", i) for i, row in enumerate(CASES)]
+    items = [
+        GradeItem(row["response"], row["reference"], "math@1", i) for i, row in enumerate(CASES)
+    ]
     verdicts = grade_batch(items, workers=2, timeout_s=60)
-    wrong = [(row["note"], row["response"][-60:], v.status.value) for row, v in zip(CASES, verdicts)
-             if v.status.value != row["status"]]
+    wrong = [
+        (row["note"], row["response"][-60:], v.status.value)
+        for row, v in zip(CASES, verdicts)
+        if v.status.value != row["status"]
+    ]
     assert wrong == []
 
 

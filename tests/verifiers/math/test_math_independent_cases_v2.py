@@ -15,8 +15,14 @@ import pytest
 
 from verifiers import GradeItem, grade_batch
 
-CASES = [json.loads(line) for line in Path(__file__).with_name("independent_cases_v2.jsonl").read_text(
-    encoding="utf-8").splitlines() if line.strip()]
+CASES = [
+    json.loads(line)
+    for line in Path(__file__)
+    .with_name("independent_cases_v2.jsonl")
+    .read_text(encoding="utf-8")
+    .splitlines()
+    if line.strip()
+]
 
 
 @pytest.fixture(scope="module")
@@ -27,10 +33,21 @@ def verdicts():
 
 def test_the_set_is_balanced():
     counts = Counter(c["status"] for c in CASES)
-    assert len(CASES) >= 250 and counts["pass"] > 100 and counts["fail"] > 100 and counts["unparseable"] > 15
+    assert (
+        len(CASES) >= 250
+        and counts["pass"] > 100
+        and counts["fail"] > 100
+        and counts["unparseable"] > 15
+    )
 
 
-@pytest.mark.parametrize("index", range(len(CASES)), ids=[f"{n}:{c['note']}" for n, c in enumerate(CASES)])
+@pytest.mark.parametrize(
+    "index", range(len(CASES)), ids=[f"{n}:{c['note']}" for n, c in enumerate(CASES)]
+)
 def test_case(index, verdicts):
     case, verdict = CASES[index], verdicts[index]
-    assert verdict.status.value == case["status"], (case["why"], verdict.failure_reason, dict(verdict.details))
+    assert verdict.status.value == case["status"], (
+        case["why"],
+        verdict.failure_reason,
+        dict(verdict.details),
+    )

@@ -13,16 +13,54 @@ from verifiers.math.simple_latex import parse_simple
 logging.getLogger("math_verify").setLevel(logging.CRITICAL)
 
 ACCEPTED = [
-    "42", "-7", "x^2+2x+1", "(x+1)(x-2)", "3\\sqrt{2}", "\\sqrt{18}", "\\sqrt[3]{8}", "\\frac{3\\pi}{4}",
-    "\\dfrac{1}{2}", "2^{-99}", "2^10", "x^23", "-2^2", "e^{2}", "3+4i", "xy+2yx", "\\frac{x}{x+1}", "y=2x+3",
-    "2 \\cdot 3", "6 \\times 7", "\\left(x+1\\right)^2", "a/b/c", "2^{2^{3}}", "-\\frac{2}{3}",
+    "42",
+    "-7",
+    "x^2+2x+1",
+    "(x+1)(x-2)",
+    "3\\sqrt{2}",
+    "\\sqrt{18}",
+    "\\sqrt[3]{8}",
+    "\\frac{3\\pi}{4}",
+    "\\dfrac{1}{2}",
+    "2^{-99}",
+    "2^10",
+    "x^23",
+    "-2^2",
+    "e^{2}",
+    "3+4i",
+    "xy+2yx",
+    "\\frac{x}{x+1}",
+    "y=2x+3",
+    "2 \\cdot 3",
+    "6 \\times 7",
+    "\\left(x+1\\right)^2",
+    "a/b/c",
+    "2^{2^{3}}",
+    "-\\frac{2}{3}",
 ]
-REFUSED = ["2^-1", "2.5", "\\sin x", "x2", "1 2", "X+1", "\\frac{1}{0}", "x^y^z", "1,2", "\\{1\\}", "x=x", "", "\\ln 2"]
+REFUSED = [
+    "2^-1",
+    "2.5",
+    "\\sin x",
+    "x2",
+    "1 2",
+    "X+1",
+    "\\frac{1}{0}",
+    "x^y^z",
+    "1,2",
+    "\\{1\\}",
+    "x=x",
+    "",
+    "\\ln 2",
+]
 
 
 def math_verify_value(text: str):
-    return parse("\\boxed{" + text + "}", extraction_config=[LatexExtractionConfig(boxed_match_priority=0)],
-                 parsing_timeout=None)[0]
+    return parse(
+        "\\boxed{" + text + "}",
+        extraction_config=[LatexExtractionConfig(boxed_match_priority=0)],
+        parsing_timeout=None,
+    )[0]
 
 
 @pytest.mark.parametrize("text", ACCEPTED)

@@ -25,18 +25,25 @@ def test_details_name_rule_extracted_forms_and_decider():
 
 def test_same_input_same_verdict_identity():
     verifier = verifiers.get("math@1")
-    for response, gold in [("\\boxed{x^2+2x+1}", "(x+1)^2"), ("#### 12", "12"), ("\\boxed{3 or 4}", "3")]:
+    for response, gold in [
+        ("\\boxed{x^2+2x+1}", "(x+1)^2"),
+        ("#### 12", "12"),
+        ("\\boxed{3 or 4}", "3"),
+    ]:
         first = verifier.verify(response, {"answer": gold})
         again = MathVerifier().verify(response, {"answer": gold})
         assert first.identity() == again.identity()
 
 
-@pytest.mark.parametrize("reference, message", [
-    ({}, "needs an 'answer' key"),
-    ({"answer": ""}, "is empty"),
-    ({"answer": ["3"]}, "must be a string or number, got list"),
-    ({"answer": "\\frac{"}, "cannot be parsed as math; fix the dataset"),
-])
+@pytest.mark.parametrize(
+    "reference, message",
+    [
+        ({}, "needs an 'answer' key"),
+        ({"answer": ""}, "is empty"),
+        ({"answer": ["3"]}, "must be a string or number, got list"),
+        ({"answer": "\\frac{"}, "cannot be parsed as math; fix the dataset"),
+    ],
+)
 def test_bad_gold_is_an_error_not_a_fail(reference, message):
     verdict = verifiers.get("math@1").verify("\\boxed{3}", reference)
     assert verdict.status.value == "error" and verdict.failure_reason.code == "bad_reference"
@@ -50,7 +57,9 @@ def test_numeric_gold_is_accepted():
 
 def test_test_case_hash_covers_only_the_answer():
     verifier = verifiers.get("math@1")
-    assert verifier.test_case_hash({"answer": "1", "source": "a"}) == verifier.test_case_hash({"answer": "1"})
+    assert verifier.test_case_hash({"answer": "1", "source": "a"}) == verifier.test_case_hash(
+        {"answer": "1"}
+    )
     assert verifier.test_case_hash({"answer": "1"}) != verifier.test_case_hash({"answer": "2"})
 
 
@@ -58,7 +67,9 @@ def test_gold_cache_is_bounded_lru():
     from verifiers.math import MathConfig
 
     verifier = MathVerifier(MathConfig(gold_cache_size=2))
-    for k, gold in enumerate(("1", "2", "3", "2")):  # a new answer each time: no decided pair is reused
+    for k, gold in enumerate(
+        ("1", "2", "3", "2")
+    ):  # a new answer each time: no decided pair is reused
         verifier.verify(f"\\boxed{{{k + 10}}}", {"answer": gold})
     assert list(verifier._gold_cache) == ["3", "2"]
 
@@ -68,7 +79,9 @@ def test_decided_answers_are_reused_and_stay_read_only():
     first = verifier.verify("so \\boxed{7}", {"answer": "7"})
     first.details["extracted"] = "changed by a caller"
     again = verifier.verify("we get \\boxed{7}", {"answer": "7"})
-    assert again.passed and again.details["extracted"] == "7" and again.identity() != first.identity()
+    assert (
+        again.passed and again.details["extracted"] == "7" and again.identity() != first.identity()
+    )
     assert again.details == MathVerifier().verify("we get \\boxed{7}", {"answer": "7"}).details
     fallback = verifier.verify("maybe 7", {"answer": "7"})  # same answer, another extraction rule
     assert fallback.details["extraction_rule"] == "last_number"

@@ -51,7 +51,7 @@ class Runner(object):
     def write(self, reply):
         data = (dumps(reply) + "\n").encode()
         while data:
-            data = data[os.write(self.fd_out, data):]
+            data = data[os.write(self.fd_out, data) :]
 
     def serve(self):
         while True:
@@ -88,13 +88,17 @@ class Runner(object):
                 raise NameError("name %r is not defined" % name)
             return self.namespace[name]
         if ident not in self.objects:
-            raise LookupError("the object no longer exists (the program was restarted after a timeout or crash)")
+            raise LookupError(
+                "the object no longer exists (the program was restarted after a timeout or crash)"
+            )
         return self.objects[ident]
 
     def encode(self, value, name=None):
         """Plain value, or a handle (named ``n:<name>`` for a top-level name); too large an encoding is a handle too."""
+
         def handle_of(item):
             return self.handle_of(item, name if item is value else None)
+
         try:
             encoded = Encoder(handle_of).encode(value)
             if len(dumps(encoded)) <= MAX_LINE - 4096:
@@ -139,7 +143,9 @@ def op_load(runner, request):
     runner.namespace = namespace
     try:
         code = compile(request["code"], "solution.py", "exec")
-    except SyntaxError as exc:  # the grader only parsed it (compiling is the costly part: here, bounded)
+    except (
+        SyntaxError
+    ) as exc:  # the grader only parsed it (compiling is the costly part: here, bounded)
         return {"syntax_error": "%s: %s (line %s)" % (type(exc).__name__, exc.msg, exc.lineno)}
     except BaseException as exc:
         return {"load_error": describe(exc)}
@@ -149,13 +155,20 @@ def op_load(runner, request):
             exec(compile(request["setup"], "test_setup_code", "exec"), namespace)
     except BaseException as exc:
         return {"load_error": describe(exc)}
-    return {"loaded": {name: describe_name(runner, name) for name in request["names"] if name in namespace}}
+    return {
+        "loaded": {
+            name: describe_name(runner, name) for name in request["names"] if name in namespace
+        }
+    }
 
 
 def describe_name(runner, name):
     value = runner.namespace[name]
     if type(value) is type(sys):
-        return {"module": str(getattr(value, "__name__", ""))[:200], "v": {"$h": ["n:" + name, "module"]}}
+        return {
+            "module": str(getattr(value, "__name__", ""))[:200],
+            "v": {"$h": ["n:" + name, "module"]},
+        }
     return {"v": runner.encode(value, name)}
 
 
@@ -220,10 +233,22 @@ def _unary(function):
 
 
 OPS = {
-    "load": op_load, "call": op_call, "getattr": op_getattr, "setattr": op_setattr, "getitem": op_getitem,
-    "setitem": op_setitem, "isinstance": op_isinstance, "next": op_next,
-    "len": _unary(len), "bool": _unary(bool), "str": _unary(str), "repr": _unary(repr), "iter": _unary(iter),
-    "int": _unary(int), "float": _unary(float), "index": _unary(lambda v: v.__index__()),
+    "load": op_load,
+    "call": op_call,
+    "getattr": op_getattr,
+    "setattr": op_setattr,
+    "getitem": op_getitem,
+    "setitem": op_setitem,
+    "isinstance": op_isinstance,
+    "next": op_next,
+    "len": _unary(len),
+    "bool": _unary(bool),
+    "str": _unary(str),
+    "repr": _unary(repr),
+    "iter": _unary(iter),
+    "int": _unary(int),
+    "float": _unary(float),
+    "index": _unary(lambda v: v.__index__()),
 }
 
 

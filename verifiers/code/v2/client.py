@@ -134,7 +134,10 @@ class Process(object):
             if runner is None:
                 for sig in (signal.SIGPIPE, signal.SIGXFSZ):
                     signal.signal(sig, signal.SIG_DFL)
-                os.execv(sys.executable, [sys.executable, "-I", "-S", RUNNER_FILE, str(CAND_IN), str(CAND_OUT)])
+                os.execv(
+                    sys.executable,
+                    [sys.executable, "-I", "-S", RUNNER_FILE, str(CAND_IN), str(CAND_OUT)],
+                )
             namespace = {"__name__": "rlvr_candidate"}
             exec(runner, namespace)
             namespace["main"](CAND_IN, CAND_OUT)
@@ -151,7 +154,7 @@ class Process(object):
         """Start sending a request line without waiting; :meth:`exchange` (``data`` None) sends the rest."""
         view = memoryview(data)
         try:
-            view = view[os.write(self.req_w, view[:1 << 16]):]
+            view = view[os.write(self.req_w, view[: 1 << 16]) :]
         except BlockingIOError:
             pass
         except OSError:  # the candidate closed its end: its reply pipe will say how it ended
@@ -182,7 +185,7 @@ class Process(object):
 
     def _send(self, view, poller):
         try:
-            view = view[os.write(self.req_w, view[:1 << 16]):]
+            view = view[os.write(self.req_w, view[: 1 << 16]) :]
         except OSError:  # the candidate closed its end: its reply pipe will say how it ended
             view = view[:0]
         if not view:
@@ -222,7 +225,10 @@ class Process(object):
         return self.status is not None
 
     def kill(self):
-        for target in (lambda: os.killpg(self.pid, signal.SIGKILL), lambda: os.kill(self.pid, signal.SIGKILL)):
+        for target in (
+            lambda: os.killpg(self.pid, signal.SIGKILL),
+            lambda: os.kill(self.pid, signal.SIGKILL),
+        ):
             try:
                 target()
             except OSError:
@@ -247,7 +253,10 @@ class Process(object):
             if sig == signal.SIGKILL:
                 return "memory_limit", "the program was killed (SIGKILL, memory limit) %s" % when
             return "runtime_error", "the program was killed by signal %d %s" % (sig, when)
-        return "runtime_error", "the program exited with code %d %s" % (os.WEXITSTATUS(status), when)
+        return "runtime_error", "the program exited with code %d %s" % (
+            os.WEXITSTATUS(status),
+            when,
+        )
 
 
 class Client(object):
@@ -273,15 +282,21 @@ class Client(object):
     def start(self, exec_fresh=False):
         """A new candidate process, waiting for :meth:`Process.release`: forked with the runner, or exec'd fresh."""
         self.generation += 1
-        self.process = Process(self.job, self.libc, None if exec_fresh or self.runner is None else self.runner)
+        self.process = Process(
+            self.job, self.libc, None if exec_fresh or self.runner is None else self.runner
+        )
         self.report({"pid": self.process.pid})
         return self.process
 
     def start_load(self, names):
         """Load the program in the (released) process: send the request and return at once (the program
         loads while this process does other work); :meth:`finish_load` waits for the reply."""
-        self.load_request = {"op": "load", "code": self.job["code"], "setup": self.job.get("setup") or "",
-                             "names": list(names)}
+        self.load_request = {
+            "op": "load",
+            "code": self.job["code"],
+            "setup": self.job.get("setup") or "",
+            "names": list(names),
+        }
         self.process.send_ahead(self._load_line())
 
     def finish_load(self):
@@ -303,17 +318,25 @@ class Client(object):
     def _restart(self):
         self.process.kill()
         if self.restarts >= MAX_RESTARTS:
-            self.dead = ("runtime_error", "the program was restarted %d times; no more calls are made" % MAX_RESTARTS)
+            self.dead = (
+                "runtime_error",
+                "the program was restarted %d times; no more calls are made" % MAX_RESTARTS,
+            )
             return
         self.restarts += 1
         try:
             self.start(exec_fresh=True).release()
             reply = self._load()
-        except Exception:  # _Stopped, an undecodable reply, OSError (the program used up processes or pipes)
+        except (
+            Exception
+        ):  # _Stopped, an undecodable reply, OSError (the program used up processes or pipes)
             reply = {}
         if type(reply) is not dict or "loaded" not in reply:
             self.process.kill()
-            self.dead = ("runtime_error", "the program could not be loaded again after it was restarted")
+            self.dead = (
+                "runtime_error",
+                "the program could not be loaded again after it was restarted",
+            )
 
     # ------------------------------------------------------------ requests
     def request(self, message):
@@ -334,9 +357,13 @@ class Client(object):
 
     def _stopped(self, how):
         if how == "timeout":
-            abort = CallAbort("timeout", "a call did not return within %g s" % self.job["timeout_s"])
+            abort = CallAbort(
+                "timeout", "a call did not return within %g s" % self.job["timeout_s"]
+            )
         elif how == "output_limit":
-            abort = CallAbort("output_limit", "the program printed more than %d bytes" % self.job["output_bytes"])
+            abort = CallAbort(
+                "output_limit", "the program printed more than %d bytes" % self.job["output_bytes"]
+            )
         elif how == "garbled":
             abort = CallAbort("runtime_error", "the program's process sent a malformed reply")
         elif self.process.wait_exit(0.25):
@@ -358,7 +385,10 @@ class Client(object):
         try:
             return self.decode(reply["r"])
         except Exception as exc:  # WireError, KeyError, RecursionError, MemoryError...
-            raise CandidateError("the program returned a malformed value (%s: %s)" % (type(exc).__name__, str(exc)[:100]))
+            raise CandidateError(
+                "the program returned a malformed value (%s: %s)"
+                % (type(exc).__name__, str(exc)[:100])
+            )
 
     def encode(self, value):
         return Encoder(self.handle_id).encode(value)
@@ -381,13 +411,21 @@ class Client(object):
         if type(value) is not self.make_proxy and _is_iterator(value):
             return {"$iter": [self.encode(item) for item in value]}
         if type(value) is int:
-            raise WireError("an integer of %d bits is too large to send to the program" % value.bit_length())
-        if any(value is kind for kind in _NAMEDTUPLES.values()):  # type() of a namedtuple the program returned
-            raise WireError("the class of a namedtuple the program returned cannot be sent back to it")
+            raise WireError(
+                "an integer of %d bits is too large to send to the program" % value.bit_length()
+            )
+        if any(
+            value is kind for kind in _NAMEDTUPLES.values()
+        ):  # type() of a namedtuple the program returned
+            raise WireError(
+                "the class of a namedtuple the program returned cannot be sent back to it"
+            )
         ident = value._rlvr_ident if type(value) is self.make_proxy else None
         if ident is None or self.proxies.get(ident) is not value:
-            raise UnsendableArgument("%s from the tests cannot be passed to the program (only plain values and the "
-                            "program's own objects can)" % type(value).__name__)
+            raise UnsendableArgument(
+                "%s from the tests cannot be passed to the program (only plain values and the "
+                "program's own objects can)" % type(value).__name__
+            )
         return ident
 
     def op(self, name, target, **fields):
@@ -403,7 +441,9 @@ class Client(object):
             for where, data in reply.get("m") or ():
                 _copy_back(args[where] if type(where) is int else kwargs[where], self.decode(data))
         except Exception as exc:
-            raise CandidateError("the program sent back malformed arguments (%s)" % type(exc).__name__)
+            raise CandidateError(
+                "the program sent back malformed arguments (%s)" % type(exc).__name__
+            )
         return result
 
     def next_items(self, target, count):
@@ -417,12 +457,22 @@ class Client(object):
 def candidate_exception(error):
     """The candidate's exception as one raised here: the same builtin type, else :class:`CandidateError`."""
     try:
-        name, message, builtin, ordinary = str(error[0])[:100], str(error[1])[:300], error[2] is True, error[3] is True
+        name, message, builtin, ordinary = (
+            str(error[0])[:100],
+            str(error[1])[:300],
+            error[2] is True,
+            error[3] is True,
+        )
     except (TypeError, IndexError, KeyError):
         name, message, builtin, ordinary = "Error", "", False, True
     kind = getattr(builtins, name, None)
     exc = None
-    if builtin and isinstance(kind, type) and issubclass(kind, Exception) and not issubclass(kind, NOT_RERAISED):
+    if (
+        builtin
+        and isinstance(kind, type)
+        and issubclass(kind, Exception)
+        and not issubclass(kind, NOT_RERAISED)
+    ):
         try:
             exc = kind(message)
         except Exception:

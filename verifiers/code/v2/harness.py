@@ -45,14 +45,23 @@ def main():
     libc = _non_dumpable()
     collect_report = run_tests(job, libc, started + job["wall_s"]) if libc is not None else None
     secret = bytes.fromhex(_read_and_delete(SECRET_FILE))
-    if collect_report is None:  # fail closed: a dumpable test process could be read by the candidate
-        report = {"last": {"internal": "the harness could not make itself non-dumpable (prctl)"}, "stop": None}
+    if (
+        collect_report is None
+    ):  # fail closed: a dumpable test process could be read by the candidate
+        report = {
+            "last": {"internal": "the harness could not make itself non-dumpable (prctl)"},
+            "stop": None,
+        }
     else:
         report = collect_report()
     body = dumps({"results": report}, sort_keys=True)
-    data = memoryview(("\n" + MARK + dumps({"body": body, "mac": hmac_sha256(secret, body.encode())}) + "\n").encode())
+    data = memoryview(
+        (
+            "\n" + MARK + dumps({"body": body, "mac": hmac_sha256(secret, body.encode())}) + "\n"
+        ).encode()
+    )
     while data:
-        data = data[os.write(1, data):]
+        data = data[os.write(1, data) :]
 
 
 def _read_and_delete(name):
@@ -79,6 +88,7 @@ def run_tests(job, libc, deadline):
         os.write(sync_w, b"g")
         os.close(sync_w)
         return collect(results_r, pid, deadline)
+
     return release_and_collect
 
 
@@ -132,7 +142,10 @@ class _Lines(object):
 
 def _kill(pids):
     for pid in pids:
-        for target in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
+        for target in (
+            lambda: os.killpg(pid, signal.SIGKILL),
+            lambda: os.kill(pid, signal.SIGKILL),
+        ):
             try:
                 target()
             except OSError:

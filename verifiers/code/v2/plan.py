@@ -43,8 +43,23 @@ MAX_SOURCE = 120
 NO_LAMBDA = (ast.NamedExpr, ast.Yield, ast.YieldFrom, ast.Await)
 SCOPE_NAMES = frozenset(("super", "locals", "vars"))
 """Names whose meaning changes inside a lambda: asserts using them are rewritten without one."""
-LIBRARY_MODULES = ("collections", "math", "itertools", "functools", "operator", "re", "heapq", "bisect", "string",
-                   "fractions", "decimal", "datetime", "statistics", "copy", "random")
+LIBRARY_MODULES = (
+    "collections",
+    "math",
+    "itertools",
+    "functools",
+    "operator",
+    "re",
+    "heapq",
+    "bisect",
+    "string",
+    "fractions",
+    "decimal",
+    "datetime",
+    "statistics",
+    "copy",
+    "random",
+)
 """Where a name the tests use but never bind may come from (the program's ``from collections import
 Counter``): the first of these modules with that public name gives the object of the run with the
 real ones (:attr:`TestProgram.library`)."""
@@ -95,11 +110,18 @@ class TestProgram:
 
     def job(self) -> dict[str, Any]:
         """What ``tests.json`` holds."""
-        return {"statements": list(self.statements), "owned": [list(o) for o in self.owned],
-                "n_cases": len(self.cases), "tripwires": [i for i, c in enumerate(self.cases) if c.tripwire],
-                "names": list(self.names), "stdlib_names": list(self.stdlib_names),
-                "library": [list(pair) for pair in self.library], "prelude": list(self.prelude),
-                "entry": self.entry, "seed_random": self.seed_random}
+        return {
+            "statements": list(self.statements),
+            "owned": [list(o) for o in self.owned],
+            "n_cases": len(self.cases),
+            "tripwires": [i for i, c in enumerate(self.cases) if c.tripwire],
+            "names": list(self.names),
+            "stdlib_names": list(self.stdlib_names),
+            "library": [list(pair) for pair in self.library],
+            "prelude": list(self.prelude),
+            "entry": self.entry,
+            "seed_random": self.seed_random,
+        }
 
 
 def plan_program(reference: Mapping[str, Any], *, max_cases: int = 1000) -> TestProgram:
@@ -113,7 +135,9 @@ def plan_program(reference: Mapping[str, Any], *, max_cases: int = 1000) -> Test
 
 
 @lru_cache(maxsize=512)
-def _plan(tests: str, entry: str | None, setup: str, prompt: str | None, max_cases: int) -> TestProgram:
+def _plan(
+    tests: str, entry: str | None, setup: str, prompt: str | None, max_cases: int
+) -> TestProgram:
     module = _parse(tests, "tests")
     _check_imports(module, "tests")
     trusted_setup = split_setup(_parse(setup, "test_setup_code"), entry)
@@ -130,7 +154,9 @@ def _plan(tests: str, entry: str | None, setup: str, prompt: str | None, max_cas
     if not rewriter.cases:
         raise BadReferenceError("reference 'tests' contains no assert statement")
     if len(rewriter.cases) > max_cases:
-        raise BadReferenceError(f"{len(rewriter.cases)} test cases exceed CodeConfig.max_cases={max_cases}")
+        raise BadReferenceError(
+            f"{len(rewriter.cases)} test cases exceed CodeConfig.max_cases={max_cases}"
+        )
     owned = _ownership(body, lexical, functions)
     prelude = _prelude(prompt, entry) + trusted_setup
     prelude_source = "\n".join(prelude)
@@ -140,13 +166,28 @@ def _plan(tests: str, entry: str | None, setup: str, prompt: str | None, max_cas
     if entry:
         names.add(entry)
     stdlib = tuple(sorted(n for n in names if n in sys.stdlib_module_names))
-    library = tuple((n, m) for n in sorted(names - set(stdlib) - {entry})
-                    if not hasattr(builtins, n) for m in [_library_module(n)] if m)
+    library = tuple(
+        (n, m)
+        for n in sorted(names - set(stdlib) - {entry})
+        if not hasattr(builtins, n)
+        for m in [_library_module(n)]
+        if m
+    )
     if library:  # rare: worth the walk
         under_test = _called_only_under_test(module, _names(prelude_module))
         library = tuple((n, m) for n, m in library if n not in under_test)
-    return TestProgram(tuple(statements), tuple(rewriter.cases), owned, tuple(sorted(names)), stdlib, library,
-                       prelude, entry, _uses_random(module, prelude_source), setup)
+    return TestProgram(
+        tuple(statements),
+        tuple(rewriter.cases),
+        owned,
+        tuple(sorted(names)),
+        stdlib,
+        library,
+        prelude,
+        entry,
+        _uses_random(module, prelude_source),
+        setup,
+    )
 
 
 def _fields(reference: Mapping[str, Any]) -> tuple[str, str | None, str]:
@@ -164,7 +205,9 @@ def _parse(source: str, what: str) -> ast.Module:
             compile(source, f"<{what}>", "exec", dont_inherit=True)
             return ast.parse(source)
     except SyntaxError as exc:
-        raise BadReferenceError(f"reference '{what}' is not valid Python: {exc.msg} (line {exc.lineno})") from exc
+        raise BadReferenceError(
+            f"reference '{what}' is not valid Python: {exc.msg} (line {exc.lineno})"
+        ) from exc
     except ValueError as exc:  # null bytes
         raise BadReferenceError(f"reference '{what}' is not valid Python: {exc}") from exc
 
@@ -172,37 +215,57 @@ def _parse(source: str, what: str) -> ast.Module:
 def _check_imports(module: ast.Module, what: str) -> None:
     for node in ast.walk(module):
         if isinstance(node, ast.ImportFrom) and node.level:
-            raise BadReferenceError(f"reference '{what}' uses a relative import (line {node.lineno})")
+            raise BadReferenceError(
+                f"reference '{what}' uses a relative import (line {node.lineno})"
+            )
         if isinstance(node, (ast.Import, ast.ImportFrom)):
-            for name in [node.module] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]:
+            for name in (
+                [node.module] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
+            ):
                 top = (name or "").split(".")[0]
                 if top != "__future__" and top not in sys.stdlib_module_names:
-                    raise BadReferenceError(f"reference '{what}' imports {name!r}, which is not in the standard "
-                                            "library; code@2 tests may import standard-library modules only")
+                    raise BadReferenceError(
+                        f"reference '{what}' imports {name!r}, which is not in the standard "
+                        "library; code@2 tests may import standard-library modules only"
+                    )
 
 
 def _implied_check_call(module: ast.Module, entry: str | None) -> list[ast.stmt]:
     """HumanEval: ``check(entry_point)`` when the tests define ``check`` and never call it."""
     defines = any(isinstance(s, ast.FunctionDef) and s.name == "check" for s in module.body)
-    calls = any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "check"
-                for n in ast.walk(module))
+    calls = any(
+        isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "check"
+        for n in ast.walk(module)
+    )
     if not defines or calls:
         return []
     if not entry:
-        raise BadReferenceError("reference 'tests' defines check(...) but never calls it; give 'entry_point' "
-                                "(the function check is called with) or call check in the tests")
+        raise BadReferenceError(
+            "reference 'tests' defines check(...) but never calls it; give 'entry_point' "
+            "(the function check is called with) or call check in the tests"
+        )
     return [ast.Expr(ast.Call(ast.Name("check", ast.Load()), [ast.Name(entry, ast.Load())], []))]
 
 
 def _names(tree: ast.AST) -> set[str]:
     """Names used in ``tree``, without dunders (``__name__`` is the test program's own, ``"__main__"``)."""
-    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and not (n.id.startswith("__") and n.id.endswith("__"))}
+    return {
+        n.id
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Name) and not (n.id.startswith("__") and n.id.endswith("__"))
+    }
 
 
 def _uses_random(module: ast.Module, prelude_source: str) -> bool:
     """Whether the tests or the prompt's helpers mention ``random`` (then it is seeded)."""
-    return "random" in _names(module) or "random" in prelude_source or any(
-        isinstance(n, (ast.Import, ast.ImportFrom)) and "random" in ast.unparse(n) for n in ast.walk(module))
+    return (
+        "random" in _names(module)
+        or "random" in prelude_source
+        or any(
+            isinstance(n, (ast.Import, ast.ImportFrom)) and "random" in ast.unparse(n)
+            for n in ast.walk(module)
+        )
+    )
 
 
 def _global_reads(source: str) -> set[str]:
@@ -215,7 +278,9 @@ def _global_reads(source: str) -> set[str]:
         table = todo.pop()
         todo.extend(table.get_children())
         for symbol in table.get_symbols():
-            global_read = symbol.is_referenced() and (table.get_type() == "module" or symbol.is_global())
+            global_read = symbol.is_referenced() and (
+                table.get_type() == "module" or symbol.is_global()
+            )
             name = symbol.get_name()
             if global_read and not (name.startswith("__") and name.endswith("__")):
                 found.add(name)
@@ -240,15 +305,20 @@ def _module_level_bindings(body: list[ast.stmt]) -> set[str]:
             bound.add(node.id)
         elif isinstance(node, ast.ExceptHandler) and node.name:
             bound.add(node.name)
-        elif not isinstance(node, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+        elif not isinstance(
+            node, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+        ):
             todo.extend(ast.iter_child_nodes(node))
     return bound
 
 
-def _ownership(body: list[ast.stmt], lexical: list[range],
-               functions: Mapping[str, ast.stmt]) -> tuple[tuple[int, ...], ...]:
+def _ownership(
+    body: list[ast.stmt], lexical: list[range], functions: Mapping[str, ast.stmt]
+) -> tuple[tuple[int, ...], ...]:
     """Cases a statement runs: its own and those of the test functions it (transitively) refers to."""
-    own = {stmt.name: set(cases) for stmt, cases in zip(body, lexical) if stmt in functions.values()}
+    own = {
+        stmt.name: set(cases) for stmt, cases in zip(body, lexical) if stmt in functions.values()
+    }
     refers = {name: _names(fn) & set(functions) for name, fn in functions.items()}
     owned = []
     for stmt, cases in zip(body, lexical):
@@ -314,11 +384,19 @@ def split_setup(setup: ast.Module, entry: str | None) -> tuple[str, ...]:
     while True:
         trusted, known = [], set(dir(builtins))
         for i, stmt in enumerate(body):
-            if i not in demoted and _trusted_setup_kind(stmt, entry, classes) and reads[i] <= known | binds[i]:
+            if (
+                i not in demoted
+                and _trusted_setup_kind(stmt, entry, classes)
+                and reads[i] <= known | binds[i]
+            ):
                 trusted.append(i)
                 known |= binds[i]
-        shared = {i for i in trusted if isinstance(body[i], (ast.Assign, ast.AnnAssign))
-                  and any(binds[i] & _names(body[j]) for j in range(len(body)) if j not in trusted)}
+        shared = {
+            i
+            for i in trusted
+            if isinstance(body[i], (ast.Assign, ast.AnnAssign))
+            and any(binds[i] & _names(body[j]) for j in range(len(body)) if j not in trusted)
+        }
         if not shared:
             return tuple(ast.unparse(body[i]) for i in trusted)
         demoted |= shared
@@ -335,8 +413,11 @@ def _trusted_setup_kind(stmt: ast.stmt, entry: str | None, classes: set[str]) ->
         return True
     if isinstance(stmt, (ast.Assign, ast.AnnAssign)) and stmt.value is not None:
         targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
-        plain = all(isinstance(n, (ast.Name, ast.Tuple, ast.List, ast.Starred, ast.Store)) for t in targets
-                    for n in ast.walk(t))
+        plain = all(
+            isinstance(n, (ast.Name, ast.Tuple, ast.List, ast.Starred, ast.Store))
+            for t in targets
+            for n in ast.walk(t)
+        )
         return plain and not (classes & _names(stmt.value)) and entry not in _names(stmt)
     return False
 
@@ -352,11 +433,22 @@ def _called_only_under_test(module: ast.Module, elsewhere: set[str]) -> set[str]
     for node in ast.walk(module):
         if not isinstance(node, ast.Assert):
             continue
-        test = node.test.operand if isinstance(node.test, ast.UnaryOp) and isinstance(node.test.op, ast.Not) else node.test
-        if isinstance(test, ast.Compare) and len(test.ops) == 1 and _is_literal(test.comparators[0]):
+        test = (
+            node.test.operand
+            if isinstance(node.test, ast.UnaryOp) and isinstance(node.test.op, ast.Not)
+            else node.test
+        )
+        if (
+            isinstance(test, ast.Compare)
+            and len(test.ops) == 1
+            and _is_literal(test.comparators[0])
+        ):
             test = test.left
-        if (isinstance(test, ast.Call) and isinstance(test.func, ast.Name)
-                and all(_is_literal(a) for a in test.args + [k.value for k in test.keywords])):
+        if (
+            isinstance(test, ast.Call)
+            and isinstance(test.func, ast.Name)
+            and all(_is_literal(a) for a in test.args + [k.value for k in test.keywords])
+        ):
             allowed.add(id(test.func))
     uses: dict[str, list[bool]] = {}
     for node in ast.walk(module):
@@ -367,8 +459,24 @@ def _called_only_under_test(module: ast.Module, elsewhere: set[str]) -> set[str]
 
 def _is_literal(node: ast.expr) -> bool:
     """Data written out in the source: no name, call, attribute, subscript or comprehension in it."""
-    return all(isinstance(n, (ast.Constant, ast.List, ast.Tuple, ast.Set, ast.Dict, ast.UnaryOp, ast.BinOp,
-                              ast.Load, ast.unaryop, ast.operator)) for n in ast.walk(node))
+    return all(
+        isinstance(
+            n,
+            (
+                ast.Constant,
+                ast.List,
+                ast.Tuple,
+                ast.Set,
+                ast.Dict,
+                ast.UnaryOp,
+                ast.BinOp,
+                ast.Load,
+                ast.unaryop,
+                ast.operator,
+            ),
+        )
+        for n in ast.walk(node)
+    )
 
 
 @lru_cache(maxsize=4096)
@@ -377,7 +485,11 @@ def _library_module(name: str) -> str | None:
     for module_name in LIBRARY_MODULES:
         module = importlib.import_module(module_name)
         public = getattr(module, "__all__", None)
-        if (name in public) if public is not None else (not name.startswith("_") and hasattr(module, name)):
+        if (
+            (name in public)
+            if public is not None
+            else (not name.startswith("_") and hasattr(module, name))
+        ):
             if type(getattr(module, name, None)) is not type(sys):
                 return module_name
     return None
@@ -409,21 +521,31 @@ class _Rewriter(ast.NodeTransformer):
         if isinstance(test, ast.Constant) and test.value:
             return ast.copy_location(ast.Pass(), node)
         case = len(self.cases)
-        self.cases.append(Case(_clip("assert " + ast.unparse(test)), node.lineno, isinstance(test, ast.Constant)))
+        self.cases.append(
+            Case(_clip("assert " + ast.unparse(test)), node.lineno, isinstance(test, ast.Constant))
+        )
         if isinstance(test, ast.Constant):
             call = _call("__rlvr_trip__", ast.Constant(case))
         elif self.class_body or _needs_direct_evaluation(test):
             call = _call("__rlvr_value__", ast.Constant(case), test)
         elif isinstance(test, ast.Compare) and len(test.ops) == 1:
             pair = ast.Tuple([test.left, test.comparators[0]], ast.Load())
-            call = _call("__rlvr_cmp__", ast.Constant(case), ast.Constant(type(test.ops[0]).__name__), _thunk(pair))
+            call = _call(
+                "__rlvr_cmp__",
+                ast.Constant(case),
+                ast.Constant(type(test.ops[0]).__name__),
+                _thunk(pair),
+            )
         else:
             call = _call("__rlvr_check__", ast.Constant(case), _thunk(test))
         return ast.copy_location(ast.Expr(call), node)
 
 
 def _needs_direct_evaluation(test: ast.expr) -> bool:
-    return any(isinstance(n, NO_LAMBDA) or (isinstance(n, ast.Name) and n.id in SCOPE_NAMES) for n in ast.walk(test))
+    return any(
+        isinstance(n, NO_LAMBDA) or (isinstance(n, ast.Name) and n.id in SCOPE_NAMES)
+        for n in ast.walk(test)
+    )
 
 
 def _call(name: str, *args: ast.expr) -> ast.Call:
@@ -431,11 +553,12 @@ def _call(name: str, *args: ast.expr) -> ast.Call:
 
 
 def _thunk(body: ast.expr) -> ast.Lambda:
-    arguments = ast.arguments(posonlyargs=[], args=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None,
-                              defaults=[])
+    arguments = ast.arguments(
+        posonlyargs=[], args=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[]
+    )
     return ast.Lambda(arguments, body)
 
 
 def _clip(text: str) -> str:
     text = " ".join(text.split())
-    return text if len(text) <= MAX_SOURCE else text[:MAX_SOURCE - 3] + "..."
+    return text if len(text) <= MAX_SOURCE else text[: MAX_SOURCE - 3] + "..."

@@ -25,9 +25,16 @@ except ImportError:  # in the sandbox this file follows client.py and remote.py
     pass
 
 COMPARISONS = {
-    "Eq": operator.eq, "NotEq": operator.ne, "Lt": operator.lt, "LtE": operator.le, "Gt": operator.gt,
-    "GtE": operator.ge, "Is": operator.is_, "IsNot": operator.is_not,
-    "In": lambda a, b: a in b, "NotIn": lambda a, b: a not in b,
+    "Eq": operator.eq,
+    "NotEq": operator.ne,
+    "Lt": operator.lt,
+    "LtE": operator.le,
+    "Gt": operator.gt,
+    "GtE": operator.ge,
+    "Is": operator.is_,
+    "IsNot": operator.is_not,
+    "In": lambda a, b: a in b,
+    "NotIn": lambda a, b: a not in b,
 }
 NOT_REACHED = "never ran"
 
@@ -57,6 +64,7 @@ class Recorder(object):
             if self._truth(COMPARISONS[op_name](left, right)) is True:
                 return True
             return False, "left side %s, right side %s" % (safe_repr(left), safe_repr(right))
+
         self._record(case, self._evaluate(case, evaluate))
 
     def value(self, case, value):
@@ -124,7 +132,11 @@ class Recorder(object):
             self.pending = None
         remaining = [c for c in self.owned[index] if c not in self.in_statement and c not in hit]
         if not self.owned[index]:
-            remaining = [c for c in range(self.n) if not self.ran[c] and self.failure[c] is None and c not in hit]
+            remaining = [
+                c
+                for c in range(self.n)
+                if not self.ran[c] and self.failure[c] is None and c not in hit
+            ]
         for case in remaining:
             self.fail(case, code, "not reached: " + message)
 

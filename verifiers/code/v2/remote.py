@@ -32,7 +32,9 @@ def _client():
 
 def _exact(value, kinds, what):
     if type(value) not in kinds:
-        raise TypeError("the program's %s returned %s, not %s" % (what, type(value).__name__, kinds[0].__name__))
+        raise TypeError(
+            "the program's %s returned %s, not %s" % (what, type(value).__name__, kinds[0].__name__)
+        )
     return value
 
 
@@ -103,7 +105,9 @@ class Remote(object):
     def __instancecheck__(self, value):
         if type(value) is not Remote:  # a plain value is never an instance of the program's classes
             return False
-        return _exact(_client().op("isinstance", self, v=_client().encode(value)), (bool,), "isinstance")
+        return _exact(
+            _client().op("isinstance", self, v=_client().encode(value)), (bool,), "isinstance"
+        )
 
     def __eq__(self, other):
         return self is other
@@ -159,7 +163,7 @@ def safe_repr(value, depth=0):
         text = _repr(value, depth)
     except BaseException:
         text = "<unprintable %s>" % _kind(value)
-    return text if len(text) <= MAX_REPR else text[:MAX_REPR - 3] + "..."
+    return text if len(text) <= MAX_REPR else text[: MAX_REPR - 3] + "..."
 
 
 def _kind(value):
@@ -187,7 +191,10 @@ def _repr(value, depth):
         opening, closing = {list: "[]", tuple: "()", set: "{}", frozenset: "{}"}[kind]
         return opening + ", ".join(items) + more + closing
     if kind is dict:
-        pairs = ["%s: %s" % (safe_repr(k, depth + 1), safe_repr(v, depth + 1)) for _, (k, v) in zip(range(8), value.items())]
+        pairs = [
+            "%s: %s" % (safe_repr(k, depth + 1), safe_repr(v, depth + 1))
+            for _, (k, v) in zip(range(8), value.items())
+        ]
         return "{" + ", ".join(pairs) + (", ..." if len(value) > 8 else "") + "}"
     if isinstance(value, BaseException):
         return "%s(%s)" % (kind.__name__, safe_repr(str(value), depth + 1))

@@ -71,10 +71,15 @@ def sandbox_files() -> dict[str, str | bytes]:
     the same cache tag (bytecode version) and compile the source otherwise.
     """
     files: dict[str, str | bytes] = {}
-    for part, filename, parts in (("harness", "harness.py", HARNESS_PARTS), ("candidate", "candidate_runner.py", RUNNER_PARTS)):
+    for part, filename, parts in (
+        ("harness", "harness.py", HARNESS_PARTS),
+        ("candidate", "candidate_runner.py", RUNNER_PARTS),
+    ):
         source = "\n\n".join((HERE / name).read_text() for name in parts)
         code = compile(source, filename, "exec", dont_inherit=True, optimize=2)
-        files[filename] = LOADER.format(part=part, tag=sys.implementation.cache_tag, filename=filename)
+        files[filename] = LOADER.format(
+            part=part, tag=sys.implementation.cache_tag, filename=filename
+        )
         files[part + ".src"] = source
         files[part + ".bin"] = marshal.dumps(code)
     return files
@@ -89,39 +94,72 @@ def run_program(program: str, tests: TestProgram, sandbox: Sandbox, config: Code
     """Run the tests against ``program`` in ``sandbox`` and judge the signed report."""
     secret = secrets.token_bytes(32)
     wall = wall_seconds(tests, config)
-    candidate = {"code": program, "setup": tests.setup, "memory_mb": config.memory_mb, "timeout_s": config.case_timeout_s,
-                 "output_bytes": config.output_bytes, "wall_s": wall}
+    candidate = {
+        "code": program,
+        "setup": tests.setup,
+        "memory_mb": config.memory_mb,
+        "timeout_s": config.case_timeout_s,
+        "output_bytes": config.output_bytes,
+        "wall_s": wall,
+    }
     files = dict(sandbox_files())
-    files.update({"candidate.json": json.dumps(candidate), "tests.json": tests.job_text, "secret": secret.hex()})
-    limits = Limits(wall_s=wall + 10, memory_mb=config.memory_mb + HARNESS_MB, output_bytes=16_000_000, pids=64)
+    files.update(
+        {
+            "candidate.json": json.dumps(candidate),
+            "tests.json": tests.job_text,
+            "secret": secret.hex(),
+        }
+    )
+    limits = Limits(
+        wall_s=wall + 10, memory_mb=config.memory_mb + HARNESS_MB, output_bytes=16_000_000, pids=64
+    )
     result = sandbox.run(list(HARNESS_COMMAND), files=files, limits=limits)
-    details = {"backend": result.backend, **{k: result.details[k] for k in DETAIL_KEYS if k in result.details}}
+    details = {
+        "backend": result.backend,
+        **{k: result.details[k] for k in DETAIL_KEYS if k in result.details},
+    }
     line = harness_line(result.stdout)
     if line is None:
         (code, message), infrastructure = why_no_result(result, limits)
         if infrastructure:
             return Outcome.error(code, message, language="python", **details)
-        return outcome([CaseResult(code, message)] * len(tests.cases), partial_credit=config.partial_credit,
-                       language="python", **details)
+        return outcome(
+            [CaseResult(code, message)] * len(tests.cases),
+            partial_credit=config.partial_credit,
+            language="python",
+            **details,
+        )
     report = signed_results(line, secret)
     if not isinstance(report, Mapping):
-        return outcome([CaseResult(*UNSIGNED)] * len(tests.cases), partial_credit=config.partial_credit,
-                       language="python", **details)
+        return outcome(
+            [CaseResult(*UNSIGNED)] * len(tests.cases),
+            partial_credit=config.partial_credit,
+            language="python",
+            **details,
+        )
     return judge(report, tests, config, details)
 
 
-def judge(report: Mapping[str, Any], tests: TestProgram, config: CodeConfig, details: dict[str, Any]) -> Outcome:
+def judge(
+    report: Mapping[str, Any], tests: TestProgram, config: CodeConfig, details: dict[str, Any]
+) -> Outcome:
     """The verdict for a verified report ``{"last": <test process's last record>, "stop": ...}``."""
     last = report.get("last") if isinstance(report.get("last"), Mapping) else {}
     if "internal" in last:
-        return Outcome.error("harness_crashed", f"the grading harness failed in the sandbox: {str(last['internal'])[-500:]}",
-                             language="python", **details)
+        return Outcome.error(
+            "harness_crashed",
+            f"the grading harness failed in the sandbox: {str(last['internal'])[-500:]}",
+            language="python",
+            **details,
+        )
     if "reference" in last:
         raise BadReferenceError(str(last["reference"])[:500])
     if "shadowed" in last:
         details["shadowed"] = [str(n)[:100] for n in last["shadowed"]][:50]
-    cases = [_case(entry, case, report.get("stop"), config) for entry, case in
-             zip(_entries(last, len(tests.cases)), tests.cases)]
+    cases = [
+        _case(entry, case, report.get("stop"), config)
+        for entry, case in zip(_entries(last, len(tests.cases)), tests.cases)
+    ]
     return outcome(cases, partial_credit=config.partial_credit, language="python", **details)
 
 
@@ -135,9 +173,14 @@ def _entries(last: Mapping[str, Any], n: int) -> list[Any]:
 def _case(entry: Any, case, stop: Any, config: CodeConfig) -> CaseResult:
     if entry is None or not isinstance(entry, list) or len(entry) < 2:
         if stop == "timeout":
-            return CaseResult("timeout", f"`{case.source}` (line {case.line}): the tests did not finish in time")
-        return CaseResult("no_result", f"`{case.source}` (line {case.line}): the test process stopped before it "
-                                       "reported (the program killed or stopped it)")
+            return CaseResult(
+                "timeout", f"`{case.source}` (line {case.line}): the tests did not finish in time"
+            )
+        return CaseResult(
+            "no_result",
+            f"`{case.source}` (line {case.line}): the test process stopped before it "
+            "reported (the program killed or stopped it)",
+        )
     if entry[0] == "load":
         code, message = str(entry[1]), str(entry[2])[:300]
         return CaseResult(code if code in FAILURE_CODES else "runtime_error", message)
@@ -145,5 +188,9 @@ def _case(entry: Any, case, stop: Any, config: CodeConfig) -> CaseResult:
     if code == "pass":
         return CaseResult("pass")
     code = code if code in FAILURE_CODES else "runtime_error"
-    joiner = " failed: " if code == "wrong_answer" and not detail.startswith(("never", "not reached")) else ": "
+    joiner = (
+        " failed: "
+        if code == "wrong_answer" and not detail.startswith(("never", "not reached"))
+        else ": "
+    )
     return CaseResult(code, f"`{case.source}` (line {case.line}){joiner}{detail}")

@@ -85,14 +85,21 @@ class Sender(object):
     def __call__(self, record):
         data = (dumps(record) + "\n").encode()
         while data:
-            data = data[os.write(self.fd, data):]
+            data = data[os.write(self.fd, data) :]
 
 
 def grade(tests, client, send):
     """Load the candidate, bind names, run the tests (twice when a builtin is shadowed)."""
-    compiled = [compile(source, "<test statement %d>" % (i + 1), "exec") for i, source in enumerate(tests["statements"])]
-    prelude = [compile(source, "<reference helpers>", "exec") for source in tests.get("prelude") or ()]
-    loaded = load(tests, client, lambda: check_prelude(prelude))  # the program loads while the helpers are checked
+    compiled = [
+        compile(source, "<test statement %d>" % (i + 1), "exec")
+        for i, source in enumerate(tests["statements"])
+    ]
+    prelude = [
+        compile(source, "<reference helpers>", "exec") for source in tests.get("prelude") or ()
+    ]
+    loaded = load(
+        tests, client, lambda: check_prelude(prelude)
+    )  # the program loads while the helpers are checked
     if "load" in loaded or "reference" in loaded:
         return loaded
     bindings = loaded["bindings"]
@@ -102,8 +109,15 @@ def grade(tests, client, send):
             return {"cases": run_pass(tests, compiled, prelude, bindings, client, send, {})}
         # The run with the real builtins/modules comes first: in the other run the program's own
         # versions see the tests' data (abs(f(x) - expected)), which must not help it in this one.
-        real = run_pass(tests, compiled, prelude, bindings, client, send,
-                        {name: real_binding(name, tests) for name in shadowed})
+        real = run_pass(
+            tests,
+            compiled,
+            prelude,
+            bindings,
+            client,
+            send,
+            {name: real_binding(name, tests) for name in shadowed},
+        )
         own = run_pass(tests, compiled, prelude, bindings, client, send, {}, (real, shadowed))
     except ReferenceProblem as problem:
         return {"reference": str(problem)[:500]}
@@ -122,7 +136,9 @@ def load(tests, client, meanwhile):
         return {"reference": str(problem)[:500]}
     except _Stopped as stopped:
         return {"load": load_stop(client, stopped.how)}
-    except Exception as exc:  # undecodable: too deep (RecursionError), too big (MemoryError), not JSON...
+    except (
+        Exception
+    ) as exc:  # undecodable: too deep (RecursionError), too big (MemoryError), not JSON...
         client.process.kill()
         return {"load": [malformed[0], "%s (%s)" % (malformed[1], type(exc).__name__)]}
     if type(reply) is not dict:
@@ -136,7 +152,12 @@ def load(tests, client, meanwhile):
     try:
         return {"bindings": bind(reply["loaded"], tests)}
     except Exception as exc:
-        return {"load": ["runtime_error", "the program's names could not be bound (%s)" % describe(exc)[:200]]}
+        return {
+            "load": [
+                "runtime_error",
+                "the program's names could not be bound (%s)" % describe(exc)[:200],
+            ]
+        }
 
 
 def load_stop(client, how):
@@ -146,9 +167,15 @@ def load_stop(client, how):
         return list(client.process.death("while loading the program"))
     client.process.kill()
     if how == "timeout":
-        return ["timeout", "loading the program did not finish within %g s" % client.job["timeout_s"]]
+        return [
+            "timeout",
+            "loading the program did not finish within %g s" % client.job["timeout_s"],
+        ]
     if how == "output_limit":
-        return ["output_limit", "the program printed more than %d bytes while loading" % client.job["output_bytes"]]
+        return [
+            "output_limit",
+            "the program printed more than %d bytes while loading" % client.job["output_bytes"],
+        ]
     if how == "garbled":
         return ["runtime_error", "the program's process sent a malformed reply while loading"]
     return ["runtime_error", "the program closed its reply pipe while loading"]
@@ -160,7 +187,12 @@ def load_error(error):
     except Exception:
         name, message = "Error", ""
     code = "memory_limit" if name == "MemoryError" else "runtime_error"
-    return [code, "%s while loading the program: %s" % (name, message) if message else "%s while loading the program" % name]
+    return [
+        code,
+        "%s while loading the program: %s" % (name, message)
+        if message
+        else "%s while loading the program" % name,
+    ]
 
 
 # ---------------------------------------------------------------- names
@@ -175,7 +207,11 @@ def bind(loaded, tests):
     asked, stdlib = set(tests["names"]), set(tests.get("stdlib_names") or ())
     bindings = {}
     for name, description in loaded.items():
-        if type(name) is not str or name not in asked or (name.startswith("__") and name.endswith("__")):
+        if (
+            type(name) is not str
+            or name not in asked
+            or (name.startswith("__") and name.endswith("__"))
+        ):
             continue
         if type(description) is not dict:
             raise WireError("malformed name %r" % name[:50])
@@ -200,7 +236,11 @@ def own_module(name, module, stdlib):
 def shadowed_names(bindings, tests):
     """Names the tests use that the candidate bound to something else than the builtin, the module or
     the standard-library object of that name (:attr:`~.plan.TestProgram.library`)."""
-    used, entry, modules = set(tests["names"]), tests.get("entry"), set(tests.get("stdlib_names") or ())
+    used, entry, modules = (
+        set(tests["names"]),
+        tests.get("entry"),
+        set(tests.get("stdlib_names") or ()),
+    )
     library = dict((name, module) for name, module in tests.get("library") or ())
     found = []
     for name, value in sorted(bindings.items()):
@@ -212,7 +252,9 @@ def shadowed_names(bindings, tests):
             module = type(value) is type(sys) and value.__name__ == name
             shadowed = not module and not same_object(value, library_object(name, name))
         else:
-            shadowed = name in library and not same_object(value, library_object(name, library[name]))
+            shadowed = name in library and not same_object(
+                value, library_object(name, library[name])
+            )
         if shadowed:
             found.append(name)
     return found
@@ -222,7 +264,9 @@ def same_object(value, real):
     """The program's binding is the standard-library object (or an equal plain constant, like ``pi``)."""
     if real is MISSING or value is real:
         return real is not MISSING
-    return type(value) is type(real) and type(real) in (int, float, str, bytes, bool) and value == real
+    return (
+        type(value) is type(real) and type(real) in (int, float, str, bytes, bool) and value == real
+    )
 
 
 MISSING = object()
@@ -263,14 +307,25 @@ def run_pass(tests, compiled, prelude, bindings, client, send, real, earlier=Non
             namespace.pop(name, None)
         elif value is not MISSING:
             namespace[name] = value
-    namespace.update({"__name__": "__main__", "__builtins__": builtins})  # after the program's names, always
+    namespace.update(
+        {"__name__": "__main__", "__builtins__": builtins}
+    )  # after the program's names, always
     failed = run_prelude(prelude, namespace)
-    if failed is not None:  # it ran with the real builtins before (check_prelude): the program's names broke it
-        results = [["runtime_error", "the reference's helper code failed with the program's names: %s" % failed]]
+    if (
+        failed is not None
+    ):  # it ran with the real builtins before (check_prelude): the program's names broke it
+        results = [
+            [
+                "runtime_error",
+                "the reference's helper code failed with the program's names: %s" % failed,
+            ]
+        ]
         results = results * tests["n_cases"]
         send({"cases": results if earlier is None else combine(earlier[0], results, earlier[1])})
         return results
-    namespace.update(zip(RECORDER_NAMES, (recorder.check, recorder.compare, recorder.value, recorder.tripwire)))
+    namespace.update(
+        zip(RECORDER_NAMES, (recorder.check, recorder.compare, recorder.value, recorder.tripwire))
+    )
     if tests.get("seed_random"):
         __import__("random").seed(RANDOM_SEED)
     for index, code in enumerate(compiled):
@@ -292,8 +347,10 @@ def check_prelude(prelude):
     program's names: a failure here is the reference's."""
     failed = run_prelude(prelude, {"__name__": "__main__", "__builtins__": builtins})
     if failed is not None:
-        raise ReferenceProblem("the reference's helper code (prompt or test_setup_code) failed in the test "
-                               "process: %s" % failed)
+        raise ReferenceProblem(
+            "the reference's helper code (prompt or test_setup_code) failed in the test "
+            "process: %s" % failed
+        )
 
 
 def run_prelude(prelude, namespace):

@@ -146,13 +146,17 @@ class CodeVerifierV2(CodeVerifier):
         if "cases" in reference:
             return self._stdio(program, language, reference)
         if language != "python":
-            raise BadReferenceError(f"assert-style 'tests' are Python only; give 'cases' for {language}")
+            raise BadReferenceError(
+                f"assert-style 'tests' are Python only; give 'cases' for {language}"
+            )
         tests = plan_program(reference, max_cases=self.config.max_cases)
         program = build_program(program, reference)
         syntax = parse_error(program)
         if syntax is not None:
             return Outcome.failed("syntax_error", syntax, pass_rate=0.0, language=language)
-        return self._guard(lambda: run_program(program, tests, self.sandbox(), self.config), language)
+        return self._guard(
+            lambda: run_program(program, tests, self.sandbox(), self.config), language
+        )
 
     def _stdio(self, program: str, language: str, reference: Mapping[str, Any]) -> Outcome:
         cases = cases_for(reference, self.config)
@@ -160,7 +164,9 @@ class CodeVerifierV2(CodeVerifier):
             syntax = parse_error(program)
             if syntax is not None:
                 return Outcome.failed("syntax_error", syntax, pass_rate=0.0, language=language)
-        return self._guard(lambda: check_stdio(program, language, cases, self.sandbox(), self.config), language)
+        return self._guard(
+            lambda: check_stdio(program, language, cases, self.sandbox(), self.config), language
+        )
 
 
 def parse_error(program: str) -> str | None:
@@ -175,7 +181,9 @@ def parse_error(program: str) -> str | None:
     'SyntaxError: invalid syntax (line 1)'
     """
     try:
-        with warnings.catch_warnings():  # e.g. invalid escape sequences: compile() would only warn too
+        with (
+            warnings.catch_warnings()
+        ):  # e.g. invalid escape sequences: compile() would only warn too
             warnings.simplefilter("ignore")
             symtable.symtable(program, "solution.py", "exec")
     except SyntaxError as exc:

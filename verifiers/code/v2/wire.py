@@ -43,18 +43,93 @@ MAX_INT_HEX = 100000
 """Largest integer accepted, in hex digits (hex is not bound by ``sys.set_int_max_str_digits``)."""
 MAX_TEXT = 100000
 """Longest decimal string / name accepted by the decoder."""
-PURE_MODULES = frozenset((
-    "math", "cmath", "re", "string", "collections", "collections.abc", "itertools", "functools", "operator",
-    "heapq", "bisect", "fractions", "decimal", "statistics", "datetime", "random", "copy", "json", "textwrap",
-    "unicodedata", "array", "numbers", "calendar", "difflib", "struct", "binascii", "keyword", "colorsys",
-    "fnmatch", "base64", "hashlib"))
+PURE_MODULES = frozenset(
+    (
+        "math",
+        "cmath",
+        "re",
+        "string",
+        "collections",
+        "collections.abc",
+        "itertools",
+        "functools",
+        "operator",
+        "heapq",
+        "bisect",
+        "fractions",
+        "decimal",
+        "statistics",
+        "datetime",
+        "random",
+        "copy",
+        "json",
+        "textwrap",
+        "unicodedata",
+        "array",
+        "numbers",
+        "calendar",
+        "difflib",
+        "struct",
+        "binascii",
+        "keyword",
+        "colorsys",
+        "fnmatch",
+        "base64",
+        "hashlib",
+    )
+)
 """Standard-library modules whose functions the test process may run itself on the candidate's data:
 no code execution, no files, processes or interpreter state."""
-PURE_BUILTINS = frozenset((
-    "abs", "all", "any", "ascii", "bin", "bool", "bytearray", "bytes", "callable", "chr", "complex", "dict",
-    "divmod", "enumerate", "filter", "float", "format", "frozenset", "hash", "hex", "int", "isinstance",
-    "issubclass", "iter", "len", "list", "map", "max", "min", "next", "object", "oct", "ord", "pow", "range",
-    "repr", "reversed", "round", "set", "slice", "sorted", "str", "sum", "tuple", "type", "zip"))
+PURE_BUILTINS = frozenset(
+    (
+        "abs",
+        "all",
+        "any",
+        "ascii",
+        "bin",
+        "bool",
+        "bytearray",
+        "bytes",
+        "callable",
+        "chr",
+        "complex",
+        "dict",
+        "divmod",
+        "enumerate",
+        "filter",
+        "float",
+        "format",
+        "frozenset",
+        "hash",
+        "hex",
+        "int",
+        "isinstance",
+        "issubclass",
+        "iter",
+        "len",
+        "list",
+        "map",
+        "max",
+        "min",
+        "next",
+        "object",
+        "oct",
+        "ord",
+        "pow",
+        "range",
+        "repr",
+        "reversed",
+        "round",
+        "set",
+        "slice",
+        "sorted",
+        "str",
+        "sum",
+        "tuple",
+        "type",
+        "zip",
+    )
+)
 """Builtins the test process may bind for a candidate's name (never eval, exec, open, getattr, ...)."""
 DEFAULT_FACTORIES = ("int", "float", "str", "list", "dict", "set", "tuple", "bool", "frozenset")
 
@@ -69,7 +144,11 @@ class _ScanContext(object):
     strict = True
     object_hook = object_pairs_hook = None
     parse_float, parse_int = float, int
-    parse_constant = {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}.__getitem__
+    parse_constant = {
+        "NaN": float("nan"),
+        "Infinity": float("inf"),
+        "-Infinity": float("-inf"),
+    }.__getitem__
     memo = {}
 
 
@@ -79,8 +158,12 @@ def _not_json(value):
 
 if _json is not None:
     _SCAN = _json.make_scanner(_ScanContext())
-    _DUMPERS = [_json.make_encoder(None, _not_json, _json.encode_basestring_ascii, None, ":", ",", order, False, True)
-                for order in (False, True)]
+    _DUMPERS = [
+        _json.make_encoder(
+            None, _not_json, _json.encode_basestring_ascii, None, ":", ",", order, False, True
+        )
+        for order in (False, True)
+    ]
 
     def dumps(value, sort_keys=False):
         """``json.dumps(value, separators=(",", ":"), sort_keys=sort_keys)``."""
@@ -136,7 +219,10 @@ class MatchRecord(object):
         return tuple(default if g is None else g for g in self._groups[1:])
 
     def groupdict(self, default=None):
-        return {name: default if self._groups[i] is None else self._groups[i] for name, i in self._names.items()}
+        return {
+            name: default if self._groups[i] is None else self._groups[i]
+            for name, i in self._names.items()
+        }
 
     def span(self, group=0):
         return tuple(self._spans[self._index(group)])
@@ -176,9 +262,13 @@ class Encoder(object):
         if value is None or kind is bool or kind is str:
             return value
         if kind is int:
-            return value if -(2 ** 53) < value < 2 ** 53 else self._big_int(value)
+            return value if -(2**53) < value < 2**53 else self._big_int(value)
         if kind is float:
-            return value if math.isfinite(value) else {"$float": "nan" if value != value else ("inf" if value > 0 else "-inf")}
+            return (
+                value
+                if math.isfinite(value)
+                else {"$float": "nan" if value != value else ("inf" if value > 0 else "-inf")}
+            )
         method = _ENCODERS.get(kind) or _lazy_encoder(kind)
         if method is not None:
             return method(self, value, depth + 1)
@@ -192,7 +282,9 @@ class Encoder(object):
 
     def _handle(self, value):
         ident = self.handle_of(value)
-        if type(ident) is dict:  # the hook encoded the value itself (the test process: an iterator's items)
+        if (
+            type(ident) is dict
+        ):  # the hook encoded the value itself (the test process: an iterator's items)
             return ident
         try:
             name = type(value).__qualname__
@@ -213,15 +305,21 @@ def encode(value, handle_of=None):
 
 
 def _refuse(value):
-    raise WireError("an object of type %s cannot be sent; only plain values (int, float, str, list, tuple, "
-                    "dict, set, bytes, None, standard-library data types) can" % _type_name(value))
+    raise WireError(
+        "an object of type %s cannot be sent; only plain values (int, float, str, list, tuple, "
+        "dict, set, bytes, None, standard-library data types) can" % _type_name(value)
+    )
 
 
 def _type_name(value):
     kind = type(value)
     module = getattr(kind, "__module__", "")
     name = getattr(kind, "__qualname__", "?")
-    return name if module in ("builtins", "__main__", "solution", None, "") else "%s.%s" % (module, name)
+    return (
+        name
+        if module in ("builtins", "__main__", "solution", None, "")
+        else "%s.%s" % (module, name)
+    )
 
 
 def _tagged(tag, body_of):
@@ -237,10 +335,14 @@ _ENCODERS = {
     bytes: _tagged("$bytes", lambda e, v, d: v.hex()),
     bytearray: _tagged("$bytearray", lambda e, v, d: v.hex()),
     complex: _tagged("$complex", lambda e, v, d: [e.encode(v.real, d), e.encode(v.imag, d)]),
-    range: _tagged("$range", lambda e, v, d: [e.encode(v.start, d), e.encode(v.stop, d), e.encode(v.step, d)]),
+    range: _tagged(
+        "$range", lambda e, v, d: [e.encode(v.start, d), e.encode(v.stop, d), e.encode(v.step, d)]
+    ),
     type({}.keys()): _tagged("$keys", lambda e, v, d: e.items(v, d)),
     type({}.values()): _tagged("$values", lambda e, v, d: e.items(v, d)),
-    type({}.items()): _tagged("$items", lambda e, v, d: [[e.encode(k, d), e.encode(x, d)] for k, x in v]),
+    type({}.items()): _tagged(
+        "$items", lambda e, v, d: [[e.encode(k, d), e.encode(x, d)] for k, x in v]
+    ),
 }
 _LAZY_MODULES = ("collections", "decimal", "fractions", "datetime", "re")
 _SEEN_MODULES = set()
@@ -249,8 +351,16 @@ _SEEN_MODULES = set()
 def _encode_record(encoder, value, depth):
     names = [[k, v] for k, v in value._names.items()]
     spans = [list(span) for span in value._spans]
-    return {"$match": [encoder.items(value._groups, depth), spans, names, encoder.encode(value.string, depth),
-                       value.lastindex, value.lastgroup]}
+    return {
+        "$match": [
+            encoder.items(value._groups, depth),
+            spans,
+            names,
+            encoder.encode(value.string, depth),
+            value.lastindex,
+            value.lastgroup,
+        ]
+    }
 
 
 _ENCODERS[MatchRecord] = _encode_record
@@ -275,11 +385,17 @@ def _register_module(name, module):
         "collections": lambda m: {
             m.Counter: _tagged("$counter", lambda e, v, d: e.pairs(v, d)),
             m.OrderedDict: _tagged("$ordereddict", lambda e, v, d: e.pairs(v, d)),
-            m.defaultdict: _tagged("$defaultdict", lambda e, v, d: [_factory_name(v.default_factory), e.pairs(v, d)]),
-            m.deque: _tagged("$deque", lambda e, v, d: [e.items(v, d), v.maxlen])},
+            m.defaultdict: _tagged(
+                "$defaultdict", lambda e, v, d: [_factory_name(v.default_factory), e.pairs(v, d)]
+            ),
+            m.deque: _tagged("$deque", lambda e, v, d: [e.items(v, d), v.maxlen]),
+        },
         "decimal": lambda m: {m.Decimal: _tagged("$decimal", lambda e, v, d: str(v))},
-        "fractions": lambda m: {m.Fraction: _tagged("$fraction", lambda e, v, d: [e.encode(v.numerator, d),
-                                                                              e.encode(v.denominator, d)])},
+        "fractions": lambda m: {
+            m.Fraction: _tagged(
+                "$fraction", lambda e, v, d: [e.encode(v.numerator, d), e.encode(v.denominator, d)]
+            )
+        },
         "datetime": _datetime_encoders,
         "re": lambda m: {type(m.match("", "")): _encode_match},
     }
@@ -302,13 +418,28 @@ def _datetime_encoders(m):
                 return {tag: body(value)}
             except WireError:
                 return encoder._handle(value)
+
         return method
 
     return {
         m.date: guarded("$date", lambda v: [v.year, v.month, v.day]),
-        m.time: guarded("$time", lambda v: [v.hour, v.minute, v.second, v.microsecond, tz(v), v.fold]),
-        m.datetime: guarded("$datetime", lambda v: [v.year, v.month, v.day, v.hour, v.minute, v.second,
-                                                     v.microsecond, tz(v), v.fold]),
+        m.time: guarded(
+            "$time", lambda v: [v.hour, v.minute, v.second, v.microsecond, tz(v), v.fold]
+        ),
+        m.datetime: guarded(
+            "$datetime",
+            lambda v: [
+                v.year,
+                v.month,
+                v.day,
+                v.hour,
+                v.minute,
+                v.second,
+                v.microsecond,
+                tz(v),
+                v.fold,
+            ],
+        ),
         m.timedelta: guarded("$timedelta", lambda v: [v.days, v.seconds, v.microseconds]),
     }
 
@@ -322,7 +453,9 @@ def _factory_name(factory):
 
 def _is_namedtuple(kind):
     fields = getattr(kind, "_fields", None)
-    return type(fields) is tuple and all(type(f) is str for f in fields) and kind.__bases__ == (tuple,)
+    return (
+        type(fields) is tuple and all(type(f) is str for f in fields) and kind.__bases__ == (tuple,)
+    )
 
 
 def _encode_namedtuple(encoder, value, depth):
@@ -335,8 +468,14 @@ def _encode_match(encoder, value, depth):
     groups = [value.group(i) for i in range(count + 1)]
     spans = [list(value.span(i)) for i in range(count + 1)]
     names = [[k, v] for k, v in value.re.groupindex.items()]
-    body = [encoder.items(groups, depth), spans, names, encoder.encode(value.string, depth),
-            value.lastindex, value.lastgroup]
+    body = [
+        encoder.items(groups, depth),
+        spans,
+        names,
+        encoder.encode(value.string, depth),
+        value.lastindex,
+        value.lastgroup,
+    ]
     return {"$match": body}
 
 
@@ -372,7 +511,9 @@ def resolve_std(module, qualname, import_module=True):
     if type(module) is not str or type(qualname) is not str or len(qualname) > 200:
         raise WireError("malformed standard-library name")
     if not (module in PURE_MODULES or (module == "builtins" and qualname in PURE_BUILTINS)):
-        raise WireError("%s.%s is not a pure standard-library callable" % (module[:100], qualname[:100]))
+        raise WireError(
+            "%s.%s is not a pure standard-library callable" % (module[:100], qualname[:100])
+        )
     parts = qualname.split(".")
     if any(not p.isidentifier() or p.startswith("_") for p in parts):
         raise WireError("malformed standard-library name")
@@ -503,7 +644,11 @@ def _namedtuple_class(name, fields):
 def _decode_match(decoder, body, depth):
     groups, spans, names, string, lastindex, lastgroup = body
     groups = decoder.items(groups, depth)
-    if not groups or len(spans) != len(groups) or not all(g is None or type(g) in (str, bytes) for g in groups):
+    if (
+        not groups
+        or len(spans) != len(groups)
+        or not all(g is None or type(g) in (str, bytes) for g in groups)
+    ):
         raise WireError("malformed match")
     spans = [(_int(a), _int(b)) for a, b in spans]
     names = {_text(k): _int(v) for k, v in names}
@@ -523,13 +668,24 @@ def _decode_tz(body):
 
 def _decode_time(body):
     hour, minute, second, micro, tz, fold = body
-    return _module("datetime").time(_int(hour), _int(minute), _int(second), _int(micro), _decode_tz(tz), fold=_int(fold))
+    return _module("datetime").time(
+        _int(hour), _int(minute), _int(second), _int(micro), _decode_tz(tz), fold=_int(fold)
+    )
 
 
 def _decode_datetime(body):
     y, mo, d, h, mi, s, us, tz, fold = body
-    return _module("datetime").datetime(_int(y), _int(mo), _int(d), _int(h), _int(mi), _int(s), _int(us),
-                                        _decode_tz(tz), fold=_int(fold))
+    return _module("datetime").datetime(
+        _int(y),
+        _int(mo),
+        _int(d),
+        _int(h),
+        _int(mi),
+        _int(s),
+        _int(us),
+        _decode_tz(tz),
+        fold=_int(fold),
+    )
 
 
 def _decode_std(body):
@@ -546,7 +702,9 @@ def _decode_std(body):
     except (ImportError, AttributeError):
         raise WireError("unknown standard-library name")
     if std_name(value) != body:
-        raise WireError("%s.%s is not a standard-library callable of that name" % (body[0][:100], body[1][:100]))
+        raise WireError(
+            "%s.%s is not a standard-library callable of that name" % (body[0][:100], body[1][:100])
+        )
     return value
 
 
@@ -557,7 +715,12 @@ def _decode_float(body):
 
 
 def _decode_handle(decoder, body, depth):
-    if type(body) is not list or len(body) != 2 or type(body[0]) is not str or type(body[1]) is not str:
+    if (
+        type(body) is not list
+        or len(body) != 2
+        or type(body[0]) is not str
+        or type(body[1]) is not str
+    ):
         raise WireError("malformed handle")
     return decoder.proxy_of(body[0][:100], body[1][:100])
 
@@ -577,12 +740,16 @@ _DECODERS = {
     "$values": lambda dec, body, depth: dict(enumerate(dec.items(body, depth))).values(),
     "$items": lambda dec, body, depth: dict(dec.pairs(body, depth)).items(),
     "$counter": _decode_counter,
-    "$ordereddict": lambda dec, body, depth: _module("collections").OrderedDict(dec.pairs(body, depth)),
+    "$ordereddict": lambda dec, body, depth: _module("collections").OrderedDict(
+        dec.pairs(body, depth)
+    ),
     "$defaultdict": _decode_defaultdict,
     "$deque": _decode_deque,
     "$namedtuple": _decode_namedtuple,
     "$decimal": lambda dec, body, depth: _module("decimal").Decimal(_text(body)),
-    "$fraction": lambda dec, body, depth: _module("fractions").Fraction(_int(body[0]), _int(body[1])),
+    "$fraction": lambda dec, body, depth: _module("fractions").Fraction(
+        _int(body[0]), _int(body[1])
+    ),
     "$date": lambda dec, body, depth: _module("datetime").date(*[_int(v) for v in body]),
     "$time": lambda dec, body, depth: _decode_time(body),
     "$datetime": lambda dec, body, depth: _decode_datetime(body),
