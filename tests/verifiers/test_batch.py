@@ -119,3 +119,119 @@ def test_a_reference_that_is_not_an_object_is_a_verdict_for_every_verifier():
     verdicts = grade_batch([GradeItem("4", "4", spec, spec) for spec in specs], workers=0)
     assert [v.status.value for v in verdicts] == ["error"] * len(specs)
     assert {v.failure_reason.code for v in verdicts} == {"bad_reference"}
+
+
+# imports for the cases below sit here, not at the top, so edits to the lines above merge cleanly
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import verifiers
+
+OBJ = {"schema": {"type": "object", "required": ["n"]}}
+XSD = {
+    "xsd": '<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">'
+    '<xs:element name="a"/></xs:schema>'
+}
+
+
+# -- what may stand in for a verifier spec; grading off the main thread ----------------------
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+def test_an_object_that_is_not_a_verifier_is_an_error_verdict_not_a_crash(workers):
+    items = [
+        GradeItem('{"n": 1}', OBJ, object()),
+        GradeItem('{"n": 1}', OBJ, verifiers.get_class("json_schema@1")),
+        GradeItem('{"n": 1}', OBJ, "json_schema@1"),
+    ]
+    verdicts = grade_batch(items, workers=workers)
+    assert [v.status for v in verdicts] == [Status.ERROR, Status.ERROR, Status.PASS]
+    assert [v.failure_reason.code for v in verdicts[:2]] == ["bad_verifier", "bad_verifier"]
+    assert "pass JsonSchemaVerifier()" in verdicts[1].failure_reason.message
+
+
+@pytest.mark.parametrize(
+    "spec, response, reference",
+    [
+        ("json_schema@1", '{"n": 1}', OBJ),
+        ("xml_schema@1", "<a/>", XSD),
+    ],
+)
+def test_a_verifier_instance_that_already_graded_can_still_go_to_workers(spec, response, reference):
+    instance = verifiers.get_class(spec)()
+    in_process = instance.verify(response, reference)  # fills its compiled-schema cache
+    [in_worker] = grade_batch([GradeItem(response, reference, instance)], workers=1)
+    assert in_worker.status is Status.PASS, in_worker.failure_reason
+    assert in_worker.identity() == in_process.identity()
+
+
+def test_a_differently_configured_instance_does_not_share_cached_verdicts():
+    from verifiers.json_schema.verifier import JsonSchemaConfig, JsonSchemaVerifier
+
+    cache = verifiers.MemoryCache()
+    deep = GradeItem("[[[1]]]", {"schema": {}}, "json_schema@1")
+    assert grade_batch([deep], workers=0, cache=cache)[0].status is Status.PASS
+    strict = JsonSchemaVerifier(JsonSchemaConfig(max_depth=2))
+    [verdict] = grade_batch(
+        [GradeItem(deep.response, deep.reference, strict)], workers=0, cache=cache
+    )
+    assert verdict.identity() == strict.verify(deep.response, deep.reference).identity()
+    assert verdict.status is Status.UNPARSEABLE
+    # a default-configured instance still shares the cache with its spec
+    [again] = grade_batch(
+        [GradeItem(deep.response, deep.reference, JsonSchemaVerifier())], workers=0, cache=cache
+    )
+    assert len(cache) == 2 and again.status is Status.PASS
+
+
+def test_grade_works_from_a_thread_that_is_not_the_main_thread():
+    import threading
+
+    results = []
+    thread = threading.Thread(
+        target=lambda: results.append(verifiers.grade('{"n": 1}', OBJ, "json_schema@1"))
+    )
+    thread.start()
+    thread.join(timeout=120)
+    assert [v.status for v in results] == [Status.PASS]
+
+
+# -- the worker pool: never outlives a grader that is killed; sized by the CPU affinity mask ---
+
+
+def test_workers_and_their_children_die_when_the_grader_is_killed(hanging_grader, alive):
+    grader = subprocess.Popen(
+        [sys.executable, "-c", hanging_grader],
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    child = int(grader.stdout.readline())  # the hanging item's own child process
+    worker = int(Path(f"/proc/{child}/stat").read_text().split(") ")[-1].split()[1])
+    grader.kill()  # SIGKILL: no finally, no atexit: only the workers' own watch can clean up
+    grader.wait()
+    deadline = time.monotonic() + 20
+    while (alive(worker) or alive(child)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    leftovers = [pid for pid in (worker, child) if alive(pid)]
+    for pid in leftovers:  # do not leave them behind if the assertion fails
+        os.kill(pid, signal.SIGKILL)
+    assert leftovers == []
+
+
+def test_the_default_pool_size_follows_the_cpu_affinity_mask():
+    from verifiers.executor import ProcessPoolExecutor, available_cpus
+
+    assert available_cpus() == len(os.sched_getaffinity(0))
+    script = "from verifiers import ProcessPoolExecutor; print(ProcessPoolExecutor().workers)"
+    proc = subprocess.run(
+        ["taskset", "-c", "0", sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.stdout.strip() == "1", proc.stderr
+    assert ProcessPoolExecutor(3).workers == 3

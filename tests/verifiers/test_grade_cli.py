@@ -261,3 +261,168 @@ def test_the_sandbox_flag_applies_to_its_command_only(tmp_path, monkeypatch):
     import os
 
     assert os.environ["RLVR_SANDBOX"] == "auto"  # restored after the command
+
+
+# imports for the cases below sit here, not at the top, so edits to the lines above merge cleanly
+import signal
+import textwrap
+import time
+
+LINE = json.dumps(
+    {
+        "id": 1,
+        "verifier": "json_schema@1",
+        "response": '{"n": 1}',
+        "reference": {"schema": {"type": "object", "required": ["n"]}},
+    }
+)
+
+
+def _grade_bytes(args, stdin: bytes | None = None):
+    """`rlvr grade` with bytes in and out, grading inline, without a progress bar."""
+    return subprocess.run(
+        [RLVR, "grade", *args, "--workers", "0", "--no-progress"],
+        input=stdin,
+        capture_output=True,
+        timeout=120,
+    )
+
+
+# -- input decoding: byte order mark, line ends, undecodable bytes -----------------------------
+
+
+def test_a_byte_order_mark_and_crlf_line_ends_are_read_as_plain_lines(tmp_path):
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + (LINE + "\r\n").encode() * 2)
+    for source, stdin in ((str(path), None), ("-", path.read_bytes())):
+        proc = _grade_bytes([source, "-o", "-"], stdin=stdin)
+        out = [json.loads(line) for line in proc.stdout.decode().splitlines()]
+        assert [o["verdict"]["status"] for o in out] == ["pass", "pass"], (source, out)
+
+
+def test_a_lone_carriage_return_inside_a_line_does_not_split_it(tmp_path):
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(
+        LINE.replace(', "verifier"', ',\r"verifier"').encode() + b"\n" + LINE.encode() + b"\n"
+    )
+    for source, stdin in ((str(path), None), ("-", path.read_bytes())):
+        proc = _grade_bytes([source, "-o", "-"], stdin=stdin)
+        out = [json.loads(line) for line in proc.stdout.decode().splitlines()]
+        assert [(o["id"], o["verdict"]["status"]) for o in out] == [(1, "pass"), (1, "pass")], (
+            source,
+            out,
+        )
+
+
+def test_undecodable_bytes_give_the_same_verdict_from_a_file_and_from_stdin(tmp_path):
+    record = (
+        b'{"id": 1, "verifier": "json_schema@1", "response": "\xff{}", "reference": {"schema": {}}}'
+    )
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(record + b"\n")
+    from_file = _grade_bytes([str(path), "-o", "-"])
+    from_stdin = _grade_bytes(["-", "-o", "-"], stdin=record + b"\n")
+    assert from_file.returncode == from_stdin.returncode == 0, from_stdin.stderr
+    assert (
+        json.loads(from_file.stdout)["verdict"]["input_hash"]
+        == json.loads(from_stdin.stdout)["verdict"]["input_hash"]
+    )
+
+
+# -- outputs: checked before grading; details JSON cannot hold; SIGTERM --------------------------
+
+
+@pytest.mark.parametrize(
+    "flags, match",
+    [
+        (
+            ["-o", "{tmp}/missing/out.jsonl"],
+            r"-o .*missing/out.jsonl: the directory .* does not exist; create it first",
+        ),
+        (["-o", "{tmp}"], r"-o .*: is a directory; give a file name"),
+        (
+            ["-o", "{tmp}/out.jsonl", "--summary-json", "{tmp}/missing/s.json"],
+            r"--summary-json .*: the directory",
+        ),
+    ],
+)
+def test_an_unwritable_output_is_a_clear_error_before_grading(tmp_path, flags, match):
+    source = tmp_path / "in.jsonl"
+    source.write_text(LINE + "\n")
+    proc = _grade_bytes([str(source), *(f.format(tmp=tmp_path) for f in flags)])
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr.decode()
+    assert __import__("re").search(match, proc.stderr.decode())
+    assert not (tmp_path / "out.jsonl").exists()  # nothing was graded or written
+
+
+def test_sigterm_stops_rlvr_grade_and_its_workers(tmp_path, hanging_grader, alive):
+    script = hanging_grader.split("grade_batch(")[0] + textwrap.dedent("""
+        from rl.cli import main
+        sys.exit(main(sys.argv[1:]))
+    """)
+    source = tmp_path / "in.jsonl"
+    source.write_text(
+        json.dumps({"id": 1, "verifier": "qa_hang@1", "response": "x", "reference": {}}) + "\n"
+    )
+    grader = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            script,
+            "grade",
+            str(source),
+            "-o",
+            str(tmp_path / "o.jsonl"),
+            "--workers",
+            "1",
+            "--no-progress",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    child = int(grader.stdout.readline())
+    grader.terminate()
+    assert grader.wait(timeout=30) == 128 + signal.SIGTERM
+    deadline = time.monotonic() + 20
+    while alive(child) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not alive(child)
+
+
+def test_details_that_are_not_json_do_not_crash_rlvr_grade(tmp_path, capsys):
+    from rl.cli import main
+    from verifiers import BaseVerifier, Outcome, register, unregister
+
+    class OddDetails(BaseVerifier):
+        name, version, description = "qa_odd_details", 1, "details JSON cannot hold"
+
+        def check(self, response, reference):
+            return Outcome.failed("odd", "odd details", ratio=float("nan"), tags=frozenset({"a"}))
+
+    register(OddDetails)
+    try:
+        source = tmp_path / "in.jsonl"
+        source.write_text(
+            json.dumps({"id": 1, "verifier": "qa_odd_details@1", "response": "x", "reference": {}})
+            + "\n"
+        )
+        assert (
+            main(
+                [
+                    "grade",
+                    str(source),
+                    "-o",
+                    str(tmp_path / "out.jsonl"),
+                    "--workers",
+                    "0",
+                    "--no-progress",
+                ]
+            )
+            == 0
+        )
+    finally:
+        unregister("qa_odd_details@1")
+    [record] = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert record["verdict"]["details"] == {"ratio": "nan", "tags": "frozenset({'a'})"}

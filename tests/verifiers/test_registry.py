@@ -76,6 +76,11 @@ def test_unknown_name_suggests_close_match():
         unregister("reg_close@1")
 
 
+def test_an_unknown_name_in_the_wrong_case_still_gets_a_suggestion():
+    with pytest.raises(verifiers.UnknownVerifierError, match="Did you mean 'json_schema'"):
+        verifiers.get("JSON_SCHEMA@1")
+
+
 def test_unknown_version_lists_existing():
     register(_make("reg_ver", 1))
     try:
