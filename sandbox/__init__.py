@@ -88,7 +88,7 @@ def open_sandbox(kind: str | None = None, **options: Any) -> Sandbox:
     """
     chosen = resolve_kind(kind)
     if chosen == "auto":
-        from sandbox.docker_backend import docker_available
+        from sandbox.docker.backend import docker_available
 
         chosen = "docker" if docker_available(options.get("image")) else "local"
         if chosen == "local":
@@ -108,7 +108,7 @@ def open_sandbox(kind: str | None = None, **options: Any) -> Sandbox:
 
 def _backend_class(kind: str) -> type:
     if kind == "docker":
-        from sandbox.docker_backend import DockerSandbox
+        from sandbox.docker.backend import DockerSandbox
 
         return DockerSandbox
     from sandbox.local import LocalSandbox

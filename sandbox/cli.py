@@ -20,7 +20,7 @@ from sandbox.errors import SandboxError
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
     """Mount ``rlvr sandbox ...`` on the root parser's subparsers."""
-    from sandbox.image import DEFAULT_SUITE
+    from sandbox.docker.image import DEFAULT_SUITE
 
     parser = sub.add_parser(
         "sandbox",
@@ -59,8 +59,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def run_build_image(args: argparse.Namespace) -> int:
-    from sandbox.docker_backend import default_image
-    from sandbox.image import build_image
+    from sandbox.docker.backend import default_image
+    from sandbox.docker.image import build_image
 
     include = [p.strip() for p in args.include.split(",") if p.strip()]
     try:
@@ -80,9 +80,15 @@ def run_build_image(args: argparse.Namespace) -> int:
 
 def collect_status() -> dict[str, Any]:
     """Engine reachability, the runner image and the sandbox containers, as a dict."""
-    from sandbox.docker_backend import connect, default_image
-    from sandbox.image import image_info
-    from sandbox.pool import OWNER_LABEL, container_labels, container_state, sandbox_containers
+    from sandbox.docker.backend import default_image
+    from sandbox.docker.engine import connect
+    from sandbox.docker.image import image_info
+    from sandbox.docker.pool import (
+        OWNER_LABEL,
+        container_labels,
+        container_state,
+        sandbox_containers,
+    )
 
     status: dict[str, Any] = {"engine": None, "image": None, "containers": [], "problems": []}
     try:
@@ -123,8 +129,8 @@ def run_status(args: argparse.Namespace) -> int:
 
 
 def run_reap(args: argparse.Namespace) -> int:
-    from sandbox.docker_backend import connect
-    from sandbox.pool import reap_orphans
+    from sandbox.docker.engine import connect
+    from sandbox.docker.pool import reap_orphans
 
     try:
         removed = reap_orphans(connect())

@@ -3,7 +3,7 @@
 One execution = run ``python3 main.py`` where ``main.py`` is a task's reference solution followed by
 its assert tests (exit code 0 expected). Measured in one run, sequentially (one execution at a time):
 
-  (a) the Docker backend with its warm pool (``sandbox.docker_backend.DockerSandbox``);
+  (a) the Docker backend with its warm pool (``sandbox.docker.backend.DockerSandbox``);
   (b) a naive ``docker run --rm`` per execution with the same hardening flags (baseline);
   (c) the local backend (``sandbox.local.LocalSandbox``);
   (d) unsandboxed ``subprocess.run`` of the same program (baseline);
@@ -167,7 +167,7 @@ def code_verifier(box, tasks: list[dict]):
 
 def open_docker():
     try:
-        from sandbox.docker_backend import DockerSandbox
+        from sandbox.docker.backend import DockerSandbox
 
         box = DockerSandbox(pool_size=1)
         box.warm(1, LIMITS)

@@ -18,9 +18,10 @@ def in_ci() -> bool:
 
 def docker_problem() -> str | None:
     """Why the Docker sandbox cannot be tested here, or None when it can."""
-    from sandbox.docker_backend import connect, default_image
+    from sandbox.docker.backend import default_image
+    from sandbox.docker.engine import connect
+    from sandbox.docker.image import image_info
     from sandbox.errors import SandboxError
-    from sandbox.image import image_info
 
     try:
         image_info(connect(timeout_s=5, attempts=2), default_image())
@@ -44,7 +45,7 @@ def require_docker() -> None:
 def docker_client():
     """A client of the engine the Docker tests run against."""
     require_docker()
-    from sandbox.docker_backend import connect
+    from sandbox.docker.engine import connect
 
     return connect()
 
@@ -52,7 +53,7 @@ def docker_client():
 @pytest.fixture(scope="session")
 def docker_box(docker_client):
     """The session's shared warm Docker sandbox (two containers)."""
-    from sandbox.docker_backend import DockerSandbox
+    from sandbox.docker.backend import DockerSandbox
 
     box = DockerSandbox(pool_size=2, client=docker_client)
     yield box
@@ -61,7 +62,7 @@ def docker_box(docker_client):
 
 def owned_containers(client, owner: str | None = None) -> list[str]:
     """Ids of sandbox containers (any state) created by ``owner`` (default: this process)."""
-    from sandbox.pool import owner_id, sandbox_containers
+    from sandbox.docker.pool import owner_id, sandbox_containers
 
     return sorted(c.id for c in sandbox_containers(client, owner or owner_id()))
 

@@ -150,7 +150,7 @@ def test_no_network_interface_but_loopback(docker_box):
 def test_container_configuration_is_hardened(docker_box, docker_client):
     limits = Limits(memory_mb=200, cpus=0.5, pids=30, tmpfs_mb=16)
     docker_box.run(["true"], limits=limits)
-    from sandbox.pool import SUPERVISOR_HEADROOM_MB
+    from sandbox.docker.pool import SUPERVISOR_HEADROOM_MB
 
     configs = [docker_client.api.inspect_container(cid) for cid in docker_box.pool.container_ids()]
     config = next(c for c in configs if c["HostConfig"]["PidsLimit"] == 32)  # + supervisor + zygote
@@ -214,7 +214,7 @@ def test_parallel_runs_share_the_pool(docker_box):
 
 
 def test_container_killed_mid_run_is_retried_on_a_fresh_one(docker_client):
-    from sandbox.docker_backend import DockerSandbox
+    from sandbox.docker.backend import DockerSandbox
 
     with DockerSandbox(pool_size=1, client=docker_client) as box:
         box.warm()
@@ -228,8 +228,8 @@ def test_container_killed_mid_run_is_retried_on_a_fresh_one(docker_client):
 
 
 def test_a_broken_image_fails_after_bounded_retries(docker_client, tmp_path):
-    from sandbox.docker_backend import DockerSandbox
-    from sandbox.docker_backend import default_image
+    from sandbox.docker.backend import DockerSandbox
+    from sandbox.docker.backend import default_image
 
     (tmp_path / "Dockerfile").write_text(f"FROM {default_image()}\nENTRYPOINT [\"/bin/false\"]\n")
     tag = "rlvr-sandbox-test:broken"
@@ -257,7 +257,7 @@ def test_the_supervisor_cannot_be_inspected_or_traced(docker_box):
 def test_engine_gone_is_unavailable_after_bounded_retries(docker_client):
     import docker
 
-    from sandbox.docker_backend import DockerSandbox
+    from sandbox.docker.backend import DockerSandbox
 
     box = DockerSandbox(pool_size=1, retries=2, client=docker_client)
     try:

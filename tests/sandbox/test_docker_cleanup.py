@@ -16,8 +16,8 @@ ROOT = Path(__file__).resolve().parents[2]
 GRADER = r'''
 import sys
 from sandbox import Limits
-from sandbox.docker_backend import DockerSandbox
-from sandbox.pool import owner_id
+from sandbox.docker.backend import DockerSandbox
+from sandbox.docker.pool import owner_id
 
 box = DockerSandbox(pool_size=2)
 box.warm(count=2)
@@ -30,7 +30,7 @@ def _sleeping_in_a_container(client, owner: str) -> bool:
     """Whether the grader's ``sleep 1000`` runs in one of its containers (the signal must hit a live run)."""
     import docker
 
-    from sandbox.pool import sandbox_containers
+    from sandbox.docker.pool import sandbox_containers
 
     for container in sandbox_containers(client, owner):
         try:
@@ -81,8 +81,8 @@ def test_interrupted_grader_leaves_no_container(
 
 def test_reaper_removes_containers_of_a_dead_owner(docker_client):
     from sandbox import Limits
-    from sandbox.docker_backend import default_image
-    from sandbox.pool import LABEL, OWNER_LABEL, ContainerSpec, reap_orphans
+    from sandbox.docker.backend import default_image
+    from sandbox.docker.pool import LABEL, OWNER_LABEL, ContainerSpec, reap_orphans
 
     dead_owner = f"{__import__('socket').gethostname()}:999999999:0"
     orphan = docker_client.containers.create(
@@ -104,7 +104,7 @@ def test_reaper_removes_containers_of_a_dead_owner(docker_client):
 
 
 def test_reaper_spares_containers_of_live_owners(docker_box):
-    from sandbox.pool import reap_orphans
+    from sandbox.docker.pool import reap_orphans
 
     docker_box.warm()
     ids = docker_box.pool.container_ids()

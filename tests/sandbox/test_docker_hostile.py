@@ -19,7 +19,7 @@ PY = "python3"
 @pytest.fixture(scope="module")
 def hostile_box(docker_client):
     """A pool of its own, so the module can check that closing it leaves nothing behind."""
-    from sandbox.docker_backend import DockerSandbox
+    from sandbox.docker.backend import DockerSandbox
 
     box = DockerSandbox(pool_size=1, client=docker_client)
     yield box
@@ -37,7 +37,7 @@ def run_hostile(hostile_box, docker_client, owned_containers):
             limits.wall_s + 10.0
         )  # the supervisor's kill plus the cleanup and a replacement start
         assert time.monotonic() - started < bound, f"run outlived its bound of {bound} s"
-        from sandbox.pool import live_container_ids
+        from sandbox.docker.pool import live_container_ids
 
         leftovers = set(owned_containers(docker_client)) - live_container_ids()
         assert not leftovers, f"containers left behind: {leftovers}"
@@ -152,7 +152,7 @@ def test_writing_outside_the_workspace_reaches_nothing(run_hostile, tmp_path):
 
 
 def test_the_graders_environment_is_invisible(docker_client, monkeypatch):
-    from sandbox.docker_backend import DockerSandbox
+    from sandbox.docker.backend import DockerSandbox
 
     secret = "rlvr-secret-" + os.urandom(8).hex()
     monkeypatch.setenv("RLVR_GRADER_SECRET", secret)
@@ -186,7 +186,7 @@ def test_killing_its_parent_leaves_the_supervisor_standing(run_hostile, hostile_
 
 
 def test_closing_the_pool_leaves_no_container(docker_client, owned_containers, wait_until):
-    from sandbox.docker_backend import DockerSandbox
+    from sandbox.docker.backend import DockerSandbox
 
     box = DockerSandbox(pool_size=2, client=docker_client)
     box.warm(count=2)

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from sandbox import SandboxConfigError
-from sandbox.image import DEFAULT_IMAGE, build_image, import_changes, mmdebstrap_command
+from sandbox.docker.image import DEFAULT_IMAGE, build_image, import_changes, mmdebstrap_command
 
 
 @pytest.mark.parametrize(
@@ -66,7 +66,7 @@ def test_default_tag_carries_the_version():
 
 @pytest.mark.docker
 def test_build_is_a_no_op_when_the_image_exists(docker_client):
-    from sandbox.docker_backend import default_image
+    from sandbox.docker.backend import default_image
 
     messages = []
     info = build_image(default_image(), client=docker_client, log=messages.append)
@@ -76,7 +76,7 @@ def test_build_is_a_no_op_when_the_image_exists(docker_client):
 
 @pytest.mark.docker
 def test_build_from_a_dockerfile(docker_client, tmp_path):
-    from sandbox.docker_backend import DockerSandbox, default_image
+    from sandbox.docker.backend import DockerSandbox, default_image
 
     (tmp_path / "Dockerfile").write_text(f"FROM {default_image()}\nLABEL purpose=test\n")
     tag = "rlvr-sandbox-test:dockerfile"
@@ -94,7 +94,7 @@ def test_build_from_a_dockerfile(docker_client, tmp_path):
 
 def test_missing_dockerfile_is_misuse(tmp_path):
     with pytest.raises(SandboxConfigError, match="no Dockerfile at"):
-        from sandbox.image import _build_from_dockerfile
+        from sandbox.docker.image import _build_from_dockerfile
 
         _build_from_dockerfile(None, "x:1", str(tmp_path / "Dockerfile"), print)
 

@@ -52,7 +52,7 @@ print(json.dumps(found))
 @pytest.fixture(scope="module")
 def single_box(docker_client):
     """One container, so consecutive runs are guaranteed to share it."""
-    from sandbox.docker_backend import DockerSandbox
+    from sandbox.docker.backend import DockerSandbox
 
     box = DockerSandbox(pool_size=1, client=docker_client)
     yield box
@@ -99,7 +99,7 @@ def test_nothing_of_one_run_is_visible_to_the_next(single_box):
 def test_an_unhealthy_container_is_replaced(
     single_box, docker_client, owned_containers, wait_until
 ):
-    from sandbox.pool import ContainerSpec
+    from sandbox.docker.pool import ContainerSpec
 
     spec = ContainerSpec.from_limits(single_box.default_limits)
     worker = single_box.pool.acquire(spec)

@@ -103,7 +103,7 @@ def test_limits_timeouts_and_kills_apply_to_forked_runs(docker_box):
 
 @pytest.fixture(scope="module")
 def single_box(docker_client):
-    from sandbox.docker_backend import DockerSandbox
+    from sandbox.docker.backend import DockerSandbox
 
     box = DockerSandbox(pool_size=1, client=docker_client)
     yield box

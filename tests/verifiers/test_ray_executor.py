@@ -400,7 +400,12 @@ def _docker_or_skip():
 def test_code_on_docker_nodes_grades_in_a_warm_pool_made_on_each_node(two_nodes, monkeypatch):
     import psutil
 
-    from sandbox.pool import OWNER_LABEL, container_labels, container_state, sandbox_containers
+    from sandbox.docker.pool import (
+        OWNER_LABEL,
+        container_labels,
+        container_state,
+        sandbox_containers,
+    )
 
     client = _docker_or_skip()
     items = [

@@ -12,7 +12,7 @@ recipe adds gcc and g++, and ``include=`` (``--include``) adds more Debian packa
 
 Example::
 
-    from sandbox.image import build_image
+    from sandbox.docker.image import build_image
     info = build_image()                    # no-op when rlvr-sandbox:1 already exists
     info["tag"], info["id"]
 """
@@ -25,6 +25,7 @@ import subprocess
 import tempfile
 from typing import Any, Callable, Sequence
 
+from sandbox.docker.engine import connect
 from sandbox.errors import ImageMissingError, SandboxConfigError, SandboxUnavailableError
 
 IMAGE_NAME = "rlvr-sandbox"
@@ -106,8 +107,6 @@ def build_image(
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
     """Build the runner image (skipped when ``tag`` exists and not ``force``); return its info."""
-    from sandbox.docker_backend import connect
-
     client = client or connect()
     if not force:
         try:

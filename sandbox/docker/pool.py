@@ -2,8 +2,9 @@
 
 Starting a container costs ~800 ms and ``docker exec`` ~120 ms; a run in a warm container costs
 about what starting the program costs. Each container runs the trusted supervisor
-(:mod:`sandbox._supervisor`) as PID 1, which gives every run a fresh workspace and fresh processes
-and proves the container pristine afterwards; a container that is not is destroyed and replaced.
+(:mod:`sandbox.docker.supervisor`) as PID 1, which gives every run a fresh workspace and fresh
+processes and proves the container pristine afterwards; a container that is not is destroyed and
+replaced.
 
 Containers are labelled ``rlvr.sandbox=1`` and ``rlvr.sandbox.owner=<host>:<pid>:<start time>``.
 Nothing outlives its grader:
@@ -26,6 +27,7 @@ Example::
 from __future__ import annotations
 
 import atexit
+import importlib.util
 import inspect
 import json
 import os
@@ -37,8 +39,8 @@ import weakref
 from dataclasses import dataclass
 from typing import Any
 
-from sandbox import _supervisor
 from sandbox.base import Limits
+from sandbox.docker import supervisor
 from sandbox.errors import SandboxUnavailableError
 
 LABEL = "rlvr.sandbox"
@@ -130,7 +132,7 @@ class Channel:
     def send(self, message: dict[str, Any]) -> None:
         body = json.dumps(message).encode("utf-8")
         try:
-            self._sock.sendall(_supervisor.MAGIC + struct.pack(">Q", len(body)) + body)
+            self._sock.sendall(supervisor.MAGIC + struct.pack(">Q", len(body)) + body)
         except OSError as exc:
             raise ChannelBroken(f"cannot send to the container: {exc}") from exc
 
@@ -181,7 +183,7 @@ class Channel:
     def _parse_message(self) -> dict[str, Any] | None:
         if len(self._stdout) < 12:
             return None
-        if self._stdout[:4] != _supervisor.MAGIC:
+        if self._stdout[:4] != supervisor.MAGIC:
             raise ChannelBroken(f"garbled output from the supervisor: {bytes(self._stdout[:40])!r}")
         size = struct.unpack(">Q", self._stdout[4:12])[0]
         if len(self._stdout) < 12 + size:
@@ -246,9 +248,33 @@ def _remove_quietly(container: Any) -> None:
         pass
 
 
+ZYGOTE_LINE = 'ZYGOTE_SOURCE = ""\n'
+"""The line of :mod:`sandbox.docker.supervisor` that :func:`supervisor_source` fills in."""
+
+
 def supervisor_source() -> str:
-    """The supervisor program passed to ``python3 -c`` (the image stays free of rlvr code)."""
-    return inspect.getsource(_supervisor)
+    """The supervisor program passed to ``python3 -c`` (the image stays free of rlvr code).
+
+    Its ``ZYGOTE_SOURCE`` holds the text of :mod:`sandbox.docker.zygote`, spliced in here.
+
+    Example::
+
+        compile(supervisor_source(), "<supervisor>", "exec")
+    """
+    lines = inspect.getsource(supervisor).splitlines(keepends=True)
+    if lines.count(ZYGOTE_LINE) != 1:
+        raise SandboxUnavailableError(
+            f"sandbox/docker/supervisor.py must hold the line {ZYGOTE_LINE.strip()!r} once (the "
+            "zygote program is spliced in there); restore it or reinstall rlvr"
+        )
+    lines[lines.index(ZYGOTE_LINE)] = f"ZYGOTE_SOURCE = {zygote_source()!r}\n"
+    return "".join(lines)
+
+
+def zygote_source() -> str:
+    """The text of :mod:`sandbox.docker.zygote`, read without importing (running) it."""
+    name = "sandbox.docker.zygote"
+    return importlib.util.find_spec(name).loader.get_source(name)
 
 
 def owner_id(pid: int | None = None) -> str:

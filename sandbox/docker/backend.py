@@ -4,12 +4,12 @@ Every container has no network, a read-only root filesystem, size-limited tmpfs 
 and ``/tmp``, a pids limit, a memory limit with swap equal to memory, a CPU quota, all
 capabilities dropped, ``no-new-privileges``, user 65534, file-size and open-file ulimits, no
 environment from the host and no mounts at all (the run's files travel over the supervisor
-channel). See :mod:`sandbox.pool` for reuse and cleanup, :mod:`sandbox._supervisor` for what
-happens inside.
+channel). See :mod:`sandbox.docker.pool` for reuse and cleanup, :mod:`sandbox.docker.supervisor` for
+what happens inside.
 
 Example::
 
-    from sandbox.docker_backend import DockerSandbox
+    from sandbox.docker.backend import DockerSandbox
     with DockerSandbox() as box:
         result = box.run(["python3", "main.py"], files={"main.py": "print(6 * 7)"})
     result.stdout == b"42\\n" and result.details["image"] == "rlvr-sandbox:1"
@@ -25,44 +25,14 @@ from typing import Any, Mapping, Sequence
 
 from sandbox.base import Limits, RunResult, StopReason
 from sandbox.errors import ImageMissingError, SandboxConfigError, SandboxUnavailableError
-from sandbox.image import DEFAULT_IMAGE, image_info
-from sandbox.pool import ChannelBroken, ContainerSpec, WarmPool
+from sandbox.docker.engine import connect
+from sandbox.docker.image import DEFAULT_IMAGE, image_info
+from sandbox.docker.pool import ChannelBroken, ContainerSpec, WarmPool
 
 ANSWER_GRACE_S = 15.0
 """How long past the run's wall limit the host waits for the supervisor before giving up on it."""
 RETRY_BACKOFF_S = 0.2
 """Pause before retry ``n`` is ``n`` times this (the engine may be restarting)."""
-
-
-def connect(timeout_s: float = 10.0, *, attempts: int = 3) -> Any:
-    """A ``docker`` client whose engine answered a ping; raises SandboxUnavailableError otherwise.
-
-    Retries ``attempts`` times with a short back-off (the engine may be restarting).
-
-    Example::
-
-        client = connect()
-        client.version()["Version"]
-    """
-    try:
-        import docker
-    except ImportError as exc:
-        raise SandboxUnavailableError(
-            "the Docker sandbox needs the docker SDK: pip install 'rlvr[docker]'"
-        ) from exc
-    last: Exception | None = None
-    for attempt in range(attempts):
-        try:
-            client = docker.from_env(timeout=int(timeout_s))
-            client.ping()
-            return client
-        except Exception as exc:  # DockerException, requests errors, socket errors
-            last = exc
-            time.sleep(0.2 * (attempt + 1) if attempt + 1 < attempts else 0)
-    raise SandboxUnavailableError(
-        f"no Docker engine answers ({last}); start one (e.g. `dockerd &` as root, or "
-        "`bash .ci/docker`) or use the local sandbox: --sandbox local"
-    )
 
 
 def docker_available(image: str | None = None) -> bool:
@@ -76,7 +46,7 @@ def docker_available(image: str | None = None) -> bool:
 
 
 def default_image() -> str:
-    """The runner image: ``$RLVR_SANDBOX_IMAGE`` or :data:`sandbox.image.DEFAULT_IMAGE`."""
+    """The runner image: ``$RLVR_SANDBOX_IMAGE`` or :data:`sandbox.docker.image.DEFAULT_IMAGE`."""
     return os.environ.get("RLVR_SANDBOX_IMAGE") or DEFAULT_IMAGE
 
 
