@@ -7,7 +7,7 @@ Small modules, each with one job:
 * :mod:`.normalize` - strip wrappers, units, currency, separators; read plain numbers exactly;
 * :mod:`.compare` - CAS-free decisions (numbers, choice letters, text, hedges);
 * :mod:`.equivalence` - sympy comparisons, run only in the helper process;
-* :mod:`.helper` - the persistent, killable CAS helper process;
+* :mod:`.cas_process` - the persistent, killable CAS helper process;
 * :mod:`.prose` - answers stated in a sentence (``math@2``);
 * :mod:`.rewrite` - string rewrites of an answer before it is read (``math@2``);
 * :mod:`.config` - :class:`MathConfig`;

@@ -15,7 +15,7 @@ from ..verdict import Status
 from .compare import Decision, fast_decision
 from .config import MathConfig
 from .extract import Extraction, extract_answer
-from .helper import CasHelper
+from .cas_process import CasHelper
 from .normalize import Answer, analyse, clean
 from .screen import screen_answer
 

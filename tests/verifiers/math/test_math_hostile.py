@@ -12,7 +12,7 @@ import pytest
 import verifiers
 from verifiers import GradeItem, grade_batch
 from verifiers.math import MathConfig, MathVerifier
-from verifiers.math.helper import PROCESS_NAME, CasHelper
+from verifiers.math.cas_process import PROCESS_NAME, CasHelper
 from verifiers.math.screen import nesting_depth, screen_answer
 from verifiers.math.verifier import helper_for
 
