@@ -9,7 +9,7 @@ is 1 exactly on the policy's own tokens (not prompt, padding, or environment/too
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, NamedTuple, Sequence
 
 from .engines.prefix import PromptGroup, shared_prefix_logits, worth_sharing
 from .rollout import Episode
@@ -69,6 +69,27 @@ def pack(
         rewards=torch.tensor(list(rewards), dtype=torch.float, device=device),
         group_ids=torch.tensor(list(group_ids), dtype=torch.long, device=device),
         prompts=prompt_runs(episodes),
+    )
+
+
+class ScoredEpisode(NamedTuple):
+    """One row of an RL micro-batch: an episode with its advantage, reward and group index."""
+
+    episode: Episode
+    advantage: float
+    reward: float
+    group: int
+
+
+def pack_scored(rows: Sequence[ScoredEpisode], pad_id: int, device: Any) -> Packed:
+    """:func:`pack` of scored episodes, one grid row each."""
+    return pack(
+        [r.episode for r in rows],
+        [r.advantage for r in rows],
+        [r.reward for r in rows],
+        [r.group for r in rows],
+        pad_id,
+        device,
     )
 
 

@@ -30,7 +30,7 @@ from verifiers.qa.audit import wilson_interval
 from .config import ENGINES
 from .engines.base import SamplingParams
 from .errors import ConfigError, RolloutError
-from .rollout import Episode, EpisodeRunner, make_envs
+from .rollout import Episode, EpisodeRunner, component_verdicts_json, make_envs, verdict_json
 
 
 @dataclass(frozen=True)
@@ -369,7 +369,7 @@ def _write(sink: Any, group: list[Episode], cfg: EvalConfig, model: str, engine:
             "passed": e.passed if e.graded else None,
             "graded": e.graded,
             "reward": e.reward,
-            "verdict": e.verdicts[-1] if e.verdicts else None,
+            "verdict": verdict_json(e.verdicts[-1]) if e.verdicts else None,
             "reference": e.reference,
             "messages": e.prompt_messages,
             "model": model,
@@ -380,9 +380,9 @@ def _write(sink: Any, group: list[Episode], cfg: EvalConfig, model: str, engine:
             "sampling": cfg.sampling(),
         }
         if len(e.verdicts) > 1:
-            line["verdicts"] = e.verdicts
+            line["verdicts"] = [verdict_json(v) for v in e.verdicts]
         if e.component_verdicts:  # a combined reward: every component's verdict, per graded step
-            line["component_verdicts"] = e.component_verdicts
+            line["component_verdicts"] = component_verdicts_json(e.component_verdicts)
         sink.write(json.dumps(line, ensure_ascii=False) + "\n")
 
 

@@ -12,6 +12,9 @@ did not write. The rl package sees environments only through the gymnasium API:
   multi-turn episodes the next observation is the conversation so far (or just the new environment
   text).
 
+Verdicts become :class:`verifiers.Verdict` records once, where they leave ``env.step``
+(:func:`as_verdict`), and stay typed through the trainer until a record is written.
+
 >>> runner = EpisodeRunner(make_envs("rlvr/Math-v1", 8), engine, tokenizer)   # doctest: +SKIP
 >>> groups = runner.run([11, 12], SamplingParams(n=4, max_tokens=64))          # doctest: +SKIP
 """
@@ -25,14 +28,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from verifiers.verdict import Status
+from verifiers.verdict import Reason, Status, Verdict
 
 from .engines.base import Completion, RolloutEngine, SamplingParams
 from .errors import ConfigError, RolloutError
 
 _PROMPT_CACHE_SIZE = 4096  # prompts whose token ids a runner remembers
-UNJUDGED = frozenset(status.value for status in Status if not status.judged)
-"""Verdict statuses that mean "could not judge" (``timeout``, ``error``), never "wrong"."""
 
 
 @dataclass
@@ -48,8 +49,8 @@ class Episode:
     sampler_logprobs: list[float] = field(default_factory=list)
     texts: list[str] = field(default_factory=list)
     reward: float = 0.0
-    verdicts: list[dict[str, Any]] = field(default_factory=list)
-    component_verdicts: list[dict[str, dict[str, Any]]] = field(default_factory=list)
+    verdicts: list[Verdict] = field(default_factory=list)
+    component_verdicts: list[dict[str, Verdict]] = field(default_factory=list)
     """Per graded step, ``info["verdicts"]`` (``{"name@version": verdict}``) where a wrapper combined several
     verifiers into the reward (:class:`envs.wrappers.CombinedReward`)."""
     finish_reason: str = "stop"
@@ -86,17 +87,15 @@ class Episode:
 
     def unjudged(self):
         """The verdicts (own and combined-reward components) that could not judge, in order."""
-        for v in self.verdicts:
-            if str(v.get("status")) in UNJUDGED:
-                yield v
+        yield from (v for v in self.verdicts if not v.status.judged)
         for step in self.component_verdicts:
-            yield from (v for v in step.values() if str(v.get("status")) in UNJUDGED)
+            yield from (v for v in step.values() if not v.status.judged)
 
     @property
     def passed(self) -> bool:
         """Whether the last graded verdict passed (falls back to reward > 0 without verdicts)."""
         if self.verdicts:
-            return self.verdicts[-1].get("status") == "pass"
+            return self.verdicts[-1].passed
         return self.reward > 0
 
 
@@ -188,9 +187,78 @@ def render_observation(obs: Any, tokenizer: Any, chat_template: bool = False) ->
     )
 
 
-def _verdict_dict(verdict: Any) -> dict[str, Any]:
-    """A verdict as its plain dict (a :class:`verifiers.Verdict` or a mapping an environment returned)."""
-    return verdict.to_dict() if hasattr(verdict, "to_dict") else dict(verdict)
+def as_verdict(verdict: Any) -> Verdict:
+    """The :class:`verifiers.Verdict` of what an environment put in ``info["verdict"]``.
+
+    A ``Verdict`` is kept as it is. A plain mapping (a user environment's own, or a verdict's
+    ``to_dict()``) needs a valid ``status`` (and an integer ``verifier_version`` where it has one);
+    missing fields read as empty, a missing or out-of-range ``score`` as 1 for a pass and 0
+    otherwise. Records write the mapping back key for key (:func:`verdict_json`).
+
+    >>> v = as_verdict({"status": "fail", "score": 0.0, "verifier": "digit", "verifier_version": 1})
+    >>> v.status.judged, v.passed, v.spec
+    (True, False, 'digit@1')
+    """
+    if isinstance(verdict, Verdict):
+        return verdict
+    data = verdict.to_dict() if hasattr(verdict, "to_dict") else verdict
+    if not isinstance(data, Mapping):
+        raise RolloutError(
+            f"info['verdict'] is a {type(verdict).__name__}; an environment's verdict must be a "
+            "verifiers.Verdict or a mapping with a 'status' (its to_dict())"
+        )
+    try:
+        return _given_verdict(data)
+    except (TypeError, ValueError) as exc:
+        raise RolloutError(
+            f"info['verdict'] {dict(data)!r} is not a verdict ({exc}); give it a 'status' out of "
+            f"{[s.value for s in Status]} and, where it names one, an integer 'verifier_version' "
+            "(or return a verifiers.Verdict)"
+        ) from exc
+
+
+def verdict_json(verdict: Verdict) -> dict[str, Any]:
+    """What a record writes for ``verdict``: its ``to_dict()``, or the environment's own mapping
+    where the verdict came as one (:func:`as_verdict`), key for key.
+
+    >>> verdict_json(as_verdict({"status": "pass", "verifier": "digit"}))
+    {'status': 'pass', 'verifier': 'digit'}
+    """
+    return dict(verdict.given) if isinstance(verdict, _GivenVerdict) else verdict.to_dict()
+
+
+def component_verdicts_json(steps: Sequence[Mapping[str, Verdict]]) -> list[dict[str, Any]]:
+    """:func:`verdict_json` of every combined-reward component, step by step."""
+    return [{spec: verdict_json(v) for spec, v in step.items()} for step in steps]
+
+
+@dataclass(frozen=True)
+class _GivenVerdict(Verdict):
+    """A verdict an environment gave as a mapping: typed for the trainer, recorded as given."""
+
+    given: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    """The environment's mapping, which records write back (:func:`verdict_json`)."""
+
+
+def _given_verdict(data: Mapping[str, Any]) -> Verdict:
+    status = Status(data.get("status"))
+    score, reason, details = data.get("score"), data.get("failure_reason"), data.get("details")
+    if not (isinstance(score, (int, float)) and 0.0 <= score <= 1.0):
+        score = float(status is Status.PASS)  # the trainer reads rewards, never this score
+    elapsed = data.get("elapsed_s")
+    return _GivenVerdict(
+        status=status,
+        score=score,
+        verifier=str(data.get("verifier") or ""),
+        verifier_version=int(data.get("verifier_version") or 0),
+        test_case_hash=str(data.get("test_case_hash") or ""),
+        input_hash=str(data.get("input_hash") or ""),
+        pass_rate=data.get("pass_rate"),
+        failure_reason=Reason.from_dict(reason) if isinstance(reason, Mapping) else None,
+        elapsed_s=float(elapsed) if isinstance(elapsed, (int, float)) else 0.0,
+        details=dict(details) if isinstance(details, Mapping) else {},
+        given=dict(data),  # a copy: an environment may reuse its dict
+    )
 
 
 def _label(message: Mapping[str, Any]) -> str:
@@ -353,10 +421,10 @@ class EpisodeRunner:
         for e, c, (obs, reward, terminated, truncated, info) in zip(episodes, completions, results):
             e.reward += float(reward)
             if info.get("verdict") is not None:
-                e.verdicts.append(_verdict_dict(info["verdict"]))
+                e.verdicts.append(as_verdict(info["verdict"]))
             if isinstance(info.get("verdicts"), Mapping):
                 e.component_verdicts.append(
-                    {str(k): _verdict_dict(v) for k, v in info["verdicts"].items()}
+                    {str(k): as_verdict(v) for k, v in info["verdicts"].items()}
                 )
             e.context_text += c.text
             if terminated or truncated:

@@ -34,7 +34,14 @@ from typing import Any, Mapping, Sequence
 from . import checkpoint as ckpt
 from . import distributed as dist
 from .advantages import group_advantages, overlong_penalty, zero_std_fraction
-from .batch import group_micro_batches, micro_batches, pack, token_logprobs
+from .batch import (
+    ScoredEpisode,
+    group_micro_batches,
+    micro_batches,
+    pack,
+    pack_scored,
+    token_logprobs,
+)
 from .config import GRPOConfig
 from .engines.base import SamplingParams
 from .errors import ConfigError, RolloutError, require
@@ -42,7 +49,8 @@ from .gather import GatheringExecutor
 from .losses import LOSSES, LossParams, Normaliser, PolicyBatch, get_loss, sft_loss
 from .metrics import GapWatch, MetricsLogger
 from .record import RecordWriter
-from .rollout import Episode, EpisodeRunner, make_envs
+from .rollout import Episode, EpisodeRunner, component_verdicts_json, make_envs, verdict_json
+from .step_stats import StepStats
 
 
 class GRPOTrainer:
@@ -286,15 +294,13 @@ class GRPOTrainer:
         return graded
 
     # --- update -------------------------------------------------------------------------------------
-    def _update(
-        self, groups, rewards, advantages, sft: dict[int, str], own: range
-    ) -> dict[str, float]:
+    def _update(self, groups, rewards, advantages, sft: dict[int, str], own: range) -> StepStats:
         """``mu`` passes over this rank's micro-batches (``groups[own]``), one optimiser step per pass (gradients
         accumulate, then sum over ranks); every loss divides by counts over the global batch."""
         cfg = self.cfg
         rl = self._rl_episodes(groups, rewards, advantages, sft)
         if not rl and not sft:  # nothing graded this step (on any rank): no update
-            return {}
+            return StepStats()
         mbs, norm = self._rl_batches(rl, own)
         demos = [self._demo_episode(groups[i][0], text) for i, text in sft.items() if i in own]
         sft_mbs = [
@@ -308,7 +314,7 @@ class GRPOTrainer:
             )
             for r in micro_batches(len(demos), cfg.micro_batch_size)
         ]
-        olds, refs, sums = [None] * len(mbs), [None] * len(mbs), defaultdict(float)
+        olds, refs, stats = [None] * len(mbs), [None] * len(mbs), StepStats()
         if not self.policy.training:
             self.policy.train()
         for p in range(cfg.mu):
@@ -316,7 +322,7 @@ class GRPOTrainer:
                 logp, ent = token_logprobs(self.policy, mb, cfg.temperature, entropy=p == 0)
                 if p == 0:  # the behaviour policy is the policy before this batch's first step
                     olds[i], refs[i] = logp.detach(), self._ref_logp(mb)
-                    _first_pass_stats(sums, mb, olds[i], ent)
+                    stats.add_first_pass(mb, olds[i], ent)
                 weights = _tis_weights(olds[i], mb.sampler_logp, cfg.tis_cap)
                 out = self.loss_fn(
                     PolicyBatch(
@@ -333,12 +339,7 @@ class GRPOTrainer:
                     self.loss_params,
                 )
                 out.loss.backward()
-                for key, value in (
-                    ("loss", out.loss.item()),
-                    ("clipped", out.stats["clipped"]),
-                    ("kl_sum", out.stats["kl"]),
-                ):
-                    sums[key] += value / cfg.mu
+                stats.add_loss(out.loss.item(), out.stats, cfg.mu)
             for (
                 mb
             ) in sft_mbs:  # hybrid SFT: demonstrations for the groups the policy cannot solve yet
@@ -346,45 +347,41 @@ class GRPOTrainer:
                     token_logprobs(self.policy, mb, 1.0)[0], mb.mask, len(sft)
                 )
                 loss.backward()
-                sums["sft_loss"] += loss.item() / cfg.mu
-            sums["grad_norm"] = self._optimizer_step()
-        return _reduce_stats(dict(sums), self.device) if self.world > 1 else dict(sums)
+                stats.sft_loss += loss.item() / cfg.mu
+            stats.grad_norm = self._optimizer_step()
+        return stats.all_reduce(self.device) if self.world > 1 else stats
 
     @staticmethod
-    def _rl_episodes(
-        groups, rewards, advantages, sft: dict[int, str]
-    ) -> list[tuple[Episode, float, float, int]]:
-        """``(episode, advantage, reward, group)`` of every episode that takes the RL loss."""
+    def _rl_episodes(groups, rewards, advantages, sft: dict[int, str]) -> list[ScoredEpisode]:
+        """Every episode that takes the RL loss, with its advantage, reward and group."""
         adv, rew = (
             advantages.tolist(),
             rewards.tolist(),
         )  # one conversion, not one tensor index per episode
         return [
-            (e, adv[i][k], rew[i][k], i)
+            ScoredEpisode(e, adv[i][k], rew[i][k], i)
             for i, g in enumerate(groups)
             if i not in sft
             for k, e in enumerate(g)
             if e.graded
         ]  # an ungraded episode has no reward to learn from
 
-    def _rl_batches(self, rl: list[tuple[Episode, float, float, int]], own: range):
+    def _rl_batches(self, rl: list[ScoredEpisode], own: range):
         """Micro-batches of the RL episodes of groups ``own`` and the global normaliser over all of ``rl``."""
-        sizes = Counter(i for *_, i in rl)
+        sizes = Counter(x.group for x in rl)
         norm = Normaliser(
             sequences=max(1, len(rl)),
-            tokens=max(1, sum(e.policy_tokens for e, *_ in rl)),
+            tokens=max(1, sum(x.episode.policy_tokens for x in rl)),
             pairs=max(1, sum(n * (n - 1) for n in sizes.values())),
             max_new_tokens=self.cfg.max_new_tokens,
         )
-        rl = [x for x in rl if x[3] in own]
+        rl = [x for x in rl if x.group in own]
         if LOSSES[self.cfg.loss].whole_groups:  # P3O pairs need whole groups in a micro-batch
-            ranges = group_micro_batches([i for *_, i in rl], self.cfg.micro_batch_size)
+            ranges = group_micro_batches([x.group for x in rl], self.cfg.micro_batch_size)
         else:
             ranges = micro_batches(len(rl), self.cfg.micro_batch_size)
-        mbs = [
-            pack(*zip(*[rl[j] for j in r]), pad_id=self.tokenizer.pad_token_id, device=self.device)
-            for r in ranges
-        ]
+        pad_id = self.tokenizer.pad_token_id
+        mbs = [pack_scored([rl[j] for j in r], pad_id, self.device) for r in ranges]
         return mbs, norm
 
     def _optimizer_step(self) -> float:
@@ -435,7 +432,6 @@ class GRPOTrainer:
             [e for e in episodes if e.graded],
             rewards[graded],
         )  # statistics of graded episodes only
-        tokens = max(1.0, stats.get("tokens", 0.0))
         lengths = [e.policy_tokens for e in episodes]
         t = self.runner.timing
         out = {
@@ -446,16 +442,8 @@ class GRPOTrainer:
             "zero_std_fraction": zero_std_fraction(rewards, graded=graded),
             "dropped_groups": dropped,
             "sft_groups": n_sft,
-            "kl": stats.get("kl_sum", 0.0) / tokens,
-            "clip_fraction": stats.get("clipped", 0.0) / tokens,
-            "entropy": stats.get("entropy", 0.0) / tokens,
-            "loss": stats.get("loss", 0.0),
-            "sft_loss": stats.get("sft_loss", 0.0),
-            "grad_norm": stats.get("grad_norm", 0.0),
+            **stats.metrics(),
             "lr": self.cfg.lr_at(self.step),
-            "logprob_gap": stats.get("gap_abs", 0.0) / tokens,
-            "logprob_gap_max": stats.get("gap_max", 0.0),
-            "sampler_logprob_nonfinite": int(stats.get("sampler_nonfinite", 0.0)),
             "completion_len_mean": sum(lengths) / len(lengths),
             "completion_len_max": max(lengths),
             "t_generate": t["generate"],
@@ -507,10 +495,12 @@ class GRPOTrainer:
                     "reward": rew[i][k] if e.graded else None,
                     "graded": e.graded,
                     "advantage": adv[i][k],
-                    "verdicts": e.verdicts,
+                    "verdicts": [verdict_json(v) for v in e.verdicts],
                     "truncated": e.truncated,
                     **(
-                        {"component_verdicts": e.component_verdicts} if e.component_verdicts else {}
+                        {"component_verdicts": component_verdicts_json(e.component_verdicts)}
+                        if e.component_verdicts
+                        else {}
                     ),
                 }
                 for k, e in enumerate(g)
@@ -567,55 +557,10 @@ class GRPOTrainer:
 
 
 # --- helpers ----------------------------------------------------------------------------------------
-_SUMMED_STATS = (
-    "loss",
-    "clipped",
-    "kl_sum",
-    "sft_loss",
-    "tokens",
-    "gap_abs",
-    "sampler_nonfinite",
-    "entropy",
-)
-
-
-def _reduce_stats(sums: dict[str, float], device: str) -> dict[str, float]:
-    """The update's sums over every rank (``gap_max``: the maximum; ``grad_norm`` is already the same on all).
-
-    The tensors sit on the training device: NCCL reduces CUDA tensors only."""
-    import torch
-
-    values = [sums.get(k, 0.0) for k in _SUMMED_STATS]
-    summed = dist.all_reduce_sum(torch.tensor(values, dtype=torch.float64, device=device))
-    peak = dist.all_reduce_max(
-        torch.tensor([sums.get("gap_max", 0.0)], dtype=torch.float64, device=device)
-    )
-    return {
-        **dict(zip(_SUMMED_STATS, summed.tolist())),
-        "gap_max": float(peak[0]),
-        "grad_norm": sums["grad_norm"],
-    }
-
-
-def _first_pass_stats(sums, mb, old, ent) -> None:
-    import torch
-
-    m = mb.mask
-    sums["tokens"] += float(m.sum())
-    finite = torch.isfinite(
-        mb.sampler_logp
-    )  # an engine may report NaN for a token: it enters no gap
-    gap = torch.where(finite, (old - mb.sampler_logp).abs(), 0.0) * m
-    sums["gap_abs"] += float(gap.sum())
-    sums["gap_max"] = max(sums["gap_max"], float(gap.max()) if gap.numel() else 0.0)
-    sums["sampler_nonfinite"] += float((~finite * m).sum())
-    sums["entropy"] += float((ent * m).sum()) if ent is not None else 0.0
-
-
 def _unjudged_reason(episode: Episode) -> str:
     """``status: reason code`` of the first verdict of ``episode`` that could not judge."""
-    v = next(episode.unjudged(), {})
-    return f"{v.get('status', 'unknown')}: {(v.get('failure_reason') or {}).get('code', 'no reason given')}"
+    v = next(episode.unjudged())
+    return f"{v.status}: {(v.failure_reason and v.failure_reason.code) or 'no reason given'}"
 
 
 def _tis_weights(old, sampler, cap):
@@ -634,7 +579,7 @@ def _tis_weights(old, sampler, cap):
 def _specs(episode: Episode) -> set[str]:
     """``name@version`` of every verifier that graded ``episode`` (combined-reward components included)."""
     found = [*episode.verdicts, *(v for step in episode.component_verdicts for v in step.values())]
-    return {f"{v['verifier']}@{v.get('verifier_version')}" for v in found if v.get("verifier")}
+    return {v.spec for v in found if v.verifier}
 
 
 def _per_verifier(episodes: list[Episode], seen: set[str]) -> dict[str, Any]:
@@ -642,10 +587,9 @@ def _per_verifier(episodes: list[Episode], seen: set[str]) -> dict[str, Any]:
     for e in episodes:
         seen.update(_specs(e))
         for v in e.verdicts[-1:]:
-            spec = f"{v['verifier']}@{v['verifier_version']}"
-            statuses[v["status"]] += 1
+            statuses[v.status.value] += 1
             if e.graded:
-                by_spec[spec].append(e.reward)
+                by_spec[v.spec].append(e.reward)
     out: dict[str, Any] = {}
     for spec, rewards in by_spec.items():
         mean = sum(rewards) / len(rewards)

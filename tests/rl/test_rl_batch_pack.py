@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from rl.batch import pack, token_logprobs
+from rl.batch import ScoredEpisode, pack, pack_scored, token_logprobs
 from rl.rollout import Episode
 
 
@@ -54,3 +54,15 @@ def test_logprobs_on_a_right_padded_grid_equal_those_of_each_sequence_alone(tiny
             first = len(e.prompt_ids) - 1 - mb.start
             assert torch.allclose(logp[i, first : first + len(e.tokens)], alone, atol=1e-5)
     assert ent.shape == logp.shape and bool((ent[mb.mask > 0] > 0).all())
+
+
+def test_pack_scored_lays_out_named_rows_as_pack_does():
+    rows = [
+        ScoredEpisode(e, adv, rew, g)
+        for e, adv, rew, g in zip(_episodes(), [1, -1], [1, 0], [3, 4])
+    ]
+    plain = pack(_episodes(), [1, -1], [1, 0], [3, 4], pad_id=0, device="cpu")
+    scored = pack_scored(rows, pad_id=0, device="cpu")
+    for name in ("input_ids", "mask", "sampler_logp", "advantages", "rewards", "group_ids"):
+        assert torch.equal(getattr(scored, name), getattr(plain, name)), name
+    assert scored.start == plain.start and scored.prompts == plain.prompts

@@ -89,9 +89,13 @@ def test_training_step_logs_every_metric_and_records_groups(tiny_model_path, tmp
     records = read_records(tmp_path / "rollouts.jsonl")
     assert len(records) == 4 and records[0]["step"] == 0 and len(records[0]["completions"]) == 4
     comp = records[0]["completions"][0]
-    assert (
-        comp["verdicts"][0]["verifier"] == "digit" and comp["verdicts"][0]["verifier_version"] == 1
-    )
+    verdict = comp["verdicts"][0]  # the env's own verdict mapping, key for key
+    assert verdict == {
+        "status": verdict["status"],
+        "score": float(verdict["status"] == "pass"),
+        "verifier": "digit",
+        "verifier_version": 1,
+    }
     assert records[0]["verifiers"] == ["digit@1"] and records[0]["sampling"]["n"] == 4
     assert len(comp["logprobs"]) == len(comp["token_ids"]) == len(comp["loss_mask"])
     assert "reward_std/digit@1" in rows[0]
@@ -397,7 +401,7 @@ def test_real_tool_call_env_masks_the_tool_message(tmp_path):
     runner = EpisodeRunner(make_envs("rlvrtest/Weather-v0", 2, {}), engine, tok, max_turns=4)
     group = runner.run([0], SamplingParams(n=2, max_tokens=200))[0]
     for e in group:
-        assert e.reward == 1.0 and e.verdicts[-1]["status"] == "pass" and not e.truncated
+        assert e.reward == 1.0 and e.verdicts[-1].passed and not e.truncated
         policy = tok.decode(
             [t for t, m in zip(e.tokens, e.loss_mask) if m], skip_special_tokens=True
         )

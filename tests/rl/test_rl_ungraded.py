@@ -18,7 +18,7 @@ from rl.config import GRPOConfig
 from rl.errors import RolloutError
 from rl.metrics import read_metrics
 from rl.record import passing_completions, read_records
-from rl.rollout import Episode
+from rl.rollout import Episode, as_verdict
 from rl.trainer import GRPOTrainer
 from verifiers import Status
 
@@ -54,12 +54,14 @@ def _register(env_id, tasks):
 def test_episode_graded_reads_the_status_of_every_verdict():
     e = Episode(group=0, seed=0, prompt_text="", prompt_ids=[])
     assert e.graded  # no verdicts (a plain gymnasium env): its reward is the score
-    e.verdicts = [{"status": "pass"}, {"status": Status.ERROR}]
+    e.verdicts = [as_verdict({"status": "pass"}), as_verdict({"status": Status.ERROR})]
     assert not e.graded
-    e.verdicts = [{"status": "fail"}, {"status": "unparseable"}]
+    e.verdicts = [as_verdict({"status": "fail"}), as_verdict({"status": "unparseable"})]
     assert e.graded
-    e.verdicts = [{"status": "timeout"}]
+    e.verdicts = [as_verdict({"status": "timeout"})]
     assert not e.graded
+    e.verdicts, e.component_verdicts = [], [{"a@1": as_verdict({"status": "error"})}]
+    assert not e.graded and next(e.unjudged()).status is Status.ERROR
 
 
 def test_ungraded_episodes_are_left_out_and_recorded_as_such(tiny_model_path, tmp_path):
