@@ -230,7 +230,7 @@ def evaluate(
     output: str | Path | None = None,
 ) -> EvalResult:
     """Sample ``cfg.n`` completions for each task, grade them, write one JSONL line per sample to ``output``."""
-    from .gather import GatheringExecutor
+    from .wave_grading import GatheringExecutor
     from .trainer import grading_pool
 
     if engine is None:

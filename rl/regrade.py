@@ -378,7 +378,7 @@ def _records(path: str | Path) -> Iterator[tuple[Any, Parsed]]:
     if path.is_file():
         yield from _parsed_lines(path)
         return
-    from .record import read_records
+    from .rollout_records import read_records
 
     yield from ((f"{path} row {n}", row) for n, row in enumerate(read_records(path)))
 

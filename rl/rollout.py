@@ -285,7 +285,7 @@ class EpisodeRunner:
     ) -> None:
         self.envs = list(envs)
         self.gather = gather
-        """The envs' shared :class:`~rl.gather.GatheringExecutor`, if any: steps run as waves, one batch each."""
+        """The envs' shared :class:`~rl.wave_grading.GatheringExecutor`, if any: steps run as waves, one batch each."""
         self.chat_template = chat_template
         self.engine = engine
         self.tokenizer = tokenizer
@@ -436,7 +436,7 @@ class EpisodeRunner:
         """``env.step(action)`` for each pair, in order; with a gathering executor, in waves graded as one batch."""
         if self.gather is None or len(envs) < 2:
             return [env.step(a) for env, a in zip(envs, actions)]
-        from .gather import MAX_WAVE
+        from .wave_grading import MAX_WAVE
 
         out: list[tuple] = []
         for i in range(0, len(envs), MAX_WAVE):

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from .errors import ConfigError
-from .record import read_records
+from .rollout_records import read_records
 
 #: Sampling parameters kept in the lineage, each with the one type it is written as.
 LINEAGE_SAMPLING = {"n": "int", "temperature": "float", "top_p": "float", "max_tokens": "int"}

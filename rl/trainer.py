@@ -34,7 +34,7 @@ from typing import Any, Mapping, Sequence
 from . import checkpoint as ckpt
 from . import distributed as dist
 from .advantages import group_advantages, overlong_penalty, zero_std_fraction
-from .batch import (
+from .packing import (
     ScoredEpisode,
     group_micro_batches,
     micro_batches,
@@ -45,10 +45,10 @@ from .batch import (
 from .config import GRPOConfig
 from .engines.base import SamplingParams
 from .errors import ConfigError, RolloutError, require
-from .gather import GatheringExecutor
+from .wave_grading import GatheringExecutor
 from .losses import LOSSES, LossParams, Normaliser, PolicyBatch, get_loss, sft_loss
 from .metrics import GapWatch, MetricsLogger
-from .record import RecordWriter
+from .rollout_records import RecordWriter
 from .rollout import Episode, EpisodeRunner, component_verdicts_json, make_envs, verdict_json
 from .step_stats import StepStats
 

@@ -55,7 +55,7 @@ def shared_prefix_logits(
     """Logits ``[N, keep, vocab]`` of the last ``keep`` positions, as :func:`~rl.engines.lean.causal_logits`.
 
     ``input_ids`` ``[N, L]`` are right-padded rows (prompt then completion); ``groups`` cover the rows in
-    order; ``keep = L - min(prompt_len) + 1`` (the grid of :func:`rl.batch.pack`). Positions a row's
+    order; ``keep = L - min(prompt_len) + 1`` (the grid of :func:`rl.packing.pack`). Positions a row's
     prompt still covers (where its prompt is longer than the shortest) hold its last prompt position's
     logits: they are masked out of every loss.
     """

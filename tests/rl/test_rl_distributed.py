@@ -22,7 +22,7 @@ from rl.checkpoint import latest_checkpoint, read_state
 from rl.config import GRPOConfig
 from rl.errors import ConfigError
 from rl.metrics import read_metrics
-from rl.record import read_records
+from rl.rollout_records import read_records
 from rl.trainer import GRPOTrainer, _derive
 
 HERE = Path(__file__).resolve().parent

@@ -6,7 +6,7 @@ import pytest
 
 import envs
 from rl.config import GRPOConfig
-from rl.record import read_records
+from rl.rollout_records import read_records
 from rl.trainer import GRPOTrainer
 
 TASKS = [

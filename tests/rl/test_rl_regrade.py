@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from rl.cli import main
-from rl.record import RecordWriter
+from rl.rollout_records import RecordWriter
 from rl.regrade import RegradeInputError, read_entries
 from verifiers import registry
 from verifiers.regrade import Standing

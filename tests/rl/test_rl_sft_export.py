@@ -9,7 +9,7 @@ import pytest
 import envs
 from envs.quarantine import IsolationList
 from rl.cli import main as rlvr
-from rl.record import read_records
+from rl.rollout_records import read_records
 from rl.sft_export import FILTERS, SFTExportConfig, export_sft
 
 SAMPLING = {"n": 4, "temperature": 0.7, "top_p": 1.0, "max_tokens": 64}

@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from rl.batch import Packed
+from rl.packing import Packed
 from rl.step_stats import StepStats
 
 METRICS = {

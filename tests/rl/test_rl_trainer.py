@@ -13,7 +13,7 @@ from rl.config import GRPOConfig
 from rl.engines.base import RolloutEngine, SamplingParams
 from rl.engines.hf import HFEngine
 from rl.metrics import read_metrics
-from rl.record import passing_completions, read_records
+from rl.rollout_records import passing_completions, read_records
 from rl.trainer import GRPOTrainer
 
 
@@ -234,11 +234,11 @@ def test_every_loss_runs_a_step_with_kl_and_tis(tiny_model_path, tmp_path, loss)
 def test_long_prompts_are_read_once_per_group_and_match_the_sampler(
     tiny_model_path, tmp_path, monkeypatch
 ):
-    import rl.batch
+    import rl.packing
 
     calls = []
-    real = rl.batch.shared_prefix_logits
-    monkeypatch.setattr(rl.batch, "shared_prefix_logits", lambda *a: calls.append(a[3]) or real(*a))
+    real = rl.packing.shared_prefix_logits
+    monkeypatch.setattr(rl.packing, "shared_prefix_logits", lambda *a: calls.append(a[3]) or real(*a))
     prompts = ("1234567890" * 4 + "=", "98765=" * 5)  # 41 and 30 tokens
     cfg = _cfg(
         tiny_model_path,

@@ -13,11 +13,11 @@ import pytest
 import torch
 
 import envs
-from rl.batch import group_micro_batches
+from rl.packing import group_micro_batches
 from rl.config import GRPOConfig
 from rl.errors import RolloutError
 from rl.metrics import read_metrics
-from rl.record import passing_completions, read_records
+from rl.rollout_records import passing_completions, read_records
 from rl.rollout import Episode, as_verdict
 from rl.trainer import GRPOTrainer
 from verifiers import Status

@@ -8,7 +8,7 @@ import threading
 import pytest
 
 import envs
-from rl.gather import MAX_WAVE, GatheringExecutor
+from rl.wave_grading import MAX_WAVE, GatheringExecutor
 from rl.rollout import make_envs
 from verifiers import InlineExecutor, ProcessPoolExecutor
 from verifiers.executor import Job

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from rl.batch import ScoredEpisode, pack, pack_scored, token_logprobs
+from rl.packing import ScoredEpisode, pack, pack_scored, token_logprobs
 from rl.rollout import Episode
 
 
