@@ -1,5 +1,3 @@
-import os
-
 import pytest
 
 from verifiers import (
@@ -119,3 +117,22 @@ def test_a_reference_that_is_not_an_object_is_a_verdict_for_every_verifier():
     verdicts = grade_batch([GradeItem("4", "4", spec, spec) for spec in specs], workers=0)
     assert [v.status.value for v in verdicts] == ["error"] * len(specs)
     assert {v.failure_reason.code for v in verdicts} == {"bad_reference"}
+
+
+def test_the_item_id_stays_with_the_caller_and_need_not_pickle(echo_verifier):
+    import threading
+
+    from verifiers import Job
+
+    class Recording(InlineExecutor):
+        def map(self, jobs):
+            self.jobs = list(jobs)
+            return super().map(self.jobs)
+
+    items = [GradeItem("ok", {"answer": "ok"}, "test_echo@1", threading.Lock()) for _ in range(2)]
+    assert [v.status for v in grade_batch(items, workers=1)] == [Status.PASS] * 2
+    recording = Recording()
+    grade_batch(items, executor=recording)
+    assert recording.jobs == [
+        Job(i, GradeItem("ok", {"answer": "ok"}, "test_echo@1")) for i in (0, 1)
+    ]
