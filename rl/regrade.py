@@ -35,8 +35,9 @@ from pathlib import Path
 from typing import Any
 
 from verifiers.base import safe_hash
-from verifiers.cli import INPUT_ENCODING, parse_line
+from verifiers.cli import parse_line
 from verifiers.hashing import json_line, stable_hash
+from verifiers.jsonl import BadLine, decode_line, open_jsonl
 from verifiers.regrade import RegradeItem
 from verifiers.verdict import Verdict
 
@@ -136,23 +137,10 @@ def task_references(source: Any) -> dict[str, Any]:
 
 def _parsed_lines(path: Path) -> Iterator[tuple[int, Parsed]]:
     """``(line number, object or problem)`` for every line, read as ``rlvr grade`` reads its input."""
-    with open(path, encoding=INPUT_ENCODING, errors="replace", newline="\n") as fh:
+    with open_jsonl(path) as fh:
         for n, line in enumerate(fh, 1):
-            yield n, _parse(line, n)
-
-
-def _parse(line: str, n: int) -> Parsed:
-    if not line.strip():
-        return f"line {n}: empty line"
-    try:
-        obj = json.loads(line)
-    except (ValueError, RecursionError) as exc:
-        return f"line {n}: not valid JSON ({str(exc)[:200]})"
-    return (
-        obj
-        if isinstance(obj, dict)
-        else f"line {n}: expected a JSON object, got {type(obj).__name__}"
-    )
+            obj = decode_line(line)
+            yield n, f"line {n}: {obj.describe()}" if isinstance(obj, BadLine) else obj
 
 
 # --- rlvr grade output ---------------------------------------------------------------------------
@@ -169,7 +157,7 @@ class GradeInputs:
 
     @classmethod
     def read(cls, path: str | Path) -> "GradeInputs":
-        with open(path, encoding=INPUT_ENCODING, errors="replace", newline="\n") as fh:
+        with open_jsonl(path) as fh:
             rows = tuple(
                 parse_line(line, n, "any") for n, line in enumerate(fh, 1)
             )  # the verifier is not used

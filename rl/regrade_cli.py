@@ -21,16 +21,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from .errors import RLError
 
 
 def add_commands(sub: Any) -> None:
     """Add ``regrade`` to the ``rlvr`` root parser."""
-    from verifiers.batch import DEFAULT_TIMEOUT_S
+    from verifiers.grading import DEFAULT_TIMEOUT_S
 
     from .regrade import FORMATS
 
@@ -76,6 +75,7 @@ def add_commands(sub: Any) -> None:
 
 def run_regrade(args: argparse.Namespace) -> int:
     """Entry point of ``rlvr regrade``; prints the flip report, returns the exit code."""
+    from verifiers.cli import progress_bar
     from verifiers.errors import VerifierError
     from verifiers.regrade import regrade
 
@@ -89,7 +89,9 @@ def run_regrade(args: argparse.Namespace) -> int:
             args.input, fmt=args.format, inputs=args.inputs, tasks=args.tasks
         )
         items = [entry.item for entry in entries]
-        with _progress(len(items), disabled=args.no_progress) as advance:
+        with progress_bar(
+            len(items), label="re-grading", disabled=args.no_progress, transient=True
+        ) as advance:
             result = regrade(
                 items,
                 args.to,
@@ -131,17 +133,12 @@ def _usage_problem(args: argparse.Namespace) -> str:
 
 def _unwritable(path: str | None, args: argparse.Namespace) -> str:
     """Why ``path`` cannot take an output file ("" when it can or is not given)."""
-    if not path:
-        return ""
-    target = Path(path)
+    from verifiers.cli import unwritable
+
     inputs = [p for p in (args.input, args.inputs) if p]
-    if any(_same(target, Path(p)) for p in inputs):
+    if path and any(_same(Path(path), Path(p)) for p in inputs):
         return "is an input of this command; write the re-graded lines to a new file"
-    if target.is_dir():
-        return "is a directory; give a file name"
-    if not target.parent.is_dir():
-        return f"the directory {str(target.parent)!r} does not exist; create it first (mkdir -p {target.parent})"
-    return ""
+    return unwritable(path)
 
 
 def _same(a: Path, b: Path) -> bool:
@@ -160,23 +157,3 @@ def _describe(exc: Exception) -> str:
     if isinstance(exc, OSError) and exc.filename:
         return f"{exc.filename}: {exc.strerror or exc}"
     return str(exc)
-
-
-@contextmanager
-def _progress(total: int, *, disabled: bool) -> Iterator[Any]:
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-    )
-
-    if disabled:
-        yield lambda n=1: None
-        return
-    columns = (TextColumn("re-grading"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task("re-grading", total=total)
-        yield lambda n=1: bar.advance(task, n)

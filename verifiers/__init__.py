@@ -10,7 +10,6 @@ The public surface is small: grade a response with a named, versioned verifier a
 """
 
 from .base import BaseVerifier, Outcome, Verifier
-from .batch import GradeItem, grade, grade_batch, grade_iter
 from .cache import MemoryCache, SqliteCache, VerdictCache
 from .errors import (
     BadReferenceError,
@@ -22,6 +21,8 @@ from .errors import (
     VerifierError,
 )
 from .executor import Executor, InlineExecutor, Job, ProcessPoolExecutor
+from .grade_item import GradeItem
+from .grading import grade, grade_batch, grade_iter
 from .qa import VerifierCheckError, audit_verifier, check_verifier
 from .registry import available, get, get_class, parse_spec, register, resolve, unregister
 from .verdict import Reason, Status, Verdict

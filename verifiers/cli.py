@@ -12,7 +12,6 @@ directory is refused before anything is graded (exit code 2). SIGTERM stops grad
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import signal
 import sys
@@ -21,17 +20,15 @@ import time
 from collections import Counter, defaultdict
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import IO, Any, Iterator
+from typing import IO, Any, Callable, ContextManager, Iterator
 
 from . import registry
 from .base import error_verdict
-from .batch import DEFAULT_TIMEOUT_S, GradeItem, grade_iter
 from .errors import VerifierError
+from .grading import DEFAULT_TIMEOUT_S, GradeItem, grade_iter
 from .hashing import json_line
+from .jsonl import EMPTY_LINE, BadLine, decode_line, open_jsonl, stdin_jsonl
 from .verdict import Verdict
-
-#: How input files and stdin are decoded: "utf-8-sig" is UTF-8 that skips a leading byte-order mark.
-INPUT_ENCODING = "utf-8-sig"
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -137,7 +134,7 @@ def run_check(args: argparse.Namespace) -> int:
             "check",
             f"--workers {args.workers}: the check grades in worker processes; give 1 or more",
         )
-    problem = _unwritable(args.json_out)
+    problem = unwritable(args.json_out)
     if problem:
         return _qa_fail("check", f"--json {args.json_out}: {problem}")
     reports = [check_verifier(spec, golden=args.golden, workers=args.workers) for spec in specs]
@@ -174,7 +171,7 @@ def run_audit(args: argparse.Namespace) -> int:
         return _qa_fail("audit", f"--workers {args.workers}: give 0 (in-process) or more")
     if not args.timeout > 0:
         return _qa_fail("audit", f"--timeout {args.timeout}: give a number of seconds > 0")
-    problem = _unwritable(args.json_out)
+    problem = unwritable(args.json_out)
     if problem:
         return _qa_fail("audit", f"--json {args.json_out}: {problem}")
     try:
@@ -204,18 +201,10 @@ def parse_line(
     line: str, lineno: int, default_verifier: str | None
 ) -> tuple[Any, GradeItem | Verdict]:
     """One input line -> (id, item to grade) or (id, error verdict explaining the bad line)."""
-    if not line.strip():
-        return None, error_verdict(
-            "empty_line", f"line {lineno}: empty line (each input line gets an output line)"
-        )
-    try:
-        record = json.loads(line)
-    except (ValueError, RecursionError) as exc:
-        return None, error_verdict("bad_json", f"line {lineno}: not valid JSON ({str(exc)[:200]})")
-    if not isinstance(record, dict):
-        return None, error_verdict(
-            "bad_record", f"line {lineno}: expected a JSON object, got {type(record).__name__}"
-        )
+    record = decode_line(line)
+    if isinstance(record, BadLine):
+        why = " (each input line gets an output line)" if record.code == EMPTY_LINE else ""
+        return None, error_verdict(record.code, f"line {lineno}: {record.describe()}{why}")
     record_id = record.get("id")
     spec = record.get("verifier") or default_verifier
     missing = [
@@ -335,7 +324,7 @@ def _usage_problem(args: argparse.Namespace) -> str:
         except VerifierError as exc:
             return f"--verifier {args.verifier}: {exc}"
     for flag, path in (("-o", args.output), ("--summary-json", args.summary_json)):
-        problem = _unwritable(path)
+        problem = unwritable(path)
         if problem:
             return f"{flag} {path}: {problem}"
     return ""
@@ -348,7 +337,7 @@ def _grade_into(
     start = time.perf_counter()
     summary = Summary()
     stack.enter_context(_sigterm_exits())
-    with _progress(len(parsed), disabled=args.no_progress) as advance:
+    with progress_bar(len(parsed), label="grading", disabled=args.no_progress) as advance:
         for (record_id, _), verdict in zip(parsed, _verdicts(parsed, args, advance, executor)):
             fout.write(json_line({"id": record_id, "verdict": verdict.to_dict()}))
             summary.add(verdict)
@@ -357,8 +346,14 @@ def _grade_into(
     return summary
 
 
-def _unwritable(path: str | None) -> str:
-    """Why an output file cannot be created at ``path`` ("" when it can, or for stdout / no path)."""
+def unwritable(path: str | None) -> str:
+    """Why an output file cannot be created at ``path`` ("" when it can, or for stdout / no path).
+
+    Commands check their output paths with it before they read or grade anything.
+
+    >>> unwritable("/no/such/dir/out.jsonl")
+    "the directory '/no/such/dir' does not exist; create it first (mkdir -p /no/such/dir)"
+    """
     if not path or path == "-":
         return ""
     target = Path(path)
@@ -465,29 +460,9 @@ class Summary:
         Console(file=stream, width=120).print(table)
 
 
-@contextmanager
-def _open_in(path: str) -> Iterator[IO[str]]:
-    """The input as text: UTF-8, a leading byte-order mark skipped, undecodable bytes as U+FFFD.
-
-    stdin is decoded the same way as a file, so the same bytes give the same hashes either way.
-    Lines end at ``\n`` only, as JSON Lines says: a lone ``\r`` is whitespace inside a line, and
-    the ``\r`` of ``\r\n`` is whitespace at its end.
-    """
-    if path != "-":
-        with open(path, encoding=INPUT_ENCODING, errors="replace", newline="\n") as fh:
-            yield fh
-    elif (
-        getattr(sys.stdin, "buffer", None) is None
-    ):  # replaced by a text-only stream (tests, notebooks)
-        yield sys.stdin
-    else:
-        stream = io.TextIOWrapper(
-            sys.stdin.buffer, encoding=INPUT_ENCODING, errors="replace", newline="\n"
-        )
-        try:
-            yield stream
-        finally:
-            stream.detach()  # leave sys.stdin's buffer open
+def _open_in(path: str) -> ContextManager[IO[str]]:
+    """The input as text (see :mod:`verifiers.jsonl`); stdin is decoded the same way as a file."""
+    return stdin_jsonl() if path == "-" else open_jsonl(path)
 
 
 @contextmanager
@@ -501,7 +476,15 @@ def _open_out(path: str) -> Iterator[IO[str]]:
 
 
 @contextmanager
-def _progress(total: int, *, disabled: bool):
+def progress_bar(
+    total: int, *, label: str, disabled: bool = False, transient: bool = False
+) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr for ``total`` items; yields ``advance(n=1)``.
+
+    ``disabled`` yields a no-op instead; ``transient`` clears the bar when it is done.
+    Shared by the commands that grade many items (``rlvr grade``, ``rlvr regrade``).
+    """
+    from rich.console import Console
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -513,13 +496,7 @@ def _progress(total: int, *, disabled: bool):
     if disabled:
         yield lambda n=1: None
         return
-    columns = (TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=_stderr_console(), transient=False) as bar:
-        task = bar.add_task("grading", total=total)
+    columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=transient) as bar:
+        task = bar.add_task(label, total=total)
         yield lambda n=1: bar.advance(task, n)
-
-
-def _stderr_console():
-    from rich.console import Console
-
-    return Console(stderr=True)

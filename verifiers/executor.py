@@ -10,9 +10,10 @@ on. Two executors ship:
 
 A backend for many machines (e.g. Ray) implements the same ``map``/``close`` pair.
 
->>> from verifiers.executor import ProcessPoolExecutor
->>> with ProcessPoolExecutor(workers=1, timeout_s=5) as ex:  # doctest: +SKIP
-...     results = dict(ex.map([Job(0, "json_schema@1", '{}', {"schema": {}})]))
+>>> from verifiers import GradeItem, InlineExecutor, Job
+>>> job = Job(7, GradeItem("{}", {"schema": {}}, "json_schema@1"))
+>>> [(index, verdict.status.value) for index, verdict in InlineExecutor().map([job])]
+[(7, 'pass')]
 """
 
 from __future__ import annotations
@@ -30,18 +31,21 @@ from multiprocessing.reduction import ForkingPickler
 from typing import Any, Iterable, Iterator, Protocol
 
 from . import registry
-from .base import Outcome, error_verdict, stamp
+from .base import Outcome, Verifier, error_verdict, stamp
+from .grade_item import GradeItem
 from .verdict import Verdict
 
 
 @dataclass(frozen=True)
 class Job:
-    """One item to grade: its position in the batch, the verifier (spec or instance) and the input."""
+    """One :class:`~verifiers.GradeItem` to grade and its position in the batch.
+
+    Jobs are what crosses to a worker (pickled), so they carry no more than grading needs.
+    """
 
     index: int
-    verifier: Any
-    response: Any
-    reference: Any
+    """Where the item sits in the batch; its verdict comes back paired with it."""
+    item: GradeItem
 
 
 class Executor(Protocol):
@@ -55,21 +59,16 @@ class Executor(Protocol):
 def run_job(job: Job) -> Verdict:
     """Grade one job in this process (what every executor's worker ends up calling)."""
     start = time.perf_counter()
+    item = job.item
     try:
-        verifier = registry.get(job.verifier) if isinstance(job.verifier, str) else job.verifier
+        verifier = _resolve(item)
     except Exception as exc:
-        return error_verdict(
-            "unknown_verifier",
-            str(exc),
-            verifier=str(job.verifier),
-            response=job.response,
-            reference=job.reference,
-        )
+        return _unknown_verifier(item, exc)
     try:
-        return verifier.verify(job.response, job.reference)
+        return verifier.verify(item.response, item.reference)
     except Exception as exc:  # a third-party verifier that does not follow the protocol
         outcome = Outcome.error("verifier_crashed", f"{type(exc).__name__}: {str(exc)[:500]}")
-        return stamp(verifier, outcome, job.response, job.reference, time.perf_counter() - start)
+        return stamp(verifier, outcome, item.response, item.reference, time.perf_counter() - start)
 
 
 class InlineExecutor:
@@ -324,17 +323,28 @@ def _pickle_job(job: Job) -> tuple[bytes, Verdict | None]:
 
 
 def _stamp_failure(job: Job, outcome: Outcome, elapsed_s: float) -> Verdict:
+    """The verdict of a job its worker could not grade (timeout, crash, unsendable)."""
+    item = job.item
     try:
-        verifier = registry.get(job.verifier) if isinstance(job.verifier, str) else job.verifier
+        verifier = _resolve(item)
     except Exception as exc:
-        return error_verdict(
-            "unknown_verifier",
-            str(exc),
-            verifier=str(job.verifier),
-            response=job.response,
-            reference=job.reference,
-        )
-    return stamp(verifier, outcome, job.response, job.reference, elapsed_s)
+        return _unknown_verifier(item, exc)
+    return stamp(verifier, outcome, item.response, item.reference, elapsed_s)
+
+
+def _resolve(item: GradeItem) -> Verifier:
+    """The item's verifier: a spec is looked up in this process's registry."""
+    return registry.get(item.verifier) if isinstance(item.verifier, str) else item.verifier
+
+
+def _unknown_verifier(item: GradeItem, exc: Exception) -> Verdict:
+    return error_verdict(
+        "unknown_verifier",
+        str(exc),
+        verifier=str(item.verifier),
+        response=item.response,
+        reference=item.reference,
+    )
 
 
 #: Seconds between a worker's checks that the process that started it is still alive.

@@ -9,8 +9,9 @@ How it runs: one actor per live node (pinned there with node affinity), each own
 :class:`~verifiers.executor.ProcessPoolExecutor` created *inside* the actor. So the per-item time
 bound, crash isolation and sandboxes are all local to the node that grades: a code verifier opens
 its sandbox (Docker warm pool where the node has an engine, else the local backend) in a worker
-process on that node; nothing sandbox-related crosses the wire, only :class:`~verifiers.executor.Job`
-s in and :class:`~verifiers.Verdict` s out. Jobs go to actors in small chunks, least-loaded first.
+process on that node; nothing sandbox-related crosses the wire, only
+:class:`~verifiers.executor.Job` s in (each pickled apart) and :class:`~verifiers.Verdict` s out.
+Jobs go to actors in small chunks, least-loaded first.
 
 When a node (or its actor) dies, the jobs it held are sent once to another live actor; a job
 whose second try also dies becomes an ``error`` verdict with code ``infrastructure_failure``
@@ -104,7 +105,7 @@ class _Actor:
     node_id: str
     node_ip: str
     workers: int
-    chunks: deque = field(default_factory=deque)  # of (ObjectRef, list[Job])
+    chunks: deque[tuple[Any, list[Job]]] = field(default_factory=deque)  # (ObjectRef, its jobs)
     clock: float = 0.0  # when the oldest chunk started (as far as the driver can tell)
     item_s: float | None = None  # seconds per item per worker on this node, smoothed
 
@@ -114,7 +115,7 @@ class _Actor:
         per_worker = CHUNK_TARGET_S / max(self.item_s, 1e-6)
         return self.workers * max(1, min(MAX_CHUNK_PER_WORKER, int(per_worker)))
 
-    def finished(self, jobs: list, now: float) -> None:
+    def finished(self, jobs: list[Job], now: float) -> None:
         """The oldest chunk (``jobs``) came back at ``now``: learn the item time, start the next clock."""
         sample = (now - self.clock) * self.workers / max(1, len(jobs))
         self.item_s = sample if self.item_s is None else (self.item_s + sample) / 2

@@ -26,8 +26,8 @@ from typing import Any
 
 from . import registry
 from .base import error_verdict
-from .batch import DEFAULT_TIMEOUT_S, GradeItem, grade_iter
 from .errors import VerifierError
+from .grading import DEFAULT_TIMEOUT_S, GradeItem, grade_iter
 from .verdict import Reason, Verdict
 
 #: Failure code of the ``error`` verdict given to an item that could not be re-graded.

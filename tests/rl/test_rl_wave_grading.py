@@ -10,7 +10,7 @@ import pytest
 import envs
 from rl.wave_grading import MAX_WAVE, GatheringExecutor
 from rl.rollout import make_envs
-from verifiers import InlineExecutor, ProcessPoolExecutor
+from verifiers import GradeItem, InlineExecutor, ProcessPoolExecutor
 from verifiers.executor import Job
 
 TASKS = [
@@ -105,7 +105,7 @@ def test_steps_that_do_not_grade_do_not_stall_the_wave():
 def test_a_grading_failure_reaches_every_caller_of_the_wave():
     pool = GatheringExecutor(FailingExecutor())
     with pool.gather(3) as wave, pytest.raises(RuntimeError, match="grading backend down"):
-        wave.run([lambda: list(pool.map([Job(0, "math@1", "7", {"answer": "7"})]))] * 3)
+        wave.run([lambda: list(pool.map([Job(0, GradeItem("7", {"answer": "7"}, "math@1"))]))] * 3)
 
 
 def test_map_outside_a_wave_passes_through_and_wave_size_is_bounded():

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import subprocess
 import sys
+import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -262,11 +265,6 @@ def test_the_sandbox_flag_applies_to_its_command_only(tmp_path, monkeypatch):
 
     assert os.environ["RLVR_SANDBOX"] == "auto"  # restored after the command
 
-
-# imports for the cases below sit here, not at the top, so edits to the lines above merge cleanly
-import signal
-import textwrap
-import time
 
 LINE = json.dumps(
     {

@@ -14,15 +14,15 @@ correct; ``fail`` and ``unparseable`` = incorrect). Among the judged verdicts:
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from .. import registry
-from ..batch import DEFAULT_TIMEOUT_S, GradeItem, grade_batch
 from ..errors import InvalidSpecError
+from ..grading import DEFAULT_TIMEOUT_S, GradeItem, grade_batch
+from ..jsonl import BAD_JSON, BadLine, decode_line, table_lines
 from ..verdict import Verdict
 
 EXCERPT = 120
@@ -179,11 +179,7 @@ class AuditReport:
 
 def read_labelled(source: Any) -> tuple[list[LabelledRow], list[str]]:
     """Labelled rows from a JSONL path or an iterable of dicts; bad lines are returned, not raised."""
-    lines = (
-        Path(source).read_text(encoding="utf-8-sig", errors="replace").splitlines()
-        if isinstance(source, (str, Path))
-        else source
-    )
+    lines = table_lines(source) if isinstance(source, (str, Path)) else source
     rows, bad = [], []
     for n, line in enumerate(lines, 1):
         if isinstance(line, str) and not line.strip():
@@ -194,11 +190,11 @@ def read_labelled(source: Any) -> tuple[list[LabelledRow], list[str]]:
 
 
 def _parse(n: int, line: Any) -> LabelledRow | str:
-    try:
-        record = json.loads(line) if isinstance(line, str) else line
-    except (ValueError, RecursionError) as exc:
-        return f"line {n}: not valid JSON ({str(exc)[:100]})"
+    record = decode_line(line) if isinstance(line, str) else line
+    if isinstance(record, BadLine) and record.code == BAD_JSON:
+        return f"line {n}: {record.describe(json_error_chars=100)}"
     if not isinstance(record, Mapping) or "response" not in record or "reference" not in record:
+        # also JSON that is not an object (a BadLine other than BAD_JSON)
         return f"line {n}: needs a JSON object with 'response' and 'reference'"
     label = record.get("label", record.get("status"))
     key = label.lower() if isinstance(label, str) else label

@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
 from .. import registry
-from ..batch import DEFAULT_TIMEOUT_S, GradeItem, grade_batch
 from ..errors import VerifierError
 from ..executor import ProcessPoolExecutor
+from ..grading import DEFAULT_TIMEOUT_S, GradeItem, grade_batch
 from ..verdict import Verdict
 from .golden import GoldenRow, GoldenTable, load_golden
 from .probes import (

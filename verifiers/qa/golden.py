@@ -15,12 +15,12 @@ A golden table is JSONL, one case per line: ``{"reference", "response", "status"
 
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from ..jsonl import BadLine, decode_line, table_lines
 from ..verdict import Status
 
 #: Where the built-in verifiers' golden tables ship (package data).
@@ -79,10 +79,7 @@ def load_golden(
         return None
     if not path.is_file():
         return GoldenTable(str(path), (), (f"{path}: no such file",))
-    lines = path.read_text(
-        encoding="utf-8-sig", errors="replace"
-    ).splitlines()  # bad bytes: U+FFFD, not a crash
-    return parse_rows(lines, source=str(path))
+    return parse_rows(table_lines(path), source=str(path))  # bad bytes: U+FFFD, not a crash
 
 
 def parse_rows(lines: Iterable[Any], *, source: str) -> GoldenTable:
@@ -100,10 +97,9 @@ def parse_rows(lines: Iterable[Any], *, source: str) -> GoldenTable:
 
 
 def _parse_row(n: int, line: Any) -> tuple[GoldenRow | None, str]:
-    try:
-        record = json.loads(line) if isinstance(line, str) else line
-    except (ValueError, RecursionError) as exc:
-        return None, f"not valid JSON ({str(exc)[:120]})"
+    record = decode_line(line) if isinstance(line, str) else line
+    if isinstance(record, BadLine):
+        return None, record.describe(json_error_chars=120)
     if not isinstance(record, Mapping):
         return None, f"expected a JSON object, got {type(record).__name__}"
     missing = [f for f in REQUIRED_FIELDS if f not in record]

@@ -11,40 +11,35 @@ N items in, N verdicts out, in input order, whatever happens to any single item.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any, Callable, Iterable, Iterator
 
 from . import registry
-from .base import error_verdict, safe_hash
+from .base import Verifier, error_verdict, safe_hash
 from .cache import CacheKey, VerdictCache
 from .executor import Executor, InlineExecutor, Job, ProcessPoolExecutor
+from .grade_item import GradeItem, VerifierRef
 from .hashing import stable_hash
 from .verdict import Verdict
 
 DEFAULT_TIMEOUT_S = 30.0
 
 
-@dataclass(frozen=True)
-class GradeItem:
-    """One response to grade against one reference with one verifier (spec or instance)."""
-
-    response: Any
-    reference: Any
-    verifier: Any
-    id: Any = None
-
-
 def grade(
-    response: str, reference: Any, verifier: Any, *, timeout_s: float = DEFAULT_TIMEOUT_S
+    response: str,
+    reference: Mapping[str, Any],
+    verifier: VerifierRef,
+    *,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
 ) -> Verdict:
     """Grade one response in a killable worker process, bounded by ``timeout_s``.
 
     >>> grade('{"a": 1}', {"schema": {"type": "object"}}, "json_schema").status.value
     'pass'
     """
-    return grade_batch([GradeItem(response, reference, verifier)], workers=1, timeout_s=timeout_s)[
-        0
-    ]
+    item = GradeItem(response, reference, verifier)
+    return grade_batch([item], workers=1, timeout_s=timeout_s)[0]
 
 
 def grade_batch(
@@ -118,7 +113,8 @@ def _ordered(
                 continue
             if key is not None:
                 keys[index] = key
-            yield Job(index, item.verifier, item.response, item.reference)
+            # the id stays here: a worker never needs it, so it need not survive pickling
+            yield Job(index, item if item.id is None else replace(item, id=None))
 
     for index, verdict in executor.map(jobs()):
         key = keys.pop(index, None)
@@ -136,7 +132,7 @@ def _ordered(
         yield ready.pop(index)
 
 
-def _precheck(item: Any, cache: VerdictCache | None) -> tuple[Verdict | None, CacheKey | None]:
+def _precheck(item: object, cache: VerdictCache | None) -> tuple[Verdict | None, CacheKey | None]:
     """Resolve the verifier early; answer bad items and cache hits without a worker."""
     if not isinstance(item, GradeItem):
         return error_verdict("bad_item", f"expected GradeItem, got {type(item).__name__}"), None
@@ -172,7 +168,7 @@ def _precheck(item: Any, cache: VerdictCache | None) -> tuple[Verdict | None, Ca
     return cache.get(key), key
 
 
-def _not_a_verifier(obj: Any) -> str:
+def _not_a_verifier(obj: object) -> str:
     """Why ``obj`` cannot grade an item ("" when it can): a spec string or a verifier *instance* is needed."""
     if isinstance(obj, type):
         return (
@@ -190,7 +186,7 @@ def _not_a_verifier(obj: Any) -> str:
     return ""
 
 
-def _cache_spec(verifier: Any) -> str:
+def _cache_spec(verifier: Verifier) -> str:
     """``name@version`` for the cache key, plus a hash of the instance's settings when they differ
     from the registered default's (``JsonSchemaVerifier(JsonSchemaConfig(max_depth=2))`` must not
     share cached verdicts with ``"json_schema@1"``)."""
@@ -206,6 +202,6 @@ def _cache_spec(verifier: Any) -> str:
     return f"{spec}#{stable_hash(state)}"
 
 
-def _settings(verifier: Any) -> dict[str, Any]:
+def _settings(verifier: Verifier) -> dict[str, Any]:
     """The public attributes of a verifier instance (its configuration; caches are private)."""
     return {k: v for k, v in getattr(verifier, "__dict__", {}).items() if not k.startswith("_")}

@@ -1,7 +1,13 @@
 import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
+import verifiers
 from verifiers import (
     GradeItem,
     InlineExecutor,
@@ -121,14 +127,24 @@ def test_a_reference_that_is_not_an_object_is_a_verdict_for_every_verifier():
     assert {v.failure_reason.code for v in verdicts} == {"bad_reference"}
 
 
-# imports for the cases below sit here, not at the top, so edits to the lines above merge cleanly
-import signal
-import subprocess
-import sys
-import time
-from pathlib import Path
+def test_the_item_id_stays_with_the_caller_and_need_not_pickle(echo_verifier):
+    import threading
 
-import verifiers
+    from verifiers import Job
+
+    class Recording(InlineExecutor):
+        def map(self, jobs):
+            self.jobs = list(jobs)
+            return super().map(self.jobs)
+
+    items = [GradeItem("ok", {"answer": "ok"}, "test_echo@1", threading.Lock()) for _ in range(2)]
+    assert [v.status for v in grade_batch(items, workers=1)] == [Status.PASS] * 2
+    recording = Recording()
+    grade_batch(items, executor=recording)
+    assert recording.jobs == [
+        Job(i, GradeItem("ok", {"answer": "ok"}, "test_echo@1")) for i in (0, 1)
+    ]
+
 
 OBJ = {"schema": {"type": "object", "required": ["n"]}}
 XSD = {
