@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Mapping
 
+from .engines.base import SamplingParams
 from .errors import ConfigError
 from .kl import KL_ESTIMATORS as KL_ESTIMATOR_FNS
 from .losses import LOSSES
@@ -293,6 +294,21 @@ class GRPOConfig:
     def batch_episodes(self) -> int:
         """Episodes per optimisation batch: ``prompts_per_step * group_size``."""
         return self.prompts_per_step * self.group_size
+
+    @property
+    def sampling(self) -> SamplingParams:
+        """The rollout's sampling parameters: ``group_size`` completions per prompt, no seed (the
+        trainer gives every step and refill round a seed of its own).
+
+        >>> GRPOConfig(group_size=4, max_new_tokens=64).sampling
+        SamplingParams(n=4, temperature=1.0, top_p=1.0, max_tokens=64, seed=None, stop=())
+        """
+        return SamplingParams(
+            n=self.group_size,
+            temperature=self.temperature,
+            top_p=self.top_p,
+            max_tokens=self.max_new_tokens,
+        )
 
     def prompts_per_rank(self, world_size: int) -> int:
         """Prompts each of ``world_size`` ranks samples per step (``torchrun``): an equal share of ``prompts_per_step``.

@@ -337,14 +337,7 @@ class EpisodeRunner:
             seed = (
                 None if params.seed is None else params.seed + turn
             )  # a fresh random stream each turn
-            turn_params = SamplingParams(
-                n=1,
-                temperature=params.temperature,
-                top_p=params.top_p,
-                max_tokens=params.max_tokens,
-                seed=seed,
-                stop=params.stop,
-            )
+            turn_params = params.replace(n=1, seed=seed)
             outs = self._generate([e.prompt_ids + e.tokens for e in active], turn_params)
             self._apply([o[0] for o in outs], active)
         for e in episodes:

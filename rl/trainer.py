@@ -43,7 +43,7 @@ from .packing import (
     token_logprobs,
 )
 from .config import GRPOConfig
-from .engines.base import SamplingParams
+from .engines.base import RolloutEngine, check_engine
 from .errors import ConfigError, RolloutError, require
 from .wave_grading import GatheringExecutor
 from .losses import LOSSES, LossParams, Normaliser, PolicyBatch, get_loss, sft_loss
@@ -62,7 +62,7 @@ class GRPOTrainer:
         *,
         policy: Any = None,
         tokenizer: Any = None,
-        engine: Any = None,
+        engine: RolloutEngine | None = None,
         envs: Sequence[Any] | None = None,
         resume: bool = False,
     ) -> None:
@@ -82,11 +82,12 @@ class GRPOTrainer:
         if config.disable_dropout:
             _disable_dropout(self.policy)
         self.ref = _frozen_copy(self.policy) if config.beta > 0 else None
-        self.engine = (
+        self.engine: RolloutEngine = check_engine(
             engine
             if engine is not None
             else _make_engine(config, self.policy, tokenizer, self.device)
         )
+        self.sampling = config.sampling  # each refill round of each step adds its own seed
         self._executor = None
         if envs is None:
             self._executor = grading_pool(
@@ -118,7 +119,7 @@ class GRPOTrainer:
             state = ckpt.restore(last, self.policy, self.optimizer)
             self.step, self.verifier_specs = state["step"], set(state["verifiers"])
             _warn_changed(last, state["config"], config.to_dict())
-            _sync(self.engine, self.policy)
+            self.engine.sync(self.policy)
         self.gap_watch, self._gap_warned = GapWatch(), False
         self._ungraded_streak, self._ungraded_warned, self._closed = 0, False, False
         main = dist.is_main()  # only rank 0 writes
@@ -182,7 +183,7 @@ class GRPOTrainer:
         timing["t_update"] = time.perf_counter() - t0
         # --- sync the rollout engine with the new weights -----------------------------------------
         t0 = time.perf_counter()
-        _sync(self.engine, self.policy)
+        self.engine.sync(self.policy)
         timing["t_sync"] = time.perf_counter() - t0
         # --- log, record, checkpoint ----------------------------------------------------------------
         metrics = self._metrics(groups, rewards, graded, stats, timing, dropped, len(sft))
@@ -209,13 +210,7 @@ class GRPOTrainer:
         rounds = 1 + (cfg.max_refill_rounds if cfg.dynamic_sampling else 0)
         for r in range(rounds):
             seeds = [_derive(cfg.seed, self.step, r, first + b) for b in range(share - len(kept))]
-            params = SamplingParams(
-                n=cfg.group_size,
-                temperature=cfg.temperature,
-                top_p=cfg.top_p,
-                max_tokens=cfg.max_new_tokens,
-                seed=_derive(cfg.seed, self.step, r, -1 - self.rank),
-            )
+            params = self.sampling.replace(seed=_derive(cfg.seed, self.step, r, -1 - self.rank))
             last = self.runner.run(seeds, params)
             for g in last:
                 informative = len({e.reward for e in g if e.graded}) > 1
@@ -422,7 +417,7 @@ class GRPOTrainer:
         )
 
     def _sleep_engine(self) -> None:
-        if self.cfg.vllm_sleep and hasattr(self.engine, "sleep"):
+        if self.cfg.vllm_sleep:
             self.engine.sleep()
 
     # --- log / record / checkpoint ------------------------------------------------------------------
@@ -477,12 +472,7 @@ class GRPOTrainer:
         if self.records is None:
             return
         cfg = self.cfg
-        sampling = {
-            "n": cfg.group_size,
-            "temperature": cfg.temperature,
-            "top_p": cfg.top_p,
-            "max_tokens": cfg.max_new_tokens,
-        }
+        sampling = self.sampling.to_dict("n", "temperature", "top_p", "max_tokens")
         rows, rew, adv = [], rewards.tolist(), advantages.tolist()
         for i, g in enumerate(groups):
             comps = [
@@ -620,13 +610,6 @@ def _warn_changed(path: Any, saved: dict[str, Any], current: dict[str, Any]) -> 
         )
 
 
-def _sync(engine: Any, policy: Any) -> None:
-    if hasattr(engine, "sync"):
-        engine.sync(policy)
-    else:
-        engine.load_weights(policy.state_dict())
-
-
 def _derive(*parts: int) -> int:
     """A 31-bit seed mixed from integers (SplitMix64 steps): the same on every platform and version."""
     x = 0x9E3779B97F4A7C15
@@ -754,7 +737,7 @@ def _frozen_copy(model: Any) -> Any:
     return ref
 
 
-def _make_engine(cfg: GRPOConfig, policy: Any, tokenizer: Any, device: str) -> Any:
+def _make_engine(cfg: GRPOConfig, policy: Any, tokenizer: Any, device: str) -> RolloutEngine:
     # the engine choice and vLLM's platform check read the platform (cuda), not a rank's cuda:<k>; the rank's GPU
     # is already the current CUDA device (rl.distributed.init)
     device = device.partition(":")[0]
@@ -782,7 +765,7 @@ def make_engine(
     vllm_kwargs: Mapping[str, Any] | None = None,
     gpu_memory_utilization: float | None = None,
     sleep: bool = True,
-) -> Any:
+) -> RolloutEngine:
     """The rollout engine ``kind`` (``hf`` wraps ``policy`` itself; ``vllm`` loads ``model_path`` and reads only
     the dtype and context length from ``policy``, which may be the model's config; ``auto`` picks one with
     :func:`rl.engines.select.resolve_engine`)."""

@@ -1,7 +1,15 @@
 """Rollout engines: HF transformers (CPU/GPU) and vLLM (CUDA, or its CPU build). The trainer sees only the protocol."""
 
-from .base import Completion, FakeEngine, RolloutEngine, SamplingParams
+from .base import Completion, FakeEngine, RolloutEngine, SamplingParams, check_engine
 from .hf import HFEngine
 from .vllm_engine import VLLMEngine
 
-__all__ = ["Completion", "FakeEngine", "HFEngine", "RolloutEngine", "SamplingParams", "VLLMEngine"]
+__all__ = [
+    "Completion",
+    "FakeEngine",
+    "HFEngine",
+    "RolloutEngine",
+    "SamplingParams",
+    "VLLMEngine",
+    "check_engine",
+]

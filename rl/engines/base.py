@@ -11,14 +11,29 @@ the policy it trains (truncated importance sampling).
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Protocol, Sequence, runtime_checkable
 
+from ..errors import ConfigError
+
+Prompt = str | Sequence[int]
+"""One prompt: token ids (what the trainer's episodes pass, so that no re-tokenisation can shift a
+token boundary) or text (the engine tokenises it without special tokens)."""
+
 
 @dataclass(frozen=True)
 class SamplingParams:
-    """How to sample. Mirrors the common subset of vLLM's and transformers' options."""
+    """How to sample. Mirrors the common subset of vLLM's and transformers' options.
+
+    Built once where the settings enter (``GRPOConfig.sampling``, ``MonteCarloConfig.sampling``)
+    and passed along; a call that needs another seed or ``n`` takes a :meth:`replace`'d copy.
+
+    >>> params = SamplingParams(n=4, temperature=0.7, max_tokens=64)
+    >>> params.replace(n=1, seed=3).to_dict("n", "seed")
+    {'n': 1, 'seed': 3}
+    """
 
     n: int = 1
     """Completions per prompt (the GRPO group size G)."""
@@ -43,6 +58,22 @@ class SamplingParams:
         if self.max_tokens < 1:
             raise ValueError(f"SamplingParams.max_tokens must be >= 1, got {self.max_tokens}")
 
+    def replace(self, **changes: Any) -> SamplingParams:
+        """A copy with ``changes`` applied (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self, *names: str) -> dict[str, Any]:
+        """The fields ``names`` (all of them when none is named), in that order, as JSON values.
+
+        >>> SamplingParams(stop=("\\n",)).to_dict("max_tokens", "stop")
+        {'max_tokens': 256, 'stop': ['\\n']}
+        """
+        out = {}
+        for name in names or [f.name for f in dataclasses.fields(self)]:
+            value = getattr(self, name)
+            out[name] = list(value) if isinstance(value, tuple) else value
+        return out
+
 
 @dataclass(frozen=True)
 class Completion:
@@ -59,11 +90,23 @@ class Completion:
 
 @runtime_checkable
 class RolloutEngine(Protocol):
-    """Generates completions and takes new weights from the trained policy."""
+    """Generates completions, takes new weights from the trained policy, and gives memory back
+    while the policy trains.
+
+    Prompts are token ids (the trainer's episodes) or text (Monte-Carlo labelling). The trainer
+    calls, each step: :meth:`generate` (the engine wakes itself if it slept), :meth:`sleep` before
+    the update (where ``vllm_sleep`` is set), :meth:`sync` after it. Subclass it to inherit
+    defaults: ``sync`` loads ``policy.state_dict()``; ``sleep`` and ``wake_up`` do nothing.
+    :func:`check_engine` says what an engine lacks.
+
+    >>> isinstance(FakeEngine(["4"]), RolloutEngine)
+    True
+    """
 
     name: str
+    """Short engine name (``hf``, ``vllm``, ...), written into records and warnings."""
 
-    def generate(self, prompts: Sequence[str], params: SamplingParams) -> list[list[Completion]]:
+    def generate(self, prompts: Sequence[Prompt], params: SamplingParams) -> list[list[Completion]]:
         """``params.n`` completions for each prompt, in prompt order."""
         ...
 
@@ -71,11 +114,51 @@ class RolloutEngine(Protocol):
         """Replace the engine's weights with the policy's (no restart, no disk round trip)."""
         ...
 
+    def sync(self, policy: Any) -> None:
+        """Take the trained policy's current weights (after every optimiser step)."""
+        self.load_weights(policy.state_dict())
 
-class FakeEngine:
+    def sleep(self) -> None:
+        """Release the engine's memory (weights, KV cache) while the trainer updates the policy."""
+        return None
+
+    def wake_up(self) -> None:
+        """Take that memory back before generating (``generate`` calls it where needed)."""
+        return None
+
+
+def check_engine(engine: Any) -> RolloutEngine:
+    """``engine`` itself where it has every member of :class:`RolloutEngine`; else a
+    :class:`~rl.errors.ConfigError` naming the members it lacks and the fix.
+
+    >>> check_engine(FakeEngine(["4"])).name
+    'fake'
+    >>> check_engine(object())
+    Traceback (most recent call last):
+    ...
+    rl.errors.ConfigError: engine object lacks ['name', 'generate', ...] of the RolloutEngine ...
+    """
+    if isinstance(engine, RolloutEngine):
+        return engine
+    missing = [name for name in _protocol_members() if not hasattr(engine, name)]
+    raise ConfigError(
+        f"engine {type(engine).__name__} lacks {missing} of the RolloutEngine protocol; add them "
+        "(no-op sleep and wake_up where the engine has nothing to release), or subclass "
+        "rl.engines.RolloutEngine to inherit its defaults"
+    )
+
+
+def _protocol_members() -> list[str]:
+    """The protocol's attributes and methods, in the order the class declares them."""
+    methods = [name for name in vars(RolloutEngine) if not name.startswith("_")]
+    return [*RolloutEngine.__annotations__, *methods]
+
+
+class FakeEngine(RolloutEngine):
     """A scripted engine for testing code that drives an engine. Cycles through ``texts``.
 
-    Never a stand-in for a real engine in acceptance tests.
+    It inherits the protocol's defaults: ``sync`` counts as a weight load, ``sleep`` and
+    ``wake_up`` do nothing. Never a stand-in for a real engine in acceptance tests.
     """
 
     name = "fake"
@@ -86,7 +169,7 @@ class FakeEngine:
         self._texts = itertools.cycle(texts)
         self.loads = 0
 
-    def generate(self, prompts: Sequence[str], params: SamplingParams) -> list[list[Completion]]:
+    def generate(self, prompts: Sequence[Prompt], params: SamplingParams) -> list[list[Completion]]:
         return [[self._one() for _ in range(params.n)] for _ in prompts]
 
     def load_weights(self, state_dict: Mapping[str, Any]) -> None:

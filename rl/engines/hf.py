@@ -18,16 +18,15 @@ import dataclasses
 from typing import Any, Mapping, Sequence
 
 from ..errors import RolloutError, require
-from .base import Completion, SamplingParams
+from .base import Completion, Prompt, RolloutEngine, SamplingParams
 
-Prompt = str | Sequence[int]
 _UNSET = object()
 _CHUNK_SEED_STRIDE = (
     1_000_003  # chunk k samples with seed + k * stride (chunk 0 keeps the seed itself)
 )
 
 
-class HFEngine:
+class HFEngine(RolloutEngine):
     """Generate with ``model.generate``; per-token sampler log-probs come from the processed scores.
 
     ``prompts`` may be strings (tokenised without special tokens) or lists of token ids (multi-turn
@@ -100,6 +99,14 @@ class HFEngine:
         """Take the trained policy's weights (free when the engine wraps the policy itself)."""
         if policy is not self.model:
             self.load_weights(policy.state_dict())
+
+    def sleep(self) -> None:
+        """Nothing to release: the model's memory is the policy's, or a copy the next sync needs."""
+        return None
+
+    def wake_up(self) -> None:
+        """Nothing to take back (see :meth:`sleep`)."""
+        return None
 
     # --- internals ----------------------------------------------------------------------------------
     def _check_positions(self, ids: list[list[int]], max_tokens: int) -> None:

@@ -33,14 +33,14 @@ import os
 from typing import Any, Iterable, Mapping, Sequence
 
 from ..errors import ConfigError, RLError, require
-from .base import Completion, SamplingParams
+from .base import Completion, Prompt, RolloutEngine, SamplingParams
 
 _PROMPT_SEED_STRIDE = 1_000_003
 CPU_KV_CACHE_BYTES = 1 << 30
 """KV cache of a CPU engine when no memory share is given (1 GiB: ~23k tokens of SmolLM2-135M in float32)."""
 
 
-class VLLMEngine:
+class VLLMEngine(RolloutEngine):
     """A colocated vLLM ``LLM`` that takes new weights in place after every optimiser step.
 
     ``device`` is the device the trainer runs on (``cuda`` or ``cpu``): an installed vLLM built for
@@ -102,9 +102,7 @@ class VLLMEngine:
         self.syncs = 0
 
     # --- generation ---------------------------------------------------------------------------------
-    def generate(
-        self, prompts: Sequence[str | Sequence[int]], params: SamplingParams
-    ) -> list[list[Completion]]:
+    def generate(self, prompts: Sequence[Prompt], params: SamplingParams) -> list[list[Completion]]:
         """``params.n`` completions per prompt with the sampler's per-token log-probs.
 
         With a seed, prompt ``i`` samples with ``seed + i * 1_000_003``: vLLM seeds each request alone, so one

@@ -24,7 +24,7 @@ no judged continuation gets no label and is reported. Each label is a ``soft`` e
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from typing import Any, Callable, Iterable
 
 from rl.engines.base import RolloutEngine, SamplingParams
@@ -36,17 +36,28 @@ from .store import PrmStore
 
 @dataclass(frozen=True)
 class MonteCarloConfig:
-    """How Monte-Carlo labels are estimated."""
+    """How Monte-Carlo labels are estimated.
+
+    The continuations are sampled with one record, :attr:`sampling` (``n`` is ``k``): the keywords
+    ``temperature``, ``top_p``, ``max_tokens`` and ``seed`` build it, and the attributes of the same
+    names read it back.
+
+    >>> config = MonteCarloConfig(k=4, temperature=0.9, seed=1)
+    >>> config.sampling
+    SamplingParams(n=4, temperature=0.9, top_p=1.0, max_tokens=256, seed=1, stop=())
+    >>> config.temperature
+    0.9
+    """
 
     k: int = 8
     """Continuations sampled per step prefix."""
-    temperature: float = 0.7
+    temperature: InitVar[float] = 0.7
     """Sampling temperature of the continuations."""
-    top_p: float = 1.0
+    top_p: InitVar[float] = 1.0
     """Nucleus mass."""
-    max_tokens: int = 256
+    max_tokens: InitVar[int] = 256
     """Maximum new tokens per continuation."""
-    seed: int | None = None
+    seed: InitVar[int | None] = None
     """Sampling seed, where the engine supports one."""
     verifier: str = "math@2"
     """Verifier spec grading ``prefix + continuation`` against ``{"answer": gold}``."""
@@ -58,24 +69,33 @@ class MonteCarloConfig:
     """Grading worker processes (``0``: grade in-process, without a time bound)."""
     timeout_s: float = 30.0
     """Per-continuation grading bound."""
+    sampling: SamplingParams = field(init=False)
+    """The continuations' sampling parameters, built from ``k`` and the four sampling keywords."""
 
-    def __post_init__(self) -> None:
+    def __post_init__(
+        self, temperature: float, top_p: float, max_tokens: int, seed: int | None
+    ) -> None:
         if self.k < 1:
             raise PrmError(f"MonteCarloConfig.k must be >= 1, got {self.k}; Math-Shepherd used k=8")
         if "{prefix}" not in self.prompt_template:
             raise PrmError(f"prompt_template {self.prompt_template!r} must contain {{prefix}}")
         if self.workers < 0:
             raise PrmError(f"MonteCarloConfig.workers must be >= 0, got {self.workers}")
-
-    def sampling(self) -> SamplingParams:
-        """The engine's sampling parameters."""
-        return SamplingParams(
-            n=self.k,
-            temperature=self.temperature,
-            top_p=self.top_p,
-            max_tokens=self.max_tokens,
-            seed=self.seed,
+        params = SamplingParams(
+            n=self.k, temperature=temperature, top_p=top_p, max_tokens=max_tokens, seed=seed
         )
+        object.__setattr__(self, "sampling", params)
+
+
+def _read_from_sampling(name: str) -> property:
+    """A read-only attribute that is ``sampling.<name>``: the value the keyword ``name`` gave."""
+    return property(lambda config: getattr(config.sampling, name), doc=f"``sampling.{name}``.")
+
+
+# the sampling keywords (init-only above) read back from the record they built, and
+# dataclasses.replace() passes them on to the copy
+for _name in ("temperature", "top_p", "max_tokens", "seed"):
+    setattr(MonteCarloConfig, _name, _read_from_sampling(_name))
 
 
 @dataclass
@@ -124,7 +144,7 @@ def label_trajectory(
         )
     prefixes = [traj.raw_text[: s.end] for s in steps]
     prompts = [config.prompt_template.format(problem=problem.text, prefix=p) for p in prefixes]
-    outputs = engine.generate(prompts, config.sampling())
+    outputs = engine.generate(prompts, config.sampling)
     reference = {"answer": problem.gold_answer}
     items = [
         verifiers.GradeItem(prefix + config.joiner + c.text, reference, config.verifier, (i, j))
@@ -148,7 +168,12 @@ def label_trajectory(
 
 
 def _event(
-    step_id: int, verdicts: list, who: str, engine: Any, spec: str, config: MonteCarloConfig
+    step_id: int,
+    verdicts: list,
+    who: str,
+    engine: RolloutEngine,
+    spec: str,
+    config: MonteCarloConfig,
 ) -> LabelEvent | None:
     statuses = Counter(v.status.value for v in verdicts)
     judged = [v for v in verdicts if v.status.judged]
@@ -160,12 +185,7 @@ def _event(
         "model": who,
         "verifier": spec,
         "k": config.k,
-        "sampling": {
-            "temperature": config.temperature,
-            "top_p": config.top_p,
-            "max_tokens": config.max_tokens,
-            "seed": config.seed,
-        },
+        "sampling": config.sampling.to_dict("temperature", "top_p", "max_tokens", "seed"),
         "statuses": dict(sorted(statuses.items())),
     }
     return LabelEvent(

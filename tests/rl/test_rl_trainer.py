@@ -344,7 +344,7 @@ def test_a_synced_engine_raises_no_gap_flag(tiny_model_path, tmp_path):
     assert not any(r["logprob_gap_jump"] for r in rows)
 
 
-class ScriptedTokenEngine:
+class ScriptedTokenEngine(RolloutEngine):
     """Test engine: replies with scripted texts, tokenised with the real tokenizer (log-probs -1)."""
 
     name = "scripted"

@@ -18,7 +18,7 @@ import torch
 from rl_test_envs import DigitEnv, ParityEnv
 
 from rl.config import GRPOConfig
-from rl.engines.base import SamplingParams
+from rl.engines.base import RolloutEngine, SamplingParams, check_engine
 from rl.engines.hf import HFEngine
 from rl.errors import RLError
 from rl.trainer import GRPOTrainer
@@ -189,6 +189,11 @@ def test_the_engine_is_built_colocated_with_sleep_mode_and_processed_logprobs(
         _engine(tiny_model_path, max_num_batched_tokens=8192).llm.kwargs["max_num_batched_tokens"]
         == 8192
     )
+
+
+def test_the_engine_satisfies_the_rollout_engine_protocol(vllm_stand_in, tiny_model_path):
+    engine = _engine(tiny_model_path)
+    assert isinstance(engine, RolloutEngine) and check_engine(engine) is engine
 
 
 def test_an_older_vllm_without_logprobs_mode_still_starts(vllm_stand_in, tiny_model_path):

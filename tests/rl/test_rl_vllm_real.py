@@ -111,9 +111,10 @@ def perturb(model, scale=0.05, seed=1):
 
 
 def test_the_engine_runs_on_the_cpu_build_without_sleep_mode(engine):
+    from rl.engines.base import RolloutEngine
     from rl.engines.vllm_engine import platform_device
 
-    assert platform_device() == "cpu"
+    assert platform_device() == "cpu" and isinstance(engine, RolloutEngine)
     assert engine.sleep_mode is False and engine.kwargs["enable_sleep_mode"] is False
     assert (
         engine.kwargs["enforce_eager"] is True
@@ -239,6 +240,12 @@ class _NoSync:
         return None
 
     def sync(self, policy) -> None:
+        return None
+
+    def sleep(self) -> None:  # the control run never takes new weights: it must not discard them
+        return None
+
+    def wake_up(self) -> None:
         return None
 
 
