@@ -104,15 +104,21 @@ class EvalConfig:
         if self.tasks is not None and self.tasks < 1:
             raise ConfigError(f"tasks={self.tasks} must be >= 1 (or None for every task)")
 
-    def sampling(self) -> dict[str, Any]:
-        """The sampling settings every verdict line records."""
-        return {
-            "n": self.n,
-            "temperature": self.temperature,
-            "top_p": self.top_p,
-            "max_tokens": self.max_new_tokens,
-            "chat_template": self.chat_template,
-        }
+    @property
+    def sampling(self) -> SamplingParams:
+        """The sampling parameters of every batch (each batch adds its own seed).
+
+        >>> EvalConfig(model="m", env="arith", n=4, temperature=0.8, ks=(1, 4)).sampling.n
+        4
+        """
+        return SamplingParams(
+            n=self.n, temperature=self.temperature, top_p=self.top_p, max_tokens=self.max_new_tokens
+        )
+
+    def sampling_record(self) -> dict[str, Any]:
+        """The sampling settings every verdict line and the result's config record."""
+        fields = self.sampling.to_dict("n", "temperature", "top_p", "max_tokens")
+        return {**fields, "chat_template": self.chat_template}
 
 
 @dataclass(frozen=True)
@@ -304,13 +310,7 @@ def _run(
             width = len(runner.envs) // cfg.n
             for start in range(0, len(indices), width):
                 chunk = indices[start : start + width]
-                params = SamplingParams(
-                    n=cfg.n,
-                    temperature=cfg.temperature,
-                    top_p=cfg.top_p,
-                    max_tokens=cfg.max_new_tokens,
-                    seed=cfg.seed + start,
-                )
+                params = cfg.sampling.replace(seed=cfg.seed + start)
                 groups = runner.run(
                     [cfg.seed + i for i in chunk],
                     params,
@@ -318,7 +318,7 @@ def _run(
                 )
                 for index, group in zip(chunk, groups):
                     scores.append(_score(group, index, cfg.env))
-                    _write(sink, group, cfg, model, getattr(runner.engine, "name", cfg.engine))
+                    _write(sink, group, cfg, model, runner.engine.name)
                 if sink is not None:
                     sink.flush()  # a stopped run keeps every finished batch
                 advance(len(chunk), _running_rate(scores))
@@ -377,7 +377,7 @@ def _write(sink: Any, group: list[Episode], cfg: EvalConfig, model: str, engine:
             "env": cfg.env,
             "env_kwargs": dict(cfg.env_kwargs),
             "seed": e.seed,
-            "sampling": cfg.sampling(),
+            "sampling": cfg.sampling_record(),
         }
         if len(e.verdicts) > 1:
             line["verdicts"] = [verdict_json(v) for v in e.verdicts]
@@ -399,7 +399,7 @@ def _result(cfg: EvalConfig, scores: list[TaskScore], samples: int) -> EvalResul
         "seed": cfg.seed,
         "tasks": len(scores),
         "ks": list(cfg.ks),
-        **cfg.sampling(),
+        **cfg.sampling_record(),
     }
     return EvalResult(tuple(scores), pass_at, ci, samples, sum(s.ungraded for s in scores), config)
 
