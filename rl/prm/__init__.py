@@ -40,7 +40,7 @@ from .exporters import (
     export_processbench,
     export_trl,
 )
-from .importers import ImportOptions, ImportReport, import_file
+from .importers import ImportReport, import_file
 from .montecarlo import (
     MonteCarloConfig,
     MonteCarloResult,
@@ -48,6 +48,7 @@ from .montecarlo import (
     label_many,
     label_trajectory,
 )
+from .parsing import ImportOptions
 from .records import (
     ANNOTATOR_KINDS,
     ERROR_TYPES,

@@ -213,7 +213,8 @@ def _guard(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namesp
 @_guard
 def cmd_import(args: argparse.Namespace) -> int:
     """Import files; resumable, idempotent."""
-    from .importers import ImportOptions, import_file, is_json_array
+    from .importers import import_file, is_json_array
+    from .parsing import ImportOptions
 
     options = ImportOptions(
         source=args.source, licence=args.licence, generator=args.generator, step_tag=args.step_tag

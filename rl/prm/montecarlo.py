@@ -246,7 +246,7 @@ def grade_final_answers(
         store.record_verdict(
             traj.id,
             verifier=spec,
-            status=verdict.status.value,
+            status=verdict.status,
             score=verdict.score,
             final_answer=answer,
         )

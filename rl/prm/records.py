@@ -20,6 +20,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from verifiers import Status
+
 from .errors import LabelValueError
 
 #: Who produced a label. ``human`` outranks the others in :mod:`rl.prm.resolve`.
@@ -172,20 +174,47 @@ class CurrentLabel:
 
 @dataclass(frozen=True)
 class FinalVerdict:
-    """The graded final answer of a trajectory by one verifier version."""
+    """The graded final answer of a trajectory by one verifier version.
+
+    >>> verdict = FinalVerdict(trajectory_id=1, verifier="math@2", status="fail", score=0.0)
+    >>> verdict.status is Status.FAIL, verdict.status == "fail", verdict.status.judged
+    (True, True, True)
+    """
 
     trajectory_id: int
     """The trajectory graded."""
     verifier: str
     """``name@version`` that graded it (or e.g. ``prm800k:finish_reason`` for a source's own verdict)."""
-    status: str
-    """Verdict status: pass | fail | unparseable | timeout | error."""
+    status: Status
+    """Verdict status: pass | fail | unparseable | timeout | error. Its string value (``"pass"``)
+    is accepted too, and is what the store keeps."""
     score: float | None = None
     """Verdict score."""
     final_answer: str | None = None
     """The answer that was graded."""
     created_at: str | None = None
     """When it was recorded."""
+
+    def __post_init__(self) -> None:
+        if type(self.status) is not Status:
+            object.__setattr__(self, "status", to_status(self.status))
+
+
+def to_status(value: object) -> Status:
+    """A verdict status from a :class:`verifiers.Status` or its string value.
+
+    >>> to_status("pass"), to_status(Status.TIMEOUT)
+    (<Status.PASS: 'pass'>, <Status.TIMEOUT: 'timeout'>)
+    """
+    if isinstance(value, Status):
+        return value
+    try:
+        return Status(str(value))
+    except ValueError:
+        choices = ", ".join(s.value for s in Status)
+        raise LabelValueError(
+            f"verdict status {value!r} is not one of {choices} (a verifiers.Status or its value)"
+        ) from None
 
 
 def check_label(

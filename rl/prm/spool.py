@@ -4,7 +4,7 @@ split of a file into line-aligned parts that forked processes validate side by s
 The spool is what lets an import parse each line once and still write nothing before the whole
 file has validated: the validation pass spools the rows it built, the write pass replays them.
 
->>> from rl.prm.batch import BatchItem
+>>> from rl.prm.bulk import BatchItem
 >>> item = BatchItem("p", None, None, None, "a", "g", "m", 1, [(0, 1)], [])
 >>> spool = Spool()
 >>> spool.add(7, [item])
@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 from typing import IO, Any, Callable, Iterator, Sequence
 
-from .batch import BatchItem
+from .bulk import BatchItem
 from .errors import PrmError
 
 

@@ -35,6 +35,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence, TypeVar
 
+from verifiers import Status
+
 from .errors import NotFoundError, PrmError, StoreBusyError
 from .records import CurrentLabel, FinalVerdict, LabelEvent, Problem, Step, Trajectory
 from .resolve import resolve_rows
@@ -591,18 +593,26 @@ class PrmStore:
         trajectory_id: int,
         *,
         verifier: str,
-        status: str,
+        status: Status | str,
         score: float | None = None,
         final_answer: str | None = None,
     ) -> FinalVerdict:
         """Record the graded final answer (one row per verifier@version; re-grading with the same
-        verifier version is a no-op since verdicts are deterministic)."""
-        verdict = FinalVerdict(trajectory_id, verifier, str(status), score, final_answer, now())
+        verifier version is a no-op since verdicts are deterministic). ``status`` is a
+        :class:`verifiers.Status` or its value (``"pass"``), stored as that text."""
+        verdict = FinalVerdict(trajectory_id, verifier, status, score, final_answer, now())
         self.write(
             lambda conn: conn.execute(
                 "INSERT INTO final_verdicts (trajectory_id, verifier, status, score, final_answer, created_at) "
                 "VALUES (?,?,?,?,?,?) ON CONFLICT (trajectory_id, verifier) DO NOTHING",
-                (trajectory_id, verifier, verdict.status, score, final_answer, verdict.created_at),
+                (
+                    trajectory_id,
+                    verifier,
+                    verdict.status.value,
+                    score,
+                    final_answer,
+                    verdict.created_at,
+                ),
             )
         )
         return verdict
@@ -629,8 +639,7 @@ class PrmStore:
         return [
             t
             for t, labels, verdict in self._with_verdicts(verifier)
-            if verdict.status != "pass"
-            and verdict.status in ("fail", "unparseable")
+            if verdict.status in (Status.FAIL, Status.UNPARSEABLE)
             and labels
             and all(l is not None and l.value >= 0 for l in labels)
         ]
@@ -640,7 +649,7 @@ class PrmStore:
         return [
             t
             for t, labels, verdict in self._with_verdicts(verifier)
-            if verdict.status == "pass" and any(l is not None and l.value < 0 for l in labels)
+            if verdict.status is Status.PASS and any(l is not None and l.value < 0 for l in labels)
         ]
 
     def _with_verdicts(self, verifier: str | None) -> Iterator[tuple[int, list, FinalVerdict]]:

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from rl.prm.exporters import export_processbench
-from rl.prm.importers import PROCESSBENCH_VERIFIER, import_file
+from rl.prm.importers import import_file
+from rl.prm.processbench import PROCESSBENCH_VERIFIER
 from rl.prm.store import PrmStore
 
 from conformance_paths import read_jsonl, suite_path

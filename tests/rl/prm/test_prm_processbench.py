@@ -11,7 +11,8 @@ import pytest
 from rl.prm.cli import add_commands
 from rl.prm.errors import ImportFormatError
 from rl.prm.exporters import export_processbench
-from rl.prm.importers import PROCESSBENCH_VERIFIER, import_file, is_json_array
+from rl.prm.importers import import_file, is_json_array
+from rl.prm.processbench import PROCESSBENCH_VERIFIER
 from rl.prm.store import PrmStore
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "prm"

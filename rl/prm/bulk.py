@@ -1,8 +1,10 @@
-"""Bulk writes for importers: one batch of trajectories, steps and label events per transaction.
+"""SQL bulk writes for importers: one batch of trajectories, steps and label events per transaction.
 
 A batch is written together with its ``imports`` row (source sha256, batch number, line range),
 so a batch is either entirely in the store or not at all, and an import knows where to resume.
 Ids are assigned inside the write transaction (``max(id) + 1``) so no row needs a round trip.
+The rows an item carries are named in :mod:`rl.prm.rows` and read here by name; the column order
+of each statement is set here alone (the SQLite store and PostgreSQL's ``COPY`` run the same SQL).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import dataclass, fields
 from typing import Iterable, Sequence
 
 from .errors import PrmError
+from .rows import LabelRow, PlainLabels, SessionRow, VerdictRow
 from .segment import Span
 from .store import _CHUNK, _INSERT_EVENT, _ON_CONFLICT, PrmStore, now, problem_hash, trajectory_hash
 
@@ -38,12 +41,11 @@ class BatchItem:
     """Segmentation method version."""
     spans: Sequence[Span]
     """Step spans into ``raw_text``."""
-    labels: Sequence[tuple]
-    """``(step_idx, value, value_kind, annotator_kind, annotator_id, rationale, error_type, rollouts,
-    solved, created_at, meta_json, dedupe_key)`` rows."""
-    session: tuple | None = None
-    """``(annotator_kind, annotator_id, source, started_at, meta_json)`` of the labelling session the
-    labels come from (e.g. one PRM800K line); equal tuples in a batch are one session."""
+    labels: Sequence[LabelRow]
+    """Label rows, written in this order (before ``plain_labels``)."""
+    session: SessionRow | None = None
+    """The labelling session the labels come from (e.g. one PRM800K line); equal rows in a batch
+    are one session."""
     sampling_json: str = "{}"
     """Sampling parameters as JSON text."""
     final_answer: str | None = None
@@ -54,47 +56,71 @@ class BatchItem:
     """Index (in the same batch) of the trajectory this one branches from."""
     branch_step: int | None = None
     """Step index where it branches."""
-    plain_labels: tuple | None = None
-    """Label rows with no rationale, error type, rollouts, solved or meta, in a compact form that
-    is cheaper to build, spool and write: ``(value_kind, annotator_kind, annotator_id, created_at,
-    key_base, step_idxs, values)`` stands for the rows ``(step_idx, value, value_kind,
-    annotator_kind, annotator_id, None, None, None, None, created_at, None, key_base + step_idx)``,
-    one per ``step_idxs`` / ``values`` pair. Written after ``labels``."""
-    verdict: tuple | None = None
-    """``(verifier, status, score, final_answer)`` of a final verdict the source gives (e.g.
-    ProcessBench's ``final_answer_correct`` as ``processbench:final_answer_correct``), recorded in
-    ``final_verdicts`` unless that trajectory already has one by the same verifier."""
+    plain_labels: PlainLabels | None = None
+    """More label rows, in the compact form of those with no rationale, error type, rollouts, solved
+    or meta (:meth:`PlainLabels.rows <rl.prm.rows.PlainLabels.rows>`). Written after ``labels``."""
+    verdict: VerdictRow | None = None
+    """A final verdict the source gives (e.g. ProcessBench's ``final_answer_correct`` as
+    ``processbench:final_answer_correct``), recorded in ``final_verdicts`` unless that trajectory
+    already has one by the same verifier."""
 
     def event_count(self) -> int:
         """Number of label rows (``labels`` and ``plain_labels``).
 
+        >>> plain = PlainLabels("ternary", "human", "x", "t", 8, [0], [1])
         >>> BatchItem("p", None, None, None, "a", "g", "m", 1, [(0, 1)], [],
-        ...           plain_labels=("ternary", "human", "x", "t", 8, [0], [1])).event_count()
+        ...           plain_labels=plain).event_count()
         1
         """
-        return len(self.labels) + (
-            len(self.plain_labels[5]) if self.plain_labels is not None else 0
-        )
+        plain = self.plain_labels
+        return len(self.labels) + (len(plain.step_idxs) if plain is not None else 0)
 
     def as_row(self) -> tuple:
-        """The fields as a plain tuple (marshal-able), in declaration order; see :meth:`from_row`."""
-        return tuple(vars(self).values())
+        """The fields as a tuple of plain values and plain tuples (marshal-able: the named rows
+        become plain tuples), in declaration order; see :meth:`from_row`."""
+        row = list(vars(self).values())
+        if self.labels:
+            row[_LABELS] = list(map(tuple, self.labels))
+        for index, _ in _NAMED_ROWS:
+            if row[index] is not None:
+                row[index] = tuple(row[index])
+        return tuple(row)
 
     @classmethod
     def from_row(cls, row: Sequence) -> "BatchItem":
         """The item back from :meth:`as_row`'s tuple, without re-running ``__init__`` (a frozen
         dataclass pays one ``object.__setattr__`` per field, which dominated re-reading spooled items).
 
-        >>> item = BatchItem("p", None, None, None, "a", "g", "m", 1, [(0, 1)], [])
-        >>> BatchItem.from_row(item.as_row()) == item
-        True
+        >>> verdict = VerdictRow(verifier="v", status="pass", score=1.0, final_answer=None)
+        >>> item = BatchItem("p", None, None, None, "a", "g", "m", 1, [(0, 1)], [], verdict=verdict)
+        >>> BatchItem.from_row(item.as_row()).verdict.status
+        'pass'
         """
         item = object.__new__(cls)
-        vars(item).update(zip(_FIELD_NAMES, row))
+        state = vars(item)
+        state.update(zip(_FIELD_NAMES, row))
+        if state["labels"]:
+            state["labels"] = [_named(LabelRow, label) for label in state["labels"]]
+        for index, kind in _NAMED_ROWS:
+            if row[index] is not None:
+                state[_FIELD_NAMES[index]] = _named(kind, row[index])
         return item
 
 
+#: ``_named(Kind, plain_tuple)`` is ``Kind._make(plain_tuple)`` without its length check (the
+#: spool gives back exactly what :meth:`BatchItem.as_row` wrote).
+_named = tuple.__new__
 _FIELD_NAMES = tuple(f.name for f in fields(BatchItem))
+_LABELS = _FIELD_NAMES.index("labels")
+#: Fields holding one named row (or None): their positions in :meth:`BatchItem.as_row`, and type.
+_NAMED_ROWS = tuple(
+    (_FIELD_NAMES.index(name), kind)
+    for name, kind in (
+        ("session", SessionRow),
+        ("plain_labels", PlainLabels),
+        ("verdict", VerdictRow),
+    )
+)
 _DEFAULTS = {f.name: f.default for f in fields(BatchItem)}  # required fields: MISSING, always given
 
 
@@ -183,7 +209,7 @@ def _insert_events(
     conn: sqlite3.Connection,
     items: Sequence[BatchItem],
     step_ids: list[Sequence[int]],
-    sessions: dict[tuple, int],
+    sessions: dict[SessionRow, int],
 ) -> None:
     event_id = PrmStore.next_id(conn, "label_events")
     plain: list[tuple] = []
@@ -191,57 +217,64 @@ def _insert_events(
     add_plain, add_full = plain.append, full.append
     for item, ids in zip(items, step_ids):
         session = sessions.get(item.session)
-        for (
-            step,
-            value,
-            value_kind,
-            kind,
-            who,
-            rationale,
-            error,
-            rollouts,
-            solved,
-            stamp,
-            meta,
-            key,
-        ) in item.labels:
+        for row in item.labels:
             if (
-                meta is None
-                and rationale is None
-                and error is None
-                and rollouts is None
-                and solved is None
+                row.meta_json is None
+                and row.rationale is None
+                and row.error_type is None
+                and row.rollouts is None
+                and row.solved is None
             ):
-                add_plain((event_id, ids[step], value, value_kind, kind, who, stamp, key, session))
+                add_plain(_plain_event(event_id, ids[row.step_idx], row, session))
             else:
-                add_full(
-                    (
-                        event_id,
-                        ids[step],
-                        value,
-                        value_kind,
-                        kind,
-                        who,
-                        rationale,
-                        error,
-                        rollouts,
-                        solved,
-                        stamp,
-                        meta,
-                        key,
-                        session,
-                    )
-                )
+                add_full(_full_event(event_id, ids[row.step_idx], row, session))
             event_id += 1
         if item.plain_labels is not None:
-            value_kind, kind, who, stamp, base, steps, values = item.plain_labels
+            compact = item.plain_labels
+            kind, who, stamp = compact.annotator_kind, compact.annotator_id, compact.created_at
+            value_kind, base = compact.value_kind, compact.key_base
             plain += [
                 (event_id + k, ids[step], value, value_kind, kind, who, stamp, base + step, session)
-                for k, (step, value) in enumerate(zip(steps, values))
+                for k, (step, value) in enumerate(zip(compact.step_idxs, compact.values))
             ]
-            event_id += len(steps)
+            event_id += len(compact.step_idxs)
     conn.executemany(_INSERT_PLAIN_EVENT, plain)
     conn.executemany(_INSERT_EVENT, full)
+
+
+def _plain_event(event_id: int, step_id: int, row: LabelRow, session: int | None) -> tuple:
+    """The values of :data:`_INSERT_PLAIN_EVENT` for ``row``."""
+    return (
+        event_id,
+        step_id,
+        row.value,
+        row.value_kind,
+        row.annotator_kind,
+        row.annotator_id,
+        row.created_at,
+        row.dedupe_key,
+        session,
+    )
+
+
+def _full_event(event_id: int, step_id: int, row: LabelRow, session: int | None) -> tuple:
+    """The values of the store's ``_INSERT_EVENT`` (all label event columns) for ``row``."""
+    return (
+        event_id,
+        step_id,
+        row.value,
+        row.value_kind,
+        row.annotator_kind,
+        row.annotator_id,
+        row.rationale,
+        row.error_type,
+        row.rollouts,
+        row.solved,
+        row.created_at,
+        row.meta_json,
+        row.dedupe_key,
+        session,
+    )
 
 
 def _insert_verdicts(
@@ -252,14 +285,14 @@ def _insert_verdicts(
         "INSERT INTO final_verdicts (trajectory_id, verifier, status, score, final_answer, created_at) "
         "VALUES (?,?,?,?,?,?) ON CONFLICT (trajectory_id, verifier) DO NOTHING",
         [
-            (tid, *item.verdict, stamp)
-            for item, tid in zip(items, trajectory_ids)
-            if item.verdict is not None
+            (tid, verdict.verifier, verdict.status, verdict.score, verdict.final_answer, stamp)
+            for verdict, tid in zip((item.verdict for item in items), trajectory_ids)
+            if verdict is not None
         ],
     )
 
 
-def _insert_sessions(conn: sqlite3.Connection, items: Sequence[BatchItem]) -> dict[tuple, int]:
+def _insert_sessions(conn: sqlite3.Connection, items: Sequence[BatchItem]) -> dict[SessionRow, int]:
     next_id, ids = PrmStore.next_id(conn, "label_sessions"), {}
     for item in items:
         if item.session is not None and item.session not in ids:
@@ -268,7 +301,10 @@ def _insert_sessions(conn: sqlite3.Connection, items: Sequence[BatchItem]) -> di
     conn.executemany(
         "INSERT INTO label_sessions (id, annotator_kind, annotator_id, source, started_at, meta_json) "
         "VALUES (?,?,?,?,?,?)",
-        [(i, *session) for session, i in ids.items()],
+        [
+            (i, s.annotator_kind, s.annotator_id, s.source, s.started_at, s.meta_json)
+            for s, i in ids.items()
+        ],
     )
     return ids
 
