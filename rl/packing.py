@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Sequence
 
-from .engines.prefix import PromptGroup, shared_prefix_logits, worth_sharing
+from .forward.shared_prefix import PromptGroup, shared_prefix_logits, worth_sharing
 from .rollout import Episode
 
 
@@ -28,7 +28,7 @@ class Packed:
     rewards: Any
     group_ids: Any
     prompts: tuple[PromptGroup, ...] = ()
-    """Runs of consecutive rows that share their prompt (``rl.engines.prefix`` reads each run's prompt once)."""
+    """Runs of consecutive rows that share their prompt (``rl.forward.shared_prefix`` reads each run's prompt once)."""
 
     @property
     def width(self) -> int:
@@ -94,7 +94,7 @@ def pack_scored(rows: Sequence[ScoredEpisode], pad_id: int, device: Any) -> Pack
 
 
 def prompt_runs(episodes: Sequence[Episode]) -> tuple[PromptGroup, ...]:
-    """Consecutive episodes with the same prompt ids, as :class:`~rl.engines.prefix.PromptGroup` runs."""
+    """Consecutive episodes with the same prompt ids, as :class:`~rl.forward.shared_prefix.PromptGroup` runs."""
     runs: list[PromptGroup] = []
     for row, e in enumerate(episodes):
         last = runs[-1] if runs else None
@@ -113,17 +113,17 @@ def token_logprobs(model: Any, batch: Packed, temperature: float = 1.0, entropy:
     """
     import torch
 
-    from .engines import lean
+    from .forward import llama
 
     keep = batch.input_ids.shape[1] - batch.start
     # rows are right-padded, so every real token already sees exactly its own prefix under the causal
     # mask alone; padding only follows it, and its outputs are masked out of every loss and metric
-    if lean.trainable(model) and worth_sharing(batch.prompts, batch.input_ids.shape[1]):
+    if llama.trainable(model) and worth_sharing(batch.prompts, batch.input_ids.shape[1]):
         logits = shared_prefix_logits(model, batch.input_ids, keep, batch.prompts)[
             :, :-1
         ]  # each prompt read once
-    elif lean.trainable(model):  # the same maths without HF's per-call overhead (rl.engines.lean)
-        logits = lean.causal_logits(model, batch.input_ids, keep)[:, :-1]
+    elif llama.trainable(model):  # the same maths without HF's per-call overhead (rl.forward.llama)
+        logits = llama.causal_logits(model, batch.input_ids, keep)[:, :-1]
     else:
         # the mask changes no real token's output (padding only follows them); it tells HF models the
         # trailing pad ids are padding, so none warns about them

@@ -2,7 +2,7 @@
 
 When it wraps the very model the trainer optimises, ``load_weights`` has nothing to copy and the
 sampler's log-probs equal the trainer's up to numerics (the gap the trainer logs is ~0). For
-Llama-architecture models the sampling loop runs :class:`~rl.engines.lean.LeanDecoder` (a static KV
+Llama-architecture models the sampling loop runs :class:`~rl.forward.llama.LeanDecoder` (a static KV
 cache and no HF per-call overhead; the same tokens and log-probs as HF's forward, tested);
 ``lean=False`` keeps HF's forward with its DynamicCache.
 
@@ -53,7 +53,7 @@ class HFEngine(RolloutEngine):
         self.use_generate = use_generate
         """False (default): a lean KV-cached sampling loop; True: ``model.generate`` (needed for stop strings)."""
         self.lean = lean
-        """True (default): the loop runs :class:`~rl.engines.lean.LeanDecoder` (static cache, no HF per-call
+        """True (default): the loop runs :class:`~rl.forward.llama.LeanDecoder` (static cache, no HF per-call
         overhead) where it supports the architecture; False: the HF model's forward with a DynamicCache."""
         self._position_limit: Any = _UNSET
 
@@ -182,7 +182,7 @@ class HFEngine(RolloutEngine):
         continue it (shared-prefix prefill); HF's path prefills every row.
         """
         torch = require("torch", "torch")
-        from . import lean
+        from ..forward import llama
 
         gen = torch.Generator(device=input_ids.device)
         gen.manual_seed(
@@ -197,7 +197,7 @@ class HFEngine(RolloutEngine):
         if self._lean_ok(
             params
         ):  # unpadded rows all continue at the cache length: positions stay None
-            decoder = lean.LeanDecoder(
+            decoder = llama.LeanDecoder(
                 self.model, input_ids.shape[0], input_ids.shape[1] + params.max_tokens
             )
         else:
@@ -272,9 +272,9 @@ class HFEngine(RolloutEngine):
         return out.logits[:, -1], out.past_key_values
 
     def _lean_ok(self, params: SamplingParams) -> bool:
-        from . import lean
+        from ..forward import llama
 
-        return self.lean and not (self.use_generate or params.stop) and lean.supports(self.model)
+        return self.lean and not (self.use_generate or params.stop) and llama.supports(self.model)
 
     def _sampling_kwargs(self, params: SamplingParams) -> dict[str, Any]:
         kwargs: dict[str, Any] = {"do_sample": params.temperature > 0, "top_k": 0}

@@ -7,7 +7,7 @@ Rows:
 - ``transformers generate``: ``model.generate`` with its sampling (``HFEngine(use_generate=True)``), the
   path most trainers take (TRL's on CPU);
 - ``HFEngine plain``: rlvr's sampling loop over HF's forward with a DynamicCache (``lean=False``);
-- ``HFEngine lean``: rlvr's default on CPU, :class:`rl.engines.lean.LeanDecoder` (a static KV cache,
+- ``HFEngine lean``: rlvr's default on CPU, :class:`rl.forward.llama.LeanDecoder` (a static KV cache,
   fused q/k/v and gate/up, each prompt read once then fanned out to its samples);
 - ``vLLM CPU``: ``VLLMEngine`` on vLLM's CPU build (where installed), float32, eager;
 - ``matmul floor``: the time of the decode step's matrix multiplies alone (every linear layer and the

@@ -2,8 +2,8 @@
 
 Same tiny Llama (hidden 64, 2 layers) and the same right-padded batch for both: B prompts of P
 tokens, G completions of C tokens each (the GRPO micro-batch layout), loss = sum of the completion
-tokens' log-probs, one backward. The named baseline is ``rl.engines.lean.causal_logits`` (the
-trainer's plain training forward); ``rl.engines.prefix.shared_prefix_logits`` is what the trainer
+tokens' log-probs, one backward. The named baseline is ``rl.forward.llama.causal_logits`` (the
+trainer's plain training forward); ``rl.forward.shared_prefix.shared_prefix_logits`` is what the trainer
 uses when ``worth_sharing`` says so. Both are checked to give the same loss before timing.
 
 Run: ``.venv/bin/python tests/bench/bench_prefix.py``; writes ``tests/bench/results/prefix.json``.
@@ -33,7 +33,7 @@ CONFIGS = [
 def model_and_batch(B: int, G: int, P: int, C: int):
     import transformers
 
-    from rl.engines.prefix import PromptGroup
+    from rl.forward.shared_prefix import PromptGroup
 
     torch.manual_seed(0)
     cfg = transformers.LlamaConfig(
@@ -69,8 +69,8 @@ def timed(step, repeats: int) -> float:
 
 
 def main() -> int:
-    from rl.engines import lean
-    from rl.engines.prefix import shared_prefix_logits, worth_sharing
+    from rl.forward import llama
+    from rl.forward.shared_prefix import shared_prefix_logits, worth_sharing
 
     torch.set_num_threads(1)
     rows = []
@@ -80,7 +80,7 @@ def main() -> int:
 
         def plain():
             model.zero_grad(set_to_none=True)
-            loss = loss_of(lean.causal_logits(model, ids, keep), ids, P)
+            loss = loss_of(llama.causal_logits(model, ids, keep), ids, P)
             loss.backward()
             return loss
 
@@ -111,7 +111,7 @@ def main() -> int:
         )
     result = {
         "benchmark": "shared_prefix_training_forward",
-        "baseline": "rl.engines.lean.causal_logits (plain)",
+        "baseline": "rl.forward.llama.causal_logits (plain)",
         "model": "Llama hidden 64, 2 layers, fp32, 1 torch thread",
         "rows": rows,
         "machine": {

@@ -8,9 +8,9 @@ count. rlvr grades through its gymnasium env (a one-process grading pool, each r
 one batch; and, as a second row, in-process); TRL grades with a reward function calling the same
 verifier in-process (a slight advantage to TRL).
 
-rlvr samples and recomputes log-probs with ``rl.engines.lean`` (the same Llama maths on the same
+rlvr samples and recomputes log-probs with ``rl.forward.llama`` (the same Llama maths on the same
 weights without HF's per-call overhead; same tokens, log-probs and gradients as HF's forward, pinned
-by ``tests/rl/test_rl_lean_forward.py``); TRL runs HF's forward. Neither side uses ``torch.compile``,
+by ``tests/rl/test_rl_forward_llama.py``); TRL runs HF's forward. Neither side uses ``torch.compile``,
 so there is no compile time to report.
 
 A step's seconds run from its start to the start of the next step (:class:`StepClock`), so each
@@ -366,7 +366,7 @@ def main() -> int:
         "learning": learning,
         "target": "rlvr median step time <= 0.5 x TRL's, last-5 reward >= TRL's",
         "forward": {
-            "rlvr": "rl.engines.lean (static-cache sampler + lean training forward; HF-exact)",
+            "rlvr": "rl.forward.llama (static-cache sampler + lean training forward; HF-exact)",
             "trl": "transformers LlamaForCausalLM forward",
             "torch_compile": "none on either side",
         },

@@ -5,7 +5,7 @@ prompt G times. :func:`shared_prefix_logits` runs the prompts once (``B`` rows),
 layer's keys and values, and runs the completions (``N`` rows) against them: a completion token
 attends to its group's prompt (fanned out by index, so gradients from all G rows flow back into
 the one prompt pass) and causally to its own earlier tokens. The maths is the full causal forward's;
-it returns what :func:`~rl.engines.lean.causal_logits` returns on the same right-padded rows
+it returns what :func:`~rl.forward.llama.causal_logits` returns on the same right-padded rows
 (tested, with prompts of different lengths in one batch).
 
 It pays where prompts are long next to completions; :func:`worth_sharing` decides from the
@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from .lean import Dims, _layer_plan, _rms, block
+from .llama import Dims, _layer_plan, _rms, block
 
 #: Share prompts only when the prompt and completion passes together read at most this fraction
 #: of the positions a plain forward reads (the extra pass costs a second walk through the layers).
@@ -52,7 +52,7 @@ def worth_sharing(groups: Sequence[PromptGroup], total_len: int) -> bool:
 def shared_prefix_logits(
     model: Any, input_ids: Any, keep: int, groups: Sequence[PromptGroup]
 ) -> Any:
-    """Logits ``[N, keep, vocab]`` of the last ``keep`` positions, as :func:`~rl.engines.lean.causal_logits`.
+    """Logits ``[N, keep, vocab]`` of the last ``keep`` positions, as :func:`~rl.forward.llama.causal_logits`.
 
     ``input_ids`` ``[N, L]`` are right-padded rows (prompt then completion); ``groups`` cover the rows in
     order; ``keep = L - min(prompt_len) + 1`` (the grid of :func:`rl.packing.pack`). Positions a row's

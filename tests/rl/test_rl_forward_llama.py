@@ -1,4 +1,4 @@
-"""``rl.engines.lean``: the lean sampling decoder and training forward reproduce the HF model exactly.
+"""``rl.forward.llama``: the lean sampling decoder and training forward reproduce the HF model exactly.
 
 Both replace HF's forward only to save per-call overhead, so they must give the same tokens,
 log-probs, logits and gradients as the model they stand in for (GQA, biases and tied embeddings included).
@@ -11,7 +11,7 @@ import pytest
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
-from rl.engines import lean  # noqa: E402
+from rl.forward import llama  # noqa: E402
 from rl.engines.base import SamplingParams  # noqa: E402
 from rl.engines.hf import HFEngine  # noqa: E402
 from rl.tiny import build_char_tokenizer  # noqa: E402
@@ -48,7 +48,7 @@ VARIANTS = [("llama", 4, False), ("llama", 2, True), ("qwen2", 2, False)]
 )
 def test_lean_sampling_gives_the_hf_path_tokens_and_logprobs(arch, kv_heads, tied, prompts):
     model, tok = _model(arch, kv_heads, tied)
-    assert lean.supports(model)
+    assert llama.supports(model)
     params = SamplingParams(n=4, max_tokens=6, seed=11, temperature=0.9, top_p=0.95)
     fast = HFEngine(model, tok, lean=True).generate(prompts, params)
     slow = HFEngine(model, tok, lean=False).generate(prompts, params)
@@ -67,17 +67,17 @@ def test_rows_that_finish_early_leave_the_lean_batch_and_the_rest_is_unchanged(p
         model.lm_head.weight[tok.eos_token_id] *= 12
     params = SamplingParams(n=8, max_tokens=12, seed=5, temperature=1.0)
     dropped = []
-    original = lean.LeanDecoder.keep_rows
+    original = llama.LeanDecoder.keep_rows
 
     def spy(self, index):
         dropped.append(int(index.numel()))
         return original(self, index)
 
-    lean.LeanDecoder.keep_rows = spy
+    llama.LeanDecoder.keep_rows = spy
     try:
         fast = HFEngine(model, tok, lean=True).generate(prompts, params)
     finally:
-        lean.LeanDecoder.keep_rows = original
+        llama.LeanDecoder.keep_rows = original
     slow = HFEngine(model, tok, lean=False).generate(prompts, params)
     lengths = [len(c.token_ids) for g in fast for c in g]
     assert dropped and min(lengths) < 12 == max(
@@ -97,7 +97,7 @@ def test_lean_training_forward_matches_hf_logits_and_gradients(arch, kv_heads, t
     ids[:, -2:] = tok.pad_token_id  # right padding, as the trainer packs it
     grads = []
     for forward in (
-        lambda: lean.causal_logits(model, ids, 7),
+        lambda: llama.causal_logits(model, ids, 7),
         lambda: model(input_ids=ids, logits_to_keep=7).logits,
     ):
         model.zero_grad(set_to_none=True)
@@ -114,20 +114,20 @@ def test_lean_training_forward_matches_hf_logits_and_gradients(arch, kv_heads, t
 def test_lean_paths_are_refused_where_they_would_not_be_exact():
     model, _ = _model("llama", 4, False)
     model.train()
-    assert lean.trainable(model)
+    assert llama.trainable(model)
     (
         getattr(model, "activation_checkpointing_enable", None)
         or model.gradient_checkpointing_enable
     )()
-    assert not lean.trainable(model)  # checkpointing is HF's to do
-    assert not lean.supports(object())
+    assert not llama.trainable(model)  # checkpointing is HF's to do
+    assert not llama.supports(object())
     gpt2 = transformers.GPT2LMHeadModel(
         transformers.GPT2Config(n_layer=1, n_embd=16, n_head=2, vocab_size=20)
     )
-    assert not lean.supports(gpt2)
+    assert not llama.supports(gpt2)
     scaled, _ = _model("llama", 4, False)
     scaled.config.rope_parameters = {"rope_type": "linear", "factor": 2.0, "rope_theta": 10000.0}
-    assert not lean.supports(scaled)
+    assert not llama.supports(scaled)
     windowed, _ = _model("qwen2", 2, False)
     windowed.config.layer_types = ["full_attention", "sliding_attention"]
-    assert not lean.supports(windowed)
+    assert not llama.supports(windowed)

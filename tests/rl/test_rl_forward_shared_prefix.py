@@ -1,4 +1,4 @@
-"""``rl.engines.prefix``: reading each group's prompt once gives the plain causal forward's logits and gradients."""
+"""``rl.forward.shared_prefix``: reading each group's prompt once gives the plain causal forward's logits and gradients."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import pytest
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
-from rl.engines import lean  # noqa: E402
-from rl.engines.prefix import PromptGroup, shared_prefix_logits, worth_sharing  # noqa: E402
+from rl.forward import llama  # noqa: E402
+from rl.forward.shared_prefix import PromptGroup, shared_prefix_logits, worth_sharing  # noqa: E402
 from rl.tiny import build_char_tokenizer  # noqa: E402
 
 VARIANTS = [("llama", 4, False), ("llama", 2, True), ("qwen2", 2, False)]
@@ -65,7 +65,7 @@ def test_shared_prefix_matches_the_plain_forward(arch, kv_heads, tied, lens):
     keep, used = width - start, mask[:, start:]
     results = []
     shared_forward = lambda: shared_prefix_logits(model, ids, keep, groups)  # noqa: E731
-    for forward in (shared_forward, lambda: lean.causal_logits(model, ids, keep)):
+    for forward in (shared_forward, lambda: llama.causal_logits(model, ids, keep)):
         model.zero_grad(set_to_none=True)
         logits = forward()
         targets = torch.cat(
@@ -105,7 +105,7 @@ def test_a_group_with_empty_completions_next_to_others():
     keep = 9 - 4 + 1
     shared, plain = (
         shared_prefix_logits(model, ids, keep, groups),
-        lean.causal_logits(model, ids, keep),
+        llama.causal_logits(model, ids, keep),
     )
     real = mask[:, 3:].bool()
     assert torch.isfinite(shared).all() and torch.allclose(shared[real], plain[real], atol=1e-5)
