@@ -1,4 +1,8 @@
-"""The ``rlvr`` command line: a root that mounts subcommands defined next to the code they drive.
+"""The ``rlvr`` command line: this root mounts the subcommands of every package.
+
+rl's own commands live beside it (:mod:`.train`, :mod:`.eval`, :mod:`.export`, :mod:`.regrade`);
+the other packages' commands live next to the code they drive (``verifiers.cli``, ``sandbox.cli``,
+``envs.cli``, ``envs.quarantine.cli``, ``rl.prm.cli``).
 
 Each mounted module exposes ``add_commands(subparsers)``; its subcommands set ``func`` on the
 parsed namespace, which returns an exit code.
@@ -17,11 +21,11 @@ MOUNTS = (
     "sandbox.cli",  # sandbox build-image ...
     "envs.cli",  # envs
     "envs.quarantine.cli",  # quarantine add|list|check|remove
-    "rl.train_cli",  # train
-    "rl.eval_cli",  # eval, model convert
+    "rl.cli.train",  # train
+    "rl.cli.eval",  # eval, model convert
     "rl.prm.cli",  # prm import|export|stats|annotate|show
-    "rl.export_cli",  # export sft
-    "rl.regrade_cli",  # regrade
+    "rl.cli.export",  # export sft
+    "rl.cli.regrade",  # regrade
 )
 
 
@@ -71,7 +75,3 @@ def main(argv: list[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -24,14 +24,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .errors import RLError
+from ..errors import RLError
 
 
 def add_commands(sub: Any) -> None:
     """Add ``regrade`` to the ``rlvr`` root parser."""
     from verifiers.grading import DEFAULT_TIMEOUT_S
 
-    from .regrade import FORMATS
+    from ..regrade import FORMATS
 
     p = sub.add_parser(
         "regrade",
@@ -79,7 +79,7 @@ def run_regrade(args: argparse.Namespace) -> int:
     from verifiers.errors import VerifierError
     from verifiers.regrade import regrade
 
-    from .regrade import read_entries, write_entries
+    from ..regrade import read_entries, write_entries
 
     problem = _usage_problem(args)
     if problem:

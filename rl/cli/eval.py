@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .errors import RLError
+from ..errors import RLError
 
 
 def add_commands(sub: Any) -> None:
@@ -93,7 +93,7 @@ def add_commands(sub: Any) -> None:
 
 
 def eval_config(args: argparse.Namespace):
-    from .evaluate import EvalConfig
+    from ..evaluate import EvalConfig
 
     ks = tuple(int(k) for k in args.k.split(",") if k) if args.k else tuple(sorted({1, args.n}))
     temperature = (
@@ -134,7 +134,7 @@ def _json_object(flag: str, text: str) -> dict:
 
 def run_eval(args: argparse.Namespace) -> int:
     """Entry point of ``rlvr eval``; prints a summary table, returns the exit code."""
-    from .evaluate import evaluate
+    from ..evaluate import evaluate
 
     try:
         cfg = eval_config(args)
@@ -176,7 +176,7 @@ def _print_summary(result: Any, out: str | None) -> None:
 
 def run_convert(args: argparse.Namespace) -> int:
     """Entry point of ``rlvr model convert``."""
-    from .model_files import convert_gguf
+    from ..model_files import convert_gguf
 
     try:
         out = convert_gguf(args.source, args.out, overwrite=args.overwrite)

@@ -64,8 +64,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 def run_export_sft(args: argparse.Namespace) -> int:
     from envs.errors import EnvError
 
-    from .errors import RLError
-    from .sft_export import SFTExportConfig, export_sft
+    from ..errors import RLError
+    from ..sft_export import SFTExportConfig, export_sft
 
     try:
         config = SFTExportConfig(

@@ -18,9 +18,9 @@ import dataclasses
 import sys
 from typing import Any
 
-from . import distributed as dist
-from .config import GRPOConfig, load_config, parse_override
-from .errors import RLError
+from .. import distributed as dist
+from ..config import GRPOConfig, load_config, parse_override
+from ..errors import RLError
 
 
 def add_commands(sub: Any) -> None:
@@ -68,7 +68,7 @@ def run_train(args: argparse.Namespace) -> int:
         config = config_from_args(args)
         joined = dist.init(config.device)  # under torchrun: this process is one rank of the run
         main = dist.is_main()
-        from .trainer import GRPOTrainer
+        from ..trainer import GRPOTrainer
 
         history = GRPOTrainer(config, resume=args.resume).train()
         finished = True
