@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import sys
 from typing import Any
 
@@ -111,11 +112,21 @@ def _default(f: dataclasses.Field) -> Any:
 
 def _field_doc(name: str) -> str:
     """The docstring under a GRPOConfig field (read from the source), for ``--help``."""
-    import inspect
+    return _field_docs().get(name, "").replace("%", "%%")
 
-    lines = inspect.getsource(GRPOConfig).splitlines()
-    for i, line in enumerate(lines):
-        if line.strip().startswith(f"{name}:") and i + 1 < len(lines):
-            doc = lines[i + 1].strip()
-            return doc.strip('"').replace("%", "%%")
-    return ""
+
+@functools.cache
+def _field_docs() -> dict[str, str]:
+    """Every GRPOConfig field's docstring, its whitespace collapsed to single spaces."""
+    import ast
+    import inspect
+    import textwrap
+
+    body = ast.parse(textwrap.dedent(inspect.getsource(GRPOConfig))).body[0].body
+    docs = {}
+    for field, after in zip(body, body[1:]):
+        if isinstance(field, ast.AnnAssign) and isinstance(field.target, ast.Name):
+            value = getattr(after, "value", None)
+            if isinstance(after, ast.Expr) and isinstance(value, ast.Constant):
+                docs[field.target.id] = " ".join(str(value.value).split())
+    return docs
