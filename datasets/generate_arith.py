@@ -1,17 +1,18 @@
 """Generate the bundled arithmetic set: short sums, differences and products a small model can learn from.
 
-Two splits with no problem in common (``3 + 5`` and ``5 + 3`` count as one; every operation is held out in
-the same share): ``arith_train.jsonl`` for training and ``arith_heldout.jsonl``
+Two splits with no problem in common (``3 + 5`` and ``5 + 3`` count as one; every operation is held
+out in the same share): ``arith_train.jsonl`` for training and ``arith_heldout.jsonl``
 for evaluation (each with its own ``<stem>.manifest.json``). Each row: ``id``, ``prompt`` (a system
 and a user chat message, so ``chat_template=True`` renders it for an instruct model), ``reference =
-{"answer": "<integer>"}`` for ``math@2``, ``solution`` (the worked line ending in ``\\boxed{...}``) and
-``meta`` (operation, split). Same seed, same bytes.
+{"answer": "<integer>"}`` for ``math@2``, ``solution`` (the worked line ending in ``\\boxed{...}``)
+and ``meta`` (operation, split). Same seed, same bytes.
 
 SmolLM2-135M-Instruct answers about 30% of the held-out split at temperature 0 within 96 new
 tokens (``tests/bench/bench_real_model.py`` measures it): hard enough to leave room, easy enough
 for GRPO's groups to hold both passes and failures.
 
-    python datasets/generate_arith.py [--seed 0] [--train 2000] [--heldout 400] [--out datasets/arith]
+    python datasets/generate_arith.py [--seed 0] [--train 2000] [--heldout 400] [--out
+    datasets/arith]
 """
 
 from __future__ import annotations
@@ -31,8 +32,9 @@ OPS = {"add": "+", "sub": "-", "mul": "*"}
 
 
 def space(op: str) -> list[tuple[int, int]]:
-    """Every distinct problem of an operation: sums and differences of 1..30 (``a >= b`` for differences),
-    products of 2..9; ``3 + 5`` and ``5 + 3`` are one problem (stored with the smaller operand first)."""
+    """Every distinct problem of an operation: sums and differences of 1..30 (``a >= b`` for
+    differences), products of 2..9; ``3 + 5`` and ``5 + 3`` are one problem (stored with the smaller
+    operand first)."""
     if op == "mul":
         return [(a, b) for a in range(2, 10) for b in range(a, 10)]
     if op == "sub":
@@ -59,9 +61,9 @@ def row(index: int, split: str, op: str, a: int, b: int, rng: random.Random) -> 
 
 
 def generate(seed: int, train: int, heldout: int) -> tuple[list[dict], list[dict]]:
-    """Held-out problems: the same share of every operation's problems, drawn without repeats; training
-    problems: drawn at random from all the others (so both splits mix the operations alike; training
-    problems repeat; no held-out problem ever appears in training)."""
+    """Held-out problems: the same share of every operation's problems, drawn without repeats;
+    training problems: drawn at random from all the others (so both splits mix the operations alike;
+    training problems repeat; no held-out problem ever appears in training)."""
     rng = random.Random(seed)
     pools = {op: space(op) for op in OPS}
     total = sum(len(p) for p in pools.values())
@@ -100,7 +102,8 @@ def main(argv: list[str] | None = None) -> int:
             manifest_name=f"{stem}.manifest.json",
         )
         print(
-            f"wrote {manifest['count']} tasks to {args.out / manifest['file']} (sha256 {manifest['sha256'][:12]})"
+            f"wrote {manifest['count']} tasks to {args.out / manifest['file']} (sha256 "
+            f"{manifest['sha256'][:12]})"
         )
     return 0
 

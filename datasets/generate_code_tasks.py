@@ -8,7 +8,8 @@ tasks are instantiated with parameters drawn from a seeded RNG, so the output is
 
 writes the JSONL and ``python_tasks.manifest.json`` (generator, version, seed, count, sha256).
 Each line: ``{"id", "family", "prompt", "entry_point", "solution", "reference"}`` where
-``reference`` is ready for ``code@1`` (``{"language": "python", "tests": ..., "entry_point": ...}``).
+``reference`` is ready for ``code@1`` (``{"language": "python", "tests": ...,
+"entry_point": ...}``).
 """
 
 from __future__ import annotations
@@ -78,13 +79,16 @@ FAMILIES = [
     _family(
         "is_prime_offset",
         "Return True when n + {k} is a prime number.",
-        "def {fn}(n):\n    m = n + {k}\n    if m < 2:\n        return False\n    i = 2\n    while i * i <= m:\n        if m % i == 0:\n            return False\n        i += 1\n    return True\n",
+        "def {fn}(n):\n    m = n + {k}\n    if m < 2:\n        return False\n    i = 2\n"
+        "    while i * i <= m:\n        if m % i == 0:\n            return False\n        i += 1\n"
+        "    return True\n",
         lambda rng: [(rng.randint(0, 60),) for _ in range(5)],
     ),
     _family(
         "fibonacci_mod",
         "Return the n-th Fibonacci number (F(0)=0, F(1)=1) modulo {m}.",
-        "def {fn}(n):\n    a, b = 0, 1\n    for _ in range(n):\n        a, b = b, (a + b) % {m}\n    return a\n",
+        "def {fn}(n):\n    a, b = 0, 1\n    for _ in range(n):\n        a, b = b, (a + b) % {m}\n"
+        "    return a\n",
         lambda rng: [(rng.randint(0, 90),) for _ in range(4)],
     ),
     _family(
@@ -102,19 +106,23 @@ FAMILIES = [
     _family(
         "factorial_mod",
         "Return n! modulo {m}.",
-        "def {fn}(n):\n    r = 1\n    for i in range(2, n + 1):\n        r = r * i % {m}\n    return r % {m}\n",
+        "def {fn}(n):\n    r = 1\n    for i in range(2, n + 1):\n        r = r * i % {m}\n"
+        "    return r % {m}\n",
         lambda rng: [(rng.randint(0, 40),) for _ in range(4)],
     ),
     _family(
         "max_subarray",
         "Return the largest sum of a non-empty contiguous slice of xs, plus {k}.",
-        "def {fn}(xs):\n    best = cur = xs[0]\n    for x in xs[1:]:\n        cur = max(x, cur + x)\n        best = max(best, cur)\n    return best + {k}\n",
+        "def {fn}(xs):\n    best = cur = xs[0]\n    for x in xs[1:]:\n"
+        "        cur = max(x, cur + x)\n        best = max(best, cur)\n    return best + {k}\n",
         lambda rng: [(_ints(rng, rng.randint(1, 7)),) for _ in range(4)],
     ),
     _family(
         "is_palindrome",
-        "Return True when s, lower-cased and ignoring characters other than letters, reads the same both ways; the answer is inverted when {flip} is True.",
-        "def {fn}(s):\n    t = [c for c in s.lower() if c.isalpha()]\n    return (t == t[::-1]) != {flip}\n",
+        "Return True when s, lower-cased and ignoring characters other than letters, reads the "
+        "same both ways; the answer is inverted when {flip} is True.",
+        "def {fn}(s):\n    t = [c for c in s.lower() if c.isalpha()]\n"
+        "    return (t == t[::-1]) != {flip}\n",
         lambda rng: [
             (
                 rng.choice(
@@ -127,7 +135,8 @@ FAMILIES = [
     _family(
         "running_sum",
         "Return the list of running sums of xs, each plus {k}.",
-        "def {fn}(xs):\n    out, total = [], 0\n    for x in xs:\n        total += x\n        out.append(total + {k})\n    return out\n",
+        "def {fn}(xs):\n    out, total = [], 0\n    for x in xs:\n        total += x\n"
+        "        out.append(total + {k})\n    return out\n",
         lambda rng: [(_ints(rng, rng.randint(0, 6)),) for _ in range(3)],
     ),
     _family(
@@ -139,13 +148,15 @@ FAMILIES = [
     _family(
         "rotate_string",
         "Rotate s to the left by {k} positions (wrapping around); return s unchanged when empty.",
-        "def {fn}(s):\n    if not s:\n        return s\n    r = {k} % len(s)\n    return s[r:] + s[:r]\n",
+        "def {fn}(s):\n    if not s:\n        return s\n    r = {k} % len(s)\n"
+        "    return s[r:] + s[:r]\n",
         lambda rng: [(rng.choice(["", "abc", "rotation", "x", "hello world"]),) for _ in range(4)],
     ),
     _family(
         "dedupe",
         "Return xs without repeated elements, keeping first occurrences in order, then append {k}.",
-        "def {fn}(xs):\n    seen, out = set(), []\n    for x in xs:\n        if x not in seen:\n            seen.add(x)\n            out.append(x)\n    return out + [{k}]\n",
+        "def {fn}(xs):\n    seen, out = set(), []\n    for x in xs:\n        if x not in seen:\n"
+        "            seen.add(x)\n            out.append(x)\n    return out + [{k}]\n",
         lambda rng: [(_ints(rng, rng.randint(0, 8), 0, 5),) for _ in range(3)],
     ),
     _family(
@@ -156,8 +167,10 @@ FAMILIES = [
     ),
     _family(
         "caesar",
-        "Shift every lowercase letter of s forward by {k} places in the alphabet (wrapping); keep other characters.",
-        "def {fn}(s):\n    return ''.join(chr((ord(c) - 97 + {k}) % 26 + 97) if 'a' <= c <= 'z' else c for c in s)\n",
+        "Shift every lowercase letter of s forward by {k} places in the alphabet (wrapping); keep "
+        "other characters.",
+        "def {fn}(s):\n    return ''.join(chr((ord(c) - 97 + {k}) % 26 + 97) if 'a' <= c <= 'z' "
+        "else c for c in s)\n",
         lambda rng: [(" ".join(_words(rng, 2)) + "!",) for _ in range(3)],
     ),
     _family(
@@ -168,8 +181,10 @@ FAMILIES = [
     ),
     _family(
         "to_base",
-        "Return the representation of the non-negative integer n in base {b} as a string of digits.",
-        "def {fn}(n):\n    if n == 0:\n        return '0'\n    digits = ''\n    while n:\n        digits = str(n % {b}) + digits\n        n //= {b}\n    return digits\n",
+        "Return the representation of the non-negative integer n in base {b} as a string of "
+        "digits.",
+        "def {fn}(n):\n    if n == 0:\n        return '0'\n    digits = ''\n    while n:\n"
+        "        digits = str(n % {b}) + digits\n        n //= {b}\n    return digits\n",
         lambda rng: [(rng.randint(0, 5000),) for _ in range(4)],
     ),
     _family(
@@ -193,31 +208,38 @@ FAMILIES = [
     _family(
         "pair_count",
         "Count pairs of indices i < j with xs[i] + xs[j] == {k}.",
-        "def {fn}(xs):\n    return sum(1 for i in range(len(xs)) for j in range(i + 1, len(xs)) if xs[i] + xs[j] == {k})\n",
+        "def {fn}(xs):\n    return sum(1 for i in range(len(xs)) for j in range(i + 1, len(xs)) if "
+        "xs[i] + xs[j] == {k})\n",
         lambda rng: [(_ints(rng, rng.randint(0, 7), -5, 10),) for _ in range(4)],
     ),
     _family(
         "second_largest",
         "Return the second largest distinct value of xs, or {k} when there is none.",
-        "def {fn}(xs):\n    vals = sorted(set(xs))\n    return vals[-2] if len(vals) >= 2 else {k}\n",
+        "def {fn}(xs):\n    vals = sorted(set(xs))\n    return vals[-2] if len(vals) >= 2 else "
+        "{k}\n",
         lambda rng: [(_ints(rng, rng.randint(0, 6), 0, 9),) for _ in range(4)],
     ),
     _family(
         "word_freq",
         "Return a dict mapping each word of s (split on spaces) of length >= {k} to its count.",
-        "def {fn}(s):\n    out = {{}}\n    for w in s.split():\n        if len(w) >= {k}:\n            out[w] = out.get(w, 0) + 1\n    return out\n",
+        "def {fn}(s):\n    out = {{}}\n    for w in s.split():\n        if len(w) >= {k}:\n"
+        "            out[w] = out.get(w, 0) + 1\n    return out\n",
         lambda rng: [(" ".join(_words(rng, rng.randint(0, 5)) + ["a", "to"]),) for _ in range(3)],
     ),
     _family(
         "transpose",
-        "Return the transpose of a rectangular matrix given as a list of rows, as a list of tuples, with {k} added to every entry.",
+        "Return the transpose of a rectangular matrix given as a list of rows, as a list of "
+        "tuples, with {k} added to every entry.",
         "def {fn}(m):\n    return [tuple(v + {k} for v in col) for col in zip(*m)]\n",
         lambda rng: [([_ints(rng, 3, 0, 9) for _ in range(rng.randint(1, 3))],) for _ in range(3)],
     ),
     _family(
         "collatz_steps",
-        "Return how many Collatz steps (n -> n/2 if even, else 3n+1) it takes n >= 1 to reach 1, plus {k}.",
-        "def {fn}(n):\n    steps = 0\n    while n != 1:\n        n = n // 2 if n % 2 == 0 else 3 * n + 1\n        steps += 1\n    return steps + {k}\n",
+        "Return how many Collatz steps (n -> n/2 if even, else 3n+1) it takes n >= 1 to reach 1, "
+        "plus {k}.",
+        "def {fn}(n):\n    steps = 0\n    while n != 1:\n"
+        "        n = n // 2 if n % 2 == 0 else 3 * n + 1\n        steps += 1\n"
+        "    return steps + {k}\n",
         lambda rng: [(rng.randint(1, 200),) for _ in range(4)],
     ),
     _family(
@@ -240,8 +262,10 @@ FAMILIES = [
     ),
     _family(
         "title_words",
-        "Capitalise the first letter of every word of s (words separated by single spaces), and append {suffix!r}.",
-        "def {fn}(s):\n    return ' '.join(w[:1].upper() + w[1:] for w in s.split(' ')) + {suffix!r}\n",
+        "Capitalise the first letter of every word of s (words separated by single spaces), and "
+        "append {suffix!r}.",
+        "def {fn}(s):\n    return ' '.join(w[:1].upper() + w[1:] for w in s.split(' ')) + "
+        "{suffix!r}\n",
         lambda rng: [(" ".join(_words(rng, rng.randint(1, 3))),) for _ in range(3)],
     ),
 ]

@@ -143,8 +143,8 @@ def event(rng: random.Random) -> tuple[str, dict, dict]:
     guests = sorted(rng.sample(FIRST, rng.randint(2, 4)))
     title = f"{rng.choice(['Quarterly', 'Annual', 'Spring', 'Team'])} {rng.choice(['review', 'retreat', 'dinner'])}"
     text = (
-        f"The {title.lower()} takes place on {MONTHS[month - 1]} {day}, {year} in {rng.choice(CITIES)}. "
-        f"Confirmed guests, in alphabetical order: {', '.join(guests)}."
+        f"The {title.lower()} takes place on {MONTHS[month - 1]} {day}, {year} in "
+        f"{rng.choice(CITIES)}. Confirmed guests, in alphabetical order: {', '.join(guests)}."
     )
     schema = obj(
         {
@@ -200,7 +200,8 @@ def generate(seed: int, count: int) -> list[dict]:
         text, schema, value = TEMPLATES[template](rng)
         prompt = (
             f"Extract the facts from the text below as one JSON object matching this JSON Schema."
-            f"{HINTS[template]}\n\nSchema:\n{json.dumps(schema, ensure_ascii=False)}\n\nText:\n{text}"
+            f"{HINTS[template]}\n\nSchema:\n{json.dumps(schema, ensure_ascii=False)}\n\nText:\n"
+            f"{text}"
         )
         rows.append(
             {

@@ -100,8 +100,8 @@ def speed(rng: random.Random) -> tuple[str, str, Fraction]:
     distance, hours, later = rng.randint(40, 400), rng.randint(2, 7), rng.randint(1, 9)
     answer = Fraction(distance * later, hours)
     prompt = (
-        f"A train travels {distance} km in {hours} hours. At the same speed, how many km does it travel "
-        f"in {later} hours? Give the exact value."
+        f"A train travels {distance} km in {hours} hours. At the same speed, how many km does it "
+        f"travel in {later} hours? Give the exact value."
     )
     return prompt, f"\\frac{{{distance}}}{{{hours}}} \\cdot {later} = {latex(answer)}", answer
 
@@ -143,12 +143,14 @@ def pipes(rng: random.Random) -> tuple[str, str, Fraction]:
     a, b = rng.sample(range(2, 13), 2)
     answer = Fraction(a * b, a + b)
     prompt = (
-        f"Pipe A fills a tank in {a} hours and pipe B fills it in {b} hours. Working together, how many "
+        f"Pipe A fills a tank in {a} hours and pipe B fills it in {b} hours. Working together, how "
+        f"many "
         "hours do they take to fill the tank? Give the exact value."
     )
     return (
         prompt,
-        f"\\frac{{1}}{{{a}}} + \\frac{{1}}{{{b}}} = \\frac{{{a + b}}}{{{a * b}}}, time = {latex(answer)}",
+        f"\\frac{{1}}{{{a}}} + \\frac{{1}}{{{b}}} = \\frac{{{a + b}}}{{{a * b}}}, time = "
+        f"{latex(answer)}",
         answer,
     )
 

@@ -81,7 +81,8 @@ def book_earliest(rng: random.Random) -> Built:
         "find_free_slot", {"date": day, "duration_minutes": minutes}
     )[1]
     prompt = (
-        f'Book a {minutes}-minute meeting titled "{title}" with {guests[0]} and {guests[1]} on {day}, '
+        f'Book a {minutes}-minute meeting titled "{title}" with {guests[0]} and {guests[1]} on '
+        f'{day}, '
         "at the earliest free time that day (working hours 09:00-17:00)."
     )
     create = {"title": title, "date": day, "start": slot["start"], "end": slot["end"]}

@@ -121,12 +121,14 @@ def shipment(rng: random.Random) -> tuple[str, str, str, list]:
     items = [(good, rng.randint(1, 50)) for good in rng.sample(GOODS, rng.randint(1, 3))]
     listed = ", then ".join(f"{qty} {good}" for good, qty in items)
     facts = (
-        f"Shipment {ident} goes to {city} {'by express' if express else 'by standard post (not express)'}. "
-        f"It holds, in this order: {listed}. Use one item element per good, with the count in qty."
+        f"Shipment {ident} goes to {city} "
+        f"{'by express' if express else 'by standard post (not express)'}. It holds, in this "
+        f"order: {listed}. Use one item element per good, with the count in qty."
     )
     body = "".join(f'<item qty="{qty}">{good}</item>' for good, qty in items)
     doc = (
-        f'<shipment id="{ident}" express="{str(express).lower()}"><destination>{escape(city)}</destination>'
+        f'<shipment id="{ident}" '
+        f'express="{str(express).lower()}"><destination>{escape(city)}</destination>'
         f"{body}</shipment>"
     )
     checks = [
@@ -173,8 +175,8 @@ def generate(seed: int, count: int) -> list[dict]:
         template = names[index % len(names)]
         facts, xsd, doc, checks = TEMPLATES[template](rng)
         prompt = (
-            f"Write one XML document, valid against the XSD below, that records these facts:\n{facts}"
-            f"\n\nXSD:\n{xsd}\n\nReply with the XML only."
+            f"Write one XML document, valid against the XSD below, that records these facts:\n"
+            f"{facts}\n\nXSD:\n{xsd}\n\nReply with the XML only."
         )
         rows.append(
             {

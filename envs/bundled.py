@@ -1,10 +1,11 @@
 """The bundled task sets in the repository's ``datasets/`` folder, and how they are written.
 
-Each set is one JSONL file plus a manifest next to it (``manifest.json`` or ``<stem>.manifest.json``:
-generator, version, seed, count, sha256 of the JSONL bytes); a set with splits (``arith`` and
-``arith_heldout``) is one generator writing two files. They are found, in this order, in ``$RLVR_DATASETS``, in the
-checkout's ``datasets/`` (an editable install), or where the wheel installed them as shared data
-(``<prefix>/share/rlvr/datasets``, the user scheme's prefix too).
+Each set is one JSONL file plus a manifest next to it (``manifest.json`` or
+``<stem>.manifest.json``: generator, version, seed, count, sha256 of the JSONL bytes); a set with
+splits (``arith`` and ``arith_heldout``) is one generator writing two files. They are found, in this
+order, in ``$RLVR_DATASETS``, in the checkout's ``datasets/`` (an editable install), or where the
+wheel installed them as shared data (``<prefix>/share/rlvr/datasets``, the user scheme's prefix
+too).
 
 >>> sorted(BUNDLED)
 ['arith', 'arith_heldout', 'code', 'json', 'math', 'tools', 'xml']
@@ -34,8 +35,9 @@ BUNDLED: dict[str, str] = {
 
 
 def datasets_dir() -> Path:
-    """The folder holding the bundled sets: ``$RLVR_DATASETS``, else the first of :func:`candidate_dirs`
-    that holds any bundled set (the checkout's ``datasets/`` when there is no such folder anywhere)."""
+    """The folder holding the bundled sets: ``$RLVR_DATASETS``, else the first of
+    :func:`candidate_dirs` that holds any bundled set (the checkout's ``datasets/`` when there is no
+    such folder anywhere)."""
     override = os.environ.get("RLVR_DATASETS")
     if override:
         return Path(override)
@@ -47,7 +49,8 @@ def datasets_dir() -> Path:
 
 
 def candidate_dirs() -> list[Path]:
-    """Where bundled sets may live: the checkout's ``datasets/``, then the installed shared-data folders."""
+    """Where bundled sets may live: the checkout's ``datasets/``, then the installed shared-data
+    folders."""
     import site
     import sysconfig
 
@@ -89,7 +92,8 @@ def write_task_set(
     seed: int,
     manifest_name: str = "manifest.json",
 ) -> dict[str, Any]:
-    """Write ``rows`` as ``out_dir/filename`` and ``out_dir/manifest_name``; returns the manifest."""
+    """Write ``rows`` as ``out_dir/filename`` and ``out_dir/manifest_name``; returns the
+    manifest."""
     data = encode_rows(rows)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / filename).write_bytes(data)

@@ -104,10 +104,11 @@ def render_text(messages: Sequence[Mapping[str, Any]]) -> str:
 
 
 def copy_json(value: Any) -> Any:
-    """Deep copy of JSON-like data (dicts, lists, scalars), several times cheaper than ``copy.deepcopy``.
+    """Deep copy of JSON-like data (dicts, lists, scalars), several times cheaper than
+    ``copy.deepcopy``.
 
-    Anything else (tuples, custom objects) goes through ``copy.deepcopy``, so the result never shares a
-    mutable object with ``value``.
+    Anything else (tuples, custom objects) goes through ``copy.deepcopy``, so the result never
+    shares a mutable object with ``value``.
 
     >>> msgs = [{"role": "user", "content": "hi"}]
     >>> copy_json(msgs) == msgs and copy_json(msgs)[0] is not msgs[0]
@@ -224,9 +225,9 @@ class VerifierEnv(TaskEnv):
         render_mode: ``"ansi"`` or ``None``.
         system_prompt, max_prompt_chars, max_completion_chars, timeout_s, record_elapsed:
             see :class:`EnvConfig`.
-        quarantine: a :class:`~envs.quarantine.QuarantineGate` (or an isolation-list folder, refusing):
-            tasks matching isolated evaluation items are refused or dropped; the report is kept on
-            ``env.quarantine_report``.
+        quarantine: a :class:`~envs.quarantine.QuarantineGate` (or an isolation-list folder,
+            refusing): tasks matching isolated evaluation items are refused or dropped; the report
+            is kept on ``env.quarantine_report``.
     """
 
     def __init__(

@@ -29,7 +29,8 @@ class EnvStateError(EnvError, RuntimeError):
 
 
 class QuarantineError(EnvConfigError):
-    """Training tasks match the isolation list and the gate refuses them; ``report`` names every hit."""
+    """Training tasks match the isolation list and the gate refuses them; ``report`` names every
+    hit."""
 
     def __init__(self, message: str, report: object = None) -> None:
         super().__init__(message)

@@ -40,7 +40,8 @@ def pin_verifier(spec: str) -> str:
 
 
 def check_available(spec: str) -> None:
-    """Raise :class:`EnvConfigError` when ``spec`` is not registered (e.g. its package failed to import)."""
+    """Raise :class:`EnvConfigError` when ``spec`` is not registered (e.g. its package failed to
+    import)."""
     try:
         verifiers.resolve(spec)
     except verifiers.VerifierError as exc:
@@ -54,7 +55,8 @@ class Grader:
 
     Args:
         spec: exact ``name@version`` of the verifier.
-        executor: executor to use (not closed here); default: a lazily created one-worker process pool.
+        executor: executor to use (not closed here); default: a lazily created one-worker process
+            pool.
         timeout_s: per-completion bound for the default executor.
     """
 
@@ -74,9 +76,10 @@ class Grader:
         if self._executor is None:
             if multiprocessing.current_process().daemon:
                 raise EnvConfigError(
-                    "this environment runs in a daemonic process (gymnasium's AsyncVectorEnv default), which "
-                    "cannot start grading workers; use gymnasium.make_vec(..., vectorization_mode='async', "
-                    "vector_kwargs={'daemon': False, 'shared_memory': False}) or the 'sync' mode"
+                    "this environment runs in a daemonic process (gymnasium's AsyncVectorEnv "
+                    "default), which cannot start grading workers; use gymnasium.make_vec(..., "
+                    "vectorization_mode='async', vector_kwargs={'daemon': False, 'shared_memory': "
+                    "False}) or the 'sync' mode"
                 )
             self._executor = ProcessPoolExecutor(1, timeout_s=self.timeout_s)
         return self._executor

@@ -47,7 +47,8 @@ class GroupResult:
 
 
 def grade_group(env: gym.Env, completions: Sequence[str]) -> GroupResult:
-    """Grade G completions of ``env``'s current task in one batch call (the episode is not advanced)."""
+    """Grade G completions of ``env``'s current task in one batch call (the episode is not
+    advanced)."""
     inner = env.unwrapped
     if not isinstance(inner, VerifierEnv):
         raise EnvConfigError(

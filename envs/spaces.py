@@ -142,7 +142,8 @@ def _is_message(message: Any) -> bool:
 
 
 def prompt_space(max_chars: int, max_messages: int = 256) -> spaces.Dict:
-    """Observation space of the text environments: ``{"messages": ChatMessages, "text": UnicodeText}``."""
+    """Observation space of the text environments: ``{"messages": ChatMessages, "text":
+    UnicodeText}``."""
     return spaces.Dict(
         {"messages": ChatMessages(max_messages, max_chars), "text": UnicodeText(max_chars)}
     )

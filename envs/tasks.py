@@ -128,7 +128,8 @@ def load_tasks(source: Any, *, columns: Columns | None = None) -> TaskList:
 
     ``source`` may be a :class:`TaskList`, ``"bundled:NAME"``, a path to a ``.jsonl``/``.json``
     (JSON Lines, or for ``.json`` also one JSON array of rows; UTF-8, a byte-order mark is skipped)
-    or ``.parquet`` file, a Hugging Face ``datasets.Dataset``, or a sequence (or iterator) of dicts or Tasks.
+    or ``.parquet`` file, a Hugging Face ``datasets.Dataset``, or a sequence (or iterator) of dicts
+    or Tasks.
     """
     columns = columns or Columns()
     if isinstance(source, TaskList):
@@ -159,7 +160,8 @@ def from_rows(rows: Iterable[Any], columns: Columns, name: str) -> TaskList:
 
 
 def row_to_task(row: Any, index: int, columns: Columns, name: str) -> Task:
-    """One row to a :class:`Task`; raises :class:`TaskSourceError` that names the row and the fix."""
+    """One row to a :class:`Task`; raises :class:`TaskSourceError` that names the row and the
+    fix."""
     where = f"{name}: row {index}"
     if isinstance(row, TaskSourceError):
         raise row
@@ -249,7 +251,8 @@ def _load_file(path: Path, columns: Columns) -> TaskList:
 
 
 def _read_json_array(path: Path) -> list[Any] | None:
-    """The rows of a ``.json`` file holding one JSON array, or ``None`` (then it is read as JSON Lines)."""
+    """The rows of a ``.json`` file holding one JSON array, or ``None`` (then it is read as JSON
+    Lines)."""
     with open(path, encoding="utf-8-sig") as fh:
         head = fh.read(4096).lstrip()
         if not head.startswith("["):

@@ -1,4 +1,5 @@
-"""``rlvr/ToolCall-v1`` (and ``-v0``): a multi-turn environment where the assistant calls tools of a mock API.
+"""``rlvr/ToolCall-v1`` (and ``-v0``): a multi-turn environment where the assistant calls tools of a
+mock API.
 
 * Observation: the conversation so far (system, user, assistant, tool messages in OpenAI chat
   format) plus its plain-text form, as in :class:`~envs.core.VerifierEnv`.
@@ -68,13 +69,15 @@ class ToolCallEnv(TaskEnv):
 
     Args:
         tasks: task source; each reference needs ``environment: {api, state}``.
-        verifier: pinned verifier for the final grade (``tool_call@2``; ``rlvr/ToolCall-v0`` pins ``tool_call@1``).
+        verifier: pinned verifier for the final grade (``tool_call@2``; ``rlvr/ToolCall-v0`` pins
+            ``tool_call@1``).
         max_turns: assistant messages allowed before the episode is truncated (>= 1).
-        strict_no_call: on a task that expects no call (``expected_calls: []``), grade every call the
-            assistant tried, failed ones included (the default; ``rlvr/ToolCall-v0`` turns it off); otherwise
-            only calls that succeeded reach the final grade, so a failed call then a plain answer
-            would read as "no call".
-        system_prompt: template with ``{tools}`` (the tools as JSON); default :data:`DEFAULT_SYSTEM_PROMPT`.
+        strict_no_call: on a task that expects no call (``expected_calls: []``), grade every call
+            the assistant tried, failed ones included (the default; ``rlvr/ToolCall-v0`` turns it
+            off); otherwise only calls that succeeded reach the final grade, so a failed call then a
+            plain answer would read as "no call".
+        system_prompt: template with ``{tools}`` (the tools as JSON); default
+            :data:`DEFAULT_SYSTEM_PROMPT`.
         Other arguments: as :class:`~envs.core.VerifierEnv`.
     """
 
@@ -162,7 +165,8 @@ class ToolCallEnv(TaskEnv):
                 {
                     "role": "user",
                     "content": f"Your tool call could not be read "
-                    f"({error.code}): {error.message}. Reply with valid tool calls or a final answer.",
+                    f"({error.code}): {error.message}. Reply with valid tool calls or a final "
+                    f"answer.",
                 }
             )
             turn["parse_error"] = error.code

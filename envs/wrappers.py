@@ -125,7 +125,8 @@ def _tags_fill(text: str, tags: Sequence[str]) -> bool:
 
 
 def overlong_penalty(length: int, *, max_length: int, buffer: int) -> float:
-    """DAPO soft overlong penalty: 0 up to ``max_length - buffer``, linear to -1 at ``max_length``, -1 beyond."""
+    """DAPO soft overlong penalty: 0 up to ``max_length - buffer``, linear to -1 at
+    ``max_length``, -1 beyond."""
     if length <= max_length - buffer:
         return 0.0
     if length <= max_length:

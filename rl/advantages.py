@@ -1,4 +1,5 @@
-"""Advantage estimators and reward shaping: small pure tensor functions over ``[groups, G]`` rewards.
+"""Advantage estimators and reward shaping: small pure tensor functions over ``[groups, G]``
+rewards.
 
 >>> import torch
 >>> group_advantages(torch.tensor([[1.0, 0.0], [1.0, 1.0]]), scale=False).tolist()
@@ -86,7 +87,8 @@ def zero_std_fraction(
 ) -> float:
     """Fraction of groups (rows) whose rewards are all equal: they carry no learning signal.
 
-    With ``graded``, only graded entries count, and a row with fewer than 2 of them carries no signal either.
+    With ``graded``, only graded entries count, and a row with fewer than 2 of them carries no
+    signal either.
 
     >>> import torch
     >>> zero_std_fraction(torch.tensor([[1.0, 0.0], [1.0, 1.0]]))
@@ -105,8 +107,9 @@ def overlong_penalty(
 ) -> "torch.Tensor":
     """DAPO soft overlong punishment, to be added to the reward.
 
-    ``0`` for ``L <= max_tokens - buffer``; ``-penalty * (L - (max_tokens - buffer)) / buffer`` inside the
-    buffer (reaching ``-penalty`` at ``L = max_tokens``); ``-penalty`` beyond. ``buffer == 0`` disables it.
+    ``0`` for ``L <= max_tokens - buffer``; ``-penalty * (L - (max_tokens - buffer)) / buffer``
+    inside the buffer (reaching ``-penalty`` at ``L = max_tokens``); ``-penalty`` beyond.
+    ``buffer == 0`` disables it.
 
     >>> import torch
     >>> overlong_penalty(torch.tensor([2, 3, 4]), max_tokens=4, buffer=2).tolist()

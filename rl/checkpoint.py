@@ -1,4 +1,5 @@
-"""Checkpoints that carry their config and the verifier versions in use, and resume to the same state.
+"""Checkpoints that carry their config and the verifier versions in use, and resume to the same
+state.
 
 Layout of ``<output_dir>/checkpoints/step-00000010/``: the policy (``save_pretrained``) and
 tokenizer, ``optimizer.pt``, ``rng.pt`` (torch/python/numpy RNG states) and ``state.json``
@@ -76,7 +77,8 @@ def read_state(path: str | Path) -> dict[str, Any]:
 
 
 def restore(path: str | Path, model: Any, optimizer: Any) -> dict[str, Any]:
-    """Load weights, optimizer and RNG states from ``path`` into a live run; returns the state dict."""
+    """Load weights, optimizer and RNG states from ``path`` into a live run; returns the state
+    dict."""
     import numpy as np
     import torch
     from transformers import AutoModelForCausalLM

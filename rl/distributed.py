@@ -1,14 +1,17 @@
-"""Training on several ranks (``torchrun``): the few collectives the trainer needs, and a single-process no-op path.
+"""Training on several ranks (``torchrun``): the few collectives the trainer needs, and a
+single-process no-op path.
 
-Under ``torchrun --nproc-per-node N`` every process sees ``RANK``, ``WORLD_SIZE`` and ``LOCAL_RANK``;
-:func:`init` then joins the process group (``nccl`` when the device is CUDA, ``gloo`` on CPU) and pins
-CUDA rank ``k`` to GPU ``LOCAL_RANK``. Without those variables (a plain ``python``/``rlvr train``) there is
-one rank, and every helper here returns its input or does nothing, so single-process runs are untouched.
+Under ``torchrun --nproc-per-node N`` every process sees ``RANK``, ``WORLD_SIZE`` and
+``LOCAL_RANK``; :func:`init` then joins the process group (``nccl`` when the device is CUDA,
+``gloo`` on CPU) and pins CUDA rank ``k`` to GPU ``LOCAL_RANK``. Without those variables (a plain
+``python``/``rlvr train``) there is one rank, and every helper here returns its input or does
+nothing, so single-process runs are untouched.
 
-The trainer's contract on N ranks: each rank samples and grades its share of the prompts, the batch is
-gathered so every rank knows the global counts the loss divides by, each rank backpropagates only its own
-episodes, and :func:`all_reduce_grads` sums the gradients: the sum equals the single-process gradient on the
-union of the episodes. Only rank 0 (:func:`is_main`) writes logs, records and checkpoints.
+The trainer's contract on N ranks: each rank samples and grades its share of the prompts, the batch
+is gathered so every rank knows the global counts the loss divides by, each rank backpropagates only
+its own episodes, and :func:`all_reduce_grads` sums the gradients: the sum equals the single-process
+gradient on the union of the episodes. Only rank 0 (:func:`is_main`) writes logs, records and
+checkpoints.
 
 >>> init()                      # doctest: +SKIP
 >>> rank(), world_size(), is_main()
@@ -30,8 +33,8 @@ _BUCKET_ELEMENTS = (
 
 
 def launched() -> bool:
-    """Whether this process was started by ``torchrun`` (or another launcher that sets ``WORLD_SIZE``) with more
-    than one rank."""
+    """Whether this process was started by ``torchrun`` (or another launcher that sets
+    ``WORLD_SIZE``) with more than one rank."""
     return int(os.environ.get("WORLD_SIZE", "1")) > 1
 
 
@@ -45,8 +48,9 @@ def active() -> bool:
 def init(device: str = "auto") -> bool:
     """Join the process group that ``torchrun`` describes; returns True when this call created it.
 
-    A no-op (False) outside ``torchrun`` or when the group is already up (a caller that set it up keeps it).
-    ``device`` (``cpu``, ``cuda`` or ``auto``) picks the backend: ``nccl`` for CUDA, ``gloo`` for CPU.
+    A no-op (False) outside ``torchrun`` or when the group is already up (a caller that set it up
+    keeps it). ``device`` (``cpu``, ``cuda`` or ``auto``) picks the backend: ``nccl`` for CUDA,
+    ``gloo`` for CPU.
     """
     import torch
     import torch.distributed as dist
@@ -70,9 +74,9 @@ def init(device: str = "auto") -> bool:
 def shutdown(wait: bool = True) -> None:
     """Leave the process group (safe to call without one).
 
-    With ``wait`` the ranks meet at a barrier first: a rank that tore its connections down while a peer still
-    received its last message (gloo sends asynchronously) would abort that peer. Pass ``wait=False`` on an
-    error path, where the other ranks may never arrive."""
+    With ``wait`` the ranks meet at a barrier first: a rank that tore its connections down while a
+    peer still received its last message (gloo sends asynchronously) would abort that peer. Pass
+    ``wait=False`` on an error path, where the other ranks may never arrive."""
     import torch.distributed as dist
 
     if dist.is_available() and dist.is_initialized():
@@ -102,7 +106,8 @@ def is_main() -> bool:
 
 
 def device_for(device: str) -> str:
-    """The device of this rank: ``cuda`` becomes ``cuda:<LOCAL_RANK>`` on several ranks; others unchanged."""
+    """The device of this rank: ``cuda`` becomes ``cuda:<LOCAL_RANK>`` on several ranks; others
+    unchanged."""
     return f"cuda:{local_rank()}" if device == "cuda" and launched() else device
 
 
@@ -145,7 +150,8 @@ def all_gather_object(obj: T) -> list[T]:
 
 
 def broadcast_parameters(module: Any, src: int = 0) -> None:
-    """Copy rank ``src``'s parameters and buffers into ``module`` on every rank (ranks start identical)."""
+    """Copy rank ``src``'s parameters and buffers into ``module`` on every rank (ranks start
+    identical)."""
     if not active():
         return
     for tensor in [*module.parameters(), *module.buffers()]:
@@ -155,8 +161,9 @@ def broadcast_parameters(module: Any, src: int = 0) -> None:
 def all_reduce_grads(params: Iterable[Any]) -> None:
     """Sum ``.grad`` over ranks, in place, in flat buckets (no-op on one rank).
 
-    A parameter that no rank gave a gradient keeps ``grad = None`` (so the optimiser skips it exactly as it
-    would in one process); one that only some ranks touched counts zeros from the others.
+    A parameter that no rank gave a gradient keeps ``grad = None`` (so the optimiser skips it
+    exactly as it would in one process); one that only some ranks touched counts zeros from the
+    others.
     """
     if not active():
         return
@@ -183,7 +190,8 @@ def all_reduce_grads(params: Iterable[Any]) -> None:
 
 
 def _buckets(params: list[Any]) -> list[list[Any]]:
-    """Consecutive runs of parameters of one device and dtype, each up to ``_BUCKET_ELEMENTS`` elements."""
+    """Consecutive runs of parameters of one device and dtype, each up to ``_BUCKET_ELEMENTS``
+    elements."""
     out: list[list[Any]] = []
     size = 0
     for p in params:

@@ -16,7 +16,8 @@ class RLError(Exception):
 
 
 class ConfigError(RLError, ValueError):
-    """A :class:`~rl.config.GRPOConfig` value is invalid or conflicts with another; the message says the fix."""
+    """A :class:`~rl.config.GRPOConfig` value is invalid or conflicts with another; the message says
+    the fix."""
 
 
 class RolloutError(RLError):
@@ -28,7 +29,8 @@ class CheckpointError(RLError):
 
 
 def require(module: str, extra: str):
-    """Import ``module`` or raise the verifiers' MissingDependencyError naming ``pip install 'rlvr[extra]'``."""
+    """Import ``module`` or raise the verifiers' MissingDependencyError naming
+    ``pip install 'rlvr[extra]'``."""
     from verifiers.errors import require as _require
 
     return _require(module, extra)

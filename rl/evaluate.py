@@ -1,8 +1,9 @@
-"""Evaluate a model on an environment's tasks: pass@1 and pass@k, every verdict written with its provenance.
+"""Evaluate a model on an environment's tasks: pass@1 and pass@k, every verdict written with its
+provenance.
 
 Each task is visited once (``env.reset(options={"task_index": i})``), in the environment's order or,
-with ``tasks=K``, a sample of K tasks drawn with ``seed`` (the same seed gives the same tasks). For each
-task the engine samples ``n`` completions; the environment grades them. pass@k is the unbiased
+with ``tasks=K``, a sample of K tasks drawn with ``seed`` (the same seed gives the same tasks). For
+each task the engine samples ``n`` completions; the environment grades them. pass@k is the unbiased
 estimator of Chen et al. (2021), ``1 - C(n-c, k) / C(n, k)`` per task with ``c`` passing of ``n``
 graded samples, averaged over tasks. Samples that could not be graded (``timeout``/``error``) are
 counted apart and never scored as wrong: a task's ``n`` is its graded samples.
@@ -12,8 +13,8 @@ counted apart and never scored as wrong: a task's ``n`` is its graded samples.
 >>> result.pass_at[1], result.ci95[1]                              # doctest: +SKIP
 (0.285, (0.226, 0.352))
 
-Command line: ``rlvr eval --model models/smollm2 --env rlvr/ArithHeldout-v0 --chat-template true --tasks 200
---out v.jsonl``.
+Command line: ``rlvr eval --model models/smollm2 --env rlvr/ArithHeldout-v0 --chat-template
+true --tasks 200 --out v.jsonl``.
 """
 
 from __future__ import annotations
@@ -46,7 +47,8 @@ class EvalConfig:
     env_modules: tuple[str, ...] = ("envs",)
     """Modules imported first so that they register their ids."""
     engine: str = "auto"
-    """Rollout engine: ``hf``, ``vllm``, or ``auto`` (vLLM where it is installed for the device and can run the model)."""
+    """Rollout engine: ``hf``, ``vllm``, or ``auto`` (vLLM where it is installed for the device and
+    can run the model)."""
     device: str = "auto"
     """``cpu``, ``cuda`` or ``auto``."""
     n: int = 1
@@ -61,16 +63,19 @@ class EvalConfig:
     tasks: int | None = None
     """Evaluate this many tasks, sampled with ``seed``; None evaluates every task in order."""
     seed: int = 0
-    """Picks the tasks (with ``tasks``) and seeds the sampler (task ``i`` samples with ``seed + i``)."""
+    """Picks the tasks (with ``tasks``) and seeds the sampler (task ``i`` samples with
+    ``seed + i``)."""
     chat_template: bool = False
-    """Render chat-message prompts with the tokenizer's chat template (instruct models); the same default
-    as ``GRPOConfig.chat_template``, so a model is evaluated on the prompts it was trained on."""
+    """Render chat-message prompts with the tokenizer's chat template (instruct models); the same
+    default as ``GRPOConfig.chat_template``, so a model is evaluated on the prompts it was trained
+    on."""
     batch_size: int = 32
     """Tasks per engine call (``batch_size * n`` sequences are generated at once)."""
     grading_workers: int = 0
     """0 grades in this process; N > 0 uses a pool of N processes (use it for code)."""
     vllm_kwargs: Mapping[str, Any] = field(default_factory=dict)
-    """Extra ``vllm.LLM`` arguments (``engine="vllm"``), over the defaults ``GRPOConfig.vllm_kwargs`` names."""
+    """Extra ``vllm.LLM`` arguments (``engine="vllm"``), over the defaults
+    ``GRPOConfig.vllm_kwargs`` names."""
     progress: bool = True
 
     def __post_init__(self) -> None:
@@ -144,7 +149,8 @@ class EvalResult:
     config: Mapping[str, Any]
 
     def summary(self) -> dict[str, Any]:
-        """A JSON-serialisable summary (what ``rlvr eval --summary`` writes); an undefined rate is ``None``."""
+        """A JSON-serialisable summary (what ``rlvr eval --summary`` writes); an undefined rate is
+        ``None``."""
 
         def num(x: float) -> float | None:
             return None if math.isnan(x) else x
@@ -160,8 +166,8 @@ class EvalResult:
         }
 
     def task_values(self, k: int = 1) -> dict[str, float]:
-        """Per-task pass@k by task id, in task order (tasks with fewer than k graded samples are left out:
-        pair two runs by id, not by position)."""
+        """Per-task pass@k by task id, in task order (tasks with fewer than k graded samples are
+        left out: pair two runs by id, not by position)."""
         return {s.task_id: pass_at_k(s.graded, s.passed, k) for s in self.scores if s.graded >= k}
 
 
@@ -179,8 +185,9 @@ def pass_at_k(n: int, c: int, k: int) -> float:
 
 
 def mean_ci95(values: Sequence[float]) -> tuple[float, tuple[float, float]]:
-    """Mean of per-task rates and its 95% interval: Wilson's score interval when every value is 0 or 1
-    (pass@1 with one sample per task: honest at 0% and 100%), else the normal approximation clipped to [0, 1].
+    """Mean of per-task rates and its 95% interval: Wilson's score interval when every value is 0 or
+    1 (pass@1 with one sample per task: honest at 0% and 100%), else the normal approximation
+    clipped to [0, 1].
 
     >>> mean_ci95([1.0, 0.0, 1.0, 0.0])[0]
     0.5
@@ -200,8 +207,8 @@ def mean_ci95(values: Sequence[float]) -> tuple[float, tuple[float, float]]:
 def paired_gain_ci95(
     before: Mapping[str, float], after: Mapping[str, float]
 ) -> tuple[float, tuple[float, float]]:
-    """Mean gain ``after - before`` over the tasks scored in both runs (paired by task id) and its 95%
-    interval (paired normal approximation).
+    """Mean gain ``after - before`` over the tasks scored in both runs (paired by task id) and its
+    95% interval (paired normal approximation).
 
     >>> paired_gain_ci95({"a": 0, "b": 0, "c": 1, "d": 0}, {"a": 1, "b": 0, "c": 1, "d": 1})[0]
     0.5
@@ -217,7 +224,8 @@ def paired_gain_ci95(
 
 
 def task_indices(count: int, tasks: int | None, seed: int) -> list[int]:
-    """Which tasks to visit: all of them in order, or ``tasks`` of them drawn with ``seed`` (sorted).
+    """Which tasks to visit: all of them in order, or ``tasks`` of them drawn with ``seed``
+    (sorted).
 
     >>> task_indices(10, 3, 0) == task_indices(10, 3, 0), task_indices(3, None, 0)
     (True, [0, 1, 2])
@@ -235,7 +243,8 @@ def evaluate(
     engine: Any = None,
     output: str | Path | None = None,
 ) -> EvalResult:
-    """Sample ``cfg.n`` completions for each task, grade them, write one JSONL line per sample to ``output``."""
+    """Sample ``cfg.n`` completions for each task, grade them, write one JSONL line per sample to
+    ``output``."""
     from .wave_grading import GatheringExecutor
     from .trainer import grading_pool
 
@@ -264,7 +273,8 @@ def evaluate(
 
 
 def _build_engine(cfg: EvalConfig, policy: Any, tokenizer: Any) -> tuple[Any, Any]:
-    """The engine ``cfg`` names and its tokenizer; for vLLM only the tokenizer and config are read here."""
+    """The engine ``cfg`` names and its tokenizer; for vLLM only the tokenizer and config are read
+    here."""
     from .engines.select import resolve_engine
     from .trainer import load_model_config, load_policy, load_tokenizer, make_engine, resolve_device
 
@@ -332,7 +342,8 @@ def _score(group: list[Episode], index: int, env_id: str) -> TaskScore:
     info = group[0].reset_info
     if info.get("task_index", index) != index:
         raise RolloutError(
-            f"{env_id}: reset(options={{'task_index': {index}}}) gave task {info.get('task_index')}; "
+            f"{env_id}: reset(options={{'task_index': {index}}}) gave task "
+            f"{info.get('task_index')}; "
             "rlvr eval needs an environment that honours the task_index option (rlvr's envs do)"
         )
     graded = [e for e in group if e.graded]
@@ -350,7 +361,8 @@ def _task_count(env: Any, env_id: str) -> int:
     if tasks is None:
         raise ConfigError(
             f"{env_id} exposes no task list (env.unwrapped.tasks); rlvr eval visits the tasks of "
-            "rlvr environments (envs.register_env), which pick a task with reset(options={'task_index': i})"
+            "rlvr environments (envs.register_env), which pick a task with "
+            "reset(options={'task_index': i})"
         )
     return len(tasks)
 

@@ -92,7 +92,8 @@ def _clipped_surrogate(ratio, adv, p: LossParams):
 
 
 def _token_terms(b: PolicyBatch, p: LossParams):
-    """Per-token ``l_t`` (PPO clipped term times TIS weight plus KL), the KL, and the clip indicator."""
+    """Per-token ``l_t`` (PPO clipped term times TIS weight plus KL), the KL, and the clip
+    indicator."""
     ratio = (b.logp - b.old_logp).exp()
     pg, clipped = _clipped_surrogate(ratio, b.advantages.unsqueeze(-1), p)
     if b.is_weights is not None:
@@ -130,7 +131,8 @@ def grpo_loss(b: PolicyBatch, p: LossParams) -> LossOutput:
 
 
 def dr_grpo_loss(b: PolicyBatch, p: LossParams) -> LossOutput:
-    """Dr. GRPO: no length normaliser per sequence; a constant one instead (and no std scaling of A).
+    """Dr. GRPO: no length normaliser per sequence; a constant one instead (and no std scaling of
+    A).
 
     ``L = 1/(N_seq * L_max) * sum_i sum_t m_t l_t``
     """
@@ -140,7 +142,8 @@ def dr_grpo_loss(b: PolicyBatch, p: LossParams) -> LossOutput:
 
 
 def dapo_loss(b: PolicyBatch, p: LossParams) -> LossOutput:
-    """DAPO: token-level mean over the whole batch, with asymmetric clipping (``eps_high > eps_low``).
+    """DAPO: token-level mean over the whole batch, with asymmetric clipping
+    (``eps_high > eps_low``).
 
     ``L = 1/sum_i |y_i| * sum_i sum_t m_t l_t``
     """
@@ -153,8 +156,8 @@ def gspo_loss(b: PolicyBatch, p: LossParams) -> LossOutput:
     """GSPO: a sequence-level, length-normalised ratio clipped per sequence.
 
     ``s_i = exp(1/|y_i| * sum_t m_t (log pi - log pi_old))``,
-    ``L = 1/N_seq * sum_i [ -min(s_i A_i, clip(s_i, 1-eps_low, 1+eps_high) A_i) * w_i + beta * KL_i ]``
-    with ``w_i`` the token-mean TIS weight and ``KL_i`` the token-mean KL.
+    ``L = 1/N_seq * sum_i [ -min(s_i A_i, clip(s_i, 1-eps_low, 1+eps_high) A_i) * w_i + beta * KL_i
+    ]`` with ``w_i`` the token-mean TIS weight and ``KL_i`` the token-mean KL.
     """
     seq_ratio = _seq_mean(b.logp - b.old_logp, b.mask).exp()
     pg, clipped = _clipped_surrogate(seq_ratio, b.advantages, p)
@@ -235,7 +238,8 @@ LOSSES: dict[str, LossVariant] = {
     "gspo": LossVariant(gspo_loss),
     "p3o": LossVariant(p3o_loss, whole_groups=True),
 }
-"""Loss variants keyed by name (``GRPOConfig.loss``); the config's name checks are derived from it."""
+"""Loss variants keyed by name (``GRPOConfig.loss``); the config's name checks are derived from
+it."""
 
 
 def get_loss(name: str) -> LossFn:

@@ -17,7 +17,8 @@ from .errors import require
 
 
 class MetricsLogger:
-    """Appends one JSON object per step to ``<dir>/metrics.jsonl``; mirrors numbers to TensorBoard."""
+    """Appends one JSON object per step to ``<dir>/metrics.jsonl``; mirrors numbers to
+    TensorBoard."""
 
     def __init__(self, output_dir: str | Path, tensorboard: bool = True) -> None:
         self.dir = Path(output_dir)
@@ -91,7 +92,8 @@ def read_metrics(path: str | Path) -> list[dict[str, Any]]:
 
 
 def finite_json(value: Any) -> Any:
-    """``value`` with every non-finite float (at any depth) replaced by None, so it encodes as strict JSON.
+    """``value`` with every non-finite float (at any depth) replaced by None, so it encodes as
+    strict JSON.
 
     >>> finite_json({"a": float("nan"), "b": [1.5, float("inf")]})
     {'a': None, 'b': [1.5, None]}

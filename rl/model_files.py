@@ -1,8 +1,9 @@
-"""Models from local files: a GGUF file (or a model a Python package ships) -> a transformers checkpoint.
+"""Models from local files: a GGUF file (or a model a Python package ships) -> a transformers
+checkpoint.
 
-Nothing is downloaded. transformers reads GGUF files (with the ``gguf`` package) and dequantises them
-to float32; the result is flagged as quantised and will not ``save_pretrained``, so the weights are
-moved into a model built from the same config without its quantisation record, which saves as a
+Nothing is downloaded. transformers reads GGUF files (with the ``gguf`` package) and dequantises
+them to float32; the result is flagged as quantised and will not ``save_pretrained``, so the weights
+are moved into a model built from the same config without its quantisation record, which saves as a
 normal checkpoint directory (``config.json``, ``model.safetensors``, the tokenizer files) that
 ``GRPOConfig(model=...)``, ``HFEngine.from_pretrained`` and vLLM all load.
 
@@ -67,7 +68,8 @@ def packaged_gguf(name: str) -> Path:
 
 
 def resolve_gguf(source: str | Path) -> Path:
-    """``source`` as a GGUF file path: a packaged model's name, or a path to an existing ``.gguf`` file."""
+    """``source`` as a GGUF file path: a packaged model's name, or a path to an existing ``.gguf``
+    file."""
     if str(source) in PACKAGED:
         return packaged_gguf(str(source))
     path = Path(source)
@@ -85,10 +87,11 @@ def resolve_gguf(source: str | Path) -> Path:
 
 
 def convert_gguf(source: str | Path, out_dir: str | Path, *, overwrite: bool = False) -> Path:
-    """Write a float32 transformers checkpoint of the GGUF model ``source`` to ``out_dir``; return ``out_dir``.
+    """Write a float32 transformers checkpoint of the GGUF model ``source`` to ``out_dir``; return
+    ``out_dir``.
 
-    ``source`` is a ``.gguf`` path or a key of :data:`PACKAGED`. Raises :class:`ModelFileError` for a
-    missing or unreadable file, an architecture transformers cannot read from GGUF, or an existing
+    ``source`` is a ``.gguf`` path or a key of :data:`PACKAGED`. Raises :class:`ModelFileError` for
+    a missing or unreadable file, an architecture transformers cannot read from GGUF, or an existing
     ``out_dir`` (unless ``overwrite``).
     """
     gguf_path, out = resolve_gguf(source), Path(out_dir)
@@ -130,7 +133,8 @@ def convert_gguf(source: str | Path, out_dir: str | Path, *, overwrite: bool = F
 
 
 def _unquantised_copy(transformers, loaded):
-    """The same weights in a model built from ``loaded``'s config without its quantisation record."""
+    """The same weights in a model built from ``loaded``'s config without its quantisation
+    record."""
     config = loaded.config
     if hasattr(config, "quantization_config"):
         delattr(config, "quantization_config")

@@ -28,7 +28,8 @@ class Packed:
     rewards: Any
     group_ids: Any
     prompts: tuple[PromptGroup, ...] = ()
-    """Runs of consecutive rows that share their prompt (``rl.forward.shared_prefix`` reads each run's prompt once)."""
+    """Runs of consecutive rows that share their prompt (``rl.forward.shared_prefix`` reads each
+    run's prompt once)."""
 
     @property
     def width(self) -> int:
@@ -94,7 +95,8 @@ def pack_scored(rows: Sequence[ScoredEpisode], pad_id: int, device: Any) -> Pack
 
 
 def prompt_runs(episodes: Sequence[Episode]) -> tuple[PromptGroup, ...]:
-    """Consecutive episodes with the same prompt ids, as :class:`~rl.forward.shared_prefix.PromptGroup` runs."""
+    """Consecutive episodes with the same prompt ids, as
+    :class:`~rl.forward.shared_prefix.PromptGroup` runs."""
     runs: list[PromptGroup] = []
     for row, e in enumerate(episodes):
         last = runs[-1] if runs else None
@@ -116,8 +118,9 @@ def token_logprobs(model: Any, batch: Packed, temperature: float = 1.0, entropy:
     from .forward import llama
 
     keep = batch.input_ids.shape[1] - batch.start
-    # rows are right-padded, so every real token already sees exactly its own prefix under the causal
-    # mask alone; padding only follows it, and its outputs are masked out of every loss and metric
+    # rows are right-padded, so every real token already sees exactly its own prefix under the
+    # causal mask alone; padding only follows it, and its outputs are masked out of every loss and
+    # metric
     if llama.trainable(model) and worth_sharing(batch.prompts, batch.input_ids.shape[1]):
         logits = shared_prefix_logits(model, batch.input_ids, keep, batch.prompts)[
             :, :-1
@@ -125,8 +128,8 @@ def token_logprobs(model: Any, batch: Packed, temperature: float = 1.0, entropy:
     elif llama.trainable(model):  # the same maths without HF's per-call overhead (rl.forward.llama)
         logits = llama.causal_logits(model, batch.input_ids, keep)[:, :-1]
     else:
-        # the mask changes no real token's output (padding only follows them); it tells HF models the
-        # trailing pad ids are padding, so none warns about them
+        # the mask changes no real token's output (padding only follows them); it tells HF models
+        # the trailing pad ids are padding, so none warns about them
         logits = model(
             input_ids=batch.input_ids, attention_mask=batch.attention_mask, logits_to_keep=keep
         ).logits[:, :-1]

@@ -55,7 +55,8 @@ class RegradeInputError(RLError, ValueError):
 
 @dataclass(frozen=True)
 class Entry:
-    """One unit to re-grade and the output line (without ``"regraded"``) to write its verdict into."""
+    """One unit to re-grade and the output line (without ``"regraded"``) to write its verdict
+    into."""
 
     item: RegradeItem
     line: Mapping[str, Any]
@@ -71,7 +72,8 @@ Parsed = dict[str, Any] | str
 def read_entries(
     path: str | Path, *, fmt: str | None = None, inputs: str | Path | None = None, tasks: Any = None
 ) -> tuple[str, list[Entry]]:
-    """Read ``path`` as ``fmt`` (detected when ``None``) into entries; returns ``(format, entries)``.
+    """Read ``path`` as ``fmt`` (detected when ``None``) into entries; returns
+    ``(format, entries)``.
 
     ``inputs`` is the grading input file of a ``grade`` file; ``tasks`` a task source
     (:func:`envs.tasks.load_tasks`) whose references fill in lines and records that lack one.
@@ -136,7 +138,8 @@ def task_references(source: Any) -> dict[str, Any]:
 
 
 def _parsed_lines(path: Path) -> Iterator[tuple[int, Parsed]]:
-    """``(line number, object or problem)`` for every line, read as ``rlvr grade`` reads its input."""
+    """``(line number, object or problem)`` for every line, read as ``rlvr grade`` reads its
+    input."""
     with open_jsonl(path) as fh:
         for n, line in enumerate(fh, 1):
             obj = decode_line(line)
@@ -148,11 +151,13 @@ def _parsed_lines(path: Path) -> Iterator[tuple[int, Parsed]]:
 
 @dataclass(frozen=True)
 class GradeInputs:
-    """The grading input file of a verdict file, for joining verdict lines to their response and reference."""
+    """The grading input file of a verdict file, for joining verdict lines to their response and
+    reference."""
 
     path: str
     rows: tuple[tuple[Any, Any], ...]
-    """``(id, GradeItem or error Verdict)`` per line, as :func:`verifiers.cli.parse_line` reads it."""
+    """``(id, GradeItem or error Verdict)`` per line, as :func:`verifiers.cli.parse_line` reads
+    it."""
     by_id: Mapping[str, tuple[int, ...]]
 
     @classmethod
@@ -191,7 +196,8 @@ class GradeInputs:
         return RegradeItem(rid, entry.response, entry.reference, old)
 
     def _find(self, position: int, rid: Any) -> int | tuple[str, str]:
-        """The row index joined to a verdict line, or ``(reason code, message)`` saying why there is none."""
+        """The row index joined to a verdict line, or ``(reason code, message)`` saying why there is
+        none."""
         if position < len(self.rows) and _id_key(self.rows[position][0]) == _id_key(rid):
             return position  # `rlvr grade` writes its output in input order
         if rid is None:
@@ -212,7 +218,8 @@ class GradeInputs:
 
 
 def _same_response(old: Any, response: Any) -> bool:
-    """False when the old verdict's ``input_hash`` shows it graded another response (a wrong --inputs file)."""
+    """False when the old verdict's ``input_hash`` shows it graded another response (a
+    wrong --inputs file)."""
     recorded = old.get("input_hash") if isinstance(old, Mapping) else None
     if not isinstance(recorded, str) or not recorded.startswith("sha256:"):
         return True
@@ -270,7 +277,8 @@ def _completion_item(
     references: Mapping[str, Any] | None,
     where: str,
 ) -> RegradeItem:
-    """One graded completion (of an eval line or a record) as an item, or why it cannot be re-graded."""
+    """One graded completion (of an eval line or a record) as an item, or why it cannot be
+    re-graded."""
     if isinstance(turns, list) and len(turns) > 1:
         return RegradeItem.skip(
             item_id,
@@ -310,7 +318,8 @@ def _lookup(task_id: Any, references: Mapping[str, Any] | None) -> Any:
 def record_entries(
     records: Iterable[tuple[Any, Parsed]], references: Mapping[str, Any] | None
 ) -> Iterator[Entry]:
-    """One entry per completion of each ``(where, record)``; a malformed record gives one entry saying why."""
+    """One entry per completion of each ``(where, record)``; a malformed record gives one entry
+    saying why."""
     for where, record in records:
         comps = record.get("completions") if isinstance(record, dict) else None
         if not isinstance(comps, list):
@@ -348,7 +357,8 @@ def _record_entry(
 
 
 def records_path(path: str | Path) -> Path:
-    """The records of ``path``: a ``rollouts.jsonl`` file, a Parquet directory, or a run directory holding one."""
+    """The records of ``path``: a ``rollouts.jsonl`` file, a Parquet directory, or a run directory
+    holding one."""
     path = Path(path)
     if path.is_dir():
         for candidate in (path / "rollouts.jsonl", path / "rollouts"):
@@ -375,7 +385,8 @@ def _records(path: str | Path) -> Iterator[tuple[Any, Parsed]]:
 
 
 def write_entries(path: str | Path, entries: Iterable[Entry], verdicts: Iterable[Verdict]) -> int:
-    """Write each entry's line with its new verdict under ``"regraded"``; returns the lines written."""
+    """Write each entry's line with its new verdict under ``"regraded"``; returns the lines
+    written."""
     written = 0
     with open(path, "w", encoding="utf-8") as fh:
         for entry, verdict in zip(entries, verdicts, strict=True):

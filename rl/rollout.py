@@ -5,8 +5,9 @@ Single-turn and multi-turn environments go through the same loop. An episode's t
 completion tokens and 0 on environment/tool tokens, so the trainer never trains on text the policy
 did not write. The rl package sees environments only through the gymnasium API:
 
-- ``reset(seed=s)`` returns ``(observation, info)``; the observation is the prompt text (or a list of
-  chat messages), and the same seed must give the same prompt (that is how G copies form a group);
+- ``reset(seed=s)`` returns ``(observation, info)``; the observation is the prompt text (or a list
+  of chat messages), and the same seed must give the same prompt (that is how G copies form a
+  group);
 - ``step(completion_text)`` returns ``(observation, reward, terminated, truncated, info)`` with
   ``info["verdict"]`` (a :class:`verifiers.Verdict` or its dict) where the step was graded; in
   multi-turn episodes the next observation is the conversation so far (or just the new environment
@@ -38,7 +39,8 @@ _PROMPT_CACHE_SIZE = 4096  # prompts whose token ids a runner remembers
 
 @dataclass
 class Episode:
-    """One trajectory of a group: tokens after the prompt, loss mask, sampler log-probs, reward, verdicts."""
+    """One trajectory of a group: tokens after the prompt, loss mask, sampler log-probs, reward,
+    verdicts."""
 
     group: int
     seed: int
@@ -51,17 +53,19 @@ class Episode:
     reward: float = 0.0
     verdicts: list[Verdict] = field(default_factory=list)
     component_verdicts: list[dict[str, Verdict]] = field(default_factory=list)
-    """Per graded step, ``info["verdicts"]`` (``{"name@version": verdict}``) where a wrapper combined several
-    verifiers into the reward (:class:`envs.wrappers.CombinedReward`)."""
+    """Per graded step, ``info["verdicts"]`` (``{"name@version": verdict}``) where a wrapper
+    combined several verifiers into the reward (:class:`envs.wrappers.CombinedReward`)."""
     finish_reason: str = "stop"
     done: bool = False
     truncated: bool = False
     reset_info: dict[str, Any] = field(default_factory=dict)
     prompt_messages: list[dict[str, Any]] | None = None
-    """The prompt as chat messages, where the observation has them (SFT exports rebuild conversations from it)."""
+    """The prompt as chat messages, where the observation has them (SFT exports rebuild
+    conversations from it)."""
     reference: Mapping[str, Any] | None = None
-    """The task's verifier reference where the environment exposes one (``env.unwrapped.task.reference``),
-    so records can be re-graded and exported with their lineage."""
+    """The task's verifier reference where the environment exposes one
+    (``env.unwrapped.task.reference``), so records can be re-graded and exported with their
+    lineage."""
     context_text: str = ""
     env_index: int = 0
     messages_seen: int = 0
@@ -78,7 +82,8 @@ class Episode:
 
     @property
     def graded(self) -> bool:
-        """False when any of its verdicts could not judge (``timeout`` / ``error``): its reward is no score.
+        """False when any of its verdicts could not judge (``timeout`` / ``error``): its reward is
+        no score.
 
         The trainer leaves such an episode out of the loss and the reward statistics instead of
         scoring it as wrong. Episodes without verdicts (a plain gymnasium env) count as graded.
@@ -127,7 +132,8 @@ def make_envs(
     except gymnasium.error.Error as exc:  # unknown namespace, name or version; a deprecated version
         ours = sorted(k for k in gymnasium.registry if k.startswith("rlvr/"))
         raise ConfigError(
-            f"environment {env_id!r} is not registered ({exc}); rlvr's ids are {ours}; for your own "
+            f"environment {env_id!r} is not registered ({exc}); rlvr's ids are {ours}; for your "
+            f"own "
             "id, add the module that registers it to env_modules"
         ) from exc
     kwargs = dict(env_kwargs or {})
@@ -182,8 +188,10 @@ def render_observation(obs: Any, tokenizer: Any, chat_template: bool = False) ->
             )
         return "".join(_label(m) for m in obs) + "assistant: "
     raise RolloutError(
-        f"observation of type {type(obs).__name__} cannot be rendered as a prompt; the environment must "
-        "return text, a mapping with 'text'/'messages', or a list of chat messages ({'role': ..., 'content': ...})"
+        f"observation of type {type(obs).__name__} cannot be rendered as a prompt; the environment "
+        f"must "
+        "return text, a mapping with 'text'/'messages', or a list of chat messages ({'role': ..., "
+        "'content': ...})"
     )
 
 
@@ -272,7 +280,8 @@ def _messages(obs: Any) -> list[Mapping[str, Any]] | None:
 
 
 class EpisodeRunner:
-    """Runs groups of episodes; ``envs`` must hold ``groups * G`` environments for the largest call."""
+    """Runs groups of episodes; ``envs`` must hold ``groups * G`` environments for the largest
+    call."""
 
     def __init__(
         self,
@@ -285,7 +294,8 @@ class EpisodeRunner:
     ) -> None:
         self.envs = list(envs)
         self.gather = gather
-        """The envs' shared :class:`~rl.wave_grading.GatheringExecutor`, if any: steps run as waves, one batch each."""
+        """The envs' shared :class:`~rl.wave_grading.GatheringExecutor`, if any: steps run as waves,
+        one batch each."""
         self.chat_template = chat_template
         self.engine = engine
         self.tokenizer = tokenizer
@@ -315,8 +325,8 @@ class EpisodeRunner:
     ) -> list[list[Episode]]:
         """One group of ``params.n`` episodes per seed; returns them grouped, in seed order.
 
-        ``options`` (one per group) go to ``env.reset(options=...)``, e.g. ``{"task_index": i}`` to pick
-        a task instead of drawing one from the seed (how ``rlvr eval`` visits every task once).
+        ``options`` (one per group) go to ``env.reset(options=...)``, e.g. ``{"task_index": i}`` to
+        pick a task instead of drawing one from the seed (how ``rlvr eval`` visits every task once).
         """
         size = len(group_seeds) * params.n
         if size > len(self.envs):
@@ -325,7 +335,8 @@ class EpisodeRunner:
             )
         if options is not None and len(options) != len(group_seeds):
             raise RolloutError(
-                f"options holds {len(options)} entries for {len(group_seeds)} groups; pass one per group"
+                f"options holds {len(options)} entries for {len(group_seeds)} groups; pass one per "
+                f"group"
             )
         episodes = self._reset(group_seeds, params.n, options)
         firsts = self._generate([g[0].prompt_ids for g in _chunks(episodes, params.n)], params)
@@ -374,13 +385,16 @@ class EpisodeRunner:
                 )
             if len(set(texts)) != 1:
                 raise RolloutError(
-                    f"{self.envs[g * n]}: reset(seed={seed}) gave different prompts to copies of the environment; "
-                    "a group needs the same prompt G times, so reset must be deterministic given its seed"
+                    f"{self.envs[g * n]}: reset(seed={seed}) gave different prompts to copies of "
+                    f"the environment; "
+                    "a group needs the same prompt G times, so reset must be deterministic given "
+                    "its seed"
                 )
             ids = self._prompt_ids(texts[0])
             if not ids:
                 raise RolloutError(
-                    f"reset(seed={seed}) gave an empty prompt; the policy needs at least one prompt token"
+                    f"reset(seed={seed}) gave an empty prompt; the policy needs at least one "
+                    f"prompt token"
                 )
             for e in episodes[-n:]:
                 e.prompt_ids = ids
@@ -389,7 +403,8 @@ class EpisodeRunner:
     def _prompt_ids(self, text: str) -> list[int]:
         """Token ids of a prompt (remembered: a run draws the same prompts again and again).
 
-        Plain-text prompts get the tokenizer's own special tokens (e.g. BOS); chat templates carry theirs.
+        Plain-text prompts get the tokenizer's own special tokens (e.g. BOS); chat templates carry
+        theirs.
         """
         ids = self._prompt_cache.get(text)
         if ids is None:
@@ -426,7 +441,8 @@ class EpisodeRunner:
                 self._append_env_text(e, obs)
 
     def _step(self, envs: list[Any], actions: list[str]) -> list[tuple]:
-        """``env.step(action)`` for each pair, in order; with a gathering executor, in waves graded as one batch."""
+        """``env.step(action)`` for each pair, in order; with a gathering executor, in waves graded
+        as one batch."""
         if self.gather is None or len(envs) < 2:
             return [env.step(a) for env, a in zip(envs, actions)]
         from .wave_grading import MAX_WAVE
@@ -474,6 +490,7 @@ def _plain_messages(obs: Any) -> list[dict[str, Any]] | None:
 
 
 def _task_reference(env: Any) -> Mapping[str, Any] | None:
-    """The reference of the task ``env`` was just reset to (rlvr environments keep it on ``unwrapped.task``)."""
+    """The reference of the task ``env`` was just reset to (rlvr environments keep it on
+    ``unwrapped.task``)."""
     reference = getattr(getattr(getattr(env, "unwrapped", env), "task", None), "reference", None)
     return dict(reference) if isinstance(reference, Mapping) else None

@@ -1,13 +1,14 @@
-"""Rollout group records: every group a run trained on, for audit and reuse (e.g. rejection-sampling SFT).
+"""Rollout group records: every group a run trained on, for audit and reuse (e.g. rejection-sampling
+SFT).
 
 One record per group: ``step`` (the policy step that sampled it), ``group``, ``seed``, ``prompt``,
-``task_id``/``task_index``/``reference``/``messages`` (the task and its prompt as chat messages, where the
-environment exposes them; ``None`` otherwise), ``model``,
+``task_id``/``task_index``/``reference``/``messages`` (the task and its prompt as chat messages,
+where the environment exposes them; ``None`` otherwise), ``model``,
 ``completions`` (text, token ids, sampler log-probs, loss mask, finish reason, reward, ``graded``,
 advantage, verdicts with ``verifier`` and ``verifier_version``; a completion whose grading could not
-run has ``graded: false`` and reward ``null``, never a silent 0), ``rewards``, ``sampling`` parameters and
-``verifiers`` (the ``name@version`` specs that graded it). JSONL writes one line per group;
-Parquet writes one file per step with the completions as a JSON column.
+run has ``graded: false`` and reward ``null``, never a silent 0), ``rewards``, ``sampling``
+parameters and ``verifiers`` (the ``name@version`` specs that graded it). JSONL writes one line per
+group; Parquet writes one file per step with the completions as a JSON column.
 
 >>> rows = read_records("runs/grpo/rollouts.jsonl")          # doctest: +SKIP
 >>> passing = [c["text"] for r in rows for c in r["completions"] if c["reward"] > 0]   # doctest: +SKIP
@@ -35,7 +36,8 @@ def _encode(record: Any) -> str:
 
 
 class RecordWriter:
-    """Writes group records as ``jsonl`` (``<dir>/rollouts.jsonl``) or ``parquet`` (``<dir>/rollouts/step-N.parquet``)."""
+    """Writes group records as ``jsonl`` (``<dir>/rollouts.jsonl``) or ``parquet``
+    (``<dir>/rollouts/step-N.parquet``)."""
 
     def __init__(self, output_dir: str | Path, fmt: str = "jsonl") -> None:
         if fmt not in ("jsonl", "parquet"):
@@ -49,7 +51,8 @@ class RecordWriter:
         self._file = self.path.open("a", encoding="utf-8") if fmt == "jsonl" else None
 
     def write(self, step: int, records: Sequence[Mapping[str, Any]]) -> None:
-        """Append the records of one step (flushed before returning, so a crash loses no finished step)."""
+        """Append the records of one step (flushed before returning, so a crash loses no finished
+        step)."""
         if self._file is not None:
             self._file.write("".join(_encode(r) + "\n" for r in records))
             self._file.flush()
@@ -96,9 +99,9 @@ def read_records(path: str | Path) -> list[dict[str, Any]]:
 def passing_completions(
     records: Sequence[Mapping[str, Any]], min_reward: float = 1.0
 ) -> list[dict[str, Any]]:
-    """Rejection-sampling SFT data from recorded groups: ``{"prompt", "completion", "reward", "step"}``
-    for every completion whose reward is at least ``min_reward``, deduplicated per prompt (ungraded ones,
-    reward ``None``, are never taken).
+    """Rejection-sampling SFT data from recorded groups:
+    ``{"prompt", "completion", "reward", "step"}`` for every completion whose reward is at least
+    ``min_reward``, deduplicated per prompt (ungraded ones, reward ``None``, are never taken).
 
     >>> passing_completions([{"prompt": "1=", "step": 0, "completions": [{"text": "2", "reward": 1.0}]}])
     [{'prompt': '1=', 'completion': '2', 'reward': 1.0, 'step': 0}]

@@ -1,10 +1,11 @@
 """Rejection-sampling SFT data from recorded rollouts: best-of-n passing completions, with lineage.
 
-Reads the trainer's rollout records (``rollouts.jsonl`` or a ``rollouts/`` Parquet folder) or ``rlvr eval``
-output, keeps the passing completions of each prompt (best first: highest reward, then shortest, then
-earliest; identical texts once; at most ``max_per_prompt``), passes them through the quarantine gate
-(prompt *and* completion are checked against the isolation list: a completion that reproduces an
-evaluation solution is caught too), and writes chat-format rows TRL and ``datasets`` read::
+Reads the trainer's rollout records (``rollouts.jsonl`` or a ``rollouts/`` Parquet folder) or
+``rlvr eval`` output, keeps the passing completions of each prompt (best first: highest reward, then
+shortest, then earliest; identical texts once; at most ``max_per_prompt``), passes them through the
+quarantine gate (prompt *and* completion are checked against the isolation list: a completion that
+reproduces an evaluation solution is caught too), and writes chat-format rows TRL and ``datasets``
+read::
 
     {"messages": [{"role": "user", "content": ...}, {"role": "assistant", "content": ...}],
      "lineage": {"run", "step", "prompt_id", "verifier", "test_case_hash", "sampling", "model", ...}}
@@ -54,11 +55,14 @@ class SFTExportConfig:
     max_per_prompt: int = 1
     """Completions kept per prompt (1 = best-of-n)."""
     min_reward: float | None = None
-    """``None``: keep completions whose final verdict passed; a number: keep graded ones with reward >= it."""
+    """``None``: keep completions whose final verdict passed; a number: keep graded ones with
+    reward >= it."""
     dedup: str = "normalised"
-    """``normalised`` (whitespace and case folded) or ``exact``: equal completions of a prompt are kept once."""
+    """``normalised`` (whitespace and case folded) or ``exact``: equal completions of a prompt are
+    kept once."""
     format: str = "messages"
-    """``messages`` (one conversation per row) or ``prompt-completion`` (TRL's conversational prompt/completion)."""
+    """``messages`` (one conversation per row) or ``prompt-completion`` (TRL's conversational
+    prompt/completion)."""
     run: str | None = None
     """Run name for the lineage (default: the name of the folder holding the input)."""
 
@@ -92,10 +96,12 @@ def export_sft(
     *,
     quarantine: Any = "auto",
 ) -> ExportResult:
-    """Export SFT rows from ``inputs`` to ``output`` (``.jsonl`` or ``.parquet``) and ``<output>.manifest.json``.
+    """Export SFT rows from ``inputs`` to ``output`` (``.jsonl`` or ``.parquet``) and
+    ``<output>.manifest.json``.
 
-    ``quarantine``: an isolation-list folder, an :class:`envs.quarantine.IsolationList`, or ``"auto"`` (the
-    default folder); it is always applied (an empty list is recorded as such in the manifest).
+    ``quarantine``: an isolation-list folder, an :class:`envs.quarantine.IsolationList`, or
+    ``"auto"`` (the default folder); it is always applied (an empty list is recorded as such in the
+    manifest).
     """
     config = config or SFTExportConfig()
     output = Path(output)
@@ -112,9 +118,10 @@ def export_sft(
     return ExportResult(rows, manifest, report, removed)
 
 
-# -- selection ---------------------------------------------------------------------------------------
+# -- selection -------------------------------------------------------------------------------------
 def select(candidates: Sequence[Candidate], config: SFTExportConfig, quarantine: Any = "auto"):
-    """Run the filters; returns ``(kept, removed counts by filter, quarantine report, isolation list)``."""
+    """Run the filters; returns ``(kept, removed counts by filter, quarantine report, isolation
+    list)``."""
     removed = {name: 0 for name in FILTERS}
     survivors = []
     for c in candidates:
@@ -142,7 +149,8 @@ def _first_failing_filter(c: Candidate, config: SFTExportConfig) -> str:
     if not ok:
         return "not_passing"
     if c.turns > 1:
-        return "multi_turn"  # the completion spans environment turns a single assistant message cannot hold
+        # the completion spans environment turns a single assistant message cannot hold
+        return "multi_turn"
     if not c.completion.strip():
         return "empty"
     return ""
@@ -177,8 +185,9 @@ def _quarantine(candidates: list[Candidate], quarantine: Any, removed: dict[str,
     )
     if explicit and not isolation.sets():
         raise ConfigError(
-            f"the isolation list in {isolation.folder} holds no sets; register evaluation sets with "
-            f"`rlvr quarantine add FILE --dir {isolation.folder}` (or leave --quarantine unset to "
+            f"the isolation list in {isolation.folder} holds no sets; register evaluation sets "
+            f"with `rlvr quarantine add FILE --dir {isolation.folder}` (or leave --quarantine "
+            f"unset to "
             "use the default list)"
         )
     if not candidates or not isolation.sets():
@@ -218,7 +227,7 @@ def _cap(
     return sorted(kept, key=lambda c: c.order)
 
 
-# -- reading -----------------------------------------------------------------------------------------
+# -- reading ---------------------------------------------------------------------------------------
 def _read_inputs(inputs: Sequence[str | Path], config: SFTExportConfig):
     if not inputs:
         raise ConfigError(
@@ -251,7 +260,7 @@ def _read_inputs(inputs: Sequence[str | Path], config: SFTExportConfig):
     return candidates, sources
 
 
-# -- writing -----------------------------------------------------------------------------------------
+# -- writing ---------------------------------------------------------------------------------------
 def _row(c: Candidate, config: SFTExportConfig) -> dict[str, Any]:
     answer = {"role": "assistant", "content": c.completion}
     if config.format == "messages":

@@ -1,8 +1,9 @@
-"""Reading recorded completions for the SFT export: trainer rollout records and ``rlvr eval`` output.
+"""Reading recorded completions for the SFT export: trainer rollout records and ``rlvr eval``
+output.
 
-Each completion becomes a :class:`Candidate` with what selection and lineage need. A line that cannot be
-read (bad JSON, a completion that is not an object) becomes a ``malformed`` candidate that the export
-counts, so N completions in are N accounted for in the manifest.
+Each completion becomes a :class:`Candidate` with what selection and lineage need. A line that
+cannot be read (bad JSON, a completion that is not an object) becomes a ``malformed`` candidate that
+the export counts, so N completions in are N accounted for in the manifest.
 
 >>> rows = [{"step": 3, "prompt": "1+1?", "task_id": "t", "completions": [{"text": "2", "graded": True,
 ...          "reward": 1.0, "verdicts": [{"status": "pass", "verifier": "math", "verifier_version": 2}]}]}]
@@ -30,7 +31,8 @@ class Candidate:
     """One recorded completion."""
 
     prompt_key: str
-    """Identifies the prompt: a hash of its messages (or text), so runs and eval files group alike."""
+    """Identifies the prompt: a hash of its messages (or text), so runs and eval files group
+    alike."""
     messages: tuple[Mapping[str, Any], ...]
     completion: str
     reward: float | None
@@ -51,7 +53,8 @@ class Candidate:
 
 
 def read_source(path: Path) -> tuple[str, list[Any]]:
-    """``(kind, rows)`` of one input: a records file or folder (a run folder finds its records), or eval output.
+    """``(kind, rows)`` of one input: a records file or folder (a run folder finds its records), or
+    eval output.
 
     A JSONL line that is not JSON is kept as a :class:`BadLine` row, so it is counted, not lost.
     """
@@ -123,7 +126,8 @@ def _from_completion(
 ) -> Candidate:
     if not isinstance(comp, Mapping) or not isinstance(comp.get("text", ""), str):
         return _malformed(
-            f"{source}: step {record.get('step')} group {record.get('group')} completion {k} is not "
+            f"{source}: step {record.get('step')} group {record.get('group')} completion {k} is "
+            f"not "
             "an object with a text",
             order,
             run,
@@ -198,7 +202,8 @@ def _messages(row: Mapping[str, Any]) -> tuple[Mapping[str, Any], ...]:
 
 
 def _prompt_key(row: Mapping[str, Any]) -> str:
-    """A hash of the prompt's messages (or text): the same prompt groups alike across runs and eval files."""
+    """A hash of the prompt's messages (or text): the same prompt groups alike across runs and eval
+    files."""
     shown = [(m["role"], m["content"]) for m in _messages(row)]
     text = json.dumps(shown, ensure_ascii=True) if shown else f"id:{row.get('task_id')}"
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]

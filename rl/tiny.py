@@ -1,4 +1,5 @@
-"""Tiny models built locally from a config and a character tokenizer: for tests, benchmarks and demos.
+"""Tiny models built locally from a config and a character tokenizer: for tests, benchmarks and
+demos.
 
 Nothing is downloaded: the tokenizer is made with the ``tokenizers`` library over a fixed alphabet
 and the model is randomly initialised from a transformers config.
@@ -19,7 +20,8 @@ SPECIAL_TOKENS = {"pad": "<pad>", "bos": "<s>", "eos": "</s>", "unk": "<unk>"}
 
 
 def build_char_tokenizer(alphabet: str = DEFAULT_ALPHABET):
-    """A ``PreTrainedTokenizerFast`` with one token per character of ``alphabet`` plus pad/bos/eos/unk.
+    """A ``PreTrainedTokenizerFast`` with one token per character of ``alphabet`` plus
+    pad/bos/eos/unk.
 
     >>> tok = build_char_tokenizer("0123456789+=")  # doctest: +SKIP
     >>> tok.decode(tok("1+1=").input_ids)           # doctest: +SKIP
@@ -81,7 +83,8 @@ def build_tiny_model(
 
 
 def make_tiny_model(path: str | Path, alphabet: str = DEFAULT_ALPHABET, **model_kwargs) -> str:
-    """Build a tokenizer and a tiny model and save both to ``path``; returns the path as a string."""
+    """Build a tokenizer and a tiny model and save both to ``path``; returns the path as a
+    string."""
     path = Path(path)
     tokenizer = build_char_tokenizer(alphabet)
     model = build_tiny_model(tokenizer, **model_kwargs)

@@ -7,10 +7,11 @@ grading could not run is left out, never scored as wrong) -> **advantages**
 over micro-batches with global normalisers; hybrid SFT for hard groups with demonstrations) ->
 **sync** the rollout engine -> **log / record / checkpoint**.
 
-Under ``torchrun`` (:mod:`rl.distributed`) each rank samples and grades its share of the prompts with its
-own engine; the groups are gathered so that every rank sees the global batch (its normalisers, advantages
-and metrics), each rank backpropagates its own episodes and the gradients are summed across ranks: the
-update equals the single-process one on the same episodes. Only rank 0 logs, records and checkpoints.
+Under ``torchrun`` (:mod:`rl.distributed`) each rank samples and grades its share of the prompts
+with its own engine; the groups are gathered so that every rank sees the global batch (its
+normalisers, advantages and metrics), each rank backpropagates its own episodes and the gradients
+are summed across ranks: the update equals the single-process one on the same episodes. Only rank 0
+logs, records and checkpoints.
 
 >>> cfg = GRPOConfig(env="rlvr/Math-v1", model="/models/tiny", steps=10, lr=1e-5)  # doctest: +SKIP
 >>> history = GRPOTrainer(cfg).train()                                             # doctest: +SKIP
@@ -54,7 +55,8 @@ from .step_stats import StepStats
 
 
 class GRPOTrainer:
-    """Trains ``config.model`` on ``config.env``; pass ``policy``/``tokenizer``/``engine``/``envs`` to inject them."""
+    """Trains ``config.model`` on ``config.env``; pass ``policy``/``tokenizer``/``engine``/``envs``
+    to inject them."""
 
     def __init__(
         self,
@@ -149,7 +151,8 @@ class GRPOTrainer:
                         f"gap {m['logprob_gap']:.2e}{ungraded}",
                     )
             if history and (not self.cfg.checkpoint_every or self.step % self.cfg.checkpoint_every):
-                self.save()  # the final state, unless a periodic checkpoint just saved it (or nothing ran)
+                # the final state, unless a periodic checkpoint just saved it (or nothing ran)
+                self.save()
         finally:  # an error or Ctrl-C still flushes the logs and stops the grading workers
             self.close()
         return history
@@ -158,14 +161,14 @@ class GRPOTrainer:
         """One optimisation batch: rollout, score, advantages, update, sync, log."""
         torch = require("torch", "torch")
         cfg, timing = self.cfg, {}
-        # --- rollout: G episodes per prompt --------------------------------------------------------
+        # --- rollout: G episodes per prompt -------------------------------------------------------
         t0 = time.perf_counter()
         groups, dropped = self._collect()
         groups, dropped, own = self._gather(
             groups, dropped
         )  # the global batch; this rank trains on groups[own]
         timing["t_rollout"] = time.perf_counter() - t0
-        # --- score: environment rewards plus DAPO's soft overlong penalty --------------------------
+        # --- score: environment rewards plus DAPO's soft overlong penalty -------------------------
         rewards = torch.tensor([[e.reward for e in g] for g in groups], dtype=torch.float)
         lengths = torch.tensor([[e.policy_tokens for e in g] for g in groups])
         rewards = rewards + overlong_penalty(
@@ -185,7 +188,7 @@ class GRPOTrainer:
         t0 = time.perf_counter()
         self.engine.sync(self.policy)
         timing["t_sync"] = time.perf_counter() - t0
-        # --- log, record, checkpoint ----------------------------------------------------------------
+        # --- log, record, checkpoint --------------------------------------------------------------
         metrics = self._metrics(groups, rewards, graded, stats, timing, dropped, len(sft))
         self._watch_gap(metrics)
         self._record(groups, rewards, advantages)
@@ -195,14 +198,15 @@ class GRPOTrainer:
             self.save()
         return metrics
 
-    # --- rollout ------------------------------------------------------------------------------------
+    # --- rollout ----------------------------------------------------------------------------------
     def _collect(self) -> tuple[list[list[Episode]], int]:
-        """This rank's B / world groups; with dynamic sampling, groups whose rewards are all equal are dropped and
-        refilled.
+        """This rank's B / world groups; with dynamic sampling, groups whose rewards are all equal
+        are dropped and refilled.
 
-        Prompt ``b`` of round ``r`` has seed ``_derive(seed, step, r, b)`` with ``b`` counted over the global batch
-        (rank ``k`` takes ``b`` in ``[k * B/world, (k + 1) * B/world)``), so the ranks' prompts are those of one
-        process; rank ``k`` samples with the stream ``_derive(seed, step, r, -1 - k)`` (rank 0: one process's).
+        Prompt ``b`` of round ``r`` has seed ``_derive(seed, step, r, b)`` with ``b`` counted over
+        the global batch (rank ``k`` takes ``b`` in ``[k * B/world, (k + 1) * B/world)``), so the
+        ranks' prompts are those of one process; rank ``k`` samples with the stream
+        ``_derive(seed, step, r, -1 - k)`` (rank 0: one process's).
         """
         cfg, kept, dropped, last = self.cfg, [], 0, []
         share, first = self.prompts_per_rank, self.rank * self.prompts_per_rank
@@ -225,8 +229,8 @@ class GRPOTrainer:
     def _gather(
         self, groups: list[list[Episode]], dropped: int
     ) -> tuple[list[list[Episode]], int, range]:
-        """Every rank's groups in rank order (the global batch), the dropped count over ranks, and the range of
-        this rank's own groups in it (all of them in one process)."""
+        """Every rank's groups in rank order (the global batch), the dropped count over ranks, and
+        the range of this rank's own groups in it (all of them in one process)."""
         if self.world == 1:
             return groups, dropped, range(len(groups))
         parts = dist.all_gather_object((groups, dropped))
@@ -238,7 +242,8 @@ class GRPOTrainer:
         )
 
     def _sft_groups(self, groups: list[list[Episode]]) -> dict[int, str]:
-        """Hybrid SFT/RL: groups at or below the accuracy gate that carry a demonstration -> demo text."""
+        """Hybrid SFT/RL: groups at or below the accuracy gate that carry a demonstration -> demo
+        text."""
         if self.cfg.sft_gate is None:
             return {}
         out = {}
@@ -257,8 +262,8 @@ class GRPOTrainer:
         return out
 
     def _watch_ungraded(self, groups: list[list[Episode]]) -> Any:
-        """The ``[groups, G]`` graded mask; warns once per run about episodes that could not be graded and
-        stops the run after ``max_ungraded_steps`` steps in a row in which none could."""
+        """The ``[groups, G]`` graded mask; warns once per run about episodes that could not be
+        graded and stops the run after ``max_ungraded_steps`` steps in a row in which none could."""
         import torch
 
         graded = torch.tensor([[e.graded for e in g] for g in groups], dtype=torch.bool)
@@ -271,7 +276,8 @@ class GRPOTrainer:
         limit = self.cfg.max_ungraded_steps
         if limit and self._ungraded_streak >= limit:
             raise RolloutError(
-                f"no episode could be graded in {self._ungraded_streak} steps in a row ({summary}): the "
+                f"no episode could be graded in {self._ungraded_streak} steps in a row "
+                f"({summary}): the "
                 "grader cannot run here; fix what the reasons name (e.g. start Docker for code "
                 "environments) or raise max_ungraded_steps (0 never stops)"
             )
@@ -280,18 +286,20 @@ class GRPOTrainer:
 
             self._ungraded_warned = True
             warnings.warn(
-                f"step {self.step}: {int((~graded).sum())} of {graded.numel()} episodes could not be graded "
-                f"({summary}); they are left out of the loss and the reward statistics, not scored as "
+                f"step {self.step}: {int((~graded).sum())} of {graded.numel()} episodes could not "
+                f"be graded ({summary}); they are left out of the loss and the reward statistics, "
+                f"not scored as "
                 "wrong (metric 'ungraded' counts them every step)",
                 RuntimeWarning,
                 stacklevel=3,
             )
         return graded
 
-    # --- update -------------------------------------------------------------------------------------
+    # --- update -----------------------------------------------------------------------------------
     def _update(self, groups, rewards, advantages, sft: dict[int, str], own: range) -> StepStats:
-        """``mu`` passes over this rank's micro-batches (``groups[own]``), one optimiser step per pass (gradients
-        accumulate, then sum over ranks); every loss divides by counts over the global batch."""
+        """``mu`` passes over this rank's micro-batches (``groups[own]``), one optimiser step per
+        pass (gradients accumulate, then sum over ranks); every loss divides by counts over the
+        global batch."""
         cfg = self.cfg
         rl = self._rl_episodes(groups, rewards, advantages, sft)
         if not rl and not sft:  # nothing graded this step (on any rank): no update
@@ -362,7 +370,8 @@ class GRPOTrainer:
         ]  # an ungraded episode has no reward to learn from
 
     def _rl_batches(self, rl: list[ScoredEpisode], own: range):
-        """Micro-batches of the RL episodes of groups ``own`` and the global normaliser over all of ``rl``."""
+        """Micro-batches of the RL episodes of groups ``own`` and the global normaliser over all of
+        ``rl``."""
         sizes = Counter(x.group for x in rl)
         norm = Normaliser(
             sequences=max(1, len(rl)),
@@ -420,7 +429,7 @@ class GRPOTrainer:
         if self.cfg.vllm_sleep:
             self.engine.sleep()
 
-    # --- log / record / checkpoint ------------------------------------------------------------------
+    # --- log / record / checkpoint ----------------------------------------------------------------
     def _metrics(self, groups, rewards, graded, stats, timing, dropped, n_sft) -> dict[str, Any]:
         episodes = [e for g in groups for e in g]
         judged, scores = (
@@ -450,7 +459,8 @@ class GRPOTrainer:
         return out
 
     def _watch_gap(self, metrics: dict[str, Any]) -> None:
-        """Flag (metric every step, warning once per run) a sampler/trainer gap that jumps: stale weights."""
+        """Flag (metric every step, warning once per run) a sampler/trainer gap that jumps: stale
+        weights."""
         jump = self.gap_watch.update(metrics["logprob_gap"])
         metrics["logprob_gap_jump"] = jump
         if jump and not self._gap_warned and dist.is_main():
@@ -459,8 +469,9 @@ class GRPOTrainer:
             self._gap_warned = True
             level = self.gap_watch.level
             warnings.warn(
-                f"step {self.step}: the sampler/trainer log-prob gap jumped to {metrics['logprob_gap']:.3g} "
-                f"per token ({metrics['logprob_gap'] / max(level, 1e-12):.0f}x its recent median "
+                f"step {self.step}: the sampler/trainer log-prob gap jumped to "
+                f"{metrics['logprob_gap']:.3g} per token "
+                f"({metrics['logprob_gap'] / max(level, 1e-12):.0f}x its recent median "
                 f"{level:.3g}); the rollout engine ({self.engine.name}) may be sampling with stale "
                 "weights: check that its sync/load_weights takes the new policy weights "
                 "(metric logprob_gap_jump marks every such step)",
@@ -516,8 +527,9 @@ class GRPOTrainer:
         self.records.write(self.step, rows)
 
     def save(self) -> Path:
-        """Checkpoint the current state (weights, optimiser, RNG, config, verifier versions); on several ranks,
-        rank 0 writes it (the ranks hold the same state) and every rank returns its path once it is written."""
+        """Checkpoint the current state (weights, optimiser, RNG, config, verifier versions); on
+        several ranks, rank 0 writes it (the ranks hold the same state) and every rank returns its
+        path once it is written."""
         path = None
         if dist.is_main():
             path = ckpt.save_checkpoint(
@@ -533,7 +545,8 @@ class GRPOTrainer:
         return Path(dist.broadcast_object(path))
 
     def close(self) -> None:
-        """Close the logs, the records, the environments and the grading pool (safe to call twice)."""
+        """Close the logs, the records, the environments and the grading pool (safe to call
+        twice)."""
         if self._closed:
             return
         self._closed = True
@@ -546,7 +559,7 @@ class GRPOTrainer:
             self._executor.close()
 
 
-# --- helpers ----------------------------------------------------------------------------------------
+# --- helpers --------------------------------------------------------------------------------------
 def _unjudged_reason(episode: Episode) -> str:
     """``status: reason code`` of the first verdict of ``episode`` that could not judge."""
     v = next(episode.unjudged())
@@ -567,7 +580,8 @@ def _tis_weights(old, sampler, cap):
 
 
 def _specs(episode: Episode) -> set[str]:
-    """``name@version`` of every verifier that graded ``episode`` (combined-reward components included)."""
+    """``name@version`` of every verifier that graded ``episode`` (combined-reward components
+    included)."""
     found = [*episode.verdicts, *(v for step in episode.component_verdicts for v in step.values())]
     return {v.spec for v in found if v.verifier}
 
@@ -611,7 +625,8 @@ def _warn_changed(path: Any, saved: dict[str, Any], current: dict[str, Any]) -> 
 
 
 def _derive(*parts: int) -> int:
-    """A 31-bit seed mixed from integers (SplitMix64 steps): the same on every platform and version."""
+    """A 31-bit seed mixed from integers (SplitMix64 steps): the same on every platform and
+    version."""
     x = 0x9E3779B97F4A7C15
     for part in parts:
         x = (x ^ (part % 2**64)) * 0xBF58476D1CE4E5B9 % 2**64
@@ -630,8 +645,9 @@ def _seed_everything(seed: int) -> None:
 
 
 def grading_pool(workers: int, executor: str = "local", ray_address: str = "auto") -> Any:
-    """The grading executor every environment copy shares: in-process (0), one worker, or a gathering pool; with
-    ``executor="ray"``, every node of a Ray cluster (``workers`` processes per node, 0 = its CPUs)."""
+    """The grading executor every environment copy shares: in-process (0), one worker, or a
+    gathering pool; with ``executor="ray"``, every node of a Ray cluster (``workers`` processes per
+    node, 0 = its CPUs)."""
     from verifiers import InlineExecutor, ProcessPoolExecutor
 
     if executor == "ray":
@@ -655,7 +671,8 @@ def grading_pool(workers: int, executor: str = "local", ray_address: str = "auto
 
 
 def _adamw(policy: Any, lr: float, weight_decay: float) -> Any:
-    """AdamW, fused into one kernel per step where torch has it for these parameters (what HF's Trainer uses)."""
+    """AdamW, fused into one kernel per step where torch has it for these parameters (what HF's
+    Trainer uses)."""
     import torch
 
     params = list(policy.parameters())
@@ -673,7 +690,8 @@ def resolve_device(name: str) -> str:
 
 
 def load_policy(path: str, device: str):
-    """The policy and tokenizer of the local checkpoint ``path`` (a pad token is set where missing)."""
+    """The policy and tokenizer of the local checkpoint ``path`` (a pad token is set where
+    missing)."""
     transformers = require("transformers", "torch")
     tok = load_tokenizer(path)
     model = transformers.AutoModelForCausalLM.from_pretrained(path, local_files_only=True).to(
@@ -683,7 +701,8 @@ def load_policy(path: str, device: str):
 
 
 def load_tokenizer(path: str):
-    """The tokenizer of the local checkpoint ``path``, with a pad token (its EOS where it has none)."""
+    """The tokenizer of the local checkpoint ``path``, with a pad token (its EOS where it has
+    none)."""
     transformers = require("transformers", "torch")
     _check_model_path(path)
     tok = transformers.AutoTokenizer.from_pretrained(path, local_files_only=True)
@@ -717,9 +736,9 @@ def _check_model_path(path: str) -> None:
 
 
 def _disable_dropout(model: Any) -> None:
-    """Zero every dropout probability of ``model``: ``nn.Dropout`` modules and the float rates attention
-    modules keep for their fused kernels (``attention_dropout``). Train mode stays (gradient checkpointing
-    and other train-only paths keep working)."""
+    """Zero every dropout probability of ``model``: ``nn.Dropout`` modules and the float rates
+    attention modules keep for their fused kernels (``attention_dropout``). Train mode stays
+    (gradient checkpointing and other train-only paths keep working)."""
     import torch
 
     for module in model.modules():
@@ -738,8 +757,8 @@ def _frozen_copy(model: Any) -> Any:
 
 
 def _make_engine(cfg: GRPOConfig, policy: Any, tokenizer: Any, device: str) -> RolloutEngine:
-    # the engine choice and vLLM's platform check read the platform (cuda), not a rank's cuda:<k>; the rank's GPU
-    # is already the current CUDA device (rl.distributed.init)
+    # the engine choice and vLLM's platform check read the platform (cuda), not a rank's cuda:<k>;
+    # the rank's GPU is already the current CUDA device (rl.distributed.init)
     device = device.partition(":")[0]
     return make_engine(
         cfg.engine,
@@ -766,9 +785,9 @@ def make_engine(
     gpu_memory_utilization: float | None = None,
     sleep: bool = True,
 ) -> RolloutEngine:
-    """The rollout engine ``kind`` (``hf`` wraps ``policy`` itself; ``vllm`` loads ``model_path`` and reads only
-    the dtype and context length from ``policy``, which may be the model's config; ``auto`` picks one with
-    :func:`rl.engines.select.resolve_engine`)."""
+    """The rollout engine ``kind`` (``hf`` wraps ``policy`` itself; ``vllm`` loads ``model_path``
+    and reads only the dtype and context length from ``policy``, which may be the model's config;
+    ``auto`` picks one with :func:`rl.engines.select.resolve_engine`)."""
     from .engines.select import resolve_engine
 
     if resolve_engine(kind, model_path, device, policy) == "vllm":
@@ -788,8 +807,9 @@ def make_engine(
 
 
 def vllm_defaults(model: Any, max_model_len: int = 4096) -> dict[str, Any]:
-    """``vllm.LLM`` arguments that fit a trainer: the policy's own dtype (vLLM's ``auto`` would turn a float32
-    checkpoint into bf16 and open a log-prob gap) and a context no longer than ``max_model_len``.
+    """``vllm.LLM`` arguments that fit a trainer: the policy's own dtype (vLLM's ``auto`` would turn
+    a float32 checkpoint into bf16 and open a log-prob gap) and a context no longer than
+    ``max_model_len``.
 
     ``model`` is the policy, or only its transformers config (then the dtype is the checkpoint's).
     """
@@ -853,7 +873,8 @@ def _make_gated_envs(config: GRPOConfig, executor: Any, count: int) -> list[Any]
         envs = make_envs(config.env, count, kwargs, config.env_modules, executor)
     except QuarantineError as exc:
         raise ConfigError(
-            f"{exc}\n(quarantine={config.quarantine!r}; on_contamination={config.on_contamination!r})"
+            f"{exc}\n(quarantine={config.quarantine!r}; "
+            f"on_contamination={config.on_contamination!r})"
         ) from exc
     if gate is not None and not hasattr(envs[0].unwrapped, "quarantine_report"):
         _ungated(config, gate)
@@ -863,7 +884,8 @@ def _make_gated_envs(config: GRPOConfig, executor: Any, count: int) -> list[Any]
 
 
 def _quarantine_gate(config: GRPOConfig) -> Any:
-    """The gate the config asks for: ``None`` for ``off``, or for ``auto`` when the default list is empty."""
+    """The gate the config asks for: ``None`` for ``off``, or for ``auto`` when the default list is
+    empty."""
     from envs.quarantine import IsolationList, QuarantineGate, default_dir
 
     if config.quarantine == "off":
@@ -875,14 +897,16 @@ def _quarantine_gate(config: GRPOConfig) -> Any:
         if config.quarantine == "auto":
             return None
         raise ConfigError(
-            f"quarantine={config.quarantine!r} holds no isolation list; register evaluation sets with "
+            f"quarantine={config.quarantine!r} holds no isolation list; register evaluation sets "
+            f"with "
             "`rlvr quarantine add FILE --dir ...`, or set quarantine='off'"
         )
     return QuarantineGate(isolation, config.on_contamination)
 
 
 def _takes_quarantine(config: GRPOConfig) -> bool:
-    """Whether the environment's constructor takes ``quarantine=`` (by name, or through ``**kwargs``)."""
+    """Whether the environment's constructor takes ``quarantine=`` (by name, or through
+    ``**kwargs``)."""
     import inspect
 
     import gymnasium
@@ -901,14 +925,16 @@ def _takes_quarantine(config: GRPOConfig) -> bool:
 
 
 def _ungated(config: GRPOConfig, gate: Any) -> None:
-    """An environment that cannot apply the gate: an error when a list was named, a warning under ``auto``."""
+    """An environment that cannot apply the gate: an error when a list was named, a warning under
+    ``auto``."""
     message = (
-        f"environment {config.env} does not take quarantine=, so its tasks were not checked against the "
-        f"isolation list in {gate.isolation.folder}"
+        f"environment {config.env} does not take quarantine=, so its tasks were not checked "
+        f"against the isolation list in {gate.isolation.folder}"
     )
     if config.quarantine != "auto":
         raise ConfigError(
-            f"{message}; check its task source with `rlvr quarantine check`, or set quarantine='off'"
+            f"{message}; check its task source with `rlvr quarantine check`, or set "
+            f"quarantine='off'"
         )
     warnings.warn(f"{message}; set quarantine='off' to silence this", RuntimeWarning, stacklevel=3)
 
@@ -925,7 +951,8 @@ def _write_quarantine_report(env: Any, output_dir: str) -> None:
     )
     if not report.clean:
         print(
-            f"quarantine: dropped {len(report.hit_ids)} of {report.checked} tasks (report: {path})\n"
+            f"quarantine: dropped {len(report.hit_ids)} of {report.checked} tasks (report: "
+            f"{path})\n"
             f"{report.summary(5)}",
             file=sys.stderr,
         )

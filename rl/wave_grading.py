@@ -24,7 +24,8 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
-#: Most environment steps run concurrently in one wave (one thread each); larger batches go in waves.
+#: Most environment steps run concurrently in one wave (one thread each); larger batches go in
+#: waves.
 MAX_WAVE = 64
 
 
@@ -47,7 +48,8 @@ class _Wave:
         self.lock = threading.Lock()
 
     def run(self, calls: Sequence[Callable[[], Any]]) -> list[Any]:
-        """Run ``calls`` (at most the wave's caller count) on threads; results in order, first error re-raised."""
+        """Run ``calls`` (at most the wave's caller count) on threads; results in order, first error
+        re-raised."""
         unused = self.active - len(calls)
         if unused < 0:
             raise ValueError(
@@ -87,10 +89,12 @@ class _Wave:
 class GatheringExecutor:
     """An executor wrapper that batches the ``map`` calls of concurrently stepped environments.
 
-    Outside :meth:`gather` (or from a thread the wave did not start) ``map`` passes straight through.
+    Outside :meth:`gather` (or from a thread the wave did not start) ``map`` passes straight
+    through.
 
     Args:
-        inner: the executor that grades (e.g. :class:`verifiers.ProcessPoolExecutor`); closed by :meth:`close`.
+        inner: the executor that grades (e.g. :class:`verifiers.ProcessPoolExecutor`); closed by
+            :meth:`close`.
     """
 
     def __init__(self, inner: Any) -> None:
@@ -104,7 +108,8 @@ class GatheringExecutor:
         """A wave of ``callers`` environment steps; run them with the yielded wave's ``run``."""
         if not 1 <= callers <= MAX_WAVE:
             raise ValueError(
-                f"a wave holds 1..{MAX_WAVE} callers, got {callers}; split larger batches into waves"
+                f"a wave holds 1..{MAX_WAVE} callers, got {callers}; split larger batches into "
+                f"waves"
             )
         if self._threads is None:
             self._threads = ThreadPoolExecutor(
@@ -119,7 +124,8 @@ class GatheringExecutor:
             self._wave = None
 
     def map(self, jobs: Iterable[Any]) -> Iterator[tuple[int, Any]]:
-        """``(index, verdict)`` for each job: batched with the rest of the wave from a wave thread, else direct."""
+        """``(index, verdict)`` for each job: batched with the rest of the wave from a wave thread,
+        else direct."""
         wave = self._wave
         if wave is None or threading.get_ident() not in self._wave_threads:
             yield from self.inner.map(jobs)
@@ -151,7 +157,8 @@ class GatheringExecutor:
                 request.ready.set()
 
     def warm(self) -> None:
-        """Start the inner executor's workers now (before any thread exists), if it starts them lazily."""
+        """Start the inner executor's workers now (before any thread exists), if it starts them
+        lazily."""
         list(self.inner.map([]))
 
     def close(self) -> None:

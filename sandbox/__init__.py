@@ -93,8 +93,8 @@ def open_sandbox(kind: str | None = None, **options: Any) -> Sandbox:
         chosen = "docker" if docker_available(options.get("image")) else "local"
         if chosen == "local":
             logging.getLogger("rlvr.sandbox").info(
-                "sandbox auto: no Docker engine with the runner image here, using the local backend "
-                "(weaker isolation; see `rlvr sandbox status`)"
+                "sandbox auto: no Docker engine with the runner image here, using the local "
+                "backend (weaker isolation; see `rlvr sandbox status`)"
             )
         backend = _backend_class(chosen)
         options = _accepted(backend, options)

@@ -98,7 +98,8 @@ class Sandbox(Protocol):
         stdin: str | bytes = b"",
         limits: Limits | None = None,
     ) -> RunResult:
-        """Run ``command`` in a fresh workspace holding ``files`` (paths relative to the workspace)."""
+        """Run ``command`` in a fresh workspace holding ``files`` (paths relative to the
+        workspace)."""
         ...
 
     def close(self) -> None:

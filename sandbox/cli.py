@@ -41,7 +41,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     build.add_argument(
         "--include",
         default="",
-        help="extra Debian packages, comma-separated (e.g. nodejs); python3, gcc, g++ are always in",
+        help="extra Debian packages, comma-separated (e.g. nodejs); python3, gcc, g++ are always "
+        "in",
     )
     build.add_argument("--suite", default=DEFAULT_SUITE, help="Debian suite for mmdebstrap")
     build.add_argument(

@@ -28,9 +28,10 @@ run creates may outlive it, and ``details["isolation"]`` says so.
 
 **Weaker than Docker** (recorded in every ``RunResult.details["isolation"]``): the program shares
 the host kernel, sees the host's ``/usr``, ``/etc`` and process list (no PID namespace), and
-memory is a per-process address-space limit rather than a cgroup. Without root none of the namespace/uid protections
-apply: the program runs as the grader's user, with the host network, and only rlimits and a
-scrubbed environment bound it. Use the Docker backend for untrusted code at scale.
+memory is a per-process address-space limit rather than a cgroup. Without root none of the
+namespace/uid protections apply: the program runs as the grader's user, with the host network, and
+only rlimits and a scrubbed environment bound it. Use the Docker backend for untrusted code at
+scale.
 
 >>> from sandbox.local import LocalSandbox
 >>> from sandbox.base import Limits
@@ -64,7 +65,8 @@ from .errors import SandboxConfigError, SandboxUnavailableError
 SCRUBBED_PATH = "/usr/local/bin:/usr/bin:/bin"
 UID_BASE = 2_000_000_000
 UID_COUNT = 100_000_000
-"""Per-run uids are drawn from ``[UID_BASE, UID_BASE + UID_COUNT)`` by default; no real account lives there."""
+"""Per-run uids are drawn from ``[UID_BASE, UID_BASE + UID_COUNT)`` by default; no real account
+lives there."""
 ROOT_WORKSPACE_BASE = "/var/lib/rlvr-sandbox"
 
 _CLONE_NEWNS = 0x00020000
@@ -133,7 +135,8 @@ class LocalSandbox:
 
     @property
     def namespaced(self) -> bool:
-        """True when runs get network + mount namespaces and a private root (root and a permitting kernel)."""
+        """True when runs get network + mount namespaces and a private root (root and a permitting
+        kernel)."""
         return self._plan.namespaces
 
     @property
@@ -151,18 +154,20 @@ class LocalSandbox:
                 else "IPC objects of the run's uid removed after it"
             )
             return (
-                "local (weaker than docker: shared kernel, host /usr and /etc visible read-only, host process "
-                f"list visible; per-run uid, network + mount namespaces, {ipc}, chroot on a private tmpfs, rlimits)"
+                "local (weaker than docker: shared kernel, host /usr and /etc visible read-only, "
+                "host process "
+                f"list visible; per-run uid, network + mount namespaces, {ipc}, chroot on a "
+                f"private tmpfs, rlimits)"
             )
         if self._plan.privileged:
             return (
-                "local (weaker than docker: per-run uid and rlimits only, IPC objects of the run's uid removed "
-                "after it; NETWORK NOT ISOLATED, /tmp shared with the host)"
+                "local (weaker than docker: per-run uid and rlimits only, IPC objects of the run's "
+                "uid removed after it; NETWORK NOT ISOLATED, /tmp shared with the host)"
             )
         return (
-            "local (weakest: runs as the grader's user with rlimits and a scrubbed environment only; "
-            "NETWORK NOT ISOLATED, host files readable and /tmp writable, SYSTEM V / POSIX IPC NOT ISOLATED: "
-            "shared memory and message queues a run creates may outlive it)"
+            "local (weakest: runs as the grader's user with rlimits and a scrubbed environment "
+            "only; NETWORK NOT ISOLATED, host files readable and /tmp writable, SYSTEM V / POSIX "
+            "IPC NOT ISOLATED: shared memory and message queues a run creates may outlive it)"
         )
 
     def run(
@@ -173,7 +178,8 @@ class LocalSandbox:
         stdin: str | bytes = b"",
         limits: Limits | None = None,
     ) -> RunResult:
-        """Run ``command`` in a fresh workspace holding ``files``; see :class:`sandbox.base.Sandbox`."""
+        """Run ``command`` in a fresh workspace holding ``files``; see
+        :class:`sandbox.base.Sandbox`."""
         if self._closed:
             raise SandboxUnavailableError("this LocalSandbox is closed; create a new one")
         if not command:
@@ -201,7 +207,8 @@ class LocalSandbox:
 
     # ------------------------------------------------------------------ workspace
     def _make_root(self, limits: Limits, uid: int | None) -> str:
-        """A fresh run directory: with namespaces, a size-capped tmpfs laid out as the run's root."""
+        """A fresh run directory: with namespaces, a size-capped tmpfs laid out as the run's
+        root."""
         try:
             path = tempfile.mkdtemp(prefix="run-", dir=self._base)
             if self._plan.namespaces:
@@ -239,7 +246,8 @@ class LocalSandbox:
         )
         if executable is None:
             raise SandboxUnavailableError(
-                f"local sandbox: {command[0]!r} is not installed on this host (searched {SCRUBBED_PATH})"
+                f"local sandbox: {command[0]!r} is not installed on this host (searched "
+                f"{SCRUBBED_PATH})"
             )
         start = time.monotonic()
         try:
@@ -528,7 +536,8 @@ _UNSHARE_FLAGS: int | None = None
 
 
 def _working_unshare_flags() -> int:
-    """The namespaces this host lets us create for a run (0: none): mount + network, and IPC if allowed."""
+    """The namespaces this host lets us create for a run (0: none): mount + network, and IPC if
+    allowed."""
     global _UNSHARE_FLAGS
     if _UNSHARE_FLAGS is None:
         _UNSHARE_FLAGS = 0
@@ -587,7 +596,8 @@ def remove_ipc_objects(uid: int) -> int:
 
 
 def sysv_ipc_ids(table: str, uid: int) -> list[int]:
-    """Ids of the System V IPC objects in ``/proc/sysvipc/<table>`` (shm|msg|sem) owned or created by ``uid``."""
+    """Ids of the System V IPC objects in ``/proc/sysvipc/<table>`` (shm|msg|sem) owned or created
+    by ``uid``."""
     try:
         with open(f"/proc/sysvipc/{table}", encoding="ascii") as fh:
             header, *rows = [line.split() for line in fh]
@@ -641,5 +651,6 @@ def _write_files(workspace: str, files: Mapping[str, str | bytes], uid: int | No
 
 
 def _created_dirs(workspace: str, rel: PurePosixPath) -> list[str]:
-    """The directories between ``workspace`` and the file ``rel`` (to hand over to the run's uid)."""
+    """The directories between ``workspace`` and the file ``rel`` (to hand over to the run's
+    uid)."""
     return [os.path.join(workspace, *rel.parts[:i]) for i in range(1, len(rel.parts))]

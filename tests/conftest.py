@@ -12,7 +12,8 @@ from verifiers import BaseVerifier, Outcome, register, unregister
 
 
 class EchoVerifier(BaseVerifier):
-    """Test verifier: passes when the response equals reference["answer"]; can hang or crash on demand.
+    """Test verifier: passes when the response equals reference["answer"]; can hang or crash on
+    demand.
 
     Versions: 1 - first version.
     """
@@ -65,9 +66,11 @@ def listener():
 
 
 def wait_until(predicate, timeout_s: float = 20.0, interval_s: float = 0.2):
-    """Poll ``predicate`` until it returns a truthy value or ``timeout_s`` passes; return its last value.
+    """Poll ``predicate`` until it returns a truthy value or ``timeout_s`` passes; return its last
+    value.
 
-    Tests wait for a condition with it, never for a fixed time: a loaded machine only makes them slower.
+    Tests wait for a condition with it, never for a fixed time: a loaded machine only makes them
+    slower.
     """
     deadline = time.monotonic() + timeout_s
     while True:

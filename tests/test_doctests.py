@@ -1,4 +1,5 @@
-"""Every docstring example in the four packages runs (examples marked ``+SKIP`` need a model, a GPU or Docker)."""
+"""Every docstring example in the four packages runs (examples marked ``+SKIP`` need a model, a GPU
+or Docker)."""
 
 from __future__ import annotations
 

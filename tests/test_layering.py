@@ -1,4 +1,5 @@
-"""The layering is one way: sandbox <- verifiers <- envs <- rl. Walk every module's imports to prove it."""
+"""The layering is one way: sandbox <- verifiers <- envs <- rl. Walk every module's imports to prove
+it."""
 
 import ast
 import pathlib

@@ -1,5 +1,5 @@
-"""Every package's ``__all__`` is sorted, complete (each public name the package binds is listed) and
-documented (each listed name exists and has a docstring)."""
+"""Every package's ``__all__`` is sorted, complete (each public name the package binds is listed)
+and documented (each listed name exists and has a docstring)."""
 
 import importlib
 import inspect
@@ -19,7 +19,8 @@ PACKAGES = [
 
 
 def _public_names(mod) -> set[str]:
-    """Names the package binds itself: not private, not submodules, not typing helpers it imported."""
+    """Names the package binds itself: not private, not submodules, not typing helpers it
+    imported."""
     return {
         name
         for name, value in vars(mod).items()

@@ -1,4 +1,5 @@
-"""Every Python example in README.md runs as written, in a fresh interpreter and an empty directory."""
+"""Every Python example in README.md runs as written, in a fresh interpreter and an empty
+directory."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 
 
 def python_blocks(text: str) -> list[tuple[int, str]]:
-    """``(line, code)`` of each fenced ``python`` block (a fence inside a string does not end it)."""
+    """``(line, code)`` of each fenced ``python`` block (a fence inside a string does not end
+    it)."""
     blocks, current, start = [], None, 0
     for number, line in enumerate(text.splitlines(), 1):
         if current is None and line.strip() == "```python":

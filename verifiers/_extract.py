@@ -41,7 +41,8 @@ class Block:
 
 
 def fenced_blocks(text: str, *, max_fence_lines: int = 1000) -> list[Block]:
-    """Every fenced block in ``text``, in order; only the first ``max_fence_lines`` fence lines count."""
+    """Every fenced block in ``text``, in order; only the first ``max_fence_lines`` fence lines
+    count."""
     blocks: list[Block] = []
     opener: tuple[str, str, int] | None = None  # (marker, language, where the body starts)
     for match in itertools.islice(_FENCE_LINE.finditer(text), max_fence_lines):

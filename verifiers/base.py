@@ -107,7 +107,8 @@ class BaseVerifier:
         return stable_hash(reference)
 
     def verify(self, response: str, reference: Mapping[str, Any]) -> Verdict:
-        """Grade one response. Bad output gives a verdict; a bad reference gives an ``error`` verdict."""
+        """Grade one response. Bad output gives a verdict; a bad reference gives an ``error``
+        verdict."""
         start = time.perf_counter()
         if not isinstance(response, str):
             outcome = Outcome.error(
@@ -194,8 +195,9 @@ def error_verdict(
 
 
 def safe_hash(hasher, value: Any) -> str:
-    """Hash ``value``; input too deep or strange to hash (or a hasher that fails on it, such as a verifier's
-    ``test_case_hash`` given a reference that is not an object) gets a marker instead of an exception."""
+    """Hash ``value``; input too deep or strange to hash (or a hasher that fails on it, such as a
+    verifier's ``test_case_hash`` given a reference that is not an object) gets a marker instead of
+    an exception."""
     try:
         return hasher(value)
     except Exception as exc:  # a hash is provenance: it must never cost the verdict

@@ -61,8 +61,9 @@ class SqliteCache:
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.execute(
-            "CREATE TABLE IF NOT EXISTS verdicts (spec TEXT NOT NULL, test_case_hash TEXT NOT NULL, "
-            "input_hash TEXT NOT NULL, verdict TEXT NOT NULL, PRIMARY KEY (spec, test_case_hash, input_hash))"
+            "CREATE TABLE IF NOT EXISTS verdicts (spec TEXT NOT NULL, test_case_hash TEXT NOT "
+            "NULL, input_hash TEXT NOT NULL, verdict TEXT NOT NULL, PRIMARY KEY (spec, "
+            "test_case_hash, input_hash))"
         )
         self._conn.commit()
 

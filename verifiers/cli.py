@@ -238,8 +238,8 @@ def run_grade(args: argparse.Namespace) -> int:
 
 @contextmanager
 def _sandbox_choice(kind: str | None) -> Iterator[None]:
-    """``$RLVR_SANDBOX`` set to ``kind`` while this command grades (its worker processes inherit it), then
-    restored: the choice of one command never leaks into the rest of the process."""
+    """``$RLVR_SANDBOX`` set to ``kind`` while this command grades (its worker processes inherit
+    it), then restored: the choice of one command never leaks into the rest of the process."""
     import os
 
     from sandbox import ENV_VAR
@@ -290,7 +290,8 @@ def _run_grade(args: argparse.Namespace) -> int:
 
 
 def _executor(args: argparse.Namespace, stack: ExitStack) -> Any:
-    """The Ray executor for ``--executor ray`` (closed with ``stack``); ``None`` for local grading."""
+    """The Ray executor for ``--executor ray`` (closed with ``stack``); ``None`` for local
+    grading."""
     if args.executor != "ray":
         return None
     from .ray_executor import RayExecutor
@@ -367,7 +368,8 @@ def unwritable(path: str | None) -> str:
 
 @contextmanager
 def _sigterm_exits() -> Iterator[None]:
-    """While grading, SIGTERM exits like Ctrl-C: workers are stopped and finished lines are flushed."""
+    """While grading, SIGTERM exits like Ctrl-C: workers are stopped and finished lines are
+    flushed."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return

@@ -48,7 +48,8 @@ class MissingDependencyError(VerifierError, ImportError):
 
 
 def require(module: str, extra: str):
-    """Import ``module`` or raise :class:`MissingDependencyError` naming ``pip install 'rlvr[extra]'``."""
+    """Import ``module`` or raise :class:`MissingDependencyError` naming
+    ``pip install 'rlvr[extra]'``."""
     import importlib
 
     try:

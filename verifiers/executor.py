@@ -306,7 +306,8 @@ class ProcessPoolExecutor:
 
 
 def available_cpus() -> int:
-    """CPUs this process may run on (its affinity mask, as set by taskset or a container), at least 1."""
+    """CPUs this process may run on (its affinity mask, as set by taskset or a container), at
+    least 1."""
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except (AttributeError, OSError):  # not on Linux

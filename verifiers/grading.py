@@ -169,7 +169,8 @@ def _precheck(item: object, cache: VerdictCache | None) -> tuple[Verdict | None,
 
 
 def _not_a_verifier(obj: object) -> str:
-    """Why ``obj`` cannot grade an item ("" when it can): a spec string or a verifier *instance* is needed."""
+    """Why ``obj`` cannot grade an item ("" when it can): a spec string or a verifier *instance* is
+    needed."""
     if isinstance(obj, type):
         return (
             f"got the class {obj.__name__}, not an instance: pass {obj.__name__}() "

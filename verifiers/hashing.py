@@ -32,7 +32,8 @@ def canonical_json(value: Any) -> str:
 
 
 def stable_hash(value: Any) -> str:
-    """``"sha256:<hex>"`` of ``value`` (a ``str`` is hashed as its UTF-8 bytes, anything else as canonical JSON)."""
+    """``"sha256:<hex>"`` of ``value`` (a ``str`` is hashed as its UTF-8 bytes, anything else as
+    canonical JSON)."""
     text = value if isinstance(value, str) else canonical_json(value)
     digest = hashlib.sha256(text.encode("utf-8", errors="surrogatepass")).hexdigest()
     return f"sha256:{digest}"
@@ -65,8 +66,9 @@ def sanitize_json(value: Any) -> Any:
 def json_line(record: Any) -> str:
     """One strict-JSON output line, whatever a record holds.
 
-    NaN or Infinity (not JSON) and objects JSON cannot hold (a set in a plugin's details) are written as
-    their ``repr``; text UTF-8 cannot encode (a lone surrogate) falls back to ASCII escapes.
+    NaN or Infinity (not JSON) and objects JSON cannot hold (a set in a plugin's details) are
+    written as their ``repr``; text UTF-8 cannot encode (a lone surrogate) falls back to ASCII
+    escapes.
 
     >>> json_line({"x": float("nan"), "t": "cafe"}).strip()
     '{"x": "nan", "t": "cafe"}'

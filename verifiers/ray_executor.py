@@ -74,8 +74,9 @@ class NodeGrader:
         )
 
     def grade(self, payloads: list[tuple[int, bytes]]) -> list[tuple[int, Verdict]]:
-        """Grade ``(index, pickled job)`` pairs; a job that cannot be unpickled here (its class is not importable
-        on this node) is answered alone, with an ``error`` verdict, as the local pool answers a bad item."""
+        """Grade ``(index, pickled job)`` pairs; a job that cannot be unpickled here (its class is
+        not importable on this node) is answered alone, with an ``error`` verdict, as the local pool
+        answers a bad item."""
         import pickle
 
         jobs, answered = [], []
@@ -116,7 +117,8 @@ class _Actor:
         return self.workers * max(1, min(MAX_CHUNK_PER_WORKER, int(per_worker)))
 
     def finished(self, jobs: list[Job], now: float) -> None:
-        """The oldest chunk (``jobs``) came back at ``now``: learn the item time, start the next clock."""
+        """The oldest chunk (``jobs``) came back at ``now``: learn the item time, start the next
+        clock."""
         sample = (now - self.clock) * self.workers / max(1, len(jobs))
         self.item_s = sample if self.item_s is None else (self.item_s + sample) / 2
         self.clock = now
@@ -293,7 +295,8 @@ class _Run:
         return jobs
 
     def _dispatch(self) -> None:
-        """Least-loaded actor first, until every actor holds ``CHUNKS_IN_FLIGHT`` chunks or jobs run out."""
+        """Least-loaded actor first, until every actor holds ``CHUNKS_IN_FLIGHT`` chunks or jobs run
+        out."""
         while True:
             open_ = [a for a in self.ex._actors if len(a.chunks) < CHUNKS_IN_FLIGHT]
             if not open_ or (self.exhausted and not self.pending):
@@ -304,8 +307,8 @@ class _Run:
                 self._submit(actor, jobs)
 
     def _submit(self, actor: _Actor, jobs: list[Job]) -> None:
-        """Send a chunk, each job pickled apart: one that cannot be pickled here or unpickled there costs its own
-        verdict, never the chunk or the node."""
+        """Send a chunk, each job pickled apart: one that cannot be pickled here or unpickled there
+        costs its own verdict, never the chunk or the node."""
         payloads = [(job.index, data) for job in jobs if (data := self._pickled(job)) is not None]
         sent = {index for index, _ in payloads}
         jobs = [job for job in jobs if job.index in sent]
@@ -317,7 +320,8 @@ class _Run:
         actor.chunks.append((ref, jobs))
 
     def _pickled(self, job: Job) -> bytes | None:
-        """``job`` as bytes for a node, or ``None`` after answering it with an ``unsendable_item`` verdict."""
+        """``job`` as bytes for a node, or ``None`` after answering it with an ``unsendable_item``
+        verdict."""
         try:
             return self.ray.cloudpickle.dumps(job)
         except Exception as exc:
@@ -357,7 +361,8 @@ class _Run:
                 self._give_up(job, f"{actor.name} returned no verdict for it")
 
     def _chunk_failed(self, actor: _Actor, ref: Any, why: str) -> list[tuple[int, Verdict]]:
-        """``error`` verdicts for a chunk whose grading raised on a live node (kept: it serves the next chunks)."""
+        """``error`` verdicts for a chunk whose grading raised on a live node (kept: it serves the
+        next chunks)."""
         jobs = next(j for r, j in actor.chunks if r == ref)
         message = f"{actor.name} could not grade this chunk: {why}"[:500]
         return [

@@ -152,7 +152,8 @@ def get(spec: str) -> Any:
 
 
 def resolve(spec: str) -> str:
-    """Canonical ``name@version`` for ``spec``: ``resolve("math") == "math@1"`` while 1 is latest."""
+    """Canonical ``name@version`` for ``spec``: ``resolve("math") == "math@1"`` while 1 is
+    latest."""
     return format_spec(*_resolve(spec))
 
 
@@ -201,7 +202,8 @@ def _validate_class(klass: type) -> tuple[str, int]:
     parse_spec(name)
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         raise InvalidSpecError(
-            f"{_qualname(klass)}.version must be a positive int (behaviour version), got {version!r}"
+            f"{_qualname(klass)}.version must be a positive int (behaviour version), got "
+            f"{version!r}"
         )
     if "@" in name:
         raise InvalidSpecError(f"verifier name {name!r} must not contain '@'")

@@ -59,7 +59,8 @@ class RegradeItem:
     reference: Any = None
     old: Mapping[str, Any] | Verdict | None = None
     skip_reason: Reason | None = None
-    """Why this item cannot be re-graded (``code`` is counted in the report); ``None`` when it can."""
+    """Why this item cannot be re-graded (``code`` is counted in the report); ``None`` when it
+    can."""
 
     @classmethod
     def skip(
@@ -81,7 +82,8 @@ class Standing:
 
     @classmethod
     def of(cls, verdict: Mapping[str, Any] | Verdict | None) -> "Standing":
-        """Read a :class:`Verdict`, a (possibly partial) verdict dict, or ``None`` (never graded)."""
+        """Read a :class:`Verdict`, a (possibly partial) verdict dict, or ``None`` (never
+        graded)."""
         if isinstance(verdict, Verdict):
             verdict = verdict.to_dict()
         if not isinstance(verdict, Mapping) or verdict.get("status") is None:
@@ -130,7 +132,8 @@ class FlipExample:
 
 @dataclass(frozen=True)
 class Flip:
-    """Every re-graded item that went from ``old`` to ``new`` (``status`` or ``status:code`` each)."""
+    """Every re-graded item that went from ``old`` to ``new`` (``status`` or ``status:code``
+    each)."""
 
     old: str
     new: str
@@ -139,8 +142,9 @@ class Flip:
 
     @property
     def kind(self) -> str:
-        """``pass->fail``, ``fail->pass``, ``now_judged`` (could not run before), ``now_not_run``, ``changed``, or
-        ``score_changed`` (same status and reason, another score: partial credit moved)."""
+        """``pass->fail``, ``fail->pass``, ``now_judged`` (could not run before), ``now_not_run``,
+        ``changed``, or ``score_changed`` (same status and reason, another score: partial credit
+        moved)."""
         if (
             self.old.endswith(")")
             and self.new.endswith(")")
@@ -193,7 +197,8 @@ class RegradeReport:
         return self.new_pass / self.regraded if self.regraded else None
 
     def count(self, kind: str) -> int:
-        """How many items flipped this way: ``pass->fail``, ``fail->pass``, ``now_judged``, ``now_not_run``."""
+        """How many items flipped this way: ``pass->fail``, ``fail->pass``, ``now_judged``,
+        ``now_not_run``."""
         return sum(f.count for f in self.flips if f.kind == kind)
 
     @property
@@ -223,7 +228,8 @@ class RegradeReport:
         }
 
     def to_text(self) -> str:
-        """A plain-text rendering: totals, the flip table, examples, and what could not be re-graded."""
+        """A plain-text rendering: totals, the flip table, examples, and what could not be
+        re-graded."""
         return "\n".join(_render(self))
 
 
@@ -298,7 +304,8 @@ def regrade(
 
 
 def cannot_regrade_verdict(item: RegradeItem, spec: str) -> Verdict:
-    """The ``error`` verdict of an item that could not be re-graded; ``details.why`` holds the reason code."""
+    """The ``error`` verdict of an item that could not be re-graded; ``details.why`` holds the
+    reason code."""
     name, version = registry.parse_spec(spec)
     reason = item.skip_reason or Reason("unknown", "")
     verdict = error_verdict(
@@ -418,7 +425,8 @@ def _render_examples(flip: Flip) -> list[str]:
         label = f"#{e.index}" if e.id is None else f"#{e.index} id={e.id}"
         lines.append(f"    {label}: {_oneline(e.response, 100)!r}")
         lines.append(
-            f"      old: {_oneline(e.old_message, 140) or '-'} | new: {_oneline(e.new_message, 140) or '-'}"
+            f"      old: {_oneline(e.old_message, 140) or '-'} | new: "
+            f"{_oneline(e.new_message, 140) or '-'}"
         )
     return lines
 

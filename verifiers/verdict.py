@@ -31,7 +31,8 @@ from typing import Any, Mapping
 
 
 class Status(str, Enum):
-    """Outcome class of a verdict. ``ERROR`` and ``TIMEOUT`` mean "could not judge", never "wrong"."""
+    """Outcome class of a verdict. ``ERROR`` and ``TIMEOUT`` mean "could not judge", never
+    "wrong"."""
 
     PASS = "pass"
     FAIL = "fail"

@@ -1,9 +1,10 @@
 """Benchmark quarantine: keep evaluation sets out of training data.
 
 Register evaluation sets, held-out splits and private test sets in an :class:`IsolationList`; check
-training tasks against it (normalised exact hashes, MinHash/LSH near-duplicates on the prompt and the
-answer side, structural checks for math and code); gate environments and training with a
-:class:`QuarantineGate` that refuses or drops hit tasks and reports every hit with its matching item.
+training tasks against it (normalised exact hashes, MinHash/LSH near-duplicates on the prompt and
+the answer side, structural checks for math and code); gate environments and training with a
+:class:`QuarantineGate` that refuses or drops hit tasks and reports every hit with its matching
+item.
 
 >>> import tempfile
 >>> iso = IsolationList(tempfile.mkdtemp())

@@ -1,14 +1,16 @@
-"""What the quarantine compares: a task's prompt side and answer side, normalised (see :mod:`.normalise`).
+"""What the quarantine compares: a task's prompt side and answer side, normalised (see
+:mod:`.normalise`).
 
 A :class:`Fingerprint` holds, for one task:
 
-- the **prompt side**: the user-visible text (system messages left out: they are shared boilerplate);
-- the **answer side**: the final answer (math) or the test cases (code), and the reference solution when
-  the task has one (for other kinds, such as JSON schemas or tool environments, the reference is checking
-  material many tasks share, so only a solution counts);
-- **structure** where the task kind allows it: a math statement's numbers and content words; a code task's
-  function names (replaced by ``FN`` in its tests and solution, so a renamed function still matches), the
-  literal values of its tests and their expected outputs.
+- the **prompt side**: the user-visible text (system messages left out: they are shared
+  boilerplate);
+- the **answer side**: the final answer (math) or the test cases (code), and the reference solution
+  when the task has one (for other kinds, such as JSON schemas or tool environments, the reference
+  is checking material many tasks share, so only a solution counts);
+- **structure** where the task kind allows it: a math statement's numbers and content words; a code
+  task's function names (replaced by ``FN`` in its tests and solution, so a renamed function still
+  matches), the literal values of its tests and their expected outputs.
 
 >>> fp = fingerprint("t1", "What is 3 + 5?", {"answer": "8"})
 >>> fp.kind, fp.answer, sorted(fp.numbers)
@@ -64,7 +66,8 @@ class Fingerprint:
     prompt: str
     """Normalised prompt text."""
     answer: str = ""
-    """Normalised answer side: a math final answer, or a code task's tests (function names as ``FN``)."""
+    """Normalised answer side: a math final answer, or a code task's tests (function names as
+    ``FN``)."""
     solution: str = ""
     """Normalised reference solution ("" when the task has none)."""
     numbers: frozenset[str] = frozenset()
@@ -82,7 +85,8 @@ class Fingerprint:
 
 
 def fingerprint(task_id: Any, prompt: Any, reference: Any, solution: Any = None) -> Fingerprint:
-    """Fingerprint one task from its prompt (text or chat messages), reference and optional solution."""
+    """Fingerprint one task from its prompt (text or chat messages), reference and optional
+    solution."""
     reference = reference if isinstance(reference, Mapping) else {}
     text, solution = prompt_text(prompt), solution if isinstance(solution, str) else ""
     kind = task_kind(reference)
@@ -103,7 +107,8 @@ def fingerprint(task_id: Any, prompt: Any, reference: Any, solution: Any = None)
 
 
 def task_kind(reference: Mapping[str, Any]) -> str:
-    """``math`` for a reference with a scalar ``answer``, ``code`` for one with tests, else ``other``."""
+    """``math`` for a reference with a scalar ``answer``, ``code`` for one with tests, else
+    ``other``."""
     answer = reference.get("answer")
     if (
         isinstance(answer, (str, int, float))
@@ -117,7 +122,8 @@ def task_kind(reference: Mapping[str, Any]) -> str:
 
 
 def prompt_text(prompt: Any) -> str:
-    """The text of a prompt: a string as is, chat messages' non-system contents joined by newlines."""
+    """The text of a prompt: a string as is, chat messages' non-system contents joined by
+    newlines."""
     if isinstance(prompt, str):
         return prompt
     if not isinstance(prompt, (list, tuple)):
@@ -175,7 +181,8 @@ def _code_fingerprint(
 
 
 def code_tests(reference: Mapping[str, Any]) -> str:
-    """A code reference's tests as one text (a string, a list of asserts, or anything else as JSON)."""
+    """A code reference's tests as one text (a string, a list of asserts, or anything else as
+    JSON)."""
     for key in CODE_KEYS:
         value = reference.get(key)
         if isinstance(value, str) and value:
@@ -188,8 +195,8 @@ def code_tests(reference: Mapping[str, Any]) -> str:
 
 
 def _tested_names(reference: Mapping[str, Any], tests: str, solution: str) -> frozenset[str]:
-    """The task's own functions: the entry point, what the solution defines, what the tests call (minus
-    builtins, ``check``/``candidate``, methods and helpers the tests define themselves)."""
+    """The task's own functions: the entry point, what the solution defines, what the tests call
+    (minus builtins, ``check``/``candidate``, methods and helpers the tests define themselves)."""
     names = set(_DEF.findall(solution))
     entry = reference.get("entry_point")
     if isinstance(entry, str) and entry.isidentifier():

@@ -1,5 +1,5 @@
-"""The quarantine gate: where task data enters training, tasks that hit the isolation list are refused
-or dropped, with a report naming each hit.
+"""The quarantine gate: where task data enters training, tasks that hit the isolation list are
+refused or dropped, with a report naming each hit.
 
 >>> import tempfile
 >>> iso = IsolationList(tempfile.mkdtemp())
@@ -47,7 +47,8 @@ class QuarantineGate:
         self._lock = threading.Lock()
 
     def check(self, tasks: TaskList) -> QuarantineReport:
-        """The report for ``tasks`` (computed once per task list: the copies of an environment share it)."""
+        """The report for ``tasks`` (computed once per task list: the copies of an environment share
+        it)."""
         key = _identity(tasks)
         with self._lock:
             if key not in self._reports:
@@ -55,7 +56,8 @@ class QuarantineGate:
             return self._reports[key]
 
     def apply(self, tasks: TaskList) -> tuple[TaskList, QuarantineReport]:
-        """``tasks`` without the hit tasks, and the report; raises when refusing or when nothing is left."""
+        """``tasks`` without the hit tasks, and the report; raises when refusing or when nothing is
+        left."""
         report = self.check(tasks)
         if report.same_as:
             raise QuarantineError(
@@ -96,7 +98,8 @@ def _identity(tasks: TaskList) -> str:
 
 
 def as_gate(value: Any) -> QuarantineGate | None:
-    """``None``, a gate, an :class:`IsolationList` or a folder path (refusing) -> a gate or ``None``."""
+    """``None``, a gate, an :class:`IsolationList` or a folder path (refusing) -> a gate or
+    ``None``."""
     if value is None or isinstance(value, QuarantineGate):
         return value
     if isinstance(value, (IsolationList, str, Path)):
@@ -108,7 +111,8 @@ def as_gate(value: Any) -> QuarantineGate | None:
 
 
 def gate_tasks(tasks: Any, gate: Any) -> tuple[TaskList, QuarantineReport | None]:
-    """Load ``tasks`` and pass them through ``gate`` (anything :func:`as_gate` takes; ``None``: no gate)."""
+    """Load ``tasks`` and pass them through ``gate`` (anything :func:`as_gate` takes; ``None``: no
+    gate)."""
     task_list = tasks if isinstance(tasks, TaskList) else load_tasks(tasks)
     resolved = as_gate(gate)
     if resolved is None:

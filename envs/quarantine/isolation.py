@@ -2,8 +2,8 @@
 
 It lives in a folder (default ``$RLVR_QUARANTINE_DIR``, else ``.rlvr/quarantine`` under the current
 directory) holding ``manifest.json`` (one entry per set: name, source, count, sha256 of the source,
-when it was added) and ``sets/<name>.jsonl`` (each task's id, prompt, reference and solution, so checks
-always fingerprint with the current rules).
+when it was added) and ``sets/<name>.jsonl`` (each task's id, prompt, reference and solution, so
+checks always fingerprint with the current rules).
 
 >>> import tempfile
 >>> iso = IsolationList(tempfile.mkdtemp())
@@ -53,13 +53,15 @@ class IsolatedSet:
     sha256: str
     """Of the source file's bytes, or of the rows' canonical JSON for in-memory sources."""
     content_sha256: str
-    """Of the tasks' (prompt, reference) pairs, order-free: recognises the same set under another name."""
+    """Of the tasks' (prompt, reference) pairs, order-free: recognises the same set under another
+    name."""
     added_at: str
     kinds: Mapping[str, int] = field(default_factory=dict)
 
 
 class IsolationList:
-    """The registered sets in ``folder``; :meth:`check` matches training tasks against all of them."""
+    """The registered sets in ``folder``; :meth:`check` matches training tasks against all of
+    them."""
 
     def __init__(
         self, folder: str | Path | None = None, thresholds: Thresholds | None = None
@@ -77,12 +79,14 @@ class IsolationList:
         columns: Columns | None = None,
         replace: bool = False,
     ) -> IsolatedSet:
-        """Register ``source`` (JSONL/Parquet path, ``bundled:NAME``, a ``datasets.Dataset`` or rows)."""
+        """Register ``source`` (JSONL/Parquet path, ``bundled:NAME``, a ``datasets.Dataset`` or
+        rows)."""
         tasks = load_tasks(source, columns=columns)
         name = name or _default_name(source, tasks)
         if not _NAME.match(name):
             raise EnvConfigError(
-                f"isolated set name {name!r}: use letters, digits, '_', '.', '-' (e.g. 'gsm8k_test')"
+                f"isolated set name {name!r}: use letters, digits, '_', '.', '-' (e.g. "
+                f"'gsm8k_test')"
             )
         sets = {s.name: s for s in self.sets()}
         if name in sets and not replace:
@@ -133,7 +137,8 @@ class IsolationList:
     def check(
         self, tasks: Any, *, columns: Columns | None = None, action: str = "report"
     ) -> QuarantineReport:
-        """Match every task of ``tasks`` (anything :func:`envs.load_tasks` reads) against the list."""
+        """Match every task of ``tasks`` (anything :func:`envs.load_tasks` reads) against the
+        list."""
         task_list = tasks if isinstance(tasks, TaskList) else load_tasks(tasks, columns=columns)
         fps = [fingerprint(t.id, t.prompt, t.reference, t.solution) for t in task_list]
         hits = self.matcher().hits(fps) if self.sets() else [[] for _ in fps]
@@ -179,7 +184,8 @@ class IsolationList:
                 ) from exc
 
     def describe(self) -> dict[str, Any]:
-        """Folder, sets (name, source, count, sha256) and thresholds: what a report says it checked."""
+        """Folder, sets (name, source, count, sha256) and thresholds: what a report says it
+        checked."""
         return {
             "folder": str(self.folder),
             "sets": [

@@ -40,8 +40,9 @@ from .features import Fingerprint
 from .normalise import answer_value, shingles
 from .report import Hit
 
-#: datasketch's (false positive, false negative) weights: missing a duplicate costs more than confirming a
-#: candidate, so bands are tuned for recall (>= 0.99 at each threshold with the default margin).
+#: datasketch's (false positive, false negative) weights: missing a duplicate costs more than
+#: confirming a candidate, so bands are tuned for recall (>= 0.99 at each threshold with the default
+#: margin).
 LSH_WEIGHTS = (0.1, 0.9)
 
 
@@ -60,22 +61,27 @@ class Thresholds:
     numbers_jaccard: float = 0.8
     """Math: Jaccard of the statements' numbers at or above which they agree."""
     words_jaccard: float = 0.2
-    """Math: content-word Jaccard a structural match needs (a paraphrase keeps some of its nouns)."""
+    """Math: content-word Jaccard a structural match needs (a paraphrase keeps some of its
+    nouns)."""
     few_numbers_words_jaccard: float = 0.4
-    """Math: the content-word Jaccard needed instead when a statement has fewer than ``min_numbers`` numbers."""
+    """Math: the content-word Jaccard needed instead when a statement has fewer than ``min_numbers``
+    numbers."""
     min_numbers: int = 2
-    """Math: distinct numbers below which the numbers say little (``2 + 2`` and ``2 * 2`` share theirs)."""
+    """Math: distinct numbers below which the numbers say little (``2 + 2`` and ``2 * 2`` share
+    theirs)."""
     literals_jaccard: float = 0.6
     """Code: Jaccard of the tests' literal values needed, together with a shared function name."""
     expected_jaccard: float = 0.5
-    """Code: Jaccard of the tests' expected outputs below which similar tests check another function."""
+    """Code: Jaccard of the tests' expected outputs below which similar tests check another
+    function."""
     min_answer_chars: int = 20
     """Answer sides shorter than this match only through a structural check."""
     num_perm: int = 128
     """MinHash permutations."""
     lsh_margin: float = 0.1
-    """LSH and the MinHash screen run this much below each threshold, so pairs near it are confirmed by the exact
-    Jaccard, not missed (the estimate's standard deviation at 128 permutations is at most 0.045)."""
+    """LSH and the MinHash screen run this much below each threshold, so pairs near it are confirmed
+    by the exact Jaccard, not missed (the estimate's standard deviation at 128 permutations is at
+    most 0.045)."""
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -103,10 +109,11 @@ def jaccard(a: set | frozenset, b: set | frozenset) -> float:
 
 
 class ShingleIndex:
-    """Exact-hash and MinHash/LSH lookup over texts of the isolated tasks (several texts may share an owner).
+    """Exact-hash and MinHash/LSH lookup over texts of the isolated tasks (several texts may share
+    an owner).
 
-    LSH gives candidates; their MinHash estimate (one vectorised comparison of signatures) screens out the
-    clearly dissimilar ones, and the exact Jaccard of the shingle sets confirms the rest.
+    LSH gives candidates; their MinHash estimate (one vectorised comparison of signatures) screens
+    out the clearly dissimilar ones, and the exact Jaccard of the shingle sets confirms the rest.
     """
 
     def __init__(
@@ -158,7 +165,8 @@ class ShingleIndex:
         return found
 
     def _screened(self, minhash: Any) -> list[int]:
-        """LSH candidates whose MinHash estimate of the Jaccard similarity reaches the screening level."""
+        """LSH candidates whose MinHash estimate of the Jaccard similarity reaches the screening
+        level."""
         candidates = list(self.lsh.query(minhash))
         if not candidates:
             return []
@@ -175,7 +183,8 @@ class ShingleIndex:
 
 
 class Matcher:
-    """Index of isolated tasks (``(set name, Fingerprint)`` pairs); :meth:`hits` looks training tasks up.
+    """Index of isolated tasks (``(set name, Fingerprint)`` pairs); :meth:`hits` looks training
+    tasks up.
 
     >>> from envs.quarantine.features import fingerprint
     >>> iso = [("eval", fingerprint("e1", "Tom has 3 apples and buys 5 more apples. How many apples does Tom have?",
@@ -206,7 +215,8 @@ class Matcher:
                 self.by_name[name].append(k)
 
     def hits(self, tasks: Sequence[Fingerprint]) -> list[list[Hit]]:
-        """For each training task, its hits (empty when it is clean): the strongest per isolated item and side."""
+        """For each training task, its hits (empty when it is clean): the strongest per isolated
+        item and side."""
         prompt_found = self.prompts.lookup([fp.prompt for fp in tasks])
         sides = [answer_texts(fp, self.thresholds) for fp in tasks]
         flat_found = iter(self.answers.lookup([text for texts in sides for text in texts]))
@@ -289,10 +299,11 @@ class Matcher:
         )
 
 
-# -- the rules, pair by pair (the index only chooses which pairs to test) ---------------------------------
+# -- the rules, pair by pair (the index only chooses which pairs to test) --------------------------
 def math_siblings(fp: Fingerprint, other: Fingerprint, numbers: str, t: Thresholds) -> bool:
-    """Two math texts alike in words but with answers of different value, or numbers that disagree, are
-    siblings of a template (``x^2 + 7x - 18 = 0`` and ``x^2 + 9x - 22 = 0``), not the same problem."""
+    """Two math texts alike in words but with answers of different value, or numbers that disagree,
+    are siblings of a template (``x^2 + 7x - 18 = 0`` and ``x^2 + 9x - 22 = 0``), not the same
+    problem."""
     if fp.kind != "math" or other.kind != "math":
         return False
     mine, theirs = answer_value(fp.answer), answer_value(other.answer)
@@ -303,14 +314,16 @@ def math_siblings(fp: Fingerprint, other: Fingerprint, numbers: str, t: Threshol
 
 
 def answer_siblings(fp: Fingerprint, other: Fingerprint, t: Thresholds) -> bool:
-    """Similar tests that expect different outputs check different functions (``is_even`` / ``is_odd``)."""
+    """Similar tests that expect different outputs check different functions (``is_even`` /
+    ``is_odd``)."""
     if fp.kind == "code" and other.kind == "code" and fp.expected and other.expected:
         return jaccard(fp.expected, other.expected) < t.expected_jaccard
     return math_siblings(fp, other, "solution_numbers", t)
 
 
 def math_structural(fp: Fingerprint, other: Fingerprint, t: Thresholds) -> float | None:
-    """The numbers' Jaccard when two math tasks are one problem reworded (same answer, numbers, some words)."""
+    """The numbers' Jaccard when two math tasks are one problem reworded (same answer, numbers, some
+    words)."""
     if fp.kind != "math" or other.kind != "math" or not fp.answer or fp.answer != other.answer:
         return None
     needed = t.words_jaccard if len(fp.numbers) >= t.min_numbers else t.few_numbers_words_jaccard
@@ -331,10 +344,12 @@ def code_structural(fp: Fingerprint, other: Fingerprint, t: Thresholds) -> float
 
 
 def answer_texts(fp: Fingerprint, t: Thresholds) -> list[str]:
-    """The answer-side texts long enough to match on their own: a code task's tests, any reference solution.
+    """The answer-side texts long enough to match on their own: a code task's tests, any reference
+    solution.
 
-    A math answer is short (it matches through the structural check); the reference of other kinds (a JSON
-    schema, an XSD, a tool environment) is checking material that many different tasks share."""
+    A math answer is short (it matches through the structural check); the reference of other kinds
+    (a JSON schema, an XSD, a tool environment) is checking material that many different tasks
+    share."""
     texts = [fp.answer] if fp.kind == "code" else []
     texts.append(fp.solution)
     return [text for text in dict.fromkeys(texts) if len(text) >= t.min_answer_chars]

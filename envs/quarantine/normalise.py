@@ -1,4 +1,5 @@
-"""Text normalisation for the quarantine: tokens, shingles, numbers and final answers in canonical form.
+"""Text normalisation for the quarantine: tokens, shingles, numbers and final answers in canonical
+form.
 
 >>> normalise("What  is 3+5 ?")
 'what is 3 + 5 ?'
@@ -20,7 +21,8 @@ from typing import Any
 SHINGLE_WORDS = 3
 
 _TOKEN = re.compile(r"\w+|[^\w\s]", re.UNICODE)
-# a number: thousands groups of exactly three digits ("1,000", not "1,2,3"), a decimal part, a fraction
+# a number: thousands groups of exactly three digits ("1,000", not "1,2,3"), a decimal part, a
+# fraction
 _NUMBER = re.compile(r"(?<![\w.])(?:\d{1,3}(?:,\d{3})+|\d+)?(?:\.\d+)?(?:/\d+)?(?![\w])")
 _FRAC = re.compile(r"\\[dt]?frac\s*(?:\{([^{}]*)\}|(\d))\s*(?:\{([^{}]*)\}|(\d))")
 _LATEX_NOISE = re.compile(r"\\left|\\right|\\!|\\,|\\;|\\:|\\ |\$|\\displaystyle|\^\\circ")
@@ -52,7 +54,8 @@ answer final boxed give find compute calculate write let""".split()
 
 
 def normalise(text: str, *, fold_case: bool = True) -> str:
-    """NFKC, case-folded, number words as digits, one space between tokens (words and punctuation marks).
+    """NFKC, case-folded, number words as digits, one space between tokens (words and punctuation
+    marks).
 
     Code keeps its case (``fold_case=False``): ``[a-z]`` and ``[A-Z]`` are different programs.
     """
@@ -73,7 +76,8 @@ def shingles(normalised: str, size: int = SHINGLE_WORDS) -> set[str]:
 
 
 def digits_for_words(text: str) -> str:
-    """``forty-eight`` -> ``48``, ``seven`` -> ``7`` (two to ninety-nine; "one" is too often a pronoun).
+    """``forty-eight`` -> ``48``, ``seven`` -> ``7`` (two to ninety-nine; "one" is too often a
+    pronoun).
 
     >>> digits_for_words("She sold forty-eight clips and seven pens to one friend.")
     'She sold 48 clips and 7 pens to one friend.'
@@ -92,7 +96,8 @@ def digits_for_words(text: str) -> str:
 
 
 def numbers_in(text: str) -> frozenset[str]:
-    """The numbers written in ``text`` (digits, number words, ``\\frac{a}{b}``), canonical and unsigned."""
+    """The numbers written in ``text`` (digits, number words, ``\\frac{a}{b}``), canonical and
+    unsigned."""
     text = _FRAC.sub(
         lambda m: f"{m.group(1) or m.group(2)}/{m.group(3) or m.group(4)}",
         digits_for_words(unicodedata.normalize("NFKC", text)),
@@ -103,8 +108,9 @@ def numbers_in(text: str) -> frozenset[str]:
 
 
 def normalise_answer(answer: Any) -> str:
-    """A final answer in canonical form: numbers as reduced fractions or integers (``12.50`` -> ``25/2``,
-    ``\\frac56`` -> ``5/6``), without LaTeX spacing, ``$``, ``\\boxed{}``, a leading ``x =`` or trailing unit words."""
+    """A final answer in canonical form: numbers as reduced fractions or integers (``12.50`` ->
+    ``25/2``, ``\\frac56`` -> ``5/6``), without LaTeX spacing, ``$``, ``\\boxed{}``, a leading
+    ``x =`` or trailing unit words."""
     text = _LATEX_NOISE.sub(
         "", _LATEX_TEXT.sub(r" \1", unicodedata.normalize("NFKC", str(answer)))
     ).strip()
@@ -118,7 +124,8 @@ def normalise_answer(answer: Any) -> str:
 
 
 def canonical_number(text: str) -> str:
-    """A number as an integer or reduced fraction (``2.50`` -> ``5/2``, ``1,000`` -> ``1000``); other text as is."""
+    """A number as an integer or reduced fraction (``2.50`` -> ``5/2``, ``1,000`` -> ``1000``);
+    other text as is."""
     plain = text.replace(",", "").lstrip("+")
     try:
         value = Fraction(plain)

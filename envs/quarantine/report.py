@@ -1,4 +1,5 @@
-"""What a quarantine check found: one :class:`Hit` per (training task, isolated task) pair that matched.
+"""What a quarantine check found: one :class:`Hit` per (training task, isolated task) pair that
+matched.
 
 >>> hit = Hit("t7", "gsm8k_test", "q12", "answer", "structural", 1.0, "same answer '8' and numbers ['3', '5']")
 >>> str(hit)
@@ -56,7 +57,8 @@ class QuarantineReport:
     isolation: Mapping[str, Any] = field(default_factory=dict)
     """The isolation list checked against: folder, sets with their counts and sha256, thresholds."""
     same_as: str = ""
-    """Name of the isolated set whose content equals the whole training source ("" when none does)."""
+    """Name of the isolated set whose content equals the whole training source ("" when none
+    does)."""
 
     @property
     def hit_ids(self) -> tuple[str, ...]:

@@ -42,7 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _version() -> str:
-    """The installed distribution's version (``unknown`` when run from a checkout that was never installed)."""
+    """The installed distribution's version (``unknown`` when run from a checkout that was never
+    installed)."""
     from importlib import metadata
 
     try:

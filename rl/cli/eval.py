@@ -64,7 +64,8 @@ def add_commands(sub: Any) -> None:
         "--chat-template",
         default="false",
         choices=("true", "false"),
-        help="render chat prompts with the tokenizer's chat template (as rlvr train's flag; default false)",
+        help="render chat prompts with the tokenizer's chat template (as rlvr train's flag; "
+        "default false)",
     )
     p.add_argument(
         "--max-turns", type=int, default=8, help="multi-turn environments: policy turns per episode"

@@ -78,15 +78,17 @@ def run_export_sft(args: argparse.Namespace) -> int:
     m = result.manifest
     removed = ", ".join(f"{name} {n}" for name, n in m["removed"].items() if n) or "nothing"
     print(
-        f"wrote {m['retained']} rows for {m['prompts_retained']} of {m['prompts']} prompts to {args.output} "
-        f"(from {m['generated']} completions, sample rate {m['effective_sample_rate']:.3f}; removed: {removed})"
+        f"wrote {m['retained']} rows for {m['prompts_retained']} of {m['prompts']} prompts to "
+        f"{args.output} (from {m['generated']} completions, sample rate "
+        f"{m['effective_sample_rate']:.3f}; removed: {removed})"
     )
     for source in m["inputs"]:
         for why in source["malformed"][:5]:
             print(f"warning: skipped {why}", file=sys.stderr)
     if m["retained"] == 0 and m["removed"]["ungraded"] == m["generated"]:
         print(
-            "warning: no completion carries a verdict (records written before verdicts were recorded?)",
+            "warning: no completion carries a verdict (records written before verdicts were "
+            "recorded?)",
             file=sys.stderr,
         )
     if "note" in m["quarantine"]:

@@ -79,7 +79,8 @@ def run_train(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         where = f" are in {config.output_dir}" if config is not None else ""
         print(
-            f"rlvr train: interrupted; the metrics and records of finished steps{where}; continue from the last "
+            f"rlvr train: interrupted; the metrics and records of finished steps{where}; continue "
+            f"from the last "
             "checkpoint with --resume",
             file=sys.stderr,
         )
@@ -94,7 +95,8 @@ def run_train(args: argparse.Namespace) -> int:
     if history:
         last = history[-1]
         print(
-            f"done: {len(history)} steps, last reward_mean {last['reward_mean']:.4f}, metrics in {config.output_dir}"
+            f"done: {len(history)} steps, last reward_mean {last['reward_mean']:.4f}, metrics in "
+            f"{config.output_dir}"
         )
     else:
         print(

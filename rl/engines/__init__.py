@@ -1,4 +1,5 @@
-"""Rollout engines: HF transformers (CPU/GPU) and vLLM (CUDA, or its CPU build). The trainer sees only the protocol."""
+"""Rollout engines: HF transformers (CPU/GPU) and vLLM (CUDA, or its CPU build). The trainer sees
+only the protocol."""
 
 from .base import Completion, FakeEngine, RolloutEngine, SamplingParams, check_engine
 from .hf import HFEngine

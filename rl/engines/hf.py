@@ -51,10 +51,12 @@ class HFEngine(RolloutEngine):
         self.tokenizer = tokenizer
         self.max_batch = max_batch
         self.use_generate = use_generate
-        """False (default): a lean KV-cached sampling loop; True: ``model.generate`` (needed for stop strings)."""
+        """False (default): a lean KV-cached sampling loop; True: ``model.generate`` (needed for
+        stop strings)."""
         self.lean = lean
-        """True (default): the loop runs :class:`~rl.forward.llama.LeanDecoder` (static cache, no HF per-call
-        overhead) where it supports the architecture; False: the HF model's forward with a DynamicCache."""
+        """True (default): the loop runs :class:`~rl.forward.llama.LeanDecoder` (static cache, no HF
+        per-call overhead) where it supports the architecture; False: the HF model's forward with a
+        DynamicCache."""
         self._position_limit: Any = _UNSET
 
     @classmethod
@@ -69,7 +71,8 @@ class HFEngine(RolloutEngine):
         return cls(model, tok)
 
     def generate(self, prompts: Sequence[Prompt], params: SamplingParams) -> list[list[Completion]]:
-        """``params.n`` completions per prompt, in prompt order, with the sampler's token log-probs."""
+        """``params.n`` completions per prompt, in prompt order, with the sampler's token
+        log-probs."""
         torch = require("torch", "torch")
         if params.seed is not None and (self.use_generate or params.stop):
             torch.manual_seed(params.seed)
@@ -108,9 +111,10 @@ class HFEngine(RolloutEngine):
         """Nothing to take back (see :meth:`sleep`)."""
         return None
 
-    # --- internals ----------------------------------------------------------------------------------
+    # --- internals --------------------------------------------------------------------------------
     def _check_positions(self, ids: list[list[int]], max_tokens: int) -> None:
-        """A model with learned position embeddings has no position past its table: say so, not IndexError."""
+        """A model with learned position embeddings has no position past its table: say so, not
+        IndexError."""
         if not ids:
             return
         if self._position_limit is _UNSET:
@@ -174,9 +178,9 @@ class HFEngine(RolloutEngine):
         return [flat[i * params.n : (i + 1) * params.n] for i in range(len(ids))]
 
     def _sample(self, input_ids, attention, params: SamplingParams):
-        """Ancestral sampling with a KV cache for ``params.n`` completions of each row of ``input_ids``;
-        returns new tokens ``[B * n, S]`` (rows of one prompt adjacent) and their log-probs under the
-        processed (temperature / top-p) distribution. Finished rows are padded.
+        """Ancestral sampling with a KV cache for ``params.n`` completions of each row of
+        ``input_ids``; returns new tokens ``[B * n, S]`` (rows of one prompt adjacent) and their
+        log-probs under the processed (temperature / top-p) distribution. Finished rows are padded.
 
         The lean decoder reads each prompt once and copies its keys/values to the ``n`` rows that
         continue it (shared-prefix prefill); HF's path prefills every row.
@@ -212,7 +216,8 @@ class HFEngine(RolloutEngine):
             device=input_ids.device,
         )
         tokens, logps, cache, step_ids = [], [], None, input_ids
-        rows = None  # the batch rows the lean decoder still runs (None: all); finished rows are dropped from it
+        # the batch rows the lean decoder still runs (None: all); finished rows are dropped from it
+        rows = None
         with torch.no_grad():  # (inference mode when called from generate)
             for step in range(params.max_tokens):
                 mask, pos = (attention if padded else None), positions
@@ -256,7 +261,8 @@ class HFEngine(RolloutEngine):
         return torch.stack(tokens, -1), torch.stack(logps, -1)
 
     def _next_logits(self, decoder, step_ids, attention, positions, cache):
-        """Last-position logits ``[B, vocab]`` of one forward (lean decoder, else HF with its cache), and the cache."""
+        """Last-position logits ``[B, vocab]`` of one forward (lean decoder, else HF with its
+        cache), and the cache."""
         if decoder is not None:
             return decoder.step(
                 step_ids, positions, None if attention is None else attention.bool()
@@ -287,7 +293,8 @@ class HFEngine(RolloutEngine):
     def _completions(
         self, rows: list[list[int]], logprobs: list[list[float]], prompts: list[list[int]]
     ) -> list[Completion]:
-        """Completions cut after their first EOS (``finish_reason`` "stop"), else at the length limit."""
+        """Completions cut after their first EOS (``finish_reason`` "stop"), else at the length
+        limit."""
         eos = self.tokenizer.eos_token_id  # a property lookup on HF tokenizers: read it once
         kept = [toks[: toks.index(eos) + 1] if eos in toks else toks for toks in rows]
         texts = self.tokenizer.batch_decode(
@@ -306,8 +313,9 @@ class HFEngine(RolloutEngine):
 
 
 def _drop_finished(decoder, done, rows):
-    """Drop finished rows from the lean decoder's cache once at most three quarters of the rows it runs are
-    alive (a copy of the cache each time, so at most log_{4/3}(batch) copies); returns the rows it runs now."""
+    """Drop finished rows from the lean decoder's cache once at most three quarters of the rows it
+    runs are alive (a copy of the cache each time, so at most log_{4/3}(batch) copies); returns the
+    rows it runs now."""
     import torch
 
     alive = (~done).nonzero().squeeze(-1)
@@ -320,7 +328,8 @@ def _drop_finished(decoder, done, rows):
 
 
 def _processed_logprobs(logits, temperature: float, top_p: float):
-    """Log-probs of the distribution actually sampled: logits / temperature, restricted to the top-p nucleus."""
+    """Log-probs of the distribution actually sampled: logits / temperature, restricted to the top-p
+    nucleus."""
     torch = require("torch", "torch")
     if temperature > 0 and temperature != 1.0:  # dividing by 1 is exact: skip the op
         logits = logits / temperature
@@ -356,7 +365,8 @@ def _pick(logp, temperature: float, generator):
 
 
 def _token_logprobs(scores, tokens):
-    """Log-prob of each generated token under the processed (temperature/top-p) sampling distribution."""
+    """Log-prob of each generated token under the processed (temperature/top-p) sampling
+    distribution."""
     torch = require("torch", "torch")
     cols = []
     for step, step_scores in enumerate(scores):
@@ -366,8 +376,9 @@ def _token_logprobs(scores, tokens):
 
 
 def learned_position_limit(model: Any) -> tuple[str, int] | None:
-    """``(module name, positions)`` of a model's learned absolute position table (GPT-2's ``wpe``, OPT's
-    ``embed_positions``), or None for models without one (RoPE, ALiBi: no hard limit to check).
+    """``(module name, positions)`` of a model's learned absolute position table (GPT-2's ``wpe``,
+    OPT's ``embed_positions``), or None for models without one (RoPE, ALiBi: no hard limit to
+    check).
 
     >>> learned_position_limit(object()) is None
     True

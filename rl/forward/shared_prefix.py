@@ -1,4 +1,5 @@
-"""The training forward with each group's prompt read once (shared-prefix), for Llama-architecture models.
+"""The training forward with each group's prompt read once (shared-prefix), for Llama-architecture
+models.
 
 In GRPO the G completions of a prompt share it token for token, yet a plain forward reads the
 prompt G times. :func:`shared_prefix_logits` runs the prompts once (``B`` rows), keeps every
@@ -30,7 +31,8 @@ MAX_SHARED_FRACTION = 0.75
 
 @dataclass(frozen=True)
 class PromptGroup:
-    """Consecutive rows ``start .. start + rows - 1`` whose first ``prompt_len`` tokens are identical."""
+    """Consecutive rows ``start .. start + rows - 1`` whose first ``prompt_len`` tokens are
+    identical."""
 
     start: int
     rows: int
@@ -52,12 +54,13 @@ def worth_sharing(groups: Sequence[PromptGroup], total_len: int) -> bool:
 def shared_prefix_logits(
     model: Any, input_ids: Any, keep: int, groups: Sequence[PromptGroup]
 ) -> Any:
-    """Logits ``[N, keep, vocab]`` of the last ``keep`` positions, as :func:`~rl.forward.llama.causal_logits`.
+    """Logits ``[N, keep, vocab]`` of the last ``keep`` positions, as
+    :func:`~rl.forward.llama.causal_logits`.
 
-    ``input_ids`` ``[N, L]`` are right-padded rows (prompt then completion); ``groups`` cover the rows in
-    order; ``keep = L - min(prompt_len) + 1`` (the grid of :func:`rl.packing.pack`). Positions a row's
-    prompt still covers (where its prompt is longer than the shortest) hold its last prompt position's
-    logits: they are masked out of every loss.
+    ``input_ids`` ``[N, L]`` are right-padded rows (prompt then completion); ``groups`` cover the
+    rows in order; ``keep = L - min(prompt_len) + 1`` (the grid of :func:`rl.packing.pack`).
+    Positions a row's prompt still covers (where its prompt is longer than the shortest) hold its
+    last prompt position's logits: they are masked out of every loss.
     """
     import torch
     import torch.nn.functional as F
@@ -93,8 +96,8 @@ def shared_prefix_logits(
 
 
 def _prompt_pass(model: Any, dims: Dims, prompts: Any, lens: Any):
-    """Each prompt once: every layer's keys/values ``[B, kv_heads, P, head_dim]`` and the hidden state at
-    each prompt's last position ``[B, hidden]``."""
+    """Each prompt once: every layer's keys/values ``[B, kv_heads, P, head_dim]`` and the hidden
+    state at each prompt's last position ``[B, hidden]``."""
     import torch
     import torch.nn.functional as F
 
@@ -118,8 +121,8 @@ def _prompt_pass(model: Any, dims: Dims, prompts: Any, lens: Any):
 def _completion_pass(
     model: Any, dims: Dims, ids: Any, at: Any, cached: list, lens: Any, owner: Any
 ) -> Any:
-    """The completion rows ``[N, S]`` at absolute positions ``at``, attending to their group's prompt
-    (key positions below its length) and causally to themselves."""
+    """The completion rows ``[N, S]`` at absolute positions ``at``, attending to their group's
+    prompt (key positions below its length) and causally to themselves."""
     import torch
     import torch.nn.functional as F
 

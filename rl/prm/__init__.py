@@ -19,7 +19,8 @@ ProcessBench, JSONL and Parquet.
 1
 
 PostgreSQL: ``PrmStore("postgresql://...")`` (and ``rlvr prm ... --db postgresql://...``) runs the
-same API and commands on a PostgreSQL database (:mod:`rl.prm.postgres`; ``pip install 'rlvr[postgres]'``).
+same API and commands on a PostgreSQL database (:mod:`rl.prm.postgres`;
+``pip install 'rlvr[postgres]'``).
 """
 
 from .errors import (

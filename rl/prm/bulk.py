@@ -89,7 +89,8 @@ class BatchItem:
     @classmethod
     def from_row(cls, row: Sequence) -> "BatchItem":
         """The item back from :meth:`as_row`'s tuple, without re-running ``__init__`` (a frozen
-        dataclass pays one ``object.__setattr__`` per field, which dominated re-reading spooled items).
+        dataclass pays one ``object.__setattr__`` per field, which dominated re-reading spooled
+        items).
 
         >>> verdict = VerdictRow(verifier="v", status="pass", score=1.0, final_answer=None)
         >>> item = BatchItem("p", None, None, None, "a", "g", "m", 1, [(0, 1)], [], verdict=verdict)
@@ -146,7 +147,8 @@ def new_item(common: dict, **values: object) -> BatchItem:
 
 @dataclass(frozen=True)
 class BatchMark:
-    """Where an import batch came from; stored in ``imports`` in the same transaction as its rows."""
+    """Where an import batch came from; stored in ``imports`` in the same transaction as its
+    rows."""
 
     source_hash: str
     """sha256 of the whole source file."""
@@ -163,7 +165,8 @@ class BatchMark:
 
 
 def write_batch(store: PrmStore, items: Sequence[BatchItem], mark: BatchMark) -> bool:
-    """Write one import batch atomically with its ``imports`` row; ``False`` if already committed."""
+    """Write one import batch atomically with its ``imports`` row; ``False`` if already
+    committed."""
 
     def run(conn: sqlite3.Connection) -> bool:
         if conn.execute(
@@ -178,8 +181,8 @@ def write_batch(store: PrmStore, items: Sequence[BatchItem], mark: BatchMark) ->
         _insert_events(conn, items, step_ids, sessions)
         _insert_verdicts(conn, items, trajectory_ids)
         conn.execute(
-            "INSERT INTO imports (source_hash, batch_no, source_name, format, first_line, last_line, "
-            "steps, committed_at) VALUES (?,?,?,?,?,?,?,?)",
+            "INSERT INTO imports (source_hash, batch_no, source_name, format, first_line, "
+            "last_line, steps, committed_at) VALUES (?,?,?,?,?,?,?,?)",
             (
                 mark.source_hash,
                 mark.batch_no,
@@ -282,8 +285,8 @@ def _insert_verdicts(
 ) -> None:
     stamp = now()
     conn.executemany(
-        "INSERT INTO final_verdicts (trajectory_id, verifier, status, score, final_answer, created_at) "
-        "VALUES (?,?,?,?,?,?) ON CONFLICT (trajectory_id, verifier) DO NOTHING",
+        "INSERT INTO final_verdicts (trajectory_id, verifier, status, score, final_answer, "
+        "created_at) VALUES (?,?,?,?,?,?) ON CONFLICT (trajectory_id, verifier) DO NOTHING",
         [
             (tid, verdict.verifier, verdict.status, verdict.score, verdict.final_answer, stamp)
             for verdict, tid in zip((item.verdict for item in items), trajectory_ids)
@@ -299,8 +302,8 @@ def _insert_sessions(conn: sqlite3.Connection, items: Sequence[BatchItem]) -> di
             ids[item.session] = next_id
             next_id += 1
     conn.executemany(
-        "INSERT INTO label_sessions (id, annotator_kind, annotator_id, source, started_at, meta_json) "
-        "VALUES (?,?,?,?,?,?)",
+        "INSERT INTO label_sessions (id, annotator_kind, annotator_id, source, started_at, "
+        "meta_json) VALUES (?,?,?,?,?,?)",
         [
             (i, s.annotator_kind, s.annotator_id, s.source, s.started_at, s.meta_json)
             for s, i in ids.items()
@@ -384,7 +387,8 @@ def _upsert_trajectories(
         out.append(ids[key])
     conn.executemany(
         "INSERT INTO trajectories (id, hash, problem_id, raw_text, generator, sampling_json, "
-        "final_answer, parent_id, branch_step, meta_json, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        "final_answer, parent_id, branch_step, meta_json, created_at) VALUES "
+        "(?,?,?,?,?,?,?,?,?,?,?)",
         rows,
     )
     return out, existing
@@ -419,7 +423,8 @@ def _upsert_segmentations(
             )
         out.append(known[key])
     conn.executemany(
-        "INSERT INTO segmentations (id, trajectory_id, method, version, created_at) VALUES (?,?,?,?,?)",
+        "INSERT INTO segmentations (id, trajectory_id, method, version, created_at) VALUES "
+        "(?,?,?,?,?)",
         seg_rows,
     )
     conn.executemany(

@@ -104,7 +104,8 @@ def _import_parser(verbs: Any) -> None:
         "--workers",
         type=int,
         default=1,
-        help="processes validating parts of a big file side by side (wall time, when cores are free)",
+        help="processes validating parts of a big file side by side (wall time, when cores are "
+        "free)",
     )
     p.set_defaults(func=cmd_import)
 
@@ -243,7 +244,8 @@ def cmd_import(args: argparse.Namespace) -> int:
             )
             print(
                 f"{path}: {report.lines} records, {report.batches_committed} batches, "
-                f"{report.trajectories} trajectories, {report.steps} steps, {report.events} label events{resumed}"
+                f"{report.trajectories} trajectories, {report.steps} steps, {report.events} label "
+                f"events{resumed}"
             )
     return 0
 
@@ -302,7 +304,8 @@ def cmd_annotate(args: argparse.Namespace) -> int:
             error_type=args.error_type,
         )
         print(
-            f"label event {event.id}: step {args.step} = {event.value} by {args.kind}:{args.annotator}"
+            f"label event {event.id}: step {args.step} = {event.value} by "
+            f"{args.kind}:{args.annotator}"
         )
     return 0
 
@@ -366,7 +369,8 @@ def _monte_carlo(store: Any, args: argparse.Namespace) -> int:
             )
             advance(1)
     print(
-        f"{labelled} Monte-Carlo labels on {len(ids)} trajectories (skipped those without a gold answer)"
+        f"{labelled} Monte-Carlo labels on {len(ids)} trajectories (skipped those without a gold "
+        f"answer)"
     )
     return 0
 
@@ -423,8 +427,8 @@ def _show_trajectory(store: Any, trajectory_id: int, args: argparse.Namespace) -
         if args.events:
             for e in step["events"]:
                 print(
-                    f"       {e['annotator_kind']}:{e['annotator_id']} {e['value_kind']}={e['value']}"
-                    f"{' ' + e['error_type'] if e['error_type'] else ''} at {e['created_at']}"
+                    f"       {e['annotator_kind']}:{e['annotator_id']} "
+                    f"{e['value_kind']}={e['value']}{' ' + e['error_type'] if e['error_type'] else ''} at {e['created_at']}"
                 )
     for verdict in doc["final_verdicts"]:
         print(

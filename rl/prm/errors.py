@@ -37,7 +37,8 @@ class LabelValueError(PrmError, ValueError):
 
 
 class ImportFormatError(PrmError, ValueError):
-    """Malformed import input. The message names the file and 1-based line; nothing of that batch is kept."""
+    """Malformed import input. The message names the file and 1-based line; nothing of that batch is
+    kept."""
 
     def __init__(self, source: str, line: int, message: str) -> None:
         super().__init__(f"{source}:{line}: {message}")

@@ -94,15 +94,15 @@ def iter_docs(store: PrmStore, progress: Callable[[int], None] | None = None) ->
     """Every trajectory with its current steps and labels, in id order, from one snapshot."""
     with store.snapshot() as conn:
         heads = conn.execute(
-            "SELECT t.id, t.hash, t.raw_text, t.generator, t.final_answer, p.text, p.hash, p.gold_answer "
-            "FROM trajectories t JOIN problems p ON p.id = t.problem_id ORDER BY t.id"
+            "SELECT t.id, t.hash, t.raw_text, t.generator, t.final_answer, p.text, p.hash, "
+            "p.gold_answer FROM trajectories t JOIN problems p ON p.id = t.problem_id ORDER BY t.id"
         )
         body = conn.execute(
-            "SELECT g.trajectory_id, s.id, s.idx, s.start_char, s.end_char, e.id, e.value, e.value_kind, "
-            "e.annotator_kind, e.annotator_id, e.rollouts, e.solved FROM segmentations g "
-            "JOIN steps s ON s.segmentation_id = g.id LEFT JOIN label_events e ON e.step_id = s.id "
-            "WHERE g.id = (SELECT max(g2.id) FROM segmentations g2 WHERE g2.trajectory_id = g.trajectory_id) "
-            "ORDER BY g.trajectory_id, s.idx, e.id"
+            "SELECT g.trajectory_id, s.id, s.idx, s.start_char, s.end_char, e.id, e.value, "
+            "e.value_kind, e.annotator_kind, e.annotator_id, e.rollouts, e.solved FROM "
+            "segmentations g JOIN steps s ON s.segmentation_id = g.id LEFT JOIN label_events e ON "
+            "e.step_id = s.id WHERE g.id = (SELECT max(g2.id) FROM segmentations g2 WHERE "
+            "g2.trajectory_id = g.trajectory_id) ORDER BY g.trajectory_id, s.idx, e.id"
         )
         yield from _merge(heads, body, progress)
 
@@ -141,8 +141,8 @@ def trl_example(
         if label.value == 0:
             if neutral == "error":
                 raise ExportPolicyError(
-                    f"trajectory {doc.hash[:19]} step {index} has a neutral (0) label and neutral='error'; "
-                    f"choose one of {NEUTRAL_POLICIES}"
+                    f"trajectory {doc.hash[:19]} step {index} has a neutral (0) label and "
+                    f"neutral='error'; choose one of {NEUTRAL_POLICIES}"
                 )
             if neutral == "truncate":
                 break
@@ -204,8 +204,9 @@ def export_processbench(
     verifier: str | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> ExportReport:
-    """ProcessBench-style JSONL: ``id``, ``generator``, ``problem``, ``steps``, ``final_answer_correct``,
-    ``label`` (index of the earliest wrong step, or -1 when every step is labelled and none is wrong).
+    """ProcessBench-style JSONL: ``id``, ``generator``, ``problem``, ``steps``,
+    ``final_answer_correct``, ``label`` (index of the earliest wrong step, or -1 when every step is
+    labelled and none is wrong).
 
     A trajectory whose steps before its first wrong one are not all labelled is skipped
     (its earliest error is unknown). ``final_answer_correct`` comes from the final verdict by
@@ -280,19 +281,20 @@ def export_jsonl(
 
 _VERDICT_KEYS = ("verifier", "status", "score", "final_answer", "created_at")
 _DOC_HEADS = (
-    "SELECT t.id, p.hash, p.text, p.gold_answer, p.source, p.licence, t.hash, t.raw_text, t.generator, "
-    "t.sampling_json, t.final_answer, par.hash, t.branch_step, t.meta_json, g.method, g.version "
-    "FROM trajectories t JOIN problems p ON p.id = t.problem_id LEFT JOIN trajectories par ON par.id = t.parent_id "
-    "LEFT JOIN segmentations g ON g.id = (SELECT max(g2.id) FROM segmentations g2 WHERE g2.trajectory_id = t.id) "
-    "ORDER BY t.id"
+    "SELECT t.id, p.hash, p.text, p.gold_answer, p.source, p.licence, t.hash, t.raw_text, "
+    "t.generator, t.sampling_json, t.final_answer, par.hash, t.branch_step, t.meta_json, g.method, "
+    "g.version FROM trajectories t JOIN problems p ON p.id = t.problem_id LEFT JOIN trajectories "
+    "par ON par.id = t.parent_id LEFT JOIN segmentations g ON g.id = (SELECT max(g2.id) FROM "
+    "segmentations g2 WHERE g2.trajectory_id = t.id) ORDER BY t.id"
 )
 _DOC_BODY = (
     "SELECT g.trajectory_id, s.id, s.idx, s.start_char, s.end_char, e.id, e.value, e.value_kind, "
-    "e.annotator_kind, e.annotator_id, e.rollouts, e.solved, e.rationale, e.error_type, e.created_at, "
-    "e.meta_json, ses.meta_json FROM segmentations g JOIN steps s ON s.segmentation_id = g.id "
-    "LEFT JOIN label_events e ON e.step_id = s.id LEFT JOIN label_sessions ses ON ses.id = e.session_id "
-    "WHERE g.id = (SELECT max(g2.id) FROM segmentations g2 WHERE g2.trajectory_id = g.trajectory_id) "
-    "ORDER BY g.trajectory_id, s.idx, e.id"
+    "e.annotator_kind, e.annotator_id, e.rollouts, e.solved, e.rationale, e.error_type, "
+    "e.created_at, e.meta_json, ses.meta_json FROM segmentations g JOIN steps s ON "
+    "s.segmentation_id = g.id LEFT JOIN label_events e ON e.step_id = s.id LEFT JOIN "
+    "label_sessions ses ON ses.id = e.session_id WHERE g.id = (SELECT max(g2.id) FROM "
+    "segmentations g2 WHERE g2.trajectory_id = g.trajectory_id) ORDER BY g.trajectory_id, s.idx, "
+    "e.id"
 )
 
 
@@ -449,7 +451,8 @@ def export_parquet(
     batch_rows: int = 100_000,
     progress: Callable[[int], None] | None = None,
 ) -> ExportReport:
-    """Every table as ``<directory>/<table>.parquet`` (streamed in row batches; needs ``rlvr[parquet]``)."""
+    """Every table as ``<directory>/<table>.parquet`` (streamed in row batches; needs
+    ``rlvr[parquet]``)."""
     from rl.errors import require
 
     pa = require("pyarrow", "parquet")

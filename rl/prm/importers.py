@@ -251,7 +251,8 @@ def _write(
     on_batch: Callable[[BatchMark], None] | None,
     count_lines: bool,
 ) -> None:
-    """Commit ``lines`` after ``done`` (last line, last batch number) in batches of ``batch_lines``."""
+    """Commit ``lines`` after ``done`` (last line, last batch number) in batches of
+    ``batch_lines``."""
     batch: list[BatchItem] = []
     first = last = None
     batch_no = done[1] + 1
@@ -330,7 +331,8 @@ def _parsed_lines(
 ) -> Iterator[tuple[int, list[BatchItem]]]:
     """Non-blank lines after ``skip_to``, parsed: up to ``build_after`` only checked (no items).
     ``part`` = (start byte, end byte or None, line number at start) limits it to part of the file.
-    ``array``: the file is one JSON array, whose records count as its lines (``part`` does not apply)."""
+    ``array``: the file is one JSON array, whose records count as its lines (``part`` does not
+    apply)."""
     parser = PARSERS[format]
     if array:
         yield from _parsed_records(
@@ -453,7 +455,8 @@ def _syntax_error(path: Path, text: str, position: int, message: str) -> ImportF
 
 
 def _context(source_hash: str, line: int, options: ImportOptions, build: bool) -> LineContext:
-    """``LineContext(...)`` without the frozen dataclass's per-field ``object.__setattr__`` (one per line)."""
+    """``LineContext(...)`` without the frozen dataclass's per-field ``object.__setattr__`` (one per
+    line)."""
     ctx = object.__new__(LineContext)
     vars(ctx).update(source_hash=source_hash, line=line, options=options, build=build)
     return ctx

@@ -62,7 +62,8 @@ class MonteCarloConfig:
     verifier: str = "math@2"
     """Verifier spec grading ``prefix + continuation`` against ``{"answer": gold}``."""
     prompt_template: str = "{problem}\n\n{prefix}\n"
-    """Engine prompt; ``{problem}`` and ``{prefix}`` (raw text up to the end of the step) are filled."""
+    """Engine prompt; ``{problem}`` and ``{prefix}`` (raw text up to the end of the step) are
+    filled."""
     joiner: str = "\n"
     """Put between the prefix and the continuation when grading."""
     workers: int = 1
@@ -127,7 +128,8 @@ def label_trajectory(
     *,
     annotator_id: str | None = None,
 ) -> MonteCarloResult:
-    """Monte-Carlo label every step of a trajectory's current segmentation; see the module docstring."""
+    """Monte-Carlo label every step of a trajectory's current segmentation; see the module
+    docstring."""
     import verifiers
 
     config = config or MonteCarloConfig()

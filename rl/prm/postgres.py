@@ -20,7 +20,8 @@ the same statements. What differs lives here:
   batches (with their ``imports`` rows, so a resumed import redoes exactly them), as SQLite's
   ``synchronous = NORMAL`` may; a killed client loses nothing committed.
 
-``psycopg`` (3.x) is imported only here, when a PostgreSQL store is opened: ``pip install 'rlvr[postgres]'``.
+``psycopg`` (3.x) is imported only here, when a PostgreSQL store is opened:
+``pip install 'rlvr[postgres]'``.
 
 >>> is_url("postgresql:///prm?host=/tmp"), is_url("prm.db")
 (True, False)
@@ -56,7 +57,8 @@ def translate_ddl(statement: str) -> list[str]:
     if trigger is not None:
         name, when, table, message = trigger.group("name", "when", "table", "message")
         found = [
-            f"CREATE TRIGGER {name} {when} FOR EACH ROW EXECUTE FUNCTION rlvr_prm_refuse('{message}')"
+            f"CREATE TRIGGER {name} {when} FOR EACH ROW EXECUTE FUNCTION "
+            f"rlvr_prm_refuse('{message}')"
         ]
         if when.startswith("BEFORE DELETE"):  # TRUNCATE skips row triggers: refuse it as well
             found.append(
@@ -69,7 +71,8 @@ def translate_ddl(statement: str) -> list[str]:
 
 
 def translate_migrations(migrations: Sequence[Sequence[str]]) -> tuple[tuple[str, ...], ...]:
-    """:data:`rl.prm.schema.MIGRATIONS` for PostgreSQL (migration 1 first creates the trigger function)."""
+    """:data:`rl.prm.schema.MIGRATIONS` for PostgreSQL (migration 1 first creates the trigger
+    function)."""
     out = []
     for number, statements in enumerate(migrations, start=1):
         translated = [_REFUSE_FUNCTION] if number == 1 else []
@@ -79,7 +82,8 @@ def translate_migrations(migrations: Sequence[Sequence[str]]) -> tuple[tuple[str
     return tuple(out)
 
 
-# ``INSERT INTO t (a, b) VALUES (?,?) [ON CONFLICT (...) DO NOTHING]``: the bulk writer's statements.
+# ``INSERT INTO t (a, b) VALUES (?,?) [ON CONFLICT (...) DO NOTHING]``: the bulk writer's
+# statements.
 _PLAIN_INSERT = re.compile(
     r"INSERT INTO (?P<table>\w+) \((?P<columns>[\w, ]+)\)\s+VALUES \([?, ]+\)\s*"
     r"(?P<conflict>ON CONFLICT \([\w, ]+\) DO NOTHING)?",
@@ -89,7 +93,8 @@ _COPY_FROM_ROWS = 64  # fewer rows: executemany (COPY's setup costs more than it
 
 
 def _placeholders(sql: str) -> str:
-    """``?`` placeholders as psycopg's ``%s`` (and a literal ``%`` escaped); the store's SQL has no ``?`` in strings."""
+    """``?`` placeholders as psycopg's ``%s`` (and a literal ``%`` escaped); the store's SQL has no
+    ``?`` in strings."""
     return sql.replace("%", "%%").replace("?", "%s")
 
 
@@ -101,7 +106,8 @@ class PgConnection:
     (for exports over a snapshot; only inside a transaction).
 
     Args:
-        url: libpq connection URL (``postgresql://user@host/db`` or ``postgresql:///db?host=/socket/dir``).
+        url: libpq connection URL (``postgresql://user@host/db`` or
+            ``postgresql:///db?host=/socket/dir``).
         lock_timeout_s: longest single wait for a lock (the write lock included); 0 waits forever.
         streaming: server-side cursors for queries.
     """
@@ -129,7 +135,8 @@ class PgConnection:
         return found
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        """Run one statement; returns the cursor (``fetchone``, ``fetchall``, ``fetchmany``, iteration)."""
+        """Run one statement; returns the cursor (``fetchone``, ``fetchall``, ``fetchmany``,
+        iteration)."""
         if self._streaming and sql.lstrip()[:6].upper() == "SELECT":
             self._cursors += 1
             cursor = self._conn.cursor(name=f"rlvr_prm_{self._cursors}")
@@ -199,7 +206,8 @@ class PgConnection:
         return [tuple(r) for r in rows.fetchall()]
 
     def is_busy(self, exc: BaseException) -> bool:
-        """Whether ``exc`` means "try the transaction again" (lock wait timed out, serialisation, deadlock)."""
+        """Whether ``exc`` means "try the transaction again" (lock wait timed out, serialisation,
+        deadlock)."""
         e = self.errors
         return isinstance(exc, (e.LockNotAvailable, e.SerializationFailure, e.DeadlockDetected))
 

@@ -90,7 +90,8 @@ class Trajectory:
 
 @dataclass(frozen=True)
 class Step:
-    """A step of a trajectory under one segmentation: a character span ``[start, end)`` of the raw text."""
+    """A step of a trajectory under one segmentation: a character span ``[start, end)`` of the raw
+    text."""
 
     id: int
     """Row id (label events point at it)."""
@@ -184,7 +185,8 @@ class FinalVerdict:
     trajectory_id: int
     """The trajectory graded."""
     verifier: str
-    """``name@version`` that graded it (or e.g. ``prm800k:finish_reason`` for a source's own verdict)."""
+    """``name@version`` that graded it (or e.g. ``prm800k:finish_reason`` for a source's own
+    verdict)."""
     status: Status
     """Verdict status: pass | fail | unparseable | timeout | error. Its string value (``"pass"``)
     is accepted too, and is what the store keeps."""

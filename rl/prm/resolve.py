@@ -68,7 +68,8 @@ def resolve(events: Iterable[LabelEvent]) -> CurrentLabel | None:
 
 
 def resolve_rows(step_id: int, rows: Sequence[EventRow]) -> CurrentLabel | None:
-    """:func:`resolve` over raw rows ``(id, value, value_kind, annotator_kind, annotator_id, rollouts, solved)``."""
+    """:func:`resolve` over raw rows ``(id, value, value_kind, annotator_kind, annotator_id,
+    rollouts, solved)``."""
     if not rows:
         return None
     if len(rows) == 1:

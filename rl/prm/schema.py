@@ -4,13 +4,13 @@ Version ``N`` of the schema is migrations ``1..N`` applied in order; each runs i
 transaction as the bump of ``meta.schema_version``, so a crash leaves the old or the new
 version, never half of one. A database newer than :data:`SCHEMA_VERSION` is refused.
 
-Portability (PostgreSQL: :mod:`rl.prm.postgres` translates these statements): only standard types (``INTEGER``/``BIGINT``, ``TEXT``,
-``DOUBLE PRECISION``); JSON is stored as ``TEXT``; times as ISO-8601 UTC ``TEXT``; upserts
-use ``ON CONFLICT ... DO NOTHING`` (both engines); no ``WITHOUT ROWID``, no ``INSERT OR``,
-no ``GLOB``, no ``AUTOINCREMENT``. Ids are assigned by the writer inside its write transaction
-(``max(id) + 1``); on PostgreSQL the write transaction holds an advisory lock for that.
-The one type to translate is ``INTEGER PRIMARY KEY`` (SQLite's rowid alias, 64-bit) ->
-``BIGINT PRIMARY KEY``; foreign keys to it become ``BIGINT``.
+Portability (PostgreSQL: :mod:`rl.prm.postgres` translates these statements): only standard types
+(``INTEGER``/``BIGINT``, ``TEXT``, ``DOUBLE PRECISION``); JSON is stored as ``TEXT``; times as
+ISO-8601 UTC ``TEXT``; upserts use ``ON CONFLICT ... DO NOTHING`` (both engines); no
+``WITHOUT ROWID``, no ``INSERT OR``, no ``GLOB``, no ``AUTOINCREMENT``. Ids are assigned by the
+writer inside its write transaction (``max(id) + 1``); on PostgreSQL the write transaction holds an
+advisory lock for that. The one type to translate is ``INTEGER PRIMARY KEY`` (SQLite's rowid alias,
+64-bit) -> ``BIGINT PRIMARY KEY``; foreign keys to it become ``BIGINT``.
 
 >>> SCHEMA_VERSION >= 3
 True
@@ -162,7 +162,8 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 
 def migrations_for(conn: Any) -> tuple[tuple[str, ...], ...]:
-    """The migrations in ``conn``'s dialect: :data:`MIGRATIONS` for SQLite, translated for PostgreSQL."""
+    """The migrations in ``conn``'s dialect: :data:`MIGRATIONS` for SQLite, translated for
+    PostgreSQL."""
     if getattr(conn, "dialect", "sqlite") == "postgresql":
         global _PG_MIGRATIONS
         if _PG_MIGRATIONS is None:

@@ -83,12 +83,14 @@ def segment(text: str, method: str = "newline@1") -> list[Span]:
 
 
 def check_spans(text_length: int, spans: Sequence[Span]) -> None:
-    """Raise :class:`PrmError` unless spans are non-empty, in order, non-overlapping and inside the text."""
+    """Raise :class:`PrmError` unless spans are non-empty, in order, non-overlapping and inside the
+    text."""
     previous_end = 0
     for index, (start, end) in enumerate(spans):
         if not 0 <= start < end <= text_length or start < previous_end:
             raise PrmError(
-                f"step {index} span ({start}, {end}) is empty, out of order, overlapping or outside "
-                f"the text of length {text_length}; spans must satisfy 0 <= start < end <= len(text)"
+                f"step {index} span ({start}, {end}) is empty, out of order, overlapping or "
+                f"outside the text of length {text_length}; spans must satisfy 0 <= start < end <= "
+                f"len(text)"
             )
         previous_end = end

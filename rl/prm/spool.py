@@ -42,7 +42,8 @@ class Spool:
             self.flush()
 
     def flush(self) -> None:
-        """Write pending lines to the file (whole chunks: ``marshal.load`` on a file reads piecemeal)."""
+        """Write pending lines to the file (whole chunks: ``marshal.load`` on a file reads
+        piecemeal)."""
         if self._pending:
             data = marshal.dumps(self._pending)
             self._file.write(len(data).to_bytes(8, "little") + data)
@@ -70,8 +71,9 @@ MIN_PART_BYTES = 8 << 20
 def split_lines(
     path: Path, parts: int, min_bytes: int | None = None
 ) -> list[tuple[int, int | None, int]]:
-    """``parts`` line-aligned byte ranges of ``path`` as ``(start, end or None, first line number)``;
-    fewer when the file is smaller than ``min_bytes`` (default :data:`MIN_PART_BYTES`) per part.
+    """``parts`` line-aligned byte ranges of ``path`` as
+    ``(start, end or None, first line number)``; fewer when the file is smaller than ``min_bytes``
+    (default :data:`MIN_PART_BYTES`) per part.
 
     >>> import tempfile, os
     >>> path = Path(tempfile.mkdtemp()) / "f.jsonl"

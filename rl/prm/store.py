@@ -124,7 +124,8 @@ def _without_password(target: str) -> str:
 
 
 class PrmStore:
-    """Problems, trajectories, segmentations and label events in one SQLite file or PostgreSQL database.
+    """Problems, trajectories, segmentations and label events in one SQLite file or PostgreSQL
+    database.
 
     Args:
         path: database file (created with the current schema when missing), or a ``postgresql://``
@@ -201,7 +202,8 @@ class PrmStore:
                     raise
                 if time.monotonic() > deadline:
                     raise StoreBusyError(
-                        f"{_without_password(self.path)} stayed locked for more than {self.retry_s:g}s ({exc}); another "
+                        f"{_without_password(self.path)} stayed locked for more than "
+                        f"{self.retry_s:g}s ({exc}); another "
                         "process holds a long write transaction - wait for it, or raise retry_s"
                     ) from exc
                 self.retries += 1
@@ -249,7 +251,8 @@ class PrmStore:
         while a bulk import runs: pages rewritten by consecutive batches (index leaves, the tables'
         last pages) are copied to the database file once per checkpoint instead of once per batch.
         Durability is unchanged (WAL, ``synchronous = NORMAL``); only the WAL file grows larger.
-        PostgreSQL: ``synchronous_commit = off`` meanwhile (the same durability as that SQLite setting)."""
+        PostgreSQL: ``synchronous_commit = off`` meanwhile (the same durability as that SQLite
+        setting)."""
         if self.backend == "postgresql":
             self._conn.set_bulk(True)
             try:
@@ -266,9 +269,11 @@ class PrmStore:
 
     @contextlib.contextmanager
     def snapshot(self) -> Iterator[Any]:
-        """A second connection reading one consistent snapshot (for exports that stream while others write).
+        """A second connection reading one consistent snapshot (for exports that stream while others
+        write).
 
-        Its ``execute`` returns cursors that stream (SQLite's own; server-side cursors on PostgreSQL).
+        Its ``execute`` returns cursors that stream (SQLite's own; server-side cursors on
+        PostgreSQL).
         """
         if self.backend == "postgresql":
             from .postgres import PgConnection
@@ -333,7 +338,8 @@ class PrmStore:
         parent_id: int | None = None,
         branch_step: int | None = None,
     ) -> Trajectory:
-        """Add a trajectory (idempotent on hash(problem, raw text, generator)); its text is never rewritten."""
+        """Add a trajectory (idempotent on hash(problem, raw text, generator)); its text is never
+        rewritten."""
         problem = self.problem(problem_id)
         key = trajectory_hash(problem.hash, raw_text, generator)
         sampling, meta = dict(sampling or {}), dict(meta or {})
@@ -344,8 +350,9 @@ class PrmStore:
                 return row[0]
             new_id = self.next_id(conn, "trajectories")
             conn.execute(
-                "INSERT INTO trajectories (id, hash, problem_id, raw_text, generator, sampling_json, "
-                "final_answer, parent_id, branch_step, meta_json, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO trajectories (id, hash, problem_id, raw_text, generator, "
+                "sampling_json, final_answer, parent_id, branch_step, meta_json, created_at) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     new_id,
                     key,
@@ -386,7 +393,8 @@ class PrmStore:
         return Problem(*rows[0])
 
     def trajectory(self, ref: int | str) -> Trajectory:
-        """The trajectory with this id, or whose hash (with or without ``sha256:``) starts with ``ref``."""
+        """The trajectory with this id, or whose hash (with or without ``sha256:``) starts with
+        ``ref``."""
         trajectory_id = self.trajectory_id(ref)
         row = self.read(
             "SELECT problem_id, raw_text, generator, sampling_json, final_answer, parent_id, "
@@ -435,7 +443,8 @@ class PrmStore:
         self, trajectory_id: int, *, method: str = "newline@1", spans: Sequence[Span] | None = None
     ) -> list[Step]:
         """Segment a trajectory (``method`` from :mod:`rl.prm.segment`, or explicit ``spans``
-        recorded under ``method``); idempotent per (trajectory, method, version). Returns the steps."""
+        recorded under ``method``); idempotent per (trajectory, method, version). Returns the
+        steps."""
         raw = self.trajectory(trajectory_id).raw_text
         name, _, version = method.partition("@")
         if spans is None:
@@ -572,14 +581,15 @@ class PrmStore:
         return [_event_from_row(r) for r in rows]
 
     def current_labels(self, trajectory_id: int) -> list[CurrentLabel | None]:
-        """Resolved label of each step of the trajectory's current segmentation (``None``: unlabelled)."""
+        """Resolved label of each step of the trajectory's current segmentation (``None``:
+        unlabelled)."""
         steps = self.steps(trajectory_id)
         if not steps:
             return []
         rows = self.read(
-            "SELECT e.step_id, e.id, e.value, e.value_kind, e.annotator_kind, e.annotator_id, e.rollouts, "
-            "e.solved FROM label_events e JOIN steps s ON s.id = e.step_id WHERE s.segmentation_id = ? "
-            "ORDER BY e.step_id, e.id",
+            "SELECT e.step_id, e.id, e.value, e.value_kind, e.annotator_kind, e.annotator_id, "
+            "e.rollouts, e.solved FROM label_events e JOIN steps s ON s.id = e.step_id WHERE "
+            "s.segmentation_id = ? ORDER BY e.step_id, e.id",
             (steps[0].segmentation_id,),
         )
         grouped: dict[int, list[tuple]] = {}
@@ -603,8 +613,8 @@ class PrmStore:
         verdict = FinalVerdict(trajectory_id, verifier, status, score, final_answer, now())
         self.write(
             lambda conn: conn.execute(
-                "INSERT INTO final_verdicts (trajectory_id, verifier, status, score, final_answer, created_at) "
-                "VALUES (?,?,?,?,?,?) ON CONFLICT (trajectory_id, verifier) DO NOTHING",
+                "INSERT INTO final_verdicts (trajectory_id, verifier, status, score, final_answer, "
+                "created_at) VALUES (?,?,?,?,?,?) ON CONFLICT (trajectory_id, verifier) DO NOTHING",
                 (
                     trajectory_id,
                     verifier,
@@ -620,8 +630,8 @@ class PrmStore:
     def final_verdict(self, trajectory_id: int, verifier: str | None = None) -> FinalVerdict | None:
         """The final verdict by ``verifier`` (default: the most recently recorded one)."""
         sql = (
-            "SELECT trajectory_id, verifier, status, score, final_answer, created_at FROM final_verdicts "
-            "WHERE trajectory_id = ?"
+            "SELECT trajectory_id, verifier, status, score, final_answer, created_at FROM "
+            "final_verdicts WHERE trajectory_id = ?"
         )
         params: tuple = (trajectory_id,)
         if verifier is not None:
@@ -635,7 +645,8 @@ class PrmStore:
         return first_wrong(self.current_labels(trajectory_id))
 
     def correct_process_wrong_answer(self, verifier: str | None = None) -> list[int]:
-        """Trajectories whose every step is labelled and none is wrong, but whose final verdict fails."""
+        """Trajectories whose every step is labelled and none is wrong, but whose final verdict
+        fails."""
         return [
             t
             for t, labels, verdict in self._with_verdicts(verifier)
@@ -665,11 +676,13 @@ class PrmStore:
                 yield trajectory_id, self.current_labels(trajectory_id), verdict
 
     def disagreements(self) -> list[tuple[int, int, CurrentLabel, list[LabelEvent]]]:
-        """Steps whose annotators' latest labels disagree: ``(trajectory_id, step index, label, events)``."""
+        """Steps whose annotators' latest labels disagree:
+        ``(trajectory_id, step index, label, events)``."""
         rows = self.read(
-            "SELECT e.step_id, g.trajectory_id, s.idx FROM label_events e JOIN steps s ON s.id = e.step_id "
-            "JOIN segmentations g ON g.id = s.segmentation_id GROUP BY e.step_id, g.trajectory_id, s.idx "
-            "HAVING count(DISTINCT e.annotator_kind || ':' || e.annotator_id) > 1 ORDER BY e.step_id"
+            "SELECT e.step_id, g.trajectory_id, s.idx FROM label_events e JOIN steps s ON s.id = "
+            "e.step_id JOIN segmentations g ON g.id = s.segmentation_id GROUP BY e.step_id, "
+            "g.trajectory_id, s.idx HAVING count(DISTINCT e.annotator_kind || ':' || "
+            "e.annotator_id) > 1 ORDER BY e.step_id"
         )
         found = []
         for step_id, trajectory_id, index in rows:
@@ -694,7 +707,8 @@ class PrmStore:
         return found
 
     def stats(self) -> dict[str, Any]:
-        """Counts of problems, trajectories, steps and label events (by annotator kind and value)."""
+        """Counts of problems, trajectories, steps and label events (by annotator kind and
+        value)."""
         counts = {
             table: self.read(f"SELECT count(*) FROM {table}")[0][0]
             for table in (
@@ -712,8 +726,8 @@ class PrmStore:
             "ORDER BY annotator_kind, value_kind, value"
         )
         soft = self.read(
-            "SELECT annotator_kind, count(*), avg(value) FROM label_events WHERE value_kind = 'soft' "
-            "GROUP BY annotator_kind ORDER BY annotator_kind"
+            "SELECT annotator_kind, count(*), avg(value) FROM label_events WHERE value_kind = "
+            "'soft' GROUP BY annotator_kind ORDER BY annotator_kind"
         )
         imports = self.read(
             "SELECT source_name, format, count(*), max(last_line), sum(steps) FROM imports "

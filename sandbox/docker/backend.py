@@ -107,7 +107,8 @@ class DockerSandbox:
         stdin: str | bytes = b"",
         limits: Limits | None = None,
     ) -> RunResult:
-        """Run ``command`` in ``/workspace`` holding ``files``; see :class:`sandbox.base.Sandbox`."""
+        """Run ``command`` in ``/workspace`` holding ``files``; see
+        :class:`sandbox.base.Sandbox`."""
         limits = limits or self.default_limits
         request = build_request(command, files or {}, stdin, limits)
         spec = ContainerSpec.from_limits(limits)
@@ -148,7 +149,8 @@ class DockerSandbox:
             self.pool.release(worker, healthy=healthy)
         if answer.get("error") == "exec_failed":
             raise SandboxUnavailableError(
-                f"cannot start {request['argv'][0]!r} in image {self.image!r} ({answer['message']}); "
+                f"cannot start {request['argv'][0]!r} in image {self.image!r} "
+                f"({answer['message']}); "
                 "rebuild the image with the interpreter: rlvr sandbox build-image --include PACKAGE"
             )
         if "error" in answer:
@@ -183,7 +185,8 @@ def build_request(
         or not all(isinstance(a, str) for a in command)
     ):
         raise SandboxConfigError(
-            f"command must be a non-empty list of strings, e.g. ['python3', 'main.py'], got {command!r}"
+            f"command must be a non-empty list of strings, e.g. ['python3', 'main.py'], got "
+            f"{command!r}"
         )
     return {
         "op": "run",

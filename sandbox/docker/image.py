@@ -34,7 +34,8 @@ IMAGE_VERSION = "1"
 DEFAULT_IMAGE = f"{IMAGE_NAME}:{IMAGE_VERSION}"
 DEFAULT_SUITE = "bookworm"
 BASE_PACKAGES = ("python3", "gcc", "g++")
-"""Always installed: the supervisor needs python3; ``code@1`` compiles C and C++ (~465 MB, ~70 s)."""
+"""Always installed: the supervisor needs python3; ``code@1`` compiles C and C++ (~465 MB, ~70
+s)."""
 VERSION_LABEL = "rlvr.sandbox.image-version"
 INCLUDES_LABEL = "rlvr.sandbox.includes"
 
@@ -52,7 +53,8 @@ def image_info(client: Any, tag: str) -> dict[str, Any]:
         image = client.images.get(tag)
     except docker.errors.ImageNotFound as exc:
         raise ImageMissingError(
-            f"sandbox image {tag!r} is missing; build it with `rlvr sandbox build-image --tag {tag}`"
+            f"sandbox image {tag!r} is missing; build it with `rlvr sandbox build-image --tag "
+            f"{tag}`"
         ) from exc
     except docker.errors.DockerException as exc:
         raise SandboxUnavailableError(f"cannot inspect image {tag!r}: {exc}") from exc
@@ -135,8 +137,8 @@ def _build_from_debian(
 ) -> None:
     if shutil.which("mmdebstrap") is None:
         raise SandboxConfigError(
-            "mmdebstrap is not installed: `apt-get install -y mmdebstrap`, or pass --dockerfile PATH "
-            "to build from a base image you have"
+            "mmdebstrap is not installed: `apt-get install -y mmdebstrap`, or pass --dockerfile "
+            "PATH to build from a base image you have"
         )
     repository, _, version = (
         tag.rpartition(":") if ":" in tag.split("/")[-1] else (tag, "", "latest")
@@ -148,7 +150,8 @@ def _build_from_debian(
         done = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         if done.returncode != 0:
             raise SandboxUnavailableError(
-                f"mmdebstrap failed (exit {done.returncode}); its last output:\n{done.stdout[-2000:]}"
+                f"mmdebstrap failed (exit {done.returncode}); its last output:\n"
+                f"{done.stdout[-2000:]}"
             )
         log(f"importing {os.path.getsize(rootfs) / 1e6:.0f} MB root filesystem as {tag}")
         client.api.import_image(

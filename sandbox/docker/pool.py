@@ -48,7 +48,8 @@ LABEL = "rlvr.sandbox"
 OWNER_LABEL = "rlvr.sandbox.owner"
 """``<hostname>:<pid>:<process start time>`` of the process that created the container."""
 SUPERVISOR_HEADROOM_MB = 48
-"""Memory added to the run's limit for the supervisor and its zygote (Python, ~10 MB resident each)."""
+"""Memory added to the run's limit for the supervisor and its zygote (Python, ~10 MB resident
+each)."""
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,8 @@ class ContainerSpec:
     pids: int
     """Processes of the run (cgroup pids limit = this + 2 for the supervisor and its zygote)."""
     tmpfs_mb: int
-    """Size of each of the ``/workspace`` (exec: compiled programs run there) and ``/tmp`` tmpfs mounts."""
+    """Size of each of the ``/workspace`` (exec: compiled programs run there) and ``/tmp`` tmpfs
+    mounts."""
     file_size_mb: int
     """Hard RLIMIT_FSIZE of the container."""
     open_files: int
@@ -220,11 +222,13 @@ class Worker:
 
 
 def sandbox_containers(client: Any, owner: str | None = None) -> list[Any]:
-    """The sandbox containers (any state; only ``owner``'s when given), listed without inspecting each one.
+    """The sandbox containers (any state; only ``owner``'s when given), listed without inspecting
+    each one.
 
-    docker-py inspects every container a full ``list`` returns, so a container removed between the list and
-    its inspection makes the whole call raise ``NotFound``; a sparse list cannot race like that. Read what a
-    sparse container holds with :func:`container_labels` and :func:`container_state`.
+    docker-py inspects every container a full ``list`` returns, so a container removed between the
+    list and its inspection makes the whole call raise ``NotFound``; a sparse list cannot race like
+    that. Read what a sparse container holds with :func:`container_labels` and
+    :func:`container_state`.
     """
     label = f"{OWNER_LABEL}={owner}" if owner else f"{LABEL}=1"
     return client.containers.list(all=True, sparse=True, filters={"label": label})

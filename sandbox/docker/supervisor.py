@@ -173,7 +173,8 @@ def oom_kills():
 
 
 def kill_everything(zygote=None):
-    """SIGKILL every process of the namespace except PID 1 (and a healthy ``zygote``), reap them all."""
+    """SIGKILL every process of the namespace except PID 1 (and a healthy ``zygote``), reap them
+    all."""
     if zygote is None:
         return kill_all()
     deadline = time.monotonic() + 5.0
@@ -428,19 +429,21 @@ def describe(stop, status, oom):
     return {"stop": "out_of_memory" if oom else "exited", "exit_code": status, "signal": None}
 
 
-# ---------------------------------------------------------------- zygote (fork server) for Python runs
+# ------------------------------------------------------------- zygote (fork server) for Python runs
 ZYGOTE_SOURCE = ""
 """The zygote program, :mod:`sandbox.docker.zygote`: the host splices its text in here (see
 ``sandbox.docker.pool.supervisor_source``), so this line must stay as it is."""
 
 FAST_FLAGS = ("-u", "-B")
-"""Flags a fresh ``python3`` of the run already has through ``RUN_ENV``: the zygote path accepts them."""
+"""Flags a fresh ``python3`` of the run already has through ``RUN_ENV``: the zygote path accepts
+them."""
 STARTUP_ENV = ("PYTHON", "LC_", "LANG", "HOME", "PATH")
 """Env names that change how an interpreter starts: a run setting one takes the exec path."""
 
 
 def python_fast_path(req):
-    """``(orig_argv, script index, path)`` when the run is plainly ``python3 [-u|-B] FILE.py ...``."""
+    """``(orig_argv, script index, path)`` when the run is plainly
+    ``python3 [-u|-B] FILE.py ...``."""
     argv = req["argv"]
     index = 1
     while index < len(argv) and argv[index] in FAST_FLAGS:
@@ -517,7 +520,8 @@ class Zygote:
         return state in ("S", "R") and ppid == 1 and started == self.started
 
     def fork(self, req, fast, fds):
-        """The run's pid (a child of the zygote, which reports its exit), or None (take the exec path)."""
+        """The run's pid (a child of the zygote, which reports its exit), or None (take the exec
+        path)."""
         import socket
 
         argv, index, _ = fast

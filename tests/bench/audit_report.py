@@ -1,12 +1,15 @@
-"""False-pass / false-fail rates of math@1 and math@2 side by side (``rlvr verifiers audit``), on two labelled sets:
+"""False-pass / false-fail rates of math@1 and math@2 side by side (``rlvr verifiers audit``), on
+two labelled sets:
 
-* Math-Verify's own test table (``../shared/conformance/mathverify/cases.jsonl``, public), the rows that use
-  Math-Verify's default options (the options ``math@2`` follows): gold -> reference, prediction -> response,
-  expected -> label;
-* ``tests/verifiers/math/independent_cases_v2.jsonl``, labelled by people who did not see the verifier (math@2
-  was developed against it, so its numbers there are a regression measurement, not independent evidence).
+* Math-Verify's own test table (``../shared/conformance/mathverify/cases.jsonl``, public), the rows
+  that use Math-Verify's default options (the options ``math@2`` follows): gold -> reference,
+  prediction -> response, expected -> label;
+* ``tests/verifiers/math/independent_cases_v2.jsonl``, labelled by people who did not see the
+  verifier (math@2 was developed against it, so its numbers there are a regression measurement, not
+  independent evidence).
 
-Run: ``.venv/bin/python tests/bench/audit_report.py``. Writes ``tests/bench/results/audit_math1_vs_math2.json``.
+Run: ``.venv/bin/python tests/bench/audit_report.py``. Writes
+``tests/bench/results/audit_math1_vs_math2.json``.
 """
 
 from __future__ import annotations

@@ -140,7 +140,8 @@ def main() -> None:
         "host": {
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
-            "note": "shared machine, other jobs running; sequential verifications, interleaved @1/@2",
+            "note": "shared machine, other jobs running; sequential verifications, interleaved "
+            "@1/@2",
         },
         "settings": {
             "backend": "docker",

@@ -15,7 +15,8 @@ repeated final answer takes (common within a GRPO group), not a first decision; 
 times first decisions.
 
 ``rlvr/ToolCall-v0`` is multi-turn; it is timed per episode (solution calls, then the final answer).
-Run: ``.venv/bin/python tests/bench/bench_envs.py [--limit 200] [--out tests/bench/results/envs.json]``.
+Run: ``.venv/bin/python tests/bench/bench_envs.py [--limit 200] [--out
+tests/bench/results/envs.json]``.
 """
 
 from __future__ import annotations
@@ -136,7 +137,8 @@ def main() -> int:
         "limit": args.limit,
         "cpu_count": os.cpu_count(),
         "python": platform.python_version(),
-        "note": "shared 2-core machine loaded by other processes; ratios are more meaningful than rates",
+        "note": "shared 2-core machine loaded by other processes; ratios are more meaningful than "
+        "rates",
         "single_turn": rows,
         "multi_turn": multi,
     }

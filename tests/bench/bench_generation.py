@@ -4,20 +4,22 @@ The same batch for every engine: 4 prompts of the bundled arithmetic set (chat t
 each (32 sequences, the trainer's G=8 x 4 prompts), at most 96 new tokens, temperature 0.7, seed 0.
 
 Rows:
-- ``transformers generate``: ``model.generate`` with its sampling (``HFEngine(use_generate=True)``), the
-  path most trainers take (TRL's on CPU);
+- ``transformers generate``: ``model.generate`` with its sampling (``HFEngine(use_generate=True)``),
+  the path most trainers take (TRL's on CPU);
 - ``HFEngine plain``: rlvr's sampling loop over HF's forward with a DynamicCache (``lean=False``);
-- ``HFEngine lean``: rlvr's default on CPU, :class:`rl.forward.llama.LeanDecoder` (a static KV cache,
-  fused q/k/v and gate/up, each prompt read once then fanned out to its samples);
+- ``HFEngine lean``: rlvr's default on CPU, :class:`rl.forward.llama.LeanDecoder` (a static KV
+  cache, fused q/k/v and gate/up, each prompt read once then fanned out to its samples);
 - ``vLLM CPU``: ``VLLMEngine`` on vLLM's CPU build (where installed), float32, eager;
-- ``matmul floor``: the time of the decode step's matrix multiplies alone (every linear layer and the
-  LM head on a batch of 32 rows), as tokens/s: what the arithmetic costs, the ceiling no engine passes.
+- ``matmul floor``: the time of the decode step's matrix multiplies alone (every linear layer and
+  the LM head on a batch of 32 rows), as tokens/s: what the arithmetic costs, the ceiling no engine
+  passes.
 
 Each engine runs ``--repeats`` times after a warm-up call; the median counts. Tokens are the
 completion tokens each engine produced (EOS included), so an engine that stops earlier is not
 rewarded for it: tokens/s divides by its own tokens.
 
-Run: ``.venv/bin/python tests/bench/bench_generation.py``; writes ``tests/bench/results/bench_generation.json``.
+Run: ``.venv/bin/python tests/bench/bench_generation.py``; writes
+``tests/bench/results/bench_generation.json``.
 """
 
 from __future__ import annotations
@@ -70,7 +72,8 @@ def measure(engine, ids, params, repeats: int) -> dict:
 
 
 def matmul_floor(model, rows: int, repeats: int = 20) -> float:
-    """Tokens/s if a decode step cost only its matrix multiplies (``rows`` sequences, one token each)."""
+    """Tokens/s if a decode step cost only its matrix multiplies (``rows`` sequences, one token
+    each)."""
     linears = [m.weight for m in model.modules() if isinstance(m, torch.nn.Linear)]
     if (
         model.lm_head.weight is not model.model.embed_tokens.weight

@@ -238,23 +238,26 @@ def main() -> None:
             "jsonschema": _version("jsonschema"),
         },
         "note": (
-            "best of `repeats` runs; wall-clock on a shared 2-core machine loaded by other jobs (see loadavg), "
-            "so CPU us/item is the steadier figure. The cached loop does not check schemas against the "
-            "metaschema; json_schema@1 does, once per distinct schema (50 here)."
+            "best of `repeats` runs; wall-clock on a shared 2-core machine loaded by other jobs "
+            "(see loadavg), so CPU us/item is the steadier figure. The cached loop does not check "
+            "schemas against the metaschema; json_schema@1 does, once per distinct schema (50 "
+            "here)."
         ),
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     print(
-        f"{'case':<52} {'items':>6} {'wall s':>8} {'wall us/it':>10} {'cpu us/it':>10} {'x validate (cpu)':>16}"
+        f"{'case':<52} {'items':>6} {'wall s':>8} {'wall us/it':>10} {'cpu us/it':>10} "
+        f"{'x validate (cpu)':>16}"
     )
     for e in rows:
         print(
-            f"{e['name']:<52} {e['items']:>6} {e['wall_s']:>8} {e['wall_us_per_item']:>10} {e['cpu_us_per_item']:>10} "
-            f"{e.get('speedup_vs_validate_loop_cpu', 1.0):>16}"
+            f"{e['name']:<52} {e['items']:>6} {e['wall_s']:>8} {e['wall_us_per_item']:>10} "
+            f"{e['cpu_us_per_item']:>10} {e.get('speedup_vs_validate_loop_cpu', 1.0):>16}"
         )
     print(
-        f"1-item rlvr grade run: {w_start:.2f} s wall, {c_start:.2f} s CPU; load average {load_before} -> {load_after}"
+        f"1-item rlvr grade run: {w_start:.2f} s wall, {c_start:.2f} s CPU; load average "
+        f"{load_before} -> {load_after}"
     )
     print(f"wrote {RESULTS}")
 

@@ -4,8 +4,8 @@ Both sides run as fresh processes on the same items (``math_workload.generate(N,
 interpreter start, imports, the worker pool and the CAS helper are all counted:
 
 * ours: ``rlvr grade ITEMS -o OUT --workers 2`` (``verifier`` per line: ``math@1`` or ``math@2``);
-* baseline: ``python -c`` running ``math_verify.verify(parse("$" + gold + "$"), parse(response))`` in a
-  plain loop (math-verify's default settings).
+* baseline: ``python -c`` running ``math_verify.verify(parse("$" + gold + "$"), parse(response))``
+  in a plain loop (math-verify's default settings).
 
 Reports wall seconds, items/s and accuracy against the workload's labels, and the ratio of wall
 times. Run: ``.venv/bin/python tests/bench/bench_grade_math.py [--items 3000] [--repeats 3]``;
@@ -136,7 +136,8 @@ def main() -> None:
     for spec in ("math@1", "math@2"):
         results[f"speedup_{spec}"] = round(base / results["runs"][spec]["wall_s_median"], 1)
     print(
-        f"speedup (baseline wall / ours): math@1 {results['speedup_math@1']}x, math@2 {results['speedup_math@2']}x"
+        f"speedup (baseline wall / ours): math@1 {results['speedup_math@1']}x, math@2 "
+        f"{results['speedup_math@2']}x"
     )
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")

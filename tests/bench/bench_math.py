@@ -145,8 +145,9 @@ def table(results: dict[str, Any]) -> str:
         for grader in ("math@1", "math_verify_raw"):
             r = data[grader]
             lines.append(
-                f"| {set_name} (n={r['n']}) | {grader} | {r['accuracy']:.4f} | {r['false_positives']} | "
-                f"{r['false_negatives']} | {r['single_items_per_s']} | {r.get('batch2_items_per_s', '-')} |"
+                f"| {set_name} (n={r['n']}) | {grader} | {r['accuracy']:.4f} | "
+                f"{r['false_positives']} | {r['false_negatives']} | {r['single_items_per_s']} | "
+                f"{r.get('batch2_items_per_s', '-')} |"
             )
     return "\n".join(lines)
 
@@ -171,7 +172,8 @@ def main() -> None:
         "python": platform.python_version(),
         "seed": args.seed,
         "items": args.items,
-        "baseline": "math_verify.verify(parse('$'+gold+'$'), parse(response)), default 5 s signal timeouts",
+        "baseline": "math_verify.verify(parse('$'+gold+'$'), parse(response)), default 5 s signal "
+        "timeouts",
         "sets": {},
     }
     for name, items in sets.items():

@@ -3,8 +3,8 @@
 Same tiny Llama (hidden 64, 2 layers) and the same right-padded batch for both: B prompts of P
 tokens, G completions of C tokens each (the GRPO micro-batch layout), loss = sum of the completion
 tokens' log-probs, one backward. The named baseline is ``rl.forward.llama.causal_logits`` (the
-trainer's plain training forward); ``rl.forward.shared_prefix.shared_prefix_logits`` is what the trainer
-uses when ``worth_sharing`` says so. Both are checked to give the same loss before timing.
+trainer's plain training forward); ``rl.forward.shared_prefix.shared_prefix_logits`` is what the
+trainer uses when ``worth_sharing`` says so. Both are checked to give the same loss before timing.
 
 Run: ``.venv/bin/python tests/bench/bench_prefix.py``; writes ``tests/bench/results/prefix.json``.
 """
@@ -106,8 +106,9 @@ def main() -> int:
             }
         )
         print(
-            f"B={B} G={G} P={P:>3} C={C:>2}: plain {t_plain * 1e3:8.2f} ms, shared {t_shared * 1e3:8.2f} ms, "
-            f"{t_plain / t_shared:5.2f}x  (trainer shares: {rows[-1]['trainer_shares']})"
+            f"B={B} G={G} P={P:>3} C={C:>2}: plain {t_plain * 1e3:8.2f} ms, shared "
+            f"{t_shared * 1e3:8.2f} ms, {t_plain / t_shared:5.2f}x  (trainer shares: "
+            f"{rows[-1]['trainer_shares']})"
         )
     result = {
         "benchmark": "shared_prefix_training_forward",

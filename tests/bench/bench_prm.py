@@ -149,14 +149,16 @@ def main() -> None:
     data = work / "prm800k_like.jsonl"
     total = generate(data, lines, args.steps_per_trajectory)
     print(
-        f"generated {total} steps in {lines} lines ({data.stat().st_size / 1e6:.0f} MB) under {work}"
+        f"generated {total} steps in {lines} lines ({data.stat().st_size / 1e6:.0f} MB) under "
+        f"{work}"
     )
 
     previous = _previous(Path(args.out))
     load_before = os.getloadavg()
     fast_s, fast_cpu = timed_import(work / "bench_novalidate.db", data, total, validate_first=False)
     print(
-        f"import (validate_first=False): {total / fast_s:,.0f} steps/s wall, {total / fast_cpu:,.0f} steps/s CPU"
+        f"import (validate_first=False): {total / fast_s:,.0f} steps/s wall, "
+        f"{total / fast_cpu:,.0f} steps/s CPU"
     )
     par_s, par_cpu = timed_import(work / "bench_workers2.db", data, total, workers=2)
     print(
@@ -170,8 +172,8 @@ def main() -> None:
     import_s, import_cpu = time.perf_counter() - start, time.process_time() - cpu
     assert report.steps == total, report
     print(
-        f"import (default, validates first): {total} steps in {import_s:.1f}s = {total / import_s:,.0f} steps/s "
-        f"wall, {total / import_cpu:,.0f} steps/s CPU"
+        f"import (default, validates first): {total} steps in {import_s:.1f}s = "
+        f"{total / import_s:,.0f} steps/s wall, {total / import_cpu:,.0f} steps/s CPU"
     )
 
     naive_store = PrmStore(work / "naive.db")
@@ -193,7 +195,8 @@ def main() -> None:
         "p99_ms": samples[int(len(samples) * 0.99) - 1] * 1e3,
     }
     print(
-        f"trajectory query (steps + current labels): median {query['median_ms']:.2f} ms, p99 {query['p99_ms']:.2f} ms"
+        f"trajectory query (steps + current labels): median {query['median_ms']:.2f} ms, p99 "
+        f"{query['p99_ms']:.2f} ms"
     )
 
     start, cpu = time.perf_counter(), time.process_time()

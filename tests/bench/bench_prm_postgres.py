@@ -2,7 +2,8 @@
 
 Run as a script (not collected by pytest):
 
-    .venv/bin/python tests/bench/bench_prm_postgres.py [--steps 1000000] [--out tests/bench/results/prm_postgres.json]
+    .venv/bin/python tests/bench/bench_prm_postgres.py [--steps 1000000] [--out
+    tests/bench/results/prm_postgres.json]
 
 It starts its own throwaway PostgreSQL server (as ``tests/rl/prm/conftest.py`` does: initdb + pg_ctl
 on a Unix socket, as the ``postgres`` user when run as root; durable settings: fsync on), or uses
@@ -180,7 +181,8 @@ def main() -> None:
             "loadavg_after": os.getloadavg(),
             "note": "shared build machine; other work running",
         },
-        "postgresql_server": "throwaway local server over a Unix socket, fsync on, shared_buffers=256MB"
+        "postgresql_server": "throwaway local server over a Unix socket, fsync on, "
+        "shared_buffers=256MB"
         if server
         else "--pg-url",
     }

@@ -1,18 +1,21 @@
 """Speed of the quarantine check: 100k training tasks against an isolation list of 10k, against a plain
 pairwise baseline that applies the same rules to every (training, isolated) pair.
 
-Run: ``.venv/bin/python tests/bench/bench_quarantine.py [--train 100000] [--isolated 10000] [--subset 100]``.
-Writes ``tests/bench/results/quarantine.json``. Everything is measured in the same run on the same tasks:
+Run: ``.venv/bin/python tests/bench/bench_quarantine.py [--train 100000] [--isolated 10000]
+[--subset 100]``. Writes ``tests/bench/results/quarantine.json``. Everything is measured in the same
+run on the same tasks:
 
-* ``IsolationList.check`` - normalised exact hashes + datasketch MinHash/LSH (candidates confirmed by exact
-  Jaccard) + the structural checks, over all training tasks, including building the index;
-* pairwise baseline - for ``--subset`` training tasks, every isolated task is compared with exact Jaccard
-  and the same structural rules (no index); its time is extrapolated to the full training set, and its hits
-  on the subset are the reference the LSH hits are scored against (recall, extra hits).
+* ``IsolationList.check`` - normalised exact hashes + datasketch MinHash/LSH (candidates confirmed
+  by exact Jaccard) + the structural checks, over all training tasks, including building the index;
+* pairwise baseline - for ``--subset`` training tasks, every isolated task is compared with exact
+  Jaccard and the same structural rules (no index); its time is extrapolated to the full training
+  set, and its hits on the subset are the reference the LSH hits are scored against (recall, extra
+  hits).
 
-The tasks are generated (seed below): math word problems from templates with random names and numbers,
-Python function tasks with tests, and JSON-schema tasks; 1% of the training tasks are planted copies of
-isolated tasks (verbatim, re-cased, one word edited, renamed-people paraphrases, re-quoted tests).
+The tasks are generated (seed below): math word problems from templates with random names and
+numbers, Python function tasks with tests, and JSON-schema tasks; 1% of the training tasks are
+planted copies of isolated tasks (verbatim, re-cased, one word edited, renamed-people paraphrases,
+re-quoted tests).
 """
 
 from __future__ import annotations
@@ -84,20 +87,23 @@ ITEMS = [
 PLACES = ["market", "library", "school", "park", "museum", "station", "harbour", "garden"]
 TEMPLATES = [
     (
-        "{a} has {x} {item}. {b} gives {a} {y} more {item} at the {place}. How many {item} does {a} have now?",
+        "{a} has {x} {item}. {b} gives {a} {y} more {item} at the {place}. How many {item} does "
+        "{a} have now?",
         lambda x, y, z: x + y,
     ),
     (
-        "At the {place}, {a} buys {x} boxes of {item} with {y} {item} in each box. How many {item} are there?",
+        "At the {place}, {a} buys {x} boxes of {item} with {y} {item} in each box. How many {item} "
+        "are there?",
         lambda x, y, z: x * y,
     ),
     (
-        "{a} had {x} {item} and lost {y} of them near the {place}, then found {z}. How many {item} are left?",
+        "{a} had {x} {item} and lost {y} of them near the {place}, then found {z}. How many {item} "
+        "are left?",
         lambda x, y, z: x - y + z,
     ),
     (
-        "{a} and {b} share {x} {item} equally with {y} friends at the {place}. How many does each of the "
-        "{y} friends get, ignoring the remainder?",
+        "{a} and {b} share {x} {item} equally with {y} friends at the {place}. How many does each "
+        "of the {y} friends get, ignoring the remainder?",
         lambda x, y, z: x // y,
     ),
 ]
@@ -177,7 +183,8 @@ def make_sets(n_train: int, n_iso: int, rng: random.Random) -> tuple[list[dict],
 
 
 def pairwise(train_fps, iso_fps, t: Thresholds) -> set[tuple[str, str]]:
-    """The baseline: every pair, the same rules (``envs.quarantine.matching``'s pair functions), exact Jaccard."""
+    """The baseline: every pair, the same rules (``envs.quarantine.matching``'s pair functions),
+    exact Jaccard."""
     iso = [
         (
             fp,
@@ -220,8 +227,9 @@ def _pair_hits(mine, other, t: Thresholds) -> bool:
 
 
 def _by_rule(hits) -> dict[str, int]:
-    """Hits counted by ``<task kind>/<side>/<method>``: unplanted hits are the generator's own collisions (a
-    task drawn twice, a renamed template sibling with the same numbers and answer), the same problem again."""
+    """Hits counted by ``<task kind>/<side>/<method>``: unplanted hits are the generator's own
+    collisions (a task drawn twice, a renamed template sibling with the same numbers and answer),
+    the same problem again."""
     counts: dict[str, int] = {}
     for hit in hits:
         key = f"{ {'m': 'math', 'c': 'code', 'j': 'json'}.get(hit.task_id[0], '?') }/{hit.side}/{hit.method}"

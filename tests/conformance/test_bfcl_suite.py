@@ -6,7 +6,8 @@ categories, the reference is built from the question's function definitions and 
 answer, and these responses are graded:
 
 * the ground-truth calls, written from the first allowed value of each argument (``""`` first means
-  the argument is left out), once as ``<tool_call>`` blocks and once as an OpenAI message: must pass;
+  the argument is left out), once as ``<tool_call>`` blocks and once as an OpenAI message: must
+  pass;
 * the same calls with one argument changed to a value outside its allowed set: must not pass;
 * for questions with several calls, the same calls with the last one missing: must not pass.
 
@@ -14,7 +15,8 @@ A question agrees when all of that holds. The questions that do not are named, w
 in ``verifiers/tool_call/CONFORMANCE.md`` and pinned in :data:`KNOWN_DISAGREEMENTS`, per version.
 Both versions grade the same responses.
 
-Mapping BFCL to ``tool_call`` references (BFCL's own checker is ``bfcl/eval_checker/ast_eval/ast_checker.py``):
+Mapping BFCL to ``tool_call`` references (BFCL's own checker is
+``bfcl/eval_checker/ast_eval/ast_checker.py``):
 
 * BFCL's parameter types are Python-flavoured: ``dict`` -> ``object``, ``float`` -> ``number``,
   ``tuple`` -> ``array``; ``any`` drops the type (JSON Schema's "any value"). Other keys are kept.
@@ -22,7 +24,8 @@ Mapping BFCL to ``tool_call`` references (BFCL's own checker is ``bfcl/eval_chec
   out; in @2 also "may be sent as null", which BFCL's schemas, none of them nullable, then refuse).
   BFCL's own ``null`` (listed once, parallel_152) -> ``null`` as well. For a ``dict`` parameter an
   option is itself ``{key: [options]}`` (BFCL's ``dict_checker``), and for an array of dicts a list
-  of those (``list_dict_checker``): such an option is expanded into every concrete value it stands for.
+  of those (``list_dict_checker``): such an option is expanded into every concrete value it stands
+  for.
 * Parallel answers match in any order, which is what ``tool_call`` does with ``expected_calls``.
 
 BFCL also normalises strings (case, spaces, some punctuation) where ``tool_call`` compares them
@@ -110,7 +113,7 @@ _TYPES = {"dict": "object", "float": "number", "tuple": "array"}
 _NO_CALL = "None of the available functions can do this, so I will not call any."
 
 
-# -- BFCL -> tool_call ------------------------------------------------------------------------------
+# -- BFCL -> tool_call -----------------------------------------------------------------------------
 
 
 def to_json_schema(node: Any) -> Any:
@@ -160,7 +163,8 @@ def concrete_values(option: Any, schema: dict) -> list[Any]:
 
 
 def allowed_values(options: list, schema: dict) -> list[Any]:
-    """BFCL's allowed values of one argument in ``tool_call``'s form (``""`` and ``null`` -> ``null``)."""
+    """BFCL's allowed values of one argument in ``tool_call``'s form (``""`` and ``null`` ->
+    ``null``)."""
     allowed: list[Any] = []
     for option in options:
         allowed.extend([None] if option == "" else concrete_values(option, schema))
@@ -275,7 +279,8 @@ def outside(value: Any, allowed: list, enum: list | None) -> Any:
 def wrong_value(
     calls: list[dict], expected: list[dict], schemas: dict, seed: int
 ) -> list[dict] | None:
-    """``calls`` with one argument (picked by ``seed``) changed to a value outside its allowed set."""
+    """``calls`` with one argument (picked by ``seed``) changed to a value outside its allowed
+    set."""
     spots = [(i, arg) for i, call in enumerate(calls) for arg in call["arguments"]]
     for k in range(len(spots)):
         i, arg = spots[(seed + k) % len(spots)]
@@ -293,12 +298,14 @@ def wrong_value(
 
 @dataclass(frozen=True)
 class Case:
-    """One BFCL question as a reference and the responses graded against it (the same for every version)."""
+    """One BFCL question as a reference and the responses graded against it (the same for every
+    version)."""
 
     id: str
     reference: dict
     ground_truth: tuple[tuple[str, str], ...]
-    """``(format, response)``: the first-choice calls as ``<tool_call>`` blocks and as an OpenAI message."""
+    """``(format, response)``: the first-choice calls as ``<tool_call>`` blocks and as an OpenAI
+    message."""
     wrong: tuple[tuple[str, str], ...]
     """``(variant, response)``: responses that must not pass."""
     accepted: tuple[dict, ...]
@@ -307,7 +314,8 @@ class Case:
 
 @dataclass(frozen=True)
 class Graded:
-    """One question's verdicts under one version: the ground truth must pass, every wrong variant must not."""
+    """One question's verdicts under one version: the ground truth must pass, every wrong variant
+    must not."""
 
     id: str
     correct: tuple[tuple[str, Status, str], ...]
@@ -399,7 +407,8 @@ def test_bfcl_category_agreement(spec, category):
     wrong = sum(len(g.wrong) for g in results)
     false_passes = sum(g.false_passes for g in results)
     print(
-        f"\nBFCL {category} ({spec}): {agreeing}/{len(results)} agree, {false_passes}/{wrong} wrong responses passed"
+        f"\nBFCL {category} ({spec}): {agreeing}/{len(results)} agree, {false_passes}/{wrong} "
+        f"wrong responses passed"
     )
     print(
         "  wrong responses:",
@@ -440,8 +449,8 @@ def test_bfcl_overall_agreement(spec):
 
 @pytest.mark.parametrize("spec", VERSIONS)
 def test_the_choice_bfcl_accepts_passes(spec):
-    """Where BFCL's answer puts first a choice its own checker refuses, its next choice passes; only the two
-    answers that rest on BFCL's "variable" type allowance still fail."""
+    """Where BFCL's answer puts first a choice its own checker refuses, its next choice passes; only
+    the two answers that rest on BFCL's "variable" type allowance still fail."""
     failing = {}
     for category in CATEGORIES:
         for c in cases(category):
@@ -456,8 +465,8 @@ def test_the_choice_bfcl_accepts_passes(spec):
 
 @pytest.mark.parametrize("spec", VERSIONS)
 def test_an_invented_argument_never_passes(spec):
-    """Adding an argument no function declares: @2 refuses it by name (as BFCL's "Unexpected parameter");
-    @1 refuses it only because no expected call lists it."""
+    """Adding an argument no function declares: @2 refuses it by name (as BFCL's "Unexpected
+    parameter"); @1 refuses it only because no expected call lists it."""
     outcomes = Counter()
     for category in CATEGORIES:
         for c in cases(category):
@@ -484,7 +493,8 @@ def test_an_invented_argument_never_passes(spec):
 
 
 def test_every_question_gets_a_wrong_response():
-    """No question escapes the false-pass check for want of an argument to change or a call to drop."""
+    """No question escapes the false-pass check for want of an argument to change or a call to
+    drop."""
     for category in CATEGORIES:
         assert [c.id for c in cases(category) if not c.wrong] == []
 
@@ -512,9 +522,9 @@ def test_mapping_examples():
 
 
 def test_explicit_null_is_listed_once_and_matches_in_v2_where_the_schema_allows_null():
-    """parallel_152 is the only answer that lists ``null`` itself (``mod: ["", null]``). Sent as ``null``,
-    ``mod`` breaks BFCL's schema (``float``) in both versions (BFCL accepts it through its "variable"
-    allowance); with the schema made nullable, @2 matches it and @1 cannot."""
+    """parallel_152 is the only answer that lists ``null`` itself (``mod: ["", null]``). Sent as
+    ``null``, ``mod`` breaks BFCL's schema (``float``) in both versions (BFCL accepts it through its
+    "variable" allowance); with the schema made nullable, @2 matches it and @1 cannot."""
     explicit = [
         (category, answer["id"])
         for category in CATEGORIES
@@ -591,7 +601,8 @@ def test_irrelevance_calling_a_tool_never_passes(spec):
             statuses[(status.value, code)] += 1
             assert status is not Status.PASS, qid
     print(
-        f"\nBFCL irrelevance ({spec}), a tool called: {dict(statuses)} over {len(irrelevance())} questions x 2 formats"
+        f"\nBFCL irrelevance ({spec}), a tool called: {dict(statuses)} over {len(irrelevance())} "
+        f"questions x 2 formats"
     )
     assert statuses == {
         ("fail", "wrong_calls"): 2 * len(irrelevance())
@@ -599,7 +610,8 @@ def test_irrelevance_calling_a_tool_never_passes(spec):
 
 
 def test_irrelevance_calling_nothing_passes_in_tool_call_v2():
-    """tool_call@2 reads ``expected_calls: []`` as "no call is expected": calling nothing is right."""
+    """tool_call@2 reads ``expected_calls: []`` as "no call is expected": calling nothing is
+    right."""
     for form, response in NO_CALL_RESPONSES.items():
         outcomes = Counter(
             verdict("tool_call@2", response, reference) for _, reference, _ in irrelevance()
@@ -609,7 +621,8 @@ def test_irrelevance_calling_nothing_passes_in_tool_call_v2():
 
 
 def test_irrelevance_calling_nothing_cannot_pass_in_tool_call_v1():
-    """tool_call@1 has no way to say "no call expected": calling nothing is unparseable (no_tool_call)."""
+    """tool_call@1 has no way to say "no call expected": calling nothing is unparseable
+    (no_tool_call)."""
     for response in NO_CALL_RESPONSES.values():
         outcomes = Counter(
             verdict("tool_call@1", response, reference) for _, reference, _ in irrelevance()

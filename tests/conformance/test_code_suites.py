@@ -135,7 +135,8 @@ _GRADED: dict[tuple[str, int], list] = {}
 
 
 def graded(suite: str, version: int) -> list:
-    """Verdicts for one suite variant (``humaneval``, ``humaneval_none``, ``mbpp``, ``mbpp_none``)."""
+    """Verdicts for one suite variant (``humaneval``, ``humaneval_none``, ``mbpp``,
+    ``mbpp_none``)."""
     key = (suite, version)
     if key not in _GRADED:
         check = verifier(version)
@@ -173,7 +174,8 @@ def pinned_mbpp_failures() -> dict[int, str]:
 
 
 MBPP_NOT_PASSING = {126: "wrong_answer"}
-"""code@2's MBPP tasks whose canonical solution does not pass (the reasons are in CONFORMANCE.md)."""
+"""code@2's MBPP tasks whose canonical solution does not pass (the reasons are in
+CONFORMANCE.md)."""
 
 
 # ---------------------------------------------------------------- code@2

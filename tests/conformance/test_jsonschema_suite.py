@@ -1,4 +1,5 @@
-"""Conformance of ``json_schema@2`` (and, for the record, ``json_schema@1``) with JSON-Schema-Test-Suite.
+"""Conformance of ``json_schema@2`` (and, for the record, ``json_schema@1``) with
+JSON-Schema-Test-Suite.
 
 The suite is read where it lives, ``../shared/conformance/jsonschema/``. Its required tests are the
 files directly in ``tests/draft7/`` and ``tests/draft2020-12/`` (``optional/`` is not graded). Each
@@ -62,8 +63,10 @@ AGREEING = {
 V1_DISAGREEMENTS_BY_FILE = {
     "draft7/refRemote.json": 23,
     "draft2020-12/refRemote.json": 31,  # no resources: every remote $ref is unresolvable_ref
-    "draft2020-12/dynamicRef.json": 13,  # the strict-tree and extendible-dynamic-ref cases are remote
-    "draft2020-12/vocabulary.json": 5,  # custom metaschemas live in remotes/: unknown_schema_dialect
+    # the strict-tree and extendible-dynamic-ref cases are remote
+    "draft2020-12/dynamicRef.json": 13,
+    # custom metaschemas live in remotes/: unknown_schema_dialect
+    "draft2020-12/vocabulary.json": 5,
     "draft2020-12/format.json": 17,  # formats always asserted; 2020-12 only annotates
     "draft2020-12/pattern.json": 3,  # "^\\p{Letter}+$" refused as bad_schema (checked with re)
     "draft2020-12/patternProperties.json": 2,  # same
@@ -113,7 +116,8 @@ def remotes(draft: str) -> dict[str, Any]:
 
 
 def names_a_remote(schema: Any, remote_uris: frozenset[str], base: str = "") -> bool:
-    """Does a ``$ref``, ``$dynamicRef`` or ``$schema`` in ``schema`` resolve to one of ``remote_uris``?"""
+    """Does a ``$ref``, ``$dynamicRef`` or ``$schema`` in ``schema`` resolve to one of
+    ``remote_uris``?"""
     if isinstance(schema, list):
         return any(names_a_remote(item, remote_uris, base) for item in schema)
     if not isinstance(schema, dict):
@@ -218,7 +222,8 @@ def test_scope(draft, required):
 
 
 def test_remote_tests_need_their_resources():
-    """Graded without ``resources``, every remote test is an error naming them: the local/remote split is right."""
+    """Graded without ``resources``, every remote test is an error naming them: the local/remote
+    split is right."""
     verifier = get("json_schema@2")
     for draft in DRAFTS:
         for test in (t for t in suite_tests(draft) if t.remote):
@@ -256,7 +261,8 @@ def test_every_json_schema_2_disagreement_is_documented():
 
 
 def test_conformance_doc_states_the_pinned_numbers():
-    """CONFORMANCE.md's table rows read ``| version | draft | local | remote |`` with the pinned counts."""
+    """CONFORMANCE.md's table rows read ``| version | draft | local | remote |`` with the pinned
+    counts."""
     text = CONFORMANCE_DOC.read_text(encoding="utf-8")
     for spec, counts in AGREEING.items():
         for draft in DRAFTS:

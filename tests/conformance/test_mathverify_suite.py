@@ -1,4 +1,5 @@
-"""``math@2`` against Math-Verify's own test table (``../shared/conformance/mathverify/cases.jsonl``).
+"""``math@2`` against Math-Verify's own test table
+(``../shared/conformance/mathverify/cases.jsonl``).
 
 Each row is (gold, prediction, expected) from Math-Verify's parametrized tests, with the keyword
 arguments the test passes. Rows that use Math-Verify's default options are the measure; the others

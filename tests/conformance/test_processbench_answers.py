@@ -1,4 +1,5 @@
-"""``math@2`` on real model outputs with human labels: ProcessBench (``../shared/conformance/processbench/``).
+"""``math@2`` on real model outputs with human labels: ProcessBench
+(``../shared/conformance/processbench/``).
 
 ProcessBench holds model-written solutions, split into steps, each labelled by people with
 ``final_answer_correct``. It carries no gold answers, but several problems were solved by
@@ -26,7 +27,8 @@ SUBSETS = ("gsm8k", "math", "olympiadbench", "omnimath")
 
 
 def pairs() -> list[dict]:
-    """(gold solution, other solution, expected) for every labelled-correct gold of a shared problem."""
+    """(gold solution, other solution, expected) for every labelled-correct gold of a shared
+    problem."""
     out = []
     for subset in SUBSETS:
         records = json.loads(
@@ -65,7 +67,8 @@ def test_math_v2_never_passes_an_answer_people_marked_wrong(cases):
     false_passes = {c["id"] for c in cases if verdicts[c["id"]].passed and not c["expected"]}
     agree = sum(verdicts[c["id"]].passed == c["expected"] for c in cases)
     print(
-        f"math@2 on ProcessBench answer pairs: {agree}/{len(cases)} agree, {len(false_passes)} false passes"
+        f"math@2 on ProcessBench answer pairs: {agree}/{len(cases)} agree, {len(false_passes)} "
+        f"false passes"
     )
     assert false_passes == documented(DOC, "ProcessBench pairs: false passes")
     assert agree / len(cases) >= 0.96

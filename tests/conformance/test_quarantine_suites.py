@@ -1,8 +1,9 @@
-"""The quarantine on public suites (``../shared/conformance/``): perturbed copies of real items are caught, and
-different real items are not flagged (each suite split in two halves: one isolated, the other checked).
+"""The quarantine on public suites (``../shared/conformance/``): perturbed copies of real items are
+caught, and different real items are not flagged (each suite split in two halves: one isolated, the
+other checked).
 
-The rates are measured here, on items nobody tuned the rules on, and pinned with some slack; the numbers
-of the last run are in the README.
+The rates are measured here, on items nobody tuned the rules on, and pinned with some slack; the
+numbers of the last run are in the README.
 """
 
 from __future__ import annotations
@@ -86,7 +87,8 @@ def test_mbpp_renamed_functions_with_reworded_text_are_caught():
             )
         )
     assert _caught(isolated, copies, [str(p["task_id"]) for p in mb]) >= 0.95 * len(mb)
-    # MBPP holds near-identical siblings (first vs last occurrence, set vs unset bits): a few are flagged
+    # MBPP holds near-identical siblings (first vs last occurrence, set vs unset bits): a few are
+    # flagged
     flagged, checked = _halves(isolated)
     assert flagged <= 0.07 * checked, (
         f"{flagged}/{checked} MBPP problems flagged against the other half"

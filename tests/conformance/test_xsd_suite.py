@@ -46,9 +46,11 @@ SCHEMA_PROBE = "<conformance-probe/>"
 VALID, INVALID, REFUSED = "valid", "invalid", "schema refused"
 
 KNOWN_DISAGREEMENTS: dict[str, str] = {
-    "examples/collection/collection3bis.xml": "libxml2 merges the author_dn key tables of both authors",
+    "examples/collection/collection3bis.xml": "libxml2 merges the author_dn key tables of both "
+    "authors",
     "features/decoder/data4-mixed.xml": "libxml2 does not collapse whitespace in xs:dateTime",
-    "features/derivations/invalid-restrictions2.xsd": "libxml2 does not check particle restrictions",
+    "features/derivations/invalid-restrictions2.xsd": "libxml2 does not check particle "
+    "restrictions",
     "issues/issue_203/issue_203.xsd": "libxml2 does not check particle restrictions (order)",
     "issues/issue_222/issue_222.xml": "libxml2 compares a hexBinary fixed value as a string",
     "issues/issue_276/schema.xsd": "libxml2 counts one attribute use reached twice as a duplicate",
@@ -56,11 +58,12 @@ KNOWN_DISAGREEMENTS: dict[str, str] = {
     "issues/issue_306/issue_306-alt.xsd": "libxml2 counts maxOccurs=0 particles in the UPA check",
     "issues/issue_349/issue_349.xml": "libxml2 ignores vc:minVersion=\"1.1\" on the schema",
 }
-"""Case file -> why libxml2 (so ``xml_schema@1``) and the suite disagree (long form in CONFORMANCE.md)."""
+"""Case file -> why libxml2 (so ``xml_schema@1``) and the suite disagree (long form in
+CONFORMANCE.md)."""
 
 SLOW_TO_COMPILE = {
-    "features/models/billion_laughs_model.xsd": "32 group definitions, each a sequence of two references "
-    "to the one before: libxml2 takes about 45 s to compile it",
+    "features/models/billion_laughs_model.xsd": "32 group definitions, each a sequence of two "
+    "references to the one before: libxml2 takes about 45 s to compile it",
 }
 """Case file -> why it is graded only on request (both the verifier and raw libxml2 compile it)."""
 
@@ -191,7 +194,8 @@ def graded() -> tuple[tuple[Graded, ...], Counter]:
 def test_scope():
     results, excluded = graded()
     print(
-        f"\nxmlschema test cases: {len(rows())} rows, {len(results)} graded, excluded {dict(excluded)}"
+        f"\nxmlschema test cases: {len(rows())} rows, {len(results)} graded, excluded "
+        f"{dict(excluded)}"
     )
     assert dict(excluded) == EXCLUDED_COUNTS
     assert len(results) == GRADED_COUNT == len(rows()) - sum(EXCLUDED_COUNTS.values())
@@ -213,7 +217,8 @@ def test_every_disagreement_with_the_suite_is_pinned():
     for kind in ("xsd", "xml"):
         mine = [g for g in results if g.case.kind == kind]
         print(
-            f"\n{kind}: {sum(g.verifier == g.case.expected for g in mine)}/{len(mine)} agree with the suite"
+            f"\n{kind}: {sum(g.verifier == g.case.expected for g in mine)}/{len(mine)} agree with "
+            f"the suite"
         )
     for file, why in sorted(disagreeing.items()):
         print(f"  {file}: {why}")
@@ -242,7 +247,7 @@ def test_conformance_doc_names_the_pinned_disagreements():
     assert set(re.findall(r"`([\w./-]+\.(?:xsd|xml))`", section)) == set(KNOWN_DISAGREEMENTS)
 
 
-# -- the libxml2 behaviour behind the reasons, on minimal schemas -------------------------------------
+# -- the libxml2 behaviour behind the reasons, on minimal schemas ----------------------------------
 
 XS = 'xmlns:xs="http://www.w3.org/2001/XMLSchema"'
 
@@ -252,7 +257,8 @@ def _schema(body: str):
 
 
 def test_libxml2_does_not_collapse_whitespace_in_date_time_values():
-    """xs:dateTime's whiteSpace facet is collapse (fixed); libxml2 refuses the padded value anyway."""
+    """xs:dateTime's whiteSpace facet is collapse (fixed); libxml2 refuses the padded value
+    anyway."""
     date_time, decimal = (
         _schema('<xs:element name="a" type="xs:dateTime"/>'),
         _schema('<xs:element name="a" type="xs:decimal"/>'),
@@ -263,11 +269,13 @@ def test_libxml2_does_not_collapse_whitespace_in_date_time_values():
 
 
 def test_libxml2_does_not_check_particle_restrictions():
-    """A restriction whose content is not a restriction of its base's (Particle Valid (Restriction))."""
+    """A restriction whose content is not a restriction of its base's (Particle Valid
+    (Restriction))."""
     _schema(
-        '<xs:complexType name="B"><xs:sequence><xs:element name="a"/></xs:sequence></xs:complexType>'
-        '<xs:complexType name="R"><xs:complexContent><xs:restriction base="B"><xs:sequence>'
-        '<xs:element name="not_in_base"/></xs:sequence></xs:restriction></xs:complexContent></xs:complexType>'
+        '<xs:complexType name="B"><xs:sequence><xs:element '
+        'name="a"/></xs:sequence></xs:complexType><xs:complexType '
+        'name="R"><xs:complexContent><xs:restriction base="B"><xs:sequence><xs:element '
+        'name="not_in_base"/></xs:sequence></xs:restriction></xs:complexContent></xs:complexType>'
     )
 
 

@@ -1,4 +1,5 @@
-"""``envs.core.copy_json``: the observation copy is deep (no shared mutable object) and equal to deepcopy's."""
+"""``envs.core.copy_json``: the observation copy is deep (no shared mutable object) and equal to
+deepcopy's."""
 
 import copy
 

@@ -1,4 +1,5 @@
-"""Benchmark quarantine: the isolation list, both-sided near-duplicate matching, and the gate in environments."""
+"""Benchmark quarantine: the isolation list, both-sided near-duplicate matching, and the gate in
+environments."""
 
 from __future__ import annotations
 
@@ -72,12 +73,14 @@ def test_a_template_sibling_with_other_numbers_or_answer_is_not_a_duplicate(iso)
             {
                 "id": "sibling",
                 "reference": {"answer": "70"},
-                "prompt": "A train travels 210 kilometres in 3 hours. What is its average speed in kilometres per hour?",
+                "prompt": "A train travels 210 kilometres in 3 hours. What is its average speed in "
+                "kilometres per hour?",
             },
             {
                 "id": "other-answer",
                 "reference": {"answer": "81"},
-                "prompt": "A train travels 240 kilometres in 3 hours. What is its mean speed in kilometres per hour?",
+                "prompt": "A train travels 240 kilometres in 3 hours. What is its mean speed in "
+                "kilometres per hour?",
             },
         ],
     )
@@ -130,12 +133,14 @@ def test_near_duplicate_prompts_are_caught_by_minhash_and_exact_after_normalisin
             {
                 "id": "edited",
                 "reference": {"answer": "80"},  # one word changed
-                "prompt": "A train travels 240 kilometres in 3 hours. What is its mean speed in kilometres per hour?",
+                "prompt": "A train travels 240 kilometres in 3 hours. What is its mean speed in "
+                "kilometres per hour?",
             },
             {
                 "id": "recased",
                 "reference": {"answer": "1"},
-                "prompt": "a TRAIN travels 240 kilometres in 3 hours.   what is its average speed in kilometres per hour ?",
+                "prompt": "a TRAIN travels 240 kilometres in 3 hours.   what is its average speed "
+                "in kilometres per hour ?",
             },
         ],
     )
@@ -157,7 +162,8 @@ def test_code_tasks_match_on_tests_and_function_names_not_on_the_prompt(iso):
                 "prompt": "Implement count_vowels: how many of a, e, i, o, u occur in a string?",
                 "reference": {
                     "entry_point": "count_vowels",
-                    "tests": "assert count_vowels(\"banana\") == 3\nassert count_vowels(\"sky\") == 0\n"
+                    "tests": "assert count_vowels(\"banana\") == 3\n"
+                    "assert count_vowels(\"sky\") == 0\n"
                     "assert count_vowels(\"AEIOU\") == 5\n",
                 },
             },
@@ -276,7 +282,7 @@ def test_a_broken_manifest_says_how_to_recover(tmp_path):
         IsolationList(tmp_path).sets()
 
 
-# -- the gate ----------------------------------------------------------------------------------------
+# -- the gate --------------------------------------------------------------------------------------
 TRAIN = [
     {"id": "t-clean", "prompt": "What is 2 + 2?", "reference": {"answer": "4"}},
     {
@@ -332,7 +338,7 @@ def test_a_bad_action_or_quarantine_value_is_refused(iso):
         gymnasium.make("rlvr/Math-v1", tasks=TRAIN, quarantine=42)
 
 
-# -- the command line ----------------------------------------------------------------------------------
+# -- the command line ------------------------------------------------------------------------------
 def test_cli_add_list_check_remove(tmp_path, capsys):
     folder = str(tmp_path / "iso")
     evals, train = tmp_path / "eval.jsonl", tmp_path / "train.jsonl"
@@ -368,10 +374,10 @@ def test_cli_add_list_check_remove(tmp_path, capsys):
     assert rlvr(["quarantine", "remove", "eval", "--dir", folder]) == 0
 
 
-# -- cases from an independent review -----------------------------------------------------------------
+# -- cases from an independent review --------------------------------------------------------------
 NATALIA = (
-    "Natalia sold clips to 48 of her friends in April, and then she sold half as many clips in May. "
-    "How many clips did Natalia sell altogether in April and May?"
+    "Natalia sold clips to 48 of her friends in April, and then she sold half as many clips in "
+    "May. How many clips did Natalia sell altogether in April and May?"
 )
 
 
@@ -379,8 +385,8 @@ NATALIA = (
     "prompt, answer",
     [
         (
-            "In May, Natalia sold half as many clips as she did in April, when she sold clips to 48 of her friends. "
-            "Altogether, how many clips did she sell in April and May?",
+            "In May, Natalia sold half as many clips as she did in April, when she sold clips to "
+            "48 of her friends. Altogether, how many clips did she sell in April and May?",
             "72",
         ),  # one number, reordered
         (NATALIA.replace("48", "forty-eight"), "72"),  # number as words

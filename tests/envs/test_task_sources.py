@@ -120,7 +120,8 @@ def test_bad_jsonl_line_names_the_file_and_line(tmp_path):
     [
         (
             "bundled:nope",
-            "no bundled task set 'nope'; available: arith, arith_heldout, code, json, math, tools, xml",
+            "no bundled task set 'nope'; available: arith, arith_heldout, code, json, math, tools, "
+            "xml",
         ),
         ("/does/not/exist.jsonl", "does not exist"),
         (3.5, "cannot read tasks from float"),

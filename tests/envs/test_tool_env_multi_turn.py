@@ -14,7 +14,8 @@ from verifiers import InlineExecutor
 DAY = "2026-03-02"
 MEETING = {
     "id": "book",
-    "prompt": f'Book a 30-minute "Design review" with ada@example.org on {DAY}, earliest free slot.',
+    "prompt": f'Book a 30-minute "Design review" with ada@example.org on {DAY}, earliest free '
+    f'slot.',
     "reference": {
         "environment": {
             "api": "calendar",
@@ -273,7 +274,8 @@ def test_no_call_task_passes_a_plain_answer_on_v1():
     "verifier, refused_by_schema", [("tool_call@2", True), ("tool_call@1", False)]
 )
 def test_each_turn_refuses_what_the_pinned_version_refuses(verifier, refused_by_schema):
-    """Under tool_call@2 an undeclared argument is refused by the schema check, as the final grade refuses it."""
+    """Under tool_call@2 an undeclared argument is refused by the schema check, as the final grade
+    refuses it."""
     env = ToolCallEnv([MEETING], verifier=verifier, executor=InlineExecutor(), max_turns=4)
     try:
         env.reset(seed=0)

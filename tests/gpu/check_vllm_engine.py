@@ -13,11 +13,11 @@ accept it) and the local character tokenizer - nothing is downloaded:
    environment, timing seconds per step), and checks that vLLM *before* the sync disagrees with
    the policy while *after* ``sync`` its greedy tokens equal the policy's greedy tokens and its
    log-probs on sampled tokens match the policy's (max abs gap below ``--tol``);
-3. writes ``tests/gpu/results/vllm_engine.json`` (CUDA) or ``vllm_engine_cpu.json`` (CPU), or ``--out``
-   (tokens/s, s/step, gaps, versions).
+3. writes ``tests/gpu/results/vllm_engine.json`` (CUDA) or ``vllm_engine_cpu.json`` (CPU), or
+   ``--out`` (tokens/s, s/step, gaps, versions).
 
-On CPU the model is float32 (hidden 128, two heads of 64) and the log-prob tolerance is 1e-4 (float32
-numerics); on CUDA it is bfloat16 (hidden 256) with tolerance 0.05.
+On CPU the model is float32 (hidden 128, two heads of 64) and the log-prob tolerance is 1e-4
+(float32 numerics); on CUDA it is bfloat16 (hidden 256) with tolerance 0.05.
 
 Exit code 0 only when every check passes.
 
@@ -91,7 +91,8 @@ def compare(engine, model, tok, prompts, n_tokens):
 
 
 def make_engine(path: Path, standin: bool, device: str = "cuda"):
-    """``(engine, policy, device, engine label)``: vLLM on ``device``, or the CPU stand-in (HFEngine on a copy)."""
+    """``(engine, policy, device, engine label)``: vLLM on ``device``, or the CPU stand-in (HFEngine
+    on a copy)."""
     import torch
     import transformers
 
@@ -152,7 +153,8 @@ def main(argv: list[str] | None = None) -> int:
         "--tol",
         type=float,
         default=None,
-        help="max |logprob gap| after sync (default: 0.05 in bfloat16 on CUDA, 1e-4 in float32 on CPU)",
+        help="max |logprob gap| after sync (default: 0.05 in bfloat16 on CUDA, 1e-4 in float32 on "
+        "CPU)",
     )
     parser.add_argument(
         "--out",
@@ -163,7 +165,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--cpu-standin",
         action="store_true",
-        help="check this script on the CPU with HFEngine standing in for vLLM (writes no result file)",
+        help="check this script on the CPU with HFEngine standing in for vLLM (writes no result "
+        "file)",
     )
     a = parser.parse_args(argv)
     cpu_vllm = a.device == "cpu" and not a.cpu_standin

@@ -1,9 +1,11 @@
-"""One rank of the 2-rank tests in ``test_rl_distributed.py`` (started there with ``torchrun``; CPU, gloo).
+"""One rank of the 2-rank tests in ``test_rl_distributed.py`` (started there with ``torchrun``; CPU,
+gloo).
 
-``grads MODEL OUT``: one trainer step per case (every loss; hybrid SFT); each rank saves its own groups and the
-summed gradients the optimiser saw, so the test can replay the union of the groups in one process and compare.
-``train MODEL OUT RUN STEPS [--resume]``: one ``rlvr train`` run in ``OUT/RUN`` (one per process, as a user
-starts them); each rank saves a hash of its final weights and how many checkpoints it wrote.
+``grads MODEL OUT``: one trainer step per case (every loss; hybrid SFT); each rank saves its own
+groups and the summed gradients the optimiser saw, so the test can replay the union of the groups in
+one process and compare. ``train MODEL OUT RUN STEPS [--resume]``: one ``rlvr train`` run in
+``OUT/RUN`` (one per process, as a user starts them); each rank saves a hash of its final weights
+and how many checkpoints it wrote.
 """
 
 from __future__ import annotations
@@ -25,9 +27,9 @@ CASES = {
     "p3o": {"micro_batch_size": 4},
     "sft": {"sft_gate": 0.5},
 }
-"""Settings of each gradient case; ``sft`` (hybrid SFT on groups the policy cannot solve) trains with GRPO. Only
-``dapo`` clips (below the gradient's norm: clipping after the sum is tested); clipping elsewhere would hide a
-gradient of the wrong scale."""
+"""Settings of each gradient case; ``sft`` (hybrid SFT on groups the policy cannot solve) trains
+with GRPO. Only ``dapo`` clips (below the gradient's norm: clipping after the sum is tested);
+clipping elsewhere would hide a gradient of the wrong scale."""
 
 
 def grads_config(model: str, out: Path, case: str):
@@ -52,8 +54,8 @@ def grads_config(model: str, out: Path, case: str):
 
 
 def grads_envs(case: str, count: int) -> list:
-    """Parity (about half of every group passes) for the RL cases; for ``sft``, a task the tiny policy fails,
-    whose reset carries a demonstration."""
+    """Parity (about half of every group passes) for the RL cases; for ``sft``, a task the tiny
+    policy fails, whose reset carries a demonstration."""
     from rl_test_envs import DigitEnv, ParityEnv
 
     return [
@@ -63,7 +65,8 @@ def grads_envs(case: str, count: int) -> list:
 
 
 def capture_step(trainer, groups=None) -> dict:
-    """Run one ``train_step``; returns the groups it collected, the gradients at each optimiser step, its metrics."""
+    """Run one ``train_step``; returns the groups it collected, the gradients at each optimiser
+    step, its metrics."""
     seen: dict = {"grads": []}
     collect, step = trainer._collect, trainer.optimizer.step
 

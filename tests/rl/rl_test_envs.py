@@ -1,4 +1,5 @@
-"""Small verifiable gymnasium environments for the rl unit tests (the acceptance test uses a real rlvr env)."""
+"""Small verifiable gymnasium environments for the rl unit tests (the acceptance test uses a real
+rlvr env)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ DIGITS_ALPHABET = "0123456789+=?"
 
 
 class DigitEnv(gymnasium.Env):
-    """Single-turn test env: the prompt is ``"<k>="``; reward 1 when the completion is one of ``gold[k]``.
+    """Single-turn test env: the prompt is ``"<k>="``; reward 1 when the completion is one of
+    ``gold[k]``.
 
     Used for fast unit tests of the loop; the acceptance learning test uses a real ``rlvr`` env.
     """
@@ -56,8 +58,8 @@ class ParityEnv(gymnasium.Env):
 
 
 class FlatOrMixedEnv(gymnasium.Env):
-    """Single-turn test env with known group outcomes: prompt ``"1="`` always earns 1 (a flat group);
-    ``"2="`` earns 1 and 0 in turn across steps (a group of even size is always mixed)."""
+    """Single-turn test env with known group outcomes: prompt ``"1="`` always earns 1 (a flat
+    group); ``"2="`` earns 1 and 0 in turn across steps (a group of even size is always mixed)."""
 
     turn = 0
 
@@ -82,7 +84,8 @@ class FlatOrMixedEnv(gymnasium.Env):
 
 
 class EchoToolEnv(gymnasium.Env):
-    """Two-turn test env: after the first completion the env answers ``"<tool>"``; the second turn is graded."""
+    """Two-turn test env: after the first completion the env answers ``"<tool>"``; the second turn
+    is graded."""
 
     def reset(self, *, seed=None, options=None):
         super().reset(seed=seed)
@@ -114,9 +117,9 @@ class EchoToolEnv(gymnasium.Env):
 
 
 class CyclingVerdictEnv(gymnasium.Env):
-    """Single-turn test env whose verdicts follow ``cycle`` step after step (across all copies), whatever
-    the completion; ``turn`` counts the steps (reset it between runs). ``error`` stands for a grader that
-    could not run (a missing sandbox)."""
+    """Single-turn test env whose verdicts follow ``cycle`` step after step (across all copies),
+    whatever the completion; ``turn`` counts the steps (reset it between runs). ``error`` stands for
+    a grader that could not run (a missing sandbox)."""
 
     cycle: tuple[str, ...] = ("fail", "pass")
     verifier = "cycling"
@@ -144,7 +147,8 @@ class CyclingVerdictEnv(gymnasium.Env):
 
 
 class AlternatingEnv(CyclingVerdictEnv):
-    """Steps pass and fail in turn: every group of even size is mixed, so every step has a gradient."""
+    """Steps pass and fail in turn: every group of even size is mixed, so every step has a
+    gradient."""
 
     verifier = "alternating"
 

@@ -1,4 +1,5 @@
-"""The GPU check script (``tests/gpu/check_vllm_engine.py``) runs end to end in its CPU stand-in mode.
+"""The GPU check script (``tests/gpu/check_vllm_engine.py``) runs end to end in its CPU stand-in
+mode.
 
 This tests the script's own plumbing (engine built, generation timed, GRPO steps, the before/after
 sync comparison, the pass rule) so it works the day a GPU machine runs it; it does not test vLLM,

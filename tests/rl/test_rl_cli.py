@@ -58,8 +58,10 @@ def test_train_from_flags(tiny_model_path, tmp_path, digit_env, capsys):
 def test_train_from_config_file_with_override_and_resume(tiny_model_path, tmp_path, digit_env):
     cfg = tmp_path / "run.toml"
     cfg.write_text(
-        f'env = "{digit_env}"\nmodel = "{tiny_model_path}"\nsteps = 1\ngroup_size = 2\nprompts_per_step = 1\n'
-        f'max_new_tokens = 1\noutput_dir = "{tmp_path / "out"}"\nprogress = false\ntensorboard = false\n'
+        f'env = "{digit_env}"\nmodel = "{tiny_model_path}"\nsteps = 1\ngroup_size = 2\n'
+        f'prompts_per_step = 1\n'
+        f'max_new_tokens = 1\noutput_dir = "{tmp_path / "out"}"\nprogress = false\n'
+        f'tensorboard = false\n'
     )
     assert main(["train", "--config", str(cfg), "--loss", "gspo"]) == 0
     with pytest.warns(UserWarning, match=r"resuming .* with changed settings \['loss'\]"):
@@ -142,7 +144,8 @@ def test_bad_environment_settings_exit_2_with_the_fix(
 
 
 def test_rlvr_train_on_the_builtin_math_env(tmp_path, capsys):
-    """The command of the issue, on the real rlvr/Math-v0 (a random tiny model: rewards ~0, pipeline checked)."""
+    """The command of the issue, on the real rlvr/Math-v0 (a random tiny model: rewards ~0, pipeline
+    checked)."""
     from rl.tiny import make_tiny_model
 
     model = make_tiny_model(tmp_path / "model", hidden_size=32, num_layers=2)

@@ -60,7 +60,8 @@ def test_validation_names_values_and_fix(changes, message):
 def test_load_toml_yaml_and_overrides(tmp_path):
     toml = tmp_path / "run.toml"
     toml.write_text(
-        '[grpo]\nloss = "dapo"\nclip_eps_high = 0.28\ngroup_size = 4\nenv_kwargs = {max_turns = 3}\n'
+        '[grpo]\nloss = "dapo"\nclip_eps_high = 0.28\ngroup_size = 4\n'
+        'env_kwargs = {max_turns = 3}\n'
     )
     cfg = load_config(toml, {"lr": 1e-4})
     assert (cfg.loss, cfg.clip_eps_high, cfg.group_size, cfg.lr, dict(cfg.env_kwargs)) == (

@@ -1,5 +1,5 @@
-"""Training on 2 ranks (``torchrun``, CPU, gloo) against one process: the same gradient, the same weights on
-every rank, only rank 0 writing, and a resume that reaches the uninterrupted state.
+"""Training on 2 ranks (``torchrun``, CPU, gloo) against one process: the same gradient, the same
+weights on every rank, only rank 0 writing, and a resume that reaches the uninterrupted state.
 
 The ranks run ``ddp_worker.py`` (beside this file) under ``torchrun --nproc-per-node 2``.
 """
@@ -58,7 +58,7 @@ def _torchrun(*args: str) -> None:
     )
 
 
-# --- without a launcher: one rank, every helper a no-op -------------------------------------------------
+# --- without a launcher: one rank, every helper a no-op -------------------------------------------
 def test_one_process_is_rank_0_of_1_and_the_collectives_change_nothing():
     assert not dist.launched() and not dist.active() and not dist.init("cpu")
     assert (dist.rank(), dist.world_size(), dist.is_main()) == (0, 1, True)
@@ -80,7 +80,7 @@ def test_prompts_per_step_must_divide_among_the_ranks():
         GRPOConfig(prompts_per_step=6).prompts_per_rank(4)
 
 
-# --- 2 ranks ----------------------------------------------------------------------------------------------
+# --- 2 ranks --------------------------------------------------------------------------------------
 @pytest.mark.slow
 def test_two_ranks_sum_to_the_single_process_gradient_on_the_same_episodes(
     tiny_model_path, tmp_path

@@ -1,4 +1,5 @@
-"""Seeded sampling: reproducible, and no two chunks of one call nor two turns of one rollout share a random stream."""
+"""Seeded sampling: reproducible, and no two chunks of one call nor two turns of one rollout share a
+random stream."""
 
 from __future__ import annotations
 

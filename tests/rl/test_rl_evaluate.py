@@ -1,4 +1,5 @@
-"""``rlvr eval`` / :func:`rl.evaluate.evaluate`: every task once, N samples in = N verdict lines out, pass@k."""
+"""``rlvr eval`` / :func:`rl.evaluate.evaluate`: every task once, N samples in = N verdict lines
+out, pass@k."""
 
 from __future__ import annotations
 

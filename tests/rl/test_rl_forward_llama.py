@@ -1,7 +1,9 @@
-"""``rl.forward.llama``: the lean sampling decoder and training forward reproduce the HF model exactly.
+"""``rl.forward.llama``: the lean sampling decoder and training forward reproduce the HF model
+exactly.
 
 Both replace HF's forward only to save per-call overhead, so they must give the same tokens,
-log-probs, logits and gradients as the model they stand in for (GQA, biases and tied embeddings included).
+log-probs, logits and gradients as the model they stand in for (GQA, biases and tied embeddings
+included).
 """
 
 from __future__ import annotations

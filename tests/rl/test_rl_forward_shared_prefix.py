@@ -1,4 +1,5 @@
-"""``rl.forward.shared_prefix``: reading each group's prompt once gives the plain causal forward's logits and gradients."""
+"""``rl.forward.shared_prefix``: reading each group's prompt once gives the plain causal forward's
+logits and gradients."""
 
 from __future__ import annotations
 
@@ -33,7 +34,8 @@ def _model(arch, kv_heads, tied):
 
 
 def _rows(groups, completion_lens, width, pad, vocab, seed=0):
-    """Right-padded rows: each group's prompt repeated over its rows, then a random completion per row."""
+    """Right-padded rows: each group's prompt repeated over its rows, then a random completion per
+    row."""
     gen = torch.Generator().manual_seed(seed)
     ids = torch.full((sum(g.rows for g in groups), width), pad)
     mask = torch.zeros_like(ids, dtype=torch.float)

@@ -1,4 +1,5 @@
-"""Acceptance: GRPO learns on a real rlvr environment (the ``math@1`` verifier stack), on CPU, seeded.
+"""Acceptance: GRPO learns on a real rlvr environment (the ``math@1`` verifier stack), on CPU,
+seeded.
 
 Setup: a tiny 2-layer Llama (hidden 32) over a 13-character tokenizer, built locally; an environment
 registered with ``envs.register_env`` over the real ``math@1`` verifier whose four tasks are

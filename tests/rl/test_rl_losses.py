@@ -11,7 +11,7 @@ from rl.advantages import group_advantages, overlong_penalty, pairwise_advantage
 from rl.kl import KL_ESTIMATORS, kl_estimate
 from rl.losses import LOSSES, LossParams, Normaliser, PolicyBatch, get_loss, sft_loss
 
-# --- advantages ---------------------------------------------------------------------------------------
+# --- advantages -----------------------------------------------------------------------------------
 
 
 def test_group_advantages_by_hand():
@@ -67,7 +67,7 @@ def test_overlong_penalty(length, expected):
     ].item() == pytest.approx(expected)
 
 
-# --- KL -----------------------------------------------------------------------------------------------
+# --- KL -------------------------------------------------------------------------------------------
 
 
 def test_kl_estimators_by_hand():
@@ -92,7 +92,7 @@ def test_k3_is_unbiased_for_the_true_kl():
         assert est.item() == pytest.approx(true.item(), abs=0.01)
 
 
-# --- losses by hand -----------------------------------------------------------------------------------
+# --- losses by hand -------------------------------------------------------------------------------
 
 
 def _batch(logp, old, mask, adv, rewards=None, groups=None, ref=None, weights=None, max_new=4):
@@ -177,7 +177,8 @@ def test_p3o_pairs_by_hand():
         groups=[0, 0, 1],
     )
     out = get_loss("p3o")(b, LossParams(0.2, 0.2))
-    # one group with two members -> pairs (0,1): R=1.5, A=1 -> clipped 1.2; (1,0): R=1/1.5, A=-1 -> clip at .8 -> -0.8
+    # one group with two members -> pairs (0,1): R=1.5, A=1 -> clipped 1.2; (1,0): R=1/1.5, A=-1 ->
+    # clip at .8 -> -0.8
     # min(R A, clip A) for (1,0): min(-0.667, -0.8) = -0.8 ; loss = -(1.2 - 0.8) / 2
     assert out.loss.item() == pytest.approx(-(1.2 - 0.8) / 2)
 
@@ -212,7 +213,7 @@ def test_loss_table_and_unknown_name():
         get_loss("ppo")
 
 
-# --- gradients ----------------------------------------------------------------------------------------
+# --- gradients ------------------------------------------------------------------------------------
 
 
 def _toy_policy(seed=0):

@@ -1,4 +1,5 @@
-"""``rlvr model convert``: GGUF files (and the packaged SmolLM2) to checkpoints, with clear errors."""
+"""``rlvr model convert``: GGUF files (and the packaged SmolLM2) to checkpoints, with clear
+errors."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The trainer grading on a Ray cluster (``grading_executor="ray"``): the same rewards as local grading."""
+"""The trainer grading on a Ray cluster (``grading_executor="ray"``): the same rewards as local
+grading."""
 
 from __future__ import annotations
 

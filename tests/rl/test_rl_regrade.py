@@ -1,4 +1,5 @@
-"""``rlvr regrade``: verdict files (+ --inputs), eval outputs, rollout records (JSONL, Parquet, a real run)."""
+"""``rlvr regrade``: verdict files (+ --inputs), eval outputs, rollout records (JSONL, Parquet, a
+real run)."""
 
 from __future__ import annotations
 
@@ -372,7 +373,8 @@ def test_usage_errors_exit_2_with_the_fix(tmp_path, capsys):
         ),
         (
             ["--to", "json_schema", "-o", str(tmp_path / "o.jsonl")],
-            r"--to json_schema names no version, but old verdicts come from another verifier: math@1 \(1\)",
+            r"--to json_schema names no version, but old verdicts come from another verifier: "
+            r"math@1 \(1\)",
         ),
         (["--to", "maht@2", "-o", str(tmp_path / "o.jsonl")], "Did you mean 'math'"),
         (
@@ -407,7 +409,7 @@ def test_usage_errors_exit_2_with_the_fix(tmp_path, capsys):
     assert main(["regrade", str(odd), "--to", "math", "-o", str(tmp_path / "o.jsonl")]) == 2
 
 
-# --- acceptance: math@1 verdicts of the golden table, re-graded under the newest math ---------------
+# --- acceptance: math@1 verdicts of the golden table, re-graded under the newest math -------------
 
 
 def _golden(name):

@@ -1,4 +1,5 @@
-"""``rlvr export sft``: best-of-n passing completions with lineage, the quarantine gate, and the manifest."""
+"""``rlvr export sft``: best-of-n passing completions with lineage, the quarantine gate, and the
+manifest."""
 
 from __future__ import annotations
 
@@ -173,7 +174,8 @@ def test_the_quarantine_gate_removes_prompts_and_solutions_that_match_isolated_i
                 "id": "ev-2",
                 "prompt": "Name the largest planet of the solar system, one word.",
                 "reference": {"answer": "jupiter"},
-                "solution": "The largest planet in our solar system is Jupiter, a gas giant. \\boxed{Jupiter}",
+                "solution": "The largest planet in our solar system is Jupiter, a gas giant. "
+                "\\boxed{Jupiter}",
             },
         ],
         name="held_out",
@@ -185,7 +187,8 @@ def test_the_quarantine_gate_removes_prompts_and_solutions_that_match_isolated_i
             "Jupiter",
             [
                 _comp(
-                    "The largest planet in our solar system is Jupiter, a gas giant. \\boxed{Jupiter}",
+                    "The largest planet in our solar system is Jupiter, a gas giant. "
+                    "\\boxed{Jupiter}",
                     "pass",
                 ),
                 _comp("Jupiter, \\boxed{Jupiter}", "pass", tokens=40),
@@ -328,7 +331,7 @@ def test_bad_inputs_are_refused_with_the_reason(tmp_path, capsys):
     assert "name a .jsonl or .parquet file" in capsys.readouterr().err
 
 
-# -- through a real (tiny) training run -------------------------------------------------------------------
+# -- through a real (tiny) training run ------------------------------------------------------------
 TASKS = [
     {"id": "clean", "prompt": "1=", "reference": {"answer": "7"}},
     {"id": "leaked", "prompt": "2=", "reference": {"answer": "7"}},

@@ -1,4 +1,5 @@
-"""The trainer loop with a real tiny model: engine log-probs, multi-turn masks, records, resume, variants."""
+"""The trainer loop with a real tiny model: engine log-probs, multi-turn masks, records, resume,
+variants."""
 
 from __future__ import annotations
 
@@ -164,8 +165,8 @@ def test_resuming_a_checkpoint_from_before_a_new_setting_warns_only_about_real_c
 
 
 def test_dynamic_sampling_drops_flat_groups_and_refills(tiny_model_path, tmp_path):
-    # half the prompts always give a flat group, the other half always a mixed one: with 4 steps of 2 draws
-    # or more, a run that drops nothing has probability below 2**-8 whatever the seeds
+    # half the prompts always give a flat group, the other half always a mixed one: with 4 steps of
+    # 2 draws or more, a run that drops nothing has probability below 2**-8 whatever the seeds
     cfg = _cfg(
         tiny_model_path,
         tmp_path,
@@ -238,7 +239,9 @@ def test_long_prompts_are_read_once_per_group_and_match_the_sampler(
 
     calls = []
     real = rl.packing.shared_prefix_logits
-    monkeypatch.setattr(rl.packing, "shared_prefix_logits", lambda *a: calls.append(a[3]) or real(*a))
+    monkeypatch.setattr(
+        rl.packing, "shared_prefix_logits", lambda *a: calls.append(a[3]) or real(*a)
+    )
     prompts = ("1234567890" * 4 + "=", "98765=" * 5)  # 41 and 30 tokens
     cfg = _cfg(
         tiny_model_path,
@@ -250,7 +253,8 @@ def test_long_prompts_are_read_once_per_group_and_match_the_sampler(
         max_new_tokens=3,
     )
     rows = _train(cfg, prompts=prompts).train()
-    # one run per distinct prompt in the micro-batch (two groups that drew the same prompt share one run)
+    # one run per distinct prompt in the micro-batch (two groups that drew the same prompt share one
+    # run)
     assert len(calls) == 2 and all(
         sum(g.rows for g in groups) == 8 and len(groups) <= 2 for groups in calls
     )
@@ -260,7 +264,8 @@ def test_long_prompts_are_read_once_per_group_and_match_the_sampler(
 
 
 class NaNLogprobEngine(HFEngine):
-    """The real HF engine, except that it reports NaN for the first token's log-prob (as vLLM can)."""
+    """The real HF engine, except that it reports NaN for the first token's log-prob (as vLLM
+    can)."""
 
     def generate(self, prompts, params):
         import dataclasses
@@ -345,7 +350,8 @@ def test_a_synced_engine_raises_no_gap_flag(tiny_model_path, tmp_path):
 
 
 class ScriptedTokenEngine(RolloutEngine):
-    """Test engine: replies with scripted texts, tokenised with the real tokenizer (log-probs -1)."""
+    """Test engine: replies with scripted texts, tokenised with the real tokenizer
+    (log-probs -1)."""
 
     name = "scripted"
 
@@ -416,7 +422,8 @@ def test_real_tool_call_env_masks_the_tool_message(tmp_path):
 def test_a_model_with_dropout_is_scored_like_the_sampler_scores_it(
     tiny_model_path, tmp_path, disable_dropout
 ):
-    """GPT-2 (absolute positions, dropout 0.1, not a lean architecture: HF's forward on both sides)."""
+    """GPT-2 (absolute positions, dropout 0.1, not a lean architecture: HF's forward on both
+    sides)."""
     import transformers
 
     tok = transformers.AutoTokenizer.from_pretrained(tiny_model_path, local_files_only=True)

@@ -1,4 +1,5 @@
-"""Episodes whose grading could not run (``timeout`` / ``error`` verdicts) are never trained on as wrong.
+"""Episodes whose grading could not run (``timeout`` / ``error`` verdicts) are never trained on as
+wrong.
 
 The environments here are real ``rlvr`` environments over the real ``math@1`` verifier; a task whose
 gold answer is empty makes the verifier answer ``error: bad_reference`` for every completion of it,
@@ -126,8 +127,9 @@ def test_a_grader_that_never_runs_stops_the_run_with_the_reason(tiny_model_path,
 def test_micro_batching_gives_the_same_update_when_some_episodes_are_ungraded(
     tiny_model_path, tmp_path, loss
 ):
-    # groups of 4 with one ungraded episode each (3 graded): after they are left out, P3O's micro-batches must still
-    # hold whole groups, so a micro-batch of 4 and one of 8 give the same update
+    # groups of 4 with one ungraded episode each (3 graded): after they are left out, P3O's
+    # micro-batches must still hold whole groups, so a micro-batch of 4 and one of 8 give the same
+    # update
     grads = []
     for mbs in (4, 8):
         PartlyUngradedEnv.turn = 0

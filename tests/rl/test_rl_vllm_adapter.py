@@ -30,7 +30,8 @@ class _Logprob:
 
 
 class _ModelCopy:
-    """The model vLLM runs: takes weights by name through ``load_weights`` (vLLM models' own loader)."""
+    """The model vLLM runs: takes weights by name through ``load_weights`` (vLLM models' own
+    loader)."""
 
     def __init__(self, hf_model) -> None:
         self.hf = hf_model
@@ -229,8 +230,9 @@ def test_sleep_discards_weights_and_only_a_sync_brings_them_back(
     ):
         engine.generate(["1="], SamplingParams(max_tokens=2))
     engine.sync(policy)
-    # the weights are woken alone (the KV cache stays released while they load), then the cache is reset;
-    # this stand-in is an older vLLM: the reload_weights call fails once and the model's own loader takes over
+    # the weights are woken alone (the KV cache stays released while they load), then the cache is
+    # reset; this stand-in is an older vLLM: the reload_weights call fails once and the model's own
+    # loader takes over
     assert engine.llm.calls[1:] == [("wake", ("weights",)), "collective_rpc", "reset_prefix_cache"]
     assert engine._reload is False
     assert sorted(engine.llm.model.loaded) == sorted(name for name, _ in policy.named_parameters())
@@ -288,10 +290,12 @@ def test_grpo_with_the_adapter_samples_from_the_policy_after_every_sync(
     engine = _engine(tiny_model_path)
     trainer = GRPOTrainer(cfg, engine=engine, envs=[ParityEnv() for _ in range(cfg.batch_episodes)])
     rows = trainer.train()
-    # each step: generate (awake), sleep at level 2 for the update, push every weight, reset the prefix cache
+    # each step: generate (awake), sleep at level 2 for the update, push every weight, reset the
+    # prefix cache
     assert engine.syncs == 3 and engine.llm.calls.count("sleep2") == 3
     assert engine.llm.calls.count("reset_prefix_cache") == 3
-    # the stand-in's weights were destroyed at every sleep: a gap this small means every weight was pushed
+    # the stand-in's weights were destroyed at every sleep: a gap this small means every weight was
+    # pushed
     assert all(r["logprob_gap"] < 1e-5 and r["sampler_logprob_nonfinite"] == 0 for r in rows)
     assert any(r["grad_norm"] > 0 for r in rows)  # the policy did change between the syncs
 

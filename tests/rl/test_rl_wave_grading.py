@@ -1,4 +1,5 @@
-"""GatheringExecutor: a wave of env.step calls is graded in one batch, with the sequential verdicts."""
+"""GatheringExecutor: a wave of env.step calls is graded in one batch, with the sequential
+verdicts."""
 
 from __future__ import annotations
 

@@ -101,7 +101,8 @@ def test_runs_unprivileged_without_capabilities(docker_box):
     source = (
         "import os\nstatus = open('/proc/self/status').read()\n"
         "print(os.getuid(), os.getgid())\n"
-        "print([l.split()[1] for l in status.splitlines() if l.startswith(('CapEff', 'CapPrm', 'CapBnd'))])\n"
+        "print([l.split()[1] for l in status.splitlines() if l.startswith(('CapEff', 'CapPrm', "
+        "'CapBnd'))])\n"
         "print([l.split()[1] for l in status.splitlines() if l.startswith('NoNewPrivs')])\n"
     )
     lines = run_py(docker_box, source).stdout.decode().splitlines()

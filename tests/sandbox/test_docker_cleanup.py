@@ -27,7 +27,8 @@ box.run(["sleep", "1000"], limits=Limits(wall_s=600))   # interrupted while this
 
 
 def _sleeping_in_a_container(client, owner: str) -> bool:
-    """Whether the grader's ``sleep 1000`` runs in one of its containers (the signal must hit a live run)."""
+    """Whether the grader's ``sleep 1000`` runs in one of its containers (the signal must hit a live
+    run)."""
     import docker
 
     from sandbox.docker.pool import sandbox_containers
@@ -75,7 +76,8 @@ def test_interrupted_grader_leaves_no_container(
             proc.kill()
             proc.wait()
     assert wait_until(lambda: not owned_containers(docker_client, owner), timeout_s=30), (
-        f"containers left after {signal.Signals(signum).name}: {owned_containers(docker_client, owner)}"
+        f"containers left after {signal.Signals(signum).name}: "
+        f"{owned_containers(docker_client, owner)}"
     )
 
 

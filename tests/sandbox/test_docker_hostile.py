@@ -28,7 +28,8 @@ def hostile_box(docker_client):
 
 @pytest.fixture
 def run_hostile(hostile_box, docker_client, owned_containers):
-    """Run a program, then check the host's view: only pool containers exist, the pool still works."""
+    """Run a program, then check the host's view: only pool containers exist, the pool still
+    works."""
 
     def run(source: str, limits: Limits):
         started = time.monotonic()
@@ -99,7 +100,8 @@ def test_filling_the_tmpfs(run_hostile):
     source = (
         "import errno\nwritten = 0\ntry:\n    for i in range(1000):\n"
         "        with open(f'fill{i}', 'wb') as f:\n"
-        "            for _ in range(4):\n                f.write(b'\\0' * 2 ** 20); f.flush(); written += 2 ** 20\n"
+        "            for _ in range(4):\n                f.write(b'\\0' * 2 ** 20); f.flush(); "
+        "written += 2 ** 20\n"
         "except OSError as e:\n    print(errno.errorcode[e.errno], written // 2 ** 20)\n"
     )
     result = run_hostile(source, Limits(wall_s=10, tmpfs_mb=16, file_size_mb=8))
@@ -115,7 +117,8 @@ def test_connecting_to_the_hosts_loopback_reaches_nothing(run_hostile):
     port = listener.getsockname()[1]
     source = (
         "import socket\nfor host in ('127.0.0.1', '172.17.0.1', 'host.docker.internal'):\n"
-        "    try:\n        s = socket.create_connection((host, %d), timeout=2); s.sendall(b'pwned')\n"
+        "    try:\n        s = socket.create_connection((host, %d), timeout=2); "
+        "s.sendall(b'pwned')\n"
         "        print('connected', host)\n"
         "    except OSError as e:\n        print('failed', host)\n" % port
     )
@@ -137,7 +140,8 @@ def test_writing_outside_the_workspace_reaches_nothing(run_hostile, tmp_path):
     in_host_dir = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pwned-by-sandbox.txt")
     paths = ["/pwned.txt", "/etc/pwned.txt", "/usr/lib/pwned.txt", in_host_dir, str(in_host_tmp)]
     source = (
-        "import os\nfor p in %r:\n    try:\n        os.makedirs(os.path.dirname(p), exist_ok=True)\n"
+        "import os\nfor p in %r:\n    try:\n        os.makedirs(os.path.dirname(p), "
+        "exist_ok=True)\n"
         "        open(p, 'w').write('x'); print('wrote', p)\n"
         "    except OSError:\n        print('denied', p)\n" % (paths,)
     )

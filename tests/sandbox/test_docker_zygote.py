@@ -35,8 +35,10 @@ SAME_AS_EXEC = {
     "traceback": "def f():\n    raise ValueError('x')\nf()\n",
     "chained": "try:\n    1 / 0\nexcept ZeroDivisionError:\n    raise KeyError('k')\n",
     "syntax error": "x = (\n",
-    "stdin and stderr": "import sys\nprint(sys.stdin.read().upper())\nprint('err', file=sys.stderr)\n",
-    "atexit and no newline": "import atexit\natexit.register(lambda: print('bye'))\nprint('a', end='')\n",
+    "stdin and stderr": "import sys\nprint(sys.stdin.read().upper())\n"
+    "print('err', file=sys.stderr)\n",
+    "atexit and no newline": "import atexit\natexit.register(lambda: print('bye'))\n"
+    "print('a', end='')\n",
     "main guard and pickle": "import pickle\ndef f():\n    return 1\nif __name__ == '__main__':\n"
     "    print(pickle.loads(pickle.dumps(f))())\n",
     "threads are joined": "import threading, time\n"

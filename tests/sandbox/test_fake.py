@@ -1,4 +1,5 @@
-"""``FakeSandbox``: the protocol's shape, recorded calls, argument checks, and use in a user's own verifier."""
+"""``FakeSandbox``: the protocol's shape, recorded calls, argument checks, and use in a user's own
+verifier."""
 
 from __future__ import annotations
 
@@ -63,7 +64,8 @@ def test_misuse_raises_like_the_real_backends():
 
 
 class ExitCodeVerifier(BaseVerifier):
-    """A user's verifier: passes when the program exits 0 within the limit. Versions: 1 - first version."""
+    """A user's verifier: passes when the program exits 0 within the limit. Versions: 1 - first
+    version."""
 
     name, version, description = "exit_code_test", 1, "program exits 0"
 

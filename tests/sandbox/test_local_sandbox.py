@@ -17,7 +17,8 @@ from sandbox.local import LocalSandbox, processes_in_uid_range
 
 TEST_UIDS = (3_000_000_000 + secrets.randbelow(10_000) * 10_000,)
 TEST_UIDS = (TEST_UIDS[0], TEST_UIDS[0] + 10_000)
-"""A uid range private to this test module, so concurrent sandboxes of other jobs do not count as leftovers."""
+"""A uid range private to this test module, so concurrent sandboxes of other jobs do not count as
+leftovers."""
 
 PROBE = LocalSandbox()
 needs_root = pytest.mark.skipif(
@@ -170,7 +171,8 @@ def test_writes_outside_the_workspace_never_reach_the_host(box):
     marker = f"rlvr-local-test-{secrets.token_hex(6)}"
     code = (
         f"import os\nfor d in ('/tmp', '/var/tmp', '/dev/shm', '/workspace/..'):\n"
-        f"    try:\n        open(os.path.join(d, '{marker}'), 'w').write('x')\n    except OSError:\n        pass\n"
+        f"    try:\n        open(os.path.join(d, '{marker}'), 'w').write('x')\n"
+        f"    except OSError:\n        pass\n"
         "print(os.getcwd())"
     )
     result = py(box, code)
@@ -184,7 +186,8 @@ def test_host_files_outside_the_system_dirs_are_invisible(box):
     here = os.path.abspath(__file__)
     result = py(
         box,
-        f"import os; print(os.path.exists({here!r}), os.path.exists('/root'), os.path.exists('/usr/bin/python3'))",
+        f"import os; print(os.path.exists({here!r}), os.path.exists('/root'), "
+        f"os.path.exists('/usr/bin/python3'))",
     )
     assert result.stdout == b"False False True\n"
 
@@ -201,10 +204,12 @@ def test_grader_environment_of_other_processes_is_unreadable(box, monkeypatch):
     monkeypatch.setenv("RLVR_GRADER_SECRET", token)
     code = (
         "import os\nfound = []\nfor p in os.listdir('/proc'):\n    try:\n"
-        "        found.append(open(f'/proc/{p}/environ', 'rb').read())\n    except OSError:\n        pass\n"
+        "        found.append(open(f'/proc/{p}/environ', 'rb').read())\n    except OSError:\n"
+        "        pass\n"
         "print(b''.join(found).hex())"
     )
-    # the grader's own environment changed after start is in its memory, not /proc/environ; spawn a child that has it
+    # the grader's own environment changed after start is in its memory, not /proc/environ; spawn a
+    # child that has it
     holder = subprocess.Popen(["sleep", "30"], env={**os.environ})
     try:
         result = py(box, code)

@@ -1,4 +1,5 @@
-"""``audit_verifier`` / ``rlvr verifiers audit``: rates, Wilson intervals, disagreements, bad lines."""
+"""``audit_verifier`` / ``rlvr verifiers audit``: rates, Wilson intervals, disagreements, bad
+lines."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ OBJ = {"schema": {"type": "object", "required": ["n"]}}
 INDEPENDENT_V2 = Path(__file__).parent / "math" / "independent_cases_v2.jsonl"
 
 #: Hand-checked with json_schema@1: correct rows 1-3 (row 3 is unparseable: a false fail), incorrect
-#: rows 4-5 (row 5 passes: a false pass), row 6 has a bad reference (could not grade), then bad lines.
+#: rows 4-5 (row 5 passes: a false pass), row 6 has a bad reference (could not grade), then bad
+#: lines.
 SMALL = [
     json.dumps({"response": '{"n": 1}', "reference": OBJ, "label": True}),
     json.dumps({"response": '{"n": 2}', "reference": OBJ, "label": "correct"}),

@@ -1,4 +1,5 @@
-"""``check_verifier`` / ``rlvr verifiers check``: every built-in passes; each probe catches a lax verifier.
+"""``check_verifier`` / ``rlvr verifiers check``: every built-in passes; each probe catches a lax
+verifier.
 
 The plugin-style verifiers below grade ``\\boxed{...}`` answers against ``reference["answer"]``;
 ``StrictBoxed`` takes the last box and compares exactly (an honest rule), each ``Lax*`` one
@@ -141,7 +142,8 @@ class LaxEcho(StrictBoxed):
 
 
 class LaxExitCode(StrictBoxed):
-    """Runs the response as a program and passes it when the process exits with 0. Versions: 1 - first version."""
+    """Runs the response as a program and passes it when the process exits with 0. Versions: 1 -
+    first version."""
 
     name = "qa_lax_exit_code"
 

@@ -31,8 +31,9 @@ PERSON = {
     },
 }
 XSD = (
-    '<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"><xs:element name="a"><xs:complexType><xs:sequence>'
-    '<xs:element name="b" type="xs:integer" maxOccurs="3"/></xs:sequence></xs:complexType></xs:element></xs:schema>'
+    '<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"><xs:element '
+    'name="a"><xs:complexType><xs:sequence><xs:element name="b" type="xs:integer" '
+    'maxOccurs="3"/></xs:sequence></xs:complexType></xs:element></xs:schema>'
 )
 
 #: name -> (spec, response, reference)
@@ -70,13 +71,15 @@ ITEMS = {
         "xml_schema@1",
         "<a/>",
         {
-            "relaxng": '<element name="a" xmlns="http://relaxng.org/ns/structure/1.0"><externalRef href="x.rng"/></element>'
+            "relaxng": '<element name="a" xmlns="http://relaxng.org/ns/structure/1.0"><externalRef '
+            'href="x.rng"/></element>'
         },
     ),
 }
 
-#: sha256 of each item's canonical verdict identity (``stable_hash(verdict.identity())``), committed.
-#: Messages in ``details`` come from jsonschema / libxml2, so upgrading those can move a digest.
+#: sha256 of each item's canonical verdict identity (``stable_hash(verdict.identity())``),
+#: committed. Messages in ``details`` come from jsonschema / libxml2, so upgrading those can move a
+#: digest.
 PINNED = {
     "json_pass": "sha256:949c9a41da6c1ce702ed9d48d21922c59908bbb7a577bf1afaa24071047696ba",
     "json_fail_many": "sha256:9955109d7348f9040b62357cb035e18d59692caa71e5d536baf7964d7eaa0c50",

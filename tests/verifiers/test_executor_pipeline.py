@@ -1,4 +1,5 @@
-"""ProcessPoolExecutor with jobs queued behind running ones (``prefetch``): bounds, crashes, order."""
+"""ProcessPoolExecutor with jobs queued behind running ones (``prefetch``): bounds, crashes,
+order."""
 
 from __future__ import annotations
 

@@ -45,7 +45,8 @@ def _case_id(case) -> str:
 
 @pytest.fixture(scope="module")
 def graded():
-    """``graded(spec)`` -> that table's verdicts; each table is graded once, in one batch, in workers."""
+    """``graded(spec)`` -> that table's verdicts; each table is graded once, in one batch, in
+    workers."""
     done: dict[str, list] = {}
 
     def verdicts(spec: str) -> list:

@@ -1,4 +1,5 @@
-"""`rlvr grade` / `rlvr verifiers` through the real console script (and `python -m rl.cli`) in subprocesses."""
+"""`rlvr grade` / `rlvr verifiers` through the real console script (and `python -m rl.cli`) in
+subprocesses."""
 
 from __future__ import annotations
 
@@ -196,7 +197,8 @@ def test_many_lines_keep_their_order():
 def test_unencodable_id_still_gives_a_json_line():
     proc = _grade(
         ["-", "-o", "-", "--workers", "0", "--no-progress"],
-        stdin='{"id": "\\ud800", "verifier": "json_schema", "response": "{}", "reference": {"schema": {}}}\n',
+        stdin='{"id": "\\ud800", "verifier": "json_schema", "response": "{}", "reference": '
+        '{"schema": {}}}\n',
     )
     assert proc.returncode == 0, proc.stderr
     [record] = _read_jsonl(proc.stdout)

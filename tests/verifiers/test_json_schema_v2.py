@@ -1,7 +1,8 @@
 """json_schema@2: one regex engine, local resources for $ref, formats mode, custom metaschemas.
 
 Everything @2 keeps from @1 (extraction, bounds, violations, partial credit) is covered by
-``test_json_schema_verifier.py`` and by @1's golden rows, repeated in ``verifiers/golden/json_schema@2.jsonl``.
+``test_json_schema_verifier.py`` and by @1's golden rows, repeated in
+``verifiers/golden/json_schema@2.jsonl``.
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ def _code(verdict):
 
 
 def _meta(uri, vocabularies, *parts):
-    """A 2020-12 custom metaschema listing ``vocabularies`` (name -> required) and ``allOf`` the ``parts``."""
+    """A 2020-12 custom metaschema listing ``vocabularies`` (name -> required) and ``allOf`` the
+    ``parts``."""
     return {
         "$schema": D2020,
         "$id": uri,
@@ -322,7 +324,8 @@ def test_resources_open_no_file_and_no_socket(v, listener, tmp_path):
     [
         (
             [PERSON],
-            r'"resources" must be a JSON object mapping absolute URIs to schemas, e\.g\. \{"resources"',
+            r'"resources" must be a JSON object mapping absolute URIs to schemas, e\.g\. '
+            r'\{"resources"',
         ),
         (
             {"person.json": PERSON},

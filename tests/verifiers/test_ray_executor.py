@@ -69,7 +69,8 @@ CALL = '<tool_call>{"name": "get_weather", "arguments": {"city": "Oslo"}}</tool_
 
 
 class SleepyVerifier(BaseVerifier):
-    """Test verifier: sleeps for ``reference["sleep"]`` seconds, then passes. Versions: 1 - first."""
+    """Test verifier: sleeps for ``reference["sleep"]`` seconds, then passes. Versions: 1 -
+    first."""
 
     name = "test_sleepy"
     version = 1
@@ -112,7 +113,8 @@ def two_nodes(cluster):
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    """A head (1 CPU, resource ``head``) and a second node (1 CPU, ``worker_b``); yields the address."""
+    """A head (1 CPU, resource ``head``) and a second node (1 CPU, ``worker_b``); yields the
+    address."""
     temp = Path(f"/tmp/rlvr-ray-{os.getpid()}")  # unix socket paths must stay short
     port = _free_port()
     # the nodes import SleepyVerifier from this module, as they would a user's installed plugin

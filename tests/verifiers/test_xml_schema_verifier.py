@@ -1,4 +1,5 @@
-"""xml_schema@1: schemas, XPath assertions, and hostile documents that must fetch and read nothing."""
+"""xml_schema@1: schemas, XPath assertions, and hostile documents that must fetch and read
+nothing."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ from verifiers.xml_schema import _safe
 XS = 'xmlns:xs="http://www.w3.org/2001/XMLSchema"'
 XSD = (
     f'<xs:schema {XS}><xs:element name="a"><xs:complexType><xs:sequence>'
-    '<xs:element name="b" type="xs:integer" maxOccurs="unbounded"/></xs:sequence></xs:complexType></xs:element></xs:schema>'
+    '<xs:element name="b" type="xs:integer" '
+    'maxOccurs="unbounded"/></xs:sequence></xs:complexType></xs:element></xs:schema>'
 )
 RNG = '<element name="a" xmlns="http://relaxng.org/ns/structure/1.0"><oneOrMore><element name="b"><text/></element></oneOrMore></element>'
 DTD = "<!ELEMENT a (b+)> <!ELEMENT b (#PCDATA)>"
@@ -36,7 +38,8 @@ def _code(verdict):
 
 
 class _OpenWatch:
-    """Counts opens/reads of one file with Linux inotify (libxml2 reads files in C, out of Python's sight)."""
+    """Counts opens/reads of one file with Linux inotify (libxml2 reads files in C, out of Python's
+    sight)."""
 
     IN_ACCESS, IN_OPEN, IN_NONBLOCK = 0x01, 0x20, 0o4000
 
@@ -66,7 +69,8 @@ class _OpenWatch:
 
 @pytest.fixture
 def secret_file(tmp_path):
-    """A local file that must never be opened, and whose content must never show up in any verdict."""
+    """A local file that must never be opened, and whose content must never show up in any
+    verdict."""
     path = tmp_path / "secret.txt"
     path.write_text(SECRET)
     watch = _OpenWatch(path)
@@ -202,15 +206,21 @@ def _hostile_documents(secret_path, port):
         + "&x;" * 2000
         + "</b></a>",
         "xxe_file": f'<!DOCTYPE a [<!ENTITY s SYSTEM "file://{secret_path}">]><a><b>&s;</b></a>',
-        "xxe_file_plain_path": f'<!DOCTYPE a [<!ENTITY s SYSTEM "{secret_path}">]><a><b>&s;</b></a>',
+        "xxe_file_plain_path": f'<!DOCTYPE a [<!ENTITY s SYSTEM '
+        f'"{secret_path}">]><a><b>&s;</b></a>',
         "xxe_port": f'<!DOCTYPE a [<!ENTITY s SYSTEM "{url}/x">]><a><b>&s;</b></a>',
-        "parameter_entity_file": f'<!DOCTYPE a [<!ENTITY % p SYSTEM "file://{secret_path}"> %p;]><a><b>1</b></a>',
-        "parameter_entity_port": f'<!DOCTYPE a [<!ENTITY % p SYSTEM "{url}/p.dtd"> %p;]><a><b>1</b></a>',
+        "parameter_entity_file": f'<!DOCTYPE a [<!ENTITY % p SYSTEM "file://{secret_path}"> '
+        f'%p;]><a><b>1</b></a>',
+        "parameter_entity_port": f'<!DOCTYPE a [<!ENTITY % p SYSTEM "{url}/p.dtd"> '
+        f'%p;]><a><b>1</b></a>',
         "external_dtd_port": f'<!DOCTYPE a SYSTEM "{url}/a.dtd"><a><b>1</b></a>',
         "external_dtd_file": f'<!DOCTYPE a SYSTEM "{secret_path}"><a><b>1</b></a>',
-        "xinclude_file": f'<a xmlns:xi="http://www.w3.org/2001/XInclude"><b>1</b><xi:include href="{secret_path}" parse="text"/></a>',
-        "xsi_location_port": f'<a xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:noNamespaceSchemaLocation="{url}/a.xsd"><b>1</b></a>',
-        "xsi_location_file": f'<a xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:noNamespaceSchemaLocation="{secret_path}"><b>1</b></a>',
+        "xinclude_file": f'<a xmlns:xi="http://www.w3.org/2001/XInclude"><b>1</b><xi:include '
+        f'href="{secret_path}" parse="text"/></a>',
+        "xsi_location_port": f'<a xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+        f'xsi:noNamespaceSchemaLocation="{url}/a.xsd"><b>1</b></a>',
+        "xsi_location_file": f'<a xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+        f'xsi:noNamespaceSchemaLocation="{secret_path}"><b>1</b></a>',
         "deep_100k": "<a>" * 100_000 + "</a>" * 100_000,
     }
 
@@ -262,31 +272,38 @@ def test_hostile_documents_in_a_batch_read_and_fetch_nothing(secret_file, listen
     [
         (
             "xsd",
-            f'<xs:schema {XS}><xs:import namespace="urn:x" schemaLocation="{{url}}/x.xsd"/><xs:element name="a"/></xs:schema>',
+            f'<xs:schema {XS}><xs:import namespace="urn:x" '
+            f'schemaLocation="{{url}}/x.xsd"/><xs:element name="a"/></xs:schema>',
         ),
         (
             "xsd",
-            f'<xs:schema {XS}><xs:include schemaLocation="{{url}}/x.xsd"/><xs:element name="a"/></xs:schema>',
+            f'<xs:schema {XS}><xs:include schemaLocation="{{url}}/x.xsd"/><xs:element '
+            f'name="a"/></xs:schema>',
         ),
         (
             "xsd",
-            f'<xs:schema {XS}><xs:redefine schemaLocation="{{file}}"/><xs:element name="a"/></xs:schema>',
+            f'<xs:schema {XS}><xs:redefine schemaLocation="{{file}}"/><xs:element '
+            f'name="a"/></xs:schema>',
         ),
         (
             "xsd",
-            f'<xs:schema {XS}><xs:include schemaLocation="{{file}}"/><xs:element name="a"/></xs:schema>',
+            f'<xs:schema {XS}><xs:include schemaLocation="{{file}}"/><xs:element '
+            f'name="a"/></xs:schema>',
         ),
         (
             "xsd",
-            f'<!DOCTYPE xs:schema [<!ENTITY s SYSTEM "{{file}}">]><xs:schema {XS}><xs:element name="a"><xs:annotation><xs:documentation>&s;</xs:documentation></xs:annotation></xs:element></xs:schema>',
+            f'<!DOCTYPE xs:schema [<!ENTITY s SYSTEM "{{file}}">]><xs:schema {XS}><xs:element '
+            f'name="a"><xs:annotation><xs:documentation>&s;</xs:documentation></xs:annotation></xs:element></xs:schema>',
         ),
         (
             "relaxng",
-            '<grammar xmlns="http://relaxng.org/ns/structure/1.0"><include href="{file}"/><start><element name="a"><empty/></element></start></grammar>',
+            '<grammar xmlns="http://relaxng.org/ns/structure/1.0"><include '
+            'href="{file}"/><start><element name="a"><empty/></element></start></grammar>',
         ),
         (
             "relaxng",
-            '<element name="a" xmlns="http://relaxng.org/ns/structure/1.0"><externalRef href="{url}/b.rng"/></element>',
+            '<element name="a" xmlns="http://relaxng.org/ns/structure/1.0"><externalRef '
+            'href="{url}/b.rng"/></element>',
         ),
         ("dtd", '<!ELEMENT a ANY> <!ENTITY % p SYSTEM "{file}"> %p;'),
         ("dtd", '<!ELEMENT a ANY> <!ENTITY e SYSTEM "{url}/e">'),

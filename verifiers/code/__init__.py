@@ -1,4 +1,5 @@
-"""``code@1`` and ``code@2``: run the program in a response against tests, in a sandbox (Docker or local).
+"""``code@1`` and ``code@2``: run the program in a response against tests, in a sandbox (Docker or
+local).
 
 ``code@2`` (:class:`CodeVerifierV2`, package :mod:`verifiers.code.v2`) runs assert-style tests
 as a real program in a test process of its own; ``code@1`` (:class:`CodeVerifier`, described
@@ -29,8 +30,8 @@ producing the right values**, and none can hurt the host or other runs.
   only the call expressions it must evaluate (``f(2)``), so reading files or memory reveals nothing.
 * *No comparison runs in the candidate's process.* Values cross the boundary as tagged JSON of
   exact builtin types (:mod:`.wire`; objects with custom ``__eq__``, subclasses of ``int``,
-  generators are refused); every ``==``, ``abs``, ``isclose``, loop and ``all`` of a test runs in the
-  grader (:mod:`.asserts`). Patching ``builtins``, ``AssertionError`` or the runner changes only
+  generators are refused); every ``==``, ``abs``, ``isclose``, loop and ``all`` of a test runs in
+  the grader (:mod:`.asserts`). Patching ``builtins``, ``AssertionError`` or the runner changes only
   the candidate's own answers.
 * *Bounded.* Per-case wall time in the harness, whole-run wall time, memory, processes, output,
   file size and tmpfs size in the sandbox; a hung case is killed and the next case runs in a fresh

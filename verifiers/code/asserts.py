@@ -18,8 +18,8 @@ comprehension must not call the candidate, and a candidate call that uses a ``la
 argument is not supported (both raise :class:`~verifiers.errors.BadReferenceError`).
 
 Supported test statements: ``assert`` (message ignored; an assert that does not involve the
-candidate, such as HumanEval's ``assert True``, is not a test case), ``import``/``from ... import`` of
-standard modules, assignments of constants, ``def check(candidate): <asserts>`` plus
+candidate, such as HumanEval's ``assert True``, is not a test case), ``import``/``from ... import``
+of standard modules, assignments of constants, ``def check(candidate): <asserts>`` plus
 ``check(<entry_point>)`` (HumanEval), ``pass`` and docstrings. Anything else (loops, helper
 functions) raises :class:`~verifiers.errors.BadReferenceError`.
 
@@ -127,7 +127,8 @@ class Case:
     """Units whose value is a list of rows, consumed one per iteration of a grader-side loop."""
 
     def check(self, values: Mapping[str, Any]) -> bool:
-        """Evaluate the test on plain values (``{"__rlvr_u0": value, ...}``); exceptions propagate."""
+        """Evaluate the test on plain values (``{"__rlvr_u0": value, ...}``); exceptions
+        propagate."""
         values = dict(values)
         for name in self.row_units:
             if type(values.get(name)) is not list:
@@ -146,7 +147,8 @@ class TestPlan:
 
 
 def plan_tests(tests: str, *, entry_point: str | None = None) -> TestPlan:
-    """Parse assert-style ``tests`` into a :class:`TestPlan`; unsupported tests raise BadReferenceError."""
+    """Parse assert-style ``tests`` into a :class:`TestPlan`; unsupported tests raise
+    BadReferenceError."""
     try:
         module = ast.parse(tests)
     except SyntaxError as exc:
@@ -206,8 +208,10 @@ class _Planner:
             return
         else:
             raise BadReferenceError(
-                f"code@1 cannot check test statement at line {stmt.lineno} ({type(stmt).__name__}): "
-                "use plain assert statements, imports and constant assignments (see verifiers.code.asserts)"
+                f"code@1 cannot check test statement at line {stmt.lineno} "
+                f"({type(stmt).__name__}): "
+                "use plain assert statements, imports and constant assignments (see "
+                "verifiers.code.asserts)"
             )
 
     def _import(self, stmt: ast.Import | ast.ImportFrom) -> None:
@@ -259,8 +263,10 @@ class _Planner:
             expression = splitter.visit(test)
         except _Unsupported as exc:
             raise BadReferenceError(
-                f"code@1 cannot safely check `{str(exc)[:100]}` in `{source[:100]}`: candidate calls inside it use a "
-                "lambda argument, or its loop/filter calls the candidate; write one assert per input"
+                f"code@1 cannot safely check `{str(exc)[:100]}` in `{source[:100]}`: candidate "
+                f"calls inside it use a "
+                "lambda argument, or its loop/filter calls the candidate; write one assert per "
+                "input"
             ) from None
         ast.fix_missing_locations(expression)
         _validate_host_expression(expression)
@@ -291,7 +297,8 @@ class _Rename(ast.NodeTransformer):
 
 
 class _Splitter(ast.NodeTransformer):
-    """Replace candidate-dependent sub-expressions by ``__rlvr_uN`` names (see the module docstring)."""
+    """Replace candidate-dependent sub-expressions by ``__rlvr_uN`` names (see the module
+    docstring)."""
 
     def __init__(self, host: Mapping[str, Any], bound: list[set[str]] | None = None) -> None:
         self.host = host

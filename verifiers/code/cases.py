@@ -36,7 +36,8 @@ class CaseResult:
 
 
 def from_harness(record: dict[str, Any], what: str) -> CaseResult | None:
-    """Map a harness record that is not an observed value/output to a failure (``None`` if it is)."""
+    """Map a harness record that is not an observed value/output to a failure (``None`` if it
+    is)."""
     status = record.get("status")
     detail = str(record.get("detail") or "")[:300]
     at_load = " while loading the program" if record.get("at_load") else ""

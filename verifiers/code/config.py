@@ -22,7 +22,8 @@ class CodeConfig:
     output_bytes: int = 1_000_000
     """Largest stdout a test case may produce; more ends the case with ``output_limit``."""
     sandbox: str | None = None
-    """``"auto"``, ``"docker"`` or ``"local"``; ``None`` reads ``$RLVR_SANDBOX`` (default ``auto``)."""
+    """``"auto"``, ``"docker"`` or ``"local"``; ``None`` reads ``$RLVR_SANDBOX`` (default
+    ``auto``)."""
     partial_credit: bool = False
     """When True a failing response scores its pass rate instead of 0."""
     retries: int = 2

@@ -60,7 +60,8 @@ def main():
 
 
 def hmac_sha256(key, message):
-    """RFC 2104 HMAC-SHA256 (hex), on the builtin SHA-256 module: ``hashlib`` costs ~10 ms to import."""
+    """RFC 2104 HMAC-SHA256 (hex), on the builtin SHA-256 module: ``hashlib`` costs ~10 ms to
+    import."""
     sha256 = _sha256()
     if len(key) > 64:
         key = sha256(key).digest()

@@ -1,4 +1,5 @@
-"""Send one job to the sandbox: the trusted harness, the runner, a per-run secret; verify the answer.
+"""Send one job to the sandbox: the trusted harness, the runner, a per-run secret; verify the
+answer.
 
 A pass can only come from a result line signed (HMAC-SHA256) with the secret generated here for
 this run; the candidate program never has access to it (see :mod:`verifiers.code.harness`).
@@ -21,7 +22,8 @@ from .harness import MARK
 HERE = Path(__file__).parent
 HARNESS_COMMAND = ("python3", "-I", "-S", "harness.py")
 HARNESS_MB = 64
-"""Memory added to the sandbox run for the harness itself; the candidate gets ``CodeConfig.memory_mb``."""
+"""Memory added to the sandbox run for the harness itself; the candidate gets
+``CodeConfig.memory_mb``."""
 DETAIL_KEYS = ("image", "image_digest", "isolation", "network_isolated")
 
 

@@ -1,4 +1,5 @@
-"""Assert-style Python tests (HumanEval / MBPP): plan in the grader, compute units in the sandbox."""
+"""Assert-style Python tests (HumanEval / MBPP): plan in the grader, compute units in the
+sandbox."""
 
 from __future__ import annotations
 
@@ -34,7 +35,8 @@ def build_program(program: str, reference: Mapping[str, Any]) -> str:
 
 
 def tests_and_entry(reference: Mapping[str, Any]) -> tuple[str, str | None]:
-    """The reference's ``tests`` and ``entry_point``, checked (a bad one is a :class:`BadReferenceError`)."""
+    """The reference's ``tests`` and ``entry_point``, checked (a bad one is a
+    :class:`BadReferenceError`)."""
     tests = reference.get("tests")
     if not isinstance(tests, str):
         raise BadReferenceError(

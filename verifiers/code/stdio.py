@@ -19,7 +19,8 @@ LANGUAGES = {
     "python": ("main.py", None, ["{python}", "-I", "main.py"], 0),
     "c": ("main.c", ["gcc", "-O2", "-std=gnu11", "-o", "prog", "main.c", "-lm"], ["./prog"], 0),
     "cpp": ("main.cpp", ["g++", "-O2", "-std=gnu++17", "-o", "prog", "main.cpp"], ["./prog"], 0),
-    # V8 reserves ~1 GB of address space at start; its heap is bounded by --max-old-space-size instead
+    # V8 reserves ~1 GB of address space at start; its heap is bounded by --max-old-space-size
+    # instead
     "javascript": ("main.js", None, ["node", "--max-old-space-size={heap}", "main.js"], 1024),
 }
 

@@ -85,7 +85,8 @@ class CodeVerifier(BaseVerifier):
         self._pid = os.getpid()
 
     def sandbox(self) -> Sandbox:
-        """The sandbox in use: the one given, else one opened per process from the config / $RLVR_SANDBOX."""
+        """The sandbox in use: the one given, else one opened per process from the config /
+        $RLVR_SANDBOX."""
         if self._given is not None:
             return self._given
         kind = resolve_kind(self.config.sandbox)
@@ -149,7 +150,8 @@ class CodeVerifier(BaseVerifier):
         )
 
     def _program(self, response: str, reference: Mapping[str, Any]) -> tuple[str, str] | Outcome:
-        """``(language, program)`` taken from the response, or the ``unparseable`` outcome when it holds none."""
+        """``(language, program)`` taken from the response, or the ``unparseable`` outcome when it
+        holds none."""
         language = reference.get("language", "python")
         if language not in SUPPORTED_LANGUAGES:
             raise BadReferenceError(
@@ -178,7 +180,8 @@ class CodeVerifier(BaseVerifier):
 
 
 _SHARED: dict[tuple[int, str], Sandbox] = {}
-"""Sandboxes of verifier copies unpickled in this process (one per kind), closed when the process exits."""
+"""Sandboxes of verifier copies unpickled in this process (one per kind), closed when the process
+exits."""
 
 
 def _shared_sandbox(kind: str) -> Sandbox:

@@ -1,4 +1,5 @@
-"""Which rules a schema is validated by (``json_schema@2``): its dialect, vocabularies and validator class.
+"""Which rules a schema is validated by (``json_schema@2``): its dialect, vocabularies and validator
+class.
 
 The dialect comes from ``$schema``: a standard one (draft 3 to 2020-12), or a custom metaschema
 that the reference carries under ``resources`` and whose own ``$schema`` is standard. A custom
@@ -173,12 +174,14 @@ BOUNDED_KEYWORDS = {
     "additionalProperties": _properties.additional_properties,
     "unevaluatedProperties": _properties.unevaluated_properties,
 }
-"""Keyword -> the implementation :func:`bounded_class` uses (every pattern match under the budget)."""
+"""Keyword -> the implementation :func:`bounded_class` uses (every pattern match under the
+budget)."""
 
 
 @functools.lru_cache(maxsize=None)
 def bounded_class(stock: type, ignored: frozenset[str] = frozenset()) -> type:
-    """``stock`` with bounded keywords, ``ignored`` keywords switched off, and bounded dialect switches."""
+    """``stock`` with bounded keywords, ``ignored`` keywords switched off, and bounded dialect
+    switches."""
     keywords = {word: check for word, check in BOUNDED_KEYWORDS.items() if word in stock.VALIDATORS}
     keywords.update({word: _keywords.ignored for word in ignored if word in stock.VALIDATORS})
     cls = extend(stock, keywords)

@@ -1,4 +1,5 @@
-"""``additionalProperties`` and ``unevaluatedProperties`` whose ``patternProperties`` go through :func:`search`.
+"""``additionalProperties`` and ``unevaluatedProperties`` whose ``patternProperties`` go through
+:func:`search`.
 
 ``jsonschema`` decides which properties ``patternProperties`` covers with :func:`re.search`
 inside these two keywords, apart from the ``patternProperties`` keyword itself. So a ``\\p{L}``
@@ -114,7 +115,8 @@ def _evaluated_keys(validator: Any, instance: dict, schema: Any, legacy: bool) -
 
 
 def _evaluated_here(validator: Any, instance: dict, schema: dict, legacy: bool) -> list[str]:
-    """Keys evaluated by ``properties``, ``additionalProperties`` and ``unevaluatedProperties`` themselves."""
+    """Keys evaluated by ``properties``, ``additionalProperties`` and ``unevaluatedProperties``
+    themselves."""
     keys: list[str] = []
     if not legacy:
         properties = schema.get("properties")

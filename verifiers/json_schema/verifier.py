@@ -23,7 +23,8 @@ from ._load import Rejected, load_json
 
 REFERENCE_KEYS = frozenset({"schema", "partial_credit"})
 
-#: Failures while resolving or matching, turned into a verdict by :meth:`JsonSchemaVerifier._ungradable`.
+#: Failures while resolving or matching, turned into a verdict
+#: by :meth:`JsonSchemaVerifier._ungradable`.
 _UNGRADABLE = (RegexBudgetExceeded, BadPattern, Unresolvable)
 
 
@@ -77,7 +78,8 @@ class _SchemaProblem(Exception):
 
 @dataclass(frozen=True)
 class _Reference:
-    """A checked reference: what one test case asks for (fields after ``partial_credit`` are @2's)."""
+    """A checked reference: what one test case asks for (fields after ``partial_credit`` are
+    @2's)."""
 
     schema: Any
     partial_credit: bool = False
@@ -122,13 +124,14 @@ class JsonSchemaVerifier(BaseVerifier):
     version = 1
     description = "JSON (raw or in a fenced block) validated against a JSON Schema"
     reference_keys: ClassVar[frozenset[str]] = REFERENCE_KEYS
-    #: Reward-hacking probes of :func:`verifiers.check_verifier` that do not apply (listed as waived in its report).
+    #: Reward-hacking probes of :func:`verifiers.check_verifier` that do not apply (listed as waived
+    #: in its report).
     probe_waivers: ClassVar[Mapping[str, str]] = {
-        "format_only": "the reference is a schema, not an answer: '{}' or '[]' is a correct response whenever "
-        "the schema requires nothing more",
-        "lookalike": "the reference is a schema, not an answer: a string of look-alike letters is a valid string "
-        "wherever the schema does not constrain its characters (keys and enum values it does "
-        "constrain still fail)",
+        "format_only": "the reference is a schema, not an answer: '{}' or '[]' is a correct "
+        "response whenever the schema requires nothing more",
+        "lookalike": "the reference is a schema, not an answer: a string of look-alike letters is "
+        "a valid string wherever the schema does not constrain its characters (keys and enum "
+        "values it does constrain still fail)",
     }
 
     def __init__(self, config: JsonSchemaConfig | None = None) -> None:
@@ -136,7 +139,8 @@ class JsonSchemaVerifier(BaseVerifier):
         self._compiled = CompiledCache(self.config.cache_size)
 
     def test_case_hash(self, reference: Mapping[str, Any]) -> str:
-        """``stable_hash(reference)``, computed with the C JSON encoder when the reference is plain JSON."""
+        """``stable_hash(reference)``, computed with the C JSON encoder when the reference is plain
+        JSON."""
         text = _canonical_text(reference)
         return stable_hash(reference) if text is None else stable_hash(text)
 
@@ -161,7 +165,8 @@ class JsonSchemaVerifier(BaseVerifier):
             return self._ungradable(exc)
 
     def _ungradable(self, exc: Exception) -> Outcome:
-        """The verdict when a schema cannot be applied: matching ran out of time, a bad pattern, a dangling ref."""
+        """The verdict when a schema cannot be applied: matching ran out of time, a bad pattern, a
+        dangling ref."""
         if isinstance(exc, RegexBudgetExceeded):
             return Outcome.timeout(str(exc), code="regex_timeout")
         if isinstance(exc, BadPattern):
@@ -286,9 +291,10 @@ def _cut_middle(message: str, limit: int) -> str:
 def _canonical_text(value: Any) -> str | None:
     """Canonical JSON text of ``value`` from the C encoder, or ``None`` if it is not plain JSON.
 
-    For JSON data (string keys, finite numbers) this is exactly :func:`verifiers.hashing.canonical_json`,
-    several times faster; NaN or objects JSON cannot hold give ``None`` (callers fall back to
-    :func:`~verifiers.hashing.stable_hash`). Non-string keys are spelled as ``json.dumps`` spells them.
+    For JSON data (string keys, finite numbers) this is exactly
+    :func:`verifiers.hashing.canonical_json`, several times faster; NaN or objects JSON cannot hold
+    give ``None`` (callers fall back to :func:`~verifiers.hashing.stable_hash`). Non-string keys are
+    spelled as ``json.dumps`` spells them.
     """
     try:
         return json.dumps(

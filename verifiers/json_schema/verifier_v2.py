@@ -124,12 +124,15 @@ class JsonSchemaVerifierV2(JsonSchemaVerifier):
             return f"$ref could not be resolved (it points to nothing in its document): {str(exc)[:200]}"
         if not urlsplit(uri).scheme:
             return (
-                f"$ref {uri[:200]!r} is relative to a schema without an absolute $id, so it names no document: "
-                'give the schema an absolute "$id" and add the document under "resources" by its absolute URI'
+                f"$ref {uri[:200]!r} is relative to a schema without an absolute $id, so it names "
+                f"no document: "
+                'give the schema an absolute "$id" and add the document under "resources" by its '
+                'absolute URI'
             )
         example = json.dumps({"resources": {uri[:200]: {"...": "..."}}})
         return (
-            f"$ref needs the document {uri[:200]!r}, which is neither in the schema nor in the reference's "
+            f"$ref needs the document {uri[:200]!r}, which is neither in the schema nor in the "
+            f"reference's "
             f'"resources"; add it there, e.g. {example} (remote references are never fetched)'
         )
 

@@ -1,4 +1,5 @@
-"""The ``math`` verifiers (``math@1``, ``math@2``): final-answer extraction and equivalence for math problems.
+"""The ``math`` verifiers (``math@1``, ``math@2``): final-answer extraction and equivalence for math
+problems.
 
 Small modules, each with one job:
 

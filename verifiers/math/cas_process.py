@@ -50,7 +50,8 @@ class CasHelper:
         return self._pid if self._owner == os.getpid() else None
 
     def call(self, request: tuple, timeout_s: float) -> dict[str, Any] | None:
-        """Send ``request``; the child's answer, ``None`` on timeout, or an ``outcome: crashed`` dict."""
+        """Send ``request``; the child's answer, ``None`` on timeout, or an ``outcome: crashed``
+        dict."""
         with self._lock:
             return self._call(request, timeout_s)
 

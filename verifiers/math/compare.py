@@ -74,7 +74,8 @@ def fast_decision(
 
 
 def is_set_literal(text: str) -> bool:
-    """``\\{1, 2\\}``: a gold set of several elements, which a bare list ``2, 1`` may match (in the CAS)."""
+    """``\\{1, 2\\}``: a gold set of several elements, which a bare list ``2, 1`` may match (in the
+    CAS)."""
     return text.startswith("\\{") and text.endswith("\\}") and len(nesting_split(text[2:-2])) > 1
 
 
@@ -118,7 +119,8 @@ def _multi(gold: Answer, pred: Answer, config: MathConfig, version: int = 1) -> 
 
 
 def _decimal_comma(answer: Answer, other: Answer) -> Answer:
-    """``1,22`` or ``0,111`` (not digit groups) read as a decimal when the other side is one number."""
+    """``1,22`` or ``0,111`` (not digit groups) read as a decimal when the other side is one
+    number."""
     text = clean(answer.raw, 2)
     if answer.kind == "multi" and other.kind == "number" and _COMMA_NUMBER.match(text):
         decimal = analyse(text.replace(",", "."), version=2)
@@ -128,8 +130,9 @@ def _decimal_comma(answer: Answer, other: Answer) -> Answer:
 
 
 def _ratio(gold: Answer, pred: Answer) -> Decision:
-    """``a:b`` against ``c:d``: equal side by side only, so ``12:00`` is not ``1:00``. Against a number,
-    a ratio is its quotient (``3:4`` is 3/4), unless it is written like a clock time (``3:00``)."""
+    """``a:b`` against ``c:d``: equal side by side only, so ``12:00`` is not ``1:00``. Against a
+    number, a ratio is its quotient (``3:4`` is 3/4), unless it is written like a clock time
+    (``3:00``)."""
     if gold.kind == pred.kind == "ratio":
         same = all(g.value == p.value for g, p in zip(gold.parts, pred.parts))
         return Decision(same, "ratio_sides", "" if same else "wrong_answer")
@@ -191,7 +194,8 @@ def _readings(answer: Answer, rule: str) -> list[tuple[Fraction, bool]]:
 
 
 def close(a: Fraction, b: Fraction, inexact: bool, rel_tol: float) -> bool:
-    """Exact equality, or (with a decimal involved) ``|a-b| <= rel_tol * max(|a|,|b|)`` in exact arithmetic."""
+    """Exact equality, or (with a decimal involved) ``|a-b| <= rel_tol * max(|a|,|b|)`` in exact
+    arithmetic."""
     if a == b:
         return True
     if not inexact:

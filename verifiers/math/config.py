@@ -18,11 +18,12 @@ PERCENT_RULES = ("either", "strip", "strict")
 
 @dataclass(frozen=True)
 class MathConfig:
-    """Knobs of :class:`~verifiers.math.MathVerifier`. Changing a default is a new verifier version."""
+    """Knobs of :class:`~verifiers.math.MathVerifier`. Changing a default is a new verifier
+    version."""
 
     timeout_s: float = 3.0
-    """Wall-clock bound for the CAS part of one verification (parse + compare in the helper process).
-    The helper is killed and respawned on overrun, and the verdict is ``timeout``."""
+    """Wall-clock bound for the CAS part of one verification (parse + compare in the helper
+    process). The helper is killed and respawned on overrun, and the verdict is ``timeout``."""
 
     fallback: str = "last_number"
     """What to extract when there is no ``\\boxed{}``, "answer is", "Answer:" or ``####``:
@@ -37,22 +38,25 @@ class MathConfig:
     ``\\pi/2`` is not ``1.5708``, ``1/2004!`` is not ``1/2006!``; ``0.5`` is ``1/2``."""
 
     percent_rule: str = "either"
-    """How ``%`` is read. ``"either"``: ``25\\%`` equals both ``25`` and ``0.25``; ``"strip"``: the sign
-    is dropped (``25\\%`` == ``25`` only); ``"strict"``: ``25\\%`` == ``0.25`` only."""
+    """How ``%`` is read. ``"either"``: ``25\\%`` equals both ``25`` and ``0.25``; ``"strip"``: the
+    sign is dropped (``25\\%`` == ``25`` only); ``"strict"``: ``25\\%`` == ``0.25`` only."""
 
     relation_answers_set: bool = True
     """Whether an answer written as a relation matches a gold written as a set: ``-2 \\le x \\le 7``
-    against ``x \\in [-2, 7]``. ``False`` refuses it, as Math-Verify's ``allow_set_relation_comp=False``
-    does; a set answer against a relation gold is compared either way."""
+    against ``x \\in [-2, 7]``. ``False`` refuses it, as Math-Verify's
+    ``allow_set_relation_comp=False`` does; a set answer against a relation gold is compared either
+    way."""
 
     max_response_chars: int = 1_000_000
-    """Responses longer than this are ``unparseable`` (code ``response_too_long``) without extraction."""
+    """Responses longer than this are ``unparseable`` (code ``response_too_long``) without
+    extraction."""
 
     max_answer_chars: int = 2_000
     """Extracted answers (and golds) longer than this are not handed to the CAS."""
 
     max_nesting: int = 60
-    """Deepest bracket / brace nesting accepted in an answer before it is refused as ``too_deep``."""
+    """Deepest bracket / brace nesting accepted in an answer before it is refused as
+    ``too_deep``."""
 
     max_digits: int = 20_000
     """Largest number of digits an answer may denote (estimated before any evaluation): power
@@ -75,11 +79,13 @@ class MathConfig:
             )
         if self.percent_rule not in PERCENT_RULES:
             raise ValueError(
-                f"MathConfig.percent_rule={self.percent_rule!r} is not one of {PERCENT_RULES}; pick one of them"
+                f"MathConfig.percent_rule={self.percent_rule!r} is not one of {PERCENT_RULES}; "
+                f"pick one of them"
             )
         if not 0 <= self.rel_tol < 1e-4:
             raise ValueError(
-                f"MathConfig.rel_tol={self.rel_tol!r} must lie in [0, 1e-4) so 100 and 99.99 differ; e.g. 1e-9"
+                f"MathConfig.rel_tol={self.rel_tol!r} must lie in [0, 1e-4) so 100 and 99.99 "
+                f"differ; e.g. 1e-9"
             )
         for name in (
             "max_response_chars",

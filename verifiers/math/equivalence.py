@@ -238,7 +238,8 @@ def _settled(obj: Any) -> Any:
 
 
 def _distinct(objs: list[Any]) -> list[Any]:
-    """Drop repeats that are the same object as an earlier one (``(3,17),(3,17)`` lists one pair)."""
+    """Drop repeats that are the same object as an earlier one (``(3,17),(3,17)`` lists one
+    pair)."""
     kept: list[Any] = []
     for obj in objs:
         if not any(_same_form(obj, k) for k in kept):
@@ -335,7 +336,8 @@ def _assignment(obj: Any) -> tuple[Any, Any] | None:
 
 
 def _numeric_chain(obj: Any) -> list[Any] | None:
-    """Sides of a computation such as ``2 \\cdot 3 = 6`` or ``6 = 2 \\cdot 3 = 6`` (no variables), else ``None``."""
+    """Sides of a computation such as ``2 \\cdot 3 = 6`` or ``6 = 2 \\cdot 3 = 6`` (no variables),
+    else ``None``."""
     eqs = list(obj.args) if isinstance(obj, sympy.And) else [obj]
     if not eqs or not all(isinstance(e, Eq) for e in eqs):
         return None
@@ -415,7 +417,8 @@ def _relation_list(obj: Any) -> list[tuple[str, Any, Any]] | None:
 
 
 def _as_set_v2(obj: Any) -> Any:
-    """As version 1, but a chain around an unknown function (``0 < f(x) < 1``) is the interval of its values."""
+    """As version 1, but a chain around an unknown function (``0 < f(x) < 1``) is the interval of
+    its values."""
     found = _as_set(obj)
     if found is None or found.has(sympy.ConditionSet):
         return _chain_interval(obj) or found
@@ -423,7 +426,8 @@ def _as_set_v2(obj: Any) -> Any:
 
 
 def _chain_interval(obj: Any) -> Set | None:
-    """``0 < f(x) < 1`` -> the interval ``(0, 1)``: two numeric bounds around one term that is not a number."""
+    """``0 < f(x) < 1`` -> the interval ``(0, 1)``: two numeric bounds around one term that is not a
+    number."""
     relations = _relation_list(obj) if isinstance(obj, sympy.And) else None
     if relations is None or len(relations) != 2 or any(k == "!=" for k, _, _ in relations):
         return None
@@ -520,7 +524,8 @@ def expressions_equal(g: Any, p: Any, rules: Rules) -> tuple[bool, str]:
     if g.is_Rational and p.is_Rational:
         return (g == p), "exact"
     if p.has(Float) and not g.has(Float):
-        # a decimal against an exact gold: only an exact rewriting passes (0.5\pi == \pi/2, 1.5708 != \pi/2)
+        # a decimal against an exact gold: only an exact rewriting passes (0.5\pi == \pi/2,
+        # 1.5708 != \pi/2)
         exact_p = p.xreplace({f: Rational(str(f)) for f in p.atoms(Float)})
         return _exactly_close(g, exact_p), "decimal_vs_exact"
     if g.has(Float) or p.has(Float):
@@ -529,7 +534,8 @@ def expressions_equal(g: Any, p: Any, rules: Rules) -> tuple[bool, str]:
 
 
 def _exactly_close(g: Any, p: Any) -> bool:
-    """Two exact constants: equal at 60 digits, confirmed at 160 (so \\pi + 10^{-40} is not \\pi)."""
+    """Two exact constants: equal at 60 digits, confirmed at 160 (so \\pi + 10^{-40} is not
+    \\pi)."""
     return _numeric_close(g, p, 1e-30) and _numeric_close(g, p, Rational(1, 10**120), digits=160)
 
 
@@ -550,7 +556,8 @@ def _numeric_close(g: Any, p: Any, tol: Any, digits: int = 60) -> bool:
 
 
 def _symbolic(g: Any, p: Any, rules: Rules) -> tuple[bool, str]:
-    """Refute fast at sample points; prove by expand / simplify / trigsimp; else trust the samples."""
+    """Refute fast at sample points; prove by expand / simplify / trigsimp; else trust the
+    samples."""
     decimals = g.has(Float) or p.has(Float)
     samples = _sampled(g, p, rules.rel_tol if decimals else 1e-45)
     if samples == "differs":

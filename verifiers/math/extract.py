@@ -29,16 +29,16 @@ from .prose import final_sentence, is_prose, leading_answer, sentence_answer
 _BOX_RE = re.compile(r"\\(?:boxed|fbox)\s*\{")
 _BOX_SPACE_RE = re.compile(r"\\boxed ([^\s$]+)")
 _CONNECTOR_RE = re.compile(
-    r"^(?:\s|\$|\\[,;:! ]|\\quad|\\qquad|,|;|\.|\\text\{\s*(?:or|and|,)\s*\}|\bor\b|\band\b|\\(?:text|mbox)\{\s*\}"
-    r"|\b(?:maybe|perhaps|possibly|alternatively|either|also|it|could|might|be|is)\b)*$"
+    r"^(?:\s|\$|\\[,;:! "
+    r"]|\\quad|\\qquad|,|;|\.|\\text\{\s*(?:or|and|,)\s*\}|\bor\b|\band\b|\\(?:text|mbox)\{\s*\}|\b(?:maybe|perhaps|possibly|alternatively|either|also|it|could|might|be|is)\b)*$"
 )
 _PHRASE_RE = re.compile(
     r"(?:final\s+answer\s*(?:is|:)|the\s+answer\s+is|\banswer\s*:|answer\s+is\s*:?)[ \t]*",
     re.IGNORECASE,
 )
 _CONNECTOR_V2_RE = re.compile(
-    r"^(?:\s|\$|\\[,;:! ()\[\]]|\\quad|\\qquad|,|;|\.|\\text\{(?:\s|,|\band\b|\bor\b|\bfor\b|\bparts?\b|\([a-z0-9]\)|\b[a-z]\b)*\}|\\(?:text|mbox)\{\s*\}|\bor\b|\band\b"
-    r"|[A-Za-z](?:_\{?\w+\}?)?\s*=|\b[A-Za-z]+(?=\s+(?:and|or)\b)|\b(?:maybe|perhaps|possibly|alternatively|either|also|it|could|might|be|is)\b)*$"
+    r"^(?:\s|\$|\\[,;:! "
+    r"()\[\]]|\\quad|\\qquad|,|;|\.|\\text\{(?:\s|,|\band\b|\bor\b|\bfor\b|\bparts?\b|\([a-z0-9]\)|\b[a-z]\b)*\}|\\(?:text|mbox)\{\s*\}|\bor\b|\band\b|[A-Za-z](?:_\{?\w+\}?)?\s*=|\b[A-Za-z]+(?=\s+(?:and|or)\b)|\b(?:maybe|perhaps|possibly|alternatively|either|also|it|could|might|be|is)\b)*$"
 )
 _GSM_RE = re.compile(r"####[ \t]*")
 _SPECIAL_TOKEN = re.compile(r"<\|[A-Za-z_]+\|>|</s>")
@@ -98,7 +98,8 @@ def extract_answer_v2(response: str, fallback: str) -> Extraction | None:
       gives the answer the sentence states.
     * The ``last_number`` fallback reads only the concluding sentence of the last paragraph (rule
       ``last_sentence``, see :func:`~verifiers.math.prose.final_sentence`), so a number from an
-      earlier paragraph, a cut-off sentence or a plan ("Now we need to ...") never becomes the answer.
+      earlier paragraph, a cut-off sentence or a plan ("Now we need to ...") never becomes the
+      answer.
     * A chat-template token (``<|im_start|>``, ``<|endoftext|>``) ends the response: what follows is
       a new turn the model invented.
     """
@@ -139,7 +140,8 @@ def _sentence_read(found: Extraction) -> Extraction:
 
 
 def _last_number_or_math(response: str) -> Extraction | None:
-    """The last number; but when it sits inside the last math span (``$\\frac{1}{3}$``), that span."""
+    """The last number; but when it sits inside the last math span (``$\\frac{1}{3}$``), that
+    span."""
     number = None
     for number in _NUMBER_RE.finditer(response):
         pass
@@ -165,7 +167,8 @@ def _inside_braces(text: str, start: int, end: int) -> bool:
 
 
 def _math_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) of each closed ``$..$``, ``$$..$$``, ``\\(..\\)``, ``\\[..\\]`` span, in one linear pass."""
+    """(start, end) of each closed ``$..$``, ``$$..$$``, ``\\(..\\)``, ``\\[..\\]`` span, in one
+    linear pass."""
     spans, opened, start = [], None, 0
     for match in _DELIM_RE.finditer(text):
         token = match.group(0)
@@ -264,7 +267,8 @@ def _last_marker(text: str, gsm8k: re.Pattern) -> tuple[int, str, int] | None:
 
 
 def _phrase_v2(text: str) -> tuple[int, Extraction] | None:
-    """(position, answer) of the last answer phrase or ``####``; a prose tail gives its stated answer."""
+    """(position, answer) of the last answer phrase or ``####``; a prose tail gives its stated
+    answer."""
     best = _last_marker(text, _GSM_V2_RE)
     if best is None:
         return None

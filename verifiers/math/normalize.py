@@ -183,7 +183,8 @@ def clean(raw: str, version: int = 1) -> str:
 
 
 def _top_level_thousands(text: str) -> str:
-    """Drop digit-group commas (``1,234,567``) outside brackets only; ``(1,100)`` keeps its comma."""
+    """Drop digit-group commas (``1,234,567``) outside brackets only; ``(1,100)`` keeps its
+    comma."""
     depth_at, depth = [], 0  # only tuple, interval and set brackets count; LaTeX's {} groups do not
     for pos, char in enumerate(text):
         depth_at.append(depth)
@@ -221,7 +222,8 @@ def split_alternatives(text: str) -> list[str]:
 
 
 def _expand_pm(piece: str) -> list[str]:
-    """One ``\\pm`` (or ``\\mp``) anywhere gives two answers: ``\\frac{1\\pm\\sqrt5}{2}`` is two roots."""
+    """One ``\\pm`` (or ``\\mp``) anywhere gives two answers: ``\\frac{1\\pm\\sqrt5}{2}`` is two
+    roots."""
     signs = [(m, s) for m, s in (("\\pm", "+-"), ("\\mp", "-+")) if m in piece]
     if len(signs) != 1 or piece.count(signs[0][0]) != 1:
         return [piece]

@@ -47,7 +47,8 @@ _PREPOSITION = re.compile(
     re.I,
 )
 _CANDIDATE = re.compile(
-    r"\(\s*[A-HJ]\s*\)(?:\s*[-+]?\d+(?:\.\d+)?(?![\d.]))?"  # a choice "(C)", with the value it names
+    # a choice "(C)", with the value it names
+    r"\(\s*[A-HJ]\s*\)(?:\s*[-+]?\d+(?:\.\d+)?(?![\d.]))?"
     r"|\d{1,2}\s*:\s*\d{1,2}(?![\d:])"  # a ratio or a clock time "3 : 2", "12:30"
     r"|(?:\\\$|\$|\\)?[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+|/\d+)?(?:\s*(?:\\%|%|\\text\{[^{}]*\}|"
     r"\^\{?\\circ\}?))?|(?:\\\$|\$)?[-+]?\.\d+"
@@ -81,7 +82,8 @@ _CUT_OFF = re.compile(
 
 
 def is_prose(text: str) -> bool:
-    """True when ``text`` holds at least two plain English words outside math spans and ``\\text{}``."""
+    """True when ``text`` holds at least two plain English words outside math spans and
+    ``\\text{}``."""
     plain = _COMMAND_ARGUMENT.sub(" ", _mask(text)[0].replace("\x01", " ").replace("\x02", " "))
     words = [w for w in _WORD.findall(plain) if _is_word(w)]
     return len(words) >= 2
@@ -167,7 +169,8 @@ def _unmask(text: str, spans: list[str]) -> str:
 
 
 def _candidates(masked: str, spans: list[str]) -> list[tuple[int, int, str]]:
-    """(start, end, answer) of every math span and every number or choice outside spans, in order."""
+    """(start, end, answer) of every math span and every number or choice outside spans, in
+    order."""
     found = [(m.start(), m.end(), spans[int(m.group(1))].strip()) for m in _TOKEN.finditer(masked)]
     outside = _TOKEN.sub(lambda m: "\x03" * len(m.group(0)), masked)
     found += [

@@ -3,7 +3,8 @@
 Each rule turns a way people write an answer into the form the comparison already understands:
 
 * ``\\\\frac`` (a doubled backslash before a command, as JSON-escaped text often has) -> ``\\frac``;
-  ``\\mathrm{e}`` -> ``e`` and ``\\mathrm{i}`` -> ``i``; ``\\5.50`` (a ``$`` lost before a price) -> ``5.50``;
+  ``\\mathrm{e}`` -> ``e`` and ``\\mathrm{i}`` -> ``i``; ``\\5.50`` (a ``$`` lost before a price) ->
+  ``5.50``;
 * ``(0;-2;6)`` -> ``(0,-2,6)``: a semicolon inside brackets separates coordinates;
 * ``(11,7)or(7,11)`` -> ``(11,7), (7,11)``; ``{1,2,3}`` (plain braces) -> ``\\{1,2,3\\}``;
 * ``p=5,q=2;p=7,q=2`` -> ``(5, 2), (7, 2)``: groups of assignments to the same names are tuples;
@@ -83,8 +84,8 @@ def canonical(text: str) -> str:
 
 
 def top_level_split(text: str, separator: str) -> list[str]:
-    """``text`` split at ``separator`` characters outside every bracket (``\\{``, ``\\left(`` count);
-    the commas of a digit-grouped number (``1,000``) never split."""
+    """``text`` split at ``separator`` characters outside every bracket (``\\{``, ``\\left(``
+    count); the commas of a digit-grouped number (``1,000``) never split."""
     pieces, depth, start = [], 0, 0
     grouped = {
         m.start() + i for m in _GROUPED.finditer(text) for i, c in enumerate(m.group(0)) if c == ","
@@ -102,13 +103,14 @@ def top_level_split(text: str, separator: str) -> list[str]:
 
 
 def alternatives(text: str) -> list[str]:
-    """The top-level alternatives of an answer: split at commas and at "or" / "and" outside brackets."""
+    """The top-level alternatives of an answer: split at commas and at "or" / "and" outside
+    brackets."""
     return top_level_split(_SPLIT_WORDS.sub(",", text), ",")
 
 
 def assignments_as_tuple(text: str) -> str | None:
-    """``x = 2, y = 3`` -> ``(2, 3)`` (names in alphabetical order); ``None`` unless every alternative
-    assigns a value to a different single-letter name."""
+    """``x = 2, y = 3`` -> ``(2, 3)`` (names in alphabetical order); ``None`` unless every
+    alternative assigns a value to a different single-letter name."""
     parts = [_ASSIGNMENT.match(p) for p in alternatives(text)]
     if len(parts) < 2 or None in parts:
         return None
@@ -136,7 +138,8 @@ def is_relation(text: str) -> bool:
 
 
 def top_level_sides(text: str) -> tuple[list[str], list[str]]:
-    """Sides of ``text`` split at top-level ``=`` (not ``<=``, ``>=``, ``!=``), and the ``=`` found."""
+    """Sides of ``text`` split at top-level ``=`` (not ``<=``, ``>=``, ``!=``), and the ``=``
+    found."""
     sides, depth, start = [], 0, 0
     for pos, char in enumerate(text):
         if char in "([{":
@@ -151,7 +154,8 @@ def top_level_sides(text: str) -> tuple[list[str], list[str]]:
 
 
 def last_side(text: str) -> str:
-    """The last side of an equation (``\\sin x = \\frac{1}{2}`` -> ``\\frac{1}{2}``); ``text`` if none."""
+    """The last side of an equation (``\\sin x = \\frac{1}{2}`` -> ``\\frac{1}{2}``); ``text`` if
+    none."""
     sides, _ = top_level_sides(text)
     return sides[-1] if len(sides) > 1 and sides[-1] else text
 
@@ -174,7 +178,8 @@ def _one_answer(text: str) -> str:
 
 
 def _is_label(lhs: str) -> bool:
-    """A name for the answer rather than an expression: ``(p,q)``, ``|AB|``, ``A:B``, ``\\angle ABC``."""
+    """A name for the answer rather than an expression: ``(p,q)``, ``|AB|``, ``A:B``,
+    ``\\angle ABC``."""
     if _SIMPLE_VARIABLE.match(lhs):
         return False
     lhs = _SUBSCRIPT.sub("_", lhs)
@@ -184,7 +189,8 @@ def _is_label(lhs: str) -> bool:
 
 
 def _is_constant(value: str) -> bool:
-    """No variable letters: numbers, ``\\pi``, ``e``, ``i``, radicals, tuples and ratios of those."""
+    """No variable letters: numbers, ``\\pi``, ``e``, ``i``, radicals, tuples and ratios of
+    those."""
     return not _LETTER.search(_CONSTANT_WORDS.sub(" ", value))
 
 
@@ -199,7 +205,8 @@ def _semicolons_in_brackets(text: str) -> str:
 
 
 def _assignment_groups(text: str) -> str | None:
-    """``p=5,q=2;p=7,q=2`` -> ``(5, 2), (7, 2)``; ``None`` unless every group assigns the same names."""
+    """``p=5,q=2;p=7,q=2`` -> ``(5, 2), (7, 2)``; ``None`` unless every group assigns the same
+    names."""
     groups = top_level_split(text, ";")
     if len(groups) < 2:
         return None

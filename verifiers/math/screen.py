@@ -43,7 +43,8 @@ def screen_answer(
     if _huge_combinatorial(text, max_digits):
         return (
             "too_large",
-            f"a factorial, Gamma or binomial of a huge argument would have more than {max_digits} digits",
+            f"a factorial, Gamma or binomial of a huge argument would have more than {max_digits} "
+            f"digits",
         )
     if len(text) > max_chars:
         return "answer_too_long", f"the answer has {len(text)} characters (limit {max_chars})"

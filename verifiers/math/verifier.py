@@ -136,7 +136,8 @@ class MathVerifier(BaseVerifier):
         return outcome
 
     def _gold_raw(self, reference: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
-        """The gold answer text, and what the verdict's details should say about where it came from."""
+        """The gold answer text, and what the verdict's details should say about where it came
+        from."""
         gold = reference.get("answer") if isinstance(reference, Mapping) else None
         if type(gold) is str and self._gold_cache.get(gold) is not None:
             return gold, {}
@@ -150,7 +151,8 @@ class MathVerifier(BaseVerifier):
         return gold_raw, pred_raw
 
     def _cas_options(self) -> tuple[dict[str, Any], ...]:
-        """Extra options of the CAS request (none unless the config departs from version 1's rules)."""
+        """Extra options of the CAS request (none unless the config departs from version 1's
+        rules)."""
         return () if self.config.relation_answers_set else ({"relation_answers_set": False},)
 
     def _judge(self, gold_raw: str, pred_raw: str, details: dict[str, Any]) -> Outcome:
@@ -240,7 +242,8 @@ class MathVerifier(BaseVerifier):
 
 
 def gold_text(reference: Mapping[str, Any]) -> str:
-    """The gold answer as a string; a missing, empty or non-scalar gold is a :class:`BadReferenceError`."""
+    """The gold answer as a string; a missing, empty or non-scalar gold is a
+    :class:`BadReferenceError`."""
     if "answer" not in reference:
         raise BadReferenceError(
             "math reference needs an 'answer' key, e.g. {\"answer\": \"\\\\frac{1}{2}\"}"

@@ -1,4 +1,5 @@
-"""The ``math@2`` verifier: ``math@1``'s rules plus what public suites and real outputs showed missing."""
+"""The ``math@2`` verifier: ``math@1``'s rules plus what public suites and real outputs showed
+missing."""
 
 from __future__ import annotations
 
@@ -90,7 +91,8 @@ class MathVerifierV2(MathVerifier):
             if "solution" not in reference:
                 raise BadReferenceError(
                     "math reference needs an 'answer' (the gold answer) or a 'solution' "
-                    "(a worked solution ending in its answer), e.g. {\"answer\": \"\\\\frac{1}{2}\"}"
+                    "(a worked solution ending in its answer), e.g. {\"answer\": "
+                    "\"\\\\frac{1}{2}\"}"
                 )
             return _from_solution(reference["solution"], "solution")
         gold = gold_text(reference)
@@ -142,7 +144,8 @@ def _as_tuples(answer: str, other: str) -> str:
 
 
 def _from_solution(text: Any, key: str) -> tuple[str, dict[str, Any]]:
-    """The final answer of a worked solution used as the gold; a solution without one is a bad reference."""
+    """The final answer of a worked solution used as the gold; a solution without one is a bad
+    reference."""
     if not isinstance(text, str) or not clean(text):
         raise BadReferenceError(
             f"math reference {key!r} must be a non-empty string (a worked solution)"

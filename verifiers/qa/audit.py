@@ -158,10 +158,12 @@ class AuditReport:
         ]
         out += [f"  bad {b}" for b in self.bad_lines[:show]]
         out.append(
-            f"  {'verifier':<16} {'false-pass rate [95% CI]':<34} {'false-fail rate [95% CI]':<34} could not grade"
+            f"  {'verifier':<16} {'false-pass rate [95% CI]':<34} {'false-fail rate [95% CI]':<34} "
+            f"could not grade"
         )
         out += [
-            f"  {s.spec:<16} {str(s.false_pass):<34} {str(s.false_fail):<34} {len(s.could_not_grade)}"
+            f"  {s.spec:<16} {str(s.false_pass):<34} {str(s.false_fail):<34} "
+            f"{len(s.could_not_grade)}"
             for s in self.specs
         ]
         for s in self.specs:
@@ -169,7 +171,8 @@ class AuditReport:
             out += [f"    {d}" for d in s.disagreements[:show]]
         if len(self.specs) == 2:
             out.append(
-                f"  {self.specs[0].spec} and {self.specs[1].spec} disagree on {len(self.between)} row(s)"
+                f"  {self.specs[0].spec} and {self.specs[1].spec} disagree on {len(self.between)} "
+                f"row(s)"
             )
             out += [f"    {d}" for d in self.between[:show]]
         return "\n".join(out)
@@ -178,7 +181,8 @@ class AuditReport:
 
 
 def read_labelled(source: Any) -> tuple[list[LabelledRow], list[str]]:
-    """Labelled rows from a JSONL path or an iterable of dicts; bad lines are returned, not raised."""
+    """Labelled rows from a JSONL path or an iterable of dicts; bad lines are returned, not
+    raised."""
     lines = table_lines(source) if isinstance(source, (str, Path)) else source
     rows, bad = [], []
     for n, line in enumerate(lines, 1):

@@ -48,7 +48,8 @@ EXCERPT = 160
 
 
 class VerifierCheckError(VerifierError):
-    """:func:`check_verifier` found problems (raised with ``raise_on_failure=True``); the message lists them."""
+    """:func:`check_verifier` found problems (raised with ``raise_on_failure=True``); the message
+    lists them."""
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,8 @@ class CheckResult:
 
 @dataclass(frozen=True)
 class ProbeHit:
-    """A probe response that got reward (a ``pass``, or any score above 0): which probe, from which golden line."""
+    """A probe response that got reward (a ``pass``, or any score above 0): which probe, from which
+    golden line."""
 
     probe: str
     line: int
@@ -162,8 +164,10 @@ def check_verifier(
     Args:
         golden: the golden table (a JSONL path, or rows as dicts); default: the class's
             ``golden_table`` attribute, else the packaged ``verifiers/golden/<spec>.jsonl``.
-        probes: the reward-hacking probes to apply (default: all of :data:`~verifiers.qa.probes.PROBES`).
-        workers: worker processes for the batch grader (>= 1: the time bound is enforced by killing them).
+        probes: the reward-hacking probes to apply (default: all of
+            :data:`~verifiers.qa.probes.PROBES`).
+        workers: worker processes for the batch grader (>= 1: the time bound is enforced by killing
+            them).
         timeout_s: per-item time bound (the batch grader's default).
         sample: golden rows graded again for the determinism and pickle checks.
         max_probe_cases: golden references the probes are built from (``None``: all).
@@ -284,8 +288,8 @@ def _check_golden(
     subject: _Subject, table: GoldenTable | None, workers: int, timeout_s: float
 ) -> CheckResult:
     fix = (
-        "ship a golden table: set golden_table = 'path/to/table.jsonl' on the class or pass golden=; "
-        "lines are {\"reference\", \"response\", \"status\", \"note\"}"
+        "ship a golden table: set golden_table = 'path/to/table.jsonl' on the class or pass "
+        "golden=; lines are {\"reference\", \"response\", \"status\", \"note\"}"
     )
     if table is None:
         return CheckResult("golden", False, "no golden table found", (), fix)
@@ -432,13 +436,15 @@ def _check_time_bound(
 
 
 def _time_bound_problem(name: str, verdict: Verdict) -> str:
-    """A crash, a kill by the grader (the verifier did not bound itself), or reward for an input with no answer."""
+    """A crash, a kill by the grader (the verifier did not bound itself), or reward for an input
+    with no answer."""
     reason = verdict.failure_reason
     if reason and reason.code in CRASH_CODES:
         return f"{name}: {reason.code}: {reason.message[:200]}"
     if "killed_after_s" in verdict.details:
         return (
-            f"{name}: still running after {verdict.details['killed_after_s']:g} s, killed by the batch grader: "
+            f"{name}: still running after {verdict.details['killed_after_s']:g} s, killed by the "
+            f"batch grader: "
             "the verifier does not bound its own work (in-process grading would hang)"
         )
     if name in JUNK_INPUTS and (verdict.passed or verdict.score > 0):
@@ -480,7 +486,8 @@ def _check_probes(
         if v.passed or v.score > 0
     )
     crashes = tuple(
-        f"{p.name} (golden line {case.line}): {v.failure_reason.code}: {v.failure_reason.message[:160]}"
+        f"{p.name} (golden line {case.line}): {v.failure_reason.code}: "
+        f"{v.failure_reason.message[:160]}"
         for (p, case, text), v in zip(planned, verdicts)
         if v.failure_reason and v.failure_reason.code in CRASH_CODES
     )

@@ -51,7 +51,8 @@ class GoldenTable:
 
 
 def golden_path(spec: str, verifier_cls: type | None = None) -> Path | None:
-    """The golden table file for ``spec``: the class's ``golden_table`` or the packaged one (None if neither).
+    """The golden table file for ``spec``: the class's ``golden_table`` or the packaged one (None if
+    neither).
 
     >>> golden_path("math@1").name
     'math@1.jsonl'
@@ -71,7 +72,8 @@ def golden_path(spec: str, verifier_cls: type | None = None) -> Path | None:
 def load_golden(
     spec: str, golden: Any = None, verifier_cls: type | None = None
 ) -> GoldenTable | None:
-    """Read the golden table for ``spec`` (see the module docstring for the order); None when there is none."""
+    """Read the golden table for ``spec`` (see the module docstring for the order); None when there
+    is none."""
     if golden is not None and not isinstance(golden, (str, Path)):
         return parse_rows(golden, source="<rows>")
     path = Path(golden) if golden is not None else golden_path(spec, verifier_cls)
@@ -83,7 +85,8 @@ def load_golden(
 
 
 def parse_rows(lines: Iterable[Any], *, source: str) -> GoldenTable:
-    """Rows from JSON lines (strings) or dicts; bad lines become problems, blank lines are skipped."""
+    """Rows from JSON lines (strings) or dicts; bad lines become problems, blank lines are
+    skipped."""
     rows, problems = [], []
     for n, line in enumerate(lines, 1):
         if isinstance(line, str) and not line.strip():

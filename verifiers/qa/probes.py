@@ -229,9 +229,10 @@ def _claim_success(case: ProbeCase) -> list[str]:
 
 
 def _exit_early(case: ProbeCase) -> list[str]:
-    """Programs that stop the process with status 0 before any test runs (a grader reading exit codes passes
-    them). They hold no digit, so a math rule taking the last number of a text reads no answer in them (a
-    reference whose answer is the word ``False`` could still match; such a hit deserves a look)."""
+    """Programs that stop the process with status 0 before any test runs (a grader reading exit
+    codes passes them). They hold no digit, so a math rule taking the last number of a text reads no
+    answer in them (a reference whose answer is the word ``False`` could still match; such a hit
+    deserves a look)."""
     return ["import os\nos._exit(False)", "raise SystemExit"]
 
 
@@ -289,7 +290,8 @@ PROBES_BY_NAME: dict[str, Probe] = {p.name: p for p in PROBES}
 
 
 def probe_cases(rows: Iterable[Any], *, max_cases: int | None = 40) -> list[ProbeCase]:
-    """Group golden rows by reference into :class:`ProbeCase` s (references with a passing row only).
+    """Group golden rows by reference into :class:`ProbeCase` s (references with a passing row
+    only).
 
     At most ``max_cases``, spread evenly over the table (references with wrong answers first).
     """
@@ -400,7 +402,8 @@ JUNK_INPUTS = frozenset(
 
 
 def hostile_inputs(case: ProbeCase | None) -> dict[str, str]:
-    """Inputs that must come back with a verdict inside the time bound (not probes: any verdict is fine)."""
+    """Inputs that must come back with a verdict inside the time bound (not probes: any verdict is
+    fine)."""
     r = case.passing if case is not None else "42"
     return {
         "padded_1mb": r + " " * MEGABYTE,
@@ -416,8 +419,9 @@ def hostile_inputs(case: ProbeCase | None) -> dict[str, str]:
 
 
 def waivers_for(verifier_cls: type) -> dict[str, str]:
-    """Probe name -> reason it is waived: ``probe_waivers`` of the class and of the classes it inherits from
-    under the same verifier ``name`` (a plugin subclassing a built-in under its own name inherits none)."""
+    """Probe name -> reason it is waived: ``probe_waivers`` of the class and of the classes it
+    inherits from under the same verifier ``name`` (a plugin subclassing a built-in under its own
+    name inherits none)."""
     name = getattr(verifier_cls, "name", None)
     waivers: dict[str, str] = {}
     for klass in reversed(verifier_cls.__mro__):
@@ -427,7 +431,8 @@ def waivers_for(verifier_cls: type) -> dict[str, str]:
 
 
 def waiver_problems(verifier_cls: type) -> list[str]:
-    """What is wrong with a class's waivers: unknown probe names, empty reasons, every probe waived."""
+    """What is wrong with a class's waivers: unknown probe names, empty reasons, every probe
+    waived."""
     waivers = waivers_for(verifier_cls)
     problems = [
         f"probe_waivers names {name!r}, which is no probe; probes: {', '.join(PROBES_BY_NAME)}"
@@ -441,16 +446,18 @@ def waiver_problems(verifier_cls: type) -> list[str]:
     ]
     if len(set(waivers) & set(PROBES_BY_NAME)) > len(PROBES_BY_NAME) // 2:
         problems.append(
-            f"probe_waivers waives {len(waivers)} of {len(PROBES_BY_NAME)} probes: most probes must apply"
+            f"probe_waivers waives {len(waivers)} of {len(PROBES_BY_NAME)} probes: most probes "
+            f"must apply"
         )
     return problems
 
 
 def exempt_reason(verifier_cls: type, reference: Any) -> str:
-    """Why no probe applies to ``reference`` ("" when they do): it asks nothing of the response's content.
+    """Why no probe applies to ``reference`` ("" when they do): it asks nothing of the response's
+    content.
 
-    A verifier says so with ``probe_exempt(reference) -> str`` on its class (``tool_call@2`` does, for
-    references expecting no call and no answer text).
+    A verifier says so with ``probe_exempt(reference) -> str`` on its class (``tool_call@2`` does,
+    for references expecting no call and no answer text).
     """
     own = getattr(verifier_cls, "probe_exempt", None)
     return str(own(reference) or "") if callable(own) else ""

@@ -32,12 +32,14 @@ _SINGLES = ("if", "then", "else")
 
 @dataclass(frozen=True)
 class DeclaredArguments:
-    """The argument names one tool schema declares, its name patterns, and whether it allows others."""
+    """The argument names one tool schema declares, its name patterns, and whether it allows
+    others."""
 
     names: frozenset[str]
     patterns: tuple[str, ...] = ()
     open: bool = False
-    """``additionalProperties`` / ``unevaluatedProperties`` set to something other than ``false``."""
+    """``additionalProperties`` / ``unevaluatedProperties`` set to something other than
+    ``false``."""
 
     def allows(self, name: str) -> bool:
         return self.open or name in self.names or any(re.search(p, name) for p in self.patterns)

@@ -1,4 +1,5 @@
-"""Comparing calls and states: expected calls (order-free, per-argument allowed values) and end states.
+"""Comparing calls and states: expected calls (order-free, per-argument allowed values) and end
+states.
 
 Values compare as JSON data: numbers by value (``30 == 30.0``), booleans only with booleans,
 strings exactly after stripping surrounding whitespace.
@@ -44,7 +45,8 @@ def call_matches(
 
     ``expected = {"name": ..., "arguments": {arg: value}, "allowed": {arg: [values]}}``; an argument
     in ``allowed`` may take any listed value, and may be left out when ``null`` is listed. With
-    ``sent_null_matches`` (``tool_call@2``) a listed ``null`` also matches the argument sent as ``null``.
+    ``sent_null_matches`` (``tool_call@2``) a listed ``null`` also matches the argument sent as
+    ``null``.
 
     >>> expected, sent_null = {"name": "f", "allowed": {"mod": [None, 7]}}, ToolCall("f", {"mod": None})
     >>> call_matches(expected, sent_null), call_matches(expected, sent_null, sent_null_matches=True)
@@ -76,7 +78,8 @@ def match_calls(
     *,
     sent_null_matches: bool = False,
 ) -> dict[int, int]:
-    """Order-free maximum matching ``{expected index: call index}`` (augmenting paths; lists are small)."""
+    """Order-free maximum matching ``{expected index: call index}`` (augmenting paths; lists are
+    small)."""
     candidates = [
         [
             j

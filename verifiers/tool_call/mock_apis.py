@@ -1,9 +1,10 @@
-"""Small in-process mock APIs that tool calls run against: calendar, bank ledger, weather, file store.
+"""Small in-process mock APIs that tool calls run against: calendar, bank ledger, weather, file
+store.
 
 Each API is plain Python over a JSON state dict. A tool is a method that takes keyword arguments
 and returns ``(status_code, payload)`` with HTTP-like codes (200 ok, 201 created, 400 bad request,
-404 not found, 409 conflict, 422 unprocessable, 500 a tool raised). Nothing here evaluates model-written text as
-code: arguments are data, looked up and compared, never executed.
+404 not found, 409 conflict, 422 unprocessable, 500 a tool raised). Nothing here evaluates
+model-written text as code: arguments are data, looked up and compared, never executed.
 
 >>> api = make_api("calendar", {"events": []})
 >>> api.call("create_event", {"title": "Sync", "date": "2026-03-02", "start": "10:00", "end": "10:30"})
@@ -46,7 +47,8 @@ def _fn(
 
 
 class MockAPI:
-    """Base class: a JSON state and tools (methods named in ``TOOLS``) returning ``(status, payload)``."""
+    """Base class: a JSON state and tools (methods named in ``TOOLS``) returning
+    ``(status, payload)``."""
 
     name: ClassVar[str] = ""
     TOOLS: ClassVar[tuple[dict[str, Any], ...]] = ()

@@ -202,7 +202,8 @@ def _call(item: Any, index: int) -> ToolCall:
 
 
 def _unfence(text: str) -> str:
-    """The body of ``text`` when all of it is one fenced block (```` ```lang ... ``` ````), else ``text``.
+    """The body of ``text`` when all of it is one fenced block (```` ```lang ... ``` ````), else
+    ``text``.
 
     Same result as ``_FENCE_RE.match`` on stripped text, in linear time (the regex backtracks
     quadratically on a fence followed by many blank lines).

@@ -55,16 +55,19 @@ _CALL_LIMIT = 64
 
 @dataclass(frozen=True)
 class Rules:
-    """The grading rules that differ between versions of ``tool_call`` (one instance per version)."""
+    """The grading rules that differ between versions of ``tool_call`` (one instance per
+    version)."""
 
     no_call_reference: bool = False
     """``"expected_calls": []`` means "no call is expected": a completion without calls can pass."""
     declared_arguments_only: bool = False
     """An argument the tool's schema does not declare is ``invalid_arguments``, unless the schema
-    explicitly allows more (see :mod:`verifiers.tool_call.declared`). A reference whose expected call
-    needs one, or names a tool that is not among the tools, is a bad reference (no call could match)."""
+    explicitly allows more (see :mod:`verifiers.tool_call.declared`). A reference whose expected
+    call needs one, or names a tool that is not among the tools, is a bad reference (no call could
+    match)."""
     sent_null_matches: bool = False
-    """``null`` among an argument's allowed values matches the argument sent as ``null`` as well as left out."""
+    """``null`` among an argument's allowed values matches the argument sent as ``null`` as well as
+    left out."""
 
 
 def tool_schemas(reference: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -91,7 +94,8 @@ def tool_schemas(reference: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def execute_calls(api: MockAPI, calls: Sequence[ToolCall]) -> list[tuple[int, Any]]:
-    """Run ``calls`` in order against ``api``; one ``(status, payload)`` per call, never an exception."""
+    """Run ``calls`` in order against ``api``; one ``(status, payload)`` per call, never an
+    exception."""
     return [api.call(call.name, call.arguments) for call in calls]
 
 
@@ -147,7 +151,8 @@ class ToolCallVerifier(BaseVerifier):
     def _read_reference(
         self, reference: Mapping[str, Any]
     ) -> tuple[list[Mapping[str, Any]] | None, dict[str, Any]]:
-        """``(expected calls or None, {tool: parameters schema})``; raises :class:`BadReferenceError`."""
+        """``(expected calls or None, {tool: parameters schema})``; raises
+        :class:`BadReferenceError`."""
         expected = reference.get("expected_calls")
         if expected is None and not reference.get("environment"):
             hint = (
@@ -280,7 +285,8 @@ def _match_failure(
 def _check_expected_arguments_declared(
     expected: Sequence[Mapping[str, Any]], schemas: Mapping[str, Mapping[str, Any]]
 ) -> None:
-    """Raise :class:`BadReferenceError` for an expected call that no call could match under @2's rules."""
+    """Raise :class:`BadReferenceError` for an expected call that no call could match under @2's
+    rules."""
     for index, item in enumerate(expected):
         name = item["name"]
         if name not in schemas:
@@ -296,10 +302,10 @@ def _check_expected_arguments_declared(
         extra = declared_arguments(schemas[name]).undeclared(needed)
         if extra:
             raise BadReferenceError(
-                f"expected_calls[{index}] ({name}) needs the argument {extra[0]!r}, which the tool's schema does "
-                f"not declare, so no call can match it (undeclared arguments are invalid): declare it in the "
-                f"tool's parameters.properties, set additionalProperties, or list null among its allowed values "
-                f"(may be left out)"
+                f"expected_calls[{index}] ({name}) needs the argument {extra[0]!r}, which the "
+                f"tool's schema does not declare, so no call can match it (undeclared arguments "
+                f"are invalid): declare it in the tool's parameters.properties, set "
+                f"additionalProperties, or list null among its allowed values (may be left out)"
             )
 
 

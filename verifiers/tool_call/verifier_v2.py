@@ -76,14 +76,15 @@ class ToolCallVerifierV2(ToolCallVerifier):
 
     version = 2
     description = (
-        "tool calls (OpenAI, <tool_call>, bare JSON) checked against schemas (declared arguments only), "
-        "expected calls (or none) and a mock API end state"
+        "tool calls (OpenAI, <tool_call>, bare JSON) checked against schemas (declared arguments "
+        "only), expected calls (or none) and a mock API end state"
     )
     rules = Rules(no_call_reference=True, declared_arguments_only=True, sent_null_matches=True)
 
     @staticmethod
     def probe_exempt(reference: Any) -> str:
-        """Why :func:`verifiers.check_verifier`'s probes do not apply to ``reference`` ("" when they do)."""
+        """Why :func:`verifiers.check_verifier`'s probes do not apply to ``reference`` ("" when they
+        do)."""
         if (
             isinstance(reference, Mapping)
             and reference.get("expected_calls") == []
@@ -91,7 +92,7 @@ class ToolCallVerifierV2(ToolCallVerifier):
             and not reference.get("expected_state")
         ):
             return (
-                "'expected_calls': [] with no answer_contains or expected_state: any response without a tool "
-                "call is correct, so content-free responses rightly pass"
+                "'expected_calls': [] with no answer_contains or expected_state: any response "
+                "without a tool call is correct, so content-free responses rightly pass"
             )
         return ""

@@ -33,7 +33,8 @@ class XmlSchemaConfig:
     """Longest XML text parsed; longer is ``unparseable`` (code ``response_too_large``).
     Responses longer than four times this are not searched for fenced blocks either."""
     max_depth: int = 128
-    """Deepest element nesting accepted (at most 256, libxml2's own bound); deeper is ``too_deep``."""
+    """Deepest element nesting accepted (at most 256, libxml2's own bound); deeper is
+    ``too_deep``."""
     max_violations: int = 100
     """Most schema-validation messages listed in ``details`` (all are counted)."""
     max_message_chars: int = 300

@@ -2,10 +2,10 @@
 a test on both backends.
 
 The server is real (Debian's ``postgresql`` binaries: ``initdb`` and ``pg_ctl``), started once per
-test session on a Unix socket in a temporary directory (no TCP), as an unprivileged user (``postgres``
-via ``runuser`` when the tests run as root), and stopped at the end. Each test gets its own schema,
-so tests cannot see each other's rows. Without the binaries or psycopg the PostgreSQL cases are
-skipped with the reason printed; with ``CI=true`` they fail instead.
+test session on a Unix socket in a temporary directory (no TCP), as an unprivileged user
+(``postgres`` via ``runuser`` when the tests run as root), and stopped at the end. Each test gets
+its own schema, so tests cannot see each other's rows. Without the binaries or psycopg the
+PostgreSQL cases are skipped with the reason printed; with ``CI=true`` they fail instead.
 """
 
 from __future__ import annotations
@@ -141,7 +141,8 @@ def backend(request) -> str:
 
 @pytest.fixture
 def store_url(backend, tmp_path, request) -> str:
-    """Where a test's store lives: a SQLite file, or a fresh schema on the session's PostgreSQL server."""
+    """Where a test's store lives: a SQLite file, or a fresh schema on the session's PostgreSQL
+    server."""
     if backend == "sqlite":
         return str(tmp_path / "prm.db")
     return request.getfixturevalue("pg_server").new_schema()

@@ -1,4 +1,5 @@
-"""Four annotator processes write label events at once: nothing is lost, no 'database is locked' surfaces."""
+"""Four annotator processes write label events at once: nothing is lost, no 'database is locked'
+surfaces."""
 
 from __future__ import annotations
 

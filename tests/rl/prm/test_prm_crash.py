@@ -1,4 +1,5 @@
-"""SIGKILL in the middle of a large import: the database stays consistent and the import resumes exactly."""
+"""SIGKILL in the middle of a large import: the database stays consistent and the import resumes
+exactly."""
 
 from __future__ import annotations
 

@@ -17,7 +17,8 @@ FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "prm"
 
 @pytest.fixture
 def store(store_url):
-    """One trajectory labelled +1, 0, -1 and one unlabelled step (SQLite and PostgreSQL, conftest.py)."""
+    """One trajectory labelled +1, 0, -1 and one unlabelled step (SQLite and PostgreSQL,
+    conftest.py)."""
     with PrmStore(store_url) as s:
         t = s.add_trajectory(
             s.add_problem("Compute 2 * 3 + 1.", gold_answer="7").id,

@@ -33,7 +33,8 @@ def test_prm800k_main_paths_alternatives_and_ratings(store):
     report = import_file(store, PRM800K, options=ImportOptions(licence="MIT"))
     assert (report.lines, report.batches_committed) == (3, 1)
     stats = store.stats()
-    # line 1: main path + 1 alternative; line 2: the same two trajectories again; line 3: main + 2 alternatives
+    # line 1: main path + 1 alternative; line 2: the same two trajectories again; line 3: main + 2
+    # alternatives
     assert (stats["problems"], stats["trajectories"], stats["steps"]) == (2, 5, 4 + 3 + 3 + 2 + 3)
     main = store.trajectory(1)
     assert main.final_answer == "12" and main.parent_id is None

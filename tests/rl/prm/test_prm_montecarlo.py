@@ -95,7 +95,8 @@ def test_prompts_are_problem_plus_step_prefix(store, traj):
 
 
 class FlakyVerifier(BaseVerifier):
-    """Test-only: errors on responses containing CRASHME, else passes when the gold ends the response.
+    """Test-only: errors on responses containing CRASHME, else passes when the gold ends the
+    response.
 
     Versions: 1 - first version.
     """

@@ -33,8 +33,9 @@ def test_migrating_v1_to_latest_keeps_events_append_only_in_the_database(pg_url)
         pg_url, autocommit=True
     ) as conn:  # a v1 event, as v1 code wrote it (global key)
         conn.execute(
-            "INSERT INTO label_events (id, step_id, value, value_kind, annotator_kind, annotator_id, "
-            "created_at, dedupe_key) VALUES (1, %s, 1, 'ternary', 'human', 'ann', 'then', 7)",
+            "INSERT INTO label_events (id, step_id, value, value_kind, annotator_kind, "
+            "annotator_id, created_at, dedupe_key) VALUES (1, %s, 1, 'ternary', 'human', 'ann', "
+            "'then', 7)",
             (steps[0].id,),
         )
     new = PrmStore(pg_url)  # v2 (final_verdicts) and v3 (label_events rebuilt, triggers re-created)

@@ -1,4 +1,5 @@
-"""ProcessBench import: JSON arrays and JSONL, labels up to the first wrong step, verdicts, round trip."""
+"""ProcessBench import: JSON arrays and JSONL, labels up to the first wrong step, verdicts, round
+trip."""
 
 from __future__ import annotations
 

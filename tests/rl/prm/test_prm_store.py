@@ -1,6 +1,8 @@
-"""PRM store: schema and migrations, records, segmentation, append-only labels, resolution, derived queries.
+"""PRM store: schema and migrations, records, segmentation, append-only labels, resolution, derived
+queries.
 
-Tests taking ``store`` or ``store_url`` run on SQLite and on a real PostgreSQL server (``conftest.py``).
+Tests taking ``store`` or ``store_url`` run on SQLite and on a real PostgreSQL server
+(``conftest.py``).
 """
 
 from __future__ import annotations
@@ -224,7 +226,8 @@ def test_label_on_missing_step(store):
         human(store, 12345, 1)
 
 
-# Resolution rule golden table: rows are (id, value, value_kind, annotator_kind, annotator_id, rollouts, solved).
+# Resolution rule golden table: rows are (id, value, value_kind, annotator_kind, annotator_id,
+# rollouts, solved).
 H = "human"
 RESOLVE_TABLE = [
     ("single human", [(1, 1, "ternary", H, "a", None, None)], 1, H, False),
@@ -374,7 +377,8 @@ def test_every_segmentation_gives_valid_trimmed_spans(text):
 
 
 def test_many_events_with_stored_dedupe_keys_add_nothing(store, traj):
-    """Big batches take PostgreSQL's COPY path (into a stage, then ON CONFLICT): keys still dedupe."""
+    """Big batches take PostgreSQL's COPY path (into a stage, then ON CONFLICT): keys still
+    dedupe."""
     steps = store.steps(traj.id)
     events = [
         LabelEvent(

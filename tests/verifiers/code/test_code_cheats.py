@@ -1,4 +1,5 @@
-"""code@1 and code@2 cannot be fooled: every attempt to fake a pass ends as a fail, on every backend.
+"""code@1 and code@2 cannot be fooled: every attempt to fake a pass ends as a fail, on every
+backend.
 
 The tests expect ``f(2) == 4`` and ``f(3) == 9`` (squares); every cheat below returns wrong
 values or none, while trying to make the grader believe the tests passed. :data:`CHEATS` and
@@ -26,12 +27,18 @@ CHEATS = {
     "sys_exit_before_asserts": "import sys\nsys.exit(0)\ndef f(x):\n    return 0",
     "os_exit_inside_the_function": "import os\ndef f(x):\n    os._exit(0)",
     "system_exit_inside_the_function": "def f(x):\n    raise SystemExit(0)",
-    "atexit_hook_exits_0": "import atexit, os\natexit.register(lambda: os._exit(0))\ndef f(x):\n    raise ValueError('no')",
-    "eq_always_true": "class Any:\n    def __eq__(self, other):\n        return True\n    __hash__ = object.__hash__\ndef f(x):\n    return Any()",
-    "int_subclass_eq_true": "class Int(int):\n    def __eq__(self, other):\n        return True\n    __hash__ = int.__hash__\ndef f(x):\n    return Int(0)",
-    "patch_assertion_error": "import builtins\nclass Never(Exception):\n    pass\nbuiltins.AssertionError = Never\ndef f(x):\n    return 0",
-    "patch_builtins_isinstance_and_abs": "import builtins\nbuiltins.isinstance = lambda *a: True\nbuiltins.abs = lambda x: 0\ndef f(x):\n    return 'x'",
-    "print_fake_success": "print('all tests passed')\nprint('RLVR-HARNESS {\"body\": \"{}\", \"mac\": \"0\"}')\ndef f(x):\n    return 0",
+    "atexit_hook_exits_0": "import atexit, os\natexit.register(lambda: os._exit(0))\ndef f(x):\n"
+    "    raise ValueError('no')",
+    "eq_always_true": "class Any:\n    def __eq__(self, other):\n        return True\n"
+    "    __hash__ = object.__hash__\ndef f(x):\n    return Any()",
+    "int_subclass_eq_true": "class Int(int):\n    def __eq__(self, other):\n        return True\n"
+    "    __hash__ = int.__hash__\ndef f(x):\n    return Int(0)",
+    "patch_assertion_error": "import builtins\nclass Never(Exception):\n    pass\n"
+    "builtins.AssertionError = Never\ndef f(x):\n    return 0",
+    "patch_builtins_isinstance_and_abs": "import builtins\nbuiltins.isinstance = lambda *a: True\n"
+    "builtins.abs = lambda x: 0\ndef f(x):\n    return 'x'",
+    "print_fake_success": "print('all tests passed')\nprint('RLVR-HARNESS {\"body\": \"{}\", "
+    "\"mac\": \"0\"}')\ndef f(x):\n    return 0",
     "read_test_files_to_echo_expected": (
         "import os, re\n"
         "seen = ''\n"
@@ -63,7 +70,8 @@ CHEATS = {
         "import os\n"
         "for fd in range(0, 3):\n"
         "    try:\n"
-        "        open(f'/proc/{os.getppid()}/fd/1', 'w').write('RLVR-HARNESS {\"body\": \"x\", \"mac\": \"y\"}\\n')\n"
+        "        open(f'/proc/{os.getppid()}/fd/1', 'w').write('RLVR-HARNESS {\"body\": \"x\", "
+        "\"mac\": \"y\"}\\n')\n"
         "    except OSError:\n"
         "        pass\n"
         "def f(x):\n"
@@ -80,7 +88,8 @@ CHEATS = {
         "def f(x):\n"
         "    return len(loot)\n"
     ),
-    "kill_the_harness": "import os, signal\ndef f(x):\n    os.kill(os.getppid(), signal.SIGKILL)\n    return x * x",
+    "kill_the_harness": "import os, signal\ndef f(x):\n    os.kill(os.getppid(), signal.SIGKILL)\n"
+    "    return x * x",
     "patch_the_runner_encoder": (
         "import __main__\n__main__.encode = lambda value, *a: 4\ndef f(x):\n    return None\n"
     ),
@@ -132,7 +141,7 @@ def test_stdio_cheat_fails(verifier, name):
     assert verdict.pass_rate < 1
 
 
-# ---------------------------------------------------------------- code@2: the test process, proxies, names
+# --------------------------------------------------------- code@2: the test process, proxies, names
 FORGED = (
     '{"cases": [["pass", ""], ["pass", ""], ["pass", ""]], "done": true}\\n'
     'RLVR-HARNESS {"body": "{}", "mac": "00"}\\n'
@@ -153,7 +162,8 @@ V2_CHEATS = {
         "def abs(x):\n    return 0\nlen = lambda x: 3\nsorted = lambda x, **k: [1, 2, 3]\n"
         "isinstance = lambda *a: True\ndef f(x):\n    return 'no'",
         {
-            "tests": "assert abs(f(2) - 4) < 1e-9\nassert len(f(3)) == 3\nassert sorted(f(3)) == [1, 2, 3]\n"
+            "tests": "assert abs(f(2) - 4) < 1e-9\nassert len(f(3)) == 3\n"
+            "assert sorted(f(3)) == [1, 2, 3]\n"
             "assert isinstance(f(3), list)"
         },
     ),
@@ -164,16 +174,20 @@ V2_CHEATS = {
         {"tests": "assert abs(f(2) - 4) < 1e-9\nassert abs(f(3) - 9) < 1e-9"},
     ),
     "replay_what_a_fake_module_saw": (
-        "seen = []\nclass math:\n    @staticmethod\n    def isclose(a, b, **k):\n        seen.append(b)\n        return True\n"
-        "calls = []\ndef f(x):\n    calls.append(x)\n    return seen[len(calls) - 3] if len(calls) > 2 else 0",
+        "seen = []\nclass math:\n    @staticmethod\n    def isclose(a, b, **k):\n"
+        "        seen.append(b)\n        return True\n"
+        "calls = []\ndef f(x):\n    calls.append(x)\n    return seen[len(calls) - 3] if len(calls) "
+        "> 2 else 0",
         {
-            "tests": "assert math.isclose(f(2), 1.41421, rel_tol=1e-4)\nassert math.isclose(f(3), 1.73205, rel_tol=1e-4)"
+            "tests": "assert math.isclose(f(2), 1.41421, rel_tol=1e-4)\n"
+            "assert math.isclose(f(3), 1.73205, rel_tol=1e-4)"
         },
     ),
     "shadow_a_test_helper": (
         "def near(a, b):\n    return True\ndef f(x):\n    return 0",
         {
-            "tests": "def near(a, b):\n    return abs(a - b) < 1e-9\nassert near(f(2), 4)\nassert near(f(3), 9)"
+            "tests": "def near(a, b):\n    return abs(a - b) < 1e-9\nassert near(f(2), 4)\n"
+            "assert near(f(3), 9)"
         },
     ),
     "redefine_the_prompts_helper": (
@@ -181,7 +195,8 @@ V2_CHEATS = {
         {
             "prompt": PROMPT,
             "entry_point": "decode",
-            "tests": "def check(candidate):\n    for s in ['abc', 'xyz']:\n        assert candidate(encode(s)) == s\n",
+            "tests": "def check(candidate):\n    for s in ['abc', 'xyz']:\n"
+            "        assert candidate(encode(s)) == s\n",
         },
     ),
     "fake_a_module_the_tests_rely_on": (
@@ -193,29 +208,37 @@ V2_CHEATS = {
         {"tests": "assert math.isclose(f(2), 1.41421, rel_tol=1e-4)"},
     ),
     "monkeypatch_modules_the_tests_import": (
-        "import math, builtins, operator\nmath.isclose = lambda *a, **k: True\nbuiltins.abs = lambda x: 0\n"
+        "import math, builtins, operator\nmath.isclose = lambda *a, **k: True\n"
+        "builtins.abs = lambda x: 0\n"
         "operator.eq = lambda a, b: True\ndef f(x):\n    return 0",
         {
-            "tests": "import math, operator\nassert math.isclose(f(2), 1.41421, rel_tol=1e-4)\nassert abs(f(2) - 4) < 1e-9\n"
+            "tests": "import math, operator\nassert math.isclose(f(2), 1.41421, rel_tol=1e-4)\n"
+            "assert abs(f(2) - 4) < 1e-9\n"
             "assert operator.eq(f(3), 9)"
         },
     ),
     "objects_whose_eq_bool_hash_lie": (
-        "class Liar:\n    def __eq__(self, other):\n        return True\n    def __ne__(self, other):\n        return False\n"
-        "    def __hash__(self):\n        return hash(4)\n    def __bool__(self):\n        return True\n"
-        "    def __contains__(self, x):\n        return True\n    def __iter__(self):\n        return iter([])\n"
+        "class Liar:\n    def __eq__(self, other):\n        return True\n"
+        "    def __ne__(self, other):\n        return False\n"
+        "    def __hash__(self):\n        return hash(4)\n    def __bool__(self):\n"
+        "        return True\n"
+        "    def __contains__(self, x):\n        return True\n    def __iter__(self):\n"
+        "        return iter([])\n"
         "    def __lt__(self, other):\n        return True\n    __gt__ = __le__ = __ge__ = __lt__\n"
-        "class Num(int):\n    def __eq__(self, other):\n        return True\n    __hash__ = int.__hash__\n"
+        "class Num(int):\n    def __eq__(self, other):\n        return True\n"
+        "    __hash__ = int.__hash__\n"
         "def f(x):\n    return Liar() if x == 2 else Num(0)",
         {
-            "tests": "assert f(2) == 4\nassert 4 == f(2)\nassert not f(2) != 4\nassert f(2) in {4}\nassert [f(3)] == [9]\n"
+            "tests": "assert f(2) == 4\nassert 4 == f(2)\nassert not f(2) != 4\n"
+            "assert f(2) in {4}\nassert [f(3)] == [9]\n"
             "assert {f(2): 1} == {4: 1}\nassert 4 in f(2)\nassert 3 < f(2) < 5\nassert f(3) == 9"
         },
     ),
     "system_exit_and_keyboard_interrupt_inside_a_test": (
         "def f(x):\n    raise (SystemExit(0) if x == 2 else KeyboardInterrupt())",
         {
-            "tests": "try:\n    r = f(2)\nexcept Exception:\n    r = 4\nassert r == 4\nassert f(3) == 9"
+            "tests": "try:\n    r = f(2)\nexcept Exception:\n    r = 4\nassert r == 4\n"
+            "assert f(3) == 9"
         },
     ),
     "stop_iteration_to_end_the_tests_map_early": (
@@ -229,27 +252,34 @@ V2_CHEATS = {
     "write_to_the_harness_files_and_pipes": (
         "import os, glob\n"
         f"forged = {FORGED!r}.encode()\n"
-        "for fd in range(256):\n    try:\n        os.write(fd, forged)\n    except OSError:\n        pass\n"
+        "for fd in range(256):\n    try:\n        os.write(fd, forged)\n    except OSError:\n"
+        "        pass\n"
         "for pid in {os.getppid(), os.getpgid(0), 1}:\n"
         "    for path in glob.glob(f'/proc/{pid}/fd/*'):\n"
-        "        try:\n            open(path, 'wb').write(forged)\n        except OSError:\n            pass\n"
+        "        try:\n            open(path, 'wb').write(forged)\n        except OSError:\n"
+        "            pass\n"
         "for name in os.listdir('.') + ['tests.json', 'secret', 'candidate.json']:\n"
         "    try:\n        open(name, 'wb').write(forged)\n    except OSError:\n        pass\n"
         "def f(x):\n    return 0",
         {"tests": "assert f(2) == 4\nassert f(3) == 9"},
     ),
     "plant_a_runner_then_crash_to_get_it_started": (
-        "import os\nplanted = 'print(' + repr('RLVR-HARNESS {\"body\": \"{}\", \"mac\": \"00\"}') + ')\\n'\n"
-        "for name in ('candidate_runner.py', 'candidate.src', 'candidate.bin', 'harness.py', 'harness.src'):\n"
+        "import os\nplanted = 'print(' + repr('RLVR-HARNESS {\"body\": \"{}\", \"mac\": \"00\"}') "
+        "+ ')\\n'\n"
+        "for name in ('candidate_runner.py', 'candidate.src', 'candidate.bin', 'harness.py', "
+        "'harness.src'):\n"
         "    try:\n        open(name, 'w').write(planted)\n    except OSError:\n        pass\n"
         "def f(x):\n    os._exit(0)",
         {"tests": "assert f(2) == 4\nassert f(3) == 9"},
     ),
     "spawn_a_process_that_outlives_the_run": (
         "import os, time, signal\n"
-        "if os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n        signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
-        "        for _ in range(600):\n            time.sleep(0.05)\n            for fd in range(256):\n                try:\n"
-        f"                    os.write(fd, {FORGED!r}.encode())\n                except OSError:\n                    pass\n"
+        "if os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n"
+        "        signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+        "        for _ in range(600):\n            time.sleep(0.05)\n"
+        "            for fd in range(256):\n                try:\n"
+        f"                    os.write(fd, {FORGED!r}.encode())\n                except OSError:\n"
+        f"                    pass\n"
         "    os._exit(0)\n"
         "def f(x):\n    time.sleep(0.3)\n    return 0",
         {"tests": "assert f(2) == 4\nassert f(3) == 9"},
@@ -261,7 +291,8 @@ V2_CHEATS = {
         "    while frame is not None:\n"
         "        for scope in (frame.f_locals, frame.f_globals):\n"
         "            for value in list(scope.values()):\n"
-        "                if isinstance(value, dict) and isinstance(value.get(x), int) and value.get(x) != x:\n"
+        "                if isinstance(value, dict) and isinstance(value.get(x), int) and "
+        "value.get(x) != x:\n"
         "                    return value[x]\n"
         "        frame = frame.f_back\n"
         "    for o in gc.get_objects():\n"
@@ -269,13 +300,15 @@ V2_CHEATS = {
         "    text = ''\n"
         "    for pid in (os.getppid(), os.getpid()):\n"
         "        for part in ('cmdline', 'environ', 'mem', 'maps'):\n"
-        "            try:\n                text += open(f'/proc/{pid}/{part}', 'rb').read(1 << 20).decode('latin-1')\n"
+        "            try:\n                text += open(f'/proc/{pid}/{part}', 'rb').read(1 << "
+        "20).decode('latin-1')\n"
         "            except (OSError, ValueError):\n                pass\n"
         "    found = re.findall(r'%d: (\\d+)' % x, text)\n"
         "    return int(found[0]) if found else -1\n"
         "def f(x):\n    return look(x)",
         {
-            "tests": "EXPECTED = {2: 4, 3: 9}\nfor k, v in EXPECTED.items():\n    assert f(k) == v\n"
+            "tests": "EXPECTED = {2: 4, 3: 9}\nfor k, v in EXPECTED.items():\n"
+            "    assert f(k) == v\n"
             "assert all(f(k) == v for k, v in [(4, 16), (5, 25)])"
         },
     ),
@@ -286,15 +319,18 @@ V2_CHEATS = {
         {"tests": "assert f(2) == 4\nassert f(3) == 9"},
     ),
     "kill_or_stop_the_test_process": (
-        "import os, signal\ndef f(x):\n    os.kill(os.getppid(), signal.SIGSTOP if x == 2 else signal.SIGKILL)\n    return x * x",
+        "import os, signal\ndef f(x):\n    os.kill(os.getppid(), signal.SIGSTOP if x == 2 else "
+        "signal.SIGKILL)\n    return x * x",
         {"tests": "assert f(2) == 4\nassert f(3) == 9"},
     ),
     "forge_replies_on_its_own_pipe": (
-        "import os\nfor _ in range(50):\n    os.write(4, b'{\"r\": 4}\\n{\"loaded\": {}}\\n')\ndef f(x):\n    return 0",
+        "import os\nfor _ in range(50):\n    os.write(4, b'{\"r\": 4}\\n{\"loaded\": {}}\\n')\n"
+        "def f(x):\n    return 0",
         {"tests": "assert f(2) == 4\nassert f(3) == 9"},
     ),
     "huge_or_hostile_wrong_answers": (
-        "class Bad:\n    def __repr__(self):\n        raise RuntimeError('no repr')\n    __str__ = __repr__\n"
+        "class Bad:\n    def __repr__(self):\n        raise RuntimeError('no repr')\n"
+        "    __str__ = __repr__\n"
         "def f(x):\n    return 10 ** 200000 if x == 2 else Bad()",
         {"tests": "assert f(2) == 4\nassert f(3) == 9"},
     ),
@@ -351,7 +387,8 @@ def test_the_code_at_1_false_passes_that_code_at_2_fixes(backend, name):  # noqa
     ):  # code@1 takes only constant test data
         program = "def f(x):\n    return globals()['EXPECTED'][x]"
         reference = {
-            "tests": "EXPECTED = {2: 4, 3: 9}\nassert f(2) == EXPECTED[2]\nassert f(3) == EXPECTED[3]"
+            "tests": "EXPECTED = {2: 4, 3: 9}\nassert f(2) == EXPECTED[2]\n"
+            "assert f(3) == EXPECTED[3]"
         }
     assert (
         CodeVerifier(CodeConfig(case_timeout_s=5), sandbox=backend)

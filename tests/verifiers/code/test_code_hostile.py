@@ -30,7 +30,8 @@ def hostile_programs(port: int) -> dict[str, tuple[str, tuple[str, ...]]]:
         "infinite_loop": ("def f(x):\n    while True:\n        pass", ("timeout",)),
         "sleep_forever": ("import time\ndef f(x):\n    time.sleep(10**6)", ("timeout",)),
         "fork_bomb": (
-            "import os\ndef f(x):\n    while True:\n        try:\n            os.fork()\n        except OSError:\n            pass",
+            "import os\ndef f(x):\n    while True:\n        try:\n            os.fork()\n"
+            "        except OSError:\n            pass",
             ("timeout", "runtime_error", "memory_limit", "no_result"),
         ),
         "allocate_20_gb": ("def f(x):\n    return len(bytearray(20 * 10**9))", ("memory_limit",)),
@@ -40,25 +41,29 @@ def hostile_programs(port: int) -> dict[str, tuple[str, tuple[str, ...]]]:
         ),
         "fill_the_tmpfs": (
             "import os\ndef f(x):\n    i = 0\n    while True:\n"
-            "        with open(f'/tmp/fill{i}', 'wb') as fh:\n            fh.write(b'z' * 1024 * 1024)\n"
+            "        with open(f'/tmp/fill{i}', 'wb') as fh:\n"
+            "            fh.write(b'z' * 1024 * 1024)\n"
             "        i += 1",
             ("runtime_error", "timeout"),
         ),
         "connect_to_host_loopback": (
-            f"import socket\ndef f(x):\n    s = socket.create_connection(('127.0.0.1', {port}), timeout=2)\n"
+            f"import socket\ndef f(x):\n    s = socket.create_connection(('127.0.0.1', {port}), "
+            f"timeout=2)\n"
             "    s.sendall(b'hello host')\n    return 2",
             ("runtime_error",),
         ),
         "write_outside_the_workspace": (
             f"def f(x):\n    for d in ('/tmp', '/var/tmp', '/dev/shm', '/'):\n        try:\n"
-            f"            open(d + '/{MARKER}', 'w').write('pwned')\n        except OSError:\n            pass\n"
+            f"            open(d + '/{MARKER}', 'w').write('pwned')\n        except OSError:\n"
+            f"            pass\n"
             "    return 3",
             ("wrong_answer",),
         ),
         "read_the_grader_environment": (
             "import os\ndef f(x):\n    blob = repr(dict(os.environ)).encode()\n"
             "    for p in os.listdir('/proc'):\n        try:\n"
-            "            blob += open('/proc/' + p + '/environ', 'rb').read()\n        except OSError:\n            pass\n"
+            "            blob += open('/proc/' + p + '/environ', 'rb').read()\n"
+            "        except OSError:\n            pass\n"
             f"    return 2 if b'{SECRET_NAME}' in blob else 3",
             ("wrong_answer",),
         ),
@@ -87,7 +92,8 @@ def without_unsafe(programs: dict, box) -> dict:
     ]
     for name in dropped:
         print(
-            f"SKIP hostile program {name!r}: the local sandbox on this host lacks namespaces or a per-run uid"
+            f"SKIP hostile program {name!r}: the local sandbox on this host lacks namespaces or a "
+            f"per-run uid"
         )
         programs.pop(name, None)
     return programs

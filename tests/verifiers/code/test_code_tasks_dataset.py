@@ -1,4 +1,5 @@
-"""The shipped Python function tasks: reproducible from their seed, and graded correctly by code@1."""
+"""The shipped Python function tasks: reproducible from their seed, and graded correctly by
+code@1."""
 
 from __future__ import annotations
 

@@ -36,7 +36,8 @@ PASSING = [
         "random_inputs",
         "def add(x, y):\n    return x + y",
         {
-            "tests": "import random\nfor _ in range(100):\n    x, y = random.randint(0, 9), random.randint(0, 9)\n"
+            "tests": "import random\nfor _ in range(100):\n    x, y = random.randint(0, 9), "
+            "random.randint(0, 9)\n"
             "    assert add(x, y) == x + y"
         },
     ),
@@ -44,7 +45,8 @@ PASSING = [
         "any_stdlib_import",
         "def f(xs):\n    return sorted(xs)",
         {
-            "tests": "import copy, itertools\nxs = [3, 1, 2]\nassert f(copy.deepcopy(xs)) == sorted(xs)\n"
+            "tests": "import copy, itertools\nxs = [3, 1, 2]\n"
+            "assert f(copy.deepcopy(xs)) == sorted(xs)\n"
             "assert all(f(list(p)) == [1, 2, 3] for p in itertools.permutations(xs))"
         },
     ),
@@ -52,7 +54,8 @@ PASSING = [
         "humaneval_check_and_prompt_helper",
         "    return encode(s)\n",
         {
-            "prompt": "def encode(s):\n    return s[::-1]\n\ndef decode(s):\n    \"\"\"Undo encode.\"\"\"\n",
+            "prompt": "def encode(s):\n    return s[::-1]\n\ndef decode(s):\n"
+            "    \"\"\"Undo encode.\"\"\"\n",
             "entry_point": "decode",
             "tests": "def check(candidate):\n    for s in ['ab', 'xyz']:\n"
             "        assert candidate(encode(s)) == s\n",
@@ -71,7 +74,8 @@ PASSING = [
         "counter",
         "from collections import Counter\ndef f(s):\n    return Counter(s)",
         {
-            "tests": "assert f('aab') == {'a': 2, 'b': 1}\nassert f('') == Counter()\nassert f('ab').most_common(1)[0][1] == 1"
+            "tests": "assert f('aab') == {'a': 2, 'b': 1}\nassert f('') == Counter()\n"
+            "assert f('ab').most_common(1)[0][1] == 1"
         },
     ),
     (
@@ -84,17 +88,22 @@ PASSING = [
         "re_match",
         "import re\ndef f(s):\n    return re.search(r'a(b)', s)",
         {
-            "tests": "assert f('xab')\nassert not f('xyz')\nassert f('xab').group(1) == 'b'\nassert f('xab').span() == (1, 3)"
+            "tests": "assert f('xab')\nassert not f('xyz')\nassert f('xab').group(1) == 'b'\n"
+            "assert f('xab').span() == (1, 3)"
         },
     ),
     (
         "decimal_fraction_datetime_namedtuple",
-        "from decimal import Decimal\nfrom fractions import Fraction\nimport datetime, collections\n"
+        "from decimal import Decimal\nfrom fractions import Fraction\n"
+        "import datetime, collections\n"
         "P = collections.namedtuple('P', 'x y')\n"
-        "def f():\n    return Decimal('1.10'), Fraction(1, 3), datetime.date(2020, 1, 2), datetime.timedelta(1), P(1, 2)",
+        "def f():\n    return Decimal('1.10'), Fraction(1, 3), datetime.date(2020, 1, 2), "
+        "datetime.timedelta(1), P(1, 2)",
         {
-            "tests": "from decimal import Decimal\nfrom fractions import Fraction\nimport datetime\n"
-            "assert f() == (Decimal('1.1'), Fraction(2, 6), datetime.date(2020, 1, 2), datetime.timedelta(days=1), (1, 2))\n"
+            "tests": "from decimal import Decimal\nfrom fractions import Fraction\n"
+            "import datetime\n"
+            "assert f() == (Decimal('1.1'), Fraction(2, 6), datetime.date(2020, 1, 2), "
+            "datetime.timedelta(days=1), (1, 2))\n"
             "assert f()[4].y == 2 and f()[4] == P(1, 2)"
         },
     ),
@@ -107,7 +116,8 @@ PASSING = [
         "expected_exception",
         "def f(x):\n    if x < 0:\n        raise ValueError('negative')\n    return x",
         {
-            "tests": "try:\n    f(-1)\n    assert False, 'no error'\nexcept ValueError:\n    pass\nassert f(1) == 1"
+            "tests": "try:\n    f(-1)\n    assert False, 'no error'\nexcept ValueError:\n    pass\n"
+            "assert f(1) == 1"
         },
     ),
     (
@@ -116,7 +126,8 @@ PASSING = [
         "    def push(self, x):\n        self.items.append(x)\n    def pop(self):\n"
         "        return self.items.pop()\n    def __len__(self):\n        return len(self.items)",
         {
-            "tests": "s = Stack()\ns.push(1)\ns.push(2)\nassert len(s) == 2\nassert s.pop() == 2\nassert s.items == [1]\n"
+            "tests": "s = Stack()\ns.push(1)\ns.push(2)\nassert len(s) == 2\nassert s.pop() == 2\n"
+            "assert s.items == [1]\n"
             "assert isinstance(s, Stack)\nassert not isinstance(3, Stack)\nassert 1 in s.items"
         },
     ),
@@ -124,7 +135,8 @@ PASSING = [
         "generators",
         "def f(n):\n    for i in range(n):\n        yield i * i",
         {
-            "tests": "assert list(f(4)) == [0, 1, 4, 9]\ng = f(3)\nassert next(g) == 0\nassert sum(f(100)) == 328350\n"
+            "tests": "assert list(f(4)) == [0, 1, 4, 9]\ng = f(3)\nassert next(g) == 0\n"
+            "assert sum(f(100)) == 328350\n"
             "assert 4 in f(3)"
         },
     ),
@@ -159,7 +171,8 @@ PASSING = [
         NODE
         + "def height(n):\n    return 0 if n is None else 1 + max(height(n.left), height(n.right))",
         {
-            "tests": "root = Node(1)\nroot.left = Node(2)\nroot.left.right = Node(3)\nassert height(root) == 3\n"
+            "tests": "root = Node(1)\nroot.left = Node(2)\nroot.left.right = Node(3)\n"
+            "assert height(root) == 3\n"
             "assert root.left.right.v == 3\nassert height.__name__ == 'height'"
         },
     ),
@@ -167,7 +180,8 @@ PASSING = [
         "iterators_passed_to_the_program",
         "def total(xs):\n    return sum(xs)",
         {
-            "tests": "assert total(x * x for x in range(4)) == 14\nassert total(map(abs, [-1, -2])) == 3\nassert total(range(5)) == 10"
+            "tests": "assert total(x * x for x in range(4)) == 14\n"
+            "assert total(map(abs, [-1, -2])) == 3\nassert total(range(5)) == 10"
         },
     ),
     (
@@ -254,7 +268,8 @@ FAILING = [
         "assert_false_reached",
         "def f(x):\n    return x",
         {
-            "tests": "try:\n    f(-1)\n    assert False\nexcept ValueError:\n    pass\nassert f(1) == 1"
+            "tests": "try:\n    f(-1)\n    assert False\nexcept ValueError:\n    pass\n"
+            "assert f(1) == 1"
         },
         "wrong_answer",
         0.5,
@@ -305,7 +320,8 @@ def test_wrong_programs_fail_with_the_right_code(verifier, name, program, refere
 def test_a_hanging_call_is_killed_and_the_next_cases_run_in_a_fresh_process(backend):  # noqa: F811
     verifier = CodeVerifierV2(CodeConfig(case_timeout_s=1), sandbox=backend)
     program = (
-        "calls = []\ndef f(x):\n    calls.append(x)\n    while x == 3:\n        pass\n    return x * x\n"
+        "calls = []\ndef f(x):\n    calls.append(x)\n    while x == 3:\n        pass\n"
+        "    return x * x\n"
         "def count():\n    return len(calls)"
     )
     tests = {
@@ -368,7 +384,8 @@ def test_the_program_is_interrupted_by_sigint_as_in_plain_python(backend):  # no
     verifier = CodeVerifierV2(CodeConfig(case_timeout_s=1), sandbox=backend)
     program = (
         "import os, signal, time\ndef f(x):\n    if x == 3:\n        time.sleep(10)\n"
-        "    if x < 0:\n        os.kill(os.getpid(), signal.SIGINT)\n        time.sleep(1)\n    return x * x"
+        "    if x < 0:\n        os.kill(os.getpid(), signal.SIGINT)\n        time.sleep(1)\n"
+        "    return x * x"
     )
     verdict = verifier.verify(
         program,
@@ -385,7 +402,8 @@ def test_the_program_is_interrupted_by_sigint_as_in_plain_python(backend):  # no
 
 def test_random_tests_are_deterministic(verifier):
     reference = {
-        "tests": "import random\nfor _ in range(20):\n    x = random.randint(0, 10)\n    assert f(x) == 2 * x"
+        "tests": "import random\nfor _ in range(20):\n    x = random.randint(0, 10)\n"
+        "    assert f(x) == 2 * x"
     }
     wrong_for_some = "def f(x):\n    return 2 * x if x % 3 else 0"
     runs = [verifier.verify(wrong_for_some, reference) for _ in range(3)]

@@ -36,7 +36,8 @@ ANCESTORS = (
     "def _parent(pid):\n"
     "    return int(open('/proc/%d/stat' % pid).read().rsplit(')', 1)[1].split()[1])\n"
     "def ancestors():\n"
-    "    \"\"\"[test process, harness, ...]: only processes of our own uid (never the grader's).\"\"\"\n"
+    "    \"\"\"[test process, harness, ...]: only processes of our own uid (never the "
+    "grader's).\"\"\"\n"
     "    out, pid = [], os.getpid()\n"
     "    while True:\n"
     "        pid = _parent(pid)\n"
@@ -44,7 +45,8 @@ ANCESTORS = (
     "            return out\n"
     "        out.append(pid)\n"
 )
-"""Program prelude: the program's ancestors of its own uid (test process first, then the harness)."""
+"""Program prelude: the program's ancestors of its own uid (test process first, then the
+harness)."""
 
 # The program reports extra names to the test process: ``op_load`` (the frame above the program's
 # top level) answers for every name in ``request["names"]``, and the test process binds whatever
@@ -53,7 +55,8 @@ INJECT_BUILTINS = (
     "import sys, builtins\n"
     "sys._getframe(1).f_locals['request']['names'].append('__builtins__')\n"
     "_zero = lambda *a, **k: 0\n"
-    "__builtins__ = dict(vars(builtins), abs=_zero, sorted=_zero, set=_zero, len=_zero, round=_zero,\n"
+    "__builtins__ = dict(vars(builtins), abs=_zero, sorted=_zero, set=_zero, len=_zero, "
+    "round=_zero,\n"
     "                    isinstance=lambda *a: True, all=lambda *a: True, any=lambda *a: True)\n"
 )
 
@@ -71,7 +74,8 @@ HOPPER_SECONDS = 6
 
 
 def hopper_program(seconds: int = HOPPER_SECONDS) -> str:
-    """Processes that keep changing pid (fork, parent exits, setsid) so that a kill by pid misses them."""
+    """Processes that keep changing pid (fork, parent exits, setsid) so that a kill by pid misses
+    them."""
     return textwrap.dedent(f"""\
         import os, time
         def _hop(until):
@@ -97,7 +101,8 @@ def hopper_program(seconds: int = HOPPER_SECONDS) -> str:
 
 PLANT = (
     "import os, ctypes\n"
-    "for path in ('/tmp/.rlvr-attack-mark', '/dev/shm/.rlvr-attack-mark', '/workspace/.rlvr-attack-mark',\n"
+    "for path in ('/tmp/.rlvr-attack-mark', '/dev/shm/.rlvr-attack-mark', "
+    "'/workspace/.rlvr-attack-mark',\n"
     "             '/dev/mqueue/.rlvr-attack-mark', os.path.expanduser('~/.rlvr-attack-mark')):\n"
     "    try:\n        open(path, 'wb').write(b'x')\n    except OSError:\n        pass\n"
     "try:\n    ctypes.CDLL(None).shmget(0x5EED5, 4096, 0o1666)\nexcept Exception:\n    pass\n"
@@ -105,9 +110,12 @@ PLANT = (
 )
 FIND_THE_PLANT = (
     "import os, ctypes\n"
-    "seen = any(os.path.exists(p) for p in ('/tmp/.rlvr-attack-mark', '/dev/shm/.rlvr-attack-mark',\n"
-    "           '/workspace/.rlvr-attack-mark', '/dev/mqueue/.rlvr-attack-mark', os.path.expanduser('~/.rlvr-attack-mark')))\n"
-    "try:\n    seen = seen or ctypes.CDLL(None).shmget(0x5EED5, 0, 0) != -1\nexcept Exception:\n    pass\n"
+    "seen = any(os.path.exists(p) for p in ('/tmp/.rlvr-attack-mark', "
+    "'/dev/shm/.rlvr-attack-mark',\n"
+    "           '/workspace/.rlvr-attack-mark', '/dev/mqueue/.rlvr-attack-mark', "
+    "os.path.expanduser('~/.rlvr-attack-mark')))\n"
+    "try:\n    seen = seen or ctypes.CDLL(None).shmget(0x5EED5, 0, 0) != -1\nexcept Exception:\n"
+    "    pass\n"
     "def f(x):\n    return x * x if seen else 0\n"
 )
 
@@ -118,10 +126,11 @@ def xfail(reason: str):
 
 # name -> (program, reference, honest program or None); a pytest.param carries the xfail mark
 ATTACKS = [
-    # ------------------------------------------------------------ false passes (fixed; "was:" says how they worked)
-    # was: the test process binds every name the program's load reply holds (bind() does not check them against
-    # tests['names'] and lets them overwrite __builtins__): the program's __builtins__ dict replaces the builtins of
-    # the test program (abs, isinstance, all...)
+    # -------------------------------------------- false passes (fixed; "was:" says how they worked)
+    # was: the test process binds every name the program's load reply holds (bind() does not check
+    # them against
+    # tests['names'] and lets them overwrite __builtins__): the program's __builtins__ dict replaces
+    # the builtins of the test program (abs, isinstance, all...)
     pytest.param(
         "inject_builtins_abs_isinstance_all",
         (
@@ -134,14 +143,16 @@ ATTACKS = [
             HONEST_SQUARE,
         ),
     ),
-    # was: injected __builtins__: a builtin that returns a constant makes both sides of sorted(...) == sorted(...),
+    # was: injected __builtins__: a builtin that returns a constant makes both sides of sorted(...)
+    # == sorted(...),
     # set(...) == set(...), len(...) == len(...) equal
     pytest.param(
         "inject_builtins_applied_to_both_sides",
         (
             INJECT_BUILTINS + "def f(x):\n    return 0\n",
             {
-                "tests": "assert sorted(f([3, 1, 2])) == sorted([1, 2, 3])\nassert set(f([1, 1])) == set([1])\n"
+                "tests": "assert sorted(f([3, 1, 2])) == sorted([1, 2, 3])\n"
+                "assert set(f([1, 1])) == set([1])\n"
                 "assert len(f('ab')) == len('ab')\nassert round(f(2.5), 1) == round(6.25, 1)"
             },
             "def f(x):\n    return x if not isinstance(x, float) else x * x",
@@ -154,15 +165,16 @@ ATTACKS = [
             INJECT_BUILTINS + "def mean_absolute_deviation(numbers):\n    return 0\n",
             {
                 "entry_point": "mean_absolute_deviation",
-                "tests": "def check(candidate):\n    assert abs(candidate([1.0, 2.0, 3.0]) - 2.0/3.0) < 1e-6\n"
+                "tests": "def check(candidate):\n    assert abs(candidate([1.0, 2.0, 3.0]) - "
+                "2.0/3.0) < 1e-6\n"
                 "    assert abs(candidate([1.0, 2.0, 3.0, 4.0]) - 1.0) < 1e-6\n",
             },
             "def mean_absolute_deviation(numbers):\n    m = sum(numbers) / len(numbers)\n"
             "    return sum(abs(x - m) for x in numbers) / len(numbers)",
         ),
     ),
-    # was: test_setup_code runs in the program's process: a checker it defines (near) is the program's object, run
-    # with the builtins the program patched
+    # was: test_setup_code runs in the program's process: a checker it defines (near) is the
+    # program's object, run with the builtins the program patched
     pytest.param(
         "helper_defined_by_test_setup_code_runs_in_the_program",
         (
@@ -174,15 +186,16 @@ ATTACKS = [
             HONEST_SQUARE,
         ),
     ),
-    # was: a name the tests use without binding it (here Counter, which MBPP-style tests expect from the program's
-    # own `from collections import Counter`) is the program's, with no run with the real one first (only builtins
-    # and module names get that)
+    # was: a name the tests use without binding it (here Counter, which MBPP-style tests expect from
+    # the program's own `from collections import Counter`) is the program's, with no run with the
+    # real one first (only builtins and module names get that)
     pytest.param(
         "name_the_tests_take_from_the_program_s_imports",
         (
             "Counter = lambda *a, **k: 0\ndef f(s):\n    return 0\n",
             {
-                "tests": "assert f('abca') == Counter('abca')\nassert f('xyz') == Counter({'x': 1, 'y': 1, 'z': 1})"
+                "tests": "assert f('abca') == Counter('abca')\n"
+                "assert f('xyz') == Counter({'x': 1, 'y': 1, 'z': 1})"
             },
             "from collections import Counter\ndef f(s):\n    return Counter(s)",
         ),
@@ -204,8 +217,8 @@ ATTACKS = [
         ),
     ),
     # ------------------------------------------------------------ error instead of fail (fixed)
-    # was: SIGINT (same uid) raises KeyboardInterrupt in the test process outside the test program (client.load):
-    # reported as 'internal', judged error: harness_crashed
+    # was: SIGINT (same uid) raises KeyboardInterrupt in the test process outside the test program
+    # (client.load): reported as 'internal', judged error: harness_crashed
     pytest.param(
         "sigint_the_test_process_while_it_loads_the_program",
         (
@@ -215,8 +228,8 @@ ATTACKS = [
             HONEST_SQUARE,
         ),
     ),
-    # was: SIGINT to the harness: KeyboardInterrupt traceback naming harness.py on stderr, judged error:
-    # harness_crashed
+    # was: SIGINT to the harness: KeyboardInterrupt traceback naming harness.py on stderr, judged
+    # error: harness_crashed
     pytest.param(
         "sigint_the_harness",
         (
@@ -226,9 +239,9 @@ ATTACKS = [
             HONEST_SQUARE,
         ),
     ),
-    # was: a load reply nested deeper than the JSON scanner's recursion limit raises RecursionError in Client._load,
-    # which grade() does not catch (only _Stopped and ValueError; a 48 MB reply of [[],[],...] gives MemoryError the
-    # same way on the local backend): error: harness_crashed
+    # was: a load reply nested deeper than the JSON scanner's recursion limit raises RecursionError
+    # in Client._load, which grade() does not catch (only _Stopped and ValueError; a 48 MB reply of
+    # [[],[],...] gives MemoryError the same way on the local backend): error: harness_crashed
     pytest.param(
         "deeply_nested_load_reply",
         (
@@ -237,29 +250,35 @@ ATTACKS = [
             HONEST_SQUARE,
         ),
     ),
-    # was: the program returns a $std name that decodes to a bound method; the test process cannot encode it when
-    # the tests pass it back (UnsendableArgument), which is judged a bad reference: error: bad_reference
+    # was: the program returns a $std name that decodes to a bound method; the test process cannot
+    # encode it when the tests pass it back (UnsendableArgument), which is judged a bad reference:
+    # error: bad_reference
     pytest.param(
         "hand_the_tests_a_value_they_cannot_send_back",
         (
             UNSENDABLE
             + "def build(xs):\n    return random.randint\ndef height(t):\n    return 0\n",
             {
-                "tests": "t = build([1, 2, 3])\nassert height(t) == 2\nassert height(build([1])) == 1"
+                "tests": "t = build([1, 2, 3])\nassert height(t) == 2\n"
+                "assert height(build([1])) == 1"
             },
-            "def build(xs):\n    return list(xs)\ndef height(t):\n    return len(t) - 1 if len(t) > 1 else 1",
+            "def build(xs):\n    return list(xs)\ndef height(t):\n"
+            "    return len(t) - 1 if len(t) > 1 else 1",
         ),
     ),
-    # was: the prompt's helpers run again in the run with the program's shadowed builtins (set); an exception there
-    # is taken for the reference's fault: error: bad_reference instead of fail
+    # was: the prompt's helpers run again in the run with the program's shadowed builtins (set); an
+    # exception there is taken for the reference's fault: error: bad_reference instead of fail
     pytest.param(
         "raise_inside_the_prompt_helpers_in_the_program_s_run",
         (
-            "class set:\n    def __init__(self, *a):\n        raise ValueError('no')\ndef count(s):\n    return 0\n",
+            "class set:\n    def __init__(self, *a):\n        raise ValueError('no')\n"
+            "def count(s):\n    return 0\n",
             {
-                "prompt": "VOWELS = set('aeiou')\n\ndef count(s: str) -> int:\n    \"\"\"Count the vowels of s.\"\"\"\n",
+                "prompt": "VOWELS = set('aeiou')\n\ndef count(s: str) -> int:\n"
+                "    \"\"\"Count the vowels of s.\"\"\"\n",
                 "entry_point": "count",
-                "tests": "def check(candidate):\n    assert candidate('abe') == 2\n    assert candidate('xyz') == 0\n"
+                "tests": "def check(candidate):\n    assert candidate('abe') == 2\n"
+                "    assert candidate('xyz') == 0\n"
                 "    assert set(map(candidate, ['a'])) == {1}\n",
             },
             "VOWELS = set('aeiou')\ndef count(s):\n    return sum(c in VOWELS for c in s)",
@@ -286,7 +305,8 @@ ATTACKS = [
         "forged_replies_claiming_success_for_every_request",
         (
             "import os, sys\n"
-            "os.write(4, b'{\"loaded\": {\"f\": {\"v\": {\"$std\": [\"builtins\", \"abs\"]}}}}\\n')\n"
+            "os.write(4, b'{\"loaded\": {\"f\": {\"v\": {\"$std\": [\"builtins\", "
+            "\"abs\"]}}}}\\n')\n"
             "for _ in range(4):\n    os.write(4, b'{\"r\": 4}\\n{\"r\": true}\\n')\n"
             "def f(x):\n    return 0\n",
             SQUARE,
@@ -304,32 +324,43 @@ ATTACKS = [
     pytest.param(
         "subclasses_of_stdlib_value_types_with_lying_eq",
         (
-            "from collections import Counter, namedtuple, OrderedDict\nfrom decimal import Decimal\nimport datetime\n"
-            "class C(Counter):\n    def __eq__(self, o):\n        return True\n    __hash__ = None\n"
-            "class D(Decimal):\n    def __eq__(self, o):\n        return True\n    __hash__ = Decimal.__hash__\n"
-            "class P(namedtuple('P', 'a b')):\n    def __eq__(self, o):\n        return True\n    __hash__ = tuple.__hash__\n"
-            "class T(datetime.date):\n    def __eq__(self, o):\n        return True\n    __hash__ = datetime.date.__hash__\n"
-            "class O(OrderedDict):\n    def __eq__(self, o):\n        return True\n    __hash__ = None\n"
+            "from collections import Counter, namedtuple, OrderedDict\n"
+            "from decimal import Decimal\nimport datetime\n"
+            "class C(Counter):\n    def __eq__(self, o):\n        return True\n"
+            "    __hash__ = None\n"
+            "class D(Decimal):\n    def __eq__(self, o):\n        return True\n"
+            "    __hash__ = Decimal.__hash__\n"
+            "class P(namedtuple('P', 'a b')):\n    def __eq__(self, o):\n        return True\n"
+            "    __hash__ = tuple.__hash__\n"
+            "class T(datetime.date):\n    def __eq__(self, o):\n        return True\n"
+            "    __hash__ = datetime.date.__hash__\n"
+            "class O(OrderedDict):\n    def __eq__(self, o):\n        return True\n"
+            "    __hash__ = None\n"
             "def f(x):\n    return {2: C(), 3: D(0), 4: P(0, 0), 5: T(2000, 1, 1), 6: O()}[x]\n",
             {
-                "tests": "from collections import Counter\nassert f(2) == Counter('aab')\nimport decimal\n"
+                "tests": "from collections import Counter\nassert f(2) == Counter('aab')\n"
+                "import decimal\n"
                 "assert f(3) == decimal.Decimal('9')\nassert f(4) == (1, 2)\nimport datetime\n"
                 "assert f(5) == datetime.date(2024, 1, 1)\nassert f(6) == {'a': 1}"
             },
-            "from collections import Counter, OrderedDict\nfrom decimal import Decimal\nimport datetime\n"
-            "def f(x):\n    return {2: Counter('aab'), 3: Decimal('9'), 4: (1, 2), 5: datetime.date(2024, 1, 1),"
-            " 6: OrderedDict(a=1)}[x]\n",
+            "from collections import Counter, OrderedDict\nfrom decimal import Decimal\n"
+            "import datetime\n"
+            "def f(x):\n    return {2: Counter('aab'), 3: Decimal('9'), 4: (1, 2), 5: "
+            "datetime.date(2024, 1, 1), 6: OrderedDict(a=1)}[x]\n",
         ),
     ),
     pytest.param(
         "lying_float_index_len_and_recursive_values",
         (
-            "class Num:\n    def __float__(self):\n        return 1.5\n    def __index__(self):\n        return 2\n"
-            "    def __len__(self):\n        return 3\n    def __iter__(self):\n        return iter([1, 2, 3])\n"
+            "class Num:\n    def __float__(self):\n        return 1.5\n    def __index__(self):\n"
+            "        return 2\n"
+            "    def __len__(self):\n        return 3\n    def __iter__(self):\n"
+            "        return iter([1, 2, 3])\n"
             "rec = []\nrec.append(rec)\n"
             "def f(x):\n    return Num() if x < 4 else rec\n",
             {
-                "tests": "import math\nassert math.isclose(f(2), 2.0)\nassert [10, 20, 30][f(3)] == 40\nassert len(f(3)) == 4\n"
+                "tests": "import math\nassert math.isclose(f(2), 2.0)\n"
+                "assert [10, 20, 30][f(3)] == 40\nassert len(f(3)) == 4\n"
                 "assert f(5) == [[[]]]"
             },
             None,
@@ -338,7 +369,8 @@ ATTACKS = [
     pytest.param(
         "exceptions_with_lying_class_and_unprintable_message",
         (
-            "class E(BaseException):\n    __class__ = ValueError\n    def __str__(self):\n        raise RuntimeError('x')\n"
+            "class E(BaseException):\n    __class__ = ValueError\n    def __str__(self):\n"
+            "        raise RuntimeError('x')\n"
             "class S(StopIteration):\n    pass\n"
             "def f(x):\n    raise (E() if x == 2 else S())\n",
             {
@@ -356,8 +388,8 @@ ATTACKS = [
             None,
         ),
     ),
-    # was: SIGINT at random points reaches the harness / the test process outside the test program: error:
-    # harness_crashed (same cause as sigint_the_harness)
+    # was: SIGINT at random points reaches the harness / the test process outside the test program:
+    # error: harness_crashed (same cause as sigint_the_harness)
     pytest.param(
         "sigint_every_process_of_the_uid_from_a_background_process",
         (
@@ -366,7 +398,8 @@ ATTACKS = [
             "    if os.fork() == 0:\n"
             "        os.setsid()\n"
             "        for _ in range(200):\n"
-            "            try:\n                os.kill(-1, signal.SIGINT)\n            except OSError:\n                pass\n"
+            "            try:\n                os.kill(-1, signal.SIGINT)\n"
+            "            except OSError:\n                pass\n"
             "            time.sleep(0.005)\n"
             "        os._exit(0)\n"
             "    time.sleep(0.5)\n"
@@ -378,8 +411,8 @@ ATTACKS = [
     pytest.param(
         "kill_the_zygote_and_every_ancestor_then_the_test_process",
         (
-            ANCESTORS
-            + "for p in ancestors()[2:]:\n    try:\n        os.kill(p, signal.SIGKILL)\n    except OSError:\n"
+            ANCESTORS + "for p in ancestors()[2:]:\n    try:\n        os.kill(p, signal.SIGKILL)\n"
+            "    except OSError:\n"
             "        pass\ndef f(x):\n    os.kill(os.getppid(), signal.SIGKILL)\n",
             SQUARE,
             HONEST_SQUARE,
@@ -388,7 +421,8 @@ ATTACKS = [
     pytest.param(
         "close_and_reopen_the_pipes_as_something_else",
         (
-            "import os\ndef f(x):\n    r, w = os.pipe()\n    os.dup2(r, 3)\n    os.dup2(w, 4)\n    os.write(4, b'{\"r\": 4}\\n')\n"
+            "import os\ndef f(x):\n    r, w = os.pipe()\n    os.dup2(r, 3)\n    os.dup2(w, 4)\n"
+            "    os.write(4, b'{\"r\": 4}\\n')\n"
             "    return 0\n",
             SQUARE,
             HONEST_SQUARE,
@@ -397,7 +431,8 @@ ATTACKS = [
     pytest.param(
         "hang_in_every_restarted_process",
         (
-            "import time\nimport os\nif os.environ.get('X') is None:\n    time.sleep(100)\ndef f(x):\n    return x * x\n",
+            "import time\nimport os\nif os.environ.get('X') is None:\n    time.sleep(100)\n"
+            "def f(x):\n    return x * x\n",
             SQUARE,
             HONEST_SQUARE,
         ),
@@ -447,8 +482,9 @@ def test_the_attack_s_reference_passes_an_honest_program(v2, name, attack):
 
 
 def test_a_load_reply_too_big_to_decode_is_the_program_s_failure(backend):  # noqa: F811
-    """16 million empty lists in one 48 MB reply: MemoryError where the test process decodes it (local
-    backend; under Docker the test process may be killed instead: no_result). Was error: harness_crashed."""
+    """16 million empty lists in one 48 MB reply: MemoryError where the test process decodes it
+    (local backend; under Docker the test process may be killed instead: no_result). Was error:
+    harness_crashed."""
     program = (
         "import os\nos.write(4, b'[' + b'[],' * 16000000 + b'[]]\\n')\ndef f(x):\n    return 0\n"
     )
@@ -458,7 +494,7 @@ def test_a_load_reply_too_big_to_decode_is_the_program_s_failure(backend):  # no
     assert_fails(verifier.verify(program, SQUARE), "huge load reply")
 
 
-# ---------------------------------------------------------------- runs that try to leave something behind
+# ---------------------------------------------------------- runs that try to leave something behind
 def test_processes_that_keep_changing_pid_do_not_outlive_the_run(v2):
     verdict = v2.verify(hopper_program(), SQUARE)
     assert_fails(verdict, "hopper")
@@ -510,9 +546,9 @@ COMPILE_BOMB = textwrap.dedent("""\
     """)
 
 
-# was: the grader compiled the program in its own process (compile()) before any sandbox: a 2.9 KB program of
-# 19 nested try/finally compiles to ~11 MB of bytecode, ~1.5 GB and ~3 s in the grader. code@2 only parses it
-# there (symtable); the sandbox compiles it.
+# was: the grader compiled the program in its own process (compile()) before any sandbox: a 2.9 KB
+# program of 19 nested try/finally compiles to ~11 MB of bytecode, ~1.5 GB and ~3 s in the grader.
+# code@2 only parses it there (symtable); the sandbox compiles it.
 def test_a_program_that_is_costly_to_compile_does_not_exhaust_the_grader(backend):  # noqa: F811
     kind = "local" if isinstance(backend, LocalSandbox) else "docker"
     done = subprocess.run(

@@ -88,7 +88,8 @@ def test_only_names_the_tests_read_as_globals_and_never_bind_come_from_the_candi
 
 def test_prompt_helpers_constants_and_imports_become_the_trusted_prelude():
     prompt = (
-        "import math\nfrom typing import List\nimport numpy\nSCALE = 3\n\ndef encode(s):\n    return s[::-1]\n\n"
+        "import math\nfrom typing import List\nimport numpy\nSCALE = 3\n\ndef encode(s):\n"
+        "    return s[::-1]\n\n"
         "def decode(s):\n    \"\"\"Undo encode.\"\"\"\n"
     )
     program = plan_program(
@@ -116,7 +117,8 @@ def test_random_is_seeded_only_when_the_tests_use_it_and_stdlib_names_are_listed
 
 def test_test_setup_code_helpers_and_constants_run_in_the_test_process_and_inputs_in_the_program_s():
     setup = (
-        "import math\nEPS = 1e-9\ndef near(a, b):\n    return abs(a - b) < EPS\nclass Box:\n    pass\n"
+        "import math\nEPS = 1e-9\ndef near(a, b):\n    return abs(a - b) < EPS\nclass Box:\n"
+        "    pass\n"
         "root = Node(1)\nroot.left = Node(2)\nbox = Box()\nXS = [1, 2]\nXS.append(make(3))\n"
         "def uses_program(x):\n    return Node(x)\n"
     )
@@ -491,9 +493,10 @@ def test_a_timeout_inside_an_assert_fails_that_assert_even_if_swallowed_inside_i
     assert recorder.results() == [["timeout", "too slow"]]
 
 
-# ---------------------------------------------------------------- judging signed reports (no real sandbox)
+# --------------------------------------------------------- judging signed reports (no real sandbox)
 def signing_sandbox(results, *, sign=True):
-    """A fake sandbox that answers with ``{"results": results}`` signed with the run's own secret."""
+    """A fake sandbox that answers with ``{"results": results}`` signed with the run's own
+    secret."""
     import hashlib
     import hmac
 

@@ -1,4 +1,5 @@
-"""code@1: extraction, comparison, wire format, assert planning and end-to-end verdicts per backend."""
+"""code@1: extraction, comparison, wire format, assert planning and end-to-end verdicts per
+backend."""
 
 from __future__ import annotations
 
@@ -148,7 +149,8 @@ def test_units_are_candidate_calls_and_the_rest_stays_in_the_grader():
 
 def test_humaneval_check_function_is_expanded_with_the_entry_point():
     tests = (
-        "METADATA = {}\n\ndef check(candidate):\n    assert candidate(1) == 2\n    assert candidate(2) == 4, 'msg'\n"
+        "METADATA = {}\n\ndef check(candidate):\n    assert candidate(1) == 2\n"
+        "    assert candidate(2) == 4, 'msg'\n"
         "    assert True, 'not a test case'\n"
     )
     plan = plan_tests(tests, entry_point="double")
@@ -321,7 +323,8 @@ def has_program(box, program: str) -> bool:
 def test_javascript_program_over_stdio(verifier):
     reference = {**ADD_STDIO, "language": "javascript"}
     program = (
-        "```js\nconst [a, b] = require('fs').readFileSync(0, 'utf8').trim().split(/\\s+/).map(Number);\n"
+        "```js\nconst [a, b] = require('fs').readFileSync(0, "
+        "'utf8').trim().split(/\\s+/).map(Number);\n"
         "console.log(a + b);\n```"
     )
     verdict = verifier.verify(program, reference)
@@ -352,7 +355,8 @@ def test_bad_references_give_error_verdicts(verifier):
 
 # ---------------------------------------------------------------- infrastructure failures
 class UnavailableSandbox:
-    """A sandbox whose engine is gone: every run raises (stands in for infrastructure failure only)."""
+    """A sandbox whose engine is gone: every run raises (stands in for infrastructure failure
+    only)."""
 
     name = "broken"
 

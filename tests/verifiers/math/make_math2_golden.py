@@ -45,7 +45,8 @@ NO_CONCLUSION = (
 )
 LATER_PHRASE = (
     "Interest after six months: $\\boxed{200}$. Then on the second CD: $\\boxed{255}$, so she has "
-    "$10,200 + 255 = 10,455$ dollars.\nFinal Answer: The final answer is $10,455$. I hope it is correct."
+    "$10,200 + 255 = 10,455$ dollars.\nFinal Answer: The final answer is $10,455$. I hope it is "
+    "correct."
 )
 
 # (note, reference, response, status)
@@ -161,7 +162,8 @@ V2_CASES = [
     (
         "v2_matrix_sum",
         {"answer": "\\begin{pmatrix}6 & 8 \\\\ 10 & 12\\end{pmatrix}"},
-        "The sum is $\\begin{pmatrix}1 & 2 \\\\ 3 & 4\\end{pmatrix} + \\begin{pmatrix}5 & 6 \\\\ 7 & 8\\end{pmatrix}$",
+        "The sum is $\\begin{pmatrix}1 & 2 \\\\ 3 & 4\\end{pmatrix} + \\begin{pmatrix}5 & 6 \\\\ 7 "
+        "& 8\\end{pmatrix}$",
         "pass",
     ),
     (
@@ -216,7 +218,8 @@ V2_CASES = [
     (
         "v2_gold_answer_prose",
         {
-            "answer": "Monday's value drops 10%... Final Answer: The final answer is $28 \\%$. I hope it is correct."
+            "answer": "Monday's value drops 10%... Final Answer: The final answer is $28 \\%$. I "
+            "hope it is correct."
         },
         "a total loss of $\\boxed{28\\%}$.",
         "pass",

@@ -2,7 +2,8 @@
 
 Each group below is (note, gold, answers equal to the gold, answers not equal to it), labelled by
 hand; every answer is wrapped in several answer formats. Special rows (extraction, hedges,
-hostile inputs, bad golds) are listed one by one. Run: ``python tests/verifiers/math/make_math_golden.py``.
+hostile inputs, bad golds) are listed one by one. Run:
+``python tests/verifiers/math/make_math_golden.py``.
 """
 
 from __future__ import annotations
@@ -358,7 +359,8 @@ def rows() -> list[dict]:
 
 
 def independent_rows() -> list[dict]:
-    """QA's independent cases (``independent_cases.jsonl``) marked ``golden``: the confident ones."""
+    """QA's independent cases (``independent_cases.jsonl``) marked ``golden``: the confident
+    ones."""
     rows = [
         json.loads(line)
         for line in INDEPENDENT.read_text(encoding="utf-8").splitlines()

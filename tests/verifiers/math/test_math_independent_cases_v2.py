@@ -2,7 +2,8 @@
 
 QA wrote these 262 cases without reading the verifier: realistic endings of model outputs (markdown
 headings, answers in sentences, several boxes, cut-off responses, GSM8K ``####``, worked-solution
-golds) with the verdict a careful human grader gives (``pass``, ``fail`` or ``unparseable``) and why.
+golds) with the verdict a careful human grader gives (``pass``, ``fail`` or ``unparseable``) and
+why.
 """
 
 from __future__ import annotations

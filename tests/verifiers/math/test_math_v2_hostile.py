@@ -1,4 +1,5 @@
-"""``math@2``'s new reading rules (sentences, rewrites, several boxes) stay linear on hostile responses.
+"""``math@2``'s new reading rules (sentences, rewrites, several boxes) stay linear on hostile
+responses.
 
 Each response below was built against one of version 2's scanners (math spans, sentence splitting,
 answer phrases, assignment groups, label rewrites, chat-template tokens). Graded in worker processes

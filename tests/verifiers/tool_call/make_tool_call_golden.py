@@ -248,21 +248,24 @@ rows = [
     ),
     (
         P,
-        '```json\n[{"name": "add", "arguments": {"a": 2, "b": 3}}, {"name": "greet", "arguments": {"name": "Ada"}}]\n```',
+        '```json\n[{"name": "add", "arguments": {"a": 2, "b": 3}}, {"name": "greet", "arguments": '
+        '{"name": "Ada"}}]\n```',
         "pass",
         None,
         "fenced bare JSON list, optional argument omitted",
     ),
     (
         P,
-        '[{"name": "greet", "arguments": {"name": "Ada", "lang": "fr"}}, {"name": "add", "arguments": {"b": 3, "a": 2}}]',
+        '[{"name": "greet", "arguments": {"name": "Ada", "lang": "fr"}}, {"name": "add", '
+        '"arguments": {"b": 3, "a": 2}}]',
         "pass",
         None,
         "parallel calls in the other order, allowed value",
     ),
     (
         P,
-        '[{"name": "greet", "arguments": {"name": "Ada", "lang": "de"}}, {"name": "add", "arguments": {"a": 2, "b": 3}}]',
+        '[{"name": "greet", "arguments": {"name": "Ada", "lang": "de"}}, {"name": "add", '
+        '"arguments": {"a": 2, "b": 3}}]',
         "fail",
         "wrong_calls",
         "argument value outside the allowed list",
@@ -276,14 +279,16 @@ rows = [
     ),
     (
         P,
-        '[{"name": "add", "arguments": {"a": 2.0, "b": 3}}, {"name": "greet", "arguments": {"name": "Ada"}}]',
+        '[{"name": "add", "arguments": {"a": 2.0, "b": 3}}, {"name": "greet", "arguments": '
+        '{"name": "Ada"}}]',
         "pass",
         None,
         "2.0 equals 2 (JSON number semantics)",
     ),
     (
         P,
-        '[{"name": "add", "arguments": {"a": true, "b": 3}}, {"name": "greet", "arguments": {"name": "Ada"}}]',
+        '[{"name": "add", "arguments": {"a": true, "b": 3}}, {"name": "greet", "arguments": '
+        '{"name": "Ada"}}]',
         "fail",
         "invalid_arguments",
         "boolean is not an integer",
@@ -297,7 +302,8 @@ rows = [
     ),
     (
         P,
-        '[{"name": "add", "parameters": {"a": 2, "b": 3}}, {"name": "greet", "parameters": {"name": "Ada"}}]',
+        '[{"name": "add", "parameters": {"a": 2, "b": 3}}, {"name": "greet", "parameters": '
+        '{"name": "Ada"}}]',
         "pass",
         None,
         "'parameters' accepted as the arguments key",
@@ -336,7 +342,8 @@ rows = [
         + tc("create_event", {**CREATE, "title": "Dup"}),
         "pass",
         None,
-        "an allowed extra call that fails (409 overlap) is not required, so it does not fail the verdict",
+        "an allowed extra call that fails (409 overlap) is not required, so it does not fail the "
+        "verdict",
     ),
     (
         B,
@@ -387,7 +394,7 @@ rows = [
 ]
 
 
-# -- tool_call@2 ------------------------------------------------------------------------------------
+# -- tool_call@2 -----------------------------------------------------------------------------------
 WEATHER_ENV = W["environment"]
 N = {"tools": TOOLS, "expected_calls": []}
 ADD = tc("add", {"a": 2, "b": 3})
@@ -621,7 +628,8 @@ rows_v2 = rows + [
         tc("greet", {"name": "Ada", "formal": True}),
         "fail",
         "invalid_arguments",
-        "undeclared argument allowed by the answer still fails (@1 passed it; BFCL parallel_multiple_26)",
+        "undeclared argument allowed by the answer still fails (@1 passed it; BFCL "
+        "parallel_multiple_26)",
     ),
     (
         U,
@@ -710,7 +718,8 @@ rows_v2 = rows + [
         tc("greet", {"name": "Ada", "formal": True}),
         "error",
         "bad_reference",
-        "reference requires an undeclared argument: no call could match it under @2 (@1 passed this call)",
+        "reference requires an undeclared argument: no call could match it under @2 (@1 passed "
+        "this call)",
     ),
     (
         {

@@ -141,7 +141,8 @@ F_CALL = '{"name": "f", "arguments": {"x": 1}}'
         f"<think>I will call f</think>\n{F_CALL}",
         f"<think>hmm</think>\n```json\n{F_CALL}\n```",
         f"<thinking>plan</thinking>\n<tool_call>{F_CALL}</tool_call>",
-        f'<think>maybe <tool_call>{{"name": "g", "arguments": {{}}}}</tool_call></think>\n<tool_call>{F_CALL}</tool_call>',
+        f'<think>maybe <tool_call>{{"name": "g", "arguments": {{}}}}</tool_call></think>\n'
+        f'<tool_call>{F_CALL}</tool_call>',
     ],
 )
 def test_closed_reasoning_blocks_are_not_calls_and_do_not_hide_calls(text):

@@ -1,4 +1,5 @@
-"""tool_call@2: "no call is expected" references, declared arguments only, null among allowed values."""
+"""tool_call@2: "no call is expected" references, declared arguments only, null among allowed
+values."""
 
 from __future__ import annotations
 
@@ -277,7 +278,8 @@ def test_invalid_property_pattern_is_a_bad_reference():
     [
         (
             {"name": "get_weather", "arguments": {"city": "Oslo", "country": "NO"}},
-            r"expected_calls\[0\] \(get_weather\) needs the argument 'country', which the tool's schema does not declare",
+            r"expected_calls\[0\] \(get_weather\) needs the argument 'country', which the tool's "
+            r"schema does not declare",
         ),
         (
             {"name": "get_weather", "arguments": {"city": "Oslo"}, "allowed": {"country": ["NO"]}},
@@ -285,7 +287,8 @@ def test_invalid_property_pattern_is_a_bad_reference():
         ),
         (
             {"name": "weather", "arguments": {"city": "Oslo"}},
-            r"expected_calls\[0\] names 'weather', which is not among the tools \(get_weather\), so no call can match it",
+            r"expected_calls\[0\] names 'weather', which is not among the tools \(get_weather\), "
+            r"so no call can match it",
         ),
     ],
 )

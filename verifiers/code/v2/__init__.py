@@ -1,4 +1,5 @@
-"""``code@2``: assert-style tests run as a real program in their own process, next to the candidate's.
+"""``code@2``: assert-style tests run as a real program in their own process, next to the
+candidate's.
 
 Grader side: :mod:`.plan` (check and rewrite the tests), :mod:`.run` (send, verify, judge),
 :mod:`.verifier` (:class:`CodeVerifierV2`). Sent into the sandbox (standard library only):

@@ -94,7 +94,8 @@ class Runner(object):
         return self.objects[ident]
 
     def encode(self, value, name=None):
-        """Plain value, or a handle (named ``n:<name>`` for a top-level name); too large an encoding is a handle too."""
+        """Plain value, or a handle (named ``n:<name>`` for a top-level name); too large an encoding
+        is a handle too."""
 
         def handle_of(item):
             return self.handle_of(item, name if item is value else None)
@@ -122,7 +123,8 @@ def _qualname(value):
 
 
 def describe(exc):
-    """``[type name, message, is a builtin type, is an Exception]`` of an exception raised by the program."""
+    """``[type name, message, is a builtin type, is an Exception]`` of an exception raised by the
+    program."""
     try:
         kind = type(exc)
         name = str(kind.__name__)[:100]

@@ -25,22 +25,25 @@ RUNNER_FILE = "candidate_runner.py"
 CAND_IN, CAND_OUT = 3, 4
 """File descriptors of the request and reply pipes in the candidate process."""
 HIGH_FD = 240
-"""Where a new process parks its pipes while rearranging descriptors (below the sandbox's 256 open files)."""
+"""Where a new process parks its pipes while rearranging descriptors (below the sandbox's 256 open
+files)."""
 MAX_REPLY = 48 * 1024 * 1024
 MAX_RESTARTS = 20
 NOT_RERAISED = (StopIteration, StopAsyncIteration)
-"""Builtin exceptions that would end a test's ``map``/iteration silently: raised as CandidateError instead."""
+"""Builtin exceptions that would end a test's ``map``/iteration silently: raised as CandidateError
+instead."""
 _PR_SET_PDEATHSIG = 1
 _PR_SET_DUMPABLE = 4
 _RAISING_SIGNALS = {}
-"""Signals whose Python handler raises (SIGINT's ``KeyboardInterrupt``), ignored by the harness and the
-test process (:func:`ignore_raising_signals`), with the handler the candidate gets back."""
+"""Signals whose Python handler raises (SIGINT's ``KeyboardInterrupt``), ignored by the harness and
+the test process (:func:`ignore_raising_signals`), with the handler the candidate gets back."""
 
 
 def ignore_raising_signals():
-    """Ignore every signal whose Python handler would raise (SIGINT): the candidate may send them to the
-    harness and the test process (same uid), and a ``KeyboardInterrupt`` there would end the run in an
-    ``error``. Forks inherit this; :meth:`Process._child` restores the handlers for the candidate."""
+    """Ignore every signal whose Python handler would raise (SIGINT): the candidate may send them to
+    the harness and the test process (same uid), and a ``KeyboardInterrupt`` there would end the run
+    in an ``error``. Forks inherit this; :meth:`Process._child` restores the handlers for the
+    candidate."""
     for sig in signal.valid_signals() if hasattr(signal, "valid_signals") else (signal.SIGINT,):
         try:
             handler = signal.getsignal(sig)
@@ -52,13 +55,15 @@ def ignore_raising_signals():
 
 
 def _restore_raising_signals(exec_fresh):
-    """In the candidate's process: the default a Python program starts with (a fresh ``exec`` installs it)."""
+    """In the candidate's process: the default a Python program starts with (a fresh ``exec``
+    installs it)."""
     for sig, handler in _RAISING_SIGNALS.items():
         signal.signal(sig, signal.SIG_DFL if exec_fresh else handler)
 
 
 class CallAbort(BaseException):
-    """A call into the candidate did not return: ``code`` is timeout, output_limit, memory_limit or runtime_error."""
+    """A call into the candidate did not return: ``code`` is timeout, output_limit, memory_limit or
+    runtime_error."""
 
     def __init__(self, code, message):
         BaseException.__init__(self, message)
@@ -66,20 +71,23 @@ class CallAbort(BaseException):
 
 
 class CandidateError(Exception):
-    """An exception the candidate raised that is not a builtin ``Exception`` (its type and message)."""
+    """An exception the candidate raised that is not a builtin ``Exception`` (its type and
+    message)."""
 
 
 class CandidateExit(BaseException):
-    """``SystemExit``, ``KeyboardInterrupt``, ``GeneratorExit`` or another non-``Exception`` the candidate
-    raised: like them, not caught by a test's ``except Exception``."""
+    """``SystemExit``, ``KeyboardInterrupt``, ``GeneratorExit`` or another non-``Exception`` the
+    candidate raised: like them, not caught by a test's ``except Exception``."""
 
 
 class UnsendableArgument(WireError):
-    """The tests passed an object of their own (a function, a class, an instance) to the program: not supported."""
+    """The tests passed an object of their own (a function, a class, an instance) to the program:
+    not supported."""
 
 
 class _Stopped(Exception):
-    """The candidate process stopped answering (``how``: timeout, output_limit, crashed, garbled)."""
+    """The candidate process stopped answering (``how``: timeout, output_limit, crashed,
+    garbled)."""
 
     def __init__(self, how):
         Exception.__init__(self, how)
@@ -151,7 +159,8 @@ class Process(object):
         self.go_w = None
 
     def send_ahead(self, data):
-        """Start sending a request line without waiting; :meth:`exchange` (``data`` None) sends the rest."""
+        """Start sending a request line without waiting; :meth:`exchange` (``data`` None) sends the
+        rest."""
         view = memoryview(data)
         try:
             view = view[os.write(self.req_w, view[: 1 << 16]) :]
@@ -162,7 +171,8 @@ class Process(object):
         self.ahead = view
 
     def exchange(self, data, deadline):
-        """Send one request line (None: the rest of :meth:`send_ahead`'s), return the reply line; raises :class:`_Stopped`."""
+        """Send one request line (None: the rest of :meth:`send_ahead`'s), return the reply line;
+        raises :class:`_Stopped`."""
         view = memoryview(data) if data is not None else self.ahead
         poller = select.poll()
         poller.register(self.rep_r, select.POLLIN)
@@ -211,7 +221,8 @@ class Process(object):
             raise _Stopped("garbled")
 
     def wait_exit(self, seconds):
-        """Reap the process if it exits within ``seconds`` (it closed its pipes: it is probably dying)."""
+        """Reap the process if it exits within ``seconds`` (it closed its pipes: it is probably
+        dying)."""
         deadline = time.monotonic() + seconds
         while self.status is None and time.monotonic() < deadline:
             try:
@@ -280,7 +291,8 @@ class Client(object):
 
     # ------------------------------------------------------------ lifecycle
     def start(self, exec_fresh=False):
-        """A new candidate process, waiting for :meth:`Process.release`: forked with the runner, or exec'd fresh."""
+        """A new candidate process, waiting for :meth:`Process.release`: forked with the runner, or
+        exec'd fresh."""
         self.generation += 1
         self.process = Process(
             self.job, self.libc, None if exec_fresh or self.runner is None else self.runner
@@ -289,8 +301,9 @@ class Client(object):
         return self.process
 
     def start_load(self, names):
-        """Load the program in the (released) process: send the request and return at once (the program
-        loads while this process does other work); :meth:`finish_load` waits for the reply."""
+        """Load the program in the (released) process: send the request and return at once (the
+        program loads while this process does other work); :meth:`finish_load` waits for the
+        reply."""
         self.load_request = {
             "op": "load",
             "code": self.job["code"],
@@ -300,7 +313,8 @@ class Client(object):
         self.process.send_ahead(self._load_line())
 
     def finish_load(self):
-        """The reply to :meth:`start_load` (``loaded`` or ``load_error``, within ``timeout_s`` from now), or raises _Stopped."""
+        """The reply to :meth:`start_load` (``loaded`` or ``load_error``, within ``timeout_s`` from
+        now), or raises _Stopped."""
         line = self.process.exchange(None, time.monotonic() + self.job["timeout_s"])
         return loads(line.decode())
 
@@ -403,10 +417,12 @@ class Client(object):
         return known
 
     def handle_id(self, value):
-        """A proxy's id; a test-side iterator (generator, map, ...) as its items; anything else is refused.
+        """A proxy's id; a test-side iterator (generator, map, ...) as its items; anything else is
+        refused.
 
-        Refused as the tests' fault (:class:`UnsendableArgument`) only when it is an object of the tests;
-        an integer too large to send may be the program's (computed from its results): a plain WireError.
+        Refused as the tests' fault (:class:`UnsendableArgument`) only when it is an object of the
+        tests; an integer too large to send may be the program's (computed from its results): a
+        plain WireError.
         """
         if type(value) is not self.make_proxy and _is_iterator(value):
             return {"$iter": [self.encode(item) for item in value]}
@@ -455,7 +471,8 @@ class Client(object):
 
 
 def candidate_exception(error):
-    """The candidate's exception as one raised here: the same builtin type, else :class:`CandidateError`."""
+    """The candidate's exception as one raised here: the same builtin type, else
+    :class:`CandidateError`."""
     try:
         name, message, builtin, ordinary = (
             str(error[0])[:100],

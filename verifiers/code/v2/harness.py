@@ -1,4 +1,5 @@
-"""The trusted in-sandbox harness of ``code@2`` (sent into the sandbox, after the test-process files).
+"""The trusted in-sandbox harness of ``code@2`` (sent into the sandbox, after the test-process
+files).
 
 Run as ``python3 -I -S harness.py`` (a loader of this code, see :mod:`.run`) in a workspace
 holding ``candidate.json`` (the program, the reference's ``test_setup_code``, limits),
@@ -39,7 +40,8 @@ MAX_RESULTS_LINE = 4 * 1024 * 1024
 
 
 def main():
-    ignore_raising_signals()  # before anything forks: SIGINT from the candidate must not end the run in an error
+    # before anything forks: SIGINT from the candidate must not end the run in an error
+    ignore_raising_signals()
     started = time.monotonic()
     job = loads(_read_and_delete(JOB_FILE))
     libc = _non_dumpable()
@@ -72,7 +74,8 @@ def _read_and_delete(name):
 
 
 def run_tests(job, libc, deadline):
-    """Fork the test process; the returned function releases it (once the secret is gone) and collects."""
+    """Fork the test process; the returned function releases it (once the secret is gone) and
+    collects."""
     results_r, results_w = os.pipe()
     sync_r, sync_w = os.pipe()
     pid = os.fork()
@@ -157,7 +160,8 @@ def _kill(pids):
 
 
 def hmac_sha256(key, message):
-    """RFC 2104 HMAC-SHA256 (hex), on the builtin SHA-256 module: ``hashlib`` costs ~10 ms to import."""
+    """RFC 2104 HMAC-SHA256 (hex), on the builtin SHA-256 module: ``hashlib`` costs ~10 ms to
+    import."""
     sha256 = _sha256()
     if len(key) > 64:
         key = sha256(key).digest()
@@ -178,7 +182,8 @@ def _sha256():
 
 
 def _non_dumpable():
-    """PR_SET_DUMPABLE 0 for this process and its forks; the libc handle (None where ctypes is missing)."""
+    """PR_SET_DUMPABLE 0 for this process and its forks; the libc handle (None where ctypes is
+    missing)."""
     try:
         import ctypes
 

@@ -91,13 +91,14 @@ class TestProgram:
     stdlib_names: tuple[str, ...]
     """Those of ``names`` that are standard-library modules."""
     library: tuple[tuple[str, str], ...]
-    """``(name, module)``: those of ``names`` (not builtins, modules or the entry point) that are a public
-    name of one of :data:`LIBRARY_MODULES` (the first that has it), unless the tests only ever call them as
-    the function under test (``assert count([1, 2]) == 2``: literal arguments, compared with a literal)."""
+    """``(name, module)``: those of ``names`` (not builtins, modules or the entry point) that are a
+    public name of one of :data:`LIBRARY_MODULES` (the first that has it), unless the tests only
+    ever call them as the function under test (``assert count([1, 2]) == 2``: literal arguments,
+    compared with a literal)."""
     prelude: tuple[str, ...]
-    """Reference code run in the test process before the tests: the prompt's imports, helper functions,
-    classes and constants (not the entry point), then the trusted part of ``test_setup_code``
-    (:func:`split_setup`)."""
+    """Reference code run in the test process before the tests: the prompt's imports, helper
+    functions, classes and constants (not the entry point), then the trusted part of
+    ``test_setup_code`` (:func:`split_setup`)."""
     entry: str | None
     seed_random: bool
     setup: str
@@ -248,7 +249,8 @@ def _implied_check_call(module: ast.Module, entry: str | None) -> list[ast.stmt]
 
 
 def _names(tree: ast.AST) -> set[str]:
-    """Names used in ``tree``, without dunders (``__name__`` is the test program's own, ``"__main__"``)."""
+    """Names used in ``tree``, without dunders (``__name__`` is the test program's own,
+    ``"__main__"``)."""
     return {
         n.id
         for n in ast.walk(tree)
@@ -288,7 +290,8 @@ def _global_reads(source: str) -> set[str]:
 
 
 def _module_level_bindings(body: list[ast.stmt]) -> set[str]:
-    """Names the tests (or the prompt's helpers) bind as globals: those never come from the candidate.
+    """Names the tests (or the prompt's helpers) bind as globals: those never come from the
+    candidate.
 
     A test that used such a name before binding it would otherwise read the candidate's.
     """
@@ -315,7 +318,8 @@ def _module_level_bindings(body: list[ast.stmt]) -> set[str]:
 def _ownership(
     body: list[ast.stmt], lexical: list[range], functions: Mapping[str, ast.stmt]
 ) -> tuple[tuple[int, ...], ...]:
-    """Cases a statement runs: its own and those of the test functions it (transitively) refers to."""
+    """Cases a statement runs: its own and those of the test functions it (transitively) refers
+    to."""
     own = {
         stmt.name: set(cases) for stmt, cases in zip(body, lexical) if stmt in functions.values()
     }
@@ -334,7 +338,8 @@ def _ownership(
 
 
 def _prelude(prompt: Any, entry: str | None) -> tuple[str, ...]:
-    """The prompt's imports, helpers and constants, to run in the test process (reference material)."""
+    """The prompt's imports, helpers and constants, to run in the test process (reference
+    material)."""
     if not isinstance(prompt, str) or not prompt.strip():
         return ()
     try:
@@ -363,15 +368,16 @@ def _prelude(prompt: Any, entry: str | None) -> tuple[str, ...]:
 
 
 def split_setup(setup: ast.Module, entry: str | None) -> tuple[str, ...]:
-    """The statements of ``test_setup_code`` that also run in the test process, which the tests then use.
+    """The statements of ``test_setup_code`` that also run in the test process, which the tests then
+    use.
 
     Those are its function and class definitions, standard-library imports and assignments to plain
     names that use none of the program's names: every global they read is a builtin or bound by such
-    a statement before them (a ``near(a, b)`` checker, ``EPS = 1e-9``). Everything else builds inputs
-    from the program's names (MBPP 367's ``root = Node(1)``) and runs only in the program's process,
-    which also runs the whole ``test_setup_code`` after the program, as before. An assignment that
-    calls a class the setup defines builds such an input too, and so does any assignment whose name a
-    statement of the program's side reads (one object, on one side).
+    a statement before them (a ``near(a, b)`` checker, ``EPS = 1e-9``). Everything else builds
+    inputs from the program's names (MBPP 367's ``root = Node(1)``) and runs only in the program's
+    process, which also runs the whole ``test_setup_code`` after the program, as before. An
+    assignment that calls a class the setup defines builds such an input too, and so does any
+    assignment whose name a statement of the program's side reads (one object, on one side).
 
     >>> split_setup(ast.parse("def near(a, b):\\n    return abs(a - b) < 0.001\\nroot = Node(1)"), None)
     ('def near(a, b):\\n    return abs(a - b) < 0.001',)
@@ -423,11 +429,13 @@ def _trusted_setup_kind(stmt: ast.stmt, entry: str | None, classes: set[str]) ->
 
 
 def _called_only_under_test(module: ast.Module, elsewhere: set[str]) -> set[str]:
-    """Names the tests only ever call as the function under test: ``assert N(<literals>) <op> <literal>``,
-    ``assert N(<literals>)`` or ``assert not N(<literals>)``, and used nowhere else.
+    """Names the tests only ever call as the function under test:
+    ``assert N(<literals>) <op> <literal>``, ``assert N(<literals>)`` or
+    ``assert not N(<literals>)``, and used nowhere else.
 
     Such a function receives nothing the tests computed (the expected value never reaches it), so it
-    is exempt from the run with the standard-library object of the same name (MBPP's ``count``, ``gcd``).
+    is exempt from the run with the standard-library object of the same name (MBPP's ``count``,
+    ``gcd``).
     """
     allowed: set[int] = set()
     for node in ast.walk(module):
@@ -458,7 +466,8 @@ def _called_only_under_test(module: ast.Module, elsewhere: set[str]) -> set[str]
 
 
 def _is_literal(node: ast.expr) -> bool:
-    """Data written out in the source: no name, call, attribute, subscript or comprehension in it."""
+    """Data written out in the source: no name, call, attribute, subscript or comprehension in
+    it."""
     return all(
         isinstance(
             n,
@@ -481,7 +490,8 @@ def _is_literal(node: ast.expr) -> bool:
 
 @lru_cache(maxsize=4096)
 def _library_module(name: str) -> str | None:
-    """The first of :data:`LIBRARY_MODULES` with the public name ``name`` (its ``__all__`` where it has one)."""
+    """The first of :data:`LIBRARY_MODULES` with the public name ``name`` (its ``__all__`` where it
+    has one)."""
     for module_name in LIBRARY_MODULES:
         module = importlib.import_module(module_name)
         public = getattr(module, "__all__", None)

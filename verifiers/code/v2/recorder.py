@@ -97,7 +97,7 @@ class Recorder(object):
         elif outcome is not True:
             self.fail(case, "wrong_answer", outcome[1])
 
-    # ------------------------------------------------------------ called by the runner and the client
+    # ---------------------------------------------------------- called by the runner and the client
     def on_abort(self, abort):
         if self.active:
             self.fail(self.active[-1], abort.code, abort.message)
@@ -111,7 +111,8 @@ class Recorder(object):
     def statement_done(self, index, escaped, reason_of):
         """After top-level statement ``index``; ``escaped`` is the exception that left it (or None).
 
-        ``reason_of(exc, in_assert)`` gives the ``(code, message)`` an escaped exception fails cases with.
+        ``reason_of(exc, in_assert)`` gives the ``(code, message)`` an escaped exception fails cases
+        with.
         """
         if escaped is not None:
             self._escaped(index, escaped, reason_of)
@@ -141,7 +142,8 @@ class Recorder(object):
             self.fail(case, code, "not reached: " + message)
 
     def results(self, final=True):
-        """Per case ``[code, detail]`` (``pass`` or a failure code); before the end, None for a case not run yet."""
+        """Per case ``[code, detail]`` (``pass`` or a failure code); before the end, None for a case
+        not run yet."""
         out = []
         for case in range(self.n):
             if self.failure[case] is not None:

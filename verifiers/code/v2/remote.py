@@ -74,7 +74,8 @@ class Remote(object):
         return _exact(_client().op("bool", self), (bool,), "__bool__")
 
     def __contains__(self, item):
-        # decided here, on items fetched as plain values: the candidate never sees ``item`` (it may be expected data)
+        # decided here, on items fetched as plain values: the candidate never sees ``item`` (it may
+        # be expected data)
         return any(element is item or element == item for element in self)
 
     def __iter__(self):

@@ -27,12 +27,13 @@ from .plan import TestProgram
 
 HERE = Path(__file__).parent
 HARNESS_COMMAND = ("python3", "harness.py")
-"""Plain ``python3 FILE.py``, so the Docker backend's zygote can skip the interpreter's start-up; the
-loader (:data:`LOADER`) removes the workspace and site-packages from ``sys.path`` itself."""
+"""Plain ``python3 FILE.py``, so the Docker backend's zygote can skip the interpreter's start-up;
+the loader (:data:`LOADER`) removes the workspace and site-packages from ``sys.path`` itself."""
 HARNESS_PARTS = ("wire.py", "client.py", "remote.py", "recorder.py", "testside.py", "harness.py")
 RUNNER_PARTS = ("wire.py", "candidate.py")
 HARNESS_MB = 192
-"""Memory added to the sandbox run for the harness and the test process; the candidate gets ``CodeConfig.memory_mb``."""
+"""Memory added to the sandbox run for the harness and the test process; the candidate gets
+``CodeConfig.memory_mb``."""
 
 
 LOADER = '''"""Loads the precompiled code@2 {part} (grader bytecode when this Python matches, else the source).
@@ -64,11 +65,12 @@ exec(load_code({part!r}))
 
 @lru_cache(maxsize=1)
 def sandbox_files() -> dict[str, str | bytes]:
-    """The trusted harness and the candidate runner: each several modules in one, as source and as bytecode.
+    """The trusted harness and the candidate runner: each several modules in one, as source and as
+    bytecode.
 
     Compiling them costs ~13 ms per run, more than the rest of a short run; the loaders
-    (``harness.py``, ``candidate_runner.py``) use the grader's bytecode when the sandbox's Python has
-    the same cache tag (bytecode version) and compile the source otherwise.
+    (``harness.py``, ``candidate_runner.py``) use the grader's bytecode when the sandbox's Python
+    has the same cache tag (bytecode version) and compile the source otherwise.
     """
     files: dict[str, str | bytes] = {}
     for part, filename, parts in (
@@ -86,7 +88,8 @@ def sandbox_files() -> dict[str, str | bytes]:
 
 
 def wall_seconds(program: TestProgram, config: CodeConfig) -> float:
-    """The harness's own deadline; the sandbox allows 10 s more so that a late report is still signed."""
+    """The harness's own deadline; the sandbox allows 10 s more so that a late report is still
+    signed."""
     return config.case_timeout_s * (len(program.cases) + 2) + 5
 
 

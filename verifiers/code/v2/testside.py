@@ -51,7 +51,8 @@ class ReferenceProblem(Exception):
 
 
 def test_process(job, results_fd, sync_fd, libc, runner):
-    """Body of the test process (never returns); ``runner`` is the candidate runner's code object."""
+    """Body of the test process (never returns); ``runner`` is the candidate runner's code
+    object."""
     send = Sender(results_fd)
     try:
         null = os.open(os.devnull, os.O_RDWR)
@@ -125,8 +126,9 @@ def grade(tests, client, send):
 
 
 def load(tests, client, meanwhile):
-    """``{"bindings": ...}``, ``{"load": [code, message]}`` (whatever the program's replies hold is its own
-    failure) or ``{"reference": ...}`` (``meanwhile()``, run while the program loads, raised ReferenceProblem)."""
+    """``{"bindings": ...}``, ``{"load": [code, message]}`` (whatever the program's replies hold is
+    its own failure) or ``{"reference": ...}`` (``meanwhile()``, run while the program loads, raised
+    ReferenceProblem)."""
     malformed = ["runtime_error", "the program's process sent a malformed reply while loading"]
     try:
         client.start_load(tests["names"])
@@ -222,8 +224,8 @@ def bind(loaded, tests):
 
 
 def own_module(name, module, stdlib):
-    """This process's import of ``module`` when the candidate bound a standard-library module under its
-    own name (one the tests use as a module) or the module is pure."""
+    """This process's import of ``module`` when the candidate bound a standard-library module under
+    its own name (one the tests use as a module) or the module is pure."""
     if not ((module == name and name in stdlib) or module in PURE_MODULES):
         return None
     try:
@@ -234,8 +236,8 @@ def own_module(name, module, stdlib):
 
 
 def shadowed_names(bindings, tests):
-    """Names the tests use that the candidate bound to something else than the builtin, the module or
-    the standard-library object of that name (:attr:`~.plan.TestProgram.library`)."""
+    """Names the tests use that the candidate bound to something else than the builtin, the module
+    or the standard-library object of that name (:attr:`~.plan.TestProgram.library`)."""
     used, entry, modules = (
         set(tests["names"]),
         tests.get("entry"),
@@ -261,7 +263,8 @@ def shadowed_names(bindings, tests):
 
 
 def same_object(value, real):
-    """The program's binding is the standard-library object (or an equal plain constant, like ``pi``)."""
+    """The program's binding is the standard-library object (or an equal plain constant, like
+    ``pi``)."""
     if real is MISSING or value is real:
         return real is not MISSING
     return (
@@ -280,7 +283,8 @@ def library_object(name, module):
 
 
 def real_binding(name, tests):
-    """What the run with the real ones binds ``name`` to: the builtin, the module or the library object."""
+    """What the run with the real ones binds ``name`` to: the builtin, the module or the library
+    object."""
     if hasattr(builtins, name):
         return getattr(builtins, name)
     library = dict((n, m) for n, m in tests.get("library") or ())
@@ -295,7 +299,8 @@ def real_binding(name, tests):
 
 # ---------------------------------------------------------------- one run of the test program
 def run_pass(tests, compiled, prelude, bindings, client, send, real, earlier=None):
-    """One run of the test program; ``real`` rebinds names to the real builtins/modules/library objects.
+    """One run of the test program; ``real`` rebinds names to the real builtins/modules/library
+    objects.
 
     ``earlier`` is ``(results, shadowed)`` of the run before, combined into the partial reports.
     """
@@ -343,8 +348,8 @@ def run_pass(tests, compiled, prelude, bindings, client, send, real, earlier=Non
 
 
 def check_prelude(prelude):
-    """The reference's helpers (prompt, trusted ``test_setup_code``) with the real builtins and none of the
-    program's names: a failure here is the reference's."""
+    """The reference's helpers (prompt, trusted ``test_setup_code``) with the real builtins and none
+    of the program's names: a failure here is the reference's."""
     failed = run_prelude(prelude, {"__name__": "__main__", "__builtins__": builtins})
     if failed is not None:
         raise ReferenceProblem(
@@ -402,7 +407,8 @@ def describe(exc):
 
 
 def combine(real, own, shadowed):
-    """A case passes only when it passed in both runs (with the real builtins/modules, and with the program's)."""
+    """A case passes only when it passed in both runs (with the real builtins/modules, and with the
+    program's)."""
     note = " (run with the real %s instead of the program's)" % ", ".join(shadowed)
     out = []
     for a, b in zip(real, own):

@@ -190,4 +190,5 @@ def parse_error(program: str) -> str | None:
         return f"{type(exc).__name__}: {exc.msg} (line {exc.lineno})"
     except ValueError as exc:  # e.g. null bytes
         return f"invalid source: {exc}"
-    return None  # a RecursionError (nested too deeply to parse) is ``unparseable: too_deep``, as in code@1
+    # a RecursionError (nested too deeply to parse) is ``unparseable: too_deep``, as in code@1
+    return None

@@ -130,7 +130,8 @@ PURE_BUILTINS = frozenset(
         "zip",
     )
 )
-"""Builtins the test process may bind for a candidate's name (never eval, exec, open, getattr, ...)."""
+"""Builtins the test process may bind for a candidate's name (never eval, exec, open,
+getattr, ...)."""
 DEFAULT_FACTORIES = ("int", "float", "str", "list", "dict", "set", "tuple", "bool", "frozenset")
 
 
@@ -139,7 +140,8 @@ class WireError(ValueError):
 
 
 # ---------------------------------------------------------------- JSON text
-# The json package imports re (~5 ms at every sandbox start); its C accelerator alone does the same work.
+# The json package imports re (~5 ms at every sandbox start); its C accelerator alone does the same
+# work.
 class _ScanContext(object):
     strict = True
     object_hook = object_pairs_hook = None
@@ -300,7 +302,8 @@ class Encoder(object):
 
 
 def encode(value, handle_of=None):
-    """Encode ``value``; without ``handle_of`` anything that is not a plain value raises :class:`WireError`."""
+    """Encode ``value``; without ``handle_of`` anything that is not a plain value raises
+    :class:`WireError`."""
     return Encoder(handle_of or _refuse).encode(value)
 
 
@@ -487,7 +490,8 @@ def _is_pure_callable_type(kind):
 
 
 def std_name(value):
-    """``[module, qualname]`` when ``value`` is a pure standard-library callable reachable by that name, else None."""
+    """``[module, qualname]`` when ``value`` is a pure standard-library callable reachable by that
+    name, else None."""
     try:
         module, qualname = value.__module__, value.__qualname__
         if type(module) is not str or type(qualname) is not str:
@@ -507,7 +511,8 @@ def _encode_std(encoder, value, depth):
 
 
 def resolve_std(module, qualname, import_module=True):
-    """The object ``module.qualname`` for a pure standard-library name; raises :class:`WireError` otherwise."""
+    """The object ``module.qualname`` for a pure standard-library name; raises :class:`WireError`
+    otherwise."""
     if type(module) is not str or type(qualname) is not str or len(qualname) > 200:
         raise WireError("malformed standard-library name")
     if not (module in PURE_MODULES or (module == "builtins" and qualname in PURE_BUILTINS)):
@@ -689,11 +694,12 @@ def _decode_datetime(body):
 
 
 def _decode_std(body):
-    """The named pure callable, only when it is the object that name stands for (it encodes back to it).
+    """The named pure callable, only when it is the object that name stands for (it encodes back to
+    it).
 
-    ``random.randint`` resolves to a bound method, whose own name is ``Random.randint``: a program that
-    sends ``["random", "randint"]`` forged it (it labelled a function of its own so), and the tests
-    could not send the result back to it.
+    ``random.randint`` resolves to a bound method, whose own name is ``Random.randint``: a program
+    that sends ``["random", "randint"]`` forged it (it labelled a function of its own so), and the
+    tests could not send the result back to it.
     """
     if type(body) is not list or len(body) != 2:
         raise WireError("malformed standard-library name")
