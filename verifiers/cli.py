@@ -316,7 +316,10 @@ def _usage_problem(args: argparse.Namespace) -> str:
     if (args.workers is not None and args.workers < 0) or not args.timeout > 0:
         return f"need --workers >= 0 and --timeout > 0, got {args.workers} and {args.timeout}"
     if args.executor == "ray" and args.workers == 0:
-        return "--workers 0 grades in-process; with --executor ray give the workers per node (1 or more)"
+        return (
+            "--workers 0 grades in-process; "
+            "with --executor ray give the workers per node (1 or more)"
+        )
     if args.address and args.executor != "ray":
         return f"--address {args.address} is for a Ray cluster; add --executor ray"
     if args.verifier:

@@ -13,7 +13,8 @@ scored as wrong.
 >>> result = regrade([RegradeItem("a", "The answer is $4$.", {"answer": "4"}, old),
 ...                   RegradeItem.skip("b", "no_reference", "no reference for task 'b'")],
 ...                  "math@1", workers=0)
->>> [v.status.value for v in result.verdicts], result.report.fail_to_pass, dict(result.report.cannot_regrade)
+>>> report = result.report
+>>> [v.status.value for v in result.verdicts], report.fail_to_pass, dict(report.cannot_regrade)
 (['pass', 'error'], 1, {'no_reference': 1})
 """
 

@@ -8,11 +8,13 @@ for remote ``$ref`` s, never fetched), ``"formats"`` (``"assert"`` or ``"annotat
 >>> v = verifiers.get("json_schema@1")
 >>> v.verify('{"n": 3}', {"schema": {"type": "object", "required": ["n"]}}).status.value
 'pass'
->>> v.verify('Sure:\\n```json\\n{"n": "x"}\\n```', {"schema": {"properties": {"n": {"type": "integer"}}}}).details["violations"]
+>>> schema = {"properties": {"n": {"type": "integer"}}}
+>>> v.verify('Sure:\\n```json\\n{"n": "x"}\\n```', {"schema": schema}).details["violations"]
 [{'path': '/n', 'schema_path': '/properties/n/type', 'message': "'x' is not of type 'integer'"}]
 >>> verifiers.resolve("json_schema")
 'json_schema@2'
->>> verifiers.get("json_schema").verify('"Łódź"', {"schema": {"pattern": "^\\\\p{L}+$"}}).status.value
+>>> latest = verifiers.get("json_schema")
+>>> latest.verify('"Łódź"', {"schema": {"pattern": "^\\\\p{L}+$"}}).status.value
 'pass'
 """
 

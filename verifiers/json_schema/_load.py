@@ -5,7 +5,8 @@ Every way the text can be refused ends as :class:`Rejected` with a stable ``code
 ==========================  ===============================================================
 ``response_too_large``      more characters than ``max_response_chars``
 ``invalid_json``            not JSON (syntax error)
-``non_finite_number``       ``NaN``, ``Infinity`` or ``-Infinity``: Python accepts them, JSON does not
+``non_finite_number``       ``NaN``, ``Infinity`` or ``-Infinity``: Python accepts them,
+                            JSON does not
 ``number_too_large``        a number literal longer than ``max_number_chars`` characters
 ``number_out_of_range``     a float literal that overflows to infinity (``1e999``)
 ``too_deep``                arrays/objects nested deeper than ``max_depth``

@@ -9,7 +9,8 @@ evaluation rules), with every match made by :func:`._keywords.search`.
 
 >>> from jsonschema import Draft202012Validator
 >>> schema = {"patternProperties": {"^\\\\p{L}+$": {}}, "additionalProperties": False}
->>> [e.message for e in additional_properties(Draft202012Validator(schema), False, {"Größe": 1, "x1": 2}, schema)]
+>>> validator, instance = Draft202012Validator(schema), {"Größe": 1, "x1": 2}
+>>> [e.message for e in additional_properties(validator, False, instance, schema)]
 ["'x1' does not match any of the regexes: '^\\\\\\\\p{L}+$'"]
 """
 

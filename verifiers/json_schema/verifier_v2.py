@@ -121,7 +121,10 @@ class JsonSchemaVerifierV2(JsonSchemaVerifier):
     def _unresolvable_message(self, exc: Exception) -> str:
         uri = _resources.missing_uri(exc)
         if uri is None:
-            return f"$ref could not be resolved (it points to nothing in its document): {str(exc)[:200]}"
+            return (
+                "$ref could not be resolved (it points to nothing in its document): "
+                f"{str(exc)[:200]}"
+            )
         if not urlsplit(uri).scheme:
             return (
                 f"$ref {uri[:200]!r} is relative to a schema without an absolute $id, so it names "

@@ -15,7 +15,8 @@ Small modules, each with one job:
 * :mod:`.verifier` - ``math@1``; :mod:`.verifier_v2` - ``math@2`` (the default).
 
 >>> import verifiers
->>> verifiers.get("math@1").verify("The answer is $\\\\frac{1}{2}$.", {"answer": "0.5"}).status.value
+>>> math_v1 = verifiers.get("math@1")
+>>> math_v1.verify("The answer is $\\\\frac{1}{2}$.", {"answer": "0.5"}).status.value
 'pass'
 """
 

@@ -76,7 +76,10 @@ _SCALE = re.compile(
     + r")\b)(?P<rest>.*)$",
     re.I,
 )
-QUALIFIER_WORDS = r"squared|cubed|more|less|fewer|than|least|most|plus|minus|not|over|under|below|above|hundredths?|thousandths?|tenths?"
+QUALIFIER_WORDS = (
+    r"squared|cubed|more|less|fewer|than|least|most|plus|minus|not|over|under|below|above|"
+    r"hundredths?|thousandths?|tenths?"
+)
 QUALIFIER_RE = re.compile(r"\b(?:" + QUALIFIER_WORDS + r")\b", re.I)
 _FUNCTION_LHS = re.compile(r"^[a-zA-Z]\s*\(\s*[a-z](?:\s*,\s*[a-z])*\s*\)\s*=(?=[^=]*$)")
 _TRIG_DEGREES = re.compile(

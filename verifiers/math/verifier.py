@@ -39,18 +39,20 @@ class MathVerifier(BaseVerifier):
     ``response_too_long``); ``timeout`` (``cas_timeout``, ``cas_resource_limit``); ``error``
     (``bad_reference`` for a missing or unparseable gold).
 
-    Percent rule (default ``"either"``): ``25\\%`` equals ``25``, ``25\\%`` and ``0.25``.
-    An exact gold (integer, fraction, radical, ``\\pi``) is matched exactly, so a rounded decimal
-    never equals it (``\\pi/2`` vs ``1.5708``, ``1/3`` vs ``0.3333``); a decimal gold is matched with
-    relative tolerance ``rel_tol``. Exact arithmetic throughout, so ``2^{-99}`` and ``2^{-98}`` differ.
+    Percent rule (default ``"either"``): ``25\\%`` equals ``25``, ``25\\%`` and ``0.25``. An exact
+    gold (integer, fraction, radical, ``\\pi``) is matched exactly, so a rounded decimal never
+    equals it (``\\pi/2`` vs ``1.5708``, ``1/3`` vs ``0.3333``); a decimal gold is matched with
+    relative tolerance ``rel_tol``. Exact arithmetic throughout, so ``2^{-99}`` and ``2^{-98}``
+    differ.
 
     Reading rules: ``2\\frac{1}{2}`` is the mixed number 5/2 and ``0.\\overline{3}`` is 1/3 (both
-    exact); ``5\\text{ million}`` is 5000000, while qualifiers (``5\\text{ or more}``, ``5\\text{ squared}``),
-    juxtaposed numbers (``5 7``) and unexpanded ``\\pm`` chains are ``unparseable``, never read as one
-    of their numbers; one ``\\pm`` anywhere gives two answers (``\\frac{1\\pm\\sqrt5}{2}``); ``f(x)=...``
-    is answered like ``y=...``; ``\\cos 60^\\circ`` is 1/2, but a bare angle is never converted between
-    degrees and radians; number words ("twelve") are text; ``2e+1`` is not scientific notation
-    (``2.5e+3`` and ``1e-5`` are); a decimal comma (``1000,99``) is read only against a decimal gold.
+    exact); ``5\\text{ million}`` is 5000000, while qualifiers (``5\\text{ or more}``,
+    ``5\\text{ squared}``), juxtaposed numbers (``5 7``) and unexpanded ``\\pm`` chains are
+    ``unparseable``, never read as one of their numbers; one ``\\pm`` anywhere gives two answers
+    (``\\frac{1\\pm\\sqrt5}{2}``); ``f(x)=...`` is answered like ``y=...``; ``\\cos 60^\\circ`` is
+    1/2, but a bare angle is never converted between degrees and radians; number words ("twelve")
+    are text; ``2e+1`` is not scientific notation (``2.5e+3`` and ``1e-5`` are); a decimal comma
+    (``1000,99``) is read only against a decimal gold.
 
     >>> v = MathVerifier()
     >>> v.verify("so the total is $\\\\boxed{1{,}000}$", {"answer": "1000"}).status.value

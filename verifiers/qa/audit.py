@@ -203,7 +203,10 @@ def _parse(n: int, line: Any) -> LabelledRow | str:
     label = record.get("label", record.get("status"))
     key = label.lower() if isinstance(label, str) else label
     if isinstance(key, (list, dict)) or key not in _LABELS:
-        return f"line {n}: label {label!r} is not true/false, correct/incorrect or pass/fail/unparseable"
+        return (
+            f"line {n}: label {label!r} is not true/false, correct/incorrect "
+            "or pass/fail/unparseable"
+        )
     if not isinstance(record["response"], str):
         return f"line {n}: 'response' must be a string"
     return LabelledRow(n, record.get("id"), record["response"], record["reference"], _LABELS[key])
@@ -218,8 +221,9 @@ def audit_verifier(
 ) -> AuditReport:
     """Grade a labelled set with one spec, or two side by side, and measure how often each is wrong.
 
-    >>> rows = [{"response": '{"n": 1}', "reference": {"schema": {"type": "object"}}, "label": True},
-    ...         {"response": '[1]', "reference": {"schema": {"type": "object"}}, "label": "incorrect"}]
+    >>> ref = {"schema": {"type": "object"}}
+    >>> rows = [{"response": '{"n": 1}', "reference": ref, "label": True},
+    ...         {"response": '[1]', "reference": ref, "label": "incorrect"}]
     >>> report = audit_verifier("json_schema@1", rows, workers=1)  # doctest: +SKIP
     >>> str(report.specs[0].false_pass)  # doctest: +SKIP
     '0.0% [0.0%, 79.3%] (0/1)'

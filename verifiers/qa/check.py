@@ -76,7 +76,10 @@ class ProbeHit:
     score: float
 
     def __str__(self) -> str:
-        return f"{self.probe} (golden line {self.line}, {self.response_chars} chars): {self.response_excerpt!r} -> {self.status}"
+        return (
+            f"{self.probe} (golden line {self.line}, {self.response_chars} chars): "
+            f"{self.response_excerpt!r} -> {self.status}"
+        )
 
 
 @dataclass(frozen=True)
@@ -362,7 +365,10 @@ def _check_determinism(
 def _check_pickle(
     subject: _Subject, rows: Sequence[GoldenRow], first: Sequence[Verdict | str]
 ) -> CheckResult:
-    fix = "keep only picklable state on the instance (build locks, pools and caches lazily, or drop them in __getstate__)"
+    fix = (
+        "keep only picklable state on the instance (build locks, pools and caches lazily, "
+        "or drop them in __getstate__)"
+    )
     try:
         copy = pickle.loads(pickle.dumps(subject.instance))
     except Exception as exc:
@@ -448,7 +454,10 @@ def _time_bound_problem(name: str, verdict: Verdict) -> str:
             "the verifier does not bound its own work (in-process grading would hang)"
         )
     if name in JUNK_INPUTS and (verdict.passed or verdict.score > 0):
-        return f"{name}: an input with no answer in it got {verdict.status.value} with score {verdict.score:g}"
+        return (
+            f"{name}: an input with no answer in it got {verdict.status.value} "
+            f"with score {verdict.score:g}"
+        )
     return ""
 
 

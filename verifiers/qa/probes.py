@@ -9,7 +9,9 @@ bare claims of success. A probe that gets a ``pass`` is a hit.
 Orders are chosen so a fair rule still rejects: ``R`` comes *first* and a wrong answer last,
 because "the last answer counts" legitimately accepts a self-correction (``W ... no wait, R``).
 
->>> case = ProbeCase(line=1, reference={"answer": "42"}, passing="\\\\boxed{42}", wrong=("\\\\boxed{43}",))
+>>> case = ProbeCase(
+...     line=1, reference={"answer": "42"}, passing="\\\\boxed{42}", wrong=("\\\\boxed{43}",)
+... )
 >>> [p.name for p in PROBES if p.build(case)][:4]
 ['empty', 'whitespace', 'every_candidate', 'hedge']
 >>> PROBES_BY_NAME["format_only"].build(case)
@@ -343,8 +345,10 @@ def similarity(a: str, b: str) -> float:
     (shared prefix plus shared suffix): ``\\boxed{42}`` and ``\\boxed{4.2}`` are alike, a boxed
     answer and "The answer is ..." are not, however long the answer they share.
 
-    >>> round(similarity("\\boxed{42}", "\\boxed{4.2}"), 2), similarity("\\boxed{x}", "The answer is x")
-    (0.9, 0.0)
+    >>> round(similarity("\\boxed{42}", "\\boxed{4.2}"), 2)
+    0.9
+    >>> similarity("\\boxed{x}", "The answer is x")
+    0.0
     """
     if not a and not b:
         return 1.0

@@ -6,9 +6,11 @@ tool does not declare, and lets ``null`` among allowed values match an argument 
 ``tool_call@1`` stays registered, unchanged.
 
 >>> import verifiers
->>> ref = {"tools": [{"type": "function", "function": {"name": "ping", "parameters": {"type": "object"}}}],
+>>> ping = {"name": "ping", "parameters": {"type": "object"}}
+>>> ref = {"tools": [{"type": "function", "function": ping}],
 ...        "expected_calls": [{"name": "ping", "arguments": {}}]}
->>> verifiers.get("tool_call@1").verify('<tool_call>{"name": "ping", "arguments": {}}</tool_call>', ref).status.value
+>>> response = '<tool_call>{"name": "ping", "arguments": {}}</tool_call>'
+>>> verifiers.get("tool_call@1").verify(response, ref).status.value
 'pass'
 >>> verifiers.resolve("tool_call")
 'tool_call@2'

@@ -9,7 +9,8 @@ are then left to the schema's own validation. Only top-level arguments are conce
 object follows its schema as written. A ``$ref`` to another document is not followed (nothing is
 fetched): declare the arguments in the tool's own schema.
 
->>> undeclared_arguments({"city": "Oslo", "units": "C"}, {"type": "object", "properties": {"city": {}}})
+>>> schema = {"type": "object", "properties": {"city": {}}}
+>>> undeclared_arguments({"city": "Oslo", "units": "C"}, schema)
 ['units']
 >>> undeclared_arguments({"units": "C"}, {"type": "object", "additionalProperties": True})
 []

@@ -48,7 +48,8 @@ def call_matches(
     ``sent_null_matches`` (``tool_call@2``) a listed ``null`` also matches the argument sent as
     ``null``.
 
-    >>> expected, sent_null = {"name": "f", "allowed": {"mod": [None, 7]}}, ToolCall("f", {"mod": None})
+    >>> expected = {"name": "f", "allowed": {"mod": [None, 7]}}
+    >>> sent_null = ToolCall("f", {"mod": None})
     >>> call_matches(expected, sent_null), call_matches(expected, sent_null, sent_null_matches=True)
     (False, True)
     """

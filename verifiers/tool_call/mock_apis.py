@@ -7,8 +7,10 @@ and returns ``(status_code, payload)`` with HTTP-like codes (200 ok, 201 created
 model-written text as code: arguments are data, looked up and compared, never executed.
 
 >>> api = make_api("calendar", {"events": []})
->>> api.call("create_event", {"title": "Sync", "date": "2026-03-02", "start": "10:00", "end": "10:30"})
-(201, {'id': 'evt-1', 'title': 'Sync', 'date': '2026-03-02', 'start': '10:00', 'end': '10:30', 'attendees': []})
+>>> event = {"title": "Sync", "date": "2026-03-02", "start": "10:00", "end": "10:30"}
+>>> api.call("create_event", event)  # doctest: +NORMALIZE_WHITESPACE
+(201, {'id': 'evt-1', 'title': 'Sync', 'date': '2026-03-02', 'start': '10:00', 'end': '10:30',
+       'attendees': []})
 >>> api.snapshot()["events"][0]["title"]
 'Sync'
 """

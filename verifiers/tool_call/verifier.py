@@ -15,17 +15,19 @@ Reference (a JSON object)::
     }
 
 Closed ``<think>...</think>`` reasoning blocks are removed before the calls are parsed (see
-:func:`verifiers.tool_call.parse.parse_tool_calls`), so a call drafted while thinking does not count.
-At least one of ``expected_calls`` and ``environment`` is required. With an environment, every
-*required* call (each matched expected call; every call when there are no expected calls) must
+:func:`verifiers.tool_call.parse.parse_tool_calls`), so a call drafted while thinking does not
+count. At least one of ``expected_calls`` and ``environment`` is required. With an environment,
+every *required* call (each matched expected call; every call when there are no expected calls) must
 return a 2xx status. Failure codes: ``malformed_json``, ``bad_call_shape``, ``no_tool_call``
 (unparseable); ``unknown_tool``, ``invalid_arguments``, ``wrong_calls``, ``call_failed``,
 ``end_state_mismatch``, ``wrong_answer`` (fail).
 
 >>> import json
->>> ref = {"environment": {"api": "weather", "state": {"forecasts": {"Oslo": {"2026-01-05": {"high_c": -3}}}}},
-...        "expected_calls": [{"name": "get_forecast", "arguments": {"city": "Oslo", "date": "2026-01-05"}}]}
->>> ToolCallVerifier().verify('{"name": "get_forecast", "arguments": {"city": "Oslo", "date": "2026-01-05"}}', ref).status.value
+>>> forecasts = {"Oslo": {"2026-01-05": {"high_c": -3}}}
+>>> call = {"name": "get_forecast", "arguments": {"city": "Oslo", "date": "2026-01-05"}}
+>>> ref = {"environment": {"api": "weather", "state": {"forecasts": forecasts}},
+...        "expected_calls": [call]}
+>>> ToolCallVerifier().verify(json.dumps(call), ref).status.value
 'pass'
 
 Versions: 1 - first version.
@@ -104,7 +106,10 @@ class ToolCallVerifier(BaseVerifier):
     __doc__ = __doc__
     name = "tool_call"
     version = 1
-    description = "tool calls (OpenAI, <tool_call>, bare JSON) checked against schemas, expected calls and a mock API end state"
+    description = (
+        "tool calls (OpenAI, <tool_call>, bare JSON) checked against schemas, expected calls "
+        "and a mock API end state"
+    )
     rules: ClassVar[Rules] = Rules()
 
     def check(self, response: str, reference: Mapping[str, Any]) -> Outcome:
@@ -277,7 +282,10 @@ def _match_failure(
     extra = [calls[j].name for j in range(len(calls)) if j not in set(matched.values())]
     if extra and not allow_extra:
         if no_call_reference and not expected:
-            return f"no call is expected (expected_calls is []), but the completion calls {', '.join(extra)}"
+            return (
+                "no call is expected (expected_calls is []), "
+                f"but the completion calls {', '.join(extra)}"
+            )
         return f"unexpected extra call(s): {', '.join(extra)}"
     return ""
 

@@ -3,7 +3,8 @@
 >>> import verifiers
 >>> v = verifiers.get("xml_schema@1")
 >>> dtd = "<!ELEMENT a (b)> <!ELEMENT b (#PCDATA)>"
->>> v.verify("<a><b>1</b></a>", {"dtd": dtd, "xpath": [{"expr": "string(/a/b)", "equals": "1"}]}).status.value
+>>> xpath = [{"expr": "string(/a/b)", "equals": "1"}]
+>>> v.verify("<a><b>1</b></a>", {"dtd": dtd, "xpath": xpath}).status.value
 'pass'
 """
 

@@ -130,7 +130,10 @@ def parse_schema_document(text: str, kind: str) -> Any:
     except etree.XMLSyntaxError as exc:
         hint = ""
         if kind == "relaxng" and not text.lstrip().startswith("<"):
-            hint = " (RELAX NG compact syntax is not supported: give the XML syntax, e.g. converted with trang)"
+            hint = (
+                " (RELAX NG compact syntax is not supported: give the XML syntax, "
+                "e.g. converted with trang)"
+            )
         raise Rejected(
             "bad_schema", f"the {kind} is not well-formed XML{hint}: {str(exc)[:200]}"
         ) from None

@@ -83,11 +83,11 @@ class XmlSchemaVerifier(BaseVerifier):
     (``schema_import_blocked``) and nothing is fetched; a schema that does not compile is an
     ``error`` (``bad_schema``). The document's own DOCTYPE is ignored for validation.
 
-    XPath: each ``expr`` is evaluated on the document; one that compiles but cannot be evaluated
-    (an undefined variable or function) is an ``error`` (``bad_reference``). Node-set results become lists of their
-    XPath string-values; numbers that are whole become ints. An ``equals`` that is a list is
-    compared with the whole list; otherwise a one-node result is compared by its string-value.
-    Numbers compare numerically, strings and booleans exactly; no other coercion.
+    XPath: each ``expr`` is evaluated on the document; one that compiles but cannot be evaluated (an
+    undefined variable or function) is an ``error`` (``bad_reference``). Node-set results become
+    lists of their XPath string-values; numbers that are whole become ints. An ``equals`` that is a
+    list is compared with the whole list; otherwise a one-node result is compared by its
+    string-value. Numbers compare numerically, strings and booleans exactly; no other coercion.
 
     Verdict: ``pass`` when the schema (if any) accepts the document and every assertion holds.
     Otherwise ``fail`` with code ``schema_violation`` (schema messages in ``details``) or

@@ -9,13 +9,15 @@ grader rewrites it so that it *records* its outcome instead of stopping the prog
 
     assert f(x) == 4     ->  __rlvr_cmp__(0, 'Eq', lambda: (f(x), 4))
     assert ok(f(x))      ->  __rlvr_check__(1, lambda: ok(f(x)))
-    assert False         ->  __rlvr_trip__(2)            # a "tripwire": passes only if never reached
+    assert False         ->  __rlvr_trip__(2)      # a "tripwire": passes only if never reached
 
 (:mod:`.recorder` has the rules). A test that does not compile, imports a module outside the
 standard library, has no assert, or defines ``check`` without calling it and without an
 ``entry_point`` is a bad reference.
 
->>> program = plan_program({"tests": "for i in range(3):\\n    assert f(i) == 2 * i", "entry_point": "f"})
+>>> program = plan_program(
+...     {"tests": "for i in range(3):\\n    assert f(i) == 2 * i", "entry_point": "f"}
+... )
 >>> print(program.statements[0])
 for i in range(3):
     __rlvr_cmp__(0, 'Eq', lambda: (f(i), 2 * i))
@@ -379,7 +381,8 @@ def split_setup(setup: ast.Module, entry: str | None) -> tuple[str, ...]:
     assignment that calls a class the setup defines builds such an input too, and so does any
     assignment whose name a statement of the program's side reads (one object, on one side).
 
-    >>> split_setup(ast.parse("def near(a, b):\\n    return abs(a - b) < 0.001\\nroot = Node(1)"), None)
+    >>> setup = ast.parse("def near(a, b):\\n    return abs(a - b) < 0.001\\nroot = Node(1)")
+    >>> split_setup(setup, None)
     ('def near(a, b):\\n    return abs(a - b) < 0.001',)
     """
     body = setup.body

@@ -36,7 +36,10 @@ HARNESS_MB = 192
 ``CodeConfig.memory_mb``."""
 
 
-LOADER = '''"""Loads the precompiled code@2 {part} (grader bytecode when this Python matches, else the source).
+# one program's text, split in two places only to keep the source lines under 100 characters
+LOADER = (
+    '''"""Loads the precompiled code@2 {part} (grader bytecode when this Python matches, else '''
+    '''the source).
 
 Imports never come from the workspace (the candidate can write there) or from site-packages.
 """
@@ -45,7 +48,8 @@ import os
 import sys
 
 _WORKSPACE = (os.path.dirname(os.path.abspath(sys.argv[0] or ".")), os.getcwd())
-sys.path[:] = [p for p in sys.path if p and os.path.abspath(p) not in _WORKSPACE and "-packages" not in p]
+sys.path[:] = [p for p in sys.path if p and os.path.abspath(p) not in _WORKSPACE'''
+    ''' and "-packages" not in p]
 
 
 def load_code(part):
@@ -61,6 +65,7 @@ def load_code(part):
 
 exec(load_code({part!r}))
 '''
+)
 
 
 @lru_cache(maxsize=1)

@@ -27,27 +27,28 @@ class CodeVerifierV2(CodeVerifier):
     **Tests are a program.** Any Python using the standard library: loops, helper functions,
     random inputs (``random`` is seeded, so verdicts are deterministic), assignments, imports,
     ``def check(candidate)`` (called with the entry point when the tests never call it).
-    ``test_setup_code`` is split by top-level statement (:func:`~verifiers.code.v2.plan.split_setup`):
-    its function and class definitions, standard-library imports and assignments to plain names
-    that use none of the program's names (builtins and each other only: a ``near(a, b)`` checker,
-    ``EPS = 1e-9``) run in the test process, and the tests use those; the whole of it also runs
-    after the candidate's program, in its process, where the statements that build inputs from the
-    program's names (MBPP's ``root = Node(1)``) take effect. So the tests' checkers never run with
-    the program's builtins; known cost: the tests cannot pass the program an instance of a class
-    ``test_setup_code`` defines (``bad_reference``; build it in ``test_setup_code``). Each assert
-    that is not a true constant is a case (:mod:`verifiers.code.v2.plan`); ``pass_rate`` is the
-    fraction of cases that ran and passed every time they ran. An ``assert False`` passes when it
-    is never reached. An exception that leaves a top-level statement fails that statement's cases
-    not yet run. Failure codes as in ``code@1``: ``syntax_error``, ``runtime_error``,
-    ``wrong_answer``, ``timeout`` (one call into the program longer than ``case_timeout_s``, or the
-    whole run too long), ``memory_limit``, ``output_limit``, ``no_result``. The grader only parses
-    the program (:func:`parse_error`; compiling can take gigabytes: bytecode may grow exponentially
-    in the source); an error only the compiler finds (``return`` outside a function) is a
-    ``syntax_error`` from the sandbox, and for stdin/stdout cases the program's crash. Broken test
-    material (does not compile, imports outside the standard library, no assert, ``check`` never
-    called without an ``entry_point``, helpers of the prompt or ``test_setup_code`` that fail with
-    the real builtins and none of the program's names) is an ``error`` (``bad_reference``), never a
-    ``fail``; whatever the program does (its replies, values, signals) is never one.
+    ``test_setup_code`` is split by top-level statement
+    (:func:`~verifiers.code.v2.plan.split_setup`): its function and class definitions,
+    standard-library imports and assignments to plain names that use none of the program's names
+    (builtins and each other only: a ``near(a, b)`` checker, ``EPS = 1e-9``) run in the test
+    process, and the tests use those; the whole of it also runs after the candidate's program, in
+    its process, where the statements that build inputs from the program's names (MBPP's
+    ``root = Node(1)``) take effect. So the tests' checkers never run with the program's builtins;
+    known cost: the tests cannot pass the program an instance of a class ``test_setup_code`` defines
+    (``bad_reference``; build it in ``test_setup_code``). Each assert that is not a true constant is
+    a case (:mod:`verifiers.code.v2.plan`); ``pass_rate`` is the fraction of cases that ran and
+    passed every time they ran. An ``assert False`` passes when it is never reached. An exception
+    that leaves a top-level statement fails that statement's cases not yet run. Failure codes as in
+    ``code@1``: ``syntax_error``, ``runtime_error``, ``wrong_answer``, ``timeout`` (one call into
+    the program longer than ``case_timeout_s``, or the whole run too long), ``memory_limit``,
+    ``output_limit``, ``no_result``. The grader only parses the program (:func:`parse_error`;
+    compiling can take gigabytes: bytecode may grow exponentially in the source); an error only the
+    compiler finds (``return`` outside a function) is a ``syntax_error`` from the sandbox, and for
+    stdin/stdout cases the program's crash. Broken test material (does not compile, imports outside
+    the standard library, no assert, ``check`` never called without an ``entry_point``, helpers of
+    the prompt or ``test_setup_code`` that fail with the real builtins and none of the program's
+    names) is an ``error`` (``bad_reference``), never a ``fail``; whatever the program does (its
+    replies, values, signals) is never one.
 
     **Two processes.** In the sandbox a trusted harness forks a *test process* that forks the
     *candidate process* before reading the tests; the tests run in the test process and call
@@ -96,8 +97,8 @@ class CodeVerifierV2(CodeVerifier):
     the names the tests use (not their values), sent so that it reports only those; in the run
     with its own versions of shadowed names, whatever the tests pass to those; the sandbox's files
     (the harness's sources, public); its own output; signals to the harness and the test process
-    (SIGINT is ignored there; a kill or stop only removes results). **What it cannot reach:** the test
-    source and every expected value (they are only ever in the test process, which is
+    (SIGINT is ignored there; a kill or stop only removes results). **What it cannot reach:** the
+    test source and every expected value (they are only ever in the test process, which is
     non-dumpable: no ``ptrace``, ``/proc/<pid>/mem`` or ``/proc/<pid>/fd``; the harness refuses to
     run tests when it cannot make it so), the test process's globals and frames (another
     process), the secret that signs results, the comparisons (they run in the test process on
@@ -136,7 +137,10 @@ class CodeVerifierV2(CodeVerifier):
 
     name = "code"
     version = 2
-    description = "runs the response's program against assert tests (as a program) or stdin/stdout cases in a sandbox"
+    description = (
+        "runs the response's program against assert tests (as a program) "
+        "or stdin/stdout cases in a sandbox"
+    )
 
     def check(self, response: str, reference: Mapping[str, Any]) -> Outcome:
         found = self._program(response, reference)

@@ -10,16 +10,24 @@ object itself in the candidate process).
 ``None`` ``bool`` ``str`` ``list``  themselves
 ``int``                             number, or ``{"$int": "hex"}`` beyond 2**53
 ``float``                           number, or ``{"$float": "nan"|"inf"|"-inf"}``
-``tuple`` ``set`` ``frozenset``     ``{"$tuple": [...]}`` ...; ``dict`` -> ``{"$dict": [[k, v], ...]}``
-``bytes`` ``bytearray`` ``complex`` ``{"$bytes": "hex"}``, ``{"$bytearray": "hex"}``, ``{"$complex": [re, im]}``
-``range`` and dict views            ``{"$range": [start, stop, step]}``, ``{"$keys"|"$values"|"$items": [...]}``
-``collections``                     ``$counter``, ``$ordereddict`` (pairs), ``$defaultdict`` ([factory, pairs]),
-                                    ``$deque`` ([items, maxlen]); namedtuples ``$namedtuple`` ([name, fields, values])
+``tuple`` ``set`` ``frozenset``     ``{"$tuple": [...]}`` ...;
+                                    ``dict`` -> ``{"$dict": [[k, v], ...]}``
+``bytes`` ``bytearray`` ``complex`` ``{"$bytes": "hex"}``, ``{"$bytearray": "hex"}``,
+                                    ``{"$complex": [re, im]}``
+``range`` and dict views            ``{"$range": [start, stop, step]}``,
+                                    ``{"$keys"|"$values"|"$items": [...]}``
+``collections``                     ``$counter``, ``$ordereddict`` (pairs), ``$defaultdict``
+                                    ([factory, pairs]), ``$deque`` ([items, maxlen]);
+                                    namedtuples ``$namedtuple`` ([name, fields, values])
 ``decimal`` ``fractions``           ``{"$decimal": "1.10"}``, ``{"$fraction": [num, den]}``
-``datetime``                        ``$date``, ``$time``, ``$datetime``, ``$timedelta`` (fields; fixed-offset tz only)
-``re.Match``                        ``$match`` -> :class:`MatchRecord` (truthy; ``group``/``groups``/``span``...)
-pure standard-library callables     ``{"$std": [module, qualname]}`` (only from :data:`PURE_MODULES` / :data:`PURE_BUILTINS`)
-the tests' iterators                ``{"$iter": [...]}``: consumed by the test process, an iterator again for the candidate
+``datetime``                        ``$date``, ``$time``, ``$datetime``, ``$timedelta``
+                                    (fields; fixed-offset tz only)
+``re.Match``                        ``$match`` -> :class:`MatchRecord`
+                                    (truthy; ``group``/``groups``/``span``...)
+pure standard-library callables     ``{"$std": [module, qualname]}``
+                                    (only from :data:`PURE_MODULES` / :data:`PURE_BUILTINS`)
+the tests' iterators                ``{"$iter": [...]}``: consumed by the test process,
+                                    an iterator again for the candidate
 ==================================  ==============================================================
 
 >>> decode(encode((1, 2.5, {"a": [None, True]})))
