@@ -29,7 +29,7 @@ from typing import Any, Mapping, Sequence
 from verifiers.qa.audit import wilson_interval
 
 from .config import ENGINES
-from .engines.base import SamplingParams
+from .engines.base import SamplingParams, check_engine
 from .errors import ConfigError, RolloutError
 from .rollout import Episode, EpisodeRunner, component_verdicts_json, make_envs, verdict_json
 
@@ -254,6 +254,7 @@ def evaluate(
         raise ConfigError(
             "evaluate(engine=...) needs the tokenizer that goes with it (tokenizer=...)"
         )
+    engine = check_engine(engine)
     executor = grading_pool(
         cfg.grading_workers
     )  # one pool (or in-process grading) shared by every env copy

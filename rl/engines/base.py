@@ -128,30 +128,67 @@ class RolloutEngine(Protocol):
 
 
 def check_engine(engine: Any) -> RolloutEngine:
-    """``engine`` itself where it has every member of :class:`RolloutEngine`; else a
-    :class:`~rl.errors.ConfigError` naming the members it lacks and the fix.
+    """``engine`` as a :class:`RolloutEngine`: itself where it has every member; an engine with
+    only ``generate`` and ``load_weights`` (the protocol's core) gets the protocol's defaults for
+    the rest (:class:`CompletedEngine`); anything else is a :class:`~rl.errors.ConfigError` naming
+    what it lacks and the fix.
 
     >>> check_engine(FakeEngine(["4"])).name
     'fake'
+    >>> class Minimal:
+    ...     def generate(self, prompts, params): return [[] for _ in prompts]
+    ...     def load_weights(self, state_dict): pass
+    >>> engine = check_engine(Minimal())
+    >>> engine.name, engine.sleep()
+    ('Minimal', None)
     >>> check_engine(object())
     Traceback (most recent call last):
     ...
-    rl.errors.ConfigError: engine object lacks ['name', 'generate', ...] of the RolloutEngine ...
+    rl.errors.ConfigError: engine object lacks ['generate', 'load_weights'] of the RolloutEngine ...
     """
     if isinstance(engine, RolloutEngine):
         return engine
-    missing = [name for name in _protocol_members() if not hasattr(engine, name)]
-    raise ConfigError(
-        f"engine {type(engine).__name__} lacks {missing} of the RolloutEngine protocol; add them "
-        "(no-op sleep and wake_up where the engine has nothing to release), or subclass "
-        "rl.engines.RolloutEngine to inherit its defaults"
-    )
+    missing = [name for name in CORE_MEMBERS if not callable(getattr(engine, name, None))]
+    if missing:
+        raise ConfigError(
+            f"engine {type(engine).__name__} lacks {missing} of the RolloutEngine protocol; add "
+            "them, or subclass rl.engines.RolloutEngine (it documents every member)"
+        )
+    return CompletedEngine(engine)
 
 
-def _protocol_members() -> list[str]:
-    """The protocol's attributes and methods, in the order the class declares them."""
-    methods = [name for name in vars(RolloutEngine) if not name.startswith("_")]
-    return [*RolloutEngine.__annotations__, *methods]
+CORE_MEMBERS = ("generate", "load_weights")
+"""What an engine must have; ``name``, ``sync``, ``sleep`` and ``wake_up`` have defaults."""
+
+
+class CompletedEngine(RolloutEngine):
+    """An engine with only the protocol's core, completed with its defaults: ``name`` is the
+    class name, ``sync`` loads ``policy.state_dict()``, ``sleep``/``wake_up`` do nothing; the
+    members the engine does have are its own. Built by :func:`check_engine`."""
+
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+        self.name = getattr(engine, "name", type(engine).__name__)
+
+    def generate(self, prompts: Sequence[Prompt], params: SamplingParams) -> list[list[Completion]]:
+        return self.engine.generate(prompts, params)
+
+    def load_weights(self, state_dict: Mapping[str, Any]) -> None:
+        self.engine.load_weights(state_dict)
+
+    def sync(self, policy: Any) -> None:
+        if hasattr(self.engine, "sync"):
+            self.engine.sync(policy)
+        else:
+            super().sync(policy)
+
+    def sleep(self) -> None:
+        if hasattr(self.engine, "sleep"):
+            self.engine.sleep()
+
+    def wake_up(self) -> None:
+        if hasattr(self.engine, "wake_up"):
+            self.engine.wake_up()
 
 
 class FakeEngine(RolloutEngine):

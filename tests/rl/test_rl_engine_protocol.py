@@ -15,7 +15,15 @@ import pytest
 from rl_test_envs import DigitEnv
 
 from rl.config import GRPOConfig
-from rl.engines import FakeEngine, HFEngine, RolloutEngine, SamplingParams, VLLMEngine, check_engine
+from rl.engines import (
+    CompletedEngine,
+    FakeEngine,
+    HFEngine,
+    RolloutEngine,
+    SamplingParams,
+    VLLMEngine,
+    check_engine,
+)
 from rl.errors import ConfigError
 from rl.rollout import EpisodeRunner
 from rl.trainer import GRPOTrainer
@@ -59,21 +67,63 @@ class OldStyleEngine:
         return None
 
 
-def test_an_engine_missing_members_is_refused_with_the_fix():
+def test_an_engine_with_only_the_core_gets_the_protocols_defaults():
     assert not isinstance(OldStyleEngine(), RolloutEngine)
+    engine = check_engine(OldStyleEngine())
+    assert isinstance(engine, CompletedEngine) and isinstance(engine, RolloutEngine)
+    assert engine.name == "old" and engine.sleep() is None and engine.wake_up() is None
+    params = SamplingParams(n=2)
+    assert engine.generate([[1, 2]], params) == OldStyleEngine().generate([[1, 2]], params)
+
+
+def test_a_completed_engine_keeps_the_members_it_has():
+    calls = []
+
+    class Syncing(OldStyleEngine):
+        name = "syncing"
+
+        def sync(self, policy):
+            calls.append(("sync", policy))
+
+        def sleep(self):
+            calls.append("sleep")
+
+    engine = check_engine(Syncing())
+    engine.sync("policy")
+    engine.sleep()
+    engine.wake_up()
+    assert engine.name == "syncing" and calls == [("sync", "policy"), "sleep"]
+
+
+def test_the_default_sync_loads_the_policys_state_dict():
+    loaded = []
+
+    class Loading(OldStyleEngine):
+        def load_weights(self, state_dict):
+            loaded.append(dict(state_dict))
+
+    check_engine(Loading()).sync(SimpleNamespace(state_dict=lambda: {"w": 1}))
+    assert loaded == [{"w": 1}]
+
+
+def test_an_engine_missing_the_core_is_refused_with_the_fix():
+    class NoWeights:
+        def generate(self, prompts, params):
+            return []
+
     with pytest.raises(
         ConfigError,
-        match=r"engine OldStyleEngine lacks \['sync', 'sleep', 'wake_up'\] of the RolloutEngine "
-        r"protocol; add them .*or subclass rl.engines.RolloutEngine to inherit its defaults",
+        match=r"engine NoWeights lacks \['load_weights'\] of the RolloutEngine protocol; add them, "
+        r"or subclass rl.engines.RolloutEngine",
     ):
-        check_engine(OldStyleEngine())
+        check_engine(NoWeights())
 
 
-def test_the_trainer_refuses_an_engine_missing_members(tiny_policy, tmp_path):
+def test_the_trainer_refuses_an_engine_missing_the_core(tiny_policy, tmp_path):
     model, tok = tiny_policy
     cfg = GRPOConfig(group_size=2, prompts_per_step=1, output_dir=str(tmp_path), progress=False)
-    with pytest.raises(ConfigError, match=r"lacks \['sync', 'sleep', 'wake_up'\]"):
-        GRPOTrainer(cfg, policy=model, tokenizer=tok, engine=OldStyleEngine(), envs=[])
+    with pytest.raises(ConfigError, match=r"lacks \['generate', 'load_weights'\]"):
+        GRPOTrainer(cfg, policy=model, tokenizer=tok, engine=object(), envs=[])
 
 
 def test_a_subclass_inherits_the_protocols_defaults():
