@@ -247,6 +247,11 @@ class _GivenVerdict(Verdict):
     given: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
     """The environment's mapping, which records write back (:func:`verdict_json`)."""
 
+    @property
+    def spec(self) -> str:
+        """``"name@version"`` as the environment gave them (``name@None`` without a version)."""
+        return f"{self.verifier}@{self.given.get('verifier_version')}"
+
 
 def _given_verdict(data: Mapping[str, Any]) -> Verdict:
     status = Status(data.get("status"))

@@ -51,7 +51,7 @@ def test_a_plain_mapping_is_typed_for_the_trainer_and_recorded_key_for_key():
 
 def test_a_mapping_needs_only_a_status():
     typed = as_verdict({"status": Status.TIMEOUT, "score": 7.5})  # a shaped score: not a verdict's
-    assert typed.status is Status.TIMEOUT and typed.score == 0.0 and typed.spec == "@0"
+    assert typed.status is Status.TIMEOUT and typed.score == 0.0 and typed.spec == "@None"
     assert verdict_json(typed) == {"status": Status.TIMEOUT, "score": 7.5}
     reason = as_verdict({"status": "error", "failure_reason": {"code": "sandbox_unavailable"}})
     assert reason.failure_reason.code == "sandbox_unavailable"
@@ -103,3 +103,11 @@ def test_episodes_hold_typed_verdicts_from_mapping_and_verdict_envs():
     assert episode.verdicts == [REAL] and not episode.graded and not episode.passed
     assert [v.spec for v in episode.unjudged()] == ["math@2", "math@2"]
     assert episode.component_verdicts[0]["d@1"].status is Status.FAIL
+
+
+def test_a_mapping_without_a_version_keeps_the_spec_it_always_had():
+    # metric names (reward_mean/<spec>) and records' `verifiers` list read this spec
+    assert as_verdict({"status": "pass", "verifier": "digit"}).spec == "digit@None"
+    assert as_verdict({"status": "pass", "verifier": "digit", "verifier_version": 3}).spec == (
+        "digit@3"
+    )
