@@ -24,10 +24,11 @@ no judged continuation gets no label and is reported. Each label is a ``soft`` e
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import InitVar, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 from rl.engines.base import RolloutEngine, SamplingParams
+from verifiers import Status
 
 from .errors import PrmError
 from .records import LabelEvent
@@ -38,26 +39,22 @@ from .store import PrmStore
 class MonteCarloConfig:
     """How Monte-Carlo labels are estimated.
 
-    The continuations are sampled with one record, :attr:`sampling` (``n`` is ``k``): the keywords
-    ``temperature``, ``top_p``, ``max_tokens`` and ``seed`` build it, and the attributes of the same
-    names read it back.
+    The continuations are sampled with one record, :attr:`sampling` (``n`` is ``k``), built from
+    the sampling fields where the settings enter and passed to the engine as it is.
 
-    >>> config = MonteCarloConfig(k=4, temperature=0.9, seed=1)
-    >>> config.sampling
+    >>> MonteCarloConfig(k=4, temperature=0.9, seed=1).sampling
     SamplingParams(n=4, temperature=0.9, top_p=1.0, max_tokens=256, seed=1, stop=())
-    >>> config.temperature
-    0.9
     """
 
     k: int = 8
     """Continuations sampled per step prefix."""
-    temperature: InitVar[float] = 0.7
+    temperature: float = 0.7
     """Sampling temperature of the continuations."""
-    top_p: InitVar[float] = 1.0
+    top_p: float = 1.0
     """Nucleus mass."""
-    max_tokens: InitVar[int] = 256
+    max_tokens: int = 256
     """Maximum new tokens per continuation."""
-    seed: InitVar[int | None] = None
+    seed: int | None = None
     """Sampling seed, where the engine supports one."""
     verifier: str = "math@2"
     """Verifier spec grading ``prefix + continuation`` against ``{"answer": gold}``."""
@@ -70,33 +67,26 @@ class MonteCarloConfig:
     """Grading worker processes (``0``: grade in-process, without a time bound)."""
     timeout_s: float = 30.0
     """Per-continuation grading bound."""
-    sampling: SamplingParams = field(init=False)
-    """The continuations' sampling parameters, built from ``k`` and the four sampling keywords."""
 
-    def __post_init__(
-        self, temperature: float, top_p: float, max_tokens: int, seed: int | None
-    ) -> None:
+    def __post_init__(self) -> None:
         if self.k < 1:
             raise PrmError(f"MonteCarloConfig.k must be >= 1, got {self.k}; Math-Shepherd used k=8")
         if "{prefix}" not in self.prompt_template:
             raise PrmError(f"prompt_template {self.prompt_template!r} must contain {{prefix}}")
         if self.workers < 0:
             raise PrmError(f"MonteCarloConfig.workers must be >= 0, got {self.workers}")
-        params = SamplingParams(
-            n=self.k, temperature=temperature, top_p=top_p, max_tokens=max_tokens, seed=seed
+        self.sampling  # a bad sampling value fails here, not in the first labelling call
+
+    @property
+    def sampling(self) -> SamplingParams:
+        """The continuations' sampling parameters: ``k`` of them per prefix."""
+        return SamplingParams(
+            n=self.k,
+            temperature=self.temperature,
+            top_p=self.top_p,
+            max_tokens=self.max_tokens,
+            seed=self.seed,
         )
-        object.__setattr__(self, "sampling", params)
-
-
-def _read_from_sampling(name: str) -> property:
-    """A read-only attribute that is ``sampling.<name>``: the value the keyword ``name`` gave."""
-    return property(lambda config: getattr(config.sampling, name), doc=f"``sampling.{name}``.")
-
-
-# the sampling keywords (init-only above) read back from the record they built, and
-# dataclasses.replace() passes them on to the copy
-for _name in ("temperature", "top_p", "max_tokens", "seed"):
-    setattr(MonteCarloConfig, _name, _read_from_sampling(_name))
 
 
 @dataclass
@@ -243,7 +233,7 @@ def grade_final_answers(
     counts: Counter = Counter({"no_gold_answer": len(trajs) - len(todo)})
     events = []
     for (traj, _), verdict in zip(todo, verdicts):
-        spec = f"{verdict.verifier}@{verdict.verifier_version}" if verdict.verifier else verifier
+        spec = verdict.spec if verdict.verifier else verifier
         answer = (verdict.details or {}).get("extracted")
         store.record_verdict(
             traj.id,
@@ -254,8 +244,8 @@ def grade_final_answers(
         )
         counts[verdict.status.value] += 1
         steps = store.steps(traj.id) if label_last_step else []
-        if steps and verdict.status.value in ("pass", "fail"):
-            passed = verdict.status.value == "pass"
+        if steps and verdict.status in (Status.PASS, Status.FAIL):
+            passed = verdict.passed
             events.append(
                 LabelEvent(
                     step_id=steps[-1].id,
