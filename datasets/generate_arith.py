@@ -1,4 +1,4 @@
-"""Generate the bundled arithmetic set: short sums, differences and products a small model can learn from.
+"""Generate the bundled arithmetic set: sums, differences and products a small model can learn from.
 
 Two splits with no problem in common (``3 + 5`` and ``5 + 3`` count as one; every operation is held
 out in the same share): ``arith_train.jsonl`` for training and ``arith_heldout.jsonl``

@@ -141,7 +141,10 @@ def order(rng: random.Random) -> tuple[str, dict, dict]:
 def event(rng: random.Random) -> tuple[str, dict, dict]:
     month, day, year = rng.randint(1, 12), rng.randint(1, 28), rng.choice([2025, 2026, 2027])
     guests = sorted(rng.sample(FIRST, rng.randint(2, 4)))
-    title = f"{rng.choice(['Quarterly', 'Annual', 'Spring', 'Team'])} {rng.choice(['review', 'retreat', 'dinner'])}"
+    title = (
+        f"{rng.choice(['Quarterly', 'Annual', 'Spring', 'Team'])} "
+        f"{rng.choice(['review', 'retreat', 'dinner'])}"
+    )
     text = (
         f"The {title.lower()} takes place on {MONTHS[month - 1]} {day}, {year} in "
         f"{rng.choice(CITIES)}. Confirmed guests, in alphabetical order: {', '.join(guests)}."

@@ -92,7 +92,10 @@ def ages(rng: random.Random) -> tuple[str, str, Fraction]:
         f"{name_a} is {k} times as old as {name_b}. In {years} years the sum of their ages will be "
         f"{total}. How old is {name_a} now?"
     )
-    steps = f"{k}y + y + 2 \\cdot {years} = {total}, so y = {young} and {name_a} is {k} \\cdot {young} = {k * young}"
+    steps = (
+        f"{k}y + y + 2 \\cdot {years} = {total}, so y = {young} "
+        f"and {name_a} is {k} \\cdot {young} = {k * young}"
+    )
     return prompt, steps, Fraction(k * young)
 
 
@@ -120,7 +123,10 @@ def sum_difference(rng: random.Random) -> tuple[str, str, Fraction]:
 def discount(rng: random.Random) -> tuple[str, str, Fraction]:
     price, rate = rng.randint(2, 40) * 5, rng.choice([10, 15, 20, 25, 30, 35, 40, 50])
     answer = Fraction(price * (100 - rate), 100)
-    prompt = f"A jacket costs ${price}. It is discounted by {rate}%. What is the new price in dollars (exact)?"
+    prompt = (
+        f"A jacket costs ${price}. It is discounted by {rate}%. "
+        "What is the new price in dollars (exact)?"
+    )
     return prompt, f"{price} \\cdot \\frac{{{100 - rate}}}{{100}} = {latex(answer)}", answer
 
 

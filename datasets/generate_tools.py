@@ -264,7 +264,8 @@ def render(calls: list[ToolCall], answer: str, fmt: str) -> str:
     """One completion making ``calls``: ``<tool_call>`` blocks, an OpenAI message, or bare JSON."""
     if fmt == "hermes":
         blocks = "\n".join(
-            f"<tool_call>{json.dumps({'name': c.name, 'arguments': c.arguments}, ensure_ascii=False)}"
+            "<tool_call>"
+            f"{json.dumps({'name': c.name, 'arguments': c.arguments}, ensure_ascii=False)}"
             "</tool_call>"
             for c in calls
         )

@@ -101,9 +101,13 @@ def book(rng: random.Random) -> tuple[str, str, str, list]:
     title = f"The {rng.choice(WORDS)} {rng.choice(WORDS)}"
     author, year, pages = rng.choice(AUTHORS), rng.randint(1950, 2025), rng.randint(80, 900)
     lang = rng.choice(["en", "fr", "pt", "ja"])
-    facts = f'"{title}" by {author}, published in {year}, {pages} pages, written in language code "{lang}".'
+    facts = (
+        f'"{title}" by {author}, published in {year}, {pages} pages, '
+        f'written in language code "{lang}".'
+    )
     doc = (
-        f"<book lang={quoteattr(lang)}><title>{escape(title)}</title><author>{escape(author)}</author>"
+        f"<book lang={quoteattr(lang)}><title>{escape(title)}</title>"
+        f"<author>{escape(author)}</author>"
         f"<year>{year}</year><pages>{pages}</pages></book>"
     )
     checks = [
@@ -150,7 +154,10 @@ def contact(rng: random.Random) -> tuple[str, str, str, list]:
     facts = (
         f"{name} lives in {city}; phone number {phone} (international format, digits only after +)."
     )
-    doc = f"<contact><name>{escape(name)}</name><phone>{phone}</phone><city>{escape(city)}</city></contact>"
+    doc = (
+        f"<contact><name>{escape(name)}</name><phone>{phone}</phone>"
+        f"<city>{escape(city)}</city></contact>"
+    )
     checks = [
         assertion("/contact/name", name),
         assertion("/contact/phone", phone),

@@ -15,8 +15,8 @@ for a given seed and action (``check_env`` compares it), so the verdict's ``elap
 unless ``record_elapsed=True``; grading time is always in ``env.unwrapped.last_grading_s``.
 
 >>> from verifiers import InlineExecutor
->>> env = VerifierEnv([{"id": "a", "prompt": "Give an object.", "reference": {"schema": {"type": "object"}}}],
-...                   "json_schema@1", executor=InlineExecutor())
+>>> task = {"id": "a", "prompt": "Give an object.", "reference": {"schema": {"type": "object"}}}
+>>> env = VerifierEnv([task], "json_schema@1", executor=InlineExecutor())
 >>> obs, info = env.reset(seed=0)
 >>> obs["text"], info["task_id"]
 ('Give an object.', 'a')

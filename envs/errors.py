@@ -5,7 +5,7 @@ Misuse raises; a model's bad completion never does (it becomes a verdict and a r
     EnvError
     ├── TaskSourceError     (also ValueError) a task file / dataset cannot be read; names the row
     ├── EnvConfigError      (also ValueError) an environment was configured inconsistently
-    │   └── QuarantineError  training tasks match the isolation list (evaluation sets) and the gate refuses
+    │   └── QuarantineError  training tasks match the isolation list (evaluation sets): refused
     └── EnvStateError       (also RuntimeError) step() before reset(), or after the episode ended
 """
 

@@ -16,14 +16,16 @@ mock API.
   grading. Per-turn statuses are in ``info["turns"]``; intermediate rewards are 0.
 
 >>> from verifiers import InlineExecutor
+>>> forecasts = {"Oslo": {"2026-01-05": {"high_c": -3}}}
+>>> call = {"name": "get_forecast", "arguments": {"city": "Oslo", "date": "2026-01-05"}}
 >>> task = {"id": "w", "prompt": "High in Oslo on 2026-01-05?", "reference": {
-...     "environment": {"api": "weather", "state": {"forecasts": {"Oslo": {"2026-01-05": {"high_c": -3}}}}},
-...     "expected_calls": [{"name": "get_forecast", "arguments": {"city": "Oslo", "date": "2026-01-05"}}],
+...     "environment": {"api": "weather", "state": {"forecasts": forecasts}},
+...     "expected_calls": [call],
 ...     "answer_contains": ["-3"]}}
 >>> env = ToolCallEnv([task], executor=InlineExecutor())
 >>> _ = env.reset(seed=0)
 >>> obs, r, done, trunc, info = env.step('<tool_call>{"name": "get_forecast", '
-...                                      '"arguments": {"city": "Oslo", "date": "2026-01-05"}}</tool_call>')
+...     '"arguments": {"city": "Oslo", "date": "2026-01-05"}}</tool_call>')
 >>> obs["messages"][-1]["role"], info["turns"][-1]["calls"][0]["status"], done
 ('tool', 200, False)
 >>> obs, r, done, trunc, info = env.step("It will be -3 C.")

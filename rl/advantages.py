@@ -32,7 +32,8 @@ def group_advantages(
     std, so they are never scored as wrong. A group with fewer than 2 graded episodes gets 0.
 
     >>> import torch
-    >>> [round(a, 4) for a in group_advantages(torch.tensor([[1.0, 0.0, 0.0, 1.0]]))[0].tolist()]  # std 0.5774
+    >>> advantages = group_advantages(torch.tensor([[1.0, 0.0, 0.0, 1.0]]))  # std 0.5774
+    >>> [round(a, 4) for a in advantages[0].tolist()]
     [0.866, -0.866, -0.866, 0.866]
     >>> group_advantages(torch.tensor([[1.0, 0.0, 0.0]]), scale=False,
     ...                  graded=torch.tensor([[True, True, False]])).tolist()

@@ -8,7 +8,8 @@ estimator of Chen et al. (2021), ``1 - C(n-c, k) / C(n, k)`` per task with ``c``
 graded samples, averaged over tasks. Samples that could not be graded (``timeout``/``error``) are
 counted apart and never scored as wrong: a task's ``n`` is its graded samples.
 
->>> cfg = EvalConfig(model="models/smollm2", env="rlvr/ArithHeldout-v0", tasks=200, chat_template=True)
+>>> cfg = EvalConfig(model="models/smollm2", env="rlvr/ArithHeldout-v0", tasks=200,
+...                  chat_template=True)
 >>> result = evaluate(cfg, output="verdicts.jsonl")                # doctest: +SKIP
 >>> result.pass_at[1], result.ci95[1]                              # doctest: +SKIP
 (0.285, (0.226, 0.352))

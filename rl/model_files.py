@@ -45,10 +45,11 @@ class ModelFileError(RLError):
 def packaged_gguf(name: str) -> Path:
     """The GGUF file a package ships for ``name`` (a key of :data:`PACKAGED`).
 
-    >>> packaged_gguf("nope")
+    >>> packaged_gguf("nope")  # doctest: +NORMALIZE_WHITESPACE
     Traceback (most recent call last):
     ...
-    rl.model_files.ModelFileError: no packaged model named 'nope'; known: ['smollm2'] (or pass a .gguf path)
+    rl.model_files.ModelFileError: no packaged model named 'nope'; known: ['smollm2']
+    (or pass a .gguf path)
     """
     if name not in PACKAGED:
         raise ModelFileError(

@@ -10,8 +10,10 @@ run has ``graded: false`` and reward ``null``, never a silent 0), ``rewards``, `
 parameters and ``verifiers`` (the ``name@version`` specs that graded it). JSONL writes one line per
 group; Parquet writes one file per step with the completions as a JSON column.
 
->>> rows = read_records("runs/grpo/rollouts.jsonl")          # doctest: +SKIP
->>> passing = [c["text"] for r in rows for c in r["completions"] if c["reward"] > 0]   # doctest: +SKIP
+>>> rows = read_records("runs/grpo/rollouts.jsonl")  # doctest: +SKIP
+>>> passing = [  # doctest: +SKIP
+...     c["text"] for r in rows for c in r["completions"] if c["reward"] > 0
+... ]
 """
 
 from __future__ import annotations
@@ -103,7 +105,8 @@ def passing_completions(
     ``{"prompt", "completion", "reward", "step"}`` for every completion whose reward is at least
     ``min_reward``, deduplicated per prompt (ungraded ones, reward ``None``, are never taken).
 
-    >>> passing_completions([{"prompt": "1=", "step": 0, "completions": [{"text": "2", "reward": 1.0}]}])
+    >>> group = {"prompt": "1=", "step": 0, "completions": [{"text": "2", "reward": 1.0}]}
+    >>> passing_completions([group])
     [{'prompt': '1=', 'completion': '2', 'reward': 1.0, 'step': 0}]
     """
     seen: set[tuple[str, str]] = set()

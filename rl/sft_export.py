@@ -8,7 +8,8 @@ reproduces an evaluation solution is caught too), and writes chat-format rows TR
 read::
 
     {"messages": [{"role": "user", "content": ...}, {"role": "assistant", "content": ...}],
-     "lineage": {"run", "step", "prompt_id", "verifier", "test_case_hash", "sampling", "model", ...}}
+     "lineage": {"run", "step", "prompt_id", "verifier", "test_case_hash", "sampling", "model",
+                 ...}}
 
 A manifest beside the output counts what was generated, what each filter removed and what was kept
 (``generated == retained + sum(removed)``).
@@ -208,7 +209,10 @@ def _quarantine(candidates: list[Candidate], quarantine: Any, removed: dict[str,
 def _sample_id(i: int, c: Candidate) -> str:
     """``index|run|step|prompt id|sample``: unique, and readable in the quarantine report."""
     lin = c.lineage
-    return f"{i}|{lin['run']}|step={lin['step']}|{lin['prompt_id'] or c.prompt_key}|sample={lin['sample']}"
+    return (
+        f"{i}|{lin['run']}|step={lin['step']}|{lin['prompt_id'] or c.prompt_key}"
+        f"|sample={lin['sample']}"
+    )
 
 
 def _cap(

@@ -5,9 +5,11 @@ Each completion becomes a :class:`Candidate` with what selection and lineage nee
 cannot be read (bad JSON, a completion that is not an object) becomes a ``malformed`` candidate that
 the export counts, so N completions in are N accounted for in the manifest.
 
->>> rows = [{"step": 3, "prompt": "1+1?", "task_id": "t", "completions": [{"text": "2", "graded": True,
-...          "reward": 1.0, "verdicts": [{"status": "pass", "verifier": "math", "verifier_version": 2}]}]}]
->>> [(c.completion, c.passed, c.lineage["verifier"]) for c in candidates_from_rows(rows, "run", "r.jsonl")]
+>>> verdict = {"status": "pass", "verifier": "math", "verifier_version": 2}
+>>> completion = {"text": "2", "graded": True, "reward": 1.0, "verdicts": [verdict]}
+>>> rows = [{"step": 3, "prompt": "1+1?", "task_id": "t", "completions": [completion]}]
+>>> candidates = candidates_from_rows(rows, "run", "r.jsonl")
+>>> [(c.completion, c.passed, c.lineage["verifier"]) for c in candidates]
 [('2', True, 'math@2')]
 """
 

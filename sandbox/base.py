@@ -2,7 +2,9 @@
 
 A sandbox runs one command over a set of files with hard limits and reports what happened::
 
-    result = sandbox.run(["python3", "main.py"], files={"main.py": "print(1)"}, limits=Limits(wall_s=2))
+    result = sandbox.run(
+        ["python3", "main.py"], files={"main.py": "print(1)"}, limits=Limits(wall_s=2)
+    )
     result.stop is StopReason.EXITED and result.stdout == b"1\\n"
 
 Infrastructure trouble (engine unreachable, image missing) raises :class:`SandboxUnavailableError`;

@@ -9,7 +9,7 @@ item.
 >>> import tempfile
 >>> iso = IsolationList(tempfile.mkdtemp())
 >>> _ = iso.add("bundled:arith_heldout")
->>> iso.check("bundled:arith").clean      # the bundled train split shares no problem with its held-out split
+>>> iso.check("bundled:arith").clean  # the bundled train split shares no problem with it
 True
 
 Command line: ``rlvr quarantine add|list|remove|check``.

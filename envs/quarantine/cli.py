@@ -1,14 +1,15 @@
 """``rlvr quarantine``: register evaluation sets and check training data against them.
 
     rlvr quarantine add bundled:arith_heldout             # a bundled held-out split
-    rlvr quarantine add my_eval.jsonl --name my_eval      # JSONL or Parquet (id, prompt, reference[, solution])
+    rlvr quarantine add my_eval.jsonl --name my_eval      # id, prompt, reference[, solution]
     rlvr quarantine list
     rlvr quarantine check train.jsonl --report hits.json  # exit 1 when any task hits
     rlvr quarantine check train.jsonl --drop-to clean.jsonl
     rlvr quarantine remove my_eval
 
-The list lives in ``--dir`` (default ``$RLVR_QUARANTINE_DIR``, else ``.rlvr/quarantine``). ``rlvr train``
-applies it by default, and ``rlvr export sft`` always does.
+An evaluation set is a bundled split, a JSONL or a Parquet file. The list lives in ``--dir``
+(default ``$RLVR_QUARANTINE_DIR``, else ``.rlvr/quarantine``). ``rlvr train`` applies it by
+default, and ``rlvr export sft`` always does.
 """
 
 from __future__ import annotations

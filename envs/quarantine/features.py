@@ -15,7 +15,8 @@ A :class:`Fingerprint` holds, for one task:
 >>> fp = fingerprint("t1", "What is 3 + 5?", {"answer": "8"})
 >>> fp.kind, fp.answer, sorted(fp.numbers)
 ('math', '8', ['3', '5'])
->>> fingerprint("c1", "Write add_one.", {"tests": "assert add_one(2) == 3", "entry_point": "add_one"}).answer
+>>> code_reference = {"tests": "assert add_one(2) == 3", "entry_point": "add_one"}
+>>> fingerprint("c1", "Write add_one.", code_reference).answer
 'assert FN ( 2 ) = = 3'
 """
 

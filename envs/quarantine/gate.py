@@ -3,10 +3,13 @@ refused or dropped, with a report naming each hit.
 
 >>> import tempfile
 >>> iso = IsolationList(tempfile.mkdtemp())
->>> _ = iso.add([{"id": "e1", "prompt": "What is 12 * 12?", "reference": {"answer": "144"}}], name="eval")
+>>> _ = iso.add([{"id": "e1", "prompt": "What is 12 * 12?", "reference": {"answer": "144"}}],
+...             name="eval")
 >>> gate = QuarantineGate(iso, action="drop")
->>> kept, report = gate.apply(load_tasks([{"id": "t1", "prompt": "what is 12*12", "reference": {"answer": "144"}},
-...                                       {"id": "t2", "prompt": "What is 2 + 2?", "reference": {"answer": "4"}}]))
+>>> kept, report = gate.apply(load_tasks([
+...     {"id": "t1", "prompt": "what is 12*12", "reference": {"answer": "144"}},
+...     {"id": "t2", "prompt": "What is 2 + 2?", "reference": {"answer": "4"}},
+... ]))
 >>> [t.id for t in kept], report.hit_ids
 (['t2'], ('t1',))
 """

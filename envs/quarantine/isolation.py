@@ -7,7 +7,8 @@ checks always fingerprint with the current rules).
 
 >>> import tempfile
 >>> iso = IsolationList(tempfile.mkdtemp())
->>> iso.add([{"id": "q1", "prompt": "What is 3 + 5?", "reference": {"answer": "8"}}], name="my_eval").count
+>>> iso.add([{"id": "q1", "prompt": "What is 3 + 5?", "reference": {"answer": "8"}}],
+...         name="my_eval").count
 1
 >>> iso.check([{"id": "t1", "prompt": "what is 3+5 ?", "reference": {"answer": "8"}}]).hit_ids
 ('t1',)

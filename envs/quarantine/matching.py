@@ -21,7 +21,8 @@ answer     ``structural``  math: equal final answers, numbers that agree (Jaccar
                            (Jaccard >= ``words_jaccard``, or >= ``few_numbers_words_jaccard`` when
                            the statement has fewer than ``min_numbers`` distinct numbers): a
                            paraphrase with the same numbers and answer; code: a shared function
-                           name and tests' literal values that agree (Jaccard >= ``literals_jaccard``)
+                           name and tests' literal values that agree (Jaccard >=
+                           ``literals_jaccard``)
 =========  ==============  ==================================================================
 
 MinHash and LSH come from ``datasketch``; LSH candidates are confirmed with the exact Jaccard of the
@@ -187,10 +188,11 @@ class Matcher:
     tasks up.
 
     >>> from envs.quarantine.features import fingerprint
-    >>> iso = [("eval", fingerprint("e1", "Tom has 3 apples and buys 5 more apples. How many apples does Tom have?",
-    ...                             {"answer": "8"}))]
+    >>> question = "Tom has 3 apples and buys 5 more apples. How many apples does Tom have?"
+    >>> iso = [("eval", fingerprint("e1", question, {"answer": "8"}))]
     >>> m = Matcher(iso)
-    >>> reworded = fingerprint("t1", "After buying 5 more apples, Tom, who had 3, owns how many apples?", {"answer": "8"})
+    >>> reworded_question = "After buying 5 more apples, Tom, who had 3, owns how many apples?"
+    >>> reworded = fingerprint("t1", reworded_question, {"answer": "8"})
     >>> [h.method for h in m.hits([reworded])[0]]
     ['structural']
     """

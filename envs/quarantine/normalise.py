@@ -5,7 +5,8 @@ form.
 'what is 3 + 5 ?'
 >>> sorted(numbers_in("Forty-eight clips at $2.50, then 1,000 more; {1,2,3}"))
 ['1', '1000', '2', '3', '48', '5/2']
->>> [normalise_answer(a) for a in (r"$\\boxed{12.50}$", r"\\dfrac{5}{10}", ".5", "x = 3", "72 clips")]
+>>> answers = (r"$\\boxed{12.50}$", r"\\dfrac{5}{10}", ".5", "x = 3", "72 clips")
+>>> [normalise_answer(a) for a in answers]
 ['25/2', '1/2', '1/2', '3', '72']
 """
 
@@ -46,10 +47,11 @@ _NUMBER_WORD = re.compile(
 )
 _STOP_WORDS = frozenset(
     """the and are was were has have had what which who whom whose when where why how
-is it its this that these those than then there their they them you your our for from with without into onto
-upon about above below over under after before not but all any each both few more most other some such only own
-same very can will just should would could may might must shall does did doing done being been also per put
-answer final boxed give find compute calculate write let""".split()
+is it its this that these those than then there their they them you your our for from with
+without into onto upon about above below over under after before not but all any each both few
+more most other some such only own same very can will just should would could may might must
+shall does did doing done being been also per put answer final boxed give find compute calculate
+write let""".split()
 )
 
 

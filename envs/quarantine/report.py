@@ -1,7 +1,8 @@
 """What a quarantine check found: one :class:`Hit` per (training task, isolated task) pair that
 matched.
 
->>> hit = Hit("t7", "gsm8k_test", "q12", "answer", "structural", 1.0, "same answer '8' and numbers ['3', '5']")
+>>> why = "same answer '8' and numbers ['3', '5']"
+>>> hit = Hit("t7", "gsm8k_test", "q12", "answer", "structural", 1.0, why)
 >>> str(hit)
 "t7 ~ gsm8k_test:q12 [answer, structural, 1.0] same answer '8' and numbers ['3', '5']"
 >>> report = QuarantineReport(source="train.jsonl", checked=10, hits=(hit,), action="drop")

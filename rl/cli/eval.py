@@ -1,8 +1,10 @@
-"""``rlvr eval`` (score a model on an environment's tasks) and ``rlvr model convert`` (GGUF -> checkpoint).
+"""``rlvr eval`` (score a model on an environment's tasks) and ``rlvr model convert`` (GGUF ->
+checkpoint).
 
 ::
 
-    rlvr eval --model models/smollm2 --env rlvr/ArithHeldout-v0 --chat-template true --tasks 200 --out v.jsonl
+    rlvr eval --model models/smollm2 --env rlvr/ArithHeldout-v0 --chat-template true --tasks 200 \\
+        --out v.jsonl
     rlvr eval --model models/smollm2 --chat-template true --n 8 --k 1,8 --temperature 0.8
     rlvr model convert smollm2 --out models/smollm2
 """

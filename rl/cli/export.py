@@ -1,6 +1,6 @@
 """``rlvr export sft``: rejection-sampling SFT data from rollout records or ``rlvr eval`` output.
 
-    rlvr export sft runs/grpo/rollouts.jsonl -o sft.jsonl                 # best-of-n: one per prompt
+    rlvr export sft runs/grpo/rollouts.jsonl -o sft.jsonl                # best-of-n: one per prompt
     rlvr export sft runs/grpo/rollouts/ eval.jsonl -o sft.parquet --max-per-prompt 4
     rlvr export sft runs/grpo/rollouts.jsonl -o sft.jsonl --quarantine evals/isolation
 

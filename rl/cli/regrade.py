@@ -1,4 +1,4 @@
-"""``rlvr regrade``: re-grade verdicts or rollout records under another verifier version, report the flips.
+"""``rlvr regrade``: re-grade verdicts or rollouts under another verifier version, report the flips.
 
 ::
 

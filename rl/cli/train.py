@@ -5,8 +5,9 @@ Every :class:`~rl.config.GRPOConfig` field is a flag (``group_size`` -> ``--grou
     rlvr train --env rlvr/Math-v1 --model ./my-model --loss grpo --steps 200 --lr 1e-6
     rlvr train --config run.toml --lr 3e-6 --resume
 
-On several devices, start one process per device with ``torchrun`` (NCCL on GPUs, gloo on CPU); each rank
-samples ``prompts_per_step / N`` prompts with its own rollout engine and only rank 0 writes::
+On several devices, start one process per device with ``torchrun`` (NCCL on GPUs, gloo on CPU);
+each rank samples ``prompts_per_step / N`` prompts with its own rollout engine and only rank 0
+writes::
 
     torchrun --nproc-per-node 8 -m rl.cli train --config run.toml
 """

@@ -12,7 +12,8 @@ it returns what :func:`~rl.forward.llama.causal_logits` returns on the same righ
 It pays where prompts are long next to completions; :func:`worth_sharing` decides from the
 positions saved (the tiny-model tests and benchmark keep the plain forward).
 
->>> groups = [PromptGroup(start=0, rows=8, prompt_len=300), PromptGroup(start=8, rows=8, prompt_len=280)]
+>>> groups = [PromptGroup(start=0, rows=8, prompt_len=300),
+...           PromptGroup(start=8, rows=8, prompt_len=280)]
 >>> worth_sharing(groups, total_len=500)     # 16 x 500 positions vs 2 x 300 + 16 x 220
 True
 """

@@ -14,7 +14,8 @@ ProcessBench, JSONL and Parquet.
 >>> t = store.add_trajectory(p.id, "3 + 4 = 7.\\nThe answer is 7.", generator="my-model")
 >>> first, second = store.add_segmentation(t.id, method="newline@1")
 >>> _ = store.label(first.id, 1, annotator_kind="human", annotator_id="alice")
->>> _ = store.label(second.id, -1, annotator_kind="human", annotator_id="alice", error_type="wrong_final_value")
+>>> _ = store.label(second.id, -1, annotator_kind="human", annotator_id="alice",
+...                 error_type="wrong_final_value")
 >>> store.first_wrong_step(t.id)
 1
 

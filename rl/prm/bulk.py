@@ -130,9 +130,10 @@ def new_item(common: dict, **values: object) -> BatchItem:
     per-field ``object.__setattr__`` (a quarter of the cost of building an item per line).
     Fields are kept in declaration order, as :meth:`BatchItem.as_row` needs.
 
-    >>> new_item({"problem_text": "p", "gold_answer": None, "source": None, "licence": None,
-    ...           "generator": "g", "method": "m", "method_version": 1}, raw_text="a", spans=[(0, 1)],
-    ...          labels=[]) == BatchItem("p", None, None, None, "a", "g", "m", 1, [(0, 1)], [])
+    >>> common = {"problem_text": "p", "gold_answer": None, "source": None, "licence": None,
+    ...           "generator": "g", "method": "m", "method_version": 1}
+    >>> item = new_item(common, raw_text="a", spans=[(0, 1)], labels=[])
+    >>> item == BatchItem("p", None, None, None, "a", "g", "m", 1, [(0, 1)], [])
     True
     """
     state = _DEFAULTS.copy()

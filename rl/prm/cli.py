@@ -9,7 +9,8 @@ Examples::
     rlvr prm import prm800k_phase2.jsonl --format prm800k --licence MIT
     rlvr prm import gsm8k.json math.json --format processbench --licence Apache-2.0
     rlvr prm export trl.jsonl --format trl --neutral true
-    rlvr prm annotate --trajectory 3f2a9c --step 2 --value -1 --annotator alice --error-type arithmetic_slip
+    rlvr prm annotate --trajectory 3f2a9c --step 2 --value -1 --annotator alice \\
+        --error-type arithmetic_slip
     rlvr prm annotate --monte-carlo --model ./tiny-policy --k 8 --limit 100
     rlvr prm annotate --grade math@2
     rlvr prm show 3f2a9c --events
@@ -428,7 +429,8 @@ def _show_trajectory(store: Any, trajectory_id: int, args: argparse.Namespace) -
             for e in step["events"]:
                 print(
                     f"       {e['annotator_kind']}:{e['annotator_id']} "
-                    f"{e['value_kind']}={e['value']}{' ' + e['error_type'] if e['error_type'] else ''} at {e['created_at']}"
+                    f"{e['value_kind']}={e['value']}"
+                    f"{' ' + e['error_type'] if e['error_type'] else ''} at {e['created_at']}"
                 )
     for verdict in doc["final_verdicts"]:
         print(

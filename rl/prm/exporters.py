@@ -7,7 +7,7 @@ the format, the policies used, the resolution rule version and the counts.
 
 **Neutral (0) ratings in TRL's boolean labels** are never mapped silently; ``neutral=`` says how:
 
-==================  =================================================================================
+==================  ================================================================================
 ``"true"``          (default) 0 -> ``True``. PRM800K's own guide says a 0 step "isn't incorrect, but
                     does not make any progress"; a PRM trained for best-of-N wants "not wrong".
 ``"false"``         0 -> ``False`` (what the usual converters do, silently).
@@ -15,7 +15,7 @@ the format, the policies used, the resolution rule version and the counts.
 ``"exclude_step"``  drop neutral steps from ``completions`` and ``labels`` (note: later steps then
                     appear without that text before them).
 ``"error"``         raise :class:`~rl.prm.errors.ExportPolicyError` naming the trajectory and step.
-==================  =================================================================================
+==================  ================================================================================
 
 **Unlabelled steps** (e.g. PRM800K stops labelling after the first error): ``unlabelled="truncate"``
 (default) keeps the labelled prefix, ``"drop"`` skips the trajectory. Soft Monte-Carlo labels

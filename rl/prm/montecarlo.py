@@ -13,7 +13,8 @@ no judged continuation gets no label and is reported. Each label is a ``soft`` e
 >>> from rl.engines import FakeEngine
 >>> from rl.prm.store import PrmStore
 >>> store = PrmStore(os.path.join(tempfile.mkdtemp(), "p.db"))
->>> t = store.add_trajectory(store.add_problem("2+2?", gold_answer="4").id, "2+2 is 4.\\nThe answer is 4.")
+>>> problem = store.add_problem("2+2?", gold_answer="4")
+>>> t = store.add_trajectory(problem.id, "2+2 is 4.\\nThe answer is 4.")
 >>> _ = store.add_segmentation(t.id)
 >>> engine = FakeEngine(["The answer is 4.", "The answer is 5."])
 >>> result = label_trajectory(store, t.id, engine, MonteCarloConfig(k=2, workers=0))

@@ -37,7 +37,8 @@ from typing import Any, Iterable, Sequence
 #: Advisory lock key that serialises the store's write transactions ("rlvrprm" in ASCII).
 WRITE_LOCK_KEY = int.from_bytes(b"rlvrprm", "big")
 
-_REFUSE_FUNCTION = """CREATE OR REPLACE FUNCTION rlvr_prm_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+_REFUSE_FUNCTION = """CREATE OR REPLACE FUNCTION rlvr_prm_refuse()
+    RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN RAISE EXCEPTION '%', TG_ARGV[0] USING ERRCODE = 'restrict_violation'; END $$"""
 _SQLITE_TRIGGER = re.compile(
     r"CREATE TRIGGER (?P<name>\w+) (?P<when>BEFORE .+? ON (?P<table>\w+))\s+"

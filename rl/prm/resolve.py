@@ -18,7 +18,8 @@ Rule (version 1):
 
 A step with no events has no current label (``None``).
 
->>> rows = [(1, 1.0, "ternary", "human", "a", None, None), (2, -1.0, "ternary", "human", "b", None, None)]
+>>> rows = [(1, 1.0, "ternary", "human", "a", None, None),
+...         (2, -1.0, "ternary", "human", "b", None, None)]
 >>> label = resolve_rows(7, rows)
 >>> label.value, label.disagreement
 (-1, True)

@@ -51,7 +51,10 @@ _EVENT_COLUMNS = (
     "rollouts, solved, created_at, meta_json, dedupe_key, session_id"
 )
 _ON_CONFLICT = "ON CONFLICT (step_id, dedupe_key) DO NOTHING"
-_INSERT_EVENT = f"INSERT INTO label_events ({_EVENT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) {_ON_CONFLICT}"
+_INSERT_EVENT = (
+    f"INSERT INTO label_events ({_EVENT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+    f"{_ON_CONFLICT}"
+)
 _SELECT_EVENTS = (
     "SELECT e.id, e.step_id, e.value, e.value_kind, e.annotator_kind, e.annotator_id, e.rationale, "
     "e.error_type, e.rollouts, e.solved, e.created_at, e.meta_json, e.dedupe_key, s.meta_json "

@@ -116,7 +116,8 @@ def main() -> int:
     rows = [bench(env_id, args.limit) for env_id in SINGLE_TURN]
     multi = bench_multi_turn(args.limit)
     print(
-        f"{'env':<24}{'direct/s':>10}{'inline/s':>10}{'default/s':>11}{'inl/dir':>9}{'def/dir':>9}  passed"
+        f"{'env':<24}{'direct/s':>10}{'inline/s':>10}{'default/s':>11}"
+        f"{'inl/dir':>9}{'def/dir':>9}  passed"
     )
     for row in rows:
         if "error" in row:

@@ -1,4 +1,4 @@
-"""Generation tokens/s on a real model (SmolLM2-135M-Instruct, float32, CPU), every engine in one run.
+"""Generation tokens/s on a real model (SmolLM2-135M-Instruct, float32, CPU): every engine, one run.
 
 The same batch for every engine: 4 prompts of the bundled arithmetic set (chat template) x 8 samples
 each (32 sequences, the trainer's G=8 x 4 prompts), at most 96 new tokens, temperature 0.7, seed 0.

@@ -1,4 +1,4 @@
-"""Benchmark: ``rlvr grade --workers 2`` on a mixed math workload, start-up included, vs a math-verify loop.
+"""Benchmark: ``rlvr grade --workers 2`` on mixed math, start-up included, vs a math-verify loop.
 
 Both sides run as fresh processes on the same items (``math_workload.generate(N, seed)``), so
 interpreter start, imports, the worker pool and the CAS helper are all counted:
@@ -39,7 +39,8 @@ logging.disable(logging.WARNING)
 out = []
 for line in open(sys.argv[1], encoding="utf-8"):
     item = json.loads(line)
-    out.append(bool(verify(parse("$" + str(item["reference"]["answer"]) + "$"), parse(item["response"]))))
+    gold = parse("$" + str(item["reference"]["answer"]) + "$")
+    out.append(bool(verify(gold, parse(item["response"]))))
 json.dump(out, open(sys.argv[2], "w"))
 """
 

@@ -1,5 +1,5 @@
-"""Speed of the quarantine check: 100k training tasks against an isolation list of 10k, against a plain
-pairwise baseline that applies the same rules to every (training, isolated) pair.
+"""Quarantine check speed: 100k training tasks vs an isolation list of 10k, and a pairwise baseline
+that applies the same rules to every (training, isolated) pair.
 
 Run: ``.venv/bin/python tests/bench/bench_quarantine.py [--train 100000] [--isolated 10000]
 [--subset 100]``. Writes ``tests/bench/results/quarantine.json``. Everything is measured in the same
@@ -232,7 +232,8 @@ def _by_rule(hits) -> dict[str, int]:
     the same problem again."""
     counts: dict[str, int] = {}
     for hit in hits:
-        key = f"{ {'m': 'math', 'c': 'code', 'j': 'json'}.get(hit.task_id[0], '?') }/{hit.side}/{hit.method}"
+        kind = {"m": "math", "c": "code", "j": "json"}.get(hit.task_id[0], "?")
+        key = f"{kind}/{hit.side}/{hit.method}"
         counts[key] = counts.get(key, 0) + 1
     return dict(sorted(counts.items()))
 

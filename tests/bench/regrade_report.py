@@ -1,9 +1,10 @@
-"""Report: what flips when the math@1 golden table's math@1 verdicts are re-graded under the newest math.
+"""Report: what flips when math@1 verdicts on its golden table are re-graded under the newest math.
 
 Runs the real commands as fresh processes, as a user would::
 
     rlvr grade verifiers/golden/math@1.jsonl --verifier math@1 -o math1.jsonl
-    rlvr regrade math1.jsonl --inputs verifiers/golden/math@1.jsonl --to math -o regraded.jsonl --report R.json
+    rlvr regrade math1.jsonl --inputs verifiers/golden/math@1.jsonl --to math -o regraded.jsonl \\
+        --report R.json
 
 and writes the flip report (counts by flip kind and failure reason, examples) with a manifest to
 ``tests/bench/results/regrade_math1_to_math2.json``. Not a timing benchmark: the numbers are

@@ -119,7 +119,8 @@ _NO_CALL = "None of the available functions can do this, so I will not call any.
 def to_json_schema(node: Any) -> Any:
     """A BFCL parameter schema as JSON Schema: Python type names mapped, ``any`` unconstrained.
 
-    >>> to_json_schema({"type": "dict", "properties": {"x": {"type": "tuple", "items": {"type": "float"}}}})
+    >>> pair = {"type": "tuple", "items": {"type": "float"}}
+    >>> to_json_schema({"type": "dict", "properties": {"x": pair}})
     {'type': 'object', 'properties': {'x': {'type': 'array', 'items': {'type': 'number'}}}}
     """
     if not isinstance(node, dict):
@@ -217,7 +218,8 @@ def bfcl_choice(call: dict, parameters: dict) -> dict:
     """The call from the first allowed value that BFCL's own checker accepts: a required argument is
     never left out, an argument the function does not declare is left out (where the answer allows).
 
-    >>> bfcl_choice({"name": "f", "allowed": {"a": [None, 2], "b": ["x", None]}}, {"properties": {"a": {}}, "required": ["a"]})
+    >>> call = {"name": "f", "allowed": {"a": [None, 2], "b": ["x", None]}}
+    >>> bfcl_choice(call, {"properties": {"a": {}}, "required": ["a"]})
     {'name': 'f', 'arguments': {'a': 2}}
     """
     declared, required = parameters.get("properties", {}), set(parameters.get("required", []))

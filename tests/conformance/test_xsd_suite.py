@@ -228,7 +228,10 @@ def test_every_disagreement_with_the_suite_is_pinned():
 @pytest.mark.slow
 def test_slow_to_compile_schemas():
     if os.environ.get("RLVR_CONFORMANCE_SLOW") != "1":
-        reason = f"{len(SLOW_TO_COMPILE)} schema(s) take libxml2 about 45 s each; set RLVR_CONFORMANCE_SLOW=1"
+        reason = (
+            f"{len(SLOW_TO_COMPILE)} schema(s) take libxml2 about 45 s each; "
+            "set RLVR_CONFORMANCE_SLOW=1"
+        )
         print(f"SKIP {reason}")
         pytest.skip(reason)
     for row in rows():

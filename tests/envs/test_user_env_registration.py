@@ -102,7 +102,10 @@ def test_envs_imports_nothing_from_rl():
     import subprocess
     import sys
 
-    code = "import envs, sys; print(sorted(m for m in sys.modules if m == 'rl' or m.startswith('rl.')))"
+    code = (
+        "import envs, sys; "
+        "print(sorted(m for m in sys.modules if m == 'rl' or m.startswith('rl.')))"
+    )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout

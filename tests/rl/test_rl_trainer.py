@@ -402,7 +402,10 @@ def test_real_tool_call_env_masks_the_tool_message(tmp_path):
         replace=True,
     )
     tok = build_char_tokenizer()
-    call = '<tool_call>{"name": "get_forecast", "arguments": {"city": "Oslo", "date": "2026-01-05"}}</tool_call>'
+    call = (
+        '<tool_call>{"name": "get_forecast", '
+        '"arguments": {"city": "Oslo", "date": "2026-01-05"}}</tool_call>'
+    )
     engine = ScriptedTokenEngine(tok, [call, "It will be -3 C."])
     runner = EpisodeRunner(make_envs("rlvrtest/Weather-v0", 2, {}), engine, tok, max_turns=4)
     group = runner.run([0], SamplingParams(n=2, max_tokens=200))[0]

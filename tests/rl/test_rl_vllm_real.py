@@ -271,7 +271,8 @@ def test_a_second_engine_on_the_same_host_starts(engine, model_path, tmp_path):
 
         if __name__ == "__main__":
             eng = VLLMEngine({model_path!r}, dtype="float32", max_model_len=256, device="cpu")
-            out = eng.generate([[5, 6, 7]], SamplingParams(n=2, max_tokens=3, temperature=1.0, seed=0))
+            params = SamplingParams(n=2, max_tokens=3, temperature=1.0, seed=0)
+            out = eng.generate([[5, 6, 7]], params)
             print("OK", len(out[0]), len(out[0][0].token_ids))
     """)
     )

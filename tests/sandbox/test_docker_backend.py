@@ -48,7 +48,10 @@ def test_details_record_the_image_tag_and_id(docker_box, docker_client):
 
 
 def test_compiled_programs_run_from_the_workspace(docker_box):
-    source = "#include <stdio.h>\nint main(void) { int x; scanf(\"%d\", &x); printf(\"%d\\n\", 2 * x); }\n"
+    source = (
+        "#include <stdio.h>\n"
+        "int main(void) { int x; scanf(\"%d\", &x); printf(\"%d\\n\", 2 * x); }\n"
+    )
     result = docker_box.run(
         ["sh", "-c", "gcc -O2 -o prog main.c && ./prog"], files={"main.c": source}, stdin="21"
     )

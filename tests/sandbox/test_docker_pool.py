@@ -12,20 +12,23 @@ pytestmark = pytest.mark.docker
 
 LEAVE_TRACES = r'''
 import ctypes, os, subprocess, sys
-before = sorted(int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, os.getpid()))
+before = sorted(
+    int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, os.getpid())
+)
 os.environ["TRACE_VAR"] = "1"
-for path in ("/workspace/trace.txt", "/tmp/trace.txt", "/dev/shm/trace", "/workspace/.hidden/trace"):
+for path in ("/workspace/trace.txt", "/tmp/trace.txt", "/dev/shm/trace",
+             "/workspace/.hidden/trace"):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     open(path, "w").write("trace")
 open("/workspace/evil_module.py", "w").write("PWNED = True\n")
 os.makedirs("/workspace/locked/inner")
 os.chmod("/workspace/locked", 0)
 libc = ctypes.CDLL(None, use_errno=True)
-assert libc.shmget(0, 4096, 0o1600) >= 0                           # SysV shared memory (IPC_PRIVATE)
-assert libc.msgget(0, 0o1600) >= 0                                 # SysV message queue
+assert libc.shmget(0, 4096, 0o1600) >= 0  # SysV shared memory (IPC_PRIVATE)
+assert libc.msgget(0, 0o1600) >= 0  # SysV message queue
 rt = ctypes.CDLL("librt.so.1", use_errno=True)
 rt.mq_open.restype = ctypes.c_int
-assert rt.mq_open(b"/trace", os.O_CREAT | os.O_RDWR, 0o600, None) >= 0   # POSIX message queue
+assert rt.mq_open(b"/trace", os.O_CREAT | os.O_RDWR, 0o600, None) >= 0  # POSIX message queue
 daemon = "import os, time\nif os.fork() == 0:\n    os.setsid()\n    time.sleep(1000)\n"
 subprocess.Popen([sys.executable, "-c", daemon], start_new_session=True)
 print("left traces", before)
@@ -36,9 +39,15 @@ import json, os, sys
 found = {}
 for directory in ("/workspace", "/tmp", "/dev/shm", "/dev/mqueue"):
     found[directory] = sorted(os.listdir(directory)) if os.path.isdir(directory) else []
-found["processes"] = sorted(int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, os.getpid()))
-found["sysv"] = {k: open("/proc/sysvipc/" + k).read().splitlines()[1:] for k in ("shm", "msg", "sem")}
-found["zygote"] = [b"JOB = serve(" in open("/proc/%d/cmdline" % p, "rb").read() for p in found["processes"]]
+found["processes"] = sorted(
+    int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, os.getpid())
+)
+found["sysv"] = {
+    k: open("/proc/sysvipc/" + k).read().splitlines()[1:] for k in ("shm", "msg", "sem")
+}
+found["zygote"] = [
+    b"JOB = serve(" in open("/proc/%d/cmdline" % p, "rb").read() for p in found["processes"]
+]
 found["env"] = "TRACE_VAR" in os.environ
 try:
     import evil_module

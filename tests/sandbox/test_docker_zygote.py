@@ -17,14 +17,18 @@ FORKED = "import sys\nprint(sys._getframe().f_back is not None)\n"
 OBSERVE = r'''
 import os, resource, signal, sys
 print(sys.flags)
-print(sys.orig_argv, sys.argv, __file__, sys.path, type(__loader__).__name__, __cached__, __spec__, __package__)
+print(sys.orig_argv, sys.argv, __file__, sys.path, type(__loader__).__name__, __cached__, __spec__,
+      __package__)
 print(hash("abc"), sorted(os.environ.items()))
-print(sys.stdout, sys.stdout.buffer, sys.stdout.write_through, sys.stdin.buffer, sys.stderr.errors, sys.stdin.errors)
+print(sys.stdout, sys.stdout.buffer, sys.stdout.write_through, sys.stdin.buffer, sys.stderr.errors,
+      sys.stdin.errors)
 print(sorted(sys.modules))
 print(sorted(globals()))
 print(os.getcwd(), os.getsid(0) == os.getpid(), open("/proc/self/oom_score_adj").read().strip())
-print([resource.getrlimit(x) for x in (resource.RLIMIT_CPU, resource.RLIMIT_FSIZE, resource.RLIMIT_NOFILE)])
-print(sorted(os.listdir("/proc/self/fd")), [signal.getsignal(s) for s in (signal.SIGINT, signal.SIGPIPE)])
+print([resource.getrlimit(x)
+       for x in (resource.RLIMIT_CPU, resource.RLIMIT_FSIZE, resource.RLIMIT_NOFILE)])
+print(sorted(os.listdir("/proc/self/fd")),
+      [signal.getsignal(s) for s in (signal.SIGINT, signal.SIGPIPE)])
 print(sys.stdin.read())
 '''
 
@@ -114,8 +118,11 @@ def single_box(docker_client):
 
 ZYGOTE_PIDS = r'''
 import os
-print(json.dumps([int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, os.getpid())
-                  and b"JOB = serve(" in open("/proc/%s/cmdline" % p, "rb").read()]))
+print(json.dumps([
+    int(p) for p in os.listdir("/proc")
+    if p.isdigit() and int(p) not in (1, os.getpid())
+    and b"JOB = serve(" in open("/proc/%s/cmdline" % p, "rb").read()
+]))
 '''
 
 
@@ -141,7 +148,10 @@ def test_the_zygote_cannot_be_read_or_traced(single_box):
 def test_a_zygote_the_run_signalled_is_replaced(single_box, signal_name):
     ids = single_box.pool.container_ids()
     (pid,) = zygote_pids(single_box)
-    attack = f"import os, signal, time\nos.kill({pid}, signal.{signal_name})\ntime.sleep(0.1)\nprint('sent')\n"
+    attack = (
+        f"import os, signal, time\nos.kill({pid}, signal.{signal_name})\n"
+        "time.sleep(0.1)\nprint('sent')\n"
+    )
     assert single_box.run(["python3", "main.py"], files={"main.py": attack}).stdout == b"sent\n"
     (new,) = zygote_pids(single_box)
     assert new != pid

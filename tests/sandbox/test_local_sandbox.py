@@ -94,7 +94,10 @@ def test_background_processes_are_killed_on_timeout(box):
 
 @needs_root
 def test_process_that_leaves_the_session_is_killed_at_exit(box):
-    code = "import os, time\nif os.fork() == 0:\n    os.setsid()\n    time.sleep(300)\nprint('parent done')"
+    code = (
+        "import os, time\nif os.fork() == 0:\n    os.setsid()\n    time.sleep(300)\n"
+        "print('parent done')"
+    )
     result = py(box, code)
     assert result.stdout == b"parent done\n"
     assert leftovers() == []
@@ -157,7 +160,14 @@ def test_host_loopback_is_unreachable(box):
 
     thread = threading.Thread(target=accept)
     thread.start()
-    code = f"import socket\ntry:\n    socket.create_connection(('127.0.0.1', {port}), timeout=2).sendall(b'hi')\n    print('connected')\nexcept OSError as e:\n    print('refused', e)"
+    code = (
+        "import socket\n"
+        "try:\n"
+        f"    socket.create_connection(('127.0.0.1', {port}), timeout=2).sendall(b'hi')\n"
+        "    print('connected')\n"
+        "except OSError as e:\n"
+        "    print('refused', e)"
+    )
     result = py(box, code)
     thread.join()
     server.close()

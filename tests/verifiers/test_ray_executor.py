@@ -485,7 +485,10 @@ def test_missing_ray_names_the_extra(monkeypatch):
 
 
 def test_importing_verifiers_does_not_import_ray():
-    code = "import sys, verifiers; assert 'ray' not in sys.modules; print(verifiers.RayExecutor.__name__)"
+    code = (
+        "import sys, verifiers; assert 'ray' not in sys.modules; "
+        "print(verifiers.RayExecutor.__name__)"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "RayExecutor"

@@ -23,7 +23,10 @@ XSD = (
     '<xs:element name="b" type="xs:integer" '
     'maxOccurs="unbounded"/></xs:sequence></xs:complexType></xs:element></xs:schema>'
 )
-RNG = '<element name="a" xmlns="http://relaxng.org/ns/structure/1.0"><oneOrMore><element name="b"><text/></element></oneOrMore></element>'
+RNG = (
+    '<element name="a" xmlns="http://relaxng.org/ns/structure/1.0">'
+    '<oneOrMore><element name="b"><text/></element></oneOrMore></element>'
+)
 DTD = "<!ELEMENT a (b+)> <!ELEMENT b (#PCDATA)>"
 SECRET = "RLVR-SECRET-7f3a91c2"
 

@@ -77,7 +77,10 @@ class PgServer:
             "--locale=C",
             "--no-sync",
         )
-        options = f"-k {self.socket} -c listen_addresses='' -p {self.port} -c max_connections=50 {settings}"
+        options = (
+            f"-k {self.socket} -c listen_addresses='' -p {self.port} -c max_connections=50 "
+            f"{settings}"
+        )
         self.run(
             str(self.bin_dir / "pg_ctl"),
             "-D",

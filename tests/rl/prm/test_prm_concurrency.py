@@ -23,7 +23,8 @@ steps = [s.id for s in store.steps(1)]
 while time.time() < start:
     time.sleep(0.005)
 for i in range(count):
-    store.label(steps[i % len(steps)], (-1, 0, 1)[(i + int(who[-1])) % 3], annotator_kind="human", annotator_id=who,
+    value = (-1, 0, 1)[(i + int(who[-1])) % 3]
+    store.label(steps[i % len(steps)], value, annotator_kind="human", annotator_id=who,
                 rationale=f"event {i}")
 print(f"{who} retries={store.retries}")
 """

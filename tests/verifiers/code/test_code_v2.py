@@ -12,7 +12,10 @@ SQUARE = {
     "tests": "assert f(2) == 4\nassert f(3) == 9\nassert isinstance(f(5), int)",
     "entry_point": "f",
 }
-NODE = "class Node:\n    def __init__(self, v):\n        self.v = v\n        self.left = self.right = None\n"
+NODE = (
+    "class Node:\n    def __init__(self, v):\n        self.v = v\n"
+    "        self.left = self.right = None\n"
+)
 
 
 @pytest.fixture(scope="module")

@@ -533,7 +533,8 @@ COMPILE_BOMB = textwrap.dedent("""\
     from verifiers.code import CodeConfig, CodeVerifierV2
     from sandbox.local import LocalSandbox
     lines, indent = ["def g():"], "    "
-    for _ in range(19):  # each try/finally level doubles the bytecode: CPython duplicates finally bodies
+    # each try/finally level doubles the bytecode: CPython duplicates finally bodies
+    for _ in range(19):
         lines += [indent + "try:", indent + "    x = 1", indent + "finally:"]
         indent += "    "
     lines.append(indent + "x = 2")

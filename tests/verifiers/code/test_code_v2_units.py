@@ -115,7 +115,7 @@ def test_random_is_seeded_only_when_the_tests_use_it_and_stdlib_names_are_listed
     assert not program.seed_random and program.stdlib_names == ("math",)
 
 
-def test_test_setup_code_helpers_and_constants_run_in_the_test_process_and_inputs_in_the_program_s():
+def test_setup_code_helpers_and_constants_run_in_the_test_process_inputs_in_the_programs():
     setup = (
         "import math\nEPS = 1e-9\ndef near(a, b):\n    return abs(a - b) < EPS\nclass Box:\n"
         "    pass\n"

@@ -309,7 +309,11 @@ def test_c_program_over_stdio(verifier):
         )
         assert (verdict.status, verdict.failure_reason.code) == (Status.ERROR, "toolchain_missing")
         return
-    program = "```c\n#include <stdio.h>\nint main(void){long a,b; scanf(\"%ld %ld\", &a, &b); printf(\"%ld\\n\", a+b); return 0;}\n```"
+    program = (
+        "```c\n#include <stdio.h>\n"
+        "int main(void){long a,b; scanf(\"%ld %ld\", &a, &b); "
+        "printf(\"%ld\\n\", a+b); return 0;}\n```"
+    )
     verdict = verifier.verify(program, {**ADD_STDIO, "language": "c"})
     assert verdict.status is Status.PASS, verdict.failure_reason
     broken = verifier.verify("```c\nint main( {\n```", {**ADD_STDIO, "language": "c"})
