@@ -97,7 +97,7 @@ def test_reaper_removes_containers_of_a_dead_owner(docker_client):
     try:
         removed = reap_orphans(docker_client)
         assert orphan.id in removed
-        assert not docker_client.containers.list(all=True, filters={"id": orphan.id})
+        assert not docker_client.containers.list(all=True, sparse=True, filters={"id": orphan.id})
     finally:
         try:
             orphan.remove(force=True)

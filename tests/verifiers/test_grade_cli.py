@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -356,7 +355,7 @@ def test_an_unwritable_output_is_a_clear_error_before_grading(tmp_path, flags, m
     assert not (tmp_path / "out.jsonl").exists()  # nothing was graded or written
 
 
-def test_sigterm_stops_rlvr_grade_and_its_workers(tmp_path, hanging_grader, alive):
+def test_sigterm_stops_rlvr_grade_and_its_workers(tmp_path, hanging_grader, alive, wait_until):
     script = hanging_grader.split("grade_batch(")[0] + textwrap.dedent("""
         from rl.cli import main
         sys.exit(main(sys.argv[1:]))
@@ -385,10 +384,7 @@ def test_sigterm_stops_rlvr_grade_and_its_workers(tmp_path, hanging_grader, aliv
     child = int(grader.stdout.readline())
     grader.terminate()
     assert grader.wait(timeout=30) == 128 + signal.SIGTERM
-    deadline = time.monotonic() + 20
-    while alive(child) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not alive(child)
+    assert wait_until(lambda: not alive(child), timeout_s=20)
 
 
 def test_details_that_are_not_json_do_not_crash_rlvr_grade(tmp_path, capsys):

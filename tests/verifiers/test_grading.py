@@ -2,7 +2,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -218,7 +217,9 @@ def test_grade_works_from_a_thread_that_is_not_the_main_thread():
 # -- the worker pool: never outlives a grader that is killed; sized by the CPU affinity mask ---
 
 
-def test_workers_and_their_children_die_when_the_grader_is_killed(hanging_grader, alive):
+def test_workers_and_their_children_die_when_the_grader_is_killed(
+    hanging_grader, alive, wait_until
+):
     grader = subprocess.Popen(
         [sys.executable, "-c", hanging_grader],
         stdout=subprocess.PIPE,
@@ -229,9 +230,7 @@ def test_workers_and_their_children_die_when_the_grader_is_killed(hanging_grader
     worker = int(Path(f"/proc/{child}/stat").read_text().split(") ")[-1].split()[1])
     grader.kill()  # SIGKILL: no finally, no atexit: only the workers' own watch can clean up
     grader.wait()
-    deadline = time.monotonic() + 20
-    while (alive(worker) or alive(child)) and time.monotonic() < deadline:
-        time.sleep(0.1)
+    wait_until(lambda: not (alive(worker) or alive(child)), timeout_s=20)
     leftovers = [pid for pid in (worker, child) if alive(pid)]
     for pid in leftovers:  # do not leave them behind if the assertion fails
         os.kill(pid, signal.SIGKILL)

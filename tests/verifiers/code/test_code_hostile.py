@@ -10,7 +10,6 @@ import os
 import secrets
 import socket
 import threading
-import time
 
 import pytest
 from code_backends import TEST_UIDS, backend, leftover_local_processes  # noqa: F401 - fixture
@@ -130,7 +129,7 @@ class Listener:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("version", [CodeVerifier, CodeVerifierV2], ids=["code@1", "code@2"])
-def test_hostile_corpus_in_one_batch(backend, monkeypatch, version):  # noqa: F811
+def test_hostile_corpus_in_one_batch(backend, monkeypatch, version, wait_until):  # noqa: F811
     monkeypatch.setenv(SECRET_NAME, secrets.token_hex(8))
     listener = Listener()
     programs = without_unsafe(hostile_programs(listener.port), backend)
@@ -154,8 +153,7 @@ def test_hostile_corpus_in_one_batch(backend, monkeypatch, version):  # noqa: F8
     assert listener.accepted == []
     for directory in ("/tmp", "/var/tmp", "/dev/shm", "/"):
         assert not os.path.exists(os.path.join(directory, MARKER))
-    time.sleep(0.2)
-    assert leftover_local_processes() == []
+    assert wait_until(lambda: leftover_local_processes() == [], timeout_s=20)
 
 
 @pytest.mark.slow
@@ -184,7 +182,7 @@ def test_batch_through_worker_processes_with_the_sandbox_from_the_environment(mo
 
 
 @pytest.mark.slow
-def test_docker_backend_leaves_no_container_behind():
+def test_docker_backend_leaves_no_container_behind(wait_until):
     from code_backends import open_backend
 
     box = open_backend("docker")  # skipped with the reason outside CI, a failure in CI
@@ -200,12 +198,7 @@ def test_docker_backend_leaves_no_container_behind():
     assert statuses == [Status.FAIL, Status.FAIL, Status.PASS]
     assert ids, "the pool should have used at least one container"
     client = box._client
-    deadline = time.monotonic() + 30
-    remaining = ids
-    while remaining and time.monotonic() < deadline:
-        remaining = [cid for cid in ids if _exists(client, cid)]
-        time.sleep(0.2)
-    assert remaining == []
+    assert wait_until(lambda: not [cid for cid in ids if _exists(client, cid)], timeout_s=30)
 
 
 def _exists(client, container_id: str) -> bool:
