@@ -24,15 +24,17 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
+from verifiers import Executor, Job, Verdict
+
 #: Most environment steps run concurrently in one wave (one thread each); larger batches go in
 #: waves.
 MAX_WAVE = 64
 
 
 class _Request:
-    def __init__(self, jobs: list[Any]) -> None:
+    def __init__(self, jobs: list[Job]) -> None:
         self.jobs = jobs
-        self.results: list[tuple[int, Any]] = []
+        self.results: list[tuple[int, Verdict]] = []
         self.error: BaseException | None = None
         self.ready = threading.Event()
 
@@ -97,7 +99,7 @@ class GatheringExecutor:
             :meth:`close`.
     """
 
-    def __init__(self, inner: Any) -> None:
+    def __init__(self, inner: Executor) -> None:
         self.inner = inner
         self._wave: _Wave | None = None
         self._wave_threads: set[int] = set()
@@ -123,7 +125,7 @@ class GatheringExecutor:
         finally:
             self._wave = None
 
-    def map(self, jobs: Iterable[Any]) -> Iterator[tuple[int, Any]]:
+    def map(self, jobs: Iterable[Job]) -> Iterator[tuple[int, Verdict]]:
         """``(index, verdict)`` for each job: batched with the rest of the wave from a wave thread,
         else direct."""
         wave = self._wave

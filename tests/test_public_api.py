@@ -8,7 +8,13 @@ import pytest
 
 PACKAGES = [
     "verifiers",
+    "verifiers.code",
+    "verifiers.code.v2",
+    "verifiers.json_schema",
+    "verifiers.math",
     "verifiers.qa",
+    "verifiers.tool_call",
+    "verifiers.xml_schema",
     "sandbox",
     "envs",
     "envs.quarantine",

@@ -1,5 +1,5 @@
-"""A lean sampling forward for Llama-architecture transformers models (Llama, Qwen2) on a static KV
-cache.
+"""Hand-written forwards for Llama-architecture transformers models (Llama, Qwen2): a sampling
+decoder on a static KV cache and the trainer's training forward.
 
 On small models the cost of one HF forward is mostly per-call bookkeeping (mask building, cache
 objects, output dataclasses, module hooks), not arithmetic. :class:`LeanDecoder` runs the same
@@ -8,9 +8,11 @@ once per ``generate`` call; q/k/v and gate/up are concatenated once per decoder 
 matmul, and q and k are rotated in one go), and the LM head runs on the last position only.
 Tested to give HF's tokens and log-probs (bit-identical in our float32 measurements).
 
-It is used for sampling only (under ``torch.inference_mode``); the trainer's log-probs still come
-from the HF model, so the sampler/trainer gap the trainer logs checks this module on every step.
-Models it does not cover (other architectures, sliding windows, non-default RoPE) keep HF's path.
+:class:`LeanDecoder` samples (under ``torch.inference_mode``); :func:`causal_logits` is the
+trainer's training forward (the same maths over whole right-padded rows, with autograd), tested
+to give HF's logits and gradients. The sampler/trainer log-prob gap the trainer logs compares the
+two on every step. Models they do not cover (other architectures, sliding windows, non-default
+RoPE, gradient checkpointing) keep HF's path (:func:`supports`, :func:`trainable`).
 
 >>> dec = LeanDecoder(model, batch=8, max_len=16)           # doctest: +SKIP
 >>> logits = dec.step(ids, positions, key_mask=None)        # doctest: +SKIP

@@ -10,5 +10,7 @@ Modules, each importing only the ones listed before it:
 * :mod:`sandbox.docker.backend` - :class:`~sandbox.docker.backend.DockerSandbox`.
 
 Pick the backend with ``sandbox.open_sandbox("docker")``. Inside this package ``import docker``
-is the third-party SDK (imports are absolute), never this package.
+is the third-party SDK (imports are absolute), never this package; do not run a file of this
+folder as a script (``python sandbox/docker/pool.py``), which would put the folder on
+``sys.path`` and let this package shadow the SDK (``python -m sandbox.docker.pool`` is fine).
 """

@@ -50,10 +50,10 @@ from .verifier import CodeVerifier, open_default_sandbox
 from .v2 import CodeVerifierV2
 
 __all__ = [
+    "CaseResult",
+    "CodeConfig",
     "CodeVerifier",
     "CodeVerifierV2",
-    "CodeConfig",
-    "CaseResult",
     "FAILURE_CODES",
     "compare_output",
     "extract_program",

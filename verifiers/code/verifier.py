@@ -25,18 +25,10 @@ SUPPORTED_LANGUAGES = ("python", "c", "cpp", "javascript")
 
 
 def open_default_sandbox(kind: str) -> Sandbox:
-    """``kind`` is auto | docker | local; uses :func:`sandbox.open_sandbox` where it exists."""
-    try:
-        from sandbox import open_sandbox  # type: ignore[attr-defined]
-    except ImportError:
-        open_sandbox = None
-    if open_sandbox is not None:
-        return open_sandbox(kind)
-    if kind == "docker":
-        raise SandboxUnavailableError("the docker sandbox backend is not installed in this build")
-    from sandbox.local import LocalSandbox
+    """``kind`` is auto | docker | local (:func:`sandbox.open_sandbox`)."""
+    from sandbox import open_sandbox
 
-    return LocalSandbox()
+    return open_sandbox(kind)
 
 
 @register
