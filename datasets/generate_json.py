@@ -202,7 +202,7 @@ def generate(seed: int, count: int) -> list[dict]:
         template = names[index % len(names)]
         text, schema, value = TEMPLATES[template](rng)
         prompt = (
-            f"Extract the facts from the text below as one JSON object matching this JSON Schema."
+            "Extract the facts from the text below as one JSON object matching this JSON Schema."
             f"{HINTS[template]}\n\nSchema:\n{json.dumps(schema, ensure_ascii=False)}\n\nText:\n"
             f"{text}"
         )

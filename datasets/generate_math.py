@@ -150,7 +150,7 @@ def pipes(rng: random.Random) -> tuple[str, str, Fraction]:
     answer = Fraction(a * b, a + b)
     prompt = (
         f"Pipe A fills a tank in {a} hours and pipe B fills it in {b} hours. Working together, how "
-        f"many "
+        "many "
         "hours do they take to fill the tank? Give the exact value."
     )
     return (

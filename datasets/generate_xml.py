@@ -182,7 +182,7 @@ def generate(seed: int, count: int) -> list[dict]:
         template = names[index % len(names)]
         facts, xsd, doc, checks = TEMPLATES[template](rng)
         prompt = (
-            f"Write one XML document, valid against the XSD below, that records these facts:\n"
+            "Write one XML document, valid against the XSD below, that records these facts:\n"
             f"{facts}\n\nXSD:\n{xsd}\n\nReply with the XML only."
         )
         rows.append(

@@ -127,10 +127,8 @@ def copy_json(value: Any) -> Any:
 class TaskEnv(gym.Env):
     """Shared machinery: task source, deterministic task choice, grader, spaces, rendering."""
 
-    metadata = {
-        "render_modes": ["ansi"],
-        "render_fps": 1,
-    }  # fps is meaningless for text; set to silence check_env
+    # fps is meaningless for text; set to silence check_env
+    metadata = {"render_modes": ["ansi"], "render_fps": 1}
 
     def __init__(
         self,

@@ -60,9 +60,8 @@ def register_env(
         )
     if env_id in gym.registry:
         del gym.registry[env_id]
-    if isinstance(
-        tasks, Iterator
-    ):  # a generator can be read once and not copied: gymnasium.make deep-copies kwargs
+    # a generator can be read once and not copied: gymnasium.make deep-copies kwargs
+    if isinstance(tasks, Iterator):
         tasks = list(tasks)
     kwargs = {"tasks": tasks, "verifier": spec, "columns": columns, **settings}
     gym.register(

@@ -166,9 +166,9 @@ class ToolCallEnv(TaskEnv):
             self.messages.append(
                 {
                     "role": "user",
-                    "content": f"Your tool call could not be read "
+                    "content": "Your tool call could not be read "
                     f"({error.code}): {error.message}. Reply with valid tool calls or a final "
-                    f"answer.",
+                    "answer.",
                 }
             )
             turn["parse_error"] = error.code

@@ -232,13 +232,13 @@ class GRPOConfig:
         if self.group_size < 2:
             raise ConfigError(
                 f"group_size={self.group_size}: group-relative advantages need at least 2 "
-                f"completions per prompt; "
+                "completions per prompt; "
                 "set group_size >= 2"
             )
         if self.clip_eps_low < 0 or self.clip_eps_low >= 1 or self.clip_eps_high_resolved < 0:
             raise ConfigError(
                 f"clip_eps_low={self.clip_eps_low}, clip_eps_high={self.clip_eps_high}: need 0 <= "
-                f"clip_eps_low < 1 and clip_eps_high >= 0"
+                "clip_eps_low < 1 and clip_eps_high >= 0"
             )
         variant = LOSSES[self.loss]
         if not variant.scales_by_std and self.scale_rewards:
@@ -266,7 +266,7 @@ class GRPOConfig:
         if self.temperature <= 0:
             raise ConfigError(
                 f"temperature={self.temperature}: the policy is trained on sampled completions, so "
-                f"sampling "
+                "sampling "
                 "cannot be greedy; set temperature > 0 (e.g. 1.0)"
             )
         if not 0 < self.top_p <= 1:
@@ -287,7 +287,7 @@ class GRPOConfig:
         ):
             raise ConfigError(
                 f"vllm_gpu_memory_utilization={self.vllm_gpu_memory_utilization} must lie in (0, "
-                f"1] "
+                "1] "
                 "(or None for the platform's default)"
             )
 
@@ -352,9 +352,9 @@ class GRPOConfig:
             fix = f"{lower} or {lower + world_size}" if lower else f"{world_size}"
             raise ConfigError(
                 f"prompts_per_step={self.prompts_per_step} does not divide among {world_size} "
-                f"ranks, and each rank samples an equal share of the prompts; set prompts_per_step "
+                "ranks, and each rank samples an equal share of the prompts; set prompts_per_step "
                 f"to a multiple of {world_size} (e.g. {fix}), or start a number of ranks that "
-                f"divides it"
+                "divides it"
             )
         return self.prompts_per_step // world_size
 
@@ -436,9 +436,8 @@ def load_config(path: str | Path, overrides: Mapping[str, Any] | None = None) ->
         data = _parse(path.suffix, path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError(f"config file {path} cannot be read: {exc.strerror or exc}") from exc
-    except (
-        ValueError
-    ) as exc:  # TOML / JSON / YAML syntax (YAML's errors are wrapped as ValueError below)
+    # TOML / JSON / YAML syntax (YAML's errors are wrapped as ValueError below)
+    except ValueError as exc:
         raise ConfigError(
             f"config file {path} is not valid {path.suffix[1:].upper()}: {exc}"
         ) from exc

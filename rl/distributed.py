@@ -27,9 +27,8 @@ from typing import Any, Iterable, TypeVar
 
 T = TypeVar("T")
 
-_BUCKET_ELEMENTS = (
-    1 << 24
-)  # gradients are summed in flat buckets of about this many elements (64 MiB in fp32)
+# gradients are summed in flat buckets of about this many elements (64 MiB in fp32)
+_BUCKET_ELEMENTS = 1 << 24
 
 
 def launched() -> bool:

@@ -256,9 +256,8 @@ def evaluate(
             "evaluate(engine=...) needs the tokenizer that goes with it (tokenizer=...)"
         )
     engine = check_engine(engine)
-    executor = grading_pool(
-        cfg.grading_workers
-    )  # one pool (or in-process grading) shared by every env copy
+    # one pool (or in-process grading) shared by every env copy
+    executor = grading_pool(cfg.grading_workers)
     envs: list[Any] = []
     try:
         copies = min(cfg.batch_size, cfg.tasks or cfg.batch_size) * cfg.n

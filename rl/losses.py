@@ -193,9 +193,8 @@ def p3o_loss(b: PolicyBatch, p: LossParams) -> LossOutput:
     )
     pair_ratio = (q.unsqueeze(-1) - q.unsqueeze(-2)).exp()
     pg, clipped = _clipped_surrogate(pair_ratio, pairwise_advantages(b.rewards), p)
-    if (
-        b.is_weights is not None
-    ):  # TIS: weight each pair by the token-mean weight of its first member
+    # TIS: weight each pair by the token-mean weight of its first member
+    if b.is_weights is not None:
         pg = pg * _seq_mean(b.is_weights, b.mask).unsqueeze(-1)
     loss = (pg * same).sum() / b.norm.pairs
     kl = (

@@ -119,9 +119,8 @@ def convert_gguf(source: str | Path, out_dir: str | Path, *, overwrite: bool = F
         ) from exc
     model = _unquantised_copy(transformers, loaded)
     del loaded
-    tmp = out.with_name(
-        f".{out.name}.converting"
-    )  # written aside, then moved: no half checkpoint is left
+    # written aside, then moved: no half checkpoint is left
+    tmp = out.with_name(f".{out.name}.converting")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     model.save_pretrained(tmp)

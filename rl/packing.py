@@ -122,9 +122,8 @@ def token_logprobs(model: Any, batch: Packed, temperature: float = 1.0, entropy:
     # causal mask alone; padding only follows it, and its outputs are masked out of every loss and
     # metric
     if llama.trainable(model) and worth_sharing(batch.prompts, batch.input_ids.shape[1]):
-        logits = shared_prefix_logits(model, batch.input_ids, keep, batch.prompts)[
-            :, :-1
-        ]  # each prompt read once
+        # each prompt read once
+        logits = shared_prefix_logits(model, batch.input_ids, keep, batch.prompts)[:, :-1]
     elif llama.trainable(model):  # the same maths without HF's per-call overhead (rl.forward.llama)
         logits = llama.causal_logits(model, batch.input_ids, keep)[:, :-1]
     else:

@@ -163,9 +163,8 @@ class GradeInputs:
     @classmethod
     def read(cls, path: str | Path) -> "GradeInputs":
         with open_jsonl(path) as fh:
-            rows = tuple(
-                parse_line(line, n, "any") for n, line in enumerate(fh, 1)
-            )  # the verifier is not used
+            # the verifier is not used
+            rows = tuple(parse_line(line, n, "any") for n, line in enumerate(fh, 1))
         by_id: dict[str, list[int]] = {}
         for position, (rid, _) in enumerate(rows):
             if rid is not None:

@@ -133,7 +133,7 @@ def make_envs(
         ours = sorted(k for k in gymnasium.registry if k.startswith("rlvr/"))
         raise ConfigError(
             f"environment {env_id!r} is not registered ({exc}); rlvr's ids are {ours}; for your "
-            f"own "
+            "own "
             "id, add the module that registers it to env_modules"
         ) from exc
     kwargs = dict(env_kwargs or {})
@@ -189,7 +189,7 @@ def render_observation(obs: Any, tokenizer: Any, chat_template: bool = False) ->
         return "".join(_label(m) for m in obs) + "assistant: "
     raise RolloutError(
         f"observation of type {type(obs).__name__} cannot be rendered as a prompt; the environment "
-        f"must "
+        "must "
         "return text, a mapping with 'text'/'messages', or a list of chat messages ({'role': ..., "
         "'content': ...})"
     )
@@ -341,7 +341,7 @@ class EpisodeRunner:
         if options is not None and len(options) != len(group_seeds):
             raise RolloutError(
                 f"options holds {len(options)} entries for {len(group_seeds)} groups; pass one per "
-                f"group"
+                "group"
             )
         episodes = self._reset(group_seeds, params.n, options)
         firsts = self._generate([g[0].prompt_ids for g in _chunks(episodes, params.n)], params)
@@ -350,9 +350,8 @@ class EpisodeRunner:
             active = [e for e in episodes if not e.done]
             if not active:
                 break
-            seed = (
-                None if params.seed is None else params.seed + turn
-            )  # a fresh random stream each turn
+            # a fresh random stream each turn
+            seed = None if params.seed is None else params.seed + turn
             turn_params = params.replace(n=1, seed=seed)
             outs = self._generate([e.prompt_ids + e.tokens for e in active], turn_params)
             self._apply([o[0] for o in outs], active)
@@ -391,7 +390,7 @@ class EpisodeRunner:
             if len(set(texts)) != 1:
                 raise RolloutError(
                     f"{self.envs[g * n]}: reset(seed={seed}) gave different prompts to copies of "
-                    f"the environment; "
+                    "the environment; "
                     "a group needs the same prompt G times, so reset must be deterministic given "
                     "its seed"
                 )
@@ -399,7 +398,7 @@ class EpisodeRunner:
             if not ids:
                 raise RolloutError(
                     f"reset(seed={seed}) gave an empty prompt; the policy needs at least one "
-                    f"prompt token"
+                    "prompt token"
                 )
             for e in episodes[-n:]:
                 e.prompt_ids = ids

@@ -69,9 +69,8 @@ class RecordWriter:
         cols["model"] = [r.get("model") for r in records]
         cols["rewards"] = [list(r["rewards"]) for r in records]
         for key in ("completions", "sampling", "verifiers", "reference", "messages"):
-            cols[key] = [
-                _encode(r.get(key)) for r in records
-            ]  # strict JSON, as in the JSONL records
+            # strict JSON, as in the JSONL records
+            cols[key] = [_encode(r.get(key)) for r in records]
         pq.write_table(pa.table(cols), self.path / f"step-{step:08d}.parquet")
 
     def close(self) -> None:

@@ -188,7 +188,7 @@ def _quarantine(candidates: list[Candidate], quarantine: Any, removed: dict[str,
         raise ConfigError(
             f"the isolation list in {isolation.folder} holds no sets; register evaluation sets "
             f"with `rlvr quarantine add FILE --dir {isolation.folder}` (or leave --quarantine "
-            f"unset to "
+            "unset to "
             "use the default list)"
         )
     if not candidates or not isolation.sets():

@@ -129,7 +129,7 @@ def _from_completion(
     if not isinstance(comp, Mapping) or not isinstance(comp.get("text", ""), str):
         return _malformed(
             f"{source}: step {record.get('step')} group {record.get('group')} completion {k} is "
-            f"not "
+            "not "
             "an object with a text",
             order,
             run,

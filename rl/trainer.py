@@ -164,9 +164,8 @@ class GRPOTrainer:
         # --- rollout: G episodes per prompt -------------------------------------------------------
         t0 = time.perf_counter()
         groups, dropped = self._collect()
-        groups, dropped, own = self._gather(
-            groups, dropped
-        )  # the global batch; this rank trains on groups[own]
+        # the global batch; this rank trains on groups[own]
+        groups, dropped, own = self._gather(groups, dropped)
         timing["t_rollout"] = time.perf_counter() - t0
         # --- score: environment rewards plus DAPO's soft overlong penalty -------------------------
         rewards = torch.tensor([[e.reward for e in g] for g in groups], dtype=torch.float)
@@ -288,7 +287,7 @@ class GRPOTrainer:
             warnings.warn(
                 f"step {self.step}: {int((~graded).sum())} of {graded.numel()} episodes could not "
                 f"be graded ({summary}); they are left out of the loss and the reward statistics, "
-                f"not scored as "
+                "not scored as "
                 "wrong (metric 'ungraded' counts them every step)",
                 RuntimeWarning,
                 stacklevel=3,
@@ -343,9 +342,8 @@ class GRPOTrainer:
                 )
                 out.loss.backward()
                 stats.add_loss(out.loss.item(), out.stats, cfg.mu)
-            for (
-                mb
-            ) in sft_mbs:  # hybrid SFT: demonstrations for the groups the policy cannot solve yet
+            # hybrid SFT: demonstrations for the groups the policy cannot solve yet
+            for mb in sft_mbs:
                 loss = cfg.sft_coef * sft_loss(
                     token_logprobs(self.policy, mb, 1.0)[0], mb.mask, len(sft)
                 )
@@ -357,10 +355,8 @@ class GRPOTrainer:
     @staticmethod
     def _rl_episodes(groups, rewards, advantages, sft: dict[int, str]) -> list[ScoredEpisode]:
         """Every episode that takes the RL loss, with its advantage, reward and group."""
-        adv, rew = (
-            advantages.tolist(),
-            rewards.tolist(),
-        )  # one conversion, not one tensor index per episode
+        # one conversion, not one tensor index per episode
+        adv, rew = (advantages.tolist(), rewards.tolist())
         return [
             ScoredEpisode(e, adv[i][k], rew[i][k], i)
             for i, g in enumerate(groups)
@@ -391,9 +387,8 @@ class GRPOTrainer:
     def _optimizer_step(self) -> float:
         import torch
 
-        dist.all_reduce_grads(
-            self._params
-        )  # each rank's loss divides by global counts: the sum is the gradient
+        # each rank's loss divides by global counts: the sum is the gradient
+        dist.all_reduce_grads(self._params)
         limit = self.cfg.max_grad_norm or float("inf")
         norm = float(torch.nn.utils.clip_grad_norm_(self._params, limit))
         for group in self.optimizer.param_groups:
@@ -432,10 +427,8 @@ class GRPOTrainer:
     # --- log / record / checkpoint ----------------------------------------------------------------
     def _metrics(self, groups, rewards, graded, stats, timing, dropped, n_sft) -> dict[str, Any]:
         episodes = [e for g in groups for e in g]
-        judged, scores = (
-            [e for e in episodes if e.graded],
-            rewards[graded],
-        )  # statistics of graded episodes only
+        # statistics of graded episodes only
+        judged, scores = ([e for e in episodes if e.graded], rewards[graded])
         lengths = [e.policy_tokens for e in episodes]
         t = self.runner.timing
         out = {
@@ -607,9 +600,8 @@ def _per_verifier(episodes: list[Episode], seen: set[str]) -> dict[str, Any]:
 
 def _warn_changed(path: Any, saved: dict[str, Any], current: dict[str, Any]) -> None:
     ignore = {"steps", "progress", "tensorboard", "checkpoint_every", "keep_checkpoints"}
-    defaults = (
-        GRPOConfig().to_dict()
-    )  # a setting newer than the checkpoint counts as its default there
+    # a setting newer than the checkpoint counts as its default there
+    defaults = GRPOConfig().to_dict()
     changed = sorted(
         k for k in current if k not in ignore and saved.get(k, defaults.get(k)) != current[k]
     )
@@ -659,13 +651,11 @@ def grading_pool(workers: int, executor: str = "local", ray_address: str = "auto
         )
     if workers == 0:
         return InlineExecutor()
-    if (
-        workers == 1
-    ):  # nothing to run in parallel: stepping in turn is cheaper than a wave's threads
+    # nothing to run in parallel: stepping in turn is cheaper than a wave's threads
+    if workers == 1:
         return ProcessPoolExecutor(1, timeout_s=60.0)
-    pool = GatheringExecutor(
-        ProcessPoolExecutor(workers, timeout_s=60.0)
-    )  # waves graded by all workers at once
+    # waves graded by all workers at once
+    pool = GatheringExecutor(ProcessPoolExecutor(workers, timeout_s=60.0))
     pool.warm()  # fork the workers now, before any stepping thread exists
     return pool
 
@@ -898,7 +888,7 @@ def _quarantine_gate(config: GRPOConfig) -> Any:
             return None
         raise ConfigError(
             f"quarantine={config.quarantine!r} holds no isolation list; register evaluation sets "
-            f"with "
+            "with "
             "`rlvr quarantine add FILE --dir ...`, or set quarantine='off'"
         )
     return QuarantineGate(isolation, config.on_contamination)
@@ -934,7 +924,7 @@ def _ungated(config: GRPOConfig, gate: Any) -> None:
     if config.quarantine != "auto":
         raise ConfigError(
             f"{message}; check its task source with `rlvr quarantine check`, or set "
-            f"quarantine='off'"
+            "quarantine='off'"
         )
     warnings.warn(f"{message}; set quarantine='off' to silence this", RuntimeWarning, stacklevel=3)
 

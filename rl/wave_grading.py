@@ -111,7 +111,7 @@ class GatheringExecutor:
         if not 1 <= callers <= MAX_WAVE:
             raise ValueError(
                 f"a wave holds 1..{MAX_WAVE} callers, got {callers}; split larger batches into "
-                f"waves"
+                "waves"
             )
         if self._threads is None:
             self._threads = ThreadPoolExecutor(

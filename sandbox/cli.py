@@ -102,9 +102,8 @@ def collect_status() -> dict[str, Any]:
         status["image"] = image_info(client, default_image())
     except SandboxError as exc:
         status["problems"].append(str(exc))
-    for container in sandbox_containers(
-        client
-    ):  # sparse: a container removed meanwhile cannot fail the listing
+    # sparse: a container removed meanwhile cannot fail the listing
+    for container in sandbox_containers(client):
         status["containers"].append(
             {
                 "id": container.short_id,

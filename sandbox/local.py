@@ -157,7 +157,7 @@ class LocalSandbox:
                 "local (weaker than docker: shared kernel, host /usr and /etc visible read-only, "
                 "host process "
                 f"list visible; per-run uid, network + mount namespaces, {ipc}, chroot on a "
-                f"private tmpfs, rlimits)"
+                "private tmpfs, rlimits)"
             )
         if self._plan.privileged:
             return (

@@ -33,9 +33,8 @@ class CompiledCache:
                 cached = problem.with_traceback(None)
             self._data.put(key, cached)
         if isinstance(cached, failure):
-            raise type(cached)(
-                cached.code, cached.message
-            )  # a fresh one: re-raising grows its traceback
+            # a fresh one: re-raising grows its traceback
+            raise type(cached)(cached.code, cached.message)
         return cached
 
     def __len__(self) -> int:

@@ -174,7 +174,7 @@ def _not_a_verifier(obj: object) -> str:
     if isinstance(obj, type):
         return (
             f"got the class {obj.__name__}, not an instance: pass {obj.__name__}() "
-            f"or a spec string such as 'name@1'"
+            "or a spec string such as 'name@1'"
         )
     missing = [
         attr for attr in ("name", "version", "verify", "test_case_hash") if not hasattr(obj, attr)

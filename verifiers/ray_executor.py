@@ -345,18 +345,16 @@ class _Run:
         except node_gone as exc:
             self._node_failed(actor, _describe(exc))
             return
-        except (
-            errors.RayError
-        ) as exc:  # the actor's task raised: the node is fine, this chunk is not
+        # the actor's task raised: the node is fine, this chunk is not
+        except errors.RayError as exc:
             results = self._chunk_failed(actor, ref, _describe(exc))
         jobs = next(j for r, j in actor.chunks if r == ref)
         actor.chunks = deque((r, j) for r, j in actor.chunks if r != ref)
         actor.finished(jobs, time.monotonic())
         self.ready.extend(results)
         answered = {index for index, _ in results}
-        for (
-            job
-        ) in jobs:  # never happens with a ProcessPoolExecutor; a lost item must still be answered
+        # never happens with a ProcessPoolExecutor; a lost item must still be answered
+        for job in jobs:
             if job.index not in answered:
                 self._give_up(job, f"{actor.name} returned no verdict for it")
 

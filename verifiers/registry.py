@@ -53,9 +53,8 @@ _SPEC_RE = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_.\-]*?)(?:@(?P<version>[0-
 _lock = threading.RLock()
 _classes: dict[str, dict[int, type]] = {}
 _instances: dict[tuple[str, int], Any] = {}
-_by_spec: dict[
-    str, Any
-] = {}  # spec string exactly as asked for -> instance; cleared on any (un)registration
+# spec string exactly as asked for -> instance; cleared on any (un)registration
+_by_spec: dict[str, Any] = {}
 _loaded = False
 
 T = TypeVar("T", bound=type)

@@ -344,9 +344,8 @@ def build_report(
         new_pass += new.status == _PASS
         if old.key != new.key:
             _keep(flips, kept, (old.key, new.key), _example(index, item, old, new), examples)
-        elif (
-            old.score is not None and new.score is not None and old.score != new.score
-        ):  # partial credit moved
+        # partial credit moved
+        elif old.score is not None and new.score is not None and old.score != new.score:
             labels = (f"{old.key} (score {old.score:g})", f"{new.key} (score {new.score:g})")
             _keep(flips, kept, labels, _example(index, item, old, new), examples)
     table = tuple(

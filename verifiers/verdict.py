@@ -159,9 +159,8 @@ class Verdict:
         unknown = changes.keys() - _FIELDS
         if unknown:
             raise TypeError(f"Verdict has no field(s) {sorted(unknown)}; fields: {sorted(_FIELDS)}")
-        new = object.__new__(
-            Verdict
-        )  # cheaper than dataclasses.replace: environments call it per step
+        # cheaper than dataclasses.replace: environments call it per step
+        new = object.__new__(Verdict)
         new.__dict__.update(self.__dict__, **changes)
         new.__post_init__()
         return new

@@ -108,7 +108,7 @@ def as_gate(value: Any) -> QuarantineGate | None:
     if isinstance(value, (IsolationList, str, Path)):
         return QuarantineGate(value)
     raise EnvConfigError(
-        f"quarantine= takes a QuarantineGate, an IsolationList or a folder, "
+        "quarantine= takes a QuarantineGate, an IsolationList or a folder, "
         f"got {type(value).__name__}"
     )
 

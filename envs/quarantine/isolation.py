@@ -87,7 +87,7 @@ class IsolationList:
         if not _NAME.match(name):
             raise EnvConfigError(
                 f"isolated set name {name!r}: use letters, digits, '_', '.', '-' (e.g. "
-                f"'gsm8k_test')"
+                "'gsm8k_test')"
             )
         sets = {s.name: s for s in self.sets()}
         if name in sets and not replace:

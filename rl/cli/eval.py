@@ -141,10 +141,8 @@ def run_eval(args: argparse.Namespace) -> int:
 
     try:
         cfg = eval_config(args)
-        for path in (
-            args.out,
-            args.summary,
-        ):  # a bad output path fails now, not after the whole run
+        # a bad output path fails now, not after the whole run
+        for path in (args.out, args.summary):
             if path:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
         result = evaluate(cfg, output=args.out)

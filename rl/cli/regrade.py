@@ -117,7 +117,7 @@ def _usage_problem(args: argparse.Namespace) -> str:
     """What is wrong with the command line, checked before any input is read ("" when nothing)."""
     if (args.workers is not None and args.workers < 0) or not args.timeout > 0 or args.examples < 0:
         return (
-            f"need --workers >= 0, --timeout > 0 and --examples >= 0, "
+            "need --workers >= 0, --timeout > 0 and --examples >= 0, "
             f"got {args.workers}, {args.timeout} and {args.examples}"
         )
     if not Path(args.input).exists():

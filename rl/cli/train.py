@@ -81,16 +81,15 @@ def run_train(args: argparse.Namespace) -> int:
         where = f" are in {config.output_dir}" if config is not None else ""
         print(
             f"rlvr train: interrupted; the metrics and records of finished steps{where}; continue "
-            f"from the last "
+            "from the last "
             "checkpoint with --resume",
             file=sys.stderr,
         )
         return 130
     finally:
         if joined:
-            dist.shutdown(
-                wait=finished
-            )  # after an error the other ranks may never reach the barrier
+            # after an error the other ranks may never reach the barrier
+            dist.shutdown(wait=finished)
     if not main:
         return 0  # only rank 0 reports
     if history:

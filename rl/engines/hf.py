@@ -80,9 +80,8 @@ class HFEngine(RolloutEngine):
         self._check_positions(ids, params.max_tokens)
         out: list[list[Completion]] = []
         chunk = max(1, self.max_batch // params.n)
-        for index, start in enumerate(
-            range(0, len(ids), chunk)
-        ):  # each chunk gets its own random stream
+        # each chunk gets its own random stream
+        for index, start in enumerate(range(0, len(ids), chunk)):
             seed = None if params.seed is None else params.seed + _CHUNK_SEED_STRIDE * index
             out.extend(
                 self._generate_chunk(
@@ -145,9 +144,8 @@ class HFEngine(RolloutEngine):
         attention = torch.tensor(
             [[0] * (width - len(x)) + [1] * len(x) for x in ids], device=device
         )
-        was_training = self.model.training and not self._lean_ok(
-            params
-        )  # the lean path has no dropout
+        # the lean path has no dropout
+        was_training = self.model.training and not self._lean_ok(params)
         if was_training:
             self.model.eval()
         try:
@@ -166,9 +164,8 @@ class HFEngine(RolloutEngine):
                 new = out.sequences[:, width:]
                 logprobs = _token_logprobs(out.scores, new)
             else:
-                with (
-                    torch.inference_mode()
-                ):  # cheaper per op than no_grad; nothing sampled here needs autograd
+                # cheaper per op than no_grad; nothing sampled here needs autograd
+                with torch.inference_mode():
                     new, logprobs = self._sample(input_ids, attention, params)
         finally:
             if was_training:
@@ -193,14 +190,12 @@ class HFEngine(RolloutEngine):
             params.seed if params.seed is not None else int(torch.randint(0, 2**31 - 1, ()).item())
         )
         eos, pad, n = self.tokenizer.eos_token_id, self.tokenizer.pad_token_id, params.n
-        padded = not bool(
-            attention.all()
-        )  # without left padding the model's own causal mask is exact
+        # without left padding the model's own causal mask is exact
+        padded = not bool(attention.all())
         positions = (attention.cumsum(-1) - 1).clamp(min=0) if padded else None
         decoder = None
-        if self._lean_ok(
-            params
-        ):  # unpadded rows all continue at the cache length: positions stay None
+        # unpadded rows all continue at the cache length: positions stay None
+        if self._lean_ok(params):
             decoder = llama.LeanDecoder(
                 self.model, input_ids.shape[0], input_ids.shape[1] + params.max_tokens
             )
@@ -228,18 +223,16 @@ class HFEngine(RolloutEngine):
                         None if pos is None else pos[rows],
                     )
                 logits, cache = self._next_logits(decoder, step_ids, mask, pos, cache)
-                if (
-                    step == 0 and decoder is not None
-                ):  # the prompts were read once: fan out to n rows each
+                # the prompts were read once: fan out to n rows each
+                if step == 0 and decoder is not None:
                     decoder.repeat_rows(n)
                     logits, attention = (
                         logits.repeat_interleave(n, 0),
                         attention.repeat_interleave(n, 0),
                     )
                     positions = None if positions is None else positions.repeat_interleave(n, 0)
-                if (
-                    rows is not None
-                ):  # back to the full batch: the same random draws as without dropping rows
+                # back to the full batch: the same random draws as without dropping rows
+                if rows is not None:
                     logits = logits.new_zeros(done.shape[0], logits.shape[-1]).index_copy_(
                         0, rows, logits
                     )
@@ -297,9 +290,8 @@ class HFEngine(RolloutEngine):
         limit."""
         eos = self.tokenizer.eos_token_id  # a property lookup on HF tokenizers: read it once
         kept = [toks[: toks.index(eos) + 1] if eos in toks else toks for toks in rows]
-        texts = self.tokenizer.batch_decode(
-            kept, skip_special_tokens=True
-        )  # one call for the batch
+        # one call for the batch
+        texts = self.tokenizer.batch_decode(kept, skip_special_tokens=True)
         return [
             Completion(
                 text=text,

@@ -218,9 +218,8 @@ class VLLMEngine(RolloutEngine):
             return
         import torch
 
-        if (
-            torch.cuda.is_available()
-        ):  # the trainer's freed blocks go back first, or mapping vLLM's memory can OOM
+        # the trainer's freed blocks go back first, or mapping vLLM's memory can OOM
+        if torch.cuda.is_available():
             torch.cuda.empty_cache()
         try:
             self.llm.wake_up(tags=tags)
@@ -302,9 +301,8 @@ def _build_llm(vllm: Any, kwargs: dict[str, Any]) -> Any:
     for _ in range(3):
         try:
             return vllm.LLM(**kwargs)
-        except (
-            TypeError
-        ) as exc:  # an older vLLM without logprobs_mode: raw log-probs, TIS still bounds the error
+        # an older vLLM without logprobs_mode: raw log-probs, TIS still bounds the error
+        except TypeError as exc:
             if "logprobs_mode" not in str(exc) or "logprobs_mode" not in kwargs:
                 raise
             kwargs.pop("logprobs_mode")

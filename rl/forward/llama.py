@@ -68,13 +68,11 @@ class LeanDecoder:
             torch.empty(shape, dtype=weight.dtype, device=weight.device) for _ in self.layers
         ]
         positions = torch.arange(max_len, device=weight.device).unsqueeze(0)
-        cos, sin = inner.rotary_emb(
-            weight[:1].unsqueeze(0), positions
-        )  # HF's own tables, same numerics
+        # HF's own tables, same numerics
+        cos, sin = inner.rotary_emb(weight[:1].unsqueeze(0), positions)
         self.cos, self.sin = cos[0], sin[0]
-        with (
-            torch.no_grad()
-        ):  # q/k/v (and rotated q/k) and gate/up as one matmul each (weights as they are now)
+        # q/k/v (and rotated q/k) and gate/up as one matmul each (weights as they are now)
+        with torch.no_grad():
             self.plan = [_layer_plan(layer, self.head_dim) for layer in self.layers]
         self.embed, self.norm, self.head = weight, inner.norm.weight, model.lm_head
         qk = (self.heads + self.kv_heads) * self.head_dim
@@ -140,9 +138,8 @@ class LeanDecoder:
             self.keys[layer][:, :, : self.length],
             self.values[layer][:, :, : self.length],
         )
-        causal = (
-            mask is None and T > 1 and start == 0
-        )  # no padding: the plain causal mask at prefill
+        # no padding: the plain causal mask at prefill
+        causal = mask is None and T > 1 and start == 0
         out = F.scaled_dot_product_attention(
             q,
             keys,
@@ -220,9 +217,8 @@ def causal_logits(model: Any, input_ids: Any, keep: int) -> Any:
     import torch.nn.functional as F
 
     dims, inner = Dims(model), model.model
-    h = F.embedding(
-        input_ids, inner.embed_tokens.weight, inner.embed_tokens.padding_idx
-    )  # no grad to padding
+    # no grad to padding
+    h = F.embedding(input_ids, inner.embed_tokens.weight, inner.embed_tokens.padding_idx)
     cos, sin = inner.rotary_emb(
         h, torch.arange(input_ids.shape[1], device=input_ids.device).unsqueeze(0)
     )
@@ -280,11 +276,8 @@ def trainable(model: Any) -> bool:
     cfg = model.config
     dropout = model.training and getattr(cfg, "attention_dropout", 0.0) > 0
     inner = getattr(model, "model", None)
-    mods = [
-        model,
-        inner,
-        *getattr(inner, "layers", ()),
-    ]  # where HF sets the flag (model or decoder layers)
+    # where HF sets the flag (model or decoder layers)
+    mods = [model, inner, *getattr(inner, "layers", ())]
     checkpointing = any(getattr(m, "gradient_checkpointing", False) is True for m in mods)
     return supports(model) and not dropout and not checkpointing
 
@@ -300,9 +293,8 @@ def _attention_mask(key_mask: Any, start: int, T: int, device: Any) -> Any:
         key_mask = torch.ones(1, start + T, dtype=torch.bool, device=device)
     causal = torch.ones(T, start + T, dtype=torch.bool, device=device).tril(start)
     own = torch.zeros_like(causal)
-    own[:, start:] = torch.eye(
-        T, dtype=torch.bool, device=device
-    )  # a padding query sees itself: no NaN rows
+    # a padding query sees itself: no NaN rows
+    own[:, start:] = torch.eye(T, dtype=torch.bool, device=device)
     return ((causal.unsqueeze(0) & key_mask[:, None, :]) | own).unsqueeze(1)
 
 

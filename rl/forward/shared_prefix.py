@@ -70,25 +70,21 @@ def shared_prefix_logits(
     device, (N, L) = input_ids.device, input_ids.shape
     lens = torch.tensor([g.prompt_len for g in groups], device=device)
     rows = torch.tensor([g.rows for g in groups], device=device)
-    owner = torch.repeat_interleave(
-        torch.arange(len(groups), device=device), rows
-    )  # row -> its group
+    # row -> its group
+    owner = torch.repeat_interleave(torch.arange(len(groups), device=device), rows)
     longest, shortest = int(lens.max()), int(lens.min())
-    prompts = input_ids[
-        [g.start for g in groups], :longest
-    ]  # tokens past a prompt's end are never attended
+    # tokens past a prompt's end are never attended
+    prompts = input_ids[[g.start for g in groups], :longest]
     cached, last = _prompt_pass(model, dims, prompts, lens)
     suffix_len = L - shortest
     at = lens[owner, None] + torch.arange(suffix_len, device=device)  # [N, S] absolute positions
-    ids = input_ids.gather(1, at.clamp(max=L - 1)).masked_fill(
-        at >= L, 0
-    )  # beyond the row: filler, never read
+    # beyond the row: filler, never read
+    ids = input_ids.gather(1, at.clamp(max=L - 1)).masked_fill(at >= L, 0)
     h = _completion_pass(model, dims, ids, at, cached, lens, owner)
     hidden = torch.cat([last[owner].unsqueeze(1), h], dim=1)  # index k: position prompt_len - 1 + k
     shift = (lens[owner] - shortest).unsqueeze(1)
-    index = (torch.arange(keep, device=device) - shift).clamp(
-        min=0
-    )  # grid column c: position shortest - 1 + c
+    # grid column c: position shortest - 1 + c
+    index = (torch.arange(keep, device=device) - shift).clamp(min=0)
     hidden = hidden.gather(1, index.unsqueeze(-1).expand(-1, -1, hidden.shape[-1]))
     inner = model.model
     return F.linear(

@@ -225,9 +225,8 @@ def cmd_import(args: argparse.Namespace) -> int:
         for path in args.files:
             with open(path, "rb") as fh:
                 lines = sum(1 for _ in fh)
-            total = (
-                None if is_json_array(path) else 2 * lines
-            )  # (an array's records are not its lines)
+            # (an array's records are not its lines)
+            total = None if is_json_array(path) else 2 * lines
             with _progress(f"import {os.path.basename(path)}", total) as advance:
                 report = import_file(
                     store,
@@ -371,7 +370,7 @@ def _monte_carlo(store: Any, args: argparse.Namespace) -> int:
             advance(1)
     print(
         f"{labelled} Monte-Carlo labels on {len(ids)} trajectories (skipped those without a gold "
-        f"answer)"
+        "answer)"
     )
     return 0
 

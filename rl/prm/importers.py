@@ -346,9 +346,8 @@ def _parsed_lines(
             if end is not None and position >= end:
                 return
             position += len(raw)
-            if (
-                line_no <= skip_to or raw.isspace()
-            ):  # (file lines are never empty; no copy as with strip)
+            # (file lines are never empty; no copy as with strip)
+            if line_no <= skip_to or raw.isspace():
                 continue
             try:
                 obj = json.loads(raw.decode("utf-8"))

@@ -153,9 +153,8 @@ def _main_path(
                     f"step {i}: a completion must be an object with a non-empty text, "
                     f"got {str(c)[:60]!r}"
                 )
-            if (rating := c.get("rating")) not in ratings or isinstance(
-                rating, bool
-            ):  # True == 1 in Python
+            # True == 1 in Python
+            if (rating := c.get("rating")) not in ratings or isinstance(rating, bool):
                 raise ValueError(f"step {i}: rating must be -1, 0, 1 or null, got {rating!r}")
         chosen, count = step.get("chosen_completion"), len(completions)
         if chosen is not None:
@@ -180,9 +179,8 @@ def _main_path(
                 )
             alternatives.extend((i, c) for c in completions)
             break
-        if (
-            main is c
-        ):  # the last completion checked (the only one, mostly): its text and rating are at hand
+        # the last completion checked (the only one, mostly): its text and rating are at hand
+        if main is c:
             texts.append(text)
             main_ratings.append(rating)
         else:

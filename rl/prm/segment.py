@@ -91,6 +91,6 @@ def check_spans(text_length: int, spans: Sequence[Span]) -> None:
             raise PrmError(
                 f"step {index} span ({start}, {end}) is empty, out of order, overlapping or "
                 f"outside the text of length {text_length}; spans must satisfy 0 <= start < end <= "
-                f"len(text)"
+                "len(text)"
             )
         previous_end = end

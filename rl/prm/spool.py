@@ -148,6 +148,5 @@ def _child(send: Any, target: Callable[..., Any], args: tuple) -> None:
         send.send((False, PrmError(f"import worker failed: {result[1]!r} ({exc})")))
     finally:
         send.close()
-        os._exit(
-            0
-        )  # no atexit handlers or finalizers of the parent's objects (e.g. its SQLite connection)
+        # no atexit handlers or finalizers of the parent's objects (e.g. its SQLite connection)
+        os._exit(0)

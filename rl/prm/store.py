@@ -167,9 +167,8 @@ class PrmStore:
         conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_s * 1000)}")
         self._retry(lambda: conn.execute("PRAGMA journal_mode = WAL").fetchone())
         conn.execute("PRAGMA synchronous = NORMAL")
-        conn.execute(
-            "PRAGMA cache_size = -65536"
-        )  # 64 MiB page cache: indexes of big imports stay hot
+        # 64 MiB page cache: indexes of big imports stay hot
+        conn.execute("PRAGMA cache_size = -65536")
         conn.execute("PRAGMA foreign_keys = ON")
         return conn
 

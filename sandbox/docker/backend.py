@@ -185,7 +185,7 @@ def build_request(
         or not all(isinstance(a, str) for a in command)
     ):
         raise SandboxConfigError(
-            f"command must be a non-empty list of strings, e.g. ['python3', 'main.py'], got "
+            "command must be a non-empty list of strings, e.g. ['python3', 'main.py'], got "
             f"{command!r}"
         )
     return {

@@ -180,9 +180,8 @@ def kill_everything(zygote=None):
     deadline = time.monotonic() + 5.0
     while True:
         reap_finished()
-        spare = (
-            zygote.pid if zygote.healthy() else None
-        )  # a stopped one would keep zombies: kill it
+        # a stopped one would keep zombies: kill it
+        spare = zygote.pid if zygote.healthy() else None
         others = [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, spare)]
         if not others:
             return True

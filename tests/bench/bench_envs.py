@@ -68,9 +68,8 @@ def run_direct(env_id: str, limit: int) -> tuple[float, int]:
     tasks = envs.load_tasks(envs.BUILTIN_ENVS[env_id][1])
     verifier = verifiers.get(spec)
     count = min(limit, len(tasks))
-    for index in range(
-        count
-    ):  # warm pass: schema/validator caches, lazy imports (workers fork warm)
+    # warm pass: schema/validator caches, lazy imports (workers fork warm)
+    for index in range(count):
         verifier.verify(tasks[index].solution, tasks[index].reference)
     start = time.perf_counter()
     for index in range(count):

@@ -140,9 +140,8 @@ def loop_cached(items) -> int:
 def loop_verify(items) -> int:
     from verifiers.json_schema import JsonSchemaVerifier
 
-    verifier = (
-        JsonSchemaVerifier()
-    )  # fresh: its 50 schemas are compiled (and checked) inside the timing
+    # fresh: its 50 schemas are compiled (and checked) inside the timing
+    verifier = JsonSchemaVerifier()
     return sum(verifier.verify(item["response"], item["reference"]).passed for item in items)
 
 

@@ -21,13 +21,8 @@ from pathlib import Path
 import torch
 
 HERE = Path(__file__).resolve().parent
-CONFIGS = [
-    (4, 8, 2, 8),
-    (4, 8, 32, 16),
-    (4, 8, 64, 16),
-    (4, 8, 128, 32),
-    (2, 16, 256, 32),
-]  # B, G, P, C
+# B, G, P, C
+CONFIGS = [(4, 8, 2, 8), (4, 8, 32, 16), (4, 8, 64, 16), (4, 8, 128, 32), (2, 16, 256, 32)]
 
 
 def model_and_batch(B: int, G: int, P: int, C: int):

@@ -112,9 +112,8 @@ def timed_import(db: Path, data: Path, total: int, **options) -> tuple[float, fl
     wall, after = time.perf_counter() - start, os.times()
     assert report.steps == total, report
     store.close()
-    cpu = sum(
-        after[i] - before[i] for i in range(4)
-    )  # user, system, children user, children system
+    # user, system, children user, children system
+    cpu = sum(after[i] - before[i] for i in range(4))
     return wall, cpu
 
 

@@ -193,7 +193,7 @@ def main() -> int:
     programs = [p for _, p in pairs]
     print(
         f"{len(programs)} programs; host {platform.node()} with {os.cpu_count()} CPUs (shared with "
-        f"other jobs)"
+        "other jobs)"
     )
     results = {"d_unsandboxed": measure("(d) unsandboxed subprocess.run", programs, unsandboxed)}
     local = LocalSandbox()

@@ -340,9 +340,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         model_path = setup(tmp)
-        for rep in range(
-            a.repeats
-        ):  # interleaved, so load spikes on the shared machine hit all three
+        # interleaved, so load spikes on the shared machine hit all three
+        for rep in range(a.repeats):
             runs["rlvr (process-pool grading)"].append(
                 run_rlvr(model_path, tmp / f"rlvr-pool-{rep}", a, 1, seed=rep)
             )

@@ -410,7 +410,7 @@ def test_bfcl_category_agreement(spec, category):
     false_passes = sum(g.false_passes for g in results)
     print(
         f"\nBFCL {category} ({spec}): {agreeing}/{len(results)} agree, {false_passes}/{wrong} "
-        f"wrong responses passed"
+        "wrong responses passed"
     )
     print(
         "  wrong responses:",
@@ -604,11 +604,10 @@ def test_irrelevance_calling_a_tool_never_passes(spec):
             assert status is not Status.PASS, qid
     print(
         f"\nBFCL irrelevance ({spec}), a tool called: {dict(statuses)} over {len(irrelevance())} "
-        f"questions x 2 formats"
+        "questions x 2 formats"
     )
-    assert statuses == {
-        ("fail", "wrong_calls"): 2 * len(irrelevance())
-    }  # schema-valid calls, refused as calls
+    # schema-valid calls, refused as calls
+    assert statuses == {("fail", "wrong_calls"): 2 * len(irrelevance())}
 
 
 def test_irrelevance_calling_nothing_passes_in_tool_call_v2():

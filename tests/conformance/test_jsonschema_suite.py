@@ -105,9 +105,8 @@ def remotes(draft: str) -> dict[str, Any]:
     documents = {}
     for path in sorted(root.rglob("*.json")):
         top = path.relative_to(root).parts[0]
-        if (
-            top.startswith("draft") or top == "v1"
-        ) and top != draft:  # another draft's own documents
+        # another draft's own documents
+        if (top.startswith("draft") or top == "v1") and top != draft:
             continue
         documents[REMOTES_URL + path.relative_to(root).as_posix()] = json.loads(
             path.read_text(encoding="utf-8")

@@ -74,9 +74,8 @@ def prm800k_expected(records: list[dict]) -> dict[str, int]:
         for texts, ratings in prm800k_trajectories(record):
             problems.add(problem)
             trajectories[(problem, texts)] = len(texts)
-            events += sum(
-                r is not None for r in ratings
-            )  # one event per rating, per trajectory it is on
+            # one event per rating, per trajectory it is on
+            events += sum(r is not None for r in ratings)
             labelled |= {(problem, texts, i) for i, r in enumerate(ratings) if r is not None}
     return {
         "problems": len(problems),

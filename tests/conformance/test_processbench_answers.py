@@ -68,7 +68,7 @@ def test_math_v2_never_passes_an_answer_people_marked_wrong(cases):
     agree = sum(verdicts[c["id"]].passed == c["expected"] for c in cases)
     print(
         f"math@2 on ProcessBench answer pairs: {agree}/{len(cases)} agree, {len(false_passes)} "
-        f"false passes"
+        "false passes"
     )
     assert false_passes == documented(DOC, "ProcessBench pairs: false passes")
     assert agree / len(cases) >= 0.96

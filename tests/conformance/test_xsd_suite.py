@@ -218,7 +218,7 @@ def test_every_disagreement_with_the_suite_is_pinned():
         mine = [g for g in results if g.case.kind == kind]
         print(
             f"\n{kind}: {sum(g.verifier == g.case.expected for g in mine)}/{len(mine)} agree with "
-            f"the suite"
+            "the suite"
         )
     for file, why in sorted(disagreeing.items()):
         print(f"  {file}: {why}")

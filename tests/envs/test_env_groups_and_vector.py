@@ -94,9 +94,8 @@ def test_make_vec_async_with_non_daemonic_workers():
         vec.close()
 
 
-@pytest.mark.filterwarnings(
-    "ignore::UserWarning"
-)  # gymnasium logs the worker's traceback as warnings
+# gymnasium logs the worker's traceback as warnings
+@pytest.mark.filterwarnings("ignore::UserWarning")
 def test_async_default_daemonic_workers_get_an_error_that_says_the_fix():
     vec = gymnasium.make_vec(
         "rlvr/JsonSchema-v0",

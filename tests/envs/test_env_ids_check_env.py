@@ -64,9 +64,8 @@ def test_reference_solution_earns_full_reward(env_id):
         _, info = env.reset(seed=7)
         task = env.unwrapped.task
         _, reward, terminated, truncated, info = env.step(task.solution)
-        if (
-            envs.BUILTIN_ENVS[env_id][2] == "multi_turn_tools"
-        ):  # the solution makes the calls; the next message answers
+        # the solution makes the calls; the next message answers
+        if envs.BUILTIN_ENVS[env_id][2] == "multi_turn_tools":
             _, reward, terminated, truncated, info = env.step(task.meta["final_answer"])
         assert (reward, terminated, truncated) == (1.0, True, False), info["verdict"]
         assert info["verdict"].spec == envs.BUILTIN_ENVS[env_id][0]

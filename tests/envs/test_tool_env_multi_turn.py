@@ -15,7 +15,7 @@ DAY = "2026-03-02"
 MEETING = {
     "id": "book",
     "prompt": f'Book a 30-minute "Design review" with ada@example.org on {DAY}, earliest free '
-    f'slot.',
+    'slot.',
     "reference": {
         "environment": {
             "api": "calendar",
@@ -244,9 +244,8 @@ def test_a_failed_call_counts_on_a_no_call_task_only_when_strict(strict, reward)
     )
     try:
         env.reset(seed=0)
-        _, _, terminated, _, info = env.step(
-            call("create_event", title="x")
-        )  # fails: arguments missing
+        # fails: arguments missing
+        _, _, terminated, _, info = env.step(call("create_event", title="x"))
         assert not terminated and info["turns"][-1]["calls"][0]["status"] == 400
         _, got, terminated, _, info = env.step(
             "Why did the calendar look busy? Its days were numbered."

@@ -33,8 +33,7 @@ def test_vllm_engine_names_the_extra_when_vllm_is_missing(monkeypatch):
 
     from verifiers.errors import MissingDependencyError
 
-    monkeypatch.setitem(
-        sys.modules, "vllm", None
-    )  # what an environment without vLLM looks like to `import vllm`
+    # what an environment without vLLM looks like to `import vllm`
+    monkeypatch.setitem(sys.modules, "vllm", None)
     with pytest.raises(MissingDependencyError, match=r"pip install 'rlvr\[vllm\]'"):
         rl.engines.VLLMEngine("/nonexistent")

@@ -59,9 +59,9 @@ def test_train_from_config_file_with_override_and_resume(tiny_model_path, tmp_pa
     cfg = tmp_path / "run.toml"
     cfg.write_text(
         f'env = "{digit_env}"\nmodel = "{tiny_model_path}"\nsteps = 1\ngroup_size = 2\n'
-        f'prompts_per_step = 1\n'
+        'prompts_per_step = 1\n'
         f'max_new_tokens = 1\noutput_dir = "{tmp_path / "out"}"\nprogress = false\n'
-        f'tensorboard = false\n'
+        'tensorboard = false\n'
     )
     assert main(["train", "--config", str(cfg), "--loss", "gspo"]) == 0
     with pytest.warns(UserWarning, match=r"resuming .* with changed settings \['loss'\]"):
@@ -72,9 +72,8 @@ def test_train_from_config_file_with_override_and_resume(tiny_model_path, tmp_pa
         assert (
             main(["train", "--config", str(cfg), "--steps", "2", "--resume", "--loss", "gspo"]) == 0
         )
-    assert (
-        len(read_metrics(tmp_path / "out" / "metrics.jsonl")) == 2
-    )  # already at step 2: nothing trained
+    # already at step 2: nothing trained
+    assert len(read_metrics(tmp_path / "out" / "metrics.jsonl")) == 2
     assert read_state(latest_checkpoint(tmp_path / "out"))["config"]["loss"] == "grpo"
 
 

@@ -115,9 +115,8 @@ def test_parse_override_rejects_unknown_key_and_bad_values():
 
 
 def test_numbers_of_either_kind_and_lists_are_accepted():
-    cfg = GRPOConfig(
-        lr=0, tis_cap=3, env_modules=["envs"]
-    )  # an int where a float goes; a list of modules
+    # an int where a float goes; a list of modules
+    cfg = GRPOConfig(lr=0, tis_cap=3, env_modules=["envs"])
     assert cfg.lr == 0 and cfg.tis_cap == 3 and cfg.env_modules == ("envs",)
 
 
@@ -150,13 +149,8 @@ def test_learning_rate_schedules():
     cosine = GRPOConfig(lr=1.0, steps=6, warmup_steps=2, lr_schedule="cosine")
     assert [round(cosine.lr_at(s), 4) for s in range(6)] == [0.5, 1.0, 1.0, 0.8536, 0.5, 0.1464]
     linear = GRPOConfig(lr=1.0, steps=4, lr_schedule="linear")
-    assert [linear.lr_at(s) for s in range(5)] == [
-        1.0,
-        0.75,
-        0.5,
-        0.25,
-        0.0,
-    ]  # a resumed, longer run stays >= 0
+    # a resumed, longer run stays >= 0
+    assert [linear.lr_at(s) for s in range(5)] == [1.0, 0.75, 0.5, 0.25, 0.0]
     with pytest.raises(
         ConfigError, match=r"lr_schedule='step' is not one of \['constant', 'linear', 'cosine'\]"
     ):

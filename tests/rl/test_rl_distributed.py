@@ -102,16 +102,14 @@ def test_two_ranks_sum_to_the_single_process_gradient_on_the_same_episodes(
         for g0, g1, g in zip(ranks[0]["grads"][0], ranks[1]["grads"][0], single["grads"][0]):
             assert (g0 is None) == (g1 is None) == (g is None)
             if g is not None:
-                assert torch.equal(g0, g1), (
-                    case
-                )  # the summed gradient is the same bits on every rank
+                # the summed gradient is the same bits on every rank
+                assert torch.equal(g0, g1), case
                 torch.testing.assert_close(g0, g, atol=1e-6, rtol=1e-5, msg=case)
                 nonzero = nonzero or bool(g.abs().sum() > 0)
         assert nonzero, f"{case}: the test batch gave no gradient; pick episodes with mixed rewards"
         assert single["metrics"]["sft_groups"] == (4 if case == "sft" else 0)
-        assert (
-            case != "dapo" or single["metrics"]["grad_norm"] > cfg.max_grad_norm
-        )  # the clipped case clips
+        # the clipped case clips
+        assert case != "dapo" or single["metrics"]["grad_norm"] > cfg.max_grad_norm
         for key in (
             "reward_mean",
             "reward_std",

@@ -20,9 +20,8 @@ def test_chunks_of_one_call_draw_from_different_streams_and_repeat_with_the_seed
     engine = HFEngine(model, tok, max_batch=2)  # one prompt (two samples) per chunk
     first = _texts(engine, ["1=", "1="], seed=7)
     assert first == _texts(engine, ["1=", "1="], seed=7)
-    assert (
-        first[:2] != first[2:]
-    )  # the same prompt in two chunks: before the fix, the same two samples
+    # the same prompt in two chunks: before the fix, the same two samples
+    assert first[:2] != first[2:]
     whole = _texts(HFEngine(model, tok, max_batch=64), ["1="], seed=7)
     assert whole == first[:2]  # the first chunk keeps the call's own seed
 
@@ -60,9 +59,7 @@ def test_the_sampler_draws_from_the_distribution_and_never_an_excluded_token():
     assert freq[1] == 0 and freq[4] == 0
     assert torch.allclose(freq, probs, atol=0.005)  # 200k draws: the standard error is below 0.0012
     again = _pick(logp, 1.0, torch.Generator().manual_seed(3))
-    assert torch.equal(
-        again, _pick(logp, 1.0, torch.Generator().manual_seed(3))
-    )  # same seed, same tokens
-    assert torch.equal(
-        _pick(logp[:4], 0.0, None), torch.zeros(4, dtype=torch.long)
-    )  # temperature 0: argmax
+    # same seed, same tokens
+    assert torch.equal(again, _pick(logp, 1.0, torch.Generator().manual_seed(3)))
+    # temperature 0: argmax
+    assert torch.equal(_pick(logp[:4], 0.0, None), torch.zeros(4, dtype=torch.long))

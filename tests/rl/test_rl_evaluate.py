@@ -84,9 +84,8 @@ def test_every_sample_gets_a_verdict_line_with_provenance(tiny_model_path, digit
     )
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(lines) == 7 * 3 == result.samples and len(result.scores) == 7
-    assert sorted({line["task_id"] for line in lines}) == sorted(
-        t["id"] for t in TASKS
-    )  # each task once
+    # each task once
+    assert sorted({line["task_id"] for line in lines}) == sorted(t["id"] for t in TASKS)
     for line in lines:
         v = line["verdict"]
         assert (v["verifier"], v["verifier_version"]) == ("math", 2) and v[

@@ -82,9 +82,8 @@ def test_rows_that_finish_early_leave_the_lean_batch_and_the_rest_is_unchanged(p
         llama.LeanDecoder.keep_rows = original
     slow = HFEngine(model, tok, lean=False).generate(prompts, params)
     lengths = [len(c.token_ids) for g in fast for c in g]
-    assert dropped and min(lengths) < 12 == max(
-        lengths
-    )  # rows were dropped, and some ran to the limit
+    # rows were dropped, and some ran to the limit
+    assert dropped and min(lengths) < 12 == max(lengths)
     for group_fast, group_slow in zip(fast, slow):
         for a, b in zip(group_fast, group_slow):
             assert a.token_ids == b.token_ids and a.finish_reason == b.finish_reason

@@ -87,16 +87,13 @@ def test_shared_prefix_matches_the_plain_forward(arch, kv_heads, tied, lens):
 def test_sharing_is_chosen_only_where_it_saves_enough():
     long_prompts = [PromptGroup(0, 8, 64), PromptGroup(8, 8, 60)]
     assert worth_sharing(long_prompts, total_len=96)
-    assert not worth_sharing(
-        [PromptGroup(0, 8, 2), PromptGroup(8, 8, 2)], total_len=10
-    )  # the tiny benchmark
-    assert not worth_sharing(
-        [PromptGroup(i, 1, 64) for i in range(4)], total_len=96
-    )  # nothing is shared
+    # the tiny benchmark
+    assert not worth_sharing([PromptGroup(0, 8, 2), PromptGroup(8, 8, 2)], total_len=10)
+    # nothing is shared
+    assert not worth_sharing([PromptGroup(i, 1, 64) for i in range(4)], total_len=96)
     assert not worth_sharing([], total_len=10)
-    assert not worth_sharing(
-        [PromptGroup(0, 8, 64)], total_len=64
-    )  # empty completions: nothing to share
+    # empty completions: nothing to share
+    assert not worth_sharing([PromptGroup(0, 8, 64)], total_len=64)
 
 
 def test_a_group_with_empty_completions_next_to_others():

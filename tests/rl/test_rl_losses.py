@@ -261,9 +261,8 @@ def test_gradient_accumulation_equals_full_batch(name):
     groups = torch.arange(6) // 3
     policy = _toy_policy()
     with torch.no_grad():
-        old = _toy_logp(policy, feats, actions) + 0.1 * torch.randn(
-            6, 4
-        )  # ratios != 1 so clipping bites
+        # ratios != 1 so clipping bites
+        old = _toy_logp(policy, feats, actions) + 0.1 * torch.randn(6, 4)
     norm = Normaliser(6, int(mask.sum()), 12, 4)
     params = LossParams(0.1, 0.15, 0.05, "k3")
     ref = old - 0.2

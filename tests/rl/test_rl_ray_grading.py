@@ -44,9 +44,8 @@ def _run(model, out, **kw):
 def test_grading_on_a_ray_cluster_gives_the_rewards_of_local_grading(
     tiny_model_path, tmp_path, monkeypatch
 ):
-    monkeypatch.setenv(
-        "RAY_AUTH_MODE", "disabled"
-    )  # a local ray.init() must not leave an auth token behind
+    # a local ray.init() must not leave an auth token behind
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
     envs.register_env("rlvrtest/RayDigit-v0", verifier="math@2", tasks=TASKS, replace=True)
     local_kind, local = _run(tiny_model_path, tmp_path / "local", grading_workers=1)
     ray_kind, remote = _run(

@@ -117,8 +117,7 @@ def test_one_grpo_step_on_the_real_model(smollm2, tmp_path):
     history = GRPOTrainer(cfg).train()
     m = history[0]
     assert m["logprob_gap"] < 1e-4 and m["completion_len_mean"] > 0
-    assert (
-        m["grad_norm"] > 0 or m["reward_std"] == 0
-    )  # a flat batch has no gradient, a mixed one must
+    # a flat batch has no gradient, a mixed one must
+    assert m["grad_norm"] > 0 or m["reward_std"] == 0
     record = json.loads((tmp_path / "rollouts.jsonl").read_text().splitlines()[0])
     assert record["verifiers"] == ["math@2"] and len(record["completions"]) == 4

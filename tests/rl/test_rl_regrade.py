@@ -144,9 +144,8 @@ def test_grade_output_joined_to_its_inputs_by_position_and_id(tmp_path, capsys):
         "bad_line": 1,
         "input_mismatch": 1,
     }
-    assert (
-        report["regraded"] == 3 and report["flip_counts"]["now_judged"] == 1
-    )  # "own" had no old verdict
+    # "own" had no old verdict
+    assert report["regraded"] == 3 and report["flip_counts"]["now_judged"] == 1
     assert "could not re-grade 5 items" in out
 
 
@@ -347,9 +346,8 @@ def test_regrade_the_records_of_a_real_tiny_training_run(tiny_model_path, tmp_pa
     lines, report, out = _regrade(tmp_path, capsys, tmp_path / "run", to="math")
     assert len(lines) == 2 * 2 * 2 and report["cannot_regrade"] == {} and report["regraded"] == 8
     assert {line["task_id"] for line in lines} <= {"a", "b"}
-    for (
-        line
-    ) in lines:  # the same text and reference: math@2 judges it as math@1 did, or a flip says why
+    # the same text and reference: math@2 judges it as math@1 did, or a flip says why
+    for line in lines:
         assert (
             line["old_verdict"]["verifier_version"] == 1
             and line["regraded"]["verifier_version"] == 2

@@ -204,9 +204,8 @@ def test_the_quarantine_gate_removes_prompts_and_solutions_that_match_isolated_i
     assert [r["lineage"]["prompt_id"] for r in result.rows] == ["q3"]
     assert [r["messages"][-1]["content"] for r in result.rows] == ["Jupiter, \\boxed{Jupiter}"]
     m = result.manifest
-    assert (
-        m["removed"]["quarantined"] == 3
-    )  # q1's two survivors (prompt side) + q3's copied solution (answer side)
+    # q1's two survivors (prompt side) + q3's copied solution (answer side)
+    assert m["removed"]["quarantined"] == 3
     sides = {(h["isolated_id"], h["side"]) for h in m["quarantine"]["hits"]}
     assert sides == {("ev-1", "prompt"), ("ev-2", "answer")}
     assert m["quarantine"]["sets"][0]["name"] == "held_out"
@@ -315,10 +314,8 @@ def test_an_explicit_list_must_hold_sets_and_runs_group_prompts_by_their_text(tm
     result = export_sft(
         [_write(tmp_path / "a" / "rollouts.jsonl", run_a), tmp_path / "b"], tmp_path / "o.jsonl"
     )
-    assert [r["lineage"]["run"] for r in result.rows] == [
-        "a",
-        "b",
-    ]  # same task id, different prompts: both kept
+    # same task id, different prompts: both kept
+    assert [r["lineage"]["run"] for r in result.rows] == ["a", "b"]
     assert result.manifest["prompts"] == 2
 
 

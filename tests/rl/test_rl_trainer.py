@@ -258,9 +258,8 @@ def test_long_prompts_are_read_once_per_group_and_match_the_sampler(
     assert len(calls) == 2 and all(
         sum(g.rows for g in groups) == 8 and len(groups) <= 2 for groups in calls
     )
-    assert all(
-        r["logprob_gap"] < 1e-4 for r in rows
-    )  # the shared-prompt forward gives the sampler's log-probs
+    # the shared-prompt forward gives the sampler's log-probs
+    assert all(r["logprob_gap"] < 1e-4 for r in rows)
 
 
 class NaNLogprobEngine(HFEngine):
@@ -454,13 +453,11 @@ def test_a_model_with_dropout_is_scored_like_the_sampler_scores_it(
     rows = trainer.train()
     if disable_dropout:
         assert all(m.p == 0.0 for m in model.modules() if isinstance(m, torch.nn.Dropout))
-        assert (
-            max(r["logprob_gap"] for r in rows) < 1e-5
-        )  # the trainer's log-probs are the sampler's
+        # the trainer's log-probs are the sampler's
+        assert max(r["logprob_gap"] for r in rows) < 1e-5
     else:
-        assert (
-            min(r["logprob_gap"] for r in rows) > 1e-3
-        )  # dropout in training: a different network
+        # dropout in training: a different network
+        assert min(r["logprob_gap"] for r in rows) > 1e-3
 
 
 def test_the_optimiser_steps_with_the_scheduled_learning_rate(tiny_model_path, tmp_path):
@@ -511,15 +508,12 @@ def test_a_context_past_learned_positions_is_a_clear_error(tiny_model_path, tiny
         )
     )
     assert learned_position_limit(gpt2) == ("transformer.wpe", 16)
-    assert learned_position_limit(opt) == (
-        "model.decoder.embed_positions",
-        16,
-    )  # OPT's table has 2 extra rows
+    # OPT's table has 2 extra rows
+    assert learned_position_limit(opt) == ("model.decoder.embed_positions", 16)
     for model in (gpt2, opt):
         engine = HFEngine(model, tok)
-        assert (
-            len(engine.generate(["1" * 12], SamplingParams(n=2, max_tokens=4))[0]) == 2
-        )  # 16 positions: fits
+        # 16 positions: fits
+        assert len(engine.generate(["1" * 12], SamplingParams(n=2, max_tokens=4))[0]) == 2
         with pytest.raises(
             RolloutError,
             match=r"a prompt of 13 tokens plus max_new_tokens=4 needs 17 positions, "

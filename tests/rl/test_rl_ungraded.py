@@ -89,9 +89,8 @@ def test_ungraded_episodes_are_left_out_and_recorded_as_such(tiny_model_path, tm
             assert c["graded"] is False and c["reward"] is None and c["advantage"] == 0.0
             assert c["verdicts"][-1]["status"] == "error"
             assert c["verdicts"][-1]["failure_reason"]["code"] == "bad_reference"
-    assert (
-        sum(r["ungraded"] for r in rows) > 0 and sum(r["ungraded"] for r in rows) < 6 * 8
-    )  # both kinds seen
+    # both kinds seen
+    assert sum(r["ungraded"] for r in rows) > 0 and sum(r["ungraded"] for r in rows) < 6 * 8
     assert all(c["prompt"] == "1=" for c in passing_completions(records, min_reward=0.0))
 
 
@@ -118,9 +117,8 @@ def test_a_grader_that_never_runs_stops_the_run_with_the_reason(tiny_model_path,
             match=r"no episode could be graded in 2 steps in a row \(error: bad_reference",
         ):
             trainer.train()
-    assert (
-        trainer.step == 1
-    )  # the first fully ungraded step ran (without an update); the second stopped the run
+    # the first fully ungraded step ran (without an update); the second stopped the run
+    assert trainer.step == 1
 
 
 @pytest.mark.parametrize("loss", ["p3o", "grpo"])
@@ -162,11 +160,8 @@ def test_micro_batching_gives_the_same_update_when_some_episodes_are_ungraded(
 def test_group_micro_batches_never_split_a_group():
     ids = [0, 0, 1, 1, 1, 2, 3, 3, 3, 3, 3]
     ranges = group_micro_batches(ids, 4)
-    assert [list(r) for r in ranges] == [
-        [0, 1],
-        [2, 3, 4, 5],
-        [6, 7, 8, 9, 10],
-    ]  # a group of 5 > 4 stands alone
+    # a group of 5 > 4 stands alone
+    assert [list(r) for r in ranges] == [[0, 1], [2, 3, 4, 5], [6, 7, 8, 9, 10]]
     assert [i for r in ranges for i in r] == list(range(len(ids)))
     assert group_micro_batches([], 4) == []
 
@@ -180,9 +175,8 @@ def test_a_combined_reward_with_a_component_that_could_not_run_is_ungraded(
 
     env_id = _register("rlvrtest/Combined-v0", [GOOD])
     weights = {"math@1": 1.0, "json_schema@1": 0.5}
-    broken_schema = {
-        "json_schema@1": lambda task: {"schema": {"type": "nonsense"}}
-    }  # the component errors
+    # the component errors
+    broken_schema = {"json_schema@1": lambda task: {"schema": {"type": "nonsense"}}}
     cfg = _cfg(tiny_model_path, tmp_path, env_id, steps=1)
     made = [
         CombinedReward(gymnasium.make(env_id), weights, broken_schema)

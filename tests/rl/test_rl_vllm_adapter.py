@@ -95,9 +95,8 @@ class StandInLLM:
                 seed=p.seed,
             )
             groups += HFEngine(self.model.hf, self.tokenizer).generate([prompt], params)
-        other = (
-            self.tokenizer.pad_token_id
-        )  # vLLM's logprob dicts may hold other tokens than the sampled one
+        # vLLM's logprob dicts may hold other tokens than the sampled one
+        other = self.tokenizer.pad_token_id
         return [
             SimpleNamespace(
                 prompt_token_ids=list(g[0].prompt_token_ids),
@@ -119,9 +118,8 @@ class StandInLLM:
 
     def sleep(self, level: int = 1) -> None:
         self.calls.append(f"sleep{level}")
-        if (
-            level == 2
-        ):  # weights discarded: what comes back on wake is garbage until weights are loaded
+        # weights discarded: what comes back on wake is garbage until weights are loaded
+        if level == 2:
             with torch.no_grad():
                 for param in self.model.hf.parameters():
                     param.fill_(float("nan"))
@@ -151,9 +149,8 @@ def vllm_stand_in(monkeypatch):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setattr(StandInLLM, "refuse_logprobs_mode", False)
     monkeypatch.setattr(StandInLLM, "in_process", True)
-    from rl.engines import (
-        vllm_engine,
-    )  # the stand-in is a GPU build with sleep mode, whatever vLLM is installed
+    # the stand-in is a GPU build with sleep mode, whatever vLLM is installed
+    from rl.engines import vllm_engine
 
     monkeypatch.setattr(vllm_engine, "platform_device", lambda: None)
     monkeypatch.setattr(vllm_engine, "_sleep_mode_available", lambda: True)
@@ -179,13 +176,10 @@ def test_the_engine_is_built_colocated_with_sleep_mode_and_processed_logprobs(
     )
     assert kw["logprobs_mode"] == "processed_logprobs" and kw["max_num_batched_tokens"] == 4096
     assert (kw["gpu_memory_utilization"], kw["seed"]) == (0.25, 3)
-    assert (
-        os.environ["MASTER_PORT"] != "29517" and int(os.environ["MASTER_PORT"]) > 0
-    )  # a free port, not a fixed one
-    assert (os.environ["RANK"], os.environ["WORLD_SIZE"]) == (
-        "0",
-        "1",
-    )  # what external_launcher reads
+    # a free port, not a fixed one
+    assert os.environ["MASTER_PORT"] != "29517" and int(os.environ["MASTER_PORT"]) > 0
+    # what external_launcher reads
+    assert (os.environ["RANK"], os.environ["WORLD_SIZE"]) == ("0", "1")
     assert (
         _engine(tiny_model_path, max_num_batched_tokens=8192).llm.kwargs["max_num_batched_tokens"]
         == 8192
@@ -212,10 +206,8 @@ def test_completions_carry_the_sampled_tokens_logprobs(vllm_stand_in, tiny_model
         assert len(c.logprobs) == len(c.token_ids) and all(lp > -50.0 for lp in c.logprobs)
         assert c.finish_reason in ("stop", "length") and c.prompt_token_ids
     assert groups[1][0].prompt_token_ids == (5, 13)
-    assert engine.llm.seeds == [
-        1,
-        1 + 1_000_003,
-    ]  # each request its own seed: equal prompts, different samples
+    # each request its own seed: equal prompts, different samples
+    assert engine.llm.seeds == [1, 1 + 1_000_003]
 
 
 def test_sleep_discards_weights_and_only_a_sync_brings_them_back(
@@ -317,10 +309,8 @@ def test_the_trainer_passes_its_defaults_and_vllm_kwargs(vllm_stand_in, tiny_mod
     trainer = GRPOTrainer(cfg, envs=[DigitEnv() for _ in range(cfg.batch_episodes)])
     kw = trainer.engine.llm.kwargs
     assert kw["dtype"] == "float32"  # the policy's dtype, not vLLM's "auto" (which would pick bf16)
-    assert (kw["max_num_seqs"], kw["max_model_len"]) == (
-        7,
-        128,
-    )  # vllm_kwargs override the defaults
+    # vllm_kwargs override the defaults
+    assert (kw["max_num_seqs"], kw["max_model_len"]) == (7, 128)
     assert kw["gpu_memory_utilization"] == 0.3  # the stand-in reports no platform: the CUDA default
     assert GRPOConfig.from_dict(cfg.to_dict()).vllm_kwargs == {
         "max_num_seqs": 7,
@@ -354,9 +344,8 @@ def test_a_platform_without_sleep_mode_gets_an_engine_that_keeps_the_order(
     assert engine.llm.kwargs["enable_sleep_mode"] is False and engine.sleep_mode is False
     engine.sleep()
     assert "sleep2" not in engine.llm.calls  # nothing to release ...
-    with pytest.raises(
-        RLError, match=r"call sync\(policy\) before generate"
-    ):  # ... but the order holds
+    # ... but the order holds
+    with pytest.raises(RLError, match=r"call sync\(policy\) before generate"):
         engine.generate(["1="], SamplingParams(max_tokens=2))
     engine.sync(policy)
     engine.generate(["1="], SamplingParams(max_tokens=2))
@@ -396,9 +385,8 @@ def test_under_torchrun_the_launchers_port_is_kept_and_otherwise_each_engine_get
 ):
     import os
 
-    monkeypatch.setenv(
-        "MASTER_PORT", "29517"
-    )  # inherited, not a launcher's: a second engine would collide
+    # inherited, not a launcher's: a second engine would collide
+    monkeypatch.setenv("MASTER_PORT", "29517")
     _engine(tiny_model_path)
     assert os.environ["MASTER_PORT"] != "29517"
     monkeypatch.setenv("TORCHELASTIC_RUN_ID", "run")

@@ -154,17 +154,15 @@ def test_a_weight_push_makes_vllm_follow_the_perturbed_policy(engine, policy):
         )[0, len(prompt) :]
     assert list(after.token_ids) == expected.tolist()[: len(after.token_ids)]
     assert stale > 100 * GAP  # the perturbation mattered ...
-    assert (
-        gaps(model, [[after]])[0] < GAP
-    )  # ... and after the push vLLM samples from the new policy
+    # ... and after the push vLLM samples from the new policy
+    assert gaps(model, [[after]])[0] < GAP
     assert engine.syncs >= 2 and engine._reload is True  # vLLM >= 0.11: the in-place reload path
 
 
 def test_the_prefix_cache_is_reset_after_a_push(engine, policy, monkeypatch):
     model, tok = policy
-    long_prompt = tok(
-        "0123456789" * 20 + "=", add_special_tokens=False
-    ).input_ids  # > one KV block (16 tokens)
+    # > one KV block (16 tokens)
+    long_prompt = tok("0123456789" * 20 + "=", add_special_tokens=False).input_ids
     params = SamplingParams(n=2, temperature=1.0, max_tokens=8, seed=5)
     engine.generate([long_prompt], params)  # fills the prefix cache with blocks of the old weights
     perturb(model, scale=0.1, seed=2)
@@ -255,10 +253,8 @@ def test_the_trainer_builds_vllm_with_the_policy_dtype(model_path):
     from rl.trainer import vllm_defaults
 
     model = AutoModelForCausalLM.from_pretrained(model_path, local_files_only=True)
-    assert vllm_defaults(model) == {
-        "dtype": "float32",
-        "max_model_len": 256,
-    }  # the tiny model's context
+    # the tiny model's context
+    assert vllm_defaults(model) == {"dtype": "float32", "max_model_len": 256}
     assert vllm_defaults(model.to(torch.bfloat16))["dtype"] == "bfloat16"
 
 
@@ -276,10 +272,8 @@ def test_a_second_engine_on_the_same_host_starts(engine, model_path, tmp_path):
             print("OK", len(out[0]), len(out[0][0].token_ids))
     """)
     )
-    env = {
-        **os.environ,
-        "MASTER_PORT": os.environ["MASTER_PORT"],
-    }  # the port the first engine holds
+    # the port the first engine holds
+    env = {**os.environ, "MASTER_PORT": os.environ["MASTER_PORT"]}
     done = subprocess.run(
         [sys.executable, str(script)],
         capture_output=True,
@@ -299,15 +293,12 @@ def test_auto_picks_vllm_where_it_can_serve_the_model_and_hf_elsewhere(model_pat
     from rl.tiny import make_tiny_model
 
     config = AutoConfig.from_pretrained(model_path)
-    assert (
-        resolve_engine("auto", model_path, "cpu", config) == "vllm"
-    )  # the CPU build, head size 64
-    assert (
-        resolve_engine("auto", model_path, "cuda", config) == "hf"
-    )  # a CPU build serves no CUDA run
+    # the CPU build, head size 64
+    assert resolve_engine("auto", model_path, "cpu", config) == "vllm"
+    # a CPU build serves no CUDA run
+    assert resolve_engine("auto", model_path, "cuda", config) == "hf"
     assert resolve_engine("auto", "", "cpu", config) == "hf"  # nothing on disk for vLLM to load
-    small = make_tiny_model(
-        tmp_path / "small", hidden_size=32, num_heads=4
-    )  # head size 8: vLLM's CPU attention refuses it
+    # head size 8: vLLM's CPU attention refuses it
+    small = make_tiny_model(tmp_path / "small", hidden_size=32, num_heads=4)
     assert resolve_engine("auto", small, "cpu", AutoConfig.from_pretrained(small)) == "hf"
     assert resolve_engine("hf", model_path, "cpu", config) == "hf"

@@ -167,9 +167,8 @@ def test_container_configuration_is_hardened(docker_box, docker_client):
         set(host["Tmpfs"]) == {"/workspace", "/tmp"} and "size=16m" in host["Tmpfs"]["/workspace"]
     )
     assert {u["Name"] for u in host["Ulimits"]} >= {"fsize", "nofile"}
-    assert (
-        not host["Binds"] and not host.get("Mounts") and config["Mounts"] == []
-    )  # no host mounts at all
+    # no host mounts at all
+    assert not host["Binds"] and not host.get("Mounts") and config["Mounts"] == []
     assert not host["Privileged"] and host["AutoRemove"] is True
     assert config["Config"]["User"] == "65534:65534"
     assert {e.split("=")[0] for e in config["Config"]["Env"]} <= {"PATH", "LANG"}
@@ -266,9 +265,8 @@ def test_engine_gone_is_unavailable_after_bounded_retries(docker_client):
     box = DockerSandbox(pool_size=1, retries=2, client=docker_client)
     try:
         box.warm()
-        for (
-            cid
-        ) in box.pool.container_ids():  # the engine "goes away": containers die, API unreachable
+        # the engine "goes away": containers die, API unreachable
+        for cid in box.pool.container_ids():
             docker_client.containers.get(cid).kill()
         box.pool._client = docker.DockerClient(
             base_url="unix:///nonexistent/rlvr-docker.sock", version="1.41"

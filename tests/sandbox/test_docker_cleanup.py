@@ -66,9 +66,8 @@ def test_interrupted_grader_leaves_no_container(
     proc, owner = start_grader(tmp_path)
     try:
         assert wait_until(lambda: len(owned_containers(docker_client, owner)) == 2, timeout_s=20)
-        assert wait_until(
-            lambda: _sleeping_in_a_container(docker_client, owner), timeout_s=20
-        )  # the run started
+        # the run started
+        assert wait_until(lambda: _sleeping_in_a_container(docker_client, owner), timeout_s=20)
         proc.send_signal(signum)
         proc.wait(timeout=30)
     finally:

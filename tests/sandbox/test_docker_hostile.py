@@ -34,9 +34,8 @@ def run_hostile(hostile_box, docker_client, owned_containers):
     def run(source: str, limits: Limits):
         started = time.monotonic()
         result = hostile_box.run([PY, "main.py"], files={"main.py": source}, limits=limits)
-        bound = (
-            limits.wall_s + 10.0
-        )  # the supervisor's kill plus the cleanup and a replacement start
+        # the supervisor's kill plus the cleanup and a replacement start
+        bound = limits.wall_s + 10.0
         assert time.monotonic() - started < bound, f"run outlived its bound of {bound} s"
         from sandbox.docker.pool import live_container_ids
 
@@ -70,9 +69,8 @@ def test_fork_bomb(run_hostile, hostile_box):
         [PY, "-c", "import os; print(sum(p.isdigit() for p in os.listdir('/proc')))"],
         limits=Limits(pids=32),
     )
-    assert (
-        census.stdout == b"3\n"
-    )  # the supervisor, its zygote and the census: every bomb process is gone
+    # the supervisor, its zygote and the census: every bomb process is gone
+    assert census.stdout == b"3\n"
 
 
 def test_twenty_gigabyte_allocation(run_hostile):
@@ -148,9 +146,8 @@ def test_writing_outside_the_workspace_reaches_nothing(run_hostile, tmp_path):
     result = run_hostile(source, Limits(wall_s=5))
     lines = result.stdout.decode().split("\n")
     assert lines[:3] == [f"denied {p}" for p in paths[:3]]
-    if not in_host_dir.startswith(
-        "/tmp/"
-    ):  # a checkout under /tmp lands in the container's own tmpfs
+    # a checkout under /tmp lands in the container's own tmpfs
+    if not in_host_dir.startswith("/tmp/"):
         assert lines[3] == f"denied {in_host_dir}"
     assert not any(os.path.exists(p) for p in paths)
 
@@ -166,9 +163,8 @@ def test_the_graders_environment_is_invisible(docker_client, monkeypatch):
         "    try:\n        print(open(p, 'rb').read())\n"
         "    except OSError as e:\n        print(p, e)\n"
     )
-    with DockerSandbox(
-        pool_size=1, client=docker_client
-    ) as box:  # created after the secret was set
+    # created after the secret was set
+    with DockerSandbox(pool_size=1, client=docker_client) as box:
         result = box.run([PY, "main.py"], files={"main.py": source}, limits=Limits(wall_s=5))
     assert result.stop is StopReason.EXITED
     assert b"RLVR_GRADER_SECRET" not in result.stdout + result.stderr

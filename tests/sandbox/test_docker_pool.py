@@ -85,9 +85,8 @@ def test_nothing_of_one_run_is_visible_to_the_next(single_box):
     assert first.stop is StopReason.EXITED and first.stdout.startswith(b"left traces "), (
         first.stderr
     )
-    zygote = json.loads(
-        first.stdout[len(b"left traces ") :]
-    )  # the supervisor's pristine fork server
+    # the supervisor's pristine fork server
+    zygote = json.loads(first.stdout[len(b"left traces ") :])
     assert len(zygote) == 1
     second = single_box.run(["python3", "look.py"], files={"look.py": LOOK_FOR_TRACES})
     found = json.loads(second.stdout)

@@ -68,9 +68,8 @@ def test_plain_python_runs_take_the_fast_path_and_others_do_not(docker_box):
     assert forked(["python3", "-u", "-B", "main.py", "x"]) == b"True\n"
     assert forked(["python3", "-I", "main.py"]) == b"False\n"  # other flags: a fresh interpreter
     assert forked(["python3", "prog"]) == b"False\n"  # not a .py file: could be a zip application
-    assert (
-        forked(["python3", "main.py"], **{".local/lib/x.pth": ""}) == b"False\n"
-    )  # user site to read
+    # user site to read
+    assert forked(["python3", "main.py"], **{".local/lib/x.pth": ""}) == b"False\n"
     assert forked(["sh", "-c", "exec python3 main.py"]) == b"False\n"
     assert docker_box.run(["python3", "-c", FORKED]).stdout == b"False\n"
 

@@ -180,9 +180,9 @@ def test_host_loopback_is_unreachable(box):
 def test_writes_outside_the_workspace_never_reach_the_host(box):
     marker = f"rlvr-local-test-{secrets.token_hex(6)}"
     code = (
-        f"import os\nfor d in ('/tmp', '/var/tmp', '/dev/shm', '/workspace/..'):\n"
+        "import os\nfor d in ('/tmp', '/var/tmp', '/dev/shm', '/workspace/..'):\n"
         f"    try:\n        open(os.path.join(d, '{marker}'), 'w').write('x')\n"
-        f"    except OSError:\n        pass\n"
+        "    except OSError:\n        pass\n"
         "print(os.getcwd())"
     )
     result = py(box, code)
@@ -197,7 +197,7 @@ def test_host_files_outside_the_system_dirs_are_invisible(box):
     result = py(
         box,
         f"import os; print(os.path.exists({here!r}), os.path.exists('/root'), "
-        f"os.path.exists('/usr/bin/python3'))",
+        "os.path.exists('/usr/bin/python3'))",
     )
     assert result.stdout == b"False False True\n"
 

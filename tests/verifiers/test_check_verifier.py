@@ -163,11 +163,8 @@ class LaxExitCode(StrictBoxed):
                 capture_output=True,
                 timeout=10,
             )
-        except (
-            OSError,
-            ValueError,
-            subprocess.TimeoutExpired,
-        ):  # text no process can take, or a hang
+        # text no process can take, or a hang
+        except (OSError, ValueError, subprocess.TimeoutExpired):
             return False
         return done.returncode == 0
 

@@ -126,10 +126,8 @@ def _in_fresh_interpreter(hash_seed: str) -> dict[str, str]:
 
 
 def test_direct_calls_repeat_exactly():
-    first, second = (
-        identity_digests(_direct()),
-        identity_digests(_direct()),
-    )  # second run hits warm caches
+    # second run hits warm caches
+    first, second = (identity_digests(_direct()), identity_digests(_direct()))
     assert first == second
 
 

@@ -99,9 +99,8 @@ def test_n_lines_in_n_lines_out_in_order_with_bad_lines(tmp_path):
     summary = json.loads((tmp_path / "s.json").read_text())
     assert summary["items"] == len(MIXED)
     assert summary["verifiers"]["json_schema@1"]["status"] == {"pass": 1, "error": 1}
-    assert summary["verifiers"]["json_schema@2"]["status"] == {
-        "fail": 1
-    }  # plain "json_schema" is the latest
+    # plain "json_schema" is the latest
+    assert summary["verifiers"]["json_schema@2"]["status"] == {"fail": 1}
 
 
 def test_stdin_to_stdout_keeps_stdout_clean():

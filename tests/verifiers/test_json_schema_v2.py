@@ -360,9 +360,8 @@ def test_resources_are_part_of_the_test_case_hash(v):
     other = {"schema": {"$ref": PERSON_URI}, "resources": {PERSON_URI: {**PERSON, "required": []}}}
     assert v.test_case_hash(plain) != v.test_case_hash(other)
     assert v.verify("{}", plain).test_case_hash == v.test_case_hash(plain)
-    assert (
-        v.verify("{}", plain).status is Status.FAIL and v.verify("{}", other).passed
-    )  # one instance, two caches keys
+    # one instance, two caches keys
+    assert v.verify("{}", plain).status is Status.FAIL and v.verify("{}", other).passed
 
 
 def test_resources_through_the_batch_grader():

@@ -28,9 +28,8 @@ def _code(verdict):
 
 def test_registered_and_described():
     assert type(verifiers.get("json_schema@1")) is JsonSchemaVerifier
-    assert (
-        verifiers.resolve("json_schema") == "json_schema@2"
-    )  # @1 stays registered; tests/verifiers/test_json_schema_v2.py
+    # @1 stays registered; tests/verifiers/test_json_schema_v2.py
+    assert verifiers.resolve("json_schema") == "json_schema@2"
     assert JsonSchemaVerifier.__doc__.strip().endswith("Versions: 1 - first version.")
 
 
@@ -300,9 +299,8 @@ def test_many_catastrophic_strings_share_one_budget():
     v = JsonSchemaVerifier(JsonSchemaConfig(regex_budget_s=0.2))
     verdict = v.verify(json.dumps(["a" * 60 + "!"] * 200), {"schema": {"items": CATASTROPHIC}})
     assert verdict.status is Status.TIMEOUT
-    assert (
-        verdict.elapsed_s < 60
-    )  # one shared budget, not 200 of them (a sanity bound, not a timing test)
+    # one shared budget, not 200 of them (a sanity bound, not a timing test)
+    assert verdict.elapsed_s < 60
 
 
 def test_catastrophic_pattern_properties_time_out():
@@ -441,6 +439,5 @@ def test_megabytes_of_fences_end_as_a_verdict(v, text):
 def test_only_the_first_fence_lines_are_scanned():
     text = "```\nA\n```\n" * 600 + "```json\n{}\n```"
     assert _extract.fenced_blocks(text, max_fence_lines=10)[-1].text == "A"
-    assert (
-        _extract.pick_block(_extract.fenced_blocks(text), ("json",)).text == "A"
-    )  # 1200 fence lines seen first
+    # 1200 fence lines seen first
+    assert _extract.pick_block(_extract.fenced_blocks(text), ("json",)).text == "A"

@@ -77,9 +77,8 @@ class SleepyVerifier(BaseVerifier):
     description = "test-only verifier that takes its time"
 
     def check(self, response, reference):
-        if (
-            response == "KILL_MY_NODE_WORKER"
-        ):  # SIGKILL the Ray actor whose process pool runs this item
+        # SIGKILL the Ray actor whose process pool runs this item
+        if response == "KILL_MY_NODE_WORKER":
             os.kill(os.getppid(), signal.SIGKILL)
             time.sleep(60)
         time.sleep(float(reference.get("sleep", 0)))
@@ -344,9 +343,8 @@ def test_an_item_whose_node_dies_twice_is_an_infrastructure_error_never_a_fail(t
         )
         assert verdict.spec == "test_sleepy@1"
         assert ex.stats["retried"] == 1 and len(ex.stats["nodes_lost"]) == 2
-        after = grade_batch(
-            [GradeItem("y", {}, SleepyVerifier(), "next")], executor=ex
-        )  # new actors
+        # new actors
+        after = grade_batch([GradeItem("y", {}, SleepyVerifier(), "next")], executor=ex)
     assert after[0].status.value == "pass"
 
 
@@ -438,9 +436,8 @@ def test_code_on_docker_nodes_grades_in_a_warm_pool_made_on_each_node(two_nodes,
 def test_cli_grades_through_the_cluster(cluster, tmp_path, monkeypatch):
     from rl.cli import main
 
-    monkeypatch.setenv(
-        "RLVR_SANDBOX", "auto"
-    )  # restored afterwards: --sandbox sets it for the process
+    # restored afterwards: --sandbox sets it for the process
+    monkeypatch.setenv("RLVR_SANDBOX", "auto")
 
     lines = [
         json.dumps(

@@ -84,10 +84,8 @@ def test_n_in_n_out_in_order_with_cannot_regrade_items_counted_apart():
         {"no_reference": 2, "multi_turn": 1},
     )
     assert report.cannot_examples["multi_turn"] == ("line 4: graded turn by turn",)
-    assert (report.old_pass_rate, report.new_pass_rate) == (
-        0.5,
-        1.0,
-    )  # over the re-graded items only
+    # over the re-graded items only
+    assert (report.old_pass_rate, report.new_pass_rate) == (0.5, 1.0)
 
 
 def test_flips_are_counted_by_status_and_reason_with_examples():
@@ -118,9 +116,8 @@ def test_flips_are_counted_by_status_and_reason_with_examples():
         report.count("now_not_run"),
     )
     assert counts == (4, 1, 2, 1)
-    assert (
-        report.unchanged == 1 and report.flips[0].old == "fail:wrong_answer"
-    )  # most frequent first
+    # most frequent first
+    assert report.unchanged == 1 and report.flips[0].old == "fail:wrong_answer"
     up = report.flips[0]
     assert [e.id for e in up.examples] == ["up0", "up1"] and up.examples[
         0

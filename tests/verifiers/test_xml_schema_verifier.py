@@ -209,20 +209,20 @@ def _hostile_documents(secret_path, port):
         + "&x;" * 2000
         + "</b></a>",
         "xxe_file": f'<!DOCTYPE a [<!ENTITY s SYSTEM "file://{secret_path}">]><a><b>&s;</b></a>',
-        "xxe_file_plain_path": f'<!DOCTYPE a [<!ENTITY s SYSTEM '
+        "xxe_file_plain_path": '<!DOCTYPE a [<!ENTITY s SYSTEM '
         f'"{secret_path}">]><a><b>&s;</b></a>',
         "xxe_port": f'<!DOCTYPE a [<!ENTITY s SYSTEM "{url}/x">]><a><b>&s;</b></a>',
         "parameter_entity_file": f'<!DOCTYPE a [<!ENTITY % p SYSTEM "file://{secret_path}"> '
-        f'%p;]><a><b>1</b></a>',
+        '%p;]><a><b>1</b></a>',
         "parameter_entity_port": f'<!DOCTYPE a [<!ENTITY % p SYSTEM "{url}/p.dtd"> '
-        f'%p;]><a><b>1</b></a>',
+        '%p;]><a><b>1</b></a>',
         "external_dtd_port": f'<!DOCTYPE a SYSTEM "{url}/a.dtd"><a><b>1</b></a>',
         "external_dtd_file": f'<!DOCTYPE a SYSTEM "{secret_path}"><a><b>1</b></a>',
-        "xinclude_file": f'<a xmlns:xi="http://www.w3.org/2001/XInclude"><b>1</b><xi:include '
+        "xinclude_file": '<a xmlns:xi="http://www.w3.org/2001/XInclude"><b>1</b><xi:include '
         f'href="{secret_path}" parse="text"/></a>',
-        "xsi_location_port": f'<a xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+        "xsi_location_port": '<a xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
         f'xsi:noNamespaceSchemaLocation="{url}/a.xsd"><b>1</b></a>',
-        "xsi_location_file": f'<a xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+        "xsi_location_file": '<a xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
         f'xsi:noNamespaceSchemaLocation="{secret_path}"><b>1</b></a>',
         "deep_100k": "<a>" * 100_000 + "</a>" * 100_000,
     }
@@ -281,22 +281,22 @@ def test_hostile_documents_in_a_batch_read_and_fetch_nothing(secret_file, listen
         (
             "xsd",
             f'<xs:schema {XS}><xs:include schemaLocation="{{url}}/x.xsd"/><xs:element '
-            f'name="a"/></xs:schema>',
+            'name="a"/></xs:schema>',
         ),
         (
             "xsd",
             f'<xs:schema {XS}><xs:redefine schemaLocation="{{file}}"/><xs:element '
-            f'name="a"/></xs:schema>',
+            'name="a"/></xs:schema>',
         ),
         (
             "xsd",
             f'<xs:schema {XS}><xs:include schemaLocation="{{file}}"/><xs:element '
-            f'name="a"/></xs:schema>',
+            'name="a"/></xs:schema>',
         ),
         (
             "xsd",
             f'<!DOCTYPE xs:schema [<!ENTITY s SYSTEM "{{file}}">]><xs:schema {XS}><xs:element '
-            f'name="a"><xs:annotation><xs:documentation>&s;</xs:documentation></xs:annotation></xs:element></xs:schema>',
+            'name="a"><xs:annotation><xs:documentation>&s;</xs:documentation></xs:annotation></xs:element></xs:schema>',
         ),
         (
             "relaxng",

@@ -158,9 +158,8 @@ def plan_tests(tests: str, *, entry_point: str | None = None) -> TestPlan:
     planner = _Planner(entry_point)
     for stmt in module.body:
         planner.statement(stmt)
-    if (
-        not planner.expanded and planner.checks and entry_point
-    ):  # HumanEval: the caller runs check(entry_point)
+    # HumanEval: the caller runs check(entry_point)
+    if not planner.expanded and planner.checks and entry_point:
         for name in list(planner.checks):
             planner._expand_check(
                 ast.Call(ast.Name(name, ast.Load()), [ast.Name(entry_point, ast.Load())], [])
@@ -264,7 +263,7 @@ class _Planner:
         except _Unsupported as exc:
             raise BadReferenceError(
                 f"code@1 cannot safely check `{str(exc)[:100]}` in `{source[:100]}`: candidate "
-                f"calls inside it use a "
+                "calls inside it use a "
                 "lambda argument, or its loop/filter calls the candidate; write one assert per "
                 "input"
             ) from None

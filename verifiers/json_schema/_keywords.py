@@ -201,9 +201,8 @@ def _is_regex(instance: Any) -> bool:
 
 def _is_pattern(instance: Any) -> bool:
     if isinstance(instance, str):
-        regex.compile(
-            instance, cache_pattern=False
-        )  # strings from model output: keep them out of regex's cache
+        # strings from model output: keep them out of regex's cache
+        regex.compile(instance, cache_pattern=False)
     return True
 
 

@@ -40,7 +40,7 @@ def read_resources(value: Any) -> dict[str, Any]:
     """``value`` checked as ``{absolute URI: schema}``, keys without an empty trailing ``#``."""
     if not isinstance(value, Mapping):
         raise BadReferenceError(
-            f'"resources" must be a JSON object mapping absolute URIs to schemas, '
+            '"resources" must be a JSON object mapping absolute URIs to schemas, '
             f"e.g. {_EXAMPLE}; got {type(value).__name__}"
         )
     resources = {}

@@ -150,9 +150,8 @@ class JsonSchemaVerifier(BaseVerifier):
             validator = self._validator(ref)
         except _SchemaProblem as problem:
             return Outcome.error(problem.code, problem.message)
-        except (
-            _UNGRADABLE
-        ) as exc:  # only versions whose schema check matches patterns or resolves refs
+        # only versions whose schema check matches patterns or resolves refs
+        except _UNGRADABLE as exc:
             return self._ungradable(exc)
         try:
             instance, source = self._extract(response)
@@ -175,7 +174,7 @@ class JsonSchemaVerifier(BaseVerifier):
 
     def _unresolvable_message(self, exc: Exception) -> str:
         return (
-            f"$ref could not be resolved inside the schema "
+            "$ref could not be resolved inside the schema "
             f"(remote references are never fetched): {str(exc)[:200]}"
         )
 
@@ -208,7 +207,7 @@ class JsonSchemaVerifier(BaseVerifier):
                 if whole_failed.code == "invalid_json":
                     raise Rejected(
                         "invalid_json",
-                        f"the response is not JSON and has no fenced "
+                        "the response is not JSON and has no fenced "
                         f"```json block ({whole_failed.message})",
                     ) from None
                 raise

@@ -99,7 +99,7 @@ class JsonSchemaVerifierV2(JsonSchemaVerifier):
         formats = reference.get("formats", "assert")
         if not isinstance(formats, str) or formats not in FORMAT_MODES:
             raise BadReferenceError(
-                f'"formats" must be "assert" (check every format, the default) or "annotate" '
+                '"formats" must be "assert" (check every format, the default) or "annotate" '
                 f"(follow the dialect: 2020-12 only annotates), got {formats!r}"
             )
         return replace(
@@ -113,9 +113,8 @@ class JsonSchemaVerifierV2(JsonSchemaVerifier):
         return _canonical_text(material) or stable_hash(material)
 
     def _compile(self, ref: _Reference) -> Any:
-        with regex_budget(
-            self.config.regex_budget_s
-        ):  # metaschemas from resources may carry patterns
+        # metaschemas from resources may carry patterns
+        with regex_budget(self.config.regex_budget_s):
             return _compile(ref)
 
     def _unresolvable_message(self, exc: Exception) -> str:
@@ -128,14 +127,14 @@ class JsonSchemaVerifierV2(JsonSchemaVerifier):
         if not urlsplit(uri).scheme:
             return (
                 f"$ref {uri[:200]!r} is relative to a schema without an absolute $id, so it names "
-                f"no document: "
+                "no document: "
                 'give the schema an absolute "$id" and add the document under "resources" by its '
                 'absolute URI'
             )
         example = json.dumps({"resources": {uri[:200]: {"...": "..."}}})
         return (
             f"$ref needs the document {uri[:200]!r}, which is neither in the schema nor in the "
-            f"reference's "
+            "reference's "
             f'"resources"; add it there, e.g. {example} (remote references are never fetched)'
         )
 

@@ -51,9 +51,8 @@ def fast_decision(
         if "ratio" in (gold.kind, pred.kind):
             return _ratio(gold, pred)
     if gold.kind == "number" and gold.inexact and _DECIMAL_COMMA.match(clean(pred.raw)):
-        pred = analyse(
-            clean(pred.raw).replace(",", ".")
-        )  # "1000,99" against the decimal gold 1000.99
+        # "1000,99" against the decimal gold 1000.99
+        pred = analyse(clean(pred.raw).replace(",", "."))
     if gold.kind != "multi" and pred.kind == "multi" and not is_set_literal(gold.text):
         distinct = _distinct(pred.parts, config)
         if len(distinct) > 1:

@@ -80,12 +80,12 @@ class MathConfig:
         if self.percent_rule not in PERCENT_RULES:
             raise ValueError(
                 f"MathConfig.percent_rule={self.percent_rule!r} is not one of {PERCENT_RULES}; "
-                f"pick one of them"
+                "pick one of them"
             )
         if not 0 <= self.rel_tol < 1e-4:
             raise ValueError(
                 f"MathConfig.rel_tol={self.rel_tol!r} must lie in [0, 1e-4) so 100 and 99.99 "
-                f"differ; e.g. 1e-9"
+                "differ; e.g. 1e-9"
             )
         for name in (
             "max_response_chars",

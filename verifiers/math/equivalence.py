@@ -289,9 +289,8 @@ def _match_all(golds: list[Any], preds: list[Any], rules: Rules) -> tuple[bool, 
 
 def equal_objects(g: Any, p: Any, rules: Rules) -> tuple[bool, str]:
     """Whether gold ``g`` and prediction ``p`` denote the same mathematical object."""
-    if rules.version >= 2 and _same_form(
-        g, p
-    ):  # the same object: no CAS work (simplify can take seconds)
+    # the same object: no CAS work (simplify can take seconds)
+    if rules.version >= 2 and _same_form(g, p):
         return True, "structural"
     for handler in _HANDLERS_V2 if rules.version >= 2 else _HANDLERS:
         result = handler(g, p, rules)
@@ -565,9 +564,8 @@ def _symbolic(g: Any, p: Any, rules: Rules) -> tuple[bool, str]:
     diff = g - p
     if sympy.expand(diff) == 0:
         return True, "expand"
-    if (
-        not decimals and diff.is_rational_function()
-    ):  # decided exactly: never trust samples a polynomial can vanish at
+    # decided exactly: never trust samples a polynomial can vanish at
+    if not decimals and diff.is_rational_function():
         return bool(sympy.cancel(sympy.together(diff)) == 0), "rational_function"
     if sympy.simplify(diff) == 0:
         return True, "simplify"

@@ -42,9 +42,8 @@ _CONNECTOR_V2_RE = re.compile(
 )
 _GSM_RE = re.compile(r"####[ \t]*")
 _SPECIAL_TOKEN = re.compile(r"<\|[A-Za-z_]+\|>|</s>")
-_GSM_V2_RE = re.compile(
-    r"(?<!#)####[ \t]*(?=[-+$\\\d.(])"
-)  # "#### 72", never a "#### Step 3" heading
+# "#### 72", never a "#### Step 3" heading
+_GSM_V2_RE = re.compile(r"(?<!#)####[ \t]*(?=[-+$\\\d.(])")
 _MAX_RUN = 20  # boxed answers joined by "or"/","/spaces kept together (enough to see a hedge)
 _NUMBER_RE = re.compile(
     r"(?<![A-Za-z\d])(?:-?\d{1,3}(?: \d{3})+(?![\d,.])|-?\d[\d,]*(?:\.\d+)?(?:/\d+)?|-?\.\d+)"
@@ -104,9 +103,8 @@ def extract_answer_v2(response: str, fallback: str) -> Extraction | None:
       a new turn the model invented.
     """
     head = _SPECIAL_TOKEN.split(response, 1)[0]
-    response = (
-        head if head.strip() else response
-    )  # "... is $(7, 6)$. <|im_start|>user ...": a new turn
+    # "... is $(7, 6)$. <|im_start|>user ...": a new turn
+    response = head if head.strip() else response
     boxed = _boxed_run(response, _CONNECTOR_V2_RE)
     phrase = _phrase_v2(response)
     if phrase is not None and (boxed is None or phrase[0] > boxed[0]) and phrase[1].text:
@@ -153,9 +151,8 @@ def _last_number_or_math(response: str) -> Extraction | None:
             return Extraction("last_math", content)
     if number is None:
         return None
-    if _inside_braces(
-        response, number.start(), number.end()
-    ):  # "\\frac{10}{9}": 9 is not the answer
+    # "\\frac{10}{9}": 9 is not the answer
+    if _inside_braces(response, number.start(), number.end()):
         line = response.strip().rsplit("\n", 1)[-1].strip()
         return Extraction("last_line", line) if 0 < len(line) <= 200 else None
     return Extraction("last_number", number.group(0).rstrip(","))

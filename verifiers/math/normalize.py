@@ -174,13 +174,11 @@ def clean(raw: str, version: int = 1) -> str:
         text = _top_level_thousands(text)
     else:
         text = _THOUSANDS.sub(lambda m: m.group(0).replace(",", ""), text)
-    text = _TRIG_DEGREES.sub(
-        r"\\\1(\\frac{\2\\pi}{180})", text
-    )  # \cos 60^\circ is 1/2, not cos(60)
+    # \cos 60^\circ is 1/2, not cos(60)
+    text = _TRIG_DEGREES.sub(r"\\\1(\\frac{\2\\pi}{180})", text)
     text = _APPROX.sub("", text.strip())  # "\approx 3.14" is read as 3.14
-    text = _FUNCTION_LHS.sub(
-        "", text.strip()
-    )  # "f(x) = 2x+3" is answered like "y = 2x+3": by its value
+    # "f(x) = 2x+3" is answered like "y = 2x+3": by its value
+    text = _FUNCTION_LHS.sub("", text.strip())
     text = _WHITESPACE.sub(" ", text).strip().rstrip(".").strip()
     return text
 

@@ -130,9 +130,8 @@ def final_sentence(text: str) -> str | None:
         sentences.pop()  # "I hope it is correct." / "Let me know if you have questions!"
     if not sentences or _CUT_OFF.search(sentences[-1]) or _PLAN.search(sentences[-1]):
         return None  # cut off mid-sentence, or announcing work still to do
-    for sentence in reversed(
-        sentences
-    ):  # "... is $0$. This means no inefficiency." -> the first one
+    # "... is $0$. This means no inefficiency." -> the first one
+    for sentence in reversed(sentences):
         if _candidates(sentence, spans):
             return _unmask(sentence, spans).strip()
     return None

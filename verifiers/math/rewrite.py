@@ -163,9 +163,8 @@ def last_side(text: str) -> str:
 def _one_answer(text: str) -> str:
     approx = _APPROX.search(text)
     if approx is not None and "=" in text[: approx.start()]:
-        text = text[
-            : approx.start()
-        ].strip()  # "x = 1/3 \approx 0.33": the exact value is the answer
+        # "x = 1/3 \approx 0.33": the exact value is the answer
+        text = text[: approx.start()].strip()
     sides, _ = top_level_sides(text)
     if len(sides) < 2 or not all(sides):
         return text

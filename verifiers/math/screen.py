@@ -17,9 +17,8 @@ import re
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _FACTORIAL = re.compile(r"(?<!\d)(\d+)\s*!|\\(?:factorial|Gamma)\s*\{?\(?\s*(\d+)")
-_POWER = re.compile(
-    r"((?<![\d.])\d+(?:\.\d+)?|\\pi|e|\))\s*\^\s*"
-)  # lookbehind: linear on digit runs
+# lookbehind: linear on digit runs
+_POWER = re.compile(r"((?<![\d.])\d+(?:\.\d+)?|\\pi|e|\))\s*\^\s*")
 _DIGITS = re.compile(r"\d+")
 _COMBINATORIAL = re.compile(r"\\(?:Gamma|factorial|d?binom|tbinom)\s*(?=[{(])")
 
@@ -44,7 +43,7 @@ def screen_answer(
         return (
             "too_large",
             f"a factorial, Gamma or binomial of a huge argument would have more than {max_digits} "
-            f"digits",
+            "digits",
         )
     if len(text) > max_chars:
         return "answer_too_long", f"the answer has {len(text)} characters (limit {max_chars})"

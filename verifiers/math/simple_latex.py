@@ -58,9 +58,8 @@ def _tokenize(text: str) -> list[str] | None:
             return None
         tokens.append(match.group(1).replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac"))
         pos = match.end()
-    for prev, nxt in zip(
-        tokens, tokens[1:]
-    ):  # "x2" and "2 3" are ambiguous: leave them to math-verify
+    # "x2" and "2 3" are ambiguous: leave them to math-verify
+    for prev, nxt in zip(tokens, tokens[1:]):
         if (prev.isalpha() and nxt.isdigit()) or (prev.isdigit() and nxt.isdigit()):
             return None
     return tokens

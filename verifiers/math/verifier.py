@@ -74,9 +74,8 @@ class MathVerifier(BaseVerifier):
         self.config = config or MathConfig()
         size = self.config.gold_cache_size
         self._gold_cache = LRU(size)  # gold text -> Answer
-        self._cas_cache = LRU(
-            size
-        )  # (gold alternatives, answer alternatives) -> the helper's decision
+        # (gold alternatives, answer alternatives) -> the helper's decision
+        self._cas_cache = LRU(size)
         self._judged = LRU(size)  # (gold, extracted answer, extraction rule) -> decided Outcome
         self._hashes = LRU(size)  # (type, gold value) -> test_case_hash
 
@@ -107,11 +106,8 @@ class MathVerifier(BaseVerifier):
                 extraction_rule="none",
                 fallback=cfg.fallback,
             )
-        key = (
-            gold_raw,
-            found.text,
-            found.rule,
-        )  # everything the outcome depends on (config is fixed)
+        # everything the outcome depends on (config is fixed)
+        key = (gold_raw, found.text, found.rule)
         outcome = self._judged.get(key)
         if outcome is not None:  # GRPO groups repeat final answers: decide each one once
             return outcome

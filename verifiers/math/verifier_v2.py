@@ -119,9 +119,8 @@ class MathVerifierV2(MathVerifier):
     def _prepare(self, gold_raw: str, pred_raw: str) -> tuple[str, str]:
         gold, pred = canonical(clean(gold_raw, 2)), canonical(clean(pred_raw, 2))
         gold, pred = _as_tuples(gold, pred), _as_tuples(pred, gold)
-        if not is_relation(
-            gold
-        ):  # "\sin\angle ABC = \frac{3}{5}" answers the gold 3/5 by its last side
+        # "\sin\angle ABC = \frac{3}{5}" answers the gold 3/5 by its last side
+        if not is_relation(gold):
             pieces = alternatives(pred)
             sides = [last_side(p) for p in pieces]
             pred = pred if sides == pieces else ", ".join(sides)

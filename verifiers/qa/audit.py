@@ -159,7 +159,7 @@ class AuditReport:
         out += [f"  bad {b}" for b in self.bad_lines[:show]]
         out.append(
             f"  {'verifier':<16} {'false-pass rate [95% CI]':<34} {'false-fail rate [95% CI]':<34} "
-            f"could not grade"
+            "could not grade"
         )
         out += [
             f"  {s.spec:<16} {str(s.false_pass):<34} {str(s.false_fail):<34} "
@@ -172,7 +172,7 @@ class AuditReport:
         if len(self.specs) == 2:
             out.append(
                 f"  {self.specs[0].spec} and {self.specs[1].spec} disagree on {len(self.between)} "
-                f"row(s)"
+                "row(s)"
             )
             out += [f"    {d}" for d in self.between[:show]]
         return "\n".join(out)

@@ -450,7 +450,7 @@ def _time_bound_problem(name: str, verdict: Verdict) -> str:
     if "killed_after_s" in verdict.details:
         return (
             f"{name}: still running after {verdict.details['killed_after_s']:g} s, killed by the "
-            f"batch grader: "
+            "batch grader: "
             "the verifier does not bound its own work (in-process grading would hang)"
         )
     if name in JUNK_INPUTS and (verdict.passed or verdict.score > 0):

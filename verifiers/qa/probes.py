@@ -190,9 +190,8 @@ def lookalike(text: str) -> str:
 
 
 def _lookalike(case: ProbeCase) -> list[str]:
-    swapped = lookalike(
-        case.passing
-    )  # every ASCII letter and digit but "f" changes, the answer's too
+    # every ASCII letter and digit but "f" changes, the answer's too
+    swapped = lookalike(case.passing)
     return [swapped] if swapped != case.passing else []
 
 
@@ -367,9 +366,8 @@ def adds_nothing(passing: str, wrong: str) -> bool:
     (True, False)
     """
     prefix = len(os.path.commonprefix([passing, wrong]))
-    while (
-        prefix and passing[prefix - 1] not in _DELIMITERS
-    ):  # back to the start of the differing item
+    # back to the start of the differing item
+    while prefix and passing[prefix - 1] not in _DELIMITERS:
         prefix -= 1
     suffix = len(os.path.commonprefix([passing[prefix:][::-1], wrong[prefix:][::-1]]))
     while suffix and passing[len(passing) - suffix] not in _DELIMITERS:
@@ -451,7 +449,7 @@ def waiver_problems(verifier_cls: type) -> list[str]:
     if len(set(waivers) & set(PROBES_BY_NAME)) > len(PROBES_BY_NAME) // 2:
         problems.append(
             f"probe_waivers waives {len(waivers)} of {len(PROBES_BY_NAME)} probes: most probes "
-            f"must apply"
+            "must apply"
         )
     return problems
 

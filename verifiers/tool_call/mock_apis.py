@@ -80,11 +80,8 @@ class MockAPI:
         method: Callable[..., Response] = getattr(self, f"tool_{tool}")
         try:
             return method(**dict(arguments))
-        except (
-            TypeError,
-            ValueError,
-            KeyError,
-        ) as exc:  # missing, unexpected or malformed arguments
+        # missing, unexpected or malformed arguments
+        except (TypeError, ValueError, KeyError) as exc:
             return 400, {"error": f"bad arguments for {tool}: {exc}"}
         except Exception as exc:  # a bug in a (user) tool is the server's fault, reported as 500
             return 500, {"error": f"{tool} failed: {type(exc).__name__}: {exc}"}

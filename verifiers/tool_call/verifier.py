@@ -311,9 +311,9 @@ def _check_expected_arguments_declared(
         if extra:
             raise BadReferenceError(
                 f"expected_calls[{index}] ({name}) needs the argument {extra[0]!r}, which the "
-                f"tool's schema does not declare, so no call can match it (undeclared arguments "
-                f"are invalid): declare it in the tool's parameters.properties, set "
-                f"additionalProperties, or list null among its allowed values (may be left out)"
+                "tool's schema does not declare, so no call can match it (undeclared arguments "
+                "are invalid): declare it in the tool's parameters.properties, set "
+                "additionalProperties, or list null among its allowed values (may be left out)"
             )
 
 

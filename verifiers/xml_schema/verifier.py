@@ -142,7 +142,7 @@ class XmlSchemaVerifier(BaseVerifier):
                 if whole_failed.code == "invalid_xml":
                     raise Rejected(
                         "invalid_xml",
-                        f"the response is not XML and has no fenced ```xml block "
+                        "the response is not XML and has no fenced ```xml block "
                         f"({whole_failed.message})",
                     ) from None
                 raise
@@ -169,9 +169,8 @@ class XmlSchemaVerifier(BaseVerifier):
     def _assert(self, xpath: Any, assertion: Mapping[str, Any], tree: Any) -> dict[str, Any]:
         try:
             got = _normalise(xpath(tree))
-        except (
-            etree.XPathError
-        ) as exc:  # undefined variable or function, wrong argument types: the reference's fault
+        # undefined variable or function, wrong argument types: the reference's fault
+        except etree.XPathError as exc:
             raise BadReferenceError(
                 f"XPath {assertion['expr'][:200]!r} cannot be evaluated: {exc}"
             ) from None

@@ -92,9 +92,8 @@ def test_two_processes_importing_the_same_file_store_it_once(store_url, tmp_path
     committed = sum(int(out.split("batches=")[1]) for out, _ in outputs)
     store = PrmStore(store_url)
     stats = store.stats()
-    assert (
-        committed == 1000 // 50 == len(store.read("SELECT batch_no FROM imports"))
-    )  # each batch once
+    # each batch once
+    assert committed == 1000 // 50 == len(store.read("SELECT batch_no FROM imports"))
     assert (stats["trajectories"], stats["steps"], stats["label_events"]) == (
         1000,
         1000 * STEPS,

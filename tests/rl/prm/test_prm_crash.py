@@ -60,10 +60,8 @@ def write_input(path: Path, lines: int = LINES) -> None:
 
 @pytest.mark.slow
 def test_sigkill_mid_import_leaves_a_consistent_resumable_store(tmp_path, store_url):
-    data, db = (
-        tmp_path / "big.jsonl",
-        store_url,
-    )  # a SQLite file or a PostgreSQL schema (conftest.py)
+    # a SQLite file or a PostgreSQL schema (conftest.py)
+    data, db = (tmp_path / "big.jsonl", store_url)
     write_input(data)
     child = subprocess.Popen(
         [sys.executable, "-c", CHILD, str(db), str(data), str(BATCH)],

@@ -51,9 +51,8 @@ def test_prm800k_main_paths_alternatives_and_ratings(store):
     assert store.steps(2)[2].text == "The common part is $2 \\cdot 3 = 6$."
     assert labels_of(store, 2)[2] == [("labeler-a", 1), ("labeler-b", 1)]
     assert store.problem(main.problem_id).licence == "MIT"
-    if (
-        store.backend == "sqlite"
-    ):  # bulk writes skip the per-row checks there (PostgreSQL always checks)
+    # bulk writes skip the per-row checks there (PostgreSQL always checks)
+    if store.backend == "sqlite":
         assert store.read("PRAGMA foreign_key_check") == []
 
 
@@ -86,11 +85,8 @@ def test_prm800k_null_completions_keep_the_steps_that_exist(store):
     assert [s.text for s in store.steps(main)][-1] == "$3^2 = 3 \\cdot 3 = 9$."
     assert labels_of(store, main) == [[("labeler-d", 1)], [("labeler-d", 1)], [("labeler-d", 1)]]
     assert labels_of(store, alt1)[2] == labels_of(store, alt2)[2] == [("labeler-d", -1)]
-    assert labels_of(store, phase2) == [
-        [("labeler-e", 1)],
-        [("labeler-e", 0)],
-        [],
-    ]  # nothing invented
+    # nothing invented
+    assert labels_of(store, phase2) == [[("labeler-e", 1)], [("labeler-e", 0)], []]
     assert store.current_labels(phase2)[2] is None
     for trajectory in (main, alt1, phase2):
         for step in store.steps(trajectory):
@@ -229,9 +225,8 @@ def test_malformed_line_names_the_line_and_imports_nothing(tmp_path, store, fmt,
     path = tmp_path / "input.jsonl"
     path.write_text("\n".join(good[:2] + [bad_line] + good[2:]) + "\n")
     with pytest.raises(ImportFormatError, match=message) as info:
-        import_file(
-            store, path, fmt, batch_lines=1
-        )  # would commit lines 1-2 first if it did not validate
+        # would commit lines 1-2 first if it did not validate
+        import_file(store, path, fmt, batch_lines=1)
     assert info.value.line == 3 and f"{path}:3:" in str(info.value)
     stats = store.stats()
     assert stats["trajectories"] == stats["label_events"] == 0 and stats["imports"] == []

@@ -29,9 +29,8 @@ def test_migrating_v1_to_latest_keeps_events_append_only_in_the_database(pg_url)
     t = old.add_trajectory(old.add_problem("p", gold_answer="1").id, "a\nb")
     steps = old.add_segmentation(t.id)
     old.close()
-    with psycopg.connect(
-        pg_url, autocommit=True
-    ) as conn:  # a v1 event, as v1 code wrote it (global key)
+    # a v1 event, as v1 code wrote it (global key)
+    with psycopg.connect(pg_url, autocommit=True) as conn:
         conn.execute(
             "INSERT INTO label_events (id, step_id, value, value_kind, annotator_kind, "
             "annotator_id, created_at, dedupe_key) VALUES (1, %s, 1, 'ternary', 'human', 'ann', "
@@ -41,9 +40,8 @@ def test_migrating_v1_to_latest_keeps_events_append_only_in_the_database(pg_url)
     new = PrmStore(pg_url)  # v2 (final_verdicts) and v3 (label_events rebuilt, triggers re-created)
     assert new.schema_version == SCHEMA_VERSION
     assert [(e.annotator_id, e.value) for e in new.events(steps[0].id)] == [("ann", 1)]
-    assert (
-        new.label(steps[1].id, -1, annotator_kind="human", annotator_id="ann").id == 2
-    )  # ids continue
+    # ids continue
+    assert new.label(steps[1].id, -1, annotator_kind="human", annotator_id="ann").id == 2
     with psycopg.connect(pg_url, autocommit=True) as conn:
         for statement in (
             "UPDATE label_events SET value = 0",

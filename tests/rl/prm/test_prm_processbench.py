@@ -121,9 +121,8 @@ def test_an_interrupted_array_import_resumes(store, tmp_path):
     with pytest.raises(Stop):
         import_file(store, SAMPLE, "processbench", batch_lines=1, on_batch=stop)
     assert store.stats()["imports"][0]["last_line"] == 1
-    resumed = import_file(
-        store, SAMPLE, "processbench", batch_lines=1, workers=2
-    )  # (workers: not for arrays)
+    # (workers: not for arrays)
+    resumed = import_file(store, SAMPLE, "processbench", batch_lines=1, workers=2)
     assert (
         resumed.resumed_after_line,
         resumed.batches_committed,
@@ -163,9 +162,8 @@ def test_a_malformed_record_is_named_and_nothing_is_stored(store, tmp_path, reco
     with pytest.raises(ImportFormatError, match="record 2: .*" + message) as info:
         import_file(store, array, "processbench", batch_lines=1)
     lines = array.read_text().splitlines()
-    assert (
-        info.value.line == [i for i, l in enumerate(lines, 1) if l in ("  {", "  [")][1]
-    )  # where record 2 starts
+    # where record 2 starts
+    assert info.value.line == [i for i, l in enumerate(lines, 1) if l in ("  {", "  [")][1]
     with pytest.raises(ImportFormatError, match=f"{tmp_path / 'bad.jsonl'}:2: .*" + message):
         import_file(store, as_jsonl(tmp_path, records, "bad.jsonl"), "processbench", batch_lines=1)
     stats = store.stats()

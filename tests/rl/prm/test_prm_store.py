@@ -130,10 +130,8 @@ def test_steps_are_spans_and_resegmenting_never_rewrites_text(store, traj):
     assert [s.id for s in again] == [s.id for s in steps]  # idempotent
     store.add_segmentation(traj.id, method="custom@1", spans=[(0, 10), (11, len(RAW))])
     assert store.trajectory(traj.id).raw_text == RAW
-    assert [s.text for s in store.steps(traj.id)] == [
-        "Let x = 2.",
-        RAW[11:],
-    ]  # the latest segmentation
+    # the latest segmentation
+    assert [s.text for s in store.steps(traj.id)] == ["Let x = 2.", RAW[11:]]
 
 
 @pytest.mark.parametrize("spans", [[(0, 0)], [(5, 3)], [(0, 10), (5, 12)], [(0, 999)], [(-1, 4)]])
@@ -205,9 +203,8 @@ def test_events_and_raw_text_cannot_be_rewritten_even_in_sql(store, traj):
         conn.execute("DELETE FROM label_events")
     with pytest.raises(refused, match="immutable"):
         conn.execute("UPDATE trajectories SET raw_text = 'rewritten'")
-    if (
-        store.backend == "postgresql"
-    ):  # TRUNCATE skips row triggers there; a statement trigger refuses it
+    # TRUNCATE skips row triggers there; a statement trigger refuses it
+    if store.backend == "postgresql":
         with pytest.raises(refused, match="append-only"):
             conn.execute("TRUNCATE label_events")
     conn.close()
@@ -358,9 +355,8 @@ def test_busy_store_raises_after_bounded_retry(tmp_path, traj, store):
         assert impatient.retries > 0
     finally:
         blocker.execute("ROLLBACK")
-    impatient.label(
-        step.id, 1, annotator_kind="human", annotator_id="x"
-    )  # fine once the lock is gone
+    # fine once the lock is gone
+    impatient.label(step.id, 1, annotator_kind="human", annotator_id="x")
     assert len(store.events(step.id)) == 1
 
 

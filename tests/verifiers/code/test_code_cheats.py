@@ -279,7 +279,7 @@ V2_CHEATS = {
         "        for _ in range(600):\n            time.sleep(0.05)\n"
         "            for fd in range(256):\n                try:\n"
         f"                    os.write(fd, {FORGED!r}.encode())\n                except OSError:\n"
-        f"                    pass\n"
+        "                    pass\n"
         "    os._exit(0)\n"
         "def f(x):\n    time.sleep(0.3)\n    return 0",
         {"tests": "assert f(2) == 4\nassert f(3) == 9"},
@@ -382,9 +382,8 @@ def test_the_honest_programs_for_the_code_at_2_cheats_pass(verifier2):
 def test_the_code_at_1_false_passes_that_code_at_2_fixes(backend, name):  # noqa: F811
     """code@1 stays as it was (its golden table pins it): these two cheats pass there."""
     program, reference = V2_CHEATS[name]
-    if (
-        name == "read_test_data_from_frames_globals_and_memory"
-    ):  # code@1 takes only constant test data
+    # code@1 takes only constant test data
+    if name == "read_test_data_from_frames_globals_and_memory":
         program = "def f(x):\n    return globals()['EXPECTED'][x]"
         reference = {
             "tests": "EXPECTED = {2: 4, 3: 9}\nassert f(2) == EXPECTED[2]\n"

@@ -47,14 +47,14 @@ def hostile_programs(port: int) -> dict[str, tuple[str, tuple[str, ...]]]:
         ),
         "connect_to_host_loopback": (
             f"import socket\ndef f(x):\n    s = socket.create_connection(('127.0.0.1', {port}), "
-            f"timeout=2)\n"
+            "timeout=2)\n"
             "    s.sendall(b'hello host')\n    return 2",
             ("runtime_error",),
         ),
         "write_outside_the_workspace": (
-            f"def f(x):\n    for d in ('/tmp', '/var/tmp', '/dev/shm', '/'):\n        try:\n"
+            "def f(x):\n    for d in ('/tmp', '/var/tmp', '/dev/shm', '/'):\n        try:\n"
             f"            open(d + '/{MARKER}', 'w').write('pwned')\n        except OSError:\n"
-            f"            pass\n"
+            "            pass\n"
             "    return 3",
             ("wrong_answer",),
         ),
@@ -92,7 +92,7 @@ def without_unsafe(programs: dict, box) -> dict:
     for name in dropped:
         print(
             f"SKIP hostile program {name!r}: the local sandbox on this host lacks namespaces or a "
-            f"per-run uid"
+            "per-run uid"
         )
         programs.pop(name, None)
     return programs

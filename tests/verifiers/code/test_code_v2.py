@@ -327,9 +327,8 @@ def test_a_hanging_call_is_killed_and_the_next_cases_run_in_a_fresh_process(back
         "    return x * x\n"
         "def count():\n    return len(calls)"
     )
-    tests = {
-        "tests": SQUARE["tests"] + "\nassert count() == 1"
-    }  # f(5) only: a fresh process after the timeout
+    # f(5) only: a fresh process after the timeout
+    tests = {"tests": SQUARE["tests"] + "\nassert count() == 1"}
     verdict = verifier.verify(program, tests)
     assert [c["code"] for c in verdict.details["cases"]] == ["pass", "timeout", "pass", "pass"]
     assert "did not return within 1 s" in verdict.failure_reason.message
@@ -365,9 +364,8 @@ def test_shadowing_a_builtin_the_tests_use_runs_the_tests_again_with_the_real_on
         "from datetime import datetime\ndef f():\n    return datetime(2020, 1, 2)",
         {"tests": "assert f() == datetime(2020, 1, 2)"},
     )
-    assert (
-        real_class.status is Status.PASS and "shadowed" not in real_class.details
-    )  # the real one: one run
+    # the real one: one run
+    assert real_class.status is Status.PASS and "shadowed" not in real_class.details
 
 
 def test_mbpp_function_named_like_a_builtin_without_entry_point_is_the_documented_cost(verifier):

@@ -488,9 +488,8 @@ def test_a_load_reply_too_big_to_decode_is_the_program_s_failure(backend):  # no
     program = (
         "import os\nos.write(4, b'[' + b'[],' * 16000000 + b'[]]\\n')\ndef f(x):\n    return 0\n"
     )
-    verifier = CodeVerifierV2(
-        CodeConfig(case_timeout_s=10), sandbox=backend
-    )  # time to send and decode it
+    # time to send and decode it
+    verifier = CodeVerifierV2(CodeConfig(case_timeout_s=10), sandbox=backend)
     assert_fails(verifier.verify(program, SQUARE), "huge load reply")
 
 

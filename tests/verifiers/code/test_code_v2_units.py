@@ -368,24 +368,21 @@ def test_the_grader_parses_but_never_compiles_the_program():
         indent += "    "
     assert parse_error("\n".join(lines + [indent + "x = 2"])) is None
     assert parse_error("return 1") is None  # only the compiler finds it: the sandbox reports it
-    assert parse_error("def f(a, a):\n    pass").startswith(
-        "SyntaxError: duplicate argument"
-    )  # symtable
+    # symtable
+    assert parse_error("def f(a, a):\n    pass").startswith("SyntaxError: duplicate argument")
 
 
 # ---------------------------------------------------------------- exceptions and messages
 def test_candidate_exceptions_keep_builtin_types_and_nothing_else():
     assert type(candidate_exception(["ValueError", "bad", True, True])) is ValueError
-    assert (
-        type(candidate_exception(["ValueError", "bad", False, True])) is CandidateError
-    )  # a user class named so
+    # a user class named so
+    assert type(candidate_exception(["ValueError", "bad", False, True])) is CandidateError
     for name in ("StopIteration", "MyError", "__import__"):
         assert type(candidate_exception([name, "x", True, True])) is CandidateError
     for name in ("SystemExit", "KeyboardInterrupt", "GeneratorExit", "MyBaseException"):
         exc = candidate_exception([name, "x", name != "MyBaseException", False])
-        assert type(exc) is CandidateExit and not isinstance(
-            exc, Exception
-        )  # `except Exception` does not catch it
+        # `except Exception` does not catch it
+        assert type(exc) is CandidateExit and not isinstance(exc, Exception)
     assert candidate_exception(["KeyError", "k", True, True])._rlvr_from_candidate
 
 
@@ -466,9 +463,8 @@ def test_a_swallowed_timeout_still_fails():
 
     def statement():
         try:
-            recorder.on_abort(
-                CallAbort("timeout", "too slow")
-            )  # what the client does before raising
+            # what the client does before raising
+            recorder.on_abort(CallAbort("timeout", "too slow"))
             raise CallAbort("timeout", "too slow")
         except BaseException:  # noqa: BLE001 - a test that swallows everything
             pass

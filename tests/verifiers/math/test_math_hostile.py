@@ -15,10 +15,8 @@ from verifiers.math.cas_process import PROCESS_NAME, CasHelper
 from verifiers.math.screen import nesting_depth, screen_answer
 from verifiers.math.verifier import helper_for
 
-SLOW_PAIR = (
-    "(x+1)^{3000}",
-    "\\boxed{(x^2+2x+1)^{1500}}",
-)  # passes the screen; expanding takes > 20 s
+# passes the screen; expanding takes > 20 s
+SLOW_PAIR = ("(x+1)^{3000}", "\\boxed{(x^2+2x+1)^{1500}}")
 
 HOSTILE = [
     ("3", "\\boxed{9^{9^{9^{9}}}}", "fail", "too_large"),
@@ -158,9 +156,8 @@ def _hostile_batch(count: int) -> list[GradeItem]:
             response = "\\boxed{" + "(" * 100 + "1" + ")" * 100 + "}"
         if i % 100 == 5:
             items.append(GradeItem(SLOW_PAIR[1], {"answer": SLOW_PAIR[0]}, slow, i))
-        elif (
-            i % 50 == 7
-        ):  # ordinary CAS work, so each worker holds a live helper when the pool closes
+        # ordinary CAS work, so each worker holds a live helper when the pool closes
+        elif i % 50 == 7:
             items.append(GradeItem("\\boxed{(1+x)^2}", {"answer": "x^2+2x+1"}, "math@1", i))
         else:
             items.append(GradeItem(response, {"answer": gold}, "math@1", i))

@@ -67,9 +67,8 @@ def test_gold_cache_is_bounded_lru():
     from verifiers.math import MathConfig
 
     verifier = MathVerifier(MathConfig(gold_cache_size=2))
-    for k, gold in enumerate(
-        ("1", "2", "3", "2")
-    ):  # a new answer each time: no decided pair is reused
+    # a new answer each time: no decided pair is reused
+    for k, gold in enumerate(("1", "2", "3", "2")):
         verifier.verify(f"\\boxed{{{k + 10}}}", {"answer": gold})
     assert list(verifier._gold_cache) == ["3", "2"]
 

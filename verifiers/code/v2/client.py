@@ -341,9 +341,8 @@ class Client(object):
         try:
             self.start(exec_fresh=True).release()
             reply = self._load()
-        except (
-            Exception
-        ):  # _Stopped, an undecodable reply, OSError (the program used up processes or pipes)
+        # _Stopped, an undecodable reply, OSError (the program used up processes or pipes)
+        except Exception:
             reply = {}
         if type(reply) is not dict or "loaded" not in reply:
             self.process.kill()
@@ -430,9 +429,8 @@ class Client(object):
             raise WireError(
                 "an integer of %d bits is too large to send to the program" % value.bit_length()
             )
-        if any(
-            value is kind for kind in _NAMEDTUPLES.values()
-        ):  # type() of a namedtuple the program returned
+        # type() of a namedtuple the program returned
+        if any(value is kind for kind in _NAMEDTUPLES.values()):
             raise WireError(
                 "the class of a namedtuple the program returned cannot be sent back to it"
             )

@@ -47,9 +47,8 @@ def main():
     libc = _non_dumpable()
     collect_report = run_tests(job, libc, started + job["wall_s"]) if libc is not None else None
     secret = bytes.fromhex(_read_and_delete(SECRET_FILE))
-    if (
-        collect_report is None
-    ):  # fail closed: a dumpable test process could be read by the candidate
+    # fail closed: a dumpable test process could be read by the candidate
+    if collect_report is None:
         report = {
             "last": {"internal": "the harness could not make itself non-dumpable (prctl)"},
             "stop": None,

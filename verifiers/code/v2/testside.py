@@ -98,9 +98,8 @@ def grade(tests, client, send):
     prelude = [
         compile(source, "<reference helpers>", "exec") for source in tests.get("prelude") or ()
     ]
-    loaded = load(
-        tests, client, lambda: check_prelude(prelude)
-    )  # the program loads while the helpers are checked
+    # the program loads while the helpers are checked
+    loaded = load(tests, client, lambda: check_prelude(prelude))
     if "load" in loaded or "reference" in loaded:
         return loaded
     bindings = loaded["bindings"]
@@ -138,9 +137,8 @@ def load(tests, client, meanwhile):
         return {"reference": str(problem)[:500]}
     except _Stopped as stopped:
         return {"load": load_stop(client, stopped.how)}
-    except (
-        Exception
-    ) as exc:  # undecodable: too deep (RecursionError), too big (MemoryError), not JSON...
+    # undecodable: too deep (RecursionError), too big (MemoryError), not JSON...
+    except Exception as exc:
         client.process.kill()
         return {"load": [malformed[0], "%s (%s)" % (malformed[1], type(exc).__name__)]}
     if type(reply) is not dict:
@@ -312,13 +310,11 @@ def run_pass(tests, compiled, prelude, bindings, client, send, real, earlier=Non
             namespace.pop(name, None)
         elif value is not MISSING:
             namespace[name] = value
-    namespace.update(
-        {"__name__": "__main__", "__builtins__": builtins}
-    )  # after the program's names, always
+    # after the program's names, always
+    namespace.update({"__name__": "__main__", "__builtins__": builtins})
     failed = run_prelude(prelude, namespace)
-    if (
-        failed is not None
-    ):  # it ran with the real builtins before (check_prelude): the program's names broke it
+    # it ran with the real builtins before (check_prelude): the program's names broke it
+    if failed is not None:
         results = [
             [
                 "runtime_error",

@@ -185,9 +185,8 @@ def parse_error(program: str) -> str | None:
     'SyntaxError: invalid syntax (line 1)'
     """
     try:
-        with (
-            warnings.catch_warnings()
-        ):  # e.g. invalid escape sequences: compile() would only warn too
+        # e.g. invalid escape sequences: compile() would only warn too
+        with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             symtable.symtable(program, "solution.py", "exec")
     except SyntaxError as exc:

@@ -292,9 +292,8 @@ class Encoder(object):
 
     def _handle(self, value):
         ident = self.handle_of(value)
-        if (
-            type(ident) is dict
-        ):  # the hook encoded the value itself (the test process: an iterator's items)
+        # the hook encoded the value itself (the test process: an iterator's items)
+        if type(ident) is dict:
             return ident
         try:
             name = type(value).__qualname__
