@@ -21,41 +21,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "rl"))
 
-TASKS = [
-    {"id": f"t{i}", "prompt": f"{i}=", "reference": {"answer": gold}}
-    for i, gold in zip("1234", "7358")
-]
 TIMING = ("t_", "tokens_per_s", "elapsed", "seconds")
 
 
 def run(steps: int) -> list[dict]:
-    import envs
-    from rl.config import GRPOConfig
     from rl.tiny import make_tiny_model
     from rl.trainer import GRPOTrainer
     from rl_test_envs import DIGITS_ALPHABET
+    from test_rl_learning import learning_config
 
-    envs.register_env("rlvrbench/DigitAnswer-v0", verifier="math@1", tasks=TASKS, replace=True)
     with tempfile.TemporaryDirectory() as tmp:
         model = make_tiny_model(
             Path(tmp) / "model", alphabet=DIGITS_ALPHABET, hidden_size=32, num_layers=2
         )
-        cfg = GRPOConfig(
-            env="rlvrbench/DigitAnswer-v0",
-            model=str(model),
-            group_size=8,
-            prompts_per_step=4,
-            micro_batch_size=32,
-            max_new_tokens=1,
-            steps=steps,
-            lr=2e-2,
-            seed=0,
-            output_dir=str(Path(tmp) / "run"),
-            progress=False,
-            tensorboard=False,
-            record_format="none",
-            grading_workers=1,
-        )
+        cfg = learning_config(str(model), Path(tmp) / "run", steps=steps)
         history = GRPOTrainer(cfg).train()
     return [
         {k: v for k, v in sorted(m.items()) if not any(k.startswith(t) or t in k for t in TIMING)}

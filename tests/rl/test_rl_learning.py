@@ -34,7 +34,8 @@ ENV_ID = "rlvrtest/DigitAnswer-v0"
 STEPS, LAST = 40, 10
 
 
-def _run(model_path, out, **changes):
+def learning_config(model_path, out, **changes) -> GRPOConfig:
+    """The acceptance run's config (also run by ``tests/bench/learning_curve.py``)."""
     envs.register_env(ENV_ID, verifier="math@1", tasks=TASKS, replace=True)
     settings = dict(
         env=ENV_ID,
@@ -52,8 +53,13 @@ def _run(model_path, out, **changes):
         record_format="none",
         grading_workers=1,
     )
-    cfg = GRPOConfig(**{**settings, **changes})
-    rewards = [m["reward_mean"] for m in GRPOTrainer(cfg).train()]
+    return GRPOConfig(**{**settings, **changes})
+
+
+def _run(model_path, out, **changes):
+    rewards = [
+        m["reward_mean"] for m in GRPOTrainer(learning_config(model_path, out, **changes)).train()
+    ]
     return rewards[0], sum(rewards[-LAST:]) / LAST
 
 
