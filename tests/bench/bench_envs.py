@@ -123,8 +123,9 @@ def main() -> int:
             print(f"{row['env']:<24}  not run: {row['error'][:90]}")
             continue
         print(
-            f"{row['env']:<24}{row['direct_verify_per_s']:>10.0f}{row['env_inline_steps_per_s']:>10.0f}"
-            f"{row['env_default_steps_per_s']:>11.0f}{row['inline_vs_direct']:>9.2f}{row['default_vs_direct']:>9.2f}"
+            f"{row['env']:<24}{row['direct_verify_per_s']:>10.0f}"
+            f"{row['env_inline_steps_per_s']:>10.0f}{row['env_default_steps_per_s']:>11.0f}"
+            f"{row['inline_vs_direct']:>9.2f}{row['default_vs_direct']:>9.2f}"
             f"  {row['default_passed']}"
         )
     print(

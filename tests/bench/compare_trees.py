@@ -73,7 +73,8 @@ def is_measurement(path: str, value: object) -> bool:
 
 def numbers(obj: object) -> dict[str, float]:
     """Every rate and duration in a result file, by its dotted path."""
-    return {p: float(v) for p, v in leaves(obj).items() if is_measurement(p, v)}  # type: ignore[arg-type]
+    found = leaves(obj)
+    return {path: float(found[path]) for path in found if is_measurement(path, found[path])}
 
 
 def same_values(before: dict, after: dict) -> dict[str, object]:

@@ -296,7 +296,8 @@ def test_hostile_documents_in_a_batch_read_and_fetch_nothing(secret_file, listen
         (
             "xsd",
             f'<!DOCTYPE xs:schema [<!ENTITY s SYSTEM "{{file}}">]><xs:schema {XS}><xs:element '
-            'name="a"><xs:annotation><xs:documentation>&s;</xs:documentation></xs:annotation></xs:element></xs:schema>',
+            'name="a"><xs:annotation><xs:documentation>&s;</xs:documentation></xs:annotation>'
+            '</xs:element></xs:schema>',
         ),
         (
             "relaxng",

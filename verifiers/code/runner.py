@@ -40,7 +40,8 @@ def _evaluate(units, namespace):
         except WireError:  # noqa: F821
             raise
         except BaseException as exc:  # a hostile type whose attributes raise
-            raise WireError("returned a value that cannot be inspected (%s)" % type(exc).__name__)  # noqa: F821
+            name = type(exc).__name__
+            raise WireError("returned a value that cannot be inspected (%s)" % name)  # noqa: F821
     return values
 
 

@@ -30,7 +30,8 @@ _BOX_RE = re.compile(r"\\(?:boxed|fbox)\s*\{")
 _BOX_SPACE_RE = re.compile(r"\\boxed ([^\s$]+)")
 _CONNECTOR_RE = re.compile(
     r"^(?:\s|\$|\\[,;:! "
-    r"]|\\quad|\\qquad|,|;|\.|\\text\{\s*(?:or|and|,)\s*\}|\bor\b|\band\b|\\(?:text|mbox)\{\s*\}|\b(?:maybe|perhaps|possibly|alternatively|either|also|it|could|might|be|is)\b)*$"
+    r"]|\\quad|\\qquad|,|;|\.|\\text\{\s*(?:or|and|,)\s*\}|\bor\b|\band\b|\\(?:text|mbox)\{\s*\}|"
+    r"\b(?:maybe|perhaps|possibly|alternatively|either|also|it|could|might|be|is)\b)*$"
 )
 _PHRASE_RE = re.compile(
     r"(?:final\s+answer\s*(?:is|:)|the\s+answer\s+is|\banswer\s*:|answer\s+is\s*:?)[ \t]*",
@@ -38,7 +39,10 @@ _PHRASE_RE = re.compile(
 )
 _CONNECTOR_V2_RE = re.compile(
     r"^(?:\s|\$|\\[,;:! "
-    r"()\[\]]|\\quad|\\qquad|,|;|\.|\\text\{(?:\s|,|\band\b|\bor\b|\bfor\b|\bparts?\b|\([a-z0-9]\)|\b[a-z]\b)*\}|\\(?:text|mbox)\{\s*\}|\bor\b|\band\b|[A-Za-z](?:_\{?\w+\}?)?\s*=|\b[A-Za-z]+(?=\s+(?:and|or)\b)|\b(?:maybe|perhaps|possibly|alternatively|either|also|it|could|might|be|is)\b)*$"
+    r"()\[\]]|\\quad|\\qquad|,|;|\.|\\text\{(?:\s|,|\band\b|\bor\b|\bfor\b|\bparts?\b|"
+    r"\([a-z0-9]\)|\b[a-z]\b)*\}|\\(?:text|mbox)\{\s*\}|\bor\b|\band\b|"
+    r"[A-Za-z](?:_\{?\w+\}?)?\s*=|\b[A-Za-z]+(?=\s+(?:and|or)\b)|\b(?:maybe|perhaps|possibly|"
+    r"alternatively|either|also|it|could|might|be|is)\b)*$"
 )
 _GSM_RE = re.compile(r"####[ \t]*")
 _SPECIAL_TOKEN = re.compile(r"<\|[A-Za-z_]+\|>|</s>")

@@ -33,10 +33,13 @@ _PERCENT_V2 = re.compile(r"\\%|%|\s*\b(?:percent|percentage|pct)\b")
 _GROUPED_V2 = re.compile(r"(?<![\d.,])[+-]?[1-9]\d{0,2}(?:,\d{3})+(?![\d,])")
 _RATIO = re.compile(r"^([+-]?\d+(?:\.\d+)?)\s*:\s*(\d+(?:\.\d+)?)$")
 _UNIT_WORDS = (
-    "cm|mm|km|m|kg|g|mg|lb|lbs|pounds|oz|ounces|s|sec|secs|seconds?|min|mins|minutes?|h|hr|hrs|hours?|days?|"
+    "cm|mm|km|m|kg|g|mg|lb|lbs|pounds|oz|ounces|s|sec|secs|seconds?|min|mins|minutes?|h|hr|hrs|"
+    "hours?|days?|"
     "weeks?|months?|years?|inch|inches|in|ft|feet|foot|yards?|yd|miles?|mi|mph|kph|meters?|metres?|"
-    "centimeters?|millimeters?|kilometers?|grams?|kilograms?|liters?|litres?|ml|mL|L|units?|square|sq|cubic|"
-    "people|students|apples|items|points|times|ways|cookies|pages|marbles|books|cars|dogs|cats|boxes|eggs"
+    "centimeters?|millimeters?|kilometers?|grams?|kilograms?|liters?|litres?|ml|mL|L|units?|"
+    "square|sq|cubic|"
+    "people|students|apples|items|points|times|ways|cookies|pages|marbles|books|cars|dogs|cats|"
+    "boxes|eggs"
 )
 _UNIT_TAIL = re.compile(
     r"^(?P<num>.*?[\d}])\s*(?:(?:\\(?:text|mathrm|mbox)\s*\{[^{}]*\}|\b(?:"
@@ -54,7 +57,8 @@ _MATH_WORDS = frozenset(
 _TEXT_WORDS = frozenset("yes no true false none neither both odd even".split())
 _DECIMAL = re.compile(r"^(?P<sign>[+-]?)(?P<mant>\d+\.?\d*|\.\d+)(?:[eE](?P<exp>[+-]?\d+))?$")
 _SCI = re.compile(
-    r"^(?P<sign>[+-]?)(?P<mant>\d+\.?\d*|\.\d+)\s*(?:\\times|\\cdot|\*|×)\s*10\s*\^\s*\{?(?P<exp>[+-]?\d+)\}?$"
+    r"^(?P<sign>[+-]?)(?P<mant>\d+\.?\d*|\.\d+)\s*(?:\\times|\\cdot|\*|×)\s*10\s*\^\s*\{?(?P<exp>"
+    r"[+-]?\d+)\}?$"
 )
 _POW10 = re.compile(r"^(?P<sign>[+-]?)10\s*\^\s*\{?(?P<exp>[+-]?\d+)\}?$")
 _FRAC = re.compile(r"^(?P<sign>[+-]?)\\frac\s*\{(?P<num>[+-]?\d+)\}\s*\{(?P<den>[+-]?\d+)\}$")

@@ -50,7 +50,8 @@ _CANDIDATE = re.compile(
     # a choice "(C)", with the value it names
     r"\(\s*[A-HJ]\s*\)(?:\s*[-+]?\d+(?:\.\d+)?(?![\d.]))?"
     r"|\d{1,2}\s*:\s*\d{1,2}(?![\d:])"  # a ratio or a clock time "3 : 2", "12:30"
-    r"|(?:\\\$|\$|\\)?[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+|/\d+)?(?:\s*(?:\\%|%|\\text\{[^{}]*\}|"
+    r"|(?:\\\$|\$|\\)?[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+|/\d+)?(?:\s*(?:\\%|%|"
+    r"\\text\{[^{}]*\}|"
     r"\^\{?\\circ\}?))?|(?:\\\$|\$)?[-+]?\.\d+"
     r"|\b[A-HJ]\b(?=[.)*\s]*$)"
 )  # a choice letter ending the sentence ("The correct choice is B.")
@@ -69,13 +70,15 @@ _CLOSING = re.compile(
     r"\b(?:hope|helps?|questions?|let me know|feel free|glad|happy to|correct\W*$)", re.I
 )
 _PLAN = re.compile(
-    r"^\s*#+\s|^\W*(?:(?:now|next|then|first|so)\W+)?(?:(?:we|i)\s+(?:need|have|want|will|must|should|"
+    r"^\s*#+\s|^\W*(?:(?:now|next|then|first|so)\W+)?(?:(?:we|i)\s+(?:need|have|want|will|must|"
+    r"should|"
     r"are\s+asked|can\s+now)\b|let'?s\b|let\s+us\b|to\s+(?:find|solve|compute|get)\b)",
     re.I,
 )
 _CUT_OFF = re.compile(
     r"(?:[-=+(,\\^_{/]|\b(?:is|are|was|were|the|a|an|of|to|for|and|or|so|which|that|with|by|as|"
-    r"than|then|we|first|our|its|their|be|gives|get|find|compute|solve|into|from|at|in|on|because|since|but|if|"
+    r"than|then|we|first|our|its|their|be|gives|get|find|compute|solve|into|from|at|in|on|"
+    r"because|since|but|if|"
     r"when|while|where))\s*$",
     re.I,
 )
